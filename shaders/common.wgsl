@@ -1,0 +1,53 @@
+// common.wgsl: helpers shared by every kernel family; the kernel wrappers prepend this file to
+// each family's source (the only string composition allowed, STYLE 2.2.3).
+
+// Names of parameters and locals here are deliberately unlike any binding name: wgsl_reflect
+// resolves identifiers by name, so a binding called `y` would look "used" wherever a helper has
+// a parameter `y`, and the reflected bind-group layout would gain a binding.
+
+// Activation codes, the same numbers as `activationCode` in src/kernels/common.cpu.ts.
+const ACT_NONE: u32 = 0u;
+const ACT_RELU: u32 = 1u;
+const ACT_SIGMOID: u32 = 2u;
+const ACT_TANH: u32 = 3u;
+
+// Linear workgroup index of a grid that spills into y past 65535 workgroups (grid1d in TS).
+fn linearWorkgroup(groupId: vec3u, groupCount: vec3u) -> u32 {
+  return groupId.x + groupId.y * groupCount.x;
+}
+
+// Logistic sigmoid without overflow: exp only ever sees a non-positive argument.
+fn stableSigmoid(sigIn: f32) -> f32 {
+  if (sigIn >= 0.0) {
+    return 1.0 / (1.0 + exp(-sigIn));
+  }
+  let expIn = exp(sigIn);
+  return expIn / (1.0 + expIn);
+}
+
+// tanh without inf/inf: |x| > 15 is +-1 in float32 already.
+fn stableTanh(tanhIn: f32) -> f32 {
+  let clamped = clamp(tanhIn, -15.0, 15.0);
+  let exp2In = exp(2.0 * clamped);
+  return (exp2In - 1.0) / (exp2In + 1.0);
+}
+
+fn activate(preAct: f32, actKind: u32) -> f32 {
+  switch actKind {
+    case ACT_RELU: { return max(preAct, 0.0); }
+    case ACT_SIGMOID: { return stableSigmoid(preAct); }
+    case ACT_TANH: { return stableTanh(preAct); }
+    default: { return preAct; }
+  }
+}
+
+// dL/dx from the activation's output y and dL/dy:
+// relu' = [y > 0], sigmoid' = y(1 - y), tanh' = 1 - y^2.
+fn activationGrad(postAct: f32, dPostAct: f32, actKind: u32) -> f32 {
+  switch actKind {
+    case ACT_RELU: { return select(0.0, dPostAct, postAct > 0.0); }
+    case ACT_SIGMOID: { return dPostAct * postAct * (1.0 - postAct); }
+    case ACT_TANH: { return dPostAct * (1.0 - postAct * postAct); }
+    default: { return dPostAct; }
+  }
+}

@@ -1,0 +1,44 @@
+/**
+ * Activation kernels (shaders/activation.wgsl): y = f(x) and dx = dy * f'(x) from y, for ReLU,
+ * sigmoid and tanh, on flat tensors of any shape. The activation is an override constant, so each
+ * function is its own pipeline with no per-element branch.
+ */
+import { dispatchFor, type KernelCall } from '../engine/dispatch';
+import { defineParams } from '../engine/params';
+import type { GpuTensor } from '../engine/tensor';
+import type { ActivationBackwardArgs, ActivationForwardArgs } from './activation.cpu';
+import { sameCount } from './checks';
+import { activationCode } from './common.cpu';
+import { familyShader } from './shader';
+import source from '../../shaders/activation.wgsl?raw';
+
+export const activationShader = familyShader('activation', source);
+export const activationParams = defineParams('Params', { count: 'u32' });
+
+const WORKGROUP_SIZE = 256;
+
+export function activationForward(args: ActivationForwardArgs<GpuTensor>): KernelCall {
+  const count = sameCount('activation.activationForward', args.x, args.y);
+  return {
+    label: `activation.activationForward(${args.activation}, ${count})`,
+    shader: activationShader,
+    entryPoint: 'activationForward',
+    constants: { workgroupSize: WORKGROUP_SIZE, activation: activationCode[args.activation] },
+    tensors: [args.x, args.y],
+    params: activationParams.pack({ count }),
+    workgroups: dispatchFor(count, WORKGROUP_SIZE),
+  };
+}
+
+export function activationBackward(args: ActivationBackwardArgs<GpuTensor>): KernelCall {
+  const count = sameCount('activation.activationBackward', args.y, args.dY, args.dX);
+  return {
+    label: `activation.activationBackward(${args.activation}, ${count})`,
+    shader: activationShader,
+    entryPoint: 'activationBackward',
+    constants: { workgroupSize: WORKGROUP_SIZE, activation: activationCode[args.activation] },
+    tensors: [args.y, args.dY, args.dX],
+    params: activationParams.pack({ count }),
+    workgroups: dispatchFor(count, WORKGROUP_SIZE),
+  };
+}
