@@ -9,6 +9,7 @@ import type { GpuTensor } from '../engine/tensor';
 import type { ActivationBackwardArgs, ActivationForwardArgs } from './activation.cpu';
 import { sameCount } from './checks';
 import { activationCode } from './common.cpu';
+import type { KernelFamily } from './family';
 import { familyShader } from './shader';
 import source from '../../shaders/activation.wgsl?raw';
 
@@ -42,3 +43,9 @@ export function activationBackward(args: ActivationBackwardArgs<GpuTensor>): Ker
     workgroups: dispatchFor(count, WORKGROUP_SIZE),
   };
 }
+
+export const activationFamily: KernelFamily = {
+  name: 'activation',
+  shader: activationShader,
+  entryPoints: { activationForward: activationParams, activationBackward: activationParams },
+};
