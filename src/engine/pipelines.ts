@@ -136,15 +136,20 @@ export class PipelineCache {
         buffer: { type: bufferTypes[b.kind] },
       })),
     });
+    // Scoped, so a compile error becomes this KernelError rather than an uncaptured-error log.
+    this.device.pushErrorScope('validation');
     const module = this.module(shader);
+    const scoped = this.device.popErrorScope();
     try {
       const pipeline = await this.device.createComputePipelineAsync({
         label,
         layout: this.device.createPipelineLayout({ label, bindGroupLayouts: [layout] }),
         compute: { module, entryPoint, constants: { ...request.constants } },
       });
+      await scoped;
       return { pipeline, layout, bindings, label };
     } catch (cause) {
+      await scoped;
       throw new KernelError(label, await compileReport(module, shader, cause));
     }
   }

@@ -1,0 +1,10 @@
+/**
+ * The kernel registry: every kernel family, for the tests that check all of them (Params packing
+ * against reflection, race detection) and for the kernel explorer.
+ */
+import { activationFamily } from './activation';
+import type { KernelFamily } from './family';
+
+export const kernelFamilies: readonly KernelFamily[] = [activationFamily];
+
+export type { KernelFamily } from './family';
