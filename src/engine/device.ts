@@ -215,7 +215,7 @@ function wrapDevice(device: GPUDevice, adapter: AdapterSummary, debug: boolean, 
     },
   };
   device.addEventListener('uncapturederror', (event) => {
-    const error = (event as GPUUncapturedErrorEvent).error;
+    const error = event.error;
     console.error(`shadergrad: uncaptured WebGPU error: ${error.message}`);
   });
   return gpu;

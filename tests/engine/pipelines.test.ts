@@ -3,6 +3,7 @@ import type { Gpu } from '../../src/engine/device';
 import { grid1d, runCalls } from '../../src/engine/dispatch';
 import { KernelError } from '../../src/engine/errors';
 import { defineParams } from '../../src/engine/params';
+import { ResourceType } from 'wgsl_reflect/wgsl_reflect.module.js';
 import { reflectShader } from '../../src/engine/pipelines';
 import { activationForward, activationShader } from '../../src/kernels/activation';
 import { kernelFamilies } from '../../src/kernels/index';
@@ -60,7 +61,7 @@ describe('Params packing matches the WGSL struct of every registered kernel', ()
     const reflect = reflectShader(family.shader);
     const fn = reflect.entry.compute.find((f) => f.name === entry);
     expect(fn, `entry point ${entry}`).toBeDefined();
-    const uniforms = (fn?.resources ?? []).filter((r) => r.group === 0 && r.resourceType === 0);
+    const uniforms = (fn?.resources ?? []).filter((r) => r.group === 0 && r.resourceType === ResourceType.Uniform);
     expect(uniforms).toHaveLength(1);
     const uniform = uniforms[0];
     const last = Math.max(...(fn?.resources ?? []).filter((r) => r.group === 0).map((r) => r.binding));
