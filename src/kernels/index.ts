@@ -3,8 +3,11 @@
  * against reflection, race detection) and for the kernel explorer.
  */
 import { activationFamily } from './activation';
+import { avgPoolFamily } from './avgPool';
+import { fmaPeakFamily } from './fmaPeak';
+import { maxPoolFamily } from './maxPool';
 import type { KernelFamily } from './family';
 
-export const kernelFamilies: readonly KernelFamily[] = [activationFamily];
+export const kernelFamilies: readonly KernelFamily[] = [activationFamily, fmaPeakFamily, maxPoolFamily, avgPoolFamily];
 
 export type { KernelFamily } from './family';

@@ -1,0 +1,91 @@
+// avgPool.wgsl: 2-D average pooling over NCHW tensors and its gradient.
+//
+//   avgPoolForward:  out[n,c,oh,ow] = (1 / (KH*KW)) * sum over kh < KH, kw < KW of
+//                                     x[n,c,oh*strideH+kh, ow*strideW+kw]
+//   avgPoolBackward: dX[n,c,h,w] = (1 / (KH*KW)) * sum of dOut[n,c,oh,ow] over the windows
+//                                  covering (h,w)   (d mean / d x = 1 / (KH*KW) in the window)
+//
+// Layout: x, dX [N, C, H, W]; out, dOut [N, C, OH, OW]; no padding, floor mode
+// (OH = floor((H - KH) / strideH) + 1, like PyTorch), so rows/columns past the last window get 0.
+// Forward: one invocation per output element, summing its window in row-major order. Backward
+// is a gather, one invocation per input element over the (at most ceil(KH/strideH) *
+// ceil(KW/strideW)) windows that cover it, so overlapping windows (stride < kernel) need no
+// atomics and the sum order is fixed. The grid spills into y past 65535 workgroups
+// (linearWorkgroup in common.wgsl).
+// Overrides: workgroupSize (threads per workgroup).
+
+override workgroupSize: u32 = 256u; // invocations per workgroup
+
+struct Params {
+  N: u32, // batch size
+  C: u32, // channels
+  H: u32, // input height
+  W: u32, // input width
+  KH: u32, // window height
+  KW: u32, // window width
+  strideH: u32, // rows between window starts
+  strideW: u32, // columns between window starts
+  OH: u32, // output height, floor((H - KH) / strideH) + 1
+  OW: u32, // output width, floor((W - KW) / strideW) + 1
+}
+
+// Half-open range [first, end) of the windows along one axis that cover input position `pos`:
+// window o covers pos when o*step <= pos < o*step + kSize, clipped to the outSize windows.
+fn coveringWindows(pos: u32, kSize: u32, step: u32, outSize: u32) -> vec2u {
+  let first = select(0u, (pos + step - kSize) / step, pos + 1u > kSize); // ceil((pos - kSize + 1) / step)
+  let end = min(pos / step + 1u, outSize);
+  return vec2u(first, max(first, end));
+}
+
+// ---- forward
+@group(0) @binding(0) var<storage, read> x: array<f32>; // input [N, C, H, W]
+@group(0) @binding(1) var<storage, read_write> out: array<f32>; // window means [N, C, OH, OW]
+@group(0) @binding(2) var<uniform> params: Params;
+
+@compute @workgroup_size(workgroupSize)
+fn avgPoolForward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
+                  @builtin(local_invocation_index) lid: u32) {
+  let o = linearWorkgroup(wid, nwg) * workgroupSize + lid;
+  let outPlane = params.OH * params.OW;
+  if (o >= params.N * params.C * outPlane) {
+    return;
+  }
+  let plane = o / outPlane; // n * C + c
+  let h0 = ((o % outPlane) / params.OW) * params.strideH;
+  let w0 = (o % params.OW) * params.strideW;
+  let planeStart = plane * params.H * params.W;
+  var sum = 0.0;
+  for (var kh = 0u; kh < params.KH; kh++) {
+    for (var kw = 0u; kw < params.KW; kw++) {
+      sum += x[planeStart + (h0 + kh) * params.W + w0 + kw];
+    }
+  }
+  out[o] = sum / f32(params.KH * params.KW);
+}
+
+// ---- backward
+@group(0) @binding(0) var<storage, read> dOut: array<f32>; // dL/dout [N, C, OH, OW]
+@group(0) @binding(1) var<storage, read_write> dX: array<f32>; // dL/dx [N, C, H, W]
+@group(0) @binding(2) var<uniform> backwardParams: Params;
+
+@compute @workgroup_size(workgroupSize)
+fn avgPoolBackward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
+                   @builtin(local_invocation_index) lid: u32) {
+  let i = linearWorkgroup(wid, nwg) * workgroupSize + lid;
+  let p = backwardParams;
+  let inPlane = p.H * p.W;
+  if (i >= p.N * p.C * inPlane) {
+    return;
+  }
+  let plane = i / inPlane;
+  let rows = coveringWindows((i % inPlane) / p.W, p.KH, p.strideH, p.OH);
+  let cols = coveringWindows(i % p.W, p.KW, p.strideW, p.OW);
+  let outStart = plane * p.OH * p.OW;
+  var sum = 0.0;
+  for (var oh = rows.x; oh < rows.y; oh++) {
+    for (var ow = cols.x; ow < cols.y; ow++) {
+      sum += dOut[outStart + oh * p.OW + ow];
+    }
+  }
+  dX[i] = sum / f32(p.KH * p.KW);
+}

@@ -1,0 +1,115 @@
+// maxPool.wgsl: 2-D max pooling over NCHW tensors and its gradient.
+//
+//   maxPoolForward:  out[n,c,oh,ow] = max over kh < KH, kw < KW of x[n,c,oh*strideH+kh, ow*strideW+kw]
+//                    argmax[n,c,oh,ow] = flat index h*W + w of that maximum within its (n,c) plane
+//   maxPoolBackward: dX[n,c,h,w] = sum of dOut[n,c,oh,ow] over the windows covering (h,w) whose
+//                    argmax is h*W + w (the max passes its gradient to the element it chose)
+//
+// Layout: x, dX [N, C, H, W]; out, argmax, dOut [N, C, OH, OW]; no padding, floor mode
+// (OH = floor((H - KH) / strideH) + 1, like PyTorch), so rows/columns past the last window get 0.
+// Ties: the FIRST maximum in row-major window order (kh outer, kw inner) wins, by a strict `>`.
+// NaN propagates: a NaN in the window is always chosen (the last one if several), which is
+// PyTorch's CPU rule `val > maxval || isnan(val)`.
+// Forward: one invocation per output element. Backward is a gather, one invocation per input
+// element over the (at most ceil(KH/strideH) * ceil(KW/strideW)) windows that cover it, so
+// overlapping windows (stride < kernel) need no atomics and the sum order is fixed.
+// The grid spills into y past 65535 workgroups (linearWorkgroup in common.wgsl).
+// Overrides: workgroupSize (threads per workgroup).
+
+override workgroupSize: u32 = 256u; // invocations per workgroup
+
+struct Params {
+  N: u32, // batch size
+  C: u32, // channels
+  H: u32, // input height
+  W: u32, // input width
+  KH: u32, // window height
+  KW: u32, // window width
+  strideH: u32, // rows between window starts
+  strideW: u32, // columns between window starts
+  OH: u32, // output height, floor((H - KH) / strideH) + 1
+  OW: u32, // output width, floor((W - KW) / strideW) + 1
+}
+
+// NaN test on the bits (exponent all ones, mantissa nonzero): `v != v` may be folded away by
+// compilers that assume finite math.
+fn isNanF32(value: f32) -> bool {
+  return (bitcast<u32>(value) & 0x7fffffffu) > 0x7f800000u;
+}
+
+// Half-open range [first, end) of the windows along one axis that cover input position `pos`:
+// window o covers pos when o*step <= pos < o*step + kSize, clipped to the outSize windows.
+fn coveringWindows(pos: u32, kSize: u32, step: u32, outSize: u32) -> vec2u {
+  let first = select(0u, (pos + step - kSize) / step, pos + 1u > kSize); // ceil((pos - kSize + 1) / step)
+  let end = min(pos / step + 1u, outSize);
+  return vec2u(first, max(first, end));
+}
+
+// ---- forward
+@group(0) @binding(0) var<storage, read> x: array<f32>; // input [N, C, H, W]
+@group(0) @binding(1) var<storage, read_write> out: array<f32>; // window maxima [N, C, OH, OW]
+@group(0) @binding(2) var<storage, read_write> argmax: array<u32>; // h*W + w of each maximum
+@group(0) @binding(3) var<uniform> params: Params;
+
+@compute @workgroup_size(workgroupSize)
+fn maxPoolForward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
+                  @builtin(local_invocation_index) lid: u32) {
+  let o = linearWorkgroup(wid, nwg) * workgroupSize + lid;
+  let outPlane = params.OH * params.OW;
+  if (o >= params.N * params.C * outPlane) {
+    return;
+  }
+  let plane = o / outPlane; // n * C + c
+  let oh = (o % outPlane) / params.OW;
+  let ow = o % params.OW;
+  let planeStart = plane * params.H * params.W;
+  let h0 = oh * params.strideH;
+  let w0 = ow * params.strideW;
+  // Start from the window's first element so no -inf constant is needed.
+  var bestIndex = h0 * params.W + w0;
+  var best = x[planeStart + bestIndex];
+  for (var kh = 0u; kh < params.KH; kh++) {
+    for (var kw = 0u; kw < params.KW; kw++) {
+      let index = (h0 + kh) * params.W + w0 + kw;
+      let value = x[planeStart + index];
+      if (value > best || isNanF32(value)) { // strict >: the first of equal maxima stays
+        best = value;
+        bestIndex = index;
+      }
+    }
+  }
+  out[o] = best;
+  argmax[o] = bestIndex;
+}
+
+// ---- backward
+@group(0) @binding(0) var<storage, read> dOut: array<f32>; // dL/dout [N, C, OH, OW]
+@group(0) @binding(1) var<storage, read> savedArgmax: array<u32>; // the forward's argmax
+@group(0) @binding(2) var<storage, read_write> dX: array<f32>; // dL/dx [N, C, H, W]
+@group(0) @binding(3) var<uniform> backwardParams: Params;
+
+@compute @workgroup_size(workgroupSize)
+fn maxPoolBackward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
+                   @builtin(local_invocation_index) lid: u32) {
+  let i = linearWorkgroup(wid, nwg) * workgroupSize + lid;
+  let p = backwardParams;
+  let inPlane = p.H * p.W;
+  if (i >= p.N * p.C * inPlane) {
+    return;
+  }
+  let plane = i / inPlane;
+  let index = i % inPlane; // h*W + w, what argmax stores
+  let rows = coveringWindows(index / p.W, p.KH, p.strideH, p.OH);
+  let cols = coveringWindows(index % p.W, p.KW, p.strideW, p.OW);
+  let outStart = plane * p.OH * p.OW;
+  var sum = 0.0;
+  for (var oh = rows.x; oh < rows.y; oh++) {
+    for (var ow = cols.x; ow < cols.y; ow++) {
+      let o = outStart + oh * p.OW + ow;
+      if (savedArgmax[o] == index) {
+        sum += dOut[o];
+      }
+    }
+  }
+  dX[i] = sum;
+}

@@ -1,0 +1,67 @@
+/**
+ * Max pooling kernels (shaders/maxPool.wgsl): out = window maxima of an NCHW input plus the
+ * argmax (flat h * W + w within each (n, c) plane, u32), and dX gathered from dOut through that
+ * argmax. Shapes: x, dX [N, C, H, W]; out, argmax, dOut [N, C, OH, OW], from a PoolGeometry
+ * (pool.cpu.ts: no padding, floor mode). First maximum wins ties; NaN propagates.
+ * Entry points maxPoolForward (one thread per output), maxPoolBackward (one per input element);
+ * override workgroupSize.
+ */
+import { dispatchFor, type KernelCall } from '../engine/dispatch';
+import { ShadergradError } from '../engine/errors';
+import { defineParams } from '../engine/params';
+import type { GpuTensor } from '../engine/tensor';
+import type { KernelFamily } from './family';
+import type { MaxPoolBackwardArgs, MaxPoolForwardArgs } from './maxPool.cpu';
+import { poolArgsProblem, poolLabel, poolParamsFields } from './pool.cpu';
+import { familyShader } from './shader';
+import source from '../../shaders/maxPool.wgsl?raw';
+
+export const maxPoolShader = familyShader('maxPool', source);
+export const maxPoolParams = defineParams('Params', poolParamsFields);
+
+const WORKGROUP_SIZE = 256;
+
+export function maxPoolForward(args: MaxPoolForwardArgs<GpuTensor, GpuTensor>): KernelCall {
+  const g = args.geometry;
+  const problem = poolArgsProblem(g, [
+    ['x', args.x, 'in', 'f32'],
+    ['out', args.out, 'out', 'f32'],
+    ['argmax', args.argmax, 'out', 'u32'],
+  ]);
+  if (problem !== undefined) throw new ShadergradError(`maxPool.maxPoolForward: ${problem}`);
+  return {
+    label: `maxPool.maxPoolForward(${poolLabel(g)})`,
+    shader: maxPoolShader,
+    entryPoint: 'maxPoolForward',
+    constants: { workgroupSize: WORKGROUP_SIZE },
+    tensors: [args.x, args.out, args.argmax],
+    params: maxPoolParams.pack(g),
+    workgroups: dispatchFor(g.N * g.C * g.OH * g.OW, WORKGROUP_SIZE),
+  };
+}
+
+/** Gather: one invocation per input element sums dOut over the windows that chose it. */
+export function maxPoolBackward(args: MaxPoolBackwardArgs<GpuTensor, GpuTensor>): KernelCall {
+  const g = args.geometry;
+  const problem = poolArgsProblem(g, [
+    ['dOut', args.dOut, 'out', 'f32'],
+    ['argmax', args.argmax, 'out', 'u32'],
+    ['dX', args.dX, 'in', 'f32'],
+  ]);
+  if (problem !== undefined) throw new ShadergradError(`maxPool.maxPoolBackward: ${problem}`);
+  return {
+    label: `maxPool.maxPoolBackward(${poolLabel(g)})`,
+    shader: maxPoolShader,
+    entryPoint: 'maxPoolBackward',
+    constants: { workgroupSize: WORKGROUP_SIZE },
+    tensors: [args.dOut, args.argmax, args.dX],
+    params: maxPoolParams.pack(g),
+    workgroups: dispatchFor(g.N * g.C * g.H * g.W, WORKGROUP_SIZE),
+  };
+}
+
+export const maxPoolFamily: KernelFamily = {
+  name: 'maxPool',
+  shader: maxPoolShader,
+  entryPoints: { maxPoolForward: maxPoolParams, maxPoolBackward: maxPoolParams },
+};

@@ -1,0 +1,270 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readFloat32, readTensor } from '../../src/engine/buffers';
+import type { Gpu } from '../../src/engine/device';
+import { dispatchFor, runCalls, type KernelCall } from '../../src/engine/dispatch';
+import { ShadergradError } from '../../src/engine/errors';
+import { maxPoolBackward, maxPoolForward } from '../../src/kernels/maxPool';
+import { maxPoolBackwardCpu, maxPoolForwardCpu } from '../../src/kernels/maxPool.cpu';
+import {
+  maxWindowsPerElement,
+  poolGeometry,
+  poolShape,
+  type PoolGeometry,
+  type PoolInput,
+} from '../../src/kernels/pool.cpu';
+import { dotTolerance, expectAllClose } from '../helpers/allclose';
+import { numericalGradient, toF64, weightedSum } from '../helpers/finiteDiff';
+import { testGpu, upload } from '../helpers/gpu';
+import { randomArray } from '../helpers/random';
+import { guardedOutput } from '../helpers/sentinel';
+
+const exact = { atol: 0, rtol: 0 };
+
+let gpu: Gpu;
+beforeAll(async () => {
+  gpu = await testGpu();
+});
+afterAll(() => gpu.destroy());
+
+interface Pooled {
+  out: Float32Array;
+  argmax: Uint32Array | Int32Array;
+  dX: Float32Array;
+}
+
+function count(shape: readonly number[]): number {
+  return shape.reduce((a, b) => a * b, 1);
+}
+
+/** Runs the twin in float32 arrays, backward through the twin's own argmax. */
+function twin(g: PoolGeometry, x: Float32Array, dOut: Float32Array): Pooled {
+  const outCount = count(poolShape(g, 'out'));
+  const r = {
+    out: new Float32Array(outCount),
+    argmax: new Int32Array(outCount),
+    dX: new Float32Array(x.length),
+  };
+  maxPoolForwardCpu({ x, out: r.out, argmax: r.argmax, geometry: g });
+  maxPoolBackwardCpu({ dOut, argmax: r.argmax, dX: r.dX, geometry: g });
+  return r;
+}
+
+/** Forward then backward (through the GPU's argmax) in one submit, every output guarded. */
+async function runGpu(
+  g: PoolGeometry,
+  xHost: Float32Array,
+  dOutHost: Float32Array,
+  workgroupSize?: number,
+): Promise<Pooled> {
+  const out = guardedOutput(gpu, poolShape(g, 'out'));
+  const argmax = guardedOutput(gpu, poolShape(g, 'out'), 'u32');
+  const dX = guardedOutput(gpu, poolShape(g, 'in'));
+  const x = upload(gpu, xHost, poolShape(g, 'in'));
+  const dOut = upload(gpu, dOutHost, poolShape(g, 'out'));
+  let forward = maxPoolForward({ x, out: out.tensor, argmax: argmax.tensor, geometry: g });
+  let backward = maxPoolBackward({ dOut, argmax: argmax.tensor, dX: dX.tensor, geometry: g });
+  if (workgroupSize !== undefined) {
+    forward = withWorkgroupSize(forward, workgroupSize, count(poolShape(g, 'out')));
+    backward = withWorkgroupSize(backward, workgroupSize, count(poolShape(g, 'in')));
+  }
+  await runCalls(gpu, [forward, backward]);
+  const got = {
+    out: await readFloat32(gpu, out.tensor),
+    argmax: (await readTensor(gpu, argmax.tensor)) as Uint32Array,
+    dX: await readFloat32(gpu, dX.tensor),
+  };
+  await out.check();
+  await argmax.check();
+  await dX.check();
+  return got;
+}
+
+/** The same call with a smaller workgroup (an override), to reach > 65535 workgroups cheaply. */
+function withWorkgroupSize(call: KernelCall, size: number, invocations: number): KernelCall {
+  return {
+    ...call,
+    constants: { ...call.constants, workgroupSize: size },
+    workgroups: dispatchFor(invocations, size),
+  };
+}
+
+function expectMatchesTwin(g: PoolGeometry, got: Pooled, want: Pooled, dOutMaxAbs: number): void {
+  // Max and argmax only move values around: bit-exact.
+  expectAllClose(got.out, want.out, exact, 'out');
+  const firstBad = got.argmax.findIndex((a, i) => a !== want.argmax[i]);
+  expect(
+    firstBad,
+    `argmax[${firstBad}] = ${got.argmax[firstBad]}, expected ${want.argmax[firstBad]}`,
+  ).toBe(-1);
+  expect(got.argmax.length).toBe(want.argmax.length);
+  // dX sums up to maxWindowsPerElement dOut values in a different order than the twin's scatter:
+  // float32 rounding of that many terms, each at most dOutMaxAbs.
+  const windows = maxWindowsPerElement(g);
+  expectAllClose(got.dX, want.dX, dotTolerance(windows, windows * dOutMaxAbs), 'dX');
+}
+
+describe('maxPool geometry and checks', () => {
+  it('computes floor-mode output sizes, stride defaulting to the kernel', () => {
+    expect(poolGeometry({ N: 2, C: 3, H: 7, W: 5 }, 3, 2)).toMatchObject({
+      KH: 3,
+      KW: 3,
+      strideH: 2,
+      strideW: 2,
+      OH: 3,
+      OW: 2,
+    });
+    expect(poolGeometry({ N: 1, C: 1, H: 9, W: 11 }, 2)).toMatchObject({
+      strideH: 2,
+      strideW: 2,
+      OH: 4,
+      OW: 5,
+    });
+    expect(poolGeometry({ N: 1, C: 1, H: 6, W: 9 }, [2, 3], [1, 2])).toMatchObject({
+      OH: 5,
+      OW: 4,
+    });
+  });
+
+  it('rejects kernels larger than the input, zero sizes and fractional strides', () => {
+    expect(() => poolGeometry({ N: 1, C: 1, H: 2, W: 8 }, 3)).toThrow(/larger than the 2x8 input/);
+    expect(() => poolGeometry({ N: 0, C: 1, H: 4, W: 4 }, 2)).toThrow(/N = 0/);
+    expect(() => poolGeometry({ N: 1, C: 1, H: 4, W: 4 }, [2, 0])).toThrow(/KW = 0/);
+    expect(() => poolGeometry({ N: 1, C: 1, H: 4, W: 4 }, 2, 1.5)).toThrow(/strideH = 1.5/);
+  });
+
+  it('wrappers throw ShadergradError on wrong shapes, dtypes and hand-made geometry', () => {
+    const g = poolGeometry({ N: 1, C: 2, H: 4, W: 4 }, 2);
+    const x = upload(gpu, new Float32Array(32), [1, 2, 4, 4]);
+    const out = upload(gpu, new Float32Array(8), [1, 2, 2, 2]);
+    const argmax = guardedOutput(gpu, [1, 2, 2, 2], 'u32').tensor;
+    expect(() => maxPoolForward({ x, out, argmax, geometry: g })).not.toThrow();
+    expect(() => maxPoolForward({ x: out, out, argmax, geometry: g })).toThrow(
+      /x has shape \[1, 2, 2, 2\], expected \[1, 2, 4, 4\]/,
+    );
+    expect(() => maxPoolForward({ x, out, argmax: out, geometry: g })).toThrow(
+      /argmax is f32, expected u32/,
+    );
+    expect(() => maxPoolBackward({ dOut: out, argmax, dX: out, geometry: g })).toThrow(
+      ShadergradError,
+    );
+    expect(() => maxPoolForward({ x, out, argmax, geometry: { ...g, OH: 3 } })).toThrow(
+      /does not match floor mode's 2x2/,
+    );
+  });
+});
+
+describe('maxPool twin', () => {
+  it('matches a hand-computed 2x2 pool of a 4x4 plane, including a tie', () => {
+    // prettier-ignore
+    const x = new Float32Array([
+      1, 2, 5, 3,
+      4, 0, 1, 1,
+      -1, -2, 7, 8,
+      -3, -4, 8, 6,
+    ]);
+    const g = poolGeometry({ N: 1, C: 1, H: 4, W: 4 }, 2);
+    const got = twin(g, x, new Float32Array([1, 2, 3, 4]));
+    expect([...got.out]).toEqual([4, 5, -1, 8]);
+    // The bottom-right window holds 8 at (2,3) = 11 and (3,2) = 14: the first in row-major order wins.
+    expect([...got.argmax]).toEqual([4, 2, 8, 11]);
+    const dX = new Array<number>(16).fill(0);
+    [dX[4], dX[2], dX[8], dX[11]] = [1, 2, 3, 4];
+    expect([...got.dX]).toEqual(dX);
+  });
+
+  it.each([
+    ['3x3 stride 2', 3, 2],
+    ['3x3 stride 1 (overlapping)', 3, 1],
+    ['2x3 stride 1x2', [2, 3] as [number, number], [1, 2] as [number, number]],
+  ])('backward equals central differences (float64), %s', (_name, kernel, stride) => {
+    const g = poolGeometry({ N: 2, C: 2, H: 7, W: 6 }, kernel, stride);
+    // Distinct values 0.01 apart (a permuted ramp, 37 is coprime to n = 168): a 1e-6 step never
+    // changes an argmax.
+    const n = count(poolShape(g, 'in'));
+    const x = toF64(Array.from({ length: n }, (_, i) => ((i * 37) % n) * 0.01 - 0.8));
+    const w = toF64(randomArray(count(poolShape(g, 'out')), 12));
+    const out = new Float64Array(w.length);
+    const argmax = new Int32Array(w.length);
+    const loss = (): number => {
+      maxPoolForwardCpu({ x, out, argmax, geometry: g });
+      return weightedSum(out, w);
+    };
+    const numeric = numericalGradient(loss, x);
+    loss();
+    const dX = new Float64Array(n);
+    maxPoolBackwardCpu({ dOut: w, argmax, dX, geometry: g });
+    expectAllClose(dX, numeric, { atol: 1e-8, rtol: 1e-6 });
+  });
+});
+
+describe('maxPool on the GPU', () => {
+  it('matches the hand-computed 2x2 pool of a 4x4 plane', async () => {
+    const x = new Float32Array([1, 2, 5, 3, 4, 0, 1, 1, -1, -2, 7, 8, -3, -4, 8, 6]);
+    const got = await runGpu(
+      poolGeometry({ N: 1, C: 1, H: 4, W: 4 }, 2),
+      x,
+      new Float32Array([1, 2, 3, 4]),
+    );
+    expect([...got.out]).toEqual([4, 5, -1, 8]);
+    expect([...got.argmax]).toEqual([4, 2, 8, 11]);
+    expect([...got.dX]).toEqual([0, 0, 2, 0, 1, 0, 0, 0, 3, 0, 0, 4, 0, 0, 0, 0]);
+  });
+
+  it('breaks ties to the first maximum and propagates NaN like PyTorch', async () => {
+    // A 2x8 plane, 2x2 windows: all equal | NaN before a larger 5 | two NaNs | all -inf.
+    // prettier-ignore
+    const x = new Float32Array([
+      3, 3, 1, NaN, NaN, 9, -Infinity, -Infinity,
+      3, 3, 2, 5, NaN, 0, -Infinity, -Infinity,
+    ]);
+    const g = poolGeometry({ N: 1, C: 1, H: 2, W: 8 }, 2);
+    const dOut = new Float32Array([1, 2, 3, 4]);
+    const wantArgmax = [0, 3, 12, 6]; // first 3; the NaN; the LAST NaN; the first -inf
+    for (const got of [twin(g, x, dOut), await runGpu(g, x, dOut)]) {
+      expect([...got.argmax]).toEqual(wantArgmax);
+      expect([...got.out]).toEqual([3, NaN, NaN, -Infinity]);
+      expect([...got.dX]).toEqual([1, 0, 0, 2, 0, 0, 4, 0, 0, 0, 0, 0, 3, 0, 0, 0]);
+    }
+  });
+
+  const cases: [string, PoolInput, number | [number, number], (number | [number, number])?][] = [
+    ['N=1 C=3 28x28, 2x2', { N: 1, C: 3, H: 28, W: 28 }, 2],
+    ['7x5, 3x3 stride 2 (overlap-free)', { N: 2, C: 3, H: 7, W: 5 }, 3, 2],
+    ['7x5, 3x3 stride 1 (overlapping)', { N: 2, C: 3, H: 7, W: 5 }, 3, 1],
+    ['1x1 kernel', { N: 3, C: 2, H: 5, W: 7 }, 1],
+    ['9x11, 2x2: last row and column dropped', { N: 3, C: 1, H: 9, W: 11 }, 2],
+    [
+      '13x10, 3x4 stride 2x3: trailing rows/columns dropped',
+      { N: 1, C: 4, H: 13, W: 10 },
+      [3, 4],
+      [2, 3],
+    ],
+    ['stride 3 > kernel 2: gaps get zero gradient', { N: 2, C: 1, H: 10, W: 11 }, 2, 3],
+    ['global 5x6 window', { N: 4, C: 5, H: 5, W: 6 }, [5, 6]],
+  ];
+
+  it.each(cases)('matches the twin: %s', async (_name, input, kernel, stride) => {
+    const g = poolGeometry(input, kernel, stride);
+    const seed = g.H * 100 + g.W * 10 + g.KH;
+    const xHost = randomArray(count(poolShape(g, 'in')), seed, -3, 3);
+    const dOutHost = randomArray(count(poolShape(g, 'out')), seed + 1);
+    expectMatchesTwin(g, await runGpu(g, xHost, dOutHost), twin(g, xHost, dOutHost), 1);
+  });
+
+  it('is exact for values of +-1e4 with overlapping windows', async () => {
+    const g = poolGeometry({ N: 2, C: 3, H: 11, W: 9 }, 3, 1);
+    const xHost = randomArray(count(poolShape(g, 'in')), 21, -1e4, 1e4);
+    const dOutHost = randomArray(count(poolShape(g, 'out')), 22, -1e4, 1e4);
+    expectMatchesTwin(g, await runGpu(g, xHost, dOutHost), twin(g, xHost, dOutHost), 1e4);
+  });
+
+  it('covers every element of grids past 65535 workgroups', async () => {
+    // 8 x 513 x 513 inputs, 2x2 stride 1 -> 8 x 512 x 512 outputs; 16-thread workgroups make
+    // 131072 (forward) and 131585 (backward) workgroups, so both grids spill into y.
+    const g = poolGeometry({ N: 1, C: 8, H: 513, W: 513 }, 2, 1);
+    const xHost = randomArray(count(poolShape(g, 'in')), 31, -1, 1);
+    const dOutHost = randomArray(count(poolShape(g, 'out')), 32);
+    expect(dispatchFor(count(poolShape(g, 'out')), 16)[1]).toBeGreaterThan(1);
+    expectMatchesTwin(g, await runGpu(g, xHost, dOutHost, 16), twin(g, xHost, dOutHost), 1);
+  });
+});
