@@ -4,10 +4,11 @@
  */
 import { activationFamily } from './activation';
 import { avgPoolFamily } from './avgPool';
+import { conv2dIm2colFamily } from './conv2dIm2col';
 import { fmaPeakFamily } from './fmaPeak';
 import { maxPoolFamily } from './maxPool';
 import type { KernelFamily } from './family';
 
-export const kernelFamilies: readonly KernelFamily[] = [activationFamily, fmaPeakFamily, maxPoolFamily, avgPoolFamily];
+export const kernelFamilies: readonly KernelFamily[] = [activationFamily, fmaPeakFamily, maxPoolFamily, avgPoolFamily, conv2dIm2colFamily];
 
 export type { KernelFamily } from './family';

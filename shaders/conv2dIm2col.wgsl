@@ -1,0 +1,102 @@
+// conv2dIm2col.wgsl: im2col and its adjoint col2im, which turn a 2-D convolution into a matmul
+// (Chellapilla et al. 2006, "High Performance Convolutional Neural Networks for Document
+// Processing"): out[n] = weight[O, C*KH*KW] x cols[n] with weight OIHW viewed as a matrix.
+//
+// Legend: N, C, H, W (input, NCHW), KH, KW (kernel), OH, OW (output), strides sH, sW.
+// cols is [N, C*KH*KW, OH*OW]: row r = (c*KH + kh)*KW + kw, column oh*OW + ow.
+//
+//   im2col: cols[n, r, oh*OW + ow] = x[n, c, oh*sH - padTop + kh, ow*sW - padLeft + kw] (0 in pad).
+//           One invocation per cols element; neighbours differ in ow, so writes are contiguous.
+//   col2im: dX[n, c, h, w] = sum of dCols over every (kh, kw, oh, ow) that copied x[n, c, h, w]:
+//           oh*sH + kh == h + padTop, ow*sW + kw == w + padLeft. A GATHER, one invocation
+//           per dX element, so no atomics and a fixed summation order (kh outer, kw inner).
+//
+// The grid spills into y past 65535 workgroups (linearWorkgroup in common.wgsl).
+// Overrides: workgroupSize (invocations per workgroup).
+
+override workgroupSize: u32 = 256u; // invocations per workgroup
+
+struct Params {
+  N: u32, // images
+  C: u32, // input channels
+  H: u32, // input height
+  W: u32, // input width
+  KH: u32, // kernel height
+  KW: u32, // kernel width
+  strideH: u32, // vertical stride
+  strideW: u32, // horizontal stride
+  padTop: u32, // zero rows above the input (rows below are implied by OH)
+  padLeft: u32, // zero columns left of the input
+  OH: u32, // output height
+  OW: u32, // output width
+  count: u32, // invocations that do work: cols elements (im2col) or dX elements (col2im)
+}
+
+// ---- im2col
+@group(0) @binding(0) var<storage, read> x: array<f32>; // input [N, C, H, W]
+@group(0) @binding(1) var<storage, read_write> cols: array<f32>; // output [N, C*KH*KW, OH*OW]
+@group(0) @binding(2) var<uniform> params: Params;
+
+@compute @workgroup_size(workgroupSize)
+fn im2col(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
+          @builtin(local_invocation_index) lid: u32) {
+  let i = linearWorkgroup(wid, nwg) * workgroupSize + lid;
+  if (i >= params.count) {
+    return;
+  }
+  let p = params;
+  let ohw = p.OH * p.OW;
+  let ow = i % p.OW;
+  let oh = (i / p.OW) % p.OH;
+  let row = (i / ohw) % (p.C * p.KH * p.KW);
+  let n = i / (ohw * p.C * p.KH * p.KW);
+  let kw = row % p.KW;
+  let kh = (row / p.KW) % p.KH;
+  let c = row / (p.KW * p.KH);
+  // Coordinates in the padded input; the real input starts at (padTop, padLeft).
+  let hp = oh * p.strideH + kh;
+  let wp = ow * p.strideW + kw;
+  var value = 0.0;
+  if (hp >= p.padTop && hp - p.padTop < p.H && wp >= p.padLeft && wp - p.padLeft < p.W) {
+    value = x[((n * p.C + c) * p.H + hp - p.padTop) * p.W + wp - p.padLeft];
+  }
+  cols[i] = value;
+}
+
+// ---- col2im
+@group(0) @binding(0) var<storage, read> dCols: array<f32>; // dL/dcols [N, C*KH*KW, OH*OW]
+@group(0) @binding(1) var<storage, read_write> dX: array<f32>; // dL/dx [N, C, H, W]
+@group(0) @binding(2) var<uniform> col2imParams: Params;
+
+@compute @workgroup_size(workgroupSize)
+fn col2im(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
+          @builtin(local_invocation_index) lid: u32) {
+  let i = linearWorkgroup(wid, nwg) * workgroupSize + lid;
+  if (i >= col2imParams.count) {
+    return;
+  }
+  let p = col2imParams;
+  let ohw = p.OH * p.OW;
+  let w = i % p.W;
+  let h = (i / p.W) % p.H;
+  let c = (i / (p.W * p.H)) % p.C;
+  let n = i / (p.W * p.H * p.C);
+  let hp = h + p.padTop; // this element's row in the padded input
+  let wp = w + p.padLeft;
+  let firstRow = (n * p.C + c) * p.KH * p.KW; // cols row of (c, kh = 0, kw = 0) in image n
+  var sum = 0.0;
+  // oh*sH + kh == hp has a whole oh >= 0 iff kh <= hp and kh == hp (mod sH): step kh by sH.
+  for (var kh = hp % p.strideH; kh < p.KH && kh <= hp; kh += p.strideH) {
+    let oh = (hp - kh) / p.strideH;
+    if (oh >= p.OH) {
+      continue; // past the last window (bottom padding or a dropped remainder)
+    }
+    for (var kw = wp % p.strideW; kw < p.KW && kw <= wp; kw += p.strideW) {
+      let ow = (wp - kw) / p.strideW;
+      if (ow < p.OW) {
+        sum += dCols[(firstRow + kh * p.KW + kw) * ohw + oh * p.OW + ow];
+      }
+    }
+  }
+  dX[i] = sum;
+}

@@ -1,0 +1,104 @@
+/**
+ * im2col / col2im kernels (shaders/conv2dIm2col.wgsl), the data movement of convolution as a
+ * matmul: im2col unrolls every KH x KW window of x [N, C, H, W] into a column of
+ * cols [N, C*KH*KW, OH*OW] (zeros over padding), so conv2d forward is weight[O, C*KH*KW] x cols;
+ * col2im is its adjoint, summing dCols back into dX [N, C, H, W] by gathering (no atomics).
+ * Geometry (stride, 'same'/'valid'/numeric padding) comes from conv2dGeometry in the twin file.
+ */
+import { dispatchFor, type KernelCall } from '../engine/dispatch';
+import { ShadergradError } from '../engine/errors';
+import { defineParams } from '../engine/params';
+import type { GpuTensor } from '../engine/tensor';
+import { expectCount, expectWhole } from './checks';
+import type { Col2imArgs, Conv2dGeometry, Im2colArgs } from './conv2dIm2col.cpu';
+import type { KernelFamily } from './family';
+import { familyShader } from './shader';
+import source from '../../shaders/conv2dIm2col.wgsl?raw';
+
+export const conv2dIm2colShader = familyShader('conv2dIm2col', source);
+export const conv2dIm2colParams = defineParams('Params', {
+  N: 'u32',
+  C: 'u32',
+  H: 'u32',
+  W: 'u32',
+  KH: 'u32',
+  KW: 'u32',
+  strideH: 'u32',
+  strideW: 'u32',
+  padTop: 'u32',
+  padLeft: 'u32',
+  OH: 'u32',
+  OW: 'u32',
+  count: 'u32',
+});
+
+const WORKGROUP_SIZE = 256;
+
+/** Override values for benches and tests; the defaults suit every shape. */
+export interface Conv2dIm2colTuning {
+  /** Invocations per workgroup (the `workgroupSize` override). */
+  workgroupSize?: number;
+}
+
+/** Throws unless every size is whole (>= 1, padding >= 0) and the tensors fit u32 indexing. */
+function checkGeometry(label: string, g: Conv2dGeometry): { xCount: number; colsCount: number } {
+  const sizes = ['N', 'C', 'H', 'W', 'KH', 'KW', 'strideH', 'strideW', 'OH', 'OW'] as const;
+  for (const name of sizes) expectWhole(label, name, g[name]);
+  expectWhole(label, 'padTop', g.padTop, 0);
+  expectWhole(label, 'padLeft', g.padLeft, 0);
+  const xCount = g.N * g.C * g.H * g.W;
+  const colsCount = g.N * g.C * g.KH * g.KW * g.OH * g.OW;
+  if (Math.max(xCount, colsCount) >= 2 ** 32) {
+    throw new ShadergradError(`${label}: ${xCount} x / ${colsCount} cols elements overflow u32`);
+  }
+  return { xCount, colsCount };
+}
+
+function describe(g: Conv2dGeometry): string {
+  const kernel = `k${g.KH}x${g.KW} s${g.strideH}x${g.strideW} p${g.padTop},${g.padLeft}`;
+  return `[${g.N}, ${g.C}, ${g.H}, ${g.W}] ${kernel} -> ${g.OH}x${g.OW}`;
+}
+
+function call(
+  entryPoint: 'im2col' | 'col2im',
+  g: Conv2dGeometry,
+  tensors: GpuTensor[],
+  count: number,
+  tuning: Conv2dIm2colTuning,
+): KernelCall {
+  const workgroupSize = tuning.workgroupSize ?? WORKGROUP_SIZE;
+  expectWhole(`conv2dIm2col.${entryPoint}`, 'workgroupSize', workgroupSize);
+  return {
+    label: `conv2dIm2col.${entryPoint}(${describe(g)})`,
+    shader: conv2dIm2colShader,
+    entryPoint,
+    constants: { workgroupSize },
+    tensors,
+    params: conv2dIm2colParams.pack({ ...g, count }),
+    workgroups: dispatchFor(count, workgroupSize),
+  };
+}
+
+/** cols [N, C*KH*KW, OH*OW] from x [N, C, H, W]; one invocation per cols element. */
+export function im2col(args: Im2colArgs<GpuTensor>, tuning: Conv2dIm2colTuning = {}): KernelCall {
+  const label = 'conv2dIm2col.im2col';
+  const { xCount, colsCount } = checkGeometry(label, args.geometry);
+  expectCount(label, 'x', args.x, xCount);
+  expectCount(label, 'cols', args.cols, colsCount);
+  return call('im2col', args.geometry, [args.x, args.cols], colsCount, tuning);
+}
+
+/** dX [N, C, H, W] from dCols [N, C*KH*KW, OH*OW]; one invocation per dX element. */
+export function col2im(args: Col2imArgs<GpuTensor>, tuning: Conv2dIm2colTuning = {}): KernelCall {
+  const label = 'conv2dIm2col.col2im';
+  const { xCount, colsCount } = checkGeometry(label, args.geometry);
+  expectCount(label, 'dCols', args.dCols, colsCount);
+  expectCount(label, 'dX', args.dX, xCount);
+  return call('col2im', args.geometry, [args.dCols, args.dX], xCount, tuning);
+}
+
+export const conv2dIm2colFamily: KernelFamily = {
+  name: 'conv2dIm2col',
+  shader: conv2dIm2colShader,
+  entryPoints: { im2col: conv2dIm2colParams, col2im: conv2dIm2colParams },
+};
