@@ -1,7 +1,8 @@
 /**
  * Sentinel-guarded outputs: the output tensor sits in the middle of a larger buffer whose guard
- * regions before and after hold a NaN bit pattern no kernel computes. A kernel that writes out of
- * bounds changes a guard word; `check()` finds it. The output itself starts filled with NaN, so
+ * regions before and after hold a NaN bit pattern no kernel computes. A kernel that writes past
+ * its output changes a guard word; `check()` finds it. (Writes "before" index 0 wrap to huge u32
+ * indices, which robust access drops; the leading guard catches offset arithmetic errors.) The output itself starts filled with NaN, so
  * an element the kernel forgot to write fails any closeness check.
  */
 import { expect } from 'vitest';
@@ -25,7 +26,9 @@ export function guardedOutput(gpu: Gpu, shape: readonly number[], dtype: DType =
   const init = new Uint32Array(size / 4).fill(SENTINEL);
   init.fill(fill, guard / 4, (guard + byteLength) / 4);
   gpu.device.queue.writeBuffer(buffer, 0, init);
-  const tensor: GpuTensor = { buffer, shape: [...shape], dtype, byteOffset: guard, byteLength };
+  // The binding spans the output AND the guard after it: robust buffer access silently drops
+  // writes past a binding's end, so a guard outside the binding would never see an overrun.
+  const tensor: GpuTensor = { buffer, shape: [...shape], dtype, byteOffset: guard, byteLength: byteLength + guard };
   return {
     tensor,
     async check() {
