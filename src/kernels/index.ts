@@ -2,15 +2,20 @@
  * The kernel registry: every kernel family, for the tests that check all of them (Params packing
  * against reflection, race detection) and for the kernel explorer.
  */
+import { accuracyFamily } from './accuracy';
 import { activationFamily } from './activation';
 import { avgPoolFamily } from './avgPool';
 import { batchGatherFamily } from './batchGather';
+import { biasFamily } from './bias';
 import { conv2dIm2colFamily } from './conv2dIm2col';
 import { fmaPeakFamily } from './fmaPeak';
 import { maxPoolFamily } from './maxPool';
+import { mseFamily } from './mse';
 import { optimizerFamily } from './optimizer';
+import { reduceFamily } from './reduce';
+import { softmaxCrossEntropyFamily } from './softmaxCrossEntropy';
 import type { KernelFamily } from './family';
 
-export const kernelFamilies: readonly KernelFamily[] = [activationFamily, fmaPeakFamily, maxPoolFamily, avgPoolFamily, conv2dIm2colFamily, optimizerFamily, batchGatherFamily];
+export const kernelFamilies: readonly KernelFamily[] = [activationFamily, fmaPeakFamily, maxPoolFamily, avgPoolFamily, conv2dIm2colFamily, optimizerFamily, batchGatherFamily, biasFamily, softmaxCrossEntropyFamily, mseFamily, accuracyFamily, reduceFamily];
 
 export type { KernelFamily } from './family';

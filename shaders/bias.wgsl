@@ -1,0 +1,78 @@
+// bias.wgsl: per-channel bias, fused with an activation, and its gradient.
+//
+//   biasAddForward: x[n,c,s] = f(x[n,c,s] + bias[c])    in place, f = the activation override
+//   biasBackward:   dBias[c] = sum_{n,s} dOut[n,c,s]     (dOut = dL/d(x + bias), before f)
+//
+// Layout [N, C, S] row-major, S the spatial size (H*W after a convolution, 1 after a dense layer).
+// Forward: one invocation per element, channel c = (i / S) % C; the grid spills into y past 65535
+// workgroups. Backward: one workgroup per channel (grid spills into y the same way); each
+// invocation sums a strided slice of the channel's N*S values, then a tree reduction in
+// workgroup memory halves the partial sums log2(workgroupSize) times with a barrier between
+// steps. The order of additions is fixed, so the result is deterministic without atomics.
+// Overrides: workgroupSize (biasBackward: a power of two <= maxWorkgroupSize, for the tree),
+// activation.
+
+// Largest workgroupSize biasBackward supports: its workgroup array has a fixed length, since
+// the race detector (wgsl_reflect) cannot size a workgroup array from an override.
+const maxWorkgroupSize: u32 = 256u;
+override workgroupSize: u32 = 256u; // invocations per workgroup; biasBackward: a power of two <= 256
+override activation: u32 = ACT_NONE; // applied after the add: ACT_NONE, ACT_RELU, ACT_SIGMOID, ACT_TANH
+
+struct Params {
+  N: u32, // batch size
+  C: u32, // channels (the bias length)
+  S: u32, // spatial size per channel: H*W, or 1 for dense layers
+}
+
+// ---- forward
+@group(0) @binding(0) var<storage, read> bias: array<f32>; // [C]
+@group(0) @binding(1) var<storage, read_write> x: array<f32>; // [N, C, S], updated in place
+@group(0) @binding(2) var<uniform> params: Params;
+
+@compute @workgroup_size(workgroupSize)
+fn biasAddForward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
+                  @builtin(local_invocation_index) lid: u32) {
+  let i = linearWorkgroup(wid, nwg) * workgroupSize + lid;
+  if (i >= params.N * params.C * params.S) {
+    return;
+  }
+  let c = (i / params.S) % params.C;
+  x[i] = activate(x[i] + bias[c], activation);
+}
+
+// ---- backward
+@group(0) @binding(0) var<storage, read> dOut: array<f32>; // [N, C, S], dL/d(x + bias)
+@group(0) @binding(1) var<storage, read_write> dBias: array<f32>; // [C]
+@group(0) @binding(2) var<uniform> backwardParams: Params;
+
+var<workgroup> partialSums: array<f32, maxWorkgroupSize>; // one partial sum per invocation
+
+@compute @workgroup_size(workgroupSize)
+fn biasBackward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
+                @builtin(local_invocation_index) lid: u32) {
+  let c = linearWorkgroup(wid, nwg);
+  // The whole workgroup shares c, so this return keeps the barriers below in uniform control flow.
+  if (c >= backwardParams.C) {
+    return;
+  }
+  let spatial = backwardParams.S;
+  let perChannel = backwardParams.N * spatial;
+  var acc = 0.0;
+  for (var j = lid; j < perChannel; j += workgroupSize) {
+    let n = j / spatial;
+    acc += dOut[(n * backwardParams.C + c) * spatial + j % spatial];
+  }
+  partialSums[lid] = acc;
+  workgroupBarrier();
+  // Tree: each step folds the upper half of the live slots onto the lower half; after the last
+  // step slot 0 holds the channel's sum. The barrier orders each step's reads after the last writes.
+  for (var stride = workgroupSize / 2u; stride > 0u; stride /= 2u) {
+    if (lid < stride) {
+      partialSums[lid] += partialSums[lid + stride];
+    }
+    workgroupBarrier();
+  }
+  if (lid == 0u) {
+    dBias[c] = partialSums[0];
+  }
+}
