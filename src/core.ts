@@ -1,6 +1,6 @@
 /**
- * shadergrad's public API for embedders (Node and the browser). Named exports only, no side
- * effects at import: nothing touches WebGPU until `initDevice()` is called.
+ * The engine core of the public API: device, tensors, kernels, graph, executor and trainer.
+ * Models (src/models) are written against this module only; src/index.ts adds them on top.
  */
 export { initDevice, DeviceLostError } from './engine/device';
 export type { Gpu, InitOptions, AdapterSummary, AdapterKind } from './engine/device';
@@ -11,4 +11,14 @@ export { runCalls, prepareCall, encodeCall, releaseCall } from './engine/dispatc
 export type { KernelCall, PreparedCall } from './engine/dispatch';
 export { kernelFamilies } from './kernels/index';
 export type { KernelFamily } from './kernels/index';
-export type { Activation } from './kernels/common.cpu';
+export { activationCode, type Activation } from './kernels/common.cpu';
+export type { OptimizerConfig as KernelOptimizerConfig } from './kernels/index';
+export { Graph } from './engine/graph';
+export type { GraphNode, OpName, ParamSpec, Conv2dOptions } from './engine/graph';
+export { compilePlan, StepPlan } from './engine/executor';
+export type { MemoryReport, PlanOptions } from './engine/executor';
+export { ParameterStore } from './engine/parameters';
+export { Trainer, uploadDataset, seededPermutation } from './engine/trainer';
+export type { GpuDataset, TrainerOptions, EpochProgress, EpochResult } from './engine/trainer';
+export { planMemory } from './engine/planner';
+export type { MatmulVariant } from './kernels/index';

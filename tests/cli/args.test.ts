@@ -1,0 +1,298 @@
+import { describe, expect, it } from 'vitest';
+import { applyFlags, parseArgs, usage, type CliCommand } from '../../src/cli/args';
+import { ShadergradError } from '../../src/engine/errors';
+import {
+  defaultTrainConfig,
+  layerOutputShapes,
+  parseTrainConfig,
+  referenceCnn,
+  type TrainConfig,
+} from '../../src/models/config';
+
+function expectError(argv: string[], message: RegExp | string): void {
+  let caught: unknown;
+  try {
+    parseArgs(argv);
+  } catch (e) {
+    caught = e;
+  }
+  expect(caught, argv.join(' ')).toBeInstanceOf(ShadergradError);
+  expect((caught as Error).message).toMatch(message);
+}
+
+function train(argv: string[]): Extract<CliCommand, { kind: 'train' }> {
+  const cmd = parseArgs(argv);
+  if (cmd.kind !== 'train') throw new Error(`expected a train command, got ${cmd.kind}`);
+  return cmd;
+}
+
+/** The reference model with every conv layer changed by `change`. */
+function withConvs(change: Record<string, unknown>): TrainConfig['model'] {
+  const m = referenceCnn();
+  m.layers = m.layers.map((l) => (l.type === 'conv2d' ? { ...l, ...change } : l));
+  return m;
+}
+
+describe('parseArgs', () => {
+  it('trains the reference CNN with the defaults when given nothing', () => {
+    const cmd = train([]);
+    expect(cmd.config).toEqual(defaultTrainConfig());
+    expect(cmd.out).toBe('runs/latest');
+    expect(cmd.profile).toBe(false);
+    expect([cmd.configFile, cmd.dataDir, cmd.init, cmd.resume]).toEqual([
+      undefined,
+      undefined,
+      undefined,
+      undefined,
+    ]);
+    expect(layerOutputShapes(cmd.config.model).at(-3)).toEqual([3136]);
+  });
+
+  const d = defaultTrainConfig();
+  const cases: [string, string, (c: Extract<CliCommand, { kind: 'train' }>) => unknown, unknown][] =
+    [
+      ['--config', 'cfg/a.json', (c) => c.configFile, 'cfg/a.json'],
+      ['--dataset', 'fashion', (c) => c.config.dataset, 'fashion'],
+      ['--data', 'data/mnist', (c) => c.dataDir, 'data/mnist'],
+      ['--epochs', '3', (c) => c.config.epochs, 3],
+      ['--batch', '32', (c) => c.config.batchSize, 32],
+      ['--lr', '5e-4', (c) => c.config.optimizer, { ...d.optimizer, lr: 5e-4 }],
+      ['--lr', '0.01', (c) => c.config.optimizer.lr, 0.01],
+      ['--seed', '0', (c) => c.config.seed, 0],
+      ['--seed', '4294967295', (c) => c.config.seed, 2 ** 32 - 1],
+      ['--limit', '1000', (c) => c.config.limit, 1000],
+      ['--init', 'w.safetensors', (c) => c.init, 'w.safetensors'],
+      ['--resume', 'runs/a', (c) => c.resume, 'runs/a'],
+      ['--out', 'runs/b', (c) => c.out, 'runs/b'],
+      ['--optimizer', 'rmsprop', (c) => c.config.optimizer, { ...d.optimizer, kind: 'rmsprop' }],
+      ['--snapshot-every', '100', (c) => c.config.snapshotEvery, 100],
+      [
+        '--features',
+        '16,48',
+        (c) => c.config.model.layers.filter((l) => l.type === 'conv2d').map((l) => l.features),
+        [16, 48],
+      ],
+      ['--kernel', '3', (c) => c.config.model, withConvs({ kernel: 3 })],
+      ['--stride', '2', (c) => c.config.model, withConvs({ stride: 2 })],
+      ['--padding', 'valid', (c) => layerOutputShapes(c.config.model)[0], [32, 24, 24]],
+      ['--padding', '2', (c) => c.config.model, withConvs({ padding: 2 })],
+      [
+        '--activation',
+        'tanh',
+        (c) => c.config.model.layers.map((l) => ('activation' in l ? l.activation : '-')),
+        ['tanh', '-', 'tanh', '-', '-', 'tanh', 'none'],
+      ],
+      [
+        '--pool',
+        'avg',
+        (c) => c.config.model.layers.map((l) => l.type),
+        ['conv2d', 'avgPool', 'conv2d', 'avgPool', 'flatten', 'dense', 'dense'],
+      ],
+      [
+        '--dense',
+        '256',
+        (c) => c.config.model.layers[5],
+        { type: 'dense', units: 256, activation: 'relu' },
+      ],
+    ];
+  it.each(cases)('%s %s (both syntaxes)', (flag, value, get, expected) => {
+    const spaced = train([flag, value]);
+    expect(get(spaced)).toEqual(expected);
+    expect(train([`${flag}=${value}`])).toEqual(spaced);
+    // The flag changed the command (no case above uses a default value).
+    expect(spaced).not.toEqual(train([]));
+  });
+
+  it('takes switches and several flags together', () => {
+    const cmd = train([
+      '--profile',
+      '--epochs',
+      '2',
+      '--dataset=fashion',
+      '--kernel',
+      '3',
+      '--padding=1',
+    ]);
+    expect(cmd.profile).toBe(true);
+    expect(cmd.config.epochs).toBe(2);
+    expect(cmd.config.dataset).toBe('fashion');
+    expect(cmd.config.model).toEqual(withConvs({ kernel: 3, padding: 1 }));
+    expect(cmd.flags).toEqual({ epochs: 2, dataset: 'fashion', knobs: { kernel: 3, padding: 1 } });
+  });
+
+  it('keeps values that look odd but are not flags', () => {
+    expect(train(['--out', '-weird']).out).toBe('-weird');
+    expect(train(['--data=--x']).dataDir).toBe('--x');
+  });
+
+  it('evaluates a checkpoint', () => {
+    expect(parseArgs(['--eval', 'runs/a/model.safetensors'])).toEqual({
+      kind: 'eval',
+      checkpoint: 'runs/a/model.safetensors',
+      dataset: 'mnist',
+    });
+    expect(parseArgs(['--eval=c.st', '--dataset', 'fashion', '--data', 'd'])).toEqual({
+      kind: 'eval',
+      checkpoint: 'c.st',
+      dataset: 'fashion',
+      dataDir: 'd',
+    });
+  });
+
+  it('prints help for --help or -h anywhere', () => {
+    expect(parseArgs(['--help'])).toEqual({ kind: 'help' });
+    expect(parseArgs(['-h'])).toEqual({ kind: 'help' });
+    expect(parseArgs(['--epochs', '2', '--bogus', '-h'])).toEqual({ kind: 'help' });
+  });
+
+  it.each<[string[], string]>([
+    [['--epoch', '2'], '--epoch: unknown flag (see --help)'],
+    [['-x'], '-x: unknown flag'],
+    [['train'], "'train': unexpected argument"],
+    [['--epochs'], '--epochs: missing value (--epochs N)'],
+    [['--epochs', '--profile'], '--epochs: missing value'],
+    [['--out='], '--out: missing value (--out DIR)'],
+    [['--batch', 'abc'], "--batch: expected a whole number >= 1, got 'abc'"],
+    [['--batch', '0'], "--batch: expected a whole number >= 1, got '0'"],
+    [['--batch=1.5'], "--batch: expected a whole number >= 1, got '1.5'"],
+    [['--epochs', '1e3'], "--epochs: expected a whole number >= 1, got '1e3'"],
+    [['--limit', '99999999999999999999'], '--limit: expected a whole number >= 1'],
+    [['--seed', '-1'], "--seed: expected a whole number >= 0 and <= 4294967295, got '-1'"],
+    [['--seed', '4294967296'], '--seed: expected a whole number >= 0 and <= 4294967295'],
+    [['--snapshot-every', 'x'], "--snapshot-every: expected a whole number >= 0, got 'x'"],
+    [['--lr', '0'], "--lr: expected a number > 0 (like 1e-3), got '0'"],
+    [['--lr', '-1'], "--lr: expected a number > 0 (like 1e-3), got '-1'"],
+    [['--lr', 'abc'], "--lr: expected a number > 0 (like 1e-3), got 'abc'"],
+    [['--lr', 'Infinity'], '--lr: expected a number > 0'],
+    [
+      ['--optimizer', 'adamw'],
+      "--optimizer: expected one of adam, sgd, momentum, rmsprop, got 'adamw'",
+    ],
+    [['--dataset', 'cifar'], "--dataset: expected one of mnist, fashion, got 'cifar'"],
+    [
+      ['--activation', 'gelu'],
+      "--activation: expected one of none, relu, sigmoid, tanh, got 'gelu'",
+    ],
+    [['--pool', 'min'], "--pool: expected one of max, avg, got 'min'"],
+    [['--padding', 'full'], "--padding: expected same, valid or a whole number >= 0, got 'full'"],
+    [['--features', '32'], "--features: expected two whole numbers like 32,64, got '32'"],
+    [['--features', '1,2,3'], '--features: expected two whole numbers like 32,64'],
+    [['--features', '32,x'], "--features: expected a whole number >= 1, got 'x'"],
+    [['--kernel', '0'], "--kernel: expected a whole number >= 1, got '0'"],
+    [['--profile=yes'], "--profile: takes no value, got 'yes'"],
+    [['--epochs', '1', '--epochs', '2'], '--epochs: given twice'],
+    [['--eval', 'c', '--epochs', '2'], '--eval: cannot be combined with --epochs'],
+    [['--profile', '--eval', 'c'], '--eval: cannot be combined with --profile'],
+    [['--init', 'a', '--resume', 'b'], '--init: cannot be combined with --resume'],
+    // The knobs give a model that cannot run: the error names the layer.
+    [
+      ['--kernel', '15', '--padding', 'valid'],
+      'model.layers[2] (conv2d): kernel 15 is larger than the padded input 7x7',
+    ],
+  ])('rejects %j', (argv, message) => {
+    expectError(argv, message);
+  });
+});
+
+describe('flags over a config file', () => {
+  it('override the file, which overrides the defaults', () => {
+    const file = parseTrainConfig(
+      { epochs: 5, batchSize: 128, optimizer: { kind: 'sgd', lr: 0.1 } },
+      'c.json',
+    );
+    const cmd = train(['--config', 'c.json', '--batch', '32', '--dense', '512']);
+    const config = applyFlags(file, cmd.flags);
+    expect(config.batchSize).toBe(32); // flag
+    expect(config.epochs).toBe(5); // file
+    expect(config.optimizer).toEqual({ ...defaultTrainConfig().optimizer, kind: 'sgd', lr: 0.1 });
+    expect(config.model.layers[5]).toEqual({ type: 'dense', units: 512, activation: 'relu' });
+    expect(file.batchSize).toBe(128); // applyFlags copies
+  });
+
+  it('apply the knobs to the file model, validated only after the merge', () => {
+    // On the 28x28 reference, --kernel 20 --padding valid cannot run (conv2 gets 4x4);
+    // on the file's 96x96 input it can, so parseArgs must not reject it when --config is given.
+    const argv = ['--kernel', '20', '--padding', 'valid'];
+    expectError(argv, 'model.layers[2] (conv2d): kernel 20 is larger than the padded input 4x4');
+    const cmd = train(['--config=big.json', ...argv]);
+    const file = parseTrainConfig(
+      { model: { input: { channels: 1, height: 96, width: 96 } } },
+      'big.json',
+    );
+    const config = applyFlags(file, cmd.flags);
+    // 96 -20+1-> 77 -pool-> 38 -20+1-> 19 -pool-> 9.
+    expect(layerOutputShapes(config.model).slice(0, 4)).toEqual([
+      [32, 77, 77],
+      [32, 38, 38],
+      [64, 19, 19],
+      [64, 9, 9],
+    ]);
+  });
+
+  it('name the flag when a knob does not fit the file model', () => {
+    const layers = [
+      { type: 'conv2d', features: 4, kernel: 3 },
+      { type: 'conv2d', features: 4, kernel: 3 },
+      { type: 'conv2d', features: 4, kernel: 3 },
+      { type: 'dense', units: 10 },
+    ];
+    const file = parseTrainConfig({ model: { layers } }, 'three.json');
+    const cmd = train(['--config', 'three.json', '--features', '8,16']);
+    expect(() => applyFlags(file, cmd.flags)).toThrow('--features: 2 values for 3 conv2d layers');
+    expect(() => applyFlags(file, train(['--dense', '64']).flags)).toThrow(
+      '--dense: the model has no hidden dense layer',
+    );
+  });
+});
+
+describe('usage', () => {
+  it('lists every flag with its default', () => {
+    const text = usage();
+    const flags = [
+      'config',
+      'dataset',
+      'data',
+      'epochs',
+      'batch',
+      'lr',
+      'seed',
+      'limit',
+      'init',
+      'resume',
+      'eval',
+      'profile',
+      'out',
+      'optimizer',
+      'features',
+      'kernel',
+      'stride',
+      'padding',
+      'activation',
+      'pool',
+      'dense',
+      'snapshot-every',
+      'help',
+    ];
+    for (const flag of flags) expect(text).toMatch(new RegExp(`^  --${flag}\\b`, 'm'));
+    const defaults: [string, string][] = [
+      ['out', 'runs/latest'],
+      ['batch', '64'],
+      ['epochs', '1'],
+      ['lr', '0.001'],
+      ['optimizer', 'adam'],
+      ['dataset', 'mnist'],
+      ['seed', '1'],
+      ['features', '32,64'],
+      ['kernel', '5'],
+      ['stride', '1'],
+      ['padding', 'same'],
+      ['activation', 'relu'],
+      ['pool', 'max'],
+      ['dense', '1024'],
+      ['snapshot-every', '0'],
+    ];
+    for (const [flag, value] of defaults)
+      expect(text).toMatch(new RegExp(`^  --${flag} .*\\[default: ${value}\\]$`, 'm'));
+    expect(text).toContain('-h');
+  });
+});

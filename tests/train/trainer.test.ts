@@ -1,0 +1,115 @@
+/**
+ * The compiled training step: memory planning, determinism, learning on real MNIST, and the
+ * structural promise that a step creates no buffers or bind groups.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Gpu } from '../../src/engine/device';
+import { uploadDataset } from '../../src/engine/trainer';
+import { limitDataset } from '../../src/data/datasets';
+import { loadMnist } from '../../src/data/datasetsNode';
+import { cnnFromKnobs, defaultTrainConfig, type TrainConfig } from '../../src/models/config';
+import { buildGraph, createTrainer } from '../../src/models/network';
+import { testGpu } from '../helpers/gpu';
+
+let gpu: Gpu;
+beforeAll(async () => {
+  gpu = await testGpu();
+});
+afterAll(() => gpu.destroy());
+
+/** A small CNN (4 and 8 features, dense 32) that trains in seconds on a software GPU. */
+function smallConfig(overrides: Partial<TrainConfig> = {}): TrainConfig {
+  return { ...defaultTrainConfig(), model: cnnFromKnobs({ features: [4, 8], dense: 32 }), batchSize: 32, ...overrides };
+}
+
+describe('memory plan', () => {
+  it('reuses buffers: the planned peak is below one buffer per intermediate', async () => {
+    const trainer = createTrainer(gpu, smallConfig());
+    const plan = await trainer.plan('train', 32);
+    expect(plan.memory.planned).toBeGreaterThan(0);
+    expect(plan.memory.planned).toBeLessThan(plan.memory.unplanned);
+    expect(plan.memory.parameters).toBe(4 * (4 * 25 + 4 + 8 * 4 * 25 + 8 + 32 * 392 + 32 + 10 * 32 + 10));
+    expect(plan.memory.optimizerState).toBe(2 * plan.memory.parameters);
+    trainer.destroy();
+  });
+
+  it('the reference CNN at batch 64 fits the device and reports its bytes', async () => {
+    const trainer = createTrainer(gpu, defaultTrainConfig());
+    const plan = await trainer.plan('train', 64);
+    expect(plan.memory.parameters).toBe(4 * 3_274_634);
+    expect(plan.memory.planned).toBeLessThan(plan.memory.unplanned);
+    trainer.destroy();
+  });
+});
+
+describe('a training step', () => {
+  it('creates no GPU buffers and no bind groups after compile', async () => {
+    const trainer = createTrainer(gpu, smallConfig());
+    const images = new Float32Array(32 * 784).fill(0.5);
+    const labels = Int32Array.from({ length: 32 }, (_, i) => i % 10);
+    await trainer.trainStep(images, labels); // compiles
+    const device = gpu.device as GPUDevice & Record<string, unknown>;
+    const counts = { buffers: 0, bindGroups: 0 };
+    const createBuffer = device.createBuffer.bind(device);
+    const createBindGroup = device.createBindGroup.bind(device);
+    device.createBuffer = (d: GPUBufferDescriptor) => {
+      if (d.label !== 'readback') counts.buffers++;
+      return createBuffer(d);
+    };
+    device.createBindGroup = (d: GPUBindGroupDescriptor) => {
+      counts.bindGroups++;
+      return createBindGroup(d);
+    };
+    try {
+      for (let i = 0; i < 3; i++) await trainer.trainStep(images, labels);
+    } finally {
+      device.createBuffer = createBuffer;
+      device.createBindGroup = createBindGroup;
+    }
+    expect(counts).toEqual({ buffers: 0, bindGroups: 0 });
+    trainer.destroy();
+  });
+
+  it('is deterministic: the same seed gives bit-identical weights', async () => {
+    const mnist = await loadMnist();
+    const data = limitDataset(mnist.train, 256);
+    const runOnce = async (): Promise<Float32Array> => {
+      const trainer = createTrainer(gpu, smallConfig({ seed: 7 }));
+      const gpuData = uploadDataset(gpu, { images: data.images, labels: data.labels, count: data.count, sampleShape: [1, 28, 28] });
+      await trainer.trainEpoch(gpuData, 1);
+      const w = await trainer.store.read('fc1.weight');
+      trainer.destroy();
+      return w;
+    };
+    const [a, b] = [await runOnce(), await runOnce()];
+    expect(Buffer.from(a.buffer).equals(Buffer.from(b.buffer))).toBe(true);
+  });
+});
+
+describe('learning real MNIST', () => {
+  it('a short run on a subset lowers the loss and beats chance by far', async () => {
+    const mnist = await loadMnist();
+    const train = limitDataset(mnist.train, 2048);
+    const test = limitDataset(mnist.test, 500);
+    const trainer = createTrainer(gpu, smallConfig());
+    const up = (d: typeof train) => uploadDataset(gpu, { images: d.images, labels: d.labels, count: d.count, sampleShape: [1, 28, 28] });
+    const trainGpu = up(train);
+    const before = await trainer.evaluate(up(test));
+    const losses: number[] = [];
+    const epoch = await trainer.trainEpoch(trainGpu, 1, (p) => losses.push(p.loss), 8);
+    const after = await trainer.evaluate(up(test));
+    expect(before.accuracy).toBeLessThan(0.3);
+    expect(losses.length).toBeGreaterThan(4);
+    expect(losses[losses.length - 1]).toBeLessThan((losses[0] ?? 0) * 0.8);
+    expect(epoch.loss).toBeLessThan(before.loss);
+    expect(after.accuracy).toBeGreaterThan(0.8);
+  });
+
+  it('graph shapes follow the config, and bad models fail with the layer named', () => {
+    const g = buildGraph(defaultTrainConfig().model, 2);
+    expect(g.parameters().map((p) => `${p.name}[${p.shape.join(',')}]`)).toEqual([
+      'conv1.weight[32,1,5,5]', 'conv1.bias[32]', 'conv2.weight[64,32,5,5]', 'conv2.bias[64]',
+      'fc1.weight[1024,3136]', 'fc1.bias[1024]', 'fc2.weight[10,1024]', 'fc2.bias[10]',
+    ]);
+  });
+});
