@@ -91,18 +91,26 @@ describe('learning real MNIST', () => {
     const mnist = await loadMnist();
     const train = limitDataset(mnist.train, 2048);
     const test = limitDataset(mnist.test, 500);
-    const trainer = createTrainer(gpu, smallConfig());
+    // lr 3e-3: a short run on a small model needs a larger step than the default 1e-3 to get far.
+    const config = smallConfig();
+    const trainer = createTrainer(gpu, { ...config, optimizer: { ...config.optimizer, lr: 3e-3 } });
     const up = (d: typeof train) => uploadDataset(gpu, { images: d.images, labels: d.labels, count: d.count, sampleShape: [1, 28, 28] });
     const trainGpu = up(train);
     const before = await trainer.evaluate(up(test));
-    const losses: number[] = [];
-    const epoch = await trainer.trainEpoch(trainGpu, 1, (p) => losses.push(p.loss), 8);
+    // Progress reports the running mean; turn it into the mean of each 8-step window.
+    const running: { step: number; loss: number }[] = [];
+    const epoch = await trainer.trainEpoch(trainGpu, 1, (p) => running.push({ step: p.step, loss: p.loss }), 8);
+    const windows = running.map((r, i) => {
+      const prev = running[i - 1] ?? { step: 0, loss: 0 };
+      return (r.loss * r.step - prev.loss * prev.step) / (r.step - prev.step);
+    });
     const after = await trainer.evaluate(up(test));
+    console.log(`8-step window losses: ${windows.map((w) => w.toFixed(3)).join(' ')}; test accuracy ${before.accuracy} -> ${after.accuracy}`);
     expect(before.accuracy).toBeLessThan(0.3);
-    expect(losses.length).toBeGreaterThan(4);
-    expect(losses[losses.length - 1]).toBeLessThan((losses[0] ?? 0) * 0.8);
+    expect(windows).toHaveLength(8);
+    expect(windows[windows.length - 1]).toBeLessThan((windows[0] ?? 0) * 0.6);
     expect(epoch.loss).toBeLessThan(before.loss);
-    expect(after.accuracy).toBeGreaterThan(0.8);
+    expect(after.accuracy).toBeGreaterThan(0.75); // 0.82 measured on lavapipe; chance is 0.1
   });
 
   it('graph shapes follow the config, and bad models fail with the layer named', () => {
