@@ -6,10 +6,12 @@
 // cols is [N, C*KH*KW, OH*OW]: row r = (c*KH + kh)*KW + kw, column oh*OW + ow.
 //
 //   im2col: cols[n, r, oh*OW + ow] = x[n, c, oh*sH - padTop + kh, ow*sW - padLeft + kw] (0 in pad).
-//           One invocation per cols element; neighbours differ in ow, so writes are contiguous.
+//           One invocation per output row (n, r, oh) writes its OW columns: the index
+//           arithmetic (divisions, on a CPU "GPU" the dominant cost) is paid once per row.
 //   col2im: dX[n, c, h, w] = sum of dCols over every (kh, kw, oh, ow) that copied x[n, c, h, w]:
 //           oh*sH + kh == h + padTop, ow*sW + kw == w + padLeft. A GATHER, one invocation
-//           per dX element, so no atomics and a fixed summation order (kh outer, kw inner).
+//           per input row (n, c, h) summing each of its W elements in a fixed order (kh outer,
+//           kw inner), so no atomics; the valid (kh, oh) pairs depend only on h, found once.
 //
 // The grid spills into y past 65535 workgroups (linearWorkgroup in common.wgsl).
 // Overrides: workgroupSize (invocations per workgroup).
@@ -29,7 +31,7 @@ struct Params {
   padLeft: u32, // zero columns left of the input
   OH: u32, // output height
   OW: u32, // output width
-  count: u32, // invocations that do work: cols elements (im2col) or dX elements (col2im)
+  count: u32, // invocations that do work: cols rows N*C*KH*KW*OH (im2col), dX rows N*C*H (col2im)
 }
 
 // ---- im2col
@@ -40,30 +42,38 @@ struct Params {
 @compute @workgroup_size(workgroupSize)
 fn im2col(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
           @builtin(local_invocation_index) lid: u32) {
-  let i = linearWorkgroup(wid, nwg) * workgroupSize + lid;
+  let i = linearWorkgroup(wid, nwg) * workgroupSize + lid; // output row (n, r, oh)
   if (i >= params.count) {
     return;
   }
   let p = params;
-  let ohw = p.OH * p.OW;
-  let ow = i % p.OW;
-  let oh = (i / p.OW) % p.OH;
-  let row = (i / ohw) % (p.C * p.KH * p.KW);
-  let n = i / (ohw * p.C * p.KH * p.KW);
-  let kw = row % p.KW;
-  let kh = (row / p.KW) % p.KH;
-  let c = row / (p.KW * p.KH);
-  // Coordinates in the padded input; the real input starts at (padTop, padLeft).
+  let oh = i % p.OH;
+  let nr = i / p.OH; // n * C*KH*KW + r
+  let r = nr % (p.C * p.KH * p.KW);
+  let n = nr / (p.C * p.KH * p.KW);
+  let kw = r % p.KW;
+  let kh = (r / p.KW) % p.KH;
+  let c = r / (p.KW * p.KH);
+  let outBase = (nr * p.OH + oh) * p.OW;
+  // Row hp of the padded input; the real input starts at (padTop, padLeft).
   let hp = oh * p.strideH + kh;
-  let wp = ow * p.strideW + kw;
-  var value = 0.0;
-  if (hp >= p.padTop && hp - p.padTop < p.H && wp >= p.padLeft && wp - p.padLeft < p.W) {
-    value = x[((n * p.C + c) * p.H + hp - p.padTop) * p.W + wp - p.padLeft];
+  if (hp < p.padTop || hp - p.padTop >= p.H) {
+    for (var ow = 0u; ow < p.OW; ow++) {
+      cols[outBase + ow] = 0.0;
+    }
+    return;
   }
-  cols[i] = value;
+  let inBase = ((n * p.C + c) * p.H + hp - p.padTop) * p.W;
+  for (var ow = 0u; ow < p.OW; ow++) {
+    let wp = ow * p.strideW + kw;
+    var value = 0.0;
+    if (wp >= p.padLeft && wp - p.padLeft < p.W) {
+      value = x[inBase + wp - p.padLeft];
+    }
+    cols[outBase + ow] = value;
+  }
 }
 
-// ---- col2im
 @group(0) @binding(0) var<storage, read> dCols: array<f32>; // dL/dcols [N, C*KH*KW, OH*OW]
 @group(0) @binding(1) var<storage, read_write> dX: array<f32>; // dL/dx [N, C, H, W]
 @group(0) @binding(2) var<uniform> col2imParams: Params;
@@ -71,32 +81,32 @@ fn im2col(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u
 @compute @workgroup_size(workgroupSize)
 fn col2im(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
           @builtin(local_invocation_index) lid: u32) {
-  let i = linearWorkgroup(wid, nwg) * workgroupSize + lid;
+  let i = linearWorkgroup(wid, nwg) * workgroupSize + lid; // input row (n, c, h)
   if (i >= col2imParams.count) {
     return;
   }
   let p = col2imParams;
   let ohw = p.OH * p.OW;
-  let w = i % p.W;
-  let h = (i / p.W) % p.H;
-  let c = (i / (p.W * p.H)) % p.C;
-  let n = i / (p.W * p.H * p.C);
-  let hp = h + p.padTop; // this element's row in the padded input
-  let wp = w + p.padLeft;
-  let firstRow = (n * p.C + c) * p.KH * p.KW; // cols row of (c, kh = 0, kw = 0) in image n
-  var sum = 0.0;
-  // oh*sH + kh == hp has a whole oh >= 0 iff kh <= hp and kh == hp (mod sH): step kh by sH.
-  for (var kh = hp % p.strideH; kh < p.KH && kh <= hp; kh += p.strideH) {
-    let oh = (hp - kh) / p.strideH;
-    if (oh >= p.OH) {
-      continue; // past the last window (bottom padding or a dropped remainder)
-    }
-    for (var kw = wp % p.strideW; kw < p.KW && kw <= wp; kw += p.strideW) {
-      let ow = (wp - kw) / p.strideW;
-      if (ow < p.OW) {
-        sum += dCols[(firstRow + kh * p.KW + kw) * ohw + oh * p.OW + ow];
+  let h = i % p.H;
+  let nc = i / p.H; // n * C + c
+  let hp = h + p.padTop; // this row in the padded input
+  let firstRow = nc * p.KH * p.KW; // cols row of (c, kh = 0, kw = 0) in image n
+  for (var w = 0u; w < p.W; w++) {
+    let wp = w + p.padLeft;
+    var sum = 0.0;
+    // oh*sH + kh == hp has a whole oh >= 0 iff kh <= hp and kh == hp (mod sH): step kh by sH.
+    for (var kh = hp % p.strideH; kh < p.KH && kh <= hp; kh += p.strideH) {
+      let oh = (hp - kh) / p.strideH;
+      if (oh >= p.OH) {
+        continue; // past the last window (bottom padding or a dropped remainder)
+      }
+      for (var kw = wp % p.strideW; kw < p.KW && kw <= wp; kw += p.strideW) {
+        let ow = (wp - kw) / p.strideW;
+        if (ow < p.OW) {
+          sum += dCols[(firstRow + kh * p.KW + kw) * ohw + oh * p.OW + ow];
+        }
       }
     }
+    dX[i * p.W + w] = sum;
   }
-  dX[i] = sum;
 }

@@ -81,13 +81,13 @@ export const opRules: { [K in OpName]: OpRule<K> } = {
       const args = { x: ctx.value(input(node)), weight: ctx.param(`${name}.weight`), bias: ctx.param(`${name}.bias`), out: ctx.value(node.id), cols, geometry: g, O: features, activation };
       return conv2dForward(args, ctx.matmulVariant);
     },
-    // dW = Σ dPre·colsᵀ, dB = Σ dPre, dX = col2im(Wᵀ·dPre)
+    // dW = Σ dPre·colsᵀ, dB = Σ dPre, dX = col2im(Wᵀ·dPre); cols kept from the forward
     backward: (node, ctx) => {
       const g = node.attrs.geometry;
       const { name, features, activation } = node.attrs;
       const { calls, dPre } = preActivationGrad(node, activation, ctx);
       const dX = ctx.grad(input(node));
-      const cols = ctx.scratch(node.id, 'colsBackward', conv2dColsShape(g));
+      const cols = ctx.scratch(node.id, 'cols', conv2dColsShape(g)); // im2col(x) from the forward
       const dCols = dX ? ctx.scratch(node.id, 'dCols', conv2dColsShape(g)) : undefined;
       const args = { x: ctx.value(input(node)), weight: ctx.param(`${name}.weight`), dOut: dPre, dWeight: ctx.paramGrad(`${name}.weight`), dBias: ctx.paramGrad(`${name}.bias`), cols, geometry: g, O: features, ...(dX && dCols ? { dX, dCols } : {}) };
       return [...calls, ...conv2dBackward(args, ctx.matmulVariant)];

@@ -6,10 +6,11 @@
  *   backward: dWeight = Σ_n dOut_n · cols_nᵀ;  dBias[o] = Σ_{n,s} dOut[n,o,s];
  *             dCols_n = weightᵀ · dOut_n;  dX = col2im(dCols)  (a gather: deterministic)
  *
- * Backward recomputes im2col into the same scratch `cols`, so cols lives only inside one
- * direction and the memory planner can share it (trading one cheap memory-bound pass for R*S*N
- * floats of activation memory). `dOut` is the gradient w.r.t. the pre-activation output: a fused
- * activation is undone by the caller (activationBackward) first.
+ * Backward reuses the forward's `cols` (im2col of x) rather than unfolding x again: on a CPU
+ * "GPU" im2col costs as much as a matrix product, and cols is N*R*S floats (40 MB for the
+ * reference CNN's conv2 at batch 64), which the memory planner keeps alive only from forward to
+ * backward. `dOut` is the gradient w.r.t. the pre-activation output: a fused activation is
+ * undone by the caller (activationBackward) first.
  * Reference: Chellapilla et al., "High Performance Convolutional Neural Networks for Document
  * Processing" (2006), which lowers convolution to matrix products this way.
  */
@@ -31,7 +32,7 @@ export interface Conv2dGpuForwardArgs extends Conv2dForwardArgs<GpuTensor> {
 }
 
 export interface Conv2dGpuBackwardArgs extends Conv2dBackwardArgs<GpuTensor> {
-  /** Scratch [N, R, S]; refilled with im2col(x). */
+  /** [N, R, S], im2col(x) as the forward left it. */
   cols: GpuTensor;
   /** Scratch [N, R, S] for dCols; needed only when dX is wanted. */
   dCols?: GpuTensor;
@@ -73,7 +74,7 @@ export function conv2dBackward(args: Conv2dGpuBackwardArgs, variant?: MatmulVari
   const g = args.geometry;
   const { R, S, O } = dims(g, args.O);
   expectCount('conv2d.backward', 'cols', args.cols, g.N * R * S);
-  const calls: KernelCall[] = [im2col({ x: args.x, cols: args.cols, geometry: g })];
+  const calls: KernelCall[] = [];
   // dWeight[O, R] = Σ_n dOut_n[O, S] · cols_n[R, S]ᵀ
   calls.push(
     matmul(

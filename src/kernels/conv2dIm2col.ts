@@ -79,22 +79,24 @@ function call(
   };
 }
 
-/** cols [N, C*KH*KW, OH*OW] from x [N, C, H, W]; one invocation per cols element. */
+/** cols [N, C*KH*KW, OH*OW] from x [N, C, H, W]; one invocation per cols row segment of OW. */
 export function im2col(args: Im2colArgs<GpuTensor>, tuning: Conv2dIm2colTuning = {}): KernelCall {
   const label = 'conv2dIm2col.im2col';
   const { xCount, colsCount } = checkGeometry(label, args.geometry);
   expectCount(label, 'x', args.x, xCount);
   expectCount(label, 'cols', args.cols, colsCount);
-  return call('im2col', args.geometry, [args.x, args.cols], colsCount, tuning);
+  const g = args.geometry;
+  return call('im2col', g, [args.x, args.cols], g.N * g.C * g.KH * g.KW * g.OH, tuning);
 }
 
-/** dX [N, C, H, W] from dCols [N, C*KH*KW, OH*OW]; one invocation per dX element. */
+/** dX [N, C, H, W] from dCols [N, C*KH*KW, OH*OW]; one invocation per dX row of W. */
 export function col2im(args: Col2imArgs<GpuTensor>, tuning: Conv2dIm2colTuning = {}): KernelCall {
   const label = 'conv2dIm2col.col2im';
   const { xCount, colsCount } = checkGeometry(label, args.geometry);
   expectCount(label, 'dCols', args.dCols, colsCount);
   expectCount(label, 'dX', args.dX, xCount);
-  return call('col2im', args.geometry, [args.dCols, args.dX], xCount, tuning);
+  const g = args.geometry;
+  return call('col2im', g, [args.dCols, args.dX], g.N * g.C * g.H, tuning);
 }
 
 export const conv2dIm2colFamily: KernelFamily = {

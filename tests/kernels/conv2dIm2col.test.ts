@@ -191,16 +191,17 @@ describe.each(gpuCases)(
 );
 
 describe('conv2dIm2col dispatch past 65535 workgroups', () => {
-  // 2*5*510*510 = 2.6M elements in both x and cols (2x2 stride 2 tiles exactly); workgroups of
-  // 32 make that 81282 workgroups, so the grid spills into y while the test stays small.
-  const g = conv2dGeometry(shape(2, 5, 510, 510), 2, 2, 'valid');
-  const tuning = { workgroupSize: 32 };
+  // One invocation per row: im2col has N*C*KH*KW*OH = 4*8*4*2048 = 262144 rows, col2im
+  // N*C*H = 131072; workgroups of 1 make both grids spill into y while x stays 262144 floats
+  // (2x2 stride 2 windows tile the tall, narrow input exactly).
+  const g = conv2dGeometry(shape(4, 8, 4096, 2), 2, 2, 'valid');
+  const tuning = { workgroupSize: 1 };
 
   it('im2col and col2im cover every element of a 2-D grid', async () => {
     const xHost = randomArray(xCount(g), 5, -1, 1);
     const cols = guardedOutput(gpu, im2colShape(g));
     const call = im2col(
-      { x: upload(gpu, xHost, [2, 5, 510, 510]), cols: cols.tensor, geometry: g },
+      { x: upload(gpu, xHost, [4, 8, 4096, 2]), cols: cols.tensor, geometry: g },
       tuning,
     );
     expect(call.workgroups[1]).toBeGreaterThan(1);
@@ -211,7 +212,7 @@ describe('conv2dIm2col dispatch past 65535 workgroups', () => {
     await cols.check();
 
     // Windows do not overlap, so col2im(im2col(x)) = x exactly.
-    const dX = guardedOutput(gpu, [2, 5, 510, 510]);
+    const dX = guardedOutput(gpu, [4, 8, 4096, 2]);
     const back = col2im({ dCols: cols.tensor, dX: dX.tensor, geometry: g }, tuning);
     expect(back.workgroups[1]).toBeGreaterThan(1);
     expectAllClose(await runAndRead(gpu, back, dX.tensor), xHost, { atol: 0, rtol: 0 });
