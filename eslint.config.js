@@ -29,16 +29,29 @@ export default tseslint.config(
     },
   },
   // Kernel wrappers see the engine's device, pipelines, buffers and tensors, never the graph.
-  boundary(['src/kernels/*.ts'], [
-    { regex: '(^|/)(engine/(graph|autodiff|executor|planner)|models/)', message: 'Kernels sit below the graph.' },
-  ]),
+  boundary(
+    ['src/kernels/*.ts'],
+    [
+      {
+        regex: '(^|/)(engine/(graph|autodiff|executor|planner)|models/)',
+        message: 'Kernels sit below the graph.',
+      },
+    ],
+  ),
   // CPU twins are the spec: pure loops, runnable anywhere; of the engine only its error classes.
-  boundary(['src/kernels/*.cpu.ts'], [
-    { regex: '(^|/)engine/(?!errors$)', message: 'CPU twins import only pure helpers (and engine/errors).' },
-    { regex: '^webgpu$|\\.wgsl', message: 'CPU twins import no WebGPU and no shaders.' },
-  ]),
+  boundary(
+    ['src/kernels/*.cpu.ts'],
+    [
+      {
+        regex: '(^|/)engine/(?!errors$)',
+        message: 'CPU twins import only pure helpers (and engine/errors).',
+      },
+      { regex: '^webgpu$|\\.wgsl', message: 'CPU twins import no WebGPU and no shaders.' },
+    ],
+  ),
   // Models and demos use the public API only (models: src/core.ts, since src/index.ts re-exports them).
-  boundary(['src/models/**/*.ts', 'demo/**/*.ts'], [
-    { regex: '(^|/)(engine|kernels)/', message: 'Use src/core.ts or src/index.ts.' },
-  ]),
+  boundary(
+    ['src/models/**/*.ts', 'demo/**/*.ts'],
+    [{ regex: '(^|/)(engine|kernels)/', message: 'Use src/core.ts or src/index.ts.' }],
+  ),
 );

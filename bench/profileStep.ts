@@ -24,7 +24,10 @@ async function main(): Promise<void> {
   }
   const total = rows.reduce((a, r) => a + r.ms, 0);
   rows.sort((a, b) => b.ms - a.ms);
-  printTable(`step of batch ${cmd.config.batchSize}: ${rows.length} dispatches, ${total.toFixed(1)} ms summed`, rows.map((r) => ({ ...r, share: `${((100 * r.ms) / total).toFixed(1)}%` })));
+  printTable(
+    `step of batch ${cmd.config.batchSize}: ${rows.length} dispatches, ${total.toFixed(1)} ms summed`,
+    rows.map((r) => ({ ...r, share: `${((100 * r.ms) / total).toFixed(1)}%` })),
+  );
   trainer.destroy();
   gpu.destroy();
 }

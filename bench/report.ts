@@ -8,9 +8,11 @@ export interface Row {
 export function printTable(title: string, rows: readonly Row[]): void {
   if (rows.length === 0) return;
   const columns = Object.keys(rows[0] ?? {});
-  const cell = (v: string | number | undefined): string => (typeof v === 'number' ? formatNumber(v) : (v ?? ''));
+  const cell = (v: string | number | undefined): string =>
+    typeof v === 'number' ? formatNumber(v) : (v ?? '');
   const widths = columns.map((c) => Math.max(c.length, ...rows.map((r) => cell(r[c]).length)));
-  const line = (values: string[]): string => values.map((v, i) => v.padStart(widths[i] ?? 0)).join('  ');
+  const line = (values: string[]): string =>
+    values.map((v, i) => v.padStart(widths[i] ?? 0)).join('  ');
   console.log(`\n${title}`);
   console.log(line(columns));
   console.log(line(widths.map((w) => '-'.repeat(w))));

@@ -7,10 +7,16 @@ export function randomFloats(n: number, seed: number): Float32Array {
 }
 
 /** Throws, naming the kernel, unless every element is within atol (+1e-5 relative) of the twin. */
-export function validateSample(kernel: string, got: Float32Array, want: Float32Array, atol: number): void {
+export function validateSample(
+  kernel: string,
+  got: Float32Array,
+  want: Float32Array,
+  atol: number,
+): void {
   for (let i = 0; i < want.length; i++) {
     const w = want[i] ?? 0;
     const g = got[i] ?? NaN;
-    if (!(Math.abs(g - w) <= atol + 1e-5 * Math.abs(w))) throw new Error(`${kernel}: element ${i} is ${g}, the CPU twin says ${w}`);
+    if (!(Math.abs(g - w) <= atol + 1e-5 * Math.abs(w)))
+      throw new Error(`${kernel}: element ${i} is ${g}, the CPU twin says ${w}`);
   }
 }

@@ -59,15 +59,22 @@ function chunk(type: string, data: Uint8Array): Uint8Array {
 
 /** Encodes a width x height 8-bit grayscale image (row-major pixels) as PNG bytes. */
 export function encodeGrayPng(pixels: Uint8Array, width: number, height: number): Uint8Array {
-  if (pixels.length !== width * height || width < 1 || height < 1) throw new ShadergradError(`png: ${pixels.length} pixels for ${width}x${height}`);
+  if (pixels.length !== width * height || width < 1 || height < 1)
+    throw new ShadergradError(`png: ${pixels.length} pixels for ${width}x${height}`);
   const header = new Uint8Array(13);
   const hv = new DataView(header.buffer);
   hv.setUint32(0, width);
   hv.setUint32(4, height);
   header.set([8, 0, 0, 0, 0], 8); // 8-bit depth, grayscale, deflate, adaptive filter, no interlace
   const raw = new Uint8Array(height * (width + 1)); // filter byte 0 (none) before each row
-  for (let y = 0; y < height; y++) raw.set(pixels.subarray(y * width, (y + 1) * width), y * (width + 1) + 1);
-  const parts = [Uint8Array.of(0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a), chunk('IHDR', header), chunk('IDAT', zlibStored(raw)), chunk('IEND', new Uint8Array(0))];
+  for (let y = 0; y < height; y++)
+    raw.set(pixels.subarray(y * width, (y + 1) * width), y * (width + 1) + 1);
+  const parts = [
+    Uint8Array.of(0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a),
+    chunk('IHDR', header),
+    chunk('IDAT', zlibStored(raw)),
+    chunk('IEND', new Uint8Array(0)),
+  ];
   const out = new Uint8Array(parts.reduce((a, p) => a + p.length, 0));
   let o = 0;
   for (const p of parts) {
@@ -81,9 +88,16 @@ export function encodeGrayPng(pixels: Uint8Array, width: number, height: number)
  * Conv filters [O, C, KH, KW] as a grid of gray tiles (input channel 0, each filter scaled to its
  * own min..max, `scale` pixels per weight, 1-pixel gaps), as drawn in the course.
  */
-export function filterGrid(weights: Float32Array, shape: readonly number[], scale = 8): { pixels: Uint8Array; width: number; height: number } {
+export function filterGrid(
+  weights: Float32Array,
+  shape: readonly number[],
+  scale = 8,
+): { pixels: Uint8Array; width: number; height: number } {
   const [O = 0, C = 0, KH = 0, KW = 0] = shape;
-  if (shape.length !== 4 || weights.length !== O * C * KH * KW) throw new ShadergradError(`filter grid: expects [O, C, KH, KW] weights, got [${shape.join(', ')}]`);
+  if (shape.length !== 4 || weights.length !== O * C * KH * KW)
+    throw new ShadergradError(
+      `filter grid: expects [O, C, KH, KW] weights, got [${shape.join(', ')}]`,
+    );
   const cols = Math.ceil(Math.sqrt(O));
   const rows = Math.ceil(O / cols);
   const tileW = KW * scale;

@@ -61,7 +61,11 @@ function need<T>(v: T | undefined, what: string): T {
 }
 
 /** dL/d(pre-activation): y' = f'(pre) * dY, written from the output y; identity when f = none. */
-function preActivationGrad(node: GraphNode, activation: Activation, ctx: RuleContext): { calls: KernelCall[]; dPre: GpuTensor } {
+function preActivationGrad(
+  node: GraphNode,
+  activation: Activation,
+  ctx: RuleContext,
+): { calls: KernelCall[]; dPre: GpuTensor } {
   const dY = need(ctx.grad(node.id), `gradient of node ${node.id}`);
   if (activation === 'none') return { calls: [], dPre: dY };
   const dPre = ctx.scratch(node.id, 'dPre', node.shape);
@@ -78,7 +82,16 @@ export const opRules: { [K in OpName]: OpRule<K> } = {
       const g = node.attrs.geometry;
       const { name, features, activation } = node.attrs;
       const cols = ctx.scratch(node.id, 'cols', conv2dColsShape(g));
-      const args = { x: ctx.value(input(node)), weight: ctx.param(`${name}.weight`), bias: ctx.param(`${name}.bias`), out: ctx.value(node.id), cols, geometry: g, O: features, activation };
+      const args = {
+        x: ctx.value(input(node)),
+        weight: ctx.param(`${name}.weight`),
+        bias: ctx.param(`${name}.bias`),
+        out: ctx.value(node.id),
+        cols,
+        geometry: g,
+        O: features,
+        activation,
+      };
       return conv2dForward(args, ctx.matmulVariant);
     },
     // dW = Σ dPre·colsᵀ, dB = Σ dPre, dX = col2im(Wᵀ·dPre); cols kept from the forward
@@ -89,7 +102,17 @@ export const opRules: { [K in OpName]: OpRule<K> } = {
       const dX = ctx.grad(input(node));
       const cols = ctx.scratch(node.id, 'cols', conv2dColsShape(g)); // im2col(x) from the forward
       const dCols = dX ? ctx.scratch(node.id, 'dCols', conv2dColsShape(g)) : undefined;
-      const args = { x: ctx.value(input(node)), weight: ctx.param(`${name}.weight`), dOut: dPre, dWeight: ctx.paramGrad(`${name}.weight`), dBias: ctx.paramGrad(`${name}.bias`), cols, geometry: g, O: features, ...(dX && dCols ? { dX, dCols } : {}) };
+      const args = {
+        x: ctx.value(input(node)),
+        weight: ctx.param(`${name}.weight`),
+        dOut: dPre,
+        dWeight: ctx.paramGrad(`${name}.weight`),
+        dBias: ctx.paramGrad(`${name}.bias`),
+        cols,
+        geometry: g,
+        O: features,
+        ...(dX && dCols ? { dX, dCols } : {}),
+      };
       return [...calls, ...conv2dBackward(args, ctx.matmulVariant)];
     },
   },
@@ -99,7 +122,18 @@ export const opRules: { [K in OpName]: OpRule<K> } = {
     forward: (node, ctx) => {
       const [N = 1, inputs = 1] = ctx.value(input(node)).shape;
       const { name, units, activation } = node.attrs;
-      const args = { a: ctx.value(input(node)), b: ctx.param(`${name}.weight`), out: ctx.value(node.id), M: N, K: inputs, N: units, transB: true, bias: ctx.param(`${name}.bias`), biasMode: 'col' as const, activation };
+      const args = {
+        a: ctx.value(input(node)),
+        b: ctx.param(`${name}.weight`),
+        out: ctx.value(node.id),
+        M: N,
+        K: inputs,
+        N: units,
+        transB: true,
+        bias: ctx.param(`${name}.bias`),
+        biasMode: 'col' as const,
+        activation,
+      };
       return [matmul(args, ctx.matmulVariant)];
     },
     // dW = dPreᵀ·x, db = Σ_n dPre, dX = dPre·W
@@ -108,44 +142,104 @@ export const opRules: { [K in OpName]: OpRule<K> } = {
       const [N = 1, inputs = 1] = x.shape;
       const { name, units, activation } = node.attrs;
       const { calls, dPre } = preActivationGrad(node, activation, ctx);
-      calls.push(matmul({ a: dPre, b: x, out: ctx.paramGrad(`${name}.weight`), M: units, K: N, N: inputs, transA: true }, ctx.matmulVariant));
-      calls.push(biasBackward({ dOut: dPre, dBias: ctx.paramGrad(`${name}.bias`), N, C: units, S: 1 }));
+      calls.push(
+        matmul(
+          {
+            a: dPre,
+            b: x,
+            out: ctx.paramGrad(`${name}.weight`),
+            M: units,
+            K: N,
+            N: inputs,
+            transA: true,
+          },
+          ctx.matmulVariant,
+        ),
+      );
+      calls.push(
+        biasBackward({ dOut: dPre, dBias: ctx.paramGrad(`${name}.bias`), N, C: units, S: 1 }),
+      );
       const dX = ctx.grad(input(node));
-      if (dX) calls.push(matmul({ a: dPre, b: ctx.param(`${name}.weight`), out: dX, M: N, K: units, N: inputs }, ctx.matmulVariant));
+      if (dX)
+        calls.push(
+          matmul(
+            { a: dPre, b: ctx.param(`${name}.weight`), out: dX, M: N, K: units, N: inputs },
+            ctx.matmulVariant,
+          ),
+        );
       return calls;
     },
   },
 
   activation: {
-    forward: (node, ctx) => [activationForward({ x: ctx.value(input(node)), y: ctx.value(node.id), activation: node.attrs.activation })],
+    forward: (node, ctx) => [
+      activationForward({
+        x: ctx.value(input(node)),
+        y: ctx.value(node.id),
+        activation: node.attrs.activation,
+      }),
+    ],
     backward: (node, ctx) => {
       const dX = ctx.grad(input(node));
       if (!dX) return [];
-      return [activationBackward({ y: ctx.value(node.id), dY: need(ctx.grad(node.id), 'activation gradient'), dX, activation: node.attrs.activation })];
+      return [
+        activationBackward({
+          y: ctx.value(node.id),
+          dY: need(ctx.grad(node.id), 'activation gradient'),
+          dX,
+          activation: node.attrs.activation,
+        }),
+      ];
     },
   },
 
   maxPool: {
     forward: (node, ctx) => {
       const argmax = ctx.scratch(node.id, 'argmax', node.shape, 'u32');
-      return [maxPoolForward({ x: ctx.value(input(node)), out: ctx.value(node.id), argmax, geometry: node.attrs.geometry })];
+      return [
+        maxPoolForward({
+          x: ctx.value(input(node)),
+          out: ctx.value(node.id),
+          argmax,
+          geometry: node.attrs.geometry,
+        }),
+      ];
     },
     // dX gathers dY from the windows whose argmax is this element
     backward: (node, ctx) => {
       const dX = ctx.grad(input(node));
       if (!dX) return [];
       const argmax = ctx.scratch(node.id, 'argmax', node.shape, 'u32');
-      return [maxPoolBackward({ dOut: need(ctx.grad(node.id), 'pool gradient'), argmax, dX, geometry: node.attrs.geometry })];
+      return [
+        maxPoolBackward({
+          dOut: need(ctx.grad(node.id), 'pool gradient'),
+          argmax,
+          dX,
+          geometry: node.attrs.geometry,
+        }),
+      ];
     },
   },
 
   avgPool: {
-    forward: (node, ctx) => [avgPoolForward({ x: ctx.value(input(node)), out: ctx.value(node.id), geometry: node.attrs.geometry })],
+    forward: (node, ctx) => [
+      avgPoolForward({
+        x: ctx.value(input(node)),
+        out: ctx.value(node.id),
+        geometry: node.attrs.geometry,
+      }),
+    ],
     // dX = Σ over covering windows of dY / (KH·KW)
     backward: (node, ctx) => {
       const dX = ctx.grad(input(node));
       if (!dX) return [];
-      return [avgPoolBackward({ dOut: need(ctx.grad(node.id), 'pool gradient'), dX, geometry: node.attrs.geometry })];
+      return [
+        avgPoolBackward({
+          dOut: need(ctx.grad(node.id), 'pool gradient'),
+          dX,
+          geometry: node.attrs.geometry,
+        }),
+      ];
     },
   },
 
@@ -157,7 +251,8 @@ export const opRules: { [K in OpName]: OpRule<K> } = {
       const labels = ctx.value(input(node, 1));
       const loss = ctx.value(node.id);
       const dLogits = ctx.grad(input(node, 0));
-      if (ctx.training && dLogits) return [softmaxCrossEntropyForwardBackward({ logits, labels, loss, dLogits, N, K })];
+      if (ctx.training && dLogits)
+        return [softmaxCrossEntropyForwardBackward({ logits, labels, loss, dLogits, N, K })];
       return [softmaxCrossEntropyForward({ logits, labels, loss, N, K })];
     },
     backward: none,
@@ -167,7 +262,9 @@ export const opRules: { [K in OpName]: OpRule<K> } = {
     forward: (node, ctx) => {
       const pred = ctx.value(input(node, 0));
       const [N = 1, D = 1] = pred.shape;
-      return [mseForward({ pred, target: ctx.value(input(node, 1)), loss: ctx.value(node.id), N, D })];
+      return [
+        mseForward({ pred, target: ctx.value(input(node, 1)), loss: ctx.value(node.id), N, D }),
+      ];
     },
     // dPred = 2 (pred - target) / (N·D)
     backward: (node, ctx) => {

@@ -28,7 +28,11 @@ export interface TensorOptions {
 }
 
 /** A zero-filled tensor with its own buffer. */
-export function createTensor(gpu: Gpu, shape: readonly number[], options: TensorOptions = {}): GpuTensor {
+export function createTensor(
+  gpu: Gpu,
+  shape: readonly number[],
+  options: TensorOptions = {},
+): GpuTensor {
   const dtype = options.dtype ?? 'f32';
   checkShape(shape, options.label);
   const byteLength = tensorByteLength(shape, dtype);
@@ -42,10 +46,17 @@ export function createTensor(gpu: Gpu, shape: readonly number[], options: Tensor
 }
 
 /** A tensor holding `data`; dtype follows the array type unless given. */
-export function uploadTensor(gpu: Gpu, data: HostArray, shape: readonly number[], options: TensorOptions = {}): GpuTensor {
+export function uploadTensor(
+  gpu: Gpu,
+  data: HostArray,
+  shape: readonly number[],
+  options: TensorOptions = {},
+): GpuTensor {
   const dtype = options.dtype ?? dtypeOf(data);
   if (elementCount(shape) !== data.length) {
-    throw new ShadergradError(`${options.label ?? 'upload'}: shape [${shape.join(', ')}] needs ${elementCount(shape)} elements, got ${data.length}`);
+    throw new ShadergradError(
+      `${options.label ?? 'upload'}: shape [${shape.join(', ')}] needs ${elementCount(shape)} elements, got ${data.length}`,
+    );
   }
   const t = createTensor(gpu, shape, { ...options, dtype });
   writeTensor(gpu, t, data);
@@ -57,7 +68,8 @@ export function writeTensor(gpu: Gpu, t: GpuTensor, data: HostArray): void {
   const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
   // writeBuffer takes shared memory too; the cast only widens what @webgpu/types declares.
   const padded = (bytes.byteLength % 4 === 0 ? bytes : padTo4(bytes)) as Uint8Array<ArrayBuffer>;
-  if (padded.byteLength > t.byteLength) throw new ShadergradError(`write of ${padded.byteLength} B into a ${t.byteLength} B tensor`);
+  if (padded.byteLength > t.byteLength)
+    throw new ShadergradError(`write of ${padded.byteLength} B into a ${t.byteLength} B tensor`);
   gpu.device.queue.writeBuffer(t.buffer, t.byteOffset, padded);
 }
 
@@ -86,16 +98,28 @@ export async function readFloat32(gpu: Gpu, t: GpuTensor): Promise<Float32Array>
 }
 
 /** Copies a buffer range through a staging buffer and returns a private copy of the bytes. */
-export async function readBytes(gpu: Gpu, buffer: GPUBuffer, byteOffset: number, byteLength: number): Promise<ArrayBuffer> {
+export async function readBytes(
+  gpu: Gpu,
+  buffer: GPUBuffer,
+  byteOffset: number,
+  byteLength: number,
+): Promise<ArrayBuffer> {
   if (gpu.lostError) throw gpu.lostError;
   const size = Math.max(4, Math.ceil(byteLength / 4) * 4);
-  const staging = gpu.device.createBuffer({ label: 'readback', size, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+  const staging = gpu.device.createBuffer({
+    label: 'readback',
+    size,
+    usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+  });
   try {
     const encoder = gpu.device.createCommandEncoder({ label: 'readback' });
     encoder.copyBufferToBuffer(buffer, byteOffset, staging, 0, size);
     gpu.device.queue.submit([encoder.finish()]);
     // A lost device never resolves mapAsync on some drivers; race it against device loss.
-    await Promise.race([staging.mapAsync(GPUMapMode.READ), gpu.lost.then((e) => Promise.reject(e))]);
+    await Promise.race([
+      staging.mapAsync(GPUMapMode.READ),
+      gpu.lost.then((e) => Promise.reject(e)),
+    ]);
     return staging.getMappedRange().slice(0, byteLength);
   } finally {
     staging.destroy();
@@ -104,7 +128,10 @@ export async function readBytes(gpu: Gpu, buffer: GPUBuffer, byteOffset: number,
 
 function checkShape(shape: readonly number[], label = 'tensor'): void {
   for (const d of shape) {
-    if (!Number.isInteger(d) || d < 0) throw new ShadergradError(`${label}: bad shape [${shape.join(', ')}]: sizes must be whole numbers >= 0`);
+    if (!Number.isInteger(d) || d < 0)
+      throw new ShadergradError(
+        `${label}: bad shape [${shape.join(', ')}]: sizes must be whole numbers >= 0`,
+      );
   }
 }
 
@@ -112,7 +139,9 @@ function checkShape(shape: readonly number[], label = 'tensor'): void {
 export function checkSize(gpu: Gpu, byteLength: number, label = 'tensor'): void {
   const max = Math.min(gpu.limits.maxBufferSize, gpu.limits.maxStorageBufferBindingSize);
   if (byteLength > max) {
-    throw new ShadergradError(`${label}: ${byteLength} bytes exceeds this device's largest storage buffer (${max} bytes); use a smaller batch`);
+    throw new ShadergradError(
+      `${label}: ${byteLength} bytes exceeds this device's largest storage buffer (${max} bytes); use a smaller batch`,
+    );
   }
 }
 
@@ -129,7 +158,11 @@ export class BufferPool {
 
   constructor(private readonly gpu: Gpu) {}
 
-  acquire(byteLength: number, usage: GPUBufferUsageFlags = STORAGE_USAGE, label = 'pooled'): GPUBuffer {
+  acquire(
+    byteLength: number,
+    usage: GPUBufferUsageFlags = STORAGE_USAGE,
+    label = 'pooled',
+  ): GPUBuffer {
     const size = Math.max(4, Math.ceil(byteLength / 4) * 4);
     const list = this.free.get(poolKey(size, usage));
     let buffer = list?.pop();
@@ -146,7 +179,8 @@ export class BufferPool {
   }
 
   release(buffer: GPUBuffer): void {
-    if (!this.live.delete(buffer)) throw new ShadergradError(`buffer pool: double free or foreign buffer (${buffer.label})`);
+    if (!this.live.delete(buffer))
+      throw new ShadergradError(`buffer pool: double free or foreign buffer (${buffer.label})`);
     this.liveBytes -= buffer.size;
     this.pooledBytes += buffer.size;
     const key = poolKey(buffer.size, buffer.usage);

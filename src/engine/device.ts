@@ -52,7 +52,10 @@ export interface InitOptions {
 }
 
 const SWIFTSHADER_ICD = '/usr/lib/chromium/vk_swiftshader_icd.json';
-const LAVAPIPE_ICDS = ['/usr/share/vulkan/icd.d/lvp_icd.json', '/usr/share/vulkan/icd.d/lvp_icd.x86_64.json'];
+const LAVAPIPE_ICDS = [
+  '/usr/share/vulkan/icd.d/lvp_icd.json',
+  '/usr/share/vulkan/icd.d/lvp_icd.x86_64.json',
+];
 
 /** Limits the engine asks for: the adapter's best, since im2col buffers of a batch are large. */
 const WANTED_LIMITS = [
@@ -78,7 +81,8 @@ export async function initDevice(options: InitOptions = {}): Promise<Gpu> {
 }
 
 function readEnv(name: string): string | undefined {
-  const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env;
+  const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process
+    ?.env;
   return env?.[name];
 }
 
@@ -92,13 +96,23 @@ function readAdapterEnv(): NonNullable<InitOptions['adapter']> {
 async function findAdapter(
   choice: NonNullable<InitOptions['adapter']>,
 ): Promise<{ adapter: GPUAdapter; summary: AdapterSummary }> {
-  const inBrowser = typeof navigator !== 'undefined' && 'gpu' in navigator && readEnv('VK_ICD_FILENAMES') === undefined && !isNode();
+  const inBrowser =
+    typeof navigator !== 'undefined' &&
+    'gpu' in navigator &&
+    readEnv('VK_ICD_FILENAMES') === undefined &&
+    !isNode();
   if (inBrowser) {
     const adapter = await navigator.gpu.requestAdapter({ powerPreference: 'high-performance' });
-    if (!adapter) throw new ShadergradError('This browser exposes WebGPU but returned no adapter (is hardware acceleration off?).');
+    if (!adapter)
+      throw new ShadergradError(
+        'This browser exposes WebGPU but returned no adapter (is hardware acceleration off?).',
+      );
     return { adapter, summary: summarize(adapter.info) };
   }
-  if (!isNode()) throw new ShadergradError('WebGPU is not available here: use a browser with WebGPU (Chrome 113+) or Node with the `webgpu` package.');
+  if (!isNode())
+    throw new ShadergradError(
+      'WebGPU is not available here: use a browser with WebGPU (Chrome 113+) or Node with the `webgpu` package.',
+    );
   return findNodeAdapter(choice);
 }
 
@@ -113,26 +127,45 @@ async function loadDawn(): Promise<NodeGpuFactory> {
   // A variable specifier keeps bundlers from pulling the Node-only module into browser builds.
   const specifier = 'webgpu';
   try {
-    const mod = (await import(/* @vite-ignore */ specifier)) as { create: NodeGpuFactory; globals: object };
+    const mod = (await import(/* @vite-ignore */ specifier)) as {
+      create: NodeGpuFactory;
+      globals: object;
+    };
     installGlobals(mod.globals);
     return mod.create;
   } catch (cause) {
-    throw new ShadergradError('WebGPU for Node needs the `webgpu` package: run `npm install`.', { cause });
+    throw new ShadergradError('WebGPU for Node needs the `webgpu` package: run `npm install`.', {
+      cause,
+    });
   }
 }
 
 /** GPUBufferUsage and friends exist as globals in browsers; Dawn ships them separately. */
 function installGlobals(globals: object): void {
   for (const [name, value] of Object.entries(globals)) {
-    if (!(name in globalThis)) Object.defineProperty(globalThis, name, { value, configurable: true, writable: true });
+    if (!(name in globalThis))
+      Object.defineProperty(globalThis, name, { value, configurable: true, writable: true });
   }
 }
 
-async function findNodeAdapter(choice: NonNullable<InitOptions['adapter']>): Promise<{ adapter: GPUAdapter; summary: AdapterSummary }> {
+async function findNodeAdapter(
+  choice: NonNullable<InitOptions['adapter']>,
+): Promise<{ adapter: GPUAdapter; summary: AdapterSummary }> {
   const { existsSync } = await import('node:fs');
-  const env = (globalThis as unknown as { process: { env: Record<string, string | undefined> } }).process.env;
-  if (choice === 'swiftshader') env.VK_ICD_FILENAMES = requireFile(existsSync, [SWIFTSHADER_ICD], 'SwiftShader (apt-get install chromium)');
-  if (choice === 'lavapipe') env.VK_ICD_FILENAMES = requireFile(existsSync, LAVAPIPE_ICDS, 'lavapipe (npm run install:software-gpu)');
+  const env = (globalThis as unknown as { process: { env: Record<string, string | undefined> } })
+    .process.env;
+  if (choice === 'swiftshader')
+    env.VK_ICD_FILENAMES = requireFile(
+      existsSync,
+      [SWIFTSHADER_ICD],
+      'SwiftShader (apt-get install chromium)',
+    );
+  if (choice === 'lavapipe')
+    env.VK_ICD_FILENAMES = requireFile(
+      existsSync,
+      LAVAPIPE_ICDS,
+      'lavapipe (npm run install:software-gpu)',
+    );
   const create = await loadDawn();
   const first = await requestNodeAdapter(create);
   if (first) return first;
@@ -149,14 +182,19 @@ async function findNodeAdapter(choice: NonNullable<InitOptions['adapter']>): Pro
 
 function requireFile(existsSync: (p: string) => boolean, paths: string[], what: string): string {
   const found = paths.find((p) => existsSync(p));
-  if (!found) throw new ShadergradError(`SHADERGRAD_ADAPTER asks for ${what}, but ${paths.join(' or ')} is missing.`);
+  if (!found)
+    throw new ShadergradError(
+      `SHADERGRAD_ADAPTER asks for ${what}, but ${paths.join(' or ')} is missing.`,
+    );
   return found;
 }
 
 // Dawn's GPU objects must outlive their adapters, so the instances are kept here.
 const dawnInstances: GPU[] = [];
 
-async function requestNodeAdapter(create: NodeGpuFactory): Promise<{ adapter: GPUAdapter; summary: AdapterSummary } | undefined> {
+async function requestNodeAdapter(
+  create: NodeGpuFactory,
+): Promise<{ adapter: GPUAdapter; summary: AdapterSummary } | undefined> {
   const instance = create([]);
   dawnInstances.push(instance);
   const adapter = await instance.requestAdapter({ powerPreference: 'high-performance' });
@@ -165,11 +203,13 @@ async function requestNodeAdapter(create: NodeGpuFactory): Promise<{ adapter: GP
 }
 
 function summarize(info: GPUAdapterInfo): AdapterSummary {
-  const text = `${info.vendor} ${info.architecture} ${info.description} ${info.device}`.toLowerCase();
+  const text =
+    `${info.vendor} ${info.architecture} ${info.description} ${info.device}`.toLowerCase();
   let kind: AdapterKind = 'hardware';
   if (text.includes('llvmpipe') || text.includes('lavapipe')) kind = 'lavapipe';
   else if (text.includes('swiftshader')) kind = 'swiftshader';
-  else if ((info as GPUAdapterInfo & { isFallbackAdapter?: boolean }).isFallbackAdapter === true) kind = 'other-software';
+  else if ((info as GPUAdapterInfo & { isFallbackAdapter?: boolean }).isFallbackAdapter === true)
+    kind = 'other-software';
   return {
     vendor: info.vendor,
     architecture: info.architecture,
@@ -181,18 +221,31 @@ function summarize(info: GPUAdapterInfo): AdapterSummary {
 }
 
 function hostSummary(): AdapterSummary {
-  return { vendor: '', architecture: '', description: 'host-provided device', device: '', kind: 'unknown', isSoftware: false };
+  return {
+    vendor: '',
+    architecture: '',
+    description: 'host-provided device',
+    device: '',
+    kind: 'unknown',
+    isSoftware: false,
+  };
 }
 
 async function requestDevice(adapter: GPUAdapter): Promise<GPUDevice> {
   const requiredLimits: Record<string, number> = {};
   for (const name of WANTED_LIMITS) requiredLimits[name] = adapter.limits[name];
   const requiredFeatures: GPUFeatureName[] = [];
-  for (const f of ['timestamp-query', 'shader-f16'] as const) if (adapter.features.has(f)) requiredFeatures.push(f);
+  for (const f of ['timestamp-query', 'shader-f16'] as const)
+    if (adapter.features.has(f)) requiredFeatures.push(f);
   return adapter.requestDevice({ label: 'shadergrad', requiredLimits, requiredFeatures });
 }
 
-function wrapDevice(device: GPUDevice, adapter: AdapterSummary, debug: boolean, owned: boolean): Gpu {
+function wrapDevice(
+  device: GPUDevice,
+  adapter: AdapterSummary,
+  debug: boolean,
+  owned: boolean,
+): Gpu {
   let destroyed = false;
   const gpu: Gpu = {
     device,

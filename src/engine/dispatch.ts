@@ -62,7 +62,10 @@ function bindCall(gpu: Gpu, call: KernelCall, pipeline: CachedPipeline): Prepare
   const given = call.tensors.length + (call.params ? 1 : 0);
   if (given !== expected) {
     const names = pipeline.bindings.map((b) => b.name).join(', ');
-    throw new KernelError(call.label, `binds ${given} buffers, the shader declares ${expected} (${names})`);
+    throw new KernelError(
+      call.label,
+      `binds ${given} buffers, the shader declares ${expected} (${names})`,
+    );
   }
   const entries: GPUBindGroupEntry[] = call.tensors.map((t, i) => ({
     binding: pipeline.bindings[i]?.binding ?? i,
@@ -70,11 +73,22 @@ function bindCall(gpu: Gpu, call: KernelCall, pipeline: CachedPipeline): Prepare
   }));
   let uniform: GPUBuffer | undefined;
   if (call.params) {
-    uniform = gpu.device.createBuffer({ label: `${call.label}.params`, size: call.params.byteLength, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
+    uniform = gpu.device.createBuffer({
+      label: `${call.label}.params`,
+      size: call.params.byteLength,
+      usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
+    });
     gpu.device.queue.writeBuffer(uniform, 0, call.params);
-    entries.push({ binding: pipeline.bindings[expected - 1]?.binding ?? expected - 1, resource: { buffer: uniform } });
+    entries.push({
+      binding: pipeline.bindings[expected - 1]?.binding ?? expected - 1,
+      resource: { buffer: uniform },
+    });
   }
-  const bindGroup = gpu.device.createBindGroup({ label: call.label, layout: pipeline.layout, entries });
+  const bindGroup = gpu.device.createBindGroup({
+    label: call.label,
+    layout: pipeline.layout,
+    entries,
+  });
   return { call, pipeline, bindGroup, uniform };
 }
 

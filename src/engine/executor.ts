@@ -12,13 +12,24 @@
  */
 import type { Gpu } from './device';
 import { opRules, type RuleContext } from './autodiff';
-import { prepareCall, encodeCall, releaseCall, type KernelCall, type PreparedCall } from './dispatch';
+import {
+  prepareCall,
+  encodeCall,
+  releaseCall,
+  type KernelCall,
+  type PreparedCall,
+} from './dispatch';
 import { ShadergradError } from './errors';
 import type { Graph, GraphNode } from './graph';
 import type { ParameterStore } from './parameters';
 import { planMemory } from './planner';
 import { tensorByteLength, type DType, type GpuTensor } from './tensor';
-import { optimizerStepBegin, optimizerUpdate, preferredMatmulVariant, type MatmulVariant } from '../kernels/index';
+import {
+  optimizerStepBegin,
+  optimizerUpdate,
+  preferredMatmulVariant,
+  type MatmulVariant,
+} from '../kernels/index';
 
 export type TensorKind = 'input' | 'activation' | 'gradient' | 'scratch' | 'output';
 
@@ -119,7 +130,13 @@ class Tracer implements RuleContext {
     const id = this.tensors.length;
     // A stand-in buffer: only its identity matters until the plan assigns a real one.
     const buffer = { label: key, placeholderId: id } as unknown as GPUBuffer;
-    const tensor: GpuTensor = { buffer, shape: [...shape], dtype, byteOffset: 0, byteLength: tensorByteLength(shape, dtype) };
+    const tensor: GpuTensor = {
+      buffer,
+      shape: [...shape],
+      dtype,
+      byteOffset: 0,
+      byteLength: tensorByteLength(shape, dtype),
+    };
     this.tensors.push({ id, label: key, kind, shape, dtype, tensor });
     this.byKey.set(key, tensor);
     return tensor;
@@ -132,7 +149,12 @@ class Tracer implements RuleContext {
   value(id: number): GpuTensor {
     const node = this.graph.get(id);
     if (node.op === 'flatten') return reshape(this.value(node.inputs[0] ?? -1), node.shape);
-    const kind: TensorKind = node.op === 'input' || node.op === 'labels' ? 'input' : isOutput(this.graph, node) ? 'output' : 'activation';
+    const kind: TensorKind =
+      node.op === 'input' || node.op === 'labels'
+        ? 'input'
+        : isOutput(this.graph, node)
+          ? 'output'
+          : 'activation';
     return this.make(`value:${id}`, kind, node.shape, node.op === 'labels' ? 'i32' : 'f32');
   }
 
@@ -154,7 +176,12 @@ class Tracer implements RuleContext {
     return this.store.get(name).grad;
   }
 
-  scratch(node: number, key: string, shape: readonly number[], dtype: 'f32' | 'u32' = 'f32'): GpuTensor {
+  scratch(
+    node: number,
+    key: string,
+    shape: readonly number[],
+    dtype: 'f32' | 'u32' = 'f32',
+  ): GpuTensor {
     return this.make(`scratch:${node}:${key}`, 'scratch', shape, dtype);
   }
 }
@@ -177,38 +204,73 @@ function trace(graph: Graph, tracer: Tracer, options: PlanOptions): KernelCall[]
   for (const n of graph.nodes) calls.push(...forwardOf(n, tracer));
   const logits = tracer.value(loss.inputs[0] ?? -1);
   const labels = tracer.value(loss.inputs[1] ?? -1);
-  if (options.metrics) calls.push(...options.metrics({ loss: tracer.value(loss.id), logits, labels }));
+  if (options.metrics)
+    calls.push(...options.metrics({ loss: tracer.value(loss.id), logits, labels }));
   if (!options.training) return calls;
-  for (const n of [...graph.nodes].reverse()) if (tracer.grad(n.id) || n.params.length > 0) calls.push(...backwardOf(n, tracer));
+  for (const n of [...graph.nodes].reverse())
+    if (tracer.grad(n.id) || n.params.length > 0) calls.push(...backwardOf(n, tracer));
   calls.push(optimizerStepBegin({ step: tracer.store.step }));
   const config = tracer.store.optimizer;
   if (!config) throw new ShadergradError('training plan needs an optimizer');
-  for (const p of tracer.store.params.values()) calls.push(optimizerUpdate({ param: p.value, grad: p.grad, state: [...p.state], step: tracer.store.step, config }));
+  for (const p of tracer.store.params.values())
+    calls.push(
+      optimizerUpdate({
+        param: p.value,
+        grad: p.grad,
+        state: [...p.state],
+        step: tracer.store.step,
+        config,
+      }),
+    );
   return calls;
 }
 
 function forwardOf<K extends GraphNode['op']>(node: GraphNode<K>, ctx: RuleContext): KernelCall[] {
-  return (opRules[node.op] as { forward(n: GraphNode<K>, c: RuleContext): KernelCall[] }).forward(node, ctx);
+  return (opRules[node.op] as { forward(n: GraphNode<K>, c: RuleContext): KernelCall[] }).forward(
+    node,
+    ctx,
+  );
 }
 
 function backwardOf<K extends GraphNode['op']>(node: GraphNode<K>, ctx: RuleContext): KernelCall[] {
-  return (opRules[node.op] as { backward(n: GraphNode<K>, c: RuleContext): KernelCall[] }).backward(node, ctx);
+  return (opRules[node.op] as { backward(n: GraphNode<K>, c: RuleContext): KernelCall[] }).backward(
+    node,
+    ctx,
+  );
 }
 
 function inputMap(graph: Graph, tracer: Tracer): Map<string, GpuTensor> {
   const m = new Map<string, GpuTensor>();
   for (const n of graph.nodes) {
-    if (n.op === 'input' || n.op === 'labels') m.set((n.attrs as { name: string }).name, tracer.value(n.id));
+    if (n.op === 'input' || n.op === 'labels')
+      m.set((n.attrs as { name: string }).name, tracer.value(n.id));
   }
   return m;
 }
 
 /** Compiles the graph into a StepPlan sharing the store's parameters. */
-export async function compilePlan(gpu: Gpu, graph: Graph, store: ParameterStore, options: PlanOptions): Promise<StepPlan> {
+export async function compilePlan(
+  gpu: Gpu,
+  graph: Graph,
+  store: ParameterStore,
+  options: PlanOptions,
+): Promise<StepPlan> {
   const variant = options.matmulVariant ?? preferredMatmulVariant(gpu.adapter.kind);
-  const tracer = new Tracer(graph, store, options.training, variant, options.training ? graph.gradientNodes() : new Set());
+  const tracer = new Tracer(
+    graph,
+    store,
+    options.training,
+    variant,
+    options.training ? graph.gradientNodes() : new Set(),
+  );
   const calls = trace(graph, tracer, options);
-  const { realOf, buffers, memory } = allocate(gpu, tracer, calls, store, options.keepIntermediates ?? false);
+  const { realOf, buffers, memory } = allocate(
+    gpu,
+    tracer,
+    calls,
+    store,
+    options.keepIntermediates ?? false,
+  );
   const realize = (t: GpuTensor): GpuTensor => {
     const r = realOf.get(t.buffer);
     return r ? { ...t, buffer: r } : t;
@@ -217,13 +279,24 @@ export async function compilePlan(gpu: Gpu, graph: Graph, store: ParameterStore,
   const prepared = await Promise.all(bound.map((c) => prepareCall(gpu, c)));
   const inputs = new Map([...inputMap(graph, tracer)].map(([k, t]) => [k, realize(t)]));
   const loss = graph.lossNode();
-  const outputs = { loss: realize(tracer.value(loss.id)), logits: realize(tracer.value(loss.inputs[0] ?? -1)) };
+  const outputs = {
+    loss: realize(tracer.value(loss.id)),
+    logits: realize(tracer.value(loss.inputs[0] ?? -1)),
+  };
   const nodeTensors = new Map([...tracer.known()].map(([k, t]) => [k, realize(t)]));
   return new StepPlan(gpu, prepared, inputs, outputs, memory, buffers, nodeTensors);
 }
 
-function allocate(gpu: Gpu, tracer: Tracer, calls: readonly KernelCall[], store: ParameterStore, keepAll: boolean) {
-  const byBuffer = new Map<GPUBuffer, TracedTensor>(tracer.tensors.map((t) => [t.tensor.buffer, t]));
+function allocate(
+  gpu: Gpu,
+  tracer: Tracer,
+  calls: readonly KernelCall[],
+  store: ParameterStore,
+  keepAll: boolean,
+) {
+  const byBuffer = new Map<GPUBuffer, TracedTensor>(
+    tracer.tensors.map((t) => [t.tensor.buffer, t]),
+  );
   const first = new Map<number, number>();
   const last = new Map<number, number>();
   calls.forEach((c, i) => {
@@ -234,9 +307,24 @@ function allocate(gpu: Gpu, tracer: Tracer, calls: readonly KernelCall[], store:
       last.set(traced.id, i);
     }
   });
-  const planned = tracer.tensors.filter((t) => !keepAll && (t.kind === 'activation' || t.kind === 'gradient' || t.kind === 'scratch'));
-  const plan = planMemory(planned.map((t) => ({ id: t.id, byteLength: t.tensor.byteLength, first: first.get(t.id) ?? 0, last: last.get(t.id) ?? 0 })));
-  const slotBuffers = plan.slotBytes.map((bytes, i) => gpu.device.createBuffer({ label: `plan.slot${i}`, size: Math.max(4, bytes), usage: 0x80 | 0x4 | 0x8 }));
+  const planned = tracer.tensors.filter(
+    (t) => !keepAll && (t.kind === 'activation' || t.kind === 'gradient' || t.kind === 'scratch'),
+  );
+  const plan = planMemory(
+    planned.map((t) => ({
+      id: t.id,
+      byteLength: t.tensor.byteLength,
+      first: first.get(t.id) ?? 0,
+      last: last.get(t.id) ?? 0,
+    })),
+  );
+  const slotBuffers = plan.slotBytes.map((bytes, i) =>
+    gpu.device.createBuffer({
+      label: `plan.slot${i}`,
+      size: Math.max(4, bytes),
+      usage: 0x80 | 0x4 | 0x8,
+    }),
+  );
   const realOf = new Map<GPUBuffer, GPUBuffer>();
   const own: GPUBuffer[] = [...slotBuffers];
   let persistent = 0;
@@ -246,12 +334,20 @@ function allocate(gpu: Gpu, tracer: Tracer, calls: readonly KernelCall[], store:
       realOf.set(t.tensor.buffer, slotBuffers[slot] as GPUBuffer);
       continue;
     }
-    const b = gpu.device.createBuffer({ label: t.label, size: Math.max(4, t.tensor.byteLength), usage: 0x80 | 0x4 | 0x8 });
+    const b = gpu.device.createBuffer({
+      label: t.label,
+      size: Math.max(4, t.tensor.byteLength),
+      usage: 0x80 | 0x4 | 0x8,
+    });
     own.push(b);
     realOf.set(t.tensor.buffer, b);
     persistent += t.tensor.byteLength;
   }
-  const kept = keepAll ? tracer.tensors.filter((t) => t.kind === 'activation' || t.kind === 'gradient' || t.kind === 'scratch') : [];
+  const kept = keepAll
+    ? tracer.tensors.filter(
+        (t) => t.kind === 'activation' || t.kind === 'gradient' || t.kind === 'scratch',
+      )
+    : [];
   const keptBytes = kept.reduce((a, t) => a + t.tensor.byteLength, 0);
   const s = store.bytes();
   const memory: MemoryReport = {

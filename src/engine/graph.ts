@@ -5,7 +5,14 @@
  * that owns them, with PyTorch names and layouts (conv OIHW, dense [out, in]).
  */
 import { ShadergradError } from './errors';
-import { conv2dGeometry, poolGeometry, type Activation, type Conv2dGeometry, type Padding, type PoolGeometry } from '../kernels/index';
+import {
+  conv2dGeometry,
+  poolGeometry,
+  type Activation,
+  type Conv2dGeometry,
+  type Padding,
+  type PoolGeometry,
+} from '../kernels/index';
 
 export interface OpAttrs {
   input: { name: string };
@@ -59,9 +66,18 @@ export class Graph {
     return n;
   }
 
-  private add<K extends OpName>(op: K, inputs: number[], attrs: OpAttrs[K], shape: number[], params: ParamSpec[] = []): number {
+  private add<K extends OpName>(
+    op: K,
+    inputs: number[],
+    attrs: OpAttrs[K],
+    shape: number[],
+    params: ParamSpec[] = [],
+  ): number {
     for (const d of shape) {
-      if (!Number.isInteger(d) || d <= 0) throw new ShadergradError(`${describe(op, attrs)}: output shape [${shape.join(', ')}] has an empty dimension`);
+      if (!Number.isInteger(d) || d <= 0)
+        throw new ShadergradError(
+          `${describe(op, attrs)}: output shape [${shape.join(', ')}] has an empty dimension`,
+        );
     }
     const id = this.nodes.length;
     this.nodes.push({ id, op, inputs, attrs, shape, params });
@@ -78,20 +94,35 @@ export class Graph {
 
   conv2d(x: number, o: Conv2dOptions): number {
     const [N = 0, C = 0, H = 0, W = 0] = expectRank(this.get(x), 4, o.name);
-    const geometry = withLayerName(o.name, () => conv2dGeometry({ N, C, H, W }, o.kernel, o.stride ?? 1, o.padding ?? 'valid'));
+    const geometry = withLayerName(o.name, () =>
+      conv2dGeometry({ N, C, H, W }, o.kernel, o.stride ?? 1, o.padding ?? 'valid'),
+    );
     expectPositive(o.name, 'features', o.features);
     const fanIn = C * geometry.KH * geometry.KW;
     const params = [
       { name: `${o.name}.weight`, shape: [o.features, C, geometry.KH, geometry.KW], fanIn },
       { name: `${o.name}.bias`, shape: [o.features], fanIn },
     ];
-    const attrs = { name: o.name, features: o.features, geometry, activation: o.activation ?? 'none' };
+    const attrs = {
+      name: o.name,
+      features: o.features,
+      geometry,
+      activation: o.activation ?? 'none',
+    };
     return this.add('conv2d', [x], attrs, [N, o.features, geometry.OH, geometry.OW], params);
   }
 
-  pool(kind: 'maxPool' | 'avgPool', x: number, kernel: number, stride?: number, name: string = kind): number {
+  pool(
+    kind: 'maxPool' | 'avgPool',
+    x: number,
+    kernel: number,
+    stride?: number,
+    name: string = kind,
+  ): number {
     const [N = 0, C = 0, H = 0, W = 0] = expectRank(this.get(x), 4, name);
-    const geometry = withLayerName(name, () => poolGeometry({ N, C, H, W }, kernel, stride ?? kernel));
+    const geometry = withLayerName(name, () =>
+      poolGeometry({ N, C, H, W }, kernel, stride ?? kernel),
+    );
     return this.add(kind, [x], { geometry }, [N, C, geometry.OH, geometry.OW]);
   }
 
@@ -107,7 +138,13 @@ export class Graph {
       { name: `${o.name}.weight`, shape: [o.units, inputs], fanIn: inputs },
       { name: `${o.name}.bias`, shape: [o.units], fanIn: inputs },
     ];
-    return this.add('dense', [x], { name: o.name, units: o.units, activation: o.activation ?? 'none' }, [N, o.units], params);
+    return this.add(
+      'dense',
+      [x],
+      { name: o.name, units: o.units, activation: o.activation ?? 'none' },
+      [N, o.units],
+      params,
+    );
   }
 
   activation(x: number, activation: Activation): number {
@@ -117,7 +154,10 @@ export class Graph {
   /** Mean softmax cross-entropy of logits [N, K] against integer labels [N]. */
   softmaxCrossEntropy(logits: number, labels: number): number {
     const [N = 0] = expectRank(this.get(logits), 2, 'softmaxCrossEntropy');
-    if (this.get(labels).shape[0] !== N) throw new ShadergradError(`softmaxCrossEntropy: ${N} logits rows but ${this.get(labels).shape[0]} labels`);
+    if (this.get(labels).shape[0] !== N)
+      throw new ShadergradError(
+        `softmaxCrossEntropy: ${N} logits rows but ${this.get(labels).shape[0]} labels`,
+      );
     return this.add('softmaxCrossEntropy', [logits, labels], {}, [N]);
   }
 
@@ -125,14 +165,16 @@ export class Graph {
   mse(pred: number, targets: number): number {
     const [N = 0, D = 0] = expectRank(this.get(pred), 2, 'mse');
     const t = this.get(targets).shape;
-    if (t[0] !== N || t[1] !== D) throw new ShadergradError(`mse: predictions [${N}, ${D}] but targets [${t.join(', ')}]`);
+    if (t[0] !== N || t[1] !== D)
+      throw new ShadergradError(`mse: predictions [${N}, ${D}] but targets [${t.join(', ')}]`);
     return this.add('mse', [pred, targets], {}, [N]);
   }
 
   /** The loss node, which must come last. */
   lossNode(): GraphNode<'softmaxCrossEntropy' | 'mse'> {
     const last = this.nodes[this.nodes.length - 1];
-    if (!last || (last.op !== 'softmaxCrossEntropy' && last.op !== 'mse')) throw new ShadergradError('graph: the last node must be a loss (softmaxCrossEntropy or mse)');
+    if (!last || (last.op !== 'softmaxCrossEntropy' && last.op !== 'mse'))
+      throw new ShadergradError('graph: the last node must be a loss (softmaxCrossEntropy or mse)');
     return last as GraphNode<'softmaxCrossEntropy' | 'mse'>;
   }
 
@@ -141,11 +183,15 @@ export class Graph {
     const needs = new Set<number>();
     const consumers = new Map<number, number>();
     for (const n of this.nodes) {
-      for (const i of n.inputs) if (this.get(i).op !== 'labels') consumers.set(i, (consumers.get(i) ?? 0) + 1);
+      for (const i of n.inputs)
+        if (this.get(i).op !== 'labels') consumers.set(i, (consumers.get(i) ?? 0) + 1);
       if (n.params.length > 0 || n.inputs.some((i) => needs.has(i))) needs.add(n.id);
     }
     for (const [id, count] of consumers) {
-      if (count > 1) throw new ShadergradError(`graph: node ${id} feeds ${count} consumers; only chains are supported so far`);
+      if (count > 1)
+        throw new ShadergradError(
+          `graph: node ${id} feeds ${count} consumers; only chains are supported so far`,
+        );
     }
     return needs;
   }
@@ -163,13 +209,16 @@ function describe(op: OpName, attrs: unknown): string {
 
 function expectRank(node: GraphNode, rank: number, layer: string): number[] {
   if (node.shape.length !== rank) {
-    throw new ShadergradError(`${layer}: expects a ${rank}-D input, got [${node.shape.join(', ')}] from ${describe(node.op, node.attrs)}`);
+    throw new ShadergradError(
+      `${layer}: expects a ${rank}-D input, got [${node.shape.join(', ')}] from ${describe(node.op, node.attrs)}`,
+    );
   }
   return [...node.shape];
 }
 
 function expectPositive(layer: string, what: string, v: number): void {
-  if (!Number.isInteger(v) || v < 1) throw new ShadergradError(`${layer}: ${what} = ${v}, expected a whole number >= 1`);
+  if (!Number.isInteger(v) || v < 1)
+    throw new ShadergradError(`${layer}: ${what} = ${v}, expected a whole number >= 1`);
 }
 
 /** Geometry helpers throw RangeError without the layer's name; add it. */

@@ -34,9 +34,15 @@ export class ParameterStore {
     const random = mulberry32(seed);
     for (const spec of specs) {
       const value = createTensor(gpu, spec.shape, { label: spec.name });
-      writeTensor(gpu, value, uniformInit(elementCount(spec.shape), 1 / Math.sqrt(spec.fanIn), random));
+      writeTensor(
+        gpu,
+        value,
+        uniformInit(elementCount(spec.shape), 1 / Math.sqrt(spec.fanIn), random),
+      );
       const grad = createTensor(gpu, spec.shape, { label: `${spec.name}.grad` });
-      const state = Array.from({ length: slots }, (_, i) => createTensor(gpu, spec.shape, { label: `${spec.name}.state${i}` }));
+      const state = Array.from({ length: slots }, (_, i) =>
+        createTensor(gpu, spec.shape, { label: `${spec.name}.state${i}` }),
+      );
       this.params.set(spec.name, { spec, value, grad, state });
     }
     this.step = createTensor(gpu, [1], { dtype: 'u32', label: 'optimizer.step' });
@@ -44,7 +50,10 @@ export class ParameterStore {
 
   get(name: string): StoredParameter {
     const p = this.params.get(name);
-    if (!p) throw new ShadergradError(`no parameter named '${name}' (have: ${[...this.params.keys()].join(', ')})`);
+    if (!p)
+      throw new ShadergradError(
+        `no parameter named '${name}' (have: ${[...this.params.keys()].join(', ')})`,
+      );
     return p;
   }
 
@@ -68,9 +77,13 @@ export class ParameterStore {
   write(name: string, data: Float32Array): void {
     const p = this.get(name);
     const n = elementCount(p.spec.shape);
-    if (data.length !== n) throw new ShadergradError(`${name}: expected ${n} values [${p.spec.shape.join(', ')}], got ${data.length}`);
+    if (data.length !== n)
+      throw new ShadergradError(
+        `${name}: expected ${n} values [${p.spec.shape.join(', ')}], got ${data.length}`,
+      );
     for (let i = 0; i < data.length; i++) {
-      if (!Number.isFinite(data[i])) throw new ShadergradError(`${name}: value ${i} is ${data[i]}, not a finite number`);
+      if (!Number.isFinite(data[i]))
+        throw new ShadergradError(`${name}: value ${i} is ${data[i]}, not a finite number`);
     }
     writeTensor(this.gpu, p.value, data);
   }
@@ -82,10 +95,16 @@ export class ParameterStore {
 
   writeState(name: string, state: readonly Float32Array[]): void {
     const p = this.get(name);
-    if (state.length !== p.state.length) throw new ShadergradError(`${name}: optimizer has ${p.state.length} state tensors, got ${state.length}`);
+    if (state.length !== p.state.length)
+      throw new ShadergradError(
+        `${name}: optimizer has ${p.state.length} state tensors, got ${state.length}`,
+      );
     const n = elementCount(p.spec.shape);
     state.forEach((s, i) => {
-      if (s.length !== n) throw new ShadergradError(`${name}: optimizer state ${i} needs ${n} values, got ${s.length}`);
+      if (s.length !== n)
+        throw new ShadergradError(
+          `${name}: optimizer state ${i} needs ${n} values, got ${s.length}`,
+        );
       writeTensor(this.gpu, p.state[i] as GpuTensor, s);
     });
   }
@@ -101,7 +120,8 @@ export class ParameterStore {
   }
 
   destroy(): void {
-    for (const p of this.params.values()) for (const t of [p.value, p.grad, ...p.state]) t.buffer.destroy();
+    for (const p of this.params.values())
+      for (const t of [p.value, p.grad, ...p.state]) t.buffer.destroy();
     this.step.buffer.destroy();
   }
 }

@@ -15,7 +15,10 @@ export interface ParamsLayout<F extends Record<string, ScalarType>> {
   pack(values: { readonly [K in keyof F]: number }): ArrayBuffer;
 }
 
-export function defineParams<const F extends Record<string, ScalarType>>(structName: string, fields: F): ParamsLayout<F> {
+export function defineParams<const F extends Record<string, ScalarType>>(
+  structName: string,
+  fields: F,
+): ParamsLayout<F> {
   const entries = Object.entries(fields);
   return {
     structName,
@@ -25,7 +28,8 @@ export function defineParams<const F extends Record<string, ScalarType>>(structN
       const view = new DataView(buffer);
       entries.forEach(([name, type], i) => {
         const v = (values as Record<string, number>)[name];
-        if (v === undefined || !Number.isFinite(v)) throw new ShadergradError(`${structName}.${name}: ${String(v)} is not a finite number`);
+        if (v === undefined || !Number.isFinite(v))
+          throw new ShadergradError(`${structName}.${name}: ${String(v)} is not a finite number`);
         writeScalar(view, i * 4, type, v, `${structName}.${name}`);
       });
       return buffer;
@@ -33,7 +37,13 @@ export function defineParams<const F extends Record<string, ScalarType>>(structN
   };
 }
 
-function writeScalar(view: DataView, offset: number, type: ScalarType, v: number, name: string): void {
+function writeScalar(
+  view: DataView,
+  offset: number,
+  type: ScalarType,
+  v: number,
+  name: string,
+): void {
   if (type === 'f32') {
     view.setFloat32(offset, v, true);
     return;
@@ -43,7 +53,8 @@ function writeScalar(view: DataView, offset: number, type: ScalarType, v: number
     if (v < 0 || v > 0xffffffff) throw new ShadergradError(`${name}: ${v} does not fit in u32`);
     view.setUint32(offset, v, true);
   } else {
-    if (v < -0x80000000 || v > 0x7fffffff) throw new ShadergradError(`${name}: ${v} does not fit in i32`);
+    if (v < -0x80000000 || v > 0x7fffffff)
+      throw new ShadergradError(`${name}: ${v} does not fit in i32`);
     view.setInt32(offset, v, true);
   }
 }

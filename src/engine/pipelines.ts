@@ -49,7 +49,11 @@ export function reflectShader(shader: ShaderSource): WgslReflect {
 
 export function findEntryPoint(shader: ShaderSource, entryPoint: string): FunctionInfo {
   const fn = reflectShader(shader).entry.compute.find((f) => f.name === entryPoint);
-  if (!fn) throw new KernelError(`${shader.name}.${entryPoint}`, `no compute entry point named ${entryPoint}`);
+  if (!fn)
+    throw new KernelError(
+      `${shader.name}.${entryPoint}`,
+      `no compute entry point named ${entryPoint}`,
+    );
   return fn;
 }
 
@@ -62,8 +66,10 @@ export function reflectBindings(shader: ShaderSource, entryPoint: string): Refle
     .map((r) => {
       let kind: ReflectedBinding['kind'];
       if (r.resourceType === ResourceType.Uniform) kind = 'uniform';
-      else if (r.resourceType === ResourceType.Storage) kind = r.access === 'read' ? 'read' : 'read_write';
-      else throw new KernelError(`${shader.name}.${entryPoint}`, `binding ${r.name} is not a buffer`);
+      else if (r.resourceType === ResourceType.Storage)
+        kind = r.access === 'read' ? 'read' : 'read_write';
+      else
+        throw new KernelError(`${shader.name}.${entryPoint}`, `binding ${r.name} is not a buffer`);
       return { binding: r.binding, name: r.name, kind };
     });
   checkDistinct(`${shader.name}.${entryPoint}`, bindings);
@@ -76,12 +82,19 @@ function checkDistinct(label: string, bindings: ReflectedBinding[]): void {
     const a = bindings[i - 1];
     const b = bindings[i];
     if (a && b && a.binding === b.binding) {
-      throw new KernelError(label, `bindings ${a.name} and ${b.name} share @binding(${a.binding}); rename locals that share a binding's name`);
+      throw new KernelError(
+        label,
+        `bindings ${a.name} and ${b.name} share @binding(${a.binding}); rename locals that share a binding's name`,
+      );
     }
   }
 }
 
-const bufferTypes = { read: 'read-only-storage', read_write: 'storage', uniform: 'uniform' } as const;
+const bufferTypes = {
+  read: 'read-only-storage',
+  read_write: 'storage',
+  uniform: 'uniform',
+} as const;
 
 export class PipelineCache {
   private readonly modules = new Map<string, GPUShaderModule>();
@@ -160,7 +173,11 @@ function cacheKey(r: PipelineRequest): string {
 }
 
 /** Compiler messages as `file.wgsl:line:col message`, lines counted in the family's own file. */
-async function compileReport(module: GPUShaderModule, shader: ShaderSource, cause: unknown): Promise<string> {
+async function compileReport(
+  module: GPUShaderModule,
+  shader: ShaderSource,
+  cause: unknown,
+): Promise<string> {
   const info = await module.getCompilationInfo();
   const lines = info.messages
     .filter((m) => m.type === 'error')
@@ -171,5 +188,7 @@ async function compileReport(module: GPUShaderModule, shader: ShaderSource, caus
       return `${file}:${line}:${m.linePos} ${m.message}`;
     });
   const reason = cause instanceof Error ? cause.message : String(cause);
-  return lines.length > 0 ? `shader did not compile:\n${lines.join('\n')}` : `pipeline creation failed: ${reason}`;
+  return lines.length > 0
+    ? `shader did not compile:\n${lines.join('\n')}`
+    : `pipeline creation failed: ${reason}`;
 }

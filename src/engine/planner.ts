@@ -30,7 +30,9 @@ export function planMemory(requests: readonly LifetimeRequest[]): MemoryPlan {
   const slots: { bytes: number; members: LifetimeRequest[] }[] = [];
   const slotOf = new Map<number, number>();
   for (const r of order) {
-    let index = slots.findIndex((s) => s.members.every((m) => m.last < r.first || r.last < m.first));
+    let index = slots.findIndex((s) =>
+      s.members.every((m) => m.last < r.first || r.last < m.first),
+    );
     if (index < 0) {
       index = slots.length;
       slots.push({ bytes: r.byteLength, members: [] });

@@ -5,7 +5,13 @@
  * around submit -> onSubmittedWorkDone. Reported per repetition, as median/min/max over samples.
  */
 import type { Gpu } from './device';
-import { encodeCall, prepareCall, releaseCall, type KernelCall, type PreparedCall } from './dispatch';
+import {
+  encodeCall,
+  prepareCall,
+  releaseCall,
+  type KernelCall,
+  type PreparedCall,
+} from './dispatch';
 
 export interface TimingOptions {
   warmup?: number;
@@ -24,15 +30,22 @@ export interface TimingResult {
   source: 'timestamp-query' | 'wall-clock';
 }
 
-export async function timeCalls(gpu: Gpu, calls: readonly KernelCall[], options: TimingOptions = {}): Promise<TimingResult> {
+export async function timeCalls(
+  gpu: Gpu,
+  calls: readonly KernelCall[],
+  options: TimingOptions = {},
+): Promise<TimingResult> {
   const { warmup = 2, samples = 7, repeat = 1 } = options;
   const prepared = await Promise.all(calls.map((c) => prepareCall(gpu, c)));
   const useTimestamps = gpu.hasTimestampQuery && options.wallClock !== true;
-  const querySet = useTimestamps ? gpu.device.createQuerySet({ type: 'timestamp', count: 2 }) : undefined;
+  const querySet = useTimestamps
+    ? gpu.device.createQuerySet({ type: 'timestamp', count: 2 })
+    : undefined;
   try {
     for (let i = 0; i < warmup; i++) await runOnce(gpu, prepared, repeat, undefined);
     const samplesMs: number[] = [];
-    for (let i = 0; i < samples; i++) samplesMs.push((await runOnce(gpu, prepared, repeat, querySet)) / repeat);
+    for (let i = 0; i < samples; i++)
+      samplesMs.push((await runOnce(gpu, prepared, repeat, querySet)) / repeat);
     return summarize(samplesMs, querySet ? 'timestamp-query' : 'wall-clock');
   } finally {
     querySet?.destroy();
@@ -41,20 +54,33 @@ export async function timeCalls(gpu: Gpu, calls: readonly KernelCall[], options:
 }
 
 /** Milliseconds for one submit of `repeat` copies of the calls. */
-async function runOnce(gpu: Gpu, prepared: readonly PreparedCall[], repeat: number, querySet: GPUQuerySet | undefined): Promise<number> {
+async function runOnce(
+  gpu: Gpu,
+  prepared: readonly PreparedCall[],
+  repeat: number,
+  querySet: GPUQuerySet | undefined,
+): Promise<number> {
   const device = gpu.device;
   const encoder = device.createCommandEncoder({ label: 'timing' });
   const pass = encoder.beginComputePass({
     label: 'timing',
-    ...(querySet ? { timestampWrites: { querySet, beginningOfPassWriteIndex: 0, endOfPassWriteIndex: 1 } } : {}),
+    ...(querySet
+      ? { timestampWrites: { querySet, beginningOfPassWriteIndex: 0, endOfPassWriteIndex: 1 } }
+      : {}),
   });
   for (let r = 0; r < repeat; r++) for (const p of prepared) encodeCall(pass, p);
   pass.end();
   let resolve: GPUBuffer | undefined;
   let readback: GPUBuffer | undefined;
   if (querySet) {
-    resolve = device.createBuffer({ size: 16, usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC });
-    readback = device.createBuffer({ size: 16, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+    resolve = device.createBuffer({
+      size: 16,
+      usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC,
+    });
+    readback = device.createBuffer({
+      size: 16,
+      usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+    });
     encoder.resolveQuerySet(querySet, 0, 2, resolve, 0);
     encoder.copyBufferToBuffer(resolve, 0, readback, 0, 16);
   }
@@ -75,8 +101,17 @@ async function runOnce(gpu: Gpu, prepared: readonly PreparedCall[], repeat: numb
 function summarize(samplesMs: number[], source: TimingResult['source']): TimingResult {
   const sorted = [...samplesMs].sort((a, b) => a - b);
   const mid = Math.floor(sorted.length / 2);
-  const median = sorted.length % 2 === 1 ? (sorted[mid] ?? 0) : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2;
-  return { medianMs: median, minMs: sorted[0] ?? 0, maxMs: sorted[sorted.length - 1] ?? 0, samplesMs, source };
+  const median =
+    sorted.length % 2 === 1
+      ? (sorted[mid] ?? 0)
+      : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2;
+  return {
+    medianMs: median,
+    minMs: sorted[0] ?? 0,
+    maxMs: sorted[sorted.length - 1] ?? 0,
+    samplesMs,
+    source,
+  };
 }
 
 /** Median of a list (for benchmark tables). */

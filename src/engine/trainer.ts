@@ -12,7 +12,15 @@ import type { Graph } from './graph';
 import { compilePlan, type StepPlan } from './executor';
 import { ParameterStore, mulberry32 } from './parameters';
 import type { GpuTensor } from './tensor';
-import { accuracyCount, gatherImages, gatherLabels, lossMean, type KernelCallList, type MatmulVariant, type OptimizerConfig } from '../kernels/index';
+import {
+  accuracyCount,
+  gatherImages,
+  gatherLabels,
+  lossMean,
+  type KernelCallList,
+  type MatmulVariant,
+  type OptimizerConfig,
+} from '../kernels/index';
 
 /** A dataset on the GPU: raw bytes, as the IDX files hold them. */
 export interface GpuDataset {
@@ -24,14 +32,28 @@ export interface GpuDataset {
   readonly sampleShape: readonly number[];
 }
 
-export function uploadDataset(gpu: Gpu, d: { images: Uint8Array; labels: Uint8Array; count: number; sampleShape: readonly number[] }): GpuDataset {
+export function uploadDataset(
+  gpu: Gpu,
+  d: { images: Uint8Array; labels: Uint8Array; count: number; sampleShape: readonly number[] },
+): GpuDataset {
   const pixels = d.sampleShape.reduce((a, b) => a * b, 1);
-  if (d.images.length !== d.count * pixels) throw new ShadergradError(`dataset: ${d.images.length} image bytes for ${d.count} samples of ${pixels}`);
-  if (d.labels.length !== d.count) throw new ShadergradError(`dataset: ${d.labels.length} labels for ${d.count} samples`);
+  if (d.images.length !== d.count * pixels)
+    throw new ShadergradError(
+      `dataset: ${d.images.length} image bytes for ${d.count} samples of ${pixels}`,
+    );
+  if (d.labels.length !== d.count)
+    throw new ShadergradError(`dataset: ${d.labels.length} labels for ${d.count} samples`);
   const perm = createTensor(gpu, [d.count], { dtype: 'u32', label: 'dataset.perm' });
-  writeTensor(gpu, perm, Uint32Array.from({ length: d.count }, (_, i) => i));
+  writeTensor(
+    gpu,
+    perm,
+    Uint32Array.from({ length: d.count }, (_, i) => i),
+  );
   return {
-    images: uploadTensor(gpu, d.images, [d.count, pixels], { dtype: 'u8', label: 'dataset.images' }),
+    images: uploadTensor(gpu, d.images, [d.count, pixels], {
+      dtype: 'u8',
+      label: 'dataset.images',
+    }),
     labels: uploadTensor(gpu, d.labels, [d.count], { dtype: 'u8', label: 'dataset.labels' }),
     perm,
     count: d.count,
@@ -81,7 +103,12 @@ export class Trainer {
 
   static create(gpu: Gpu, buildGraph: (batch: number) => Graph, options: TrainerOptions): Trainer {
     const graph = buildGraph(options.batchSize);
-    return new Trainer(gpu, buildGraph, new ParameterStore(gpu, graph.parameters(), options.optimizer, options.seed), options);
+    return new Trainer(
+      gpu,
+      buildGraph,
+      new ParameterStore(gpu, graph.parameters(), options.optimizer, options.seed),
+      options,
+    );
   }
 
   /** The training plan for host-provided batches (inputs written with writeTensor). */
@@ -93,7 +120,12 @@ export class Trainer {
         training: kind === 'train',
         ...(this.options.matmulVariant ? { matmulVariant: this.options.matmulVariant } : {}),
         keepIntermediates: this.options.keepIntermediates ?? false,
-        ...(data ? { prelude: (inputs: ReadonlyMap<string, GpuTensor>) => gatherCalls(data, inputs, 0, batch) } : {}),
+        ...(data
+          ? {
+              prelude: (inputs: ReadonlyMap<string, GpuTensor>) =>
+                gatherCalls(data, inputs, 0, batch),
+            }
+          : {}),
         metrics: ({ loss, logits, labels }) => metricCalls(this, loss, logits, labels, batch),
       });
       this.plans.set(key, plan);
@@ -116,16 +148,24 @@ export class Trainer {
     const plan = await this.plan('eval', n);
     this.writeInputs(plan, images, new Int32Array(n));
     plan.submit();
-    return softmaxRows(await readFloat32(this.gpu, plan.outputs.logits), plan.outputs.logits.shape[1] ?? 1);
+    return softmaxRows(
+      await readFloat32(this.gpu, plan.outputs.logits),
+      plan.outputs.logits.shape[1] ?? 1,
+    );
   }
 
   private writeInputs(plan: StepPlan, images: Float32Array, labels: Int32Array): void {
     const imagesT = plan.inputs.get('images');
     const labelsT = plan.inputs.get('labels');
-    if (!imagesT || !labelsT) throw new ShadergradError("graph needs inputs named 'images' and 'labels'");
+    if (!imagesT || !labelsT)
+      throw new ShadergradError("graph needs inputs named 'images' and 'labels'");
     const expected = imagesT.shape.reduce((a, b) => a * b, 1);
-    if (images.length !== expected) throw new ShadergradError(`images: expected ${expected} floats [${imagesT.shape.join(', ')}], got ${images.length}`);
-    if (labels.length !== labelsT.shape[0]) throw new ShadergradError(`labels: expected ${labelsT.shape[0]}, got ${labels.length}`);
+    if (images.length !== expected)
+      throw new ShadergradError(
+        `images: expected ${expected} floats [${imagesT.shape.join(', ')}], got ${images.length}`,
+      );
+    if (labels.length !== labelsT.shape[0])
+      throw new ShadergradError(`labels: expected ${labelsT.shape[0]}, got ${labels.length}`);
     writeTensor(this.gpu, imagesT, images);
     writeTensor(this.gpu, labelsT, labels);
   }
@@ -136,19 +176,40 @@ export class Trainer {
   }
 
   /** One epoch over `data` in a seeded order; the last partial batch is dropped. */
-  async trainEpoch(data: GpuDataset, epoch: number, onProgress?: (p: EpochProgress) => void, readEvery = 20): Promise<EpochResult> {
+  async trainEpoch(
+    data: GpuDataset,
+    epoch: number,
+    onProgress?: (p: EpochProgress) => void,
+    readEvery = 20,
+  ): Promise<EpochResult> {
     const batch = this.options.batchSize;
     const steps = Math.floor(data.count / batch);
-    if (steps === 0) throw new ShadergradError(`dataset of ${data.count} samples is smaller than one batch of ${batch}`);
-    writeTensor(this.gpu, data.perm, seededPermutation(data.count, this.options.seed * 1000 + epoch));
+    if (steps === 0)
+      throw new ShadergradError(
+        `dataset of ${data.count} samples is smaller than one batch of ${batch}`,
+      );
+    writeTensor(
+      this.gpu,
+      data.perm,
+      seededPermutation(data.count, this.options.seed * 1000 + epoch),
+    );
     const plan = await this.plan('train', batch, data);
     const run = await runSteps(this, plan, data, steps, batch, readEvery, onProgress);
-    return { loss: run.lossSum / steps, accuracy: run.correct / (steps * batch), samples: steps * batch, seconds: run.seconds };
+    return {
+      loss: run.lossSum / steps,
+      accuracy: run.correct / (steps * batch),
+      samples: steps * batch,
+      seconds: run.seconds,
+    };
   }
 
   /** Mean loss and accuracy over every sample of `data`, in file order. */
   async evaluate(data: GpuDataset, batch = 100): Promise<{ loss: number; accuracy: number }> {
-    writeTensor(this.gpu, data.perm, Uint32Array.from({ length: data.count }, (_, i) => i));
+    writeTensor(
+      this.gpu,
+      data.perm,
+      Uint32Array.from({ length: data.count }, (_, i) => i),
+    );
     this.resetMetrics();
     let done = 0;
     let lossWeighted = 0;
@@ -174,10 +235,16 @@ export class Trainer {
   }
 }
 
-function gatherCalls(data: GpuDataset, inputs: ReadonlyMap<string, GpuTensor>, offset: number, batch: number): KernelCallList {
+function gatherCalls(
+  data: GpuDataset,
+  inputs: ReadonlyMap<string, GpuTensor>,
+  offset: number,
+  batch: number,
+): KernelCallList {
   const images = inputs.get('images');
   const labels = inputs.get('labels');
-  if (!images || !labels) throw new ShadergradError("graph needs inputs named 'images' and 'labels'");
+  if (!images || !labels)
+    throw new ShadergradError("graph needs inputs named 'images' and 'labels'");
   return [
     gatherImages({ images: data.images, perm: data.perm, out: images, offset, batch }),
     gatherLabels({ labels: data.labels, perm: data.perm, out: labels, offset, batch }),
@@ -185,7 +252,13 @@ function gatherCalls(data: GpuDataset, inputs: ReadonlyMap<string, GpuTensor>, o
 }
 
 /** Points the plan's gather calls at another batch: rewrites their uniforms in place. */
-function rewriteGather(gpu: Gpu, plan: StepPlan, data: GpuDataset, offset: number, batch: number): void {
+function rewriteGather(
+  gpu: Gpu,
+  plan: StepPlan,
+  data: GpuDataset,
+  offset: number,
+  batch: number,
+): void {
   const calls = gatherCalls(data, plan.inputs, offset, batch);
   calls.forEach((c, i) => {
     const uniform = plan.prepared[i]?.uniform;
@@ -194,15 +267,38 @@ function rewriteGather(gpu: Gpu, plan: StepPlan, data: GpuDataset, offset: numbe
   });
 }
 
-function metricCalls(t: Trainer, loss: GpuTensor, logits: GpuTensor, labels: GpuTensor, batch: number): KernelCallList {
+function metricCalls(
+  t: Trainer,
+  loss: GpuTensor,
+  logits: GpuTensor,
+  labels: GpuTensor,
+  batch: number,
+): KernelCallList {
   const K = logits.shape[1] ?? 1;
-  return [lossMean({ loss, total: t.lossSum, N: batch, accumulate: true }), accuracyCount({ logits, labels, correct: t.correct, N: batch, K, accumulate: true })];
+  return [
+    lossMean({ loss, total: t.lossSum, N: batch, accumulate: true }),
+    accuracyCount({ logits, labels, correct: t.correct, N: batch, K, accumulate: true }),
+  ];
 }
 
-async function runSteps(t: Trainer, plan: StepPlan, data: GpuDataset, steps: number, batch: number, readEvery: number, onProgress?: (p: EpochProgress) => void) {
+async function runSteps(
+  t: Trainer,
+  plan: StepPlan,
+  data: GpuDataset,
+  steps: number,
+  batch: number,
+  readEvery: number,
+  onProgress?: (p: EpochProgress) => void,
+) {
   const start = performance.now();
   t.resetMetrics();
-  const staging = [0, 1].map(() => t.gpu.device.createBuffer({ label: 'metrics.staging', size: 8, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST }));
+  const staging = [0, 1].map(() =>
+    t.gpu.device.createBuffer({
+      label: 'metrics.staging',
+      size: 8,
+      usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+    }),
+  );
   let pending: Promise<void> | undefined;
   let last = { lossSum: 0, correct: 0 };
   try {
@@ -223,10 +319,19 @@ async function runSteps(t: Trainer, plan: StepPlan, data: GpuDataset, steps: num
       await pending; // at most two readbacks in flight: the CPU stays <= 2*readEvery steps ahead
       pending = buffer.mapAsync(GPUMapMode.READ).then(() => {
         const view = buffer.getMappedRange();
-        last = { lossSum: new Float32Array(view, 0, 1)[0] ?? NaN, correct: new Uint32Array(view, 4, 1)[0] ?? 0 };
+        last = {
+          lossSum: new Float32Array(view, 0, 1)[0] ?? NaN,
+          correct: new Uint32Array(view, 4, 1)[0] ?? 0,
+        };
         buffer.unmap();
         checkFinite(last.lossSum, `training loss at step ${step + 1}`);
-        onProgress?.({ step: step + 1, steps, samples: (step + 1) * batch, loss: last.lossSum / (step + 1), seconds: (performance.now() - start) / 1000 });
+        onProgress?.({
+          step: step + 1,
+          steps,
+          samples: (step + 1) * batch,
+          loss: last.lossSum / (step + 1),
+          seconds: (performance.now() - start) / 1000,
+        });
       });
     }
     await pending;
@@ -237,7 +342,8 @@ async function runSteps(t: Trainer, plan: StepPlan, data: GpuDataset, steps: num
 }
 
 function checkFinite(v: number, what: string): number {
-  if (!Number.isFinite(v)) throw new ShadergradError(`${what} is ${v}: training diverged (lower the learning rate?)`);
+  if (!Number.isFinite(v))
+    throw new ShadergradError(`${what} is ${v}: training diverged (lower the learning rate?)`);
   return v;
 }
 

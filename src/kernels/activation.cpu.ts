@@ -15,10 +15,19 @@ export interface ActivationBackwardArgs<T> {
   activation: Activation;
 }
 
-export function activationForwardCpu({ x, y, activation }: ActivationForwardArgs<FloatArray>): void {
+export function activationForwardCpu({
+  x,
+  y,
+  activation,
+}: ActivationForwardArgs<FloatArray>): void {
   for (let i = 0; i < x.length; i++) y[i] = activateCpu(x[i] ?? 0, activation);
 }
 
-export function activationBackwardCpu({ y, dY, dX, activation }: ActivationBackwardArgs<FloatArray>): void {
+export function activationBackwardCpu({
+  y,
+  dY,
+  dX,
+  activation,
+}: ActivationBackwardArgs<FloatArray>): void {
   for (let i = 0; i < y.length; i++) dX[i] = activationGradCpu(y[i] ?? 0, dY[i] ?? 0, activation);
 }

@@ -15,10 +15,14 @@ export function sameCount(label: string, ...tensors: GpuTensor[]): number {
 /** Throws unless the tensor holds exactly `count` elements. */
 export function expectCount(label: string, name: string, t: GpuTensor, count: number): void {
   const n = elementCount(t.shape);
-  if (n !== count) throw new ShadergradError(`${label}: ${name} has ${n} elements [${t.shape.join(', ')}], expected ${count}`);
+  if (n !== count)
+    throw new ShadergradError(
+      `${label}: ${name} has ${n} elements [${t.shape.join(', ')}], expected ${count}`,
+    );
 }
 
 /** Throws unless `value` is a whole number >= min (sizes, strides, kernel sizes). */
 export function expectWhole(label: string, name: string, value: number, min = 1): void {
-  if (!Number.isInteger(value) || value < min) throw new ShadergradError(`${label}: ${name} = ${value}, expected a whole number >= ${min}`);
+  if (!Number.isInteger(value) || value < min)
+    throw new ShadergradError(`${label}: ${name} = ${value}, expected a whole number >= ${min}`);
 }

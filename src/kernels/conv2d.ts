@@ -78,7 +78,19 @@ export function conv2dBackward(args: Conv2dGpuBackwardArgs, variant?: MatmulVari
   // dWeight[O, R] = Σ_n dOut_n[O, S] · cols_n[R, S]ᵀ
   calls.push(
     matmul(
-      { a: args.dOut, b: args.cols, out: args.dWeight, M: O, K: S, N: R, transB: true, batch: g.N, aBatchStride: O * S, bBatchStride: R * S, sumBatches: true },
+      {
+        a: args.dOut,
+        b: args.cols,
+        out: args.dWeight,
+        M: O,
+        K: S,
+        N: R,
+        transB: true,
+        batch: g.N,
+        aBatchStride: O * S,
+        bBatchStride: R * S,
+        sumBatches: true,
+      },
       variant,
     ),
   );
@@ -89,7 +101,19 @@ export function conv2dBackward(args: Conv2dGpuBackwardArgs, variant?: MatmulVari
     // dCols_n[R, S] = weight[O, R]ᵀ · dOut_n[O, S]
     calls.push(
       matmul(
-        { a: args.weight, b: args.dOut, out: args.dCols, M: R, K: O, N: S, transA: true, batch: g.N, aBatchStride: 0, bBatchStride: O * S, outBatchStride: R * S },
+        {
+          a: args.weight,
+          b: args.dOut,
+          out: args.dCols,
+          M: R,
+          K: O,
+          N: S,
+          transA: true,
+          batch: g.N,
+          aBatchStride: 0,
+          bBatchStride: O * S,
+          outBatchStride: R * S,
+        },
         variant,
       ),
     );

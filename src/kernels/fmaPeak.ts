@@ -12,7 +12,12 @@ import { familyShader } from './shader';
 import source from '../../shaders/fmaPeak.wgsl?raw';
 
 export const fmaPeakShader = familyShader('fmaPeak', source);
-export const fmaPeakParams = defineParams('Params', { count: 'u32', iterations: 'u32', mul: 'f32', add: 'f32' });
+export const fmaPeakParams = defineParams('Params', {
+  count: 'u32',
+  iterations: 'u32',
+  mul: 'f32',
+  add: 'f32',
+});
 
 const WORKGROUP_SIZE = 256;
 
@@ -25,7 +30,12 @@ export function fmaPeak(args: FmaPeakArgs<GpuTensor>): KernelCall {
     entryPoint: 'fmaPeak',
     constants: { workgroupSize: WORKGROUP_SIZE },
     tensors: [args.sums],
-    params: fmaPeakParams.pack({ count, iterations: args.iterations, mul: args.mul, add: args.add }),
+    params: fmaPeakParams.pack({
+      count,
+      iterations: args.iterations,
+      mul: args.mul,
+      add: args.add,
+    }),
     workgroups: dispatchFor(count, WORKGROUP_SIZE),
   };
 }

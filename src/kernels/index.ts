@@ -17,7 +17,20 @@ import { softmaxCrossEntropyFamily } from './softmaxCrossEntropy';
 import type { KernelCall } from '../engine/dispatch';
 import type { KernelFamily } from './family';
 
-export const kernelFamilies: readonly KernelFamily[] = [activationFamily, fmaPeakFamily, maxPoolFamily, avgPoolFamily, conv2dIm2colFamily, optimizerFamily, batchGatherFamily, biasFamily, softmaxCrossEntropyFamily, mseFamily, accuracyFamily, reduceFamily];
+export const kernelFamilies: readonly KernelFamily[] = [
+  activationFamily,
+  fmaPeakFamily,
+  maxPoolFamily,
+  avgPoolFamily,
+  conv2dIm2colFamily,
+  optimizerFamily,
+  batchGatherFamily,
+  biasFamily,
+  softmaxCrossEntropyFamily,
+  mseFamily,
+  accuracyFamily,
+  reduceFamily,
+];
 
 export type { KernelFamily } from './family';
 
@@ -32,9 +45,17 @@ export { avgPoolForward, avgPoolBackward } from './avgPool';
 export { biasAddForward, biasBackward } from './bias';
 export { conv2dForward, conv2dBackward, conv2dColsShape } from './conv2d';
 export { matmul, preferredMatmulVariant, type MatmulVariant } from './matmul';
-export { softmaxCrossEntropyForward, softmaxCrossEntropyForwardBackward } from './softmaxCrossEntropy';
+export {
+  softmaxCrossEntropyForward,
+  softmaxCrossEntropyForwardBackward,
+} from './softmaxCrossEntropy';
 export { mseForward, mseBackward } from './mse';
 export { lossMean } from './reduce';
 export { accuracyCount, accuracyArgmax } from './accuracy';
-export { optimizerStepBegin, optimizerUpdate, optimizerStateSlots, type OptimizerConfig } from './optimizer';
+export {
+  optimizerStepBegin,
+  optimizerUpdate,
+  optimizerStateSlots,
+  type OptimizerConfig,
+} from './optimizer';
 export { gatherImages, gatherLabels } from './batchGather';

@@ -18,7 +18,14 @@ export function buildGraph(model: ModelConfig, batch: number): Graph {
   model.layers.forEach((layer, i) => {
     switch (layer.type) {
       case 'conv2d':
-        x = g.conv2d(x, { name: `conv${++convs}`, features: layer.features, kernel: layer.kernel, stride: layer.stride, padding: layer.padding, activation: layer.activation });
+        x = g.conv2d(x, {
+          name: `conv${++convs}`,
+          features: layer.features,
+          kernel: layer.kernel,
+          stride: layer.stride,
+          padding: layer.padding,
+          activation: layer.activation,
+        });
         break;
       case 'maxPool':
       case 'avgPool':
@@ -37,18 +44,34 @@ export function buildGraph(model: ModelConfig, batch: number): Graph {
         return layer satisfies never;
     }
   });
-  if (model.loss !== 'softmaxCrossEntropy') throw new ShadergradError(`loss '${model.loss}': dataset training supports softmaxCrossEntropy`);
+  if (model.loss !== 'softmaxCrossEntropy')
+    throw new ShadergradError(
+      `loss '${model.loss}': dataset training supports softmaxCrossEntropy`,
+    );
   g.softmaxCrossEntropy(x, labels);
   return g;
 }
 
 /** PyTorch's name -> shape for every parameter, in state_dict order. */
 export function parameterShapes(model: ModelConfig): Map<string, readonly number[]> {
-  return new Map(buildGraph(model, 1).parameters().map((p) => [p.name, p.shape]));
+  return new Map(
+    buildGraph(model, 1)
+      .parameters()
+      .map((p) => [p.name, p.shape]),
+  );
 }
 
 export function kernelOptimizer(o: OptimizerConfig) {
-  return { kind: o.kind, lr: o.lr, beta1: o.beta1, beta2: o.beta2, eps: o.eps, momentum: o.momentum, alpha: o.alpha, weightDecay: o.weightDecay };
+  return {
+    kind: o.kind,
+    lr: o.lr,
+    beta1: o.beta1,
+    beta2: o.beta2,
+    eps: o.eps,
+    momentum: o.momentum,
+    alpha: o.alpha,
+    weightDecay: o.weightDecay,
+  };
 }
 
 export interface NetworkOptions {
@@ -57,7 +80,11 @@ export interface NetworkOptions {
 }
 
 /** A trainer for the config's model, optimizer, batch size and seed, with fresh parameters. */
-export function createTrainer(gpu: Gpu, config: TrainConfig, options: NetworkOptions = {}): Trainer {
+export function createTrainer(
+  gpu: Gpu,
+  config: TrainConfig,
+  options: NetworkOptions = {},
+): Trainer {
   return Trainer.create(gpu, (batch) => buildGraph(config.model, batch), {
     batchSize: config.batchSize,
     optimizer: kernelOptimizer(config.optimizer),

@@ -7,7 +7,7 @@ function chunks(png: Uint8Array): Map<string, Uint8Array> {
   expect([...png.subarray(0, 8)]).toEqual([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
   const view = new DataView(png.buffer, png.byteOffset);
   const out = new Map<string, Uint8Array>();
-  for (let o = 8; o < png.length; ) {
+  for (let o = 8; o < png.length;) {
     const len = view.getUint32(o);
     out.set(String.fromCharCode(...png.subarray(o + 4, o + 8)), png.subarray(o + 8, o + 8 + len));
     o += 12 + len;
@@ -21,13 +21,20 @@ describe('encodeGrayPng', () => {
     const h = 250; // > 65535 bytes: several stored blocks
     const pixels = Uint8Array.from({ length: w * h }, (_, i) => (i * 7) % 256);
     const c = chunks(encodeGrayPng(pixels, w, h));
-    const ihdr = new DataView((c.get('IHDR') ?? new Uint8Array(13)).buffer, c.get('IHDR')?.byteOffset);
+    const ihdr = new DataView(
+      (c.get('IHDR') ?? new Uint8Array(13)).buffer,
+      c.get('IHDR')?.byteOffset,
+    );
     expect([ihdr.getUint32(0), ihdr.getUint32(4)]).toEqual([w, h]);
     const raw = inflateSync(c.get('IDAT') ?? new Uint8Array());
     expect(raw.length).toBe(h * (w + 1));
     for (let y = 0; y < h; y++) {
       expect(raw[y * (w + 1)]).toBe(0);
-      expect(Buffer.from(raw.subarray(y * (w + 1) + 1, (y + 1) * (w + 1))).equals(Buffer.from(pixels.subarray(y * w, (y + 1) * w)))).toBe(true);
+      expect(
+        Buffer.from(raw.subarray(y * (w + 1) + 1, (y + 1) * (w + 1))).equals(
+          Buffer.from(pixels.subarray(y * w, (y + 1) * w)),
+        ),
+      ).toBe(true);
     }
     expect(c.has('IEND')).toBe(true);
   });

@@ -15,7 +15,9 @@ const run = promisify(execFile);
 
 async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const { stdout, stderr } = await run('npx', ['vite-node', 'src/cli/main.ts', '--', ...args], { timeout: 120_000 });
+    const { stdout, stderr } = await run('npx', ['vite-node', 'src/cli/main.ts', '--', ...args], {
+      timeout: 120_000,
+    });
     return { code: 0, stdout, stderr };
   } catch (e) {
     const err = e as { code?: number; stdout?: string; stderr?: string };
@@ -23,7 +25,18 @@ async function cli(args: string[]): Promise<{ code: number; stdout: string; stde
   }
 }
 
-const small = ['--features', '4,8', '--dense', '32', '--batch', '32', '--limit', '512', '--epochs', '1'];
+const small = [
+  '--features',
+  '4,8',
+  '--dense',
+  '32',
+  '--batch',
+  '32',
+  '--limit',
+  '512',
+  '--epochs',
+  '1',
+];
 
 describe('npm start', () => {
   it('trains, saves a PyTorch-named checkpoint, the first layer and metrics; --eval reads it', async () => {
@@ -31,14 +44,29 @@ describe('npm start', () => {
     const r = await cli([...small, '--out', out]);
     expect(r.stderr + r.stdout).toMatch(/WebGPU adapter: /);
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stdout).toMatch(/epoch 1: train loss \d+\.\d+, train accuracy [\d.]+%, test accuracy [\d.]+%/);
-    const metrics = readFileSync(join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, number>);
+    expect(r.stdout).toMatch(
+      /epoch 1: train loss \d+\.\d+, train accuracy [\d.]+%, test accuracy [\d.]+%/,
+    );
+    const metrics = readFileSync(join(out, 'metrics.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, number>);
     expect(metrics).toHaveLength(1);
-    expect(Object.keys(metrics[0] ?? {})).toEqual(expect.arrayContaining(['epoch', 'trainLoss', 'testAccuracy', 'samplesPerS', 'seconds']));
-    const model = readSafetensors(new Uint8Array(readFileSync(join(out, 'model.safetensors'))), 'model.safetensors');
+    expect(Object.keys(metrics[0] ?? {})).toEqual(
+      expect.arrayContaining(['epoch', 'trainLoss', 'testAccuracy', 'samplesPerS', 'seconds']),
+    );
+    const model = readSafetensors(
+      new Uint8Array(readFileSync(join(out, 'model.safetensors'))),
+      'model.safetensors',
+    );
     expect(model.tensors['conv1.weight']?.shape).toEqual([4, 1, 5, 5]);
     expect(model.tensors['fc1.weight']?.shape).toEqual([32, 392]);
-    expect(Object.keys(readSafetensors(new Uint8Array(readFileSync(join(out, 'conv1.safetensors'))), 'conv1').tensors).sort()).toEqual(['conv1.bias', 'conv1.weight']);
+    expect(
+      Object.keys(
+        readSafetensors(new Uint8Array(readFileSync(join(out, 'conv1.safetensors'))), 'conv1')
+          .tensors,
+      ).sort(),
+    ).toEqual(['conv1.bias', 'conv1.weight']);
     expect(readFileSync(join(out, 'conv1.png')).subarray(1, 4).toString()).toBe('PNG');
     expect(existsSync(join(out, 'optimizer.safetensors'))).toBe(true);
 
@@ -51,13 +79,20 @@ describe('npm start', () => {
   it.each([
     [['--batch', 'abc'], /^shadergrad: --batch: expected a whole number >= 1, got 'abc'$/],
     [['--frobnicate'], /^shadergrad: .*--frobnicate/],
-    [['--eval', '/nonexistent/model.safetensors'], /^shadergrad: --eval \/nonexistent\/model.safetensors: cannot read the file$/],
-  ])('%j exits 1 with one line', async (args, message) => {
-    const r = await cli(args);
-    expect(r.code).toBe(1);
-    expect(r.stderr.trim().split('\n')).toHaveLength(1);
-    expect(r.stderr.trim()).toMatch(message);
-  }, 60_000);
+    [
+      ['--eval', '/nonexistent/model.safetensors'],
+      /^shadergrad: --eval \/nonexistent\/model.safetensors: cannot read the file$/,
+    ],
+  ])(
+    '%j exits 1 with one line',
+    async (args, message) => {
+      const r = await cli(args);
+      expect(r.code).toBe(1);
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+      expect(r.stderr.trim()).toMatch(message);
+    },
+    60_000,
+  );
 
   it('a malformed checkpoint is refused with the file named', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'shadergrad-bad-'));
@@ -65,6 +100,8 @@ describe('npm start', () => {
     writeFileSync(file, Buffer.from([1, 2, 3]));
     const r = await cli(['--eval', file]);
     expect(r.code).toBe(1);
-    expect(r.stderr.trim()).toMatch(new RegExp(`^shadergrad: ${file.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}`));
+    expect(r.stderr.trim()).toMatch(
+      new RegExp(`^shadergrad: ${file.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}`),
+    );
   }, 60_000);
 });

@@ -23,7 +23,9 @@ describe('initDevice', () => {
 
   it('prefers lavapipe over SwiftShader on a machine without a GPU', () => {
     if (gpu.adapter.kind === 'hardware') return; // a real GPU outranks both
-    expect(gpu.adapter.kind).toBe(process.env.SHADERGRAD_ADAPTER === 'swiftshader' ? 'swiftshader' : 'lavapipe');
+    expect(gpu.adapter.kind).toBe(
+      process.env.SHADERGRAD_ADAPTER === 'swiftshader' ? 'swiftshader' : 'lavapipe',
+    );
   });
 
   it('logs one adapter line on request', async () => {
@@ -31,7 +33,9 @@ describe('initDevice', () => {
     const own = await initDevice({ log: (l) => lines.push(l) });
     own.destroy();
     expect(lines).toHaveLength(1);
-    expect(lines[0]).toMatch(/^WebGPU adapter: .+ \[(hardware|software \(\w[\w-]*\))\]; max storage binding \d+ MiB/);
+    expect(lines[0]).toMatch(
+      /^WebGPU adapter: .+ \[(hardware|software \(\w[\w-]*\))\]; max storage binding \d+ MiB/,
+    );
   });
 
   it('wraps a host-provided device without taking ownership', async () => {
@@ -47,7 +51,9 @@ describe('initDevice', () => {
   it('rejects an unknown SHADERGRAD_ADAPTER with a clear message', async () => {
     process.env.SHADERGRAD_ADAPTER = 'voodoo';
     try {
-      await expect(initDevice()).rejects.toThrow(/SHADERGRAD_ADAPTER=voodoo: expected auto, lavapipe or swiftshader/);
+      await expect(initDevice()).rejects.toThrow(
+        /SHADERGRAD_ADAPTER=voodoo: expected auto, lavapipe or swiftshader/,
+      );
     } finally {
       delete process.env.SHADERGRAD_ADAPTER;
     }
@@ -71,7 +77,9 @@ describe('buffers', () => {
   it('refuses a tensor past the device limit before allocating, with the numbers', () => {
     const tooMany = Math.ceil(gpu.limits.maxStorageBufferBindingSize / 4) + 1;
     expect(() => createTensor(gpu, [tooMany], { label: 'huge' })).toThrow(ShadergradError);
-    expect(() => createTensor(gpu, [tooMany], { label: 'huge' })).toThrow(/huge: \d+ bytes exceeds this device's largest storage buffer/);
+    expect(() => createTensor(gpu, [tooMany], { label: 'huge' })).toThrow(
+      /huge: \d+ bytes exceeds this device's largest storage buffer/,
+    );
   });
 
   it('rejects bad shapes', () => {

@@ -16,7 +16,7 @@ describe('planMemory', () => {
 
   it('never gives overlapping lifetimes one buffer, and every buffer fits its members', () => {
     let seed = 1;
-    const rand = (n: number): number => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) % n);
+    const rand = (n: number): number => (seed = (seed * 1103515245 + 12345) % 2 ** 31) % n;
     const reqs = Array.from({ length: 200 }, (_, id) => {
       const first = rand(50);
       return { id, byteLength: 4 * (1 + rand(1000)), first, last: first + rand(10) };
@@ -26,7 +26,8 @@ describe('planMemory', () => {
       const slot = plan.slotOf.get(a.id) ?? -1;
       expect(plan.slotBytes[slot]).toBeGreaterThanOrEqual(a.byteLength);
       for (const b of reqs) {
-        if (a.id < b.id && plan.slotOf.get(b.id) === slot) expect(a.last < b.first || b.last < a.first).toBe(true);
+        if (a.id < b.id && plan.slotOf.get(b.id) === slot)
+          expect(a.last < b.first || b.last < a.first).toBe(true);
       }
     }
     expect(plan.plannedBytes).toBeLessThan(plan.naiveBytes);

@@ -12,8 +12,13 @@ export interface Tolerance {
   rtol: number;
 }
 
-export function allCloseReport(actual: Numbers, expected: Numbers, tol: Tolerance): string | undefined {
-  if (actual.length !== expected.length) return `length ${actual.length} != expected ${expected.length}`;
+export function allCloseReport(
+  actual: Numbers,
+  expected: Numbers,
+  tol: Tolerance,
+): string | undefined {
+  if (actual.length !== expected.length)
+    return `length ${actual.length} != expected ${expected.length}`;
   const bad: string[] = [];
   let badCount = 0;
   let worst = 0;
@@ -25,14 +30,20 @@ export function allCloseReport(actual: Numbers, expected: Numbers, tol: Toleranc
     if (!ok) {
       badCount++;
       if (!(err <= worst)) worst = err;
-      if (bad.length < 8) bad.push(`[${i}] got ${a}, expected ${e} (|diff| ${err.toExponential(2)})`);
+      if (bad.length < 8)
+        bad.push(`[${i}] got ${a}, expected ${e} (|diff| ${err.toExponential(2)})`);
     }
   }
   if (badCount === 0) return undefined;
   return `${badCount}/${actual.length} elements differ beyond atol ${tol.atol} + rtol ${tol.rtol}·|ref| (worst ${worst}):\n  ${bad.join('\n  ')}`;
 }
 
-export function expectAllClose(actual: Numbers, expected: Numbers, tol: Tolerance, what = 'values'): void {
+export function expectAllClose(
+  actual: Numbers,
+  expected: Numbers,
+  tol: Tolerance,
+  what = 'values',
+): void {
   const report = allCloseReport(actual, expected, tol);
   expect(report, `${what}: ${report ?? ''}`).toBeUndefined();
 }

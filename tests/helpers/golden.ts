@@ -16,8 +16,13 @@ export interface GoldenCase {
 }
 
 export function loadGolden(): GoldenCase {
-  const file = readSafetensors(new Uint8Array(readFileSync(join(goldenDir, 'golden_pad2_c4_8_h32.safetensors'))), 'golden_pad2_c4_8_h32.safetensors');
-  const json = JSON.parse(readFileSync(join(goldenDir, 'golden_pad2_c4_8_h32.json'), 'utf8')) as GoldenCase['json'];
+  const file = readSafetensors(
+    new Uint8Array(readFileSync(join(goldenDir, 'golden_pad2_c4_8_h32.safetensors'))),
+    'golden_pad2_c4_8_h32.safetensors',
+  );
+  const json = JSON.parse(
+    readFileSync(join(goldenDir, 'golden_pad2_c4_8_h32.json'), 'utf8'),
+  ) as GoldenCase['json'];
   return {
     file,
     json,
@@ -40,9 +45,21 @@ export function goldenGraph(batch: number): { graph: Graph; nodes: Record<string
   const g = new Graph();
   const images = g.input('images', [batch, 1, 28, 28]);
   const labels = g.labels('labels', batch);
-  const conv1 = g.conv2d(images, { name: 'conv1', features: 4, kernel: 5, padding: 2, activation: 'relu' });
+  const conv1 = g.conv2d(images, {
+    name: 'conv1',
+    features: 4,
+    kernel: 5,
+    padding: 2,
+    activation: 'relu',
+  });
   const pool1 = g.pool('maxPool', conv1, 2);
-  const conv2 = g.conv2d(pool1, { name: 'conv2', features: 8, kernel: 5, padding: 2, activation: 'relu' });
+  const conv2 = g.conv2d(pool1, {
+    name: 'conv2',
+    features: 8,
+    kernel: 5,
+    padding: 2,
+    activation: 'relu',
+  });
   const pool2 = g.pool('maxPool', conv2, 2);
   const flat = g.flatten(pool2);
   const fc1 = g.dense(flat, { name: 'fc1', units: 32, activation: 'relu' });
@@ -51,4 +68,13 @@ export function goldenGraph(batch: number): { graph: Graph; nodes: Record<string
   return { graph: g, nodes: { conv1, pool1, conv2, pool2, flat, fc1, logits } };
 }
 
-export const goldenParams = ['conv1.weight', 'conv1.bias', 'conv2.weight', 'conv2.bias', 'fc1.weight', 'fc1.bias', 'fc2.weight', 'fc2.bias'];
+export const goldenParams = [
+  'conv1.weight',
+  'conv1.bias',
+  'conv2.weight',
+  'conv2.bias',
+  'fc1.weight',
+  'fc1.bias',
+  'fc2.weight',
+  'fc2.bias',
+];

@@ -16,13 +16,21 @@ export function testGpu(): Promise<Gpu> {
 }
 
 /** Uploads a Float32Array (or converts a Float64Array) as an f32 tensor. */
-export function upload(gpu: Gpu, data: Float32Array | Float64Array | number[], shape: readonly number[]): GpuTensor {
+export function upload(
+  gpu: Gpu,
+  data: Float32Array | Float64Array | number[],
+  shape: readonly number[],
+): GpuTensor {
   const f32 = data instanceof Float32Array ? data : Float32Array.from(data);
   return uploadTensor(gpu, f32, shape, { label: 'test-input' });
 }
 
 /** Runs the calls and reads one f32 output back. */
-export async function runAndRead(gpu: Gpu, calls: KernelCall | readonly KernelCall[], out: GpuTensor): Promise<Float32Array> {
+export async function runAndRead(
+  gpu: Gpu,
+  calls: KernelCall | readonly KernelCall[],
+  out: GpuTensor,
+): Promise<Float32Array> {
   await runCalls(gpu, Array.isArray(calls) ? calls : [calls as KernelCall]);
   return readFloat32(gpu, out);
 }

@@ -18,17 +18,32 @@ export interface GuardedTensor {
   check(): Promise<void>;
 }
 
-export function guardedOutput(gpu: Gpu, shape: readonly number[], dtype: DType = 'f32', fill = SENTINEL): GuardedTensor {
+export function guardedOutput(
+  gpu: Gpu,
+  shape: readonly number[],
+  dtype: DType = 'f32',
+  fill = SENTINEL,
+): GuardedTensor {
   const guard = Math.max(256, gpu.limits.minStorageBufferOffsetAlignment);
   const byteLength = tensorByteLength(shape, dtype);
   const size = guard * 2 + Math.ceil(byteLength / guard) * guard;
-  const buffer = gpu.device.createBuffer({ label: 'guarded-output', size, usage: 0x80 | 0x4 | 0x8 });
+  const buffer = gpu.device.createBuffer({
+    label: 'guarded-output',
+    size,
+    usage: 0x80 | 0x4 | 0x8,
+  });
   const init = new Uint32Array(size / 4).fill(SENTINEL);
   init.fill(fill, guard / 4, (guard + byteLength) / 4);
   gpu.device.queue.writeBuffer(buffer, 0, init);
   // The binding spans the output AND the guard after it: robust buffer access silently drops
   // writes past a binding's end, so a guard outside the binding would never see an overrun.
-  const tensor: GpuTensor = { buffer, shape: [...shape], dtype, byteOffset: guard, byteLength: byteLength + guard };
+  const tensor: GpuTensor = {
+    buffer,
+    shape: [...shape],
+    dtype,
+    byteOffset: guard,
+    byteLength: byteLength + guard,
+  };
   return {
     tensor,
     async check() {

@@ -27,7 +27,10 @@ describe('activation twin', () => {
     activationForwardCpu({ x, y, activation: 'relu' });
     expect([...y]).toEqual([0, 0, 3]);
     activationForwardCpu({ x, y, activation: 'sigmoid' });
-    expectAllClose(y, [1 / (1 + Math.exp(2)), 0.5, 1 / (1 + Math.exp(-3))], { atol: 1e-15, rtol: 0 });
+    expectAllClose(y, [1 / (1 + Math.exp(2)), 0.5, 1 / (1 + Math.exp(-3))], {
+      atol: 1e-15,
+      rtol: 0,
+    });
   });
 
   it.each(activations)('%s backward equals central differences (float64)', (activation) => {
@@ -60,7 +63,11 @@ describe.each(activations)('activation %s on the GPU', (activation) => {
 
     const dYHost = randomArray(n, n + 1);
     const dX = guardedOutput(gpu, [n]);
-    const gotDx = await runAndRead(gpu, activationBackward({ y: y.tensor, dY: upload(gpu, dYHost, [n]), dX: dX.tensor, activation }), dX.tensor);
+    const gotDx = await runAndRead(
+      gpu,
+      activationBackward({ y: y.tensor, dY: upload(gpu, dYHost, [n]), dX: dX.tensor, activation }),
+      dX.tensor,
+    );
     const wantDx = new Float32Array(n);
     activationBackwardCpu({ y: got, dY: dYHost, dX: wantDx, activation });
     expectAllClose(gotDx, wantDx, tol, 'backward');
@@ -70,7 +77,11 @@ describe.each(activations)('activation %s on the GPU', (activation) => {
   it('stays finite for logits of +-1e4', async () => {
     const xHost = new Float32Array([-1e4, -100, 0, 100, 1e4]);
     const y = guardedOutput(gpu, [5]);
-    const got = await runAndRead(gpu, activationForward({ x: upload(gpu, xHost, [5]), y: y.tensor, activation }), y.tensor);
+    const got = await runAndRead(
+      gpu,
+      activationForward({ x: upload(gpu, xHost, [5]), y: y.tensor, activation }),
+      y.tensor,
+    );
     const want = new Float32Array(5);
     activationForwardCpu({ x: xHost, y: want, activation });
     expect(got.every(Number.isFinite)).toBe(true);

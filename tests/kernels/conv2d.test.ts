@@ -36,42 +36,89 @@ const cases: Case[] = [
 ];
 const variants: MatmulVariant[] = ['naive', 'registerTile', 'workgroupTile'];
 
-describe.each(variants)('conv2d on the GPU (%s matmul) equals the direct-convolution twin', (variant) => {
-  it.each(cases)('N$N C$C H$H W$W O$O k$k s$stride p$padding', async (c) => {
-    const g = conv2dGeometry({ N: c.N, C: c.C, H: c.H, W: c.W }, c.k, c.stride, c.padding);
-    const R = c.C * g.KH * g.KW;
-    const xHost = randomArray(c.N * c.C * c.H * c.W, 1);
-    const wHost = randomArray(c.O * R, 2, -0.5, 0.5);
-    const bHost = randomArray(c.O, 3);
-    const dOutHost = randomArray(c.N * c.O * g.OH * g.OW, 4);
-    const x = upload(gpu, xHost, [c.N, c.C, c.H, c.W]);
-    const weight = upload(gpu, wHost, [c.O, c.C, g.KH, g.KW]);
-    const bias = upload(gpu, bHost, [c.O]);
-    const out = guardedOutput(gpu, [c.N, c.O, g.OH, g.OW]);
-    const cols = createTensor(gpu, conv2dColsShape(g));
-    await runCalls(gpu, conv2dForward({ x, weight, bias, out: out.tensor, cols, geometry: g, O: c.O }, variant));
-    const want = new Float32Array(c.N * c.O * g.OH * g.OW);
-    conv2dForwardCpu({ x: xHost, weight: wHost, bias: bHost, out: want, geometry: g, O: c.O });
-    // Dot products of length R over |x| <= 1, |w| <= 0.5, plus a bias of <= 1.
-    const tol = dotTolerance(R + 1, R * 0.5 + 1);
-    expectAllClose(await readFloat32(gpu, out.tensor), want, tol, 'out');
-    await out.check();
+describe.each(variants)(
+  'conv2d on the GPU (%s matmul) equals the direct-convolution twin',
+  (variant) => {
+    it.each(cases)('N$N C$C H$H W$W O$O k$k s$stride p$padding', async (c) => {
+      const g = conv2dGeometry({ N: c.N, C: c.C, H: c.H, W: c.W }, c.k, c.stride, c.padding);
+      const R = c.C * g.KH * g.KW;
+      const xHost = randomArray(c.N * c.C * c.H * c.W, 1);
+      const wHost = randomArray(c.O * R, 2, -0.5, 0.5);
+      const bHost = randomArray(c.O, 3);
+      const dOutHost = randomArray(c.N * c.O * g.OH * g.OW, 4);
+      const x = upload(gpu, xHost, [c.N, c.C, c.H, c.W]);
+      const weight = upload(gpu, wHost, [c.O, c.C, g.KH, g.KW]);
+      const bias = upload(gpu, bHost, [c.O]);
+      const out = guardedOutput(gpu, [c.N, c.O, g.OH, g.OW]);
+      const cols = createTensor(gpu, conv2dColsShape(g));
+      await runCalls(
+        gpu,
+        conv2dForward({ x, weight, bias, out: out.tensor, cols, geometry: g, O: c.O }, variant),
+      );
+      const want = new Float32Array(c.N * c.O * g.OH * g.OW);
+      conv2dForwardCpu({ x: xHost, weight: wHost, bias: bHost, out: want, geometry: g, O: c.O });
+      // Dot products of length R over |x| <= 1, |w| <= 0.5, plus a bias of <= 1.
+      const tol = dotTolerance(R + 1, R * 0.5 + 1);
+      expectAllClose(await readFloat32(gpu, out.tensor), want, tol, 'out');
+      await out.check();
 
-    const dX = guardedOutput(gpu, [c.N, c.C, c.H, c.W]);
-    const dWeight = guardedOutput(gpu, [c.O, c.C, g.KH, g.KW]);
-    const dBias = guardedOutput(gpu, [c.O]);
-    const dCols = createTensor(gpu, conv2dColsShape(g));
-    const dOut = upload(gpu, dOutHost, [c.N, c.O, g.OH, g.OW]);
-    await runCalls(gpu, conv2dBackward({ x, weight, dOut, dX: dX.tensor, dWeight: dWeight.tensor, dBias: dBias.tensor, cols, dCols, geometry: g, O: c.O }, variant));
-    const wantDx = new Float32Array(c.N * c.C * c.H * c.W);
-    const wantDw = new Float32Array(c.O * R);
-    const wantDb = new Float32Array(c.O);
-    conv2dBackwardCpu({ x: xHost, weight: wHost, dOut: dOutHost, dX: wantDx, dWeight: wantDw, dBias: wantDb, geometry: g, O: c.O });
-    const S = g.OH * g.OW;
-    // dW and dB sum N*S products of |x|,|dOut| <= 1; dX sums O*KH*KW products of |w| <= 0.5.
-    expectAllClose(await readFloat32(gpu, dWeight.tensor), wantDw, dotTolerance(c.N * S, c.N * S), 'dWeight');
-    expectAllClose(await readFloat32(gpu, dBias.tensor), wantDb, dotTolerance(c.N * S, c.N * S), 'dBias');
-    expectAllClose(await readFloat32(gpu, dX.tensor), wantDx, dotTolerance(c.O * g.KH * g.KW, c.O * g.KH * g.KW * 0.5), 'dX');
-    await Promise.all([dX.check(), dWeight.check(), dBias.check()]);
-  });
-});
+      const dX = guardedOutput(gpu, [c.N, c.C, c.H, c.W]);
+      const dWeight = guardedOutput(gpu, [c.O, c.C, g.KH, g.KW]);
+      const dBias = guardedOutput(gpu, [c.O]);
+      const dCols = createTensor(gpu, conv2dColsShape(g));
+      const dOut = upload(gpu, dOutHost, [c.N, c.O, g.OH, g.OW]);
+      await runCalls(
+        gpu,
+        conv2dBackward(
+          {
+            x,
+            weight,
+            dOut,
+            dX: dX.tensor,
+            dWeight: dWeight.tensor,
+            dBias: dBias.tensor,
+            cols,
+            dCols,
+            geometry: g,
+            O: c.O,
+          },
+          variant,
+        ),
+      );
+      const wantDx = new Float32Array(c.N * c.C * c.H * c.W);
+      const wantDw = new Float32Array(c.O * R);
+      const wantDb = new Float32Array(c.O);
+      conv2dBackwardCpu({
+        x: xHost,
+        weight: wHost,
+        dOut: dOutHost,
+        dX: wantDx,
+        dWeight: wantDw,
+        dBias: wantDb,
+        geometry: g,
+        O: c.O,
+      });
+      const S = g.OH * g.OW;
+      // dW and dB sum N*S products of |x|,|dOut| <= 1; dX sums O*KH*KW products of |w| <= 0.5.
+      expectAllClose(
+        await readFloat32(gpu, dWeight.tensor),
+        wantDw,
+        dotTolerance(c.N * S, c.N * S),
+        'dWeight',
+      );
+      expectAllClose(
+        await readFloat32(gpu, dBias.tensor),
+        wantDb,
+        dotTolerance(c.N * S, c.N * S),
+        'dBias',
+      );
+      expectAllClose(
+        await readFloat32(gpu, dX.tensor),
+        wantDx,
+        dotTolerance(c.O * g.KH * g.KW, c.O * g.KH * g.KW * 0.5),
+        'dX',
+      );
+      await Promise.all([dX.check(), dWeight.check(), dBias.check()]);
+    });
+  },
+);

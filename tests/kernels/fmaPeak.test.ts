@@ -22,7 +22,11 @@ describe('fmaPeak', () => {
 
   it.each([1, 7, 257])('GPU checksums match the twin, count = %i', async (count) => {
     const out = guardedOutput(gpu, [count]);
-    const got = await runAndRead(gpu, fmaPeak({ sums: out.tensor, iterations: 50, mul: 0.9, add: 0.05 }), out.tensor);
+    const got = await runAndRead(
+      gpu,
+      fmaPeak({ sums: out.tensor, iterations: 50, mul: 0.9, add: 0.05 }),
+      out.tensor,
+    );
     const want = new Float32Array(count);
     fmaPeakCpu({ sums: want, iterations: 50, mul: 0.9, add: 0.05 });
     // 50 rounds of fused vs separate rounding on values < 1, then a sum of 32: 1e-5 covers it.

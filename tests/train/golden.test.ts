@@ -10,7 +10,13 @@ import type { Gpu } from '../../src/engine/device';
 import { readFloat32 } from '../../src/engine/buffers';
 import { Trainer } from '../../src/engine/trainer';
 import { expectAllClose } from '../helpers/allclose';
-import { goldenGraph, goldenLabels, goldenParams, loadGolden, type GoldenCase } from '../helpers/golden';
+import {
+  goldenGraph,
+  goldenLabels,
+  goldenParams,
+  loadGolden,
+  type GoldenCase,
+} from '../helpers/golden';
 import { testGpu } from '../helpers/gpu';
 
 const actTol = { atol: 1e-5, rtol: 1e-3 };
@@ -24,32 +30,71 @@ beforeAll(async () => {
 });
 afterAll(() => gpu.destroy());
 
-describe.each(['registerTile', 'workgroupTile', 'naive'] as const)('golden PyTorch case on the GPU (%s matmul)', (matmulVariant) => {
-  it('matches loss, activations, gradients and three Adam steps', async () => {
-    const { nodes } = goldenGraph(8);
-    const trainer = Trainer.create(gpu, (b) => goldenGraph(b).graph, { batchSize: 8, optimizer: { kind: 'adam', lr: 1e-3 }, seed: 1, matmulVariant, keepIntermediates: true });
-    for (const name of goldenParams) trainer.store.write(name, golden.f32(name));
-    const images = golden.f32('input');
-    const labels = goldenLabels(golden);
+describe.each(['registerTile', 'workgroupTile', 'naive'] as const)(
+  'golden PyTorch case on the GPU (%s matmul)',
+  (matmulVariant) => {
+    it('matches loss, activations, gradients and three Adam steps', async () => {
+      const { nodes } = goldenGraph(8);
+      const trainer = Trainer.create(gpu, (b) => goldenGraph(b).graph, {
+        batchSize: 8,
+        optimizer: { kind: 'adam', lr: 1e-3 },
+        seed: 1,
+        matmulVariant,
+        keepIntermediates: true,
+      });
+      for (const name of goldenParams) trainer.store.write(name, golden.f32(name));
+      const images = golden.f32('input');
+      const labels = goldenLabels(golden);
 
-    const loss = await trainer.trainStep(images, labels);
-    expect(Math.abs(loss - golden.json.loss_initial)).toBeLessThan(1e-5);
-    const plan = await trainer.plan('train', 8);
-    for (const [act, node] of Object.entries(nodes)) {
-      const t = plan.tensorOf(node === nodes.flat ? (nodes.pool2 ?? -1) : (node ?? -1));
-      expect(t, `tensor of act.${act}`).toBeDefined();
-      if (t) expectAllClose(await readFloat32(gpu, t), golden.f32(act === 'flat' ? 'act.flat' : `act.${act}`), actTol, `act.${act}`);
-    }
-    const dLogits = plan.tensorOf(nodes.logits ?? -1, 'grad');
-    if (dLogits) expectAllClose(await readFloat32(gpu, dLogits), golden.f32('grad.logits'), actTol, 'grad.logits');
-    for (const name of goldenParams) expectAllClose(await trainer.store.read(name, 'grad'), golden.f32(`grad.${name}`), actTol, `grad.${name}`);
-    for (const name of goldenParams) expectAllClose(await trainer.store.read(name), golden.f32(`step1.${name}`), stepTol, `step1.${name}`);
+      const loss = await trainer.trainStep(images, labels);
+      expect(Math.abs(loss - golden.json.loss_initial)).toBeLessThan(1e-5);
+      const plan = await trainer.plan('train', 8);
+      for (const [act, node] of Object.entries(nodes)) {
+        const t = plan.tensorOf(node === nodes.flat ? (nodes.pool2 ?? -1) : (node ?? -1));
+        expect(t, `tensor of act.${act}`).toBeDefined();
+        if (t)
+          expectAllClose(
+            await readFloat32(gpu, t),
+            golden.f32(act === 'flat' ? 'act.flat' : `act.${act}`),
+            actTol,
+            `act.${act}`,
+          );
+      }
+      const dLogits = plan.tensorOf(nodes.logits ?? -1, 'grad');
+      if (dLogits)
+        expectAllClose(
+          await readFloat32(gpu, dLogits),
+          golden.f32('grad.logits'),
+          actTol,
+          'grad.logits',
+        );
+      for (const name of goldenParams)
+        expectAllClose(
+          await trainer.store.read(name, 'grad'),
+          golden.f32(`grad.${name}`),
+          actTol,
+          `grad.${name}`,
+        );
+      for (const name of goldenParams)
+        expectAllClose(
+          await trainer.store.read(name),
+          golden.f32(`step1.${name}`),
+          stepTol,
+          `step1.${name}`,
+        );
 
-    for (const step of [2, 3]) {
-      const l = await trainer.trainStep(images, labels);
-      expect(Math.abs(l - (golden.json.losses_per_step[step - 1] ?? NaN))).toBeLessThan(2e-5);
-      for (const name of goldenParams) expectAllClose(await trainer.store.read(name), golden.f32(`step${step}.${name}`), stepTol, `step${step}.${name}`);
-    }
-    trainer.destroy();
-  });
-});
+      for (const step of [2, 3]) {
+        const l = await trainer.trainStep(images, labels);
+        expect(Math.abs(l - (golden.json.losses_per_step[step - 1] ?? NaN))).toBeLessThan(2e-5);
+        for (const name of goldenParams)
+          expectAllClose(
+            await trainer.store.read(name),
+            golden.f32(`step${step}.${name}`),
+            stepTol,
+            `step${step}.${name}`,
+          );
+      }
+      trainer.destroy();
+    });
+  },
+);

@@ -19,7 +19,12 @@ afterAll(() => gpu.destroy());
 
 /** A small CNN (4 and 8 features, dense 32) that trains in seconds on a software GPU. */
 function smallConfig(overrides: Partial<TrainConfig> = {}): TrainConfig {
-  return { ...defaultTrainConfig(), model: cnnFromKnobs({ features: [4, 8], dense: 32 }), batchSize: 32, ...overrides };
+  return {
+    ...defaultTrainConfig(),
+    model: cnnFromKnobs({ features: [4, 8], dense: 32 }),
+    batchSize: 32,
+    ...overrides,
+  };
 }
 
 describe('memory plan', () => {
@@ -28,7 +33,9 @@ describe('memory plan', () => {
     const plan = await trainer.plan('train', 32);
     expect(plan.memory.planned).toBeGreaterThan(0);
     expect(plan.memory.planned).toBeLessThan(plan.memory.unplanned);
-    expect(plan.memory.parameters).toBe(4 * (4 * 25 + 4 + 8 * 4 * 25 + 8 + 32 * 392 + 32 + 10 * 32 + 10));
+    expect(plan.memory.parameters).toBe(
+      4 * (4 * 25 + 4 + 8 * 4 * 25 + 8 + 32 * 392 + 32 + 10 * 32 + 10),
+    );
     expect(plan.memory.optimizerState).toBe(2 * plan.memory.parameters);
     trainer.destroy();
   });
@@ -75,7 +82,12 @@ describe('a training step', () => {
     const data = limitDataset(mnist.train, 256);
     const runOnce = async (): Promise<Float32Array> => {
       const trainer = createTrainer(gpu, smallConfig({ seed: 7 }));
-      const gpuData = uploadDataset(gpu, { images: data.images, labels: data.labels, count: data.count, sampleShape: [1, 28, 28] });
+      const gpuData = uploadDataset(gpu, {
+        images: data.images,
+        labels: data.labels,
+        count: data.count,
+        sampleShape: [1, 28, 28],
+      });
       await trainer.trainEpoch(gpuData, 1);
       const w = await trainer.store.read('fc1.weight');
       trainer.destroy();
@@ -94,18 +106,31 @@ describe('learning real MNIST', () => {
     // lr 3e-3: a short run on a small model needs a larger step than the default 1e-3 to get far.
     const config = smallConfig();
     const trainer = createTrainer(gpu, { ...config, optimizer: { ...config.optimizer, lr: 3e-3 } });
-    const up = (d: typeof train) => uploadDataset(gpu, { images: d.images, labels: d.labels, count: d.count, sampleShape: [1, 28, 28] });
+    const up = (d: typeof train) =>
+      uploadDataset(gpu, {
+        images: d.images,
+        labels: d.labels,
+        count: d.count,
+        sampleShape: [1, 28, 28],
+      });
     const trainGpu = up(train);
     const before = await trainer.evaluate(up(test));
     // Progress reports the running mean; turn it into the mean of each 8-step window.
     const running: { step: number; loss: number }[] = [];
-    const epoch = await trainer.trainEpoch(trainGpu, 1, (p) => running.push({ step: p.step, loss: p.loss }), 8);
+    const epoch = await trainer.trainEpoch(
+      trainGpu,
+      1,
+      (p) => running.push({ step: p.step, loss: p.loss }),
+      8,
+    );
     const windows = running.map((r, i) => {
       const prev = running[i - 1] ?? { step: 0, loss: 0 };
       return (r.loss * r.step - prev.loss * prev.step) / (r.step - prev.step);
     });
     const after = await trainer.evaluate(up(test));
-    console.log(`8-step window losses: ${windows.map((w) => w.toFixed(3)).join(' ')}; test accuracy ${before.accuracy} -> ${after.accuracy}`);
+    console.log(
+      `8-step window losses: ${windows.map((w) => w.toFixed(3)).join(' ')}; test accuracy ${before.accuracy} -> ${after.accuracy}`,
+    );
     expect(before.accuracy).toBeLessThan(0.3);
     expect(windows).toHaveLength(8);
     expect(windows[windows.length - 1]).toBeLessThan((windows[0] ?? 0) * 0.6);
@@ -116,8 +141,14 @@ describe('learning real MNIST', () => {
   it('graph shapes follow the config, and bad models fail with the layer named', () => {
     const g = buildGraph(defaultTrainConfig().model, 2);
     expect(g.parameters().map((p) => `${p.name}[${p.shape.join(',')}]`)).toEqual([
-      'conv1.weight[32,1,5,5]', 'conv1.bias[32]', 'conv2.weight[64,32,5,5]', 'conv2.bias[64]',
-      'fc1.weight[1024,3136]', 'fc1.bias[1024]', 'fc2.weight[10,1024]', 'fc2.bias[10]',
+      'conv1.weight[32,1,5,5]',
+      'conv1.bias[32]',
+      'conv2.weight[64,32,5,5]',
+      'conv2.bias[64]',
+      'fc1.weight[1024,3136]',
+      'fc1.bias[1024]',
+      'fc2.weight[10,1024]',
+      'fc2.bias[10]',
     ]);
   });
 });
