@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import {
   ShadergradError,
   initDevice,
+  profileCalls,
   uploadDataset,
   type Gpu,
   type GpuDataset,
@@ -22,6 +23,7 @@ import { encodeGrayPng, filterGrid } from '../checkpoint/png';
 import { limitDataset, type Dataset, type DatasetSplit } from '../data/datasets';
 import { loadFashionMnist, loadIdxDir, loadMnist } from '../data/datasetsNode';
 import { applyFlags, parseArgs, usage } from './args';
+import { printProfile } from './profile';
 import { ProgressLine } from './progress';
 
 async function loadSplit(
@@ -143,6 +145,8 @@ async function train(cmd: Extract<ReturnType<typeof parseArgs>, { kind: 'train' 
     console.log(
       `GPU memory: parameters ${mib(m.parameters)}, gradients ${mib(m.gradients)}, optimizer ${mib(m.optimizerState)}, activations+scratch ${mib(m.planned)} (unplanned ${mib(m.unplanned)}), total ${mib(m.total)}`,
     );
+    if (cmd.profile)
+      printProfile(await profileCalls(gpu, plan.prepared), config.batchSize, (l) => console.log(l));
     for (let epoch = startEpoch; epoch <= config.epochs; epoch++) {
       const bar = new ProgressLine(`epoch ${epoch}/${config.epochs}`, process.stdout);
       const result = await trainer.trainEpoch(trainGpu, epoch, (p) => bar.update(p));

@@ -118,3 +118,42 @@ function summarize(samplesMs: number[], source: TimingResult['source']): TimingR
 export function median(values: readonly number[]): number {
   return summarize([...values], 'wall-clock').medianMs;
 }
+
+export interface KernelProfileRow {
+  label: string;
+  medianMs: number;
+}
+
+/**
+ * Times every call of a compiled step on its own (median of `samples` after one warm-up), in
+ * schedule order. Per-call submits add fixed overhead, so the sum exceeds a real step slightly;
+ * the shares are what matter.
+ */
+export async function profileCalls(
+  gpu: Gpu,
+  prepared: readonly PreparedCall[],
+  samples = 3,
+): Promise<KernelProfileRow[]> {
+  const rows: KernelProfileRow[] = [];
+  const querySet = gpu.hasTimestampQuery
+    ? gpu.device.createQuerySet({ type: 'timestamp', count: 2 })
+    : undefined;
+  try {
+    for (const p of prepared) {
+      for (let i = 0; i < 1 + samples; i++) {
+        const ms = await runOnce(gpu, [p], 1, querySet);
+        if (i > 0) rows.push({ label: p.call.label, medianMs: ms });
+      }
+    }
+  } finally {
+    querySet?.destroy();
+  }
+  const merged = new Map<number, KernelProfileRow>();
+  prepared.forEach((p, i) =>
+    merged.set(i, {
+      label: p.call.label,
+      medianMs: median(rows.slice(i * samples, (i + 1) * samples).map((r) => r.medianMs)),
+    }),
+  );
+  return [...merged.values()];
+}
