@@ -1,3 +1,5 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initDevice, DeviceLostError, type Gpu } from '../../src/engine/device';
 import { BufferPool, createTensor, readFloat32 } from '../../src/engine/buffers';
@@ -104,4 +106,17 @@ describe('buffers', () => {
     pool.trim();
     expect(pool.pooledBytes).toBe(0);
   });
+});
+
+describe('process exit', () => {
+  it('a script that used the GPU ends on its own, without destroy()', async () => {
+    const started = Date.now();
+    const { stdout } = await promisify(execFile)(
+      'npx',
+      ['vite-node', 'tests/fixtures/exitProbe.ts'],
+      { timeout: 30_000 },
+    );
+    expect(stdout).toContain('read 4 values');
+    expect(Date.now() - started).toBeLessThan(30_000);
+  }, 40_000);
 });
