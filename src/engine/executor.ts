@@ -50,7 +50,13 @@ export interface PlanOptions {
   /** Calls that run first in the step (batch gathering), prepared like the rest. */
   prelude?: (inputs: ReadonlyMap<string, GpuTensor>) => KernelCall[];
   /** Calls that run right after the forward pass (metrics), given the loss node's tensors. */
-  metrics?: (t: { loss: GpuTensor; logits: GpuTensor; labels: GpuTensor }) => KernelCall[];
+  metrics?: (t: {
+    loss: GpuTensor;
+    logits: GpuTensor;
+    /** Integer labels (softmaxCrossEntropy) or float targets (mse). */
+    labels: GpuTensor;
+    lossKind: 'softmaxCrossEntropy' | 'mse';
+  }) => KernelCall[];
 }
 
 export interface MemoryReport {
@@ -148,7 +154,9 @@ class Tracer implements RuleContext {
 
   value(id: number): GpuTensor {
     const node = this.graph.get(id);
-    if (node.op === 'flatten') return reshape(this.value(node.inputs[0] ?? -1), node.shape);
+    // flatten is a view; dropout in evaluation is the identity, so also an alias of its input
+    if (node.op === 'flatten' || (node.op === 'dropout' && !this.training))
+      return reshape(this.value(node.inputs[0] ?? -1), node.shape);
     const kind: TensorKind =
       node.op === 'input' || node.op === 'labels'
         ? 'input'
@@ -166,6 +174,10 @@ class Tracer implements RuleContext {
       return inner && reshape(inner, node.shape);
     }
     return this.make(`grad:${id}`, 'gradient', node.shape);
+  }
+
+  step(): GpuTensor {
+    return this.store.step;
   }
 
   param(name: string): GpuTensor {
@@ -205,7 +217,9 @@ function trace(graph: Graph, tracer: Tracer, options: PlanOptions): KernelCall[]
   const logits = tracer.value(loss.inputs[0] ?? -1);
   const labels = tracer.value(loss.inputs[1] ?? -1);
   if (options.metrics)
-    calls.push(...options.metrics({ loss: tracer.value(loss.id), logits, labels }));
+    calls.push(
+      ...options.metrics({ loss: tracer.value(loss.id), logits, labels, lossKind: loss.op }),
+    );
   if (!options.training) return calls;
   for (const n of [...graph.nodes].reverse())
     if (tracer.grad(n.id) || n.params.length > 0) calls.push(...backwardOf(n, tracer));

@@ -11,7 +11,7 @@ import { ShadergradError } from './errors';
 import type { Graph } from './graph';
 import { compilePlan, type StepPlan } from './executor';
 import { ParameterStore, mulberry32 } from './parameters';
-import type { GpuTensor } from './tensor';
+import { elementCount, type GpuTensor } from './tensor';
 import {
   accuracyCount,
   gatherImages,
@@ -126,7 +126,7 @@ export class Trainer {
                 gatherCalls(data, inputs, 0, batch),
             }
           : {}),
-        metrics: ({ loss, logits, labels }) => metricCalls(this, loss, logits, labels, batch),
+        metrics: (m) => metricCalls(this, m, batch),
       });
       this.plans.set(key, plan);
     }
@@ -135,39 +135,65 @@ export class Trainer {
 
   /** One training step on a host batch; resolves to the batch's mean loss. */
   async trainStep(images: Float32Array, labels: Int32Array): Promise<number> {
+    return this.trainStepWith({ images, labels });
+  }
+
+  /**
+   * One training step feeding every input node by name (e.g. images + labels for cross-entropy,
+   * images + targets for MSE); resolves to the batch's mean loss.
+   */
+  async trainStepWith(feeds: Readonly<Record<string, Float32Array | Int32Array>>): Promise<number> {
     const plan = await this.plan('train', this.options.batchSize);
-    this.writeInputs(plan, images, labels);
+    this.writeInputs(plan, feeds);
     this.resetMetrics();
     plan.submit();
     const [loss] = await readFloat32(this.gpu, this.lossSum);
     return checkFinite(loss ?? NaN, 'training loss');
   }
 
-  /** Class probabilities [n, K] for n host images (softmax of the logits, on the CPU). */
+  /**
+   * The model's outputs [n, K] for n host images: class probabilities (softmax of the logits,
+   * on the CPU) for cross-entropy models, the raw outputs for MSE models.
+   */
   async predict(images: Float32Array, n: number): Promise<Float32Array> {
     const plan = await this.plan('eval', n);
-    this.writeInputs(plan, images, new Int32Array(n));
+    const feeds: Record<string, Float32Array | Int32Array> = { images };
+    for (const [name, t] of plan.inputs) {
+      if (name !== 'images')
+        feeds[name] =
+          t.dtype === 'i32'
+            ? new Int32Array(elementCount(t.shape))
+            : new Float32Array(elementCount(t.shape));
+    }
+    this.writeInputs(plan, feeds);
     plan.submit();
-    return softmaxRows(
-      await readFloat32(this.gpu, plan.outputs.logits),
-      plan.outputs.logits.shape[1] ?? 1,
-    );
+    const outputs = await readFloat32(this.gpu, plan.outputs.logits);
+    return plan.inputs.has('labels')
+      ? softmaxRows(outputs, plan.outputs.logits.shape[1] ?? 1)
+      : outputs;
   }
 
-  private writeInputs(plan: StepPlan, images: Float32Array, labels: Int32Array): void {
-    const imagesT = plan.inputs.get('images');
-    const labelsT = plan.inputs.get('labels');
-    if (!imagesT || !labelsT)
-      throw new ShadergradError("graph needs inputs named 'images' and 'labels'");
-    const expected = imagesT.shape.reduce((a, b) => a * b, 1);
-    if (images.length !== expected)
-      throw new ShadergradError(
-        `images: expected ${expected} floats [${imagesT.shape.join(', ')}], got ${images.length}`,
-      );
-    if (labels.length !== labelsT.shape[0])
-      throw new ShadergradError(`labels: expected ${labelsT.shape[0]}, got ${labels.length}`);
-    writeTensor(this.gpu, imagesT, images);
-    writeTensor(this.gpu, labelsT, labels);
+  private writeInputs(
+    plan: StepPlan,
+    feeds: Readonly<Record<string, Float32Array | Int32Array>>,
+  ): void {
+    for (const [name, t] of plan.inputs) {
+      const data = feeds[name];
+      if (!data) throw new ShadergradError(`input '${name}' [${t.shape.join(', ')}] was not given`);
+      const want = t.dtype === 'i32' ? 'Int32Array' : 'Float32Array';
+      if (data.constructor.name !== want)
+        throw new ShadergradError(
+          `input '${name}': expected an ${want}, got ${data.constructor.name}`,
+        );
+      const expected = elementCount(t.shape);
+      if (data.length !== expected)
+        throw new ShadergradError(
+          `input '${name}': expected ${expected} values [${t.shape.join(', ')}], got ${data.length}`,
+        );
+      if (data instanceof Float32Array && !data.every(Number.isFinite))
+        throw new ShadergradError(`input '${name}' holds NaN or infinite values`);
+      writeTensor(this.gpu, t, data);
+    }
   }
 
   resetMetrics(): void {
@@ -269,15 +295,29 @@ function rewriteGather(
 
 function metricCalls(
   t: Trainer,
-  loss: GpuTensor,
-  logits: GpuTensor,
-  labels: GpuTensor,
+  m: {
+    loss: GpuTensor;
+    logits: GpuTensor;
+    labels: GpuTensor;
+    lossKind: 'softmaxCrossEntropy' | 'mse';
+  },
   batch: number,
 ): KernelCallList {
-  const K = logits.shape[1] ?? 1;
+  if (m.lossKind === 'mse') {
+    // mse's per-sample losses are already divided by N*D: their sum is the mean.
+    return [lossMean({ loss: m.loss, total: t.lossSum, N: batch, scale: 1, accumulate: true })];
+  }
+  const K = m.logits.shape[1] ?? 1;
   return [
-    lossMean({ loss, total: t.lossSum, N: batch, accumulate: true }),
-    accuracyCount({ logits, labels, correct: t.correct, N: batch, K, accumulate: true }),
+    lossMean({ loss: m.loss, total: t.lossSum, N: batch, accumulate: true }),
+    accuracyCount({
+      logits: m.logits,
+      labels: m.labels,
+      correct: t.correct,
+      N: batch,
+      K,
+      accumulate: true,
+    }),
   ];
 }
 
