@@ -8,21 +8,23 @@
 //   b order (deterministic, no atomics). biasMode 1 adds bias[m] to row m (conv, per output
 //   channel), 2 adds bias[n] to column n (dense); activation is applied after the bias.
 //
-// Algorithm: every variant accumulates dot products over k in f32 registers, then stores
-// act(sum + bias) once. Batches run in workgroup z, folded (b += numWorkgroups.z) past 65535.
+// Algorithm: every variant accumulates dot products over k in f32 registers and stores
+// act(sum + bias) once; batches run in workgroup z, folded (b += numWorkgroups.z) past 65535.
 // Entry points (same bindings and Params; the wrapper picks one):
-//   matmulNaive            one output per invocation; the teaching and benchmark baseline.
-//   matmulRegisterTile     a 16x12 block of C per invocation, no workgroup memory; any shape.
-//   matmulRegisterTileVec4 the same block reading op(B) rows as vec4s: B not transposed,
-//                          N % 4 == 0 and bBatchStride % 4 == 0.
-//   matmulWorkgroupTile    classic shared-memory tiling (Volkov & Demmel, "Benchmarking GPUs to
-//                          tune dense linear algebra", 2008): a 32x32 block of C per workgroup,
-//                          32-deep k slices staged in workgroup memory, 4x4 outputs per thread.
-// Why registers win on lavapipe (measured, see the wrapper): llvmpipe runs 8 invocations as SIMD
-// lanes and turns every buffer or workgroup load into per-lane scalar loads with a bounds check,
-// while FMAs are cheap vector ops; so what counts is loads per FMA. A 16x12 block needs 28 loads
-// for 192 FMAs per k, and loading each row's A value right before its FMAs keeps few values live
-// (larger blocks, or 4 k per step, spill and get slower). Workgroup memory only adds loads.
+//   matmulNaive              one output per invocation: the teaching and benchmark baseline.
+//   matmulRegisterTile       16x12 outputs per invocation, no workgroup memory, any shape.
+//   matmulRegisterTileVec4   the same, op(B) rows read as vec4s (no transB; N, bBatchStride % 4 == 0).
+//   matmulRegisterTileVec4K  the same for A·Bᵀ, A and B read as vec4s along k (K, strides % 4 == 0).
+//   matmulWorkgroupTile      shared-memory tiling (Volkov & Demmel, "Benchmarking GPUs to tune
+//                            dense linear algebra", SC 2008): 32x32 outputs per workgroup, 32-deep
+//                            k slices staged in workgroup memory, 4x4 outputs per thread.
+// Why registers win on lavapipe: llvmpipe runs 8 invocations as SIMD lanes and splits every buffer
+// or workgroup load into per-lane scalar loads with a bounds check, while FMAs stay vector ops, so
+// the cost is loads per FMA. A 16x12 block loads 28 values for 192 FMAs per k; loading each row's
+// A value right before its FMAs keeps few values live (bigger blocks, or 4 k per step, spill).
+// ZERO INIT: accumulators declared inside the batch loop are initialized explicitly: a bare
+// `var acc: array<...>;` in a loop kept the previous pass's value under the `webgpu` package's
+// Dawn (on lavapipe and SwiftShader alike), although WGSL zeroes it at every declaration.
 // Overrides: transA, transB, sumBatches, biasMode, activation; wgCols x wgRows invocations per
 // workgroup for every entry point except matmulWorkgroupTile, whose 8x8 shape fixes its tiles.
 
@@ -58,7 +60,8 @@ struct Params {
 @group(0) @binding(2) var<storage, read> biasIn: array<f32>; // [M] or [N]; unread when BIAS_NONE
 @group(0) @binding(3) var<storage, read_write> cMat: array<f32>; // C_b, [M, N]
 @group(0) @binding(4) var<uniform> params: Params;
-// matmulRegisterTileVec4 reads B as vec4s (4 consecutive floats of a row).
+// The vec4 register tiles read the same tensors as vec4s (4 consecutive floats).
+@group(0) @binding(0) var<storage, read> aMat4: array<vec4f>;
 @group(0) @binding(1) var<storage, read> bMat4: array<vec4f>;
 
 // ---- shared helpers
@@ -175,7 +178,7 @@ fn matmulRegisterTile(@builtin(global_invocation_id) gid: vec3u, @builtin(workgr
     cols[j] = min(col0 + j, params.N - 1u);
   }
   for (var outB = wid.z; outB < outputCount(); outB += nwg.z) {
-    var acc: array<vec4f, 48>;
+    var acc = array<vec4f, 48>(); // zeros written out: see ZERO INIT in the header
     for (var b = outB; b < outB + productsPerOutput(); b++) {
       let aBase = b * params.aBatchStride;
       let bBase = b * params.bBatchStride;
@@ -207,7 +210,7 @@ fn matmulRegisterTileVec4(@builtin(global_invocation_id) gid: vec3u, @builtin(wo
   let c1 = min(col0 / 4u + 1u, n4 - 1u);
   let c2 = min(col0 / 4u + 2u, n4 - 1u);
   for (var outB = wid.z; outB < outputCount(); outB += nwg.z) {
-    var acc: array<vec4f, 48>;
+    var acc = array<vec4f, 48>(); // zeros written out: see ZERO INIT in the header
     for (var b = outB; b < outB + productsPerOutput(); b++) {
       let aBase = b * params.aBatchStride;
       let bBase4 = b * (params.bBatchStride / 4u);
@@ -220,20 +223,59 @@ fn matmulRegisterTileVec4(@builtin(global_invocation_id) gid: vec3u, @builtin(wo
   }
 }
 
+// The same tile for A·Bᵀ (no transA, transB: dense forward, conv dW) reading both operands as vec4s
+// along k, 4 k per step: K, aBatchStride and bBatchStride multiples of 4. The 12 columns' vec4s
+// are transposed (free: SoA lanes) into three [4 k x 4 columns] matrices, then acc row i += B * a_i.
+@compute @workgroup_size(wgCols, wgRows)
+fn matmulRegisterTileVec4K(@builtin(global_invocation_id) gid: vec3u, @builtin(workgroup_id) wid: vec3u,
+                           @builtin(num_workgroups) nwg: vec3u) {
+  let row0 = gid.y * TILE_ROWS;
+  let col0 = gid.x * TILE_COLS;
+  if (row0 >= params.M || col0 >= params.N) {
+    return;
+  }
+  let k4 = params.K / 4u;
+  var rowsK: array<u32, 16>; // vec4 index of (row i, k = 0), rows clamped like tileRows
+  for (var i = 0u; i < TILE_ROWS; i++) { rowsK[i] = min(row0 + i, params.M - 1u) * k4; }
+  var colsK: array<u32, 12>; // vec4 index of (column j, k = 0) in B stored [N, K]
+  for (var j = 0u; j < TILE_COLS; j++) { colsK[j] = min(col0 + j, params.N - 1u) * k4; }
+  for (var outB = wid.z; outB < outputCount(); outB += nwg.z) {
+    var acc = array<vec4f, 48>(); // zeros written out: see ZERO INIT in the header
+    for (var b = outB; b < outB + productsPerOutput(); b++) {
+      let aBase4 = b * (params.aBatchStride / 4u);
+      let bBase4 = b * (params.bBatchStride / 4u);
+      for (var kq = 0u; kq < k4; kq++) {
+        var bt: array<mat4x4f, 3>; // bt[h][kk] = op(B)[4 kq + kk, columns 4h .. 4h + 3]
+        for (var h = 0u; h < 3u; h++) {
+          let at = bBase4 + kq;
+          bt[h] = transpose(mat4x4f(bMat4[at + colsK[4u * h]], bMat4[at + colsK[4u * h + 1u]],
+                                    bMat4[at + colsK[4u * h + 2u]], bMat4[at + colsK[4u * h + 3u]]));
+        }
+        for (var i = 0u; i < TILE_ROWS; i++) {
+          let aik = aMat4[aBase4 + rowsK[i] + kq]; // op(A)[row i, 4 kq .. 4 kq + 3]
+          acc[3u * i] += bt[0] * aik;
+          acc[3u * i + 1u] += bt[1] * aik;
+          acc[3u * i + 2u] += bt[2] * aik;
+        }
+      }
+    }
+    storeTile(&acc, outB, row0, col0);
+  }
+}
+
 // ---- workgroup tile: stage [32 x 32] slices of op(A) and op(B) in workgroup memory
 
 var<workgroup> tileA: array<f32, 1024>; // [WG_K][WG_TILE]: tileA[kk * 32 + r] = op(A)[row0 + r, k0 + kk]
 var<workgroup> tileB: array<f32, 1024>; // [WG_K][WG_TILE]: tileB[kk * 32 + c] = op(B)[k0 + kk, col0 + c]
 
-// Each of the 64 threads stages 16 elements of each slice; outside the matrices it writes 0.
-fn stageSlices(aBase: u32, bBase: u32, row0: u32, col0: u32, k0: u32, thread: u32) {
-  for (var e = thread; e < WG_K * WG_TILE; e += WG_THREADS * WG_THREADS) {
-    let kk = e / WG_TILE;
+// The 64 threads stage the first `depth` k rows of both slices (16 elements each when depth is
+// 32); rows and columns outside the matrices are staged as 0.
+fn stageSlices(aBase: u32, bBase: u32, row0: u32, col0: u32, k0: u32, depth: u32, thread: u32) {
+  for (var e = thread; e < depth * WG_TILE; e += WG_THREADS * WG_THREADS) {
+    let k = k0 + e / WG_TILE;
     let rc = e % WG_TILE;
-    let k = k0 + kk;
-    let inK = k < params.K;
-    tileA[e] = select(0.0, loadA(aBase, min(row0 + rc, params.M - 1u), min(k, params.K - 1u)), inK && row0 + rc < params.M);
-    tileB[e] = select(0.0, loadB(bBase, min(k, params.K - 1u), min(col0 + rc, params.N - 1u)), inK && col0 + rc < params.N);
+    tileA[e] = select(0.0, loadA(aBase, min(row0 + rc, params.M - 1u), k), row0 + rc < params.M);
+    tileB[e] = select(0.0, loadB(bBase, k, min(col0 + rc, params.N - 1u)), col0 + rc < params.N);
   }
 }
 
@@ -247,16 +289,17 @@ fn matmulWorkgroupTile(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroup
     return;
   }
   for (var outB = wid.z; outB < outputCount(); outB += nwg.z) {
-    var acc: array<vec4f, 4>; // acc[i] = row lid.y * 4 + i, columns lid.x * 4 .. + 3
+    var acc = array<vec4f, 4>(); // row lid.y * 4 + i, columns lid.x * 4 .. + 3 (ZERO INIT)
     for (var b = outB; b < outB + productsPerOutput(); b++) {
       for (var k0 = 0u; k0 < params.K; k0 += WG_K) {
-        stageSlices(b * params.aBatchStride, b * params.bBatchStride, row0, col0, k0, thread);
+        let depth = min(WG_K, params.K - k0); // workgroup-uniform: the last slice may be shallower
+        stageSlices(b * params.aBatchStride, b * params.bBatchStride, row0, col0, k0, depth, thread);
         workgroupBarrier();
-        for (var kk = 0u; kk < WG_K; kk++) {
-          let aCol = vec4f(tileA[kk * WG_TILE + lid.y * 4u], tileA[kk * WG_TILE + lid.y * 4u + 1u],
-                           tileA[kk * WG_TILE + lid.y * 4u + 2u], tileA[kk * WG_TILE + lid.y * 4u + 3u]);
-          let bRow = vec4f(tileB[kk * WG_TILE + lid.x * 4u], tileB[kk * WG_TILE + lid.x * 4u + 1u],
-                           tileB[kk * WG_TILE + lid.x * 4u + 2u], tileB[kk * WG_TILE + lid.x * 4u + 3u]);
+        for (var kk = 0u; kk < depth; kk++) {
+          let ta = kk * WG_TILE + lid.y * 4u; // this thread's 4 rows at k0 + kk
+          let tb = kk * WG_TILE + lid.x * 4u; // this thread's 4 columns at k0 + kk
+          let aCol = vec4f(tileA[ta], tileA[ta + 1u], tileA[ta + 2u], tileA[ta + 3u]);
+          let bRow = vec4f(tileB[tb], tileB[tb + 1u], tileB[tb + 2u], tileB[tb + 3u]);
           for (var i = 0u; i < 4u; i++) {
             acc[i] = fma(vec4f(aCol[i]), bRow, acc[i]);
           }

@@ -18,6 +18,8 @@ import {
   conv2dBackward,
   conv2dColsShape,
   conv2dForward,
+  dropoutBackward,
+  dropoutForward,
   matmul,
   maxPoolBackward,
   maxPoolForward,
@@ -32,6 +34,8 @@ import {
 export interface RuleContext {
   readonly training: boolean;
   readonly matmulVariant: MatmulVariant;
+  /** u32 [1]: optimizer steps completed; constant through a step's forward and backward. */
+  step(): GpuTensor;
   /** The node's forward output. */
   value(id: number): GpuTensor;
   /** dLoss/d(output of node), or undefined when nothing upstream needs it. */
@@ -190,6 +194,24 @@ export const opRules: { [K in OpName]: OpRule<K> } = {
           activation: node.attrs.activation,
         }),
       ];
+    },
+  },
+
+  dropout: {
+    // Training: y = x·mask/(1-p). Evaluation: nothing to run, the value aliases the input's.
+    forward: (node, ctx) => {
+      if (!ctx.training) return [];
+      const { rate, seed, layer } = node.attrs;
+      const [x, y] = [ctx.value(input(node)), ctx.value(node.id)];
+      return [dropoutForward({ x, step: ctx.step(), y, rate, seed, layer })];
+    },
+    // dX = dY·mask/(1-p), the mask recomputed from the same (seed, step, layer)
+    backward: (node, ctx) => {
+      const dX = ctx.grad(input(node));
+      if (!dX) return [];
+      const { rate, seed, layer } = node.attrs;
+      const dY = need(ctx.grad(node.id), 'dropout gradient');
+      return [dropoutBackward({ dY, step: ctx.step(), dX, rate, seed, layer })];
     },
   },
 

@@ -7,6 +7,7 @@
 import { ShadergradError } from './errors';
 import {
   conv2dGeometry,
+  isDropoutRate,
   poolGeometry,
   type Activation,
   type Conv2dGeometry,
@@ -23,6 +24,8 @@ export interface OpAttrs {
   flatten: Record<string, never>;
   dense: { name: string; units: number; activation: Activation };
   activation: { activation: Activation };
+  /** rate p; u32 seed and layer id, which the mask's hash mixes with the step and element index. */
+  dropout: { name: string; rate: number; seed: number; layer: number };
   softmaxCrossEntropy: Record<string, never>;
   mse: Record<string, never>;
 }
@@ -149,6 +152,18 @@ export class Graph {
 
   activation(x: number, activation: Activation): number {
     return this.add('activation', [x], { activation }, [...this.get(x).shape]);
+  }
+
+  /**
+   * Inverted dropout (nn.Dropout): in training y = x * mask / (1 - rate), a new mask each step;
+   * in evaluation y is x. The layer id is the node id; the seed defaults to one derived from it.
+   */
+  dropout(x: number, rate: number, name = 'dropout', seed?: number): number {
+    if (!isDropoutRate(rate))
+      throw new ShadergradError(`${name}: rate = ${rate}, expected a probability in [0, 1)`);
+    const layer = this.nodes.length;
+    const attrs = { name, rate, seed: seed ?? Math.imul(layer + 1, 0x9e3779b9) >>> 0, layer };
+    return this.add('dropout', [x], attrs, [...this.get(x).shape]);
   }
 
   /** Mean softmax cross-entropy of logits [N, K] against integer labels [N]. */

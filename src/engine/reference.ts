@@ -5,7 +5,9 @@
  *
  * Conventions, as on the GPU: the loss is the batch mean (softmax cross-entropy's gradient is
  * (p - onehot)/N); a fused activation's backward reads its output y; flatten is a view, C,H,W
- * order; mse's targets come from the input node 'targets'. Gradients flow only to nodes
+ * order; mse's targets come from the input node 'targets'; dropout's masks come from state.step
+ * (steps completed, the GPU counter before this step's update), and referenceForward without a
+ * step is evaluation, where dropout is a view of its input. Gradients flow only to nodes
  * downstream of a parameter, and each node may feed one consumer (chains), as in the executor. Precision 'f32' stores every intermediate in a Float32Array, rounding where the GPU
  * rounds; 'f64' uses Float64Array, a smooth function of the parameters for finite differences.
  */
@@ -16,6 +18,7 @@ import { avgPoolBackwardCpu, avgPoolForwardCpu } from '../kernels/avgPool.cpu';
 import { biasBackwardCpu } from '../kernels/bias.cpu';
 import type { Activation, FloatArray } from '../kernels/common.cpu';
 import { conv2dBackwardCpu, conv2dForwardCpu } from '../kernels/conv2d.cpu';
+import { dropoutBackwardCpu, dropoutForwardCpu } from '../kernels/dropout.cpu';
 import { matmulCpu } from '../kernels/matmul.cpu';
 import { maxPoolBackwardCpu, maxPoolForwardCpu } from '../kernels/maxPool.cpu';
 import { mseBackwardCpu, mseForwardCpu } from '../kernels/mse.cpu';
@@ -75,6 +78,8 @@ class Run {
     readonly inputs: ReferenceInputs,
     readonly precision: ReferencePrecision,
     private readonly needsGrad: ReadonlySet<number> = new Set(),
+    /** Optimizer steps completed, in training (dropout draws its mask from it); else undefined. */
+    readonly step?: number,
   ) {}
 
   alloc(length: number): FloatArray {
@@ -239,6 +244,22 @@ const cpuRules: { [K in OpName]: CpuRule<K> } = {
     },
   },
 
+  dropout: {
+    // Training: y = x·mask/(1-p) with the mask of this step. Evaluation: a view of x.
+    forward: (node, run) => {
+      if (run.step === undefined) return run.x(node);
+      const [y, { rate, seed, layer }] = [run.out(node), node.attrs];
+      dropoutForwardCpu({ x: run.x(node), step: [run.step], y, rate, seed, layer });
+      return y;
+    },
+    // dX = dY·mask/(1-p), the same mask recomputed
+    backward: (node, run) => {
+      const [dX, { rate, seed, layer }] = [run.grad(input(node)), node.attrs];
+      const step = [need(run.step, 'the step count')];
+      if (dX) dropoutBackwardCpu({ dY: run.dY(node), step, dX, rate, seed, layer });
+    },
+  },
+
   maxPool: {
     forward: (node, run) => {
       const [out, argmax] = [run.out(node), new Uint32Array(size(node.shape))];
@@ -329,14 +350,18 @@ function forwardPass(run: Run): number {
   return total[0] ?? NaN;
 }
 
-/** The forward pass alone: every node's output and the batch-mean loss. */
+/**
+ * The forward pass alone: every node's output and the batch-mean loss. In evaluation mode unless
+ * `trainingStep` (optimizer steps completed) is given: then dropout applies that step's masks.
+ */
 export function referenceForward(
   graph: Graph,
   params: ReadonlyMap<string, FloatArray>,
   inputs: ReferenceInputs,
   precision: ReferencePrecision = 'f32',
+  trainingStep?: number,
 ): { values: Map<number, FloatArray>; loss: number } {
-  const run = new Run(graph, params, inputs, precision);
+  const run = new Run(graph, params, inputs, precision, new Set(), trainingStep);
   const loss = forwardPass(run);
   return { values: run.values, loss };
 }
@@ -353,7 +378,7 @@ export function referenceTrainStep(
   precision: ReferencePrecision = 'f32',
 ): ReferenceStepResult {
   const needs = graph.gradientNodes();
-  const run = new Run(graph, state.params, inputs, precision, needs);
+  const run = new Run(graph, state.params, inputs, precision, needs, state.step);
   const loss = forwardPass(run);
   for (const n of [...graph.nodes].reverse()) {
     if (needs.has(n.id)) (cpuRules[n.op] as CpuRule<OpName>).backward(n, run);

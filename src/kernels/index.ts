@@ -8,6 +8,7 @@ import { avgPoolFamily } from './avgPool';
 import { batchGatherFamily } from './batchGather';
 import { biasFamily } from './bias';
 import { conv2dIm2colFamily } from './conv2dIm2col';
+import { dropoutFamily } from './dropout';
 import { fmaPeakFamily } from './fmaPeak';
 import { maxPoolFamily } from './maxPool';
 import { mseFamily } from './mse';
@@ -30,6 +31,7 @@ export const kernelFamilies: readonly KernelFamily[] = [
   mseFamily,
   accuracyFamily,
   reduceFamily,
+  dropoutFamily,
 ];
 
 export type { KernelFamily } from './family';
@@ -59,3 +61,5 @@ export {
   type OptimizerConfig,
 } from './optimizer';
 export { gatherImages, gatherLabels } from './batchGather';
+export { dropoutForward, dropoutBackward } from './dropout';
+export { isDropoutRate } from './dropout.cpu';

@@ -33,8 +33,10 @@ export interface MatmulArgs<T> {
   activation?: Activation;
 }
 
-/** The args with every default filled in (shared with the GPU wrapper). */
-export function matmulStrides<T>(args: MatmulArgs<T>): { batch: number; aBatchStride: number; bBatchStride: number; outBatchStride: number } {
+export type MatmulLayout = Pick<MatmulArgs<unknown>, 'M' | 'N' | 'K' | 'batch' | 'aBatchStride' | 'bBatchStride' | 'outBatchStride'>;
+
+/** Batch count and strides with the defaults filled in (shared with the GPU wrapper). */
+export function matmulStrides(args: MatmulLayout): { batch: number; aBatchStride: number; bBatchStride: number; outBatchStride: number } {
   const { M, N, K } = args;
   return {
     batch: args.batch ?? 1,

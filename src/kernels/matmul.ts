@@ -6,10 +6,10 @@
  *
  * Variants (see the shader header for the algorithms):
  *   naive          one output per invocation, the baseline.
- *   registerTile   16x12 outputs per invocation, no workgroup memory; vec4 loads of B rows when
- *                  B is not transposed and N and bBatchStride are multiples of 4. Fastest on
- *                  lavapipe: at M = N = K = 1024, ~16 GFLOP/s against ~2.5 for workgroupTile and
- *                  ~1.6 for naive (2 shared CPU cores, medians, noisy).
+ *   registerTile   16x12 outputs per invocation, no workgroup memory; vec4 loads where rows are
+ *                  aligned (matmulEntryPoint). Fastest on lavapipe: at M = N = K = 1024, ~16
+ *                  GFLOP/s (A·Bᵀ ~12) against ~2 for workgroupTile and ~1.5 for naive (2 shared
+ *                  CPU cores, medians of noisy runs).
  *   workgroupTile  32x32 outputs per workgroup through workgroup memory, the classic GPU kernel.
  */
 import { MAX_WORKGROUPS_PER_DIMENSION, ceilDiv, type KernelCall, type Workgroups } from '../engine/dispatch';
@@ -80,7 +80,7 @@ export function preferredMatmulVariant(adapterKind: AdapterKind): MatmulVariant 
  */
 export function matmul(args: MatmulArgs<GpuTensor>, variant: MatmulVariant = 'registerTile'): KernelCall {
   const s = checkMatmulArgs(args);
-  const entryPoint = matmulEntryPoint(args, variant, s.bBatchStride);
+  const entryPoint = matmulEntryPoint(args, variant, s);
   const [blockRows, blockCols] = BLOCK[variant];
   const workgroups: Workgroups = [ceilDiv(args.N, blockCols), ceilDiv(args.M, blockRows), args.sumBatches ? 1 : Math.min(s.batch, MAX_WORKGROUPS_PER_DIMENSION)];
   if (workgroups[0] > MAX_WORKGROUPS_PER_DIMENSION || workgroups[1] > MAX_WORKGROUPS_PER_DIMENSION) {
@@ -105,16 +105,21 @@ export function matmul(args: MatmulArgs<GpuTensor>, variant: MatmulVariant = 're
   };
 }
 
-/** registerTile reads B rows as vec4s when they are 16-byte aligned runs of 4 floats. */
-function matmulEntryPoint(args: MatmulArgs<GpuTensor>, variant: MatmulVariant, bBatchStride: number): string {
+/**
+ * registerTile reads vec4s where the rows it walks are 16-byte aligned runs of 4 floats: A and B
+ * along k for A·Bᵀ, else B along n; anything else takes the scalar entry point.
+ */
+function matmulEntryPoint(args: MatmulArgs<GpuTensor>, variant: MatmulVariant, s: ReturnType<typeof matmulStrides>): string {
   switch (variant) {
     case 'naive':
       return 'matmulNaive';
     case 'workgroupTile':
       return 'matmulWorkgroupTile';
     case 'registerTile': {
-      const vec4 = !args.transB && args.N % 4 === 0 && bBatchStride % 4 === 0 && args.b.byteOffset % 16 === 0;
-      return vec4 ? 'matmulRegisterTileVec4' : 'matmulRegisterTile';
+      const aligned = (...xs: number[]): boolean => xs.every((x) => x % 4 === 0) && args.a.byteOffset % 16 === 0 && args.b.byteOffset % 16 === 0;
+      if (!args.transA && args.transB && aligned(args.K, s.aBatchStride, s.bBatchStride)) return 'matmulRegisterTileVec4K';
+      if (!args.transB && aligned(args.N, s.bBatchStride)) return 'matmulRegisterTileVec4';
+      return 'matmulRegisterTile';
     }
     default:
       return variant satisfies never;
@@ -163,6 +168,7 @@ export const matmulFamily: KernelFamily = {
     matmulNaive: matmulParams,
     matmulRegisterTile: matmulParams,
     matmulRegisterTileVec4: matmulParams,
+    matmulRegisterTileVec4K: matmulParams,
     matmulWorkgroupTile: matmulParams,
   },
   workgroupMemory: ['matmulWorkgroupTile'],

@@ -39,7 +39,8 @@ export function buildGraph(model: ModelConfig, batch: number): Graph {
         x = g.dense(x, { name: `fc${++denses}`, units: layer.units, activation: layer.activation });
         break;
       case 'dropout':
-        throw new ShadergradError(`layers[${i}]: dropout is not supported by the GPU engine yet`);
+        x = g.dropout(x, layer.rate, `layers[${i}] dropout`);
+        break;
       default:
         return layer satisfies never;
     }
