@@ -268,3 +268,40 @@ describe('reference checks its inputs', () => {
     );
   });
 });
+
+describe('reference dropout', () => {
+  const build: Build = (g, x) => {
+    const h = g.dense(g.flatten(x), { name: 'fc1', units: 6, activation: 'tanh' });
+    const d = g.dropout(h, 0.5, 'drop');
+    return g.softmaxCrossEntropy(g.dense(d, { name: 'fc2', units: 3 }), g.labels('labels', 2));
+  };
+  const { graph, params, inputs } = tinyCase(3, 3, build, 5);
+  const drop = graph.nodes.find((n) => n.op === 'dropout') ?? graph.get(-1);
+
+  it('trains with the masks of state.step: gradients equal central differences (float64)', () => {
+    const state: ReferenceState = {
+      params: new Map([...params].map(([k, v]) => [k, Float64Array.from(v)])),
+      optimizerState: new Map(),
+      step: 4,
+    };
+    const sgd: OptimizerConfig = { kind: 'sgd', lr: 0.1 };
+    const { grads, loss, values } = referenceTrainStep(graph, state, inputs, sgd, 'f64');
+    // The loss as a function of the parameters with step 4's masks fixed.
+    const lossOf = () => referenceForward(graph, params, inputs, 'f64', 4).loss;
+    expect(loss).toBe(lossOf());
+    const fdTol: Tolerance = { atol: 1e-8, rtol: 1e-6 }; // as for the graphs above
+    for (const [name, p] of params)
+      expectAllClose(get(grads, name), numericalGradient(lossOf, p), fdTol, `d loss / d ${name}`);
+    const y = get(values, drop.id);
+    expect(y.some((v) => v === 0)).toBe(true); // some units dropped, the rest scaled by 2
+    const x = get(values, drop.inputs[0] ?? -1);
+    expect(y.every((v, i) => v === 0 || v === 2 * (x[i] ?? NaN))).toBe(true);
+    const next = referenceForward(graph, params, inputs, 'f64', 5).values;
+    expect(get(next, drop.id).some((v, i) => (v === 0) !== (y[i] === 0))).toBe(true);
+  });
+
+  it('is the identity in evaluation: the value is its input array', () => {
+    const { values } = referenceForward(graph, params, inputs, 'f64');
+    expect(get(values, drop.id)).toBe(get(values, drop.inputs[0] ?? -1));
+  });
+});
