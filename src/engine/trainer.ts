@@ -278,7 +278,7 @@ function gatherCalls(
 }
 
 /** Points the plan's gather calls at another batch: rewrites their uniforms in place. */
-function rewriteGather(
+export function rewriteGather(
   gpu: Gpu,
   plan: StepPlan,
   data: GpuDataset,
