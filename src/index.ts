@@ -7,3 +7,4 @@
 export * from './core';
 export * from './models/config';
 export * from './models/network';
+export { parseTrainConfig } from './models/configJson';

@@ -14,7 +14,8 @@ import {
   type GpuDataset,
   type Trainer,
 } from '../core';
-import { parseTrainConfig, describeModel, type TrainConfig } from '../models/config';
+import { describeModel, type TrainConfig } from '../models/config';
+import { parseTrainConfig } from '../models/configJson';
 import { createTrainer } from '../models/network';
 import { loadModel, loadOptimizer, modelBytes, optimizerBytes } from '../models/checkpoint';
 import { readSafetensors } from '../checkpoint/safetensors';

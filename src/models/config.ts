@@ -94,7 +94,7 @@ export const DATASET_NAMES: readonly DatasetName[] = ['mnist', 'fashion'];
 type ConvSpec = Extract<LayerSpec, { type: 'conv2d' }>;
 type PoolSpec = Extract<LayerSpec, { type: 'maxPool' | 'avgPool' }>;
 type DenseSpec = Extract<LayerSpec, { type: 'dense' }>;
-const LOSSES: readonly LossKind[] = ['softmaxCrossEntropy', 'mse'];
+export const LOSSES: readonly LossKind[] = ['softmaxCrossEntropy', 'mse'];
 
 // ---- The reference model and the knobs
 
@@ -227,28 +227,28 @@ export function convGeometry(
   return { out: Math.floor((size + 2 * p - kernel) / stride) + 1, padBefore: p, padAfter: p };
 }
 
-function fail(path: string, problem: string): never {
+export function fail(path: string, problem: string): never {
   throw new ShadergradError(`${path}: ${problem}`);
 }
 
-function show(v: unknown): string {
+export function show(v: unknown): string {
   const s = (JSON.stringify(v) as string | undefined) ?? String(v);
   return s.length > 40 ? `${s.slice(0, 37)}...` : s;
 }
 
 /** A check for finite numbers passing `test`; `expected` describes them for the message. */
-function num(test: (n: number) => boolean, expected: string) {
+export function num(test: (n: number) => boolean, expected: string) {
   return (v: unknown, path: string): number =>
     typeof v === 'number' && Number.isFinite(v) && test(v)
       ? v
       : fail(path, `expected ${expected}, got ${show(v)}`);
 }
-const whole = (min: number) =>
+export const whole = (min: number) =>
   num((n) => Number.isInteger(n) && n >= min, `a whole number >= ${min}`);
-const size = whole(1);
-const fraction = num((n) => n >= 0 && n < 1, 'a number in [0, 1)');
+export const size = whole(1);
+export const fraction = num((n) => n >= 0 && n < 1, 'a number in [0, 1)');
 
-function oneOf<T extends string>(options: readonly T[]) {
+export function oneOf<T extends string>(options: readonly T[]) {
   return (v: unknown, path: string): T => {
     if (typeof v === 'string' && (options as readonly string[]).includes(v)) return v as T;
     return fail(path, `expected one of ${options.join(', ')}, got ${show(v)}`);
@@ -264,7 +264,10 @@ function padding(v: unknown, path: string): Padding {
 const activation = oneOf(ACTIVATIONS);
 
 /** Each layer type's fields and their checks. */
-const LAYER_FIELDS: Record<LayerType, Record<string, (v: unknown, path: string) => unknown>> = {
+export const LAYER_FIELDS: Record<
+  LayerType,
+  Record<string, (v: unknown, path: string) => unknown>
+> = {
   conv2d: { features: size, kernel: size, stride: size, padding, activation },
   maxPool: { kernel: size, stride: size },
   avgPool: { kernel: size, stride: size },
@@ -272,7 +275,7 @@ const LAYER_FIELDS: Record<LayerType, Record<string, (v: unknown, path: string) 
   dense: { units: size, activation },
   dropout: { rate: fraction },
 };
-const LAYER_TYPES = Object.keys(LAYER_FIELDS) as LayerType[];
+export const LAYER_TYPES = Object.keys(LAYER_FIELDS) as LayerType[];
 
 /** Checks one layer's fields (configs built in code skip the JSON reader) and infers its output. */
 function inferLayer(
@@ -380,102 +383,4 @@ export function describeModel(m: ModelConfig): string {
   });
   const total = inferred.reduce((a, r) => a + r.params, 0);
   return [...lines, `total ${grouped(total)} params, loss ${m.loss}`].join('\n');
-}
-
-// ---- Reading a JSON config: every key checked, partial objects merged over the defaults
-
-/** Reads one value at `path`; `base` is the default it replaces (objects merge into it). */
-type Read<T> = (v: unknown, path: string, base: T) => T;
-type Spec<T> = { [K in keyof T]-?: Read<T[K]> };
-
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-function merge<T extends object>(v: unknown, path: string, spec: Spec<T>, base: T): T {
-  if (!isRecord(v)) return fail(path, `expected an object, got ${show(v)}`);
-  const out = { ...base };
-  for (const [key, value] of Object.entries(v)) {
-    const at = path === '' ? key : `${path}.${key}`;
-    if (!Object.hasOwn(spec, key))
-      fail(at, `unknown key (expected one of ${Object.keys(spec).join(', ')})`);
-    const k = key as keyof T;
-    out[k] = spec[k](value, at, base[k]);
-  }
-  return out;
-}
-
-/** A layer from JSON: omitted fields default as in Keras (stride 1, 'valid', no activation; a
- * pool's stride is its kernel). Values are checked by validateModel, with the same key paths. */
-function readLayer(v: unknown, path: string): LayerSpec {
-  if (!isRecord(v)) return fail(path, `expected a layer like {"type": "flatten"}, got ${show(v)}`);
-  const type = oneOf(LAYER_TYPES)(v.type, `${path}.type`);
-  const keys = Object.keys(LAYER_FIELDS[type]);
-  const bad = Object.keys(v).find((key) => key !== 'type' && !keys.includes(key));
-  if (bad !== undefined)
-    fail(`${path}.${bad}`, `unknown key for a ${type} layer (${keys.join(', ')})`);
-  const defaults: Record<string, unknown> = {
-    stride: type === 'conv2d' ? 1 : v.kernel,
-    padding: 'valid',
-    activation: 'none',
-  };
-  const layer: Record<string, unknown> = { type };
-  for (const key of keys) {
-    layer[key] = Object.hasOwn(v, key) ? v[key] : defaults[key];
-    if (layer[key] === undefined) fail(`${path}.${key}`, `missing from this ${type} layer`);
-  }
-  return layer as LayerSpec;
-}
-
-function readLayers(v: unknown, path: string): LayerSpec[] {
-  if (!Array.isArray(v) || v.length === 0)
-    return fail(path, `expected a non-empty list of layers, got ${show(v)}`);
-  return v.map((l, i) => readLayer(l, `${path}[${i}]`));
-}
-
-const modelSpec: Spec<ModelConfig> = {
-  input: (v, path, base) => merge(v, path, { channels: size, height: size, width: size }, base),
-  classes: size,
-  layers: readLayers,
-  loss: oneOf(LOSSES),
-};
-const optimizerSpec: Spec<OptimizerConfig> = {
-  kind: oneOf(OPTIMIZER_KINDS),
-  lr: num((n) => n > 0, 'a number > 0'),
-  beta1: fraction,
-  beta2: fraction,
-  eps: num((n) => n > 0, 'a number > 0'),
-  momentum: fraction,
-  alpha: fraction,
-  weightDecay: num((n) => n >= 0, 'a number >= 0'),
-};
-const trainSpec: Spec<TrainConfig> = {
-  model: (v, path, base) => merge(v, path, modelSpec, base),
-  optimizer: (v, path, base) => merge(v, path, optimizerSpec, base),
-  batchSize: size,
-  epochs: size,
-  seed: num((n) => Number.isInteger(n) && n >= 0 && n < 2 ** 32, 'a whole number in [0, 2^32)'),
-  dataset: oneOf(DATASET_NAMES),
-  limit: size,
-  snapshotEvery: whole(0),
-};
-
-/**
- * A TrainConfig from a JSON config file's parsed contents. Objects are merged over
- * defaultTrainConfig() key by key (so {"epochs": 3} is a whole config); lists (model.layers)
- * replace. Unknown keys, wrong types, unknown names and bad sizes throw a ShadergradError
- * "<source>: <key path>: <problem>"; the model is then validated (validateModel).
- */
-export function parseTrainConfig(json: unknown, source: string): TrainConfig {
-  try {
-    if (!isRecord(json))
-      fail('config', `expected a JSON object at the top level, got ${show(json)}`);
-    const config = merge(json, '', trainSpec, defaultTrainConfig());
-    validateModel(config.model);
-    return config;
-  } catch (e) {
-    if (e instanceof ShadergradError)
-      throw new ShadergradError(`${source}: ${e.message}`, { cause: e });
-    throw e;
-  }
 }

@@ -4,10 +4,10 @@ import { ShadergradError } from '../../src/engine/errors';
 import {
   defaultTrainConfig,
   layerOutputShapes,
-  parseTrainConfig,
   referenceCnn,
   type TrainConfig,
 } from '../../src/models/config';
+import { parseTrainConfig } from '../../src/models/configJson';
 
 function expectError(argv: string[], message: RegExp | string): void {
   let caught: unknown;

@@ -8,13 +8,13 @@ import {
   describeModel,
   layerOutputShapes,
   layerParamCounts,
-  parseTrainConfig,
   referenceCnn,
   validateModel,
   type LayerSpec,
   type ModelConfig,
   type Padding,
 } from '../../src/models/config';
+import { parseTrainConfig } from '../../src/models/configJson';
 
 /** Expects `fn` to throw a ShadergradError whose message matches `message`. */
 function expectError(fn: () => unknown, message: RegExp | string): void {

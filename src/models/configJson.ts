@@ -1,0 +1,121 @@
+/**
+ * Reading a JSON config file: every key checked against the TrainConfig it fills, partial objects
+ * merged over the defaults, errors naming the key path ("model.layers[2].kernel: ...").
+ */
+import { ShadergradError } from '../core';
+import {
+  DATASET_NAMES,
+  LAYER_FIELDS,
+  LAYER_TYPES,
+  LOSSES,
+  OPTIMIZER_KINDS,
+  defaultTrainConfig,
+  fail,
+  fraction,
+  num,
+  oneOf,
+  show,
+  size,
+  validateModel,
+  whole,
+  type LayerSpec,
+  type ModelConfig,
+  type OptimizerConfig,
+  type TrainConfig,
+} from './config';
+
+/** Reads one value at `path`; `base` is the default it replaces (objects merge into it). */
+type Read<T> = (v: unknown, path: string, base: T) => T;
+type Spec<T> = { [K in keyof T]-?: Read<T[K]> };
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function merge<T extends object>(v: unknown, path: string, spec: Spec<T>, base: T): T {
+  if (!isRecord(v)) return fail(path, `expected an object, got ${show(v)}`);
+  const out = { ...base };
+  for (const [key, value] of Object.entries(v)) {
+    const at = path === '' ? key : `${path}.${key}`;
+    if (!Object.hasOwn(spec, key))
+      fail(at, `unknown key (expected one of ${Object.keys(spec).join(', ')})`);
+    const k = key as keyof T;
+    out[k] = spec[k](value, at, base[k]);
+  }
+  return out;
+}
+
+/** A layer from JSON: omitted fields default as in Keras (stride 1, 'valid', no activation; a
+ * pool's stride is its kernel). Values are checked by validateModel, with the same key paths. */
+function readLayer(v: unknown, path: string): LayerSpec {
+  if (!isRecord(v)) return fail(path, `expected a layer like {"type": "flatten"}, got ${show(v)}`);
+  const type = oneOf(LAYER_TYPES)(v.type, `${path}.type`);
+  const keys = Object.keys(LAYER_FIELDS[type]);
+  const bad = Object.keys(v).find((key) => key !== 'type' && !keys.includes(key));
+  if (bad !== undefined)
+    fail(`${path}.${bad}`, `unknown key for a ${type} layer (${keys.join(', ')})`);
+  const defaults: Record<string, unknown> = {
+    stride: type === 'conv2d' ? 1 : v.kernel,
+    padding: 'valid',
+    activation: 'none',
+  };
+  const layer: Record<string, unknown> = { type };
+  for (const key of keys) {
+    layer[key] = Object.hasOwn(v, key) ? v[key] : defaults[key];
+    if (layer[key] === undefined) fail(`${path}.${key}`, `missing from this ${type} layer`);
+  }
+  return layer as LayerSpec;
+}
+
+function readLayers(v: unknown, path: string): LayerSpec[] {
+  if (!Array.isArray(v) || v.length === 0)
+    return fail(path, `expected a non-empty list of layers, got ${show(v)}`);
+  return v.map((l, i) => readLayer(l, `${path}[${i}]`));
+}
+
+const modelSpec: Spec<ModelConfig> = {
+  input: (v, path, base) => merge(v, path, { channels: size, height: size, width: size }, base),
+  classes: size,
+  layers: readLayers,
+  loss: oneOf(LOSSES),
+};
+const optimizerSpec: Spec<OptimizerConfig> = {
+  kind: oneOf(OPTIMIZER_KINDS),
+  lr: num((n) => n > 0, 'a number > 0'),
+  beta1: fraction,
+  beta2: fraction,
+  eps: num((n) => n > 0, 'a number > 0'),
+  momentum: fraction,
+  alpha: fraction,
+  weightDecay: num((n) => n >= 0, 'a number >= 0'),
+};
+const trainSpec: Spec<TrainConfig> = {
+  model: (v, path, base) => merge(v, path, modelSpec, base),
+  optimizer: (v, path, base) => merge(v, path, optimizerSpec, base),
+  batchSize: size,
+  epochs: size,
+  seed: num((n) => Number.isInteger(n) && n >= 0 && n < 2 ** 32, 'a whole number in [0, 2^32)'),
+  dataset: oneOf(DATASET_NAMES),
+  limit: size,
+  snapshotEvery: whole(0),
+};
+
+/**
+ * A TrainConfig from a JSON config file's parsed contents. Objects are merged over
+ * defaultTrainConfig() key by key (so {"epochs": 3} is a whole config); lists (model.layers)
+ * replace. Unknown keys, wrong types, unknown names and bad sizes throw a ShadergradError
+ * "<source>: <key path>: <problem>"; the model is then validated (validateModel).
+ */
+export function parseTrainConfig(json: unknown, source: string): TrainConfig {
+  try {
+    if (!isRecord(json))
+      fail('config', `expected a JSON object at the top level, got ${show(json)}`);
+    const config = merge(json, '', trainSpec, defaultTrainConfig());
+    validateModel(config.model);
+    return config;
+  } catch (e) {
+    if (e instanceof ShadergradError)
+      throw new ShadergradError(`${source}: ${e.message}`, { cause: e });
+    throw e;
+  }
+}
