@@ -8,3 +8,16 @@ export * from './core';
 export * from './models/config';
 export * from './models/network';
 export { parseTrainConfig } from './models/configJson';
+export * from './models/checkpoint';
+export { readSafetensors, writeSafetensors, checkStateDict } from './checkpoint/safetensors';
+export type { SafetensorsFile, SafetensorsTensor, SafetensorsDtype } from './checkpoint/safetensors';
+export { encodeGrayPng, filterGrid } from './checkpoint/png';
+export { parseIdx, encodeIdx, isGzip, gunzipStream } from './data/idx';
+export {
+  datasetFromIdx,
+  limitDataset,
+  parseFashionClassJson,
+  fashionSplit,
+  fashionClassNames,
+} from './data/datasets';
+export type { Dataset, DatasetSplit } from './data/datasets';
