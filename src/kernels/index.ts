@@ -10,6 +10,7 @@ import { biasFamily } from './bias';
 import { conv2dIm2colFamily } from './conv2dIm2col';
 import { dropoutFamily } from './dropout';
 import { fmaPeakFamily } from './fmaPeak';
+import { matmulFamily } from './matmul';
 import { maxPoolFamily } from './maxPool';
 import { mseFamily } from './mse';
 import { optimizerFamily } from './optimizer';
@@ -21,6 +22,7 @@ import type { KernelFamily } from './family';
 export const kernelFamilies: readonly KernelFamily[] = [
   activationFamily,
   fmaPeakFamily,
+  matmulFamily,
   maxPoolFamily,
   avgPoolFamily,
   conv2dIm2colFamily,

@@ -33,10 +33,18 @@ export interface MatmulArgs<T> {
   activation?: Activation;
 }
 
-export type MatmulLayout = Pick<MatmulArgs<unknown>, 'M' | 'N' | 'K' | 'batch' | 'aBatchStride' | 'bBatchStride' | 'outBatchStride'>;
+export type MatmulLayout = Pick<
+  MatmulArgs<unknown>,
+  'M' | 'N' | 'K' | 'batch' | 'aBatchStride' | 'bBatchStride' | 'outBatchStride'
+>;
 
 /** Batch count and strides with the defaults filled in (shared with the GPU wrapper). */
-export function matmulStrides(args: MatmulLayout): { batch: number; aBatchStride: number; bBatchStride: number; outBatchStride: number } {
+export function matmulStrides(args: MatmulLayout): {
+  batch: number;
+  aBatchStride: number;
+  bBatchStride: number;
+  outBatchStride: number;
+} {
   const { M, N, K } = args;
   return {
     batch: args.batch ?? 1,

@@ -7,12 +7,17 @@
  * Variants (see the shader header for the algorithms):
  *   naive          one output per invocation, the baseline.
  *   registerTile   16x12 outputs per invocation, no workgroup memory; vec4 loads where rows are
- *                  aligned (matmulEntryPoint). Fastest on lavapipe: at M = N = K = 1024, ~16
- *                  GFLOP/s (A·Bᵀ ~12) against ~2 for workgroupTile and ~1.5 for naive (2 shared
- *                  CPU cores, medians of noisy runs).
+ *                  aligned (matmulEntryPoint). Fastest on lavapipe: at M = N = K = 1024, 16.4
+ *                  GFLOP/s (A·Bᵀ 11.7) against 1.8 for workgroupTile and 1.2 for naive (medians
+ *                  on 2 CPU cores shared with other jobs, so noisy; up to 2x lower under load).
  *   workgroupTile  32x32 outputs per workgroup through workgroup memory, the classic GPU kernel.
  */
-import { MAX_WORKGROUPS_PER_DIMENSION, ceilDiv, type KernelCall, type Workgroups } from '../engine/dispatch';
+import {
+  MAX_WORKGROUPS_PER_DIMENSION,
+  ceilDiv,
+  type KernelCall,
+  type Workgroups,
+} from '../engine/dispatch';
 import { ShadergradError, type AdapterKind } from '../engine/errors';
 import { defineParams } from '../engine/params';
 import type { GpuTensor } from '../engine/tensor';
@@ -78,13 +83,25 @@ export function preferredMatmulVariant(adapterKind: AdapterKind): MatmulVariant 
  * slot (read-only, never read) so every call binds the same layout. Throws ShadergradError when
  * element counts do not match M, N, K, batch and the strides.
  */
-export function matmul(args: MatmulArgs<GpuTensor>, variant: MatmulVariant = 'registerTile'): KernelCall {
+export function matmul(
+  args: MatmulArgs<GpuTensor>,
+  variant: MatmulVariant = 'registerTile',
+): KernelCall {
   const s = checkMatmulArgs(args);
   const entryPoint = matmulEntryPoint(args, variant, s);
   const [blockRows, blockCols] = BLOCK[variant];
-  const workgroups: Workgroups = [ceilDiv(args.N, blockCols), ceilDiv(args.M, blockRows), args.sumBatches ? 1 : Math.min(s.batch, MAX_WORKGROUPS_PER_DIMENSION)];
-  if (workgroups[0] > MAX_WORKGROUPS_PER_DIMENSION || workgroups[1] > MAX_WORKGROUPS_PER_DIMENSION) {
-    throw new ShadergradError(`matmul.${entryPoint}: ${args.M}x${args.N} needs a ${workgroups[1]}x${workgroups[0]} grid, over ${MAX_WORKGROUPS_PER_DIMENSION} per dimension`);
+  const workgroups: Workgroups = [
+    ceilDiv(args.N, blockCols),
+    ceilDiv(args.M, blockRows),
+    args.sumBatches ? 1 : Math.min(s.batch, MAX_WORKGROUPS_PER_DIMENSION),
+  ];
+  if (
+    workgroups[0] > MAX_WORKGROUPS_PER_DIMENSION ||
+    workgroups[1] > MAX_WORKGROUPS_PER_DIMENSION
+  ) {
+    throw new ShadergradError(
+      `matmul.${entryPoint}: ${args.M}x${args.N} needs a ${workgroups[1]}x${workgroups[0]} grid, over ${MAX_WORKGROUPS_PER_DIMENSION} per dimension`,
+    );
   }
   const constants: Record<string, number> = {
     transA: args.transA ? 1 : 0,
@@ -109,15 +126,23 @@ export function matmul(args: MatmulArgs<GpuTensor>, variant: MatmulVariant = 're
  * registerTile reads vec4s where the rows it walks are 16-byte aligned runs of 4 floats: A and B
  * along k for A·Bᵀ, else B along n; anything else takes the scalar entry point.
  */
-function matmulEntryPoint(args: MatmulArgs<GpuTensor>, variant: MatmulVariant, s: ReturnType<typeof matmulStrides>): string {
+function matmulEntryPoint(
+  args: MatmulArgs<GpuTensor>,
+  variant: MatmulVariant,
+  s: ReturnType<typeof matmulStrides>,
+): string {
   switch (variant) {
     case 'naive':
       return 'matmulNaive';
     case 'workgroupTile':
       return 'matmulWorkgroupTile';
     case 'registerTile': {
-      const aligned = (...xs: number[]): boolean => xs.every((x) => x % 4 === 0) && args.a.byteOffset % 16 === 0 && args.b.byteOffset % 16 === 0;
-      if (!args.transA && args.transB && aligned(args.K, s.aBatchStride, s.bBatchStride)) return 'matmulRegisterTileVec4K';
+      const aligned = (...xs: number[]): boolean =>
+        xs.every((x) => x % 4 === 0) &&
+        args.a.byteOffset % 16 === 0 &&
+        args.b.byteOffset % 16 === 0;
+      if (!args.transA && args.transB && aligned(args.K, s.aBatchStride, s.bBatchStride))
+        return 'matmulRegisterTileVec4K';
       if (!args.transB && aligned(args.N, s.bBatchStride)) return 'matmulRegisterTileVec4';
       return 'matmulRegisterTile';
     }
@@ -137,7 +162,12 @@ function describe(args: MatmulArgs<GpuTensor>, batch: number): string {
 export function checkMatmulArgs(args: MatmulArgs<GpuTensor>): ReturnType<typeof matmulStrides> {
   const label = 'matmul';
   const { M, N, K } = args;
-  for (const [name, v] of [['M', M], ['N', N], ['K', K]] as const) expectWhole(label, name, v);
+  for (const [name, v] of [
+    ['M', M],
+    ['N', N],
+    ['K', K],
+  ] as const)
+    expectWhole(label, name, v);
   const s = matmulStrides(args);
   expectWhole(label, 'batch', s.batch);
   expectWhole(label, 'aBatchStride', s.aBatchStride, 0);
@@ -145,18 +175,49 @@ export function checkMatmulArgs(args: MatmulArgs<GpuTensor>): ReturnType<typeof 
   expectWhole(label, 'outBatchStride', s.outBatchStride, 0);
   // The last matrix ends at (batch - 1) * stride + its size.
   const extent = (stride: number, size: number): number => (s.batch - 1) * stride + size;
-  expectCount(label, `a (${args.transA ? 'K x M' : 'M x K'}, stride ${s.aBatchStride})`, args.a, extent(s.aBatchStride, M * K));
-  expectCount(label, `b (${args.transB ? 'N x K' : 'K x N'}, stride ${s.bBatchStride})`, args.b, extent(s.bBatchStride, K * N));
+  expectCount(
+    label,
+    `a (${args.transA ? 'K x M' : 'M x K'}, stride ${s.aBatchStride})`,
+    args.a,
+    extent(s.aBatchStride, M * K),
+  );
+  expectCount(
+    label,
+    `b (${args.transB ? 'N x K' : 'K x N'}, stride ${s.bBatchStride})`,
+    args.b,
+    extent(s.bBatchStride, K * N),
+  );
   if (args.sumBatches) {
     expectCount(label, 'out (M x N, batches summed)', args.out, M * N);
   } else {
-    expectCount(label, `out (M x N, stride ${s.outBatchStride})`, args.out, extent(s.outBatchStride, M * N));
-    if (s.batch > 1 && s.outBatchStride < M * N) throw new ShadergradError(`${label}: outBatchStride ${s.outBatchStride} < M*N = ${M * N} makes outputs overlap`);
+    expectCount(
+      label,
+      `out (M x N, stride ${s.outBatchStride})`,
+      args.out,
+      extent(s.outBatchStride, M * N),
+    );
+    if (s.batch > 1 && s.outBatchStride < M * N)
+      throw new ShadergradError(
+        `${label}: outBatchStride ${s.outBatchStride} < M*N = ${M * N} makes outputs overlap`,
+      );
   }
-  if (Boolean(args.bias) !== Boolean(args.biasMode)) throw new ShadergradError(`${label}: bias and biasMode must be given together`);
-  if (args.bias) expectCount(label, `bias (${args.biasMode === 'row' ? 'M' : 'N'})`, args.bias, args.biasMode === 'row' ? M : N);
-  for (const [name, t] of [['a', args.a], ['b', args.b], ['out', args.out], ['bias', args.bias]] as const) {
-    if (t && t.dtype !== 'f32') throw new ShadergradError(`${label}: ${name} is ${t.dtype}, expected f32`);
+  if (Boolean(args.bias) !== Boolean(args.biasMode))
+    throw new ShadergradError(`${label}: bias and biasMode must be given together`);
+  if (args.bias)
+    expectCount(
+      label,
+      `bias (${args.biasMode === 'row' ? 'M' : 'N'})`,
+      args.bias,
+      args.biasMode === 'row' ? M : N,
+    );
+  for (const [name, t] of [
+    ['a', args.a],
+    ['b', args.b],
+    ['out', args.out],
+    ['bias', args.bias],
+  ] as const) {
+    if (t && t.dtype !== 'f32')
+      throw new ShadergradError(`${label}: ${name} is ${t.dtype}, expected f32`);
   }
   return s;
 }
