@@ -14,9 +14,11 @@
 // CPU write. Bias corrections 1 - beta^t are computed per invocation with f32 pow.
 // Reference: Kingma & Ba, "Adam" (2015), Algorithm 1; torch/optim/{adam,sgd,rmsprop}.py.
 // One invocation per element; the grid spills into y past 65535 workgroups (linearWorkgroup).
-// Overrides: workgroupSize (threads per workgroup).
+// Overrides: workgroupSize (threads per workgroup), adamPerInvocation (elements per Adam
+// invocation, grid-strided).
 
 override workgroupSize: u32 = 256u; // invocations per workgroup
+override adamPerInvocation: u32 = 8u; // elements each adamUpdate invocation updates
 
 struct Params {
   count: u32, // number of elements in the parameter tensor
@@ -57,22 +59,29 @@ fn optimizerStepBegin(@builtin(local_invocation_index) lid: u32) {
 @compute @workgroup_size(workgroupSize)
 fn adamUpdate(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
               @builtin(local_invocation_index) lid: u32) {
-  let i = linearWorkgroup(wid, nwg) * workgroupSize + lid;
-  if (i >= adamHyper.count) {
-    return;
-  }
-  let p = adamParam[i];
-  let g = decayedGrad(adamGrad[i], p, adamHyper.weightDecay);
-  let m = adamHyper.beta1 * adamM[i] + (1.0 - adamHyper.beta1) * g;
-  let v = adamHyper.beta2 * adamV[i] + (1.0 - adamHyper.beta2) * g * g;
-  adamM[i] = m;
-  adamV[i] = v;
-  // Bias corrections make m and v unbiased estimates despite their zero start.
+  let first = linearWorkgroup(wid, nwg) * workgroupSize + lid;
+  // Bias corrections make m and v unbiased estimates despite their zero start. They are the
+  // same for every element, so each invocation computes them once for its adamPerInvocation
+  // elements (pow is the costliest part of the update on a CPU "GPU").
   let t = f32(adamStep[0]);
-  let correction1 = 1.0 - pow(adamHyper.beta1, t);
-  let correction2 = 1.0 - pow(adamHyper.beta2, t);
-  let denom = sqrt(v) / sqrt(correction2) + adamHyper.eps;
-  adamParam[i] = p - (adamHyper.lr / correction1) * m / denom;
+  let stepSize = adamHyper.lr / (1.0 - pow(adamHyper.beta1, t));
+  let invSqrtCorrection2 = 1.0 / sqrt(1.0 - pow(adamHyper.beta2, t));
+  // Grid-stride: element first + k * invocations, so neighbouring lanes touch neighbours.
+  let invocations = nwg.x * nwg.y * workgroupSize;
+  for (var k = 0u; k < adamPerInvocation; k++) {
+    let i = first + k * invocations;
+    if (i >= adamHyper.count) {
+      return;
+    }
+    let p = adamParam[i];
+    let g = decayedGrad(adamGrad[i], p, adamHyper.weightDecay);
+    let m = adamHyper.beta1 * adamM[i] + (1.0 - adamHyper.beta1) * g;
+    let v = adamHyper.beta2 * adamV[i] + (1.0 - adamHyper.beta2) * g * g;
+    adamM[i] = m;
+    adamV[i] = v;
+    let denom = sqrt(v) * invSqrtCorrection2 + adamHyper.eps;
+    adamParam[i] = p - stepSize * m / denom;
+  }
 }
 
 // ---- SGD

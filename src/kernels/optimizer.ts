@@ -42,6 +42,7 @@ export const optimizerParams = defineParams('Params', {
 export const optimizerStepBeginParams = defineParams('Params', {});
 
 const WORKGROUP_SIZE = 256;
+const ADAM_PER_INVOCATION = 8;
 
 const updateEntryPoints: Record<OptimizerKind, string> = {
   adam: 'adamUpdate',
@@ -86,14 +87,19 @@ export function optimizerUpdate(args: OptimizerUpdateArgs<GpuTensor>): KernelCal
   for (const t of [args.param, args.grad, ...args.state]) expectDtype(label, t, 'f32');
   checkStepCounter(label, args.step);
   const inputs = readsStep[config.kind] ? [args.grad, args.step] : [args.grad];
+  // Adam amortizes its bias corrections over several elements per invocation (see the shader).
+  const perInvocation = config.kind === 'adam' ? ADAM_PER_INVOCATION : 1;
   return {
     label: `${label}(${count})`,
     shader: optimizerShader,
     entryPoint,
-    constants: { workgroupSize: WORKGROUP_SIZE },
+    constants: {
+      workgroupSize: WORKGROUP_SIZE,
+      ...(config.kind === 'adam' ? { adamPerInvocation: perInvocation } : {}),
+    },
     tensors: [...inputs, args.param, ...args.state],
     params: optimizerParams.pack({ ...config, count, nesterov: config.nesterov ? 1 : 0 }),
-    workgroups: dispatchFor(count, WORKGROUP_SIZE),
+    workgroups: dispatchFor(count, WORKGROUP_SIZE * perInvocation),
   };
 }
 
