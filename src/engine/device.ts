@@ -30,6 +30,8 @@ export interface Gpu {
   readonly limits: GPUSupportedLimits;
   readonly hasTimestampQuery: boolean;
   readonly hasShaderF16: boolean;
+  /** WGSL `enable subgroups;` works (subgroupBroadcast and friends). */
+  readonly hasSubgroups: boolean;
   readonly pipelines: PipelineCache;
   /** Debug mode wraps each submit in validation and out-of-memory error scopes. */
   readonly debug: boolean;
@@ -235,7 +237,7 @@ async function requestDevice(adapter: GPUAdapter): Promise<GPUDevice> {
   const requiredLimits: Record<string, number> = {};
   for (const name of WANTED_LIMITS) requiredLimits[name] = adapter.limits[name];
   const requiredFeatures: GPUFeatureName[] = [];
-  for (const f of ['timestamp-query', 'shader-f16'] as const)
+  for (const f of ['timestamp-query', 'shader-f16', 'subgroups'] as const)
     if (adapter.features.has(f)) requiredFeatures.push(f);
   return adapter.requestDevice({ label: 'shadergrad', requiredLimits, requiredFeatures });
 }
@@ -253,6 +255,7 @@ function wrapDevice(
     limits: device.limits,
     hasTimestampQuery: device.features.has('timestamp-query'),
     hasShaderF16: device.features.has('shader-f16'),
+    hasSubgroups: device.features.has('subgroups'),
     pipelines: new PipelineCache(device),
     debug,
     lostError: undefined,
