@@ -10,9 +10,10 @@
 // Ties: the FIRST maximum in row-major window order (kh outer, kw inner) wins, by a strict `>`.
 // NaN propagates: a NaN in the window is always chosen (the last one if several), which is
 // PyTorch's CPU rule `val > maxval || isnan(val)`.
-// Forward: one invocation per output element. Backward is a gather, one invocation per input
-// element over the (at most ceil(KH/strideH) * ceil(KW/strideW)) windows that cover it, so
-// overlapping windows (stride < kernel) need no atomics and the sum order is fixed.
+// Forward: one invocation per output element. Backward is a gather: one invocation per input
+// row (its covering window rows found once), each element summing over the (at most
+// ceil(KH/strideH) * ceil(KW/strideW)) windows that cover it, so overlapping windows
+// (stride < kernel) need no atomics and the sum order is fixed.
 // The grid spills into y past 65535 workgroups (linearWorkgroup in common.wgsl).
 // Overrides: workgroupSize (threads per workgroup).
 
@@ -91,25 +92,28 @@ fn maxPoolForward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nw
 @compute @workgroup_size(workgroupSize)
 fn maxPoolBackward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
                    @builtin(local_invocation_index) lid: u32) {
-  let i = linearWorkgroup(wid, nwg) * workgroupSize + lid;
+  // One invocation per input row (n, c, h): the covering window rows are found once per row.
+  let row = linearWorkgroup(wid, nwg) * workgroupSize + lid;
   let p = backwardParams;
-  let inPlane = p.H * p.W;
-  if (i >= p.N * p.C * inPlane) {
+  if (row >= p.N * p.C * p.H) {
     return;
   }
-  let plane = i / inPlane;
-  let index = i % inPlane; // h*W + w, what argmax stores
-  let rows = coveringWindows(index / p.W, p.KH, p.strideH, p.OH);
-  let cols = coveringWindows(index % p.W, p.KW, p.strideW, p.OW);
+  let plane = row / p.H;
+  let h = row % p.H;
+  let rows = coveringWindows(h, p.KH, p.strideH, p.OH);
   let outStart = plane * p.OH * p.OW;
-  var sum = 0.0;
-  for (var oh = rows.x; oh < rows.y; oh++) {
-    for (var ow = cols.x; ow < cols.y; ow++) {
-      let o = outStart + oh * p.OW + ow;
-      if (savedArgmax[o] == index) {
-        sum += dOut[o];
+  for (var w = 0u; w < p.W; w++) {
+    let index = h * p.W + w; // h*W + w, what argmax stores
+    let cols = coveringWindows(w, p.KW, p.strideW, p.OW);
+    var sum = 0.0;
+    for (var oh = rows.x; oh < rows.y; oh++) {
+      for (var ow = cols.x; ow < cols.y; ow++) {
+        let o = outStart + oh * p.OW + ow;
+        if (savedArgmax[o] == index) {
+          sum += dOut[o];
+        }
       }
     }
+    dX[row * p.W + w] = sum;
   }
-  dX[i] = sum;
 }

@@ -56,7 +56,7 @@ export function maxPoolBackward(args: MaxPoolBackwardArgs<GpuTensor, GpuTensor>)
     constants: { workgroupSize: WORKGROUP_SIZE },
     tensors: [args.dOut, args.argmax, args.dX],
     params: maxPoolParams.pack(g),
-    workgroups: dispatchFor(g.N * g.C * g.H * g.W, WORKGROUP_SIZE),
+    workgroups: dispatchFor(g.N * g.C * g.H, WORKGROUP_SIZE), // one invocation per input row
   };
 }
 
