@@ -10,7 +10,11 @@ export * from './models/network';
 export { parseTrainConfig } from './models/configJson';
 export * from './models/checkpoint';
 export { readSafetensors, writeSafetensors, checkStateDict } from './checkpoint/safetensors';
-export type { SafetensorsFile, SafetensorsTensor, SafetensorsDtype } from './checkpoint/safetensors';
+export type {
+  SafetensorsFile,
+  SafetensorsTensor,
+  SafetensorsDtype,
+} from './checkpoint/safetensors';
 export { encodeGrayPng, filterGrid } from './checkpoint/png';
 export { parseIdx, encodeIdx, isGzip, gunzipStream } from './data/idx';
 export {

@@ -153,7 +153,11 @@ function installGlobals(globals: object): void {
 async function findNodeAdapter(
   choice: NonNullable<InitOptions['adapter']>,
 ): Promise<{ adapter: GPUAdapter; summary: AdapterSummary }> {
-  const { existsSync } = await import('node:fs');
+  // A variable specifier keeps browser builds from trying to bundle (or warn about) node:fs.
+  const fsModule = 'node:fs';
+  const { existsSync } = (await import(/* @vite-ignore */ fsModule)) as {
+    existsSync: (path: string) => boolean;
+  };
   const env = (globalThis as unknown as { process: { env: Record<string, string | undefined> } })
     .process.env;
   if (choice === 'swiftshader')

@@ -1,0 +1,186 @@
+/**
+ * The Chrome benchmark page: FMA peak, matmul variants, the reference CNN's conv and pooling
+ * layers, softmax cross-entropy, Adam and a full training step, each validated against its CPU
+ * twin and then timed (see common.ts). Results appear as a table, can be downloaded as JSON, and
+ * sit on `window.shadergradBench` for `npm run bench:chrome` and the end-to-end tests.
+ */
+import { initDevice, type Gpu } from '../../src/index';
+import {
+  SUITES,
+  makeContext,
+  parseBenchOptions,
+  type BenchContext,
+  type BenchRow,
+  type SuiteName,
+} from './common';
+import { benchConv, benchPool } from './convSuite';
+import { benchFmaPeak, benchMatmul } from './matmulSuite';
+import { browserName, renderTable, type BenchReport } from './report';
+import { benchAdam, benchSoftmax, benchTrainStep } from './trainSuite';
+
+export interface BenchPageState {
+  status: 'starting' | 'running' | 'done' | 'error' | 'no-webgpu';
+  report?: BenchReport;
+  error?: string;
+}
+
+const state: BenchPageState = { status: 'starting' };
+(window as unknown as { shadergradBench: BenchPageState }).shadergradBench = state;
+
+const SUITE_RUNNERS: Record<SuiteName, (ctx: BenchContext) => Promise<BenchRow[]>> = {
+  fma: benchFmaPeak,
+  matmul: benchMatmul,
+  conv: benchConv,
+  pool: benchPool,
+  softmax: benchSoftmax,
+  adam: benchAdam,
+  train: benchTrainStep,
+};
+
+function byId<T extends HTMLElement>(id: string, type: new () => T): T {
+  const e = document.getElementById(id);
+  if (!(e instanceof type)) throw new Error(`bench/index.html has no #${id} ${type.name}`);
+  return e;
+}
+
+const ui = {
+  noWebgpu: byId('no-webgpu', HTMLElement),
+  error: byId('error', HTMLElement),
+  environment: byId('environment', HTMLElement),
+  run: byId('run', HTMLButtonElement),
+  download: byId('download', HTMLButtonElement),
+  status: byId('status', HTMLElement),
+  results: byId('results', HTMLTableElement),
+  log: byId('log', HTMLElement),
+};
+
+function log(message: string): void {
+  ui.status.textContent = message;
+  ui.log.textContent += `${message}\n`;
+  ui.log.scrollTop = ui.log.scrollHeight;
+}
+
+function showEnvironment(report: BenchReport): void {
+  const a = report.adapter;
+  const o = report.options;
+  const entries: [string, string][] = [
+    ['browser', `${report.browser} — ${report.userAgent}`],
+    [
+      'adapter',
+      `${[a.vendor, a.architecture, a.description].filter(Boolean).join(' ') || '(not disclosed)'} — ${a.kind}`,
+    ],
+    [
+      'timing',
+      report.timestampQuery
+        ? 'timestamp-query: GPU time of each compute pass (wall clock where the driver returns zeros)'
+        : 'wall clock (submit to onSubmittedWorkDone): this device has no timestamp-query',
+    ],
+    [
+      'options',
+      `sizes ${o.sizes.join(', ')} · batch ${o.batch} · ${o.reps} samples after ${o.warmup} warm-up${o.quick ? ' · quick' : ''}`,
+    ],
+  ];
+  ui.environment.replaceChildren(
+    ...entries.flatMap(([k, v]) => {
+      const dt = document.createElement('dt');
+      const dd = document.createElement('dd');
+      dt.textContent = k;
+      dd.textContent = v;
+      return [dt, dd];
+    }),
+  );
+}
+
+async function runAll(gpu: Gpu): Promise<void> {
+  const options = parseBenchOptions(location.search);
+  const started = performance.now();
+  const report: BenchReport = {
+    schema: 'shadergrad-bench/1',
+    date: new Date().toISOString(),
+    userAgent: navigator.userAgent,
+    browser: browserName(),
+    adapter: gpu.adapter,
+    timestampQuery: gpu.hasTimestampQuery,
+    options,
+    peakGflops: undefined,
+    rows: [],
+    errors: [],
+    seconds: 0,
+  };
+  state.report = report;
+  state.status = 'running';
+  ui.run.disabled = true;
+  ui.download.disabled = true;
+  ui.error.hidden = true;
+  ui.log.textContent = '';
+  showEnvironment(report);
+  const ctx = makeContext(gpu, options, log);
+  for (const suite of SUITES.filter((s) => options.only.includes(s))) {
+    try {
+      const rows = await SUITE_RUNNERS[suite](ctx);
+      report.rows.push(...rows);
+      if (suite === 'fma') report.peakGflops = rows[0]?.value;
+    } catch (e) {
+      const message = e instanceof Error ? e.message : String(e);
+      report.errors.push({ suite, message });
+      ui.error.textContent = report.errors.map((x) => `${x.suite}: ${x.message}`).join('\n');
+      ui.error.hidden = false;
+    }
+    renderTable(ui.results, report);
+  }
+  report.seconds = (performance.now() - started) / 1000;
+  log(
+    `Done in ${report.seconds.toFixed(1)} s: ${report.rows.length} rows, ${report.errors.length} errors.`,
+  );
+  state.status = report.errors.length > 0 ? 'error' : 'done';
+  ui.run.disabled = false;
+  ui.download.disabled = false;
+}
+
+function downloadJson(): void {
+  if (!state.report) return;
+  const blob = new Blob([`${JSON.stringify(state.report, null, 2)}\n`], {
+    type: 'application/json',
+  });
+  const url = URL.createObjectURL(blob);
+  const a = Object.assign(document.createElement('a'), {
+    href: url,
+    download: 'shadergrad-bench.json',
+  });
+  a.click();
+  setTimeout(() => URL.revokeObjectURL(url), 10_000);
+}
+
+function noWebgpu(reason: string): void {
+  state.status = 'no-webgpu';
+  state.error = reason;
+  ui.noWebgpu.textContent =
+    `WebGPU is not available, so nothing can be benchmarked here. ${reason} ` +
+    'Use a recent Chrome or Edge (113+) with hardware acceleration on, served from http://localhost or https.';
+  ui.noWebgpu.hidden = false;
+  ui.status.textContent = 'WebGPU is not available.';
+}
+
+function fail(e: unknown): void {
+  state.status = 'error';
+  state.error = e instanceof Error ? e.message : String(e);
+  ui.error.textContent = state.error;
+  ui.error.hidden = false;
+}
+
+async function boot(): Promise<void> {
+  parseBenchOptions(location.search); // a bad URL parameter fails before the device is made
+  if (!('gpu' in navigator))
+    return noWebgpu('This browser does not expose WebGPU (navigator.gpu).');
+  let gpu: Gpu;
+  try {
+    gpu = await initDevice();
+  } catch (e) {
+    return noWebgpu(e instanceof Error ? e.message : String(e));
+  }
+  ui.run.addEventListener('click', () => void runAll(gpu).catch(fail));
+  ui.download.addEventListener('click', downloadJson);
+  await runAll(gpu);
+}
+
+boot().catch(fail);

@@ -1,0 +1,2 @@
+/** Everything the demo uses from shadergrad: the public API, src/index.ts. */
+export * from '../src/index';

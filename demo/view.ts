@@ -1,0 +1,125 @@
+/**
+ * The demo page's elements and the state it shows. The state is also `window.shadergradDemo`, so
+ * end-to-end tests read what a user sees (status, curves, probabilities) without scraping.
+ */
+import type { AdapterSummary, MemoryReport } from './api';
+import { drawChart, smooth } from './charts';
+
+export type DemoStatus =
+  'starting' | 'loading' | 'ready' | 'training' | 'paused' | 'error' | 'no-webgpu';
+
+export interface DemoState {
+  status: DemoStatus;
+  /** What the page says it is doing, as shown next to the controls. */
+  message: string;
+  adapter?: AdapterSummary;
+  step: number;
+  epoch: number;
+  /** Per step: mean batch loss, batch accuracy. */
+  losses: number[];
+  accuracies: number[];
+  /** [step, accuracy] of each confusion-matrix evaluation. */
+  testAccuracy: [number, number][];
+  samplesPerSecond: number;
+  /** Class probabilities of the current drawing or test image. */
+  probabilities?: number[];
+  /** How many times probabilities were computed (each drawing, test image, pause, load). */
+  predictions: number;
+  confusion?: { counts: number[]; accuracy: number; total: number };
+  memory?: MemoryReport;
+  /** File name of the last checkpoint loaded. */
+  loaded?: string;
+  error?: string;
+}
+
+export function byId<T extends HTMLElement>(id: string, type: new () => T): T {
+  const e = document.getElementById(id);
+  if (!(e instanceof type)) throw new Error(`demo/index.html has no #${id} ${type.name}`);
+  return e;
+}
+
+export const ui = {
+  adapter: byId('adapter', HTMLElement),
+  noWebgpu: byId('no-webgpu', HTMLElement),
+  error: byId('error', HTMLElement),
+  form: byId('settings', HTMLFormElement),
+  model: byId('model', HTMLElement),
+  toggle: byId('toggle', HTMLButtonElement),
+  evaluate: byId('evaluate', HTMLButtonElement),
+  status: byId('status', HTMLElement),
+  epochBar: byId('epoch-bar', HTMLElement),
+  stats: byId('stats', HTMLElement),
+  lossChart: byId('loss-chart', HTMLCanvasElement),
+  accuracyChart: byId('accuracy-chart', HTMLCanvasElement),
+  confusion: byId('confusion', HTMLElement),
+  pad: byId('pad', HTMLCanvasElement),
+  clear: byId('clear', HTMLButtonElement),
+  nextTest: byId('next-test', HTMLButtonElement),
+  inputNote: byId('input-note', HTMLElement),
+  probabilities: byId('probabilities', HTMLElement),
+  filters: byId('filters', HTMLCanvasElement),
+  saveModel: byId('save-model', HTMLButtonElement),
+  saveFirst: byId('save-first', HTMLButtonElement),
+  load: byId('load', HTMLInputElement),
+  memory: byId('memory', HTMLElement),
+};
+
+/** Shows an error in the banner (and keeps it in the state for tests). */
+export function showError(state: DemoState, e: unknown): void {
+  const message = e instanceof Error ? e.message : String(e);
+  state.error = message;
+  ui.error.textContent = message;
+  ui.error.hidden = false;
+}
+
+/** Offers `bytes` to the user as a file download. */
+export function download(bytes: Uint8Array, name: string, type: string): void {
+  const url = URL.createObjectURL(new Blob([bytes as Uint8Array<ArrayBuffer>], { type }));
+  const a = Object.assign(document.createElement('a'), { href: url, download: name });
+  a.click();
+  setTimeout(() => URL.revokeObjectURL(url), 10_000);
+}
+
+/** Status line, buttons, counters, progress bar and both charts. */
+export function renderTraining(state: DemoState, epochFraction: number, batch: number): void {
+  const busy =
+    state.status === 'starting' || state.status === 'loading' || state.status === 'error';
+  ui.toggle.disabled = busy || state.status === 'no-webgpu';
+  ui.toggle.textContent =
+    state.status === 'training' ? 'Pause' : state.step > 0 ? 'Resume' : 'Train';
+  for (const b of [ui.evaluate, ui.saveModel, ui.saveFirst]) b.disabled = ui.toggle.disabled;
+  ui.load.disabled = ui.toggle.disabled;
+  ui.status.textContent = state.message;
+  ui.epochBar.style.width = `${(100 * epochFraction).toFixed(1)}%`;
+  const last = state.losses.length - 1;
+  const cell = (name: string, value: string): string => `<span>${name} <b>${value}</b></span>`;
+  ui.stats.innerHTML = [
+    cell('epoch', String(state.epoch)),
+    cell('step', String(state.step)),
+    cell('samples/s', state.samplesPerSecond.toFixed(0)),
+    cell('loss', last >= 0 ? (state.losses[last] ?? 0).toFixed(4) : '-'),
+    cell('batch', String(batch)),
+  ].join('');
+  const steps = (ys: number[]): [number, number][] => ys.map((y, i) => [i + 1, y]);
+  const losses = steps(state.losses);
+  drawChart(
+    ui.lossChart,
+    [
+      { label: 'batch loss', color: '#b8c7e8', points: losses, lineWidth: 1 },
+      { label: 'smoothed', color: '#2451b3', points: smooth(losses) },
+    ],
+    { xLabel: 'step' },
+  );
+  drawChart(
+    ui.accuracyChart,
+    [
+      {
+        label: 'train batch (smoothed)',
+        color: '#d9822b',
+        points: smooth(steps(state.accuracies)),
+      },
+      { label: 'test subset', color: '#2f8f4e', points: state.testAccuracy, markers: true },
+    ],
+    { xLabel: 'step', yRange: [0, 1] },
+  );
+}
