@@ -46,6 +46,17 @@ export function biasAddForward(args: BiasAddForwardArgs<GpuTensor>): KernelCall 
   };
 }
 
+/**
+ * Threads per channel: enough for the N*S terms each channel sums (a power of two for the tree),
+ * at most BACKWARD_WORKGROUP_SIZE. A dense layer's N*S = batch needs far fewer than 256, and idle
+ * threads still cost time on a CPU "GPU".
+ */
+function backwardWorkgroupSize(termsPerChannel: number): number {
+  let size = 8;
+  while (size < termsPerChannel && size < BACKWARD_WORKGROUP_SIZE) size *= 2;
+  return size;
+}
+
 export function biasBackward(args: BiasBackwardArgs<GpuTensor>): KernelCall {
   const { dOut, dBias, N, C, S } = args;
   const label = 'bias.biasBackward';
@@ -56,7 +67,7 @@ export function biasBackward(args: BiasBackwardArgs<GpuTensor>): KernelCall {
     label: `${label}(${N}x${C}x${S})`,
     shader: biasShader,
     entryPoint: 'biasBackward',
-    constants: { workgroupSize: BACKWARD_WORKGROUP_SIZE },
+    constants: { workgroupSize: backwardWorkgroupSize(N * S) },
     tensors: [dOut, dBias],
     params: biasParams.pack({ N, C, S }),
     workgroups: grid1d(C),
