@@ -269,7 +269,8 @@ export async function compilePlan(
   store: ParameterStore,
   options: PlanOptions,
 ): Promise<StepPlan> {
-  const variant = options.matmulVariant ?? preferredMatmulVariant(gpu.adapter.kind);
+  const variant =
+    options.matmulVariant ?? preferredMatmulVariant(gpu.adapter.kind, gpu.hasSubgroups);
   const tracer = new Tracer(
     graph,
     store,

@@ -11,6 +11,7 @@ import { conv2dIm2colFamily } from './conv2dIm2col';
 import { dropoutFamily } from './dropout';
 import { fmaPeakFamily } from './fmaPeak';
 import { matmulFamily } from './matmul';
+import { matmulSubgroupFamily } from './matmulSubgroup';
 import { maxPoolFamily } from './maxPool';
 import { mseFamily } from './mse';
 import { optimizerFamily } from './optimizer';
@@ -23,6 +24,7 @@ export const kernelFamilies: readonly KernelFamily[] = [
   activationFamily,
   fmaPeakFamily,
   matmulFamily,
+  matmulSubgroupFamily,
   maxPoolFamily,
   avgPoolFamily,
   conv2dIm2colFamily,

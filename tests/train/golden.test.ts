@@ -30,7 +30,7 @@ beforeAll(async () => {
 });
 afterAll(() => gpu.destroy());
 
-describe.each(['registerTile', 'workgroupTile', 'naive'] as const)(
+describe.each(['subgroupTile', 'registerTile', 'workgroupTile', 'naive'] as const)(
   'golden PyTorch case on the GPU (%s matmul)',
   (matmulVariant) => {
     it('matches loss, activations, gradients and three Adam steps', async () => {

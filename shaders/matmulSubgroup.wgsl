@@ -1,0 +1,210 @@
+// matmulSubgroup.wgsl: the contract of shaders/matmul.wgsl (per batch b, C_b = act(op(A_b) · op(B_b)
+// + bias), M,K,N legend, row-major f32, transA/transB read in place, batch strides with 0 as
+// broadcast, sumBatches, bias per row or column, activation epilogue), with op(A) shared across
+// the lanes of a subgroup instead of loaded by each.
+//
+// Needs the `subgroups` feature, hence its own module (matmul.wgsl must compile everywhere); the
+// wrapper puts `enable subgroups;` ahead of common.wgsl since a directive precedes all declarations.
+//
+// Algorithm: workgroup (x, y) owns rows 32x .. 32x + 31 of C and wgSize lanes side by side along
+// N, 4 columns (one vec4) each. Per step of 4 k, lane l of each subgroup loads op(A) quads
+// 8r + l % 8 (r < 4; the [32 rows x 4 k] block is 32 vec4 "slots") and subgroupBroadcast from
+// lanes 0..7 hands every lane all 32; each lane loads its [4 k x 4 columns] op(B) block (4 vec4)
+// and does 32 mat4x4 · vec4 products: 512 FMAs for 8 vec4 loads. Why it pays on lavapipe:
+// llvmpipe runs 8 lanes as SIMD and splits each buffer load into per-lane scalar loads with
+// bounds checks, while a broadcast of a constant lane is a register splat, so loads per FMA set
+// the speed: the 16x12 register tile of matmul.wgsl loads 28 values per 192 FMAs, this one 8 per
+// 128 (per lane and k). stepDirect (no broadcasts), forced by wgSize 4, ran 0.2-0.4x registerTile.
+// Any subgroup size is correct: a lane's slot depends only on its subgroup lane id and the
+// workgroup's rows, so lanes 0..7 of any subgroup hold the whole block. Subgroups of fewer than 8
+// lanes (SwiftShader: 4) or larger than the workgroup (which could be partial, lacking lane 7)
+// take stepDirect, where every lane loads every slot. Subgroups are assumed full when their size
+// divides wgSize (as on llvmpipe, SwiftShader and GPU drivers).
+// Needs (the wrapper checks, else runs matmulRegisterTile): K % 4 == 0, batch strides % 4 == 0,
+// M % 4 == 0 with transA, N % 4 == 0 without transB, A and B 16-byte aligned.
+// Entry point: matmulSubgroupTile. Overrides: transA, transB, sumBatches, biasMode, activation
+// (as in matmul.wgsl) and wgSize.
+// ZERO INIT: accumulators are zeroed explicitly in the batch loop (see matmul.wgsl's header).
+
+override transA: bool = false; // A_b stored [K, M]
+override transB: bool = false; // B_b stored [N, K]
+override sumBatches: bool = false; // C = sum over b, written once
+override biasMode: u32 = 0u; // BIAS_NONE, BIAS_ROW (bias[m]) or BIAS_COL (bias[n])
+override activation: u32 = ACT_NONE; // epilogue after the bias: ACT_* in common.wgsl
+override wgSize: u32 = 8u; // invocations per workgroup, all along N; sharing needs >= subgroup size
+
+const BIAS_NONE: u32 = 0u;
+const BIAS_ROW: u32 = 1u;
+const BIAS_COL: u32 = 2u;
+const TILE_ROWS: u32 = 32u; // rows of C per workgroup, shared by all its lanes
+const SLOT_GROUPS: u32 = 4u; // TILE_ROWS / 8: op(A) slots each lane loads per 4 k
+const LANE_COLS: u32 = 4u; // columns of C per lane (one vec4)
+
+struct Params {
+  M: u32, // rows of op(A) and C
+  N: u32, // columns of op(B) and C
+  K: u32, // columns of op(A) = rows of op(B); a multiple of 4
+  batch: u32, // number of products
+  aBatchStride: u32, // elements from A_b to A_{b+1}; 0 broadcasts one A; a multiple of 4
+  bBatchStride: u32, // elements from B_b to B_{b+1}; 0 broadcasts one B; a multiple of 4
+  outBatchStride: u32, // elements from C_b to C_{b+1} (unused with sumBatches)
+}
+
+@group(0) @binding(0) var<storage, read> aMat4: array<vec4f>; // A_b as vec4s, [M, K] or [K, M] (transA)
+@group(0) @binding(1) var<storage, read> bMat4: array<vec4f>; // B_b as vec4s, [K, N] or [N, K] (transB)
+@group(0) @binding(2) var<storage, read> biasIn: array<f32>; // [M] or [N]; unread when BIAS_NONE
+@group(0) @binding(3) var<storage, read_write> cMat: array<f32>; // C_b, [M, N]
+@group(0) @binding(4) var<uniform> params: Params;
+
+// Products summed into one output each: `batch` with sumBatches, else 1.
+fn productsPerOutput() -> u32 {
+  return select(1u, params.batch, sumBatches);
+}
+
+// Output matrices written: 1 with sumBatches, else `batch`.
+fn outputCount() -> u32 {
+  return select(params.batch, 1u, sumBatches);
+}
+
+// vec4 index of op(A) quad `slot` (0 .. TILE_ROWS - 1) at k = 0; a k step (4 k) adds aStep().
+// Without transA slot s is row row0 + s, k .. k + 3; with transA it is stored row k + s % 4,
+// columns row0 + 4 (s / 4) .. + 3. Either way slots 4g .. 4g + 3 cover rows 4g .. 4g + 3.
+// Rows past M are clamped (read, never stored).
+fn aSlotIndex(aBase4: u32, row0: u32, slot: u32) -> u32 {
+  if (transA) {
+    let m4 = params.M / 4u;
+    return aBase4 + (slot % 4u) * m4 + min(row0 / 4u + slot / 4u, m4 - 1u);
+  }
+  return aBase4 + min(row0 + slot, params.M - 1u) * (params.K / 4u);
+}
+
+// vec4s between the A quads of consecutive k steps (4 k).
+fn aStep() -> u32 {
+  return select(1u, params.M, transA);
+}
+
+// op(A)[4 rows, k .. k + 3] as the columns of a mat4x4 (row i = column i) from the group's 4 slots.
+fn aGroupRows(s0: vec4f, s1: vec4f, s2: vec4f, s3: vec4f) -> mat4x4f {
+  let m = mat4x4f(s0, s1, s2, s3);
+  if (transA) {
+    return transpose(m); // each slot holds 4 rows at one k
+  }
+  return m;
+}
+
+// vec4 index of the lane's op(B) reads at k = 0; a k step (4 k) adds bStep(). Without transB, read
+// kk is row kk, columns col0 .. col0 + 3 of B stored [K, N] (kk * N/4 further on); with transB, read
+// j is the run of 4 k of column col0 + j of B stored [N, K]. Columns past N are clamped.
+fn bIndexes(bBase4: u32, col0: u32) -> vec4u {
+  if (transB) {
+    let cols = min(vec4u(col0) + vec4u(0u, 1u, 2u, 3u), vec4u(params.N - 1u));
+    return vec4u(bBase4) + cols * (params.K / 4u);
+  }
+  let n4 = params.N / 4u;
+  return vec4u(bBase4 + min(col0 / 4u, n4 - 1u)) + vec4u(0u, 1u, 2u, 3u) * n4;
+}
+
+// vec4s between the B reads of consecutive k steps (4 k).
+fn bStep() -> u32 {
+  return select(params.N, 1u, transB);
+}
+
+// The [4 k x 4 columns] op(B) block at step kq: column kk is op(B)[k + kk, cols], so
+// block * a = sum_kk op(B)[k + kk, cols] a[kk].
+fn bBlock(at: vec4u, kq: u32) -> mat4x4f {
+  let off = kq * bStep();
+  let m = mat4x4f(bMat4[at.x + off], bMat4[at.y + off], bMat4[at.z + off], bMat4[at.w + off]);
+  if (transB) {
+    return transpose(m); // each read is one column's 4 k
+  }
+  return m;
+}
+
+// acc[4g + i] += bTile * (row 4g + i of op(A)) for the 4 rows of group g.
+fn accumulateGroup(acc: ptr<function, array<vec4f, 32>>, g: u32, rows: mat4x4f, bTile: mat4x4f) {
+  for (var i = 0u; i < 4u; i++) {
+    (*acc)[4u * g + i] += bTile * rows[i];
+  }
+}
+
+// One 4-k step, op(A) shared: lane l loads slot 8r + l % 8 (aAt[r] at k = 0) for r < SLOT_GROUPS;
+// lanes 0..3 and 4..7 then hand rows 8r .. 8r + 3 and 8r + 4 .. 8r + 7 to every lane.
+fn stepShared(acc: ptr<function, array<vec4f, 32>>, aAt: ptr<function, array<u32, 4>>, kq: u32,
+              bTile: mat4x4f) {
+  for (var r = 0u; r < SLOT_GROUPS; r++) {
+    let q = aMat4[(*aAt)[r] + kq * aStep()];
+    accumulateGroup(acc, 2u * r, aGroupRows(subgroupBroadcast(q, 0u), subgroupBroadcast(q, 1u),
+                                             subgroupBroadcast(q, 2u), subgroupBroadcast(q, 3u)), bTile);
+    accumulateGroup(acc, 2u * r + 1u, aGroupRows(subgroupBroadcast(q, 4u), subgroupBroadcast(q, 5u),
+                                                 subgroupBroadcast(q, 6u), subgroupBroadcast(q, 7u)), bTile);
+  }
+}
+
+// The same step where a subgroup cannot share (fewer than 8 lanes, or maybe partial): every lane
+// loads all TILE_ROWS slots itself.
+fn stepDirect(acc: ptr<function, array<vec4f, 32>>, aBase4: u32, row0: u32, kq: u32, bTile: mat4x4f) {
+  let at = kq * aStep();
+  for (var g = 0u; g < TILE_ROWS / 4u; g++) {
+    accumulateGroup(acc, g, aGroupRows(aMat4[aSlotIndex(aBase4, row0, 4u * g) + at],
+                                       aMat4[aSlotIndex(aBase4, row0, 4u * g + 1u) + at],
+                                       aMat4[aSlotIndex(aBase4, row0, 4u * g + 2u) + at],
+                                       aMat4[aSlotIndex(aBase4, row0, 4u * g + 3u) + at]), bTile);
+  }
+}
+
+// Writes act(acc + bias) for the lane's [TILE_ROWS x 4] block at (row0, col0) of output outB,
+// skipping rows and columns past the edge. Bias values are read once per row or per column.
+fn storeBlock(acc: ptr<function, array<vec4f, 32>>, outB: u32, row0: u32, col0: u32) {
+  let outBase = outB * params.outBatchStride;
+  var colBias = vec4f(0.0);
+  if (biasMode == BIAS_COL) {
+    for (var j = 0u; j < LANE_COLS; j++) { colBias[j] = biasIn[min(col0 + j, params.N - 1u)]; }
+  }
+  for (var i = 0u; i < TILE_ROWS && row0 + i < params.M; i++) {
+    let row = row0 + i;
+    var pre = (*acc)[i] + colBias;
+    if (biasMode == BIAS_ROW) {
+      pre += vec4f(biasIn[row]);
+    }
+    for (var j = 0u; j < LANE_COLS; j++) {
+      if (col0 + j < params.N) {
+        cMat[outBase + row * params.N + col0 + j] = activate(pre[j], activation);
+      }
+    }
+  }
+}
+
+@compute @workgroup_size(wgSize)
+fn matmulSubgroupTile(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
+                      @builtin(local_invocation_index) lid: u32,
+                      @builtin(subgroup_invocation_id) sgLane: u32, @builtin(subgroup_size) sgSize: u32) {
+  // Row bands along x run first: the bands sharing a strip of op(B) follow each other in cache.
+  let row0 = wid.x * TILE_ROWS;
+  let colBlock = wid.y * wgSize * LANE_COLS;
+  // Workgroup-uniform guard: every lane of a subgroup must reach the broadcasts, so lanes past N
+  // clamp their reads and skip their stores instead of returning.
+  if (row0 >= params.M || colBlock >= params.N) {
+    return;
+  }
+  let col0 = colBlock + lid * LANE_COLS;
+  // Uniform (subgroup size and an override): lanes 0..7 exist in every subgroup.
+  let shareA = sgSize >= 8u && sgSize <= wgSize;
+  let k4 = params.K / 4u;
+  for (var outB = wid.z; outB < outputCount(); outB += nwg.z) {
+    var acc = array<vec4f, 32>(); // acc[i]: row row0 + i, columns col0 .. col0 + 3 (ZERO INIT)
+    for (var b = outB; b < outB + productsPerOutput(); b++) {
+      let aBase4 = b * (params.aBatchStride / 4u);
+      let bAt = bIndexes(b * (params.bBatchStride / 4u), col0);
+      if (shareA) {
+        var aAt: array<u32, 4>;
+        for (var r = 0u; r < SLOT_GROUPS; r++) {
+          aAt[r] = aSlotIndex(aBase4, row0, 8u * r + sgLane % 8u);
+        }
+        for (var kq = 0u; kq < k4; kq++) { stepShared(&acc, &aAt, kq, bBlock(bAt, kq)); }
+      } else {
+        for (var kq = 0u; kq < k4; kq++) { stepDirect(&acc, aBase4, row0, kq, bBlock(bAt, kq)); }
+      }
+    }
+    storeBlock(&acc, outB, row0, col0);
+  }
+}
