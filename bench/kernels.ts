@@ -24,7 +24,7 @@ import { randomFloats, validateSample } from './validate';
 
 const quick = process.argv.includes('--quick');
 const samples = quick ? 3 : 7;
-const variants: MatmulVariant[] = ['naive', 'registerTile', 'workgroupTile'];
+const baseVariants: MatmulVariant[] = ['naive', 'registerTile', 'workgroupTile'];
 
 async function measurePeak(gpu: Gpu): Promise<number> {
   const check = createTensor(gpu, [300]);
@@ -55,6 +55,7 @@ async function benchMatmul(gpu: Gpu, n: number): Promise<MatmulResult[]> {
   const b = upload(gpu, bHost, [n, n]);
   const out = createTensor(gpu, [n, n]);
   const results: MatmulResult[] = [];
+  const variants: MatmulVariant[] = gpu.hasSubgroups ? [...baseVariants, 'subgroupTile'] : baseVariants;
   for (const variant of variants) {
     const call = matmul({ a, b, out, M: n, N: n, K: n }, variant);
     await runCalls(gpu, [call]);
