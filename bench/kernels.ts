@@ -55,7 +55,9 @@ async function benchMatmul(gpu: Gpu, n: number): Promise<MatmulResult[]> {
   const b = upload(gpu, bHost, [n, n]);
   const out = createTensor(gpu, [n, n]);
   const results: MatmulResult[] = [];
-  const variants: MatmulVariant[] = gpu.hasSubgroups ? [...baseVariants, 'subgroupTile'] : baseVariants;
+  const variants: MatmulVariant[] = gpu.hasSubgroups
+    ? [...baseVariants, 'subgroupTile']
+    : baseVariants;
   for (const variant of variants) {
     const call = matmul({ a, b, out, M: n, N: n, K: n }, variant);
     await runCalls(gpu, [call]);
