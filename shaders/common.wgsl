@@ -51,3 +51,13 @@ fn activationGrad(postAct: f32, dPostAct: f32, actKind: u32) -> f32 {
     default: { return dPostAct; }
   }
 }
+
+// Pooling (maxPool, avgPool): the half-open range [first, end) of the windows along one axis
+// that cover input position winPos: window o covers it when o*winStep <= winPos < o*winStep +
+// winSize, clipped to the winCount windows.
+fn coveringWindows(winPos: u32, winSize: u32, winStep: u32, winCount: u32) -> vec2u {
+  // first = ceil((winPos - winSize + 1) / winStep), or 0 when winPos < winSize
+  let first = select(0u, (winPos + winStep - winSize) / winStep, winPos + 1u > winSize);
+  let end = min(winPos / winStep + 1u, winCount);
+  return vec2u(first, max(first, end));
+}

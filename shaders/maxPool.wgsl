@@ -38,14 +38,6 @@ fn isNanF32(value: f32) -> bool {
   return (bitcast<u32>(value) & 0x7fffffffu) > 0x7f800000u;
 }
 
-// Half-open range [first, end) of the windows along one axis that cover input position `pos`:
-// window o covers pos when o*step <= pos < o*step + kSize, clipped to the outSize windows.
-fn coveringWindows(pos: u32, kSize: u32, step: u32, outSize: u32) -> vec2u {
-  let first = select(0u, (pos + step - kSize) / step, pos + 1u > kSize); // ceil((pos - kSize + 1) / step)
-  let end = min(pos / step + 1u, outSize);
-  return vec2u(first, max(first, end));
-}
-
 // ---- forward
 @group(0) @binding(0) var<storage, read> x: array<f32>; // input [N, C, H, W]
 @group(0) @binding(1) var<storage, read_write> out: array<f32>; // window maxima [N, C, OH, OW]

@@ -21,13 +21,13 @@ import {
   type Workgroups,
 } from '../engine/dispatch';
 import { ShadergradError, type AdapterKind } from '../engine/errors';
-import { defineParams } from '../engine/params';
 import type { GpuTensor } from '../engine/tensor';
 import { expectCount, expectWhole } from './checks';
 import { activationCode } from './common.cpu';
 import type { KernelFamily } from './family';
 import { matmulStrides, type MatmulArgs } from './matmul.cpu';
 import { matmulSubgroupTile, subgroupTileHandles } from './matmulSubgroup';
+import { matmulParams } from './matmulParams';
 import { familyShader } from './shader';
 import source from '../../shaders/matmul.wgsl?raw';
 
@@ -38,15 +38,7 @@ export type MatmulVariant = 'naive' | 'registerTile' | 'workgroupTile' | 'subgro
 type MatmulBaseVariant = Exclude<MatmulVariant, 'subgroupTile'>;
 
 export const matmulShader = familyShader('matmul', source);
-export const matmulParams = defineParams('Params', {
-  M: 'u32',
-  N: 'u32',
-  K: 'u32',
-  batch: 'u32',
-  aBatchStride: 'u32',
-  bBatchStride: 'u32',
-  outBatchStride: 'u32',
-});
+export { matmulParams };
 
 /** Invocations per workgroup (wgCols x wgRows) for every entry point but matmulWorkgroupTile. */
 const WG_COLS = 8;

@@ -11,12 +11,12 @@
  * matmulRegisterTile. Timings against registerTile are in preferredMatmulVariant's note (./matmul).
  */
 import { MAX_WORKGROUPS_PER_DIMENSION, ceilDiv, type KernelCall } from '../engine/dispatch';
-import { defineParams } from '../engine/params';
 import type { ShaderSource } from '../engine/pipelines';
 import type { GpuTensor } from '../engine/tensor';
 import { activationCode } from './common.cpu';
 import type { KernelFamily } from './family';
 import type { MatmulArgs, matmulStrides } from './matmul.cpu';
+import { matmulParams } from './matmulParams';
 import { familyShader } from './shader';
 import source from '../../shaders/matmulSubgroup.wgsl?raw';
 
@@ -27,15 +27,8 @@ export const matmulSubgroupShader: ShaderSource = {
   code: `enable subgroups;\n${base.code}`,
   prefixLines: base.prefixLines + 1,
 };
-export const matmulSubgroupParams = defineParams('Params', {
-  M: 'u32',
-  N: 'u32',
-  K: 'u32',
-  batch: 'u32',
-  aBatchStride: 'u32',
-  bBatchStride: 'u32',
-  outBatchStride: 'u32',
-});
+/** The same layout as matmul's: one Params contract for both shaders. */
+export const matmulSubgroupParams = matmulParams;
 
 /** Invocations per workgroup (wgSize): llvmpipe's SIMD width; measured faster than 16 or 32. */
 const WG_SIZE = 8;

@@ -1,16 +1,8 @@
 /** Seeded random numbers, so every failing case can be rerun exactly. */
+import { mulberry32 } from '../../src/engine/parameters';
 
-/** mulberry32: a tiny 32-bit generator, uniform in [0, 1). */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** mulberry32 (the engine's generator): uniform in [0, 1). */
+export const rng = mulberry32;
 
 /** n uniform floats in [lo, hi). */
 export function randomArray(n: number, seed: number, lo = -1, hi = 1): Float32Array {
