@@ -19,6 +19,7 @@ import {
   type KernelCall,
   type PreparedCall,
 } from './dispatch';
+import { STORAGE_USAGE, checkSize } from './buffers';
 import { ShadergradError } from './errors';
 import type { Graph, GraphNode } from './graph';
 import type { ParameterStore } from './parameters';
@@ -325,6 +326,8 @@ function allocate(
   const planned = tracer.tensors.filter(
     (t) => !keepAll && (t.kind === 'activation' || t.kind === 'gradient' || t.kind === 'scratch'),
   );
+  // Refuse, before allocating anything, a tensor no storage binding of this device can hold.
+  for (const t of tracer.tensors) checkSize(gpu, t.tensor.byteLength, describeTensor(t));
   const plan = planMemory(
     planned.map((t) => ({
       id: t.id,
@@ -337,7 +340,7 @@ function allocate(
     gpu.device.createBuffer({
       label: `plan.slot${i}`,
       size: Math.max(4, bytes),
-      usage: 0x80 | 0x4 | 0x8,
+      usage: STORAGE_USAGE,
     }),
   );
   const realOf = new Map<GPUBuffer, GPUBuffer>();
@@ -352,7 +355,7 @@ function allocate(
     const b = gpu.device.createBuffer({
       label: t.label,
       size: Math.max(4, t.tensor.byteLength),
-      usage: 0x80 | 0x4 | 0x8,
+      usage: STORAGE_USAGE,
     });
     own.push(b);
     realOf.set(t.tensor.buffer, b);
@@ -373,4 +376,9 @@ function allocate(
     total: s.parameters + s.gradients + s.optimizerState + persistent + plan.plannedBytes,
   };
   return { realOf, buffers: own, memory };
+}
+
+/** "conv2 (node 5) scratch cols [64, 800, 196]": what a tensor is, for size errors. */
+function describeTensor(t: TracedTensor): string {
+  return `${t.kind} ${t.label} [${t.shape.join(', ')}]`;
 }

@@ -152,3 +152,18 @@ describe('learning real MNIST', () => {
     ]);
   });
 });
+
+describe('plans past the device limits', () => {
+  it('are refused before any allocation, naming the tensor and what to change', async () => {
+    // The smallest batch whose conv2 im2col (batch * 800 * 196 floats) outgrows a binding.
+    const limit = Math.min(gpu.limits.maxStorageBufferBindingSize, gpu.limits.maxBufferSize);
+    const batch = Math.floor(limit / (800 * 196 * 4)) + 1;
+    const trainer = createTrainer(gpu, { ...defaultTrainConfig(), batchSize: batch });
+    await expect(trainer.plan('train', batch)).rejects.toThrow(
+      new RegExp(
+        `scratch scratch:\\d+:cols \\[${batch}, 800, 196\\]: ${batch * 800 * 196 * 4} bytes exceeds this device's largest storage buffer \\(${limit} bytes\\); use a smaller batch`,
+      ),
+    );
+    trainer.destroy();
+  });
+});
