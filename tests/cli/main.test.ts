@@ -76,6 +76,21 @@ describe('npm start', () => {
     expect(Number(acc)).toBeCloseTo(Number(((metrics[0]?.testAccuracy ?? 0) * 100).toFixed(2)), 1);
   }, 240_000);
 
+  it('--resume continues a run with results identical to an uninterrupted one', async () => {
+    const tiny = ['--features', '4,8', '--dense', '32', '--batch', '32', '--limit', '256'];
+    const resumed = mkdtempSync(join(tmpdir(), 'shadergrad-resume-'));
+    const straight = mkdtempSync(join(tmpdir(), 'shadergrad-straight-'));
+    expect((await cli([...tiny, '--epochs', '1', '--out', resumed])).code).toBe(0);
+    const second = await cli(['--resume', resumed, '--epochs', '2', '--out', resumed]);
+    expect(second.code, second.stderr).toBe(0);
+    expect(second.stdout).toMatch(/resuming after epoch 1/);
+    expect((await cli([...tiny, '--epochs', '2', '--out', straight])).code).toBe(0);
+    const lines = readFileSync(join(resumed, 'metrics.jsonl'), 'utf8').trim().split('\n');
+    expect(lines.map((l) => (JSON.parse(l) as { epoch: number }).epoch)).toEqual([1, 2]);
+    const weights = (dir: string): Buffer => readFileSync(join(dir, 'model.safetensors'));
+    expect(weights(resumed).equals(weights(straight))).toBe(true);
+  }, 180_000);
+
   it.each([
     [['--batch', 'abc'], /^shadergrad: --batch: expected a whole number >= 1, got 'abc'$/],
     [['--frobnicate'], /^shadergrad: .*--frobnicate/],
