@@ -12,6 +12,7 @@
 //           oh*sH + kh == h + padTop, ow*sW + kw == w + padLeft. A GATHER, one invocation
 //           per input row (n, c, h) summing each of its W elements in a fixed order (kh outer,
 //           kw inner), so no atomics; the valid (kh, oh) pairs depend only on h, found once.
+//   col2imUnitStride: col2im for stride 1, the same sums in the same order without divisions.
 //
 // The grid spills into y past 65535 workgroups (linearWorkgroup in common.wgsl).
 // Overrides: workgroupSize (invocations per workgroup).
@@ -105,6 +106,38 @@ fn col2im(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u
         if (ow < p.OW) {
           sum += dCols[(firstRow + kh * p.KW + kw) * ohw + oh * p.OW + ow];
         }
+      }
+    }
+    dX[i * p.W + w] = sum;
+  }
+}
+
+// col2im for strideH = strideW = 1 (the common 'same' convolution): the same sums in the same
+// order (kh outer, kw inner), with the ranges of kh and kw found by comparison instead of
+// division: window (oh, ow) = (hp - kh, wp - kw) must exist, so hp - OH < kh <= hp.
+@compute @workgroup_size(workgroupSize)
+fn col2imUnitStride(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
+                    @builtin(local_invocation_index) lid: u32) {
+  let i = linearWorkgroup(wid, nwg) * workgroupSize + lid; // input row (n, c, h)
+  if (i >= col2imParams.count) {
+    return;
+  }
+  let p = col2imParams;
+  let ohw = p.OH * p.OW;
+  let hp = i % p.H + p.padTop; // this row in the padded input
+  let firstRow = (i / p.H) * p.KH * p.KW; // cols row of (c, kh = 0, kw = 0) in image n
+  let khLo = select(0u, hp + 1u - p.OH, hp + 1u > p.OH);
+  let khHi = min(p.KH, hp + 1u);
+  for (var w = 0u; w < p.W; w++) {
+    let wp = w + p.padLeft;
+    let kwLo = select(0u, wp + 1u - p.OW, wp + 1u > p.OW);
+    let kwHi = min(p.KW, wp + 1u);
+    var sum = 0.0;
+    for (var kh = khLo; kh < khHi; kh++) {
+      // dCols[(firstRow + kh*KW + kw)*OH*OW + (hp - kh)*OW + (wp - kw)], stepping kw
+      let base = (firstRow + kh * p.KW) * ohw + (hp - kh) * p.OW + wp;
+      for (var kw = kwLo; kw < kwHi; kw++) {
+        sum += dCols[base + kw * ohw - kw];
       }
     }
     dX[i * p.W + w] = sum;

@@ -60,7 +60,7 @@ function describe(g: Conv2dGeometry): string {
 }
 
 function call(
-  entryPoint: 'im2col' | 'col2im',
+  entryPoint: 'im2col' | 'col2im' | 'col2imUnitStride',
   g: Conv2dGeometry,
   tensors: GpuTensor[],
   count: number,
@@ -96,11 +96,16 @@ export function col2im(args: Col2imArgs<GpuTensor>, tuning: Conv2dIm2colTuning =
   expectCount(label, 'dCols', args.dCols, colsCount);
   expectCount(label, 'dX', args.dX, xCount);
   const g = args.geometry;
-  return call('col2im', g, [args.dCols, args.dX], g.N * g.C * g.H, tuning);
+  const entryPoint = g.strideH === 1 && g.strideW === 1 ? 'col2imUnitStride' : 'col2im';
+  return call(entryPoint, g, [args.dCols, args.dX], g.N * g.C * g.H, tuning);
 }
 
 export const conv2dIm2colFamily: KernelFamily = {
   name: 'conv2dIm2col',
   shader: conv2dIm2colShader,
-  entryPoints: { im2col: conv2dIm2colParams, col2im: conv2dIm2colParams },
+  entryPoints: {
+    im2col: conv2dIm2colParams,
+    col2im: conv2dIm2colParams,
+    col2imUnitStride: conv2dIm2colParams,
+  },
 };
