@@ -22,6 +22,8 @@ export interface BenchOptions {
   /** Batch of the conv, pooling, softmax and training rows (the reference CNN uses 64). */
   batch: number;
   only: SuiteName[];
+  /** Also time TensorFlow.js on the matmul and training-step shapes (?tfjs=0 skips it). */
+  tfjs: boolean;
 }
 
 function numbers(raw: string | null, fallback: number[], name: string): number[] {
@@ -32,7 +34,7 @@ function numbers(raw: string | null, fallback: number[], name: string): number[]
   return values;
 }
 
-/** ?sizes=64,128&reps=3&warmup=1&quick=1&batch=64&only=matmul,conv */
+/** ?sizes=64,128&reps=3&warmup=1&quick=1&batch=64&only=matmul,conv&tfjs=0 */
 export function parseBenchOptions(search: string): BenchOptions {
   const p = new URLSearchParams(search);
   const quick = p.get('quick') === '1' || p.get('quick') === 'true';
@@ -48,6 +50,7 @@ export function parseBenchOptions(search: string): BenchOptions {
     quick,
     batch: one('batch', quick ? 8 : 64),
     only: only.length > 0 ? (only as SuiteName[]) : [...SUITES],
+    tfjs: p.get('tfjs') !== '0' && p.get('tfjs') !== 'false',
   };
 }
 

@@ -2,7 +2,9 @@
  * The Chrome benchmark page: FMA peak, matmul variants, the reference CNN's conv and pooling
  * layers, softmax cross-entropy, Adam and a full training step, each validated against its CPU
  * twin and then timed (see common.ts). Results appear as a table, can be downloaded as JSON, and
- * sit on `window.shadergradBench` for `npm run bench:chrome` and the end-to-end tests.
+ * sit on `window.shadergradBench` for `npm run bench:chrome` and the end-to-end tests. Then
+ * TensorFlow.js (webgpu backend, its own device on the same adapter) runs the same matmuls and
+ * training step (tfjsSuite.ts); a table of shadergrad/tfjs ratios and a chart show both.
  */
 import { initDevice, type Gpu } from '../../src/index';
 import {
@@ -15,8 +17,10 @@ import {
 } from './common';
 import { benchConv, benchPool } from './convSuite';
 import { benchFmaPeak, benchMatmul } from './matmulSuite';
-import { browserName, renderTable, type BenchReport } from './report';
-import { benchAdam, benchSoftmax, benchTrainStep } from './trainSuite';
+import { drawChart } from './chart';
+import { browserName, renderComparison, renderTable, type BenchReport } from './report';
+import { benchTfjs } from './tfjsSuite';
+import { benchAdam, benchSoftmax, benchTrainStep, trainConfig, trainShape } from './trainSuite';
 
 export interface BenchPageState {
   status: 'starting' | 'running' | 'done' | 'error' | 'no-webgpu';
@@ -52,6 +56,9 @@ const ui = {
   status: byId('status', HTMLElement),
   results: byId('results', HTMLTableElement),
   log: byId('log', HTMLElement),
+  tfjsNote: byId('tfjs-note', HTMLElement),
+  comparison: byId('comparison', HTMLTableElement),
+  chart: byId('chart', HTMLCanvasElement),
 };
 
 function log(message: string): void {
@@ -113,6 +120,11 @@ async function runAll(gpu: Gpu): Promise<void> {
   ui.download.disabled = true;
   ui.error.hidden = true;
   ui.log.textContent = '';
+  ui.tfjsNote.textContent = options.tfjs
+    ? 'TensorFlow.js runs after shadergrad.'
+    : 'Skipped (?tfjs=0).';
+  ui.tfjsNote.classList.remove('error');
+  renderComparison(ui.comparison, undefined);
   showEnvironment(report);
   const ctx = makeContext(gpu, options, log);
   for (const suite of SUITES.filter((s) => options.only.includes(s))) {
@@ -128,6 +140,14 @@ async function runAll(gpu: Gpu): Promise<void> {
     }
     renderTable(ui.results, report);
   }
+  if (options.tfjs) await compareTfjs(ctx, report);
+  drawChart(
+    ui.chart,
+    report.rows,
+    report.tfjs && 'error' in report.tfjs
+      ? []
+      : [...(report.tfjs?.matmul ?? []), ...(report.tfjs?.train ?? [])],
+  );
   report.seconds = (performance.now() - started) / 1000;
   log(
     `Done in ${report.seconds.toFixed(1)} s: ${report.rows.length} rows, ${report.errors.length} errors.`,
@@ -135,6 +155,33 @@ async function runAll(gpu: Gpu): Promise<void> {
   state.status = report.errors.length > 0 ? 'error' : 'done';
   ui.run.disabled = false;
   ui.download.disabled = false;
+}
+
+/** tfjs on the shapes shadergrad ran; a failure becomes `{ error }` and a note, never a crash. */
+async function compareTfjs(ctx: BenchContext, report: BenchReport): Promise<void> {
+  const ran = (suite: SuiteName) => report.rows.some((r) => r.suite === suite);
+  if (!ran('matmul') && !ran('train')) return;
+  const train = ran('train')
+    ? { config: trainConfig(ctx, ctx.options.batch), shape: trainShape(ctx) }
+    : undefined;
+  ui.tfjsNote.textContent = 'Running TensorFlow.js...';
+  try {
+    report.tfjs = await benchTfjs(ctx, report.rows, train);
+  } catch (e) {
+    report.tfjs = { error: e instanceof Error ? e.message : String(e) };
+  }
+  const t = report.tfjs;
+  ui.tfjsNote.textContent =
+    'error' in t
+      ? `TensorFlow.js could not run here, so there are no ratios: ${t.error}`
+      : `TensorFlow.js ${t.version}, backend ${t.backend}, on its own GPUDevice from navigator.gpu ` +
+        `(adapter: ${t.adapter || 'not disclosed'}), the same adapter as shadergrad's, run after ` +
+        `shadergrad, never at the same time. tfjs timing: ${t.method}. Ratio = shadergrad / tfjs ` +
+        'throughput (above 1: shadergrad is faster). The training-step ratio is wall clock on both ' +
+        'sides; shadergrad matmul rows use the timing column of the table above (GPU time with ' +
+        'timestamp-query), so at tiny sizes tfjs also pays its submit and read-back latency there.';
+  ui.tfjsNote.classList.toggle('error', 'error' in t);
+  renderComparison(ui.comparison, t);
 }
 
 function downloadJson(): void {

@@ -1,6 +1,7 @@
 /** The benchmark page's report: the JSON written by "Download JSON" and bench:chrome, and its table. */
 import type { AdapterSummary } from '../../src/index';
 import type { BenchOptions, BenchRow, SuiteName } from './common';
+import type { TfjsReport } from './tfjsSuite';
 
 export interface BenchReport {
   schema: 'shadergrad-bench/1';
@@ -17,6 +18,8 @@ export interface BenchReport {
   rows: BenchRow[];
   /** Suites that failed (validation or a GPU error), with the message. */
   errors: { suite: SuiteName; message: string }[];
+  /** TensorFlow.js (webgpu backend) on the same matmuls and training step, with ratios. */
+  tfjs?: TfjsReport;
   seconds: number;
 }
 
@@ -93,4 +96,35 @@ export function renderTable(table: HTMLTableElement, report: BenchReport): void 
     body.push(tr);
   }
   table.replaceChildren(...body);
+}
+
+/** shadergrad against tfjs, one row per pair: throughputs and shadergrad / tfjs. */
+export function renderComparison(table: HTMLTableElement, tfjs: TfjsReport | undefined): void {
+  if (!tfjs || 'error' in tfjs) {
+    table.replaceChildren();
+    return;
+  }
+  const head = document.createElement('tr');
+  const headers = ['shadergrad kernel', 'shape', 'shadergrad', 'tfjs', 'tfjs median ms', 'ratio'];
+  headers.forEach((name, i) => {
+    const th = document.createElement('th');
+    th.textContent = name;
+    th.className = i >= 2 ? 'num' : '';
+    head.append(th);
+  });
+  const timings = [...tfjs.matmul, ...tfjs.train];
+  const rows = tfjs.ratios.map((r) => {
+    const peer = timings.find((t) => t.shape === r.shape && t.unit === r.unit);
+    const tr = document.createElement('tr');
+    tr.append(
+      cell(r.kernel),
+      cell(r.shape),
+      cell(`${fixed(r.shadergrad)} ${r.unit}`, 'num'),
+      cell(`${fixed(r.tfjs)} ${r.unit}`, 'num'),
+      cell(peer ? fixed(peer.medianMs) : '', 'num'),
+      cell(`${fixed(r.ratio)}×`, r.ratio >= 1 ? 'num faster' : 'num slower'),
+    );
+    return tr;
+  });
+  table.replaceChildren(head, ...rows);
 }

@@ -118,7 +118,7 @@ export async function benchAdam(ctx: BenchContext): Promise<BenchRow[]> {
 }
 
 /** The timed model: the reference CNN, or a small one for ?quick=1. */
-function trainConfig(ctx: BenchContext, batch: number): TrainConfig {
+export function trainConfig(ctx: BenchContext, batch: number): TrainConfig {
   const model: ModelConfig = ctx.options.quick
     ? cnnFromKnobs({ features: [4, 8], dense: 32 })
     : defaultTrainConfig().model;
@@ -148,13 +148,18 @@ async function validateStep(ctx: BenchContext) {
   );
 }
 
+/** The training-step rows' shape label (also the tfjs row's, to pair them). */
+export function trainShape(ctx: BenchContext): string {
+  return `batch ${ctx.options.batch}, ${ctx.options.quick ? 'small CNN 4,8 / 32' : 'reference CNN'}`;
+}
+
 export async function benchTrainStep(ctx: BenchContext): Promise<BenchRow[]> {
   const validation = await validateStep(ctx);
   const B = ctx.options.batch;
   const config = trainConfig(ctx, B);
   const trainer = createTrainer(ctx.gpu, config);
   const { images, labels } = syntheticBatch(B, 91);
-  const shape = `batch ${B}, ${ctx.options.quick ? 'small CNN 4,8 / 32' : 'reference CNN'}`;
+  const shape = trainShape(ctx);
   ctx.log(`training step, ${shape}`);
   for (let i = 0; i < ctx.options.warmup; i++) await trainer.trainStep(images, labels);
   const samplesMs: number[] = [];

@@ -240,9 +240,9 @@ function hostSummary(): AdapterSummary {
 async function requestDevice(adapter: GPUAdapter): Promise<GPUDevice> {
   const requiredLimits: Record<string, number> = {};
   for (const name of WANTED_LIMITS) requiredLimits[name] = adapter.limits[name];
-  const requiredFeatures: GPUFeatureName[] = [];
-  for (const f of ['timestamp-query', 'shader-f16', 'subgroups'] as const)
-    if (adapter.features.has(f)) requiredFeatures.push(f);
+  // Plain strings: older @webgpu/types (pulled in by peers' typings) lack 'subgroups'.
+  const wanted: string[] = ['timestamp-query', 'shader-f16', 'subgroups'];
+  const requiredFeatures = wanted.filter((f) => adapter.features.has(f)) as GPUFeatureName[];
   return adapter.requestDevice({ label: 'shadergrad', requiredLimits, requiredFeatures });
 }
 

@@ -2,6 +2,8 @@
  * The benchmark page in headless Chromium (WebGPU on SwiftShader) with a small configuration:
  * every suite validates against its CPU twin and reports timings, the table shows every row, the
  * downloaded JSON is the report on `window.shadergradBench`, and nothing is logged as an error.
+ * TensorFlow.js (webgpu backend) runs the same matmuls and training step: the report has its
+ * timings and the shadergrad/tfjs ratios, the comparison table shows them and the chart is drawn.
  */
 import { readFileSync } from 'node:fs';
 import type { Browser } from 'puppeteer-core';
@@ -75,6 +77,63 @@ describe('bench page', () => {
     await bench.page.screenshot({ path: '/tmp/bench.png', fullPage: true });
   });
 
+  it('times TensorFlow.js on the same matmuls and training step, with ratios and a chart', async () => {
+    const { report } = await bench.page.evaluate(readState);
+    const tfjs = report?.tfjs;
+    if (!tfjs || 'error' in tfjs) throw new Error(`no tfjs numbers: ${JSON.stringify(tfjs)}`);
+    expect(tfjs.backend).toBe('webgpu');
+    expect(tfjs.matmul.map((t) => [t.shape, t.unit])).toEqual([
+      ['32x32x32', 'GFLOP/s'],
+      ['48x48x48', 'GFLOP/s'],
+    ]);
+    expect(tfjs.train.map((t) => [t.shape, t.unit])).toEqual([
+      ['batch 4, small CNN 4,8 / 32', 'samples/s'],
+    ]);
+    for (const t of [...tfjs.matmul, ...tfjs.train]) {
+      expect(t.samples, t.kernel).toBe(2);
+      expect(t.minMs).toBeGreaterThan(0);
+      expect(t.minMs).toBeLessThanOrEqual(t.medianMs);
+      expect(t.maxMs).toBeGreaterThanOrEqual(t.medianMs);
+      expect(t.value, t.kernel).toBeGreaterThan(0);
+    }
+    // One ratio per matmul row (3 variants x 2 sizes) and one for Trainer.trainStep.
+    const rows = report.rows.filter(
+      (x) => x.suite === 'matmul' || x.kernel.startsWith('Trainer.trainStep'),
+    );
+    expect(tfjs.ratios.map((x) => [x.kernel, x.shape])).toEqual(
+      rows.map((x) => [x.kernel, x.shape]),
+    );
+    for (const x of tfjs.ratios) {
+      const peer = [...tfjs.matmul, ...tfjs.train].find((t) => t.shape === x.shape);
+      expect(x.tfjs).toBe(peer?.value);
+      expect(x.ratio).toBeCloseTo(x.shadergrad / x.tfjs, 10);
+      expect(Number.isFinite(x.ratio) && x.ratio > 0, x.kernel).toBe(true);
+    }
+    const tableRows = await bench.page.$$eval('#comparison tr', (trs) => trs.length);
+    expect(tableRows).toBe(tfjs.ratios.length + 1);
+    expect(await bench.page.$eval('#tfjs-note', (e) => e.textContent)).toContain('own GPUDevice');
+    // The chart: count the canvas pixels that are not transparent, and the orange tfjs bars.
+    const pixels = await bench.page.$eval('#chart', (c) => {
+      const g = (c as HTMLCanvasElement).getContext('2d');
+      const d = g?.getImageData(
+        0,
+        0,
+        (c as HTMLCanvasElement).width,
+        (c as HTMLCanvasElement).height,
+      ).data;
+      let drawn = 0;
+      let tfjsOrange = 0;
+      for (let i = 0; d && i < d.length; i += 4) {
+        if ((d[i + 3] ?? 0) > 0) drawn++;
+        if (d[i] === 0xe8 && d[i + 1] === 0x71 && d[i + 2] === 0x0a) tfjsOrange++;
+      }
+      return { drawn, tfjsOrange };
+    });
+    expect(pixels.drawn).toBeGreaterThan(5000);
+    expect(pixels.tfjsOrange).toBeGreaterThan(100);
+    await bench.page.screenshot({ path: '/tmp/bench-tfjs.png', fullPage: true });
+  });
+
   it('downloads the report as JSON', async () => {
     const dir = await catchDownloads(bench.page);
     await bench.page.click('#download');
@@ -85,5 +144,40 @@ describe('bench page', () => {
 
   it('logs no errors', () => {
     expect(bench.problems).toEqual([]);
+  });
+});
+
+describe('bench page without TensorFlow.js', () => {
+  it('shows a note and reports tfjs: { error } when tfjs fails to load', async () => {
+    const page = await browser.newPage();
+    // vite names the chunks built from tfjs's packages (each package's dist/index.js) "dist-*.js";
+    // aborting them makes the page's dynamic import of tfjs fail.
+    const aborted: string[] = [];
+    await page.setRequestInterception(true);
+    page.on('request', (req) => {
+      if (/\/assets\/dist-[^/]*\.js$/.test(req.url())) {
+        aborted.push(req.url());
+        void req.abort();
+      } else void req.continue();
+    });
+    const pageErrors: string[] = [];
+    page.on('pageerror', (e) => pageErrors.push(e instanceof Error ? e.message : String(e)));
+    await page.goto(`${inject('baseUrl')}/bench/?quick=1&sizes=16&reps=1&warmup=1&only=matmul`);
+    const s = await waitUntil(
+      page,
+      readState,
+      (v) => v.status !== 'starting' && v.status !== 'running',
+      'the run to finish',
+    );
+    expect(aborted.length).toBeGreaterThan(0);
+    expect(s.status).toBe('done');
+    expect(s.report?.rows.filter((x) => x.suite === 'matmul')).toHaveLength(3);
+    const tfjs = s.report?.tfjs;
+    expect(tfjs && Object.keys(tfjs)).toEqual(['error']);
+    expect(tfjs && 'error' in tfjs ? tfjs.error : '').toContain('TensorFlow.js did not load');
+    expect(await page.$eval('#tfjs-note', (e) => e.textContent)).toContain('could not run');
+    expect(await page.$$eval('#comparison tr', (trs) => trs.length)).toBe(0);
+    expect(pageErrors).toEqual([]);
+    await page.close();
   });
 });

@@ -1,0 +1,192 @@
+/**
+ * TensorFlow.js (tfjs-backend-webgpu) on the same shapes as the page's matmul and training-step
+ * rows, for shadergrad/tfjs ratios. tfjs asks navigator.gpu for its own adapter and device, so
+ * both run on the same GPU but on separate devices, one after the other (never at once).
+ *
+ * Timing is wall clock, since tfjs queues work and submits it lazily:
+ *   matmul:     per sample, REPEAT tf.matMul calls on [N, N] inputs, then await a 1-element
+ *               slice of the last result (its read-back waits for every queued matmul); ms per
+ *               matmul = sample / REPEAT; GFLOP/s = 2·N³ / (ms·1e6).
+ *   train step: upload the batch, optimizer.minimize (forward, backward, Adam) on the page's
+ *               training-step model, read the loss back, wait for the queue to drain: as the
+ *               page's Trainer.trainStep row. samples/s = batch / (ms / 1e3).
+ * Medians over `reps` samples after `warmup` untimed ones. tfjs is loaded with a dynamic
+ * import, so a failure to load it only adds `{ error }` to the report.
+ */
+import type * as TfModule from '@tensorflow/tfjs';
+import type { Scalar, Tensor } from '@tensorflow/tfjs';
+import type { WebGPUBackend } from '@tensorflow/tfjs-backend-webgpu';
+import { median, type TrainConfig } from '../../src/index';
+import { randomFloats, type BenchContext, type BenchRow } from './common';
+import { tfjsForward, tfjsParameters } from './tfjsModel';
+
+type Tf = typeof TfModule;
+
+/** Matmuls per timed sample: amortizes the read-back that ends each sample. */
+export const TFJS_MATMUL_REPEAT = 8;
+
+export interface TfjsTiming {
+  kernel: string;
+  shape: string;
+  medianMs: number;
+  minMs: number;
+  maxMs: number;
+  samples: number;
+  value: number;
+  unit: 'GFLOP/s' | 'samples/s';
+}
+
+/** One shadergrad row against the tfjs timing of the same work; ratio = shadergrad / tfjs. */
+export interface TfjsRatio {
+  kernel: string;
+  shape: string;
+  unit: TfjsTiming['unit'];
+  shadergrad: number;
+  tfjs: number;
+  ratio: number;
+}
+
+export type TfjsReport =
+  | {
+      version: string;
+      backend: string;
+      /** tfjs's own device's adapter (same GPU as shadergrad's, separate GPUDevice). */
+      adapter: string;
+      method: string;
+      matmul: TfjsTiming[];
+      train: TfjsTiming[];
+      ratios: TfjsRatio[];
+    }
+  | { error: string };
+
+async function loadTfjs(): Promise<{ tf: Tf; backend: WebGPUBackend }> {
+  const tf = await import('@tensorflow/tfjs');
+  await import('@tensorflow/tfjs-backend-webgpu');
+  if (!(await tf.setBackend('webgpu'))) throw new Error('the tfjs webgpu backend did not start');
+  await tf.ready();
+  return { tf, backend: tf.backend() as WebGPUBackend };
+}
+
+async function samples(ctx: BenchContext, run: () => Promise<number>): Promise<number[]> {
+  for (let i = 0; i < ctx.options.warmup; i++) await run();
+  const ms: number[] = [];
+  for (let i = 0; i < ctx.options.reps; i++) ms.push(await run());
+  return ms;
+}
+
+function timing(base: Omit<TfjsTiming, 'medianMs' | 'minMs' | 'maxMs' | 'samples' | 'value'>) {
+  return (ms: number[], work: number): TfjsTiming => {
+    const medianMs = median(ms);
+    const perSecond = (work * 1000) / medianMs;
+    return {
+      ...base,
+      medianMs,
+      minMs: Math.min(...ms),
+      maxMs: Math.max(...ms),
+      samples: ms.length,
+      value: base.unit === 'GFLOP/s' ? perSecond / 1e9 : perSecond,
+    };
+  };
+}
+
+async function timeMatmul(tf: Tf, ctx: BenchContext, n: number): Promise<TfjsTiming> {
+  const a = tf.tensor2d(randomFloats(n * n, 1), [n, n]);
+  const b = tf.tensor2d(randomFloats(n * n, 2), [n, n]);
+  ctx.log(`tfjs matMul ${n}x${n}x${n}`);
+  const ms = await samples(ctx, async () => {
+    const start = performance.now();
+    const outs: Tensor[] = [];
+    for (let k = 0; k < TFJS_MATMUL_REPEAT; k++) outs.push(tf.matMul(a, b));
+    const last = outs[outs.length - 1] ?? a;
+    const probe = tf.slice(last, [0, 0], [1, 1]);
+    await probe.data();
+    const elapsed = performance.now() - start;
+    [probe, ...outs].forEach((t) => t.dispose());
+    return elapsed / TFJS_MATMUL_REPEAT;
+  });
+  [a, b].forEach((t) => t.dispose());
+  const base = { kernel: 'tf.matMul', shape: `${n}x${n}x${n}`, unit: 'GFLOP/s' } as const;
+  return timing(base)(ms, 2 * n ** 3);
+}
+
+async function timeTrainStep(
+  tf: Tf,
+  backend: WebGPUBackend,
+  ctx: BenchContext,
+  config: TrainConfig,
+  shape: string,
+): Promise<TfjsTiming> {
+  const { model, optimizer: o, batchSize: B } = config;
+  const { input } = model;
+  const params = tfjsParameters(tf, model, (n, seed) => randomFloats(n, seed));
+  const varList = [...params.values()];
+  const adam = tf.train.adam(o.lr, o.beta1, o.beta2, o.eps);
+  const images = randomFloats(B * input.height * input.width * input.channels, 91);
+  const labels = Int32Array.from(randomFloats(B, 92), (v) => Math.floor(((v + 1) / 2) * 10));
+  ctx.log(`tfjs training step, ${shape}`);
+  const ms = await samples(ctx, async () => {
+    const start = performance.now();
+    const cost = tf.tidy((): Scalar => {
+      const x = tf.tensor4d(images, [B, input.height, input.width, input.channels]);
+      const y = tf.oneHot(tf.tensor1d(labels, 'int32'), model.classes);
+      const c = adam.minimize(
+        () => tf.losses.softmaxCrossEntropy<Tensor, Scalar>(y, tfjsForward(tf, model, params, x)),
+        true,
+        varList,
+      );
+      if (!c) throw new Error('tfjs: minimize returned no loss');
+      return c;
+    });
+    const [loss] = await cost.data();
+    cost.dispose();
+    await backend.device.queue.onSubmittedWorkDone();
+    if (!Number.isFinite(loss)) throw new Error(`tfjs training step: loss ${loss}`);
+    return performance.now() - start;
+  });
+  adam.dispose();
+  varList.forEach((v) => v.dispose());
+  const base = { kernel: 'tfjs minimize + loss read-back', shape, unit: 'samples/s' } as const;
+  return timing(base)(ms, B);
+}
+
+/** Pairs each shadergrad matmul / Trainer.trainStep row with the tfjs timing of its shape. */
+function ratios(rows: readonly BenchRow[], tfjs: readonly TfjsTiming[]): TfjsRatio[] {
+  return rows.flatMap((r) => {
+    const isStep = r.suite === 'train' && r.kernel.startsWith('Trainer.trainStep');
+    if (r.suite !== 'matmul' && !isStep) return [];
+    const peer = tfjs.find((t) => t.shape === r.shape && t.unit === r.unit);
+    if (!peer) return [];
+    const { kernel, shape } = r;
+    const ratio = r.value / peer.value;
+    return [{ kernel, shape, unit: peer.unit, shadergrad: r.value, tfjs: peer.value, ratio }];
+  });
+}
+
+/** Times tfjs on the matmul sizes and the training step the page ran; `rows` are shadergrad's. */
+export async function benchTfjs(
+  ctx: BenchContext,
+  rows: readonly BenchRow[],
+  train: { config: TrainConfig; shape: string } | undefined,
+): Promise<TfjsReport> {
+  let tf: Tf;
+  let backend: WebGPUBackend;
+  try {
+    ({ tf, backend } = await loadTfjs());
+  } catch (e) {
+    return { error: `TensorFlow.js did not load: ${e instanceof Error ? e.message : String(e)}` };
+  }
+  const matmul: TfjsTiming[] = [];
+  if (rows.some((r) => r.suite === 'matmul'))
+    for (const n of ctx.options.sizes) matmul.push(await timeMatmul(tf, ctx, n));
+  const step = train ? [await timeTrainStep(tf, backend, ctx, train.config, train.shape)] : [];
+  const info = backend.device.adapterInfo;
+  return {
+    version: tf.version.tfjs,
+    backend: tf.getBackend(),
+    adapter: [info.vendor, info.architecture, info.description].filter(Boolean).join(' '),
+    method: `wall clock; matmul: ${TFJS_MATMUL_REPEAT} tf.matMul then await a 1-element read-back; train: minimize + loss read-back`,
+    matmul,
+    train: step,
+    ratios: ratios(rows, [...matmul, ...step]),
+  };
+}
