@@ -29,5 +29,5 @@ export { Trainer, uploadDataset, seededPermutation } from './engine/trainer';
 export type { GpuDataset, TrainerOptions, EpochProgress, EpochResult } from './engine/trainer';
 export { planMemory } from './engine/planner';
 export type { MatmulVariant } from './kernels/index';
-export { timeCalls, profileCalls, median } from './engine/timing';
+export { timeCalls, profileCalls, median, timestampResolutionNs } from './engine/timing';
 export type { TimingResult, KernelProfileRow } from './engine/timing';

@@ -6,7 +6,7 @@
  * TensorFlow.js (webgpu backend, its own device on the same adapter) runs the same matmuls and
  * training step (tfjsSuite.ts); a table of shadergrad/tfjs ratios and a chart show both.
  */
-import { initDevice, type Gpu } from '../../src/index';
+import { initDevice, timestampResolutionNs, type Gpu } from '../../src/index';
 import {
   SUITES,
   makeContext,
@@ -67,6 +67,11 @@ function log(message: string): void {
   ui.log.scrollTop = ui.log.scrollHeight;
 }
 
+function formatResolution(ns: number | undefined): string {
+  if (ns === undefined) return 'unknown (the driver returned zeros)';
+  return ns >= 1000 ? `${(ns / 1000).toFixed(ns >= 10_000 ? 0 : 1)} µs (quantized)` : `${ns} ns`;
+}
+
 function showEnvironment(report: BenchReport): void {
   const a = report.adapter;
   const o = report.options;
@@ -79,7 +84,7 @@ function showEnvironment(report: BenchReport): void {
     [
       'timing',
       report.timestampQuery
-        ? 'timestamp-query: GPU time of each compute pass (wall clock where the driver returns zeros)'
+        ? `timestamp-query: GPU time of each compute pass (wall clock where the driver returns zeros); resolution ${formatResolution(report.timestampResolutionNs)}`
         : 'wall clock (submit to onSubmittedWorkDone): this device has no timestamp-query',
     ],
     [
@@ -125,6 +130,7 @@ async function runAll(gpu: Gpu): Promise<void> {
     : 'Skipped (?tfjs=0).';
   ui.tfjsNote.classList.remove('error');
   renderComparison(ui.comparison, undefined);
+  report.timestampResolutionNs = await timestampResolutionNs(gpu);
   showEnvironment(report);
   const ctx = makeContext(gpu, options, log);
   for (const suite of SUITES.filter((s) => options.only.includes(s))) {

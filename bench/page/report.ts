@@ -12,6 +12,8 @@ export interface BenchReport {
   adapter: AdapterSummary;
   /** Whether the device has timestamp-query; each row says which timing it used. */
   timestampQuery: boolean;
+  /** Step of the device's timestamps in ns (gcd of raw stamps); undefined without them. */
+  timestampResolutionNs?: number | undefined;
   options: BenchOptions;
   /** The adapter's measured FMA peak (GFLOP/s), for the "of peak" column. */
   peakGflops: number | undefined;

@@ -157,3 +157,51 @@ export async function profileCalls(
   );
   return [...merged.values()];
 }
+
+/**
+ * The step of the device's timestamps, in ns: the greatest common divisor of the raw stamps of a
+ * few empty passes. Browsers may quantize timestamps (Chrome: 100 µs unless the user allows
+ * precise ones), which bounds what a single pass's time can resolve. Undefined without
+ * timestamp-query or when the driver returns zeros.
+ */
+export async function timestampResolutionNs(gpu: Gpu, passes = 16): Promise<number | undefined> {
+  if (!gpu.hasTimestampQuery) return undefined;
+  const device = gpu.device;
+  const querySet = device.createQuerySet({ type: 'timestamp', count: 2 * passes });
+  const resolve = device.createBuffer({
+    size: 16 * passes,
+    usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC,
+  });
+  const readback = device.createBuffer({
+    size: 16 * passes,
+    usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+  });
+  try {
+    const encoder = device.createCommandEncoder({ label: 'timestamp-resolution' });
+    for (let i = 0; i < passes; i++) {
+      encoder
+        .beginComputePass({
+          timestampWrites: {
+            querySet,
+            beginningOfPassWriteIndex: 2 * i,
+            endOfPassWriteIndex: 2 * i + 1,
+          },
+        })
+        .end();
+    }
+    encoder.resolveQuerySet(querySet, 0, 2 * passes, resolve, 0);
+    encoder.copyBufferToBuffer(resolve, 0, readback, 0, 16 * passes);
+    device.queue.submit([encoder.finish()]);
+    await readback.mapAsync(GPUMapMode.READ);
+    const stamps = [...new BigUint64Array(readback.getMappedRange().slice(0))].filter(
+      (t) => t > 0n,
+    );
+    if (stamps.length === 0) return undefined;
+    const gcd = (a: bigint, b: bigint): bigint => (b === 0n ? a : gcd(b, a % b));
+    return Number(stamps.reduce((g, t) => gcd(g, t), 0n));
+  } finally {
+    querySet.destroy();
+    resolve.destroy();
+    readback.destroy();
+  }
+}

@@ -47,6 +47,14 @@ describe('bench page', () => {
     expect(r.browser).toMatch(/\d/);
     expect(r.adapter.kind).toBe('swiftshader');
     expect(typeof r.timestampQuery).toBe('boolean');
+    // With timestamp queries the page reports their step (Chrome may quantize them).
+    if (r.timestampQuery) expect(r.timestampResolutionNs).toBeGreaterThan(0);
+    const environment = await bench.page.$eval('#environment', (e) => e.textContent ?? '');
+    expect(environment).toMatch(
+      r.timestampQuery
+        ? /resolution (\d+ ns|[\d.]+ µs \(quantized\)|unknown)/
+        : /no timestamp-query/,
+    );
     expect(r.options).toMatchObject({ sizes: [32, 48], reps: 2, warmup: 1, batch: 4, quick: true });
     expect(r.errors).toEqual([]);
     expect(r.peakGflops).toBeGreaterThan(0);
