@@ -167,3 +167,25 @@ describe('plans past the device limits', () => {
     trainer.destroy();
   });
 });
+
+describe('divergence', () => {
+  it('a non-finite loss stops the epoch with the step and a hint', async () => {
+    const mnist = await loadMnist();
+    const data = limitDataset(mnist.train, 512);
+    const config = smallConfig();
+    const trainer = createTrainer(gpu, {
+      ...config,
+      optimizer: { ...config.optimizer, kind: 'sgd', lr: 1e12 },
+    });
+    const gpuData = uploadDataset(gpu, {
+      images: data.images,
+      labels: data.labels,
+      count: data.count,
+      sampleShape: [1, 28, 28],
+    });
+    await expect(trainer.trainEpoch(gpuData, 1, undefined, 2)).rejects.toThrow(
+      /training loss at step \d+ is (NaN|Infinity): training diverged \(lower the learning rate\?\)/,
+    );
+    trainer.destroy();
+  });
+});
