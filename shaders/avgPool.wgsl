@@ -16,23 +16,12 @@
 
 override workgroupSize: u32 = 256u; // invocations per workgroup
 
-struct Params {
-  N: u32, // batch size
-  C: u32, // channels
-  H: u32, // input height
-  W: u32, // input width
-  KH: u32, // window height
-  KW: u32, // window width
-  strideH: u32, // rows between window starts
-  strideW: u32, // columns between window starts
-  OH: u32, // output height, floor((H - KH) / strideH) + 1
-  OW: u32, // output width, floor((W - KW) / strideW) + 1
-}
+// Params: PoolParams in common.wgsl, shared with the other pooling family.
 
 // ---- forward
 @group(0) @binding(0) var<storage, read> x: array<f32>; // input [N, C, H, W]
 @group(0) @binding(1) var<storage, read_write> out: array<f32>; // window means [N, C, OH, OW]
-@group(0) @binding(2) var<uniform> params: Params;
+@group(0) @binding(2) var<uniform> params: PoolParams;
 
 @compute @workgroup_size(workgroupSize)
 fn avgPoolForward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
@@ -58,7 +47,7 @@ fn avgPoolForward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nw
 // ---- backward
 @group(0) @binding(0) var<storage, read> dOut: array<f32>; // dL/dout [N, C, OH, OW]
 @group(0) @binding(1) var<storage, read_write> dX: array<f32>; // dL/dx [N, C, H, W]
-@group(0) @binding(2) var<uniform> backwardParams: Params;
+@group(0) @binding(2) var<uniform> backwardParams: PoolParams;
 
 @compute @workgroup_size(workgroupSize)
 fn avgPoolBackward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,

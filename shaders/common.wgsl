@@ -52,7 +52,21 @@ fn activationGrad(postAct: f32, dPostAct: f32, actKind: u32) -> f32 {
   }
 }
 
-// Pooling (maxPool, avgPool): the half-open range [first, end) of the windows along one axis
+// Pooling (maxPool, avgPool): both bind this as their Params (poolParamsFields in pool.cpu.ts).
+struct PoolParams {
+  N: u32, // batch size
+  C: u32, // channels
+  H: u32, // input height
+  W: u32, // input width
+  KH: u32, // window height
+  KW: u32, // window width
+  strideH: u32, // rows between window starts
+  strideW: u32, // columns between window starts
+  OH: u32, // output height, floor((H - KH) / strideH) + 1
+  OW: u32, // output width, floor((W - KW) / strideW) + 1
+}
+
+// Pooling: the half-open range [first, end) of the windows along one axis
 // that cover input position winPos: window o covers it when o*winStep <= winPos < o*winStep +
 // winSize, clipped to the winCount windows.
 fn coveringWindows(winPos: u32, winSize: u32, winStep: u32, winCount: u32) -> vec2u {

@@ -19,18 +19,7 @@
 
 override workgroupSize: u32 = 256u; // invocations per workgroup
 
-struct Params {
-  N: u32, // batch size
-  C: u32, // channels
-  H: u32, // input height
-  W: u32, // input width
-  KH: u32, // window height
-  KW: u32, // window width
-  strideH: u32, // rows between window starts
-  strideW: u32, // columns between window starts
-  OH: u32, // output height, floor((H - KH) / strideH) + 1
-  OW: u32, // output width, floor((W - KW) / strideW) + 1
-}
+// Params: PoolParams in common.wgsl, shared with the other pooling family.
 
 // NaN test on the bits (exponent all ones, mantissa nonzero): `v != v` may be folded away by
 // compilers that assume finite math.
@@ -42,7 +31,7 @@ fn isNanF32(value: f32) -> bool {
 @group(0) @binding(0) var<storage, read> x: array<f32>; // input [N, C, H, W]
 @group(0) @binding(1) var<storage, read_write> out: array<f32>; // window maxima [N, C, OH, OW]
 @group(0) @binding(2) var<storage, read_write> argmax: array<u32>; // h*W + w of each maximum
-@group(0) @binding(3) var<uniform> params: Params;
+@group(0) @binding(3) var<uniform> params: PoolParams;
 
 @compute @workgroup_size(workgroupSize)
 fn maxPoolForward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
@@ -79,7 +68,7 @@ fn maxPoolForward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nw
 @group(0) @binding(0) var<storage, read> dOut: array<f32>; // dL/dout [N, C, OH, OW]
 @group(0) @binding(1) var<storage, read> savedArgmax: array<u32>; // the forward's argmax
 @group(0) @binding(2) var<storage, read_write> dX: array<f32>; // dL/dx [N, C, H, W]
-@group(0) @binding(3) var<uniform> backwardParams: Params;
+@group(0) @binding(3) var<uniform> backwardParams: PoolParams;
 
 @compute @workgroup_size(workgroupSize)
 fn maxPoolBackward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,

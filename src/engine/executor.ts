@@ -86,11 +86,6 @@ export class StepPlan {
     private readonly nodeTensors: ReadonlyMap<string, GpuTensor>,
   ) {}
 
-  /** The prepared prelude calls (first in the schedule), whose uniforms a caller may rewrite. */
-  get preludeCount(): number {
-    return this.prepared.filter((p) => p.call.label.startsWith('batchGather.')).length;
-  }
-
   /** A node's value or gradient; readable after a step only with keepIntermediates. */
   tensorOf(nodeId: number, what: 'value' | 'grad' = 'value'): GpuTensor | undefined {
     return this.nodeTensors.get(`${what}:${nodeId}`);

@@ -99,7 +99,6 @@ const bufferTypes = {
 export class PipelineCache {
   private readonly modules = new Map<string, GPUShaderModule>();
   private readonly pipelines = new Map<string, Promise<CachedPipeline>>();
-  private readonly ready = new Map<string, CachedPipeline>();
 
   constructor(private readonly device: GPUDevice) {}
 
@@ -113,19 +112,11 @@ export class PipelineCache {
     const key = cacheKey(request);
     let p = this.pipelines.get(key);
     if (!p) {
-      p = this.compile(request).then((c) => {
-        this.ready.set(key, c);
-        return c;
-      });
+      p = this.compile(request);
       p.catch(() => this.pipelines.delete(key));
       this.pipelines.set(key, p);
     }
     return p;
-  }
-
-  /** The pipeline if it has finished compiling, else undefined (for synchronous hot paths). */
-  getReady(request: PipelineRequest): CachedPipeline | undefined {
-    return this.ready.get(cacheKey(request));
   }
 
   private module(shader: ShaderSource): GPUShaderModule {

@@ -27,7 +27,3 @@ export function elementCount(shape: readonly number[]): number {
 export function tensorByteLength(shape: readonly number[], dtype: DType): number {
   return Math.ceil((elementCount(shape) * bytesPerElement[dtype]) / 4) * 4;
 }
-
-export function isGpuTensor(x: unknown): x is GpuTensor {
-  return typeof x === 'object' && x !== null && 'buffer' in x && 'shape' in x && 'byteOffset' in x;
-}

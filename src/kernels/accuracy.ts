@@ -5,11 +5,10 @@
  * confusion matrix). The first maximum wins ties; a label outside [0, K) never counts as correct.
  */
 import { dispatchFor, type KernelCall } from '../engine/dispatch';
-import { ShadergradError } from '../engine/errors';
 import { defineParams } from '../engine/params';
 import type { DType, GpuTensor } from '../engine/tensor';
 import type { AccuracyArgmaxArgs, AccuracyCountArgs } from './accuracy.cpu';
-import { expectCount, expectWhole } from './checks';
+import { expectCount, expectDtype, expectWhole } from './checks';
 import type { KernelFamily } from './family';
 import { familyShader } from './shader';
 import source from '../../shaders/accuracy.wgsl?raw';
@@ -30,8 +29,7 @@ function checkTensors(label: string, N: number, K: number, tensors: readonly Exp
   expectWhole(label, 'K', K);
   for (const [name, t, count, dtype] of tensors) {
     expectCount(label, name, t, count);
-    if (t.dtype !== dtype)
-      throw new ShadergradError(`${label}: ${name} is ${t.dtype}, expected ${dtype}`);
+    expectDtype(label, name, t, dtype);
   }
 }
 

@@ -10,7 +10,7 @@ import { ShadergradError } from '../engine/errors';
 import { defineParams } from '../engine/params';
 import { elementCount, type DType, type GpuTensor } from '../engine/tensor';
 import type { GatherImagesArgs, GatherLabelsArgs } from './batchGather.cpu';
-import { expectCount, expectWhole } from './checks';
+import { expectCount, expectDtype, expectWhole } from './checks';
 import type { KernelFamily } from './family';
 import { familyShader } from './shader';
 import source from '../../shaders/batchGather.wgsl?raw';
@@ -86,11 +86,6 @@ function checkBatch(
       `${label}: offset ${args.offset} + batch ${args.batch} runs past the ${length}-entry permutation`,
     );
   }
-}
-
-function expectDtype(label: string, name: string, t: GpuTensor, dtype: DType): void {
-  if (t.dtype !== dtype)
-    throw new ShadergradError(`${label}: ${name} is ${t.dtype}, expected ${dtype}`);
 }
 
 export const batchGatherFamily: KernelFamily = {

@@ -1,6 +1,6 @@
 /** Shape checks shared by the kernel wrappers: wrong shapes fail before anything is dispatched. */
 import { ShadergradError } from '../engine/errors';
-import { elementCount, type GpuTensor } from '../engine/tensor';
+import { elementCount, type DType, type GpuTensor } from '../engine/tensor';
 
 /** Throws unless every tensor has the same element count; returns that count. */
 export function sameCount(label: string, ...tensors: GpuTensor[]): number {
@@ -25,4 +25,10 @@ export function expectCount(label: string, name: string, t: GpuTensor, count: nu
 export function expectWhole(label: string, name: string, value: number, min = 1): void {
   if (!Number.isInteger(value) || value < min)
     throw new ShadergradError(`${label}: ${name} = ${value}, expected a whole number >= ${min}`);
+}
+
+/** Throws unless the tensor has the dtype the kernel binds it as. */
+export function expectDtype(label: string, name: string, t: GpuTensor, dtype: DType): void {
+  if (t.dtype !== dtype)
+    throw new ShadergradError(`${label}: ${name} is ${t.dtype}, expected ${dtype}`);
 }

@@ -22,7 +22,7 @@ import {
 } from '../engine/dispatch';
 import { ShadergradError, type AdapterKind } from '../engine/errors';
 import type { GpuTensor } from '../engine/tensor';
-import { expectCount, expectWhole } from './checks';
+import { expectCount, expectDtype, expectWhole } from './checks';
 import { activationCode } from './common.cpu';
 import type { KernelFamily } from './family';
 import { matmulStrides, type MatmulArgs } from './matmul.cpu';
@@ -226,8 +226,7 @@ export function checkMatmulArgs(args: MatmulArgs<GpuTensor>): ReturnType<typeof 
     ['out', args.out],
     ['bias', args.bias],
   ] as const) {
-    if (t && t.dtype !== 'f32')
-      throw new ShadergradError(`${label}: ${name} is ${t.dtype}, expected f32`);
+    if (t) expectDtype(label, name, t, 'f32');
   }
   return s;
 }

@@ -6,10 +6,9 @@
  * The fused entry point computes both in one dispatch for the training step.
  */
 import { dispatchFor, type KernelCall } from '../engine/dispatch';
-import { ShadergradError } from '../engine/errors';
 import { defineParams } from '../engine/params';
 import type { DType, GpuTensor } from '../engine/tensor';
-import { expectCount, expectWhole } from './checks';
+import { expectCount, expectDtype, expectWhole } from './checks';
 import type { KernelFamily } from './family';
 import { familyShader } from './shader';
 import type {
@@ -33,11 +32,6 @@ type Entry =
   | 'softmaxCrossEntropyForward'
   | 'softmaxCrossEntropyBackward'
   | 'softmaxCrossEntropyForwardBackward';
-
-function expectDtype(label: string, name: string, t: GpuTensor, dtype: DType): void {
-  if (t.dtype !== dtype)
-    throw new ShadergradError(`${label}: ${name} is ${t.dtype}, expected ${dtype}`);
-}
 
 /** A tensor to bind: its name, the tensor, elements per sample (K or 1) and dtype. */
 type Binding = readonly [name: string, tensor: GpuTensor, perRow: number, dtype: DType];
