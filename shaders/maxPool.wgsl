@@ -3,7 +3,9 @@
 //   maxPoolForward:  out[n,c,oh,ow] = max over kh < KH, kw < KW of x[n,c,oh*strideH+kh, ow*strideW+kw]
 //                    argmax[n,c,oh,ow] = flat index h*W + w of that maximum within its (n,c) plane
 //   maxPoolBackward: dX[n,c,h,w] = sum of dOut[n,c,oh,ow] over the windows covering (h,w) whose
-//                    argmax is h*W + w (the max passes its gradient to the element it chose)
+//                    argmax is h*W + w (the max passes its gradient to the element it chose),
+//                    times f'(x[n,c,h,w]) when the override `activation` names the f that
+//                    produced x (ReLU before the pool): the layer's dPre in the same pass.
 //
 // Layout: x, dX [N, C, H, W]; out, argmax, dOut [N, C, OH, OW]; no padding, floor mode
 // (OH = floor((H - KH) / strideH) + 1, like PyTorch), so rows/columns past the last window get 0.
@@ -15,9 +17,14 @@
 // ceil(KH/strideH) * ceil(KW/strideW)) windows that cover it, so overlapping windows
 // (stride < kernel) need no atomics and the sum order is fixed.
 // The grid spills into y past 65535 workgroups (linearWorkgroup in common.wgsl).
-// Overrides: workgroupSize (threads per workgroup).
+// Fused activation gradient: an element chosen by a window equals that window's output, so
+// f'(x) is read from `pooled` (the small output) instead of x. Unchosen elements get 0, as
+// f'(x) * 0 gives for finite x. The result equals the unfused
+// activationBackward(maxPoolBackward(...)) bit for bit: the same sum, then the same one multiply.
+// Overrides: workgroupSize (threads per workgroup), activation (backward only).
 
 override workgroupSize: u32 = 256u; // invocations per workgroup
+override activation: u32 = ACT_NONE; // backward: the f whose output was pooled, ACT_* codes
 
 // Params: PoolParams in common.wgsl, shared with the other pooling family.
 
@@ -67,8 +74,10 @@ fn maxPoolForward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nw
 // ---- backward
 @group(0) @binding(0) var<storage, read> dOut: array<f32>; // dL/dout [N, C, OH, OW]
 @group(0) @binding(1) var<storage, read> savedArgmax: array<u32>; // the forward's argmax
-@group(0) @binding(2) var<storage, read_write> dX: array<f32>; // dL/dx [N, C, H, W]
-@group(0) @binding(3) var<uniform> backwardParams: PoolParams;
+// The forward's out [N, C, OH, OW] (f' is read from it); unread when activation is ACT_NONE.
+@group(0) @binding(2) var<storage, read> pooled: array<f32>;
+@group(0) @binding(3) var<storage, read_write> dX: array<f32>; // dL/dx [N, C, H, W] (or dL/dpre)
+@group(0) @binding(4) var<uniform> backwardParams: PoolParams;
 
 @compute @workgroup_size(workgroupSize)
 fn maxPoolBackward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
@@ -87,13 +96,18 @@ fn maxPoolBackward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) n
     let index = h * p.W + w; // h*W + w, what argmax stores
     let cols = coveringWindows(w, p.KW, p.strideW, p.OW);
     var sum = 0.0;
+    var chosenBy = 0xffffffffu; // a window that chose this element, if any
     for (var oh = rows.x; oh < rows.y; oh++) {
       for (var ow = cols.x; ow < cols.y; ow++) {
         let o = outStart + oh * p.OW + ow;
         if (savedArgmax[o] == index) {
           sum += dOut[o];
+          chosenBy = o;
         }
       }
+    }
+    if (activation != ACT_NONE && chosenBy != 0xffffffffu) {
+      sum = activationGrad(pooled[chosenBy], sum, activation);
     }
     dX[row * p.W + w] = sum;
   }

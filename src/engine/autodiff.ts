@@ -36,6 +36,9 @@ export interface RuleContext {
   readonly matmulVariant: MatmulVariant;
   /** u32 [1]: optimizer steps completed; constant through a step's forward and backward. */
   step(): GpuTensor;
+  /** The nodes that take node `id`'s output as an input. */
+  consumers(id: number): readonly GraphNode[];
+  node(id: number): GraphNode;
   /** The node's forward output. */
   value(id: number): GpuTensor;
   /** dLoss/d(output of node), or undefined when nothing upstream needs it. */
@@ -64,14 +67,30 @@ function need<T>(v: T | undefined, what: string): T {
   return v;
 }
 
-/** dL/d(pre-activation): y' = f'(pre) * dY, written from the output y; identity when f = none. */
+/**
+ * The activation of a layer whose gradient the maxPool after it computes (fused into the pool's
+ * backward, saving a pass over the layer's output): the layer's fused activation when the pool is
+ * the layer's only consumer, so the gradient the pool writes is all of it; otherwise 'none'.
+ */
+function activationFoldedIntoPool(layer: GraphNode, ctx: RuleContext): Activation {
+  if (layer.op !== 'conv2d' && layer.op !== 'dense') return 'none';
+  const users = ctx.consumers(layer.id);
+  if (users.length !== 1 || users[0]?.op !== 'maxPool') return 'none';
+  return (layer as GraphNode<'conv2d' | 'dense'>).attrs.activation;
+}
+
+/**
+ * dL/d(pre-activation): y' = f'(pre) * dY, written from the output y; identity when f = none, and
+ * when a maxPool after the layer has written dPre in place of dY already.
+ */
 function preActivationGrad(
   node: GraphNode,
   activation: Activation,
   ctx: RuleContext,
 ): { calls: KernelCall[]; dPre: GpuTensor } {
   const dY = need(ctx.grad(node.id), `gradient of node ${node.id}`);
-  if (activation === 'none') return { calls: [], dPre: dY };
+  if (activation === 'none' || activationFoldedIntoPool(node, ctx) !== 'none')
+    return { calls: [], dPre: dY };
   const dPre = ctx.scratch(node.id, 'dPre', node.shape);
   return { calls: [activationBackward({ y: ctx.value(node.id), dY, dX: dPre, activation })], dPre };
 }
@@ -227,7 +246,8 @@ export const opRules: { [K in OpName]: OpRule<K> } = {
         }),
       ];
     },
-    // dX gathers dY from the windows whose argmax is this element
+    // dX gathers dY from the windows whose argmax is this element; when the layer before is a
+    // conv or dense with an activation, times f' (that layer then skips its activationBackward)
     backward: (node, ctx) => {
       const dX = ctx.grad(input(node));
       if (!dX) return [];
@@ -238,6 +258,8 @@ export const opRules: { [K in OpName]: OpRule<K> } = {
           argmax,
           dX,
           geometry: node.attrs.geometry,
+          activation: activationFoldedIntoPool(ctx.node(input(node)), ctx),
+          out: ctx.value(node.id),
         }),
       ];
     },

@@ -148,6 +148,14 @@ class Tracer implements RuleContext {
     return this.byKey;
   }
 
+  consumers(id: number): readonly GraphNode[] {
+    return this.graph.nodes.filter((n) => n.inputs.includes(id));
+  }
+
+  node(id: number): GraphNode {
+    return this.graph.get(id);
+  }
+
   value(id: number): GpuTensor {
     const node = this.graph.get(id);
     // flatten is a view; dropout in evaluation is the identity, so also an alias of its input

@@ -4,7 +4,7 @@
  * NaN is always chosen (the last NaN if several), as in PyTorch's CPU kernel. Backward scatters
  * each dOut to its argmax (the GPU gathers instead; the sums agree up to rounding).
  */
-import type { FloatArray } from './common.cpu';
+import { activationGradCpu, type Activation, type FloatArray } from './common.cpu';
 import type { PoolGeometry } from './pool.cpu';
 
 /** Index arrays: u32 on the GPU, Int32Array or Uint32Array here. */
@@ -25,9 +25,16 @@ export interface MaxPoolBackwardArgs<T, U> {
   dOut: T;
   /** The forward's argmax [N, C, OH, OW]. */
   argmax: U;
-  /** dL/dx [N, C, H, W]. */
+  /** dL/dx [N, C, H, W]; dL/d(pre-activation) when `activation` is set. */
   dX: T;
   geometry: PoolGeometry;
+  /**
+   * The activation f that produced x (x = f(pre)), folded into the gradient: dX then holds
+   * f'(pre) times the pooled gradient. Needs the forward's `out`, which f' is read from.
+   */
+  activation?: Activation;
+  /** The forward's out [N, C, OH, OW]; required when `activation` is set and not 'none'. */
+  out?: T;
 }
 
 export function maxPoolForwardCpu({
@@ -64,14 +71,25 @@ export function maxPoolBackwardCpu({
   argmax,
   dX,
   geometry: g,
+  activation = 'none',
+  out,
 }: MaxPoolBackwardArgs<FloatArray, IndexArray>): void {
   const inPlane = g.H * g.W;
   const outPlane = g.OH * g.OW;
+  const chosen = (p: number, o: number): number => p * inPlane + (argmax[p * outPlane + o] ?? 0);
   dX.fill(0);
-  for (let p = 0; p < g.N * g.C; p++) {
+  for (let p = 0; p < g.N * g.C; p++)
+    for (let o = 0; o < outPlane; o++)
+      dX[chosen(p, o)] = (dX[chosen(p, o)] ?? 0) + (dOut[p * outPlane + o] ?? 0);
+  if (activation === 'none') return;
+  if (!out) throw new Error('maxPoolBackwardCpu: a fused activation needs the forward out');
+  // A chosen element equals its window's output, so f' is read from there, once per element.
+  const done = new Uint8Array(dX.length);
+  for (let p = 0; p < g.N * g.C; p++)
     for (let o = 0; o < outPlane; o++) {
-      const i = p * inPlane + (argmax[p * outPlane + o] ?? 0);
-      dX[i] = (dX[i] ?? 0) + (dOut[p * outPlane + o] ?? 0);
+      const i = chosen(p, o);
+      if (done[i]) continue;
+      done[i] = 1;
+      dX[i] = activationGradCpu(out[p * outPlane + o] ?? 0, dX[i] ?? 0, activation);
     }
-  }
 }

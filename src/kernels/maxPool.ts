@@ -3,8 +3,8 @@
  * argmax (flat h * W + w within each (n, c) plane, u32), and dX gathered from dOut through that
  * argmax. Shapes: x, dX [N, C, H, W]; out, argmax, dOut [N, C, OH, OW], from a PoolGeometry
  * (pool.cpu.ts: no padding, floor mode). First maximum wins ties; NaN propagates.
- * Entry points maxPoolForward (one thread per output), maxPoolBackward (one per input element);
- * override workgroupSize.
+ * Entry points maxPoolForward (one thread per output), maxPoolBackward (one per input row,
+ * optionally times the preceding activation's derivative); overrides workgroupSize, activation.
  */
 import { dispatchFor, type KernelCall } from '../engine/dispatch';
 import { ShadergradError } from '../engine/errors';
@@ -13,6 +13,7 @@ import type { GpuTensor } from '../engine/tensor';
 import type { KernelFamily } from './family';
 import type { MaxPoolBackwardArgs, MaxPoolForwardArgs } from './maxPool.cpu';
 import { poolArgsProblem, poolLabel, poolParamsFields } from './pool.cpu';
+import { activationCode } from './common.cpu';
 import { familyShader } from './shader';
 import source from '../../shaders/maxPool.wgsl?raw';
 
@@ -40,21 +41,31 @@ export function maxPoolForward(args: MaxPoolForwardArgs<GpuTensor, GpuTensor>): 
   };
 }
 
-/** Gather: one invocation per input element sums dOut over the windows that chose it. */
+/**
+ * Gather: one invocation per input row sums dOut over the windows that chose each element; with
+ * `activation`, also multiplies by f' (the gradient of the layer before the pool, fused).
+ */
 export function maxPoolBackward(args: MaxPoolBackwardArgs<GpuTensor, GpuTensor>): KernelCall {
   const g = args.geometry;
+  const activation = args.activation ?? 'none';
+  const fused = activation !== 'none';
+  if (fused && !args.out)
+    throw new ShadergradError('maxPool.maxPoolBackward: a fused activation needs the forward out');
+  // Unfused, `pooled` is never read; dOut has its shape and dtype, so it stands in for it.
+  const pooled = args.out ?? args.dOut;
   const problem = poolArgsProblem(g, [
     ['dOut', args.dOut, 'out', 'f32'],
     ['argmax', args.argmax, 'out', 'u32'],
+    ['out', pooled, 'out', 'f32'],
     ['dX', args.dX, 'in', 'f32'],
   ]);
   if (problem !== undefined) throw new ShadergradError(`maxPool.maxPoolBackward: ${problem}`);
   return {
-    label: `maxPool.maxPoolBackward(${poolLabel(g)})`,
+    label: `maxPool.maxPoolBackward(${poolLabel(g)}${fused ? `, ${activation}'` : ''})`,
     shader: maxPoolShader,
     entryPoint: 'maxPoolBackward',
-    constants: { workgroupSize: WORKGROUP_SIZE },
-    tensors: [args.dOut, args.argmax, args.dX],
+    constants: { workgroupSize: WORKGROUP_SIZE, activation: activationCode[activation] },
+    tensors: [args.dOut, args.argmax, pooled, args.dX],
     params: maxPoolParams.pack(g),
     workgroups: dispatchFor(g.N * g.C * g.H, WORKGROUP_SIZE), // one invocation per input row
   };

@@ -1,10 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readFloat32, readTensor } from '../../src/engine/buffers';
+import { readFloat32, readTensor, uploadTensor } from '../../src/engine/buffers';
 import type { Gpu } from '../../src/engine/device';
 import { dispatchFor, runCalls, type KernelCall } from '../../src/engine/dispatch';
 import { ShadergradError } from '../../src/engine/errors';
 import { maxPoolBackward, maxPoolForward } from '../../src/kernels/maxPool';
 import { maxPoolBackwardCpu, maxPoolForwardCpu } from '../../src/kernels/maxPool.cpu';
+import { activationBackwardCpu, activationForwardCpu } from '../../src/kernels/activation.cpu';
+import type { Activation } from '../../src/kernels/common.cpu';
 import {
   maxWindowsPerElement,
   poolGeometry,
@@ -266,5 +268,88 @@ describe('maxPool on the GPU', () => {
     const dOutHost = randomArray(count(poolShape(g, 'out')), 32);
     expect(dispatchFor(count(poolShape(g, 'out')), 16)[1]).toBeGreaterThan(1);
     expectMatchesTwin(g, await runGpu(g, xHost, dOutHost, 16), twin(g, xHost, dOutHost), 1);
+  });
+});
+
+describe('maxPool backward with the preceding activation fused', () => {
+  const activations = ['relu', 'sigmoid', 'tanh'] as const;
+
+  /** x = f(pre), pooled; returns the forward's out and argmax and the fused backward's dPre. */
+  function fusedTwin(
+    g: PoolGeometry,
+    pre: Float64Array | Float32Array,
+    dOut: Float64Array | Float32Array,
+    activation: Activation,
+  ): { x: typeof pre; out: typeof pre; argmax: Int32Array; dPre: typeof pre } {
+    const make = (n: number): typeof pre =>
+      pre instanceof Float64Array ? new Float64Array(n) : new Float32Array(n);
+    const x = make(pre.length);
+    activationForwardCpu({ x: pre, y: x, activation });
+    const out = make(dOut.length);
+    const argmax = new Int32Array(dOut.length);
+    maxPoolForwardCpu({ x, out, argmax, geometry: g });
+    const dPre = make(pre.length);
+    maxPoolBackwardCpu({ dOut, argmax, dX: dPre, geometry: g, activation, out });
+    return { x, out, argmax, dPre };
+  }
+
+  it.each(activations)('twin equals pool backward then %s backward, exactly', (activation) => {
+    const g = poolGeometry({ N: 2, C: 3, H: 7, W: 5 }, 3, 1);
+    const pre = randomArray(count(poolShape(g, 'in')), 41, -2, 2);
+    const dOut = randomArray(count(poolShape(g, 'out')), 42);
+    const { x, argmax, dPre } = fusedTwin(g, pre, dOut, activation);
+    const dX = new Float32Array(pre.length);
+    maxPoolBackwardCpu({ dOut, argmax, dX, geometry: g });
+    const composed = new Float32Array(pre.length);
+    activationBackwardCpu({ y: x, dY: dX, dX: composed, activation });
+    expectAllClose(dPre, composed, exact, 'dPre');
+  });
+
+  it.each(activations)('twin equals central differences through %s (float64)', (activation) => {
+    const g = poolGeometry({ N: 1, C: 2, H: 6, W: 5 }, 2, 1);
+    const n = count(poolShape(g, 'in'));
+    // Distinct values, none near 0 (ReLU's kink), so a 1e-6 step changes no argmax.
+    const pre = toF64(Array.from({ length: n }, (_, i) => ((i * 7) % n) * 0.05 - 0.72));
+    const w = toF64(randomArray(count(poolShape(g, 'out')), 43));
+    const loss = (): number => weightedSum(fusedTwin(g, pre, w, activation).out, w);
+    const numeric = numericalGradient(loss, pre);
+    expectAllClose(fusedTwin(g, pre, w, activation).dPre, numeric, { atol: 1e-8, rtol: 1e-6 });
+  });
+
+  it.each([
+    ['relu, 28x28 2x2 (the CNN)', 'relu', { N: 2, C: 3, H: 28, W: 28 }, 2, 2],
+    ['sigmoid, 7x5 3x3 stride 1 (overlapping)', 'sigmoid', { N: 2, C: 3, H: 7, W: 5 }, 3, 1],
+    ['tanh, 9x11 2x2 (trailing dropped)', 'tanh', { N: 1, C: 2, H: 9, W: 11 }, 2, 2],
+    ['relu, stride 3 > kernel 2', 'relu', { N: 2, C: 1, H: 10, W: 11 }, 2, 3],
+  ] as const)('GPU matches the twin: %s', async (_name, activation, input, kernel, stride) => {
+    const g = poolGeometry(input, kernel, stride);
+    const pre = randomArray(count(poolShape(g, 'in')), 44, -3, 3);
+    const dOutHost = randomArray(count(poolShape(g, 'out')), 45, -1e4, 1e4);
+    const want = fusedTwin(g, pre, dOutHost, activation);
+    const dPre = guardedOutput(gpu, poolShape(g, 'in'));
+    const backward = maxPoolBackward({
+      dOut: upload(gpu, dOutHost, poolShape(g, 'out')),
+      argmax: uploadTensor(gpu, Uint32Array.from(want.argmax), poolShape(g, 'out')),
+      out: upload(gpu, want.out, poolShape(g, 'out')),
+      dX: dPre.tensor,
+      geometry: g,
+      activation,
+    });
+    await runCalls(gpu, [backward]);
+    // The same sum of the same terms times the same f' (one multiply): only the order of the
+    // sum can differ, when windows overlap.
+    const windows = maxWindowsPerElement(g);
+    const tolerance = dotTolerance(windows, windows * 1e4);
+    expectAllClose(await readFloat32(gpu, dPre.tensor), want.dPre, tolerance, 'dPre');
+    await dPre.check();
+  });
+
+  it('refuses a fused activation without the forward out', () => {
+    const g = poolGeometry({ N: 1, C: 1, H: 4, W: 4 }, 2);
+    const out = upload(gpu, new Float32Array(4), [1, 1, 2, 2]);
+    const argmax = uploadTensor(gpu, new Uint32Array(4), [1, 1, 2, 2]);
+    const dX = upload(gpu, new Float32Array(16), [1, 1, 4, 4]);
+    const call = { dOut: out, argmax, dX, geometry: g, activation: 'relu' as const };
+    expect(() => maxPoolBackward(call)).toThrow(/needs the forward out/);
   });
 });

@@ -47,6 +47,18 @@ describe('memory plan', () => {
     expect(plan.memory.planned).toBeLessThan(plan.memory.unplanned);
     trainer.destroy();
   });
+
+  it('folds each conv ReLU gradient into the max-pool backward after it', async () => {
+    const trainer = createTrainer(gpu, defaultTrainConfig());
+    const labels = (await trainer.plan('train', 64)).prepared.map((p) => p.call.label);
+    const pools = labels.filter((l) => l.startsWith('maxPool.maxPoolBackward'));
+    expect(pools).toHaveLength(2);
+    for (const pool of pools) expect(pool).toMatch(/relu'\)$/);
+    // Only fc1's ReLU (followed by fc2, not a pool) keeps its own backward pass.
+    const relus = labels.filter((l) => l.startsWith('activation.activationBackward'));
+    expect(relus).toEqual(['activation.activationBackward(relu, 65536)']);
+    trainer.destroy();
+  });
 });
 
 describe('a training step', () => {
