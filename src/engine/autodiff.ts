@@ -25,8 +25,11 @@ import {
   maxPoolForward,
   mseBackward,
   mseForward,
+  paddedGradientShape,
   softmaxCrossEntropyForward,
   softmaxCrossEntropyForwardBackward,
+  usesImplicitBackwardData,
+  weightCkoShape,
   type Activation,
   type MatmulVariant,
 } from '../kernels/index';
@@ -95,6 +98,22 @@ function preActivationGrad(
   return { calls: [activationBackward({ y: ctx.value(node.id), dY, dX: dPre, activation })], dPre };
 }
 
+/** Scratch for a conv's dX: the implicit product's, or dCols for matmul + col2im. */
+function inputGradScratch(
+  node: GraphNode<'conv2d'>,
+  ctx: RuleContext,
+): { dCols: GpuTensor } | { implicit: { weightCko: GpuTensor; dOutPadded: GpuTensor } } {
+  const { geometry: g, features: O } = node.attrs;
+  if (!usesImplicitBackwardData(g, O, ctx.matmulVariant))
+    return { dCols: ctx.scratch(node.id, 'dCols', conv2dColsShape(g)) };
+  return {
+    implicit: {
+      weightCko: ctx.scratch(node.id, 'weightCko', weightCkoShape(g, O)),
+      dOutPadded: ctx.scratch(node.id, 'dOutPadded', paddedGradientShape(g, O)),
+    },
+  };
+}
+
 export const opRules: { [K in OpName]: OpRule<K> } = {
   input: { forward: none, backward: none },
   labels: { forward: none, backward: none },
@@ -124,7 +143,6 @@ export const opRules: { [K in OpName]: OpRule<K> } = {
       const { calls, dPre } = preActivationGrad(node, activation, ctx);
       const dX = ctx.grad(input(node));
       const cols = ctx.scratch(node.id, 'cols', conv2dColsShape(g)); // im2col(x) from the forward
-      const dCols = dX ? ctx.scratch(node.id, 'dCols', conv2dColsShape(g)) : undefined;
       const args = {
         x: ctx.value(input(node)),
         weight: ctx.param(`${name}.weight`),
@@ -134,7 +152,7 @@ export const opRules: { [K in OpName]: OpRule<K> } = {
         cols,
         geometry: g,
         O: features,
-        ...(dX && dCols ? { dX, dCols } : {}),
+        ...(dX ? { dX, ...inputGradScratch(node, ctx) } : {}),
       };
       return [...calls, ...conv2dBackward(args, ctx.matmulVariant)];
     },

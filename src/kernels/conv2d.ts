@@ -4,7 +4,8 @@
  *
  *   forward:  cols_n = im2col(x_n) [R, S];  out_n = act(weight[O, R] · cols_n + bias)   (N products)
  *   backward: dWeight = Σ_n dOut_n · cols_nᵀ;  dBias[o] = Σ_{n,s} dOut[n,o,s];
- *             dCols_n = weightᵀ · dOut_n;  dX = col2im(dCols)  (a gather: deterministic)
+ *             dCols_n = weightᵀ · dOut_n;  dX = col2im(dCols)  (a gather: deterministic),
+ *             or dX by conv2dImplicit's product straight from dOut (usesImplicitBackwardData)
  *
  * Backward reuses the forward's `cols` (im2col of x) rather than unfolding x again: on a CPU
  * "GPU" im2col costs as much as a matrix product, and cols is N*R*S floats (40 MB for the
@@ -22,6 +23,12 @@ import { expectCount } from './checks';
 import type { Activation } from './common.cpu';
 import type { Conv2dBackwardArgs, Conv2dForwardArgs } from './conv2d.cpu';
 import { col2im, im2col } from './conv2dIm2col';
+import {
+  conv2dBackwardData,
+  conv2dPadGradient,
+  conv2dWeightsTranspose,
+  implicitBackwardDataProblem,
+} from './conv2dImplicit';
 import type { Conv2dGeometry } from './conv2dIm2col.cpu';
 import { matmul, type MatmulVariant } from './matmul';
 
@@ -34,8 +41,26 @@ export interface Conv2dGpuForwardArgs extends Conv2dForwardArgs<GpuTensor> {
 export interface Conv2dGpuBackwardArgs extends Conv2dBackwardArgs<GpuTensor> {
   /** [N, R, S], im2col(x) as the forward left it. */
   cols: GpuTensor;
-  /** Scratch [N, R, S] for dCols; needed only when dX is wanted. */
+  /** Scratch [N, R, S] for dCols, when dX is wanted and takes matmul + col2im. */
   dCols?: GpuTensor;
+  /**
+   * Scratch for dX by the implicit product (conv2dImplicit.ts: weightCkoShape,
+   * paddedGradientShape), when usesImplicitBackwardData says so; replaces dCols.
+   */
+  implicit?: { weightCko: GpuTensor; dOutPadded: GpuTensor };
+}
+
+/**
+ * Whether dX takes conv2dImplicit's product (with the subgroupTile variant, for the shapes it
+ * handles: stride 1, O % 4 == 0) rather than matmul + col2im. On lavapipe it takes about half the
+ * time for the reference CNN's conv2 and skips the N*R*S dCols scratch.
+ */
+export function usesImplicitBackwardData(
+  g: Conv2dGeometry,
+  O: number,
+  variant?: MatmulVariant,
+): boolean {
+  return variant === 'subgroupTile' && implicitBackwardDataProblem(g, O, true) === undefined;
 }
 
 function dims(g: Conv2dGeometry, O: number): { R: number; S: number; O: number } {
@@ -95,7 +120,15 @@ export function conv2dBackward(args: Conv2dGpuBackwardArgs, variant?: MatmulVari
     ),
   );
   if (args.dBias) calls.push(biasBackward({ dOut: args.dOut, dBias: args.dBias, N: g.N, C: O, S }));
-  if (args.dX) {
+  if (args.dX && args.implicit) {
+    const { weightCko, dOutPadded } = args.implicit;
+    const shape = { geometry: g, O };
+    calls.push(
+      conv2dWeightsTranspose({ weight: args.weight, weightCko, ...shape }),
+      conv2dPadGradient({ dOut: args.dOut, dOutPadded, ...shape }),
+      conv2dBackwardData({ weightCko, dOutPadded, dX: args.dX, ...shape }),
+    );
+  } else if (args.dX) {
     if (!args.dCols) throw new ShadergradError('conv2d.backward: dX needs a dCols scratch tensor');
     expectCount('conv2d.backward', 'dCols', args.dCols, g.N * R * S);
     // dCols_n[R, S] = weight[O, R]ᵀ · dOut_n[O, S]

@@ -8,6 +8,7 @@ import { avgPoolFamily } from './avgPool';
 import { batchGatherFamily } from './batchGather';
 import { biasFamily } from './bias';
 import { conv2dIm2colFamily } from './conv2dIm2col';
+import { conv2dImplicitFamily } from './conv2dImplicit';
 import { dropoutFamily } from './dropout';
 import { fmaPeakFamily } from './fmaPeak';
 import { matmulFamily } from './matmul';
@@ -28,6 +29,7 @@ export const kernelFamilies: readonly KernelFamily[] = [
   maxPoolFamily,
   avgPoolFamily,
   conv2dIm2colFamily,
+  conv2dImplicitFamily,
   optimizerFamily,
   batchGatherFamily,
   biasFamily,
@@ -49,7 +51,8 @@ export { activationForward, activationBackward } from './activation';
 export { maxPoolForward, maxPoolBackward } from './maxPool';
 export { avgPoolForward, avgPoolBackward } from './avgPool';
 export { biasAddForward, biasBackward } from './bias';
-export { conv2dForward, conv2dBackward, conv2dColsShape } from './conv2d';
+export { conv2dForward, conv2dBackward, conv2dColsShape, usesImplicitBackwardData } from './conv2d';
+export { paddedGradientShape, weightCkoShape } from './conv2dImplicit';
 export { matmul, preferredMatmulVariant, type MatmulVariant } from './matmul';
 export {
   softmaxCrossEntropyForward,

@@ -1,8 +1,14 @@
-import { afterAll, beforeAll, describe, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Gpu } from '../../src/engine/device';
 import { runCalls } from '../../src/engine/dispatch';
 import { createTensor, readFloat32 } from '../../src/engine/buffers';
-import { conv2dBackward, conv2dColsShape, conv2dForward } from '../../src/kernels/conv2d';
+import {
+  conv2dBackward,
+  conv2dColsShape,
+  conv2dForward,
+  usesImplicitBackwardData,
+} from '../../src/kernels/conv2d';
+import { paddedGradientShape, weightCkoShape } from '../../src/kernels/conv2dImplicit';
 import { conv2dBackwardCpu, conv2dForwardCpu } from '../../src/kernels/conv2d.cpu';
 import { conv2dGeometry, type Padding } from '../../src/kernels/conv2dIm2col.cpu';
 import type { MatmulVariant } from '../../src/kernels/matmul';
@@ -33,8 +39,11 @@ const cases: Case[] = [
   { N: 3, C: 4, H: 14, W: 14, O: 8, k: 5, stride: 1, padding: 2 },
   { N: 2, C: 3, H: 7, W: 5, O: 5, k: [3, 2], stride: 2, padding: 'valid' },
   { N: 2, C: 2, H: 9, W: 9, O: 3, k: 3, stride: 2, padding: 'same' },
+  { N: 2, C: 6, H: 10, W: 7, O: 12, k: 3, stride: 1, padding: 1 }, // implicit dX with subgroupTile
 ];
-const variants: MatmulVariant[] = ['naive', 'registerTile', 'workgroupTile'];
+// subgroupTile runs its own matmul where the device has subgroups (else registerTile), and takes
+// conv2dImplicit's dX for the stride-1, O % 4 == 0 cases.
+const variants: MatmulVariant[] = ['naive', 'registerTile', 'workgroupTile', 'subgroupTile'];
 
 describe.each(variants)(
   'conv2d on the GPU (%s matmul) equals the direct-convolution twin',
@@ -65,8 +74,18 @@ describe.each(variants)(
       const dX = guardedOutput(gpu, [c.N, c.C, c.H, c.W]);
       const dWeight = guardedOutput(gpu, [c.O, c.C, g.KH, g.KW]);
       const dBias = guardedOutput(gpu, [c.O]);
-      const dCols = createTensor(gpu, conv2dColsShape(g));
       const dOut = upload(gpu, dOutHost, [c.N, c.O, g.OH, g.OW]);
+      const implicit = gpu.hasSubgroups && usesImplicitBackwardData(g, c.O, variant);
+      const scratch = implicit
+        ? {
+            implicit: {
+              weightCko: createTensor(gpu, weightCkoShape(g, c.O)),
+              dOutPadded: createTensor(gpu, paddedGradientShape(g, c.O)),
+            },
+          }
+        : { dCols: createTensor(gpu, conv2dColsShape(g)) };
+      if (variant === 'subgroupTile' && gpu.hasSubgroups)
+        expect(implicit).toBe(c.stride === 1 && c.O % 4 === 0);
       await runCalls(
         gpu,
         conv2dBackward(
@@ -78,7 +97,7 @@ describe.each(variants)(
             dWeight: dWeight.tensor,
             dBias: dBias.tensor,
             cols,
-            dCols,
+            ...scratch,
             geometry: g,
             O: c.O,
           },

@@ -1,0 +1,241 @@
+// conv2dImplicit.wgsl: the input gradient of a stride-1 2-D convolution as an implicit matrix
+// product: dX = col2im(Wᵀ · dOut) computed without the [C*KH*KW, OH*OW] dCols matrix between.
+//
+//   conv2dImplicitBackwardData: dX[n,c,h,w] = Σ over kh, kw, o of
+//       weightCko[c, kh*KW + kw, o] · dOutPadded[n, o, h + KH-1 - kh, w + KW-1 - kw]
+//     = Σ W[o,c,kh,kw] · dOut[n, o, h + padTop - kh, w + padLeft - kw] (0 outside dOut): every
+//       output the forward computed from x[n,c,h,w].
+//   conv2dImplicitWeightsTranspose: weightCko[c, kh*KW + kw, o] = W[o, c, kh, kw], so the
+//       product reads 4 output channels as one vec4.
+//   conv2dImplicitPadGradient: dOutPadded[n, o, r, s] = dOut[n, o, r - (KH-1 - padTop),
+//       s - (KW-1 - padLeft)], 0 outside: every read of the product lands inside, rows are
+//       whole vec4s, and no bounds test is left in its inner loop.
+//
+// Layout: x, dX [N, C, H, W]; W [O, C, KH, KW] (OIHW, PyTorch); dOut [N, O, OH, OW];
+// dOutPadded [N, O, PH, PW] with PH = H + KH - 1 and PW = 4 * padQuads (see Params); row-major
+// f32. Stride 1 only, with padTop < KH and padLeft < KW (the wrapper checks; conv2d.ts uses
+// matmul + col2im otherwise).
+// Why: per image, the matmul + col2im pair this replaces wrote and read back C*KH*KW*OH*OW floats
+// (40 MB for the reference CNN's conv2 at batch 64) for only O multiply-adds each.
+// Decomposition: per image this is a product with M = C rows (channels), K = KH*KW*O terms and a
+// column per position. Workgroup (x, y, z) owns channels 32x .. 32x + 31 and wgSize lanes, each
+// lane 4 neighbouring positions (h, 4q .. 4q + 3) of image z (and every nwg.z-th after it). For
+// each kernel row kh and 4 output channels o .. o + 3, a lane loads two vec4s of each channel's
+// padded row (8 values) and slides a 4-wide window over them, one column per kw: the KW taps of
+// that row reuse the same loads, so op(B) costs about 8 vec4 loads per KW steps. Per step (one
+// tap, 4 channels) the 32 x 4 op(A) block is shared across the subgroup as in
+// matmulSubgroup.wgsl (lane l loads quad 8r + l % 8, subgroupBroadcast hands it to all) and each
+// lane does 32 mat4x4 · vec4 products: 512 FMAs. Subgroups of fewer than 8 lanes, or larger than
+// the workgroup, take stepDirect (every lane loads every quad).
+// Needs: the `subgroups` feature, O % 4 == 0.
+// Entry points: conv2dImplicitBackwardData, conv2dImplicitWeightsTranspose,
+// conv2dImplicitPadGradient. Overrides: wgSize (lanes per workgroup of the product),
+// workgroupSize (of the other two).
+// ZERO INIT: accumulators and windows are set explicitly (Dawn does not re-zero a `var` declared
+// inside a loop; see matmul.wgsl's header).
+
+override wgSize: u32 = 8u; // product: invocations per workgroup, all along the positions
+override workgroupSize: u32 = 256u; // transpose: invocations per workgroup
+
+const TILE_ROWS: u32 = 32u; // channels per workgroup, shared by all its lanes
+const SLOT_GROUPS: u32 = 4u; // TILE_ROWS / 8: op(A) quads each lane loads per 4 k
+
+struct Params {
+  N: u32, // batch size
+  C: u32, // input channels: rows of the product
+  H: u32, // input height
+  W: u32, // input width
+  O: u32, // output channels; a multiple of 4
+  KH: u32, // kernel height
+  KW: u32, // kernel width
+  strideH: u32, // rows between window starts
+  strideW: u32, // columns between window starts
+  padTop: u32, // zero rows above the input
+  padLeft: u32, // zero columns left of the input
+  OH: u32, // output height
+  OW: u32, // output width
+  padQuads: u32, // vec4s per padded row: ceil(W / 4) + 1 + max(0, floor((KW - 2) / 4))
+}
+
+// ---- transpose of the weights
+@group(0) @binding(0) var<storage, read> weightIn: array<f32>; // W [O, C, KH, KW]
+@group(0) @binding(1) var<storage, read_write> weightOut: array<f32>; // [C, KH*KW, O]
+@group(0) @binding(2) var<uniform> transposeParams: Params;
+
+@compute @workgroup_size(workgroupSize)
+fn conv2dImplicitWeightsTranspose(@builtin(workgroup_id) wid: vec3u,
+                                  @builtin(num_workgroups) nwg: vec3u,
+                                  @builtin(local_invocation_index) lid: u32) {
+  let dst = linearWorkgroup(wid, nwg) * workgroupSize + lid;
+  let p = transposeParams;
+  let taps = p.KH * p.KW;
+  if (dst >= p.O * p.C * taps) {
+    return;
+  }
+  let o = dst % p.O;
+  let t = (dst / p.O) % taps;
+  let c = dst / (p.O * taps);
+  weightOut[dst] = weightIn[(o * p.C + c) * taps + t];
+}
+
+// ---- padding of the output gradient
+@group(0) @binding(0) var<storage, read> gradOut: array<f32>; // dOut [N, O, OH, OW]
+@group(0) @binding(1) var<storage, read_write> gradPadded: array<vec4f>; // [N, O, PH, PW]
+@group(0) @binding(2) var<uniform> padParams: Params;
+
+// One invocation per padded row (n, o, r), written as vec4s: integer division is slow on a CPU
+// "GPU" (scalar per lane), so it happens per row, not per element.
+@compute @workgroup_size(workgroupSize)
+fn conv2dImplicitPadGradient(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
+                             @builtin(local_invocation_index) lid: u32) {
+  let row = linearWorkgroup(wid, nwg) * workgroupSize + lid;
+  let p = padParams;
+  let paddedHeight = p.H + p.KH - 1u;
+  if (row >= p.N * p.O * paddedHeight) {
+    return;
+  }
+  let plane = row / paddedHeight; // n * O + o
+  // Rows and columns before the shift wrap around as u32 and fail the < tests.
+  let oh = row % paddedHeight - (p.KH - 1u - p.padTop);
+  let rowInside = oh < p.OH;
+  let firstCol = 0u - (p.KW - 1u - p.padLeft); // ow of padded column 0
+  let rowStart = (plane * p.OH + select(0u, oh, rowInside)) * p.OW;
+  for (var quad = 0u; quad < p.padQuads; quad++) {
+    var values = vec4f(0.0);
+    for (var j = 0u; j < 4u; j++) {
+      let ow = firstCol + 4u * quad + j;
+      if (rowInside && ow < p.OW) {
+        values[j] = gradOut[rowStart + ow];
+      }
+    }
+    gradPadded[row * p.padQuads + quad] = values;
+  }
+}
+
+// ---- the product
+@group(0) @binding(0) var<storage, read> weightCko: array<vec4f>; // [C, KH*KW, O] as vec4s of o
+@group(0) @binding(1) var<storage, read> paddedRows: array<vec4f>; // dOutPadded as vec4s
+@group(0) @binding(2) var<storage, read_write> gradIn: array<f32>; // dX [N, C, H, W]
+@group(0) @binding(3) var<uniform> params: Params;
+
+// vec4 index of op(A) quad `slot` (channel row0 + slot, clamped to C - 1) at tap 0, o = 0; tap t
+// adds t * O/4 and the o-quad oq adds oq.
+fn aSlotIndex(row0: u32, slot: u32) -> u32 {
+  return min(row0 + slot, params.C - 1u) * params.KH * params.KW * (params.O / 4u);
+}
+
+// acc[4g + i] += bTile * (row 4g + i of op(A)), rows given as the columns of `rows`.
+fn accumulateGroup(acc: ptr<function, array<vec4f, 32>>, g: u32, rows: mat4x4f, bTile: mat4x4f) {
+  for (var i = 0u; i < 4u; i++) {
+    (*acc)[4u * g + i] += bTile * rows[i];
+  }
+}
+
+// One step, op(A) shared: this lane loaded quad 8r + lane % 8 (index quadAt[r] + kStep) for each
+// r; lanes 0..3 and 4..7 hand rows 8r .. 8r + 3 and 8r + 4 .. 8r + 7 to every lane. bTile column
+// i holds output channel o + i at the lane's 4 positions.
+fn stepShared(acc: ptr<function, array<vec4f, 32>>, quadAt: ptr<function, array<u32, 4>>,
+              kStep: u32, bTile: mat4x4f) {
+  for (var r = 0u; r < SLOT_GROUPS; r++) {
+    let q = weightCko[(*quadAt)[r] + kStep];
+    accumulateGroup(acc, 2u * r, mat4x4f(subgroupBroadcast(q, 0u), subgroupBroadcast(q, 1u),
+                                         subgroupBroadcast(q, 2u), subgroupBroadcast(q, 3u)), bTile);
+    accumulateGroup(acc, 2u * r + 1u, mat4x4f(subgroupBroadcast(q, 4u), subgroupBroadcast(q, 5u),
+                                              subgroupBroadcast(q, 6u), subgroupBroadcast(q, 7u)),
+                    bTile);
+  }
+}
+
+// The same step where a subgroup cannot share: every lane loads all TILE_ROWS quads itself.
+fn stepDirect(acc: ptr<function, array<vec4f, 32>>, row0: u32, kStep: u32, bTile: mat4x4f) {
+  for (var g = 0u; g < TILE_ROWS / 4u; g++) {
+    accumulateGroup(acc, g, mat4x4f(weightCko[aSlotIndex(row0, 4u * g) + kStep],
+                                    weightCko[aSlotIndex(row0, 4u * g + 1u) + kStep],
+                                    weightCko[aSlotIndex(row0, 4u * g + 2u) + kStep],
+                                    weightCko[aSlotIndex(row0, 4u * g + 3u) + kStep]), bTile);
+  }
+}
+
+// Every column of cols4 moves one position left, the first of next4's filling its end.
+fn slideLeft(cols4: mat4x4f, next4: mat4x4f) -> mat4x4f {
+  return mat4x4f(vec4f(cols4[0].yzw, next4[0].x), vec4f(cols4[1].yzw, next4[1].x),
+                 vec4f(cols4[2].yzw, next4[2].x), vec4f(cols4[3].yzw, next4[3].x));
+}
+
+// Channels o .. o + 3 (o = 4 oq) of padded row `rowFromTop` for this lane, `quad` vec4s in: column
+// i of the result is channel o + i.
+fn loadQuads(planeRow: u32, oq: u32, quad: u32) -> mat4x4f {
+  let rowQuads = params.padQuads;
+  let planeQuads = (params.H + params.KH - 1u) * rowQuads;
+  let at = planeRow + 4u * oq * planeQuads + quad;
+  return mat4x4f(paddedRows[at], paddedRows[at + planeQuads], paddedRows[at + 2u * planeQuads],
+                 paddedRows[at + 3u * planeQuads]);
+}
+
+// Writes the lane's [TILE_ROWS x 4] block of image n (channels row0 .., positions h, w0 ..),
+// skipping channels past C and columns past W.
+fn storeBlock(acc: ptr<function, array<vec4f, 32>>, n: u32, row0: u32, h: u32, w0: u32) {
+  for (var i = 0u; i < TILE_ROWS && row0 + i < params.C; i++) {
+    let rowStart = ((n * params.C + row0 + i) * params.H + h) * params.W;
+    for (var j = 0u; j < 4u; j++) {
+      if (w0 + j < params.W) {
+        gradIn[rowStart + w0 + j] = (*acc)[i][j];
+      }
+    }
+  }
+}
+
+@compute @workgroup_size(wgSize)
+fn conv2dImplicitBackwardData(@builtin(workgroup_id) wid: vec3u,
+                              @builtin(num_workgroups) nwg: vec3u,
+                              @builtin(local_invocation_index) lid: u32,
+                              @builtin(subgroup_invocation_id) sgLane: u32,
+                              @builtin(subgroup_size) sgSize: u32) {
+  let row0 = wid.x * TILE_ROWS;
+  let quadsPerRow = (params.W + 3u) / 4u;
+  let positionQuads = params.H * quadsPerRow;
+  // Workgroup-uniform guard: every lane must reach the broadcasts, so lanes past the last
+  // position clamp their reads and skip their stores instead of returning.
+  if (row0 >= params.C || wid.y * wgSize >= positionQuads) {
+    return;
+  }
+  let mine = wid.y * wgSize + lid;
+  let clamped = min(mine, positionQuads - 1u);
+  let h = clamped / quadsPerRow;
+  let q = clamped % quadsPerRow;
+  let shareA = sgSize >= 8u && sgSize <= wgSize; // uniform: lanes 0..7 exist in every subgroup
+  let o4 = params.O / 4u;
+  let paddedHeight = params.H + params.KH - 1u;
+  var quadAt = array<u32, 4>(0u, 0u, 0u, 0u);
+  for (var r = 0u; r < SLOT_GROUPS; r++) {
+    quadAt[r] = aSlotIndex(row0, 8u * r + sgLane % 8u);
+  }
+  for (var n = wid.z; n < params.N; n += nwg.z) {
+    var acc = array<vec4f, 32>(); // acc[i]: channel row0 + i at positions (h, 4q ..) (ZERO INIT)
+    for (var kh = 0u; kh < params.KH; kh++) {
+      // padded row h + KH-1 - kh of channel 0 of image n, in vec4s
+      let planeRow = ((n * params.O) * paddedHeight + h + params.KH - 1u - kh) * params.padQuads + q;
+      for (var oq = 0u; oq < o4; oq++) {
+        var current = loadQuads(planeRow, oq, 0u); // columns 4q + s .. + 3 at slide s
+        var ahead = loadQuads(planeRow, oq, 1u);
+        for (var s = 0u; s < params.KW; s++) {
+          // slide s reads column w + s of the padded row, which is tap kw = KW-1 - s
+          let kStep = (kh * params.KW + params.KW - 1u - s) * o4 + oq;
+          if (shareA) {
+            stepShared(&acc, &quadAt, kStep, current);
+          } else {
+            stepDirect(&acc, row0, kStep, current);
+          }
+          current = slideLeft(current, ahead);
+          ahead = slideLeft(ahead, mat4x4f());
+          if ((s + 1u) % 4u == 0u && s + 2u < params.KW) {
+            ahead = loadQuads(planeRow, oq, 1u + (s + 1u) / 4u);
+          }
+        }
+      }
+    }
+    if (mine < positionQuads) {
+      storeBlock(&acc, n, row0, h, 4u * q);
+    }
+  }
+}

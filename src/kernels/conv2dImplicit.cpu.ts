@@ -1,0 +1,95 @@
+/**
+ * CPU twin of shaders/conv2dImplicit.wgsl: the input gradient of a stride-1 2-D convolution as
+ * the GPU computes it (per input element, the outputs whose windows used it, read from a shifted
+ * zero-padded copy of dOut), and the weight transpose and padding it reads. Pure: no engine, no
+ * WebGPU.
+ *
+ * Legend: N, C, H, W (x, dX), O, KH, KW (weight, OIHW), OH, OW (dOut); taps t = kh*KW + kw.
+ */
+import type { FloatArray } from './common.cpu';
+import type { Conv2dGeometry } from './conv2dIm2col.cpu';
+
+export interface Conv2dWeightsTransposeArgs<T> {
+  /** Weight [O, C, KH, KW]. */
+  weight: T;
+  /** Output [C, KH*KW, O]. */
+  weightCko: T;
+  geometry: Conv2dGeometry;
+  O: number;
+}
+
+export interface Conv2dPadGradientArgs<T> {
+  /** dL/dout [N, O, OH, OW]. */
+  dOut: T;
+  /** Output [N, O, H + KH - 1, PW] (paddedGradientShape in conv2dImplicit.ts). */
+  dOutPadded: T;
+  geometry: Conv2dGeometry;
+  O: number;
+}
+
+export interface Conv2dBackwardDataArgs<T> {
+  /** The weight as conv2dWeightsTranspose left it, [C, KH*KW, O]. */
+  weightCko: T;
+  /** dL/dout as conv2dPadGradient left it, [N, O, H + KH - 1, PW]. */
+  dOutPadded: T;
+  /** Output dL/dx [N, C, H, W]. */
+  dX: T;
+  geometry: Conv2dGeometry;
+  O: number;
+}
+
+/** weightCko[c, t, o] = weight[o, c, t]. */
+export function conv2dWeightsTransposeCpu(args: Conv2dWeightsTransposeArgs<FloatArray>): void {
+  const { weight, weightCko, geometry: g, O } = args;
+  const taps = g.KH * g.KW;
+  for (let c = 0; c < g.C; c++)
+    for (let t = 0; t < taps; t++)
+      for (let o = 0; o < O; o++)
+        weightCko[(c * taps + t) * O + o] = weight[(o * g.C + c) * taps + t] ?? 0;
+}
+
+/**
+ * dOutPadded[n, o, r, s] = dOut[n, o, r - (KH-1 - padTop), s - (KW-1 - padLeft)], 0 outside: row
+ * h + KH-1 - kh, column w + KW-1 - kw then holds the output that tap (kh, kw) took from x[h, w].
+ * The padded width (dOutPadded's last dimension) is read off the array's length.
+ */
+export function conv2dPadGradientCpu(args: Conv2dPadGradientArgs<FloatArray>): void {
+  const { dOut, dOutPadded, geometry: g, O } = args;
+  const rows = g.H + g.KH - 1;
+  const width = dOutPadded.length / (g.N * O * rows);
+  let i = 0;
+  for (let plane = 0; plane < g.N * O; plane++)
+    for (let r = 0; r < rows; r++)
+      for (let s = 0; s < width; s++, i++) {
+        const [oh, ow] = [r - (g.KH - 1 - g.padTop), s - (g.KW - 1 - g.padLeft)];
+        const inside = oh >= 0 && oh < g.OH && ow >= 0 && ow < g.OW;
+        dOutPadded[i] = inside ? (dOut[(plane * g.OH + oh) * g.OW + ow] ?? 0) : 0;
+      }
+}
+
+/**
+ * dX[n,c,h,w] = Σ_{t=(kh,kw), o} weightCko[c, t, o] · dOutPadded[n, o, h + KH-1 - kh, w + KW-1 - kw]
+ * (stride 1), float64 sums: the forward's outputs that used x[n,c,h,w], each times its weight.
+ */
+export function conv2dBackwardDataCpu(args: Conv2dBackwardDataArgs<FloatArray>): void {
+  const { weightCko, dOutPadded, dX, geometry: g, O } = args;
+  const taps = g.KH * g.KW;
+  const rows = g.H + g.KH - 1;
+  const width = dOutPadded.length / (g.N * O * rows);
+  let i = 0; // dX index, row-major over (n, c, h, w)
+  for (let n = 0; n < g.N; n++)
+    for (let c = 0; c < g.C; c++)
+      for (let h = 0; h < g.H; h++)
+        for (let w = 0; w < g.W; w++, i++) {
+          let sum = 0;
+          for (let t = 0; t < taps; t++) {
+            const r = h + g.KH - 1 - Math.floor(t / g.KW);
+            const s = w + g.KW - 1 - (t % g.KW);
+            for (let o = 0; o < O; o++)
+              sum +=
+                (weightCko[(c * taps + t) * O + o] ?? 0) *
+                (dOutPadded[((n * O + o) * rows + r) * width + s] ?? 0);
+          }
+          dX[i] = sum;
+        }
+}

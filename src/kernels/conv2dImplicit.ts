@@ -1,0 +1,186 @@
+/**
+ * The input gradient of a 2-D convolution as an implicit matrix product
+ * (shaders/conv2dImplicit.wgsl): dX = col2im(Wᵀ · dOut) without the dCols matrix in between,
+ * dOut gathered per tap straight into the product's registers. conv2dWeightsTranspose first lays
+ * the weight out as [C, KH*KW, O] so the product reads 4 output channels as one vec4.
+ * Layout NCHW, weight OIHW; legend N,C,H,W -> O,OH,OW as in conv2d.ts.
+ * Needs the device feature `subgroups` and O % 4 == 0 (`implicitBackwardDataHandles`); conv2d.ts
+ * falls back to matmul + col2im otherwise. Entry points conv2dImplicitBackwardData (32 channels x
+ * 4 positions per lane, op(A) shared across a subgroup as in matmulSubgroupTile) and
+ * conv2dImplicitWeightsTranspose; overrides wgSize, workgroupSize.
+ */
+import {
+  MAX_WORKGROUPS_PER_DIMENSION,
+  ceilDiv,
+  dispatchFor,
+  type KernelCall,
+} from '../engine/dispatch';
+import { ShadergradError } from '../engine/errors';
+import { defineParams } from '../engine/params';
+import type { ShaderSource } from '../engine/pipelines';
+import type { GpuTensor } from '../engine/tensor';
+import { expectCount, expectDtype } from './checks';
+import type {
+  Conv2dBackwardDataArgs,
+  Conv2dPadGradientArgs,
+  Conv2dWeightsTransposeArgs,
+} from './conv2dImplicit.cpu';
+import type { Conv2dGeometry } from './conv2dIm2col.cpu';
+import type { KernelFamily } from './family';
+import { familyShader } from './shader';
+import source from '../../shaders/conv2dImplicit.wgsl?raw';
+
+const base = familyShader('conv2dImplicit', source);
+/** `enable` must precede every declaration, so it goes ahead of common.wgsl. */
+export const conv2dImplicitShader: ShaderSource = {
+  ...base,
+  code: `enable subgroups;\n${base.code}`,
+  prefixLines: base.prefixLines + 1,
+};
+
+export const conv2dImplicitParams = defineParams('Params', {
+  N: 'u32',
+  C: 'u32',
+  H: 'u32',
+  W: 'u32',
+  O: 'u32',
+  KH: 'u32',
+  KW: 'u32',
+  strideH: 'u32',
+  strideW: 'u32',
+  padTop: 'u32',
+  padLeft: 'u32',
+  OH: 'u32',
+  OW: 'u32',
+  padQuads: 'u32',
+});
+
+/** Lanes per workgroup of the product: llvmpipe's SIMD width, as for matmulSubgroupTile. */
+const WG_SIZE = 8;
+const TILE_ROWS = 32;
+const ELEMENTWISE_WORKGROUP = 256;
+
+/** vec4s per row of the padded gradient: the lane's quads plus the KW - 1 columns it slides over. */
+function padQuads(g: Conv2dGeometry): number {
+  return Math.ceil(g.W / 4) + 1 + Math.max(0, Math.floor((g.KW - 2) / 4));
+}
+
+/** Why conv2dImplicitBackwardData cannot run this convolution, or undefined when it can. */
+export function implicitBackwardDataProblem(
+  g: Conv2dGeometry,
+  O: number,
+  hasSubgroups: boolean,
+): string | undefined {
+  if (!hasSubgroups) return 'the device lacks the subgroups feature';
+  if (O % 4 !== 0) return `needs O % 4 == 0 (O = ${O})`;
+  if (g.strideH !== 1 || g.strideW !== 1) return `needs stride 1 (${g.strideH}x${g.strideW})`;
+  if (g.padTop >= g.KH || g.padLeft >= g.KW)
+    return `needs padding below the kernel size (${g.padTop},${g.padLeft} for ${g.KH}x${g.KW})`;
+  const positionQuads = g.H * Math.ceil(g.W / 4);
+  if (ceilDiv(g.C, TILE_ROWS) > MAX_WORKGROUPS_PER_DIMENSION) return `C = ${g.C} is too many rows`;
+  if (ceilDiv(positionQuads, WG_SIZE) > MAX_WORKGROUPS_PER_DIMENSION)
+    return `an ${g.H}x${g.W} input is too many positions`;
+  return undefined;
+}
+
+/** [C, KH*KW, O]: the weight as the implicit product reads it. */
+export function weightCkoShape(g: Conv2dGeometry, O: number): [number, number, number] {
+  return [g.C, g.KH * g.KW, O];
+}
+
+/** [N, O, H + KH - 1, PW]: dOut shifted and zero-padded so every read of the product is inside. */
+export function paddedGradientShape(
+  g: Conv2dGeometry,
+  O: number,
+): [number, number, number, number] {
+  return [g.N, O, g.H + g.KH - 1, 4 * padQuads(g)];
+}
+
+function packParams(g: Conv2dGeometry, O: number): ArrayBuffer {
+  const { N, C, H, W, KH, KW, strideH, strideW, padTop, padLeft, OH, OW } = g;
+  const fields = { N, C, H, W, O, KH, KW, strideH, strideW, padTop, padLeft, OH, OW };
+  return conv2dImplicitParams.pack({ ...fields, padQuads: padQuads(g) });
+}
+
+function geometryLabel(g: Conv2dGeometry, O: number): string {
+  return `[${g.N}, ${g.C}, ${g.H}, ${g.W}] -> O=${O} k${g.KH}x${g.KW} s${g.strideH}x${g.strideW} p${g.padTop},${g.padLeft}`;
+}
+
+export function conv2dWeightsTranspose(args: Conv2dWeightsTransposeArgs<GpuTensor>): KernelCall {
+  const { geometry: g, O } = args;
+  const label = 'conv2dImplicit.conv2dWeightsTranspose';
+  const count = O * g.C * g.KH * g.KW;
+  expectCount(label, 'weight', args.weight, count);
+  expectCount(label, 'weightCko', args.weightCko, count);
+  expectDtype(label, 'weight', args.weight, 'f32');
+  expectDtype(label, 'weightCko', args.weightCko, 'f32');
+  return {
+    label: `conv2dImplicit.conv2dImplicitWeightsTranspose(${geometryLabel(g, O)})`,
+    shader: conv2dImplicitShader,
+    entryPoint: 'conv2dImplicitWeightsTranspose',
+    constants: { workgroupSize: ELEMENTWISE_WORKGROUP },
+    tensors: [args.weight, args.weightCko],
+    params: packParams(g, O),
+    workgroups: dispatchFor(count, ELEMENTWISE_WORKGROUP),
+  };
+}
+
+export function conv2dPadGradient(args: Conv2dPadGradientArgs<GpuTensor>): KernelCall {
+  const { geometry: g, O } = args;
+  const label = 'conv2dImplicit.conv2dImplicitPadGradient';
+  const count = paddedGradientShape(g, O).reduce((a, b) => a * b, 1);
+  expectCount(label, 'dOut', args.dOut, g.N * O * g.OH * g.OW);
+  expectCount(label, 'dOutPadded', args.dOutPadded, count);
+  expectDtype(label, 'dOut', args.dOut, 'f32');
+  expectDtype(label, 'dOutPadded', args.dOutPadded, 'f32');
+  return {
+    label: `${label}(${geometryLabel(g, O)})`,
+    shader: conv2dImplicitShader,
+    entryPoint: 'conv2dImplicitPadGradient',
+    constants: { workgroupSize: ELEMENTWISE_WORKGROUP },
+    tensors: [args.dOut, args.dOutPadded],
+    params: packParams(g, O),
+    workgroups: dispatchFor(g.N * O * (g.H + g.KH - 1), ELEMENTWISE_WORKGROUP), // one per row
+  };
+}
+
+export function conv2dBackwardData(args: Conv2dBackwardDataArgs<GpuTensor>): KernelCall {
+  const { geometry: g, O } = args;
+  const label = 'conv2dImplicit.conv2dImplicitBackwardData';
+  const problem = implicitBackwardDataProblem(g, O, true);
+  if (problem !== undefined) throw new ShadergradError(`${label}: ${problem}`);
+  expectCount(label, 'weightCko', args.weightCko, O * g.C * g.KH * g.KW);
+  const padded = paddedGradientShape(g, O).reduce((a, b) => a * b, 1);
+  expectCount(label, 'dOutPadded', args.dOutPadded, padded);
+  expectCount(label, 'dX', args.dX, g.N * g.C * g.H * g.W);
+  expectDtype(label, 'weightCko', args.weightCko, 'f32');
+  expectDtype(label, 'dOutPadded', args.dOutPadded, 'f32');
+  expectDtype(label, 'dX', args.dX, 'f32');
+  if (args.weightCko.byteOffset % 16 !== 0 || args.dOutPadded.byteOffset % 16 !== 0)
+    throw new ShadergradError(
+      `${label}: weightCko and dOutPadded must start on 16-byte boundaries`,
+    );
+  return {
+    label: `${label}(${geometryLabel(g, O)})`,
+    shader: conv2dImplicitShader,
+    entryPoint: 'conv2dImplicitBackwardData',
+    constants: { wgSize: WG_SIZE },
+    tensors: [args.weightCko, args.dOutPadded, args.dX],
+    params: packParams(g, O),
+    workgroups: [
+      ceilDiv(g.C, TILE_ROWS),
+      ceilDiv(g.H * Math.ceil(g.W / 4), WG_SIZE),
+      Math.min(g.N, MAX_WORKGROUPS_PER_DIMENSION),
+    ],
+  };
+}
+
+export const conv2dImplicitFamily: KernelFamily = {
+  name: 'conv2dImplicit',
+  shader: conv2dImplicitShader,
+  entryPoints: {
+    conv2dImplicitWeightsTranspose: conv2dImplicitParams,
+    conv2dImplicitPadGradient: conv2dImplicitParams,
+    conv2dImplicitBackwardData: conv2dImplicitParams,
+  },
+};
