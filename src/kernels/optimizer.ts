@@ -87,19 +87,29 @@ export function optimizerUpdate(args: OptimizerUpdateArgs<GpuTensor>): KernelCal
   for (const t of [args.param, args.grad, ...args.state]) expectDtype(label, t, 'f32');
   checkStepCounter(label, args.step);
   const inputs = readsStep[config.kind] ? [args.grad, args.step] : [args.grad];
-  // Adam amortizes its bias corrections over several elements per invocation (see the shader).
+  // Adam amortizes its bias corrections over several elements per invocation (see the shader),
+  // 4 at a time (vec4) when every tensor allows it.
   const perInvocation = config.kind === 'adam' ? ADAM_PER_INVOCATION : 1;
+  const vec4 =
+    config.kind === 'adam' &&
+    count % 4 === 0 &&
+    [args.param, args.grad, ...args.state].every((t) => t.byteOffset % 16 === 0);
+  const elements = vec4 ? count / 4 : count;
   return {
-    label: `${label}(${count})`,
+    label: `${label}(${count}${vec4 ? ', vec4' : ''})`,
     shader: optimizerShader,
-    entryPoint,
+    entryPoint: vec4 ? 'adamUpdateVec4' : entryPoint,
     constants: {
       workgroupSize: WORKGROUP_SIZE,
       ...(config.kind === 'adam' ? { adamPerInvocation: perInvocation } : {}),
     },
     tensors: [...inputs, args.param, ...args.state],
-    params: optimizerParams.pack({ ...config, count, nesterov: config.nesterov ? 1 : 0 }),
-    workgroups: dispatchFor(count, WORKGROUP_SIZE * perInvocation),
+    params: optimizerParams.pack({
+      ...config,
+      count: elements,
+      nesterov: config.nesterov ? 1 : 0,
+    }),
+    workgroups: dispatchFor(elements, WORKGROUP_SIZE * perInvocation),
   };
 }
 
@@ -142,6 +152,7 @@ export const optimizerFamily: KernelFamily = {
   entryPoints: {
     optimizerStepBegin: optimizerStepBeginParams,
     adamUpdate: optimizerParams,
+    adamUpdateVec4: optimizerParams,
     sgdUpdate: optimizerParams,
     momentumUpdate: optimizerParams,
     rmspropUpdate: optimizerParams,

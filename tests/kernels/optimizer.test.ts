@@ -3,8 +3,9 @@ import { readTensor, uploadTensor, writeTensor } from '../../src/engine/buffers'
 import type { Gpu } from '../../src/engine/device';
 import type { GpuTensor } from '../../src/engine/tensor';
 import { dispatchFor, runCalls, type KernelCall } from '../../src/engine/dispatch';
-import { optimizerStepBegin, optimizerUpdate } from '../../src/kernels/optimizer';
+import { optimizerParams, optimizerStepBegin, optimizerUpdate } from '../../src/kernels/optimizer';
 import {
+  resolveOptimizerConfig,
   optimizerStateSlots,
   optimizerStepBeginCpu,
   optimizerUpdateCpu,
@@ -244,6 +245,31 @@ describe('optimizer GPU', () => {
     // of 2e-4 relative per update (see paramTolerance).
     expectAllClose(got.param, [0.3098342873], { atol: 3 * 2e-4 * 0.1, rtol: 6 * u });
     expect(got.t).toBe(3);
+  });
+
+  it("Adam's vec4 entry point gives the scalar one's bits", async () => {
+    const config: OptimizerConfig = { kind: 'adam', lr: 1e-2, weightDecay: 0.01 };
+    const n = 1000; // a multiple of 4 with 16-byte aligned tensors: the wrapper picks vec4
+    const p0 = randomArray(n, 5, -1, 1);
+    const grads = [1, 1e-6, 1e4].map((scale, k) => randomArray(n, 6 + k).map((g) => g * scale));
+    const labels: string[] = [];
+    const vec4 = await gpuSteps(config, p0, grads, (c) => {
+      labels.push(c.label);
+      return c;
+    });
+    expect(labels).toEqual(['optimizer.adamUpdate(1000, vec4)']);
+    const scalarCall = (c: KernelCall): KernelCall => ({
+      ...c,
+      entryPoint: 'adamUpdate',
+      params: optimizerParams.pack({ ...resolveOptimizerConfig(config), count: n, nesterov: 0 }),
+      workgroups: dispatchFor(n, 256),
+    });
+    const scalar = await gpuSteps(config, p0, grads, scalarCall);
+    // One rule (adamRule) on splatted vec4s in the scalar entry point: the same operations.
+    expectAllClose(vec4.param, scalar.param, { atol: 0, rtol: 0 }, 'param');
+    vec4.state.forEach((s, k) =>
+      expectAllClose(s, scalar.state[k] ?? [], { atol: 0, rtol: 0 }, `state ${k}`),
+    );
   });
 
   it('covers every element of a grid past 65535 workgroups', async () => {
