@@ -6,8 +6,10 @@
 // cols is [N, C*KH*KW, OH*OW]: row r = (c*KH + kh)*KW + kw, column oh*OW + ow.
 //
 //   im2col: cols[n, r, oh*OW + ow] = x[n, c, oh*sH - padTop + kh, ow*sW - padLeft + kw] (0 in pad).
-//           One invocation per output row (n, r, oh) writes its OW columns: the index
-//           arithmetic (divisions, on a CPU "GPU" the dominant cost) is paid once per row.
+//           One invocation per output row segment (n, r, oh) writes its OW columns: the index
+//           arithmetic (divisions, on a CPU "GPU" the dominant cost) is paid once per segment.
+//   im2colPlane: the same, one invocation per cols row (n, r) writing all OH*OW columns, so the
+//           divisions are paid once per row (the default).
 //   col2im: dX[n, c, h, w] = sum of dCols over every (kh, kw, oh, ow) that copied x[n, c, h, w]:
 //           oh*sH + kh == h + padTop, ow*sW + kw == w + padLeft. A GATHER, one invocation
 //           per input row (n, c, h) summing each of its W elements in a fixed order (kh outer,
@@ -32,7 +34,8 @@ struct Params {
   padLeft: u32, // zero columns left of the input
   OH: u32, // output height
   OW: u32, // output width
-  count: u32, // invocations that do work: cols rows N*C*KH*KW*OH (im2col), dX rows N*C*H (col2im)
+  count: u32, // invocations that do work: N*C*KH*KW*OH (im2col), N*C*KH*KW (im2colPlane),
+             // dX rows N*C*H (col2im)
 }
 
 // ---- im2col
@@ -72,6 +75,45 @@ fn im2col(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u
       value = x[inBase + wp - p.padLeft];
     }
     cols[outBase + ow] = value;
+  }
+}
+
+// im2col with one invocation per cols row (n, r): its OH*OW columns in one pass, so the
+// divisions are paid once per OH*OW elements instead of once per OW. Same values as im2col.
+@group(0) @binding(0) var<storage, read> planeX: array<f32>; // input [N, C, H, W]
+@group(0) @binding(1) var<storage, read_write> planeCols: array<f32>; // [N, C*KH*KW, OH*OW]
+@group(0) @binding(2) var<uniform> planeParams: Params;
+
+@compute @workgroup_size(workgroupSize)
+fn im2colPlane(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
+               @builtin(local_invocation_index) lid: u32) {
+  let nr = linearWorkgroup(wid, nwg) * workgroupSize + lid; // cols row n * C*KH*KW + r
+  let p = planeParams;
+  if (nr >= p.count) {
+    return;
+  }
+  let r = nr % (p.C * p.KH * p.KW);
+  let n = nr / (p.C * p.KH * p.KW);
+  let kw = r % p.KW;
+  let kh = (r / p.KW) % p.KH;
+  let c = r / (p.KW * p.KH);
+  let planeStart = (n * p.C + c) * p.H * p.W;
+  var out = nr * p.OH * p.OW;
+  for (var oh = 0u; oh < p.OH; oh++) {
+    // Row hp of the padded input; the real input starts at (padTop, padLeft). Rows above wrap
+    // around as u32 and fail the < test.
+    let h = oh * p.strideH + kh - p.padTop;
+    let rowInside = h < p.H;
+    let rowStart = planeStart + select(0u, h, rowInside) * p.W;
+    for (var ow = 0u; ow < p.OW; ow++) {
+      let w = ow * p.strideW + kw - p.padLeft;
+      var value = 0.0;
+      if (rowInside && w < p.W) {
+        value = planeX[rowStart + w];
+      }
+      planeCols[out] = value;
+      out++;
+    }
   }
 }
 

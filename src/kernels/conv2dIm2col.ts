@@ -38,6 +38,12 @@ const WORKGROUP_SIZE = 256;
 export interface Conv2dIm2colTuning {
   /** Invocations per workgroup (the `workgroupSize` override). */
   workgroupSize?: number;
+  /**
+   * im2col's entry point: im2colPlane (the default: one invocation per cols row of OH*OW) or
+   * im2col (one per OW segment, the simpler sibling; about 1.5x slower on lavapipe, where
+   * integer division per invocation is a large part of the cost).
+   */
+  im2colEntry?: 'im2col' | 'im2colPlane';
 }
 
 /** Throws unless every size is whole (>= 1, padding >= 0) and the tensors fit u32 indexing. */
@@ -60,7 +66,7 @@ function describe(g: Conv2dGeometry): string {
 }
 
 function call(
-  entryPoint: 'im2col' | 'col2im' | 'col2imUnitStride',
+  entryPoint: 'im2col' | 'im2colPlane' | 'col2im' | 'col2imUnitStride',
   g: Conv2dGeometry,
   tensors: GpuTensor[],
   count: number,
@@ -79,14 +85,17 @@ function call(
   };
 }
 
-/** cols [N, C*KH*KW, OH*OW] from x [N, C, H, W]; one invocation per cols row segment of OW. */
+/** cols [N, C*KH*KW, OH*OW] from x [N, C, H, W]; one invocation per cols row (or OW segment). */
 export function im2col(args: Im2colArgs<GpuTensor>, tuning: Conv2dIm2colTuning = {}): KernelCall {
   const label = 'conv2dIm2col.im2col';
   const { xCount, colsCount } = checkGeometry(label, args.geometry);
   expectCount(label, 'x', args.x, xCount);
   expectCount(label, 'cols', args.cols, colsCount);
   const g = args.geometry;
-  return call('im2col', g, [args.x, args.cols], g.N * g.C * g.KH * g.KW * g.OH, tuning);
+  const rows = g.N * g.C * g.KH * g.KW;
+  const entryPoint = tuning.im2colEntry ?? 'im2colPlane';
+  const count = entryPoint === 'im2colPlane' ? rows : rows * g.OH;
+  return call(entryPoint, g, [args.x, args.cols], count, tuning);
 }
 
 /** dX [N, C, H, W] from dCols [N, C*KH*KW, OH*OW]; one invocation per dX row of W. */
@@ -105,6 +114,7 @@ export const conv2dIm2colFamily: KernelFamily = {
   shader: conv2dIm2colShader,
   entryPoints: {
     im2col: conv2dIm2colParams,
+    im2colPlane: conv2dIm2colParams,
     col2im: conv2dIm2colParams,
     col2imUnitStride: conv2dIm2colParams,
   },

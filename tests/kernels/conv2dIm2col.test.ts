@@ -158,19 +158,23 @@ describe.each(gpuCases)(
   (_what, input, kernel, stride, padding, scale) => {
     const g = conv2dGeometry(shape(...input), kernel, stride, padding);
 
-    it('im2col copies exactly what the twin copies', async () => {
-      const xHost = randomArray(xCount(g), xCount(g), -scale, scale);
-      const cols = guardedOutput(gpu, im2colShape(g));
-      const got = await runAndRead(
-        gpu,
-        im2col({ x: upload(gpu, xHost, input), cols: cols.tensor, geometry: g }),
-        cols.tensor,
-      );
-      const want = new Float32Array(colsCount(g));
-      im2colCpu({ x: xHost, cols: want, geometry: g });
-      expectAllClose(got, want, { atol: 0, rtol: 0 }); // a pure copy: bit-exact, zeros included
-      await cols.check();
-    });
+    it.each(['im2colPlane', 'im2col'] as const)(
+      '%s copies exactly what the twin copies',
+      async (entry) => {
+        const xHost = randomArray(xCount(g), xCount(g), -scale, scale);
+        const cols = guardedOutput(gpu, im2colShape(g));
+        const call = im2col(
+          { x: upload(gpu, xHost, input), cols: cols.tensor, geometry: g },
+          { im2colEntry: entry },
+        );
+        expect(call.entryPoint).toBe(entry);
+        const got = await runAndRead(gpu, call, cols.tensor);
+        const want = new Float32Array(colsCount(g));
+        im2colCpu({ x: xHost, cols: want, geometry: g });
+        expectAllClose(got, want, { atol: 0, rtol: 0 }); // a pure copy: bit-exact, zeros included
+        await cols.check();
+      },
+    );
 
     it('col2im matches the twin up to summation order', async () => {
       const dColsHost = randomArray(colsCount(g), colsCount(g) + 1, -scale, scale);
@@ -202,7 +206,7 @@ describe('conv2dIm2col dispatch past 65535 workgroups', () => {
     const cols = guardedOutput(gpu, im2colShape(g));
     const call = im2col(
       { x: upload(gpu, xHost, [4, 8, 4096, 2]), cols: cols.tensor, geometry: g },
-      tuning,
+      { ...tuning, im2colEntry: 'im2col' },
     );
     expect(call.workgroups[1]).toBeGreaterThan(1);
     const got = await runAndRead(gpu, call, cols.tensor);
@@ -217,6 +221,22 @@ describe('conv2dIm2col dispatch past 65535 workgroups', () => {
     expect(back.workgroups[1]).toBeGreaterThan(1);
     expectAllClose(await runAndRead(gpu, back, dX.tensor), xHost, { atol: 0, rtol: 0 });
     await dX.check();
+  });
+
+  it('im2colPlane covers every cols row of a 2-D grid', async () => {
+    // N*C*KH*KW = 4*4096*4 = 65536 cols rows of one column each, one invocation per workgroup.
+    const planes = conv2dGeometry(shape(4, 4096, 2, 2), 2, 1, 'valid');
+    const xHost = randomArray(xCount(planes), 6, -1, 1);
+    const cols = guardedOutput(gpu, im2colShape(planes));
+    const call = im2col(
+      { x: upload(gpu, xHost, [4, 4096, 2, 2]), cols: cols.tensor, geometry: planes },
+      tuning,
+    );
+    expect(call.workgroups[1]).toBeGreaterThan(1);
+    const want = new Float32Array(colsCount(planes));
+    im2colCpu({ x: xHost, cols: want, geometry: planes });
+    expectAllClose(await runAndRead(gpu, call, cols.tensor), want, { atol: 0, rtol: 0 });
+    await cols.check();
   });
 });
 
@@ -233,7 +253,7 @@ describe('conv2dIm2col wrappers', () => {
     expect(() => im2col({ x, cols, geometry: { ...g, strideH: 0 } })).toThrow(/strideH = 0/);
     expect(() => im2col({ x, cols, geometry: g }, { workgroupSize: 0 })).toThrow(/workgroupSize/);
     expect(im2col({ x, cols, geometry: g }).label).toBe(
-      'conv2dIm2col.im2col([1, 2, 5, 5] k3x3 s1x1 p1,1 -> 5x5)',
+      'conv2dIm2col.im2colPlane([1, 2, 5, 5] k3x3 s1x1 p1,1 -> 5x5)',
     );
   });
 });
