@@ -12,7 +12,7 @@
 // Ties: the FIRST maximum in row-major window order (kh outer, kw inner) wins, by a strict `>`.
 // NaN propagates: a NaN in the window is always chosen (the last one if several), which is
 // PyTorch's CPU rule `val > maxval || isnan(val)`.
-// Forward: one invocation per output element. Backward is a gather: one invocation per input
+// Forward: one invocation per output row. Backward is a gather: one invocation per input
 // row (its covering window rows found once), each element summing over the (at most
 // ceil(KH/strideH) * ceil(KW/strideW)) windows that cover it, so overlapping windows
 // (stride < kernel) need no atomics and the sum order is fixed.
@@ -43,32 +43,34 @@ fn isNanF32(value: f32) -> bool {
 @compute @workgroup_size(workgroupSize)
 fn maxPoolForward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
                   @builtin(local_invocation_index) lid: u32) {
-  let o = linearWorkgroup(wid, nwg) * workgroupSize + lid;
-  let outPlane = params.OH * params.OW;
-  if (o >= params.N * params.C * outPlane) {
+  // One invocation per output row (n, c, oh): the divisions are paid once per OW outputs.
+  let row = linearWorkgroup(wid, nwg) * workgroupSize + lid;
+  if (row >= params.N * params.C * params.OH) {
     return;
   }
-  let plane = o / outPlane; // n * C + c
-  let oh = (o % outPlane) / params.OW;
-  let ow = o % params.OW;
+  let plane = row / params.OH; // n * C + c
+  let oh = row % params.OH;
   let planeStart = plane * params.H * params.W;
   let h0 = oh * params.strideH;
-  let w0 = ow * params.strideW;
-  // Start from the window's first element so no -inf constant is needed.
-  var bestIndex = h0 * params.W + w0;
-  var best = x[planeStart + bestIndex];
-  for (var kh = 0u; kh < params.KH; kh++) {
-    for (var kw = 0u; kw < params.KW; kw++) {
-      let index = (h0 + kh) * params.W + w0 + kw;
-      let value = x[planeStart + index];
-      if (value > best || isNanF32(value)) { // strict >: the first of equal maxima stays
-        best = value;
-        bestIndex = index;
+  for (var ow = 0u; ow < params.OW; ow++) {
+    let o = row * params.OW + ow;
+    let w0 = ow * params.strideW;
+    // Start from the window's first element so no -inf constant is needed.
+    var bestIndex = h0 * params.W + w0;
+    var best = x[planeStart + bestIndex];
+    for (var kh = 0u; kh < params.KH; kh++) {
+      for (var kw = 0u; kw < params.KW; kw++) {
+        let index = (h0 + kh) * params.W + w0 + kw;
+        let value = x[planeStart + index];
+        if (value > best || isNanF32(value)) { // strict >: the first of equal maxima stays
+          best = value;
+          bestIndex = index;
+        }
       }
     }
+    out[o] = best;
+    argmax[o] = bestIndex;
   }
-  out[o] = best;
-  argmax[o] = bestIndex;
 }
 
 // ---- backward
@@ -92,9 +94,19 @@ fn maxPoolBackward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) n
   let h = row % p.H;
   let rows = coveringWindows(h, p.KH, p.strideH, p.OH);
   let outStart = plane * p.OH * p.OW;
+  // The windows covering column w, [firstCol, endCol), move right with w: kept up to date by
+  // counting instead of two divisions per element (coveringWindows' formula, incrementally).
+  var firstCol = 0u;
+  var endCol = 0u;
   for (var w = 0u; w < p.W; w++) {
     let index = h * p.W + w; // h*W + w, what argmax stores
-    let cols = coveringWindows(w, p.KW, p.strideW, p.OW);
+    while (firstCol < p.OW && firstCol * p.strideW + p.KW <= w) {
+      firstCol++;
+    }
+    while (endCol < p.OW && endCol * p.strideW <= w) {
+      endCol++;
+    }
+    let cols = vec2u(firstCol, max(firstCol, endCol));
     var sum = 0.0;
     var chosenBy = 0xffffffffu; // a window that chose this element, if any
     for (var oh = rows.x; oh < rows.y; oh++) {

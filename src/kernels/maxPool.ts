@@ -3,7 +3,7 @@
  * argmax (flat h * W + w within each (n, c) plane, u32), and dX gathered from dOut through that
  * argmax. Shapes: x, dX [N, C, H, W]; out, argmax, dOut [N, C, OH, OW], from a PoolGeometry
  * (pool.cpu.ts: no padding, floor mode). First maximum wins ties; NaN propagates.
- * Entry points maxPoolForward (one thread per output), maxPoolBackward (one per input row,
+ * Entry points maxPoolForward (one thread per output row), maxPoolBackward (one per input row,
  * optionally times the preceding activation's derivative); overrides workgroupSize, activation.
  */
 import { dispatchFor, type KernelCall } from '../engine/dispatch';
@@ -37,7 +37,7 @@ export function maxPoolForward(args: MaxPoolForwardArgs<GpuTensor, GpuTensor>): 
     constants: { workgroupSize: WORKGROUP_SIZE },
     tensors: [args.x, args.out, args.argmax],
     params: maxPoolParams.pack(g),
-    workgroups: dispatchFor(g.N * g.C * g.OH * g.OW, WORKGROUP_SIZE),
+    workgroups: dispatchFor(g.N * g.C * g.OH, WORKGROUP_SIZE), // one invocation per output row
   };
 }
 

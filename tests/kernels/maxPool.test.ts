@@ -66,8 +66,9 @@ async function runGpu(
   let forward = maxPoolForward({ x, out: out.tensor, argmax: argmax.tensor, geometry: g });
   let backward = maxPoolBackward({ dOut, argmax: argmax.tensor, dX: dX.tensor, geometry: g });
   if (workgroupSize !== undefined) {
-    forward = withWorkgroupSize(forward, workgroupSize, count(poolShape(g, 'out')));
-    backward = withWorkgroupSize(backward, workgroupSize, count(poolShape(g, 'in')));
+    // One invocation per output row (forward) and per input row (backward).
+    forward = withWorkgroupSize(forward, workgroupSize, g.N * g.C * g.OH);
+    backward = withWorkgroupSize(backward, workgroupSize, g.N * g.C * g.H);
   }
   await runCalls(gpu, [forward, backward]);
   const got = {
@@ -261,12 +262,14 @@ describe('maxPool on the GPU', () => {
   });
 
   it('covers every element of grids past 65535 workgroups', async () => {
-    // 8 x 513 x 513 inputs, 2x2 stride 1 -> 8 x 512 x 512 outputs; 16-thread workgroups make
-    // 131072 (forward) and 131585 (backward) workgroups, so both grids spill into y.
-    const g = poolGeometry({ N: 1, C: 8, H: 513, W: 513 }, 2, 1);
+    // 2048 planes of 513 x 3, 2x2 stride 1 -> 512 x 2 outputs each: 1048576 output rows and
+    // 1050624 input rows; 16-thread workgroups make 65536 and 65664 workgroups, so both grids
+    // spill into y.
+    const g = poolGeometry({ N: 1, C: 2048, H: 513, W: 3 }, 2, 1);
     const xHost = randomArray(count(poolShape(g, 'in')), 31, -1, 1);
     const dOutHost = randomArray(count(poolShape(g, 'out')), 32);
-    expect(dispatchFor(count(poolShape(g, 'out')), 16)[1]).toBeGreaterThan(1);
+    expect(dispatchFor(g.N * g.C * g.OH, 16)[1]).toBeGreaterThan(1);
+    expect(dispatchFor(g.N * g.C * g.H, 16)[1]).toBeGreaterThan(1);
     expectMatchesTwin(g, await runGpu(g, xHost, dOutHost, 16), twin(g, xHost, dOutHost), 1);
   });
 });
