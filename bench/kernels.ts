@@ -13,10 +13,16 @@ import { initDevice, type Gpu } from '../src/engine/device';
 import { createTensor, readFloat32, writeTensor } from '../src/engine/buffers';
 import { runCalls, type KernelCall } from '../src/engine/dispatch';
 import { timeCalls } from '../src/engine/timing';
+import type { GpuTensor } from '../src/engine/tensor';
 import { fmaPeak } from '../src/kernels/fmaPeak';
 import { fmaPeakCpu, fmaPeakFlops } from '../src/kernels/fmaPeak.cpu';
 import { matmul, type MatmulVariant } from '../src/kernels/matmul';
-import { conv2dBackward, conv2dColsShape, conv2dForward } from '../src/kernels/conv2d';
+import {
+  conv2dBackward,
+  conv2dColsShape,
+  conv2dForward,
+  conv2dInputGradScratch,
+} from '../src/kernels/conv2d';
 import { conv2dForwardCpu } from '../src/kernels/conv2d.cpu';
 import { conv2dGeometry, type Conv2dGeometry } from '../src/kernels/conv2dIm2col.cpu';
 import { gflops, printTable, progress } from './report';
@@ -129,7 +135,11 @@ async function benchConv(
   const bias = upload(gpu, randomFloats(O, 5), [O]);
   const out = createTensor(gpu, [g.N, O, g.OH, g.OW]);
   const cols = createTensor(gpu, conv2dColsShape(g));
-  const dCols = createTensor(gpu, conv2dColsShape(g));
+  const made: GpuTensor[] = [];
+  const scratch = conv2dInputGradScratch(g, O, variant, (_, shape) => {
+    made.push(createTensor(gpu, shape));
+    return made[made.length - 1] as GpuTensor;
+  });
   const dX = createTensor(gpu, [g.N, g.C, g.H, g.W]);
   const dWeight = createTensor(gpu, [O, g.C, g.KH, g.KW]);
   const dBias = createTensor(gpu, [O]);
@@ -147,7 +157,7 @@ async function benchConv(
       dWeight,
       dBias,
       cols,
-      dCols,
+      ...scratch,
       geometry: g,
       O,
     },
@@ -156,7 +166,7 @@ async function benchConv(
   const tf = await timeCalls(gpu, forward, { samples });
   const tb = await timeCalls(gpu, backward, { samples });
   const backwardFlops = layer === 'conv1' ? flops : 2 * flops;
-  [x, weight, bias, out, cols, dCols, dX, dWeight, dBias].forEach((t) => t.buffer.destroy());
+  [x, weight, bias, out, cols, ...made, dX, dWeight, dBias].forEach((t) => t.buffer.destroy());
   return [
     { layer, direction: 'forward', medianMs: tf.medianMs, gflops: gflops(flops, tf.medianMs) },
     {

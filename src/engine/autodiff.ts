@@ -18,6 +18,7 @@ import {
   conv2dBackward,
   conv2dColsShape,
   conv2dForward,
+  conv2dInputGradScratch,
   dropoutBackward,
   dropoutForward,
   matmul,
@@ -25,11 +26,8 @@ import {
   maxPoolForward,
   mseBackward,
   mseForward,
-  paddedGradientShape,
   softmaxCrossEntropyForward,
   softmaxCrossEntropyForwardBackward,
-  usesImplicitBackwardData,
-  weightCkoShape,
   type Activation,
   type MatmulVariant,
 } from '../kernels/index';
@@ -98,22 +96,6 @@ function preActivationGrad(
   return { calls: [activationBackward({ y: ctx.value(node.id), dY, dX: dPre, activation })], dPre };
 }
 
-/** Scratch for a conv's dX: the implicit product's, or dCols for matmul + col2im. */
-function inputGradScratch(
-  node: GraphNode<'conv2d'>,
-  ctx: RuleContext,
-): { dCols: GpuTensor } | { implicit: { weightCko: GpuTensor; dOutPadded: GpuTensor } } {
-  const { geometry: g, features: O } = node.attrs;
-  if (!usesImplicitBackwardData(g, O, ctx.matmulVariant))
-    return { dCols: ctx.scratch(node.id, 'dCols', conv2dColsShape(g)) };
-  return {
-    implicit: {
-      weightCko: ctx.scratch(node.id, 'weightCko', weightCkoShape(g, O)),
-      dOutPadded: ctx.scratch(node.id, 'dOutPadded', paddedGradientShape(g, O)),
-    },
-  };
-}
-
 export const opRules: { [K in OpName]: OpRule<K> } = {
   input: { forward: none, backward: none },
   labels: { forward: none, backward: none },
@@ -152,7 +134,14 @@ export const opRules: { [K in OpName]: OpRule<K> } = {
         cols,
         geometry: g,
         O: features,
-        ...(dX ? { dX, ...inputGradScratch(node, ctx) } : {}),
+        ...(dX
+          ? {
+              dX,
+              ...conv2dInputGradScratch(g, features, ctx.matmulVariant, (key, shape) =>
+                ctx.scratch(node.id, key, shape),
+              ),
+            }
+          : {}),
       };
       return [...calls, ...conv2dBackward(args, ctx.matmulVariant)];
     },

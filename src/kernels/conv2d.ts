@@ -28,6 +28,8 @@ import {
   conv2dPadGradient,
   conv2dWeightsTranspose,
   implicitBackwardDataProblem,
+  paddedGradientShape,
+  weightCkoShape,
 } from './conv2dImplicit';
 import type { Conv2dGeometry } from './conv2dIm2col.cpu';
 import { matmul, type MatmulVariant } from './matmul';
@@ -65,6 +67,29 @@ export function usesImplicitBackwardData(
 
 function dims(g: Conv2dGeometry, O: number): { R: number; S: number; O: number } {
   return { R: g.C * g.KH * g.KW, S: g.OH * g.OW, O };
+}
+
+/** The scratch a conv's dX needs: dCols for matmul + col2im, or the implicit product's two. */
+export type Conv2dInputGradScratch<T> =
+  { dCols: T } | { implicit: { weightCko: T; dOutPadded: T } };
+
+/**
+ * Makes the scratch dX needs with `variant` (usesImplicitBackwardData decides which kind), one
+ * `make(name, shape)` per tensor: the autodiff rule asks its planner, benches create buffers.
+ */
+export function conv2dInputGradScratch<T>(
+  g: Conv2dGeometry,
+  O: number,
+  variant: MatmulVariant | undefined,
+  make: (name: 'dCols' | 'weightCko' | 'dOutPadded', shape: readonly number[]) => T,
+): Conv2dInputGradScratch<T> {
+  if (!usesImplicitBackwardData(g, O, variant)) return { dCols: make('dCols', conv2dColsShape(g)) };
+  return {
+    implicit: {
+      weightCko: make('weightCko', weightCkoShape(g, O)),
+      dOutPadded: make('dOutPadded', paddedGradientShape(g, O)),
+    },
+  };
 }
 
 export function conv2dColsShape(g: Conv2dGeometry): [number, number, number] {

@@ -51,8 +51,13 @@ export { activationForward, activationBackward } from './activation';
 export { maxPoolForward, maxPoolBackward } from './maxPool';
 export { avgPoolForward, avgPoolBackward } from './avgPool';
 export { biasAddForward, biasBackward } from './bias';
-export { conv2dForward, conv2dBackward, conv2dColsShape, usesImplicitBackwardData } from './conv2d';
-export { paddedGradientShape, weightCkoShape } from './conv2dImplicit';
+export {
+  conv2dForward,
+  conv2dBackward,
+  conv2dColsShape,
+  conv2dInputGradScratch,
+  usesImplicitBackwardData,
+} from './conv2d';
 export { matmul, preferredMatmulVariant, type MatmulVariant } from './matmul';
 export {
   softmaxCrossEntropyForward,

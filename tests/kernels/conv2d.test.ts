@@ -6,9 +6,9 @@ import {
   conv2dBackward,
   conv2dColsShape,
   conv2dForward,
+  conv2dInputGradScratch,
   usesImplicitBackwardData,
 } from '../../src/kernels/conv2d';
-import { paddedGradientShape, weightCkoShape } from '../../src/kernels/conv2dImplicit';
 import { conv2dBackwardCpu, conv2dForwardCpu } from '../../src/kernels/conv2d.cpu';
 import { conv2dGeometry, type Padding } from '../../src/kernels/conv2dIm2col.cpu';
 import type { MatmulVariant } from '../../src/kernels/matmul';
@@ -75,17 +75,14 @@ describe.each(variants)(
       const dWeight = guardedOutput(gpu, [c.O, c.C, g.KH, g.KW]);
       const dBias = guardedOutput(gpu, [c.O]);
       const dOut = upload(gpu, dOutHost, [c.N, c.O, g.OH, g.OW]);
-      const implicit = gpu.hasSubgroups && usesImplicitBackwardData(g, c.O, variant);
-      const scratch = implicit
-        ? {
-            implicit: {
-              weightCko: createTensor(gpu, weightCkoShape(g, c.O)),
-              dOutPadded: createTensor(gpu, paddedGradientShape(g, c.O)),
-            },
-          }
-        : { dCols: createTensor(gpu, conv2dColsShape(g)) };
-      if (variant === 'subgroupTile' && gpu.hasSubgroups)
-        expect(implicit).toBe(c.stride === 1 && c.O % 4 === 0);
+      // With subgroupTile (where the device has subgroups) dX takes conv2dImplicit's product.
+      const usable = gpu.hasSubgroups ? variant : 'registerTile';
+      const scratch = conv2dInputGradScratch(g, c.O, usable, (_, shape) =>
+        createTensor(gpu, shape),
+      );
+      const implicit = usesImplicitBackwardData(g, c.O, usable);
+      expect('implicit' in scratch).toBe(implicit);
+      if (usable === 'subgroupTile') expect(implicit).toBe(c.stride === 1 && c.O % 4 === 0);
       await runCalls(
         gpu,
         conv2dBackward(
