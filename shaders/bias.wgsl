@@ -6,7 +6,7 @@
 // Layout [N, C, S] row-major, S the spatial size (H*W after a convolution, 1 after a dense layer).
 // Forward: one invocation per element, channel c = (i / S) % C; the grid spills into y past 65535
 // workgroups. Backward: one workgroup per channel (grid spills into y the same way); each
-// invocation sums a strided slice of the channel's N*S values, then a tree reduction in
+// invocation sums a strided part of the channel's N*S values, then a tree reduction in
 // workgroup memory halves the partial sums log2(workgroupSize) times with a barrier between
 // steps. The order of additions is fixed, so the result is deterministic without atomics.
 // Overrides: workgroupSize (biasBackward: a power of two <= maxWorkgroupSize, for the tree),
@@ -55,12 +55,23 @@ fn biasBackward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg:
   if (c >= backwardParams.C) {
     return;
   }
+  // The lanes tile the channel's [N, S] block: lanesPerRow lanes share a row n (its s values
+  // strided by lanesPerRow), rowsPerStep rows at a time. Two divisions per lane, none per element
+  // (integer division is slow on a CPU "GPU"); a row narrower than the workgroup leaves
+  // workgroupSize % S lanes idle.
   let spatial = backwardParams.S;
-  let perChannel = backwardParams.N * spatial;
+  let lanesPerRow = min(spatial, workgroupSize);
+  let rowsPerStep = workgroupSize / lanesPerRow;
+  let laneRow = lid / lanesPerRow;
+  let laneCol = lid % lanesPerRow;
   var acc = 0.0;
-  for (var j = lid; j < perChannel; j += workgroupSize) {
-    let n = j / spatial;
-    acc += dOut[(n * backwardParams.C + c) * spatial + j % spatial];
+  if (laneRow < rowsPerStep) {
+    for (var n = laneRow; n < backwardParams.N; n += rowsPerStep) {
+      let rowStart = (n * backwardParams.C + c) * spatial;
+      for (var s = laneCol; s < spatial; s += lanesPerRow) {
+        acc += dOut[rowStart + s];
+      }
+    }
   }
   partialSums[lid] = acc;
   workgroupBarrier();

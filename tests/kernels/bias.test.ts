@@ -81,6 +81,8 @@ const shapes: [number, number, number][] = [
   [257, 7, 1],
   [1, 257, 63],
   [7, 1000, 1],
+  [9, 2, 196], // rows narrower than the workgroup: 60 idle lanes, one row per step
+  [5, 3, 100], // two rows per step, 56 idle lanes, an odd row count
 ];
 
 describe('bias on the GPU', () => {
