@@ -33,6 +33,7 @@ export interface TrainFlags {
   limit?: number;
   optimizer?: OptimizerKind;
   snapshotEvery?: number;
+  checkpointEvery?: number;
   /** Architecture knobs; each flag is named like its knob (--features, --kernel, ...). */
   knobs: CnnKnobs;
 }
@@ -119,6 +120,7 @@ const SETTERS = {
   seed: (p, v, f) => (p.flags.seed = wholeArg(f, v, 0, 2 ** 32 - 1)),
   limit: (p, v, f) => (p.flags.limit = wholeArg(f, v, 1)),
   'snapshot-every': (p, v, f) => (p.flags.snapshotEvery = wholeArg(f, v, 0)),
+  'checkpoint-every': (p, v, f) => (p.flags.checkpointEvery = wholeArg(f, v, 0)),
   features: (p, v, f) => (p.flags.knobs.features = featuresArg(f, v)),
   kernel: (p, v, f) => (p.flags.knobs.kernel = wholeArg(f, v, 1)),
   stride: (p, v, f) => (p.flags.knobs.stride = wholeArg(f, v, 1)),
@@ -152,7 +154,16 @@ function flagHelp(): Record<FlagName, [string, string, string]> {
     optimizer: ['NAME', OPTIMIZER_KINDS.join(' | '), d.optimizer.kind],
     seed: ['N', 'seed of the weight init and the shuffles', `${d.seed}`],
     limit: ['N', 'train on the first N training samples', 'all'],
-    'snapshot-every': ['N', 'snapshot every N training steps (0 = none)', `${d.snapshotEvery}`],
+    'snapshot-every': [
+      'N',
+      'keep weights + optimizer state in memory every N steps, to resume after a device loss (0 = off)',
+      `${d.snapshotEvery}`,
+    ],
+    'checkpoint-every': [
+      'N',
+      'also write the checkpoint every N training steps (0 = at epoch ends only)',
+      `${d.checkpointEvery ?? 0}`,
+    ],
     features: ['A,B', 'output channels of the two conv layers', k.features.join(',')],
     kernel: ['K', 'conv kernel size (K x K)', `${k.kernel}`],
     stride: ['S', 'conv stride', `${k.stride}`],
@@ -200,6 +211,7 @@ function mergeFlags(config: TrainConfig, f: TrainFlags): TrainConfig {
     seed: f.seed ?? config.seed,
     limit: f.limit ?? config.limit,
     snapshotEvery: f.snapshotEvery ?? config.snapshotEvery,
+    checkpointEvery: f.checkpointEvery ?? config.checkpointEvery,
   };
 }
 

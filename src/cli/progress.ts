@@ -19,9 +19,12 @@ export class ProgressLine {
 
   update(p: EpochProgress): void {
     const fraction = p.step / p.steps;
-    const rate = p.samples / Math.max(p.seconds, 1e-9);
-    const eta = (p.seconds / fraction) * (1 - fraction);
-    const text = `${this.title} ${p.samples}/${p.steps * (p.samples / p.step)} loss ${p.loss.toFixed(4)} ${Math.round(rate)} samples/s ETA ${formatSeconds(eta)}`;
+    const batch = p.samples / p.step;
+    // Rate and ETA from the steps this call ran: after a resume, the epoch began earlier.
+    const done = p.step - p.firstStep;
+    const rate = (done * batch) / Math.max(p.seconds, 1e-9);
+    const eta = (p.seconds / Math.max(done, 1)) * (p.steps - p.step);
+    const text = `${this.title} ${p.samples}/${p.steps * batch} loss ${p.loss.toFixed(4)} ${Math.round(rate)} samples/s ETA ${formatSeconds(eta)}`;
     if (this.out.isTTY === true) {
       const width = 24;
       const filled = Math.round(fraction * width);

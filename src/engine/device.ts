@@ -9,6 +9,7 @@
  */
 import { PipelineCache } from './pipelines';
 import { ShadergradError, DeviceLostError, describeAdapter, type AdapterKind } from './errors';
+import { MemoryTracker, reclaimMemory, softwareMemoryBudget } from './memory';
 
 export { DeviceLostError, type AdapterKind } from './errors';
 
@@ -39,6 +40,18 @@ export interface Gpu {
   readonly lost: Promise<DeviceLostError>;
   /** Set once the device is lost; later work throws it instead of hanging. */
   lostError: DeviceLostError | undefined;
+  /**
+   * Live buffers and bytes of a device shadergrad created (a host's device is not counted), and
+   * under `ulimit -v` on a software adapter the budget that refuses a buffer past it.
+   */
+  readonly memory: MemoryTracker;
+  /** Gives destroyed buffers' memory back (it returns only once the queue moves on). */
+  reclaim(): Promise<void>;
+  /**
+   * Makes the engine see a device loss now, as a driver reset would (the device itself stays
+   * usable until destroy()): for drills and tests of recovery.
+   */
+  simulateLoss(message?: string): void;
   /** Destroys the device. Safe to call twice. */
   destroy(): void;
 }
@@ -74,10 +87,14 @@ const WANTED_LIMITS = [
 /** Returns a ready Gpu. Throws a ShadergradError that says what to install when none is found. */
 export async function initDevice(options: InitOptions = {}): Promise<Gpu> {
   const debug = options.debug ?? readEnv('SHADERGRAD_DEBUG') !== undefined;
-  if (options.device) return wrapDevice(options.device, hostSummary(), debug, false);
+  if (options.device) return wrapDevice(options.device, hostSummary(), debug);
   const { adapter, summary } = await findAdapter(options.adapter ?? readAdapterEnv());
   const device = await requestDevice(adapter);
-  const gpu = wrapDevice(device, summary, debug, true);
+  // In Node, software adapters take GPU memory from this process: under ulimit -v, budget it.
+  const budget = summary.isSoftware && isNode() ? await softwareMemoryBudget() : undefined;
+  const memory = new MemoryTracker(budget);
+  memory.install(device);
+  const gpu = wrapDevice(device, summary, debug, memory);
   options.log?.(describeAdapter(summary, gpu.limits));
   return gpu;
 }
@@ -246,13 +263,17 @@ async function requestDevice(adapter: GPUAdapter): Promise<GPUDevice> {
   return adapter.requestDevice({ label: 'shadergrad', requiredLimits, requiredFeatures });
 }
 
+/** `memory` is given for a device shadergrad owns (and so may destroy), absent for a host's. */
 function wrapDevice(
   device: GPUDevice,
   adapter: AdapterSummary,
   debug: boolean,
-  owned: boolean,
+  memory?: MemoryTracker,
 ): Gpu {
   let destroyed = false;
+  let inject: (e: DeviceLostError) => void = () => undefined;
+  const injected = new Promise<DeviceLostError>((resolve) => (inject = resolve));
+  const real = device.lost.then((info) => new DeviceLostError(info.reason, info.message));
   const gpu: Gpu = {
     device,
     adapter,
@@ -263,13 +284,17 @@ function wrapDevice(
     pipelines: new PipelineCache(device),
     debug,
     lostError: undefined,
-    lost: device.lost.then((info) => {
-      const err = new DeviceLostError(info.reason, info.message);
-      gpu.lostError = err;
-      return err;
-    }),
+    lost: Promise.race([real, injected]).then((err) => (gpu.lostError ??= err)),
+    memory: memory ?? new MemoryTracker(undefined),
+    reclaim: () => reclaimMemory(device),
+    simulateLoss(message = 'simulated device loss') {
+      if (gpu.lostError) return;
+      // Set at once, not when the promise settles, so the very next step sees it.
+      gpu.lostError = new DeviceLostError('unknown', message);
+      inject(gpu.lostError);
+    },
     destroy() {
-      if (destroyed || !owned) return;
+      if (destroyed || !memory) return;
       destroyed = true;
       device.destroy();
     },

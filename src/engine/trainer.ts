@@ -1,65 +1,39 @@
 /**
- * Trainer: runs compiled plans against data. The dataset is uploaded once as bytes; each epoch
- * uploads a seeded permutation, and every step gathers its batch on the GPU (the only per-step
- * CPU writes are the two 16-byte gather uniforms holding the batch offset). Loss and correct
- * counts accumulate on the GPU and are read back every `readEvery` steps through two staging
- * buffers, which also bounds how far the CPU runs ahead of the GPU.
+ * Trainer: runs compiled plans against data (the epoch loop itself is in epoch.ts), keeps
+ * in-memory snapshots of the run (snapshot.ts) and resumes from the latest one on a new device
+ * after a device loss: `resume(gpu)` rebuilds parameters, pipelines and plans there and restores
+ * weights, optimizer state, step counter, the epoch's metrics and the data position.
  */
 import type { Gpu } from './device';
-import { createTensor, readFloat32, readTensor, uploadTensor, writeTensor } from './buffers';
+import { createTensor, readFloat32, readTensor, writeTensor } from './buffers';
 import { ShadergradError } from './errors';
 import type { Graph } from './graph';
 import { compilePlan, type StepPlan } from './executor';
-import { ParameterStore, mulberry32 } from './parameters';
+import { OutOfMemoryError } from './memory';
+import { ParameterStore } from './parameters';
+import { Snapshots, restoreStore, type Snapshot, type TrainPosition } from './snapshot';
 import { elementCount, type GpuTensor } from './tensor';
 import {
-  accuracyCount,
-  gatherImages,
-  gatherLabels,
-  lossMean,
-  type KernelCallList,
-  type MatmulVariant,
-  type OptimizerConfig,
-} from '../kernels/index';
+  checkFinite,
+  gatherCalls,
+  metricCalls,
+  permutationSeed,
+  rewriteGather,
+  runSteps,
+  seededPermutation,
+  type EpochProgress,
+  type GpuDataset,
+} from './epoch';
+import type { MatmulVariant, OptimizerConfig } from '../kernels/index';
 
-/** A dataset on the GPU: raw bytes, as the IDX files hold them. */
-export interface GpuDataset {
-  readonly images: GpuTensor;
-  readonly labels: GpuTensor;
-  readonly perm: GpuTensor;
-  readonly count: number;
-  /** Per-sample shape, e.g. [1, 28, 28]. */
-  readonly sampleShape: readonly number[];
-}
-
-export function uploadDataset(
-  gpu: Gpu,
-  d: { images: Uint8Array; labels: Uint8Array; count: number; sampleShape: readonly number[] },
-): GpuDataset {
-  const pixels = d.sampleShape.reduce((a, b) => a * b, 1);
-  if (d.images.length !== d.count * pixels)
-    throw new ShadergradError(
-      `dataset: ${d.images.length} image bytes for ${d.count} samples of ${pixels}`,
-    );
-  if (d.labels.length !== d.count)
-    throw new ShadergradError(`dataset: ${d.labels.length} labels for ${d.count} samples`);
-  const perm = createTensor(gpu, [d.count], { dtype: 'u32', label: 'dataset.perm' });
-  writeTensor(
-    gpu,
-    perm,
-    Uint32Array.from({ length: d.count }, (_, i) => i),
-  );
-  return {
-    images: uploadTensor(gpu, d.images, [d.count, pixels], {
-      dtype: 'u8',
-      label: 'dataset.images',
-    }),
-    labels: uploadTensor(gpu, d.labels, [d.count], { dtype: 'u8', label: 'dataset.labels' }),
-    perm,
-    count: d.count,
-    sampleShape: d.sampleShape,
-  };
-}
+export {
+  permutationSeed,
+  rewriteGather,
+  seededPermutation,
+  uploadDataset,
+  type EpochProgress,
+  type GpuDataset,
+} from './epoch';
 
 export interface TrainerOptions {
   batchSize: number;
@@ -67,48 +41,72 @@ export interface TrainerOptions {
   seed: number;
   matmulVariant?: MatmulVariant;
   keepIntermediates?: boolean;
-}
-
-export interface EpochProgress {
-  step: number;
-  steps: number;
-  samples: number;
-  /** Mean training loss over the steps so far this epoch. */
-  loss: number;
-  seconds: number;
+  /** Snapshot weights + optimizer state to CPU memory every N training steps; 0 (default) = off. */
+  snapshotEvery?: number;
 }
 
 export interface EpochResult {
+  /** Over the whole epoch, also after a resume mid-epoch. */
   loss: number;
   accuracy: number;
+  /** Samples trained by this call, in `seconds`. */
   samples: number;
   seconds: number;
+}
+
+/** What a trainer holds on its current device; all of it is rebuilt by resume(). */
+interface DeviceState {
+  readonly gpu: Gpu;
+  readonly store: ParameterStore;
+  /** f32 [1] running loss sum, u32 [1] running correct count. */
+  readonly lossSum: GpuTensor;
+  readonly correct: GpuTensor;
 }
 
 export class Trainer {
   private readonly plans = new Map<string, StepPlan>();
-  /** f32 [1] running loss sum, u32 [1] running correct count. */
-  readonly lossSum: GpuTensor;
-  readonly correct: GpuTensor;
+  private state: DeviceState;
+  private place: TrainPosition = { epoch: 1, batch: 0 };
+  /** Global steps done when `place` was set (for a snapshot taken between epochs). */
+  private placeStep = 0;
+  /** The metrics a restored mid-epoch position carries into the rest of its epoch. */
+  private carried = { lossSum: 0, correct: 0 };
+  /** Every N steps (and at each epoch's end) a copy of the run's state; see snapshot.ts. */
+  readonly snapshots: Snapshots;
 
   private constructor(
-    readonly gpu: Gpu,
+    gpu: Gpu,
     readonly buildGraph: (batch: number) => Graph,
-    readonly store: ParameterStore,
     readonly options: TrainerOptions,
   ) {
-    this.lossSum = createTensor(gpu, [1], { label: 'metrics.lossSum' });
-    this.correct = createTensor(gpu, [1], { dtype: 'u32', label: 'metrics.correct' });
+    this.snapshots = new Snapshots(options.snapshotEvery ?? 0);
+    this.state = deviceState(gpu, buildGraph(options.batchSize), options);
+    this.snapshots.attach(gpu, this.state);
   }
 
   static create(gpu: Gpu, buildGraph: (batch: number) => Graph, options: TrainerOptions): Trainer {
-    const graph = buildGraph(options.batchSize);
-    return new Trainer(
-      gpu,
-      buildGraph,
-      new ParameterStore(gpu, graph.parameters(), options.optimizer, options.seed),
-      options,
-    );
+    return new Trainer(gpu, buildGraph, options);
+  }
+
+  get gpu(): Gpu {
+    return this.state.gpu;
+  }
+
+  get store(): ParameterStore {
+    return this.state.store;
+  }
+
+  get lossSum(): GpuTensor {
+    return this.state.lossSum;
+  }
+
+  get correct(): GpuTensor {
+    return this.state.correct;
+  }
+
+  /** Where the next trainEpoch starts: its epoch and the batches of it already done. */
+  get position(): TrainPosition {
+    return this.place;
   }
 
   /** The training plan for host-provided batches (inputs written with writeTensor). */
@@ -116,21 +114,40 @@ export class Trainer {
     const key = `${kind}|${batch}|${data ? data.images.buffer.label + data.count : 'host'}`;
     let plan = this.plans.get(key);
     if (!plan) {
-      plan = await compilePlan(this.gpu, this.buildGraph(batch), this.store, {
-        training: kind === 'train',
-        ...(this.options.matmulVariant ? { matmulVariant: this.options.matmulVariant } : {}),
-        keepIntermediates: this.options.keepIntermediates ?? false,
-        ...(data
-          ? {
-              prelude: (inputs: ReadonlyMap<string, GpuTensor>) =>
-                gatherCalls(data, inputs, 0, batch),
-            }
-          : {}),
-        metrics: (m) => metricCalls(this, m, batch),
-      });
+      plan = await this.compile(kind, batch, data);
       this.plans.set(key, plan);
     }
     return plan;
+  }
+
+  /**
+   * Compiles a plan. Out of memory, it frees what the attempt allocated, waits for destroyed
+   * buffers' memory to come back (it does only once the queue moves on) and tries once more.
+   */
+  private async compile(kind: 'train' | 'eval', batch: number, data?: GpuDataset) {
+    for (let attempt = 0; ; attempt++) {
+      const before = this.gpu.memory.liveSet();
+      try {
+        return await compilePlan(this.gpu, this.buildGraph(batch), this.store, {
+          training: kind === 'train',
+          ...(this.options.matmulVariant ? { matmulVariant: this.options.matmulVariant } : {}),
+          keepIntermediates: this.options.keepIntermediates ?? false,
+          ...(data
+            ? {
+                prelude: (inputs: ReadonlyMap<string, GpuTensor>) =>
+                  gatherCalls(data, inputs, 0, batch),
+              }
+            : {}),
+          metrics: (m) => metricCalls(this.state, m, batch),
+        });
+      } catch (e) {
+        if (!(e instanceof OutOfMemoryError)) throw e;
+        for (const b of this.gpu.memory.liveSet()) if (!before.has(b)) b.destroy();
+        await this.gpu.reclaim();
+        if (attempt > 0)
+          throw new ShadergradError(`${kind} step at batch ${batch}: ${e.message}`, { cause: e });
+      }
+    }
   }
 
   /** One training step on a host batch; resolves to the batch's mean loss. */
@@ -140,7 +157,8 @@ export class Trainer {
 
   /**
    * One training step feeding every input node by name (e.g. images + labels for cross-entropy,
-   * images + targets for MSE); resolves to the batch's mean loss.
+   * images + targets for MSE); resolves to the batch's mean loss. Host-fed steps take no
+   * snapshots (the trainer does not know the data position): call snapshot() yourself.
    */
   async trainStepWith(feeds: Readonly<Record<string, Float32Array | Int32Array>>): Promise<number> {
     const plan = await this.plan('train', this.options.batchSize);
@@ -150,7 +168,6 @@ export class Trainer {
     const [loss] = await readFloat32(this.gpu, this.lossSum);
     return checkFinite(loss ?? NaN, 'training loss');
   }
-
   /**
    * The model's outputs [n, K] for n host images: class probabilities (softmax of the logits,
    * on the CPU) for cross-entropy models, the raw outputs for MSE models.
@@ -197,40 +214,89 @@ export class Trainer {
   }
 
   resetMetrics(): void {
-    writeTensor(this.gpu, this.lossSum, new Float32Array(1));
-    writeTensor(this.gpu, this.correct, new Uint32Array(1));
+    this.writeMetrics({ lossSum: 0, correct: 0 });
   }
 
-  /** One epoch over `data` in a seeded order; the last partial batch is dropped. */
+  /**
+   * One epoch over `data` in a seeded order; the last partial batch is dropped. After a restore
+   * or resume mid-epoch it continues that epoch from its next batch, with the same order.
+   */
   async trainEpoch(
     data: GpuDataset,
     epoch: number,
     onProgress?: (p: EpochProgress) => void,
     readEvery = 20,
   ): Promise<EpochResult> {
+    this.checkDevice(data);
     const batch = this.options.batchSize;
     const steps = Math.floor(data.count / batch);
     if (steps === 0)
       throw new ShadergradError(
         `dataset of ${data.count} samples is smaller than one batch of ${batch}`,
       );
-    writeTensor(
-      this.gpu,
-      data.perm,
-      seededPermutation(data.count, this.options.seed * 1000 + epoch),
-    );
+    const start = this.startBatch(epoch, steps);
+    const seed = permutationSeed(epoch, this.options.seed);
+    writeTensor(this.gpu, data.perm, seededPermutation(data.count, seed));
     const plan = await this.plan('train', batch, data);
-    const run = await runSteps(this, plan, data, steps, batch, readEvery, onProgress);
+    this.writeMetrics(start > 0 ? this.carried : { lossSum: 0, correct: 0 });
+    // Before the first step: a loss before the first periodic snapshot can then resume too.
+    if (this.snapshots.enabled && !this.snapshots.latest)
+      await this.snapshots.take({
+        position: { epoch, batch: start },
+        step: (epoch - 1) * steps + start,
+        permutationSeed: seed,
+      });
+    const run = await runSteps({
+      gpu: this.gpu,
+      plan,
+      data,
+      epoch,
+      steps,
+      start,
+      batch,
+      readEvery,
+      seed: this.options.seed,
+      metrics: this.state,
+      snapshots: this.snapshots,
+      ...(onProgress ? { onProgress } : {}),
+    });
+    await this.snapshots.settle();
+    this.place = { epoch: epoch + 1, batch: 0 };
+    this.placeStep = epoch * steps;
     return {
       loss: run.lossSum / steps,
       accuracy: run.correct / (steps * batch),
-      samples: steps * batch,
+      samples: (steps - start) * batch,
       seconds: run.seconds,
     };
   }
 
+  /** The batch trainEpoch(epoch) starts at: 0, or where a restored snapshot left that epoch. */
+  private startBatch(epoch: number, steps: number): number {
+    const p = this.place;
+    if (p.epoch === epoch) return Math.min(p.batch, steps);
+    if (p.batch > 0)
+      throw new ShadergradError(
+        `trainEpoch(${epoch}): the run stands at epoch ${p.epoch}, batch ${p.batch} (restored from a snapshot); train epoch ${p.epoch} first`,
+      );
+    return 0;
+  }
+
+  private checkDevice(data: GpuDataset): void {
+    if (data.device !== this.gpu.device)
+      throw new ShadergradError(
+        'dataset is on another device than the trainer: after a device loss, upload it again with uploadDataset(newGpu, ...)',
+      );
+  }
+
+  private writeMetrics(m: { lossSum: number; correct: number }): void {
+    writeTensor(this.gpu, this.lossSum, Float32Array.of(m.lossSum));
+    writeTensor(this.gpu, this.correct, Uint32Array.of(m.correct));
+  }
+
   /** Mean loss and accuracy over every sample of `data`, in file order. */
   async evaluate(data: GpuDataset, batch = 100): Promise<{ loss: number; accuracy: number }> {
+    this.checkDevice(data);
     writeTensor(
       this.gpu,
       data.perm,
@@ -253,151 +319,82 @@ export class Trainer {
     return { loss: lossWeighted / data.count, accuracy: (correct ?? 0) / data.count };
   }
 
-  destroy(): void {
+  /** A snapshot of the run now (between epochs or host-fed steps); waits for the copy. */
+  async snapshot(): Promise<Snapshot> {
+    return this.snapshots.take({
+      position: this.place,
+      step: this.placeStep,
+      permutationSeed: permutationSeed(this.place.epoch, this.options.seed),
+    });
+  }
+
+  /**
+   * Puts a snapshot of this model's run (from this trainer, another one or a checkpoint) on the
+   * current device: weights, optimizer state and step, the epoch's metrics and the position.
+   */
+  restore(s: Snapshot): void {
+    if (s.permutationSeed !== permutationSeed(s.position.epoch, this.options.seed))
+      throw new ShadergradError(
+        `snapshot: its shuffle seed ${s.permutationSeed} is not this run's (seed ${this.options.seed}, epoch ${s.position.epoch})`,
+      );
+    restoreStore(this.store, s);
+    this.carried = { lossSum: s.lossSum, correct: s.correct };
+    this.writeMetrics(this.carried);
+    this.place = s.position;
+    this.placeStep = s.step;
+  }
+
+  /**
+   * Continues on a new device after a device loss: rebuilds parameters, pipelines and plans
+   * there, restores the latest snapshot and returns where the run now stands (at most
+   * snapshotEvery steps back). Upload the datasets again to `gpu`, then call trainEpoch with
+   * the returned epoch. The old device is left to its owner.
+   */
+  resume(gpu: Gpu): TrainPosition {
+    const s = this.snapshots.latest;
+    if (!s)
+      throw new ShadergradError(
+        this.snapshots.enabled
+          ? 'resume: no snapshot was taken yet'
+          : 'resume: snapshots are off (snapshotEvery 0), so there is nothing to resume from',
+      );
+    if (gpu.lostError) throw gpu.lostError;
+    this.release();
+    this.state = deviceState(gpu, this.buildGraph(this.options.batchSize), this.options);
+    this.snapshots.attach(gpu, this.state);
+    // Pipelines are compiled again on first use, by the plans of the new device.
+    this.restore(s);
+    return this.place;
+  }
+
+  private release(): void {
     for (const p of this.plans.values()) p.destroy();
+    this.plans.clear();
+    this.snapshots.destroy();
     this.store.destroy();
     this.lossSum.buffer.destroy();
     this.correct.buffer.destroy();
   }
-}
 
-function gatherCalls(
-  data: GpuDataset,
-  inputs: ReadonlyMap<string, GpuTensor>,
-  offset: number,
-  batch: number,
-): KernelCallList {
-  const images = inputs.get('images');
-  const labels = inputs.get('labels');
-  if (!images || !labels)
-    throw new ShadergradError("graph needs inputs named 'images' and 'labels'");
-  return [
-    gatherImages({ images: data.images, perm: data.perm, out: images, offset, batch }),
-    gatherLabels({ labels: data.labels, perm: data.perm, out: labels, offset, batch }),
-  ];
-}
-
-/** Points the plan's gather calls at another batch: rewrites their uniforms in place. */
-export function rewriteGather(
-  gpu: Gpu,
-  plan: StepPlan,
-  data: GpuDataset,
-  offset: number,
-  batch: number,
-): void {
-  const calls = gatherCalls(data, plan.inputs, offset, batch);
-  calls.forEach((c, i) => {
-    const uniform = plan.prepared[i]?.uniform;
-    if (!uniform || !c.params) throw new ShadergradError('plan has no gather prelude');
-    gpu.device.queue.writeBuffer(uniform, 0, c.params);
-  });
-}
-
-function metricCalls(
-  t: Trainer,
-  m: {
-    loss: GpuTensor;
-    logits: GpuTensor;
-    labels: GpuTensor;
-    lossKind: 'softmaxCrossEntropy' | 'mse';
-  },
-  batch: number,
-): KernelCallList {
-  if (m.lossKind === 'mse') {
-    // mse's per-sample losses are already divided by N*D: their sum is the mean.
-    return [lossMean({ loss: m.loss, total: t.lossSum, N: batch, scale: 1, accumulate: true })];
+  destroy(): void {
+    this.release();
   }
-  const K = m.logits.shape[1] ?? 1;
-  return [
-    lossMean({ loss: m.loss, total: t.lossSum, N: batch, accumulate: true }),
-    accuracyCount({
-      logits: m.logits,
-      labels: m.labels,
-      correct: t.correct,
-      N: batch,
-      K,
-      accumulate: true,
-    }),
-  ];
 }
 
-async function runSteps(
-  t: Trainer,
-  plan: StepPlan,
-  data: GpuDataset,
-  steps: number,
-  batch: number,
-  readEvery: number,
-  onProgress?: (p: EpochProgress) => void,
-) {
-  const start = performance.now();
-  t.resetMetrics();
-  const staging = [0, 1].map(() =>
-    t.gpu.device.createBuffer({
-      label: 'metrics.staging',
-      size: 8,
-      usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
-    }),
-  );
-  let pending: Promise<void> | undefined;
-  let last = { lossSum: 0, correct: 0 };
+/** A fresh store and metrics on `gpu`; on failure (out of memory) frees what it made. */
+function deviceState(gpu: Gpu, graph: Graph, options: TrainerOptions): DeviceState {
+  const before = gpu.memory.liveSet();
   try {
-    for (let step = 0; step < steps; step++) {
-      rewriteGather(t.gpu, plan, data, step * batch, batch);
-      const read = (step + 1) % readEvery === 0 || step === steps - 1;
-      const buffer = staging[Math.floor(step / readEvery) % 2] as GPUBuffer;
-      const encoder = t.gpu.device.createCommandEncoder({ label: 'step' });
-      const pass = encoder.beginComputePass({ label: 'step' });
-      plan.encode(pass);
-      pass.end();
-      if (read) {
-        encoder.copyBufferToBuffer(t.lossSum.buffer, 0, buffer, 0, 4);
-        encoder.copyBufferToBuffer(t.correct.buffer, 0, buffer, 4, 4);
-      }
-      t.gpu.device.queue.submit([encoder.finish()]);
-      if (!read) continue;
-      await pending; // at most two readbacks in flight: the CPU stays <= 2*readEvery steps ahead
-      pending = buffer.mapAsync(GPUMapMode.READ).then(() => {
-        const view = buffer.getMappedRange();
-        last = {
-          lossSum: new Float32Array(view, 0, 1)[0] ?? NaN,
-          correct: new Uint32Array(view, 4, 1)[0] ?? 0,
-        };
-        buffer.unmap();
-        checkFinite(last.lossSum, `training loss at step ${step + 1}`);
-        onProgress?.({
-          step: step + 1,
-          steps,
-          samples: (step + 1) * batch,
-          loss: last.lossSum / (step + 1),
-          seconds: (performance.now() - start) / 1000,
-        });
-      });
-    }
-    await pending;
-  } finally {
-    staging.forEach((b) => b.destroy());
+    return {
+      gpu,
+      store: new ParameterStore(gpu, graph.parameters(), options.optimizer, options.seed),
+      lossSum: createTensor(gpu, [1], { label: 'metrics.lossSum' }),
+      correct: createTensor(gpu, [1], { dtype: 'u32', label: 'metrics.correct' }),
+    };
+  } catch (e) {
+    for (const b of gpu.memory.liveSet()) if (!before.has(b)) b.destroy();
+    throw e;
   }
-  return { ...last, seconds: (performance.now() - start) / 1000 };
-}
-
-function checkFinite(v: number, what: string): number {
-  if (!Number.isFinite(v))
-    throw new ShadergradError(`${what} is ${v}: training diverged (lower the learning rate?)`);
-  return v;
-}
-
-/** Fisher-Yates with a seeded generator: the same seed gives the same order on every machine. */
-export function seededPermutation(n: number, seed: number): Uint32Array {
-  const random = mulberry32(seed);
-  const p = Uint32Array.from({ length: n }, (_, i) => i);
-  for (let i = n - 1; i > 0; i--) {
-    const j = Math.floor(random() * (i + 1));
-    const tmp = p[i] ?? 0;
-    p[i] = p[j] ?? 0;
-    p[j] = tmp;
-  }
-  return p;
 }
 
 function softmaxRows(logits: Float32Array, K: number): Float32Array {

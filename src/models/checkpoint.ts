@@ -21,6 +21,11 @@ const stateNames: Record<string, readonly string[]> = {
   sgd: [],
 };
 
+/** torch.optim's names of an optimizer's per-parameter state tensors, in the engine's order. */
+export function optimizerStateNames(kind: string): readonly string[] {
+  return stateNames[kind] ?? [];
+}
+
 /** The parameters as safetensors bytes (metadata: whatever the caller passes, e.g. the config). */
 export async function modelBytes(
   trainer: Trainer,

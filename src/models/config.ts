@@ -69,8 +69,13 @@ export interface TrainConfig {
   dataset: DatasetName;
   /** Train on the first `limit` training samples only. */
   limit?: number;
-  /** Training steps between snapshots; 0 = none. */
+  /**
+   * Training steps between in-memory snapshots (weights, optimizer state, data position), from
+   * which a run resumes after a device loss losing at most that many steps; 0 = none.
+   */
   snapshotEvery: number;
+  /** Training steps between checkpoint files of the CLI; 0 or absent = only at epoch ends. */
+  checkpointEvery?: number;
 }
 /**
  * The "architecture knobs" the course varies, applied to the reference template (or any layer
@@ -147,7 +152,7 @@ export function defaultOptimizer(kind: OptimizerKind = 'adam'): OptimizerConfig 
   };
 }
 
-/** Reference CNN, Adam 1e-3, batch 64, 1 epoch, seed 1, MNIST, no snapshots. */
+/** Reference CNN, Adam 1e-3, batch 64, 1 epoch, seed 1, MNIST, a snapshot every 100 steps. */
 export function defaultTrainConfig(): TrainConfig {
   return {
     model: referenceCnn(),
@@ -156,7 +161,8 @@ export function defaultTrainConfig(): TrainConfig {
     epochs: 1,
     seed: 1,
     dataset: 'mnist',
-    snapshotEvery: 0,
+    snapshotEvery: 100,
+    checkpointEvery: 0,
   };
 }
 

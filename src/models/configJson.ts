@@ -98,6 +98,7 @@ const trainSpec: Spec<TrainConfig> = {
   dataset: oneOf(DATASET_NAMES),
   limit: size,
   snapshotEvery: whole(0),
+  checkpointEvery: whole(0),
 };
 
 /**

@@ -90,6 +90,7 @@ export function createTrainer(
     batchSize: config.batchSize,
     optimizer: kernelOptimizer(config.optimizer),
     seed: config.seed,
+    snapshotEvery: config.snapshotEvery,
     ...options,
   });
 }

@@ -65,7 +65,8 @@ describe('parseArgs', () => {
       ['--resume', 'runs/a', (c) => c.resume, 'runs/a'],
       ['--out', 'runs/b', (c) => c.out, 'runs/b'],
       ['--optimizer', 'rmsprop', (c) => c.config.optimizer, { ...d.optimizer, kind: 'rmsprop' }],
-      ['--snapshot-every', '100', (c) => c.config.snapshotEvery, 100],
+      ['--snapshot-every', '25', (c) => c.config.snapshotEvery, 25],
+      ['--checkpoint-every', '50', (c) => c.config.checkpointEvery, 50],
       [
         '--features',
         '16,48',
@@ -271,6 +272,7 @@ describe('usage', () => {
       'pool',
       'dense',
       'snapshot-every',
+      'checkpoint-every',
       'help',
     ];
     for (const flag of flags) expect(text).toMatch(new RegExp(`^  --${flag}\\b`, 'm'));
@@ -289,7 +291,8 @@ describe('usage', () => {
       ['activation', 'relu'],
       ['pool', 'max'],
       ['dense', '1024'],
-      ['snapshot-every', '0'],
+      ['snapshot-every', '100'],
+      ['checkpoint-every', '0'],
     ];
     for (const [flag, value] of defaults)
       expect(text).toMatch(new RegExp(`^  --${flag} .*\\[default: ${value}\\]$`, 'm'));

@@ -95,14 +95,15 @@ describe('reference CNN and defaults', () => {
       alpha: 0.99,
       weightDecay: 0,
     });
-    expect([d.batchSize, d.epochs, d.seed, d.dataset, d.limit, d.snapshotEvery]).toEqual([
-      64,
-      1,
-      1,
-      'mnist',
-      undefined,
-      0,
-    ]);
+    expect([
+      d.batchSize,
+      d.epochs,
+      d.seed,
+      d.dataset,
+      d.limit,
+      d.snapshotEvery,
+      d.checkpointEvery,
+    ]).toEqual([64, 1, 1, 'mnist', undefined, 100, 0]);
   });
 
   it('hands out fresh objects', () => {
@@ -281,7 +282,8 @@ describe('parseTrainConfig', () => {
       ...defaultTrainConfig(),
       dataset: 'fashion',
       seed: 2 ** 32 - 1,
-      snapshotEvery: 100,
+      snapshotEvery: 7,
+      checkpointEvery: 50,
       limit: 5,
     };
     expect(parseTrainConfig(JSON.parse(JSON.stringify(full)), 'c.json')).toEqual(full);
@@ -327,6 +329,7 @@ describe('parseTrainConfig', () => {
     [{ limit: 1.5 }, 'limit: expected a whole number >= 1, got 1.5'],
     [{ seed: 2 ** 32 }, 'seed: expected a whole number in [0, 2^32)'],
     [{ snapshotEvery: -5 }, 'snapshotEvery: expected a whole number >= 0'],
+    [{ checkpointEvery: 1.5 }, 'checkpointEvery: expected a whole number >= 0'],
     [
       { optimizer: { kind: 'adamw' } },
       'optimizer.kind: expected one of adam, sgd, momentum, rmsprop',

@@ -1,0 +1,64 @@
+/** What the CLI's commands share: reading datasets, configs and files, and number formats. */
+import { readFile } from 'node:fs/promises';
+import { ShadergradError, uploadDataset, type Gpu, type GpuDataset } from '../core';
+import type { TrainConfig } from '../models/config';
+import { parseTrainConfig } from '../models/configJson';
+import { readSafetensors } from '../checkpoint/safetensors';
+import type { Dataset, DatasetSplit } from '../data/datasets';
+import { loadFashionMnist, loadIdxDir, loadMnist } from '../data/datasetsNode';
+
+export async function loadSplit(
+  dataset: TrainConfig['dataset'],
+  dataDir: string | undefined,
+): Promise<DatasetSplit> {
+  if (dataDir) return loadIdxDir(dataDir);
+  return dataset === 'fashion' ? loadFashionMnist() : loadMnist();
+}
+
+export function toGpu(gpu: Gpu, d: Dataset): GpuDataset {
+  return uploadDataset(gpu, {
+    images: d.images,
+    labels: d.labels,
+    count: d.count,
+    sampleShape: [1, d.rows, d.cols],
+  });
+}
+
+export async function readConfigFile(path: string): Promise<TrainConfig> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch {
+    throw new ShadergradError(`--config ${path}: cannot read the file`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    throw new ShadergradError(
+      `${path}: not valid JSON (${e instanceof Error ? e.message : String(e)})`,
+    );
+  }
+  return parseTrainConfig(json, path);
+}
+
+export async function readBytes(path: string, flag: string): Promise<Uint8Array> {
+  try {
+    return new Uint8Array(await readFile(path));
+  } catch {
+    throw new ShadergradError(`${flag} ${path}: cannot read the file`);
+  }
+}
+
+/** The config saved in a checkpoint's metadata. */
+export function configOf(bytes: Uint8Array, source: string): TrainConfig {
+  const meta = readSafetensors(bytes, source).metadata['shadergrad.config'];
+  if (!meta)
+    throw new ShadergradError(
+      `${source}: no shadergrad.config metadata (was it written by shadergrad?)`,
+    );
+  return parseTrainConfig(JSON.parse(meta), `${source} metadata`);
+}
+
+export const mib = (b: number): string => `${(b / 2 ** 20).toFixed(1)} MiB`;
+export const pct = (x: number): string => `${(100 * x).toFixed(2)}%`;
