@@ -27,7 +27,15 @@ export type { MemoryReport, PlanOptions } from './engine/executor';
 export { ParameterStore } from './engine/parameters';
 export { Trainer, uploadDataset, seededPermutation } from './engine/trainer';
 export type { GpuDataset, TrainerOptions, EpochProgress, EpochResult } from './engine/trainer';
+export { Snapshots } from './engine/snapshot';
+export type { Snapshot, TrainPosition } from './engine/snapshot';
+export { DeviceRecovery } from './engine/recovery';
+export type { Recovered, RecoveryOptions } from './engine/recovery';
+export { OutOfMemoryError, MemoryTracker } from './engine/memory';
+export type { MemoryStats } from './engine/memory';
 export { planMemory } from './engine/planner';
 export type { MatmulVariant } from './kernels/index';
+// Kernel wrappers and their CPU twins, one pair per family (what docs/kernels/*.md run).
+export * from './kernels/api';
 export { timeCalls, profileCalls, median, timestampResolutionNs } from './engine/timing';
 export type { TimingResult, KernelProfileRow } from './engine/timing';

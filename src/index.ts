@@ -7,6 +7,7 @@
 export * from './core';
 export * from './models/config';
 export * from './models/network';
+export * from './models/fit';
 export { parseTrainConfig } from './models/configJson';
 export * from './models/checkpoint';
 export { readSafetensors, writeSafetensors, checkStateDict } from './checkpoint/safetensors';
@@ -25,3 +26,5 @@ export {
   fashionClassNames,
 } from './data/datasets';
 export type { Dataset, DatasetSplit } from './data/datasets';
+export { toy2d, toy2dKinds, mseTargets } from './data/toy2d';
+export type { Toy2d, Toy2dKind, Toy2dOptions } from './data/toy2d';

@@ -1,0 +1,47 @@
+/**
+ * The kernel-level public API, re-exported by src/core.ts: per family, the wrappers (args ->
+ * KernelCall, run with `runCalls` or a plan) and the CPU twins (plain loops on typed arrays, the
+ * spec each kernel is tested against), plus the geometry helpers their args need. Embedders use
+ * it to run single kernels; docs/kernels/*.md run their samples through it, so the docs exercise
+ * the same functions the engine does. Named re-exports only: no side effects, nothing new.
+ */
+export { activationForward, activationBackward } from './activation';
+export { activationForwardCpu, activationBackwardCpu } from './activation.cpu';
+export { biasAddForward, biasBackward } from './bias';
+export { biasAddForwardCpu, biasBackwardCpu } from './bias.cpu';
+export { matmul, matmulFlops, preferredMatmulVariant } from './matmul';
+export { matmulCpu, type MatmulArgs } from './matmul.cpu';
+export { im2col, col2im } from './conv2dIm2col';
+export { conv2dGeometry, im2colCpu, col2imCpu, type Conv2dGeometry } from './conv2dIm2col.cpu';
+export { conv2dForward, conv2dBackward, conv2dColsShape, usesImplicitBackwardData } from './conv2d';
+export { weightCkoShape, paddedGradientShape } from './conv2dImplicit';
+export { conv2dForwardCpu, conv2dBackwardCpu } from './conv2d.cpu';
+export { poolGeometry, type PoolGeometry } from './pool.cpu';
+export { maxPoolForward, maxPoolBackward } from './maxPool';
+export { maxPoolForwardCpu, maxPoolBackwardCpu } from './maxPool.cpu';
+export { avgPoolForward, avgPoolBackward } from './avgPool';
+export { avgPoolForwardCpu, avgPoolBackwardCpu } from './avgPool.cpu';
+export {
+  softmaxCrossEntropyForward,
+  softmaxCrossEntropyBackward,
+  softmaxCrossEntropyForwardBackward,
+} from './softmaxCrossEntropy';
+export {
+  softmaxCrossEntropyForwardCpu,
+  softmaxCrossEntropyBackwardCpu,
+  softmaxCrossEntropyForwardBackwardCpu,
+} from './softmaxCrossEntropy.cpu';
+export { mseForward, mseBackward } from './mse';
+export { mseForwardCpu, mseBackwardCpu } from './mse.cpu';
+export { lossMean } from './reduce';
+export { lossMeanCpu } from './reduce.cpu';
+export { accuracyCount, accuracyArgmax } from './accuracy';
+export { accuracyCountCpu, accuracyArgmaxCpu } from './accuracy.cpu';
+export { optimizerStepBegin, optimizerUpdate } from './optimizer';
+export { optimizerStepBeginCpu, optimizerUpdateCpu, optimizerStateSlots } from './optimizer.cpu';
+export { gatherImages, gatherLabels } from './batchGather';
+export { gatherImagesCpu, gatherLabelsCpu } from './batchGather.cpu';
+export { dropoutForward, dropoutBackward } from './dropout';
+export { dropoutForwardCpu, dropoutBackwardCpu, dropoutMaskCpu } from './dropout.cpu';
+export { fmaPeak } from './fmaPeak';
+export { fmaPeakCpu, fmaPeakFlops } from './fmaPeak.cpu';

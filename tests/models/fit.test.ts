@@ -1,0 +1,71 @@
+// trainModel: the whole train-and-evaluate loop in one call, on a tiny synthetic split.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Gpu } from '../../src/engine/device';
+import type { Dataset, DatasetSplit } from '../../src/data/datasets';
+import { defaultOptimizer, type TrainConfig } from '../../src/models/config';
+import { trainModel, type EpochReport } from '../../src/models/fit';
+import { testGpu } from '../helpers/gpu';
+
+let gpu: Gpu;
+beforeAll(async () => {
+  gpu = await testGpu();
+});
+afterAll(() => gpu.destroy());
+
+/** 4x4 images of two classes: class 1 lights the left half, class 0 the right half. */
+function halves(count: number, name: string): Dataset {
+  const images = new Uint8Array(count * 16);
+  const labels = new Uint8Array(count);
+  for (let i = 0; i < count; i++) {
+    labels[i] = i % 2;
+    for (let p = 0; p < 16; p++) images[i * 16 + p] = p % 4 < 2 === (i % 2 === 1) ? 200 : 20;
+  }
+  return { name, images, labels, count, rows: 4, cols: 4, classes: 2 };
+}
+
+const split: DatasetSplit = { train: halves(96, 'train'), test: halves(40, 'test') };
+
+function config(overrides: Partial<TrainConfig> = {}): TrainConfig {
+  return {
+    model: {
+      input: { channels: 1, height: 4, width: 4 },
+      classes: 2,
+      layers: [{ type: 'dense', units: 2, activation: 'none' }],
+      loss: 'softmaxCrossEntropy',
+    },
+    optimizer: { ...defaultOptimizer('adam'), lr: 0.05 },
+    batchSize: 8,
+    epochs: 3,
+    seed: 1,
+    dataset: 'mnist',
+    snapshotEvery: 0,
+    ...overrides,
+  };
+}
+
+describe('trainModel', () => {
+  it('trains on the limited split, evaluates each epoch and reports it', async () => {
+    const seen: EpochReport[] = [];
+    const run = await trainModel(gpu, config({ limit: 64 }), split, {
+      testLimit: 20,
+      onEpoch: (r) => seen.push(r),
+    });
+    expect([run.train.count, run.test.count]).toEqual([64, 20]);
+    expect(run.epochs.map((r) => r.epoch)).toEqual([1, 2, 3]);
+    expect(seen).toEqual(run.epochs);
+    expect(run.final).toBe(run.epochs[2]);
+    // The halves are linearly separable: a linear model gets them all within 3 epochs.
+    expect(run.final.testAccuracy).toBe(1);
+    expect(run.final.trainLoss).toBeLessThan(run.epochs[0]?.trainLoss ?? 0);
+    run.destroy();
+  });
+
+  it('refuses a run with no epoch or a model that does not fit the classes', async () => {
+    await expect(trainModel(gpu, config({ epochs: 0 }), split)).rejects.toThrow(
+      /epochs: expected a whole number >= 1, got 0/,
+    );
+    const wrong = config();
+    wrong.model.classes = 3;
+    await expect(trainModel(gpu, wrong, split)).rejects.toThrow(/model.classes = 3/);
+  });
+});
