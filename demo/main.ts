@@ -9,7 +9,6 @@ import './style.css';
 import {
   encodeGrayPng,
   filterGrid,
-  initDevice,
   limitDataset,
   loadModel,
   modelBytes,
@@ -37,6 +36,7 @@ import {
 } from './panels';
 import { TrainingSession, type StepStats } from './session';
 import { download, renderTraining, showError, ui, type DemoState } from './view';
+import { openGpu } from './page';
 
 /** Steps between automatic confusion-matrix updates and filter redraws while training. */
 const EVAL_EVERY = 200;
@@ -267,29 +267,17 @@ function wire(): void {
 async function boot(): Promise<void> {
   options = parseOptions(new URLSearchParams(location.search));
   fillForm(options);
-  if (!('gpu' in navigator))
-    return noWebgpu('This browser does not expose WebGPU (navigator.gpu).');
-  try {
-    gpu = await initDevice();
-  } catch (e) {
-    return noWebgpu(e instanceof Error ? e.message : String(e));
-  }
+  const found = await openGpu(
+    { banner: ui.noWebgpu, adapter: ui.adapter },
+    'this demo cannot train here',
+  );
+  if (!found) return setStatus('no-webgpu', 'WebGPU is not available.');
+  gpu = found;
   state.adapter = gpu.adapter;
-  const a = gpu.adapter;
-  ui.adapter.textContent = `GPU: ${[a.vendor, a.architecture, a.description].filter(Boolean).join(' ')} (${a.kind})`;
   void gpu.lost.then((e) => fail(e));
   wire();
   await rebuild(trainConfigOf(options));
   if (options.autostart) start();
-}
-
-function noWebgpu(reason: string): void {
-  ui.noWebgpu.textContent =
-    `WebGPU is not available, so this demo cannot train here. ${reason} ` +
-    'Use a recent Chrome or Edge (113+) with hardware acceleration on, served from http://localhost or https.';
-  ui.noWebgpu.hidden = false;
-  ui.adapter.textContent = 'No WebGPU adapter.';
-  setStatus('no-webgpu', 'WebGPU is not available.');
 }
 
 boot().catch(fail);

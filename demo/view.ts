@@ -4,6 +4,7 @@
  */
 import type { AdapterSummary, MemoryReport } from './api';
 import { drawChart, smooth } from './charts';
+import { byId } from './page';
 
 export type DemoStatus =
   'starting' | 'loading' | 'ready' | 'training' | 'paused' | 'error' | 'no-webgpu';
@@ -30,12 +31,6 @@ export interface DemoState {
   /** File name of the last checkpoint loaded. */
   loaded?: string;
   error?: string;
-}
-
-export function byId<T extends HTMLElement>(id: string, type: new () => T): T {
-  const e = document.getElementById(id);
-  if (!(e instanceof type)) throw new Error(`demo/index.html has no #${id} ${type.name}`);
-  return e;
 }
 
 export const ui = {
