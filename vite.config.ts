@@ -40,7 +40,7 @@ const LANDING = `<!doctype html>
 <meta charset="utf-8" />
 <meta http-equiv="refresh" content="0; url=demo/" />
 <title>shadergrad</title>
-<p><a href="demo/">Live training demo</a> · <a href="bench/">Benchmarks</a></p>
+<p><a href="demo/">Live training demo</a> · <a href="demo/playground/">Playground</a> · <a href="demo/explorer/">Kernel explorer</a> · <a href="bench/">Benchmarks</a></p>
 `;
 
 type Next = () => void;
@@ -108,6 +108,8 @@ export default {
       input: {
         demo: resolve(import.meta.dirname, 'demo/index.html'),
         bench: resolve(import.meta.dirname, 'bench/index.html'),
+        playground: resolve(import.meta.dirname, 'demo/playground/index.html'),
+        explorer: resolve(import.meta.dirname, 'demo/explorer/index.html'),
       },
     },
   },

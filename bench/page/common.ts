@@ -110,8 +110,6 @@ export function row(
   t: TimingResult,
   work: number,
 ): BenchRow {
-  // GFLOP/s = flops / (ms * 1e6); GB/s = bytes / (ms * 1e6); samples/s = samples / (ms / 1e3).
-  const perSecond = t.medianMs > 0 ? (work * 1000) / t.medianMs : 0;
   return {
     ...base,
     medianMs: t.medianMs,
@@ -119,8 +117,15 @@ export function row(
     maxMs: t.maxMs,
     samples: t.samplesMs.length,
     timing: t.source,
-    value: base.unit === 'samples/s' ? perSecond : perSecond / 1e9,
+    value: throughput(base.unit, work, t.medianMs),
   };
+}
+
+/** `work` (flops, bytes or samples per run) done in `ms`, in `unit`; 0 for a zero time. */
+export function throughput(unit: BenchRow['unit'], work: number, ms: number): number {
+  // GFLOP/s = flops / (ms * 1e6); GB/s = bytes / (ms * 1e6); samples/s = samples / (ms / 1e3).
+  const perSecond = ms > 0 ? (work * 1000) / ms : 0;
+  return unit === 'samples/s' ? perSecond : perSecond / 1e9;
 }
 
 /** Uniform floats in [-1, 1) from a small seeded generator (xorshift32), reproducible per seed. */
@@ -145,6 +150,56 @@ export function dotAtol(K: number): number {
   return 2 ** -21 * K * Math.sqrt(K);
 }
 
+/** One output of a kernel and its CPU twin's values, with the tolerance it is held to. */
+export interface TwinCheck {
+  /** The output compared, e.g. 'dWeight'. */
+  output: string;
+  got: ArrayLike<number>;
+  want: ArrayLike<number>;
+  /** Allowed per element: atol + rtol * |want|. */
+  atol: number;
+  rtol: number;
+}
+
+/** What `compare` found in one output. */
+export interface Comparison {
+  output: string;
+  /** Largest |got - want|. */
+  maxError: number;
+  /** Largest |got - want| / |want| over the elements where want is not 0. */
+  maxRelError: number;
+  atol: number;
+  rtol: number;
+  /** Elements outside atol + rtol * |want| (NaN included). */
+  mismatches: number;
+  /** The first of them, in words. */
+  firstMismatch: string | undefined;
+}
+
+/** Every element of an output against its twin: the largest errors and what is out of tolerance. */
+export function compare({ output, got, want, atol, rtol }: TwinCheck): Comparison {
+  const base = { output, atol, rtol };
+  if (got.length !== want.length) {
+    const firstMismatch = `${got.length} values, the CPU twin has ${want.length}`;
+    const mismatches = Math.max(got.length, want.length);
+    return { ...base, maxError: NaN, maxRelError: NaN, mismatches, firstMismatch };
+  }
+  let [maxError, maxRelError, mismatches] = [0, 0, 0];
+  let firstMismatch: string | undefined;
+  for (let i = 0; i < want.length; i++) {
+    const w = want[i] ?? 0;
+    const g = got[i] ?? NaN;
+    const err = Math.abs(g - w);
+    if (!(err <= atol + rtol * Math.abs(w))) {
+      mismatches++;
+      firstMismatch ??= `element ${i} is ${g}, the CPU twin says ${w}`;
+    }
+    if (!Number.isNaN(err)) maxError = Math.max(maxError, err);
+    if (w !== 0 && !Number.isNaN(err)) maxRelError = Math.max(maxRelError, err / Math.abs(w));
+  }
+  return { ...base, maxError, maxRelError, mismatches, firstMismatch };
+}
+
 /** Throws naming the kernel unless |got - want| <= atol + rtol·|want| everywhere; returns the check. */
 export function validate(
   kernel: string,
@@ -154,20 +209,14 @@ export function validate(
   atol: number,
   rtol = 1e-5,
 ): Validation {
-  if (got.length !== want.length)
-    throw new Error(`${kernel} [${shape}]: ${got.length} values, the CPU twin has ${want.length}`);
-  let maxError = 0;
-  for (let i = 0; i < want.length; i++) {
-    const w = want[i] ?? 0;
-    const err = Math.abs((got[i] ?? NaN) - w);
-    if (!(err <= atol + rtol * Math.abs(w)))
-      throw new Error(`${kernel} [${shape}]: element ${i} is ${got[i]}, the CPU twin says ${w}`);
-    maxError = Math.max(maxError, err);
-  }
-  return { shape, maxError, atol, rtol };
+  const c = compare({ output: kernel, got, want, atol, rtol });
+  if (c.firstMismatch !== undefined) throw new Error(`${kernel} [${shape}]: ${c.firstMismatch}`);
+  return { shape, maxError: c.maxError, atol, rtol };
 }
 
 /** The worse of several validations of one kernel (e.g. dWeight and dX of a backward pass). */
 export function worst(...checks: Validation[]): Validation {
-  return checks.reduce((a, b) => (b.maxError / b.atol > a.maxError / a.atol ? b : a));
+  // An exact check (atol 0) that passed has error 0: its ratio is 0, never NaN.
+  const ratio = (v: Validation): number => v.maxError / Math.max(v.atol, Number.MIN_VALUE);
+  return checks.reduce((a, b) => (ratio(b) > ratio(a) ? b : a));
 }

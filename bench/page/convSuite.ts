@@ -1,31 +1,33 @@
 /**
- * The reference CNN's conv layers (im2col + matmul + col2im, src/kernels/conv2d.ts) and its
- * pooling layers, forward and backward, at the page's batch size.
+ * The reference CNN's conv layers (im2col + matmul + col2im, src/kernels/conv2d.ts), forward and
+ * backward, at the page's batch size; their kernel cases (./kernelCase) also serve the kernel
+ * explorer (demo/explorer).
  *   conv:  2·N·O·S·R flops per product (S = OH·OW, R = C·KH·KW); forward is one product,
  *          backward two (dWeight, dX), one for conv1, whose input needs no gradient.
- *   pool:  GB/s of the bytes each pass must move at least: forward reads x and writes out (and
- *          argmax), backward reads dOut (and argmax) and writes dX; 4 bytes per element.
  */
-import { createTensor, readFloat32, runCalls, uploadTensor, type GpuTensor } from '../../src/index';
-import { avgPoolBackward, avgPoolForward } from '../../src/kernels/avgPool';
-import { avgPoolBackwardCpu, avgPoolForwardCpu } from '../../src/kernels/avgPool.cpu';
-import { conv2dBackward, conv2dColsShape, conv2dForward } from '../../src/kernels/conv2d';
+import { readFloat32, type Activation, type Gpu } from '../../src/index';
+import { activateCpu } from '../../src/kernels/common.cpu';
+import {
+  conv2dBackward,
+  conv2dColsShape,
+  conv2dForward,
+  conv2dInputGradScratch,
+} from '../../src/kernels/conv2d';
 import { conv2dBackwardCpu, conv2dForwardCpu } from '../../src/kernels/conv2d.cpu';
+import { im2col } from '../../src/kernels/conv2dIm2col';
 import { conv2dGeometry, type Conv2dGeometry } from '../../src/kernels/conv2dIm2col.cpu';
-import { preferredMatmulVariant } from '../../src/kernels/matmul';
-import { maxPoolBackward, maxPoolForward } from '../../src/kernels/maxPool';
-import { maxPoolBackwardCpu, maxPoolForwardCpu } from '../../src/kernels/maxPool.cpu';
-import { poolGeometry, type PoolGeometry } from '../../src/kernels/pool.cpu';
+import { preferredMatmulVariant, type MatmulVariant } from '../../src/kernels/matmul';
 import {
   dotAtol,
   randomFloats,
   row,
-  validate,
-  worst,
   type BenchContext,
   type BenchRow,
-  type Validation,
+  type TwinCheck,
 } from './common';
+import { makeCase, timeCase, validateCase, type CaseTensors, type KernelCase } from './kernelCase';
+
+export type Direction = 'forward' | 'backward';
 
 /** The reference CNN's conv layers: conv 5x5 'same', 1 -> 32 on 28x28, 32 -> 64 on 14x14. */
 const CONV_LAYERS = [
@@ -33,8 +35,17 @@ const CONV_LAYERS = [
   { name: 'conv2', C: 32, H: 14, O: 64 },
 ] as const;
 
-/** Every tensor a conv layer's forward and backward bind, random where they are inputs. */
-function convTensors(ctx: BenchContext, g: Conv2dGeometry, O: number, seed: number) {
+export interface ConvCaseOptions {
+  variant: MatmulVariant;
+  /** Fused into the forward's matmul epilogue (the twin applies it after the sum). */
+  activation?: Activation;
+  /** Backward also computes dX (default true; the first layer's input needs none). */
+  inputGradient?: boolean;
+  seed?: number;
+}
+
+/** A conv layer's inputs, random, and its cols scratch (im2col of x). */
+function convInputs(t: CaseTensors, g: Conv2dGeometry, O: number, seed: number) {
   const R = g.C * g.KH * g.KW;
   const host = {
     x: randomFloats(g.N * g.C * g.H * g.W, seed),
@@ -42,53 +53,110 @@ function convTensors(ctx: BenchContext, g: Conv2dGeometry, O: number, seed: numb
     bias: randomFloats(O, seed + 2),
     dOut: randomFloats(g.N * O * g.OH * g.OW, seed + 3),
   };
-  const up = (data: Float32Array, shape: number[]): GpuTensor => uploadTensor(ctx.gpu, data, shape);
-  const t = {
-    x: up(host.x, [g.N, g.C, g.H, g.W]),
-    weight: up(host.weight, [O, g.C, g.KH, g.KW]),
-    bias: up(host.bias, [O]),
-    dOut: up(host.dOut, [g.N, O, g.OH, g.OW]),
-    out: createTensor(ctx.gpu, [g.N, O, g.OH, g.OW]),
-    cols: createTensor(ctx.gpu, conv2dColsShape(g)),
-    dCols: createTensor(ctx.gpu, conv2dColsShape(g)),
-    dX: createTensor(ctx.gpu, [g.N, g.C, g.H, g.W]),
-    dWeight: createTensor(ctx.gpu, [O, g.C, g.KH, g.KW]),
-    dBias: createTensor(ctx.gpu, [O]),
+  const tensors = {
+    x: t.upload(host.x, [g.N, g.C, g.H, g.W]),
+    weight: t.upload(host.weight, [O, g.C, g.KH, g.KW]),
+    cols: t.zeros(conv2dColsShape(g)),
   };
-  return { host, t, destroy: () => Object.values(t).forEach((x) => x.buffer.destroy()) };
+  const shape = `N=${g.N} C=${g.C} ${g.H}x${g.W} → O=${O} ${g.OH}x${g.OW}, kernel ${g.KH}x${g.KW}, stride ${g.strideH}, padding ${g.padTop},${g.padLeft}`;
+  return { host, tensors, shape, R };
 }
 
-/** Forward and backward of one layer at batch 2 against conv2dForwardCpu / conv2dBackwardCpu. */
-async function validateConv(ctx: BenchContext, g: Conv2dGeometry, O: number) {
-  const variant = preferredMatmulVariant(ctx.gpu.adapter.kind);
-  const { host, t, destroy } = convTensors(ctx, g, O, 21);
-  const shape = `N${g.N} C${g.C} ${g.H}x${g.W} O${O} k${g.KH}`;
-  await runCalls(ctx.gpu, conv2dForward({ ...t, geometry: g, O }, variant));
-  await runCalls(ctx.gpu, conv2dBackward({ ...t, geometry: g, O }, variant));
-  const want = {
-    out: new Float64Array(g.N * O * g.OH * g.OW),
-    dX: new Float64Array(host.x.length),
-    dWeight: new Float64Array(host.weight.length),
-    dBias: new Float64Array(O),
+type ConvInputs = ReturnType<typeof convInputs>;
+
+/**
+ * Forward (out = act(weight · im2col(x) + bias)) or backward (dWeight, dBias and dX from dOut) of
+ * one conv layer against conv2dForwardCpu / conv2dBackwardCpu. Backward reads the forward's cols,
+ * so its setup runs im2col. Tolerances: dotAtol of the length of each output's sum.
+ */
+export function convCase(
+  gpu: Gpu,
+  g: Conv2dGeometry,
+  O: number,
+  direction: Direction,
+  options: ConvCaseOptions,
+): KernelCase {
+  return makeCase(gpu, (t) => {
+    const inputs = convInputs(t, g, O, options.seed ?? 21);
+    return direction === 'forward'
+      ? convForward(gpu, t, inputs, g, O, options)
+      : convBackward(gpu, t, inputs, g, O, options);
+  });
+}
+
+function convForward(
+  gpu: Gpu,
+  t: CaseTensors,
+  { host, tensors, shape, R }: ConvInputs,
+  g: Conv2dGeometry,
+  O: number,
+  options: ConvCaseOptions,
+): Omit<KernelCase, 'destroy'> {
+  const bias = t.upload(host.bias, [O]);
+  const out = t.zeros([g.N, O, g.OH, g.OW]);
+  const activation = options.activation ?? 'none';
+  const args = { ...tensors, bias, out, geometry: g, O, activation };
+  const check = async (): Promise<TwinCheck[]> => {
+    const want = new Float64Array(g.N * O * g.OH * g.OW);
+    conv2dForwardCpu({ ...host, out: want, geometry: g, O });
+    want.forEach((v, i) => (want[i] = activateCpu(v, activation)));
+    const got = await readFloat32(gpu, out);
+    return [{ output: 'out', got, want, atol: dotAtol(R + 1), rtol: 1e-5 }];
   };
-  conv2dForwardCpu({ ...host, out: want.out, geometry: g, O });
-  conv2dBackwardCpu({ ...host, ...want, geometry: g, O });
-  const read = (x: GpuTensor): Promise<Float32Array> => readFloat32(ctx.gpu, x);
-  const R = g.C * g.KH * g.KW;
-  const forward = validate('conv2d forward', shape, await read(t.out), want.out, dotAtol(R + 1));
-  const backward = worst(
-    validate(
-      'conv2d dWeight',
-      shape,
-      await read(t.dWeight),
-      want.dWeight,
-      dotAtol(g.N * g.OH * g.OW),
-    ),
-    validate('conv2d dBias', shape, await read(t.dBias), want.dBias, dotAtol(g.N * g.OH * g.OW)),
-    validate('conv2d dX', shape, await read(t.dX), want.dX, dotAtol(O * g.KH * g.KW)),
+  return { shape, setup: [], calls: conv2dForward(args, options.variant), check };
+}
+
+function convBackward(
+  gpu: Gpu,
+  t: CaseTensors,
+  { host, tensors, shape }: ConvInputs,
+  g: Conv2dGeometry,
+  O: number,
+  options: ConvCaseOptions,
+): Omit<KernelCase, 'destroy'> {
+  const withDx = options.inputGradient ?? true;
+  const grads = {
+    dOut: t.upload(host.dOut, [g.N, O, g.OH, g.OW]),
+    dWeight: t.zeros(tensors.weight.shape),
+    dBias: t.zeros([O]),
+    dX: withDx ? t.zeros(tensors.x.shape) : undefined,
+  };
+  // The scratch the engine would plan for dX: dCols, or the implicit product's two tensors.
+  const scratch = withDx ? conv2dInputGradScratch(g, O, options.variant, (_, s) => t.zeros(s)) : {};
+  const check = async (): Promise<TwinCheck[]> => {
+    const want = {
+      dWeight: new Float64Array(host.weight.length),
+      dBias: new Float64Array(O),
+      dX: withDx ? new Float64Array(host.x.length) : undefined,
+    };
+    conv2dBackwardCpu({ ...host, ...want, geometry: g, O });
+    // Terms per sum: dWeight and dBias over batch and space, dX over channels and the kernel.
+    const terms = { dWeight: g.N * g.OH * g.OW, dBias: g.N * g.OH * g.OW, dX: O * g.KH * g.KW };
+    const checks: TwinCheck[] = [];
+    for (const name of ['dWeight', 'dBias', 'dX'] as const) {
+      const [tensor, values] = [grads[name], want[name]];
+      if (!tensor || !values) continue;
+      const got = await readFloat32(gpu, tensor);
+      checks.push({ output: name, got, want: values, atol: dotAtol(terms[name]), rtol: 1e-5 });
+    }
+    return checks;
+  };
+  const calls = conv2dBackward(
+    { ...tensors, ...grads, ...scratch, geometry: g, O },
+    options.variant,
   );
-  destroy();
-  return { forward, backward };
+  return { shape, setup: [im2col({ ...tensors, geometry: g })], calls, check };
+}
+
+/** Flops of one pass (see the header): forward one product, backward two, or one without dX. */
+export function convFlops(
+  g: Conv2dGeometry,
+  O: number,
+  direction: Direction,
+  inputGradient = true,
+) {
+  const product = 2 * g.N * O * g.OH * g.OW * g.C * g.KH * g.KW;
+  return direction === 'backward' && inputGradient ? 2 * product : product;
 }
 
 export async function benchConv(ctx: BenchContext): Promise<BenchRow[]> {
@@ -96,131 +164,22 @@ export async function benchConv(ctx: BenchContext): Promise<BenchRow[]> {
   const rows: BenchRow[] = [];
   for (const layer of CONV_LAYERS) {
     const input = (N: number) => ({ N, C: layer.C, H: layer.H, W: layer.H });
-    const checks = await validateConv(ctx, conv2dGeometry(input(2), 5, 1, 'same'), layer.O);
-    const g = conv2dGeometry(input(ctx.options.batch), 5, 1, 'same');
-    const { t, destroy } = convTensors(ctx, g, layer.O, 31);
     const O = layer.O;
-    const flops = 2 * g.N * O * g.OH * g.OW * g.C * g.KH * g.KW;
+    const small = conv2dGeometry(input(2), 5, 1, 'same');
+    const g = conv2dGeometry(input(ctx.options.batch), 5, 1, 'same');
     const shape = `[${g.N},${g.C},${g.H},${g.W}] → [${g.N},${O},${g.OH},${g.OW}] 5x5`;
-    const base = { suite: 'conv', shape, unit: 'GFLOP/s' } as const;
-    ctx.log(`${layer.name} forward, batch ${g.N}`);
-    const fwd = await ctx.time(
-      conv2dForward({ ...t, geometry: g, O, activation: 'relu' }, variant),
-    );
-    rows.push(
-      row(
-        { ...base, kernel: `${layer.name} forward (${variant})`, validation: checks.forward },
-        fwd,
-        flops,
-      ),
-    );
     const first = layer.name === 'conv1'; // the input image needs no gradient
-    ctx.log(`${layer.name} backward, batch ${g.N}`);
-    const bwd = await ctx.time(
-      conv2dBackward({ ...t, ...(first ? { dX: undefined } : {}), geometry: g, O }, variant),
-    );
-    const kernel = `${layer.name} backward (${variant})`;
-    rows.push(
-      row({ ...base, kernel, validation: checks.backward }, bwd, first ? flops : 2 * flops),
-    );
-    destroy();
-  }
-  return rows;
-}
-
-type PoolKind = 'maxPool' | 'avgPool';
-
-/** Forward and backward of one kind on an odd shape against the twins. */
-async function validatePool(ctx: BenchContext, kind: PoolKind): Promise<[Validation, Validation]> {
-  const g = poolGeometry({ N: 2, C: 3, H: 9, W: 7 }, 2);
-  const x = randomFloats(g.N * g.C * g.H * g.W, 41);
-  const dOut = randomFloats(g.N * g.C * g.OH * g.OW, 42);
-  const t = poolTensors(ctx, g, x, dOut);
-  await runCalls(ctx.gpu, poolCalls(kind, g, t).flat());
-  const want = {
-    out: new Float64Array(dOut.length),
-    argmax: new Int32Array(dOut.length),
-    dX: new Float64Array(x.length),
-  };
-  if (kind === 'maxPool') {
-    maxPoolForwardCpu({ x, out: want.out, argmax: want.argmax, geometry: g });
-    maxPoolBackwardCpu({ dOut, argmax: want.argmax, dX: want.dX, geometry: g });
-  } else {
-    avgPoolForwardCpu({ x, out: want.out, geometry: g });
-    avgPoolBackwardCpu({ dOut, dX: want.dX, geometry: g });
-  }
-  const shape = `[${g.N}, ${g.C}, ${g.H}, ${g.W}] k2`;
-  // A max is exact; a mean of 4 and a sum of at most 1 window round once or twice.
-  const forward = validate(
-    `${kind} forward`,
-    shape,
-    await readFloat32(ctx.gpu, t.out),
-    want.out,
-    1e-6,
-  );
-  const backward = validate(
-    `${kind} backward`,
-    shape,
-    await readFloat32(ctx.gpu, t.dX),
-    want.dX,
-    1e-6,
-  );
-  Object.values(t).forEach((x) => x.buffer.destroy());
-  return [forward, backward];
-}
-
-function poolTensors(ctx: BenchContext, g: PoolGeometry, x: Float32Array, dOut: Float32Array) {
-  return {
-    x: uploadTensor(ctx.gpu, x, [g.N, g.C, g.H, g.W]),
-    dOut: uploadTensor(ctx.gpu, dOut, [g.N, g.C, g.OH, g.OW]),
-    out: createTensor(ctx.gpu, [g.N, g.C, g.OH, g.OW]),
-    argmax: createTensor(ctx.gpu, [g.N, g.C, g.OH, g.OW], { dtype: 'u32' }),
-    dX: createTensor(ctx.gpu, [g.N, g.C, g.H, g.W]),
-  };
-}
-
-/** [forward calls, backward calls] of one pooling kind. */
-function poolCalls(kind: PoolKind, g: PoolGeometry, t: ReturnType<typeof poolTensors>) {
-  return kind === 'maxPool'
-    ? [[maxPoolForward({ ...t, geometry: g })], [maxPoolBackward({ ...t, geometry: g })]]
-    : [[avgPoolForward({ ...t, geometry: g })], [avgPoolBackward({ ...t, geometry: g })]];
-}
-
-export async function benchPool(ctx: BenchContext): Promise<BenchRow[]> {
-  const rows: BenchRow[] = [];
-  const layers = [
-    { name: 'pool1', C: 32, H: 28 },
-    { name: 'pool2', C: 64, H: 14 },
-  ];
-  for (const kind of ['maxPool', 'avgPool'] as const) {
-    const [checkF, checkB] = await validatePool(ctx, kind);
-    for (const layer of layers) {
-      const g = poolGeometry({ N: ctx.options.batch, C: layer.C, H: layer.H, W: layer.H }, 2);
-      const inCount = g.N * g.C * g.H * g.W;
-      const outCount = g.N * g.C * g.OH * g.OW;
-      const t = poolTensors(ctx, g, randomFloats(inCount, 51), randomFloats(outCount, 52));
-      const [forward, backward] = poolCalls(kind, g, t);
-      const extra = kind === 'maxPool' ? 4 * outCount : 0; // argmax written, then read
-      const shape = `[${g.N},${g.C},${g.H},${g.W}] 2x2 (${layer.name})`;
-      ctx.log(`${kind} ${shape}`);
-      const base = { suite: 'pool', shape, unit: 'GB/s' } as const;
-      const tf = await ctx.time(forward ?? []);
-      rows.push(
-        row(
-          { ...base, kernel: `${kind} forward`, validation: checkF },
-          tf,
-          4 * (inCount + outCount) + extra,
-        ),
-      );
-      const tb = await ctx.time(backward ?? []);
-      rows.push(
-        row(
-          { ...base, kernel: `${kind} backward`, validation: checkB },
-          tb,
-          4 * (inCount + outCount) + extra,
-        ),
-      );
-      Object.values(t).forEach((x) => x.buffer.destroy());
+    for (const direction of ['forward', 'backward'] as const) {
+      const kernel = `${layer.name} ${direction} (${variant})`;
+      const checked = convCase(ctx.gpu, small, O, direction, { variant });
+      const validation = await validateCase(ctx.gpu, `conv2d ${direction}`, checked);
+      const options = { variant, activation: 'relu', inputGradient: !first } as const;
+      const timed = convCase(ctx.gpu, g, O, direction, { ...options, seed: 31 });
+      ctx.log(`${layer.name} ${direction}, batch ${g.N}`);
+      const time = await timeCase(ctx, timed);
+      timed.destroy();
+      const work = convFlops(g, O, direction, !first);
+      rows.push(row({ suite: 'conv', shape, unit: 'GFLOP/s', kernel, validation }, time, work));
     }
   }
   return rows;

@@ -15,7 +15,8 @@ import {
   type BenchRow,
   type SuiteName,
 } from './common';
-import { benchConv, benchPool } from './convSuite';
+import { benchConv } from './convSuite';
+import { benchPool } from './poolSuite';
 import { benchFmaPeak, benchMatmul } from './matmulSuite';
 import { drawChart } from './chart';
 import { browserName, renderComparison, renderTable, type BenchReport } from './report';

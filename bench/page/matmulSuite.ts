@@ -3,7 +3,7 @@
  *   FMA peak: fmaPeakFlops(count, iterations) = count·iterations·8 vec4 FMAs·4 lanes·2 flops.
  *   matmul:   2·N³ flops for C[N, N] = A[N, N]·B[N, N].
  */
-import { createTensor, readFloat32, runCalls, uploadTensor } from '../../src/index';
+import { createTensor, readFloat32, runCalls, uploadTensor, type Gpu } from '../../src/index';
 import { fmaPeak } from '../../src/kernels/fmaPeak';
 import { fmaPeakCpu, fmaPeakFlops } from '../../src/kernels/fmaPeak.cpu';
 import { matmul, matmulFlops, type MatmulVariant } from '../../src/kernels/matmul';
@@ -15,8 +15,10 @@ import {
   validate,
   type BenchContext,
   type BenchRow,
+  type TwinCheck,
   type Validation,
 } from './common';
+import { makeCase, validateCase, type KernelCase } from './kernelCase';
 
 export const MATMUL_VARIANTS: readonly MatmulVariant[] = ['naive', 'registerTile', 'workgroupTile'];
 
@@ -40,20 +42,41 @@ export async function benchFmaPeak(ctx: BenchContext): Promise<BenchRow[]> {
   return [row({ ...base, unit: 'GFLOP/s', validation }, t, fmaPeakFlops(count, iterations))];
 }
 
+/** C[M, N] = A[M, K]·B[K, N] with one variant on random inputs, against matmulCpu. */
+export function matmulCase(
+  gpu: Gpu,
+  variant: MatmulVariant,
+  { M, N, K }: { M: number; N: number; K: number },
+  seed = 11,
+): KernelCase {
+  return makeCase(gpu, (t) => {
+    const aHost = randomFloats(M * K, seed);
+    const bHost = randomFloats(K * N, seed + 1);
+    const out = t.zeros([M, N]);
+    const a = t.upload(aHost, [M, K]);
+    const b = t.upload(bHost, [K, N]);
+    const check = async (): Promise<TwinCheck[]> => {
+      const want = new Float64Array(M * N);
+      matmulCpu({ a: aHost, b: bHost, out: want, M, N, K });
+      const got = await readFloat32(gpu, out);
+      return [{ output: 'C', got, want, atol: dotAtol(K), rtol: 1e-5 }];
+    };
+    return {
+      shape: `M=${M} K=${K} N=${N}`,
+      setup: [],
+      calls: [matmul({ a, b, out, M, N, K }, variant)],
+      check,
+    };
+  });
+}
+
 /** One variant on an odd shape (no dimension a multiple of any tile) against matmulCpu. */
-async function validateMatmul(ctx: BenchContext, variant: MatmulVariant): Promise<Validation> {
-  const [M, N, K] = [37, 29, 43];
-  const aHost = randomFloats(M * K, 11);
-  const bHost = randomFloats(K * N, 12);
-  const a = uploadTensor(ctx.gpu, aHost, [M, K]);
-  const b = uploadTensor(ctx.gpu, bHost, [K, N]);
-  const out = createTensor(ctx.gpu, [M, N]);
-  await runCalls(ctx.gpu, [matmul({ a, b, out, M, N, K }, variant)]);
-  const want = new Float64Array(M * N);
-  matmulCpu({ a: aHost, b: bHost, out: want, M, N, K });
-  const got = await readFloat32(ctx.gpu, out);
-  [a, b, out].forEach((t) => t.buffer.destroy());
-  return validate(`matmul ${variant}`, `${M}x${N}x${K}`, got, want, dotAtol(K));
+function validateMatmul(ctx: BenchContext, variant: MatmulVariant): Promise<Validation> {
+  return validateCase(
+    ctx.gpu,
+    `matmul ${variant}`,
+    matmulCase(ctx.gpu, variant, { M: 37, N: 29, K: 43 }),
+  );
 }
 
 export async function benchMatmul(ctx: BenchContext): Promise<BenchRow[]> {

@@ -1,120 +1,194 @@
 /**
  * Softmax cross-entropy, the Adam update, and a full training step of the reference CNN.
  *   softmax-CE: GB/s of logits + labels read, dLogits + losses written (4 bytes each).
- *   Adam:       GB/s of grad, param, m, v read and param, m, v written: 28 bytes per parameter.
+ *   optimizers: GB/s of grad, param and state read and param and state written: 28 bytes per
+ *               parameter for Adam (m, v), 20 for momentum and RMSprop, 12 for SGD.
  *   train step: samples/s = batch / step time; once through Trainer.trainStep (upload, one
  *               submit, loss read-back: what the demo does, wall clock) and once as the step's
  *               dispatches alone (timeCalls: timestamp queries when available).
  */
 import {
   cnnFromKnobs,
-  createTensor,
   createTrainer,
   defaultTrainConfig,
   median,
   readFloat32,
-  runCalls,
-  uploadTensor,
+  type Gpu,
   type ModelConfig,
   type TrainConfig,
 } from '../../src/index';
 import { optimizerStepBegin, optimizerUpdate } from '../../src/kernels/optimizer';
-import { optimizerStepBeginCpu, optimizerUpdateCpu } from '../../src/kernels/optimizer.cpu';
-import { softmaxCrossEntropyForwardBackward } from '../../src/kernels/softmaxCrossEntropy';
+import {
+  optimizerStateSlots,
+  optimizerStepBeginCpu,
+  optimizerUpdateCpu,
+  type OptimizerConfig,
+  type OptimizerKind,
+} from '../../src/kernels/optimizer.cpu';
+import {
+  softmaxCrossEntropyForward,
+  softmaxCrossEntropyForwardBackward,
+} from '../../src/kernels/softmaxCrossEntropy';
 import { softmaxCrossEntropyForwardBackwardCpu } from '../../src/kernels/softmaxCrossEntropy.cpu';
-import { randomFloats, row, validate, worst, type BenchContext, type BenchRow } from './common';
+import {
+  randomFloats,
+  row,
+  validate,
+  worst,
+  type BenchContext,
+  type BenchRow,
+  type TwinCheck,
+} from './common';
+import { makeCase, timeCase, validateCase, type KernelCase } from './kernelCase';
 import { cpuForward, meanCrossEntropy, softmaxRows } from './cpuModel';
 
-function randomLabels(n: number, classes: number, seed: number): Int32Array {
+export function randomLabels(n: number, classes: number, seed: number): Int32Array {
   return Int32Array.from(randomFloats(n, seed), (v) => Math.floor(((v + 1) / 2) * classes));
+}
+
+/**
+ * Softmax cross-entropy over N rows of K logits in [-8, 8): the forward (per-sample loss) or the
+ * fused forward + backward of training, against the twins. exp and log in float32 (tests/kernels):
+ * the loss is off by a few ulps per term of the row sum, 4·2^-23·(K + 16); dLogits by that / N.
+ */
+export function softmaxCase(
+  gpu: Gpu,
+  { N, K }: { N: number; K: number },
+  entry: 'forward' | 'forwardBackward',
+  seed = 61,
+): KernelCase {
+  return makeCase(gpu, (t) => {
+    const host = {
+      logits: randomFloats(N * K, seed).map((v) => 8 * v),
+      labels: randomLabels(N, K, seed + 1),
+    };
+    const args = {
+      logits: t.upload(host.logits, [N, K]),
+      labels: t.upload(host.labels, [N]),
+      dLogits: t.zeros([N, K]),
+      loss: t.zeros([N]),
+      N,
+      K,
+    };
+    const lossAtol = 4 * 2 ** -23 * (K + 16);
+    const check = async (): Promise<TwinCheck[]> => {
+      const want = { dLogits: new Float64Array(N * K), loss: new Float64Array(N) };
+      softmaxCrossEntropyForwardBackwardCpu({ ...host, ...want, N, K });
+      const loss = await readFloat32(gpu, args.loss);
+      const checks = [
+        { output: 'loss', got: loss, want: want.loss, atol: lossAtol, rtol: 2 ** -21 },
+      ];
+      if (entry === 'forward') return checks;
+      const dLogits = await readFloat32(gpu, args.dLogits);
+      const atol = lossAtol / N;
+      return [
+        ...checks,
+        { output: 'dLogits', got: dLogits, want: want.dLogits, atol, rtol: 2 ** -21 },
+      ];
+    };
+    const call =
+      entry === 'forward'
+        ? softmaxCrossEntropyForward(args)
+        : softmaxCrossEntropyForwardBackward(args);
+    return { shape: `N=${N} K=${K}`, setup: [], calls: [call], check };
+  });
+}
+
+/** Bytes moved at least: logits and labels read, losses (and dLogits) written, 4 bytes each. */
+export function softmaxBytes(N: number, K: number, entry: 'forward' | 'forwardBackward'): number {
+  return 4 * (N * K + 2 * N + (entry === 'forward' ? 0 : N * K));
 }
 
 export async function benchSoftmax(ctx: BenchContext): Promise<BenchRow[]> {
   const K = 10;
-  const tensors = (N: number, seed: number) => ({
-    logits: uploadTensor(
-      ctx.gpu,
-      randomFloats(N * K, seed).map((v) => 8 * v),
-      [N, K],
-    ),
-    labels: uploadTensor(ctx.gpu, randomLabels(N, K, seed + 1), [N], { dtype: 'i32' }),
-    dLogits: createTensor(ctx.gpu, [N, K]),
-    loss: createTensor(ctx.gpu, [N]),
-  });
-  const N0 = 13;
-  const v = tensors(N0, 61);
-  await runCalls(ctx.gpu, [softmaxCrossEntropyForwardBackward({ ...v, N: N0, K })]);
-  const want = { dLogits: new Float64Array(N0 * K), loss: new Float64Array(N0) };
-  const logits = await readFloat32(ctx.gpu, v.logits);
-  const labels = randomLabels(N0, K, 62);
-  softmaxCrossEntropyForwardBackwardCpu({ logits, labels, ...want, N: N0, K });
-  // exp and log in float32 on logits up to ±8: a few ulps of results of order 1.
-  const validation = worst(
-    validate('softmaxCE loss', `${N0}x${K}`, await readFloat32(ctx.gpu, v.loss), want.loss, 1e-5),
-    validate(
-      'softmaxCE dLogits',
-      `${N0}x${K}`,
-      await readFloat32(ctx.gpu, v.dLogits),
-      want.dLogits,
-      1e-6,
-    ),
-  );
-  Object.values(v).forEach((t) => t.buffer.destroy());
+  const small = softmaxCase(ctx.gpu, { N: 13, K }, 'forwardBackward');
+  const validation = await validateCase(ctx.gpu, 'softmaxCE', small);
   const N = ctx.options.batch;
-  const t = tensors(N, 63);
+  const timed = softmaxCase(ctx.gpu, { N, K }, 'forwardBackward', 63);
   ctx.log(`softmax cross-entropy [${N}, ${K}]`);
   // 20 copies per sample: one call is far shorter than a submit.
-  const time = await ctx.time([softmaxCrossEntropyForwardBackward({ ...t, N, K })], 20);
-  Object.values(t).forEach((x) => x.buffer.destroy());
+  const time = await timeCase(ctx, timed, 20);
+  timed.destroy();
   const base = {
     suite: 'softmax',
     kernel: 'softmaxCrossEntropyForwardBackward',
     shape: `[${N}, ${K}]`,
   } as const;
-  return [row({ ...base, unit: 'GB/s', validation }, time, 4 * (2 * N * K + 2 * N))];
+  return [row({ ...base, unit: 'GB/s', validation }, time, softmaxBytes(N, K, 'forwardBackward'))];
 }
 
 /** The reference CNN's parameter count (conv1 832, conv2 51,264, fc1 3,212,288, fc2 10,250). */
 const REFERENCE_PARAMETERS = 3_274_634;
 
+/**
+ * `steps` optimizer steps (step counter, then the update) on n parameters with a fixed random
+ * gradient, against optimizerUpdateCpu on Float32Arrays (which round where the GPU does). Each
+ * update moves a value ~1 by about lr: a few ulps (1.2e-7 each) per step on param and state.
+ */
+export function optimizerCase(
+  gpu: Gpu,
+  config: OptimizerConfig,
+  n: number,
+  steps = 1,
+  seed = 71,
+): KernelCase {
+  return makeCase(gpu, (t) => {
+    const host = {
+      grad: randomFloats(n, seed),
+      param: randomFloats(n, seed + 1),
+      step: [0],
+      state: Array.from({ length: optimizerStateSlots(config.kind) }, () => new Float32Array(n)),
+    };
+    const tensors = {
+      grad: t.upload(host.grad, [n]),
+      param: t.upload(host.param, [n]),
+      state: host.state.map(() => t.zeros([n])),
+      step: t.zeros([1], 'u32'),
+    };
+    const one = [optimizerStepBegin(tensors), optimizerUpdate({ ...tensors, config })];
+    const check = async (): Promise<TwinCheck[]> => {
+      for (let s = 0; s < steps; s++) {
+        optimizerStepBeginCpu(host);
+        optimizerUpdateCpu({ ...host, config });
+      }
+      const outputs = [tensors.param, ...tensors.state];
+      const wants = [host.param, ...host.state];
+      const got = await Promise.all(outputs.map((x) => readFloat32(gpu, x)));
+      const atol = 1e-6 * steps;
+      return wants.map((want, i) => ({
+        output: i === 0 ? 'param' : `state ${i - 1}`,
+        got: got[i] ?? new Float32Array(0),
+        want,
+        atol,
+        rtol: 1e-5,
+      }));
+    };
+    const calls = Array.from({ length: steps }, () => one).flat();
+    return {
+      shape: `${n} parameters x ${steps} step${steps === 1 ? '' : 's'}`,
+      setup: [],
+      calls,
+      check,
+    };
+  });
+}
+
+/** Bytes one update moves: grad, param and state read, param and state written (Adam 28/param). */
+export function optimizerBytes(kind: OptimizerKind, n: number): number {
+  const slots = optimizerStateSlots(kind);
+  return 4 * n * (3 + 2 * slots);
+}
+
 export async function benchAdam(ctx: BenchContext): Promise<BenchRow[]> {
   const config = { kind: 'adam', lr: 1e-3 } as const;
-  const tensors = (n: number, seed: number) => ({
-    grad: uploadTensor(ctx.gpu, randomFloats(n, seed), [n]),
-    param: uploadTensor(ctx.gpu, randomFloats(n, seed + 1), [n]),
-    m: createTensor(ctx.gpu, [n]),
-    v: createTensor(ctx.gpu, [n]),
-    step: createTensor(ctx.gpu, [1], { dtype: 'u32' }),
-  });
-  const calls = (t: ReturnType<typeof tensors>) => [
-    optimizerStepBegin({ step: t.step }),
-    optimizerUpdate({ ...t, state: [t.m, t.v], config }),
-  ];
-  const n0 = 1000;
-  const c = tensors(n0, 71);
-  const host = { grad: randomFloats(n0, 71), param: randomFloats(n0, 72), step: [0] };
-  const state = [new Float32Array(n0), new Float32Array(n0)];
-  for (let s = 0; s < 3; s++) {
-    await runCalls(ctx.gpu, calls(c));
-    optimizerStepBeginCpu(host);
-    optimizerUpdateCpu({ ...host, state, config });
-  }
-  // Three updates of size ~lr on values ~1: float32 rounding of a few ulps (1.2e-7 each).
-  const validation = validate(
-    'adam',
-    `${n0} x 3 steps`,
-    await readFloat32(ctx.gpu, c.param),
-    host.param,
-    1e-6,
-  );
-  Object.values(c).forEach((t) => t.buffer.destroy());
+  const validation = await validateCase(ctx.gpu, 'adam', optimizerCase(ctx.gpu, config, 1000, 3));
   const n = ctx.options.quick ? 100_000 : REFERENCE_PARAMETERS;
-  const t = tensors(n, 73);
+  const timed = optimizerCase(ctx.gpu, config, n, 1, 73);
   ctx.log(`Adam over ${n} parameters`);
-  const time = await ctx.time(calls(t));
-  Object.values(t).forEach((x) => x.buffer.destroy());
+  const time = await timeCase(ctx, timed);
+  timed.destroy();
   const base = { suite: 'adam', kernel: 'optimizerStepBegin + adamUpdate', shape: `${n}` } as const;
-  return [row({ ...base, unit: 'GB/s', validation }, time, 28 * n)];
+  return [row({ ...base, unit: 'GB/s', validation }, time, optimizerBytes('adam', n))];
 }
 
 /** The timed model: the reference CNN, or a small one for ?quick=1. */

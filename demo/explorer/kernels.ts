@@ -1,0 +1,295 @@
+/**
+ * The explorer's kernel list: for each kernel, the sizes the user sets, what a run on them
+ * allocates and costs (checked before anything is made), the work per run in GFLOP or GB, and the
+ * kernel case that runs it (bench/page and ./cases). Work formulas are the benchmark page's.
+ */
+import {
+  conv2dGeometry,
+  matmulFlops,
+  poolGeometry,
+  preferredMatmulVariant,
+  type Activation,
+  type Gpu,
+  type MatmulVariant,
+} from '../../src/index';
+import type { KernelCase } from '../../bench/page/kernelCase';
+import { convCase, convFlops, type Direction } from '../../bench/page/convSuite';
+import { matmulCase } from '../../bench/page/matmulSuite';
+import { poolBytes, poolCase, type PoolKind } from '../../bench/page/poolSuite';
+import {
+  optimizerBytes,
+  optimizerCase,
+  softmaxBytes,
+  softmaxCase,
+} from '../../bench/page/trainSuite';
+import { activationCase, biasCase, lossMeanCase, unfoldCase } from './cases';
+import { choice, int, type Field, type Values } from './fields';
+
+export type Unit = 'GFLOP/s' | 'GB/s';
+
+/** What a run on given sizes needs, worked out before any buffer is made. */
+export interface Plan {
+  /** Elements (4 bytes each) of every buffer the case makes, by name. */
+  buffers: Readonly<Record<string, number>>;
+  /** Multiply-adds (or element visits) of the CPU twin: the page refuses what would take long. */
+  twinCost: number;
+  /** Flops or bytes of one run of the timed calls. */
+  work: number;
+  build(gpu: Gpu): KernelCase;
+}
+
+export interface ExplorerKernel {
+  /** `family.name`, also the URL's ?kernel=. */
+  id: string;
+  family: string;
+  name: string;
+  fields: readonly Field[];
+  unit: Unit;
+  /** Needs the adapter's `subgroups` feature. */
+  subgroups?: boolean;
+  /** The entry points a run dispatches (shown before the first run; a run shows the real ones). */
+  entryPoints(gpu: Gpu | undefined): readonly string[];
+  /** Throws an Error naming the bad value when the sizes make no sense. */
+  plan(values: Values): Plan;
+}
+
+/** A kernel whose id is `family.name`. */
+function kernel(
+  family: string,
+  name: string,
+  spec: Omit<ExplorerKernel, 'id' | 'family' | 'name'>,
+): ExplorerKernel {
+  return { id: `${family}.${name}`, family, name, ...spec };
+}
+
+const MATMUL_ENTRY: Record<MatmulVariant, string> = {
+  naive: 'matmulNaive',
+  registerTile: 'matmulRegisterTile',
+  workgroupTile: 'matmulWorkgroupTile',
+  subgroupTile: 'matmulSubgroupTile',
+};
+
+/** What conv2d runs its products with: the engine's choice for the adapter. */
+function convVariant(gpu: Gpu | undefined): MatmulVariant {
+  return gpu ? preferredMatmulVariant(gpu.adapter.kind, gpu.hasSubgroups) : 'registerTile';
+}
+
+const image = [int('N', 2, 'N (batch)'), int('C', 3, 'C (channels)'), int('H', 16), int('W', 16)];
+const windowFields = (kernel: number, stride: number) => [
+  int('kernel', kernel, 'kernel size'),
+  int('stride', stride),
+];
+const padding = choice('padding', ['same', 'valid', '0', '1', '2', '3'], 'same');
+
+function convGeometry(v: Values) {
+  const pad = v.text('padding');
+  const input = { N: v.int('N'), C: v.int('C'), H: v.int('H'), W: v.int('W') };
+  return conv2dGeometry(
+    input,
+    v.int('kernel'),
+    v.int('stride'),
+    /\d/.test(pad) ? Number(pad) : pad === 'valid' ? 'valid' : 'same',
+  );
+}
+
+function matmulKernel(variant: MatmulVariant): ExplorerKernel {
+  return kernel('matmul', variant, {
+    fields: [int('M', 128), int('K', 128), int('N', 128)],
+    unit: 'GFLOP/s',
+    subgroups: variant === 'subgroupTile',
+    entryPoints: () => [MATMUL_ENTRY[variant]],
+    plan(v) {
+      const [M, K, N] = [v.int('M'), v.int('K'), v.int('N')];
+      return {
+        buffers: { A: M * K, B: K * N, C: M * N },
+        twinCost: M * N * K,
+        work: matmulFlops({ M, N, K }), // 2·M·N·K
+        build: (gpu) => matmulCase(gpu, variant, { M, N, K }),
+      };
+    },
+  });
+}
+
+function unfoldKernel(entry: 'im2col' | 'col2im'): ExplorerKernel {
+  return kernel('conv2dIm2col', entry, {
+    fields: [...image, ...windowFields(3, 1), padding],
+    unit: 'GB/s',
+    entryPoints: () => [entry],
+    plan(v) {
+      const g = convGeometry(v);
+      const [x, cols] = [g.N * g.C * g.H * g.W, g.N * g.C * g.KH * g.KW * g.OH * g.OW];
+      // Bytes moved at least: every x element read once, every cols element written once.
+      return {
+        buffers: { x, cols },
+        twinCost: cols,
+        work: 4 * (x + cols),
+        build: (gpu) => unfoldCase(gpu, g, entry),
+      };
+    },
+  });
+}
+
+function convKernel(direction: Direction): ExplorerKernel {
+  return kernel('conv2d', direction, {
+    fields: [...image, int('O', 8, 'O (out channels)'), ...windowFields(3, 1), padding],
+    unit: 'GFLOP/s',
+    entryPoints: (gpu) => {
+      const product = MATMUL_ENTRY[convVariant(gpu)];
+      return direction === 'forward' ? ['im2col', product] : [product, 'biasBackward', 'col2im'];
+    },
+    plan(v) {
+      const g = convGeometry(v);
+      const O = v.int('O');
+      const [x, weight, cols, out] = [
+        g.N * g.C * g.H * g.W,
+        O * g.C * g.KH * g.KW,
+        g.N * g.C * g.KH * g.KW * g.OH * g.OW,
+        g.N * O * g.OH * g.OW,
+      ];
+      const work = convFlops(g, O, direction);
+      // Backward's dX, dWeight, dCols and dOut have the sizes of x, weight, cols and out.
+      const buffers = { x, weight, cols, out };
+      return {
+        buffers,
+        twinCost: work / 2,
+        work,
+        build: (gpu) => convCase(gpu, g, O, direction, { variant: convVariant(gpu) }),
+      };
+    },
+  });
+}
+
+function poolKernel(kind: PoolKind, direction: Direction): ExplorerKernel {
+  return kernel(kind, direction, {
+    fields: [...image, ...windowFields(2, 2)],
+    unit: 'GB/s',
+    entryPoints: () => [`${kind}${direction === 'forward' ? 'Forward' : 'Backward'}`],
+    plan(v) {
+      const g = poolGeometry(
+        { N: v.int('N'), C: v.int('C'), H: v.int('H'), W: v.int('W') },
+        v.int('kernel'),
+        v.int('stride'),
+      );
+      const [x, out] = [g.N * g.C * g.H * g.W, g.N * g.C * g.OH * g.OW];
+      return {
+        buffers: { x, out }, // dX, argmax and dOut have the sizes of x, out and out
+        twinCost: 2 * out * g.KH * g.KW,
+        work: poolBytes(kind, g),
+        build: (gpu) => poolCase(gpu, kind, g, direction),
+      };
+    },
+  });
+}
+
+const ACTIVATIONS: readonly Activation[] = ['relu', 'sigmoid', 'tanh'];
+
+function activationKernel(direction: Direction): ExplorerKernel {
+  const entry = direction === 'forward' ? 'activationForward' : 'activationBackward';
+  return kernel('activation', direction, {
+    fields: [int('count', 100_000, 'elements'), choice('activation', ACTIVATIONS, 'tanh')],
+    unit: 'GB/s',
+    entryPoints: () => [entry],
+    plan(v) {
+      const n = v.int('count');
+      const activation = ACTIVATIONS.find((a) => a === v.text('activation')) ?? 'tanh';
+      // Bytes: forward reads x, writes y; backward reads y and dY, writes dX.
+      return {
+        buffers: { x: n, y: n, dY: n },
+        twinCost: n,
+        work: (direction === 'forward' ? 8 : 12) * n,
+        build: (gpu) => activationCase(gpu, n, activation, direction),
+      };
+    },
+  });
+}
+
+function biasKernel(direction: Direction): ExplorerKernel {
+  return kernel('bias', direction, {
+    fields: [int('N', 8, 'N (batch)'), int('C', 32, 'C (channels)'), int('S', 196, 'S (H·W)')],
+    unit: 'GB/s',
+    entryPoints: () => [direction === 'forward' ? 'biasAddForward' : 'biasBackward'],
+    plan(v) {
+      const [N, C, S] = [v.int('N'), v.int('C'), v.int('S')];
+      // Bytes: forward reads x and bias and writes x; backward reads dOut, writes dBias.
+      const work = 4 * ((direction === 'forward' ? 2 : 1) * N * C * S + C);
+      return {
+        buffers: { x: N * C * S, bias: C },
+        twinCost: N * C * S,
+        work,
+        build: (gpu) => biasCase(gpu, { N, C, S }, direction),
+      };
+    },
+  });
+}
+
+function softmaxKernel(entry: 'forward' | 'forwardBackward'): ExplorerKernel {
+  return kernel('softmaxCrossEntropy', entry, {
+    fields: [int('N', 64, 'N (batch)'), int('K', 10, 'K (classes)')],
+    unit: 'GB/s',
+    entryPoints: () => [
+      entry === 'forward' ? 'softmaxCrossEntropyForward' : 'softmaxCrossEntropyForwardBackward',
+    ],
+    plan(v) {
+      const [N, K] = [v.int('N'), v.int('K')];
+      return {
+        buffers: { logits: N * K, dLogits: N * K, labels: N, loss: N },
+        twinCost: 2 * N * K,
+        work: softmaxBytes(N, K, entry),
+        build: (gpu) => softmaxCase(gpu, { N, K }, entry),
+      };
+    },
+  });
+}
+
+const lossMeanKernel = kernel('reduce', 'lossMean', {
+  fields: [int('N', 4096, 'N (losses)')],
+  unit: 'GB/s',
+  entryPoints: () => ['lossMean'],
+  plan(v) {
+    const N = v.int('N');
+    return {
+      buffers: { loss: N },
+      twinCost: N,
+      work: 4 * (N + 1),
+      build: (gpu) => lossMeanCase(gpu, N),
+    };
+  },
+});
+
+function optimizerKernel(kind: 'adam' | 'sgd' | 'momentum' | 'rmsprop'): ExplorerKernel {
+  return kernel('optimizer', kind, {
+    fields: [int('count', 100_000, 'parameters'), int('steps', 1)],
+    unit: 'GB/s',
+    entryPoints: () => ['optimizerStepBegin', `${kind}Update`],
+    plan(v) {
+      const [n, steps] = [v.int('count'), v.int('steps')];
+      const config = { kind, lr: 1e-3 };
+      return {
+        buffers: { grad: n, param: n, state: n },
+        twinCost: n * steps,
+        work: steps * optimizerBytes(kind, n),
+        build: (gpu) => optimizerCase(gpu, config, n, steps),
+      };
+    },
+  });
+}
+
+export const EXPLORER_KERNELS: readonly ExplorerKernel[] = [
+  ...(['naive', 'registerTile', 'workgroupTile', 'subgroupTile'] as const).map(matmulKernel),
+  unfoldKernel('im2col'),
+  unfoldKernel('col2im'),
+  convKernel('forward'),
+  convKernel('backward'),
+  ...(['maxPool', 'avgPool'] as const).flatMap((k) => [
+    poolKernel(k, 'forward'),
+    poolKernel(k, 'backward'),
+  ]),
+  activationKernel('forward'),
+  activationKernel('backward'),
+  biasKernel('forward'),
+  biasKernel('backward'),
+  softmaxKernel('forwardBackward'),
+  softmaxKernel('forward'),
+  lossMeanKernel,
+  ...(['adam', 'sgd', 'momentum', 'rmsprop'] as const).map(optimizerKernel),
+];

@@ -1,0 +1,165 @@
+/**
+ * The explorer page's elements, and rendering of the size fields and of a run's result. The
+ * state is also `window.shadergradExplorer`, so end-to-end tests read what the page shows.
+ */
+import type { AdapterSummary, TimingResult } from '../../src/index';
+import type { Comparison } from '../../bench/page/common';
+import type { Field } from './fields';
+import type { Unit } from './kernels';
+
+export type ExplorerStatus =
+  'starting' | 'ready' | 'running' | 'done' | 'invalid' | 'error' | 'no-webgpu';
+
+export interface ExplorerResult {
+  kernel: string;
+  shape: string;
+  /** Labels of the timed dispatches. */
+  calls: string[];
+  comparisons: Comparison[];
+  /** Every output within its tolerance. */
+  passed: boolean;
+  timing: TimingResult;
+  unit: Unit;
+  /** Flops or bytes per run. */
+  work: number;
+  throughput: number;
+}
+
+export interface ExplorerState {
+  status: ExplorerStatus;
+  /** The chosen kernel's id. */
+  kernel: string;
+  /** What the page says next to the Run button (a bad size's explanation, say). */
+  message: string;
+  adapter?: AdapterSummary;
+  result?: ExplorerResult;
+  error?: string;
+}
+
+function byId<T extends HTMLElement>(id: string, type: new () => T): T {
+  const e = document.getElementById(id);
+  if (!(e instanceof type)) throw new Error(`demo/explorer/index.html has no #${id} ${type.name}`);
+  return e;
+}
+
+export const ui = {
+  adapter: byId('adapter', HTMLElement),
+  noWebgpu: byId('no-webgpu', HTMLElement),
+  error: byId('error', HTMLElement),
+  form: byId('settings', HTMLFormElement),
+  kernel: byId('kernel', HTMLSelectElement),
+  fields: byId('fields', HTMLElement),
+  reps: byId('reps', HTMLInputElement),
+  run: byId('run', HTMLButtonElement),
+  message: byId('message', HTMLElement),
+  status: byId('status', HTMLElement),
+  result: byId('result', HTMLElement),
+  comparisons: byId('comparisons', HTMLTableElement),
+  tabs: byId('tabs', HTMLElement),
+  source: byId('source', HTMLElement),
+};
+
+/** One labelled input per field, filled from `value(key)` or the field's initial value. */
+export function renderFields(fields: readonly Field[], value: (key: string) => string | null) {
+  ui.fields.replaceChildren(
+    ...fields.map((f) => {
+      const label = document.createElement('label');
+      label.append(`${f.label} `);
+      const current = value(f.key) ?? String(f.initial);
+      if (f.kind === 'int') {
+        const input = Object.assign(document.createElement('input'), {
+          name: f.key,
+          value: current,
+        });
+        // No type=number: the page, not the browser, explains a bad value.
+        input.inputMode = 'numeric';
+        label.append(input);
+      } else {
+        const select = Object.assign(document.createElement('select'), { name: f.key });
+        select.append(...f.options.map((o) => new Option(o, o, false, o === current)));
+        label.append(select);
+      }
+      return label;
+    }),
+  );
+}
+
+/** The current value of a field's input. */
+export function fieldValue(key: string): string {
+  const e = ui.fields.querySelector<HTMLInputElement | HTMLSelectElement>(`[name="${key}"]`);
+  return e?.value ?? '';
+}
+
+const number = (x: number): string =>
+  x === 0
+    ? '0'
+    : Number.isNaN(x)
+      ? 'NaN'
+      : Math.abs(x) >= 0.01
+        ? x.toPrecision(3)
+        : x.toExponential(2);
+
+function cell(row: HTMLTableRowElement, text: string, className = ''): void {
+  const td = row.insertCell();
+  td.textContent = text;
+  td.className = className;
+}
+
+/** The result: what ran, how long it took, the throughput and every output against its twin. */
+export function renderResult(r: ExplorerResult | undefined): void {
+  ui.comparisons.replaceChildren();
+  if (!r) {
+    ui.result.replaceChildren(
+      Object.assign(document.createElement('dd'), { textContent: 'Not run yet.' }),
+    );
+    return;
+  }
+  const t = r.timing;
+  const entries: [string, string, string?][] = [
+    ['kernel', r.kernel],
+    ['shape', r.shape],
+    ['dispatches', r.calls.join('\n')],
+    ['against the CPU twin', r.passed ? 'pass: every output within tolerance' : 'FAIL', 'verdict'],
+    [
+      'median time',
+      `${t.medianMs.toFixed(3)} ms (min ${t.minMs.toFixed(3)}, max ${t.maxMs.toFixed(3)}, ${t.samplesMs.length} samples after 1 warm-up, ${t.source})`,
+      'time',
+    ],
+    [
+      r.unit,
+      `${r.throughput.toPrecision(3)} ${r.unit} (${number(r.work)} ${r.unit === 'GFLOP/s' ? 'flops' : 'bytes'} per run / median time)`,
+      'throughput',
+    ],
+  ];
+  ui.result.replaceChildren(
+    ...entries.flatMap(([k, v, id]) => {
+      const dt = Object.assign(document.createElement('dt'), { textContent: k });
+      const dd = Object.assign(document.createElement('dd'), { textContent: v });
+      if (id) dd.id = id;
+      if (id === 'verdict') dd.className = r.passed ? 'pass' : 'fail';
+      return [dt, dd];
+    }),
+  );
+  renderComparisons(r.comparisons);
+}
+
+/** One row per output: its errors against the twin, the tolerance, pass or the first mismatch. */
+function renderComparisons(comparisons: readonly Comparison[]): void {
+  const head = ui.comparisons.createTHead().insertRow();
+  for (const h of ['output', 'max abs error', 'max rel error', 'tolerance', 'result'])
+    cell(head, h);
+  const body = ui.comparisons.createTBody();
+  for (const c of comparisons) {
+    const row = body.insertRow();
+    cell(row, c.output);
+    cell(row, number(c.maxError), 'num');
+    cell(row, number(c.maxRelError), 'num');
+    cell(row, `${number(c.atol)} + ${number(c.rtol)}·|twin|`, 'num');
+    const ok = c.mismatches === 0;
+    cell(
+      row,
+      ok ? 'pass' : `FAIL: ${c.mismatches} elements, ${c.firstMismatch ?? ''}`,
+      ok ? 'pass' : 'fail',
+    );
+  }
+}

@@ -1,0 +1,198 @@
+/**
+ * The kernel explorer in headless Chromium (WebGPU on SwiftShader): matmul registerTile on an
+ * awkward shape and a strided max-pool backward agree with their CPU twins within tolerance and
+ * report a positive throughput, the source panel shows the family's header and highlights the
+ * dispatched entry point, bad or oversized sizes give a message instead of a run, and a browser
+ * without WebGPU gets the banner (the sources still show).
+ */
+import type { Browser, Page } from 'puppeteer-core';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import type { ExplorerState } from '../../demo/explorer/view';
+import { launchChromium } from '../../scripts/chrome';
+import { openPage, waitUntil, type OpenedPage } from './pages';
+
+let browser: Browser;
+let explorer: OpenedPage;
+
+const readState = (): ExplorerState =>
+  (window as unknown as { shadergradExplorer: ExplorerState }).shadergradExplorer;
+
+const settled = (s: ExplorerState): boolean => s.status !== 'starting' && s.status !== 'running';
+
+beforeAll(async () => {
+  browser = await launchChromium();
+  explorer = await openPage(browser, `${inject('baseUrl')}/demo/explorer/`);
+  await waitUntil(explorer.page, readState, settled, 'the page to find its adapter');
+});
+
+afterAll(async () => {
+  await browser?.close();
+});
+
+/** Picks a kernel in the list and types sizes into its fields, as a user does. */
+async function choose(page: Page, kernel: string, sizes: Record<string, string>): Promise<void> {
+  await page.select('#kernel', kernel);
+  for (const [key, value] of Object.entries(sizes)) {
+    const selector = `#fields [name="${key}"]`;
+    await page.$eval(selector, (e) => ((e as HTMLInputElement).value = ''));
+    await page.type(selector, value);
+  }
+}
+
+async function runAndWait(page: Page): Promise<ExplorerState> {
+  await page.click('#run');
+  return waitUntil(page, readState, settled, 'the run to finish');
+}
+
+const text = (page: Page, selector: string): Promise<string> =>
+  page.$eval(selector, (e) => e.textContent ?? '');
+
+/** The highlighted lines of the source panel: the entry points' functions. */
+const highlighted = (page: Page): Promise<string> =>
+  page.$$eval('#source .entry', (lines) => lines.map((l) => l.textContent).join('\n'));
+
+describe('kernel explorer', () => {
+  it('runs matmul registerTile at 65x33x17 within tolerance, with GFLOP/s and its source', async () => {
+    const { page } = explorer;
+    expect((await page.evaluate(readState)).status).toBe('ready');
+    await choose(page, 'matmul.registerTile', { M: '65', K: '33', N: '17' });
+    const s = await runAndWait(page);
+    expect(s.status, s.error ?? s.message).toBe('done');
+    const r = s.result;
+    if (!r) throw new Error('no result');
+    expect(r.kernel).toBe('matmul.registerTile');
+    expect(r.shape).toBe('M=65 K=33 N=17');
+    // N = 17 is no multiple of 4, so the wrapper takes the scalar register-tile entry point.
+    expect(r.calls).toEqual([expect.stringContaining('matmul.matmulRegisterTile(')]);
+    expect(r.comparisons.map((c) => c.output)).toEqual(['C']);
+    for (const c of r.comparisons) {
+      expect(c.mismatches).toBe(0);
+      expect(c.maxError).toBeLessThanOrEqual(c.atol);
+    }
+    expect(r.passed).toBe(true);
+    expect(r.unit).toBe('GFLOP/s');
+    expect(r.work).toBe(2 * 65 * 33 * 17);
+    expect(r.throughput).toBeGreaterThan(0);
+    expect(r.timing.samplesMs).toHaveLength(5);
+    expect(await text(page, '#verdict')).toContain('pass');
+    expect(await text(page, '#throughput')).toMatch(/^[\d.]+(e[+-]\d+)? GFLOP\/s/);
+    expect(await page.$$eval('#comparisons tbody tr', (rows) => rows.length)).toBe(1);
+    // The source: the family's header comment first, the entry point highlighted.
+    expect(await text(page, '#source h3')).toBe('shaders/matmul.wgsl');
+    expect(await text(page, '#source pre.header')).toMatch(
+      /^\/\/ matmul\.wgsl: batched matrix products/,
+    );
+    const entry = await highlighted(page);
+    expect(entry).toContain('fn matmulRegisterTile(');
+    expect(entry).not.toContain('fn matmulNaive(');
+    // The URL now holds the run's settings.
+    expect(new URL(page.url()).searchParams.get('M')).toBe('65');
+    await page.screenshot({ path: '/tmp/explorer-matmul.png', fullPage: true });
+  });
+
+  it('runs maxPool backward with overlapping windows, in GB/s', async () => {
+    const { page } = explorer;
+    await choose(page, 'maxPool.backward', {
+      N: '2',
+      C: '3',
+      H: '9',
+      W: '7',
+      kernel: '3',
+      stride: '2',
+    });
+    expect(await text(page, '#source h3')).toBe('shaders/maxPool.wgsl');
+    const s = await runAndWait(page);
+    expect(s.status, s.error ?? s.message).toBe('done');
+    const r = s.result;
+    if (!r) throw new Error('no result');
+    expect(r.shape).toBe('[2, 3, 9, 7] k3x3 s2x2');
+    expect(r.calls).toEqual([expect.stringContaining('maxPool.maxPoolBackward(')]);
+    const [dX] = r.comparisons;
+    expect(dX?.output).toBe('dX');
+    expect(dX?.mismatches).toBe(0);
+    expect(dX?.maxError).toBeLessThanOrEqual(dX?.atol ?? 0);
+    expect(r.unit).toBe('GB/s');
+    expect(r.throughput).toBeGreaterThan(0);
+    expect(await text(page, '#source pre.header')).toContain('maxPool.wgsl: 2-D max pooling');
+    expect(await highlighted(page)).toContain('fn maxPoolBackward(');
+    await page.screenshot({ path: '/tmp/explorer-pool.png', fullPage: true });
+  });
+
+  it('runs every kernel in the list at its default sizes within tolerance', async () => {
+    const { page } = explorer;
+    const ids = await page.$$eval('#kernel option', (options) =>
+      options.filter((o) => !o.disabled).map((o) => o.value),
+    );
+    // Among them, what the explorer must offer: matmul variants, im2col/col2im, conv, pools,
+    // activations, softmax-CE, optimizers, bias and the reduction, forward and backward.
+    for (const id of [
+      'matmul.naive',
+      'matmul.workgroupTile',
+      'conv2dIm2col.col2im',
+      'conv2d.backward',
+      'avgPool.forward',
+      'activation.backward',
+      'softmaxCrossEntropy.forwardBackward',
+      'optimizer.adam',
+      'optimizer.rmsprop',
+      'bias.backward',
+      'reduce.lossMean',
+    ])
+      expect(ids).toContain(id);
+    await page.$eval('#reps', (e) => ((e as HTMLInputElement).value = '1'));
+    const failed: string[] = [];
+    for (const id of ids) {
+      await page.select('#kernel', id);
+      const s = await runAndWait(page);
+      const r = s.result;
+      if (s.status !== 'done' || !r?.passed || !(r.throughput > 0))
+        failed.push(`${id}: ${s.status} ${s.error ?? s.message} ${JSON.stringify(r?.comparisons)}`);
+    }
+    expect(failed).toEqual([]);
+  });
+
+  it('refuses bad sizes with a message, before running anything', async () => {
+    const { page } = explorer;
+    await choose(page, 'matmul.naive', { M: '0', K: '8', N: '8' });
+    let s = await runAndWait(page);
+    expect(s.status).toBe('invalid');
+    expect(s.result).toBeUndefined();
+    expect(s.message).toBe('M = 0: expected a whole number >= 1');
+    expect(await page.$eval('#message', (e) => (e as HTMLElement).hidden)).toBe(false);
+    expect(await text(page, '#message')).toBe(s.message);
+    // Too big for the device: A alone would be 4·10^10 bytes.
+    await choose(page, 'matmul.naive', { M: '100000', K: '100000', N: '8' });
+    s = await runAndWait(page);
+    expect(s.status).toBe('invalid');
+    expect(s.message).toMatch(/^Too big for this device: A would take 37\.3 GiB, over its largest/);
+    // A geometry that makes no sense: a 9x9 window on a 7-wide input.
+    await choose(page, 'avgPool.forward', { H: '9', W: '7', kernel: '9', stride: '1' });
+    s = await runAndWait(page);
+    expect(s.status).toBe('invalid');
+    expect(s.message).toContain('larger than the 9x7 input');
+  });
+
+  it('logs no errors', () => {
+    expect(explorer.problems).toEqual([]);
+  });
+});
+
+describe('kernel explorer without WebGPU', () => {
+  it('shows the banner and still shows the sources', async () => {
+    const { page, problems } = await openPage(
+      browser,
+      `${inject('baseUrl')}/demo/explorer/?kernel=conv2d.forward`,
+      { withoutWebgpu: true },
+    );
+    const s = await waitUntil(page, readState, settled, 'the page to give up', 30_000);
+    expect(s.status).toBe('no-webgpu');
+    expect(await text(page, '#no-webgpu')).toContain('WebGPU is not available');
+    expect(await page.$eval('#run', (e) => (e as HTMLButtonElement).disabled)).toBe(true);
+    // conv2d has no shader of its own: one tab per module it dispatches, im2col's first.
+    const tabs = await page.$$eval('#tabs button', (b) => b.map((x) => x.textContent));
+    expect(tabs).toEqual(['conv2dIm2col.wgsl', 'matmul.wgsl']);
+    expect(await highlighted(page)).toContain('fn im2col(');
+    expect(problems).toEqual([]);
+    await page.close();
+  });
+});
