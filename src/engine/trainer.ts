@@ -111,7 +111,7 @@ export class Trainer {
 
   /** The training plan for host-provided batches (inputs written with writeTensor). */
   async plan(kind: 'train' | 'eval', batch: number, data?: GpuDataset): Promise<StepPlan> {
-    const key = `${kind}|${batch}|${data ? data.images.buffer.label + data.count : 'host'}`;
+    const key = `${kind}|${batch}|${data ? `dataset ${datasetId(data)}` : 'host'}`;
     let plan = this.plans.get(key);
     if (!plan) {
       plan = await this.compile(kind, batch, data);
@@ -407,4 +407,20 @@ function softmaxRows(logits: Float32Array, K: number): Float32Array {
     for (let k = 0; k < K; k++) out[r * K + k] = Math.exp((row[k] ?? 0) - max) / sum;
   }
   return out;
+}
+
+/**
+ * A number per uploaded dataset for plan keys: a plan binds its dataset's own buffers, so two
+ * datasets of the same size (say MNIST and Fashion-MNIST) must not share one.
+ */
+const datasetIds = new WeakMap<GpuDataset, number>();
+let datasetsSeen = 0;
+
+function datasetId(data: GpuDataset): number {
+  let id = datasetIds.get(data);
+  if (id === undefined) {
+    id = ++datasetsSeen;
+    datasetIds.set(data, id);
+  }
+  return id;
 }

@@ -148,6 +148,10 @@ describe('learning real MNIST', () => {
     expect(windows[windows.length - 1]).toBeLessThan((windows[0] ?? 0) * 0.6);
     expect(epoch.loss).toBeLessThan(before.loss);
     expect(after.accuracy).toBeGreaterThan(0.75); // 0.82 measured on lavapipe; chance is 0.1
+    // Another dataset of the same size gets a plan of its own (bound to its own buffers): with
+    // every label moved one class on, the trained model must score far lower on it.
+    const shifted = up({ ...test, labels: test.labels.map((l) => (l + 1) % 10) });
+    expect((await trainer.evaluate(shifted)).accuracy).toBeLessThan(after.accuracy - 0.5);
   });
 
   it('graph shapes follow the config, and bad models fail with the layer named', () => {
