@@ -9,7 +9,8 @@
 //           One invocation per output row segment (n, r, oh) writes its OW columns: the index
 //           arithmetic (divisions, on a CPU "GPU" the dominant cost) is paid once per segment.
 //   im2colPlane: the same, one invocation per cols row (n, r) writing all OH*OW columns, so the
-//           divisions are paid once per row (the default).
+//           divisions are paid once per row; im2colPlaneVec4 stores them as vec4s (the default
+//           when OH*OW % 4 == 0).
 //   col2im: dX[n, c, h, w] = sum of dCols over every (kh, kw, oh, ow) that copied x[n, c, h, w]:
 //           oh*sH + kh == h + padTop, ow*sW + kw == w + padLeft. A GATHER, one invocation
 //           per input row (n, c, h) summing each of its W elements in a fixed order (kh outer,
@@ -114,6 +115,48 @@ fn im2colPlane(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: 
       planeCols[out] = value;
       out++;
     }
+  }
+}
+
+// im2colPlane writing vec4s: the same values, a quarter of the store instructions. Needs
+// OH*OW % 4 == 0 (so every cols row starts on a vec4); the wrapper checks.
+@group(0) @binding(0) var<storage, read> quadX: array<f32>; // input [N, C, H, W]
+@group(0) @binding(1) var<storage, read_write> quadCols: array<vec4f>; // [N, C*KH*KW, OH*OW/4]
+@group(0) @binding(2) var<uniform> quadParams: Params;
+
+@compute @workgroup_size(workgroupSize)
+fn im2colPlaneVec4(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
+                   @builtin(local_invocation_index) lid: u32) {
+  let nr = linearWorkgroup(wid, nwg) * workgroupSize + lid; // cols row n * C*KH*KW + r
+  let p = quadParams;
+  if (nr >= p.count) {
+    return;
+  }
+  let r = nr % (p.C * p.KH * p.KW);
+  let n = nr / (p.C * p.KH * p.KW);
+  let kw = r % p.KW;
+  let kh = (r / p.KW) % p.KH;
+  let c = r / (p.KW * p.KH);
+  let planeStart = (n * p.C + c) * p.H * p.W;
+  let quads = p.OH * p.OW / 4u;
+  var oh = 0u; // the position of the next value, advanced without division
+  var ow = 0u;
+  for (var q = 0u; q < quads; q++) {
+    var values = vec4f(0.0);
+    for (var j = 0u; j < 4u; j++) {
+      // Rows and columns left of or above the input wrap around as u32 and fail the < tests.
+      let h = oh * p.strideH + kh - p.padTop;
+      let w = ow * p.strideW + kw - p.padLeft;
+      if (h < p.H && w < p.W) {
+        values[j] = quadX[planeStart + h * p.W + w];
+      }
+      ow++;
+      if (ow == p.OW) {
+        ow = 0u;
+        oh++;
+      }
+    }
+    quadCols[nr * quads + q] = values;
   }
 }
 

@@ -35,15 +35,18 @@ export const conv2dIm2colParams = defineParams('Params', {
 const WORKGROUP_SIZE = 256;
 
 /** Override values for benches and tests; the defaults suit every shape. */
+export type Im2colEntry = 'im2col' | 'im2colPlane' | 'im2colPlaneVec4';
+
 export interface Conv2dIm2colTuning {
   /** Invocations per workgroup (the `workgroupSize` override). */
   workgroupSize?: number;
   /**
-   * im2col's entry point: im2colPlane (the default: one invocation per cols row of OH*OW) or
-   * im2col (one per OW segment, the simpler sibling; about 1.5x slower on lavapipe, where
-   * integer division per invocation is a large part of the cost).
+   * im2col's entry point: im2colPlaneVec4 (the default when OH*OW % 4 == 0, else im2colPlane:
+   * one invocation per cols row of OH*OW, stored as vec4s or floats) or im2col (one per OW
+   * segment, the simpler sibling; about 1.5x slower on lavapipe, where integer division per
+   * invocation is a large part of the cost).
    */
-  im2colEntry?: 'im2col' | 'im2colPlane';
+  im2colEntry?: Im2colEntry;
 }
 
 /** Throws unless every size is whole (>= 1, padding >= 0) and the tensors fit u32 indexing. */
@@ -66,7 +69,7 @@ function describe(g: Conv2dGeometry): string {
 }
 
 function call(
-  entryPoint: 'im2col' | 'im2colPlane' | 'col2im' | 'col2imUnitStride',
+  entryPoint: Im2colEntry | 'col2im' | 'col2imUnitStride',
   g: Conv2dGeometry,
   tensors: GpuTensor[],
   count: number,
@@ -93,8 +96,11 @@ export function im2col(args: Im2colArgs<GpuTensor>, tuning: Conv2dIm2colTuning =
   expectCount(label, 'cols', args.cols, colsCount);
   const g = args.geometry;
   const rows = g.N * g.C * g.KH * g.KW;
-  const entryPoint = tuning.im2colEntry ?? 'im2colPlane';
-  const count = entryPoint === 'im2colPlane' ? rows : rows * g.OH;
+  const quadsFit = (g.OH * g.OW) % 4 === 0 && args.cols.byteOffset % 16 === 0;
+  const entryPoint = tuning.im2colEntry ?? (quadsFit ? 'im2colPlaneVec4' : 'im2colPlane');
+  if (entryPoint === 'im2colPlaneVec4' && !quadsFit)
+    throw new ShadergradError(`${label}: im2colPlaneVec4 needs OH*OW % 4 == 0 and aligned cols`);
+  const count = entryPoint === 'im2col' ? rows * g.OH : rows;
   return call(entryPoint, g, [args.x, args.cols], count, tuning);
 }
 
@@ -115,6 +121,7 @@ export const conv2dIm2colFamily: KernelFamily = {
   entryPoints: {
     im2col: conv2dIm2colParams,
     im2colPlane: conv2dIm2colParams,
+    im2colPlaneVec4: conv2dIm2colParams,
     col2im: conv2dIm2colParams,
     col2imUnitStride: conv2dIm2colParams,
   },

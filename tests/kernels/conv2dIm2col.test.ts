@@ -158,15 +158,18 @@ describe.each(gpuCases)(
   (_what, input, kernel, stride, padding, scale) => {
     const g = conv2dGeometry(shape(...input), kernel, stride, padding);
 
-    it.each(['im2colPlane', 'im2col'] as const)(
+    it.each(['im2colPlaneVec4', 'im2colPlane', 'im2col'] as const)(
       '%s copies exactly what the twin copies',
       async (entry) => {
         const xHost = randomArray(xCount(g), xCount(g), -scale, scale);
         const cols = guardedOutput(gpu, im2colShape(g));
-        const call = im2col(
-          { x: upload(gpu, xHost, input), cols: cols.tensor, geometry: g },
-          { im2colEntry: entry },
-        );
+        const args = { x: upload(gpu, xHost, input), cols: cols.tensor, geometry: g };
+        if (entry === 'im2colPlaneVec4' && (g.OH * g.OW) % 4 !== 0) {
+          expect(() => im2col(args, { im2colEntry: entry })).toThrow(/OH\*OW % 4 == 0/);
+          expect(im2col(args).entryPoint).toBe('im2colPlane'); // the default falls back
+          return;
+        }
+        const call = im2col(args, { im2colEntry: entry });
         expect(call.entryPoint).toBe(entry);
         const got = await runAndRead(gpu, call, cols.tensor);
         const want = new Float32Array(colsCount(g));
