@@ -9,6 +9,7 @@
 // invocation sums a strided part of the channel's N*S values, then a tree reduction in
 // workgroup memory halves the partial sums log2(workgroupSize) times with a barrier between
 // steps. The order of additions is fixed, so the result is deterministic without atomics.
+// biasBackwardSerial: one invocation per channel, for channels of at most a few hundred terms.
 // Overrides: workgroupSize (biasBackward: a power of two <= maxWorkgroupSize, for the tree),
 // activation.
 
@@ -86,4 +87,30 @@ fn biasBackward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg:
   if (lid == 0u) {
     dBias[c] = partialSums[0];
   }
+}
+
+// ---- backward, one invocation per channel
+@group(0) @binding(0) var<storage, read> dOutSmall: array<f32>; // [N, C, S], dL/d(x + bias)
+@group(0) @binding(1) var<storage, read_write> dBiasSmall: array<f32>; // [C]
+@group(0) @binding(2) var<uniform> serialParams: Params;
+
+// biasBackward for channels of few terms (a dense layer's N*S = batch): one invocation sums its
+// channel's N*S values in order (n outer, s inner), with no workgroup memory or barriers, which
+// cost more than the adds when a channel has only tens of terms.
+@compute @workgroup_size(workgroupSize)
+fn biasBackwardSerial(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
+                      @builtin(local_invocation_index) lid: u32) {
+  let c = linearWorkgroup(wid, nwg) * workgroupSize + lid;
+  let p = serialParams;
+  if (c >= p.C) {
+    return;
+  }
+  var acc = 0.0;
+  for (var n = 0u; n < p.N; n++) {
+    let rowStart = (n * p.C + c) * p.S;
+    for (var s = 0u; s < p.S; s++) {
+      acc += dOutSmall[rowStart + s];
+    }
+  }
+  dBiasSmall[c] = acc;
 }

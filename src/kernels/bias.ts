@@ -57,26 +57,34 @@ function backwardWorkgroupSize(termsPerChannel: number): number {
   return size;
 }
 
+/** Terms per channel up to which one invocation per channel beats a workgroup tree. */
+const SERIAL_MAX_TERMS = 256;
+
 export function biasBackward(args: BiasBackwardArgs<GpuTensor>): KernelCall {
   const { dOut, dBias, N, C, S } = args;
   const label = 'bias.biasBackward';
   checkSizes(label, N, C, S);
   expectCount(label, 'dOut', dOut, N * C * S);
   expectCount(label, 'dBias', dBias, C);
+  const serial = N * S <= SERIAL_MAX_TERMS;
   return {
-    label: `${label}(${N}x${C}x${S})`,
+    label: `${label}(${N}x${C}x${S}${serial ? ', serial' : ''})`,
     shader: biasShader,
-    entryPoint: 'biasBackward',
-    constants: { workgroupSize: backwardWorkgroupSize(N * S) },
+    entryPoint: serial ? 'biasBackwardSerial' : 'biasBackward',
+    constants: { workgroupSize: serial ? FORWARD_WORKGROUP_SIZE : backwardWorkgroupSize(N * S) },
     tensors: [dOut, dBias],
     params: biasParams.pack({ N, C, S }),
-    workgroups: grid1d(C),
+    workgroups: serial ? dispatchFor(C, FORWARD_WORKGROUP_SIZE) : grid1d(C),
   };
 }
 
 export const biasFamily: KernelFamily = {
   name: 'bias',
   shader: biasShader,
-  entryPoints: { biasAddForward: biasParams, biasBackward: biasParams },
+  entryPoints: {
+    biasAddForward: biasParams,
+    biasBackward: biasParams,
+    biasBackwardSerial: biasParams,
+  },
   workgroupMemory: ['biasBackward'],
 };

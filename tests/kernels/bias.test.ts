@@ -1,6 +1,7 @@
 import { detectRaces } from 'wgsl_reflect/wgsl_reflect.module.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeTensor } from '../../src/engine/buffers';
+import { grid1d } from '../../src/engine/dispatch';
 import type { Gpu } from '../../src/engine/device';
 import { activationBackwardCpu } from '../../src/kernels/activation.cpu';
 import { biasAddForward, biasBackward, biasParams, biasShader } from '../../src/kernels/bias';
@@ -106,11 +107,16 @@ describe('bias on the GPU', () => {
   it.each(shapes)('backward matches the twin, N = %i, C = %i, S = %i', async (N, C, S) => {
     const dOutHost = randomArray(N * C * S, 7 * N + S, -1, 1);
     const dBias = guardedOutput(gpu, [C]);
-    const got = await runAndRead(
-      gpu,
-      biasBackward({ dOut: upload(gpu, dOutHost, [N, C, S]), dBias: dBias.tensor, N, C, S }),
-      dBias.tensor,
-    );
+    const call = biasBackward({
+      dOut: upload(gpu, dOutHost, [N, C, S]),
+      dBias: dBias.tensor,
+      N,
+      C,
+      S,
+    });
+    // Channels of up to 256 terms take biasBackwardSerial, larger ones the workgroup tree.
+    expect(call.entryPoint).toBe(N * S > 256 ? 'biasBackward' : 'biasBackwardSerial');
+    const got = await runAndRead(gpu, call, dBias.tensor);
     const want = new Float32Array(C);
     biasBackwardCpu({ dOut: dOutHost, dBias: want, N, C, S });
     // A sum of N*S float32 terms in a different order than the twin's float64 loop.
@@ -156,13 +162,21 @@ describe('bias on the GPU', () => {
     const [N, C, S] = [2, 65536 + 7, 1];
     const dOutHost = randomArray(N * C * S, 9);
     const dBias = guardedOutput(gpu, [C]);
-    const call = biasBackward({
+    const serial = biasBackward({
       dOut: upload(gpu, dOutHost, [N, C, S]),
       dBias: dBias.tensor,
       N,
       C,
       S,
     });
+    expect(serial.entryPoint).toBe('biasBackwardSerial'); // 2 terms per channel
+    // The workgroup-tree entry point, one workgroup per channel, as channels of many terms take.
+    const call = {
+      ...serial,
+      entryPoint: 'biasBackward',
+      constants: { workgroupSize: 8 },
+      workgroups: grid1d(C),
+    };
     expect(call.workgroups[1]).toBeGreaterThan(1);
     const got = await runAndRead(gpu, call, dBias.tensor);
     const want = new Float32Array(C);
