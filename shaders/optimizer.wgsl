@@ -18,7 +18,7 @@
 // invocation, grid-strided).
 
 override workgroupSize: u32 = 256u; // invocations per workgroup
-override adamPerInvocation: u32 = 8u; // elements each adamUpdate invocation updates
+override adamPerInvocation: u32 = 2u; // elements each adamUpdate invocation updates
 
 struct Params {
   count: u32, // number of elements in the parameter tensor
