@@ -1,8 +1,9 @@
 /**
- * Vite for the two browser pages: the live training demo (demo/index.html) and the benchmark
- * page (bench/index.html). The repository root is Vite's root, so `npm run dev` serves them at
- * /demo/ and /bench/ (and `/` redirects to the demo); `npm run build` writes both to dist/ with
- * relative asset paths.
+ * Vite for the browser pages: the live training demo (demo/index.html), the coursework
+ * playground (demo/playground/), the kernel explorer (demo/explorer/) and the benchmark page
+ * (bench/index.html). The repository root is Vite's root, so `npm run dev` serves them at /demo/,
+ * /demo/playground/, /demo/explorer/ and /bench/ (and `/` redirects to the demo); `npm run build`
+ * writes them all to dist/ with relative asset paths.
  *
  * The dataset files the demo fetches are not committed: the plugin below serves them from
  * node_modules in dev and copies them into the build (`<outDir>/data/...`):
