@@ -21,6 +21,8 @@
 // f'(x) is read from `pooled` (the small output) instead of x. Unchosen elements get 0, as
 // f'(x) * 0 gives for finite x. The result equals the unfused
 // activationBackward(maxPoolBackward(...)) bit for bit: the same sum, then the same one multiply.
+// maxPoolBackwardDisjoint: the same result when windows cannot overlap (stride >= kernel), one
+// invocation per output row visiting each window once (the wrapper picks it).
 // Overrides: workgroupSize (threads per workgroup), activation (backward only).
 
 override workgroupSize: u32 = 256u; // invocations per workgroup
@@ -122,5 +124,53 @@ fn maxPoolBackward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) n
       sum = activationGrad(pooled[chosenBy], sum, activation);
     }
     dX[row * p.W + w] = sum;
+  }
+}
+
+// ---- backward for disjoint windows (stride >= kernel on both axes)
+@group(0) @binding(0) var<storage, read> dOutDisjoint: array<f32>; // dL/dout [N, C, OH, OW]
+@group(0) @binding(1) var<storage, read> argmaxDisjoint: array<u32>; // the forward's argmax
+@group(0) @binding(2) var<storage, read> pooledDisjoint: array<f32>; // the forward's out
+@group(0) @binding(3) var<storage, read_write> dXDisjoint: array<f32>; // [N, C, H, W]
+@group(0) @binding(4) var<uniform> disjointParams: PoolParams;
+
+// maxPoolBackward when no element lies in two windows (the CNN's 2x2 stride 2): each element
+// gets the gradient of the one window that chose it, or 0. One invocation per output row
+// (n, c, oh) writes the input rows oh*strideH .. (oh+1)*strideH - 1 (the last output row also
+// the rows after it), window by window: argmax, dOut and f' are read once per window instead of
+// once per element, and no division is left in the loops. Every dX element is written once, with
+// the same value maxPoolBackward gives (a sum of one term is that term).
+@compute @workgroup_size(workgroupSize)
+fn maxPoolBackwardDisjoint(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
+                           @builtin(local_invocation_index) lid: u32) {
+  let row = linearWorkgroup(wid, nwg) * workgroupSize + lid; // n * C * OH + c * OH + oh
+  let p = disjointParams;
+  if (row >= p.N * p.C * p.OH) {
+    return;
+  }
+  let plane = row / p.OH;
+  let oh = row % p.OH;
+  let h0 = oh * p.strideH;
+  let hEnd = select(h0 + p.strideH, p.H, oh + 1u == p.OH); // the last window row takes the rest
+  let planeStart = plane * p.H * p.W;
+  for (var h = h0; h < hEnd; h++) {
+    let inWindowRows = h - h0 < p.KH;
+    var w = 0u;
+    for (var ow = 0u; ow < p.OW; ow++) {
+      let o = row * p.OW + ow;
+      let chosen = argmaxDisjoint[o];
+      var grad = dOutDisjoint[o];
+      if (activation != ACT_NONE) {
+        grad = activationGrad(pooledDisjoint[o], grad, activation);
+      }
+      let wEnd = select(w + p.strideW, p.W, ow + 1u == p.OW);
+      let w0 = w;
+      while (w < wEnd) {
+        let index = h * p.W + w;
+        let inWindow = inWindowRows && w - w0 < p.KW;
+        dXDisjoint[planeStart + index] = select(0.0, grad, inWindow && index == chosen);
+        w++;
+      }
+    }
   }
 }

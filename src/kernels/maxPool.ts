@@ -41,11 +41,18 @@ export function maxPoolForward(args: MaxPoolForwardArgs<GpuTensor, GpuTensor>): 
   };
 }
 
+export type MaxPoolBackwardEntry = 'maxPoolBackward' | 'maxPoolBackwardDisjoint';
+
 /**
  * Gather: one invocation per input row sums dOut over the windows that chose each element; with
- * `activation`, also multiplies by f' (the gradient of the layer before the pool, fused).
+ * `activation`, also multiplies by f' (the gradient of the layer before the pool, fused). When
+ * windows cannot overlap (stride >= kernel) maxPoolBackwardDisjoint gives the same values with
+ * one invocation per output row; `entryPoint` forces one (the general one always works).
  */
-export function maxPoolBackward(args: MaxPoolBackwardArgs<GpuTensor, GpuTensor>): KernelCall {
+export function maxPoolBackward(
+  args: MaxPoolBackwardArgs<GpuTensor, GpuTensor>,
+  entryPoint?: MaxPoolBackwardEntry,
+): KernelCall {
   const g = args.geometry;
   const activation = args.activation ?? 'none';
   const fused = activation !== 'none';
@@ -60,19 +67,30 @@ export function maxPoolBackward(args: MaxPoolBackwardArgs<GpuTensor, GpuTensor>)
     ['dX', args.dX, 'in', 'f32'],
   ]);
   if (problem !== undefined) throw new ShadergradError(`maxPool.maxPoolBackward: ${problem}`);
+  // Windows that cannot overlap let each output row write its input rows window by window.
+  const canBeDisjoint = g.strideH >= g.KH && g.strideW >= g.KW;
+  const chosen = entryPoint ?? (canBeDisjoint ? 'maxPoolBackwardDisjoint' : 'maxPoolBackward');
+  if (chosen === 'maxPoolBackwardDisjoint' && !canBeDisjoint)
+    throw new ShadergradError('maxPool.maxPoolBackwardDisjoint: windows overlap (stride < kernel)');
+  const disjoint = chosen === 'maxPoolBackwardDisjoint';
   return {
     label: `maxPool.maxPoolBackward(${poolLabel(g)}${fused ? `, ${activation}'` : ''})`,
     shader: maxPoolShader,
-    entryPoint: 'maxPoolBackward',
+    entryPoint: chosen,
     constants: { workgroupSize: WORKGROUP_SIZE, activation: activationCode[activation] },
     tensors: [args.dOut, args.argmax, pooled, args.dX],
     params: maxPoolParams.pack(g),
-    workgroups: dispatchFor(g.N * g.C * g.H, WORKGROUP_SIZE), // one invocation per input row
+    // one invocation per output row (disjoint) or per input row
+    workgroups: dispatchFor(g.N * g.C * (disjoint ? g.OH : g.H), WORKGROUP_SIZE),
   };
 }
 
 export const maxPoolFamily: KernelFamily = {
   name: 'maxPool',
   shader: maxPoolShader,
-  entryPoints: { maxPoolForward: maxPoolParams, maxPoolBackward: maxPoolParams },
+  entryPoints: {
+    maxPoolForward: maxPoolParams,
+    maxPoolBackward: maxPoolParams,
+    maxPoolBackwardDisjoint: maxPoolParams,
+  },
 };

@@ -3,7 +3,11 @@ import { readFloat32, readTensor, uploadTensor } from '../../src/engine/buffers'
 import type { Gpu } from '../../src/engine/device';
 import { dispatchFor, runCalls, type KernelCall } from '../../src/engine/dispatch';
 import { ShadergradError } from '../../src/engine/errors';
-import { maxPoolBackward, maxPoolForward } from '../../src/kernels/maxPool';
+import {
+  maxPoolBackward,
+  maxPoolForward,
+  type MaxPoolBackwardEntry,
+} from '../../src/kernels/maxPool';
 import { maxPoolBackwardCpu, maxPoolForwardCpu } from '../../src/kernels/maxPool.cpu';
 import { activationBackwardCpu, activationForwardCpu } from '../../src/kernels/activation.cpu';
 import type { Activation } from '../../src/kernels/common.cpu';
@@ -57,6 +61,7 @@ async function runGpu(
   xHost: Float32Array,
   dOutHost: Float32Array,
   workgroupSize?: number,
+  entry?: MaxPoolBackwardEntry,
 ): Promise<Pooled> {
   const out = guardedOutput(gpu, poolShape(g, 'out'));
   const argmax = guardedOutput(gpu, poolShape(g, 'out'), 'u32');
@@ -64,11 +69,15 @@ async function runGpu(
   const x = upload(gpu, xHost, poolShape(g, 'in'));
   const dOut = upload(gpu, dOutHost, poolShape(g, 'out'));
   let forward = maxPoolForward({ x, out: out.tensor, argmax: argmax.tensor, geometry: g });
-  let backward = maxPoolBackward({ dOut, argmax: argmax.tensor, dX: dX.tensor, geometry: g });
+  let backward = maxPoolBackward(
+    { dOut, argmax: argmax.tensor, dX: dX.tensor, geometry: g },
+    entry,
+  );
   if (workgroupSize !== undefined) {
-    // One invocation per output row (forward) and per input row (backward).
+    // One invocation per output row (forward, disjoint backward) or input row (backward).
+    const disjoint = backward.entryPoint === 'maxPoolBackwardDisjoint';
     forward = withWorkgroupSize(forward, workgroupSize, g.N * g.C * g.OH);
-    backward = withWorkgroupSize(backward, workgroupSize, g.N * g.C * g.H);
+    backward = withWorkgroupSize(backward, workgroupSize, g.N * g.C * (disjoint ? g.OH : g.H));
   }
   await runCalls(gpu, [forward, backward]);
   const got = {
@@ -251,7 +260,18 @@ describe('maxPool on the GPU', () => {
     const seed = g.H * 100 + g.W * 10 + g.KH;
     const xHost = randomArray(count(poolShape(g, 'in')), seed, -3, 3);
     const dOutHost = randomArray(count(poolShape(g, 'out')), seed + 1);
-    expectMatchesTwin(g, await runGpu(g, xHost, dOutHost), twin(g, xHost, dOutHost), 1);
+    const want = twin(g, xHost, dOutHost);
+    expectMatchesTwin(g, await runGpu(g, xHost, dOutHost, undefined, 'maxPoolBackward'), want, 1);
+    // Disjoint windows (stride >= kernel) also take the per-window path, by default.
+    if (g.strideH >= g.KH && g.strideW >= g.KW) {
+      const disjoint = await runGpu(g, xHost, dOutHost, undefined, 'maxPoolBackwardDisjoint');
+      expectMatchesTwin(g, disjoint, want, 1);
+      expectAllClose(disjoint.dX, want.dX, exact, 'dX'); // one term per element: exact
+    } else {
+      await expect(
+        runGpu(g, xHost, dOutHost, undefined, 'maxPoolBackwardDisjoint'),
+      ).rejects.toThrow(/windows overlap/);
+    }
   });
 
   it('is exact for values of +-1e4 with overlapping windows', async () => {
@@ -271,6 +291,13 @@ describe('maxPool on the GPU', () => {
     expect(dispatchFor(g.N * g.C * g.OH, 16)[1]).toBeGreaterThan(1);
     expect(dispatchFor(g.N * g.C * g.H, 16)[1]).toBeGreaterThan(1);
     expectMatchesTwin(g, await runGpu(g, xHost, dOutHost, 16), twin(g, xHost, dOutHost), 1);
+    // The disjoint backward, one invocation per output row: 2048 planes of 513 output rows.
+    const d = poolGeometry({ N: 1, C: 2048, H: 1026, W: 2 }, 2);
+    const dxHost = randomArray(count(poolShape(d, 'in')), 33, -1, 1);
+    const dDOutHost = randomArray(count(poolShape(d, 'out')), 34);
+    expect(dispatchFor(d.N * d.C * d.OH, 16)[1]).toBeGreaterThan(1);
+    const got = await runGpu(d, dxHost, dDOutHost, 16, 'maxPoolBackwardDisjoint');
+    expectMatchesTwin(d, got, twin(d, dxHost, dDOutHost), 1);
   });
 });
 
