@@ -25,7 +25,9 @@ export type { GraphNode, OpName, ParamSpec, Conv2dOptions } from './engine/graph
 export { compilePlan, StepPlan } from './engine/executor';
 export type { MemoryReport, PlanOptions } from './engine/executor';
 export { ParameterStore } from './engine/parameters';
-export { Trainer, uploadDataset, seededPermutation } from './engine/trainer';
+export { Trainer, uploadDataset, seededPermutation, DivergenceError } from './engine/trainer';
+export { findFirstNonFinite, firstNonFinite } from './engine/nonFinite';
+export type { NonFiniteWrite, CallList } from './engine/nonFinite';
 export type { GpuDataset, TrainerOptions, EpochProgress, EpochResult } from './engine/trainer';
 export { Snapshots } from './engine/snapshot';
 export type { Snapshot, TrainPosition } from './engine/snapshot';

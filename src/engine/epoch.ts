@@ -194,6 +194,9 @@ export async function runSteps(r: EpochRun) {
       pending = readMetrics(r, buffer, step, started).then((m) => {
         last = m;
       });
+      // Awaited at the next read-back; rejecting before that (say while a snapshot is awaited)
+      // must not count as unhandled, which would end a Node process.
+      pending.catch(() => undefined);
     }
     await pending;
   } finally {
@@ -234,7 +237,7 @@ async function readMetrics(r: EpochRun, buffer: GPUBuffer, step: number, started
     correct: new Uint32Array(view, 4, 1)[0] ?? 0,
   };
   buffer.unmap();
-  checkFinite(m.lossSum, `training loss at step ${step + 1}`);
+  checkFinite(m.lossSum, `training loss at step ${step + 1}`, step + 1);
   r.onProgress?.({
     step: step + 1,
     steps: r.steps,
@@ -246,9 +249,24 @@ async function readMetrics(r: EpochRun, buffer: GPUBuffer, step: number, started
   return m;
 }
 
-export function checkFinite(v: number, what: string): number {
+/** Training stopped on a non-finite loss; `step` is the epoch's step (1-based) that showed it. */
+export class DivergenceError extends ShadergradError {
+  constructor(
+    message: string,
+    readonly step: number | undefined,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'DivergenceError';
+  }
+}
+
+export function checkFinite(v: number, what: string, step?: number): number {
   if (!Number.isFinite(v))
-    throw new ShadergradError(`${what} is ${v}: training diverged (lower the learning rate?)`);
+    throw new DivergenceError(
+      `${what} is ${v}: training diverged (lower the learning rate?)`,
+      step,
+    );
   return v;
 }
 

@@ -84,6 +84,8 @@ export class StepPlan {
     readonly memory: MemoryReport,
     private readonly buffers: readonly GPUBuffer[],
     private readonly nodeTensors: ReadonlyMap<string, GpuTensor>,
+    /** Per prepared call, what each bound tensor is ("conv2 (node 3) value", "fc1.weight"). */
+    readonly tensorLabels: readonly (readonly string[])[] = [],
   ) {}
 
   /** A node's value or gradient; readable after a step only with keepIntermediates. */
@@ -303,7 +305,23 @@ export async function compilePlan(
     logits: realize(tracer.value(loss.inputs[0] ?? -1)),
   };
   const nodeTensors = new Map([...tracer.known()].map(([k, t]) => [k, realize(t)]));
-  return new StepPlan(gpu, prepared, inputs, outputs, memory, buffers, nodeTensors);
+  const labels = calls.map((c) => c.tensors.map((t) => tensorName(graph, tracer, t)));
+  return new StepPlan(gpu, prepared, inputs, outputs, memory, buffers, nodeTensors, labels);
+}
+
+/**
+ * A bound tensor for a user: a traced one by its layer, node and role ("conv2 (node 3) scratch
+ * cols"), any other (parameters, optimizer state, metrics, the dataset) by its buffer's label.
+ */
+function tensorName(graph: Graph, tracer: Tracer, t: GpuTensor): string {
+  const traced = tracer.tensors.find((x) => x.tensor.buffer === t.buffer);
+  if (!traced) return t.buffer.label || 'an unnamed tensor';
+  const [role = '', id = '', key] = traced.label.split(':');
+  const node = graph.nodes[Number(id)];
+  if (!node) return traced.label;
+  const layer = (node.attrs as { name?: string }).name ?? node.op;
+  const what = role === 'grad' ? 'gradient' : role === 'scratch' ? `scratch ${key ?? ''}` : role;
+  return `${layer} (node ${node.id}) ${what}`;
 }
 
 function allocate(

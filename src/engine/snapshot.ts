@@ -13,6 +13,7 @@ import type { Gpu } from './device';
 import { readFloat32, readTensor } from './buffers';
 import { ShadergradError } from './errors';
 import { OutOfMemoryError } from './memory';
+import { describeNonFinite } from './nonFinite';
 import type { ParameterStore } from './parameters';
 import type { GpuTensor } from './tensor';
 
@@ -133,12 +134,14 @@ class SnapshotCopier {
 /**
  * A trainer's snapshots: when they are due, the copy in flight and the latest one. `attach`
  * points it at a device's tensors (again after a device loss); the latest snapshot survives that.
+ * Only finite states count: a periodic copy holding a NaN or an infinity (a run diverging) is
+ * dropped, never handed to `onSnapshot`, and `take` refuses one.
  */
 export class Snapshots {
   /** Whether to snapshot after global step `step` (1-based); set with schedule(). */
   private dueAt: (step: number) => boolean;
   private active: boolean;
-  /** Called with each snapshot once it is in CPU memory; a returned promise is awaited later. */
+  /** Called with each (finite) snapshot once in CPU memory; a returned promise is awaited later. */
   onSnapshot: ((s: Snapshot) => void | Promise<void>) | undefined;
   private latestSnapshot: Snapshot | undefined;
   private copier: SnapshotCopier | undefined;
@@ -165,6 +168,7 @@ export class Snapshots {
     return this.active && this.dueAt(step);
   }
 
+  /** The latest snapshot, which holds only finite values. */
   get latest(): Snapshot | undefined {
     return this.latestSnapshot;
   }
@@ -214,6 +218,8 @@ export class Snapshots {
       this.failure ??= e instanceof Error ? e : new ShadergradError(String(e));
     };
     const read = copier.read(place).then((s) => {
+      // A diverged state is nothing to go back to or save: the last good snapshot stays latest.
+      if (nonFiniteIn(s) !== undefined) return;
       this.latestSnapshot = s;
       const handled = this.onSnapshot?.(s);
       if (handled) this.handlers = this.handlers.then(() => handled).catch(fail);
@@ -232,6 +238,11 @@ export class Snapshots {
     if (!this.sources) throw new ShadergradError('snapshots: not attached to a device');
     await this.settle();
     const s = await readSnapshot(this.sources.gpu, this.sources.tensors, place);
+    const bad = nonFiniteIn(s);
+    if (bad !== undefined)
+      throw new ShadergradError(
+        `snapshot at step ${place.step}: ${bad}: the run's state is no longer finite (training diverged)`,
+      );
     this.latestSnapshot = s;
     await this.onSnapshot?.(s);
     return s;
@@ -268,6 +279,16 @@ async function readSnapshot(
   const [lossSum = NaN] = await readFloat32(gpu, src.lossSum);
   const [correct = 0] = await readTensor(gpu, src.correct);
   return { ...place, optimizerStep, params, state, lossSum, correct };
+}
+
+/** "conv1.weight[3] = NaN" for a snapshot's first non-finite value, or undefined. */
+function nonFiniteIn(s: Snapshot): string | undefined {
+  const arrays: [string, Float32Array][] = [['lossSum', Float32Array.of(s.lossSum)]];
+  for (const [name, values] of s.params) {
+    arrays.push([name, values]);
+    (s.state.get(name) ?? []).forEach((v, i) => arrays.push([`${name}.state${i}`, v]));
+  }
+  return describeNonFinite(arrays);
 }
 
 /** Writes a snapshot's values into a store of the same model (any device). */

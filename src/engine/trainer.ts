@@ -13,7 +13,9 @@ import { OutOfMemoryError } from './memory';
 import { ParameterStore } from './parameters';
 import { Snapshots, restoreStore, type Snapshot, type TrainPosition } from './snapshot';
 import { elementCount, type GpuTensor } from './tensor';
+import { diagnoseDivergence, type DivergedEpoch } from './divergence';
 import {
+  DivergenceError,
   checkFinite,
   gatherCalls,
   metricCalls,
@@ -27,6 +29,7 @@ import {
 import type { MatmulVariant, OptimizerConfig } from '../kernels/index';
 
 export {
+  DivergenceError,
   permutationSeed,
   rewriteGather,
   seededPermutation,
@@ -219,7 +222,9 @@ export class Trainer {
 
   /**
    * One epoch over `data` in a seeded order; the last partial batch is dropped. After a restore
-   * or resume mid-epoch it continues that epoch from its next batch, with the same order.
+   * or resume mid-epoch it continues that epoch from its next batch, with the same order. A
+   * non-finite loss rejects with a DivergenceError, the weights back at the latest snapshot (see
+   * divergence.ts).
    */
   async trainEpoch(
     data: GpuDataset,
@@ -259,7 +264,7 @@ export class Trainer {
       metrics: this.state,
       snapshots: this.snapshots,
       ...(onProgress ? { onProgress } : {}),
-    });
+    }).catch((e: unknown) => this.diverged(e, { plan, data, epoch, batch }));
     await this.snapshots.settle();
     this.place = { epoch: epoch + 1, batch: 0 };
     this.placeStep = epoch * steps;
@@ -269,6 +274,27 @@ export class Trainer {
       samples: (steps - start) * batch,
       seconds: run.seconds,
     };
+  }
+
+  /**
+   * A non-finite loss: back to the latest snapshot (in debug mode after replaying from it to name
+   * the first op that wrote a non-finite value), said in the error. Other errors pass through.
+   */
+  private async diverged(
+    e: unknown,
+    at: Pick<DivergedEpoch, 'plan' | 'data' | 'epoch' | 'batch'>,
+  ): Promise<never> {
+    if (!(e instanceof DivergenceError) || e.step === undefined) throw e;
+    // Copies in flight may still be the latest good state; a failure of theirs matters less.
+    await this.snapshots.settle().catch(() => undefined);
+    const note = await diagnoseDivergence({
+      ...at,
+      gpu: this.gpu,
+      failedStep: e.step,
+      good: this.snapshots.latest,
+      restore: (s) => this.restore(s),
+    });
+    throw new DivergenceError(`${e.message}${note}`, e.step, { cause: e });
   }
 
   /** The batch trainEpoch(epoch) starts at: 0, or where a restored snapshot left that epoch. */
