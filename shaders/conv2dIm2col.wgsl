@@ -39,6 +39,23 @@ struct Params {
              // dX rows N*C*H (col2im)
 }
 
+// Where cols row rowIndex = n * C*KH*KW + r copies from: the start of input plane (n, c) and
+// the kernel tap (kh, kw) of r = (c*KH + kh)*KW + kw. Parameters are named unlike any binding
+// (see common.wgsl's note on wgsl_reflect).
+struct ColsRowSource {
+  planeStart: u32, // index of x[n, c, 0, 0]
+  kh: u32, // kernel row
+  kw: u32, // kernel column
+}
+
+fn colsRowSource(rowIndex: u32, geo: Params) -> ColsRowSource {
+  let taps = geo.C * geo.KH * geo.KW;
+  let r = rowIndex % taps;
+  let n = rowIndex / taps;
+  let c = r / (geo.KW * geo.KH);
+  return ColsRowSource((n * geo.C + c) * geo.H * geo.W, (r / geo.KW) % geo.KH, r % geo.KW);
+}
+
 // ---- im2col
 @group(0) @binding(0) var<storage, read> x: array<f32>; // input [N, C, H, W]
 @group(0) @binding(1) var<storage, read_write> cols: array<f32>; // output [N, C*KH*KW, OH*OW]
@@ -54,11 +71,9 @@ fn im2col(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u
   let p = params;
   let oh = i % p.OH;
   let nr = i / p.OH; // n * C*KH*KW + r
-  let r = nr % (p.C * p.KH * p.KW);
-  let n = nr / (p.C * p.KH * p.KW);
-  let kw = r % p.KW;
-  let kh = (r / p.KW) % p.KH;
-  let c = r / (p.KW * p.KH);
+  let src = colsRowSource(nr, p);
+  let kh = src.kh;
+  let kw = src.kw;
   let outBase = (nr * p.OH + oh) * p.OW;
   // Row hp of the padded input; the real input starts at (padTop, padLeft).
   let hp = oh * p.strideH + kh;
@@ -68,7 +83,7 @@ fn im2col(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u
     }
     return;
   }
-  let inBase = ((n * p.C + c) * p.H + hp - p.padTop) * p.W;
+  let inBase = src.planeStart + (hp - p.padTop) * p.W;
   for (var ow = 0u; ow < p.OW; ow++) {
     let wp = ow * p.strideW + kw;
     var value = 0.0;
@@ -93,12 +108,10 @@ fn im2colPlane(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: 
   if (nr >= p.count) {
     return;
   }
-  let r = nr % (p.C * p.KH * p.KW);
-  let n = nr / (p.C * p.KH * p.KW);
-  let kw = r % p.KW;
-  let kh = (r / p.KW) % p.KH;
-  let c = r / (p.KW * p.KH);
-  let planeStart = (n * p.C + c) * p.H * p.W;
+  let src = colsRowSource(nr, p);
+  let kh = src.kh;
+  let kw = src.kw;
+  let planeStart = src.planeStart;
   var out = nr * p.OH * p.OW;
   for (var oh = 0u; oh < p.OH; oh++) {
     // Row hp of the padded input; the real input starts at (padTop, padLeft). Rows above wrap
@@ -132,12 +145,10 @@ fn im2colPlaneVec4(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) n
   if (nr >= p.count) {
     return;
   }
-  let r = nr % (p.C * p.KH * p.KW);
-  let n = nr / (p.C * p.KH * p.KW);
-  let kw = r % p.KW;
-  let kh = (r / p.KW) % p.KH;
-  let c = r / (p.KW * p.KH);
-  let planeStart = (n * p.C + c) * p.H * p.W;
+  let src = colsRowSource(nr, p);
+  let kh = src.kh;
+  let kw = src.kw;
+  let planeStart = src.planeStart;
   let quads = p.OH * p.OW / 4u;
   var oh = 0u; // the position of the next value, advanced without division
   var ow = 0u;
