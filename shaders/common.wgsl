@@ -75,3 +75,12 @@ fn coveringWindows(winPos: u32, winSize: u32, winStep: u32, winCount: u32) -> ve
   let end = min(winPos / winStep + 1u, winCount);
   return vec2u(first, max(first, end));
 }
+
+// Subgroup-tiled products (matmulSubgroup, conv2dImplicit): acc[4g + i] += tile * (row 4g + i of
+// op(A)) for the 4 rows of group g, the rows given as the columns of groupRows.
+fn accumulateGroup(accRows: ptr<function, array<vec4f, 32>>, groupIndex: u32, groupRows: mat4x4f,
+                   tile: mat4x4f) {
+  for (var row = 0u; row < 4u; row++) {
+    (*accRows)[4u * groupIndex + row] += tile * groupRows[row];
+  }
+}

@@ -109,18 +109,15 @@ fn im2colPlane(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: 
     return;
   }
   let src = colsRowSource(nr, p);
-  let kh = src.kh;
-  let kw = src.kw;
-  let planeStart = src.planeStart;
   var out = nr * p.OH * p.OW;
   for (var oh = 0u; oh < p.OH; oh++) {
     // Row hp of the padded input; the real input starts at (padTop, padLeft). Rows above wrap
     // around as u32 and fail the < test.
-    let h = oh * p.strideH + kh - p.padTop;
+    let h = oh * p.strideH + src.kh - p.padTop;
     let rowInside = h < p.H;
-    let rowStart = planeStart + select(0u, h, rowInside) * p.W;
+    let rowStart = src.planeStart + select(0u, h, rowInside) * p.W;
     for (var ow = 0u; ow < p.OW; ow++) {
-      let w = ow * p.strideW + kw - p.padLeft;
+      let w = ow * p.strideW + src.kw - p.padLeft;
       var value = 0.0;
       if (rowInside && w < p.W) {
         value = planeX[rowStart + w];
@@ -146,9 +143,6 @@ fn im2colPlaneVec4(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) n
     return;
   }
   let src = colsRowSource(nr, p);
-  let kh = src.kh;
-  let kw = src.kw;
-  let planeStart = src.planeStart;
   let quads = p.OH * p.OW / 4u;
   var oh = 0u; // the position of the next value, advanced without division
   var ow = 0u;
@@ -156,10 +150,10 @@ fn im2colPlaneVec4(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) n
     var values = vec4f(0.0);
     for (var j = 0u; j < 4u; j++) {
       // Rows and columns left of or above the input wrap around as u32 and fail the < tests.
-      let h = oh * p.strideH + kh - p.padTop;
-      let w = ow * p.strideW + kw - p.padLeft;
+      let h = oh * p.strideH + src.kh - p.padTop;
+      let w = ow * p.strideW + src.kw - p.padLeft;
       if (h < p.H && w < p.W) {
-        values[j] = quadX[planeStart + h * p.W + w];
+        values[j] = quadX[src.planeStart + h * p.W + w];
       }
       ow++;
       if (ow == p.OW) {

@@ -124,13 +124,6 @@ fn aSlotIndex(row0: u32, slot: u32) -> u32 {
   return min(row0 + slot, params.C - 1u) * params.KH * params.KW * (params.O / 4u);
 }
 
-// acc[4g + i] += bTile * (row 4g + i of op(A)), rows given as the columns of `rows`.
-fn accumulateGroup(acc: ptr<function, array<vec4f, 32>>, g: u32, rows: mat4x4f, bTile: mat4x4f) {
-  for (var i = 0u; i < 4u; i++) {
-    (*acc)[4u * g + i] += bTile * rows[i];
-  }
-}
-
 // One step, op(A) shared: this lane loaded quad 8r + lane % 8 (index quadAt[r] + kStep) for each
 // r; lanes 0..3 and 4..7 hand rows 8r .. 8r + 3 and 8r + 4 .. 8r + 7 to every lane. bTile column
 // i holds output channel o + i at the lane's 4 positions.

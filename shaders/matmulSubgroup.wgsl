@@ -120,13 +120,6 @@ fn bBlock(at: vec4u, kq: u32) -> mat4x4f {
   return m;
 }
 
-// acc[4g + i] += bTile * (row 4g + i of op(A)) for the 4 rows of group g.
-fn accumulateGroup(acc: ptr<function, array<vec4f, 32>>, g: u32, rows: mat4x4f, bTile: mat4x4f) {
-  for (var i = 0u; i < 4u; i++) {
-    (*acc)[4u * g + i] += bTile * rows[i];
-  }
-}
-
 // One 4-k step, op(A) shared: lane l loads slot 8r + l % 8 (aAt[r] at k = 0) for r < SLOT_GROUPS;
 // lanes 0..3 and 4..7 then hand rows 8r .. 8r + 3 and 8r + 4 .. 8r + 7 to every lane.
 fn stepShared(acc: ptr<function, array<vec4f, 32>>, aAt: ptr<function, array<u32, 4>>, kq: u32,
