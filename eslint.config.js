@@ -5,6 +5,13 @@ import tseslint from 'typescript-eslint';
 import importX from 'eslint-plugin-import-x';
 
 // Later entries override earlier ones for the same rule, so the narrower globs come last.
+const engine = ['gpu', 'kernels', 'graph', 'train'];
+const top = ['models', 'cli', 'formats', 'data'];
+/** A specifier that reaches into one of these src folders from another folder. */
+const above = (...folders) => `(^|/)\\.\\./(\\.\\./)*(src/)?(${folders.join('|')})(/|$)`;
+/** A kernels module other than the barrel. */
+const throughBarrel = '(^|/)kernels/(?!index$)';
+const noShaders = { regex: '\\.wgsl', message: 'Only src/kernels imports shaders.' };
 const boundary = (files, patterns) => ({
   files,
   rules: { 'no-restricted-imports': ['error', { patterns }] },
@@ -28,30 +35,62 @@ export default tseslint.config(
       'import-x/first': 'error',
     },
   },
-  // Kernel wrappers see the engine's device, pipelines, buffers and tensors, never the graph.
+  // The layers, bottom up: base -> gpu -> kernels -> graph -> train; formats and data sit on
+  // base; models, cli and the pages sit on the public API (src/core.ts, src/index.ts). One rule
+  // per folder, written as patterns, so a new file obeys its folder's rule by default. Only
+  // kernel wrappers import shaders.
+  boundary(['src/base/**/*.ts'], [{ regex: '^\\.\\./', message: 'src/base imports nothing.' }]),
   boundary(
-    ['src/kernels/*.ts'],
+    ['src/gpu/**/*.ts'],
     [
       {
-        regex: '(^|/)(engine/(graph|autodiff|executor|planner)|models/)',
-        message: 'Kernels sit below the graph.',
+        regex: above('kernels', 'graph', 'train', ...top),
+        message: 'The runtime sits below kernels.',
       },
+      noShaders,
     ],
   ),
-  // CPU twins are the spec: pure loops, runnable anywhere; of the engine only its error classes.
   boundary(
-    ['src/kernels/*.cpu.ts'],
+    ['src/kernels/**/*.ts'],
+    [{ regex: above('graph', 'train', ...top), message: 'Kernels sit below the graph.' }],
+  ),
+  // CPU twins are the spec: pure loops, runnable anywhere; of the layers below only base.
+  boundary(
+    ['src/kernels/**/*.cpu.ts'],
     [
       {
-        regex: '(^|/)engine/(?!errors$)',
-        message: 'CPU twins import only pure helpers (and engine/errors).',
+        regex: above('gpu', 'graph', 'train', ...top),
+        message: 'CPU twins import only pure helpers.',
       },
       { regex: '^webgpu$|\\.wgsl', message: 'CPU twins import no WebGPU and no shaders.' },
     ],
   ),
-  // Models and demos use the public API only (models: src/core.ts, since src/index.ts re-exports them).
   boundary(
-    ['src/models/**/*.ts', 'demo/**/*.ts'],
-    [{ regex: '(^|/)(engine|kernels)/', message: 'Use src/core.ts or src/index.ts.' }],
+    ['src/graph/**/*.ts'],
+    [
+      { regex: above('train', ...top), message: 'The graph sits below training.' },
+      { regex: throughBarrel, message: 'Reach the kernels through src/kernels/index.ts.' },
+      noShaders,
+    ],
+  ),
+  boundary(
+    ['src/train/**/*.ts'],
+    [
+      { regex: above(...top), message: 'Training sits below models, formats and the CLI.' },
+      { regex: throughBarrel, message: 'Reach the kernels through src/kernels/index.ts.' },
+      noShaders,
+    ],
+  ),
+  boundary(
+    ['src/formats/**/*.ts', 'src/data/**/*.ts'],
+    [
+      { regex: above(...engine, ...top), message: 'Formats and data import only src/base.' },
+      noShaders,
+    ],
+  ),
+  // Models, the CLI and the pages use the public API only.
+  boundary(
+    ['src/models/**/*.ts', 'src/cli/**/*.ts', 'demo/**/*.ts'],
+    [{ regex: above(...engine), message: 'Use src/core.ts or src/index.ts.' }, noShaders],
   ),
 );

@@ -9,11 +9,11 @@
  * GFLOP/s = flops / time: matmul 2·M·N·K, conv 2·N·O·OH·OW·C·KH·KW per product (backward: two
  * products, dWeight and dX), FMA peak 64 flops per invocation per round.
  */
-import { initDevice, type Gpu } from '../src/engine/device';
-import { createTensor, readFloat32, writeTensor } from '../src/engine/buffers';
-import { runCalls, type KernelCall } from '../src/engine/dispatch';
-import { timeCalls } from '../src/engine/timing';
-import type { GpuTensor } from '../src/engine/tensor';
+import { initDevice, type Gpu } from '../src/gpu/device';
+import { createTensor, readFloat32, writeTensor } from '../src/gpu/buffers';
+import { runCalls, type KernelCall } from '../src/gpu/dispatch';
+import { timeCalls } from '../src/gpu/timing';
+import type { GpuTensor } from '../src/gpu/tensor';
 import { fmaPeak } from '../src/kernels/fmaPeak';
 import { fmaPeakCpu, fmaPeakFlops } from '../src/kernels/fmaPeak.cpu';
 import { matmul, type MatmulVariant } from '../src/kernels/matmul';

@@ -4,8 +4,8 @@
  *
  *   npx vite-node bench/profileStep.ts -- [--batch 64 --features 32,64 ...]
  */
-import { initDevice } from '../src/engine/device';
-import { profileCalls } from '../src/engine/timing';
+import { initDevice } from '../src/gpu/device';
+import { profileCalls } from '../src/gpu/timing';
 import { parseArgs } from '../src/cli/args';
 import { createTrainer } from '../src/models/network';
 import { printProfile } from '../src/cli/profile';

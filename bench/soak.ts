@@ -6,7 +6,7 @@
  *
  *   npm run bench:soak [-- --steps 6000 --every 500 --cnn-steps 0 --heap-slack-mb 8]
  */
-import { initDevice } from '../src/engine/device';
+import { initDevice } from '../src/gpu/device';
 import { limitDataset } from '../src/data/datasets';
 import { loadMnist } from '../src/data/datasetsNode';
 import { defaultTrainConfig } from '../src/models/config';

@@ -2,7 +2,7 @@
  * Soak: thousands of training steps of one model, watching for leaks. Epoch after epoch it trains
  * on a GPU dataset (snapshots on, an evaluation after each epoch, as the CLI runs), and every
  * `every` steps, at the end of an epoch, it samples the device's live buffers and bytes (counted
- * by the device wrapper, src/engine/memory.ts) and the JS heap right after a full GC.
+ * by the device wrapper, src/gpu/memory.ts) and the JS heap right after a full GC.
  *
  * Flat means: after the first epoch (the warm-up that compiles plans and makes the staging
  * buffers) the live buffer count and bytes never change, and the heap of the last quarter of the
@@ -10,8 +10,8 @@
  */
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import type { Gpu } from '../src/engine/device';
-import { uploadDataset, type GpuDataset } from '../src/engine/trainer';
+import type { Gpu } from '../src/gpu/device';
+import { uploadDataset, type GpuDataset } from '../src/train/trainer';
 import type { Dataset } from '../src/data/datasets';
 import { defaultTrainConfig, type ModelConfig, type TrainConfig } from '../src/models/config';
 import { createTrainer } from '../src/models/network';

@@ -14,9 +14,9 @@
  * counted by wrapping the device (for the peers too, on their own devices). Timing and samples/s:
  * see bench/peers/common.ts. Ratios are shadergrad's samples/s over the peer's (> 1: faster).
  */
-import { initDevice } from '../src/engine/device';
-import { readFloat32, writeTensor } from '../src/engine/buffers';
-import { rewriteGather, seededPermutation, uploadDataset } from '../src/engine/trainer';
+import { initDevice } from '../src/gpu/device';
+import { readFloat32, writeTensor } from '../src/gpu/buffers';
+import { rewriteGather, seededPermutation, uploadDataset } from '../src/train/trainer';
 import { defaultTrainConfig, type TrainConfig } from '../src/models/config';
 import { createTrainer, parameterShapes } from '../src/models/network';
 import { loadMnist } from '../src/data/datasetsNode';

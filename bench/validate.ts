@@ -1,5 +1,5 @@
 /** Validation helpers for benchmarks: a kernel is checked against its twin before it is timed. */
-import { mulberry32 } from '../src/engine/parameters';
+import { mulberry32 } from '../src/base/random';
 
 export function randomFloats(n: number, seed: number): Float32Array {
   const r = mulberry32(seed);

@@ -2,10 +2,10 @@
  * The engine core of the public API: device, tensors, kernels, graph, executor and trainer.
  * Models (src/models) are written against this module only; src/index.ts adds them on top.
  */
-export { initDevice, DeviceLostError } from './engine/device';
-export type { Gpu, InitOptions, AdapterSummary, AdapterKind } from './engine/device';
-export { ShadergradError, KernelError, describeAdapter } from './engine/errors';
-export type { GpuTensor, DType } from './engine/tensor';
+export { initDevice, DeviceLostError } from './gpu/device';
+export type { Gpu, InitOptions, AdapterSummary, AdapterKind } from './gpu/device';
+export { ShadergradError, KernelError, describeAdapter } from './base/errors';
+export type { GpuTensor, DType } from './gpu/tensor';
 export {
   createTensor,
   uploadTensor,
@@ -13,31 +13,27 @@ export {
   readTensor,
   readFloat32,
   BufferPool,
-} from './engine/buffers';
-export { runCalls, prepareCall, encodeCall, releaseCall } from './engine/dispatch';
-export type { KernelCall, PreparedCall } from './engine/dispatch';
-export { kernelFamilies } from './kernels/index';
-export type { KernelFamily } from './kernels/index';
-export { activationCode, type Activation } from './kernels/common.cpu';
+} from './gpu/buffers';
+export { runCalls, prepareCall, encodeCall, releaseCall } from './gpu/dispatch';
+export type { KernelCall, PreparedCall } from './gpu/dispatch';
 export type { OptimizerConfig as KernelOptimizerConfig } from './kernels/index';
-export { Graph } from './engine/graph';
-export type { GraphNode, OpName, ParamSpec, Conv2dOptions } from './engine/graph';
-export { compilePlan, StepPlan } from './engine/executor';
-export type { MemoryReport, PlanOptions } from './engine/executor';
-export { ParameterStore } from './engine/parameters';
-export { Trainer, uploadDataset, seededPermutation, DivergenceError } from './engine/trainer';
-export { findFirstNonFinite, firstNonFinite } from './engine/nonFinite';
-export type { NonFiniteWrite, CallList } from './engine/nonFinite';
-export type { GpuDataset, TrainerOptions, EpochProgress, EpochResult } from './engine/trainer';
-export { Snapshots } from './engine/snapshot';
-export type { Snapshot, TrainPosition } from './engine/snapshot';
-export { DeviceRecovery } from './engine/recovery';
-export type { Recovered, RecoveryOptions } from './engine/recovery';
-export { OutOfMemoryError, MemoryTracker } from './engine/memory';
-export type { MemoryStats } from './engine/memory';
-export { planMemory } from './engine/planner';
-export type { MatmulVariant } from './kernels/index';
+export { Graph } from './graph/graph';
+export type { GraphNode, OpName, ParamSpec, Conv2dOptions } from './graph/graph';
+export { compilePlan, StepPlan } from './graph/executor';
+export type { MemoryReport, PlanOptions } from './graph/executor';
+export { ParameterStore } from './graph/parameterStore';
+export { Trainer, uploadDataset, seededPermutation, DivergenceError } from './train/trainer';
+export { findFirstNonFinite, firstNonFinite } from './gpu/nonFinite';
+export type { NonFiniteWrite, CallList } from './gpu/nonFinite';
+export type { GpuDataset, TrainerOptions, EpochProgress, EpochResult } from './train/trainer';
+export { Snapshots } from './train/snapshot';
+export type { Snapshot, TrainPosition } from './train/snapshot';
+export { DeviceRecovery } from './train/recovery';
+export type { Recovered, RecoveryOptions } from './train/recovery';
+export { OutOfMemoryError, MemoryTracker } from './gpu/memory';
+export type { MemoryStats } from './gpu/memory';
+export { planMemory } from './graph/memoryPlanner';
 // Kernel wrappers and their CPU twins, one pair per family (what docs/kernels/*.md run).
-export * from './kernels/api';
-export { timeCalls, profileCalls, median, timestampResolutionNs } from './engine/timing';
-export type { TimingResult, KernelProfileRow } from './engine/timing';
+export * from './kernels/index';
+export { timeCalls, profileCalls, median, timestampResolutionNs } from './gpu/timing';
+export type { TimingResult, KernelProfileRow } from './gpu/timing';

@@ -6,17 +6,15 @@
  */
 export * from './core';
 export * from './models/config';
+// TODO(layout issue): one Padding and one OptimizerConfig; until then the model's names win.
+export type { OptimizerConfig, Padding } from './models/config';
 export * from './models/network';
 export * from './models/fit';
 export { parseTrainConfig } from './models/configJson';
-export * from './models/checkpoint';
-export { readSafetensors, writeSafetensors, checkStateDict } from './checkpoint/safetensors';
-export type {
-  SafetensorsFile,
-  SafetensorsTensor,
-  SafetensorsDtype,
-} from './checkpoint/safetensors';
-export { encodeGrayPng, filterGrid } from './checkpoint/png';
+export * from './models/stateDict';
+export { readSafetensors, writeSafetensors, checkStateDict } from './formats/safetensors';
+export type { SafetensorsFile, SafetensorsTensor, SafetensorsDtype } from './formats/safetensors';
+export { encodeGrayPng, filterGrid } from './formats/png';
 export { parseIdx, encodeIdx, isGzip, gunzipStream } from './data/idx';
 export {
   datasetFromIdx,

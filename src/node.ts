@@ -7,4 +7,4 @@ export {
   writeFileAtomic,
   readSafetensorsFile,
   writeSafetensorsFile,
-} from './checkpoint/safetensorsNode';
+} from './formats/safetensorsNode';

@@ -2,10 +2,10 @@
  * Shared pieces of the Chrome benchmark page: URL options, the result row, the timing context,
  * and validation against CPU twins. Every suite validates a kernel on a small shape against its
  * twin before timing it (llm.c's validate-then-time); a mismatch throws and the kernel is not
- * timed. Times are medians over `reps` samples after `warmup` runs (src/engine/timing.ts), from
+ * timed. Times are medians over `reps` samples after `warmup` runs (src/gpu/timing.ts), from
  * timestamp queries when the device has them, else wall clock.
  */
-import { timeCalls, type TimingResult } from '../../src/engine/timing';
+import { timeCalls, type TimingResult } from '../../src/gpu/timing';
 import type { Gpu, KernelCall } from '../../src/index';
 
 export const SUITES = ['fma', 'matmul', 'conv', 'pool', 'softmax', 'adam', 'train'] as const;

@@ -9,8 +9,8 @@
  * time is the median over the timed steps and samples/s = batch / median step time.
  */
 import { availableParallelism } from 'node:os';
-import { mulberry32 } from '../../src/engine/parameters';
-import { median } from '../../src/engine/timing';
+import { mulberry32 } from '../../src/base/random';
+import { median } from '../../src/gpu/timing';
 import { progress } from '../report';
 
 export interface BenchOptions {

@@ -7,7 +7,7 @@
  * command-line flags over it: `applyFlags(parseTrainConfig(json, file), cmd.flags)`. Without it,
  * `cmd.config` is already the defaults with the flags applied, validated.
  */
-import { ShadergradError } from '../engine/errors';
+import { ShadergradError } from '../base/errors';
 import {
   ACTIVATIONS,
   DATASET_NAMES,

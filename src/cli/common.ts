@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { ShadergradError, uploadDataset, type Gpu, type GpuDataset } from '../core';
 import type { TrainConfig } from '../models/config';
 import { parseTrainConfig } from '../models/configJson';
-import { readSafetensors } from '../checkpoint/safetensors';
+import { readSafetensors } from '../formats/safetensors';
 import type { Dataset, DatasetSplit } from '../data/datasets';
 import { loadFashionMnist, loadIdxDir, loadMnist } from '../data/datasetsNode';
 

@@ -6,7 +6,7 @@
  */
 import { ShadergradError, initDevice } from '../core';
 import { createTrainer } from '../models/network';
-import { loadModel } from '../models/checkpoint';
+import { loadModel } from '../models/stateDict';
 import { parseArgs, usage } from './args';
 import { configOf, loadSplit, pct, readBytes, toGpu } from './common';
 import { train } from './train';

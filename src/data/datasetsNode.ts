@@ -12,7 +12,7 @@ import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { basename, dirname, join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { ShadergradError } from '../engine/errors';
+import { ShadergradError } from '../base/errors';
 import { datasetFromIdx, fashionSplit, parseFashionClassJson } from './datasets';
 import type { Dataset, DatasetSplit } from './datasets';
 import { isGzip, maxDecompressedBytes } from './idx';

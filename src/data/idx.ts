@@ -8,7 +8,7 @@
  * gzip: `isGzip` detects the 1f 8b magic; Node decompresses with zlib (datasetsNode.ts), the
  * browser with `gunzipStream` (DecompressionStream), both with an output cap against zip bombs.
  */
-import { ShadergradError } from '../engine/errors';
+import { ShadergradError } from '../base/errors';
 
 /** A parsed IDX file: its dims and its data (a copy, dims.reduce(*) bytes). */
 export interface IdxArray {

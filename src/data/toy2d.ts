@@ -12,8 +12,8 @@
  * others fill about [-1, 1]². `noise` is the standard deviation of gaussian jitter added to every
  * coordinate, in those units.
  */
-import { ShadergradError } from '../engine/errors';
-import { mulberry32 } from '../engine/parameters';
+import { ShadergradError } from '../base/errors';
+import { mulberry32 } from '../base/random';
 
 export type Toy2dKind = 'xor' | 'circles' | 'spirals' | 'gaussians';
 

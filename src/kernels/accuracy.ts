@@ -4,9 +4,9 @@
  * workgroup memory: exact and deterministic), and the argmax predictions themselves (for a
  * confusion matrix). The first maximum wins ties; a label outside [0, K) never counts as correct.
  */
-import { dispatchFor, type KernelCall } from '../engine/dispatch';
-import { defineParams } from '../engine/params';
-import type { DType, GpuTensor } from '../engine/tensor';
+import { dispatchFor, type KernelCall } from '../gpu/dispatch';
+import { defineParams } from '../gpu/uniforms';
+import type { DType, GpuTensor } from '../gpu/tensor';
 import type { AccuracyArgmaxArgs, AccuracyCountArgs } from './accuracy.cpu';
 import { expectCount, expectDtype, expectWhole } from './checks';
 import type { KernelFamily } from './family';

@@ -3,9 +3,9 @@
  * sigmoid and tanh, on flat tensors of any shape. The activation is an override constant, so each
  * function is its own pipeline with no per-element branch.
  */
-import { dispatchFor, type KernelCall } from '../engine/dispatch';
-import { defineParams } from '../engine/params';
-import type { GpuTensor } from '../engine/tensor';
+import { dispatchFor, type KernelCall } from '../gpu/dispatch';
+import { defineParams } from '../gpu/uniforms';
+import type { GpuTensor } from '../gpu/tensor';
 import type { ActivationBackwardArgs, ActivationForwardArgs } from './activation.cpu';
 import { sameCount } from './checks';
 import { activationCode } from './common.cpu';

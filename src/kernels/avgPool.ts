@@ -6,10 +6,10 @@
  * Entry points avgPoolForward (one thread per output), avgPoolBackward (one per input element);
  * override workgroupSize.
  */
-import { dispatchFor, type KernelCall } from '../engine/dispatch';
-import { ShadergradError } from '../engine/errors';
-import { defineParams } from '../engine/params';
-import type { GpuTensor } from '../engine/tensor';
+import { dispatchFor, type KernelCall } from '../gpu/dispatch';
+import { ShadergradError } from '../base/errors';
+import { defineParams } from '../gpu/uniforms';
+import type { GpuTensor } from '../gpu/tensor';
 import type { AvgPoolBackwardArgs, AvgPoolForwardArgs } from './avgPool.cpu';
 import type { KernelFamily } from './family';
 import { poolArgsProblem, poolLabel, poolParamsFields } from './pool.cpu';

@@ -5,10 +5,10 @@
  * NaN pixels and label -1 instead of an out-of-bounds read. One invocation per output element.
  * Legend: count images of P pixels, a batch of B.
  */
-import { dispatchFor, type KernelCall } from '../engine/dispatch';
-import { ShadergradError } from '../engine/errors';
-import { defineParams } from '../engine/params';
-import { elementCount, type DType, type GpuTensor } from '../engine/tensor';
+import { dispatchFor, type KernelCall } from '../gpu/dispatch';
+import { ShadergradError } from '../base/errors';
+import { defineParams } from '../gpu/uniforms';
+import { elementCount, type DType, type GpuTensor } from '../gpu/tensor';
 import type { GatherImagesArgs, GatherLabelsArgs } from './batchGather.cpu';
 import { expectCount, expectDtype, expectWhole } from './checks';
 import type { KernelFamily } from './family';

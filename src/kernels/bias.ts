@@ -4,9 +4,9 @@
  * sum of dOut over batch and space, one workgroup per channel with a tree reduction in workgroup
  * memory (deterministic, no atomics).
  */
-import { dispatchFor, grid1d, type KernelCall } from '../engine/dispatch';
-import { defineParams } from '../engine/params';
-import type { GpuTensor } from '../engine/tensor';
+import { dispatchFor, grid1d, type KernelCall } from '../gpu/dispatch';
+import { defineParams } from '../gpu/uniforms';
+import type { GpuTensor } from '../gpu/tensor';
 import type { BiasAddForwardArgs, BiasBackwardArgs } from './bias.cpu';
 import { expectCount, expectWhole } from './checks';
 import { activationCode } from './common.cpu';

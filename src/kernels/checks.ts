@@ -1,6 +1,6 @@
 /** Shape checks shared by the kernel wrappers: wrong shapes fail before anything is dispatched. */
-import { ShadergradError } from '../engine/errors';
-import { elementCount, type DType, type GpuTensor } from '../engine/tensor';
+import { ShadergradError } from '../base/errors';
+import { elementCount, type DType, type GpuTensor } from '../gpu/tensor';
 
 /** Throws unless every tensor has the same element count; returns that count. */
 export function sameCount(label: string, ...tensors: GpuTensor[]): number {

@@ -15,9 +15,9 @@
  * Reference: Chellapilla et al., "High Performance Convolutional Neural Networks for Document
  * Processing" (2006), which lowers convolution to matrix products this way.
  */
-import type { KernelCall } from '../engine/dispatch';
-import { ShadergradError } from '../engine/errors';
-import type { GpuTensor } from '../engine/tensor';
+import type { KernelCall } from '../gpu/dispatch';
+import { ShadergradError } from '../base/errors';
+import type { GpuTensor } from '../gpu/tensor';
 import { biasBackward } from './bias';
 import { expectCount } from './checks';
 import type { Activation } from './common.cpu';

@@ -5,10 +5,10 @@
  * col2im is its adjoint, summing dCols back into dX [N, C, H, W] by gathering (no atomics).
  * Geometry (stride, 'same'/'valid'/numeric padding) comes from conv2dGeometry in the twin file.
  */
-import { dispatchFor, type KernelCall } from '../engine/dispatch';
-import { ShadergradError } from '../engine/errors';
-import { defineParams } from '../engine/params';
-import type { GpuTensor } from '../engine/tensor';
+import { dispatchFor, type KernelCall } from '../gpu/dispatch';
+import { ShadergradError } from '../base/errors';
+import { defineParams } from '../gpu/uniforms';
+import type { GpuTensor } from '../gpu/tensor';
 import { expectCount, expectWhole } from './checks';
 import type { Col2imArgs, Conv2dGeometry, Im2colArgs } from './conv2dIm2col.cpu';
 import type { KernelFamily } from './family';

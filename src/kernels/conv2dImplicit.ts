@@ -14,11 +14,11 @@ import {
   ceilDiv,
   dispatchFor,
   type KernelCall,
-} from '../engine/dispatch';
-import { ShadergradError } from '../engine/errors';
-import { defineParams } from '../engine/params';
-import type { ShaderSource } from '../engine/pipelines';
-import type { GpuTensor } from '../engine/tensor';
+} from '../gpu/dispatch';
+import { ShadergradError } from '../base/errors';
+import { defineParams } from '../gpu/uniforms';
+import type { ShaderSource } from '../gpu/pipelines';
+import type { GpuTensor } from '../gpu/tensor';
 import { expectCount, expectDtype } from './checks';
 import type {
   Conv2dBackwardDataArgs,

@@ -5,10 +5,10 @@
  * GPU: no mask buffer, no per-step upload, and the backward recomputes the forward's mask.
  * Evaluation skips dropout altogether (the graph aliases its output to its input).
  */
-import { dispatchFor, type KernelCall } from '../engine/dispatch';
-import { ShadergradError } from '../engine/errors';
-import { defineParams } from '../engine/params';
-import { elementCount, type GpuTensor } from '../engine/tensor';
+import { dispatchFor, type KernelCall } from '../gpu/dispatch';
+import { ShadergradError } from '../base/errors';
+import { defineParams } from '../gpu/uniforms';
+import { elementCount, type GpuTensor } from '../gpu/tensor';
 import { sameCount } from './checks';
 import {
   dropoutScale,

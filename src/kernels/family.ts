@@ -3,8 +3,8 @@
  * layout each entry point binds, and whether it uses workgroup memory (those get the race
  * detector). Tests iterate the registry, so a family listed here is checked for Params packing.
  */
-import type { ShaderSource } from '../engine/pipelines';
-import type { ParamsLayout, ScalarType } from '../engine/params';
+import type { ShaderSource } from '../gpu/pipelines';
+import type { ParamsLayout, ScalarType } from '../gpu/uniforms';
 
 export interface KernelFamily {
   readonly name: string;

@@ -2,9 +2,9 @@
  * FMA peak kernel (shaders/fmaPeak.wgsl): measures the adapter's arithmetic throughput, so the
  * benchmarks can report each kernel as a fraction of what this adapter can do at best.
  */
-import { dispatchFor, type KernelCall } from '../engine/dispatch';
-import { defineParams } from '../engine/params';
-import { elementCount, type GpuTensor } from '../engine/tensor';
+import { dispatchFor, type KernelCall } from '../gpu/dispatch';
+import { defineParams } from '../gpu/uniforms';
+import { elementCount, type GpuTensor } from '../gpu/tensor';
 import { expectWhole } from './checks';
 import type { KernelFamily } from './family';
 import type { FmaPeakArgs } from './fmaPeak.cpu';

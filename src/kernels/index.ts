@@ -1,56 +1,28 @@
 /**
- * The kernel registry: every kernel family, for the tests that check all of them (Params packing
- * against reflection, race detection) and for the kernel explorer.
+ * The kernels' one barrel: everything above src/kernels (graph, train, models, the public API,
+ * benches and pages) reaches the kernels through this file only. Per family, the wrappers
+ * (args -> KernelCall, run with `runCalls` or a plan) and the CPU twins (plain loops on typed
+ * arrays, the spec each kernel is tested against), the geometry their args need, and the registry
+ * of every family. Named re-exports only: no side effects, nothing new.
  */
-import { accuracyFamily } from './accuracy';
-import { activationFamily } from './activation';
-import { avgPoolFamily } from './avgPool';
-import { batchGatherFamily } from './batchGather';
-import { biasFamily } from './bias';
-import { conv2dIm2colFamily } from './conv2dIm2col';
-import { conv2dImplicitFamily } from './conv2dImplicit';
-import { dropoutFamily } from './dropout';
-import { fmaPeakFamily } from './fmaPeak';
-import { matmulFamily } from './matmul';
-import { matmulSubgroupFamily } from './matmulSubgroup';
-import { maxPoolFamily } from './maxPool';
-import { mseFamily } from './mse';
-import { optimizerFamily } from './optimizer';
-import { reduceFamily } from './reduce';
-import { softmaxCrossEntropyFamily } from './softmaxCrossEntropy';
-import type { KernelCall } from '../engine/dispatch';
-import type { KernelFamily } from './family';
-
-export const kernelFamilies: readonly KernelFamily[] = [
-  activationFamily,
-  fmaPeakFamily,
-  matmulFamily,
-  matmulSubgroupFamily,
-  maxPoolFamily,
-  avgPoolFamily,
-  conv2dIm2colFamily,
-  conv2dImplicitFamily,
-  optimizerFamily,
-  batchGatherFamily,
-  biasFamily,
-  softmaxCrossEntropyFamily,
-  mseFamily,
-  accuracyFamily,
-  reduceFamily,
-  dropoutFamily,
-];
-
+export { kernelFamilies } from './registry';
 export type { KernelFamily } from './family';
-
-// ---- what the engine's graph and autodiff use (STYLE 2.5: the engine sees kernels only here)
-export type KernelCallList = KernelCall[];
-export type { Activation } from './common.cpu';
-export { conv2dGeometry, type Conv2dGeometry, type Padding } from './conv2dIm2col.cpu';
-export { poolGeometry, type PoolGeometry } from './pool.cpu';
+export type { Activation, FloatArray } from './common.cpu';
+export { activationCode } from './common.cpu';
 export { activationForward, activationBackward } from './activation';
-export { maxPoolForward, maxPoolBackward } from './maxPool';
-export { avgPoolForward, avgPoolBackward } from './avgPool';
+export { activationForwardCpu, activationBackwardCpu } from './activation.cpu';
 export { biasAddForward, biasBackward } from './bias';
+export { biasAddForwardCpu, biasBackwardCpu } from './bias.cpu';
+export { matmul, matmulFlops, preferredMatmulVariant, type MatmulVariant } from './matmul';
+export { matmulCpu, type MatmulArgs } from './matmul.cpu';
+export { im2col, col2im } from './conv2dIm2col';
+export {
+  conv2dGeometry,
+  im2colCpu,
+  col2imCpu,
+  type Conv2dGeometry,
+  type Padding,
+} from './conv2dIm2col.cpu';
 export {
   conv2dForward,
   conv2dBackward,
@@ -58,20 +30,44 @@ export {
   conv2dInputGradScratch,
   usesImplicitBackwardData,
 } from './conv2d';
-export { matmul, preferredMatmulVariant, type MatmulVariant } from './matmul';
+export { weightCkoShape, paddedGradientShape } from './conv2dImplicit';
+export { conv2dForwardCpu, conv2dBackwardCpu } from './conv2d.cpu';
+export { poolGeometry, type PoolGeometry } from './pool.cpu';
+export { maxPoolForward, maxPoolBackward } from './maxPool';
+export { maxPoolForwardCpu, maxPoolBackwardCpu } from './maxPool.cpu';
+export { avgPoolForward, avgPoolBackward } from './avgPool';
+export { avgPoolForwardCpu, avgPoolBackwardCpu } from './avgPool.cpu';
 export {
   softmaxCrossEntropyForward,
+  softmaxCrossEntropyBackward,
   softmaxCrossEntropyForwardBackward,
 } from './softmaxCrossEntropy';
-export { mseForward, mseBackward } from './mse';
-export { lossMean } from './reduce';
-export { accuracyCount, accuracyArgmax } from './accuracy';
 export {
-  optimizerStepBegin,
-  optimizerUpdate,
+  softmaxCrossEntropyForwardCpu,
+  softmaxCrossEntropyBackwardCpu,
+  softmaxCrossEntropyForwardBackwardCpu,
+} from './softmaxCrossEntropy.cpu';
+export { mseForward, mseBackward } from './mse';
+export { mseForwardCpu, mseBackwardCpu } from './mse.cpu';
+export { lossMean } from './reduce';
+export { lossMeanCpu } from './reduce.cpu';
+export { accuracyCount, accuracyArgmax } from './accuracy';
+export { accuracyCountCpu, accuracyArgmaxCpu } from './accuracy.cpu';
+export { optimizerStepBegin, optimizerUpdate } from './optimizer';
+export {
+  optimizerStepBeginCpu,
+  optimizerUpdateCpu,
   optimizerStateSlots,
   type OptimizerConfig,
-} from './optimizer';
+} from './optimizer.cpu';
 export { gatherImages, gatherLabels } from './batchGather';
+export { gatherImagesCpu, gatherLabelsCpu } from './batchGather.cpu';
 export { dropoutForward, dropoutBackward } from './dropout';
-export { isDropoutRate } from './dropout.cpu';
+export {
+  dropoutForwardCpu,
+  dropoutBackwardCpu,
+  dropoutMaskCpu,
+  isDropoutRate,
+} from './dropout.cpu';
+export { fmaPeak } from './fmaPeak';
+export { fmaPeakCpu, fmaPeakFlops } from './fmaPeak.cpu';

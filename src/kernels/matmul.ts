@@ -19,9 +19,9 @@ import {
   ceilDiv,
   type KernelCall,
   type Workgroups,
-} from '../engine/dispatch';
-import { ShadergradError, type AdapterKind } from '../engine/errors';
-import type { GpuTensor } from '../engine/tensor';
+} from '../gpu/dispatch';
+import { ShadergradError, type AdapterKind } from '../base/errors';
+import type { GpuTensor } from '../gpu/tensor';
 import { expectCount, expectDtype, expectWhole } from './checks';
 import { activationCode } from './common.cpu';
 import type { KernelFamily } from './family';

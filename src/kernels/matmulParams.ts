@@ -1,5 +1,5 @@
 /** The Params layout shared by shaders/matmul.wgsl and shaders/matmulSubgroup.wgsl. */
-import { defineParams } from '../engine/params';
+import { defineParams } from '../gpu/uniforms';
 
 export const matmulParams = defineParams('Params', {
   M: 'u32',

@@ -10,9 +10,9 @@
  * comes here only when `subgroupTileHandles` accepts them (vec4-aligned reads); anything else runs
  * matmulRegisterTile. Timings against registerTile are in preferredMatmulVariant's note (./matmul).
  */
-import { MAX_WORKGROUPS_PER_DIMENSION, ceilDiv, type KernelCall } from '../engine/dispatch';
-import type { ShaderSource } from '../engine/pipelines';
-import type { GpuTensor } from '../engine/tensor';
+import { MAX_WORKGROUPS_PER_DIMENSION, ceilDiv, type KernelCall } from '../gpu/dispatch';
+import type { ShaderSource } from '../gpu/pipelines';
+import type { GpuTensor } from '../gpu/tensor';
 import { activationCode } from './common.cpu';
 import type { KernelFamily } from './family';
 import type { MatmulArgs, matmulStrides } from './matmul.cpu';

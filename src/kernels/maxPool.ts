@@ -6,10 +6,10 @@
  * Entry points maxPoolForward (one thread per output row), maxPoolBackward (one per input row,
  * optionally times the preceding activation's derivative); overrides workgroupSize, activation.
  */
-import { dispatchFor, type KernelCall } from '../engine/dispatch';
-import { ShadergradError } from '../engine/errors';
-import { defineParams } from '../engine/params';
-import type { GpuTensor } from '../engine/tensor';
+import { dispatchFor, type KernelCall } from '../gpu/dispatch';
+import { ShadergradError } from '../base/errors';
+import { defineParams } from '../gpu/uniforms';
+import type { GpuTensor } from '../gpu/tensor';
 import type { KernelFamily } from './family';
 import type { MaxPoolBackwardArgs, MaxPoolForwardArgs } from './maxPool.cpu';
 import { poolArgsProblem, poolLabel, poolParamsFields } from './pool.cpu';

@@ -3,9 +3,9 @@
  * per-sample partial sums loss[n] = sum_d (pred - target)^2 / (N*D), whose plain sum is the mean
  * (reduce with lossMean({ loss, total, N, scale: 1 })), and dPred = 2 (pred - target) / (N*D).
  */
-import { dispatchFor, type KernelCall } from '../engine/dispatch';
-import { defineParams } from '../engine/params';
-import type { GpuTensor } from '../engine/tensor';
+import { dispatchFor, type KernelCall } from '../gpu/dispatch';
+import { defineParams } from '../gpu/uniforms';
+import type { GpuTensor } from '../gpu/tensor';
 import { expectCount, expectWhole } from './checks';
 import type { KernelFamily } from './family';
 import type { MseBackwardArgs, MseForwardArgs } from './mse.cpu';

@@ -7,10 +7,10 @@
  * Hyper-parameters are a uniform written when the call is prepared (a learning-rate change is a
  * rare uniform write).
  */
-import { dispatchFor, type KernelCall } from '../engine/dispatch';
-import { ShadergradError } from '../engine/errors';
-import { defineParams } from '../engine/params';
-import { elementCount, type DType, type GpuTensor } from '../engine/tensor';
+import { dispatchFor, type KernelCall } from '../gpu/dispatch';
+import { ShadergradError } from '../base/errors';
+import { defineParams } from '../gpu/uniforms';
+import { elementCount, type DType, type GpuTensor } from '../gpu/tensor';
 import { sameCount } from './checks';
 import type { KernelFamily } from './family';
 import {

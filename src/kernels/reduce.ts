@@ -4,9 +4,9 @@
  * default scale 1/N it is the batch mean of softmaxCrossEntropyForward's per-sample losses; pass
  * scale 1 for mseForward, whose per-sample values already carry 1/(N*D).
  */
-import type { KernelCall } from '../engine/dispatch';
-import { defineParams } from '../engine/params';
-import type { GpuTensor } from '../engine/tensor';
+import type { KernelCall } from '../gpu/dispatch';
+import { defineParams } from '../gpu/uniforms';
+import type { GpuTensor } from '../gpu/tensor';
 import { expectCount, expectWhole } from './checks';
 import type { KernelFamily } from './family';
 import type { LossMeanArgs } from './reduce.cpu';

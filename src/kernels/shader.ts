@@ -1,5 +1,5 @@
 /** Builds a family's ShaderSource: common.wgsl, then the family's own file. */
-import type { ShaderSource } from '../engine/pipelines';
+import type { ShaderSource } from '../gpu/pipelines';
 import common from '../../shaders/common.wgsl?raw';
 
 const commonLines = common.split('\n').length;

@@ -5,9 +5,9 @@
  * optional scale. Stable for logits of +-1e4 (max subtracted); a label outside [0, K) gives NaN.
  * The fused entry point computes both in one dispatch for the training step.
  */
-import { dispatchFor, type KernelCall } from '../engine/dispatch';
-import { defineParams } from '../engine/params';
-import type { DType, GpuTensor } from '../engine/tensor';
+import { dispatchFor, type KernelCall } from '../gpu/dispatch';
+import { defineParams } from '../gpu/uniforms';
+import type { DType, GpuTensor } from '../gpu/tensor';
 import { expectCount, expectDtype, expectWhole } from './checks';
 import type { KernelFamily } from './family';
 import { familyShader } from './shader';

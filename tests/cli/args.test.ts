@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { applyFlags, parseArgs, usage, type CliCommand } from '../../src/cli/args';
-import { ShadergradError } from '../../src/engine/errors';
+import { ShadergradError } from '../../src/base/errors';
 import {
   defaultTrainConfig,
   layerOutputShapes,

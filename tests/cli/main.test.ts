@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { readSafetensors } from '../../src/checkpoint/safetensors';
+import { readSafetensors } from '../../src/formats/safetensors';
 
 const run = promisify(execFile);
 

@@ -8,9 +8,9 @@ import { cpSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { readSafetensors } from '../../src/checkpoint/safetensors';
-import { CHECKPOINT_FILE, readResume } from '../../src/cli/checkpointFiles';
-import { firstNonFinite } from '../../src/engine/nonFinite';
+import { readSafetensors } from '../../src/formats/safetensors';
+import { CHECKPOINT_FILE, readResume } from '../../src/cli/checkpoint';
+import { firstNonFinite } from '../../src/gpu/nonFinite';
 import { startCli, type Finished } from '../helpers/child';
 
 /** 256 samples / batch 32 = 8 steps per epoch. */

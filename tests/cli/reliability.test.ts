@@ -11,7 +11,7 @@ import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { readSafetensors, type SafetensorsFile } from '../../src/checkpoint/safetensors';
+import { readSafetensors, type SafetensorsFile } from '../../src/formats/safetensors';
 import { startCli, viteNodeBaseKb, type Finished } from '../helpers/child';
 
 /** 2048 samples / batch 32 = 64 steps per epoch, two epochs: a few seconds of training. */

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { fashionClassNames, fashionSplit, parseFashionClassJson } from '../../src/data/datasets';
 import type { FashionClass } from '../../src/data/datasets';
 import { fashionClassFile, loadFashionMnist } from '../../src/data/datasetsNode';
-import { ShadergradError } from '../../src/engine/errors';
+import { ShadergradError } from '../../src/base/errors';
 
 const text = (s: string): Uint8Array => new TextEncoder().encode(s);
 const row = (v: number): string =>

@@ -6,8 +6,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { datasetFromIdx, limitDataset } from '../../src/data/datasets';
 import { idxFileNames, loadIdxDir, loadMnist, readMaybeGzip } from '../../src/data/datasetsNode';
 import { encodeIdx, gunzipStream, parseIdx } from '../../src/data/idx';
-import { ShadergradError } from '../../src/engine/errors';
-import { rng } from '../helpers/random';
+import { ShadergradError } from '../../src/base/errors';
+import { mulberry32 } from '../../src/base/random';
 
 const tmp = mkdtempSync(join(tmpdir(), 'shadergrad-idx-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -184,7 +184,7 @@ describe('IDX fuzz', () => {
   // 3000 seeded cases: random bytes (half with a plausible header) and flips, truncations and
   // extensions of a valid file. Each must parse consistently or throw a ShadergradError.
   it('every input parses or throws ShadergradError', () => {
-    const r = rng(20240611);
+    const r = mulberry32(20240611);
     const int = (n: number): number => Math.floor(r() * n);
     const valid = encodeIdx(
       [4, 3, 5],

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { mseTargets, toy2d, toy2dKinds, type Toy2d, type Toy2dKind } from '../../src/data/toy2d';
-import { ShadergradError } from '../../src/engine/errors';
+import { ShadergradError } from '../../src/base/errors';
 
 function classCounts(d: Toy2d): number[] {
   const counts = new Array<number>(d.classes).fill(0);

@@ -4,8 +4,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { readSafetensors, type SafetensorsFile } from '../../src/checkpoint/safetensors';
-import { Graph } from '../../src/engine/graph';
+import { readSafetensors, type SafetensorsFile } from '../../src/formats/safetensors';
+import { Graph } from '../../src/graph/graph';
 
 export const goldenDir = join(process.cwd(), '..', 'shared', 'golden');
 

@@ -3,10 +3,10 @@
  * never a skip: every machine that runs the tests has at least lavapipe or SwiftShader
  * (scripts/install-software-gpu.sh). SHADERGRAD_ADAPTER=swiftshader runs the suite on SwiftShader.
  */
-import { initDevice, type Gpu } from '../../src/engine/device';
-import { runCalls, type KernelCall } from '../../src/engine/dispatch';
-import { readFloat32, uploadTensor } from '../../src/engine/buffers';
-import type { GpuTensor } from '../../src/engine/tensor';
+import { initDevice, type Gpu } from '../../src/gpu/device';
+import { runCalls, type KernelCall } from '../../src/gpu/dispatch';
+import { readFloat32, uploadTensor } from '../../src/gpu/buffers';
+import type { GpuTensor } from '../../src/gpu/tensor';
 
 let shared: Promise<Gpu> | undefined;
 

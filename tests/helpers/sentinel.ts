@@ -6,9 +6,9 @@
  * an element the kernel forgot to write fails any closeness check.
  */
 import { expect } from 'vitest';
-import type { Gpu } from '../../src/engine/device';
-import { readBytes } from '../../src/engine/buffers';
-import { tensorByteLength, type DType, type GpuTensor } from '../../src/engine/tensor';
+import type { Gpu } from '../../src/gpu/device';
+import { readBytes } from '../../src/gpu/buffers';
+import { tensorByteLength, type DType, type GpuTensor } from '../../src/gpu/tensor';
 
 const SENTINEL = 0x7fc0beef;
 

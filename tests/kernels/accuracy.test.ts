@@ -1,9 +1,9 @@
 import { detectRaces } from 'wgsl_reflect/wgsl_reflect.module.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readTensor, uploadTensor } from '../../src/engine/buffers';
-import type { Gpu } from '../../src/engine/device';
-import { runCalls } from '../../src/engine/dispatch';
-import type { GpuTensor } from '../../src/engine/tensor';
+import { readTensor, uploadTensor } from '../../src/gpu/buffers';
+import type { Gpu } from '../../src/gpu/device';
+import { runCalls } from '../../src/gpu/dispatch';
+import type { GpuTensor } from '../../src/gpu/tensor';
 import {
   accuracyArgmax,
   accuracyCount,
@@ -12,7 +12,7 @@ import {
 } from '../../src/kernels/accuracy';
 import { accuracyArgmaxCpu, accuracyCountCpu } from '../../src/kernels/accuracy.cpu';
 import { testGpu, upload } from '../helpers/gpu';
-import { randomArray, randomInts } from '../helpers/random';
+import { randomFloats, randomInts } from '../../src/base/random';
 import { guardedOutput } from '../helpers/sentinel';
 
 let gpu: Gpu;
@@ -30,7 +30,7 @@ async function readU32(t: GpuTensor): Promise<Uint32Array> {
 
 /** Logits with deliberate ties: values on a coarse grid, so rows often repeat their maximum. */
 function tiedLogits(count: number, seed: number): Float32Array {
-  return randomArray(count, seed, 0, 4).map(Math.floor);
+  return randomFloats(count, seed, 0, 4).map(Math.floor);
 }
 
 describe('accuracy twin', () => {
@@ -59,7 +59,7 @@ describe('accuracy twin', () => {
 describe('accuracy on the GPU', () => {
   const shapes = [1, 7, 65, 257, 1000].flatMap((N) => [10, 1, 3, 1000].map((K) => [N, K] as const));
   it.each(shapes)('count and argmax match the twin exactly, N = %i, K = %i', async (N, K) => {
-    const logitsHost = K === 1000 ? randomArray(N * K, N + K) : tiedLogits(N * K, N + K);
+    const logitsHost = K === 1000 ? randomFloats(N * K, N + K) : tiedLogits(N * K, N + K);
     // Labels mostly in range; about a quarter right by construction so counts are not ~N/K.
     const labelsHost = randomInts(N, N * K, K);
     const predHost = new Uint32Array(N);
@@ -134,7 +134,7 @@ describe('accuracy on the GPU', () => {
     const [N, K] = [65536 * 64 + 5, 1]; // 65537 workgroups of 64: the grid spills into y
     const predictions = guardedOutput(gpu, [N], 'u32');
     const call = accuracyArgmax({
-      logits: upload(gpu, randomArray(N, 4), [N, K]),
+      logits: upload(gpu, randomFloats(N, 4), [N, K]),
       predictions: predictions.tensor,
       N,
       K,

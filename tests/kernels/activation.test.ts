@@ -1,12 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Gpu } from '../../src/engine/device';
+import type { Gpu } from '../../src/gpu/device';
 import { activationBackward, activationForward } from '../../src/kernels/activation';
 import { activationBackwardCpu, activationForwardCpu } from '../../src/kernels/activation.cpu';
 import type { Activation } from '../../src/kernels/common.cpu';
 import { expectAllClose } from '../helpers/allclose';
 import { numericalGradient, toF64, weightedSum } from '../helpers/finiteDiff';
 import { runAndRead, testGpu, upload } from '../helpers/gpu';
-import { randomArray } from '../helpers/random';
+import { randomFloats } from '../../src/base/random';
 import { guardedOutput } from '../helpers/sentinel';
 
 const activations: Activation[] = ['relu', 'sigmoid', 'tanh', 'none'];
@@ -35,8 +35,8 @@ describe('activation twin', () => {
 
   it.each(activations)('%s backward equals central differences (float64)', (activation) => {
     // Points away from relu's kink at 0, where the derivative is undefined.
-    const x = toF64(randomArray(40, 7, -3, 3).map((v) => (Math.abs(v) < 0.05 ? v + 0.2 : v)));
-    const w = toF64(randomArray(40, 8));
+    const x = toF64(randomFloats(40, 7, -3, 3).map((v) => (Math.abs(v) < 0.05 ? v + 0.2 : v)));
+    const w = toF64(randomFloats(40, 8));
     const y = new Float64Array(40);
     const loss = (): number => {
       activationForwardCpu({ x, y, activation });
@@ -52,7 +52,7 @@ describe('activation twin', () => {
 
 describe.each(activations)('activation %s on the GPU', (activation) => {
   it.each([1, 7, 63, 65, 257, 1000])('forward and backward match the twin, n = %i', async (n) => {
-    const xHost = randomArray(n, n, -5, 5);
+    const xHost = randomFloats(n, n, -5, 5);
     const x = upload(gpu, xHost, [n]);
     const y = guardedOutput(gpu, [n]);
     const got = await runAndRead(gpu, activationForward({ x, y: y.tensor, activation }), y.tensor);
@@ -61,7 +61,7 @@ describe.each(activations)('activation %s on the GPU', (activation) => {
     expectAllClose(got, want, tol, 'forward');
     await y.check();
 
-    const dYHost = randomArray(n, n + 1);
+    const dYHost = randomFloats(n, n + 1);
     const dX = guardedOutput(gpu, [n]);
     const gotDx = await runAndRead(
       gpu,
@@ -92,7 +92,7 @@ describe.each(activations)('activation %s on the GPU', (activation) => {
 describe('activation dispatch past 65535 workgroups', () => {
   it('covers every element of a 2-D grid', async () => {
     const n = 65536 * 256 + 5; // 65537 workgroups of 256: the grid spills into y
-    const xHost = randomArray(n, 3, -1, 1);
+    const xHost = randomFloats(n, 3, -1, 1);
     const y = guardedOutput(gpu, [n]);
     const call = activationForward({ x: upload(gpu, xHost, [n]), y: y.tensor, activation: 'relu' });
     expect(call.workgroups[1]).toBeGreaterThan(1);

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readFloat32 } from '../../src/engine/buffers';
-import type { Gpu } from '../../src/engine/device';
-import { dispatchFor, runCalls, type KernelCall } from '../../src/engine/dispatch';
-import { ShadergradError } from '../../src/engine/errors';
+import { readFloat32 } from '../../src/gpu/buffers';
+import type { Gpu } from '../../src/gpu/device';
+import { dispatchFor, runCalls, type KernelCall } from '../../src/gpu/dispatch';
+import { ShadergradError } from '../../src/base/errors';
 import { avgPoolBackward, avgPoolForward } from '../../src/kernels/avgPool';
 import { avgPoolBackwardCpu, avgPoolForwardCpu } from '../../src/kernels/avgPool.cpu';
 import {
@@ -15,7 +15,7 @@ import {
 import { dotTolerance, expectAllClose } from '../helpers/allclose';
 import { numericalGradient, toF64, weightedSum } from '../helpers/finiteDiff';
 import { testGpu, upload } from '../helpers/gpu';
-import { randomArray } from '../helpers/random';
+import { randomFloats } from '../../src/base/random';
 import { guardedOutput } from '../helpers/sentinel';
 
 let gpu: Gpu;
@@ -162,8 +162,8 @@ describe('avgPool twin', () => {
     ['2x3 stride 1x2', [2, 3] as [number, number], [1, 2] as [number, number]],
   ])('backward equals central differences (float64), %s', (_name, kernel, stride) => {
     const g = poolGeometry({ N: 2, C: 2, H: 7, W: 6 }, kernel, stride);
-    const x = toF64(randomArray(count(poolShape(g, 'in')), 41));
-    const w = toF64(randomArray(count(poolShape(g, 'out')), 42));
+    const x = toF64(randomFloats(count(poolShape(g, 'in')), 41));
+    const w = toF64(randomFloats(count(poolShape(g, 'out')), 42));
     const out = new Float64Array(w.length);
     const loss = (): number => {
       avgPoolForwardCpu({ x, out, geometry: g });
@@ -209,15 +209,15 @@ describe('avgPool on the GPU', () => {
   it.each(cases)('matches the twin: %s', async (_name, input, kernel, stride) => {
     const g = poolGeometry(input, kernel, stride);
     const seed = g.H * 100 + g.W * 10 + g.KH;
-    const xHost = randomArray(count(poolShape(g, 'in')), seed, -3, 3);
-    const dOutHost = randomArray(count(poolShape(g, 'out')), seed + 1);
+    const xHost = randomFloats(count(poolShape(g, 'in')), seed, -3, 3);
+    const dOutHost = randomFloats(count(poolShape(g, 'out')), seed + 1);
     expectMatchesTwin(g, await runGpu(g, xHost, dOutHost), twin(g, xHost, dOutHost), 3, 1);
   });
 
   it('stays accurate for values of +-1e4 with overlapping windows', async () => {
     const g = poolGeometry({ N: 2, C: 3, H: 11, W: 9 }, 3, 1);
-    const xHost = randomArray(count(poolShape(g, 'in')), 51, -1e4, 1e4);
-    const dOutHost = randomArray(count(poolShape(g, 'out')), 52, -1e4, 1e4);
+    const xHost = randomFloats(count(poolShape(g, 'in')), 51, -1e4, 1e4);
+    const dOutHost = randomFloats(count(poolShape(g, 'out')), 52, -1e4, 1e4);
     const got = await runGpu(g, xHost, dOutHost);
     expectMatchesTwin(g, got, twin(g, xHost, dOutHost), maxAbs(xHost), maxAbs(dOutHost));
   });
@@ -226,8 +226,8 @@ describe('avgPool on the GPU', () => {
     // 8 x 513 x 513 inputs, 2x2 stride 1 -> 8 x 512 x 512 outputs; 16-thread workgroups make
     // 131072 (forward) and 131585 (backward) workgroups, so both grids spill into y.
     const g = poolGeometry({ N: 1, C: 8, H: 513, W: 513 }, 2, 1);
-    const xHost = randomArray(count(poolShape(g, 'in')), 61, -1, 1);
-    const dOutHost = randomArray(count(poolShape(g, 'out')), 62);
+    const xHost = randomFloats(count(poolShape(g, 'in')), 61, -1, 1);
+    const dOutHost = randomFloats(count(poolShape(g, 'out')), 62);
     expect(dispatchFor(count(poolShape(g, 'out')), 16)[1]).toBeGreaterThan(1);
     expectMatchesTwin(g, await runGpu(g, xHost, dOutHost, 16), twin(g, xHost, dOutHost), 1, 1);
   });

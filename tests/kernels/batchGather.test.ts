@@ -1,12 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readTensor, uploadTensor } from '../../src/engine/buffers';
-import type { Gpu } from '../../src/engine/device';
-import { dispatchFor, runCalls, type KernelCall } from '../../src/engine/dispatch';
+import { readTensor, uploadTensor } from '../../src/gpu/buffers';
+import type { Gpu } from '../../src/gpu/device';
+import { dispatchFor, runCalls, type KernelCall } from '../../src/gpu/dispatch';
 import { gatherImages, gatherLabels } from '../../src/kernels/batchGather';
 import { gatherImagesCpu, gatherLabelsCpu } from '../../src/kernels/batchGather.cpu';
 import { expectAllClose } from '../helpers/allclose';
 import { upload, testGpu } from '../helpers/gpu';
-import { rng } from '../helpers/random';
+import { mulberry32 } from '../../src/base/random';
 import { guardedOutput } from '../helpers/sentinel';
 
 // byte / 255 is one f32 division, which WGSL allows to be off by 2.5 ulp: 2.5 * 2^-23 relative.
@@ -21,13 +21,13 @@ beforeAll(async () => {
 afterAll(() => gpu.destroy());
 
 function randomBytes(n: number, seed: number): Uint8Array {
-  const r = rng(seed);
+  const r = mulberry32(seed);
   return Uint8Array.from({ length: n }, () => Math.floor(r() * 256));
 }
 
 /** A shuffled 0..count-1 (Fisher-Yates), then `extra` indices >= count appended. */
 function permutation(count: number, seed: number, extra: number[] = []): Uint32Array {
-  const r = rng(seed);
+  const r = mulberry32(seed);
   const p = Array.from({ length: count }, (_, i) => i);
   for (let i = count - 1; i > 0; i--) {
     const j = Math.floor(r() * (i + 1));

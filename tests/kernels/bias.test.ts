@@ -1,8 +1,8 @@
 import { detectRaces } from 'wgsl_reflect/wgsl_reflect.module.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { writeTensor } from '../../src/engine/buffers';
-import { grid1d } from '../../src/engine/dispatch';
-import type { Gpu } from '../../src/engine/device';
+import { writeTensor } from '../../src/gpu/buffers';
+import { grid1d } from '../../src/gpu/dispatch';
+import type { Gpu } from '../../src/gpu/device';
 import { activationBackwardCpu } from '../../src/kernels/activation.cpu';
 import { biasAddForward, biasBackward, biasParams, biasShader } from '../../src/kernels/bias';
 import { biasAddForwardCpu, biasBackwardCpu } from '../../src/kernels/bias.cpu';
@@ -10,7 +10,7 @@ import type { Activation } from '../../src/kernels/common.cpu';
 import { dotTolerance, expectAllClose } from '../helpers/allclose';
 import { numericalGradient, toF64, weightedSum } from '../helpers/finiteDiff';
 import { runAndRead, testGpu, upload } from '../helpers/gpu';
-import { randomArray } from '../helpers/random';
+import { randomFloats } from '../../src/base/random';
 import { guardedOutput } from '../helpers/sentinel';
 
 // One rounding of x + bias, then the activation (a few ulp on GPUs): 2e-6 absolute on values of
@@ -55,9 +55,9 @@ describe('bias twin', () => {
     'backward (after the %s backward) equals central differences (float64)',
     (activation) => {
       const [N, C, S] = [3, 4, 5];
-      const x0 = toF64(randomArray(N * C * S, 11, -2, 2));
-      const bias = toF64(randomArray(C, 12));
-      const w = toF64(randomArray(N * C * S, 13));
+      const x0 = toF64(randomFloats(N * C * S, 11, -2, 2));
+      const bias = toF64(randomFloats(C, 12));
+      const w = toF64(randomFloats(N * C * S, 13));
       const y = new Float64Array(N * C * S);
       const loss = (): number => {
         y.set(x0);
@@ -89,8 +89,8 @@ const shapes: [number, number, number][] = [
 describe('bias on the GPU', () => {
   it.each(shapes)('forward matches the twin, N = %i, C = %i, S = %i', async (N, C, S) => {
     for (const activation of ['none', 'relu', 'sigmoid'] as const) {
-      const xHost = randomArray(N * C * S, N + C + S, -3, 3);
-      const biasHost = randomArray(C, C);
+      const xHost = randomFloats(N * C * S, N + C + S, -3, 3);
+      const biasHost = randomFloats(C, C);
       const x = guardedOutput(gpu, [N, C, S]);
       writeTensor(gpu, x.tensor, xHost);
       const got = await runAndRead(
@@ -105,7 +105,7 @@ describe('bias on the GPU', () => {
   });
 
   it.each(shapes)('backward matches the twin, N = %i, C = %i, S = %i', async (N, C, S) => {
-    const dOutHost = randomArray(N * C * S, 7 * N + S, -1, 1);
+    const dOutHost = randomFloats(N * C * S, 7 * N + S, -1, 1);
     const dBias = guardedOutput(gpu, [C]);
     const call = biasBackward({
       dOut: upload(gpu, dOutHost, [N, C, S]),
@@ -147,7 +147,7 @@ describe('bias on the GPU', () => {
 
   it('forward covers a grid past 65535 workgroups', async () => {
     const [N, C, S] = [65536 * 64 + 5, 1, 1]; // 65537 workgroups of 64: the grid spills into y
-    const xHost = randomArray(N, 5, -1, 1);
+    const xHost = randomFloats(N, 5, -1, 1);
     const x = guardedOutput(gpu, [N, C, S]);
     writeTensor(gpu, x.tensor, xHost);
     const call = biasAddForward({ x: x.tensor, bias: upload(gpu, [0.25], [1]), N, C, S });
@@ -160,7 +160,7 @@ describe('bias on the GPU', () => {
 
   it('backward covers more than 65535 channels (one workgroup each)', async () => {
     const [N, C, S] = [2, 65536 + 7, 1];
-    const dOutHost = randomArray(N * C * S, 9);
+    const dOutHost = randomFloats(N * C * S, 9);
     const dBias = guardedOutput(gpu, [C]);
     const serial = biasBackward({
       dOut: upload(gpu, dOutHost, [N, C, S]),
@@ -212,7 +212,7 @@ describe('bias race detector', () => {
   }
 
   it('biasBackward has no races and computes the sums', () => {
-    const dOut = randomArray(N * C * S, 21);
+    const dOut = randomFloats(N * C * S, 21);
     const dBias = new Float32Array(C).fill(NaN);
     const result = detect(biasShader.code, dOut, dBias);
     expect(result.errors).toEqual([]);
@@ -227,7 +227,7 @@ describe('bias race detector', () => {
     const code = biasShader.code;
     const at = code.lastIndexOf('workgroupBarrier();');
     const racy = code.slice(0, at) + code.slice(at + 'workgroupBarrier();'.length);
-    const result = detect(racy, randomArray(N * C * S, 22), new Float32Array(C));
+    const result = detect(racy, randomFloats(N * C * S, 22), new Float32Array(C));
     expect(result.races.length).toBeGreaterThan(0);
   });
 });

@@ -7,7 +7,7 @@ import {
 } from '../../src/kernels/conv2dIm2col.cpu';
 import { expectAllClose } from '../helpers/allclose';
 import { numericalGradient, toF64, weightedSum } from '../helpers/finiteDiff';
-import { randomArray } from '../helpers/random';
+import { randomFloats } from '../../src/base/random';
 
 describe('conv2d forward twin', () => {
   it('matches a hand-computed valid convolution with bias (2 output channels)', () => {
@@ -81,11 +81,11 @@ describe.each(gradCases)(
   'conv2d backward twin vs central differences (float64): %s',
   (_name, [N, C, H, W], kernel, stride, padding, O) => {
     const g: Conv2dGeometry = conv2dGeometry({ N, C, H, W }, kernel, stride, padding);
-    const x = toF64(randomArray(N * C * H * W, 21, -1, 1));
-    const weight = toF64(randomArray(O * C * g.KH * g.KW, 22, -1, 1));
-    const bias = toF64(randomArray(O, 23, -1, 1));
+    const x = toF64(randomFloats(N * C * H * W, 21, -1, 1));
+    const weight = toF64(randomFloats(O * C * g.KH * g.KW, 22, -1, 1));
+    const bias = toF64(randomFloats(O, 23, -1, 1));
     // L = sum(upstream * out), so dL/dout = upstream
-    const upstream = toF64(randomArray(N * O * g.OH * g.OW, 24, -1, 1));
+    const upstream = toF64(randomFloats(N * O * g.OH * g.OW, 24, -1, 1));
     const out = new Float64Array(upstream.length);
     const loss = (): number => {
       conv2dForwardCpu({ x, weight, bias, out, geometry: g, O });

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Gpu } from '../../src/engine/device';
-import { runCalls } from '../../src/engine/dispatch';
-import { createTensor, readFloat32 } from '../../src/engine/buffers';
+import type { Gpu } from '../../src/gpu/device';
+import { runCalls } from '../../src/gpu/dispatch';
+import { createTensor, readFloat32 } from '../../src/gpu/buffers';
 import {
   conv2dBackward,
   conv2dColsShape,
@@ -14,7 +14,7 @@ import { conv2dGeometry, type Padding } from '../../src/kernels/conv2dIm2col.cpu
 import type { MatmulVariant } from '../../src/kernels/matmul';
 import { dotTolerance, expectAllClose } from '../helpers/allclose';
 import { testGpu, upload } from '../helpers/gpu';
-import { randomArray } from '../helpers/random';
+import { randomFloats } from '../../src/base/random';
 import { guardedOutput } from '../helpers/sentinel';
 
 let gpu: Gpu;
@@ -51,10 +51,10 @@ describe.each(variants)(
     it.each(cases)('N$N C$C H$H W$W O$O k$k s$stride p$padding', async (c) => {
       const g = conv2dGeometry({ N: c.N, C: c.C, H: c.H, W: c.W }, c.k, c.stride, c.padding);
       const R = c.C * g.KH * g.KW;
-      const xHost = randomArray(c.N * c.C * c.H * c.W, 1);
-      const wHost = randomArray(c.O * R, 2, -0.5, 0.5);
-      const bHost = randomArray(c.O, 3);
-      const dOutHost = randomArray(c.N * c.O * g.OH * g.OW, 4);
+      const xHost = randomFloats(c.N * c.C * c.H * c.W, 1);
+      const wHost = randomFloats(c.O * R, 2, -0.5, 0.5);
+      const bHost = randomFloats(c.O, 3);
+      const dOutHost = randomFloats(c.N * c.O * g.OH * g.OW, 4);
       const x = upload(gpu, xHost, [c.N, c.C, c.H, c.W]);
       const weight = upload(gpu, wHost, [c.O, c.C, g.KH, g.KW]);
       const bias = upload(gpu, bHost, [c.O]);

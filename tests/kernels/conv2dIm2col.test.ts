@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Gpu } from '../../src/engine/device';
-import { ShadergradError } from '../../src/engine/errors';
+import type { Gpu } from '../../src/gpu/device';
+import { ShadergradError } from '../../src/base/errors';
 import { col2im, im2col } from '../../src/kernels/conv2dIm2col';
 import {
   col2imCpu,
@@ -14,7 +14,7 @@ import {
 import { dotTolerance, expectAllClose } from '../helpers/allclose';
 import { toF64, weightedSum } from '../helpers/finiteDiff';
 import { runAndRead, testGpu, upload } from '../helpers/gpu';
-import { randomArray } from '../helpers/random';
+import { randomFloats } from '../../src/base/random';
 import { guardedOutput } from '../helpers/sentinel';
 
 let gpu: Gpu;
@@ -127,8 +127,8 @@ describe('im2col / col2im twins', () => {
   it.each(adjointCases)(
     'col2im is the adjoint of im2col: <im2col(x), c> = <x, col2im(c)> (%s, float64)',
     (_name, g) => {
-      const x = toF64(randomArray(xCount(g), 11, -1, 1));
-      const c = toF64(randomArray(colsCount(g), 12, -1, 1));
+      const x = toF64(randomFloats(xCount(g), 11, -1, 1));
+      const c = toF64(randomFloats(colsCount(g), 12, -1, 1));
       const cols = new Float64Array(colsCount(g));
       const dX = new Float64Array(xCount(g));
       im2colCpu({ x, cols, geometry: g });
@@ -161,7 +161,7 @@ describe.each(gpuCases)(
     it.each(['im2colPlaneVec4', 'im2colPlane', 'im2col'] as const)(
       '%s copies exactly what the twin copies',
       async (entry) => {
-        const xHost = randomArray(xCount(g), xCount(g), -scale, scale);
+        const xHost = randomFloats(xCount(g), xCount(g), -scale, scale);
         const cols = guardedOutput(gpu, im2colShape(g));
         const args = { x: upload(gpu, xHost, input), cols: cols.tensor, geometry: g };
         if (entry === 'im2colPlaneVec4' && (g.OH * g.OW) % 4 !== 0) {
@@ -180,7 +180,7 @@ describe.each(gpuCases)(
     );
 
     it('col2im matches the twin up to summation order', async () => {
-      const dColsHost = randomArray(colsCount(g), colsCount(g) + 1, -scale, scale);
+      const dColsHost = randomFloats(colsCount(g), colsCount(g) + 1, -scale, scale);
       const dX = guardedOutput(gpu, input);
       const got = await runAndRead(
         gpu,
@@ -205,7 +205,7 @@ describe('conv2dIm2col dispatch past 65535 workgroups', () => {
   const tuning = { workgroupSize: 1 };
 
   it('im2col and col2im cover every element of a 2-D grid', async () => {
-    const xHost = randomArray(xCount(g), 5, -1, 1);
+    const xHost = randomFloats(xCount(g), 5, -1, 1);
     const cols = guardedOutput(gpu, im2colShape(g));
     const call = im2col(
       { x: upload(gpu, xHost, [4, 8, 4096, 2]), cols: cols.tensor, geometry: g },
@@ -229,7 +229,7 @@ describe('conv2dIm2col dispatch past 65535 workgroups', () => {
   it('im2colPlane covers every cols row of a 2-D grid', async () => {
     // N*C*KH*KW = 4*4096*4 = 65536 cols rows of one column each, one invocation per workgroup.
     const planes = conv2dGeometry(shape(4, 4096, 2, 2), 2, 1, 'valid');
-    const xHost = randomArray(xCount(planes), 6, -1, 1);
+    const xHost = randomFloats(xCount(planes), 6, -1, 1);
     const cols = guardedOutput(gpu, im2colShape(planes));
     const call = im2col(
       { x: upload(gpu, xHost, [4, 4096, 2, 2]), cols: cols.tensor, geometry: planes },

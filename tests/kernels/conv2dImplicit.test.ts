@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readFloat32 } from '../../src/engine/buffers';
-import type { Gpu } from '../../src/engine/device';
-import { runCalls, type KernelCall } from '../../src/engine/dispatch';
+import { readFloat32 } from '../../src/gpu/buffers';
+import type { Gpu } from '../../src/gpu/device';
+import { runCalls, type KernelCall } from '../../src/gpu/dispatch';
 import { conv2dBackwardCpu } from '../../src/kernels/conv2d.cpu';
 import {
   conv2dBackwardData,
@@ -23,7 +23,7 @@ import {
 } from '../../src/kernels/conv2dIm2col.cpu';
 import { dotTolerance, expectAllClose } from '../helpers/allclose';
 import { testGpu, upload } from '../helpers/gpu';
-import { randomArray } from '../helpers/random';
+import { randomFloats } from '../../src/base/random';
 import { guardedOutput } from '../helpers/sentinel';
 
 let gpu: Gpu;
@@ -76,8 +76,8 @@ describe('conv2dImplicit twins', () => {
     'the gather equals the direct convolution backward: N$N C$C $H x $W O$O k$k s$stride',
     (c) => {
       const g = geometryOf(c);
-      const weight = randomArray(c.O * c.C * g.KH * g.KW, 1);
-      const dOut = randomArray(c.N * c.O * g.OH * g.OW, 2);
+      const weight = randomFloats(c.O * c.C * g.KH * g.KW, 1);
+      const dOut = randomFloats(c.N * c.O * g.OH * g.OW, 2);
       const dXDirect = new Float64Array(c.N * c.C * c.H * c.W);
       const x = new Float64Array(dXDirect.length);
       const dWeight = new Float64Array(weight.length);
@@ -141,8 +141,8 @@ describe('conv2dImplicit on the GPU equals its twins', () => {
       expect(implicitBackwardDataProblem(g, c.O, false)).toMatch(/subgroups/);
       return;
     }
-    const weight = randomArray(c.O * c.C * g.KH * g.KW, 3, -0.5, 0.5);
-    const dOut = randomArray(c.N * c.O * g.OH * g.OW, 4);
+    const weight = randomFloats(c.O * c.C * g.KH * g.KW, 3, -0.5, 0.5);
+    const dOut = randomFloats(c.N * c.O * g.OH * g.OW, 4);
     const got = await runGpu(g, c.O, weight, dOut);
     const want = twinDx(g, c.O, weight, dOut);
     // The transpose and the padding only move values: exact.
@@ -154,8 +154,8 @@ describe('conv2dImplicit on the GPU equals its twins', () => {
   it('stays within tolerance for values of +-1e3', async () => {
     if (!gpu.hasSubgroups) return expect(gpu.hasSubgroups).toBe(false);
     const g = geometryOf({ N: 2, C: 6, H: 10, W: 9, O: 8, k: 3, stride: 1, padding: 'same' });
-    const weight = randomArray(8 * 6 * 9, 5, -1e3, 1e3);
-    const dOut = randomArray(2 * 8 * g.OH * g.OW, 6, -1e3, 1e3);
+    const weight = randomFloats(8 * 6 * 9, 5, -1e3, 1e3);
+    const dOut = randomFloats(2 * 8 * g.OH * g.OW, 6, -1e3, 1e3);
     const got = await runGpu(g, 8, weight, dOut);
     expectAllClose(got.dX, twinDx(g, 8, weight, dOut).dX, tolerance(g, 8, 1e3, 1e3), 'dX');
   });
@@ -166,8 +166,8 @@ describe('conv2dImplicit on the GPU equals its twins', () => {
   it.each([4, 32])('matches the twin with wgSize %i', async (wgSize) => {
     if (!gpu.hasSubgroups) return expect(gpu.hasSubgroups).toBe(false);
     const g = geometryOf({ N: 2, C: 40, H: 7, W: 9, O: 8, k: 3, stride: 1, padding: 1 });
-    const weight = randomArray(8 * 40 * 9, 7, -0.5, 0.5);
-    const dOut = randomArray(2 * 8 * g.OH * g.OW, 8);
+    const weight = randomFloats(8 * 40 * 9, 7, -0.5, 0.5);
+    const dOut = randomFloats(2 * 8 * g.OH * g.OW, 8);
     const got = await runGpu(g, 8, weight, dOut, (call) => ({
       ...call,
       constants: { ...call.constants, wgSize },

@@ -1,12 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readFloat32, uploadTensor } from '../../src/engine/buffers';
-import type { Gpu } from '../../src/engine/device';
-import { ShadergradError } from '../../src/engine/errors';
-import type { StepPlan } from '../../src/engine/executor';
-import { Graph } from '../../src/engine/graph';
-import { referenceForward, referenceTrainStep } from '../../src/engine/reference';
-import type { GpuTensor } from '../../src/engine/tensor';
-import { Trainer } from '../../src/engine/trainer';
+import { readFloat32, uploadTensor } from '../../src/gpu/buffers';
+import type { Gpu } from '../../src/gpu/device';
+import { ShadergradError } from '../../src/base/errors';
+import type { StepPlan } from '../../src/graph/executor';
+import { Graph } from '../../src/graph/graph';
+import { referenceForward, referenceTrainStep } from '../../src/graph/cpuReference';
+import type { GpuTensor } from '../../src/gpu/tensor';
+import { Trainer } from '../../src/train/trainer';
 import { dropoutBackward, dropoutForward } from '../../src/kernels/dropout';
 import {
   dropoutBackwardCpu,
@@ -22,7 +22,7 @@ import { buildGraph } from '../../src/models/network';
 import { expectAllClose } from '../helpers/allclose';
 import { numericalGradient, toF64, weightedSum } from '../helpers/finiteDiff';
 import { runAndRead, testGpu, upload } from '../helpers/gpu';
-import { randomArray, randomInts } from '../helpers/random';
+import { randomFloats, randomInts } from '../../src/base/random';
 import { guardedOutput } from '../helpers/sentinel';
 
 // Masks are integer hashes and the scaled values one correctly rounded f32 multiply on both
@@ -104,8 +104,8 @@ describe('dropout twin', () => {
   });
 
   it('backward equals central differences with the mask fixed (float64)', () => {
-    const x = toF64(randomArray(50, 3, -2, 2));
-    const w = toF64(randomArray(50, 4));
+    const x = toF64(randomFloats(50, 3, -2, 2));
+    const w = toF64(randomFloats(50, 4));
     const hyper = { step: [6], rate: 0.4, seed: 2, layer: 3 };
     const y = new Float64Array(50);
     const loss = (): number => {
@@ -123,7 +123,7 @@ describe('dropout twin', () => {
 describe('dropout on the GPU', () => {
   async function forwardBackward(n: number, step: number, rate: number): Promise<void> {
     const hyper = { rate, seed: 1234, layer: 7 };
-    const xHost = randomArray(n, n, -1e4, 1e4); // large values: the scale must not overflow
+    const xHost = randomFloats(n, n, -1e4, 1e4); // large values: the scale must not overflow
     const y = guardedOutput(gpu, [n]);
     const call = dropoutForward({
       x: upload(gpu, xHost, [n]),
@@ -137,7 +137,7 @@ describe('dropout on the GPU', () => {
     expectAllClose(got, want, exact, 'forward');
     await y.check();
 
-    const dYHost = randomArray(n, n + 1);
+    const dYHost = randomFloats(n, n + 1);
     const dX = guardedOutput(gpu, [n]);
     const dY = upload(gpu, dYHost, [n]);
     const back = dropoutBackward({ dY, step: stepTensor(step), dX: dX.tensor, ...hyper });
@@ -182,7 +182,7 @@ describe('dropout on the GPU', () => {
   it('covers every element of a dispatch past 65535 workgroups', async () => {
     const n = 65536 * 256 + 5; // 65537 workgroups of 256: the grid spills into y
     const hyper = { rate: 0.2, seed: 3, layer: 1 };
-    const xHost = randomArray(n, 3, -1, 1);
+    const xHost = randomFloats(n, 3, -1, 1);
     const y = guardedOutput(gpu, [n]);
     const call = dropoutForward({
       x: upload(gpu, xHost, [n]),
@@ -237,7 +237,7 @@ describe('dropout in a training plan', () => {
     const params = new Map<string, Float32Array>();
     for (const p of graph.parameters()) params.set(p.name, await trainer.store.read(p.name));
     const state = { params, optimizerState: new Map(), step: 0 };
-    const images = randomArray(batch * 16, 8, -1, 1);
+    const images = randomFloats(batch * 16, 8, -1, 1);
     const labels = randomInts(batch, 9, 3);
     const plan = await trainer.plan('train', batch);
     const seen: Float32Array[] = [];

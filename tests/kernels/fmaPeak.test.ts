@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Gpu } from '../../src/engine/device';
+import type { Gpu } from '../../src/gpu/device';
 import { fmaPeak } from '../../src/kernels/fmaPeak';
 import { fmaPeakCpu, fmaPeakFlops } from '../../src/kernels/fmaPeak.cpu';
 import { expectAllClose } from '../helpers/allclose';

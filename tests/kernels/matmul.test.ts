@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { detectRaces } from 'wgsl_reflect/wgsl_reflect.module.js';
-import type { Gpu } from '../../src/engine/device';
-import { ShadergradError } from '../../src/engine/errors';
-import type { GpuTensor } from '../../src/engine/tensor';
+import type { Gpu } from '../../src/gpu/device';
+import { ShadergradError } from '../../src/base/errors';
+import type { GpuTensor } from '../../src/gpu/tensor';
 import type { Activation } from '../../src/kernels/common.cpu';
 import {
   matmul,
@@ -14,7 +14,7 @@ import {
 import { matmulCpu, matmulStrides, type MatmulArgs } from '../../src/kernels/matmul.cpu';
 import { dotTolerance, expectAllClose } from '../helpers/allclose';
 import { runAndRead, testGpu, upload } from '../helpers/gpu';
-import { randomArray } from '../helpers/random';
+import { randomFloats } from '../../src/base/random';
 import { guardedOutput } from '../helpers/sentinel';
 
 const variants: MatmulVariant[] = ['naive', 'registerTile', 'workgroupTile'];
@@ -69,8 +69,8 @@ describe('matmul twin', () => {
 
   it('reads transposes like explicit transposed copies', () => {
     const [M, K, N] = [5, 4, 3];
-    const a = Float64Array.from(randomArray(M * K, 1));
-    const b = Float64Array.from(randomArray(K * N, 2));
+    const a = Float64Array.from(randomFloats(M * K, 1));
+    const b = Float64Array.from(randomFloats(K * N, 2));
     const want = new Float64Array(M * N);
     matmulCpu({ a, b, out: want, M, K, N });
     for (const [transA, transB] of [
@@ -95,8 +95,8 @@ describe('matmul twin', () => {
 
   it('sumBatches equals the sum of the separate products', () => {
     const [M, K, N, batch] = [3, 4, 5, 3];
-    const a = Float64Array.from(randomArray(batch * M * K, 3));
-    const b = Float64Array.from(randomArray(batch * K * N, 4));
+    const a = Float64Array.from(randomFloats(batch * M * K, 3));
+    const b = Float64Array.from(randomFloats(batch * K * N, 4));
     const separate = new Float64Array(batch * M * N);
     matmulCpu({ a, b, out: separate, M, K, N, batch });
     const summed = new Float64Array(M * N);
@@ -122,10 +122,10 @@ async function checkCase(c: Case, variant: MatmulVariant): Promise<string> {
   const s = matmulStrides(c);
   const extent = (stride: number, size: number): number => (s.batch - 1) * stride + size;
   const scale = c.scale ?? 1;
-  const aHost = randomArray(extent(s.aBatchStride, M * K), M * 31 + K, -scale, scale);
-  const bHost = randomArray(extent(s.bBatchStride, K * N), N * 17 + K, -scale, scale);
+  const aHost = randomFloats(extent(s.aBatchStride, M * K), M * 31 + K, -scale, scale);
+  const bHost = randomFloats(extent(s.bBatchStride, K * N), N * 17 + K, -scale, scale);
   const biasHost = c.biasMode
-    ? randomArray(c.biasMode === 'row' ? M : N, 5, -scale, scale)
+    ? randomFloats(c.biasMode === 'row' ? M : N, 5, -scale, scale)
     : undefined;
   const outCount = c.sumBatches ? M * N : extent(s.outBatchStride, M * N);
   const out = guardedOutput(gpu, [outCount]);

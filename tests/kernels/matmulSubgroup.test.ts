@@ -1,11 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ResourceType } from 'wgsl_reflect/wgsl_reflect.module.js';
-import type { Gpu } from '../../src/engine/device';
-import type { KernelCall } from '../../src/engine/dispatch';
-import { ShadergradError } from '../../src/engine/errors';
-import { readBytes } from '../../src/engine/buffers';
-import { reflectBindings, reflectShader } from '../../src/engine/pipelines';
-import type { GpuTensor } from '../../src/engine/tensor';
+import type { Gpu } from '../../src/gpu/device';
+import type { KernelCall } from '../../src/gpu/dispatch';
+import { ShadergradError } from '../../src/base/errors';
+import { readBytes } from '../../src/gpu/buffers';
+import { reflectBindings, reflectShader } from '../../src/gpu/pipelines';
+import type { GpuTensor } from '../../src/gpu/tensor';
 import { kernelFamilies } from '../../src/kernels/index';
 import { matmul, preferredMatmulVariant, type MatmulVariant } from '../../src/kernels/matmul';
 import { matmulStrides } from '../../src/kernels/matmul.cpu';
@@ -17,7 +17,7 @@ import {
 import { matmulSubgroupCpu, type MatmulArgs } from '../../src/kernels/matmulSubgroup.cpu';
 import { dotTolerance, expectAllClose } from '../helpers/allclose';
 import { runAndRead, testGpu, upload } from '../helpers/gpu';
-import { randomArray } from '../helpers/random';
+import { randomFloats } from '../../src/base/random';
 import { guardedOutput } from '../helpers/sentinel';
 
 const SUBGROUP_ENTRY = 'matmulSubgroupTile';
@@ -90,10 +90,10 @@ async function checkCase(c: Case, reshape?: (call: KernelCall) => KernelCall): P
   const s = matmulStrides(c);
   const extent = (stride: number, size: number): number => (s.batch - 1) * stride + size;
   const scale = c.scale ?? 1;
-  const aHost = randomArray(extent(s.aBatchStride, M * K), 7 * M + K, -scale, scale);
-  const bHost = randomArray(extent(s.bBatchStride, K * N), 3 * N + K + 1, -scale, scale);
+  const aHost = randomFloats(extent(s.aBatchStride, M * K), 7 * M + K, -scale, scale);
+  const bHost = randomFloats(extent(s.bBatchStride, K * N), 3 * N + K + 1, -scale, scale);
   const biasHost = c.biasMode
-    ? randomArray(c.biasMode === 'row' ? M : N, 11, -scale, scale)
+    ? randomFloats(c.biasMode === 'row' ? M : N, 11, -scale, scale)
     : undefined;
   const outCount = c.sumBatches ? M * N : extent(s.outBatchStride, M * N);
   const out = guardedOutput(gpu, [outCount]);

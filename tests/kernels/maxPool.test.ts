@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readFloat32, readTensor, uploadTensor } from '../../src/engine/buffers';
-import type { Gpu } from '../../src/engine/device';
-import { dispatchFor, runCalls, type KernelCall } from '../../src/engine/dispatch';
-import { ShadergradError } from '../../src/engine/errors';
+import { readFloat32, readTensor, uploadTensor } from '../../src/gpu/buffers';
+import type { Gpu } from '../../src/gpu/device';
+import { dispatchFor, runCalls, type KernelCall } from '../../src/gpu/dispatch';
+import { ShadergradError } from '../../src/base/errors';
 import {
   maxPoolBackward,
   maxPoolForward,
@@ -21,7 +21,7 @@ import {
 import { dotTolerance, expectAllClose } from '../helpers/allclose';
 import { numericalGradient, toF64, weightedSum } from '../helpers/finiteDiff';
 import { testGpu, upload } from '../helpers/gpu';
-import { randomArray } from '../helpers/random';
+import { randomFloats } from '../../src/base/random';
 import { guardedOutput } from '../helpers/sentinel';
 
 const exact = { atol: 0, rtol: 0 };
@@ -194,7 +194,7 @@ describe('maxPool twin', () => {
     // changes an argmax.
     const n = count(poolShape(g, 'in'));
     const x = toF64(Array.from({ length: n }, (_, i) => ((i * 37) % n) * 0.01 - 0.8));
-    const w = toF64(randomArray(count(poolShape(g, 'out')), 12));
+    const w = toF64(randomFloats(count(poolShape(g, 'out')), 12));
     const out = new Float64Array(w.length);
     const argmax = new Int32Array(w.length);
     const loss = (): number => {
@@ -258,8 +258,8 @@ describe('maxPool on the GPU', () => {
   it.each(cases)('matches the twin: %s', async (_name, input, kernel, stride) => {
     const g = poolGeometry(input, kernel, stride);
     const seed = g.H * 100 + g.W * 10 + g.KH;
-    const xHost = randomArray(count(poolShape(g, 'in')), seed, -3, 3);
-    const dOutHost = randomArray(count(poolShape(g, 'out')), seed + 1);
+    const xHost = randomFloats(count(poolShape(g, 'in')), seed, -3, 3);
+    const dOutHost = randomFloats(count(poolShape(g, 'out')), seed + 1);
     const want = twin(g, xHost, dOutHost);
     expectMatchesTwin(g, await runGpu(g, xHost, dOutHost, undefined, 'maxPoolBackward'), want, 1);
     // Disjoint windows (stride >= kernel) also take the per-window path, by default.
@@ -276,8 +276,8 @@ describe('maxPool on the GPU', () => {
 
   it('is exact for values of +-1e4 with overlapping windows', async () => {
     const g = poolGeometry({ N: 2, C: 3, H: 11, W: 9 }, 3, 1);
-    const xHost = randomArray(count(poolShape(g, 'in')), 21, -1e4, 1e4);
-    const dOutHost = randomArray(count(poolShape(g, 'out')), 22, -1e4, 1e4);
+    const xHost = randomFloats(count(poolShape(g, 'in')), 21, -1e4, 1e4);
+    const dOutHost = randomFloats(count(poolShape(g, 'out')), 22, -1e4, 1e4);
     expectMatchesTwin(g, await runGpu(g, xHost, dOutHost), twin(g, xHost, dOutHost), 1e4);
   });
 
@@ -286,15 +286,15 @@ describe('maxPool on the GPU', () => {
     // 1050624 input rows; 16-thread workgroups make 65536 and 65664 workgroups, so both grids
     // spill into y.
     const g = poolGeometry({ N: 1, C: 2048, H: 513, W: 3 }, 2, 1);
-    const xHost = randomArray(count(poolShape(g, 'in')), 31, -1, 1);
-    const dOutHost = randomArray(count(poolShape(g, 'out')), 32);
+    const xHost = randomFloats(count(poolShape(g, 'in')), 31, -1, 1);
+    const dOutHost = randomFloats(count(poolShape(g, 'out')), 32);
     expect(dispatchFor(g.N * g.C * g.OH, 16)[1]).toBeGreaterThan(1);
     expect(dispatchFor(g.N * g.C * g.H, 16)[1]).toBeGreaterThan(1);
     expectMatchesTwin(g, await runGpu(g, xHost, dOutHost, 16), twin(g, xHost, dOutHost), 1);
     // The disjoint backward, one invocation per output row: 2048 planes of 513 output rows.
     const d = poolGeometry({ N: 1, C: 2048, H: 1026, W: 2 }, 2);
-    const dxHost = randomArray(count(poolShape(d, 'in')), 33, -1, 1);
-    const dDOutHost = randomArray(count(poolShape(d, 'out')), 34);
+    const dxHost = randomFloats(count(poolShape(d, 'in')), 33, -1, 1);
+    const dDOutHost = randomFloats(count(poolShape(d, 'out')), 34);
     expect(dispatchFor(d.N * d.C * d.OH, 16)[1]).toBeGreaterThan(1);
     const got = await runGpu(d, dxHost, dDOutHost, 16, 'maxPoolBackwardDisjoint');
     expectMatchesTwin(d, got, twin(d, dxHost, dDOutHost), 1);
@@ -325,8 +325,8 @@ describe('maxPool backward with the preceding activation fused', () => {
 
   it.each(activations)('twin equals pool backward then %s backward, exactly', (activation) => {
     const g = poolGeometry({ N: 2, C: 3, H: 7, W: 5 }, 3, 1);
-    const pre = randomArray(count(poolShape(g, 'in')), 41, -2, 2);
-    const dOut = randomArray(count(poolShape(g, 'out')), 42);
+    const pre = randomFloats(count(poolShape(g, 'in')), 41, -2, 2);
+    const dOut = randomFloats(count(poolShape(g, 'out')), 42);
     const { x, argmax, dPre } = fusedTwin(g, pre, dOut, activation);
     const dX = new Float32Array(pre.length);
     maxPoolBackwardCpu({ dOut, argmax, dX, geometry: g });
@@ -340,7 +340,7 @@ describe('maxPool backward with the preceding activation fused', () => {
     const n = count(poolShape(g, 'in'));
     // Distinct values, none near 0 (ReLU's kink), so a 1e-6 step changes no argmax.
     const pre = toF64(Array.from({ length: n }, (_, i) => ((i * 7) % n) * 0.05 - 0.72));
-    const w = toF64(randomArray(count(poolShape(g, 'out')), 43));
+    const w = toF64(randomFloats(count(poolShape(g, 'out')), 43));
     const loss = (): number => weightedSum(fusedTwin(g, pre, w, activation).out, w);
     const numeric = numericalGradient(loss, pre);
     expectAllClose(fusedTwin(g, pre, w, activation).dPre, numeric, { atol: 1e-8, rtol: 1e-6 });
@@ -353,8 +353,8 @@ describe('maxPool backward with the preceding activation fused', () => {
     ['relu, stride 3 > kernel 2', 'relu', { N: 2, C: 1, H: 10, W: 11 }, 2, 3],
   ] as const)('GPU matches the twin: %s', async (_name, activation, input, kernel, stride) => {
     const g = poolGeometry(input, kernel, stride);
-    const pre = randomArray(count(poolShape(g, 'in')), 44, -3, 3);
-    const dOutHost = randomArray(count(poolShape(g, 'out')), 45, -1e4, 1e4);
+    const pre = randomFloats(count(poolShape(g, 'in')), 44, -3, 3);
+    const dOutHost = randomFloats(count(poolShape(g, 'out')), 45, -1e4, 1e4);
     const want = fusedTwin(g, pre, dOutHost, activation);
     const dPre = guardedOutput(gpu, poolShape(g, 'in'));
     const backward = maxPoolBackward({

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Gpu } from '../../src/engine/device';
+import type { Gpu } from '../../src/gpu/device';
 import { mseBackward, mseForward } from '../../src/kernels/mse';
 import { mseBackwardCpu, mseForwardCpu } from '../../src/kernels/mse.cpu';
 import { lossMean } from '../../src/kernels/reduce';
@@ -7,7 +7,7 @@ import { lossMeanCpu } from '../../src/kernels/reduce.cpu';
 import { dotTolerance, expectAllClose, type Tolerance } from '../helpers/allclose';
 import { numericalGradient, toF64 } from '../helpers/finiteDiff';
 import { runAndRead, testGpu, upload } from '../helpers/gpu';
-import { randomArray } from '../helpers/random';
+import { randomFloats } from '../../src/base/random';
 import { guardedOutput } from '../helpers/sentinel';
 
 const eps = 2 ** -23;
@@ -50,8 +50,8 @@ describe('mse twin', () => {
 
   it('backward equals central differences of the mean (float64)', () => {
     const [N, D] = [3, 4];
-    const pred = toF64(randomArray(N * D, 71, -2, 2));
-    const target = toF64(randomArray(N * D, 72, -2, 2));
+    const pred = toF64(randomFloats(N * D, 71, -2, 2));
+    const target = toF64(randomFloats(N * D, 72, -2, 2));
     const loss = new Float64Array(N);
     const total = new Float64Array(1);
     const mean = (): number => {
@@ -69,8 +69,8 @@ describe('mse twin', () => {
 describe('mse on the GPU', () => {
   const shapes = [1, 7, 65, 257].flatMap((N) => [1, 3, 10, 784].map((D) => [N, D] as const));
   it.each(shapes)('forward and backward match the twin, N = %i, D = %i', async (N, D) => {
-    const predHost = randomArray(N * D, N + D, -3, 3);
-    const targetHost = randomArray(N * D, N * D + 1, -3, 3);
+    const predHost = randomFloats(N * D, N + D, -3, 3);
+    const targetHost = randomFloats(N * D, N * D + 1, -3, 3);
     const pred = upload(gpu, predHost, [N, D]);
     const target = upload(gpu, targetHost, [N, D]);
 
@@ -99,8 +99,8 @@ describe('mse on the GPU', () => {
 
   it('gives MSELoss(reduction=mean) through lossMean with scale 1', async () => {
     const [N, D] = [65, 10];
-    const predHost = randomArray(N * D, 81, -1e4, 1e4);
-    const targetHost = randomArray(N * D, 82, -1e4, 1e4);
+    const predHost = randomFloats(N * D, 81, -1e4, 1e4);
+    const targetHost = randomFloats(N * D, 82, -1e4, 1e4);
     const loss = guardedOutput(gpu, [N]);
     const mean = guardedOutput(gpu, [1]);
     const calls = [
@@ -127,8 +127,8 @@ describe('mse on the GPU', () => {
 
   it('backward covers a grid past 65535 workgroups', async () => {
     const [N, D] = [65536 * 64 + 5, 1]; // 65537 workgroups of 64: the grid spills into y
-    const predHost = randomArray(N, 91);
-    const targetHost = randomArray(N, 92);
+    const predHost = randomFloats(N, 91);
+    const targetHost = randomFloats(N, 92);
     const dPred = guardedOutput(gpu, [N, D]);
     const call = mseBackward({
       pred: upload(gpu, predHost, [N, D]),

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readTensor, uploadTensor, writeTensor } from '../../src/engine/buffers';
-import type { Gpu } from '../../src/engine/device';
-import type { GpuTensor } from '../../src/engine/tensor';
-import { dispatchFor, runCalls, type KernelCall } from '../../src/engine/dispatch';
+import { readTensor, uploadTensor, writeTensor } from '../../src/gpu/buffers';
+import type { Gpu } from '../../src/gpu/device';
+import type { GpuTensor } from '../../src/gpu/tensor';
+import { dispatchFor, runCalls, type KernelCall } from '../../src/gpu/dispatch';
 import { optimizerParams, optimizerStepBegin, optimizerUpdate } from '../../src/kernels/optimizer';
 import {
   resolveOptimizerConfig,
@@ -14,7 +14,7 @@ import {
 } from '../../src/kernels/optimizer.cpu';
 import { expectAllClose } from '../helpers/allclose';
 import { testGpu, upload } from '../helpers/gpu';
-import { randomArray } from '../helpers/random';
+import { randomFloats } from '../../src/base/random';
 import { guardedOutput, type GuardedTensor } from '../helpers/sentinel';
 
 const u = 2 ** -24; // float32 unit roundoff
@@ -216,9 +216,9 @@ describe.each(configs.map((c) => [JSON.stringify(c), c] as const))(
       [65, 1e4],
       [1000, 1e4],
     ])('matches the twin over 5 steps, n = %i, |g| ~ %f', async (n, scale) => {
-      const p0 = randomArray(n, n, -1, 1);
+      const p0 = randomFloats(n, n, -1, 1);
       const grads = Array.from({ length: steps }, (_, k) =>
-        randomArray(n, 100 * n + k).map((g) => g * scale),
+        randomFloats(n, 100 * n + k).map((g) => g * scale),
       );
       grads[0]?.fill(0, 0, Math.min(2, n)); // a zero gradient: Adam's 0 / (0 + eps) must stay 0
       const got = await gpuSteps(config, p0, grads);
@@ -250,8 +250,8 @@ describe('optimizer GPU', () => {
   it("Adam's vec4 entry point gives the scalar one's bits", async () => {
     const config: OptimizerConfig = { kind: 'adam', lr: 1e-2, weightDecay: 0.01 };
     const n = 1000; // a multiple of 4 with 16-byte aligned tensors: the wrapper picks vec4
-    const p0 = randomArray(n, 5, -1, 1);
-    const grads = [1, 1e-6, 1e4].map((scale, k) => randomArray(n, 6 + k).map((g) => g * scale));
+    const p0 = randomFloats(n, 5, -1, 1);
+    const grads = [1, 1e-6, 1e4].map((scale, k) => randomFloats(n, 6 + k).map((g) => g * scale));
     const labels: string[] = [];
     const vec4 = await gpuSteps(config, p0, grads, (c) => {
       labels.push(c.label);
@@ -276,8 +276,8 @@ describe('optimizer GPU', () => {
     // workgroupSize is an override: 16 threads per workgroup reach 65537 workgroups with 1M elements.
     const n = 65537 * 16 + 3;
     const config: OptimizerConfig = { kind: 'adam', lr: 1e-3 };
-    const p0 = randomArray(n, 1, -1, 1);
-    const grads = [randomArray(n, 2), randomArray(n, 3)];
+    const p0 = randomFloats(n, 1, -1, 1);
+    const grads = [randomFloats(n, 2), randomFloats(n, 3)];
     const smallGroups = (c: KernelCall): KernelCall => ({
       ...c,
       constants: { workgroupSize: 16 },

@@ -1,11 +1,11 @@
 import { detectRaces } from 'wgsl_reflect/wgsl_reflect.module.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Gpu } from '../../src/engine/device';
+import type { Gpu } from '../../src/gpu/device';
 import { lossMean, reduceParams, reduceShader } from '../../src/kernels/reduce';
 import { lossMeanCpu } from '../../src/kernels/reduce.cpu';
 import { dotTolerance, expectAllClose } from '../helpers/allclose';
 import { runAndRead, testGpu, upload } from '../helpers/gpu';
-import { randomArray } from '../helpers/random';
+import { randomFloats } from '../../src/base/random';
 import { guardedOutput } from '../helpers/sentinel';
 
 let gpu: Gpu;
@@ -32,7 +32,7 @@ describe('lossMean twin', () => {
 
 describe('lossMean on the GPU', () => {
   it.each([1, 7, 65, 255, 256, 257, 1000, 10007])('matches the twin, N = %i', async (N) => {
-    const lossHost = randomArray(N, N, 0, 5);
+    const lossHost = randomFloats(N, N, 0, 5);
     const total = guardedOutput(gpu, [1]);
     const got = await runAndRead(
       gpu,
@@ -47,8 +47,8 @@ describe('lossMean on the GPU', () => {
 
   it('accumulates across two dispatches, and overwrites without accumulate', async () => {
     const N = 65;
-    const a = randomArray(N, 1, 0, 3);
-    const b = randomArray(N, 2, -1e4, 1e4);
+    const a = randomFloats(N, 1, 0, 3);
+    const b = randomFloats(N, 2, -1e4, 1e4);
     const total = guardedOutput(gpu, [1]);
     const argsA = { loss: upload(gpu, a, [N]), total: total.tensor, N };
     const argsB = {
@@ -89,7 +89,7 @@ describe('lossMean on the GPU', () => {
 describe('lossMean race detector', () => {
   it('has no races and computes the mean', () => {
     const N = 21; // 21 values over 8 invocations: every tree level used
-    const loss = randomArray(N, 5, 0, 2);
+    const loss = randomFloats(N, 5, 0, 2);
     const total = new Float32Array([NaN]);
     const bindGroups = {
       0: {

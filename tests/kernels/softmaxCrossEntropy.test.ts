@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { uploadTensor } from '../../src/engine/buffers';
-import type { Gpu } from '../../src/engine/device';
-import { runCalls } from '../../src/engine/dispatch';
-import type { GpuTensor } from '../../src/engine/tensor';
+import { uploadTensor } from '../../src/gpu/buffers';
+import type { Gpu } from '../../src/gpu/device';
+import { runCalls } from '../../src/gpu/dispatch';
+import type { GpuTensor } from '../../src/gpu/tensor';
 import { lossMean } from '../../src/kernels/reduce';
 import { lossMeanCpu } from '../../src/kernels/reduce.cpu';
 import {
@@ -18,7 +18,7 @@ import {
 import { expectAllClose, type Tolerance } from '../helpers/allclose';
 import { numericalGradient, toF64 } from '../helpers/finiteDiff';
 import { runAndRead, testGpu, upload } from '../helpers/gpu';
-import { randomArray, randomInts } from '../helpers/random';
+import { randomFloats, randomInts } from '../../src/base/random';
 import { guardedOutput } from '../helpers/sentinel';
 
 const eps = 2 ** -23;
@@ -64,7 +64,7 @@ describe('softmaxCrossEntropy twin', () => {
 
   it('backward equals central differences of the scaled batch mean (float64)', () => {
     const [N, K, scale] = [4, 5, 2.5];
-    const logits = toF64(randomArray(N * K, 31, -3, 3));
+    const logits = toF64(randomFloats(N * K, 31, -3, 3));
     const labels = randomInts(N, 32, K);
     const loss = new Float64Array(N);
     const total = new Float64Array(1);
@@ -173,11 +173,11 @@ async function checkAgainstTwin(
 describe('softmaxCrossEntropy on the GPU', () => {
   const shapes = [1, 7, 65, 257].flatMap((N) => [10, 1, 3, 1000].map((K) => [N, K] as const));
   it.each(shapes)('forward, backward and fused match the twin, N = %i, K = %i', async (N, K) => {
-    await checkAgainstTwin(randomArray(N * K, N * K, -5, 5), randomInts(N, N + K, K), N, K);
+    await checkAgainstTwin(randomFloats(N * K, N * K, -5, 5), randomInts(N, N + K, K), N, K);
   });
 
   it('applies the gradient scale', async () => {
-    await checkAgainstTwin(randomArray(7 * 10, 41, -5, 5), randomInts(7, 42, 10), 7, 10, 0.125);
+    await checkAgainstTwin(randomFloats(7 * 10, 41, -5, 5), randomInts(7, 42, 10), 7, 10, 0.125);
   });
 
   it('stays finite and matches for logits of +-1e4', async () => {
@@ -218,7 +218,7 @@ describe('softmaxCrossEntropy on the GPU', () => {
 
   it('writes NaN loss and a NaN gradient row for a bad label, and leaves the other rows alone', async () => {
     const [N, K] = [4, 3];
-    const logitsHost = randomArray(N * K, 51, -2, 2);
+    const logitsHost = randomFloats(N * K, 51, -2, 2);
     const labelsHost = new Int32Array([1, -1, 3, 0]);
     const loss = guardedOutput(gpu, [N]);
     const dLogits = guardedOutput(gpu, [N, K]);
@@ -245,7 +245,7 @@ describe('softmaxCrossEntropy on the GPU', () => {
 
   it('gives the batch mean through lossMean, as F.cross_entropy does', async () => {
     const [N, K] = [65, 10];
-    const logitsHost = randomArray(N * K, 61, -4, 4);
+    const logitsHost = randomFloats(N * K, 61, -4, 4);
     const labelsHost = randomInts(N, 62, K);
     const loss = guardedOutput(gpu, [N]);
     const mean = guardedOutput(gpu, [1]);

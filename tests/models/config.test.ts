@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ShadergradError } from '../../src/engine/errors';
+import { ShadergradError } from '../../src/base/errors';
 import {
   applyKnobs,
   cnnFromKnobs,

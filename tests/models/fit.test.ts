@@ -1,6 +1,6 @@
 // trainModel: the whole train-and-evaluate loop in one call, on a tiny synthetic split.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Gpu } from '../../src/engine/device';
+import type { Gpu } from '../../src/gpu/device';
 import type { Dataset, DatasetSplit } from '../../src/data/datasets';
 import { defaultOptimizer, type TrainConfig } from '../../src/models/config';
 import { trainModel, type EpochReport } from '../../src/models/fit';

@@ -6,9 +6,9 @@
  * by sqrt(v) + 1e-8 and amplifies rounding where gradients are tiny.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Gpu } from '../../src/engine/device';
-import { readFloat32 } from '../../src/engine/buffers';
-import { Trainer } from '../../src/engine/trainer';
+import type { Gpu } from '../../src/gpu/device';
+import { readFloat32 } from '../../src/gpu/buffers';
+import { Trainer } from '../../src/train/trainer';
 import { expectAllClose } from '../helpers/allclose';
 import {
   goldenGraph,

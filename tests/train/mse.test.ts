@@ -3,9 +3,9 @@
  * through the same executor (float targets fed as an input node).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Gpu } from '../../src/engine/device';
-import { Graph } from '../../src/engine/graph';
-import { Trainer } from '../../src/engine/trainer';
+import type { Gpu } from '../../src/gpu/device';
+import { Graph } from '../../src/graph/graph';
+import { Trainer } from '../../src/train/trainer';
 import { testGpu } from '../helpers/gpu';
 
 let gpu: Gpu;

@@ -5,13 +5,13 @@
  * says how to get that; either way the weights afterwards are the last good snapshot's, finite.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { initDevice, type Gpu } from '../../src/engine/device';
-import { writeTensor } from '../../src/engine/buffers';
-import { compilePlan } from '../../src/engine/executor';
-import { Graph } from '../../src/engine/graph';
-import { findFirstNonFinite, firstNonFinite } from '../../src/engine/nonFinite';
-import { ParameterStore } from '../../src/engine/parameters';
-import { DivergenceError, uploadDataset, type Trainer } from '../../src/engine/trainer';
+import { initDevice, type Gpu } from '../../src/gpu/device';
+import { writeTensor } from '../../src/gpu/buffers';
+import { compilePlan } from '../../src/graph/executor';
+import { Graph } from '../../src/graph/graph';
+import { findFirstNonFinite, firstNonFinite } from '../../src/gpu/nonFinite';
+import { ParameterStore } from '../../src/graph/parameterStore';
+import { DivergenceError, uploadDataset, type Trainer } from '../../src/train/trainer';
 import { limitDataset, type Dataset } from '../../src/data/datasets';
 import { loadMnist } from '../../src/data/datasetsNode';
 import { cnnFromKnobs, defaultTrainConfig, type TrainConfig } from '../../src/models/config';

@@ -6,10 +6,10 @@
  * never interrupted (same seed, same data order).
  */
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { initDevice, DeviceLostError, type Gpu } from '../../src/engine/device';
-import { DeviceRecovery } from '../../src/engine/recovery';
-import type { Snapshot } from '../../src/engine/snapshot';
-import { uploadDataset, type GpuDataset, type Trainer } from '../../src/engine/trainer';
+import { initDevice, DeviceLostError, type Gpu } from '../../src/gpu/device';
+import { DeviceRecovery } from '../../src/train/recovery';
+import type { Snapshot } from '../../src/train/snapshot';
+import { uploadDataset, type GpuDataset, type Trainer } from '../../src/train/trainer';
 import { limitDataset, type Dataset } from '../../src/data/datasets';
 import { loadMnist } from '../../src/data/datasetsNode';
 import { cnnFromKnobs, defaultTrainConfig, type TrainConfig } from '../../src/models/config';

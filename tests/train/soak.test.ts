@@ -5,7 +5,7 @@
  * few MiB.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Gpu } from '../../src/engine/device';
+import type { Gpu } from '../../src/gpu/device';
 import { limitDataset } from '../../src/data/datasets';
 import { loadMnist } from '../../src/data/datasetsNode';
 import { mlp, runSoak } from '../../bench/soakRun';

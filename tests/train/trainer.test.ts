@@ -3,8 +3,8 @@
  * structural promise that a step creates no buffers or bind groups.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Gpu } from '../../src/engine/device';
-import { uploadDataset } from '../../src/engine/trainer';
+import type { Gpu } from '../../src/gpu/device';
+import { uploadDataset } from '../../src/train/trainer';
 import { limitDataset } from '../../src/data/datasets';
 import { loadMnist } from '../../src/data/datasetsNode';
 import { cnnFromKnobs, defaultTrainConfig, type TrainConfig } from '../../src/models/config';

@@ -1,0 +1,170 @@
+/**
+ * The run's resumable checkpoint, `checkpoint.safetensors`: one file, written atomically from an
+ * in-memory snapshot, holding the parameters (PyTorch's names), the optimizer state (torch.optim's
+ * names, `<param>.exp_avg`, ...) and in its metadata the config and the exact position (epoch,
+ * batch, global step, shuffle seed and the epoch's running metrics). A single file, so a process
+ * killed at any moment leaves either the previous checkpoint or the new one, never a mix of two
+ * steps. `--resume DIR` prefers it; runs without it resume from model.safetensors +
+ * optimizer.safetensors at an epoch boundary.
+ */
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { ShadergradError, type Snapshot, type TrainPosition, type Trainer } from '../core';
+import type { TrainConfig } from '../models/config';
+import { parameterShapes } from '../models/network';
+import { loadModel, loadOptimizer, optimizerStateNames } from '../models/stateDict';
+import {
+  checkStateDict,
+  readSafetensors,
+  writeSafetensors,
+  type SafetensorsTensor,
+} from '../formats/safetensors';
+import { writeFileAtomic } from '../formats/safetensorsNode';
+import { applyFlags, type TrainFlags } from './args';
+import { configOf, readBytes } from './common';
+
+export const CHECKPOINT_FILE = 'checkpoint.safetensors';
+
+type Place = Omit<Snapshot, 'params' | 'state' | 'optimizerStep'>;
+
+/** The snapshot as checkpoint.safetensors bytes. */
+export function snapshotBytes(s: Snapshot, config: TrainConfig): Uint8Array {
+  const shapes = parameterShapes(config.model);
+  const stateNames = optimizerStateNames(config.optimizer.kind);
+  const tensors: Record<string, SafetensorsTensor> = {};
+  for (const [name, data] of s.params) {
+    const shape = [...(shapes.get(name) ?? [data.length])];
+    tensors[name] = { dtype: 'F32', shape, data };
+    (s.state.get(name) ?? []).forEach((d, i) => {
+      tensors[`${name}.${stateNames[i] ?? `state${i}`}`] = { dtype: 'F32', shape, data: d };
+    });
+  }
+  const place: Place = {
+    position: s.position,
+    step: s.step,
+    permutationSeed: s.permutationSeed,
+    lossSum: s.lossSum,
+    correct: s.correct,
+  };
+  return writeSafetensors(tensors, {
+    format: 'pt',
+    'shadergrad.config': JSON.stringify(config),
+    'shadergrad.position': JSON.stringify(place),
+    optimizer: config.optimizer.kind,
+    step: String(s.optimizerStep),
+    epoch: String(s.position.epoch - 1),
+  });
+}
+
+/** Reads checkpoint.safetensors back into a snapshot of `config`'s model, checking every tensor. */
+export function snapshotFromBytes(
+  bytes: Uint8Array,
+  source: string,
+  config: TrainConfig,
+): Snapshot {
+  const file = readSafetensors(bytes, source);
+  const stateNames = optimizerStateNames(config.optimizer.kind);
+  const expected: Record<string, number[]> = {};
+  for (const [name, shape] of parameterShapes(config.model)) {
+    expected[name] = [...shape];
+    for (const s of stateNames) expected[`${name}.${s}`] = [...shape];
+  }
+  checkStateDict(file.tensors, expected, source);
+  const f32 = (name: string): Float32Array => {
+    const t = file.tensors[name];
+    if (t?.dtype !== 'F32') throw new ShadergradError(`${source}: ${name} is not F32`);
+    return t.data;
+  };
+  const params = new Map<string, Float32Array>();
+  const state = new Map<string, Float32Array[]>();
+  for (const name of parameterShapes(config.model).keys()) {
+    params.set(name, f32(name));
+    state.set(
+      name,
+      stateNames.map((s) => f32(`${name}.${s}`)),
+    );
+  }
+  const optimizerStep = Number(file.metadata.step);
+  if (!Number.isInteger(optimizerStep) || optimizerStep < 0)
+    throw new ShadergradError(`${source}: metadata step '${file.metadata.step}' is not a count`);
+  return {
+    ...readPlace(file.metadata['shadergrad.position'], source),
+    optimizerStep,
+    params,
+    state,
+  };
+}
+
+function readPlace(text: string | undefined, source: string): Place {
+  const bad = (why: string): never => {
+    throw new ShadergradError(`${source}: metadata shadergrad.position ${why}`);
+  };
+  if (text === undefined) return bad('is missing');
+  let p: unknown;
+  try {
+    p = JSON.parse(text);
+  } catch {
+    return bad('is not JSON');
+  }
+  const place = p as Partial<Place> & { position?: Partial<TrainPosition> };
+  const counts = [place.position?.epoch, place.position?.batch, place.step, place.correct];
+  if (
+    !counts.every((n) => Number.isInteger(n) && (n ?? -1) >= 0) ||
+    (place.position?.epoch ?? 0) < 1
+  )
+    bad('has no valid epoch, batch, step and correct count');
+  if (!Number.isFinite(place.lossSum) || !Number.isInteger(place.permutationSeed))
+    bad('has no valid lossSum and permutationSeed');
+  return place as Place;
+}
+
+/** Where `--resume DIR` continues: the config to use, the position and how to load the state. */
+export interface ResumePoint {
+  config: TrainConfig;
+  position: TrainPosition;
+  restore(trainer: Trainer): void;
+}
+
+export async function readResume(dir: string, flags: TrainFlags): Promise<ResumePoint> {
+  const path = join(dir, CHECKPOINT_FILE);
+  if (existsSync(path)) {
+    const bytes = await readBytes(path, '--resume');
+    const saved = configOf(bytes, path);
+    const config = applyFlags(saved, flags);
+    const snapshot = snapshotFromBytes(bytes, path, config);
+    if (snapshot.position.batch > 0 && config.batchSize !== saved.batchSize)
+      throw new ShadergradError(
+        `--batch: the run stopped mid-epoch at batch size ${saved.batchSize}; resume it with that size`,
+      );
+    return { config, position: snapshot.position, restore: (t) => t.restore(snapshot) };
+  }
+  const modelPath = join(dir, 'model.safetensors');
+  const optimizerPath = join(dir, 'optimizer.safetensors');
+  const model = await readBytes(modelPath, '--resume');
+  const optimizer = await readBytes(optimizerPath, '--resume');
+  const done = Number(readSafetensors(model, modelPath).metadata.epoch ?? '0');
+  return {
+    config: applyFlags(configOf(model, modelPath), flags),
+    position: { epoch: done + 1, batch: 0 },
+    restore(trainer) {
+      loadModel(trainer, model, modelPath);
+      loadOptimizer(trainer, optimizer, optimizerPath);
+    },
+  };
+}
+
+/** Keeps metrics.jsonl's lines of the epochs the checkpoint has finished (a resumed run redoes the rest). */
+export async function trimMetrics(path: string, epochsDone: number): Promise<void> {
+  if (!existsSync(path)) return;
+  const lines = (await readFile(path, 'utf8')).split('\n').filter((l) => l.trim() !== '');
+  const kept = lines.filter((l) => {
+    try {
+      return ((JSON.parse(l) as { epoch?: number }).epoch ?? 0) <= epochsDone;
+    } catch {
+      return false; // a line cut short by a kill
+    }
+  });
+  if (kept.length !== lines.length)
+    await writeFileAtomic(path, new TextEncoder().encode(kept.map((l) => `${l}\n`).join('')));
+}

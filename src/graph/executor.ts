@@ -1,0 +1,405 @@
+/**
+ * Executor: compiles a graph once into a fixed list of dispatches with all memory planned.
+ *
+ * 1. Trace: the rules of src/graph/autodiff.ts run against placeholder tensors, giving the
+ *    step's schedule (prelude, forward in graph order, metrics, backward in reverse, optimizer).
+ * 2. Plan: each intermediate's lifetime is the span of calls that bind it; memoryPlanner.ts packs them
+ *    into shared buffers. Parameters, gradients, optimizer state, inputs, logits and losses are
+ *    persistent.
+ * 3. Bind: placeholders are replaced by real tensors, and every call gets its pipeline, uniform
+ *    and bind group now. A step then only encodes the prepared calls into one pass and submits:
+ *    no buffer or bind group is created per step.
+ */
+import type { Gpu } from '../gpu/device';
+import { opRules, type RuleContext } from './autodiff';
+import {
+  prepareCall,
+  encodeCall,
+  releaseCall,
+  type KernelCall,
+  type PreparedCall,
+} from '../gpu/dispatch';
+import { STORAGE_USAGE, checkSize } from '../gpu/buffers';
+import { ShadergradError } from '../base/errors';
+import type { Graph, GraphNode } from './graph';
+import type { ParameterStore } from './parameterStore';
+import { planMemory } from './memoryPlanner';
+import { tensorByteLength, type DType, type GpuTensor } from '../gpu/tensor';
+import {
+  optimizerStepBegin,
+  optimizerUpdate,
+  preferredMatmulVariant,
+  type MatmulVariant,
+} from '../kernels/index';
+
+export type TensorKind = 'input' | 'activation' | 'gradient' | 'scratch' | 'output';
+
+interface TracedTensor {
+  readonly id: number;
+  readonly label: string;
+  readonly kind: TensorKind;
+  readonly shape: readonly number[];
+  readonly dtype: DType;
+  readonly tensor: GpuTensor;
+}
+
+export interface PlanOptions {
+  training: boolean;
+  matmulVariant?: MatmulVariant;
+  /** Give every intermediate its own buffer, so tests can read activations after a step. */
+  keepIntermediates?: boolean;
+  /** Calls that run first in the step (batch gathering), prepared like the rest. */
+  prelude?: (inputs: ReadonlyMap<string, GpuTensor>) => KernelCall[];
+  /** Calls that run right after the forward pass (metrics), given the loss node's tensors. */
+  metrics?: (t: {
+    loss: GpuTensor;
+    logits: GpuTensor;
+    /** Integer labels (softmaxCrossEntropy) or float targets (mse). */
+    labels: GpuTensor;
+    lossKind: 'softmaxCrossEntropy' | 'mse';
+  }) => KernelCall[];
+}
+
+export interface MemoryReport {
+  parameters: number;
+  gradients: number;
+  optimizerState: number;
+  /** Inputs, logits and per-sample losses. */
+  persistent: number;
+  /** Activations, their gradients and scratch, after planning. */
+  planned: number;
+  /** The same without buffer reuse. */
+  unplanned: number;
+  /** Everything this plan and its store hold on the GPU. */
+  total: number;
+}
+
+/** A compiled step: prepared calls plus the tensors a caller may read or write. */
+export class StepPlan {
+  constructor(
+    readonly gpu: Gpu,
+    readonly prepared: readonly PreparedCall[],
+    readonly inputs: ReadonlyMap<string, GpuTensor>,
+    readonly outputs: { loss: GpuTensor; logits: GpuTensor },
+    readonly memory: MemoryReport,
+    private readonly buffers: readonly GPUBuffer[],
+    private readonly nodeTensors: ReadonlyMap<string, GpuTensor>,
+    /** Per prepared call, what each bound tensor is ("conv2 (node 3) value", "fc1.weight"). */
+    readonly tensorLabels: readonly (readonly string[])[] = [],
+  ) {}
+
+  /** A node's value or gradient; readable after a step only with keepIntermediates. */
+  tensorOf(nodeId: number, what: 'value' | 'grad' = 'value'): GpuTensor | undefined {
+    return this.nodeTensors.get(`${what}:${nodeId}`);
+  }
+
+  encode(pass: GPUComputePassEncoder): void {
+    for (const p of this.prepared) encodeCall(pass, p);
+  }
+
+  /** Encodes the whole step into one pass and submits it once. */
+  submit(): void {
+    if (this.gpu.lostError) throw this.gpu.lostError;
+    const encoder = this.gpu.device.createCommandEncoder({ label: 'step' });
+    const pass = encoder.beginComputePass({ label: 'step' });
+    this.encode(pass);
+    pass.end();
+    this.gpu.device.queue.submit([encoder.finish()]);
+  }
+
+  destroy(): void {
+    this.prepared.forEach(releaseCall);
+    for (const b of this.buffers) b.destroy();
+  }
+}
+
+class Tracer implements RuleContext {
+  readonly tensors: TracedTensor[] = [];
+  private readonly byKey = new Map<string, GpuTensor>();
+  readonly matmulVariant: MatmulVariant;
+
+  constructor(
+    readonly graph: Graph,
+    readonly store: ParameterStore,
+    readonly training: boolean,
+    matmulVariant: MatmulVariant,
+    private readonly requiresGrad: ReadonlySet<number>,
+  ) {
+    this.matmulVariant = matmulVariant;
+  }
+
+  make(key: string, kind: TensorKind, shape: readonly number[], dtype: DType = 'f32'): GpuTensor {
+    const existing = this.byKey.get(key);
+    if (existing) return existing;
+    const id = this.tensors.length;
+    // A stand-in buffer: only its identity matters until the plan assigns a real one.
+    const buffer = { label: key, placeholderId: id } as unknown as GPUBuffer;
+    const tensor: GpuTensor = {
+      buffer,
+      shape: [...shape],
+      dtype,
+      byteOffset: 0,
+      byteLength: tensorByteLength(shape, dtype),
+    };
+    this.tensors.push({ id, label: key, kind, shape, dtype, tensor });
+    this.byKey.set(key, tensor);
+    return tensor;
+  }
+
+  known(): ReadonlyMap<string, GpuTensor> {
+    return this.byKey;
+  }
+
+  consumers(id: number): readonly GraphNode[] {
+    return this.graph.nodes.filter((n) => n.inputs.includes(id));
+  }
+
+  node(id: number): GraphNode {
+    return this.graph.get(id);
+  }
+
+  value(id: number): GpuTensor {
+    const node = this.graph.get(id);
+    // flatten is a view; dropout in evaluation is the identity, so also an alias of its input
+    if (node.op === 'flatten' || (node.op === 'dropout' && !this.training))
+      return reshape(this.value(node.inputs[0] ?? -1), node.shape);
+    const kind: TensorKind =
+      node.op === 'input' || node.op === 'labels'
+        ? 'input'
+        : isOutput(this.graph, node)
+          ? 'output'
+          : 'activation';
+    return this.make(`value:${id}`, kind, node.shape, node.op === 'labels' ? 'i32' : 'f32');
+  }
+
+  grad(id: number): GpuTensor | undefined {
+    if (!this.training || !this.requiresGrad.has(id)) return undefined;
+    const node = this.graph.get(id);
+    if (node.op === 'flatten') {
+      const inner = this.grad(node.inputs[0] ?? -1);
+      return inner && reshape(inner, node.shape);
+    }
+    return this.make(`grad:${id}`, 'gradient', node.shape);
+  }
+
+  step(): GpuTensor {
+    return this.store.step;
+  }
+
+  param(name: string): GpuTensor {
+    return this.store.get(name).value;
+  }
+
+  paramGrad(name: string): GpuTensor {
+    return this.store.get(name).grad;
+  }
+
+  scratch(
+    node: number,
+    key: string,
+    shape: readonly number[],
+    dtype: 'f32' | 'u32' = 'f32',
+  ): GpuTensor {
+    return this.make(`scratch:${node}:${key}`, 'scratch', shape, dtype);
+  }
+}
+
+function reshape(t: GpuTensor, shape: readonly number[]): GpuTensor {
+  return { ...t, shape: [...shape] };
+}
+
+function isOutput(graph: Graph, node: GraphNode): boolean {
+  const loss = graph.lossNode();
+  return node.id === loss.id || node.id === loss.inputs[0];
+}
+
+function trace(graph: Graph, tracer: Tracer, options: PlanOptions): KernelCall[] {
+  const loss = graph.lossNode();
+  const calls: KernelCall[] = [];
+  for (const n of graph.nodes) if (n.op === 'input' || n.op === 'labels') tracer.value(n.id);
+  const inputs = inputMap(graph, tracer);
+  if (options.prelude) calls.push(...options.prelude(inputs));
+  for (const n of graph.nodes) calls.push(...forwardOf(n, tracer));
+  const logits = tracer.value(loss.inputs[0] ?? -1);
+  const labels = tracer.value(loss.inputs[1] ?? -1);
+  if (options.metrics)
+    calls.push(
+      ...options.metrics({ loss: tracer.value(loss.id), logits, labels, lossKind: loss.op }),
+    );
+  if (!options.training) return calls;
+  for (const n of [...graph.nodes].reverse())
+    if (tracer.grad(n.id) || n.params.length > 0) calls.push(...backwardOf(n, tracer));
+  calls.push(optimizerStepBegin({ step: tracer.store.step }));
+  const config = tracer.store.optimizer;
+  if (!config) throw new ShadergradError('training plan needs an optimizer');
+  for (const p of tracer.store.params.values())
+    calls.push(
+      optimizerUpdate({
+        param: p.value,
+        grad: p.grad,
+        state: [...p.state],
+        step: tracer.store.step,
+        config,
+      }),
+    );
+  return calls;
+}
+
+function forwardOf<K extends GraphNode['op']>(node: GraphNode<K>, ctx: RuleContext): KernelCall[] {
+  return (opRules[node.op] as { forward(n: GraphNode<K>, c: RuleContext): KernelCall[] }).forward(
+    node,
+    ctx,
+  );
+}
+
+function backwardOf<K extends GraphNode['op']>(node: GraphNode<K>, ctx: RuleContext): KernelCall[] {
+  return (opRules[node.op] as { backward(n: GraphNode<K>, c: RuleContext): KernelCall[] }).backward(
+    node,
+    ctx,
+  );
+}
+
+function inputMap(graph: Graph, tracer: Tracer): Map<string, GpuTensor> {
+  const m = new Map<string, GpuTensor>();
+  for (const n of graph.nodes) {
+    if (n.op === 'input' || n.op === 'labels')
+      m.set((n.attrs as { name: string }).name, tracer.value(n.id));
+  }
+  return m;
+}
+
+/** Compiles the graph into a StepPlan sharing the store's parameters. */
+export async function compilePlan(
+  gpu: Gpu,
+  graph: Graph,
+  store: ParameterStore,
+  options: PlanOptions,
+): Promise<StepPlan> {
+  const variant =
+    options.matmulVariant ?? preferredMatmulVariant(gpu.adapter.kind, gpu.hasSubgroups);
+  const tracer = new Tracer(
+    graph,
+    store,
+    options.training,
+    variant,
+    options.training ? graph.gradientNodes() : new Set(),
+  );
+  const calls = trace(graph, tracer, options);
+  const { realOf, buffers, memory } = allocate(
+    gpu,
+    tracer,
+    calls,
+    store,
+    options.keepIntermediates ?? false,
+  );
+  const realize = (t: GpuTensor): GpuTensor => {
+    const r = realOf.get(t.buffer);
+    return r ? { ...t, buffer: r } : t;
+  };
+  const bound = calls.map((c) => ({ ...c, tensors: c.tensors.map(realize) }));
+  const prepared = await Promise.all(bound.map((c) => prepareCall(gpu, c)));
+  const inputs = new Map([...inputMap(graph, tracer)].map(([k, t]) => [k, realize(t)]));
+  const loss = graph.lossNode();
+  const outputs = {
+    loss: realize(tracer.value(loss.id)),
+    logits: realize(tracer.value(loss.inputs[0] ?? -1)),
+  };
+  const nodeTensors = new Map([...tracer.known()].map(([k, t]) => [k, realize(t)]));
+  const labels = calls.map((c) => c.tensors.map((t) => tensorName(graph, tracer, t)));
+  return new StepPlan(gpu, prepared, inputs, outputs, memory, buffers, nodeTensors, labels);
+}
+
+/**
+ * A bound tensor for a user: a traced one by its layer, node and role ("conv2 (node 3) scratch
+ * cols"), any other (parameters, optimizer state, metrics, the dataset) by its buffer's label.
+ */
+function tensorName(graph: Graph, tracer: Tracer, t: GpuTensor): string {
+  const traced = tracer.tensors.find((x) => x.tensor.buffer === t.buffer);
+  if (!traced) return t.buffer.label || 'an unnamed tensor';
+  const [role = '', id = '', key] = traced.label.split(':');
+  const node = graph.nodes[Number(id)];
+  if (!node) return traced.label;
+  const layer = (node.attrs as { name?: string }).name ?? node.op;
+  const what = role === 'grad' ? 'gradient' : role === 'scratch' ? `scratch ${key ?? ''}` : role;
+  return `${layer} (node ${node.id}) ${what}`;
+}
+
+function allocate(
+  gpu: Gpu,
+  tracer: Tracer,
+  calls: readonly KernelCall[],
+  store: ParameterStore,
+  keepAll: boolean,
+) {
+  const byBuffer = new Map<GPUBuffer, TracedTensor>(
+    tracer.tensors.map((t) => [t.tensor.buffer, t]),
+  );
+  const first = new Map<number, number>();
+  const last = new Map<number, number>();
+  calls.forEach((c, i) => {
+    for (const t of c.tensors) {
+      const traced = byBuffer.get(t.buffer);
+      if (!traced) continue;
+      if (!first.has(traced.id)) first.set(traced.id, i);
+      last.set(traced.id, i);
+    }
+  });
+  const planned = tracer.tensors.filter(
+    (t) => !keepAll && (t.kind === 'activation' || t.kind === 'gradient' || t.kind === 'scratch'),
+  );
+  // Refuse, before allocating anything, a tensor no storage binding of this device can hold.
+  for (const t of tracer.tensors) checkSize(gpu, t.tensor.byteLength, describeTensor(t));
+  const plan = planMemory(
+    planned.map((t) => ({
+      id: t.id,
+      byteLength: t.tensor.byteLength,
+      first: first.get(t.id) ?? 0,
+      last: last.get(t.id) ?? 0,
+    })),
+  );
+  const slotBuffers = plan.slotBytes.map((bytes, i) =>
+    gpu.device.createBuffer({
+      label: `plan.slot${i}`,
+      size: Math.max(4, bytes),
+      usage: STORAGE_USAGE,
+    }),
+  );
+  const realOf = new Map<GPUBuffer, GPUBuffer>();
+  const own: GPUBuffer[] = [...slotBuffers];
+  let persistent = 0;
+  for (const t of tracer.tensors) {
+    const slot = plan.slotOf.get(t.id);
+    if (slot !== undefined) {
+      realOf.set(t.tensor.buffer, slotBuffers[slot] as GPUBuffer);
+      continue;
+    }
+    const b = gpu.device.createBuffer({
+      label: t.label,
+      size: Math.max(4, t.tensor.byteLength),
+      usage: STORAGE_USAGE,
+    });
+    own.push(b);
+    realOf.set(t.tensor.buffer, b);
+    persistent += t.tensor.byteLength;
+  }
+  const kept = keepAll
+    ? tracer.tensors.filter(
+        (t) => t.kind === 'activation' || t.kind === 'gradient' || t.kind === 'scratch',
+      )
+    : [];
+  const keptBytes = kept.reduce((a, t) => a + t.tensor.byteLength, 0);
+  const s = store.bytes();
+  const memory: MemoryReport = {
+    ...s,
+    persistent: persistent - keptBytes,
+    planned: keepAll ? keptBytes : plan.plannedBytes,
+    unplanned: keepAll ? keptBytes : plan.naiveBytes,
+    total: s.parameters + s.gradients + s.optimizerState + persistent + plan.plannedBytes,
+  };
+  return { realOf, buffers: own, memory };
+}
+
+/** "conv2 (node 5) scratch cols [64, 800, 196]": what a tensor is, for size errors. */
+function describeTensor(t: TracedTensor): string {
+  return `${t.kind} ${t.label} [${t.shape.join(', ')}]`;
+}

@@ -1,0 +1,134 @@
+/**
+ * Parameter store: the GPU tensors that outlive a step (parameters, their gradients, optimizer
+ * state and the optimizer's step counter), shared by every compiled plan of one model (the
+ * training plan and evaluation plans of other batch sizes). Initialization follows PyTorch's
+ * defaults for Conv2d and Linear: weights and biases ~ U(-1/sqrt(fanIn), 1/sqrt(fanIn)) (that is
+ * kaiming_uniform with a = sqrt(5)), drawn on the CPU from a seeded generator.
+ */
+import type { Gpu } from '../gpu/device';
+import { createTensor, readFloat32, readTensor, writeTensor } from '../gpu/buffers';
+import { ShadergradError } from '../base/errors';
+import type { ParamSpec } from './graph';
+import { elementCount, type GpuTensor } from '../gpu/tensor';
+import { optimizerStateSlots, type OptimizerConfig } from '../kernels/index';
+import { mulberry32 } from '../base/random';
+
+export interface StoredParameter {
+  readonly spec: ParamSpec;
+  readonly value: GpuTensor;
+  readonly grad: GpuTensor;
+  readonly state: readonly GpuTensor[];
+}
+
+export class ParameterStore {
+  readonly params = new Map<string, StoredParameter>();
+  /** u32 [1]: optimizer steps taken (Adam's t). */
+  readonly step: GpuTensor;
+
+  constructor(
+    private readonly gpu: Gpu,
+    specs: readonly ParamSpec[],
+    readonly optimizer: OptimizerConfig | undefined,
+    seed: number,
+  ) {
+    const slots = optimizer ? optimizerStateSlots(optimizer.kind) : 0;
+    const random = mulberry32(seed);
+    for (const spec of specs) {
+      const value = createTensor(gpu, spec.shape, { label: spec.name });
+      writeTensor(
+        gpu,
+        value,
+        uniformInit(elementCount(spec.shape), 1 / Math.sqrt(spec.fanIn), random),
+      );
+      const grad = createTensor(gpu, spec.shape, { label: `${spec.name}.grad` });
+      const state = Array.from({ length: slots }, (_, i) =>
+        createTensor(gpu, spec.shape, { label: `${spec.name}.state${i}` }),
+      );
+      this.params.set(spec.name, { spec, value, grad, state });
+    }
+    this.step = createTensor(gpu, [1], { dtype: 'u32', label: 'optimizer.step' });
+  }
+
+  get(name: string): StoredParameter {
+    const p = this.params.get(name);
+    if (!p)
+      throw new ShadergradError(
+        `no parameter named '${name}' (have: ${[...this.params.keys()].join(', ')})`,
+      );
+    return p;
+  }
+
+  /** Bytes of parameters, gradients and optimizer state. */
+  bytes(): { parameters: number; gradients: number; optimizerState: number } {
+    let parameters = 0;
+    let optimizerState = 0;
+    for (const p of this.params.values()) {
+      parameters += p.value.byteLength;
+      optimizerState += p.state.reduce((a, s) => a + s.byteLength, 0);
+    }
+    return { parameters, gradients: parameters, optimizerState };
+  }
+
+  async read(name: string, what: 'value' | 'grad' = 'value'): Promise<Float32Array> {
+    const p = this.get(name);
+    return readFloat32(this.gpu, what === 'value' ? p.value : p.grad);
+  }
+
+  /** Replaces a parameter's values; the shape must match exactly. */
+  write(name: string, data: Float32Array): void {
+    const p = this.get(name);
+    const n = elementCount(p.spec.shape);
+    if (data.length !== n)
+      throw new ShadergradError(
+        `${name}: expected ${n} values [${p.spec.shape.join(', ')}], got ${data.length}`,
+      );
+    for (let i = 0; i < data.length; i++) {
+      if (!Number.isFinite(data[i]))
+        throw new ShadergradError(`${name}: value ${i} is ${data[i]}, not a finite number`);
+    }
+    writeTensor(this.gpu, p.value, data);
+  }
+
+  /** The optimizer state tensors of one parameter (Adam: m, v; momentum/RMSprop: one). */
+  async readState(name: string): Promise<Float32Array[]> {
+    return Promise.all(this.get(name).state.map((t) => readFloat32(this.gpu, t)));
+  }
+
+  writeState(name: string, state: readonly Float32Array[]): void {
+    const p = this.get(name);
+    if (state.length !== p.state.length)
+      throw new ShadergradError(
+        `${name}: optimizer has ${p.state.length} state tensors, got ${state.length}`,
+      );
+    const n = elementCount(p.spec.shape);
+    state.forEach((s, i) => {
+      if (s.length !== n)
+        throw new ShadergradError(
+          `${name}: optimizer state ${i} needs ${n} values, got ${s.length}`,
+        );
+      writeTensor(this.gpu, p.state[i] as GpuTensor, s);
+    });
+  }
+
+  /** Optimizer steps taken so far (Adam's t). */
+  async readStep(): Promise<number> {
+    const [t] = await readTensor(this.gpu, this.step);
+    return t ?? 0;
+  }
+
+  writeStep(t: number): void {
+    writeTensor(this.gpu, this.step, Uint32Array.of(t));
+  }
+
+  destroy(): void {
+    for (const p of this.params.values())
+      for (const t of [p.value, p.grad, ...p.state]) t.buffer.destroy();
+    this.step.buffer.destroy();
+  }
+}
+
+function uniformInit(n: number, bound: number, random: () => number): Float32Array {
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) out[i] = (2 * random() - 1) * bound;
+  return out;
+}

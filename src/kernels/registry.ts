@@ -1,0 +1,40 @@
+/**
+ * The kernel registry: every kernel family, for the tests that check all of them (Params packing
+ * against reflection, race detection, every shaders/*.wgsl registered) and for the kernel explorer.
+ */
+import { accuracyFamily } from './accuracy';
+import { activationFamily } from './activation';
+import { avgPoolFamily } from './avgPool';
+import { batchGatherFamily } from './batchGather';
+import { biasFamily } from './bias';
+import { conv2dIm2colFamily } from './conv2dIm2col';
+import { conv2dImplicitFamily } from './conv2dImplicit';
+import { dropoutFamily } from './dropout';
+import { fmaPeakFamily } from './fmaPeak';
+import { matmulFamily } from './matmul';
+import { matmulSubgroupFamily } from './matmulSubgroup';
+import { maxPoolFamily } from './maxPool';
+import { mseFamily } from './mse';
+import { optimizerFamily } from './optimizer';
+import { reduceFamily } from './reduce';
+import { softmaxCrossEntropyFamily } from './softmaxCrossEntropy';
+import type { KernelFamily } from './family';
+
+export const kernelFamilies: readonly KernelFamily[] = [
+  activationFamily,
+  fmaPeakFamily,
+  matmulFamily,
+  matmulSubgroupFamily,
+  maxPoolFamily,
+  avgPoolFamily,
+  conv2dIm2colFamily,
+  conv2dImplicitFamily,
+  optimizerFamily,
+  batchGatherFamily,
+  biasFamily,
+  softmaxCrossEntropyFamily,
+  mseFamily,
+  accuracyFamily,
+  reduceFamily,
+  dropoutFamily,
+];

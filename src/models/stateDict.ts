@@ -1,0 +1,113 @@
+/**
+ * Checkpoints as safetensors with PyTorch's names and layouts, so `model.load_state_dict` of the
+ * equivalent torch module (conv1, conv2, fc1, fc2, ...) accepts the model file as it is. The
+ * optimizer state goes to a sibling file with torch.optim's state names per parameter
+ * (`<param>.exp_avg`, `<param>.exp_avg_sq` for Adam; `<param>.momentum_buffer`;
+ * `<param>.square_avg` for RMSprop) and the step count in its metadata.
+ */
+import { ShadergradError, type Trainer } from '../core';
+import {
+  checkStateDict,
+  readSafetensors,
+  writeSafetensors,
+  type SafetensorsFile,
+  type SafetensorsTensor,
+} from '../formats/safetensors';
+
+const stateNames: Record<string, readonly string[]> = {
+  adam: ['exp_avg', 'exp_avg_sq'],
+  momentum: ['momentum_buffer'],
+  rmsprop: ['square_avg'],
+  sgd: [],
+};
+
+/** torch.optim's names of an optimizer's per-parameter state tensors, in the engine's order. */
+export function optimizerStateNames(kind: string): readonly string[] {
+  return stateNames[kind] ?? [];
+}
+
+/** The parameters as safetensors bytes (metadata: whatever the caller passes, e.g. the config). */
+export async function modelBytes(
+  trainer: Trainer,
+  metadata: Record<string, string> = {},
+  only?: (name: string) => boolean,
+): Promise<Uint8Array> {
+  const tensors: Record<string, SafetensorsTensor> = {};
+  for (const [name, p] of trainer.store.params) {
+    if (only && !only(name)) continue;
+    tensors[name] = {
+      dtype: 'F32',
+      shape: [...p.spec.shape],
+      data: await trainer.store.read(name),
+    };
+  }
+  return writeSafetensors(tensors, { format: 'pt', ...metadata });
+}
+
+export async function optimizerBytes(
+  trainer: Trainer,
+  metadata: Record<string, string> = {},
+): Promise<Uint8Array> {
+  const kind = trainer.store.optimizer?.kind ?? 'sgd';
+  const tensors: Record<string, SafetensorsTensor> = {};
+  for (const [name, p] of trainer.store.params) {
+    const state = await trainer.store.readState(name);
+    state.forEach((data, i) => {
+      tensors[`${name}.${stateNames[kind]?.[i] ?? `state${i}`}`] = {
+        dtype: 'F32',
+        shape: [...p.spec.shape],
+        data,
+      };
+    });
+  }
+  return writeSafetensors(tensors, {
+    optimizer: kind,
+    step: String(await trainer.store.readStep()),
+    ...metadata,
+  });
+}
+
+/** Loads parameters; names, dtypes and shapes must match the model exactly. */
+export function loadModel(trainer: Trainer, bytes: Uint8Array, source: string): SafetensorsFile {
+  const file = readSafetensors(bytes, source);
+  const expected: Record<string, number[]> = {};
+  for (const [name, p] of trainer.store.params) expected[name] = [...p.spec.shape];
+  checkStateDict(file.tensors, expected, source);
+  for (const name of Object.keys(expected)) {
+    const t = file.tensors[name];
+    if (t?.dtype === 'F32') trainer.store.write(name, t.data);
+  }
+  return file;
+}
+
+/** Loads optimizer state written by optimizerBytes for the same optimizer kind and model. */
+export function loadOptimizer(
+  trainer: Trainer,
+  bytes: Uint8Array,
+  source: string,
+): SafetensorsFile {
+  const file = readSafetensors(bytes, source);
+  const kind = trainer.store.optimizer?.kind ?? 'sgd';
+  if (file.metadata.optimizer !== kind)
+    throw new ShadergradError(
+      `${source}: holds ${file.metadata.optimizer ?? 'no'} optimizer state, the run uses ${kind}`,
+    );
+  const expected: Record<string, number[]> = {};
+  for (const [name, p] of trainer.store.params)
+    for (const s of stateNames[kind] ?? []) expected[`${name}.${s}`] = [...p.spec.shape];
+  checkStateDict(file.tensors, expected, source);
+  for (const name of trainer.store.params.keys()) {
+    const state = (stateNames[kind] ?? []).map((s) => file.tensors[`${name}.${s}`]?.data);
+    trainer.store.writeState(
+      name,
+      state.filter((d): d is Float32Array => d instanceof Float32Array),
+    );
+  }
+  const step = Number(file.metadata.step ?? 'NaN');
+  if (!Number.isInteger(step) || step < 0)
+    throw new ShadergradError(
+      `${source}: metadata step '${file.metadata.step}' is not a step count`,
+    );
+  trainer.store.writeStep(step);
+  return file;
+}

@@ -1,0 +1,117 @@
+/**
+ * checkpoint.safetensors, the CLI's resumable checkpoint: a snapshot round-trips through it bit
+ * for bit (metrics and position included); a file that does not fit the model or lacks its
+ * position is refused with the file named; `--resume` prefers it and falls back to
+ * model + optimizer files at an epoch boundary; metrics.jsonl loses the unfinished epochs' lines.
+ */
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import type { Snapshot } from '../../src/train/snapshot';
+import { writeSafetensors, type SafetensorsTensor } from '../../src/formats/safetensors';
+import { cnnFromKnobs, defaultTrainConfig, type TrainConfig } from '../../src/models/config';
+import { parameterShapes } from '../../src/models/network';
+import {
+  CHECKPOINT_FILE,
+  readResume,
+  snapshotBytes,
+  snapshotFromBytes,
+  trimMetrics,
+} from '../../src/cli/checkpoint';
+
+const config: TrainConfig = {
+  ...defaultTrainConfig(),
+  model: cnnFromKnobs({ features: [2, 3], dense: 4 }),
+  batchSize: 8,
+};
+
+/** A snapshot of `config`'s model with distinct values everywhere. */
+function fakeSnapshot(): Snapshot {
+  const params = new Map<string, Float32Array>();
+  const state = new Map<string, Float32Array[]>();
+  let k = 0;
+  const fill = (n: number): Float32Array => Float32Array.from({ length: n }, () => Math.sin(++k));
+  for (const [name, shape] of parameterShapes(config.model)) {
+    const n = shape.reduce((a, b) => a * b, 1);
+    params.set(name, fill(n));
+    state.set(name, [fill(n), fill(n)]);
+  }
+  return {
+    position: { epoch: 3, batch: 5 },
+    step: 2 * 7 + 5,
+    permutationSeed: config.seed * 1000 + 3,
+    optimizerStep: 19,
+    params,
+    state,
+    lossSum: Math.fround(11.123456789),
+    correct: 17,
+  };
+}
+
+const dir = (): string => mkdtempSync(join(tmpdir(), 'shadergrad-ckpt-'));
+
+describe('checkpoint.safetensors', () => {
+  it('round-trips a snapshot bit for bit, with torch names for the optimizer state', () => {
+    const s = fakeSnapshot();
+    const bytes = snapshotBytes(s, config);
+    const back = snapshotFromBytes(bytes, 'c.safetensors', config);
+    expect(back).toEqual(s);
+    expect(Object.is(back.lossSum, s.lossSum)).toBe(true);
+    const header = new TextDecoder().decode(bytes.subarray(8, 8 + 2000));
+    expect(header).toContain('"conv1.weight.exp_avg_sq"');
+  });
+
+  it('refuses a file of another model, or without its position, naming the file', () => {
+    const other = { ...config, model: cnnFromKnobs({ features: [2, 3], dense: 5 }) };
+    const bytes = snapshotBytes(fakeSnapshot(), config);
+    expect(() => snapshotFromBytes(bytes, 'c.safetensors', other)).toThrow(
+      /^c\.safetensors: checkpoint does not match the model: tensor "fc1\.weight" has shape \[4, 147\], expected \[5, 147\]/,
+    );
+    const tensors: Record<string, SafetensorsTensor> = {};
+    for (const [name, shape] of parameterShapes(config.model)) {
+      const data = new Float32Array(shape.reduce((a, b) => a * b, 1));
+      for (const suffix of ['', '.exp_avg', '.exp_avg_sq'])
+        tensors[`${name}${suffix}`] = { dtype: 'F32', shape: [...shape], data };
+    }
+    const noPlace = writeSafetensors(tensors, { step: '3' });
+    expect(() => snapshotFromBytes(noPlace, 'c.safetensors', config)).toThrow(
+      'c.safetensors: metadata shadergrad.position is missing',
+    );
+  });
+
+  it('--resume prefers it, refuses another batch size mid-epoch, else uses model + optimizer', async () => {
+    const run = dir();
+    writeFileSync(join(run, CHECKPOINT_FILE), snapshotBytes(fakeSnapshot(), config));
+    const point = await readResume(run, { knobs: {} });
+    expect(point.position).toEqual({ epoch: 3, batch: 5 });
+    expect(point.config).toEqual(config);
+    await expect(readResume(run, { knobs: {}, batchSize: 16 })).rejects.toThrow(
+      /--batch: the run stopped mid-epoch at batch size 8/,
+    );
+    const old = dir();
+    const meta = { 'shadergrad.config': JSON.stringify(config), epoch: '2' };
+    const one: Record<string, SafetensorsTensor> = {
+      x: { dtype: 'F32', shape: [1], data: new Float32Array(1) },
+    };
+    writeFileSync(join(old, 'model.safetensors'), writeSafetensors(one, meta));
+    writeFileSync(join(old, 'optimizer.safetensors'), writeSafetensors(one, meta));
+    expect((await readResume(old, { knobs: {}, epochs: 4 })).position).toEqual({
+      epoch: 3,
+      batch: 0,
+    });
+    await expect(readResume(dir(), { knobs: {} })).rejects.toThrow(
+      /^--resume .*model\.safetensors: cannot read the file$/,
+    );
+  });
+});
+
+describe('metrics.jsonl on resume', () => {
+  it('keeps the finished epochs and drops the rest and a line cut short', async () => {
+    const path = join(dir(), 'metrics.jsonl');
+    writeFileSync(path, '{"epoch":1,"trainLoss":1}\n{"epoch":2,"trainLoss":0.5}\n{"epoch":3,"tr');
+    await trimMetrics(path, 1);
+    expect(readFileSync(path, 'utf8')).toBe('{"epoch":1,"trainLoss":1}\n');
+    await trimMetrics(join(dir(), 'none.jsonl'), 1); // no file: nothing to do
+  });
+});
