@@ -7,9 +7,8 @@
  * Variants (see the shader header for the algorithms):
  *   naive          one output per invocation, the baseline.
  *   registerTile   16x12 outputs per invocation, no workgroup memory; vec4 loads where rows are
- *                  aligned (matmulEntryPoint). Fastest on lavapipe: at M = N = K = 1024, 16.4
- *                  GFLOP/s (A·Bᵀ 11.7) against 1.8 for workgroupTile and 1.2 for naive (medians
- *                  on 2 CPU cores shared with other jobs, so noisy; up to 2x lower under load).
+ *                  aligned (matmulEntryPoint). About 10x workgroupTile on lavapipe
+ *                  (docs/measurements.md).
  *   workgroupTile  32x32 outputs per workgroup through workgroup memory, the classic GPU kernel.
  *   subgroupTile   32x4 outputs per invocation, op(A) shared by subgroupBroadcast (./matmulSubgroup,
  *                  needs the `subgroups` feature); registerTile where its vec4 reads do not align.
@@ -60,12 +59,8 @@ export function matmulFlops(args: { M: number; N: number; K: number; batch?: num
  * The variant to use on an adapter, chosen by measurement (bench/kernels.ts): software
  * rasterizers (lavapipe, SwiftShader) run invocations as CPU SIMD lanes where workgroup memory
  * and barriers only cost, so register tiles win there, and with `subgroups` the subgroup tile
- * (op(A) shared by broadcast) wins more. Reference CNN, batch 64, on lavapipe, registerTile ->
- * subgroupTile ms (median of 9 paired runs, 3 repeats on 2 busy shared cores): conv2 fwd
- * 98-141 -> 54-73 (1.7-2.0x), dCols 105-113 -> 78-91 (1.3-1.5x), dW 133-141 -> 54-66 (2.1-2.3x);
- * fc1 fwd 38-44 -> 15-18 (2.5-2.9x), dW 30-37 -> 20-26 (1.4-1.5x), dX 29-32 -> 16-20 (1.3-1.8x).
- * SwiftShader (4-lane subgroups: no broadcasts) gains ~1.4x over those six in total, though
- * fc1 fwd and conv2 dW run 0.75-0.95x there.
+ * (op(A) shared by broadcast) wins more: 1.3-2.9x registerTile on the reference CNN's products
+ * on lavapipe, about 1.4x in total on SwiftShader (the tables: docs/measurements.md).
  * GPUs favour workgroup tiling.
  */
 export function preferredMatmulVariant(

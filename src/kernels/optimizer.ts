@@ -43,10 +43,10 @@ export const optimizerStepBeginParams = defineParams('Params', {});
 
 const WORKGROUP_SIZE = 256;
 /**
- * Elements (vec4s on the vec4 path) per Adam invocation, grid-strided. Measured on lavapipe for
- * the reference CNN's fc1.weight (3.2M, vec4), in ms: 1: 15.9, 2: 12.5, 4: 15.5, 8: 18.1,
- * 16: 19.5, 32: 15.3, 64: 12.5 (the stride between an invocation's elements interacts with the
- * caches); 2 keeps the grid large for small tensors too.
+ * Elements (vec4s on the vec4 path) per Adam invocation, grid-strided. The timing is not monotonic
+ * in it (the stride between an invocation's elements interacts with the caches; measured on
+ * lavapipe in docs/measurements.md); 2 ties the fastest and keeps the grid large for small
+ * tensors too.
  */
 const ADAM_PER_INVOCATION = 2;
 
