@@ -18,7 +18,18 @@ const boundary = (files, patterns) => ({
 });
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', 'dist/**', 'out/**', 'runs/**', 'eslint.config.js'] },
+  {
+    ignores: [
+      'node_modules/**',
+      'dist/**',
+      'lib/**',
+      'out/**',
+      'runs/**',
+      'eslint.config.js',
+      // Plain-JavaScript consumer apps, run by tests/consumers against the packed package.
+      'tests/consumers/projects/**/*.{js,mjs}',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

@@ -15,6 +15,7 @@ import { copyFile, mkdir, writeFile } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { dirname, join, resolve } from 'node:path';
 import type { Plugin, UserConfig } from 'vite';
+import { sourcesPlugin } from './scripts/sourcesPlugin';
 
 const MNIST_FILES = [
   'train-images-idx3-ubyte',
@@ -98,7 +99,7 @@ export default {
   root: import.meta.dirname,
   base: './',
   appType: 'mpa',
-  plugins: [datasetAssets()],
+  plugins: [sourcesPlugin(), datasetAssets()],
   build: {
     outDir: 'dist',
     emptyOutDir: true,

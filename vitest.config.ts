@@ -1,11 +1,13 @@
 import { defineConfig } from 'vitest/config';
+import { sourcesPlugin } from './scripts/sourcesPlugin';
 
 // Kernel and engine tests run in Node with WebGPU from Dawn (the `webgpu` package). Each test
 // file gets its own process (forks) so one file's device never leaks into another's.
 export default defineConfig({
+  plugins: [sourcesPlugin()],
   test: {
     include: ['tests/**/*.test.ts'],
-    exclude: ['tests/e2e/**', 'node_modules/**'],
+    exclude: ['tests/e2e/**', 'tests/consumers/**', 'node_modules/**'],
     pool: 'forks',
     maxWorkers: 2,
     testTimeout: 60_000,

@@ -4,6 +4,7 @@
  * touches WebGPU until `initDevice()` is called. Node-only helpers (file loading) live in
  * src/node.ts so browser bundles never see node: modules.
  */
+/// <reference types="@webgpu/types" preserve="true" />
 export * from './core';
 export * from './models/config';
 // TODO(layout issue): one Padding and one OptimizerConfig; until then the model's names win.

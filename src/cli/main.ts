@@ -1,3 +1,4 @@
+#!/usr/bin/env node
 /**
  * The command line: `npm start -- [flags]` trains (default: the reference CNN on MNIST, one
  * epoch; see train.ts), `--eval CHECKPOINT` tests a saved model. Bad flags or files, a model too

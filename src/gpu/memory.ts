@@ -139,26 +139,15 @@ export async function reclaimMemory(device: GPUDevice): Promise<void> {
 }
 
 /**
- * The buffer budget of a software adapter under an address-space limit (`ulimit -v`), read from
- * /proc/self; undefined without a limit, off Linux, or in a browser.
+ * The buffer budget of a software adapter under an address-space limit (`ulimit -v`), from the
+ * text of /proc/self/limits and /proc/self/status: the limit, minus the address space in use,
+ * minus MEMORY_RESERVE_BYTES; undefined without a limit.
  */
-export async function softwareMemoryBudget(): Promise<number | undefined> {
-  const fsModule = 'node:fs'; // a variable specifier keeps browser builds from bundling it
-  let read: (path: string, encoding: 'utf8') => string;
-  try {
-    read = ((await import(/* @vite-ignore */ fsModule)) as { readFileSync: typeof read })
-      .readFileSync;
-  } catch {
-    return undefined;
-  }
-  try {
-    const limit = /^Max address space\s+(\d+)/m.exec(read('/proc/self/limits', 'utf8'))?.[1];
-    const vmKb = /^VmSize:\s+(\d+) kB/m.exec(read('/proc/self/status', 'utf8'))?.[1];
-    if (limit === undefined || vmKb === undefined) return undefined;
-    return Math.max(0, Number(limit) - Number(vmKb) * 1024 - MEMORY_RESERVE_BYTES);
-  } catch {
-    return undefined;
-  }
+export function addressSpaceBudget(limitsText: string, statusText: string): number | undefined {
+  const limit = /^Max address space\s+(\d+)/m.exec(limitsText)?.[1];
+  const vmKb = /^VmSize:\s+(\d+) kB/m.exec(statusText)?.[1];
+  if (limit === undefined || vmKb === undefined) return undefined;
+  return Math.max(0, Number(limit) - Number(vmKb) * 1024 - MEMORY_RESERVE_BYTES);
 }
 
 const mib = (n: number): string => `${(n / 2 ** 20).toFixed(1)} MiB`;

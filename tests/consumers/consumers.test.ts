@@ -1,0 +1,179 @@
+/**
+ * The packed package as users get it (globalSetup.ts installs the tarball into fresh projects):
+ * plain Node, the command, TypeScript under bundler and nodenext resolution, esbuild and Vite
+ * (build and dev server) with the app training in headless Chromium, bundle-size budgets, and
+ * publint / arethetypeswrong on the package.
+ *
+ * Budgets (gzip, measured 2026-12-03 and kept with room): the Vite app that trains XOR, and an
+ * app importing only parseIdx, which must shake out every kernel and shader.
+ */
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync, readdirSync, writeFileSync, mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { promisify, stripVTControlCharacters } from 'node:util';
+import { gzipSync } from 'node:zlib';
+import { build } from 'esbuild';
+import type { Browser } from 'puppeteer-core';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { launchChromium, serveStatic } from '../../scripts/chrome';
+import { openPage } from '../e2e/pages';
+
+const run = promisify(execFile);
+const repo = resolve(import.meta.dirname, '../..');
+const bin = (name: string): string => join(repo, 'node_modules/.bin', name);
+const { tarball, browser: browserApp, node: nodeApp } = inject('consumers');
+
+const TRAINING_APP_GZIP_BUDGET = 100_000;
+const PARSE_IDX_GZIP_BUDGET = 4_000;
+
+let chromium: Browser;
+beforeAll(async () => {
+  chromium = await launchChromium();
+});
+afterAll(async () => {
+  await chromium.close();
+});
+
+/** Opens `url`, waits for the XOR app to finish, and returns its losses and the page's errors. */
+async function trainInChromium(url: string): Promise<{ losses: number[]; problems: string[] }> {
+  const { page, problems } = await openPage(chromium, url);
+  const losses = await page
+    .waitForFunction(() => document.querySelector<HTMLElement>('#status')?.dataset.losses, {
+      timeout: 90_000,
+    })
+    .then(async (h) => JSON.parse((await h.jsonValue()) ?? '[]') as number[])
+    .catch(async (e: unknown) => {
+      const status = await page.$eval('#status', (el) => el.textContent);
+      throw new Error(`the app did not finish: ${status ?? ''} ${String(e)}`);
+    });
+  await page.close();
+  return { losses, problems };
+}
+
+function expectTrained({ losses, problems }: { losses: number[]; problems: string[] }): void {
+  expect(problems).toEqual([]);
+  expect(losses).toHaveLength(3);
+  expect(losses[2]).toBeLessThan(losses[0] ?? NaN);
+}
+
+const gzipBytes = (dir: string, files: string[]): number =>
+  files.reduce((sum, f) => sum + gzipSync(readFileSync(join(dir, f))).length, 0);
+
+describe('the packed package in fresh projects', () => {
+  it('plain Node (ESM) imports it, trains on an MNIST slice, and the loss falls', async () => {
+    const { stdout } = await run('node', ['node-esm/app.mjs'], { cwd: nodeApp });
+    expect(stdout).toMatch(/training loss by epoch/);
+  }, 180_000);
+
+  it('the shadergrad command prints its help', async () => {
+    const { stdout } = await run(join(nodeApp, 'node_modules/.bin/shadergrad'), ['--help']);
+    expect(stdout).toMatch(/^Usage: shadergrad/m);
+  });
+
+  it.each(['bundler', 'nodenext'])(
+    'type-checks under moduleResolution %s, strict, with skipLibCheck false',
+    async (resolution) => {
+      const config = join(browserApp, 'typescript', `tsconfig.${resolution}.json`);
+      const result = await run(bin('tsc'), ['-p', config]).catch(
+        (e: Error & { stdout?: string }) => ({ stdout: e.stdout ?? e.message }),
+      );
+      expect(result.stdout).toBe('');
+    },
+    120_000,
+  );
+
+  it('an app importing only parseIdx carries no kernel and no shader', async () => {
+    const out = await build({
+      absWorkingDir: browserApp,
+      entryPoints: ['parse-idx/entry.js'],
+      bundle: true,
+      minify: true,
+      format: 'esm',
+      platform: 'browser',
+      write: false,
+    });
+    const code = out.outputFiles[0]?.text ?? '';
+    expect(code).not.toMatch(/@compute|createComputePipeline/);
+    const gzip = gzipSync(code).length;
+    console.log(`parseIdx alone: ${code.length} bytes, ${gzip} gzip`);
+    expect(gzip).toBeLessThan(PARSE_IDX_GZIP_BUDGET);
+  });
+
+  it('esbuild bundles the app for a static page: no Node code, and it trains in Chromium', async () => {
+    const dir = join(browserApp, 'esbuild-out');
+    mkdirSync(dir, { recursive: true });
+    await build({
+      absWorkingDir: browserApp,
+      entryPoints: ['vite-app/main.ts'],
+      bundle: true,
+      format: 'esm',
+      platform: 'browser',
+      outfile: join(dir, 'app.js'),
+    });
+    const code = readFileSync(join(dir, 'app.js'), 'utf8');
+    expect(code).not.toMatch(/["']node:|["']webgpu["']|process\.env/);
+    const html = readFileSync(join(browserApp, 'vite-app/index.html'), 'utf8');
+    writeFileSync(join(dir, 'index.html'), html.replace('./main.ts', './app.js'));
+    const server = await serveStatic(dir);
+    try {
+      expectTrained(await trainInChromium(`${server.url}/`));
+    } finally {
+      await server.close();
+    }
+  }, 180_000);
+
+  it('vite build: the app trains in Chromium, its JS within the budget', async () => {
+    const app = join(browserApp, 'vite-app');
+    await run(
+      'node',
+      [join(repo, 'node_modules/vite/bin/vite.js'), 'build', '--logLevel', 'error'],
+      {
+        cwd: app,
+      },
+    );
+    const assets = join(app, 'dist/assets');
+    const js = readdirSync(assets).filter((f) => f.endsWith('.js'));
+    const gzip = gzipBytes(assets, js);
+    console.log(`Vite training app: ${js.length} JS file(s), ${gzip} bytes gzip`);
+    expect(gzip).toBeLessThan(TRAINING_APP_GZIP_BUDGET);
+    const server = await serveStatic(join(app, 'dist'));
+    try {
+      expectTrained(await trainInChromium(`${server.url}/`));
+    } finally {
+      await server.close();
+    }
+  }, 180_000);
+
+  it('vite dev server: the app trains in Chromium with no configuration', async () => {
+    const server = await startViteDev(join(browserApp, 'vite-app'));
+    try {
+      expectTrained(await trainInChromium(server.url));
+    } finally {
+      server.child.kill();
+    }
+  }, 180_000);
+
+  it('publint and arethetypeswrong find no problems', async () => {
+    const lint = await run(bin('publint'), ['run', '--strict', tarball]);
+    expect(lint.stdout).toMatch(/All good/);
+    // ESM only: CommonJS callers use require(esm), which Node 20.19+ (our engines) supports.
+    await expect(run(bin('attw'), [tarball, '--profile', 'esm-only'])).resolves.toBeDefined();
+  }, 120_000);
+});
+
+/** `vite` in `dir` on a free port; resolves once it prints its local URL. */
+function startViteDev(dir: string): Promise<{ url: string; child: ChildProcess }> {
+  const vite = join(repo, 'node_modules/vite/bin/vite.js');
+  const child = spawn('node', [vite, '--port', '0', '--host', 'localhost'], { cwd: dir });
+  return new Promise((done, fail) => {
+    let output = '';
+    const onData = (chunk: Buffer): void => {
+      output += chunk.toString();
+      const url = /Local:\s+(http:\/\/localhost:\d+\/)/.exec(stripVTControlCharacters(output));
+      if (url?.[1]) done({ url: url[1], child });
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    child.on('exit', (code) => fail(new Error(`vite exited with ${code}: ${output}`)));
+  });
+}
