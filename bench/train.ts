@@ -17,6 +17,7 @@
 import { initDevice } from '../src/gpu/device';
 import { readFloat32, writeTensor } from '../src/gpu/buffers';
 import { rewriteGather, seededPermutation, uploadDataset } from '../src/train/trainer';
+import { resolveOptimizerConfig } from '../src/kernels/index';
 import { defaultTrainConfig, type TrainConfig } from '../src/models/config';
 import { createTrainer, parameterShapes } from '../src/models/network';
 import { loadMnist } from '../src/data/datasetsNode';
@@ -223,7 +224,7 @@ function jsonReport(slots: Slots, o: BenchOptions): object {
 async function main(): Promise<void> {
   const flags = parseFlags(process.argv.slice(2));
   const config = defaultTrainConfig();
-  const opt = config.optimizer;
+  const opt = resolveOptimizerConfig(config.optimizer);
   const o: BenchOptions = {
     steps: flags.steps,
     warmup: flags.warmup,

@@ -16,7 +16,6 @@ export {
 } from './gpu/buffers';
 export { runCalls, prepareCall, encodeCall, releaseCall } from './gpu/dispatch';
 export type { KernelCall, PreparedCall } from './gpu/dispatch';
-export type { OptimizerConfig as KernelOptimizerConfig } from './kernels/index';
 export { Graph } from './graph/graph';
 export type { GraphNode, OpName, ParamSpec, Conv2dOptions } from './graph/graph';
 export { compilePlan, StepPlan } from './graph/executor';

@@ -15,7 +15,7 @@ import {
   type Activation,
   type Gpu,
   type GpuTensor,
-  type KernelOptimizerConfig,
+  type OptimizerConfig,
   type StepPlan,
   type Toy2d,
 } from '../api';
@@ -81,7 +81,7 @@ export class PlaygroundNet {
     gpu: Gpu,
     spec: NetSpec,
     data: Toy2d,
-    optimizer: KernelOptimizerConfig,
+    optimizer: OptimizerConfig,
     seed: number,
   ): Promise<PlaygroundNet> {
     const { hiddenIds } = playgroundGraph(spec, data, 1);

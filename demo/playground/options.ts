@@ -2,12 +2,12 @@
  * The playground's settings: read from the form (or the URL, whose parameters use the same
  * names), checked with a clear message per field, and written back to the form for presets.
  */
-import { toy2dKinds, type Activation, type KernelOptimizerConfig, type Toy2dKind } from '../api';
+import { toy2dKinds, type Activation, type OptimizerKind, type Toy2dKind } from '../api';
 import type { LossKind } from './net';
 
-export type OptimizerKind = KernelOptimizerConfig['kind'];
 export type Mode = 'single' | 'compare';
 
+/** The optimizers in the order compare mode trains and lists them. */
 export const optimizerKinds: readonly OptimizerKind[] = ['sgd', 'momentum', 'rmsprop', 'adam'];
 const activations: readonly Activation[] = ['sigmoid', 'tanh', 'relu', 'none'];
 const losses: readonly LossKind[] = ['mse', 'crossEntropy'];

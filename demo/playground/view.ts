@@ -3,11 +3,11 @@
  * `window.shadergradPlayground`, so end-to-end tests read what a user sees (status, losses,
  * classification errors) without scraping; #stats carries the same numbers as data-attributes.
  */
-import type { AdapterSummary, Activation } from '../api';
+import type { AdapterSummary, Activation, OptimizerKind } from '../api';
 import { drawChart, type Series } from '../charts';
 import { byId } from '../page';
 import { drawUnit } from './draw';
-import type { Mode, OptimizerKind } from './options';
+import type { Mode } from './options';
 
 export type PlaygroundStatus = 'starting' | 'ready' | 'training' | 'paused' | 'error' | 'no-webgpu';
 

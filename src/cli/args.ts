@@ -8,17 +8,16 @@
  * `cmd.config` is already the defaults with the flags applied, validated.
  */
 import { ShadergradError } from '../base/errors';
+import { OPTIMIZER_KINDS, type OptimizerKind } from '../core';
 import {
   ACTIVATIONS,
   DATASET_NAMES,
-  OPTIMIZER_KINDS,
   applyKnobs,
   defaultTrainConfig,
   referenceKnobs,
   validateModel,
   type CnnKnobs,
   type DatasetName,
-  type OptimizerKind,
   type Padding,
   type TrainConfig,
 } from '../models/config';

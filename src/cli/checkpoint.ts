@@ -10,10 +10,16 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ShadergradError, type Snapshot, type TrainPosition, type Trainer } from '../core';
+import {
+  ShadergradError,
+  optimizerStateNames,
+  type Snapshot,
+  type TrainPosition,
+  type Trainer,
+} from '../core';
 import type { TrainConfig } from '../models/config';
 import { parameterShapes } from '../models/network';
-import { loadModel, loadOptimizer, optimizerStateNames } from '../models/stateDict';
+import { loadModel, loadOptimizer } from '../models/stateDict';
 import {
   checkStateDict,
   readSafetensors,

@@ -58,7 +58,12 @@ export {
   optimizerStepBeginCpu,
   optimizerUpdateCpu,
   optimizerStateSlots,
+  optimizerStateNames,
+  resolveOptimizerConfig,
+  OPTIMIZER_KINDS,
   type OptimizerConfig,
+  type OptimizerKind,
+  type ResolvedOptimizerConfig,
 } from './optimizer.cpu';
 export { gatherImages, gatherLabels } from './batchGather';
 export { gatherImagesCpu, gatherLabelsCpu } from './batchGather.cpu';

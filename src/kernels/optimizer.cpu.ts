@@ -1,9 +1,15 @@
 /** CPU twin of shaders/optimizer.wgsl: torch.optim's update rules, the spec the GPU is tested against. */
 import type { FloatArray } from './common.cpu';
 
-export type OptimizerKind = 'adam' | 'sgd' | 'momentum' | 'rmsprop';
+/** The optimizers, in the order the CLI and config files list them. */
+export const OPTIMIZER_KINDS = ['adam', 'sgd', 'momentum', 'rmsprop'] as const;
+export type OptimizerKind = (typeof OPTIMIZER_KINDS)[number];
 
-/** Hyper-parameters; anything left out takes torch.optim's default. */
+/**
+ * The one optimizer config of shadergrad (kernels, graph, trainer, models, CLI, config files):
+ * torch.optim's hyper-parameters; each kind reads the fields it uses, and anything left out
+ * takes torch.optim's default (resolveOptimizerConfig).
+ */
 export interface OptimizerConfig {
   kind: OptimizerKind;
   lr: number;
@@ -23,9 +29,10 @@ export interface OptimizerConfig {
   nesterov?: boolean;
 }
 
+/** An OptimizerConfig with every field present. */
 export type ResolvedOptimizerConfig = Required<OptimizerConfig>;
 
-/** Fills in torch's defaults. */
+/** Fills in torch.optim's defaults (the only place they are written) for the fields left out. */
 export function resolveOptimizerConfig(c: OptimizerConfig): ResolvedOptimizerConfig {
   return {
     kind: c.kind,
@@ -40,10 +47,25 @@ export function resolveOptimizerConfig(c: OptimizerConfig): ResolvedOptimizerCon
   };
 }
 
+/**
+ * torch.optim's names of the per-parameter state tensors, in slot order: what `state` holds
+ * here and what optimizer checkpoints are keyed by (`<param>.exp_avg`, ...).
+ */
+const STATE_NAMES: Record<OptimizerKind, readonly string[]> = {
+  adam: ['exp_avg', 'exp_avg_sq'], // m, v
+  sgd: [],
+  momentum: ['momentum_buffer'], // buf
+  rmsprop: ['square_avg'], // v
+};
+
+/** torch.optim's names of an optimizer's per-parameter state tensors, in the engine's order. */
+export function optimizerStateNames(kind: OptimizerKind): readonly string[] {
+  return STATE_NAMES[kind];
+}
+
 /** State tensors per parameter: Adam [m, v], momentum [buf], RMSprop [v], SGD none. */
 export function optimizerStateSlots(kind: OptimizerKind): number {
-  const slots: Record<OptimizerKind, number> = { adam: 2, sgd: 0, momentum: 1, rmsprop: 1 };
-  return slots[kind];
+  return optimizerStateNames(kind).length;
 }
 
 /** The step counter: element 0 holds t (0 before the first step). */

@@ -24,8 +24,6 @@ import {
 import { familyShader } from './shader';
 import source from '../../shaders/optimizer.wgsl?raw';
 
-export { optimizerStateSlots, type OptimizerConfig, type OptimizerKind } from './optimizer.cpu';
-
 export const optimizerShader = familyShader('optimizer', source);
 export const optimizerParams = defineParams('Params', {
   count: 'u32',

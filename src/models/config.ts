@@ -10,7 +10,15 @@
  * A dense layer on a [C, H, W] input flattens it first (C-major, the same as an explicit flatten).
  * Errors name the key path, as in a config file: "model.layers[2].kernel: ...".
  */
-import { ShadergradError, activationCode, type Activation } from '../core';
+import {
+  ShadergradError,
+  activationCode,
+  resolveOptimizerConfig,
+  type Activation,
+  type OptimizerConfig,
+  type OptimizerKind,
+  type ResolvedOptimizerConfig,
+} from '../core';
 
 export type { Activation };
 /** 'same' (TensorFlow rule), 'valid' (none), or p zeros on every side. */
@@ -40,23 +48,6 @@ export interface ModelConfig {
   classes: number;
   layers: LayerSpec[];
   loss: LossKind;
-}
-export type OptimizerKind = 'adam' | 'sgd' | 'momentum' | 'rmsprop';
-/** torch.optim's hyper-parameters; each kind reads the fields it uses. */
-export interface OptimizerConfig {
-  kind: OptimizerKind;
-  lr: number;
-  /** Adam moment decays (torch 0.9, 0.999). */
-  beta1: number;
-  beta2: number;
-  /** Adam / RMSprop denominator epsilon (torch 1e-8). */
-  eps: number;
-  /** 'momentum' only: mu (0.9). */
-  momentum: number;
-  /** RMSprop squared-gradient decay (torch 0.99). */
-  alpha: number;
-  /** L2 penalty added to the gradient, g += weightDecay * p (torch 0). */
-  weightDecay: number;
 }
 export type DatasetName = 'mnist' | 'fashion';
 export interface TrainConfig {
@@ -94,7 +85,6 @@ export interface CnnKnobs {
 }
 
 export const ACTIVATIONS = Object.keys(activationCode) as Activation[];
-export const OPTIMIZER_KINDS: readonly OptimizerKind[] = ['adam', 'sgd', 'momentum', 'rmsprop'];
 export const DATASET_NAMES: readonly DatasetName[] = ['mnist', 'fashion'];
 type ConvSpec = Extract<LayerSpec, { type: 'conv2d' }>;
 type PoolSpec = Extract<LayerSpec, { type: 'maxPool' | 'avgPool' }>;
@@ -138,18 +128,9 @@ export function referenceCnn(): ModelConfig {
   return applyKnobs({ input, classes: 10, layers, loss: 'softmaxCrossEntropy' }, referenceKnobs());
 }
 
-/** torch's defaults for every optimizer field, lr 1e-3. */
-export function defaultOptimizer(kind: OptimizerKind = 'adam'): OptimizerConfig {
-  return {
-    kind,
-    lr: 1e-3,
-    beta1: 0.9,
-    beta2: 0.999,
-    eps: 1e-8,
-    momentum: 0.9,
-    alpha: 0.99,
-    weightDecay: 0,
-  };
+/** `kind` with lr 1e-3 and torch.optim's defaults for every other field. */
+export function defaultOptimizer(kind: OptimizerKind = 'adam'): ResolvedOptimizerConfig {
+  return resolveOptimizerConfig({ kind, lr: 1e-3 });
 }
 
 /** Reference CNN, Adam 1e-3, batch 64, 1 epoch, seed 1, MNIST, a snapshot every 100 steps. */

@@ -2,13 +2,12 @@
  * Reading a JSON config file: every key checked against the TrainConfig it fills, partial objects
  * merged over the defaults, errors naming the key path ("model.layers[2].kernel: ...").
  */
-import { ShadergradError } from '../core';
+import { OPTIMIZER_KINDS, ShadergradError, type OptimizerConfig } from '../core';
 import {
   DATASET_NAMES,
   LAYER_FIELDS,
   LAYER_TYPES,
   LOSSES,
-  OPTIMIZER_KINDS,
   defaultTrainConfig,
   fail,
   fraction,
@@ -20,7 +19,6 @@ import {
   whole,
   type LayerSpec,
   type ModelConfig,
-  type OptimizerConfig,
   type TrainConfig,
 } from './config';
 
@@ -73,6 +71,10 @@ function readLayers(v: unknown, path: string): LayerSpec[] {
   return v.map((l, i) => readLayer(l, `${path}[${i}]`));
 }
 
+function flag(v: unknown, path: string): boolean {
+  return typeof v === 'boolean' ? v : fail(path, `expected true or false, got ${show(v)}`);
+}
+
 const modelSpec: Spec<ModelConfig> = {
   input: (v, path, base) => merge(v, path, { channels: size, height: size, width: size }, base),
   classes: size,
@@ -88,6 +90,7 @@ const optimizerSpec: Spec<OptimizerConfig> = {
   momentum: fraction,
   alpha: fraction,
   weightDecay: num((n) => n >= 0, 'a number >= 0'),
+  nesterov: flag,
 };
 const trainSpec: Spec<TrainConfig> = {
   model: (v, path, base) => merge(v, path, modelSpec, base),

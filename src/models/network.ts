@@ -5,7 +5,7 @@
  * order. A dense layer on a [C, H, W] input flattens it first.
  */
 import { Graph, ShadergradError, Trainer, type Gpu, type MatmulVariant } from '../core';
-import type { ModelConfig, OptimizerConfig, TrainConfig } from './config';
+import type { ModelConfig, TrainConfig } from './config';
 
 /** The model's graph for a batch of `batch` samples: inputs 'images' and 'labels', a loss last. */
 export function buildGraph(model: ModelConfig, batch: number): Graph {
@@ -62,19 +62,6 @@ export function parameterShapes(model: ModelConfig): Map<string, readonly number
   );
 }
 
-export function kernelOptimizer(o: OptimizerConfig) {
-  return {
-    kind: o.kind,
-    lr: o.lr,
-    beta1: o.beta1,
-    beta2: o.beta2,
-    eps: o.eps,
-    momentum: o.momentum,
-    alpha: o.alpha,
-    weightDecay: o.weightDecay,
-  };
-}
-
 export interface NetworkOptions {
   matmulVariant?: MatmulVariant;
   keepIntermediates?: boolean;
@@ -88,7 +75,7 @@ export function createTrainer(
 ): Trainer {
   return Trainer.create(gpu, (batch) => buildGraph(config.model, batch), {
     batchSize: config.batchSize,
-    optimizer: kernelOptimizer(config.optimizer),
+    optimizer: config.optimizer,
     seed: config.seed,
     snapshotEvery: config.snapshotEvery,
     ...options,

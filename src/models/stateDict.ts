@@ -5,7 +5,7 @@
  * (`<param>.exp_avg`, `<param>.exp_avg_sq` for Adam; `<param>.momentum_buffer`;
  * `<param>.square_avg` for RMSprop) and the step count in its metadata.
  */
-import { ShadergradError, type Trainer } from '../core';
+import { ShadergradError, optimizerStateNames, type Trainer } from '../core';
 import {
   checkStateDict,
   readSafetensors,
@@ -13,18 +13,6 @@ import {
   type SafetensorsFile,
   type SafetensorsTensor,
 } from '../formats/safetensors';
-
-const stateNames: Record<string, readonly string[]> = {
-  adam: ['exp_avg', 'exp_avg_sq'],
-  momentum: ['momentum_buffer'],
-  rmsprop: ['square_avg'],
-  sgd: [],
-};
-
-/** torch.optim's names of an optimizer's per-parameter state tensors, in the engine's order. */
-export function optimizerStateNames(kind: string): readonly string[] {
-  return stateNames[kind] ?? [];
-}
 
 /** The parameters as safetensors bytes (metadata: whatever the caller passes, e.g. the config). */
 export async function modelBytes(
@@ -49,11 +37,12 @@ export async function optimizerBytes(
   metadata: Record<string, string> = {},
 ): Promise<Uint8Array> {
   const kind = trainer.store.optimizer?.kind ?? 'sgd';
+  const names = optimizerStateNames(kind);
   const tensors: Record<string, SafetensorsTensor> = {};
   for (const [name, p] of trainer.store.params) {
     const state = await trainer.store.readState(name);
     state.forEach((data, i) => {
-      tensors[`${name}.${stateNames[kind]?.[i] ?? `state${i}`}`] = {
+      tensors[`${name}.${names[i] ?? `state${i}`}`] = {
         dtype: 'F32',
         shape: [...p.spec.shape],
         data,
@@ -92,12 +81,13 @@ export function loadOptimizer(
     throw new ShadergradError(
       `${source}: holds ${file.metadata.optimizer ?? 'no'} optimizer state, the run uses ${kind}`,
     );
+  const names = optimizerStateNames(kind);
   const expected: Record<string, number[]> = {};
   for (const [name, p] of trainer.store.params)
-    for (const s of stateNames[kind] ?? []) expected[`${name}.${s}`] = [...p.spec.shape];
+    for (const s of names) expected[`${name}.${s}`] = [...p.spec.shape];
   checkStateDict(file.tensors, expected, source);
   for (const name of trainer.store.params.keys()) {
-    const state = (stateNames[kind] ?? []).map((s) => file.tensors[`${name}.${s}`]?.data);
+    const state = names.map((s) => file.tensors[`${name}.${s}`]?.data);
     trainer.store.writeState(
       name,
       state.filter((d): d is Float32Array => d instanceof Float32Array),

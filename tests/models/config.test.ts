@@ -94,6 +94,7 @@ describe('reference CNN and defaults', () => {
       momentum: 0.9,
       alpha: 0.99,
       weightDecay: 0,
+      nesterov: false,
     });
     expect([
       d.batchSize,
@@ -338,6 +339,7 @@ describe('parseTrainConfig', () => {
     [{ optimizer: { beta1: 1 } }, 'optimizer.beta1: expected a number in [0, 1), got 1'],
     [{ optimizer: { eps: 0 } }, 'optimizer.eps: expected a number > 0'],
     [{ optimizer: { weightDecay: -1e-4 } }, 'optimizer.weightDecay: expected a number >= 0'],
+    [{ optimizer: { nesterov: 1 } }, 'optimizer.nesterov: expected true or false, got 1'],
     [{ dataset: 'cifar' }, 'dataset: expected one of mnist, fashion, got "cifar"'],
     [{ model: { loss: 'hinge' } }, 'model.loss: expected one of softmaxCrossEntropy, mse'],
     [{ model: { layers: {} } }, 'model.layers: expected a non-empty list of layers, got {}'],
