@@ -6,8 +6,8 @@
  */
 export * from './core';
 export * from './models/config';
-// TODO(layout issue): one Padding and one OptimizerConfig; until then the model's names win.
-export type { OptimizerConfig, Padding } from './models/config';
+// TODO(layout issue): one OptimizerConfig; until then the model's name wins.
+export type { OptimizerConfig } from './models/config';
 export * from './models/network';
 export * from './models/fit';
 export { parseTrainConfig } from './models/configJson';

@@ -8,6 +8,7 @@
  * `cmd.config` is already the defaults with the flags applied, validated.
  */
 import { ShadergradError } from '../base/errors';
+import type { AxisPadding } from '../core';
 import {
   ACTIVATIONS,
   DATASET_NAMES,
@@ -19,7 +20,6 @@ import {
   type CnnKnobs,
   type DatasetName,
   type OptimizerKind,
-  type Padding,
   type TrainConfig,
 } from '../models/config';
 
@@ -92,7 +92,7 @@ function choiceArg<T extends string>(flag: string, value: string, options: reado
   return found ?? bad(flag, `one of ${options.join(', ')}`, value);
 }
 
-function paddingArg(flag: string, value: string): Padding {
+function paddingArg(flag: string, value: string): AxisPadding {
   if (value === 'same' || value === 'valid') return value;
   return /^\d+$/.test(value)
     ? Number(value)
