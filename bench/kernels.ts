@@ -24,7 +24,7 @@ import {
   conv2dInputGradScratch,
 } from '../src/kernels/conv2d';
 import { conv2dForwardCpu } from '../src/kernels/conv2d.cpu';
-import { conv2dGeometry, type Conv2dGeometry } from '../src/kernels/conv2dIm2col.cpu';
+import { conv2dGeometry, type Conv2dGeometry } from '../src/kernels/geometry';
 import { gflops, printTable, progress } from './report';
 import { randomFloats, validateSample } from './validate';
 

@@ -12,10 +12,10 @@ import {
   defaultOptimizer,
   defaultTrainConfig,
   referenceKnobs,
+  type AxisPadding,
   type CnnKnobs,
   type DatasetName,
   type OptimizerKind,
-  type Padding,
   type TrainConfig,
 } from './api';
 
@@ -82,7 +82,7 @@ function choice<T extends string>(
   return raw as T;
 }
 
-function padding(p: URLSearchParams, fallback: Padding): Padding {
+function padding(p: URLSearchParams, fallback: AxisPadding): AxisPadding {
   const raw = p.get('padding');
   if (raw === null || raw === '') return fallback;
   if (raw === 'same' || raw === 'valid') return raw;

@@ -52,7 +52,7 @@ fn activationGrad(postAct: f32, dPostAct: f32, actKind: u32) -> f32 {
   }
 }
 
-// Pooling (maxPool, avgPool): both bind this as their Params (poolParamsFields in pool.cpu.ts).
+// Pooling (maxPool, avgPool): both bind this as their Params (poolParamsFields in geometry.ts).
 struct PoolParams {
   N: u32, // batch size
   C: u32, // channels

@@ -7,8 +7,6 @@
 /// <reference types="@webgpu/types" preserve="true" />
 export * from './core';
 export * from './models/config';
-// TODO(layout issue): one Padding; until then the model's name wins.
-export type { Padding } from './models/config';
 export * from './models/network';
 export * from './models/fit';
 export { parseTrainConfig } from './models/configJson';

@@ -15,7 +15,7 @@ import {
 } from '../../src/kernels/conv2d';
 import { conv2dBackwardCpu, conv2dForwardCpu } from '../../src/kernels/conv2d.cpu';
 import { im2col } from '../../src/kernels/conv2dIm2col';
-import { conv2dGeometry, type Conv2dGeometry } from '../../src/kernels/conv2dIm2col.cpu';
+import { conv2dGeometry, type Conv2dGeometry } from '../../src/kernels/geometry';
 import { preferredMatmulVariant, type MatmulVariant } from '../../src/kernels/matmul';
 import {
   dotAtol,

@@ -5,11 +5,10 @@
  */
 import { activateCpu } from '../../src/kernels/common.cpu';
 import { conv2dForwardCpu } from '../../src/kernels/conv2d.cpu';
-import { conv2dGeometry } from '../../src/kernels/conv2dIm2col.cpu';
 import { matmulCpu } from '../../src/kernels/matmul.cpu';
 import { avgPoolForwardCpu } from '../../src/kernels/avgPool.cpu';
 import { maxPoolForwardCpu } from '../../src/kernels/maxPool.cpu';
-import { poolGeometry } from '../../src/kernels/pool.cpu';
+import { conv2dGeometry, poolGeometry } from '../../src/kernels/geometry';
 import type { LayerSpec, ModelConfig } from '../../src/index';
 
 type Value = { data: Float64Array; shape: number[] };

@@ -15,7 +15,7 @@ import {
   poolLabel,
   poolShape,
   type PoolGeometry,
-} from '../../src/kernels/pool.cpu';
+} from '../../src/kernels/geometry';
 import {
   dotAtol,
   randomFloats,

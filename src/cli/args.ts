@@ -8,7 +8,7 @@
  * `cmd.config` is already the defaults with the flags applied, validated.
  */
 import { ShadergradError } from '../base/errors';
-import { OPTIMIZER_KINDS, type OptimizerKind } from '../core';
+import { OPTIMIZER_KINDS, type AxisPadding, type OptimizerKind } from '../core';
 import {
   ACTIVATIONS,
   DATASET_NAMES,
@@ -18,7 +18,6 @@ import {
   validateModel,
   type CnnKnobs,
   type DatasetName,
-  type Padding,
   type TrainConfig,
 } from '../models/config';
 
@@ -91,7 +90,7 @@ function choiceArg<T extends string>(flag: string, value: string, options: reado
   return found ?? bad(flag, `one of ${options.join(', ')}`, value);
 }
 
-function paddingArg(flag: string, value: string): Padding {
+function paddingArg(flag: string, value: string): AxisPadding {
   if (value === 'same' || value === 'valid') return value;
   return /^\d+$/.test(value)
     ? Number(value)

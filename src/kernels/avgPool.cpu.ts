@@ -4,7 +4,7 @@
  * gathers instead; the sums agree up to rounding).
  */
 import type { FloatArray } from './common.cpu';
-import type { PoolGeometry } from './pool.cpu';
+import type { PoolGeometry } from './geometry';
 
 export interface AvgPoolForwardArgs<T> {
   /** Input [N, C, H, W]. */

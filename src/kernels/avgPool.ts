@@ -2,7 +2,7 @@
  * Average pooling kernels (shaders/avgPool.wgsl): out = window means of an NCHW input, and
  * dX = (sum of dOut over the windows covering each element) / (KH * KW), gathered per input
  * element so overlapping windows need no atomics. Shapes: x, dX [N, C, H, W]; out, dOut
- * [N, C, OH, OW], from a PoolGeometry (pool.cpu.ts: no padding, floor mode).
+ * [N, C, OH, OW], from a PoolGeometry (geometry.ts: no padding, floor mode).
  * Entry points avgPoolForward (one thread per output), avgPoolBackward (one per input element);
  * override workgroupSize.
  */
@@ -12,7 +12,8 @@ import { defineParams } from '../gpu/uniforms';
 import type { GpuTensor } from '../gpu/tensor';
 import type { AvgPoolBackwardArgs, AvgPoolForwardArgs } from './avgPool.cpu';
 import type { KernelFamily } from './family';
-import { poolArgsProblem, poolLabel, poolParamsFields } from './pool.cpu';
+import { poolArgsProblem } from './checks';
+import { poolLabel, poolParamsFields } from './geometry';
 import { familyShader } from './shader';
 import source from '../../shaders/avgPool.wgsl?raw';
 

@@ -1,6 +1,7 @@
 /** Shape checks shared by the kernel wrappers: wrong shapes fail before anything is dispatched. */
 import { ShadergradError } from '../base/errors';
 import { elementCount, type DType, type GpuTensor } from '../gpu/tensor';
+import { poolGeometryProblem, poolShape, type PoolGeometry } from './geometry';
 
 /** Throws unless every tensor has the same element count; returns that count. */
 export function sameCount(label: string, ...tensors: GpuTensor[]): number {
@@ -31,4 +32,28 @@ export function expectWhole(label: string, name: string, value: number, min = 1)
 export function expectDtype(label: string, name: string, t: GpuTensor, dtype: DType): void {
   if (t.dtype !== dtype)
     throw new ShadergradError(`${label}: ${name} is ${t.dtype}, expected ${dtype}`);
+}
+
+/** One pooled tensor to check: its name, the tensor, which side of the pool it is on, its dtype. */
+export type PoolTensorCheck = readonly [
+  name: string,
+  tensor: GpuTensor,
+  side: 'in' | 'out',
+  dtype: DType,
+];
+
+/** The first problem with a pooling geometry or with a tensor's shape or dtype, or undefined. */
+export function poolArgsProblem(
+  g: PoolGeometry,
+  tensors: readonly PoolTensorCheck[],
+): string | undefined {
+  const problem = poolGeometryProblem(g);
+  if (problem !== undefined) return problem;
+  for (const [name, t, side, dtype] of tensors) {
+    const want = poolShape(g, side);
+    if (t.shape.length !== 4 || t.shape.some((d, i) => d !== want[i]))
+      return `${name} has shape [${t.shape.join(', ')}], expected [${want.join(', ')}]`;
+    if (t.dtype !== dtype) return `${name} is ${t.dtype}, expected ${dtype}`;
+  }
+  return undefined;
 }

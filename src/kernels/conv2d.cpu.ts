@@ -3,11 +3,11 @@
  * matmul and col2im. Cross-correlation like PyTorch's conv2d (the kernel is not flipped).
  *
  * Legend: N, C, H, W (input x, NCHW), O (output channels), KH, KW (weight, OIHW), OH, OW (out
- * [N, O, OH, OW]). Geometry (stride, padding) from conv2dGeometry in conv2dIm2col.cpu.ts.
+ * [N, O, OH, OW]). Geometry (stride, padding) from conv2dGeometry in geometry.ts.
  * Sums are accumulated in float64 and stored once, whatever the array type.
  */
 import type { FloatArray } from './common.cpu';
-import type { Conv2dGeometry } from './conv2dIm2col.cpu';
+import type { Conv2dGeometry } from './geometry';
 
 export interface Conv2dForwardArgs<T> {
   /** Input [N, C, H, W]. */

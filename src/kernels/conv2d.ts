@@ -31,7 +31,7 @@ import {
   paddedGradientShape,
   weightCkoShape,
 } from './conv2dImplicit';
-import type { Conv2dGeometry } from './conv2dIm2col.cpu';
+import type { Conv2dGeometry } from './geometry';
 import { matmul, type MatmulVariant } from './matmul';
 
 export interface Conv2dGpuForwardArgs extends Conv2dForwardArgs<GpuTensor> {

@@ -1,40 +1,13 @@
 /**
- * Convolution geometry and the CPU twin of shaders/conv2dIm2col.wgsl: the spec the GPU im2col
- * and col2im kernels are tested against. Pure: no engine, no WebGPU.
+ * CPU twin of shaders/conv2dIm2col.wgsl: the spec the GPU im2col and col2im kernels are tested
+ * against. Geometry (output size, padding) from conv2dGeometry in geometry.ts. Pure: no engine,
+ * no WebGPU.
  *
  * Legend: N, C, H, W (input, NCHW), KH, KW (kernel), OH, OW (output). cols is
  * [N, C*KH*KW, OH*OW] with row r = (c*KH + kh)*KW + kw and column oh*OW + ow.
  */
 import type { FloatArray } from './common.cpu';
-
-/**
- * 'valid': no padding. A number p or [pH, pW]: p zeros on each side, like PyTorch
- * (OH = floor((H + 2p - KH) / stride) + 1). 'same': TensorFlow's rule, OH = ceil(H / stride),
- * total padding max((OH - 1)*stride + KH - H, 0) split with floor(total / 2) on top/left and the
- * extra one on bottom/right. For stride 1 and an odd kernel that is (K - 1)/2 on each side, the
- * same as PyTorch's padding='same'; PyTorch rejects 'same' with stride > 1.
- */
-export type Padding = 'same' | 'valid' | number | readonly [number, number];
-
-export interface Conv2dInputShape {
-  readonly N: number;
-  readonly C: number;
-  readonly H: number;
-  readonly W: number;
-}
-
-export interface Conv2dGeometry extends Conv2dInputShape {
-  readonly KH: number;
-  readonly KW: number;
-  readonly strideH: number;
-  readonly strideW: number;
-  /** Zero rows above the input; the rows below are whatever the last window needs. */
-  readonly padTop: number;
-  /** Zero columns left of the input. */
-  readonly padLeft: number;
-  readonly OH: number;
-  readonly OW: number;
-}
+import type { Conv2dGeometry } from './geometry';
 
 export interface Im2colArgs<T> {
   /** Input [N, C, H, W]. */
@@ -50,63 +23,6 @@ export interface Col2imArgs<T> {
   /** Output [N, C, H, W]: the sum of every cols entry that copied this input element. */
   dX: T;
   geometry: Conv2dGeometry;
-}
-
-type Pair = readonly [number, number];
-
-function pair(v: number | Pair): Pair {
-  return typeof v === 'number' ? [v, v] : v;
-}
-
-function expectSize(name: string, value: number, min: number): void {
-  if (!Number.isInteger(value) || value < min) {
-    throw new RangeError(`conv2dGeometry: ${name} = ${value}, expected a whole number >= ${min}`);
-  }
-}
-
-/** Output size and leading padding along one axis (size H or W, kernel K, stride S). */
-function axis(
-  name: string,
-  size: number,
-  K: number,
-  S: number,
-  padding: 'same' | 'valid' | number,
-): Pair {
-  if (padding === 'same') {
-    const out = Math.ceil(size / S);
-    return [out, Math.floor(Math.max((out - 1) * S + K - size, 0) / 2)];
-  }
-  const pad = padding === 'valid' ? 0 : padding;
-  expectSize(`padding (${name})`, pad, 0);
-  if (K > size + 2 * pad) {
-    throw new RangeError(
-      `conv2dGeometry: kernel ${K} is larger than the padded input (${name}: ${size} + 2*${pad})`,
-    );
-  }
-  return [Math.floor((size + 2 * pad - K) / S) + 1, pad];
-}
-
-/** The geometry of a 2-D convolution; throws a RangeError naming the bad size. */
-export function conv2dGeometry(
-  input: Conv2dInputShape,
-  kernel: number | Pair,
-  stride: number | Pair,
-  padding: Padding,
-): Conv2dGeometry {
-  const [KH, KW] = pair(kernel);
-  const [strideH, strideW] = pair(stride);
-  const { N, C, H, W } = input;
-  const sizes = { N, C, H, W, KH, KW, strideH, strideW };
-  for (const [name, value] of Object.entries(sizes)) expectSize(name, value, 1);
-  const [padH, padW] = typeof padding === 'string' ? [padding, padding] : pair(padding);
-  const [OH, padTop] = axis('height', H, KH, strideH, padH);
-  const [OW, padLeft] = axis('width', W, KW, strideW, padW);
-  return { ...sizes, padTop, padLeft, OH, OW };
-}
-
-/** [N, C*KH*KW, OH*OW]. */
-export function im2colShape(g: Conv2dGeometry): [number, number, number] {
-  return [g.N, g.C * g.KH * g.KW, g.OH * g.OW];
 }
 
 /**

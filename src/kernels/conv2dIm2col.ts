@@ -3,14 +3,15 @@
  * matmul: im2col unrolls every KH x KW window of x [N, C, H, W] into a column of
  * cols [N, C*KH*KW, OH*OW] (zeros over padding), so conv2d forward is weight[O, C*KH*KW] x cols;
  * col2im is its adjoint, summing dCols back into dX [N, C, H, W] by gathering (no atomics).
- * Geometry (stride, 'same'/'valid'/numeric padding) comes from conv2dGeometry in the twin file.
+ * Geometry (stride, 'same'/'valid'/numeric padding) comes from conv2dGeometry in geometry.ts.
  */
 import { dispatchFor, type KernelCall } from '../gpu/dispatch';
 import { ShadergradError } from '../base/errors';
 import { defineParams } from '../gpu/uniforms';
 import type { GpuTensor } from '../gpu/tensor';
 import { expectCount, expectWhole } from './checks';
-import type { Col2imArgs, Conv2dGeometry, Im2colArgs } from './conv2dIm2col.cpu';
+import type { Col2imArgs, Im2colArgs } from './conv2dIm2col.cpu';
+import type { Conv2dGeometry } from './geometry';
 import type { KernelFamily } from './family';
 import { familyShader } from './shader';
 import source from '../../shaders/conv2dIm2col.wgsl?raw';

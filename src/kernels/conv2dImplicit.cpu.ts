@@ -7,7 +7,7 @@
  * Legend: N, C, H, W (x, dX), O, KH, KW (weight, OIHW), OH, OW (dOut); taps t = kh*KW + kw.
  */
 import type { FloatArray } from './common.cpu';
-import type { Conv2dGeometry } from './conv2dIm2col.cpu';
+import type { Conv2dGeometry } from './geometry';
 
 export interface Conv2dWeightsTransposeArgs<T> {
   /** Weight [O, C, KH, KW]. */

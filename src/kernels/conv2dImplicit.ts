@@ -25,7 +25,7 @@ import type {
   Conv2dPadGradientArgs,
   Conv2dWeightsTransposeArgs,
 } from './conv2dImplicit.cpu';
-import type { Conv2dGeometry } from './conv2dIm2col.cpu';
+import type { Conv2dGeometry } from './geometry';
 import type { KernelFamily } from './family';
 import { familyShader } from './shader';
 import source from '../../shaders/conv2dImplicit.wgsl?raw';

@@ -15,14 +15,18 @@ export { biasAddForward, biasBackward } from './bias';
 export { biasAddForwardCpu, biasBackwardCpu } from './bias.cpu';
 export { matmul, matmulFlops, preferredMatmulVariant, type MatmulVariant } from './matmul';
 export { matmulCpu, type MatmulArgs } from './matmul.cpu';
-export { im2col, col2im } from './conv2dIm2col';
 export {
   conv2dGeometry,
-  im2colCpu,
-  col2imCpu,
+  convGeometry,
+  poolGeometry,
+  poolOutSize,
+  type AxisPadding,
   type Conv2dGeometry,
   type Padding,
-} from './conv2dIm2col.cpu';
+  type PoolGeometry,
+} from './geometry';
+export { im2col, col2im } from './conv2dIm2col';
+export { im2colCpu, col2imCpu } from './conv2dIm2col.cpu';
 export {
   conv2dForward,
   conv2dBackward,
@@ -32,7 +36,6 @@ export {
 } from './conv2d';
 export { weightCkoShape, paddedGradientShape } from './conv2dImplicit';
 export { conv2dForwardCpu, conv2dBackwardCpu } from './conv2d.cpu';
-export { poolGeometry, type PoolGeometry } from './pool.cpu';
 export { maxPoolForward, maxPoolBackward } from './maxPool';
 export { maxPoolForwardCpu, maxPoolBackwardCpu } from './maxPool.cpu';
 export { avgPoolForward, avgPoolBackward } from './avgPool';

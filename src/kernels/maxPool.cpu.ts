@@ -5,7 +5,7 @@
  * each dOut to its argmax (the GPU gathers instead; the sums agree up to rounding).
  */
 import { activationGradCpu, type Activation, type FloatArray } from './common.cpu';
-import type { PoolGeometry } from './pool.cpu';
+import type { PoolGeometry } from './geometry';
 
 /** Index arrays: u32 on the GPU, Int32Array or Uint32Array here. */
 export type IndexArray = Int32Array | Uint32Array;

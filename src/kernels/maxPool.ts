@@ -2,7 +2,7 @@
  * Max pooling kernels (shaders/maxPool.wgsl): out = window maxima of an NCHW input plus the
  * argmax (flat h * W + w within each (n, c) plane, u32), and dX gathered from dOut through that
  * argmax. Shapes: x, dX [N, C, H, W]; out, argmax, dOut [N, C, OH, OW], from a PoolGeometry
- * (pool.cpu.ts: no padding, floor mode). First maximum wins ties; NaN propagates.
+ * (geometry.ts: no padding, floor mode). First maximum wins ties; NaN propagates.
  * Entry points maxPoolForward (one thread per output row), maxPoolBackward (one per input row,
  * optionally times the preceding activation's derivative); overrides workgroupSize, activation.
  */
@@ -12,7 +12,8 @@ import { defineParams } from '../gpu/uniforms';
 import type { GpuTensor } from '../gpu/tensor';
 import type { KernelFamily } from './family';
 import type { MaxPoolBackwardArgs, MaxPoolForwardArgs } from './maxPool.cpu';
-import { poolArgsProblem, poolLabel, poolParamsFields } from './pool.cpu';
+import { poolArgsProblem } from './checks';
+import { poolLabel, poolParamsFields } from './geometry';
 import { activationCode } from './common.cpu';
 import { familyShader } from './shader';
 import source from '../../shaders/maxPool.wgsl?raw';

@@ -2,34 +2,34 @@
  * Model and training configuration: the course's reference CNN, the knobs students turn, a strict
  * reader for JSON config files, and shape inference through the layer list. Pure TypeScript.
  *
- * Shapes are per sample: [C, H, W] before flattening, [D] after. Conv output size per axis:
- *   'valid'  OH = floor((H - K) / s) + 1            (no padding)
- *   p        OH = floor((H + 2p - K) / s) + 1       (p zeros on each side, as torch)
- *   'same'   OH = ceil(H / s); pad total max((OH - 1)s + K - H, 0), top floor(total / 2) (TensorFlow)
- * Pooling: floor mode, no padding, OH = floor((H - K) / s) + 1; in JSON the stride defaults to K.
+ * Shapes are per sample: [C, H, W] before flattening, [D] after. Conv and pool output sizes are
+ * the kernels' rules (src/kernels/geometry.ts: convGeometry per axis, torch's floor rule for a
+ * number, TensorFlow's 'same'; poolOutSize in floor mode); in JSON the pool stride defaults to K.
  * A dense layer on a [C, H, W] input flattens it first (C-major, the same as an explicit flatten).
  * Errors name the key path, as in a config file: "model.layers[2].kernel: ...".
  */
 import {
   ShadergradError,
   activationCode,
+  convGeometry,
+  poolOutSize,
   resolveOptimizerConfig,
   type Activation,
+  type AxisPadding,
   type OptimizerConfig,
   type OptimizerKind,
   type ResolvedOptimizerConfig,
 } from '../core';
 
 export type { Activation };
-/** 'same' (TensorFlow rule), 'valid' (none), or p zeros on every side. */
-export type Padding = 'same' | 'valid' | number;
 export type LayerSpec =
   | {
       type: 'conv2d';
       features: number;
       kernel: number;
       stride: number;
-      padding: Padding;
+      /** One padding for both axes (the kernel is square too): 'same', 'valid' or a number. */
+      padding: AxisPadding;
       activation: Activation;
     }
   | { type: 'maxPool' | 'avgPool'; kernel: number; stride: number }
@@ -78,7 +78,7 @@ export interface CnnKnobs {
   features?: [number, number];
   kernel?: number;
   stride?: number;
-  padding?: Padding;
+  padding?: AxisPadding;
   activation?: Activation;
   pool?: 'max' | 'avg';
   dense?: number;
@@ -198,22 +198,6 @@ export function cnnFromKnobs(k: CnnKnobs): ModelConfig {
 
 // ---- Shape inference
 
-/** One axis of a convolution: output size and the zeros added before and after. */
-export function convGeometry(
-  size: number,
-  kernel: number,
-  stride: number,
-  padding: Padding,
-): { out: number; padBefore: number; padAfter: number } {
-  if (padding === 'same') {
-    const out = Math.ceil(size / stride);
-    const total = Math.max((out - 1) * stride + kernel - size, 0);
-    return { out, padBefore: Math.floor(total / 2), padAfter: total - Math.floor(total / 2) };
-  }
-  const p = padding === 'valid' ? 0 : padding;
-  return { out: Math.floor((size + 2 * p - kernel) / stride) + 1, padBefore: p, padAfter: p };
-}
-
 export function fail(path: string, problem: string): never {
   throw new ShadergradError(`${path}: ${problem}`);
 }
@@ -242,7 +226,7 @@ export function oneOf<T extends string>(options: readonly T[]) {
   };
 }
 
-function padding(v: unknown, path: string): Padding {
+function padding(v: unknown, path: string): AxisPadding {
   if (v === 'same' || v === 'valid' || (typeof v === 'number' && Number.isInteger(v) && v >= 0))
     return v;
   return fail(path, `expected 'same', 'valid' or a whole number >= 0, got ${show(v)}`);
@@ -300,7 +284,7 @@ function inferLayer(
       const { kernel: K, stride: s } = l;
       if (K > H || K > W)
         fail(`${path} (${type})`, `kernel ${K} leaves 0 pixels of the ${H}x${W} input`);
-      return { shape: [C, Math.floor((H - K) / s) + 1, Math.floor((W - K) / s) + 1], params: 0 };
+      return { shape: [C, poolOutSize(H, K, s), poolOutSize(W, K, s)], params: 0 };
     }
     case 'flatten':
       return { shape: [flat], params: 0 };

@@ -11,7 +11,7 @@ import {
   poolShape,
   type PoolGeometry,
   type PoolInput,
-} from '../../src/kernels/pool.cpu';
+} from '../../src/kernels/geometry';
 import { dotTolerance, expectAllClose } from '../helpers/allclose';
 import { numericalGradient, toF64, weightedSum } from '../helpers/finiteDiff';
 import { testGpu, upload } from '../helpers/gpu';

@@ -1,10 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { conv2dBackwardCpu, conv2dForwardCpu } from '../../src/kernels/conv2d.cpu';
-import {
-  conv2dGeometry,
-  type Conv2dGeometry,
-  type Padding,
-} from '../../src/kernels/conv2dIm2col.cpu';
+import { conv2dGeometry, type Conv2dGeometry, type Padding } from '../../src/kernels/geometry';
 import { expectAllClose } from '../helpers/allclose';
 import { numericalGradient, toF64, weightedSum } from '../helpers/finiteDiff';
 import { randomFloats } from '../../src/base/random';

@@ -10,7 +10,7 @@ import {
   usesImplicitBackwardData,
 } from '../../src/kernels/conv2d';
 import { conv2dBackwardCpu, conv2dForwardCpu } from '../../src/kernels/conv2d.cpu';
-import { conv2dGeometry, type Padding } from '../../src/kernels/conv2dIm2col.cpu';
+import { conv2dGeometry, type Padding } from '../../src/kernels/geometry';
 import type { MatmulVariant } from '../../src/kernels/matmul';
 import { dotTolerance, expectAllClose } from '../helpers/allclose';
 import { testGpu, upload } from '../helpers/gpu';

@@ -2,15 +2,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Gpu } from '../../src/gpu/device';
 import { ShadergradError } from '../../src/base/errors';
 import { col2im, im2col } from '../../src/kernels/conv2dIm2col';
+import { col2imCpu, im2colCpu } from '../../src/kernels/conv2dIm2col.cpu';
 import {
-  col2imCpu,
   conv2dGeometry,
-  im2colCpu,
   im2colShape,
   type Conv2dGeometry,
   type Conv2dInputShape,
   type Padding,
-} from '../../src/kernels/conv2dIm2col.cpu';
+} from '../../src/kernels/geometry';
 import { dotTolerance, expectAllClose } from '../helpers/allclose';
 import { toF64, weightedSum } from '../helpers/finiteDiff';
 import { runAndRead, testGpu, upload } from '../helpers/gpu';

@@ -16,11 +16,7 @@ import {
   conv2dPadGradientCpu,
   conv2dWeightsTransposeCpu,
 } from '../../src/kernels/conv2dImplicit.cpu';
-import {
-  conv2dGeometry,
-  type Conv2dGeometry,
-  type Padding,
-} from '../../src/kernels/conv2dIm2col.cpu';
+import { conv2dGeometry, type Conv2dGeometry, type Padding } from '../../src/kernels/geometry';
 import { dotTolerance, expectAllClose } from '../helpers/allclose';
 import { testGpu, upload } from '../helpers/gpu';
 import { randomFloats } from '../../src/base/random';

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { ShadergradError } from '../../src/base/errors';
+import { convGeometry, type AxisPadding } from '../../src/kernels/geometry';
 import {
   applyKnobs,
   cnnFromKnobs,
-  convGeometry,
   defaultTrainConfig,
   describeModel,
   layerOutputShapes,
@@ -12,7 +12,6 @@ import {
   validateModel,
   type LayerSpec,
   type ModelConfig,
-  type Padding,
 } from '../../src/models/config';
 import { parseTrainConfig } from '../../src/models/configJson';
 
@@ -35,7 +34,12 @@ const model = (layers: LayerSpec[], classes = 10): ModelConfig => ({
   layers,
   loss: 'softmaxCrossEntropy',
 });
-const conv = (features: number, kernel = 5, stride = 1, padding: Padding = 'same'): LayerSpec => ({
+const conv = (
+  features: number,
+  kernel = 5,
+  stride = 1,
+  padding: AxisPadding = 'same',
+): LayerSpec => ({
   type: 'conv2d',
   features,
   kernel,
