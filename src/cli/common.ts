@@ -1,10 +1,10 @@
 /** What the CLI's commands share: reading datasets, configs and files, and number formats. */
 import { readFile } from 'node:fs/promises';
-import { ShadergradError, uploadDataset, type Gpu, type GpuDataset } from '../core';
+import { ShadergradError } from '../core';
 import type { TrainConfig } from '../models/config';
 import { parseTrainConfig } from '../models/configJson';
 import { readSafetensors } from '../formats/safetensors';
-import type { Dataset, DatasetSplit } from '../data/datasets';
+import type { DatasetSplit } from '../data/datasets';
 import { loadFashionMnist, loadIdxDir, loadMnist } from '../data/datasetsNode';
 
 export async function loadSplit(
@@ -13,15 +13,6 @@ export async function loadSplit(
 ): Promise<DatasetSplit> {
   if (dataDir) return loadIdxDir(dataDir);
   return dataset === 'fashion' ? loadFashionMnist() : loadMnist();
-}
-
-export function toGpu(gpu: Gpu, d: Dataset): GpuDataset {
-  return uploadDataset(gpu, {
-    images: d.images,
-    labels: d.labels,
-    count: d.count,
-    sampleShape: [1, d.rows, d.cols],
-  });
 }
 
 export async function readConfigFile(path: string): Promise<TrainConfig> {
