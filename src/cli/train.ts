@@ -30,9 +30,10 @@ import { loadModel, modelBytes, optimizerBytes } from '../models/stateDict';
 import { writeFileAtomic } from '../formats/safetensorsNode';
 import { encodeGrayPng, filterGrid } from '../formats/png';
 import { limitDataset, type Dataset } from '../data/datasets';
-import { applyFlags, type CliCommand } from './args';
-import { CHECKPOINT_FILE, readResume, snapshotBytes, trimMetrics } from './checkpoint';
-import { loadSplit, mib, pct, readBytes, readConfigFile } from './common';
+import type { CliCommand } from './args';
+import { CHECKPOINT_FILE, snapshotBytes, trimMetrics } from './checkpoint';
+import { loadSplit, mib, pct, readBytes } from './common';
+import { resolveTrainConfig } from './config';
 import { printProfile } from './profile';
 import { ProgressLine } from './progress';
 
@@ -42,10 +43,7 @@ type TrainCommand = Extract<CliCommand, { kind: 'train' }>;
 export const MAX_RECOVERIES = 3;
 
 export async function train(cmd: TrainCommand): Promise<void> {
-  const resume = cmd.resume ? await readResume(cmd.resume, cmd.flags) : undefined;
-  const config =
-    resume?.config ??
-    (cmd.configFile ? applyFlags(await readConfigFile(cmd.configFile), cmd.flags) : cmd.config);
+  const { config, resume } = await resolveTrainConfig(cmd);
   const gpu = await initDevice({ log: (l) => console.log(l) });
   let trainer: Trainer | undefined;
   try {
