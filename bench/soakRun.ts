@@ -11,9 +11,9 @@
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import type { Gpu } from '../src/gpu/device';
-import { uploadDataset, type GpuDataset } from '../src/train/trainer';
 import type { Dataset } from '../src/data/datasets';
 import { defaultTrainConfig, type ModelConfig, type TrainConfig } from '../src/models/config';
+import { datasetToGpu } from '../src/models/fit';
 import { createTrainer } from '../src/models/network';
 
 export interface SoakOptions {
@@ -66,15 +66,6 @@ function collectGarbage(): void {
   (runInNewContext('gc') as () => void)();
 }
 
-function toGpu(gpu: Gpu, d: Dataset): GpuDataset {
-  return uploadDataset(gpu, {
-    images: d.images,
-    labels: d.labels,
-    count: d.count,
-    sampleShape: [1, d.rows, d.cols],
-  });
-}
-
 export async function runSoak(
   gpu: Gpu,
   sets: { train: Dataset; test: Dataset },
@@ -88,8 +79,8 @@ export async function runSoak(
     snapshotEvery: o.snapshotEvery,
   };
   const trainer = createTrainer(gpu, config);
-  const train = toGpu(gpu, sets.train);
-  const test = toGpu(gpu, sets.test);
+  const train = datasetToGpu(gpu, sets.train);
+  const test = datasetToGpu(gpu, sets.test);
   const perEpoch = Math.floor(sets.train.count / o.batch);
   const samples: SoakSample[] = [];
   const started = performance.now();

@@ -16,9 +16,10 @@
  */
 import { initDevice } from '../src/gpu/device';
 import { readFloat32, writeTensor } from '../src/gpu/buffers';
-import { rewriteGather, seededPermutation, uploadDataset } from '../src/train/trainer';
+import { rewriteGather, seededPermutation } from '../src/train/trainer';
 import { resolveOptimizerConfig } from '../src/kernels/index';
 import { defaultTrainConfig, type TrainConfig } from '../src/models/config';
+import { datasetToGpu } from '../src/models/fit';
 import { createTrainer, parameterShapes } from '../src/models/network';
 import { loadMnist } from '../src/data/datasetsNode';
 import { printTable, progress, type Row } from './report';
@@ -76,7 +77,8 @@ async function benchShadergrad(
 ): Promise<FrameworkResult> {
   const gpu = await initDevice({ log: progress });
   const trainer = createTrainer(gpu, config);
-  const data = uploadDataset(gpu, { ...order, sampleShape: [1, 28, 28] });
+  const { height: rows, width: cols } = config.model.input;
+  const data = datasetToGpu(gpu, { ...order, rows, cols });
   try {
     writeTensor(gpu, data.perm, order.perm);
     const plan = await trainer.plan('train', o.batch, data);

@@ -3,43 +3,25 @@
  * exits; bad flags throw a ShadergradError naming the flag. Both `--flag value` and
  * `--flag=value`; a flag given twice is an error. `--help`/`-h` anywhere wins.
  *
- * With --config FILE the caller loads and parses the file (parseTrainConfig), then applies the
- * command-line flags over it: `applyFlags(parseTrainConfig(json, file), cmd.flags)`. Without it,
- * `cmd.config` is already the defaults with the flags applied, validated.
+ * It reads no config: the run's config (defaults, --config, --resume, flags) is decided by
+ * resolveTrainConfig (config.ts); `cmd.config` is the defaults with the flags applied.
  */
 import { ShadergradError } from '../base/errors';
-import { OPTIMIZER_KINDS, type AxisPadding, type OptimizerKind } from '../core';
+import { OPTIMIZER_KINDS, type AxisPadding } from '../core';
 import {
   ACTIVATIONS,
   DATASET_NAMES,
-  applyKnobs,
   defaultTrainConfig,
   referenceKnobs,
-  validateModel,
-  type CnnKnobs,
   type DatasetName,
   type TrainConfig,
 } from '../models/config';
-
-/** The training settings given on the command line (absent = keep the config's value). */
-export interface TrainFlags {
-  dataset?: DatasetName;
-  epochs?: number;
-  batchSize?: number;
-  lr?: number;
-  seed?: number;
-  limit?: number;
-  optimizer?: OptimizerKind;
-  snapshotEvery?: number;
-  checkpointEvery?: number;
-  /** Architecture knobs; each flag is named like its knob (--features, --kernel, ...). */
-  knobs: CnnKnobs;
-}
+import { defaultsWithFlags, type TrainFlags } from './config';
 
 export type CliCommand =
   | {
       kind: 'train';
-      /** Defaults + flags; with configFile set, recompute it from the file (see the header). */
+      /** The defaults with the flags applied; the run's config is resolveTrainConfig(cmd). */
       config: TrainConfig;
       flags: TrainFlags;
       out: string;
@@ -193,33 +175,6 @@ export function usage(): string {
   ].join('\n');
 }
 
-/** `config` with the command-line flags applied; the model is not validated. */
-function mergeFlags(config: TrainConfig, f: TrainFlags): TrainConfig {
-  return {
-    ...config,
-    model: applyKnobs(config.model, f.knobs, (knob) => `--${knob}`),
-    optimizer: {
-      ...config.optimizer,
-      kind: f.optimizer ?? config.optimizer.kind,
-      lr: f.lr ?? config.optimizer.lr,
-    },
-    dataset: f.dataset ?? config.dataset,
-    epochs: f.epochs ?? config.epochs,
-    batchSize: f.batchSize ?? config.batchSize,
-    seed: f.seed ?? config.seed,
-    limit: f.limit ?? config.limit,
-    snapshotEvery: f.snapshotEvery ?? config.snapshotEvery,
-    checkpointEvery: f.checkpointEvery ?? config.checkpointEvery,
-  };
-}
-
-/** A copy of `config` (e.g. from a config file) with the command-line flags applied; validated. */
-export function applyFlags(config: TrainConfig, flags: TrainFlags): TrainConfig {
-  const merged = mergeFlags(config, flags);
-  validateModel(merged.model);
-  return merged;
-}
-
 /** The flag a token names and its inline value (`--flag=value`), if any. */
 function splitToken(token: string): { name: FlagName; inline?: string } {
   const eq = token.indexOf('=');
@@ -244,9 +199,7 @@ function toCommand(p: Parsed, seen: ReadonlySet<FlagName>): CliCommand {
       '--init: cannot be combined with --resume (a resumed run has weights)',
     );
   }
-  // With a config file the model may differ from the reference: validate once the file is merged.
-  const d = defaultTrainConfig();
-  const config = p.configFile === undefined ? applyFlags(d, p.flags) : mergeFlags(d, p.flags);
+  const config = defaultsWithFlags(p.flags, p.configFile !== undefined);
   const { flags, out = DEFAULT_OUT, dataDir, init, resume, profile, configFile } = p;
   return { kind: 'train', config, flags, out, dataDir, init, resume, profile, configFile };
 }

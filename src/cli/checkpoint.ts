@@ -27,7 +27,6 @@ import {
   type SafetensorsTensor,
 } from '../formats/safetensors';
 import { writeFileAtomic } from '../formats/safetensorsNode';
-import { applyFlags, type TrainFlags } from './args';
 import { configOf, readBytes } from './common';
 
 export const CHECKPOINT_FILE = 'checkpoint.safetensors';
@@ -125,38 +124,48 @@ function readPlace(text: string | undefined, source: string): Place {
   return place as Place;
 }
 
-/** Where `--resume DIR` continues: the config to use, the position and how to load the state. */
+/** Where `--resume DIR` continues and how to load the saved state into a trainer. */
 export interface ResumePoint {
-  config: TrainConfig;
   position: TrainPosition;
   restore(trainer: Trainer): void;
 }
 
-export async function readResume(dir: string, flags: TrainFlags): Promise<ResumePoint> {
+/** A run saved in a folder: its config, and its state read for the config it resumes with. */
+export interface SavedRun {
+  readonly config: TrainConfig;
+  /** The resume point, checked against `config` (the saved one, maybe changed by flags). */
+  resumeAt(config: TrainConfig): ResumePoint;
+}
+
+/**
+ * Reads the run saved in `dir` (resolveTrainConfig decides the config it resumes with): its
+ * checkpoint.safetensors if there is one, else model.safetensors + optimizer.safetensors at the
+ * end of their epoch. A file missing or not written by shadergrad is named in the error.
+ */
+export async function readSavedRun(dir: string): Promise<SavedRun> {
   const path = join(dir, CHECKPOINT_FILE);
   if (existsSync(path)) {
     const bytes = await readBytes(path, '--resume');
-    const saved = configOf(bytes, path);
-    const config = applyFlags(saved, flags);
-    const snapshot = snapshotFromBytes(bytes, path, config);
-    if (snapshot.position.batch > 0 && config.batchSize !== saved.batchSize)
-      throw new ShadergradError(
-        `--batch: the run stopped mid-epoch at batch size ${saved.batchSize}; resume it with that size`,
-      );
-    return { config, position: snapshot.position, restore: (t) => t.restore(snapshot) };
+    return {
+      config: configOf(bytes, path),
+      resumeAt(config) {
+        const snapshot = snapshotFromBytes(bytes, path, config);
+        return { position: snapshot.position, restore: (t) => t.restore(snapshot) };
+      },
+    };
   }
   const modelPath = join(dir, 'model.safetensors');
   const optimizerPath = join(dir, 'optimizer.safetensors');
   const model = await readBytes(modelPath, '--resume');
   const optimizer = await readBytes(optimizerPath, '--resume');
   const done = Number(readSafetensors(model, modelPath).metadata.epoch ?? '0');
+  const restore = (trainer: Trainer): void => {
+    loadModel(trainer, model, modelPath);
+    loadOptimizer(trainer, optimizer, optimizerPath);
+  };
   return {
-    config: applyFlags(configOf(model, modelPath), flags),
-    position: { epoch: done + 1, batch: 0 },
-    restore(trainer) {
-      loadModel(trainer, model, modelPath);
-      loadOptimizer(trainer, optimizer, optimizerPath);
-    },
+    config: configOf(model, modelPath),
+    resumeAt: () => ({ position: { epoch: done + 1, batch: 0 }, restore }),
   };
 }
 

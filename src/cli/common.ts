@@ -1,10 +1,10 @@
-/** What the CLI's commands share: reading datasets, configs and files, and number formats. */
+/** What the CLI's commands share: datasets, files, a checkpoint's config, number formats. */
 import { readFile } from 'node:fs/promises';
-import { ShadergradError, uploadDataset, type Gpu, type GpuDataset } from '../core';
+import { ShadergradError } from '../core';
 import type { TrainConfig } from '../models/config';
 import { parseTrainConfig } from '../models/configJson';
 import { readSafetensors } from '../formats/safetensors';
-import type { Dataset, DatasetSplit } from '../data/datasets';
+import type { DatasetSplit } from '../data/datasets';
 import { loadFashionMnist, loadIdxDir, loadMnist } from '../data/datasetsNode';
 
 export async function loadSplit(
@@ -13,33 +13,6 @@ export async function loadSplit(
 ): Promise<DatasetSplit> {
   if (dataDir) return loadIdxDir(dataDir);
   return dataset === 'fashion' ? loadFashionMnist() : loadMnist();
-}
-
-export function toGpu(gpu: Gpu, d: Dataset): GpuDataset {
-  return uploadDataset(gpu, {
-    images: d.images,
-    labels: d.labels,
-    count: d.count,
-    sampleShape: [1, d.rows, d.cols],
-  });
-}
-
-export async function readConfigFile(path: string): Promise<TrainConfig> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch {
-    throw new ShadergradError(`--config ${path}: cannot read the file`);
-  }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (e) {
-    throw new ShadergradError(
-      `${path}: not valid JSON (${e instanceof Error ? e.message : String(e)})`,
-    );
-  }
-  return parseTrainConfig(json, path);
 }
 
 export async function readBytes(path: string, flag: string): Promise<Uint8Array> {

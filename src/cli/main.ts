@@ -6,10 +6,11 @@
  * that names the flag, file or tensor; `SHADERGRAD_DEBUG=1` shows stack traces.
  */
 import { ShadergradError, initDevice } from '../core';
+import { datasetToGpu } from '../models/fit';
 import { createTrainer } from '../models/network';
 import { loadModel } from '../models/stateDict';
 import { parseArgs, usage } from './args';
-import { configOf, loadSplit, pct, readBytes, toGpu } from './common';
+import { configOf, loadSplit, pct, readBytes } from './common';
 import { train } from './train';
 
 async function evaluateCheckpoint(
@@ -22,7 +23,7 @@ async function evaluateCheckpoint(
     const trainer = createTrainer(gpu, config);
     loadModel(trainer, bytes, cmd.checkpoint);
     const split = await loadSplit(cmd.dataDir ? config.dataset : cmd.dataset, cmd.dataDir);
-    const test = await trainer.evaluate(toGpu(gpu, split.test));
+    const test = await trainer.evaluate(datasetToGpu(gpu, split.test));
     console.log(
       `${cmd.checkpoint}: test accuracy ${pct(test.accuracy)} (${split.test.count} images), test loss ${test.loss.toFixed(4)}`,
     );

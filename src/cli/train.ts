@@ -24,14 +24,16 @@ import {
   type Trainer,
 } from '../core';
 import { describeModel, type TrainConfig } from '../models/config';
+import { datasetToGpu } from '../models/fit';
 import { createTrainer } from '../models/network';
 import { loadModel, modelBytes, optimizerBytes } from '../models/stateDict';
 import { writeFileAtomic } from '../formats/safetensorsNode';
 import { encodeGrayPng, filterGrid } from '../formats/png';
 import { limitDataset, type Dataset } from '../data/datasets';
-import { applyFlags, type CliCommand } from './args';
-import { CHECKPOINT_FILE, readResume, snapshotBytes, trimMetrics } from './checkpoint';
-import { loadSplit, mib, pct, readBytes, readConfigFile, toGpu } from './common';
+import type { CliCommand } from './args';
+import { CHECKPOINT_FILE, snapshotBytes, trimMetrics } from './checkpoint';
+import { loadSplit, mib, pct, readBytes } from './common';
+import { resolveTrainConfig } from './config';
 import { printProfile } from './profile';
 import { ProgressLine } from './progress';
 
@@ -41,10 +43,7 @@ type TrainCommand = Extract<CliCommand, { kind: 'train' }>;
 export const MAX_RECOVERIES = 3;
 
 export async function train(cmd: TrainCommand): Promise<void> {
-  const resume = cmd.resume ? await readResume(cmd.resume, cmd.flags) : undefined;
-  const config =
-    resume?.config ??
-    (cmd.configFile ? applyFlags(await readConfigFile(cmd.configFile), cmd.flags) : cmd.config);
+  const { config, resume } = await resolveTrainConfig(cmd);
   const gpu = await initDevice({ log: (l) => console.log(l) });
   let trainer: Trainer | undefined;
   try {
@@ -99,8 +98,8 @@ class CliRun {
     private readonly out: string,
     private readonly sets: { train: Dataset; test: Dataset },
   ) {
-    this.trainGpu = toGpu(trainer.gpu, sets.train);
-    this.testGpu = toGpu(trainer.gpu, sets.test);
+    this.trainGpu = datasetToGpu(trainer.gpu, sets.train);
+    this.testGpu = datasetToGpu(trainer.gpu, sets.test);
     this.recovery = new DeviceRecovery(trainer, {
       maxRecoveries: MAX_RECOVERIES,
       onRecovered: (r) => this.recovered(r),
@@ -175,8 +174,8 @@ class CliRun {
   }
 
   private recovered(r: Recovered): void {
-    this.trainGpu = toGpu(r.gpu, this.sets.train);
-    this.testGpu = toGpu(r.gpu, this.sets.test);
+    this.trainGpu = datasetToGpu(r.gpu, this.sets.train);
+    this.testGpu = datasetToGpu(r.gpu, this.sets.test);
     const { epoch, batch } = r.position;
     console.log(
       `${r.error.message}; resumed on a new device from the snapshot at epoch ${epoch}, batch ${batch} (recovery ${r.recoveries} of ${MAX_RECOVERIES})`,

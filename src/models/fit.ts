@@ -42,8 +42,16 @@ export interface TrainedModel {
   destroy(): void;
 }
 
-/** A dataset on the GPU as bytes, each sample [1, rows, cols] (grayscale images). */
-export function datasetToGpu(gpu: Gpu, d: Dataset): GpuDataset {
+/**
+ * A dataset on the GPU as bytes, each sample [1, rows, cols] (grayscale images): the one way the
+ * library, the CLI and the benchmarks upload one. Only the pixels, labels and geometry are read,
+ * so a bare `{ images, labels, count, rows, cols }` will do. The caller owns the buffers; upload
+ * again to a new device after a device loss.
+ */
+export function datasetToGpu(
+  gpu: Gpu,
+  d: Pick<Dataset, 'images' | 'labels' | 'count' | 'rows' | 'cols'>,
+): GpuDataset {
   return uploadDataset(gpu, {
     images: d.images,
     labels: d.labels,

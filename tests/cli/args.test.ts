@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { applyFlags, parseArgs, usage, type CliCommand } from '../../src/cli/args';
+import { parseArgs, usage, type CliCommand } from '../../src/cli/args';
+import { applyFlags } from '../../src/cli/config';
 import { ShadergradError } from '../../src/base/errors';
 import {
   defaultTrainConfig,

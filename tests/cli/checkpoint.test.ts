@@ -14,11 +14,11 @@ import { cnnFromKnobs, defaultTrainConfig, type TrainConfig } from '../../src/mo
 import { parameterShapes } from '../../src/models/network';
 import {
   CHECKPOINT_FILE,
-  readResume,
   snapshotBytes,
   snapshotFromBytes,
   trimMetrics,
 } from '../../src/cli/checkpoint';
+import { resolveTrainConfig, type TrainFlags } from '../../src/cli/config';
 
 const config: TrainConfig = {
   ...defaultTrainConfig(),
@@ -50,6 +50,12 @@ function fakeSnapshot(): Snapshot {
 }
 
 const dir = (): string => mkdtempSync(join(tmpdir(), 'shadergrad-ckpt-'));
+
+/** What `--resume DIR` with these flags resumes with: the config and where it continues. */
+async function readResume(resume: string, flags: TrainFlags) {
+  const resolved = await resolveTrainConfig({ resume, flags });
+  return { config: resolved.config, position: resolved.resume?.position };
+}
 
 describe('checkpoint.safetensors', () => {
   it('round-trips a snapshot bit for bit, with torch names for the optimizer state', () => {

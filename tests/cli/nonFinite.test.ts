@@ -9,7 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { readSafetensors } from '../../src/formats/safetensors';
-import { CHECKPOINT_FILE, readResume } from '../../src/cli/checkpoint';
+import { CHECKPOINT_FILE } from '../../src/cli/checkpoint';
+import { resolveTrainConfig } from '../../src/cli/config';
 import { firstNonFinite } from '../../src/gpu/nonFinite';
 import { startCli, type Finished } from '../helpers/child';
 
@@ -51,10 +52,11 @@ async function divergedRun(extra: string[]) {
 
 /** Loads as `--resume` would, and every tensor in it is finite. */
 async function expectGoodCheckpoint(dir: string) {
-  const resume = await readResume(dir, { knobs: {} });
+  const { resume } = await resolveTrainConfig({ resume: dir, flags: { knobs: {} } });
   const file = readSafetensors(new Uint8Array(checkpoint(dir)), CHECKPOINT_FILE);
   for (const [name, t] of Object.entries(file.tensors))
     if (t.dtype === 'F32') expect(firstNonFinite(t.data), `${name} finite`).toBe(-1);
+  if (!resume) throw new Error(`--resume ${dir} gave no resume point`);
   return resume.position;
 }
 

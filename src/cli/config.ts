@@ -1,0 +1,132 @@
+/**
+ * The train config of a CLI run, decided here and only here. Precedence, lowest first:
+ *
+ *   defaults <- --config FILE <- the resumed run's config (--resume DIR) <- command-line flags
+ *
+ * A config file is parsed over the defaults and a run saves its whole config, so the highest
+ * source given is the base and the flags go over it; the model is validated once, after the
+ * merge. With --resume the saved config is the base and --config is not read at all (the saved
+ * run already holds the config it was started with).
+ */
+import { readFile } from 'node:fs/promises';
+import { ShadergradError, type OptimizerKind } from '../core';
+import {
+  applyKnobs,
+  defaultTrainConfig,
+  validateModel,
+  type CnnKnobs,
+  type DatasetName,
+  type TrainConfig,
+} from '../models/config';
+import { parseTrainConfig } from '../models/configJson';
+import { readSavedRun, type ResumePoint } from './checkpoint';
+
+/** The training settings given on the command line (absent = keep the config's value). */
+export interface TrainFlags {
+  dataset?: DatasetName;
+  epochs?: number;
+  batchSize?: number;
+  lr?: number;
+  seed?: number;
+  limit?: number;
+  optimizer?: OptimizerKind;
+  snapshotEvery?: number;
+  checkpointEvery?: number;
+  /** Architecture knobs; each flag is named like its knob (--features, --kernel, ...). */
+  knobs: CnnKnobs;
+}
+
+/** What the command line says about the config (a parsed train command has these fields). */
+export interface ConfigArgs {
+  flags: TrainFlags;
+  /** --config FILE. */
+  configFile?: string;
+  /** --resume DIR. */
+  resume?: string;
+}
+
+/** A run's config and, with --resume, where the run continues and how to load its state. */
+export interface ResolvedConfig {
+  config: TrainConfig;
+  resume?: ResumePoint;
+}
+
+/**
+ * The config of the run `args` describes (see the header for the precedence), validated; with
+ * --resume also its resume point. Errors name the flag or file at fault.
+ */
+export async function resolveTrainConfig(args: ConfigArgs): Promise<ResolvedConfig> {
+  if (args.resume !== undefined) return resumeConfig(args.resume, args.flags);
+  const base =
+    args.configFile === undefined ? defaultTrainConfig() : await readConfigFile(args.configFile);
+  return { config: applyFlags(base, args.flags) };
+}
+
+/** The saved run's config with the flags over it, and its state checked against that config. */
+async function resumeConfig(dir: string, flags: TrainFlags): Promise<ResolvedConfig> {
+  const saved = await readSavedRun(dir);
+  const config = applyFlags(saved.config, flags);
+  const resume = saved.resumeAt(config);
+  // A mid-epoch position counts batches of the saved size: another size would skip or redo samples.
+  if (resume.position.batch > 0 && config.batchSize !== saved.config.batchSize)
+    throw new ShadergradError(
+      `--batch: the run stopped mid-epoch at batch size ${saved.config.batchSize}; resume it with that size`,
+    );
+  return { config, resume };
+}
+
+/**
+ * The defaults with the flags applied, which parseArgs keeps as `cmd.config` (the config of a run
+ * without --config or --resume). Validated, so that a bad flag fails before any file is read,
+ * except with a config file: the flags may fit its model and not the default one.
+ */
+export function defaultsWithFlags(flags: TrainFlags, configFile: boolean): TrainConfig {
+  const d = defaultTrainConfig();
+  return configFile ? mergeFlags(d, flags) : applyFlags(d, flags);
+}
+
+/** A copy of `config` (e.g. from a config file) with the command-line flags applied; validated. */
+export function applyFlags(config: TrainConfig, flags: TrainFlags): TrainConfig {
+  const merged = mergeFlags(config, flags);
+  validateModel(merged.model);
+  return merged;
+}
+
+/** `config` with the command-line flags applied; the model is not validated. */
+function mergeFlags(config: TrainConfig, f: TrainFlags): TrainConfig {
+  return {
+    ...config,
+    model: applyKnobs(config.model, f.knobs, (knob) => `--${knob}`),
+    optimizer: {
+      ...config.optimizer,
+      kind: f.optimizer ?? config.optimizer.kind,
+      lr: f.lr ?? config.optimizer.lr,
+    },
+    dataset: f.dataset ?? config.dataset,
+    epochs: f.epochs ?? config.epochs,
+    batchSize: f.batchSize ?? config.batchSize,
+    seed: f.seed ?? config.seed,
+    limit: f.limit ?? config.limit,
+    snapshotEvery: f.snapshotEvery ?? config.snapshotEvery,
+    checkpointEvery: f.checkpointEvery ?? config.checkpointEvery,
+  };
+}
+
+/** The --config file, parsed over the defaults. */
+async function readConfigFile(path: string): Promise<TrainConfig> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch {
+    throw new ShadergradError(`--config ${path}: cannot read the file`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    throw new ShadergradError(
+      `${path}: not valid JSON (${e instanceof Error ? e.message : String(e)})`,
+    );
+  }
+  return parseTrainConfig(json, path);
+}
