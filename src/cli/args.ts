@@ -167,8 +167,8 @@ export function usage(): string {
     return `${left}${help}${fallback ? ` [default: ${fallback}]` : ''}`;
   });
   return [
-    'Usage: shadergrad [flags]                 train (the reference CNN on MNIST by default)',
-    '       shadergrad --eval CHECKPOINT [--data DIR] [--dataset NAME]',
+    'Usage: shadergrad [train] [flags]         train (the reference CNN on MNIST by default)',
+    '       shadergrad eval CHECKPOINT [--data DIR] [--dataset NAME]   test a saved model',
     '',
     'Flags (`--flag value` or `--flag=value`):',
     ...lines,
@@ -204,9 +204,21 @@ function toCommand(p: Parsed, seen: ReadonlySet<FlagName>): CliCommand {
   return { kind: 'train', config, flags, out, dataDir, init, resume, profile, configFile };
 }
 
+/** `train [flags]` and `eval CHECKPOINT [flags]` read as the flags they stand for. */
+function withoutSubcommand(argv: readonly string[]): readonly string[] {
+  const [first, ...rest] = argv;
+  if (first === 'train') return rest;
+  if (first !== 'eval') return argv;
+  const [checkpoint, ...flags] = rest;
+  if (checkpoint === undefined || checkpoint.startsWith('-'))
+    throw new ShadergradError('eval: missing CHECKPOINT (shadergrad eval CHECKPOINT)');
+  return ['--eval', checkpoint, ...flags];
+}
+
 /** Parses the CLI's arguments (argv without `node` and the script). */
-export function parseArgs(argv: readonly string[]): CliCommand {
-  if (argv.includes('--help') || argv.includes('-h')) return { kind: 'help' };
+export function parseArgs(commandLine: readonly string[]): CliCommand {
+  if (commandLine.includes('--help') || commandLine.includes('-h')) return { kind: 'help' };
+  const argv = withoutSubcommand(commandLine);
   const parsed: Parsed = { flags: { knobs: {} }, profile: false };
   const seen = new Set<FlagName>();
   const help = flagHelp();

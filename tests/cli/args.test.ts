@@ -141,6 +141,20 @@ describe('parseArgs', () => {
     });
   });
 
+  it('reads the train and eval subcommands as the flags they stand for', () => {
+    expect(parseArgs(['train', '--epochs', '2'])).toEqual(parseArgs(['--epochs', '2']));
+    expect(parseArgs(['train'])).toEqual(parseArgs([]));
+    expect(parseArgs(['eval', 'c.st', '--dataset', 'fashion'])).toEqual(
+      parseArgs(['--eval', 'c.st', '--dataset', 'fashion']),
+    );
+    expect(() => parseArgs(['eval'])).toThrow('eval: missing CHECKPOINT');
+    expect(() => parseArgs(['eval', '--data', 'd'])).toThrow('eval: missing CHECKPOINT');
+    expect(() => parseArgs(['eval', 'c.st', '--epochs', '2'])).toThrow(
+      '--eval: cannot be combined with --epochs',
+    );
+    expect(() => parseArgs(['fit'])).toThrow("'fit': unexpected argument");
+  });
+
   it('prints help for --help or -h anywhere', () => {
     expect(parseArgs(['--help'])).toEqual({ kind: 'help' });
     expect(parseArgs(['-h'])).toEqual({ kind: 'help' });
@@ -150,7 +164,7 @@ describe('parseArgs', () => {
   it.each<[string[], string]>([
     [['--epoch', '2'], '--epoch: unknown flag (see --help)'],
     [['-x'], '-x: unknown flag'],
-    [['train'], "'train': unexpected argument"],
+    [['--epochs', '2', 'train'], "'train': unexpected argument"],
     [['--epochs'], '--epochs: missing value (--epochs N)'],
     [['--epochs', '--profile'], '--epochs: missing value'],
     [['--out='], '--out: missing value (--out DIR)'],
