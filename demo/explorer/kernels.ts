@@ -283,18 +283,14 @@ function optimizerKernel(kind: 'adam' | 'sgd' | 'momentum' | 'rmsprop'): Explore
 
 export const EXPLORER_KERNELS: readonly ExplorerKernel[] = [
   ...(['naive', 'registerTile', 'workgroupTile', 'subgroupTile'] as const).map(matmulKernel),
-  unfoldKernel('im2col'),
-  unfoldKernel('col2im'),
-  convKernel('forward'),
-  convKernel('backward'),
+  ...(['im2col', 'col2im'] as const).map(unfoldKernel),
+  ...(['forward', 'backward'] as const).map(convKernel),
   ...(['maxPool', 'avgPool'] as const).flatMap((k) => [
     poolKernel(k, 'forward'),
     poolKernel(k, 'backward'),
   ]),
-  activationKernel('forward'),
-  activationKernel('backward'),
-  biasKernel('forward'),
-  biasKernel('backward'),
+  ...(['forward', 'backward'] as const).map(activationKernel),
+  ...(['forward', 'backward'] as const).map(biasKernel),
   softmaxKernel('forwardBackward'),
   softmaxKernel('forward'),
   lossMeanKernel,
