@@ -1,8 +1,10 @@
 /**
  * Kernel benchmark (Node): the adapter's FMA peak, matmul naive vs tiled at N = 256/512/1024, and
  * the reference CNN's conv layers at batch 64, forward and backward. Every kernel is validated
- * against its CPU twin before it is timed; each time is the median of several samples after
- * warm-up. Prints tables, then one JSON line (the last line of stdout).
+ * against its CPU twin before it is timed (the kernel cases of bench/cases, shared with the
+ * Chrome bench page and the kernel explorer; matmul on an odd shape, conv on a batch of 2); each
+ * time is the median of several samples after warm-up. Prints tables, then one JSON line (the
+ * last line of stdout).
  *
  *   npm run bench:kernels [-- --quick]      (--quick: fewer sizes and samples)
  *
@@ -10,40 +12,41 @@
  * products, dWeight and dX), FMA peak 64 flops per invocation per round.
  */
 import { initDevice, type Gpu } from '../src/gpu/device';
-import { createTensor, readFloat32, writeTensor } from '../src/gpu/buffers';
-import { runCalls, type KernelCall } from '../src/gpu/dispatch';
-import { timeCalls } from '../src/gpu/timing';
-import type { GpuTensor } from '../src/gpu/tensor';
-import { fmaPeak } from '../src/kernels/fmaPeak';
-import { fmaPeakCpu, fmaPeakFlops } from '../src/kernels/fmaPeak.cpu';
-import { matmul, type MatmulVariant } from '../src/kernels/matmul';
-import {
-  conv2dBackward,
-  conv2dColsShape,
-  conv2dForward,
-  conv2dInputGradScratch,
-} from '../src/kernels/conv2d';
-import { conv2dForwardCpu } from '../src/kernels/conv2d.cpu';
+import { timeCalls, type TimingResult } from '../src/gpu/timing';
+import type { KernelCall } from '../src/gpu/dispatch';
+import { fmaPeakFlops } from '../src/kernels/fmaPeak.cpu';
+import { matmulFlops, type MatmulVariant } from '../src/kernels/matmul';
 import { conv2dGeometry, type Conv2dGeometry } from '../src/kernels/geometry';
+import {
+  convCase,
+  convFlops,
+  fmaPeakCase,
+  matmulCase,
+  MATMUL_ODD_SHAPE,
+  REFERENCE_CONV_LAYERS,
+  timeCase,
+  validateCase,
+  type KernelCase,
+} from './cases';
 import { gflops, printTable, progress } from './report';
-import { randomFloats, validateSample } from './validate';
 
 const quick = process.argv.includes('--quick');
 const samples = quick ? 3 : 7;
 const baseVariants: MatmulVariant[] = ['naive', 'registerTile', 'workgroupTile'];
 
+/** Times a case's calls (its setup runs once first): the median of `count` samples. */
+function time(gpu: Gpu, c: KernelCase, count = samples): Promise<TimingResult> {
+  return timeCase(gpu, c, (calls: readonly KernelCall[]) =>
+    timeCalls(gpu, calls, { samples: count }),
+  );
+}
+
 async function measurePeak(gpu: Gpu): Promise<number> {
-  const check = createTensor(gpu, [300]);
-  await runCalls(gpu, [fmaPeak({ sums: check, iterations: 64, mul: 0.9, add: 0.05 })]);
-  const want = new Float32Array(300);
-  fmaPeakCpu({ sums: want, iterations: 64, mul: 0.9, add: 0.05 });
-  validateSample('fmaPeak', await readFloat32(gpu, check), want, 1e-4);
-  const count = 256 * 1024;
-  const iterations = 512;
-  const sums = createTensor(gpu, [count]);
-  const t = await timeCalls(gpu, [fmaPeak({ sums, iterations, mul: 0.999, add: 0.001 })], {
-    samples,
-  });
+  await validateCase(gpu, 'fmaPeak', fmaPeakCase(gpu, { count: 300, iterations: 64 }));
+  const [count, iterations] = [256 * 1024, 512];
+  const timed = fmaPeakCase(gpu, { count, iterations }, { mul: 0.999, add: 0.001 });
+  const t = await time(gpu, timed);
+  timed.destroy();
   return gflops(fmaPeakFlops(count, iterations), t.medianMs);
 }
 
@@ -54,57 +57,32 @@ interface MatmulResult {
   medianMs: number;
 }
 
-async function benchMatmul(gpu: Gpu, n: number): Promise<MatmulResult[]> {
-  const aHost = randomFloats(n * n, 1);
-  const bHost = randomFloats(n * n, 2);
-  const a = upload(gpu, aHost, [n, n]);
-  const b = upload(gpu, bHost, [n, n]);
-  const out = createTensor(gpu, [n, n]);
+/** Each variant against matmulCpu on an odd shape (no dimension a multiple of any tile). */
+async function validateMatmul(gpu: Gpu, variants: readonly MatmulVariant[]): Promise<void> {
+  for (const variant of variants)
+    await validateCase(gpu, `matmul ${variant}`, matmulCase(gpu, variant, MATMUL_ODD_SHAPE));
+}
+
+async function benchMatmul(
+  gpu: Gpu,
+  n: number,
+  variants: readonly MatmulVariant[],
+): Promise<MatmulResult[]> {
   const results: MatmulResult[] = [];
-  const variants: MatmulVariant[] = gpu.hasSubgroups
-    ? [...baseVariants, 'subgroupTile']
-    : baseVariants;
+  const sizes = { M: n, N: n, K: n };
   for (const variant of variants) {
-    const call = matmul({ a, b, out, M: n, N: n, K: n }, variant);
-    await runCalls(gpu, [call]);
-    validateMatmulSample(variant, n, aHost, bHost, await readFloat32(gpu, out));
-    const t = await timeCalls(gpu, [call], {
-      samples: variant === 'naive' ? Math.min(samples, 3) : samples,
+    const timed = matmulCase(gpu, variant, sizes, 1);
+    const t = await time(gpu, timed, variant === 'naive' ? Math.min(samples, 3) : samples);
+    timed.destroy();
+    results.push({
+      n,
+      variant,
+      gflops: gflops(matmulFlops(sizes), t.medianMs),
+      medianMs: t.medianMs,
     });
-    results.push({ n, variant, gflops: gflops(2 * n * n * n, t.medianMs), medianMs: t.medianMs });
     progress(`matmul ${n} ${variant}: ${t.medianMs.toFixed(2)} ms`);
   }
-  [a, b, out].forEach((t) => t.buffer.destroy());
   return results;
-}
-
-/** Checks 256 random entries of C = A·B against float64 dot products. */
-function validateMatmulSample(
-  variant: string,
-  n: number,
-  a: Float32Array,
-  b: Float32Array,
-  c: Float32Array,
-): void {
-  for (let s = 0; s < 256; s++) {
-    const i = (s * 7919) % n;
-    const j = (s * 104729) % n;
-    let ref = 0;
-    let mag = 0;
-    for (let k = 0; k < n; k++) {
-      ref += (a[i * n + k] ?? 0) * (b[k * n + j] ?? 0);
-      mag += Math.abs((a[i * n + k] ?? 0) * (b[k * n + j] ?? 0));
-    }
-    const err = Math.abs((c[i * n + j] ?? NaN) - ref);
-    if (!(err <= 4 * 2 ** -23 * n * mag + 1e-6))
-      throw new Error(`matmul ${variant} n=${n}: C[${i},${j}] = ${c[i * n + j]}, expected ${ref}`);
-  }
-}
-
-function upload(gpu: Gpu, data: Float32Array, shape: number[]) {
-  const t = createTensor(gpu, shape);
-  writeTensor(gpu, t, data);
-  return t;
 }
 
 interface ConvResult {
@@ -114,6 +92,10 @@ interface ConvResult {
   gflops: number;
 }
 
+/**
+ * One conv layer forward and backward: validated on a batch of 2, then timed at `g` with ReLU
+ * fused and, for the first layer, no dX (its input needs no gradient).
+ */
 async function benchConv(
   gpu: Gpu,
   layer: string,
@@ -121,122 +103,38 @@ async function benchConv(
   O: number,
   variant: MatmulVariant,
 ): Promise<ConvResult[]> {
-  await validateConv(
-    gpu,
-    layer,
-    { ...conv2dGeometry({ N: 2, C: g.C, H: g.H, W: g.W }, [g.KH, g.KW], 1, 'same') },
-    O,
-    variant,
-  );
-  const R = g.C * g.KH * g.KW;
-  const S = g.OH * g.OW;
-  const x = upload(gpu, randomFloats(g.N * g.C * g.H * g.W, 3), [g.N, g.C, g.H, g.W]);
-  const weight = upload(gpu, randomFloats(O * R, 4), [O, g.C, g.KH, g.KW]);
-  const bias = upload(gpu, randomFloats(O, 5), [O]);
-  const out = createTensor(gpu, [g.N, O, g.OH, g.OW]);
-  const cols = createTensor(gpu, conv2dColsShape(g));
-  const made: GpuTensor[] = [];
-  const scratch = conv2dInputGradScratch(g, O, variant, (_, shape) => {
-    made.push(createTensor(gpu, shape));
-    return made[made.length - 1] as GpuTensor;
-  });
-  const dX = createTensor(gpu, [g.N, g.C, g.H, g.W]);
-  const dWeight = createTensor(gpu, [O, g.C, g.KH, g.KW]);
-  const dBias = createTensor(gpu, [O]);
-  const flops = 2 * g.N * O * S * R;
-  const forward: KernelCall[] = conv2dForward(
-    { x, weight, bias, out, cols, geometry: g, O, activation: 'relu' },
-    variant,
-  );
-  const backward: KernelCall[] = conv2dBackward(
-    {
-      x,
-      weight,
-      dOut: out,
-      dX: layer === 'conv1' ? undefined : dX,
-      dWeight,
-      dBias,
-      cols,
-      ...scratch,
-      geometry: g,
-      O,
-    },
-    variant,
-  );
-  const tf = await timeCalls(gpu, forward, { samples });
-  const tb = await timeCalls(gpu, backward, { samples });
-  const backwardFlops = layer === 'conv1' ? flops : 2 * flops;
-  [x, weight, bias, out, cols, ...made, dX, dWeight, dBias].forEach((t) => t.buffer.destroy());
-  return [
-    { layer, direction: 'forward', medianMs: tf.medianMs, gflops: gflops(flops, tf.medianMs) },
-    {
-      layer,
-      direction: 'backward',
-      medianMs: tb.medianMs,
-      gflops: gflops(backwardFlops, tb.medianMs),
-    },
-  ];
-}
-
-async function validateConv(
-  gpu: Gpu,
-  layer: string,
-  g: Conv2dGeometry,
-  O: number,
-  variant: MatmulVariant,
-): Promise<void> {
-  const R = g.C * g.KH * g.KW;
-  const xHost = randomFloats(g.N * g.C * g.H * g.W, 6);
-  const wHost = randomFloats(O * R, 7);
-  const out = createTensor(gpu, [g.N, O, g.OH, g.OW]);
-  const cols = createTensor(gpu, conv2dColsShape(g));
-  await runCalls(
-    gpu,
-    conv2dForward(
-      {
-        x: upload(gpu, xHost, [g.N, g.C, g.H, g.W]),
-        weight: upload(gpu, wHost, [O, g.C, g.KH, g.KW]),
-        out,
-        cols,
-        geometry: g,
-        O,
-      },
-      variant,
-    ),
-  );
-  const want = new Float32Array(g.N * O * g.OH * g.OW);
-  conv2dForwardCpu({ x: xHost, weight: wHost, out: want, geometry: g, O });
-  validateSample(`${layer} forward`, await readFloat32(gpu, out), want, 4 * 2 ** -23 * R * R);
+  const small = conv2dGeometry({ N: 2, C: g.C, H: g.H, W: g.W }, [g.KH, g.KW], 1, 'same');
+  const inputGradient = layer !== 'conv1';
+  const results: ConvResult[] = [];
+  for (const direction of ['forward', 'backward'] as const) {
+    const checked = convCase(gpu, small, O, direction, { variant });
+    await validateCase(gpu, `${layer} ${direction}`, checked);
+    const options = { variant, activation: 'relu', inputGradient, seed: 3 } as const;
+    const timed = convCase(gpu, g, O, direction, options);
+    const t = await time(gpu, timed);
+    timed.destroy();
+    const flops = convFlops(g, O, direction, inputGradient);
+    results.push({ layer, direction, medianMs: t.medianMs, gflops: gflops(flops, t.medianMs) });
+  }
+  return results;
 }
 
 async function main(): Promise<void> {
   const gpu = await initDevice({ log: (l) => console.log(l) });
   progress('measuring the FMA peak...');
   const peakGflops = await measurePeak(gpu);
+  const variants = gpu.hasSubgroups ? [...baseVariants, 'subgroupTile' as const] : baseVariants;
+  await validateMatmul(gpu, variants);
   const matmulResults: MatmulResult[] = [];
   for (const n of quick ? [256, 512] : [256, 512, 1024])
-    matmulResults.push(...(await benchMatmul(gpu, n)));
+    matmulResults.push(...(await benchMatmul(gpu, n, variants)));
   const fast = bestVariant(matmulResults);
   const convResults: ConvResult[] = [];
   const batch = 64;
-  convResults.push(
-    ...(await benchConv(
-      gpu,
-      'conv1',
-      conv2dGeometry({ N: batch, C: 1, H: 28, W: 28 }, 5, 1, 'same'),
-      32,
-      fast,
-    )),
-  );
-  convResults.push(
-    ...(await benchConv(
-      gpu,
-      'conv2',
-      conv2dGeometry({ N: batch, C: 32, H: 14, W: 14 }, 5, 1, 'same'),
-      64,
-      fast,
-    )),
-  );
+  for (const { name, C, H, O } of REFERENCE_CONV_LAYERS) {
+    const g = conv2dGeometry({ N: batch, C, H, W: H }, 5, 1, 'same');
+    convResults.push(...(await benchConv(gpu, name, g, O, fast)));
+  }
   report(gpu, peakGflops, matmulResults, convResults, fast);
   gpu.destroy();
 }

@@ -5,6 +5,8 @@
 export { initDevice, DeviceLostError } from './gpu/device';
 export type { Gpu, InitOptions, AdapterSummary, AdapterKind } from './gpu/device';
 export { ShadergradError, KernelError, describeAdapter } from './base/errors';
+export { mulberry32, randomFloats, randomInts } from './base/random';
+export * from './base/compare';
 export type { GpuTensor, DType } from './gpu/tensor';
 export {
   createTensor,
@@ -32,6 +34,13 @@ export type { Recovered, RecoveryOptions } from './train/recovery';
 export { OutOfMemoryError, MemoryTracker } from './gpu/memory';
 export type { MemoryStats } from './gpu/memory';
 export { planMemory } from './graph/memoryPlanner';
+export { referenceForward, referenceTrainStep } from './graph/cpuReference';
+export type {
+  ReferenceInputs,
+  ReferencePrecision,
+  ReferenceState,
+  ReferenceStepResult,
+} from './graph/cpuReference';
 // Kernel wrappers and their CPU twins, one pair per family (what docs/kernels/*.md run).
 export * from './kernels/index';
 export { timeCalls, profileCalls, median, timestampResolutionNs } from './gpu/timing';

@@ -1,168 +1,15 @@
 /**
  * The reference CNN's conv layers (im2col + matmul + col2im, src/kernels/conv2d.ts), forward and
- * backward, at the page's batch size; their kernel cases (./kernelCase) also serve the kernel
- * explorer (demo/explorer).
- *   conv:  2·N·O·S·R flops per product (S = OH·OW, R = C·KH·KW); forward is one product,
- *          backward two (dWeight, dX), one for conv1, whose input needs no gradient.
+ * backward, at the page's batch size. Cases and the flop formula: bench/cases/conv.ts.
  */
-import { readFloat32, type Activation, type Gpu } from '../../src/index';
-import { activateCpu } from '../../src/kernels/common.cpu';
-import {
-  conv2dBackward,
-  conv2dColsShape,
-  conv2dForward,
-  conv2dInputGradScratch,
-} from '../../src/kernels/conv2d';
-import { conv2dBackwardCpu, conv2dForwardCpu } from '../../src/kernels/conv2d.cpu';
-import { im2col } from '../../src/kernels/conv2dIm2col';
-import { conv2dGeometry, type Conv2dGeometry } from '../../src/kernels/geometry';
-import { preferredMatmulVariant, type MatmulVariant } from '../../src/kernels/matmul';
-import {
-  dotAtol,
-  randomFloats,
-  row,
-  type BenchContext,
-  type BenchRow,
-  type TwinCheck,
-} from './common';
-import { makeCase, timeCase, validateCase, type CaseTensors, type KernelCase } from './kernelCase';
-
-export type Direction = 'forward' | 'backward';
-
-/** The reference CNN's conv layers: conv 5x5 'same', 1 -> 32 on 28x28, 32 -> 64 on 14x14. */
-const CONV_LAYERS = [
-  { name: 'conv1', C: 1, H: 28, O: 32 },
-  { name: 'conv2', C: 32, H: 14, O: 64 },
-] as const;
-
-export interface ConvCaseOptions {
-  variant: MatmulVariant;
-  /** Fused into the forward's matmul epilogue (the twin applies it after the sum). */
-  activation?: Activation;
-  /** Backward also computes dX (default true; the first layer's input needs none). */
-  inputGradient?: boolean;
-  seed?: number;
-}
-
-/** A conv layer's inputs, random, and its cols scratch (im2col of x). */
-function convInputs(t: CaseTensors, g: Conv2dGeometry, O: number, seed: number) {
-  const R = g.C * g.KH * g.KW;
-  const host = {
-    x: randomFloats(g.N * g.C * g.H * g.W, seed),
-    weight: randomFloats(O * R, seed + 1),
-    bias: randomFloats(O, seed + 2),
-    dOut: randomFloats(g.N * O * g.OH * g.OW, seed + 3),
-  };
-  const tensors = {
-    x: t.upload(host.x, [g.N, g.C, g.H, g.W]),
-    weight: t.upload(host.weight, [O, g.C, g.KH, g.KW]),
-    cols: t.zeros(conv2dColsShape(g)),
-  };
-  const shape = `N=${g.N} C=${g.C} ${g.H}x${g.W} → O=${O} ${g.OH}x${g.OW}, kernel ${g.KH}x${g.KW}, stride ${g.strideH}, padding ${g.padTop},${g.padLeft}`;
-  return { host, tensors, shape, R };
-}
-
-type ConvInputs = ReturnType<typeof convInputs>;
-
-/**
- * Forward (out = act(weight · im2col(x) + bias)) or backward (dWeight, dBias and dX from dOut) of
- * one conv layer against conv2dForwardCpu / conv2dBackwardCpu. Backward reads the forward's cols,
- * so its setup runs im2col. Tolerances: dotAtol of the length of each output's sum.
- */
-export function convCase(
-  gpu: Gpu,
-  g: Conv2dGeometry,
-  O: number,
-  direction: Direction,
-  options: ConvCaseOptions,
-): KernelCase {
-  return makeCase(gpu, (t) => {
-    const inputs = convInputs(t, g, O, options.seed ?? 21);
-    return direction === 'forward'
-      ? convForward(gpu, t, inputs, g, O, options)
-      : convBackward(gpu, t, inputs, g, O, options);
-  });
-}
-
-function convForward(
-  gpu: Gpu,
-  t: CaseTensors,
-  { host, tensors, shape, R }: ConvInputs,
-  g: Conv2dGeometry,
-  O: number,
-  options: ConvCaseOptions,
-): Omit<KernelCase, 'destroy'> {
-  const bias = t.upload(host.bias, [O]);
-  const out = t.zeros([g.N, O, g.OH, g.OW]);
-  const activation = options.activation ?? 'none';
-  const args = { ...tensors, bias, out, geometry: g, O, activation };
-  const check = async (): Promise<TwinCheck[]> => {
-    const want = new Float64Array(g.N * O * g.OH * g.OW);
-    conv2dForwardCpu({ ...host, out: want, geometry: g, O });
-    want.forEach((v, i) => (want[i] = activateCpu(v, activation)));
-    const got = await readFloat32(gpu, out);
-    return [{ output: 'out', got, want, atol: dotAtol(R + 1), rtol: 1e-5 }];
-  };
-  return { shape, setup: [], calls: conv2dForward(args, options.variant), check };
-}
-
-function convBackward(
-  gpu: Gpu,
-  t: CaseTensors,
-  { host, tensors, shape }: ConvInputs,
-  g: Conv2dGeometry,
-  O: number,
-  options: ConvCaseOptions,
-): Omit<KernelCase, 'destroy'> {
-  const withDx = options.inputGradient ?? true;
-  const grads = {
-    dOut: t.upload(host.dOut, [g.N, O, g.OH, g.OW]),
-    dWeight: t.zeros(tensors.weight.shape),
-    dBias: t.zeros([O]),
-    dX: withDx ? t.zeros(tensors.x.shape) : undefined,
-  };
-  // The scratch the engine would plan for dX: dCols, or the implicit product's two tensors.
-  const scratch = withDx ? conv2dInputGradScratch(g, O, options.variant, (_, s) => t.zeros(s)) : {};
-  const check = async (): Promise<TwinCheck[]> => {
-    const want = {
-      dWeight: new Float64Array(host.weight.length),
-      dBias: new Float64Array(O),
-      dX: withDx ? new Float64Array(host.x.length) : undefined,
-    };
-    conv2dBackwardCpu({ ...host, ...want, geometry: g, O });
-    // Terms per sum: dWeight and dBias over batch and space, dX over channels and the kernel.
-    const terms = { dWeight: g.N * g.OH * g.OW, dBias: g.N * g.OH * g.OW, dX: O * g.KH * g.KW };
-    const checks: TwinCheck[] = [];
-    for (const name of ['dWeight', 'dBias', 'dX'] as const) {
-      const [tensor, values] = [grads[name], want[name]];
-      if (!tensor || !values) continue;
-      const got = await readFloat32(gpu, tensor);
-      checks.push({ output: name, got, want: values, atol: dotAtol(terms[name]), rtol: 1e-5 });
-    }
-    return checks;
-  };
-  const calls = conv2dBackward(
-    { ...tensors, ...grads, ...scratch, geometry: g, O },
-    options.variant,
-  );
-  return { shape, setup: [im2col({ ...tensors, geometry: g })], calls, check };
-}
-
-/** Flops of one pass (see the header): forward one product, backward two, or one without dX. */
-export function convFlops(
-  g: Conv2dGeometry,
-  O: number,
-  direction: Direction,
-  inputGradient = true,
-) {
-  const product = 2 * g.N * O * g.OH * g.OW * g.C * g.KH * g.KW;
-  return direction === 'backward' && inputGradient ? 2 * product : product;
-}
+import { conv2dGeometry, preferredMatmulVariant } from '../../src/index';
+import { convCase, convFlops, REFERENCE_CONV_LAYERS, timeCase, validateCase } from '../cases';
+import { row, type BenchContext, type BenchRow } from './common';
 
 export async function benchConv(ctx: BenchContext): Promise<BenchRow[]> {
   const variant = preferredMatmulVariant(ctx.gpu.adapter.kind);
   const rows: BenchRow[] = [];
-  for (const layer of CONV_LAYERS) {
+  for (const layer of REFERENCE_CONV_LAYERS) {
     const input = (N: number) => ({ N, C: layer.C, H: layer.H, W: layer.H });
     const O = layer.O;
     const small = conv2dGeometry(input(2), 5, 1, 'same');
@@ -176,7 +23,7 @@ export async function benchConv(ctx: BenchContext): Promise<BenchRow[]> {
       const options = { variant, activation: 'relu', inputGradient: !first } as const;
       const timed = convCase(ctx.gpu, g, O, direction, { ...options, seed: 31 });
       ctx.log(`${layer.name} ${direction}, batch ${g.N}`);
-      const time = await timeCase(ctx, timed);
+      const time = await timeCase(ctx.gpu, timed, (calls) => ctx.time(calls));
       timed.destroy();
       const work = convFlops(g, O, direction, !first);
       rows.push(row({ suite: 'conv', shape, unit: 'GFLOP/s', kernel, validation }, time, work));

@@ -16,8 +16,8 @@
 import type * as TfModule from '@tensorflow/tfjs';
 import type { Scalar, Tensor } from '@tensorflow/tfjs';
 import type { WebGPUBackend } from '@tensorflow/tfjs-backend-webgpu';
-import { median, type TrainConfig } from '../../src/index';
-import { randomFloats, type BenchContext, type BenchRow } from './common';
+import { median, randomFloats, randomInts, type TrainConfig } from '../../src/index';
+import type { BenchContext, BenchRow } from './common';
 import { tfjsForward, tfjsParameters } from './tfjsModel';
 
 type Tf = typeof TfModule;
@@ -122,7 +122,7 @@ async function timeTrainStep(
   const varList = [...params.values()];
   const adam = tf.train.adam(o.lr, o.beta1, o.beta2, o.eps);
   const images = randomFloats(B * input.height * input.width * input.channels, 91);
-  const labels = Int32Array.from(randomFloats(B, 92), (v) => Math.floor(((v + 1) / 2) * 10));
+  const labels = randomInts(B, 92, 10);
   ctx.log(`tfjs training step, ${shape}`);
   const ms = await samples(ctx, async () => {
     const start = performance.now();

@@ -1,7 +1,7 @@
 /**
  * The explorer's kernel list: for each kernel, the sizes the user sets, what a run on them
  * allocates and costs (checked before anything is made), the work per run in GFLOP or GB, and the
- * kernel case that runs it (bench/page and ./cases). Work formulas are the benchmark page's.
+ * kernel case that runs it (bench/cases, shared with the benchmarks, as are the work formulas).
  */
 import {
   conv2dGeometry,
@@ -12,17 +12,24 @@ import {
   type Gpu,
   type MatmulVariant,
 } from '../../src/index';
-import type { KernelCase } from '../../bench/page/kernelCase';
-import { convCase, convFlops, type Direction } from '../../bench/page/convSuite';
-import { matmulCase } from '../../bench/page/matmulSuite';
-import { poolBytes, poolCase, type PoolKind } from '../../bench/page/poolSuite';
 import {
+  activationCase,
+  biasCase,
+  convCase,
+  convFlops,
+  lossMeanCase,
+  matmulCase,
   optimizerBytes,
   optimizerCase,
+  poolBytes,
+  poolCase,
   softmaxBytes,
   softmaxCase,
-} from '../../bench/page/trainSuite';
-import { activationCase, biasCase, lossMeanCase, unfoldCase } from './cases';
+  unfoldCase,
+  type Direction,
+  type KernelCase,
+  type PoolKind,
+} from '../../bench/cases';
 import { choice, int, type Field, type Values } from './fields';
 
 export type Unit = 'GFLOP/s' | 'GB/s';
@@ -276,18 +283,14 @@ function optimizerKernel(kind: 'adam' | 'sgd' | 'momentum' | 'rmsprop'): Explore
 
 export const EXPLORER_KERNELS: readonly ExplorerKernel[] = [
   ...(['naive', 'registerTile', 'workgroupTile', 'subgroupTile'] as const).map(matmulKernel),
-  unfoldKernel('im2col'),
-  unfoldKernel('col2im'),
-  convKernel('forward'),
-  convKernel('backward'),
+  ...(['im2col', 'col2im'] as const).map(unfoldKernel),
+  ...(['forward', 'backward'] as const).map(convKernel),
   ...(['maxPool', 'avgPool'] as const).flatMap((k) => [
     poolKernel(k, 'forward'),
     poolKernel(k, 'backward'),
   ]),
-  activationKernel('forward'),
-  activationKernel('backward'),
-  biasKernel('forward'),
-  biasKernel('backward'),
+  ...(['forward', 'backward'] as const).map(activationKernel),
+  ...(['forward', 'backward'] as const).map(biasKernel),
   softmaxKernel('forwardBackward'),
   softmaxKernel('forward'),
   lossMeanKernel,

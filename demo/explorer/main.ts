@@ -11,7 +11,7 @@ import '../style.css';
 import './style.css';
 import { initDevice, timeCalls, type Gpu } from '../../src/index';
 import { throughput } from '../../bench/page/common';
-import { compareCase, type KernelCase } from '../../bench/page/kernelCase';
+import { compareCase, type KernelCase } from '../../bench/cases';
 import { parseValues, parseWhole } from './fields';
 import { EXPLORER_KERNELS, type ExplorerKernel, type Plan } from './kernels';
 import { renderSources, viewsOf, viewsOfCalls } from './source';

@@ -3,7 +3,7 @@
  * state is also `window.shadergradExplorer`, so end-to-end tests read what the page shows.
  */
 import type { AdapterSummary, TimingResult } from '../../src/index';
-import type { Comparison } from '../../bench/page/common';
+import type { Comparison } from '../../bench/cases';
 import type { Field } from './fields';
 import type { Unit } from './kernels';
 

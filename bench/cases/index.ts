@@ -1,0 +1,10 @@
+/**
+ * The kernel cases (./kernelCase) of every family group, for the Node kernel benchmark, the
+ * Chrome bench page and the kernel explorer. Named re-exports only.
+ */
+export * from './kernelCase';
+export * from './matmul';
+export * from './conv';
+export * from './pool';
+export * from './losses';
+export * from './elementwise';
