@@ -1,5 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Gpu } from '../../src/gpu/device';
+import { describe, expect, it } from 'vitest';
 import { grid1d, runCalls } from '../../src/gpu/dispatch';
 import { KernelError } from '../../src/base/errors';
 import { defineParams } from '../../src/gpu/uniforms';
@@ -8,13 +7,9 @@ import { reflectShader } from '../../src/gpu/pipelines';
 import { activationForward, activationShader } from '../../src/kernels/activation';
 import { kernelFamilies } from '../../src/kernels/index';
 import { familyShader } from '../../src/kernels/shader';
-import { testGpu, upload } from '../helpers/gpu';
+import { upload, useTestGpu } from '../helpers/gpu';
 
-let gpu: Gpu;
-beforeAll(async () => {
-  gpu = await testGpu();
-});
-afterAll(() => gpu.destroy());
+const gpu = useTestGpu();
 
 describe('pipeline cache', () => {
   it('compiles once per shader, entry point and constants, sharing in-flight compiles', async () => {
@@ -23,15 +18,15 @@ describe('pipeline cache', () => {
       entryPoint: 'activationForward',
       constants: { workgroupSize: 64, activation: 2 },
     };
-    const before = gpu.pipelines.size;
+    const before = gpu().pipelines.size;
     const [p1, p2] = await Promise.all([
-      gpu.pipelines.get(request),
-      gpu.pipelines.get({ ...request }),
+      gpu().pipelines.get(request),
+      gpu().pipelines.get({ ...request }),
     ]);
     expect(p1).toBe(p2);
-    expect(gpu.pipelines.size).toBe(before + 1);
-    await gpu.pipelines.get({ ...request, constants: { workgroupSize: 64, activation: 3 } });
-    expect(gpu.pipelines.size).toBe(before + 2);
+    expect(gpu().pipelines.size).toBe(before + 1);
+    await gpu().pipelines.get({ ...request, constants: { workgroupSize: 64, activation: 3 } });
+    expect(gpu().pipelines.size).toBe(before + 2);
   });
 
   it('reports compile errors with the kernel label and line:col in the family file', async () => {
@@ -39,8 +34,8 @@ describe('pipeline cache', () => {
       'broken',
       'override workgroupSize: u32 = 64u;\n@compute @workgroup_size(workgroupSize)\nfn brokenForward() {\n  let a: f32 = 1u;\n}\n',
     );
-    const err = await gpu.pipelines
-      .get({ shader: broken, entryPoint: 'brokenForward' })
+    const err = await gpu()
+      .pipelines.get({ shader: broken, entryPoint: 'brokenForward' })
       .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(KernelError);
     expect(String((err as Error).message)).toMatch(
@@ -49,9 +44,9 @@ describe('pipeline cache', () => {
   });
 
   it('refuses a call that binds the wrong number of buffers', async () => {
-    const x = upload(gpu, [1, 2], [2]);
+    const x = upload(gpu(), [1, 2], [2]);
     const call = { ...activationForward({ x, y: x, activation: 'relu' }), tensors: [x] };
-    await expect(runCalls(gpu, [call])).rejects.toThrow(
+    await expect(runCalls(gpu(), [call])).rejects.toThrow(
       /binds 2 buffers, the shader declares 3 \(x, y, params\)/,
     );
   });

@@ -1,6 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { readFloat32 } from '../../src/gpu/buffers';
-import type { Gpu } from '../../src/gpu/device';
 import { dispatchFor, runCalls, type KernelCall } from '../../src/gpu/dispatch';
 import { ShadergradError } from '../../src/base/errors';
 import { avgPoolBackward, avgPoolForward } from '../../src/kernels/avgPool';
@@ -14,15 +13,11 @@ import {
 } from '../../src/kernels/pool.cpu';
 import { dotTolerance, expectAllClose } from '../helpers/allclose';
 import { numericalGradient, toF64, weightedSum } from '../helpers/finiteDiff';
-import { testGpu, upload } from '../helpers/gpu';
+import { upload, useTestGpu } from '../helpers/gpu';
 import { randomFloats } from '../../src/base/random';
 import { guardedOutput } from '../helpers/sentinel';
 
-let gpu: Gpu;
-beforeAll(async () => {
-  gpu = await testGpu();
-});
-afterAll(() => gpu.destroy());
+const gpu = useTestGpu();
 
 interface Pooled {
   out: Float32Array;
@@ -56,15 +51,15 @@ async function runGpu(
   dOutHost: Float32Array,
   workgroupSize?: number,
 ): Promise<Pooled> {
-  const out = guardedOutput(gpu, poolShape(g, 'out'));
-  const dX = guardedOutput(gpu, poolShape(g, 'in'));
+  const out = guardedOutput(gpu(), poolShape(g, 'out'));
+  const dX = guardedOutput(gpu(), poolShape(g, 'in'));
   let forward = avgPoolForward({
-    x: upload(gpu, xHost, poolShape(g, 'in')),
+    x: upload(gpu(), xHost, poolShape(g, 'in')),
     out: out.tensor,
     geometry: g,
   });
   let backward = avgPoolBackward({
-    dOut: upload(gpu, dOutHost, poolShape(g, 'out')),
+    dOut: upload(gpu(), dOutHost, poolShape(g, 'out')),
     dX: dX.tensor,
     geometry: g,
   });
@@ -72,8 +67,11 @@ async function runGpu(
     forward = withWorkgroupSize(forward, workgroupSize, count(poolShape(g, 'out')));
     backward = withWorkgroupSize(backward, workgroupSize, count(poolShape(g, 'in')));
   }
-  await runCalls(gpu, [forward, backward]);
-  const got = { out: await readFloat32(gpu, out.tensor), dX: await readFloat32(gpu, dX.tensor) };
+  await runCalls(gpu(), [forward, backward]);
+  const got = {
+    out: await readFloat32(gpu(), out.tensor),
+    dX: await readFloat32(gpu(), dX.tensor),
+  };
   await out.check();
   await dX.check();
   return got;
@@ -108,8 +106,8 @@ function expectMatchesTwin(
 describe('avgPool checks', () => {
   it('wrappers throw ShadergradError on wrong shapes and hand-made geometry', () => {
     const g = poolGeometry({ N: 2, C: 1, H: 5, W: 4 }, 2);
-    const x = upload(gpu, new Float32Array(40), [2, 1, 5, 4]);
-    const out = upload(gpu, new Float32Array(8), [2, 1, 2, 2]);
+    const x = upload(gpu(), new Float32Array(40), [2, 1, 5, 4]);
+    const out = upload(gpu(), new Float32Array(8), [2, 1, 2, 2]);
     expect(() => avgPoolForward({ x, out, geometry: g })).not.toThrow();
     expect(() => avgPoolForward({ x, out: x, geometry: g })).toThrow(
       /out has shape \[2, 1, 5, 4\], expected \[2, 1, 2, 2\]/,

@@ -1,5 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Gpu } from '../../src/gpu/device';
+import { describe, expect, it } from 'vitest';
 import { runCalls } from '../../src/gpu/dispatch';
 import { createTensor, readFloat32 } from '../../src/gpu/buffers';
 import {
@@ -13,15 +12,11 @@ import { conv2dBackwardCpu, conv2dForwardCpu } from '../../src/kernels/conv2d.cp
 import { conv2dGeometry, type Padding } from '../../src/kernels/conv2dIm2col.cpu';
 import type { MatmulVariant } from '../../src/kernels/matmul';
 import { dotTolerance, expectAllClose } from '../helpers/allclose';
-import { testGpu, upload } from '../helpers/gpu';
+import { upload, useTestGpu } from '../helpers/gpu';
 import { randomFloats } from '../../src/base/random';
 import { guardedOutput } from '../helpers/sentinel';
 
-let gpu: Gpu;
-beforeAll(async () => {
-  gpu = await testGpu();
-});
-afterAll(() => gpu.destroy());
+const gpu = useTestGpu();
 
 interface Case {
   N: number;
@@ -55,36 +50,36 @@ describe.each(variants)(
       const wHost = randomFloats(c.O * R, 2, -0.5, 0.5);
       const bHost = randomFloats(c.O, 3);
       const dOutHost = randomFloats(c.N * c.O * g.OH * g.OW, 4);
-      const x = upload(gpu, xHost, [c.N, c.C, c.H, c.W]);
-      const weight = upload(gpu, wHost, [c.O, c.C, g.KH, g.KW]);
-      const bias = upload(gpu, bHost, [c.O]);
-      const out = guardedOutput(gpu, [c.N, c.O, g.OH, g.OW]);
-      const cols = createTensor(gpu, conv2dColsShape(g));
+      const x = upload(gpu(), xHost, [c.N, c.C, c.H, c.W]);
+      const weight = upload(gpu(), wHost, [c.O, c.C, g.KH, g.KW]);
+      const bias = upload(gpu(), bHost, [c.O]);
+      const out = guardedOutput(gpu(), [c.N, c.O, g.OH, g.OW]);
+      const cols = createTensor(gpu(), conv2dColsShape(g));
       await runCalls(
-        gpu,
+        gpu(),
         conv2dForward({ x, weight, bias, out: out.tensor, cols, geometry: g, O: c.O }, variant),
       );
       const want = new Float32Array(c.N * c.O * g.OH * g.OW);
       conv2dForwardCpu({ x: xHost, weight: wHost, bias: bHost, out: want, geometry: g, O: c.O });
       // Dot products of length R over |x| <= 1, |w| <= 0.5, plus a bias of <= 1.
       const tol = dotTolerance(R + 1, R * 0.5 + 1);
-      expectAllClose(await readFloat32(gpu, out.tensor), want, tol, 'out');
+      expectAllClose(await readFloat32(gpu(), out.tensor), want, tol, 'out');
       await out.check();
 
-      const dX = guardedOutput(gpu, [c.N, c.C, c.H, c.W]);
-      const dWeight = guardedOutput(gpu, [c.O, c.C, g.KH, g.KW]);
-      const dBias = guardedOutput(gpu, [c.O]);
-      const dOut = upload(gpu, dOutHost, [c.N, c.O, g.OH, g.OW]);
+      const dX = guardedOutput(gpu(), [c.N, c.C, c.H, c.W]);
+      const dWeight = guardedOutput(gpu(), [c.O, c.C, g.KH, g.KW]);
+      const dBias = guardedOutput(gpu(), [c.O]);
+      const dOut = upload(gpu(), dOutHost, [c.N, c.O, g.OH, g.OW]);
       // With subgroupTile (where the device has subgroups) dX takes conv2dImplicit's product.
-      const usable = gpu.hasSubgroups ? variant : 'registerTile';
+      const usable = gpu().hasSubgroups ? variant : 'registerTile';
       const scratch = conv2dInputGradScratch(g, c.O, usable, (_, shape) =>
-        createTensor(gpu, shape),
+        createTensor(gpu(), shape),
       );
       const implicit = usesImplicitBackwardData(g, c.O, usable);
       expect('implicit' in scratch).toBe(implicit);
       if (usable === 'subgroupTile') expect(implicit).toBe(c.stride === 1 && c.O % 4 === 0);
       await runCalls(
-        gpu,
+        gpu(),
         conv2dBackward(
           {
             x,
@@ -117,19 +112,19 @@ describe.each(variants)(
       const S = g.OH * g.OW;
       // dW and dB sum N*S products of |x|,|dOut| <= 1; dX sums O*KH*KW products of |w| <= 0.5.
       expectAllClose(
-        await readFloat32(gpu, dWeight.tensor),
+        await readFloat32(gpu(), dWeight.tensor),
         wantDw,
         dotTolerance(c.N * S, c.N * S),
         'dWeight',
       );
       expectAllClose(
-        await readFloat32(gpu, dBias.tensor),
+        await readFloat32(gpu(), dBias.tensor),
         wantDb,
         dotTolerance(c.N * S, c.N * S),
         'dBias',
       );
       expectAllClose(
-        await readFloat32(gpu, dX.tensor),
+        await readFloat32(gpu(), dX.tensor),
         wantDx,
         dotTolerance(c.O * g.KH * g.KW, c.O * g.KH * g.KW * 0.5),
         'dX',

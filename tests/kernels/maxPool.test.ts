@@ -1,6 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { readFloat32, readTensor, uploadTensor } from '../../src/gpu/buffers';
-import type { Gpu } from '../../src/gpu/device';
 import { dispatchFor, runCalls, type KernelCall } from '../../src/gpu/dispatch';
 import { ShadergradError } from '../../src/base/errors';
 import {
@@ -20,17 +19,13 @@ import {
 } from '../../src/kernels/pool.cpu';
 import { dotTolerance, expectAllClose } from '../helpers/allclose';
 import { numericalGradient, toF64, weightedSum } from '../helpers/finiteDiff';
-import { testGpu, upload } from '../helpers/gpu';
+import { upload, useTestGpu } from '../helpers/gpu';
 import { randomFloats } from '../../src/base/random';
 import { guardedOutput } from '../helpers/sentinel';
 
 const exact = { atol: 0, rtol: 0 };
 
-let gpu: Gpu;
-beforeAll(async () => {
-  gpu = await testGpu();
-});
-afterAll(() => gpu.destroy());
+const gpu = useTestGpu();
 
 interface Pooled {
   out: Float32Array;
@@ -63,11 +58,11 @@ async function runGpu(
   workgroupSize?: number,
   entry?: MaxPoolBackwardEntry,
 ): Promise<Pooled> {
-  const out = guardedOutput(gpu, poolShape(g, 'out'));
-  const argmax = guardedOutput(gpu, poolShape(g, 'out'), 'u32');
-  const dX = guardedOutput(gpu, poolShape(g, 'in'));
-  const x = upload(gpu, xHost, poolShape(g, 'in'));
-  const dOut = upload(gpu, dOutHost, poolShape(g, 'out'));
+  const out = guardedOutput(gpu(), poolShape(g, 'out'));
+  const argmax = guardedOutput(gpu(), poolShape(g, 'out'), 'u32');
+  const dX = guardedOutput(gpu(), poolShape(g, 'in'));
+  const x = upload(gpu(), xHost, poolShape(g, 'in'));
+  const dOut = upload(gpu(), dOutHost, poolShape(g, 'out'));
   let forward = maxPoolForward({ x, out: out.tensor, argmax: argmax.tensor, geometry: g });
   let backward = maxPoolBackward(
     { dOut, argmax: argmax.tensor, dX: dX.tensor, geometry: g },
@@ -79,11 +74,11 @@ async function runGpu(
     forward = withWorkgroupSize(forward, workgroupSize, g.N * g.C * g.OH);
     backward = withWorkgroupSize(backward, workgroupSize, g.N * g.C * (disjoint ? g.OH : g.H));
   }
-  await runCalls(gpu, [forward, backward]);
+  await runCalls(gpu(), [forward, backward]);
   const got = {
-    out: await readFloat32(gpu, out.tensor),
-    argmax: (await readTensor(gpu, argmax.tensor)) as Uint32Array,
-    dX: await readFloat32(gpu, dX.tensor),
+    out: await readFloat32(gpu(), out.tensor),
+    argmax: (await readTensor(gpu(), argmax.tensor)) as Uint32Array,
+    dX: await readFloat32(gpu(), dX.tensor),
   };
   await out.check();
   await argmax.check();
@@ -146,9 +141,9 @@ describe('maxPool geometry and checks', () => {
 
   it('wrappers throw ShadergradError on wrong shapes, dtypes and hand-made geometry', () => {
     const g = poolGeometry({ N: 1, C: 2, H: 4, W: 4 }, 2);
-    const x = upload(gpu, new Float32Array(32), [1, 2, 4, 4]);
-    const out = upload(gpu, new Float32Array(8), [1, 2, 2, 2]);
-    const argmax = guardedOutput(gpu, [1, 2, 2, 2], 'u32').tensor;
+    const x = upload(gpu(), new Float32Array(32), [1, 2, 4, 4]);
+    const out = upload(gpu(), new Float32Array(8), [1, 2, 2, 2]);
+    const argmax = guardedOutput(gpu(), [1, 2, 2, 2], 'u32').tensor;
     expect(() => maxPoolForward({ x, out, argmax, geometry: g })).not.toThrow();
     expect(() => maxPoolForward({ x: out, out, argmax, geometry: g })).toThrow(
       /x has shape \[1, 2, 2, 2\], expected \[1, 2, 4, 4\]/,
@@ -356,29 +351,29 @@ describe('maxPool backward with the preceding activation fused', () => {
     const pre = randomFloats(count(poolShape(g, 'in')), 44, -3, 3);
     const dOutHost = randomFloats(count(poolShape(g, 'out')), 45, -1e4, 1e4);
     const want = fusedTwin(g, pre, dOutHost, activation);
-    const dPre = guardedOutput(gpu, poolShape(g, 'in'));
+    const dPre = guardedOutput(gpu(), poolShape(g, 'in'));
     const backward = maxPoolBackward({
-      dOut: upload(gpu, dOutHost, poolShape(g, 'out')),
-      argmax: uploadTensor(gpu, Uint32Array.from(want.argmax), poolShape(g, 'out')),
-      out: upload(gpu, want.out, poolShape(g, 'out')),
+      dOut: upload(gpu(), dOutHost, poolShape(g, 'out')),
+      argmax: uploadTensor(gpu(), Uint32Array.from(want.argmax), poolShape(g, 'out')),
+      out: upload(gpu(), want.out, poolShape(g, 'out')),
       dX: dPre.tensor,
       geometry: g,
       activation,
     });
-    await runCalls(gpu, [backward]);
+    await runCalls(gpu(), [backward]);
     // The same sum of the same terms times the same f' (one multiply): only the order of the
     // sum can differ, when windows overlap.
     const windows = maxWindowsPerElement(g);
     const tolerance = dotTolerance(windows, windows * 1e4);
-    expectAllClose(await readFloat32(gpu, dPre.tensor), want.dPre, tolerance, 'dPre');
+    expectAllClose(await readFloat32(gpu(), dPre.tensor), want.dPre, tolerance, 'dPre');
     await dPre.check();
   });
 
   it('refuses a fused activation without the forward out', () => {
     const g = poolGeometry({ N: 1, C: 1, H: 4, W: 4 }, 2);
-    const out = upload(gpu, new Float32Array(4), [1, 1, 2, 2]);
-    const argmax = uploadTensor(gpu, new Uint32Array(4), [1, 1, 2, 2]);
-    const dX = upload(gpu, new Float32Array(16), [1, 1, 4, 4]);
+    const out = upload(gpu(), new Float32Array(4), [1, 1, 2, 2]);
+    const argmax = uploadTensor(gpu(), new Uint32Array(4), [1, 1, 2, 2]);
+    const dX = upload(gpu(), new Float32Array(16), [1, 1, 4, 4]);
     const call = { dOut: out, argmax, dX, geometry: g, activation: 'relu' as const };
     expect(() => maxPoolBackward(call)).toThrow(/needs the forward out/);
   });

@@ -2,20 +2,15 @@
  * The compiled training step: memory planning, determinism, learning on real MNIST, and the
  * structural promise that a step creates no buffers or bind groups.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Gpu } from '../../src/gpu/device';
+import { describe, expect, it } from 'vitest';
 import { uploadDataset } from '../../src/train/trainer';
 import { limitDataset } from '../../src/data/datasets';
 import { loadMnist } from '../../src/data/datasetsNode';
 import { cnnFromKnobs, defaultTrainConfig, type TrainConfig } from '../../src/models/config';
 import { buildGraph, createTrainer } from '../../src/models/network';
-import { testGpu } from '../helpers/gpu';
+import { useTestGpu } from '../helpers/gpu';
 
-let gpu: Gpu;
-beforeAll(async () => {
-  gpu = await testGpu();
-});
-afterAll(() => gpu.destroy());
+const gpu = useTestGpu();
 
 /** A small CNN (4 and 8 features, dense 32) that trains in seconds on a software GPU. */
 function smallConfig(overrides: Partial<TrainConfig> = {}): TrainConfig {
@@ -29,7 +24,7 @@ function smallConfig(overrides: Partial<TrainConfig> = {}): TrainConfig {
 
 describe('memory plan', () => {
   it('reuses buffers: the planned peak is below one buffer per intermediate', async () => {
-    const trainer = createTrainer(gpu, smallConfig());
+    const trainer = createTrainer(gpu(), smallConfig());
     const plan = await trainer.plan('train', 32);
     expect(plan.memory.planned).toBeGreaterThan(0);
     expect(plan.memory.planned).toBeLessThan(plan.memory.unplanned);
@@ -41,7 +36,7 @@ describe('memory plan', () => {
   });
 
   it('the reference CNN at batch 64 fits the device and reports its bytes', async () => {
-    const trainer = createTrainer(gpu, defaultTrainConfig());
+    const trainer = createTrainer(gpu(), defaultTrainConfig());
     const plan = await trainer.plan('train', 64);
     expect(plan.memory.parameters).toBe(4 * 3_274_634);
     expect(plan.memory.planned).toBeLessThan(plan.memory.unplanned);
@@ -49,7 +44,7 @@ describe('memory plan', () => {
   });
 
   it('folds each conv ReLU gradient into the max-pool backward after it', async () => {
-    const trainer = createTrainer(gpu, defaultTrainConfig());
+    const trainer = createTrainer(gpu(), defaultTrainConfig());
     const labels = (await trainer.plan('train', 64)).prepared.map((p) => p.call.label);
     const pools = labels.filter((l) => l.startsWith('maxPool.maxPoolBackward'));
     expect(pools).toHaveLength(2);
@@ -63,11 +58,11 @@ describe('memory plan', () => {
 
 describe('a training step', () => {
   it('creates no GPU buffers and no bind groups after compile', async () => {
-    const trainer = createTrainer(gpu, smallConfig());
+    const trainer = createTrainer(gpu(), smallConfig());
     const images = new Float32Array(32 * 784).fill(0.5);
     const labels = Int32Array.from({ length: 32 }, (_, i) => i % 10);
     await trainer.trainStep(images, labels); // compiles
-    const device = gpu.device as GPUDevice & Record<string, unknown>;
+    const device = gpu().device as GPUDevice & Record<string, unknown>;
     const counts = { buffers: 0, bindGroups: 0 };
     const createBuffer = device.createBuffer.bind(device);
     const createBindGroup = device.createBindGroup.bind(device);
@@ -93,8 +88,8 @@ describe('a training step', () => {
     const mnist = await loadMnist();
     const data = limitDataset(mnist.train, 256);
     const runOnce = async (): Promise<Float32Array> => {
-      const trainer = createTrainer(gpu, smallConfig({ seed: 7 }));
-      const gpuData = uploadDataset(gpu, {
+      const trainer = createTrainer(gpu(), smallConfig({ seed: 7 }));
+      const gpuData = uploadDataset(gpu(), {
         images: data.images,
         labels: data.labels,
         count: data.count,
@@ -117,9 +112,12 @@ describe('learning real MNIST', () => {
     const test = limitDataset(mnist.test, 500);
     // lr 3e-3: a short run on a small model needs a larger step than the default 1e-3 to get far.
     const config = smallConfig();
-    const trainer = createTrainer(gpu, { ...config, optimizer: { ...config.optimizer, lr: 3e-3 } });
+    const trainer = createTrainer(gpu(), {
+      ...config,
+      optimizer: { ...config.optimizer, lr: 3e-3 },
+    });
     const up = (d: typeof train) =>
-      uploadDataset(gpu, {
+      uploadDataset(gpu(), {
         images: d.images,
         labels: d.labels,
         count: d.count,
@@ -172,9 +170,9 @@ describe('learning real MNIST', () => {
 describe('plans past the device limits', () => {
   it('are refused before any allocation, naming the tensor and what to change', async () => {
     // The smallest batch whose conv2 im2col (batch * 800 * 196 floats) outgrows a binding.
-    const limit = Math.min(gpu.limits.maxStorageBufferBindingSize, gpu.limits.maxBufferSize);
+    const limit = Math.min(gpu().limits.maxStorageBufferBindingSize, gpu().limits.maxBufferSize);
     const batch = Math.floor(limit / (800 * 196 * 4)) + 1;
-    const trainer = createTrainer(gpu, { ...defaultTrainConfig(), batchSize: batch });
+    const trainer = createTrainer(gpu(), { ...defaultTrainConfig(), batchSize: batch });
     await expect(trainer.plan('train', batch)).rejects.toThrow(
       new RegExp(
         `scratch scratch:\\d+:cols \\[${batch}, 800, 196\\]: ${batch * 800 * 196 * 4} bytes exceeds this device's largest storage buffer \\(${limit} bytes\\); use a smaller batch`,
@@ -189,11 +187,11 @@ describe('divergence', () => {
     const mnist = await loadMnist();
     const data = limitDataset(mnist.train, 512);
     const config = smallConfig();
-    const trainer = createTrainer(gpu, {
+    const trainer = createTrainer(gpu(), {
       ...config,
       optimizer: { ...config.optimizer, kind: 'sgd', lr: 1e12 },
     });
-    const gpuData = uploadDataset(gpu, {
+    const gpuData = uploadDataset(gpu(), {
       images: data.images,
       labels: data.labels,
       count: data.count,
