@@ -9,9 +9,9 @@ import {
   poolGeometry,
   poolShape,
   type PoolGeometry,
-  type PoolInput,
 } from '../../src/kernels/pool.cpu';
 import { dotTolerance, expectAllClose } from '../helpers/allclose';
+import { poolCases, poolGradCases } from '../helpers/cases';
 import { numericalGradient, toF64, weightedSum } from '../helpers/finiteDiff';
 import { upload, useTestGpu } from '../helpers/gpu';
 import { randomFloats } from '../../src/base/random';
@@ -154,25 +154,24 @@ describe('avgPool twin', () => {
     expect([...dropped.dX]).toEqual([1, 1, 3, 2, 2, 0]); // w=2 in both windows; w=5 in none
   });
 
-  it.each([
-    ['3x3 stride 2', 3, 2],
-    ['3x3 stride 1 (overlapping)', 3, 1],
-    ['2x3 stride 1x2', [2, 3] as [number, number], [1, 2] as [number, number]],
-  ])('backward equals central differences (float64), %s', (_name, kernel, stride) => {
-    const g = poolGeometry({ N: 2, C: 2, H: 7, W: 6 }, kernel, stride);
-    const x = toF64(randomFloats(count(poolShape(g, 'in')), 41));
-    const w = toF64(randomFloats(count(poolShape(g, 'out')), 42));
-    const out = new Float64Array(w.length);
-    const loss = (): number => {
-      avgPoolForwardCpu({ x, out, geometry: g });
-      return weightedSum(out, w);
-    };
-    const numeric = numericalGradient(loss, x);
-    const dX = new Float64Array(x.length);
-    avgPoolBackwardCpu({ dOut: w, dX, geometry: g });
-    // The loss is linear in x: central differences are exact up to float64 rounding (~1e-10).
-    expectAllClose(dX, numeric, { atol: 1e-8, rtol: 1e-6 });
-  });
+  it.each(poolGradCases)(
+    'backward equals central differences (float64), %s',
+    (_name, kernel, stride) => {
+      const g = poolGeometry({ N: 2, C: 2, H: 7, W: 6 }, kernel, stride);
+      const x = toF64(randomFloats(count(poolShape(g, 'in')), 41));
+      const w = toF64(randomFloats(count(poolShape(g, 'out')), 42));
+      const out = new Float64Array(w.length);
+      const loss = (): number => {
+        avgPoolForwardCpu({ x, out, geometry: g });
+        return weightedSum(out, w);
+      };
+      const numeric = numericalGradient(loss, x);
+      const dX = new Float64Array(x.length);
+      avgPoolBackwardCpu({ dOut: w, dX, geometry: g });
+      // The loss is linear in x: central differences are exact up to float64 rounding (~1e-10).
+      expectAllClose(dX, numeric, { atol: 1e-8, rtol: 1e-6 });
+    },
+  );
 });
 
 describe('avgPool on the GPU', () => {
@@ -188,23 +187,7 @@ describe('avgPool on the GPU', () => {
     expect([...got.dX]).toEqual([1, 1, 2, 2, 1, 1, 2, 2, -1, -1, 0.5, 0.5, -1, -1, 0.5, 0.5]);
   });
 
-  const cases: [string, PoolInput, number | [number, number], (number | [number, number])?][] = [
-    ['N=1 C=3 28x28, 2x2', { N: 1, C: 3, H: 28, W: 28 }, 2],
-    ['7x5, 3x3 stride 2 (overlap-free)', { N: 2, C: 3, H: 7, W: 5 }, 3, 2],
-    ['7x5, 3x3 stride 1 (overlapping)', { N: 2, C: 3, H: 7, W: 5 }, 3, 1],
-    ['1x1 kernel', { N: 3, C: 2, H: 5, W: 7 }, 1],
-    ['9x11, 2x2: last row and column dropped', { N: 3, C: 1, H: 9, W: 11 }, 2],
-    [
-      '13x10, 3x4 stride 2x3: trailing rows/columns dropped',
-      { N: 1, C: 4, H: 13, W: 10 },
-      [3, 4],
-      [2, 3],
-    ],
-    ['stride 3 > kernel 2: gaps get zero gradient', { N: 2, C: 1, H: 10, W: 11 }, 2, 3],
-    ['global 5x6 window', { N: 4, C: 5, H: 5, W: 6 }, [5, 6]],
-  ];
-
-  it.each(cases)('matches the twin: %s', async (_name, input, kernel, stride) => {
+  it.each(poolCases)('matches the twin: %s', async (_name, input, kernel, stride) => {
     const g = poolGeometry(input, kernel, stride);
     const seed = g.H * 100 + g.W * 10 + g.KH;
     const xHost = randomFloats(count(poolShape(g, 'in')), seed, -3, 3);

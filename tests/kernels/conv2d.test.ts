@@ -9,8 +9,9 @@ import {
   usesImplicitBackwardData,
 } from '../../src/kernels/conv2d';
 import { conv2dBackwardCpu, conv2dForwardCpu } from '../../src/kernels/conv2d.cpu';
-import { conv2dGeometry, type Padding } from '../../src/kernels/conv2dIm2col.cpu';
+import { conv2dGeometry } from '../../src/kernels/conv2dIm2col.cpu';
 import type { MatmulVariant } from '../../src/kernels/matmul';
+import { convCases } from '../helpers/cases';
 import { dotTolerance, expectAllClose } from '../helpers/allclose';
 import { upload, useTestGpu } from '../helpers/gpu';
 import { randomFloats } from '../../src/base/random';
@@ -18,24 +19,6 @@ import { guardedOutput } from '../helpers/sentinel';
 
 const gpu = useTestGpu();
 
-interface Case {
-  N: number;
-  C: number;
-  H: number;
-  W: number;
-  O: number;
-  k: number | [number, number];
-  stride: number;
-  padding: Padding;
-}
-
-const cases: Case[] = [
-  { N: 1, C: 1, H: 28, W: 28, O: 4, k: 5, stride: 1, padding: 'same' },
-  { N: 3, C: 4, H: 14, W: 14, O: 8, k: 5, stride: 1, padding: 2 },
-  { N: 2, C: 3, H: 7, W: 5, O: 5, k: [3, 2], stride: 2, padding: 'valid' },
-  { N: 2, C: 2, H: 9, W: 9, O: 3, k: 3, stride: 2, padding: 'same' },
-  { N: 2, C: 6, H: 10, W: 7, O: 12, k: 3, stride: 1, padding: 1 }, // implicit dX with subgroupTile
-];
 // subgroupTile runs its own matmul where the device has subgroups (else registerTile), and takes
 // conv2dImplicit's dX for the stride-1, O % 4 == 0 cases.
 const variants: MatmulVariant[] = ['naive', 'registerTile', 'workgroupTile', 'subgroupTile'];
@@ -43,7 +26,7 @@ const variants: MatmulVariant[] = ['naive', 'registerTile', 'workgroupTile', 'su
 describe.each(variants)(
   'conv2d on the GPU (%s matmul) equals the direct-convolution twin',
   (variant) => {
-    it.each(cases)('N$N C$C H$H W$W O$O k$k s$stride p$padding', async (c) => {
+    it.each(convCases)('N$N C$C H$H W$W O$O k$k s$stride p$padding', async (c) => {
       const g = conv2dGeometry({ N: c.N, C: c.C, H: c.H, W: c.W }, c.k, c.stride, c.padding);
       const R = c.C * g.KH * g.KW;
       const xHost = randomFloats(c.N * c.C * c.H * c.W, 1);

@@ -15,11 +15,8 @@ import {
   conv2dPadGradientCpu,
   conv2dWeightsTransposeCpu,
 } from '../../src/kernels/conv2dImplicit.cpu';
-import {
-  conv2dGeometry,
-  type Conv2dGeometry,
-  type Padding,
-} from '../../src/kernels/conv2dIm2col.cpu';
+import { conv2dGeometry, type Conv2dGeometry } from '../../src/kernels/conv2dIm2col.cpu';
+import { convImplicitCases, type ConvCase } from '../helpers/cases';
 import { dotTolerance, expectAllClose } from '../helpers/allclose';
 import { upload, useTestGpu } from '../helpers/gpu';
 import { randomFloats } from '../../src/base/random';
@@ -27,18 +24,7 @@ import { guardedOutput } from '../helpers/sentinel';
 
 const gpu = useTestGpu();
 
-interface Case {
-  N: number;
-  C: number;
-  H: number;
-  W: number;
-  O: number;
-  k: number | [number, number];
-  stride: number | [number, number];
-  padding: Padding;
-}
-
-function geometryOf(c: Case): Conv2dGeometry {
+function geometryOf(c: ConvCase): Conv2dGeometry {
   return conv2dGeometry({ N: c.N, C: c.C, H: c.H, W: c.W }, c.k, c.stride, c.padding);
 }
 
@@ -55,19 +41,8 @@ function twinDx(g: Conv2dGeometry, O: number, weight: Float32Array, dOut: Float3
   return { weightCko, dOutPadded, dX };
 }
 
-const cases: Case[] = [
-  { N: 2, C: 32, H: 14, W: 14, O: 64, k: 5, stride: 1, padding: 'same' }, // the CNN's conv2
-  { N: 1, C: 1, H: 5, W: 7, O: 4, k: 3, stride: 1, padding: 1 }, // batch 1, one channel
-  { N: 3, C: 33, H: 9, W: 11, O: 8, k: 3, stride: 1, padding: 'same' }, // C past one tile
-  { N: 2, C: 5, H: 13, W: 6, O: 12, k: [3, 2], stride: 1, padding: 'valid' }, // no padding
-  { N: 1, C: 7, H: 8, W: 9, O: 4, k: 2, stride: 1, padding: 'same' }, // even kernel: pad 0,0
-  { N: 2, C: 3, H: 6, W: 6, O: 4, k: 6, stride: 1, padding: 0 }, // one output position
-  { N: 1, C: 2, H: 4, W: 3, O: 8, k: [7, 9], stride: 1, padding: [3, 4] }, // KW > 8: 3 quads
-  { N: 1, C: 4, H: 5, W: 1, O: 4, k: 1, stride: 1, padding: 0 }, // 1x1 kernel, W = 1
-];
-
 describe('conv2dImplicit twins', () => {
-  it.each(cases)(
+  it.each(convImplicitCases)(
     'the gather equals the direct convolution backward: N$N C$C $H x $W O$O k$k s$stride',
     (c) => {
       const g = geometryOf(c);
@@ -129,7 +104,7 @@ function tolerance(g: Conv2dGeometry, O: number, wMax: number, dMax: number) {
 }
 
 describe('conv2dImplicit on the GPU equals its twins', () => {
-  it.each(cases)('N$N C$C $H x $W O$O k$k s$stride p$padding', async (c) => {
+  it.each(convImplicitCases)('N$N C$C $H x $W O$O k$k s$stride p$padding', async (c) => {
     const g = geometryOf(c);
     if (!gpu().hasSubgroups) {
       // Without the feature conv2d keeps matmul + col2im; the implicit path must say no.
