@@ -1,6 +1,6 @@
 /**
- * The compiled training step: memory planning, determinism, learning on real MNIST, and the
- * structural promise that a step creates no buffers or bind groups.
+ * The trainer: determinism, learning on real MNIST, and divergence. What the compiled step itself
+ * promises (memory planning, one submit, no buffers per step, refusals) is tests/graph/executor.test.ts.
  */
 import { describe, expect, it } from 'vitest';
 import { uploadDataset } from '../../src/train/trainer';
@@ -22,68 +22,7 @@ function smallConfig(overrides: Partial<TrainConfig> = {}): TrainConfig {
   };
 }
 
-describe('memory plan', () => {
-  it('reuses buffers: the planned peak is below one buffer per intermediate', async () => {
-    const trainer = createTrainer(gpu(), smallConfig());
-    const plan = await trainer.plan('train', 32);
-    expect(plan.memory.planned).toBeGreaterThan(0);
-    expect(plan.memory.planned).toBeLessThan(plan.memory.unplanned);
-    expect(plan.memory.parameters).toBe(
-      4 * (4 * 25 + 4 + 8 * 4 * 25 + 8 + 32 * 392 + 32 + 10 * 32 + 10),
-    );
-    expect(plan.memory.optimizerState).toBe(2 * plan.memory.parameters);
-    trainer.destroy();
-  });
-
-  it('the reference CNN at batch 64 fits the device and reports its bytes', async () => {
-    const trainer = createTrainer(gpu(), defaultTrainConfig());
-    const plan = await trainer.plan('train', 64);
-    expect(plan.memory.parameters).toBe(4 * 3_274_634);
-    expect(plan.memory.planned).toBeLessThan(plan.memory.unplanned);
-    trainer.destroy();
-  });
-
-  it('folds each conv ReLU gradient into the max-pool backward after it', async () => {
-    const trainer = createTrainer(gpu(), defaultTrainConfig());
-    const labels = (await trainer.plan('train', 64)).prepared.map((p) => p.call.label);
-    const pools = labels.filter((l) => l.startsWith('maxPool.maxPoolBackward'));
-    expect(pools).toHaveLength(2);
-    for (const pool of pools) expect(pool).toMatch(/relu'\)$/);
-    // Only fc1's ReLU (followed by fc2, not a pool) keeps its own backward pass.
-    const relus = labels.filter((l) => l.startsWith('activation.activationBackward'));
-    expect(relus).toEqual(['activation.activationBackward(relu, 65536)']);
-    trainer.destroy();
-  });
-});
-
 describe('a training step', () => {
-  it('creates no GPU buffers and no bind groups after compile', async () => {
-    const trainer = createTrainer(gpu(), smallConfig());
-    const images = new Float32Array(32 * 784).fill(0.5);
-    const labels = Int32Array.from({ length: 32 }, (_, i) => i % 10);
-    await trainer.trainStep(images, labels); // compiles
-    const device = gpu().device as GPUDevice & Record<string, unknown>;
-    const counts = { buffers: 0, bindGroups: 0 };
-    const createBuffer = device.createBuffer.bind(device);
-    const createBindGroup = device.createBindGroup.bind(device);
-    device.createBuffer = (d: GPUBufferDescriptor) => {
-      if (d.label !== 'readback') counts.buffers++;
-      return createBuffer(d);
-    };
-    device.createBindGroup = (d: GPUBindGroupDescriptor) => {
-      counts.bindGroups++;
-      return createBindGroup(d);
-    };
-    try {
-      for (let i = 0; i < 3; i++) await trainer.trainStep(images, labels);
-    } finally {
-      device.createBuffer = createBuffer;
-      device.createBindGroup = createBindGroup;
-    }
-    expect(counts).toEqual({ buffers: 0, bindGroups: 0 });
-    trainer.destroy();
-  });
-
   it('is deterministic: the same seed gives bit-identical weights', async () => {
     const mnist = await loadMnist();
     const data = limitDataset(mnist.train, 256);
@@ -164,21 +103,6 @@ describe('learning real MNIST', () => {
       'fc2.weight[10,1024]',
       'fc2.bias[10]',
     ]);
-  });
-});
-
-describe('plans past the device limits', () => {
-  it('are refused before any allocation, naming the tensor and what to change', async () => {
-    // The smallest batch whose conv2 im2col (batch * 800 * 196 floats) outgrows a binding.
-    const limit = Math.min(gpu().limits.maxStorageBufferBindingSize, gpu().limits.maxBufferSize);
-    const batch = Math.floor(limit / (800 * 196 * 4)) + 1;
-    const trainer = createTrainer(gpu(), { ...defaultTrainConfig(), batchSize: batch });
-    await expect(trainer.plan('train', batch)).rejects.toThrow(
-      new RegExp(
-        `scratch scratch:\\d+:cols \\[${batch}, 800, 196\\]: ${batch * 800 * 196 * 4} bytes exceeds this device's largest storage buffer \\(${limit} bytes\\); use a smaller batch`,
-      ),
-    );
-    trainer.destroy();
   });
 });
 
