@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { grid1d, runCalls } from '../../src/gpu/dispatch';
 import { KernelError } from '../../src/base/errors';
-import { defineParams } from '../../src/gpu/uniforms';
 import { ResourceType } from 'wgsl_reflect/wgsl_reflect.module.js';
 import { reflectShader } from '../../src/gpu/pipelines';
 import { activationForward, activationShader } from '../../src/kernels/activation';
@@ -102,22 +101,4 @@ describe('Params packing matches the WGSL struct of every registered kernel', ()
       expect(members).toEqual(expected);
     },
   );
-});
-
-describe('defineParams', () => {
-  it('packs in field order and refuses values that do not fit', () => {
-    const p = defineParams('Params', { count: 'u32', shift: 'i32', scale: 'f32' });
-    const view = new DataView(p.pack({ count: 7, shift: -2, scale: 0.5 }));
-    expect(view.byteLength).toBe(16);
-    expect([view.getUint32(0, true), view.getInt32(4, true), view.getFloat32(8, true)]).toEqual([
-      7, -2, 0.5,
-    ]);
-    expect(() => p.pack({ count: -1, shift: 0, scale: 0 })).toThrow(
-      /Params.count: -1 does not fit in u32/,
-    );
-    expect(() => p.pack({ count: 1.5, shift: 0, scale: 0 })).toThrow(/must be a whole number/);
-    expect(() => p.pack({ count: 1, shift: 0, scale: NaN })).toThrow(
-      /Params.scale: NaN is not a finite number/,
-    );
-  });
 });
