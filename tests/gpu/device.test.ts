@@ -1,31 +1,27 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { initDevice, DeviceLostError, type Gpu } from '../../src/gpu/device';
+import { describe, expect, it } from 'vitest';
+import { initDevice, DeviceLostError } from '../../src/gpu/device';
 import { BufferPool, createTensor, readFloat32 } from '../../src/gpu/buffers';
 import { ShadergradError } from '../../src/base/errors';
 import { runCalls } from '../../src/gpu/dispatch';
 import { activationForward } from '../../src/kernels/activation';
-import { testGpu, upload } from '../helpers/gpu';
+import { testGpu, upload, useTestGpu } from '../helpers/gpu';
 
-let gpu: Gpu;
-beforeAll(async () => {
-  gpu = await testGpu();
-});
-afterAll(() => gpu.destroy());
+const gpu = useTestGpu();
 
 describe('initDevice', () => {
   it('finds an adapter, names it and gets the limits training needs', () => {
-    expect(['hardware', 'lavapipe', 'swiftshader', 'other-software']).toContain(gpu.adapter.kind);
-    expect(gpu.adapter.isSoftware).toBe(gpu.adapter.kind !== 'hardware');
+    expect(['hardware', 'lavapipe', 'swiftshader', 'other-software']).toContain(gpu().adapter.kind);
+    expect(gpu().adapter.isSoftware).toBe(gpu().adapter.kind !== 'hardware');
     // The reference CNN's conv2 im2col at batch 64 is 40 MB; every adapter we target gives >= 128 MiB.
-    expect(gpu.limits.maxStorageBufferBindingSize).toBeGreaterThanOrEqual(128 * 2 ** 20);
-    expect(gpu.limits.maxComputeWorkgroupStorageSize).toBeGreaterThanOrEqual(16384);
+    expect(gpu().limits.maxStorageBufferBindingSize).toBeGreaterThanOrEqual(128 * 2 ** 20);
+    expect(gpu().limits.maxComputeWorkgroupStorageSize).toBeGreaterThanOrEqual(16384);
   });
 
   it('prefers lavapipe over SwiftShader on a machine without a GPU', () => {
-    if (gpu.adapter.kind === 'hardware') return; // a real GPU outranks both
-    expect(gpu.adapter.kind).toBe(
+    if (gpu().adapter.kind === 'hardware') return; // a real GPU outranks both
+    expect(gpu().adapter.kind).toBe(
       process.env.SHADERGRAD_ADAPTER === 'swiftshader' ? 'swiftshader' : 'lavapipe',
     );
   });
@@ -77,20 +73,20 @@ describe('device loss', () => {
 
 describe('buffers', () => {
   it('refuses a tensor past the device limit before allocating, with the numbers', () => {
-    const tooMany = Math.ceil(gpu.limits.maxStorageBufferBindingSize / 4) + 1;
-    expect(() => createTensor(gpu, [tooMany], { label: 'huge' })).toThrow(ShadergradError);
-    expect(() => createTensor(gpu, [tooMany], { label: 'huge' })).toThrow(
+    const tooMany = Math.ceil(gpu().limits.maxStorageBufferBindingSize / 4) + 1;
+    expect(() => createTensor(gpu(), [tooMany], { label: 'huge' })).toThrow(ShadergradError);
+    expect(() => createTensor(gpu(), [tooMany], { label: 'huge' })).toThrow(
       /huge: \d+ bytes exceeds this device's largest storage buffer/,
     );
   });
 
   it('rejects bad shapes', () => {
-    expect(() => createTensor(gpu, [2, -1])).toThrow(/bad shape \[2, -1\]/);
-    expect(() => upload(gpu, [1, 2, 3], [2, 2])).toThrow(/needs 4 elements, got 3/);
+    expect(() => createTensor(gpu(), [2, -1])).toThrow(/bad shape \[2, -1\]/);
+    expect(() => upload(gpu(), [1, 2, 3], [2, 2])).toThrow(/needs 4 elements, got 3/);
   });
 
   it('pools buffers by size and usage, counts bytes, and catches a double free', () => {
-    const pool = new BufferPool(gpu);
+    const pool = new BufferPool(gpu());
     const a = pool.acquire(1000);
     expect(pool.liveBytes).toBe(1000);
     pool.release(a);

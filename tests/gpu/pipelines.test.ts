@@ -1,20 +1,14 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Gpu } from '../../src/gpu/device';
+import { describe, expect, it } from 'vitest';
 import { grid1d, runCalls } from '../../src/gpu/dispatch';
 import { KernelError } from '../../src/base/errors';
-import { defineParams } from '../../src/gpu/uniforms';
 import { ResourceType } from 'wgsl_reflect/wgsl_reflect.module.js';
 import { reflectShader } from '../../src/gpu/pipelines';
 import { activationForward, activationShader } from '../../src/kernels/activation';
 import { kernelFamilies } from '../../src/kernels/index';
 import { familyShader } from '../../src/kernels/shader';
-import { testGpu, upload } from '../helpers/gpu';
+import { upload, useTestGpu } from '../helpers/gpu';
 
-let gpu: Gpu;
-beforeAll(async () => {
-  gpu = await testGpu();
-});
-afterAll(() => gpu.destroy());
+const gpu = useTestGpu();
 
 describe('pipeline cache', () => {
   it('compiles once per shader, entry point and constants, sharing in-flight compiles', async () => {
@@ -23,15 +17,15 @@ describe('pipeline cache', () => {
       entryPoint: 'activationForward',
       constants: { workgroupSize: 64, activation: 2 },
     };
-    const before = gpu.pipelines.size;
+    const before = gpu().pipelines.size;
     const [p1, p2] = await Promise.all([
-      gpu.pipelines.get(request),
-      gpu.pipelines.get({ ...request }),
+      gpu().pipelines.get(request),
+      gpu().pipelines.get({ ...request }),
     ]);
     expect(p1).toBe(p2);
-    expect(gpu.pipelines.size).toBe(before + 1);
-    await gpu.pipelines.get({ ...request, constants: { workgroupSize: 64, activation: 3 } });
-    expect(gpu.pipelines.size).toBe(before + 2);
+    expect(gpu().pipelines.size).toBe(before + 1);
+    await gpu().pipelines.get({ ...request, constants: { workgroupSize: 64, activation: 3 } });
+    expect(gpu().pipelines.size).toBe(before + 2);
   });
 
   it('reports compile errors with the kernel label and line:col in the family file', async () => {
@@ -39,8 +33,8 @@ describe('pipeline cache', () => {
       'broken',
       'override workgroupSize: u32 = 64u;\n@compute @workgroup_size(workgroupSize)\nfn brokenForward() {\n  let a: f32 = 1u;\n}\n',
     );
-    const err = await gpu.pipelines
-      .get({ shader: broken, entryPoint: 'brokenForward' })
+    const err = await gpu()
+      .pipelines.get({ shader: broken, entryPoint: 'brokenForward' })
       .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(KernelError);
     expect(String((err as Error).message)).toMatch(
@@ -49,9 +43,9 @@ describe('pipeline cache', () => {
   });
 
   it('refuses a call that binds the wrong number of buffers', async () => {
-    const x = upload(gpu, [1, 2], [2]);
+    const x = upload(gpu(), [1, 2], [2]);
     const call = { ...activationForward({ x, y: x, activation: 'relu' }), tensors: [x] };
-    await expect(runCalls(gpu, [call])).rejects.toThrow(
+    await expect(runCalls(gpu(), [call])).rejects.toThrow(
       /binds 2 buffers, the shader declares 3 \(x, y, params\)/,
     );
   });
@@ -107,22 +101,4 @@ describe('Params packing matches the WGSL struct of every registered kernel', ()
       expect(members).toEqual(expected);
     },
   );
-});
-
-describe('defineParams', () => {
-  it('packs in field order and refuses values that do not fit', () => {
-    const p = defineParams('Params', { count: 'u32', shift: 'i32', scale: 'f32' });
-    const view = new DataView(p.pack({ count: 7, shift: -2, scale: 0.5 }));
-    expect(view.byteLength).toBe(16);
-    expect([view.getUint32(0, true), view.getInt32(4, true), view.getFloat32(8, true)]).toEqual([
-      7, -2, 0.5,
-    ]);
-    expect(() => p.pack({ count: -1, shift: 0, scale: 0 })).toThrow(
-      /Params.count: -1 does not fit in u32/,
-    );
-    expect(() => p.pack({ count: 1.5, shift: 0, scale: 0 })).toThrow(/must be a whole number/);
-    expect(() => p.pack({ count: 1, shift: 0, scale: NaN })).toThrow(
-      /Params.scale: NaN is not a finite number/,
-    );
-  });
 });

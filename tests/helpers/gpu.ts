@@ -3,6 +3,7 @@
  * never a skip: every machine that runs the tests has at least lavapipe or SwiftShader
  * (scripts/install-software-gpu.sh). SHADERGRAD_ADAPTER=swiftshader runs the suite on SwiftShader.
  */
+import { afterAll, beforeAll } from 'vitest';
 import { initDevice, type Gpu } from '../../src/gpu/device';
 import { runCalls, type KernelCall } from '../../src/gpu/dispatch';
 import { readFloat32, uploadTensor } from '../../src/gpu/buffers';
@@ -10,9 +11,31 @@ import type { GpuTensor } from '../../src/gpu/tensor';
 
 let shared: Promise<Gpu> | undefined;
 
+/** The file's shared debug-mode device, opened on first call. */
 export function testGpu(): Promise<Gpu> {
   shared ??= initDevice({ debug: true });
   return shared;
+}
+
+/**
+ * A test file's device set-up, written once: beforeAll opens the shared device (a missing adapter
+ * rejects there, so every test of the file fails rather than skips), then runs `setup` for state
+ * that needs the device; afterAll destroys it. Returns an accessor, not the device, because the
+ * device exists only once beforeAll has run.
+ */
+export function useTestGpu(setup?: (gpu: Gpu) => Promise<void> | void): () => Gpu {
+  let gpu: Gpu | undefined;
+  beforeAll(async () => {
+    gpu = await testGpu();
+    await setup?.(gpu);
+  });
+  afterAll(() => gpu?.destroy());
+  return () => {
+    // Reading it at collection time (a describe body, a case table) would see no device yet.
+    if (!gpu)
+      throw new Error('useTestGpu: the device opens in beforeAll; use it in a hook or test');
+    return gpu;
+  };
 }
 
 /** Uploads a Float32Array (or converts a Float64Array) as an f32 tensor. */

@@ -1,7 +1,6 @@
 import { detectRaces } from 'wgsl_reflect/wgsl_reflect.module.js';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { readTensor, uploadTensor } from '../../src/gpu/buffers';
-import type { Gpu } from '../../src/gpu/device';
 import { runCalls } from '../../src/gpu/dispatch';
 import type { GpuTensor } from '../../src/gpu/tensor';
 import {
@@ -11,21 +10,17 @@ import {
   accuracyShader,
 } from '../../src/kernels/accuracy';
 import { accuracyArgmaxCpu, accuracyCountCpu } from '../../src/kernels/accuracy.cpu';
-import { testGpu, upload } from '../helpers/gpu';
+import { upload, useTestGpu } from '../helpers/gpu';
 import { randomFloats, randomInts } from '../../src/base/random';
 import { guardedOutput } from '../helpers/sentinel';
 
-let gpu: Gpu;
-beforeAll(async () => {
-  gpu = await testGpu();
-});
-afterAll(() => gpu.destroy());
+const gpu = useTestGpu();
 
 const uploadInts = (data: Int32Array): GpuTensor =>
-  uploadTensor(gpu, data, [data.length], { label: 'labels' });
+  uploadTensor(gpu(), data, [data.length], { label: 'labels' });
 
 async function readU32(t: GpuTensor): Promise<Uint32Array> {
-  return (await readTensor(gpu, t)) as Uint32Array;
+  return (await readTensor(gpu(), t)) as Uint32Array;
 }
 
 /** Logits with deliberate ties: values on a coarse grid, so rows often repeat their maximum. */
@@ -68,15 +63,15 @@ describe('accuracy on the GPU', () => {
       if (n % 4 === 0) labelsHost[n] = predHost[n] ?? 0;
       if (n % 9 === 5) labelsHost[n] = -1;
     });
-    const logits = upload(gpu, logitsHost, [N, K]);
+    const logits = upload(gpu(), logitsHost, [N, K]);
 
-    const predictions = guardedOutput(gpu, [N], 'u32');
-    await runCalls(gpu, [accuracyArgmax({ logits, predictions: predictions.tensor, N, K })]);
+    const predictions = guardedOutput(gpu(), [N], 'u32');
+    await runCalls(gpu(), [accuracyArgmax({ logits, predictions: predictions.tensor, N, K })]);
     expect([...(await readU32(predictions.tensor))]).toEqual([...predHost]);
     await predictions.check();
 
-    const correct = guardedOutput(gpu, [1], 'u32');
-    await runCalls(gpu, [
+    const correct = guardedOutput(gpu(), [1], 'u32');
+    await runCalls(gpu(), [
       accuracyCount({ logits, labels: uploadInts(labelsHost), correct: correct.tensor, N, K }),
     ]);
     const want = new Uint32Array(1);
@@ -91,9 +86,9 @@ describe('accuracy on the GPU', () => {
     const logitsB = tiedLogits(N * K, 2);
     const labelsHost = randomInts(N, 3, K);
     const labels = uploadInts(labelsHost);
-    const correct = guardedOutput(gpu, [1], 'u32');
-    const a = { logits: upload(gpu, logitsA, [N, K]), labels, correct: correct.tensor, N, K };
-    const b = { ...a, logits: upload(gpu, logitsB, [N, K]) };
+    const correct = guardedOutput(gpu(), [1], 'u32');
+    const a = { logits: upload(gpu(), logitsA, [N, K]), labels, correct: correct.tensor, N, K };
+    const b = { ...a, logits: upload(gpu(), logitsB, [N, K]) };
     const want = new Uint32Array(1);
     accuracyCountCpu({ logits: logitsA, labels: labelsHost, correct: want, N, K });
     const first = want[0] ?? 0;
@@ -107,9 +102,9 @@ describe('accuracy on the GPU', () => {
     });
     expect(want[0]).toBeGreaterThan(first); // the second batch adds something, so accumulate shows
 
-    await runCalls(gpu, [accuracyCount(a), accuracyCount({ ...b, accumulate: true })]);
+    await runCalls(gpu(), [accuracyCount(a), accuracyCount({ ...b, accumulate: true })]);
     expect((await readU32(correct.tensor))[0]).toBe(want[0]);
-    await runCalls(gpu, [accuracyCount(a)]);
+    await runCalls(gpu(), [accuracyCount(a)]);
     expect((await readU32(correct.tensor))[0]).toBe(first);
     await correct.check();
   });
@@ -117,12 +112,14 @@ describe('accuracy on the GPU', () => {
   it('stays exact for logits of +-1e4', async () => {
     const logitsHost = new Float32Array([1e4, 1e4 - 1, -1e4, -1e4, -1e4, -1e4 + 1, 5, 1e4, 1e4]);
     const labels = new Int32Array([0, 2, 1]);
-    const predictions = guardedOutput(gpu, [3], 'u32');
-    const logits = upload(gpu, logitsHost, [3, 3]);
-    await runCalls(gpu, [accuracyArgmax({ logits, predictions: predictions.tensor, N: 3, K: 3 })]);
+    const predictions = guardedOutput(gpu(), [3], 'u32');
+    const logits = upload(gpu(), logitsHost, [3, 3]);
+    await runCalls(gpu(), [
+      accuracyArgmax({ logits, predictions: predictions.tensor, N: 3, K: 3 }),
+    ]);
     expect([...(await readU32(predictions.tensor))]).toEqual([0, 2, 1]);
-    const correct = guardedOutput(gpu, [1], 'u32');
-    await runCalls(gpu, [
+    const correct = guardedOutput(gpu(), [1], 'u32');
+    await runCalls(gpu(), [
       accuracyCount({ logits, labels: uploadInts(labels), correct: correct.tensor, N: 3, K: 3 }),
     ]);
     expect((await readU32(correct.tensor))[0]).toBe(3);
@@ -132,25 +129,25 @@ describe('accuracy on the GPU', () => {
 
   it('argmax covers a grid past 65535 workgroups', async () => {
     const [N, K] = [65536 * 64 + 5, 1]; // 65537 workgroups of 64: the grid spills into y
-    const predictions = guardedOutput(gpu, [N], 'u32');
+    const predictions = guardedOutput(gpu(), [N], 'u32');
     const call = accuracyArgmax({
-      logits: upload(gpu, randomFloats(N, 4), [N, K]),
+      logits: upload(gpu(), randomFloats(N, 4), [N, K]),
       predictions: predictions.tensor,
       N,
       K,
     });
     expect(call.workgroups[1]).toBeGreaterThan(1);
-    await runCalls(gpu, [call]);
+    await runCalls(gpu(), [call]);
     // K = 1: every prediction is 0; the output starts as NaN bit patterns, so any unwritten one shows.
     expect((await readU32(predictions.tensor)).every((p) => p === 0)).toBe(true);
     await predictions.check();
   });
 
   it('refuses wrong shapes and dtypes', () => {
-    const logits = upload(gpu, new Float32Array(6), [2, 3]);
+    const logits = upload(gpu(), new Float32Array(6), [2, 3]);
     const labels = uploadInts(new Int32Array(2));
-    const f32Count = upload(gpu, new Float32Array(1), [1]);
-    const u32Count = uploadTensor(gpu, new Uint32Array(1), [1]);
+    const f32Count = upload(gpu(), new Float32Array(1), [1]);
+    const u32Count = uploadTensor(gpu(), new Uint32Array(1), [1]);
     expect(() => accuracyCount({ logits, labels, correct: f32Count, N: 2, K: 3 })).toThrow(
       /correct is f32, expected u32/,
     );

@@ -1,11 +1,10 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Gpu } from '../../src/gpu/device';
+import { describe, expect, it } from 'vitest';
 import { activationBackward, activationForward } from '../../src/kernels/activation';
 import { activationBackwardCpu, activationForwardCpu } from '../../src/kernels/activation.cpu';
 import type { Activation } from '../../src/kernels/common.cpu';
 import { expectAllClose } from '../helpers/allclose';
 import { numericalGradient, toF64, weightedSum } from '../helpers/finiteDiff';
-import { runAndRead, testGpu, upload } from '../helpers/gpu';
+import { runAndRead, upload, useTestGpu } from '../helpers/gpu';
 import { randomFloats } from '../../src/base/random';
 import { guardedOutput } from '../helpers/sentinel';
 
@@ -14,11 +13,7 @@ const activations: Activation[] = ['relu', 'sigmoid', 'tanh', 'none'];
 // [-1, 1] and 1e-5 relative covers that with margin, and is far below any logic error.
 const tol = { atol: 2e-6, rtol: 1e-5 };
 
-let gpu: Gpu;
-beforeAll(async () => {
-  gpu = await testGpu();
-});
-afterAll(() => gpu.destroy());
+const gpu = useTestGpu();
 
 describe('activation twin', () => {
   it('matches hand-computed values', () => {
@@ -53,19 +48,28 @@ describe('activation twin', () => {
 describe.each(activations)('activation %s on the GPU', (activation) => {
   it.each([1, 7, 63, 65, 257, 1000])('forward and backward match the twin, n = %i', async (n) => {
     const xHost = randomFloats(n, n, -5, 5);
-    const x = upload(gpu, xHost, [n]);
-    const y = guardedOutput(gpu, [n]);
-    const got = await runAndRead(gpu, activationForward({ x, y: y.tensor, activation }), y.tensor);
+    const x = upload(gpu(), xHost, [n]);
+    const y = guardedOutput(gpu(), [n]);
+    const got = await runAndRead(
+      gpu(),
+      activationForward({ x, y: y.tensor, activation }),
+      y.tensor,
+    );
     const want = new Float32Array(n);
     activationForwardCpu({ x: xHost, y: want, activation });
     expectAllClose(got, want, tol, 'forward');
     await y.check();
 
     const dYHost = randomFloats(n, n + 1);
-    const dX = guardedOutput(gpu, [n]);
+    const dX = guardedOutput(gpu(), [n]);
     const gotDx = await runAndRead(
-      gpu,
-      activationBackward({ y: y.tensor, dY: upload(gpu, dYHost, [n]), dX: dX.tensor, activation }),
+      gpu(),
+      activationBackward({
+        y: y.tensor,
+        dY: upload(gpu(), dYHost, [n]),
+        dX: dX.tensor,
+        activation,
+      }),
       dX.tensor,
     );
     const wantDx = new Float32Array(n);
@@ -76,10 +80,10 @@ describe.each(activations)('activation %s on the GPU', (activation) => {
 
   it('stays finite for logits of +-1e4', async () => {
     const xHost = new Float32Array([-1e4, -100, 0, 100, 1e4]);
-    const y = guardedOutput(gpu, [5]);
+    const y = guardedOutput(gpu(), [5]);
     const got = await runAndRead(
-      gpu,
-      activationForward({ x: upload(gpu, xHost, [5]), y: y.tensor, activation }),
+      gpu(),
+      activationForward({ x: upload(gpu(), xHost, [5]), y: y.tensor, activation }),
       y.tensor,
     );
     const want = new Float32Array(5);
@@ -93,10 +97,14 @@ describe('activation dispatch past 65535 workgroups', () => {
   it('covers every element of a 2-D grid', async () => {
     const n = 65536 * 256 + 5; // 65537 workgroups of 256: the grid spills into y
     const xHost = randomFloats(n, 3, -1, 1);
-    const y = guardedOutput(gpu, [n]);
-    const call = activationForward({ x: upload(gpu, xHost, [n]), y: y.tensor, activation: 'relu' });
+    const y = guardedOutput(gpu(), [n]);
+    const call = activationForward({
+      x: upload(gpu(), xHost, [n]),
+      y: y.tensor,
+      activation: 'relu',
+    });
     expect(call.workgroups[1]).toBeGreaterThan(1);
-    const got = await runAndRead(gpu, call, y.tensor);
+    const got = await runAndRead(gpu(), call, y.tensor);
     const want = new Float32Array(n);
     activationForwardCpu({ x: xHost, y: want, activation: 'relu' });
     expectAllClose(got, want, { atol: 0, rtol: 0 });

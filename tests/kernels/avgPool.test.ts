@@ -1,6 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { readFloat32 } from '../../src/gpu/buffers';
-import type { Gpu } from '../../src/gpu/device';
 import { dispatchFor, runCalls, type KernelCall } from '../../src/gpu/dispatch';
 import { ShadergradError } from '../../src/base/errors';
 import { avgPoolBackward, avgPoolForward } from '../../src/kernels/avgPool';
@@ -10,19 +9,15 @@ import {
   poolGeometry,
   poolShape,
   type PoolGeometry,
-  type PoolInput,
 } from '../../src/kernels/geometry';
 import { dotTolerance, expectAllClose } from '../helpers/allclose';
+import { poolCases, poolGradCases } from '../helpers/cases';
 import { numericalGradient, toF64, weightedSum } from '../helpers/finiteDiff';
-import { testGpu, upload } from '../helpers/gpu';
+import { upload, useTestGpu } from '../helpers/gpu';
 import { randomFloats } from '../../src/base/random';
 import { guardedOutput } from '../helpers/sentinel';
 
-let gpu: Gpu;
-beforeAll(async () => {
-  gpu = await testGpu();
-});
-afterAll(() => gpu.destroy());
+const gpu = useTestGpu();
 
 interface Pooled {
   out: Float32Array;
@@ -56,15 +51,15 @@ async function runGpu(
   dOutHost: Float32Array,
   workgroupSize?: number,
 ): Promise<Pooled> {
-  const out = guardedOutput(gpu, poolShape(g, 'out'));
-  const dX = guardedOutput(gpu, poolShape(g, 'in'));
+  const out = guardedOutput(gpu(), poolShape(g, 'out'));
+  const dX = guardedOutput(gpu(), poolShape(g, 'in'));
   let forward = avgPoolForward({
-    x: upload(gpu, xHost, poolShape(g, 'in')),
+    x: upload(gpu(), xHost, poolShape(g, 'in')),
     out: out.tensor,
     geometry: g,
   });
   let backward = avgPoolBackward({
-    dOut: upload(gpu, dOutHost, poolShape(g, 'out')),
+    dOut: upload(gpu(), dOutHost, poolShape(g, 'out')),
     dX: dX.tensor,
     geometry: g,
   });
@@ -72,8 +67,11 @@ async function runGpu(
     forward = withWorkgroupSize(forward, workgroupSize, count(poolShape(g, 'out')));
     backward = withWorkgroupSize(backward, workgroupSize, count(poolShape(g, 'in')));
   }
-  await runCalls(gpu, [forward, backward]);
-  const got = { out: await readFloat32(gpu, out.tensor), dX: await readFloat32(gpu, dX.tensor) };
+  await runCalls(gpu(), [forward, backward]);
+  const got = {
+    out: await readFloat32(gpu(), out.tensor),
+    dX: await readFloat32(gpu(), dX.tensor),
+  };
   await out.check();
   await dX.check();
   return got;
@@ -108,8 +106,8 @@ function expectMatchesTwin(
 describe('avgPool checks', () => {
   it('wrappers throw ShadergradError on wrong shapes and hand-made geometry', () => {
     const g = poolGeometry({ N: 2, C: 1, H: 5, W: 4 }, 2);
-    const x = upload(gpu, new Float32Array(40), [2, 1, 5, 4]);
-    const out = upload(gpu, new Float32Array(8), [2, 1, 2, 2]);
+    const x = upload(gpu(), new Float32Array(40), [2, 1, 5, 4]);
+    const out = upload(gpu(), new Float32Array(8), [2, 1, 2, 2]);
     expect(() => avgPoolForward({ x, out, geometry: g })).not.toThrow();
     expect(() => avgPoolForward({ x, out: x, geometry: g })).toThrow(
       /out has shape \[2, 1, 5, 4\], expected \[2, 1, 2, 2\]/,
@@ -156,25 +154,24 @@ describe('avgPool twin', () => {
     expect([...dropped.dX]).toEqual([1, 1, 3, 2, 2, 0]); // w=2 in both windows; w=5 in none
   });
 
-  it.each([
-    ['3x3 stride 2', 3, 2],
-    ['3x3 stride 1 (overlapping)', 3, 1],
-    ['2x3 stride 1x2', [2, 3] as [number, number], [1, 2] as [number, number]],
-  ])('backward equals central differences (float64), %s', (_name, kernel, stride) => {
-    const g = poolGeometry({ N: 2, C: 2, H: 7, W: 6 }, kernel, stride);
-    const x = toF64(randomFloats(count(poolShape(g, 'in')), 41));
-    const w = toF64(randomFloats(count(poolShape(g, 'out')), 42));
-    const out = new Float64Array(w.length);
-    const loss = (): number => {
-      avgPoolForwardCpu({ x, out, geometry: g });
-      return weightedSum(out, w);
-    };
-    const numeric = numericalGradient(loss, x);
-    const dX = new Float64Array(x.length);
-    avgPoolBackwardCpu({ dOut: w, dX, geometry: g });
-    // The loss is linear in x: central differences are exact up to float64 rounding (~1e-10).
-    expectAllClose(dX, numeric, { atol: 1e-8, rtol: 1e-6 });
-  });
+  it.each(poolGradCases)(
+    'backward equals central differences (float64), %s',
+    (_name, kernel, stride) => {
+      const g = poolGeometry({ N: 2, C: 2, H: 7, W: 6 }, kernel, stride);
+      const x = toF64(randomFloats(count(poolShape(g, 'in')), 41));
+      const w = toF64(randomFloats(count(poolShape(g, 'out')), 42));
+      const out = new Float64Array(w.length);
+      const loss = (): number => {
+        avgPoolForwardCpu({ x, out, geometry: g });
+        return weightedSum(out, w);
+      };
+      const numeric = numericalGradient(loss, x);
+      const dX = new Float64Array(x.length);
+      avgPoolBackwardCpu({ dOut: w, dX, geometry: g });
+      // The loss is linear in x: central differences are exact up to float64 rounding (~1e-10).
+      expectAllClose(dX, numeric, { atol: 1e-8, rtol: 1e-6 });
+    },
+  );
 });
 
 describe('avgPool on the GPU', () => {
@@ -190,23 +187,7 @@ describe('avgPool on the GPU', () => {
     expect([...got.dX]).toEqual([1, 1, 2, 2, 1, 1, 2, 2, -1, -1, 0.5, 0.5, -1, -1, 0.5, 0.5]);
   });
 
-  const cases: [string, PoolInput, number | [number, number], (number | [number, number])?][] = [
-    ['N=1 C=3 28x28, 2x2', { N: 1, C: 3, H: 28, W: 28 }, 2],
-    ['7x5, 3x3 stride 2 (overlap-free)', { N: 2, C: 3, H: 7, W: 5 }, 3, 2],
-    ['7x5, 3x3 stride 1 (overlapping)', { N: 2, C: 3, H: 7, W: 5 }, 3, 1],
-    ['1x1 kernel', { N: 3, C: 2, H: 5, W: 7 }, 1],
-    ['9x11, 2x2: last row and column dropped', { N: 3, C: 1, H: 9, W: 11 }, 2],
-    [
-      '13x10, 3x4 stride 2x3: trailing rows/columns dropped',
-      { N: 1, C: 4, H: 13, W: 10 },
-      [3, 4],
-      [2, 3],
-    ],
-    ['stride 3 > kernel 2: gaps get zero gradient', { N: 2, C: 1, H: 10, W: 11 }, 2, 3],
-    ['global 5x6 window', { N: 4, C: 5, H: 5, W: 6 }, [5, 6]],
-  ];
-
-  it.each(cases)('matches the twin: %s', async (_name, input, kernel, stride) => {
+  it.each(poolCases)('matches the twin: %s', async (_name, input, kernel, stride) => {
     const g = poolGeometry(input, kernel, stride);
     const seed = g.H * 100 + g.W * 10 + g.KH;
     const xHost = randomFloats(count(poolShape(g, 'in')), seed, -3, 3);

@@ -1,11 +1,10 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { readTensor, uploadTensor } from '../../src/gpu/buffers';
-import type { Gpu } from '../../src/gpu/device';
 import { dispatchFor, runCalls, type KernelCall } from '../../src/gpu/dispatch';
 import { gatherImages, gatherLabels } from '../../src/kernels/batchGather';
 import { gatherImagesCpu, gatherLabelsCpu } from '../../src/kernels/batchGather.cpu';
 import { expectAllClose } from '../helpers/allclose';
-import { upload, testGpu } from '../helpers/gpu';
+import { upload, useTestGpu } from '../helpers/gpu';
 import { mulberry32 } from '../../src/base/random';
 import { guardedOutput } from '../helpers/sentinel';
 
@@ -14,11 +13,7 @@ const pixelTol = { atol: 0, rtol: 2.5 * 2 ** -23 };
 // Output fill before the kernel runs: a NaN unlike the kernel's own, so unwritten NaNs show.
 const UNWRITTEN = 0x7fc0dead;
 
-let gpu: Gpu;
-beforeAll(async () => {
-  gpu = await testGpu();
-});
-afterAll(() => gpu.destroy());
+const gpu = useTestGpu();
 
 function randomBytes(n: number, seed: number): Uint8Array {
   const r = mulberry32(seed);
@@ -58,20 +53,20 @@ async function gpuImages(
   offset: number,
   tweak = (c: KernelCall) => c,
 ) {
-  const images = uploadTensor(gpu, bytes, [count, P], { dtype: 'u8' });
-  const out = guardedOutput(gpu, [batch, P], 'f32', UNWRITTEN);
-  await runCalls(gpu, [
+  const images = uploadTensor(gpu(), bytes, [count, P], { dtype: 'u8' });
+  const out = guardedOutput(gpu(), [batch, P], 'f32', UNWRITTEN);
+  await runCalls(gpu(), [
     tweak(
       gatherImages({
         images,
-        perm: uploadTensor(gpu, perm, [perm.length]),
+        perm: uploadTensor(gpu(), perm, [perm.length]),
         out: out.tensor,
         offset,
         batch,
       }),
     ),
   ]);
-  const got = Float32Array.from(await readTensor(gpu, out.tensor));
+  const got = Float32Array.from(await readTensor(gpu(), out.tensor));
   await out.check();
   const want = new Float32Array(batch * P);
   gatherImagesCpu({ images: bytes, perm, out: want, offset, batch });
@@ -119,12 +114,12 @@ describe('batchGather on the GPU', () => {
       expectPixels(got, want);
 
       const labelBytes = randomBytes(count, 7 * P + batch);
-      const out = guardedOutput(gpu, [batch], 'i32', UNWRITTEN);
-      const labels = uploadTensor(gpu, labelBytes, [count], { dtype: 'u8' });
-      await runCalls(gpu, [
+      const out = guardedOutput(gpu(), [batch], 'i32', UNWRITTEN);
+      const labels = uploadTensor(gpu(), labelBytes, [count], { dtype: 'u8' });
+      await runCalls(gpu(), [
         gatherLabels({
           labels,
-          perm: uploadTensor(gpu, perm, [count]),
+          perm: uploadTensor(gpu(), perm, [count]),
           out: out.tensor,
           offset,
           batch,
@@ -132,7 +127,7 @@ describe('batchGather on the GPU', () => {
       ]);
       const wantLabels = new Int32Array(batch);
       gatherLabelsCpu({ labels: labelBytes, perm, out: wantLabels, offset, batch });
-      expect([...(await readTensor(gpu, out.tensor))]).toEqual([...wantLabels]);
+      expect([...(await readTensor(gpu(), out.tensor))]).toEqual([...wantLabels]);
       await out.check();
     });
   });
@@ -147,18 +142,18 @@ describe('batchGather on the GPU', () => {
     expectPixels(got, want);
 
     const labelBytes = randomBytes(count, 3);
-    const out = guardedOutput(gpu, [6], 'i32', UNWRITTEN);
-    const labels = uploadTensor(gpu, labelBytes, [count], { dtype: 'u8' });
-    await runCalls(gpu, [
+    const out = guardedOutput(gpu(), [6], 'i32', UNWRITTEN);
+    const labels = uploadTensor(gpu(), labelBytes, [count], { dtype: 'u8' });
+    await runCalls(gpu(), [
       gatherLabels({
         labels,
-        perm: uploadTensor(gpu, perm, [perm.length]),
+        perm: uploadTensor(gpu(), perm, [perm.length]),
         out: out.tensor,
         offset,
         batch: 6,
       }),
     ]);
-    const gotLabels = [...(await readTensor(gpu, out.tensor))];
+    const gotLabels = [...(await readTensor(gpu(), out.tensor))];
     expect(gotLabels.slice(2, 5)).toEqual([-1, -1, -1]);
     expect(gotLabels[5]).toBe(labelBytes[count - 1]);
     await out.check();
@@ -181,9 +176,9 @@ describe('batchGather on the GPU', () => {
   });
 
   it('rejects bad shapes, dtypes and ranges', () => {
-    const images = uploadTensor(gpu, new Uint8Array(10 * 7), [10, 7], { dtype: 'u8' });
-    const perm = uploadTensor(gpu, permutation(10, 1), [10]);
-    const out = upload(gpu, new Float32Array(4 * 7), [4, 7]);
+    const images = uploadTensor(gpu(), new Uint8Array(10 * 7), [10, 7], { dtype: 'u8' });
+    const perm = uploadTensor(gpu(), permutation(10, 1), [10]);
+    const out = upload(gpu(), new Float32Array(4 * 7), [4, 7]);
     expect(() => gatherImages({ images, perm, out, offset: 7, batch: 4 })).toThrow(/runs past/);
     expect(() => gatherImages({ images, perm, out, offset: 0, batch: 3 })).toThrow(/P|out/);
     expect(() => gatherImages({ images: out, perm, out, offset: 0, batch: 4 })).toThrow(/u8/);
@@ -191,7 +186,7 @@ describe('batchGather on the GPU', () => {
       gatherImages({
         images,
         perm,
-        out: upload(gpu, new Float32Array(4 * 8), [4, 8]),
+        out: upload(gpu(), new Float32Array(4 * 8), [4, 8]),
         offset: 0,
         batch: 4,
       }),

@@ -1,15 +1,14 @@
 import { detectRaces } from 'wgsl_reflect/wgsl_reflect.module.js';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { writeTensor } from '../../src/gpu/buffers';
 import { grid1d } from '../../src/gpu/dispatch';
-import type { Gpu } from '../../src/gpu/device';
 import { activationBackwardCpu } from '../../src/kernels/activation.cpu';
 import { biasAddForward, biasBackward, biasParams, biasShader } from '../../src/kernels/bias';
 import { biasAddForwardCpu, biasBackwardCpu } from '../../src/kernels/bias.cpu';
 import type { Activation } from '../../src/kernels/common.cpu';
 import { dotTolerance, expectAllClose } from '../helpers/allclose';
 import { numericalGradient, toF64, weightedSum } from '../helpers/finiteDiff';
-import { runAndRead, testGpu, upload } from '../helpers/gpu';
+import { runAndRead, upload, useTestGpu } from '../helpers/gpu';
 import { randomFloats } from '../../src/base/random';
 import { guardedOutput } from '../helpers/sentinel';
 
@@ -17,11 +16,7 @@ import { guardedOutput } from '../helpers/sentinel';
 // order 1 and 1e-5 relative on large ones, far below any indexing error.
 const forwardTol = { atol: 2e-6, rtol: 1e-5 };
 
-let gpu: Gpu;
-beforeAll(async () => {
-  gpu = await testGpu();
-});
-afterAll(() => gpu.destroy());
+const gpu = useTestGpu();
 
 /** max over channels of sum |dOut[n, c, s]|, the magnitude dotTolerance needs. */
 function maxChannelAbsSum(dOut: Float32Array, C: number, S: number): number {
@@ -91,11 +86,11 @@ describe('bias on the GPU', () => {
     for (const activation of ['none', 'relu', 'sigmoid'] as const) {
       const xHost = randomFloats(N * C * S, N + C + S, -3, 3);
       const biasHost = randomFloats(C, C);
-      const x = guardedOutput(gpu, [N, C, S]);
-      writeTensor(gpu, x.tensor, xHost);
+      const x = guardedOutput(gpu(), [N, C, S]);
+      writeTensor(gpu(), x.tensor, xHost);
       const got = await runAndRead(
-        gpu,
-        biasAddForward({ x: x.tensor, bias: upload(gpu, biasHost, [C]), N, C, S, activation }),
+        gpu(),
+        biasAddForward({ x: x.tensor, bias: upload(gpu(), biasHost, [C]), N, C, S, activation }),
         x.tensor,
       );
       biasAddForwardCpu({ x: xHost, bias: biasHost, N, C, S, activation });
@@ -106,9 +101,9 @@ describe('bias on the GPU', () => {
 
   it.each(shapes)('backward matches the twin, N = %i, C = %i, S = %i', async (N, C, S) => {
     const dOutHost = randomFloats(N * C * S, 7 * N + S, -1, 1);
-    const dBias = guardedOutput(gpu, [C]);
+    const dBias = guardedOutput(gpu(), [C]);
     const call = biasBackward({
-      dOut: upload(gpu, dOutHost, [N, C, S]),
+      dOut: upload(gpu(), dOutHost, [N, C, S]),
       dBias: dBias.tensor,
       N,
       C,
@@ -116,7 +111,7 @@ describe('bias on the GPU', () => {
     });
     // Channels of up to 256 terms take biasBackwardSerial, larger ones the workgroup tree.
     expect(call.entryPoint).toBe(N * S > 256 ? 'biasBackward' : 'biasBackwardSerial');
-    const got = await runAndRead(gpu, call, dBias.tensor);
+    const got = await runAndRead(gpu(), call, dBias.tensor);
     const want = new Float32Array(C);
     biasBackwardCpu({ dOut: dOutHost, dBias: want, N, C, S });
     // A sum of N*S float32 terms in a different order than the twin's float64 loop.
@@ -132,10 +127,10 @@ describe('bias on the GPU', () => {
     );
     const biasHost = new Float32Array([1e4, -1e4, 0.5]);
     for (const activation of ['none', 'sigmoid', 'tanh'] as const) {
-      const x = upload(gpu, xHost, [N, C, S]);
+      const x = upload(gpu(), xHost, [N, C, S]);
       const got = await runAndRead(
-        gpu,
-        biasAddForward({ x, bias: upload(gpu, biasHost, [C]), N, C, S, activation }),
+        gpu(),
+        biasAddForward({ x, bias: upload(gpu(), biasHost, [C]), N, C, S, activation }),
         x,
       );
       const want = Float32Array.from(xHost);
@@ -148,11 +143,11 @@ describe('bias on the GPU', () => {
   it('forward covers a grid past 65535 workgroups', async () => {
     const [N, C, S] = [65536 * 64 + 5, 1, 1]; // 65537 workgroups of 64: the grid spills into y
     const xHost = randomFloats(N, 5, -1, 1);
-    const x = guardedOutput(gpu, [N, C, S]);
-    writeTensor(gpu, x.tensor, xHost);
-    const call = biasAddForward({ x: x.tensor, bias: upload(gpu, [0.25], [1]), N, C, S });
+    const x = guardedOutput(gpu(), [N, C, S]);
+    writeTensor(gpu(), x.tensor, xHost);
+    const call = biasAddForward({ x: x.tensor, bias: upload(gpu(), [0.25], [1]), N, C, S });
     expect(call.workgroups[1]).toBeGreaterThan(1);
-    const got = await runAndRead(gpu, call, x.tensor);
+    const got = await runAndRead(gpu(), call, x.tensor);
     biasAddForwardCpu({ x: xHost, bias: new Float32Array([0.25]), N, C, S });
     expectAllClose(got, xHost, { atol: 0, rtol: 0 });
     await x.check();
@@ -161,9 +156,9 @@ describe('bias on the GPU', () => {
   it('backward covers more than 65535 channels (one workgroup each)', async () => {
     const [N, C, S] = [2, 65536 + 7, 1];
     const dOutHost = randomFloats(N * C * S, 9);
-    const dBias = guardedOutput(gpu, [C]);
+    const dBias = guardedOutput(gpu(), [C]);
     const serial = biasBackward({
-      dOut: upload(gpu, dOutHost, [N, C, S]),
+      dOut: upload(gpu(), dOutHost, [N, C, S]),
       dBias: dBias.tensor,
       N,
       C,
@@ -178,7 +173,7 @@ describe('bias on the GPU', () => {
       workgroups: grid1d(C),
     };
     expect(call.workgroups[1]).toBeGreaterThan(1);
-    const got = await runAndRead(gpu, call, dBias.tensor);
+    const got = await runAndRead(gpu(), call, dBias.tensor);
     const want = new Float32Array(C);
     biasBackwardCpu({ dOut: dOutHost, dBias: want, N, C, S });
     // Two float32 terms: the sum is the correctly rounded float64 sum, up to one rounding.
@@ -187,8 +182,8 @@ describe('bias on the GPU', () => {
   });
 
   it('refuses wrong shapes', () => {
-    const x = upload(gpu, new Float32Array(12), [12]);
-    const bias = upload(gpu, new Float32Array(3), [3]);
+    const x = upload(gpu(), new Float32Array(12), [12]);
+    const bias = upload(gpu(), new Float32Array(3), [3]);
     expect(() => biasAddForward({ x, bias, N: 2, C: 3, S: 3 })).toThrow(/x has 12 elements/);
     expect(() => biasAddForward({ x, bias, N: 3, C: 4, S: 1 })).toThrow(/bias has 3 elements/);
     expect(() => biasBackward({ dOut: x, dBias: bias, N: 0, C: 3, S: 4 })).toThrow(/N = 0/);

@@ -1,5 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Gpu } from '../../src/gpu/device';
+import { describe, expect, it } from 'vitest';
 import { runCalls } from '../../src/gpu/dispatch';
 import { createTensor, readFloat32 } from '../../src/gpu/buffers';
 import {
@@ -10,37 +9,16 @@ import {
   usesImplicitBackwardData,
 } from '../../src/kernels/conv2d';
 import { conv2dBackwardCpu, conv2dForwardCpu } from '../../src/kernels/conv2d.cpu';
-import { conv2dGeometry, type Padding } from '../../src/kernels/geometry';
+import { conv2dGeometry } from '../../src/kernels/geometry';
 import type { MatmulVariant } from '../../src/kernels/matmul';
+import { convCases } from '../helpers/cases';
 import { dotTolerance, expectAllClose } from '../helpers/allclose';
-import { testGpu, upload } from '../helpers/gpu';
+import { upload, useTestGpu } from '../helpers/gpu';
 import { randomFloats } from '../../src/base/random';
 import { guardedOutput } from '../helpers/sentinel';
 
-let gpu: Gpu;
-beforeAll(async () => {
-  gpu = await testGpu();
-});
-afterAll(() => gpu.destroy());
+const gpu = useTestGpu();
 
-interface Case {
-  N: number;
-  C: number;
-  H: number;
-  W: number;
-  O: number;
-  k: number | [number, number];
-  stride: number;
-  padding: Padding;
-}
-
-const cases: Case[] = [
-  { N: 1, C: 1, H: 28, W: 28, O: 4, k: 5, stride: 1, padding: 'same' },
-  { N: 3, C: 4, H: 14, W: 14, O: 8, k: 5, stride: 1, padding: 2 },
-  { N: 2, C: 3, H: 7, W: 5, O: 5, k: [3, 2], stride: 2, padding: 'valid' },
-  { N: 2, C: 2, H: 9, W: 9, O: 3, k: 3, stride: 2, padding: 'same' },
-  { N: 2, C: 6, H: 10, W: 7, O: 12, k: 3, stride: 1, padding: 1 }, // implicit dX with subgroupTile
-];
 // subgroupTile runs its own matmul where the device has subgroups (else registerTile), and takes
 // conv2dImplicit's dX for the stride-1, O % 4 == 0 cases.
 const variants: MatmulVariant[] = ['naive', 'registerTile', 'workgroupTile', 'subgroupTile'];
@@ -48,43 +26,43 @@ const variants: MatmulVariant[] = ['naive', 'registerTile', 'workgroupTile', 'su
 describe.each(variants)(
   'conv2d on the GPU (%s matmul) equals the direct-convolution twin',
   (variant) => {
-    it.each(cases)('N$N C$C H$H W$W O$O k$k s$stride p$padding', async (c) => {
+    it.each(convCases)('N$N C$C H$H W$W O$O k$k s$stride p$padding', async (c) => {
       const g = conv2dGeometry({ N: c.N, C: c.C, H: c.H, W: c.W }, c.k, c.stride, c.padding);
       const R = c.C * g.KH * g.KW;
       const xHost = randomFloats(c.N * c.C * c.H * c.W, 1);
       const wHost = randomFloats(c.O * R, 2, -0.5, 0.5);
       const bHost = randomFloats(c.O, 3);
       const dOutHost = randomFloats(c.N * c.O * g.OH * g.OW, 4);
-      const x = upload(gpu, xHost, [c.N, c.C, c.H, c.W]);
-      const weight = upload(gpu, wHost, [c.O, c.C, g.KH, g.KW]);
-      const bias = upload(gpu, bHost, [c.O]);
-      const out = guardedOutput(gpu, [c.N, c.O, g.OH, g.OW]);
-      const cols = createTensor(gpu, conv2dColsShape(g));
+      const x = upload(gpu(), xHost, [c.N, c.C, c.H, c.W]);
+      const weight = upload(gpu(), wHost, [c.O, c.C, g.KH, g.KW]);
+      const bias = upload(gpu(), bHost, [c.O]);
+      const out = guardedOutput(gpu(), [c.N, c.O, g.OH, g.OW]);
+      const cols = createTensor(gpu(), conv2dColsShape(g));
       await runCalls(
-        gpu,
+        gpu(),
         conv2dForward({ x, weight, bias, out: out.tensor, cols, geometry: g, O: c.O }, variant),
       );
       const want = new Float32Array(c.N * c.O * g.OH * g.OW);
       conv2dForwardCpu({ x: xHost, weight: wHost, bias: bHost, out: want, geometry: g, O: c.O });
       // Dot products of length R over |x| <= 1, |w| <= 0.5, plus a bias of <= 1.
       const tol = dotTolerance(R + 1, R * 0.5 + 1);
-      expectAllClose(await readFloat32(gpu, out.tensor), want, tol, 'out');
+      expectAllClose(await readFloat32(gpu(), out.tensor), want, tol, 'out');
       await out.check();
 
-      const dX = guardedOutput(gpu, [c.N, c.C, c.H, c.W]);
-      const dWeight = guardedOutput(gpu, [c.O, c.C, g.KH, g.KW]);
-      const dBias = guardedOutput(gpu, [c.O]);
-      const dOut = upload(gpu, dOutHost, [c.N, c.O, g.OH, g.OW]);
+      const dX = guardedOutput(gpu(), [c.N, c.C, c.H, c.W]);
+      const dWeight = guardedOutput(gpu(), [c.O, c.C, g.KH, g.KW]);
+      const dBias = guardedOutput(gpu(), [c.O]);
+      const dOut = upload(gpu(), dOutHost, [c.N, c.O, g.OH, g.OW]);
       // With subgroupTile (where the device has subgroups) dX takes conv2dImplicit's product.
-      const usable = gpu.hasSubgroups ? variant : 'registerTile';
+      const usable = gpu().hasSubgroups ? variant : 'registerTile';
       const scratch = conv2dInputGradScratch(g, c.O, usable, (_, shape) =>
-        createTensor(gpu, shape),
+        createTensor(gpu(), shape),
       );
       const implicit = usesImplicitBackwardData(g, c.O, usable);
       expect('implicit' in scratch).toBe(implicit);
       if (usable === 'subgroupTile') expect(implicit).toBe(c.stride === 1 && c.O % 4 === 0);
       await runCalls(
-        gpu,
+        gpu(),
         conv2dBackward(
           {
             x,
@@ -117,19 +95,19 @@ describe.each(variants)(
       const S = g.OH * g.OW;
       // dW and dB sum N*S products of |x|,|dOut| <= 1; dX sums O*KH*KW products of |w| <= 0.5.
       expectAllClose(
-        await readFloat32(gpu, dWeight.tensor),
+        await readFloat32(gpu(), dWeight.tensor),
         wantDw,
         dotTolerance(c.N * S, c.N * S),
         'dWeight',
       );
       expectAllClose(
-        await readFloat32(gpu, dBias.tensor),
+        await readFloat32(gpu(), dBias.tensor),
         wantDb,
         dotTolerance(c.N * S, c.N * S),
         'dBias',
       );
       expectAllClose(
-        await readFloat32(gpu, dX.tensor),
+        await readFloat32(gpu(), dX.tensor),
         wantDx,
         dotTolerance(c.O * g.KH * g.KW, c.O * g.KH * g.KW * 0.5),
         'dX',

@@ -1,5 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Gpu } from '../../src/gpu/device';
+import { describe, expect, it } from 'vitest';
 import { ShadergradError } from '../../src/base/errors';
 import { col2im, im2col } from '../../src/kernels/conv2dIm2col';
 import { col2imCpu, im2colCpu } from '../../src/kernels/conv2dIm2col.cpu';
@@ -12,15 +11,11 @@ import {
 } from '../../src/kernels/geometry';
 import { dotTolerance, expectAllClose } from '../helpers/allclose';
 import { toF64, weightedSum } from '../helpers/finiteDiff';
-import { runAndRead, testGpu, upload } from '../helpers/gpu';
+import { runAndRead, upload, useTestGpu } from '../helpers/gpu';
 import { randomFloats } from '../../src/base/random';
 import { guardedOutput } from '../helpers/sentinel';
 
-let gpu: Gpu;
-beforeAll(async () => {
-  gpu = await testGpu();
-});
-afterAll(() => gpu.destroy());
+const gpu = useTestGpu();
 
 const shape = (N: number, C: number, H: number, W: number): Conv2dInputShape => ({ N, C, H, W });
 const xCount = (g: Conv2dGeometry): number => g.N * g.C * g.H * g.W;
@@ -161,8 +156,8 @@ describe.each(gpuCases)(
       '%s copies exactly what the twin copies',
       async (entry) => {
         const xHost = randomFloats(xCount(g), xCount(g), -scale, scale);
-        const cols = guardedOutput(gpu, im2colShape(g));
-        const args = { x: upload(gpu, xHost, input), cols: cols.tensor, geometry: g };
+        const cols = guardedOutput(gpu(), im2colShape(g));
+        const args = { x: upload(gpu(), xHost, input), cols: cols.tensor, geometry: g };
         if (entry === 'im2colPlaneVec4' && (g.OH * g.OW) % 4 !== 0) {
           expect(() => im2col(args, { im2colEntry: entry })).toThrow(/OH\*OW % 4 == 0/);
           expect(im2col(args).entryPoint).toBe('im2colPlane'); // the default falls back
@@ -170,7 +165,7 @@ describe.each(gpuCases)(
         }
         const call = im2col(args, { im2colEntry: entry });
         expect(call.entryPoint).toBe(entry);
-        const got = await runAndRead(gpu, call, cols.tensor);
+        const got = await runAndRead(gpu(), call, cols.tensor);
         const want = new Float32Array(colsCount(g));
         im2colCpu({ x: xHost, cols: want, geometry: g });
         expectAllClose(got, want, { atol: 0, rtol: 0 }); // a pure copy: bit-exact, zeros included
@@ -180,10 +175,10 @@ describe.each(gpuCases)(
 
     it('col2im matches the twin up to summation order', async () => {
       const dColsHost = randomFloats(colsCount(g), colsCount(g) + 1, -scale, scale);
-      const dX = guardedOutput(gpu, input);
+      const dX = guardedOutput(gpu(), input);
       const got = await runAndRead(
-        gpu,
-        col2im({ dCols: upload(gpu, dColsHost, im2colShape(g)), dX: dX.tensor, geometry: g }),
+        gpu(),
+        col2im({ dCols: upload(gpu(), dColsHost, im2colShape(g)), dX: dX.tensor, geometry: g }),
         dX.tensor,
       );
       const want = new Float32Array(xCount(g));
@@ -205,23 +200,23 @@ describe('conv2dIm2col dispatch past 65535 workgroups', () => {
 
   it('im2col and col2im cover every element of a 2-D grid', async () => {
     const xHost = randomFloats(xCount(g), 5, -1, 1);
-    const cols = guardedOutput(gpu, im2colShape(g));
+    const cols = guardedOutput(gpu(), im2colShape(g));
     const call = im2col(
-      { x: upload(gpu, xHost, [4, 8, 4096, 2]), cols: cols.tensor, geometry: g },
+      { x: upload(gpu(), xHost, [4, 8, 4096, 2]), cols: cols.tensor, geometry: g },
       { ...tuning, im2colEntry: 'im2col' },
     );
     expect(call.workgroups[1]).toBeGreaterThan(1);
-    const got = await runAndRead(gpu, call, cols.tensor);
+    const got = await runAndRead(gpu(), call, cols.tensor);
     const want = new Float32Array(colsCount(g));
     im2colCpu({ x: xHost, cols: want, geometry: g });
     expectAllClose(got, want, { atol: 0, rtol: 0 });
     await cols.check();
 
     // Windows do not overlap, so col2im(im2col(x)) = x exactly.
-    const dX = guardedOutput(gpu, [4, 8, 4096, 2]);
+    const dX = guardedOutput(gpu(), [4, 8, 4096, 2]);
     const back = col2im({ dCols: cols.tensor, dX: dX.tensor, geometry: g }, tuning);
     expect(back.workgroups[1]).toBeGreaterThan(1);
-    expectAllClose(await runAndRead(gpu, back, dX.tensor), xHost, { atol: 0, rtol: 0 });
+    expectAllClose(await runAndRead(gpu(), back, dX.tensor), xHost, { atol: 0, rtol: 0 });
     await dX.check();
   });
 
@@ -229,15 +224,15 @@ describe('conv2dIm2col dispatch past 65535 workgroups', () => {
     // N*C*KH*KW = 4*4096*4 = 65536 cols rows of one column each, one invocation per workgroup.
     const planes = conv2dGeometry(shape(4, 4096, 2, 2), 2, 1, 'valid');
     const xHost = randomFloats(xCount(planes), 6, -1, 1);
-    const cols = guardedOutput(gpu, im2colShape(planes));
+    const cols = guardedOutput(gpu(), im2colShape(planes));
     const call = im2col(
-      { x: upload(gpu, xHost, [4, 4096, 2, 2]), cols: cols.tensor, geometry: planes },
+      { x: upload(gpu(), xHost, [4, 4096, 2, 2]), cols: cols.tensor, geometry: planes },
       tuning,
     );
     expect(call.workgroups[1]).toBeGreaterThan(1);
     const want = new Float32Array(colsCount(planes));
     im2colCpu({ x: xHost, cols: want, geometry: planes });
-    expectAllClose(await runAndRead(gpu, call, cols.tensor), want, { atol: 0, rtol: 0 });
+    expectAllClose(await runAndRead(gpu(), call, cols.tensor), want, { atol: 0, rtol: 0 });
     await cols.check();
   });
 });
@@ -245,9 +240,9 @@ describe('conv2dIm2col dispatch past 65535 workgroups', () => {
 describe('conv2dIm2col wrappers', () => {
   it('reject tensors whose sizes do not match the geometry', () => {
     const g = conv2dGeometry(shape(1, 2, 5, 5), 3, 1, 'same');
-    const x = upload(gpu, new Float32Array(50), [1, 2, 5, 5]);
-    const cols = upload(gpu, new Float32Array(colsCount(g)), im2colShape(g));
-    const short = upload(gpu, new Float32Array(49), [49]);
+    const x = upload(gpu(), new Float32Array(50), [1, 2, 5, 5]);
+    const cols = upload(gpu(), new Float32Array(colsCount(g)), im2colShape(g));
+    const short = upload(gpu(), new Float32Array(49), [49]);
     expect(() => im2col({ x: short, cols, geometry: g })).toThrow(ShadergradError);
     expect(() => im2col({ x, cols: short, geometry: g })).toThrow(/cols has 49 elements/);
     expect(() => col2im({ dCols: short, dX: x, geometry: g })).toThrow(/dCols has 49 elements/);

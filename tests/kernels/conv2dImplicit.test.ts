@@ -1,6 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { readFloat32 } from '../../src/gpu/buffers';
-import type { Gpu } from '../../src/gpu/device';
 import { runCalls, type KernelCall } from '../../src/gpu/dispatch';
 import { conv2dBackwardCpu } from '../../src/kernels/conv2d.cpu';
 import {
@@ -16,30 +15,16 @@ import {
   conv2dPadGradientCpu,
   conv2dWeightsTransposeCpu,
 } from '../../src/kernels/conv2dImplicit.cpu';
-import { conv2dGeometry, type Conv2dGeometry, type Padding } from '../../src/kernels/geometry';
+import { conv2dGeometry, type Conv2dGeometry } from '../../src/kernels/geometry';
+import { convImplicitCases, type ConvCase } from '../helpers/cases';
 import { dotTolerance, expectAllClose } from '../helpers/allclose';
-import { testGpu, upload } from '../helpers/gpu';
+import { upload, useTestGpu } from '../helpers/gpu';
 import { randomFloats } from '../../src/base/random';
 import { guardedOutput } from '../helpers/sentinel';
 
-let gpu: Gpu;
-beforeAll(async () => {
-  gpu = await testGpu();
-});
-afterAll(() => gpu.destroy());
+const gpu = useTestGpu();
 
-interface Case {
-  N: number;
-  C: number;
-  H: number;
-  W: number;
-  O: number;
-  k: number | [number, number];
-  stride: number | [number, number];
-  padding: Padding;
-}
-
-function geometryOf(c: Case): Conv2dGeometry {
+function geometryOf(c: ConvCase): Conv2dGeometry {
   return conv2dGeometry({ N: c.N, C: c.C, H: c.H, W: c.W }, c.k, c.stride, c.padding);
 }
 
@@ -56,19 +41,8 @@ function twinDx(g: Conv2dGeometry, O: number, weight: Float32Array, dOut: Float3
   return { weightCko, dOutPadded, dX };
 }
 
-const cases: Case[] = [
-  { N: 2, C: 32, H: 14, W: 14, O: 64, k: 5, stride: 1, padding: 'same' }, // the CNN's conv2
-  { N: 1, C: 1, H: 5, W: 7, O: 4, k: 3, stride: 1, padding: 1 }, // batch 1, one channel
-  { N: 3, C: 33, H: 9, W: 11, O: 8, k: 3, stride: 1, padding: 'same' }, // C past one tile
-  { N: 2, C: 5, H: 13, W: 6, O: 12, k: [3, 2], stride: 1, padding: 'valid' }, // no padding
-  { N: 1, C: 7, H: 8, W: 9, O: 4, k: 2, stride: 1, padding: 'same' }, // even kernel: pad 0,0
-  { N: 2, C: 3, H: 6, W: 6, O: 4, k: 6, stride: 1, padding: 0 }, // one output position
-  { N: 1, C: 2, H: 4, W: 3, O: 8, k: [7, 9], stride: 1, padding: [3, 4] }, // KW > 8: 3 quads
-  { N: 1, C: 4, H: 5, W: 1, O: 4, k: 1, stride: 1, padding: 0 }, // 1x1 kernel, W = 1
-];
-
 describe('conv2dImplicit twins', () => {
-  it.each(cases)(
+  it.each(convImplicitCases)(
     'the gather equals the direct convolution backward: N$N C$C $H x $W O$O k$k s$stride',
     (c) => {
       const g = geometryOf(c);
@@ -103,21 +77,21 @@ async function runGpu(
   dOutHost: Float32Array,
   tweak: (call: KernelCall) => KernelCall = (call) => call,
 ): Promise<{ weightCko: Float32Array; dOutPadded: Float32Array; dX: Float32Array }> {
-  const weight = upload(gpu, weightHost, [O, g.C, g.KH, g.KW]);
-  const dOut = upload(gpu, dOutHost, [g.N, O, g.OH, g.OW]);
-  const weightCko = guardedOutput(gpu, weightCkoShape(g, O));
-  const dOutPadded = guardedOutput(gpu, paddedGradientShape(g, O));
-  const dX = guardedOutput(gpu, [g.N, g.C, g.H, g.W]);
+  const weight = upload(gpu(), weightHost, [O, g.C, g.KH, g.KW]);
+  const dOut = upload(gpu(), dOutHost, [g.N, O, g.OH, g.OW]);
+  const weightCko = guardedOutput(gpu(), weightCkoShape(g, O));
+  const dOutPadded = guardedOutput(gpu(), paddedGradientShape(g, O));
+  const dX = guardedOutput(gpu(), [g.N, g.C, g.H, g.W]);
   const [wT, padded] = [weightCko.tensor, dOutPadded.tensor];
-  await runCalls(gpu, [
+  await runCalls(gpu(), [
     conv2dWeightsTranspose({ weight, weightCko: wT, geometry: g, O }),
     conv2dPadGradient({ dOut, dOutPadded: padded, geometry: g, O }),
     tweak(conv2dBackwardData({ weightCko: wT, dOutPadded: padded, dX: dX.tensor, geometry: g, O })),
   ]);
   const got = {
-    weightCko: await readFloat32(gpu, wT),
-    dOutPadded: await readFloat32(gpu, padded),
-    dX: await readFloat32(gpu, dX.tensor),
+    weightCko: await readFloat32(gpu(), wT),
+    dOutPadded: await readFloat32(gpu(), padded),
+    dX: await readFloat32(gpu(), dX.tensor),
   };
   for (const guarded of [weightCko, dOutPadded, dX]) await guarded.check();
   return got;
@@ -130,9 +104,9 @@ function tolerance(g: Conv2dGeometry, O: number, wMax: number, dMax: number) {
 }
 
 describe('conv2dImplicit on the GPU equals its twins', () => {
-  it.each(cases)('N$N C$C $H x $W O$O k$k s$stride p$padding', async (c) => {
+  it.each(convImplicitCases)('N$N C$C $H x $W O$O k$k s$stride p$padding', async (c) => {
     const g = geometryOf(c);
-    if (!gpu.hasSubgroups) {
+    if (!gpu().hasSubgroups) {
       // Without the feature conv2d keeps matmul + col2im; the implicit path must say no.
       expect(implicitBackwardDataProblem(g, c.O, false)).toMatch(/subgroups/);
       return;
@@ -148,7 +122,7 @@ describe('conv2dImplicit on the GPU equals its twins', () => {
   });
 
   it('stays within tolerance for values of +-1e3', async () => {
-    if (!gpu.hasSubgroups) return expect(gpu.hasSubgroups).toBe(false);
+    if (!gpu().hasSubgroups) return expect(gpu().hasSubgroups).toBe(false);
     const g = geometryOf({ N: 2, C: 6, H: 10, W: 9, O: 8, k: 3, stride: 1, padding: 'same' });
     const weight = randomFloats(8 * 6 * 9, 5, -1e3, 1e3);
     const dOut = randomFloats(2 * 8 * g.OH * g.OW, 6, -1e3, 1e3);
@@ -160,7 +134,7 @@ describe('conv2dImplicit on the GPU equals its twins', () => {
   // loads every weight quad), the path SwiftShader's 4-lane subgroups always take; wgSize 32
   // puts several subgroups in one workgroup.
   it.each([4, 32])('matches the twin with wgSize %i', async (wgSize) => {
-    if (!gpu.hasSubgroups) return expect(gpu.hasSubgroups).toBe(false);
+    if (!gpu().hasSubgroups) return expect(gpu().hasSubgroups).toBe(false);
     const g = geometryOf({ N: 2, C: 40, H: 7, W: 9, O: 8, k: 3, stride: 1, padding: 1 });
     const weight = randomFloats(8 * 40 * 9, 7, -0.5, 0.5);
     const dOut = randomFloats(2 * 8 * g.OH * g.OW, 8);
@@ -180,7 +154,7 @@ describe('conv2dImplicit on the GPU equals its twins', () => {
     expect(implicitBackwardDataProblem(geometry(1, 3), 8, true)).toMatch(/padding below/);
     expect(implicitBackwardDataProblem(geometry(1, 2), 8, true)).toBeUndefined();
     const g = geometry(1, 1);
-    const t = (n: number) => upload(gpu, new Float32Array(n), [n]);
+    const t = (n: number) => upload(gpu(), new Float32Array(n), [n]);
     const args = {
       weightCko: t(8 * 2 * 9),
       dOutPadded: t(count(paddedGradientShape(g, 8))),

@@ -1,6 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { readFloat32, uploadTensor } from '../../src/gpu/buffers';
-import type { Gpu } from '../../src/gpu/device';
 import { ShadergradError } from '../../src/base/errors';
 import type { StepPlan } from '../../src/graph/executor';
 import { Graph } from '../../src/graph/graph';
@@ -21,7 +20,7 @@ import { defaultTrainConfig } from '../../src/models/config';
 import { buildGraph } from '../../src/models/network';
 import { expectAllClose } from '../helpers/allclose';
 import { numericalGradient, toF64, weightedSum } from '../helpers/finiteDiff';
-import { runAndRead, testGpu, upload } from '../helpers/gpu';
+import { runAndRead, upload, useTestGpu } from '../helpers/gpu';
 import { randomFloats, randomInts } from '../../src/base/random';
 import { guardedOutput } from '../helpers/sentinel';
 
@@ -29,13 +28,9 @@ import { guardedOutput } from '../helpers/sentinel';
 // sides, so the GPU must match the twin bit for bit.
 const exact = { atol: 0, rtol: 0 };
 
-let gpu: Gpu;
-beforeAll(async () => {
-  gpu = await testGpu();
-});
-afterAll(() => gpu.destroy());
+const gpu = useTestGpu();
 
-const stepTensor = (t: number): GpuTensor => uploadTensor(gpu, new Uint32Array([t]), [1]);
+const stepTensor = (t: number): GpuTensor => uploadTensor(gpu(), new Uint32Array([t]), [1]);
 const keptFraction = (keep: Uint8Array): number => keep.reduce((a, b) => a + b, 0) / keep.length;
 
 describe('dropout twin', () => {
@@ -124,24 +119,24 @@ describe('dropout on the GPU', () => {
   async function forwardBackward(n: number, step: number, rate: number): Promise<void> {
     const hyper = { rate, seed: 1234, layer: 7 };
     const xHost = randomFloats(n, n, -1e4, 1e4); // large values: the scale must not overflow
-    const y = guardedOutput(gpu, [n]);
+    const y = guardedOutput(gpu(), [n]);
     const call = dropoutForward({
-      x: upload(gpu, xHost, [n]),
+      x: upload(gpu(), xHost, [n]),
       step: stepTensor(step),
       y: y.tensor,
       ...hyper,
     });
-    const got = await runAndRead(gpu, call, y.tensor);
+    const got = await runAndRead(gpu(), call, y.tensor);
     const want = new Float32Array(n);
     dropoutForwardCpu({ x: xHost, step: [step], y: want, ...hyper });
     expectAllClose(got, want, exact, 'forward');
     await y.check();
 
     const dYHost = randomFloats(n, n + 1);
-    const dX = guardedOutput(gpu, [n]);
-    const dY = upload(gpu, dYHost, [n]);
+    const dX = guardedOutput(gpu(), [n]);
+    const dY = upload(gpu(), dYHost, [n]);
     const back = dropoutBackward({ dY, step: stepTensor(step), dX: dX.tensor, ...hyper });
-    const gotDx = await runAndRead(gpu, back, dX.tensor);
+    const gotDx = await runAndRead(gpu(), back, dX.tensor);
     const wantDx = new Float32Array(n);
     dropoutBackwardCpu({ dY: dYHost, step: [step], dX: wantDx, ...hyper });
     expectAllClose(gotDx, wantDx, exact, 'backward');
@@ -160,10 +155,10 @@ describe('dropout on the GPU', () => {
   it('reads the step from the GPU counter, so a step taken between dispatches changes the mask', async () => {
     const n = 4096;
     const hyper = { rate: 0.5, seed: 5, layer: 0 };
-    const x = upload(gpu, new Float32Array(n).fill(1), [n]);
-    const [step, y0, y1] = [stepTensor(0), guardedOutput(gpu, [n]), guardedOutput(gpu, [n])];
+    const x = upload(gpu(), new Float32Array(n).fill(1), [n]);
+    const [step, y0, y1] = [stepTensor(0), guardedOutput(gpu(), [n]), guardedOutput(gpu(), [n])];
     const got1 = await runAndRead(
-      gpu,
+      gpu(),
       [
         dropoutForward({ x, step, y: y0.tensor, ...hyper }),
         optimizerStepBegin({ step }),
@@ -171,7 +166,7 @@ describe('dropout on the GPU', () => {
       ],
       y1.tensor,
     );
-    const got0 = await readFloat32(gpu, y0.tensor);
+    const got0 = await readFloat32(gpu(), y0.tensor);
     const mask = (t: number) =>
       Float32Array.from(dropoutMaskCpu(n, { step: [t], ...hyper }), (k) => 2 * k);
     expectAllClose(got0, mask(0), exact, 'step 0');
@@ -183,15 +178,15 @@ describe('dropout on the GPU', () => {
     const n = 65536 * 256 + 5; // 65537 workgroups of 256: the grid spills into y
     const hyper = { rate: 0.2, seed: 3, layer: 1 };
     const xHost = randomFloats(n, 3, -1, 1);
-    const y = guardedOutput(gpu, [n]);
+    const y = guardedOutput(gpu(), [n]);
     const call = dropoutForward({
-      x: upload(gpu, xHost, [n]),
+      x: upload(gpu(), xHost, [n]),
       step: stepTensor(9),
       y: y.tensor,
       ...hyper,
     });
     expect(call.workgroups[1]).toBeGreaterThan(1);
-    const got = await runAndRead(gpu, call, y.tensor);
+    const got = await runAndRead(gpu(), call, y.tensor);
     const want = new Float32Array(n);
     dropoutForwardCpu({ x: xHost, step: [9], y: want, ...hyper });
     expectAllClose(got, want, exact);
@@ -199,7 +194,7 @@ describe('dropout on the GPU', () => {
   });
 
   it('refuses bad rates, seeds, step counters and sizes', () => {
-    const [x, y, step] = [upload(gpu, [1, 2], [2]), upload(gpu, [0, 0], [2]), stepTensor(0)];
+    const [x, y, step] = [upload(gpu(), [1, 2], [2]), upload(gpu(), [0, 0], [2]), stepTensor(0)];
     const ok = { x, step, y, rate: 0.5, seed: 1, layer: 0 };
     const bad = (o: Partial<typeof ok>) => () => dropoutForward({ ...ok, ...o });
     expect(bad({})).not.toThrow();
@@ -209,7 +204,7 @@ describe('dropout on the GPU', () => {
     expect(bad({ seed: 1.5 })).toThrow(/seed = 1.5, expected a u32/);
     expect(bad({ layer: -1 })).toThrow(/layer = -1/);
     expect(bad({ step: x })).toThrow(/step must be the u32 \[1\] step counter, got f32 \[2\]/);
-    expect(bad({ y: upload(gpu, [0], [1]) })).toThrow(/tensors of 2 and 1 elements/);
+    expect(bad({ y: upload(gpu(), [0], [1]) })).toThrow(/tensors of 2 and 1 elements/);
   });
 });
 
@@ -228,7 +223,7 @@ describe('dropout in a training plan', () => {
 
   it('matches the CPU reference for two steps (new masks each step), and is skipped in eval', async () => {
     const { graph, h, d } = build(batch);
-    const trainer = Trainer.create(gpu, (b) => build(b).graph, {
+    const trainer = Trainer.create(gpu(), (b) => build(b).graph, {
       batchSize: batch,
       optimizer: { kind: 'sgd', lr: 0.1 },
       seed: 4,
@@ -266,7 +261,7 @@ describe('dropout in a training plan', () => {
     await trainer.predict(images, batch);
     const { values } = referenceForward(graph, state.params, { images, labels }); // evaluation
     const logits = get(values, graph.lossNode().inputs[0] ?? -1);
-    const gotLogits = await readFloat32(gpu, evalPlan.outputs.logits);
+    const gotLogits = await readFloat32(gpu(), evalPlan.outputs.logits);
     expectAllClose(gotLogits, logits, tol, 'eval logits (dropout off)');
     trainer.destroy();
   });
@@ -285,7 +280,7 @@ describe('dropout in a training plan', () => {
 async function read(plan: StepPlan, id: number, what?: 'grad'): Promise<Float32Array> {
   const t = plan.tensorOf(id, what);
   if (!t) throw new Error(`no ${what ?? 'value'} tensor for node ${id}`);
-  return readFloat32(gpu, t);
+  return readFloat32(gpu(), t);
 }
 
 function get<V>(m: ReadonlyMap<number, V>, id: number): V {

@@ -1,16 +1,11 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Gpu } from '../../src/gpu/device';
+import { describe, expect, it } from 'vitest';
 import { fmaPeak } from '../../src/kernels/fmaPeak';
 import { fmaPeakCpu, fmaPeakFlops } from '../../src/kernels/fmaPeak.cpu';
 import { expectAllClose } from '../helpers/allclose';
-import { runAndRead, testGpu } from '../helpers/gpu';
+import { runAndRead, useTestGpu } from '../helpers/gpu';
 import { guardedOutput } from '../helpers/sentinel';
 
-let gpu: Gpu;
-beforeAll(async () => {
-  gpu = await testGpu();
-});
-afterAll(() => gpu.destroy());
+const gpu = useTestGpu();
 
 describe('fmaPeak', () => {
   it('twin converges to add / (1 - mul)', () => {
@@ -21,9 +16,9 @@ describe('fmaPeak', () => {
   });
 
   it.each([1, 7, 257])('GPU checksums match the twin, count = %i', async (count) => {
-    const out = guardedOutput(gpu, [count]);
+    const out = guardedOutput(gpu(), [count]);
     const got = await runAndRead(
-      gpu,
+      gpu(),
       fmaPeak({ sums: out.tensor, iterations: 50, mul: 0.9, add: 0.05 }),
       out.tensor,
     );

@@ -1,6 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { detectRaces } from 'wgsl_reflect/wgsl_reflect.module.js';
-import type { Gpu } from '../../src/gpu/device';
 import { ShadergradError } from '../../src/base/errors';
 import type { GpuTensor } from '../../src/gpu/tensor';
 import type { Activation } from '../../src/kernels/common.cpu';
@@ -13,17 +12,13 @@ import {
 } from '../../src/kernels/matmul';
 import { matmulCpu, matmulStrides, type MatmulArgs } from '../../src/kernels/matmul.cpu';
 import { dotTolerance, expectAllClose } from '../helpers/allclose';
-import { runAndRead, testGpu, upload } from '../helpers/gpu';
+import { runAndRead, upload, useTestGpu } from '../helpers/gpu';
 import { randomFloats } from '../../src/base/random';
 import { guardedOutput } from '../helpers/sentinel';
 
 const variants: MatmulVariant[] = ['naive', 'registerTile', 'workgroupTile'];
 
-let gpu: Gpu;
-beforeAll(async () => {
-  gpu = await testGpu();
-});
-afterAll(() => gpu.destroy());
+const gpu = useTestGpu();
 
 /** Row-major transpose of a [rows, cols] matrix. */
 function transpose(x: Float64Array, rows: number, cols: number): Float64Array {
@@ -128,16 +123,16 @@ async function checkCase(c: Case, variant: MatmulVariant): Promise<string> {
     ? randomFloats(c.biasMode === 'row' ? M : N, 5, -scale, scale)
     : undefined;
   const outCount = c.sumBatches ? M * N : extent(s.outBatchStride, M * N);
-  const out = guardedOutput(gpu, [outCount]);
+  const out = guardedOutput(gpu(), [outCount]);
   const gpuArgs: MatmulArgs<GpuTensor> = {
     ...c,
-    a: upload(gpu, aHost, [aHost.length]),
-    b: upload(gpu, bHost, [bHost.length]),
+    a: upload(gpu(), aHost, [aHost.length]),
+    b: upload(gpu(), bHost, [bHost.length]),
     out: out.tensor,
   };
-  if (biasHost) gpuArgs.bias = upload(gpu, biasHost, [biasHost.length]);
+  if (biasHost) gpuArgs.bias = upload(gpu(), biasHost, [biasHost.length]);
   const call = matmul(gpuArgs, variant);
-  const got = await runAndRead(gpu, call, out.tensor);
+  const got = await runAndRead(gpu(), call, out.tensor);
   const want = new Float32Array(outCount).fill(NaN); // gaps between strided outputs stay unwritten
   matmulCpu({ ...c, a: aHost, b: bHost, out: want, ...(biasHost ? { bias: biasHost } : {}) });
   // Worst sum_k |a_mk b_kn| over outputs: the twin on absolute values, without bias or activation.
@@ -259,7 +254,7 @@ describe.each(variants)('matmul %s on the GPU', (variant) => {
 
 describe('matmul wrapper', () => {
   const tensor = (shape: number[], dtype: GpuTensor['dtype'] = 'f32'): GpuTensor => ({
-    ...upload(gpu, [0, 0, 0, 0], [4]),
+    ...upload(gpu(), [0, 0, 0, 0], [4]),
     shape,
     dtype,
   });

@@ -1,6 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ResourceType } from 'wgsl_reflect/wgsl_reflect.module.js';
-import type { Gpu } from '../../src/gpu/device';
 import type { KernelCall } from '../../src/gpu/dispatch';
 import { ShadergradError } from '../../src/base/errors';
 import { readBytes } from '../../src/gpu/buffers';
@@ -16,7 +15,7 @@ import {
 } from '../../src/kernels/matmulSubgroup';
 import { matmulSubgroupCpu, type MatmulArgs } from '../../src/kernels/matmulSubgroup.cpu';
 import { dotTolerance, expectAllClose } from '../helpers/allclose';
-import { runAndRead, testGpu, upload } from '../helpers/gpu';
+import { runAndRead, upload, useTestGpu } from '../helpers/gpu';
 import { randomFloats } from '../../src/base/random';
 import { guardedOutput } from '../helpers/sentinel';
 
@@ -24,17 +23,14 @@ const SUBGROUP_ENTRY = 'matmulSubgroupTile';
 /** Columns of C per invocation in matmulSubgroupTile (LANE_COLS), to re-dispatch with another wgSize. */
 const LANE_COLS = 4;
 
-let gpu: Gpu;
 let subgroupSize = 0;
-beforeAll(async () => {
-  gpu = await testGpu();
-  if (gpu.hasSubgroups) subgroupSize = await readSubgroupSize();
+const gpu = useTestGpu(async (g) => {
+  if (g.hasSubgroups) subgroupSize = await readSubgroupSize();
 });
-afterAll(() => gpu.destroy());
 
 /** The subgroup size shaders see here (a one-line kernel writing the builtin). */
 async function readSubgroupSize(): Promise<number> {
-  const device = gpu.device;
+  const device = gpu().device;
   const module = device.createShaderModule({
     code: `enable subgroups;
 @group(0) @binding(0) var<storage, read_write> sizes: array<u32>;
@@ -56,14 +52,14 @@ async function readSubgroupSize(): Promise<number> {
   pass.dispatchWorkgroups(1);
   pass.end();
   device.queue.submit([encoder.finish()]);
-  const sizes = new Uint32Array(await readBytes(gpu, buffer, 0, 256));
+  const sizes = new Uint32Array(await readBytes(gpu(), buffer, 0, 256));
   buffer.destroy();
   return Math.min(...sizes);
 }
 
 /** subgroupTile where the device has subgroups; else what the engine would pick (the fallback). */
 function variantHere(): MatmulVariant {
-  return gpu.hasSubgroups ? 'subgroupTile' : preferredMatmulVariant(gpu.adapter.kind, false);
+  return gpu().hasSubgroups ? 'subgroupTile' : preferredMatmulVariant(gpu().adapter.kind, false);
 }
 
 describe('matmulSubgroup twin', () => {
@@ -96,17 +92,17 @@ async function checkCase(c: Case, reshape?: (call: KernelCall) => KernelCall): P
     ? randomFloats(c.biasMode === 'row' ? M : N, 11, -scale, scale)
     : undefined;
   const outCount = c.sumBatches ? M * N : extent(s.outBatchStride, M * N);
-  const out = guardedOutput(gpu, [outCount]);
+  const out = guardedOutput(gpu(), [outCount]);
   const args: MatmulArgs<GpuTensor> = {
     ...c,
-    a: upload(gpu, aHost, [aHost.length]),
-    b: upload(gpu, bHost, [bHost.length]),
+    a: upload(gpu(), aHost, [aHost.length]),
+    b: upload(gpu(), bHost, [bHost.length]),
     out: out.tensor,
-    ...(biasHost ? { bias: upload(gpu, biasHost, [biasHost.length]) } : {}),
+    ...(biasHost ? { bias: upload(gpu(), biasHost, [biasHost.length]) } : {}),
   };
   const plain = matmul(args, variantHere());
   const call = reshape ? reshape(plain) : plain;
-  const got = await runAndRead(gpu, call, out.tensor);
+  const got = await runAndRead(gpu(), call, out.tensor);
   const want = new Float32Array(outCount).fill(NaN); // gaps between strided outputs stay NaN
   matmulSubgroupCpu({
     ...c,
@@ -255,7 +251,7 @@ const cases: Case[] = [
 describe('matmul subgroupTile on the GPU', () => {
   it.each(cases)('$name matches the twin', async (c) => {
     const entryPoint = await checkCase(c);
-    if (gpu.hasSubgroups) {
+    if (gpu().hasSubgroups) {
       if (c.subgroup) expect(entryPoint).toBe(SUBGROUP_ENTRY);
       else expect(entryPoint).toMatch(/^matmulRegisterTile/);
     }
@@ -263,7 +259,7 @@ describe('matmul subgroupTile on the GPU', () => {
 
   it('folds batches past 65535 workgroups in z', async () => {
     const c: Case = { name: 'batch 65537', M: 1, K: 4, N: 4, batch: 65537, subgroup: true };
-    expect(await checkCase(c)).toBe(gpu.hasSubgroups ? SUBGROUP_ENTRY : 'matmulRegisterTileVec4');
+    expect(await checkCase(c)).toBe(gpu().hasSubgroups ? SUBGROUP_ENTRY : 'matmulRegisterTileVec4');
   });
 });
 
@@ -281,7 +277,7 @@ describe.each([4, 32])('matmulSubgroupTile with wgSize %i', (wgSize) => {
     ['edge rows and lanes 63x68x20', 'sumBatches A·Bᵀ, strided (conv dW)'].includes(c.name),
   );
   it.each(picked)('$name matches the twin', async (c) => {
-    if (!gpu.hasSubgroups) return; // no subgroup entry point to reshape; the fallback ran above
+    if (!gpu().hasSubgroups) return; // no subgroup entry point to reshape; the fallback ran above
     expect(await checkCase(c, withWgSize(c))).toBe(SUBGROUP_ENTRY);
   });
 });
@@ -291,8 +287,8 @@ describe('matmulSubgroup family', () => {
     // The broadcast path needs 8 <= subgroup size <= wgSize (8): lavapipe's 8 lanes qualify, so the
     // cases above test it there; SwiftShader's 4 run stepDirect (as wgSize 4 does on lavapipe). A
     // wider llvmpipe would silently lose the speedup: then WG_SIZE needs revisiting.
-    if (gpu.hasSubgroups) expect(subgroupSize).toBeGreaterThanOrEqual(4);
-    if (gpu.adapter.kind === 'lavapipe' && gpu.hasSubgroups) expect(subgroupSize).toBe(8);
+    if (gpu().hasSubgroups) expect(subgroupSize).toBeGreaterThanOrEqual(4);
+    if (gpu().adapter.kind === 'lavapipe' && gpu().hasSubgroups) expect(subgroupSize).toBe(8);
   });
 
   it('is registered, and its Params and bindings match the WGSL', () => {
@@ -321,7 +317,7 @@ describe('matmulSubgroup family', () => {
   });
 
   it('rejects wrong shapes before choosing a path', () => {
-    const t = (n: number): GpuTensor => upload(gpu, new Float32Array(n), [n]);
+    const t = (n: number): GpuTensor => upload(gpu(), new Float32Array(n), [n]);
     const ok = { a: t(8), b: t(8), out: t(4), M: 2, K: 4, N: 2 };
     expect(() => matmul(ok, 'subgroupTile')).not.toThrow();
     for (const change of [{ a: t(12) }, { out: t(5) }, { K: 0 }, { bias: t(2) }])

@@ -1,6 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { readFloat32, readTensor, uploadTensor } from '../../src/gpu/buffers';
-import type { Gpu } from '../../src/gpu/device';
 import { dispatchFor, runCalls, type KernelCall } from '../../src/gpu/dispatch';
 import { ShadergradError } from '../../src/base/errors';
 import {
@@ -16,21 +15,17 @@ import {
   poolGeometry,
   poolShape,
   type PoolGeometry,
-  type PoolInput,
 } from '../../src/kernels/geometry';
 import { dotTolerance, expectAllClose } from '../helpers/allclose';
+import { poolCases, poolGradCases } from '../helpers/cases';
 import { numericalGradient, toF64, weightedSum } from '../helpers/finiteDiff';
-import { testGpu, upload } from '../helpers/gpu';
+import { upload, useTestGpu } from '../helpers/gpu';
 import { randomFloats } from '../../src/base/random';
 import { guardedOutput } from '../helpers/sentinel';
 
 const exact = { atol: 0, rtol: 0 };
 
-let gpu: Gpu;
-beforeAll(async () => {
-  gpu = await testGpu();
-});
-afterAll(() => gpu.destroy());
+const gpu = useTestGpu();
 
 interface Pooled {
   out: Float32Array;
@@ -63,11 +58,11 @@ async function runGpu(
   workgroupSize?: number,
   entry?: MaxPoolBackwardEntry,
 ): Promise<Pooled> {
-  const out = guardedOutput(gpu, poolShape(g, 'out'));
-  const argmax = guardedOutput(gpu, poolShape(g, 'out'), 'u32');
-  const dX = guardedOutput(gpu, poolShape(g, 'in'));
-  const x = upload(gpu, xHost, poolShape(g, 'in'));
-  const dOut = upload(gpu, dOutHost, poolShape(g, 'out'));
+  const out = guardedOutput(gpu(), poolShape(g, 'out'));
+  const argmax = guardedOutput(gpu(), poolShape(g, 'out'), 'u32');
+  const dX = guardedOutput(gpu(), poolShape(g, 'in'));
+  const x = upload(gpu(), xHost, poolShape(g, 'in'));
+  const dOut = upload(gpu(), dOutHost, poolShape(g, 'out'));
   let forward = maxPoolForward({ x, out: out.tensor, argmax: argmax.tensor, geometry: g });
   let backward = maxPoolBackward(
     { dOut, argmax: argmax.tensor, dX: dX.tensor, geometry: g },
@@ -79,11 +74,11 @@ async function runGpu(
     forward = withWorkgroupSize(forward, workgroupSize, g.N * g.C * g.OH);
     backward = withWorkgroupSize(backward, workgroupSize, g.N * g.C * (disjoint ? g.OH : g.H));
   }
-  await runCalls(gpu, [forward, backward]);
+  await runCalls(gpu(), [forward, backward]);
   const got = {
-    out: await readFloat32(gpu, out.tensor),
-    argmax: (await readTensor(gpu, argmax.tensor)) as Uint32Array,
-    dX: await readFloat32(gpu, dX.tensor),
+    out: await readFloat32(gpu(), out.tensor),
+    argmax: (await readTensor(gpu(), argmax.tensor)) as Uint32Array,
+    dX: await readFloat32(gpu(), dX.tensor),
   };
   await out.check();
   await argmax.check();
@@ -146,9 +141,9 @@ describe('maxPool geometry and checks', () => {
 
   it('wrappers throw ShadergradError on wrong shapes, dtypes and hand-made geometry', () => {
     const g = poolGeometry({ N: 1, C: 2, H: 4, W: 4 }, 2);
-    const x = upload(gpu, new Float32Array(32), [1, 2, 4, 4]);
-    const out = upload(gpu, new Float32Array(8), [1, 2, 2, 2]);
-    const argmax = guardedOutput(gpu, [1, 2, 2, 2], 'u32').tensor;
+    const x = upload(gpu(), new Float32Array(32), [1, 2, 4, 4]);
+    const out = upload(gpu(), new Float32Array(8), [1, 2, 2, 2]);
+    const argmax = guardedOutput(gpu(), [1, 2, 2, 2], 'u32').tensor;
     expect(() => maxPoolForward({ x, out, argmax, geometry: g })).not.toThrow();
     expect(() => maxPoolForward({ x: out, out, argmax, geometry: g })).toThrow(
       /x has shape \[1, 2, 2, 2\], expected \[1, 2, 4, 4\]/,
@@ -184,29 +179,28 @@ describe('maxPool twin', () => {
     expect([...got.dX]).toEqual(dX);
   });
 
-  it.each([
-    ['3x3 stride 2', 3, 2],
-    ['3x3 stride 1 (overlapping)', 3, 1],
-    ['2x3 stride 1x2', [2, 3] as [number, number], [1, 2] as [number, number]],
-  ])('backward equals central differences (float64), %s', (_name, kernel, stride) => {
-    const g = poolGeometry({ N: 2, C: 2, H: 7, W: 6 }, kernel, stride);
-    // Distinct values 0.01 apart (a permuted ramp, 37 is coprime to n = 168): a 1e-6 step never
-    // changes an argmax.
-    const n = count(poolShape(g, 'in'));
-    const x = toF64(Array.from({ length: n }, (_, i) => ((i * 37) % n) * 0.01 - 0.8));
-    const w = toF64(randomFloats(count(poolShape(g, 'out')), 12));
-    const out = new Float64Array(w.length);
-    const argmax = new Int32Array(w.length);
-    const loss = (): number => {
-      maxPoolForwardCpu({ x, out, argmax, geometry: g });
-      return weightedSum(out, w);
-    };
-    const numeric = numericalGradient(loss, x);
-    loss();
-    const dX = new Float64Array(n);
-    maxPoolBackwardCpu({ dOut: w, argmax, dX, geometry: g });
-    expectAllClose(dX, numeric, { atol: 1e-8, rtol: 1e-6 });
-  });
+  it.each(poolGradCases)(
+    'backward equals central differences (float64), %s',
+    (_name, kernel, stride) => {
+      const g = poolGeometry({ N: 2, C: 2, H: 7, W: 6 }, kernel, stride);
+      // Distinct values 0.01 apart (a permuted ramp, 37 is coprime to n = 168): a 1e-6 step never
+      // changes an argmax.
+      const n = count(poolShape(g, 'in'));
+      const x = toF64(Array.from({ length: n }, (_, i) => ((i * 37) % n) * 0.01 - 0.8));
+      const w = toF64(randomFloats(count(poolShape(g, 'out')), 12));
+      const out = new Float64Array(w.length);
+      const argmax = new Int32Array(w.length);
+      const loss = (): number => {
+        maxPoolForwardCpu({ x, out, argmax, geometry: g });
+        return weightedSum(out, w);
+      };
+      const numeric = numericalGradient(loss, x);
+      loss();
+      const dX = new Float64Array(n);
+      maxPoolBackwardCpu({ dOut: w, argmax, dX, geometry: g });
+      expectAllClose(dX, numeric, { atol: 1e-8, rtol: 1e-6 });
+    },
+  );
 });
 
 describe('maxPool on the GPU', () => {
@@ -239,23 +233,7 @@ describe('maxPool on the GPU', () => {
     }
   });
 
-  const cases: [string, PoolInput, number | [number, number], (number | [number, number])?][] = [
-    ['N=1 C=3 28x28, 2x2', { N: 1, C: 3, H: 28, W: 28 }, 2],
-    ['7x5, 3x3 stride 2 (overlap-free)', { N: 2, C: 3, H: 7, W: 5 }, 3, 2],
-    ['7x5, 3x3 stride 1 (overlapping)', { N: 2, C: 3, H: 7, W: 5 }, 3, 1],
-    ['1x1 kernel', { N: 3, C: 2, H: 5, W: 7 }, 1],
-    ['9x11, 2x2: last row and column dropped', { N: 3, C: 1, H: 9, W: 11 }, 2],
-    [
-      '13x10, 3x4 stride 2x3: trailing rows/columns dropped',
-      { N: 1, C: 4, H: 13, W: 10 },
-      [3, 4],
-      [2, 3],
-    ],
-    ['stride 3 > kernel 2: gaps get zero gradient', { N: 2, C: 1, H: 10, W: 11 }, 2, 3],
-    ['global 5x6 window', { N: 4, C: 5, H: 5, W: 6 }, [5, 6]],
-  ];
-
-  it.each(cases)('matches the twin: %s', async (_name, input, kernel, stride) => {
+  it.each(poolCases)('matches the twin: %s', async (_name, input, kernel, stride) => {
     const g = poolGeometry(input, kernel, stride);
     const seed = g.H * 100 + g.W * 10 + g.KH;
     const xHost = randomFloats(count(poolShape(g, 'in')), seed, -3, 3);
@@ -356,29 +334,29 @@ describe('maxPool backward with the preceding activation fused', () => {
     const pre = randomFloats(count(poolShape(g, 'in')), 44, -3, 3);
     const dOutHost = randomFloats(count(poolShape(g, 'out')), 45, -1e4, 1e4);
     const want = fusedTwin(g, pre, dOutHost, activation);
-    const dPre = guardedOutput(gpu, poolShape(g, 'in'));
+    const dPre = guardedOutput(gpu(), poolShape(g, 'in'));
     const backward = maxPoolBackward({
-      dOut: upload(gpu, dOutHost, poolShape(g, 'out')),
-      argmax: uploadTensor(gpu, Uint32Array.from(want.argmax), poolShape(g, 'out')),
-      out: upload(gpu, want.out, poolShape(g, 'out')),
+      dOut: upload(gpu(), dOutHost, poolShape(g, 'out')),
+      argmax: uploadTensor(gpu(), Uint32Array.from(want.argmax), poolShape(g, 'out')),
+      out: upload(gpu(), want.out, poolShape(g, 'out')),
       dX: dPre.tensor,
       geometry: g,
       activation,
     });
-    await runCalls(gpu, [backward]);
+    await runCalls(gpu(), [backward]);
     // The same sum of the same terms times the same f' (one multiply): only the order of the
     // sum can differ, when windows overlap.
     const windows = maxWindowsPerElement(g);
     const tolerance = dotTolerance(windows, windows * 1e4);
-    expectAllClose(await readFloat32(gpu, dPre.tensor), want.dPre, tolerance, 'dPre');
+    expectAllClose(await readFloat32(gpu(), dPre.tensor), want.dPre, tolerance, 'dPre');
     await dPre.check();
   });
 
   it('refuses a fused activation without the forward out', () => {
     const g = poolGeometry({ N: 1, C: 1, H: 4, W: 4 }, 2);
-    const out = upload(gpu, new Float32Array(4), [1, 1, 2, 2]);
-    const argmax = uploadTensor(gpu, new Uint32Array(4), [1, 1, 2, 2]);
-    const dX = upload(gpu, new Float32Array(16), [1, 1, 4, 4]);
+    const out = upload(gpu(), new Float32Array(4), [1, 1, 2, 2]);
+    const argmax = uploadTensor(gpu(), new Uint32Array(4), [1, 1, 2, 2]);
+    const dX = upload(gpu(), new Float32Array(16), [1, 1, 4, 4]);
     const call = { dOut: out, argmax, dX, geometry: g, activation: 'relu' as const };
     expect(() => maxPoolBackward(call)).toThrow(/needs the forward out/);
   });

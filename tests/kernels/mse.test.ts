@@ -1,12 +1,11 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Gpu } from '../../src/gpu/device';
+import { describe, expect, it } from 'vitest';
 import { mseBackward, mseForward } from '../../src/kernels/mse';
 import { mseBackwardCpu, mseForwardCpu } from '../../src/kernels/mse.cpu';
 import { lossMean } from '../../src/kernels/reduce';
 import { lossMeanCpu } from '../../src/kernels/reduce.cpu';
 import { dotTolerance, expectAllClose, type Tolerance } from '../helpers/allclose';
 import { numericalGradient, toF64 } from '../helpers/finiteDiff';
-import { runAndRead, testGpu, upload } from '../helpers/gpu';
+import { runAndRead, upload, useTestGpu } from '../helpers/gpu';
 import { randomFloats } from '../../src/base/random';
 import { guardedOutput } from '../helpers/sentinel';
 
@@ -15,11 +14,7 @@ const eps = 2 ** -23;
 // one for the product (x2 is exact); 4 eps relative bounds three roundings.
 const backwardTol: Tolerance = { atol: 1e-30, rtol: 4 * eps };
 
-let gpu: Gpu;
-beforeAll(async () => {
-  gpu = await testGpu();
-});
-afterAll(() => gpu.destroy());
+const gpu = useTestGpu();
 
 /** Forward tolerance: a sum of D squares (dotTolerance on the largest row sum), times 1/(N*D). */
 function forwardTol(pred: Float32Array, target: Float32Array, N: number, D: number): Tolerance {
@@ -71,12 +66,12 @@ describe('mse on the GPU', () => {
   it.each(shapes)('forward and backward match the twin, N = %i, D = %i', async (N, D) => {
     const predHost = randomFloats(N * D, N + D, -3, 3);
     const targetHost = randomFloats(N * D, N * D + 1, -3, 3);
-    const pred = upload(gpu, predHost, [N, D]);
-    const target = upload(gpu, targetHost, [N, D]);
+    const pred = upload(gpu(), predHost, [N, D]);
+    const target = upload(gpu(), targetHost, [N, D]);
 
-    const loss = guardedOutput(gpu, [N]);
+    const loss = guardedOutput(gpu(), [N]);
     const gotLoss = await runAndRead(
-      gpu,
+      gpu(),
       mseForward({ pred, target, loss: loss.tensor, N, D }),
       loss.tensor,
     );
@@ -85,9 +80,9 @@ describe('mse on the GPU', () => {
     expectAllClose(gotLoss, wantLoss, forwardTol(predHost, targetHost, N, D), 'forward');
     await loss.check();
 
-    const dPred = guardedOutput(gpu, [N, D]);
+    const dPred = guardedOutput(gpu(), [N, D]);
     const gotGrad = await runAndRead(
-      gpu,
+      gpu(),
       mseBackward({ pred, target, dPred: dPred.tensor, N, D }),
       dPred.tensor,
     );
@@ -101,19 +96,19 @@ describe('mse on the GPU', () => {
     const [N, D] = [65, 10];
     const predHost = randomFloats(N * D, 81, -1e4, 1e4);
     const targetHost = randomFloats(N * D, 82, -1e4, 1e4);
-    const loss = guardedOutput(gpu, [N]);
-    const mean = guardedOutput(gpu, [1]);
+    const loss = guardedOutput(gpu(), [N]);
+    const mean = guardedOutput(gpu(), [1]);
     const calls = [
       mseForward({
-        pred: upload(gpu, predHost, [N, D]),
-        target: upload(gpu, targetHost, [N, D]),
+        pred: upload(gpu(), predHost, [N, D]),
+        target: upload(gpu(), targetHost, [N, D]),
         loss: loss.tensor,
         N,
         D,
       }),
       lossMean({ loss: loss.tensor, total: mean.tensor, N, scale: 1 }),
     ];
-    const got = await runAndRead(gpu, calls, mean.tensor);
+    const got = await runAndRead(gpu(), calls, mean.tensor);
     // The definition, straight: sum of all squared errors over N*D, in float64.
     let sum = 0;
     for (let i = 0; i < N * D; i++) sum += ((predHost[i] ?? 0) - (targetHost[i] ?? 0)) ** 2;
@@ -129,16 +124,16 @@ describe('mse on the GPU', () => {
     const [N, D] = [65536 * 64 + 5, 1]; // 65537 workgroups of 64: the grid spills into y
     const predHost = randomFloats(N, 91);
     const targetHost = randomFloats(N, 92);
-    const dPred = guardedOutput(gpu, [N, D]);
+    const dPred = guardedOutput(gpu(), [N, D]);
     const call = mseBackward({
-      pred: upload(gpu, predHost, [N, D]),
-      target: upload(gpu, targetHost, [N, D]),
+      pred: upload(gpu(), predHost, [N, D]),
+      target: upload(gpu(), targetHost, [N, D]),
       dPred: dPred.tensor,
       N,
       D,
     });
     expect(call.workgroups[1]).toBeGreaterThan(1);
-    const got = await runAndRead(gpu, call, dPred.tensor);
+    const got = await runAndRead(gpu(), call, dPred.tensor);
     const want = new Float32Array(N);
     mseBackwardCpu({ pred: predHost, target: targetHost, dPred: want, N, D });
     expectAllClose(got, want, backwardTol);
@@ -146,8 +141,8 @@ describe('mse on the GPU', () => {
   });
 
   it('refuses wrong shapes', () => {
-    const a = upload(gpu, new Float32Array(6), [2, 3]);
-    const b = upload(gpu, new Float32Array(4), [4]);
+    const a = upload(gpu(), new Float32Array(6), [2, 3]);
+    const b = upload(gpu(), new Float32Array(4), [4]);
     expect(() => mseForward({ pred: a, target: b, loss: b, N: 2, D: 3 })).toThrow(
       /target has 4 elements/,
     );

@@ -1,6 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { readTensor, uploadTensor, writeTensor } from '../../src/gpu/buffers';
-import type { Gpu } from '../../src/gpu/device';
 import type { GpuTensor } from '../../src/gpu/tensor';
 import { dispatchFor, runCalls, type KernelCall } from '../../src/gpu/dispatch';
 import { optimizerParams, optimizerStepBegin, optimizerUpdate } from '../../src/kernels/optimizer';
@@ -13,17 +12,13 @@ import {
   type OptimizerUpdateArgs,
 } from '../../src/kernels/optimizer.cpu';
 import { expectAllClose } from '../helpers/allclose';
-import { testGpu, upload } from '../helpers/gpu';
+import { upload, useTestGpu } from '../helpers/gpu';
 import { randomFloats } from '../../src/base/random';
 import { guardedOutput, type GuardedTensor } from '../helpers/sentinel';
 
 const u = 2 ** -24; // float32 unit roundoff
 
-let gpu: Gpu;
-beforeAll(async () => {
-  gpu = await testGpu();
-});
-afterAll(() => gpu.destroy());
+const gpu = useTestGpu();
 
 /** Runs `grads.length` steps of the twin from p0 with zero state, in the array type of p0. */
 function twinSteps(
@@ -55,18 +50,18 @@ async function gpuSteps(
   tweak = (c: KernelCall) => c,
 ) {
   const n = p0.length;
-  const param = guardedOutput(gpu, [n]);
-  writeTensor(gpu, param.tensor, p0);
+  const param = guardedOutput(gpu(), [n]);
+  writeTensor(gpu(), param.tensor, p0);
   const state: GuardedTensor[] = [];
   for (let s = 0; s < optimizerStateSlots(config.kind); s++) {
     // Adam's and RMSprop's averages start at 0; momentum's buffer starts as the first gradient,
     // so its memory is left NaN (guardedOutput's fill) to prove step 1 never reads it.
     state.push(
-      config.kind === 'momentum' ? guardedOutput(gpu, [n]) : guardedOutput(gpu, [n], 'f32', 0),
+      config.kind === 'momentum' ? guardedOutput(gpu(), [n]) : guardedOutput(gpu(), [n], 'f32', 0),
     );
   }
-  const step = guardedOutput(gpu, [1], 'u32', 0);
-  const grad = upload(gpu, new Float32Array(n), [n]);
+  const step = guardedOutput(gpu(), [1], 'u32', 0);
+  const grad = upload(gpu(), new Float32Array(n), [n]);
   const update = optimizerUpdate({
     grad,
     step: step.tensor,
@@ -76,15 +71,15 @@ async function gpuSteps(
   });
   const calls = [optimizerStepBegin({ step: step.tensor }), tweak(update)];
   for (const g of grads) {
-    writeTensor(gpu, grad, g);
-    await runCalls(gpu, calls);
+    writeTensor(gpu(), grad, g);
+    await runCalls(gpu(), calls);
   }
-  const read = async (t: GuardedTensor) => Float32Array.from(await readTensor(gpu, t.tensor));
+  const read = async (t: GuardedTensor) => Float32Array.from(await readTensor(gpu(), t.tensor));
   for (const t of [param, step, ...state]) await t.check();
   return {
     param: await read(param),
     state: await Promise.all(state.map(read)),
-    t: (await readTensor(gpu, step.tensor))[0],
+    t: (await readTensor(gpu(), step.tensor))[0],
   };
 }
 
@@ -291,8 +286,8 @@ describe('optimizer GPU', () => {
 });
 
 describe('optimizer wrappers', () => {
-  const t = (n: number) => upload(gpu, new Float32Array(n), [n]);
-  const step = () => uploadTensor(gpu, new Uint32Array([0]), [1]);
+  const t = (n: number) => upload(gpu(), new Float32Array(n), [n]);
+  const step = () => uploadTensor(gpu(), new Uint32Array([0]), [1]);
   const update = (change: Partial<OptimizerUpdateArgs<GpuTensor>>) => () =>
     optimizerUpdate({
       grad: t(4),

@@ -1,18 +1,13 @@
 import { detectRaces } from 'wgsl_reflect/wgsl_reflect.module.js';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Gpu } from '../../src/gpu/device';
+import { describe, expect, it } from 'vitest';
 import { lossMean, reduceParams, reduceShader } from '../../src/kernels/reduce';
 import { lossMeanCpu } from '../../src/kernels/reduce.cpu';
 import { dotTolerance, expectAllClose } from '../helpers/allclose';
-import { runAndRead, testGpu, upload } from '../helpers/gpu';
+import { runAndRead, upload, useTestGpu } from '../helpers/gpu';
 import { randomFloats } from '../../src/base/random';
 import { guardedOutput } from '../helpers/sentinel';
 
-let gpu: Gpu;
-beforeAll(async () => {
-  gpu = await testGpu();
-});
-afterAll(() => gpu.destroy());
+const gpu = useTestGpu();
 
 /** A float32 sum of N terms in a different order than the float64 twin: dotTolerance on sum |loss|. */
 const sumTol = (loss: Float32Array, scale: number) =>
@@ -33,10 +28,10 @@ describe('lossMean twin', () => {
 describe('lossMean on the GPU', () => {
   it.each([1, 7, 65, 255, 256, 257, 1000, 10007])('matches the twin, N = %i', async (N) => {
     const lossHost = randomFloats(N, N, 0, 5);
-    const total = guardedOutput(gpu, [1]);
+    const total = guardedOutput(gpu(), [1]);
     const got = await runAndRead(
-      gpu,
-      lossMean({ loss: upload(gpu, lossHost, [N]), total: total.tensor, N }),
+      gpu(),
+      lossMean({ loss: upload(gpu(), lossHost, [N]), total: total.tensor, N }),
       total.tensor,
     );
     const want = new Float32Array(1);
@@ -49,16 +44,16 @@ describe('lossMean on the GPU', () => {
     const N = 65;
     const a = randomFloats(N, 1, 0, 3);
     const b = randomFloats(N, 2, -1e4, 1e4);
-    const total = guardedOutput(gpu, [1]);
-    const argsA = { loss: upload(gpu, a, [N]), total: total.tensor, N };
+    const total = guardedOutput(gpu(), [1]);
+    const argsA = { loss: upload(gpu(), a, [N]), total: total.tensor, N };
     const argsB = {
-      loss: upload(gpu, b, [N]),
+      loss: upload(gpu(), b, [N]),
       total: total.tensor,
       N,
       scale: 0.5,
       accumulate: true,
     };
-    const got = await runAndRead(gpu, [lossMean(argsA), lossMean(argsB)], total.tensor);
+    const got = await runAndRead(gpu(), [lossMean(argsA), lossMean(argsB)], total.tensor);
     const want = new Float64Array(1);
     lossMeanCpu({ loss: a, total: want, N });
     const first = want[0] ?? 0;
@@ -67,7 +62,7 @@ describe('lossMean on the GPU', () => {
     const tol = { atol: sumTol(a, 1 / N).atol + sumTol(b, 0.5).atol, rtol: 1e-6 };
     expectAllClose(got, want, tol, 'accumulated');
     expectAllClose(
-      await runAndRead(gpu, lossMean(argsA), total.tensor),
+      await runAndRead(gpu(), lossMean(argsA), total.tensor),
       [first],
       sumTol(a, 1 / N),
       'overwritten',
@@ -76,11 +71,11 @@ describe('lossMean on the GPU', () => {
   });
 
   it('refuses wrong shapes', () => {
-    const loss = upload(gpu, new Float32Array(4), [4]);
+    const loss = upload(gpu(), new Float32Array(4), [4]);
     expect(() => lossMean({ loss, total: loss, N: 4 })).toThrow(
       /total has 4 elements \[4\], expected 1/,
     );
-    expect(() => lossMean({ loss, total: upload(gpu, [0], [1]), N: 5 })).toThrow(
+    expect(() => lossMean({ loss, total: upload(gpu(), [0], [1]), N: 5 })).toThrow(
       /loss has 4 elements/,
     );
   });

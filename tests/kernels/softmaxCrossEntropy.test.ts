@@ -1,6 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { uploadTensor } from '../../src/gpu/buffers';
-import type { Gpu } from '../../src/gpu/device';
 import { runCalls } from '../../src/gpu/dispatch';
 import type { GpuTensor } from '../../src/gpu/tensor';
 import { lossMean } from '../../src/kernels/reduce';
@@ -17,7 +16,7 @@ import {
 } from '../../src/kernels/softmaxCrossEntropy.cpu';
 import { expectAllClose, type Tolerance } from '../helpers/allclose';
 import { numericalGradient, toF64 } from '../helpers/finiteDiff';
-import { runAndRead, testGpu, upload } from '../helpers/gpu';
+import { runAndRead, upload, useTestGpu } from '../helpers/gpu';
 import { randomFloats, randomInts } from '../../src/base/random';
 import { guardedOutput } from '../helpers/sentinel';
 
@@ -34,14 +33,10 @@ const gradTol = (K: number, N: number, scale = 1): Tolerance => ({
   rtol: 4 * eps,
 });
 
-let gpu: Gpu;
-beforeAll(async () => {
-  gpu = await testGpu();
-});
-afterAll(() => gpu.destroy());
+const gpu = useTestGpu();
 
 function uploadLabels(labels: Int32Array): GpuTensor {
-  return uploadTensor(gpu, labels, [labels.length], { label: 'labels' });
+  return uploadTensor(gpu(), labels, [labels.length], { label: 'labels' });
 }
 
 describe('softmaxCrossEntropy twin', () => {
@@ -104,7 +99,7 @@ async function checkAgainstTwin(
   K: number,
   scale = 1,
 ): Promise<void> {
-  const logits = upload(gpu, logitsHost, [N, K]);
+  const logits = upload(gpu(), logitsHost, [N, K]);
   const labels = uploadLabels(labelsHost);
   const wantLoss = new Float32Array(N);
   const wantGrad = new Float32Array(N * K);
@@ -118,10 +113,10 @@ async function checkAgainstTwin(
     scale,
   });
 
-  const loss = guardedOutput(gpu, [N]);
+  const loss = guardedOutput(gpu(), [N]);
   expectAllClose(
     await runAndRead(
-      gpu,
+      gpu(),
       softmaxCrossEntropyForward({ logits, labels, loss: loss.tensor, N, K }),
       loss.tensor,
     ),
@@ -131,7 +126,7 @@ async function checkAgainstTwin(
   );
   await loss.check();
 
-  const dLogits = guardedOutput(gpu, [N, K]);
+  const dLogits = guardedOutput(gpu(), [N, K]);
   const call = softmaxCrossEntropyBackward({
     logits,
     labels,
@@ -141,15 +136,15 @@ async function checkAgainstTwin(
     scale,
   });
   expectAllClose(
-    await runAndRead(gpu, call, dLogits.tensor),
+    await runAndRead(gpu(), call, dLogits.tensor),
     wantGrad,
     gradTol(K, N, scale),
     'backward',
   );
   await dLogits.check();
 
-  const fusedLoss = guardedOutput(gpu, [N]);
-  const fusedGrad = guardedOutput(gpu, [N, K]);
+  const fusedLoss = guardedOutput(gpu(), [N]);
+  const fusedGrad = guardedOutput(gpu(), [N, K]);
   const fused = softmaxCrossEntropyForwardBackward({
     logits,
     labels,
@@ -160,12 +155,12 @@ async function checkAgainstTwin(
     scale,
   });
   expectAllClose(
-    await runAndRead(gpu, fused, fusedGrad.tensor),
+    await runAndRead(gpu(), fused, fusedGrad.tensor),
     wantGrad,
     gradTol(K, N, scale),
     'fused dLogits',
   );
-  expectAllClose(await runAndRead(gpu, [], fusedLoss.tensor), wantLoss, lossTol(K), 'fused loss');
+  expectAllClose(await runAndRead(gpu(), [], fusedLoss.tensor), wantLoss, lossTol(K), 'fused loss');
   await fusedLoss.check();
   await fusedGrad.check();
 }
@@ -220,10 +215,10 @@ describe('softmaxCrossEntropy on the GPU', () => {
     const [N, K] = [4, 3];
     const logitsHost = randomFloats(N * K, 51, -2, 2);
     const labelsHost = new Int32Array([1, -1, 3, 0]);
-    const loss = guardedOutput(gpu, [N]);
-    const dLogits = guardedOutput(gpu, [N, K]);
-    const logits = upload(gpu, logitsHost, [N, K]);
-    await runCalls(gpu, [
+    const loss = guardedOutput(gpu(), [N]);
+    const dLogits = guardedOutput(gpu(), [N, K]);
+    const logits = upload(gpu(), logitsHost, [N, K]);
+    await runCalls(gpu(), [
       softmaxCrossEntropyForwardBackward({
         logits,
         labels: uploadLabels(labelsHost),
@@ -233,8 +228,8 @@ describe('softmaxCrossEntropy on the GPU', () => {
         K,
       }),
     ]);
-    const gotLoss = await runAndRead(gpu, [], loss.tensor);
-    const gotGrad = await runAndRead(gpu, [], dLogits.tensor);
+    const gotLoss = await runAndRead(gpu(), [], loss.tensor);
+    const gotGrad = await runAndRead(gpu(), [], dLogits.tensor);
     expect([...gotLoss].map(Number.isNaN)).toEqual([false, true, true, false]);
     expect([...gotGrad].map(Number.isNaN)).toEqual(
       [0, 1, 2, 3].flatMap((n) => Array<boolean>(K).fill(n === 1 || n === 2)),
@@ -247,9 +242,9 @@ describe('softmaxCrossEntropy on the GPU', () => {
     const [N, K] = [65, 10];
     const logitsHost = randomFloats(N * K, 61, -4, 4);
     const labelsHost = randomInts(N, 62, K);
-    const loss = guardedOutput(gpu, [N]);
-    const mean = guardedOutput(gpu, [1]);
-    const logits = upload(gpu, logitsHost, [N, K]);
+    const loss = guardedOutput(gpu(), [N]);
+    const mean = guardedOutput(gpu(), [1]);
+    const logits = upload(gpu(), logitsHost, [N, K]);
     const calls = [
       softmaxCrossEntropyForward({
         logits,
@@ -260,7 +255,7 @@ describe('softmaxCrossEntropy on the GPU', () => {
       }),
       lossMean({ loss: loss.tensor, total: mean.tensor, N }),
     ];
-    const got = await runAndRead(gpu, calls, mean.tensor);
+    const got = await runAndRead(gpu(), calls, mean.tensor);
     const wantLoss = new Float64Array(N);
     softmaxCrossEntropyForwardCpu({ logits: logitsHost, labels: labelsHost, loss: wantLoss, N, K });
     const want = new Float64Array(1);
@@ -271,9 +266,9 @@ describe('softmaxCrossEntropy on the GPU', () => {
   });
 
   it('refuses wrong shapes and dtypes', () => {
-    const logits = upload(gpu, new Float32Array(6), [2, 3]);
+    const logits = upload(gpu(), new Float32Array(6), [2, 3]);
     const labels = uploadLabels(new Int32Array(2));
-    const loss = upload(gpu, new Float32Array(2), [2]);
+    const loss = upload(gpu(), new Float32Array(2), [2]);
     expect(() => softmaxCrossEntropyForward({ logits, labels, loss, N: 2, K: 4 })).toThrow(
       /logits has 6 elements/,
     );

@@ -1,16 +1,11 @@
 // trainModel: the whole train-and-evaluate loop in one call, on a tiny synthetic split.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Gpu } from '../../src/gpu/device';
+import { describe, expect, it } from 'vitest';
 import type { Dataset, DatasetSplit } from '../../src/data/datasets';
 import { defaultOptimizer, type TrainConfig } from '../../src/models/config';
 import { trainModel, type EpochReport } from '../../src/models/fit';
-import { testGpu } from '../helpers/gpu';
+import { useTestGpu } from '../helpers/gpu';
 
-let gpu: Gpu;
-beforeAll(async () => {
-  gpu = await testGpu();
-});
-afterAll(() => gpu.destroy());
+const gpu = useTestGpu();
 
 /** 4x4 images of two classes: class 1 lights the left half, class 0 the right half. */
 function halves(count: number, name: string): Dataset {
@@ -46,7 +41,7 @@ function config(overrides: Partial<TrainConfig> = {}): TrainConfig {
 describe('trainModel', () => {
   it('trains on the limited split, evaluates each epoch and reports it', async () => {
     const seen: EpochReport[] = [];
-    const run = await trainModel(gpu, config({ limit: 64 }), split, {
+    const run = await trainModel(gpu(), config({ limit: 64 }), split, {
       testLimit: 20,
       onEpoch: (r) => seen.push(r),
     });
@@ -61,11 +56,11 @@ describe('trainModel', () => {
   });
 
   it('refuses a run with no epoch or a model that does not fit the classes', async () => {
-    await expect(trainModel(gpu, config({ epochs: 0 }), split)).rejects.toThrow(
+    await expect(trainModel(gpu(), config({ epochs: 0 }), split)).rejects.toThrow(
       /epochs: expected a whole number >= 1, got 0/,
     );
     const wrong = config();
     wrong.model.classes = 3;
-    await expect(trainModel(gpu, wrong, split)).rejects.toThrow(/model.classes = 3/);
+    await expect(trainModel(gpu(), wrong, split)).rejects.toThrow(/model.classes = 3/);
   });
 });

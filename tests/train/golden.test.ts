@@ -5,8 +5,7 @@
  * relative there); parameters after Adam steps atol 1e-4 (10% of one lr step), since Adam divides
  * by sqrt(v) + 1e-8 and amplifies rounding where gradients are tiny.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Gpu } from '../../src/gpu/device';
+import { describe, expect, it } from 'vitest';
 import { readFloat32 } from '../../src/gpu/buffers';
 import { Trainer } from '../../src/train/trainer';
 import { expectAllClose } from '../helpers/allclose';
@@ -17,25 +16,22 @@ import {
   loadGolden,
   type GoldenCase,
 } from '../helpers/golden';
-import { testGpu } from '../helpers/gpu';
+import { useTestGpu } from '../helpers/gpu';
 
 const actTol = { atol: 1e-5, rtol: 1e-3 };
 const stepTol = { atol: 1e-4, rtol: 0 };
 
-let gpu: Gpu;
 let golden: GoldenCase;
-beforeAll(async () => {
-  gpu = await testGpu();
+const gpu = useTestGpu(() => {
   golden = loadGolden();
 });
-afterAll(() => gpu.destroy());
 
 describe.each(['subgroupTile', 'registerTile', 'workgroupTile', 'naive'] as const)(
   'golden PyTorch case on the GPU (%s matmul)',
   (matmulVariant) => {
     it('matches loss, activations, gradients and three Adam steps', async () => {
       const { nodes } = goldenGraph(8);
-      const trainer = Trainer.create(gpu, (b) => goldenGraph(b).graph, {
+      const trainer = Trainer.create(gpu(), (b) => goldenGraph(b).graph, {
         batchSize: 8,
         optimizer: { kind: 'adam', lr: 1e-3 },
         seed: 1,
@@ -54,7 +50,7 @@ describe.each(['subgroupTile', 'registerTile', 'workgroupTile', 'naive'] as cons
         expect(t, `tensor of act.${act}`).toBeDefined();
         if (t)
           expectAllClose(
-            await readFloat32(gpu, t),
+            await readFloat32(gpu(), t),
             golden.f32(act === 'flat' ? 'act.flat' : `act.${act}`),
             actTol,
             `act.${act}`,
@@ -63,7 +59,7 @@ describe.each(['subgroupTile', 'registerTile', 'workgroupTile', 'naive'] as cons
       const dLogits = plan.tensorOf(nodes.logits ?? -1, 'grad');
       if (dLogits)
         expectAllClose(
-          await readFloat32(gpu, dLogits),
+          await readFloat32(gpu(), dLogits),
           golden.f32('grad.logits'),
           actTol,
           'grad.logits',

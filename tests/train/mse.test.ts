@@ -2,17 +2,12 @@
  * An MLP with MSE, the course's first network: XOR with 2-2-1 sigmoid units, trained on the GPU
  * through the same executor (float targets fed as an input node).
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Gpu } from '../../src/gpu/device';
+import { describe, expect, it } from 'vitest';
 import { Graph } from '../../src/graph/graph';
 import { Trainer } from '../../src/train/trainer';
-import { testGpu } from '../helpers/gpu';
+import { useTestGpu } from '../helpers/gpu';
 
-let gpu: Gpu;
-beforeAll(async () => {
-  gpu = await testGpu();
-});
-afterAll(() => gpu.destroy());
+const gpu = useTestGpu();
 
 function xorGraph(batch: number): Graph {
   const g = new Graph();
@@ -26,7 +21,7 @@ function xorGraph(batch: number): Graph {
 
 describe('XOR with a 2-2-1 sigmoid network and MSE', () => {
   it('learns all four cases', async () => {
-    const trainer = Trainer.create(gpu, xorGraph, {
+    const trainer = Trainer.create(gpu(), xorGraph, {
       batchSize: 4,
       optimizer: { kind: 'adam', lr: 0.03 },
       seed: 3,
@@ -45,7 +40,7 @@ describe('XOR with a 2-2-1 sigmoid network and MSE', () => {
   }, 120_000);
 
   it('refuses missing or malformed feeds, naming the input', async () => {
-    const trainer = Trainer.create(gpu, xorGraph, {
+    const trainer = Trainer.create(gpu(), xorGraph, {
       batchSize: 4,
       optimizer: { kind: 'sgd', lr: 0.1 },
       seed: 3,

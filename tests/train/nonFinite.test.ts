@@ -4,8 +4,8 @@
  * in debug mode the error names a call of the plan, a tensor and a step, without debug mode it
  * says how to get that; either way the weights afterwards are the last good snapshot's, finite.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { initDevice, type Gpu } from '../../src/gpu/device';
+import { describe, expect, it } from 'vitest';
+import { initDevice } from '../../src/gpu/device';
 import { writeTensor } from '../../src/gpu/buffers';
 import { compilePlan } from '../../src/graph/executor';
 import { Graph } from '../../src/graph/graph';
@@ -16,15 +16,13 @@ import { limitDataset, type Dataset } from '../../src/data/datasets';
 import { loadMnist } from '../../src/data/datasetsNode';
 import { cnnFromKnobs, defaultTrainConfig, type TrainConfig } from '../../src/models/config';
 import { createTrainer } from '../../src/models/network';
-import { testGpu } from '../helpers/gpu';
+import { useTestGpu } from '../helpers/gpu';
 
-let gpu: Gpu;
 let mnist: Dataset;
-beforeAll(async () => {
-  gpu = await testGpu(); // debug mode
+// The shared test device runs in debug mode.
+const gpu = useTestGpu(async () => {
   mnist = limitDataset((await loadMnist()).train, 512); // 16 steps of 32
 });
-afterAll(() => gpu.destroy());
 
 describe('firstNonFinite', () => {
   it('finds NaN and both infinities, and nothing in finite values', () => {
@@ -43,13 +41,13 @@ async function tinyPlan() {
   const fc1 = g.dense(images, { name: 'fc1', units: 5 });
   const fc2 = g.dense(fc1, { name: 'fc2', units: 3 });
   g.softmaxCrossEntropy(fc2, labels);
-  const store = new ParameterStore(gpu, g.parameters(), { kind: 'sgd', lr: 0.1 }, 3);
-  const plan = await compilePlan(gpu, g, store, { training: true });
+  const store = new ParameterStore(gpu(), g.parameters(), { kind: 'sgd', lr: 0.1 }, 3);
+  const plan = await compilePlan(gpu(), g, store, { training: true });
   const x = plan.inputs.get('images');
   const y = plan.inputs.get('labels');
   if (!x || !y) throw new Error('the plan has no images/labels inputs');
-  writeTensor(gpu, y, Int32Array.of(0, 1, 2, 0));
-  const feed = (values: Float32Array): void => writeTensor(gpu, x, values);
+  writeTensor(gpu(), y, Int32Array.of(0, 1, 2, 0));
+  const feed = (values: Float32Array): void => writeTensor(gpu(), x, values);
   const destroy = (): void => {
     plan.destroy();
     store.destroy();
@@ -63,7 +61,7 @@ describe('findFirstNonFinite', () => {
   it('finds nothing in a finite step', async () => {
     const t = await tinyPlan();
     t.feed(inputs());
-    expect(await findFirstNonFinite(gpu, t.plan)).toBeUndefined();
+    expect(await findFirstNonFinite(gpu(), t.plan)).toBeUndefined();
     t.destroy();
   });
 
@@ -72,7 +70,7 @@ describe('findFirstNonFinite', () => {
     const x = inputs();
     x[2 * 6 + 1] = Infinity; // sample 2, feature 1
     t.feed(x);
-    const found = await findFirstNonFinite(gpu, t.plan);
+    const found = await findFirstNonFinite(gpu(), t.plan);
     // Every later call (fc2, the loss, the backward, the update) writes non-finite values too.
     const firstReader = t.plan.prepared.findIndex((p) =>
       p.call.tensors.some((u) => u.buffer === t.x.buffer),
@@ -93,8 +91,8 @@ describe('findFirstNonFinite', () => {
     const weight = t.store.get('fc2.weight').value;
     const w = await t.store.read('fc2.weight');
     w[4] = -Infinity;
-    writeTensor(gpu, weight, w); // store.write refuses it
-    const found = await findFirstNonFinite(gpu, t.plan);
+    writeTensor(gpu(), weight, w); // store.write refuses it
+    const found = await findFirstNonFinite(gpu(), t.plan);
     const firstReader = t.plan.prepared.findIndex((p) =>
       p.call.tensors.some((u) => u.buffer === weight.buffer),
     );
@@ -145,7 +143,7 @@ describe('a diverging run', () => {
   it('in debug mode names a call of the plan, its tensor and the step after the last good snapshot', async () => {
     // A snapshot every step and a read-back every 8: the steps between the first non-finite one
     // and the read-back take snapshots of NaNs, which must never become the latest.
-    const trainer = createTrainer(gpu, diverging({ snapshotEvery: 1 }));
+    const trainer = createTrainer(gpu(), diverging({ snapshotEvery: 1 }));
     const { error, plan } = await divergedEpoch(trainer, 8);
     const m =
       /^training loss at step (\d+) is (?:NaN|-?Infinity): training diverged \(lower the learning rate\?\); first non-finite value: (.+) wrote (NaN|-?Infinity) into (.+)\[\d+\] at step (\d+); the weights are back to the last good snapshot \(epoch 1, after step (\d+)\)$/.exec(
@@ -177,7 +175,7 @@ describe('a diverging run', () => {
   });
 
   it('with snapshots off says there is nothing to go back to or replay', async () => {
-    const trainer = createTrainer(gpu, diverging({ snapshotEvery: 0 }));
+    const trainer = createTrainer(gpu(), diverging({ snapshotEvery: 0 }));
     const { error } = await divergedEpoch(trainer, 4);
     expect(error.message).toMatch(
       /training diverged \(lower the learning rate\?\); the weights hold the diverged values: no snapshot to go back to \(snapshots are off\), and without one the first op cannot be replayed$/,
@@ -186,10 +184,10 @@ describe('a diverging run', () => {
   });
 
   it('a snapshot of non-finite weights is refused with the parameter named', async () => {
-    const trainer = createTrainer(gpu, diverging({ snapshotEvery: 4 }));
+    const trainer = createTrainer(gpu(), diverging({ snapshotEvery: 4 }));
     const w = await trainer.store.read('fc1.weight');
     w[7] = NaN;
-    writeTensor(gpu, trainer.store.get('fc1.weight').value, w);
+    writeTensor(gpu(), trainer.store.get('fc1.weight').value, w);
     await expect(trainer.snapshot()).rejects.toThrow(
       /^snapshot at step 0: fc1\.weight\[7\] = NaN: the run's state is no longer finite/,
     );

@@ -5,7 +5,7 @@
  * from a snapshot at step s <= k finishes the run with weights bit-identical to a run that was
  * never interrupted (same seed, same data order).
  */
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { initDevice, DeviceLostError, type Gpu } from '../../src/gpu/device';
 import { DeviceRecovery } from '../../src/train/recovery';
 import type { Snapshot } from '../../src/train/snapshot';
@@ -14,14 +14,13 @@ import { limitDataset, type Dataset } from '../../src/data/datasets';
 import { loadMnist } from '../../src/data/datasetsNode';
 import { cnnFromKnobs, defaultTrainConfig, type TrainConfig } from '../../src/models/config';
 import { createTrainer } from '../../src/models/network';
-import { testGpu } from '../helpers/gpu';
+import { useTestGpu } from '../helpers/gpu';
 
 const EPOCHS = 2;
 const SNAPSHOT_EVERY = 4;
 /** 512 samples / batch 32 = 16 steps per epoch. */
 const STEPS = 16;
 
-let gpu: Gpu;
 let data: Dataset;
 let straight: Map<string, Float32Array>;
 
@@ -55,16 +54,14 @@ function expectBitIdentical(a: Map<string, Float32Array>, b: Map<string, Float32
   }
 }
 
-beforeAll(async () => {
-  gpu = await testGpu();
+const gpu = useTestGpu(async (g) => {
   data = limitDataset((await loadMnist()).train, STEPS * 32);
-  const trainer = createTrainer(gpu, config);
-  const d = toGpu(gpu);
+  const trainer = createTrainer(g, config);
+  const d = toGpu(g);
   for (let e = 1; e <= EPOCHS; e++) await trainer.trainEpoch(d, e);
   straight = await weights(trainer);
   trainer.destroy();
 });
-afterAll(() => gpu.destroy());
 
 /**
  * Trains on a device of its own and calls `interrupt` when global step `k` has been read back
@@ -86,14 +83,14 @@ async function interruptedRun(k: number, interrupt: (g: Gpu) => void) {
 
 describe('snapshots', () => {
   it('land every N steps and at each epoch end, and a step creates no buffers', async () => {
-    const trainer = createTrainer(gpu, config);
-    const d = toGpu(gpu);
+    const trainer = createTrainer(gpu(), config);
+    const d = toGpu(gpu());
     const taken: Snapshot[] = [];
     trainer.snapshots.onSnapshot = (s) => void taken.push(s);
     await trainer.trainEpoch(d, 1);
-    const live = gpu.memory.stats().liveBuffers;
+    const live = gpu().memory.stats().liveBuffers;
     await trainer.trainEpoch(d, 2);
-    expect(gpu.memory.stats().liveBuffers).toBe(live);
+    expect(gpu().memory.stats().liveBuffers).toBe(live);
     // step 0 is the snapshot taken before the first step; 16 and 32 end an epoch.
     expect(taken.map((s) => s.step)).toEqual([0, 4, 8, 12, 16, 20, 24, 28, 32]);
     expect(taken.map((s) => `${s.position.epoch}.${s.position.batch}`).slice(3, 6)).toEqual([
@@ -107,8 +104,8 @@ describe('snapshots', () => {
   });
 
   it('resume without any snapshot says why', () => {
-    const trainer = createTrainer(gpu, { ...config, snapshotEvery: 0 });
-    expect(() => trainer.resume(gpu)).toThrow(/snapshots are off \(snapshotEvery 0\)/);
+    const trainer = createTrainer(gpu(), { ...config, snapshotEvery: 0 });
+    expect(() => trainer.resume(gpu())).toThrow(/snapshots are off \(snapshotEvery 0\)/);
     trainer.destroy();
   });
 });

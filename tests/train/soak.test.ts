@@ -4,25 +4,20 @@
  * epoch nothing may leak: the buffer count and bytes stay exactly the same, the heap within a
  * few MiB.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Gpu } from '../../src/gpu/device';
+import { describe, expect, it } from 'vitest';
 import { limitDataset } from '../../src/data/datasets';
 import { loadMnist } from '../../src/data/datasetsNode';
 import { mlp, runSoak } from '../../bench/soakRun';
-import { testGpu } from '../helpers/gpu';
+import { useTestGpu } from '../helpers/gpu';
 
-let gpu: Gpu;
-beforeAll(async () => {
-  gpu = await testGpu();
-});
-afterAll(() => gpu.destroy());
+const gpu = useTestGpu();
 
 describe('soak', () => {
   it('400 steps of a tiny MLP keep GPU buffers constant and the heap flat', async () => {
     const mnist = await loadMnist();
     const sets = { train: limitDataset(mnist.train, 512), test: limitDataset(mnist.test, 200) };
-    const before = gpu.memory.stats().liveBuffers;
-    const r = await runSoak(gpu, sets, {
+    const before = gpu().memory.stats().liveBuffers;
+    const r = await runSoak(gpu(), sets, {
       model: mlp(32),
       steps: 400,
       every: 64,
@@ -41,6 +36,6 @@ describe('soak', () => {
     expect(r.heapGrowthBytes).toBeLessThan(4 * 2 ** 20);
     expect(r.flat).toBe(true);
     // And everything the run made is gone after it.
-    expect(gpu.memory.stats().liveBuffers).toBe(before);
+    expect(gpu().memory.stats().liveBuffers).toBe(before);
   }, 120_000);
 });

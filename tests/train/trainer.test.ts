@@ -1,21 +1,16 @@
 /**
- * The compiled training step: memory planning, determinism, learning on real MNIST, and the
- * structural promise that a step creates no buffers or bind groups.
+ * The trainer: determinism, learning on real MNIST, and divergence. What the compiled step itself
+ * promises (memory planning, one submit, no buffers per step, refusals) is tests/graph/executor.test.ts.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Gpu } from '../../src/gpu/device';
+import { describe, expect, it } from 'vitest';
 import { uploadDataset } from '../../src/train/trainer';
 import { limitDataset } from '../../src/data/datasets';
 import { loadMnist } from '../../src/data/datasetsNode';
 import { cnnFromKnobs, defaultTrainConfig, type TrainConfig } from '../../src/models/config';
 import { buildGraph, createTrainer } from '../../src/models/network';
-import { testGpu } from '../helpers/gpu';
+import { useTestGpu } from '../helpers/gpu';
 
-let gpu: Gpu;
-beforeAll(async () => {
-  gpu = await testGpu();
-});
-afterAll(() => gpu.destroy());
+const gpu = useTestGpu();
 
 /** A small CNN (4 and 8 features, dense 32) that trains in seconds on a software GPU. */
 function smallConfig(overrides: Partial<TrainConfig> = {}): TrainConfig {
@@ -27,74 +22,13 @@ function smallConfig(overrides: Partial<TrainConfig> = {}): TrainConfig {
   };
 }
 
-describe('memory plan', () => {
-  it('reuses buffers: the planned peak is below one buffer per intermediate', async () => {
-    const trainer = createTrainer(gpu, smallConfig());
-    const plan = await trainer.plan('train', 32);
-    expect(plan.memory.planned).toBeGreaterThan(0);
-    expect(plan.memory.planned).toBeLessThan(plan.memory.unplanned);
-    expect(plan.memory.parameters).toBe(
-      4 * (4 * 25 + 4 + 8 * 4 * 25 + 8 + 32 * 392 + 32 + 10 * 32 + 10),
-    );
-    expect(plan.memory.optimizerState).toBe(2 * plan.memory.parameters);
-    trainer.destroy();
-  });
-
-  it('the reference CNN at batch 64 fits the device and reports its bytes', async () => {
-    const trainer = createTrainer(gpu, defaultTrainConfig());
-    const plan = await trainer.plan('train', 64);
-    expect(plan.memory.parameters).toBe(4 * 3_274_634);
-    expect(plan.memory.planned).toBeLessThan(plan.memory.unplanned);
-    trainer.destroy();
-  });
-
-  it('folds each conv ReLU gradient into the max-pool backward after it', async () => {
-    const trainer = createTrainer(gpu, defaultTrainConfig());
-    const labels = (await trainer.plan('train', 64)).prepared.map((p) => p.call.label);
-    const pools = labels.filter((l) => l.startsWith('maxPool.maxPoolBackward'));
-    expect(pools).toHaveLength(2);
-    for (const pool of pools) expect(pool).toMatch(/relu'\)$/);
-    // Only fc1's ReLU (followed by fc2, not a pool) keeps its own backward pass.
-    const relus = labels.filter((l) => l.startsWith('activation.activationBackward'));
-    expect(relus).toEqual(['activation.activationBackward(relu, 65536)']);
-    trainer.destroy();
-  });
-});
-
 describe('a training step', () => {
-  it('creates no GPU buffers and no bind groups after compile', async () => {
-    const trainer = createTrainer(gpu, smallConfig());
-    const images = new Float32Array(32 * 784).fill(0.5);
-    const labels = Int32Array.from({ length: 32 }, (_, i) => i % 10);
-    await trainer.trainStep(images, labels); // compiles
-    const device = gpu.device as GPUDevice & Record<string, unknown>;
-    const counts = { buffers: 0, bindGroups: 0 };
-    const createBuffer = device.createBuffer.bind(device);
-    const createBindGroup = device.createBindGroup.bind(device);
-    device.createBuffer = (d: GPUBufferDescriptor) => {
-      if (d.label !== 'readback') counts.buffers++;
-      return createBuffer(d);
-    };
-    device.createBindGroup = (d: GPUBindGroupDescriptor) => {
-      counts.bindGroups++;
-      return createBindGroup(d);
-    };
-    try {
-      for (let i = 0; i < 3; i++) await trainer.trainStep(images, labels);
-    } finally {
-      device.createBuffer = createBuffer;
-      device.createBindGroup = createBindGroup;
-    }
-    expect(counts).toEqual({ buffers: 0, bindGroups: 0 });
-    trainer.destroy();
-  });
-
   it('is deterministic: the same seed gives bit-identical weights', async () => {
     const mnist = await loadMnist();
     const data = limitDataset(mnist.train, 256);
     const runOnce = async (): Promise<Float32Array> => {
-      const trainer = createTrainer(gpu, smallConfig({ seed: 7 }));
-      const gpuData = uploadDataset(gpu, {
+      const trainer = createTrainer(gpu(), smallConfig({ seed: 7 }));
+      const gpuData = uploadDataset(gpu(), {
         images: data.images,
         labels: data.labels,
         count: data.count,
@@ -117,9 +51,12 @@ describe('learning real MNIST', () => {
     const test = limitDataset(mnist.test, 500);
     // lr 3e-3: a short run on a small model needs a larger step than the default 1e-3 to get far.
     const config = smallConfig();
-    const trainer = createTrainer(gpu, { ...config, optimizer: { ...config.optimizer, lr: 3e-3 } });
+    const trainer = createTrainer(gpu(), {
+      ...config,
+      optimizer: { ...config.optimizer, lr: 3e-3 },
+    });
     const up = (d: typeof train) =>
-      uploadDataset(gpu, {
+      uploadDataset(gpu(), {
         images: d.images,
         labels: d.labels,
         count: d.count,
@@ -169,31 +106,16 @@ describe('learning real MNIST', () => {
   });
 });
 
-describe('plans past the device limits', () => {
-  it('are refused before any allocation, naming the tensor and what to change', async () => {
-    // The smallest batch whose conv2 im2col (batch * 800 * 196 floats) outgrows a binding.
-    const limit = Math.min(gpu.limits.maxStorageBufferBindingSize, gpu.limits.maxBufferSize);
-    const batch = Math.floor(limit / (800 * 196 * 4)) + 1;
-    const trainer = createTrainer(gpu, { ...defaultTrainConfig(), batchSize: batch });
-    await expect(trainer.plan('train', batch)).rejects.toThrow(
-      new RegExp(
-        `scratch scratch:\\d+:cols \\[${batch}, 800, 196\\]: ${batch * 800 * 196 * 4} bytes exceeds this device's largest storage buffer \\(${limit} bytes\\); use a smaller batch`,
-      ),
-    );
-    trainer.destroy();
-  });
-});
-
 describe('divergence', () => {
   it('a non-finite loss stops the epoch with the step and a hint', async () => {
     const mnist = await loadMnist();
     const data = limitDataset(mnist.train, 512);
     const config = smallConfig();
-    const trainer = createTrainer(gpu, {
+    const trainer = createTrainer(gpu(), {
       ...config,
       optimizer: { ...config.optimizer, kind: 'sgd', lr: 1e12 },
     });
-    const gpuData = uploadDataset(gpu, {
+    const gpuData = uploadDataset(gpu(), {
       images: data.images,
       labels: data.labels,
       count: data.count,

@@ -1,0 +1,241 @@
+/**
+ * The executor (src/graph/executor.ts): a graph compiled once into a StepPlan. The schedule and
+ * its names, the memory report, one submit per step with nothing created per step, and the
+ * refusals that come before any allocation.
+ */
+import { describe, expect, it, vi } from 'vitest';
+import { readFloat32 } from '../../src/gpu/buffers';
+import { compilePlan, type PlanOptions } from '../../src/graph/executor';
+import { Graph } from '../../src/graph/graph';
+import { ParameterStore } from '../../src/graph/parameterStore';
+import type { OptimizerConfig } from '../../src/kernels/index';
+import { cnnFromKnobs, defaultTrainConfig, type TrainConfig } from '../../src/models/config';
+import { createTrainer } from '../../src/models/network';
+import { useTestGpu } from '../helpers/gpu';
+
+const gpu = useTestGpu();
+
+/** A small CNN (4 and 8 features, dense 32) that trains in seconds on a software GPU. */
+function smallConfig(overrides: Partial<TrainConfig> = {}): TrainConfig {
+  return {
+    ...defaultTrainConfig(),
+    model: cnnFromKnobs({ features: [4, 8], dense: 32 }),
+    batchSize: 32,
+    ...overrides,
+  };
+}
+
+/** A 6-5-3 MLP at batch 4 (nodes: images 0, labels 1, fc1 2, fc2 3, loss 4), compiled directly. */
+async function mlpPlan(options: PlanOptions, withOptimizer = true) {
+  const g = new Graph();
+  const images = g.input('images', [4, 6]);
+  const labels = g.labels('labels', 4);
+  const fc1 = g.dense(images, { name: 'fc1', units: 5, activation: 'relu' });
+  const fc2 = g.dense(fc1, { name: 'fc2', units: 3 });
+  g.softmaxCrossEntropy(fc2, labels);
+  const optimizer: OptimizerConfig | undefined = withOptimizer
+    ? { kind: 'sgd', lr: 0.1 }
+    : undefined;
+  const store = new ParameterStore(gpu(), g.parameters(), optimizer, 3);
+  try {
+    const plan = await compilePlan(gpu(), g, store, options);
+    const destroy = (): void => {
+      plan.destroy();
+      store.destroy();
+    };
+    return { plan, store, nodes: { fc1, fc2 }, destroy };
+  } catch (e) {
+    store.destroy();
+    throw e;
+  }
+}
+
+// 6*5 + 5 + 5*3 + 3 = 53 floats of parameters.
+const PARAM_BYTES = 4 * 53;
+// images [4, 6], labels [4], logits [4, 3] and per-sample losses [4]: 4 * (24 + 4 + 12 + 4).
+const PERSISTENT_BYTES = 4 * 44;
+
+describe('the schedule of a compiled step', () => {
+  it('runs forward, backward, one optimizer step, then one update per parameter', async () => {
+    const { plan, destroy } = await mlpPlan({ training: true });
+    const labels = plan.prepared.map((p) => p.call.label);
+    const begin = labels.indexOf('optimizer.optimizerStepBegin');
+    expect(labels.slice(0, 3).map((l) => l.split('.')[0])).toEqual([
+      'matmul',
+      'matmul',
+      'softmaxCrossEntropy',
+    ]);
+    expect(labels[2]).toMatch(/^softmaxCrossEntropy\.softmaxCrossEntropyForwardBackward/);
+    // Backward in reverse: fc2's weight and bias gradients, then fc1's after its ReLU.
+    expect(labels.slice(3, begin).some((l) => l.startsWith('activation.activationBackward'))).toBe(
+      true,
+    );
+    expect(labels.slice(begin + 1)).toEqual([
+      'optimizer.sgdUpdate(30)',
+      'optimizer.sgdUpdate(5)',
+      'optimizer.sgdUpdate(15)',
+      'optimizer.sgdUpdate(3)',
+    ]);
+    destroy();
+  });
+
+  it('names each bound tensor by layer, node and role, or by its buffer label', async () => {
+    const { plan, destroy } = await mlpPlan({ training: true });
+    expect(plan.tensorLabels).toHaveLength(plan.prepared.length);
+    expect(plan.tensorLabels[0]).toEqual([
+      'images (node 0) value',
+      'fc1.weight',
+      'fc1.bias',
+      'fc1 (node 2) value',
+    ]);
+    expect(plan.tensorLabels[2]).toContain('labels (node 1) value');
+    expect(plan.tensorLabels.flat()).toContain('fc2 (node 3) gradient');
+    expect(plan.tensorLabels.flat()).toContain('fc1.weight.grad');
+    destroy();
+  });
+
+  it('an evaluation plan has only the forward pass and no gradients', async () => {
+    const { plan, nodes, destroy } = await mlpPlan({ training: false });
+    const labels = plan.prepared.map((p) => p.call.label);
+    expect(labels).toHaveLength(3);
+    expect(labels[2]).toMatch(/^softmaxCrossEntropy\.softmaxCrossEntropyForward\(/);
+    expect(labels.some((l) => l.startsWith('optimizer.'))).toBe(false);
+    expect(plan.tensorOf(nodes.fc1, 'grad')).toBeUndefined();
+    expect(plan.tensorOf(nodes.fc1)).toBeDefined();
+    destroy();
+  });
+
+  it('refuses a training plan without an optimizer; evaluation needs none', async () => {
+    await expect(mlpPlan({ training: true }, false)).rejects.toThrow(
+      /training plan needs an optimizer/,
+    );
+    const { destroy } = await mlpPlan({ training: false }, false);
+    destroy();
+  });
+});
+
+describe('memory report', () => {
+  it('adds up: total is the store, the persistent tensors and the planned buffers', async () => {
+    const planned = await mlpPlan({ training: true });
+    const kept = await mlpPlan({ training: true, keepIntermediates: true });
+    for (const { memory } of [planned.plan, kept.plan]) {
+      expect(memory).toMatchObject({
+        parameters: PARAM_BYTES,
+        gradients: PARAM_BYTES,
+        optimizerState: 0, // plain SGD keeps no state
+        persistent: PERSISTENT_BYTES,
+      });
+      expect(memory.total).toBe(2 * PARAM_BYTES + PERSISTENT_BYTES + memory.planned);
+    }
+    // Planning shares buffers between intermediates whose lifetimes do not overlap...
+    expect(planned.plan.memory.planned).toBeLessThan(planned.plan.memory.unplanned);
+    // ...and keepIntermediates gives each its own, the same bytes as no planning at all.
+    expect(kept.plan.memory.planned).toBe(kept.plan.memory.unplanned);
+    expect(kept.plan.memory.unplanned).toBe(planned.plan.memory.unplanned);
+    // With every intermediate kept, a node's value and gradient are different buffers.
+    const value = kept.plan.tensorOf(kept.nodes.fc1);
+    const grad = kept.plan.tensorOf(kept.nodes.fc1, 'grad');
+    expect(value && grad && value.buffer !== grad.buffer).toBe(true);
+    planned.destroy();
+    kept.destroy();
+  });
+
+  it('reuses buffers: the planned peak is below one buffer per intermediate', async () => {
+    const trainer = createTrainer(gpu(), smallConfig());
+    const plan = await trainer.plan('train', 32);
+    expect(plan.memory.planned).toBeGreaterThan(0);
+    expect(plan.memory.planned).toBeLessThan(plan.memory.unplanned);
+    expect(plan.memory.parameters).toBe(
+      4 * (4 * 25 + 4 + 8 * 4 * 25 + 8 + 32 * 392 + 32 + 10 * 32 + 10),
+    );
+    expect(plan.memory.optimizerState).toBe(2 * plan.memory.parameters);
+    trainer.destroy();
+  });
+
+  it('the reference CNN at batch 64 fits the device and reports its bytes', async () => {
+    const trainer = createTrainer(gpu(), defaultTrainConfig());
+    const plan = await trainer.plan('train', 64);
+    expect(plan.memory.parameters).toBe(4 * 3_274_634);
+    expect(plan.memory.planned).toBeLessThan(plan.memory.unplanned);
+    trainer.destroy();
+  });
+
+  it('folds each conv ReLU gradient into the max-pool backward after it', async () => {
+    const trainer = createTrainer(gpu(), defaultTrainConfig());
+    const labels = (await trainer.plan('train', 64)).prepared.map((p) => p.call.label);
+    const pools = labels.filter((l) => l.startsWith('maxPool.maxPoolBackward'));
+    expect(pools).toHaveLength(2);
+    for (const pool of pools) expect(pool).toMatch(/relu'\)$/);
+    // Only fc1's ReLU (followed by fc2, not a pool) keeps its own backward pass.
+    const relus = labels.filter((l) => l.startsWith('activation.activationBackward'));
+    expect(relus).toEqual(['activation.activationBackward(relu, 65536)']);
+    trainer.destroy();
+  });
+});
+
+describe('a training step', () => {
+  it('is one command buffer in one submit', async () => {
+    const { plan, destroy } = await mlpPlan({ training: true });
+    const device = gpu().device;
+    const encoders = vi.spyOn(device, 'createCommandEncoder');
+    const submits = vi.spyOn(device.queue, 'submit');
+    try {
+      plan.submit();
+      expect(encoders).toHaveBeenCalledTimes(1);
+      expect(submits).toHaveBeenCalledTimes(1);
+      expect([...(submits.mock.calls[0]?.[0] ?? [])]).toHaveLength(1);
+    } finally {
+      encoders.mockRestore();
+      submits.mockRestore();
+    }
+    // The step ran: every per-sample loss of the zero-filled batch is finite.
+    const losses = await readFloat32(gpu(), plan.outputs.loss);
+    expect(losses).toHaveLength(4);
+    expect(losses.every(Number.isFinite)).toBe(true);
+    destroy();
+  });
+
+  it('creates no GPU buffers and no bind groups after compile', async () => {
+    const trainer = createTrainer(gpu(), smallConfig());
+    const images = new Float32Array(32 * 784).fill(0.5);
+    const labels = Int32Array.from({ length: 32 }, (_, i) => i % 10);
+    await trainer.trainStep(images, labels); // compiles
+    const device = gpu().device as GPUDevice & Record<string, unknown>;
+    const counts = { buffers: 0, bindGroups: 0 };
+    const createBuffer = device.createBuffer.bind(device);
+    const createBindGroup = device.createBindGroup.bind(device);
+    device.createBuffer = (d: GPUBufferDescriptor) => {
+      if (d.label !== 'readback') counts.buffers++;
+      return createBuffer(d);
+    };
+    device.createBindGroup = (d: GPUBindGroupDescriptor) => {
+      counts.bindGroups++;
+      return createBindGroup(d);
+    };
+    try {
+      for (let i = 0; i < 3; i++) await trainer.trainStep(images, labels);
+    } finally {
+      device.createBuffer = createBuffer;
+      device.createBindGroup = createBindGroup;
+    }
+    expect(counts).toEqual({ buffers: 0, bindGroups: 0 });
+    trainer.destroy();
+  });
+});
+
+describe('plans past the device limits', () => {
+  it('are refused before any allocation, naming the tensor and what to change', async () => {
+    // The smallest batch whose conv2 im2col (batch * 800 * 196 floats) outgrows a binding.
+    const limit = Math.min(gpu().limits.maxStorageBufferBindingSize, gpu().limits.maxBufferSize);
+    const batch = Math.floor(limit / (800 * 196 * 4)) + 1;
+    const trainer = createTrainer(gpu(), { ...defaultTrainConfig(), batchSize: batch });
+    const live = gpu().memory.stats().liveBuffers;
+    await expect(trainer.plan('train', batch)).rejects.toThrow(
+      new RegExp(
+        `scratch scratch:\\d+:cols \\[${batch}, 800, 196\\]: ${batch * 800 * 196 * 4} bytes exceeds this device's largest storage buffer \\(${limit} bytes\\); use a smaller batch`,
+      ),
+    );
+    expect(gpu().memory.stats().liveBuffers).toBe(live);
+    trainer.destroy();
+  });
+});
