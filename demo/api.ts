@@ -1,2 +1,3 @@
-/** Everything the demo uses from shadergrad: the public API, src/index.ts. */
+/** Everything the demo pages use from shadergrad: the public entries, src/index.ts and src/kernelApi.ts. */
 export * from '../src/index';
+export * from '../src/kernelApi';

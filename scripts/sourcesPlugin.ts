@@ -1,8 +1,8 @@
 /**
  * Inside this repository the package's own specifiers resolve to its sources, since lib/ (what
  * package.json's "exports" and "imports" point at) is built only for packing:
- * - `shadergrad` and `shadergrad/node` (the docs' blocks and the examples import them as a user
- *   does) -> src/index.ts and src/node.ts;
+ * - `shadergrad`, `shadergrad/kernels` and `shadergrad/node` (the docs' blocks and the examples
+ *   import them as a user does) -> src/index.ts, src/kernelApi.ts and src/node.ts;
  * - `#gpu-platform` -> src/gpu/platform.node.ts for code Vite runs in Node (vite-node, vitest:
  *   SSR) and src/gpu/platform.browser.ts for the pages. Users of the package get the same choice
  *   from the "node" and "default" conditions of package.json.
@@ -14,6 +14,7 @@ import type { Plugin } from 'vite';
 const srcDir = resolve(import.meta.dirname, '../src');
 const entries: Record<string, string> = {
   shadergrad: resolve(srcDir, 'index.ts'),
+  'shadergrad/kernels': resolve(srcDir, 'kernelApi.ts'),
   'shadergrad/node': resolve(srcDir, 'node.ts'),
 };
 

@@ -1,12 +1,78 @@
 /**
- * shadergrad's public API for embedders (Node and the browser): the engine core (src/core.ts)
- * plus models, datasets and checkpoints. Named exports only, no side effects at import: nothing
- * touches WebGPU until `initDevice()` is called. Node-only helpers (file loading) live in
- * src/node.ts so browser bundles never see node: modules.
+ * shadergrad's public API for embedders (Node and the browser): devices, graphs and training,
+ * models, datasets and file formats. Named exports only, no side effects at import: nothing
+ * touches WebGPU until `initDevice()` is called. Two more entries sit beside it:
+ * `shadergrad/kernels` (src/kernelApi.ts: single kernels, their CPU twins, tensors, timing) and
+ * `shadergrad/node` (src/node.ts: dataset files and atomic writes, Node only).
  */
 /// <reference types="@webgpu/types" preserve="true" />
-export * from './core';
-export * from './models/config';
+// ---- device and errors
+export { initDevice, DeviceLostError } from './gpu/device';
+export type { Gpu, InitOptions, AdapterSummary, AdapterKind } from './gpu/device';
+export type { AdapterChoice } from './gpu/platform';
+export { ShadergradError, KernelError, describeAdapter } from './base/errors';
+export { OutOfMemoryError } from './gpu/memory';
+export type { MemoryStats } from './gpu/memory';
+// ---- graphs, plans and training
+export { Graph } from './graph/graph';
+export type { GraphNode, OpName, ParamSpec, Conv2dOptions } from './graph/graph';
+export { compilePlan, StepPlan } from './graph/executor';
+export type { MemoryReport, PlanOptions } from './graph/executor';
+export { planMemory } from './graph/memoryPlanner';
+export { ParameterStore } from './graph/parameterStore';
+export { referenceForward, referenceTrainStep } from './graph/cpuReference';
+export type {
+  ReferenceInputs,
+  ReferencePrecision,
+  ReferenceState,
+  ReferenceStepResult,
+} from './graph/cpuReference';
+export { Trainer, uploadDataset, seededPermutation, DivergenceError } from './train/trainer';
+export type { GpuDataset, TrainerOptions, EpochProgress, EpochResult } from './train/trainer';
+export type { Snapshot, TrainPosition } from './train/snapshot';
+export { DeviceRecovery } from './train/recovery';
+export type { Recovered, RecoveryOptions } from './train/recovery';
+// ---- what a model config names: activations, padding, optimizers, matmul variants
+export {
+  activationCode,
+  OPTIMIZER_KINDS,
+  optimizerStateNames,
+  resolveOptimizerConfig,
+  type Activation,
+  type AxisPadding,
+  type MatmulVariant,
+  type OptimizerConfig,
+  type OptimizerKind,
+  type Padding,
+  type ResolvedOptimizerConfig,
+} from './kernels/index';
+// ---- models, formats and data
+export {
+  ACTIVATIONS,
+  DATASET_NAMES,
+  LOSSES,
+  LAYER_TYPES,
+  referenceKnobs,
+  referenceCnn,
+  defaultOptimizer,
+  defaultTrainConfig,
+  applyKnobs,
+  cnnFromKnobs,
+  layerOutputShapes,
+  layerParamCounts,
+  validateModel,
+  describeModel,
+} from './models/config';
+export type {
+  LayerSpec,
+  LayerType,
+  LossKind,
+  ModelInput,
+  ModelConfig,
+  DatasetName,
+  TrainConfig,
+  CnnKnobs,
+} from './models/config';
 export * from './models/network';
 export * from './models/fit';
 export { parseTrainConfig } from './models/configJson';

@@ -4,6 +4,7 @@
  *   conv:  2·N·O·S·R flops per product (S = OH·OW, R = C·KH·KW); forward is one product,
  *          backward two (dWeight, dX), one without dX (the first layer's input needs none).
  */
+import { type Activation, type Gpu, type MatmulVariant } from '../../src/index';
 import {
   col2im,
   col2imCpu,
@@ -18,11 +19,8 @@ import {
   im2colCpu,
   randomFloats,
   readFloat32,
-  type Activation,
   type Conv2dGeometry,
-  type Gpu,
-  type MatmulVariant,
-} from '../../src/index';
+} from '../../src/kernelApi';
 import { activateCpu } from '../../src/kernels/common.cpu';
 import { maxWindowsPerElement } from '../../src/kernels/geometry';
 import {

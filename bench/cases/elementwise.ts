@@ -2,6 +2,7 @@
  * Elementwise cases: activations (forward from x, backward from y) and the conv bias (added in
  * place, or summed into dBias), each against its twin.
  */
+import { type Activation, type Gpu } from '../../src/index';
 import {
   activationBackward,
   activationBackwardCpu,
@@ -14,9 +15,7 @@ import {
   dotAtol,
   randomFloats,
   readFloat32,
-  type Activation,
-  type Gpu,
-} from '../../src/index';
+} from '../../src/kernelApi';
 import type { Direction } from './conv';
 import { makeCase, type KernelCase, type TwinCheck } from './kernelCase';
 

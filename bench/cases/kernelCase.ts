@@ -5,18 +5,18 @@
  * they validate a case (usually on a small, odd shape), then time one; what they add on top
  * (tables, the report, the explorer's UI) stays with them. Comparisons use src/base/compare.ts.
  */
+import { type Gpu } from '../../src/index';
 import {
   compareClose,
   createTensor,
   describeMismatch,
   runCalls,
   uploadTensor,
-  type Gpu,
   type GpuTensor,
   type KernelCall,
   type Tolerance,
   type TimingResult,
-} from '../../src/index';
+} from '../../src/kernelApi';
 
 /** One output of a kernel and its CPU twin's values, with the tolerance it is held to. */
 export interface TwinCheck extends Tolerance {

@@ -5,6 +5,7 @@
  *   optimizers: GB/s of grad, param and state read and param and state written: 28 bytes per
  *               parameter for Adam (m, v), 20 for momentum and RMSprop, 12 for SGD.
  */
+import { type Gpu } from '../../src/index';
 import {
   dotAtol,
   lossMean,
@@ -17,8 +18,7 @@ import {
   softmaxCrossEntropyForward,
   softmaxCrossEntropyForwardBackward,
   softmaxCrossEntropyForwardBackwardCpu,
-  type Gpu,
-} from '../../src/index';
+} from '../../src/kernelApi';
 import {
   optimizerStateSlots,
   optimizerStepBeginCpu,

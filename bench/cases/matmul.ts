@@ -4,6 +4,7 @@
  *   matmul:   2·M·N·K flops (matmulFlops).
  *   FMA peak: fmaPeakFlops(count, iterations) = count·iterations·8 vec4 FMAs·4 lanes·2 flops.
  */
+import { type Gpu, type MatmulVariant } from '../../src/index';
 import {
   dotAtol,
   fmaPeak,
@@ -12,9 +13,7 @@ import {
   matmulCpu,
   randomFloats,
   readFloat32,
-  type Gpu,
-  type MatmulVariant,
-} from '../../src/index';
+} from '../../src/kernelApi';
 import { makeCase, type KernelCase, type TwinCheck } from './kernelCase';
 
 /** Matmul sizes: A is [M, K], B is [K, N]. */

@@ -3,6 +3,7 @@
  *   pool:  GB/s of the bytes each pass must move at least: forward reads x and writes out (and
  *          argmax), backward reads dOut (and argmax) and writes dX; 4 bytes per element.
  */
+import { type Gpu } from '../../src/index';
 import {
   avgPoolBackward,
   avgPoolBackwardCpu,
@@ -16,9 +17,8 @@ import {
   randomFloats,
   readFloat32,
   readTensor,
-  type Gpu,
   type PoolGeometry,
-} from '../../src/index';
+} from '../../src/kernelApi';
 import { maxWindowsPerElement, poolLabel, poolShape } from '../../src/kernels/geometry';
 import type { Direction } from './conv';
 import { makeCase, type CaseTensors, type KernelCase, type TwinCheck } from './kernelCase';

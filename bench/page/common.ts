@@ -5,7 +5,8 @@
  * medians over `reps` samples after `warmup` runs (src/gpu/timing.ts), from timestamp queries
  * when the device has them, else wall clock.
  */
-import { timeCalls, type Gpu, type KernelCall, type TimingResult } from '../../src/index';
+import { type Gpu } from '../../src/index';
+import { timeCalls, type KernelCall, type TimingResult } from '../../src/kernelApi';
 import type { Validation } from '../cases';
 
 export const SUITES = ['fma', 'matmul', 'conv', 'pool', 'softmax', 'adam', 'train'] as const;

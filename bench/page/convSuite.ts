@@ -2,7 +2,7 @@
  * The reference CNN's conv layers (im2col + matmul + col2im, src/kernels/conv2d.ts), forward and
  * backward, at the page's batch size. Cases and the flop formula: bench/cases/conv.ts.
  */
-import { conv2dGeometry, preferredMatmulVariant } from '../../src/index';
+import { conv2dGeometry, preferredMatmulVariant } from '../../src/kernelApi';
 import { convCase, convFlops, REFERENCE_CONV_LAYERS, timeCase, validateCase } from '../cases';
 import { row, type BenchContext, type BenchRow } from './common';
 

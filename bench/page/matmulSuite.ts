@@ -2,7 +2,8 @@
  * The adapter's FMA peak and square matmuls, naive against the tiled variants; the kernel cases
  * and work formulas are bench/cases/matmul.ts's.
  */
-import { fmaPeakFlops, matmulFlops, type MatmulVariant } from '../../src/index';
+import { type MatmulVariant } from '../../src/index';
+import { fmaPeakFlops, matmulFlops } from '../../src/kernelApi';
 import {
   fmaPeakCase,
   matmulCase,

@@ -2,7 +2,7 @@
  * The reference CNN's pooling layers, max and average, forward and backward, at the page's batch
  * size. Cases and the byte formula: bench/cases/pool.ts.
  */
-import { poolGeometry } from '../../src/index';
+import { poolGeometry } from '../../src/kernelApi';
 import {
   poolBytes,
   poolCase,

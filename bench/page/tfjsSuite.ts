@@ -16,7 +16,8 @@
 import type * as TfModule from '@tensorflow/tfjs';
 import type { Scalar, Tensor } from '@tensorflow/tfjs';
 import type { WebGPUBackend } from '@tensorflow/tfjs-backend-webgpu';
-import { median, randomFloats, randomInts, type TrainConfig } from '../../src/index';
+import { type TrainConfig } from '../../src/index';
+import { median, randomFloats, randomInts } from '../../src/kernelApi';
 import type { BenchContext, BenchRow } from './common';
 import { tfjsForward, tfjsParameters } from './tfjsModel';
 

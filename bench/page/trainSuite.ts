@@ -11,15 +11,17 @@ import {
   cnnFromKnobs,
   createTrainer,
   defaultTrainConfig,
-  median,
-  randomFloats,
-  randomInts,
   referenceForward,
-  softmaxCrossEntropyForwardCpu,
-  type FloatArray,
   type ModelConfig,
   type TrainConfig,
 } from '../../src/index';
+import {
+  median,
+  randomFloats,
+  randomInts,
+  softmaxCrossEntropyForwardCpu,
+  type FloatArray,
+} from '../../src/kernelApi';
 import {
   compare,
   optimizerBytes,

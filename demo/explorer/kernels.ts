@@ -3,15 +3,13 @@
  * allocates and costs (checked before anything is made), the work per run in GFLOP or GB, and the
  * kernel case that runs it (bench/cases, shared with the benchmarks, as are the work formulas).
  */
+import { type Activation, type Gpu, type MatmulVariant } from '../../src/index';
 import {
   conv2dGeometry,
   matmulFlops,
   poolGeometry,
   preferredMatmulVariant,
-  type Activation,
-  type Gpu,
-  type MatmulVariant,
-} from '../../src/index';
+} from '../../src/kernelApi';
 import {
   activationCase,
   biasCase,

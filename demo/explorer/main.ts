@@ -9,7 +9,8 @@
  */
 import '../style.css';
 import './style.css';
-import { initDevice, timeCalls, type Gpu } from '../../src/index';
+import { initDevice, type Gpu } from '../../src/index';
+import { timeCalls } from '../../src/kernelApi';
 import { throughput } from '../../bench/page/common';
 import { compareCase, type KernelCase } from '../../bench/cases';
 import { parseValues, parseWhole } from './fields';

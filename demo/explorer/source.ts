@@ -4,7 +4,7 @@
  * comment first, then the code with line numbers and the entry points a run dispatches
  * highlighted and scrolled to. One tab per shader module the kernel uses (conv2d uses three).
  */
-import { kernelFamilies, type KernelCall } from '../../src/index';
+import { kernelFamilies, type KernelCall } from '../../src/kernelApi';
 
 export type ShaderSource = KernelCall['shader'];
 

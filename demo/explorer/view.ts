@@ -2,7 +2,8 @@
  * The explorer page's elements, and rendering of the size fields and of a run's result. The
  * state is also `window.shadergradExplorer`, so end-to-end tests read what the page shows.
  */
-import type { AdapterSummary, TimingResult } from '../../src/index';
+import type { AdapterSummary } from '../../src/index';
+import type { TimingResult } from '../../src/kernelApi';
 import type { Comparison } from '../../bench/cases';
 import type { Field } from './fields';
 import type { Unit } from './kernels';

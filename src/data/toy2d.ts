@@ -35,11 +35,11 @@ export interface Toy2d {
   kind: Toy2dKind;
   count: number;
   classes: number;
-  /** [count, 2]: x, y of each point. */
+  /** Shape [count, 2]: x, y of each point. */
   points: Float32Array;
-  /** [count]: class of each point, 0 <= label < classes. */
+  /** Shape [count]: class of each point, 0 <= label < classes. */
   labels: Int32Array;
-  /** [count, targetWidth]: 0/1 targets for an MSE loss. */
+  /** Shape [count, targetWidth]: 0/1 targets for an MSE loss. */
   targets: Float32Array;
   /** 1 for two classes (a single sigmoid output), else `classes` (one-hot). */
   targetWidth: number;

@@ -17,7 +17,7 @@ export interface KernelCall {
   readonly shader: ShaderSource;
   readonly entryPoint: string;
   readonly constants?: Readonly<Record<string, number>>;
-  /** Tensors in @binding order (inputs, then outputs); Params, if any, binds after them. */
+  /** Tensors in `@binding` order (inputs, then outputs); Params, if any, binds after them. */
   readonly tensors: readonly GpuTensor[];
   readonly params?: ArrayBuffer;
   readonly workgroups: Workgroups;

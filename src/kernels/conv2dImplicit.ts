@@ -83,12 +83,12 @@ export function implicitBackwardDataProblem(
   return undefined;
 }
 
-/** [C, KH*KW, O]: the weight as the implicit product reads it. */
+/** Shape [C, KH*KW, O]: the weight as the implicit product reads it. */
 export function weightCkoShape(g: Conv2dGeometry, O: number): [number, number, number] {
   return [g.C, g.KH * g.KW, O];
 }
 
-/** [N, O, H + KH - 1, PW]: dOut shifted and zero-padded so every read of the product is inside. */
+/** Shape [N, O, H + KH - 1, PW]: dOut shifted and zero-padded so every read of the product is inside. */
 export function paddedGradientShape(
   g: Conv2dGeometry,
   O: number,
