@@ -39,6 +39,8 @@ async function trainInChromium(url: string): Promise<{ losses: number[]; problem
   const { page, problems } = await openPage(chromium, url);
   const losses = await page
     .waitForFunction(() => document.querySelector<HTMLElement>('#status')?.dataset.losses, {
+      // Poll on a timer: requestAnimationFrame polling (the default) crawls in headless pages.
+      polling: 250,
       timeout: 90_000,
     })
     .then(async (h) => JSON.parse((await h.jsonValue()) ?? '[]') as number[])
