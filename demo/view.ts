@@ -75,15 +75,29 @@ export function download(bytes: Uint8Array, name: string, type: string): void {
   setTimeout(() => URL.revokeObjectURL(url), 10_000);
 }
 
-/** Status line, buttons, counters, progress bar and both charts. */
-export function renderTraining(state: DemoState, epochFraction: number, batch: number): void {
+/**
+ * Status line, buttons, counters, progress bar and both charts. While `pausing`, the toggle is
+ * disabled: training stops after the step in flight.
+ */
+export function renderTraining(
+  state: DemoState,
+  epochFraction: number,
+  batch: number,
+  pausing = false,
+): void {
   const busy =
     state.status === 'starting' || state.status === 'loading' || state.status === 'error';
   ui.toggle.disabled = busy || state.status === 'no-webgpu';
-  ui.toggle.textContent =
-    state.status === 'training' ? 'Pause' : state.step > 0 ? 'Resume' : 'Train';
   for (const b of [ui.evaluate, ui.saveModel, ui.saveFirst]) b.disabled = ui.toggle.disabled;
   ui.load.disabled = ui.toggle.disabled;
+  ui.toggle.disabled ||= pausing;
+  ui.toggle.textContent = pausing
+    ? 'Pausing...'
+    : state.status === 'training'
+      ? 'Pause'
+      : state.step > 0
+        ? 'Resume'
+        : 'Train';
   ui.status.textContent = state.message;
   ui.epochBar.style.width = `${(100 * epochFraction).toFixed(1)}%`;
   const last = state.losses.length - 1;
