@@ -9,7 +9,7 @@
  */
 import './style.css';
 import {
-  TrainerWorker,
+  type TrainerWorker,
   encodeGrayPng,
   filterGrid,
   parseTrainConfig,
@@ -22,13 +22,7 @@ import {
 } from './api';
 import { imageOf, loadDataset } from './data';
 import { DrawingPad } from './digit';
-import {
-  optionsFromConfig,
-  optionsToParams,
-  parseOptions,
-  trainConfigOf,
-  type DemoOptions,
-} from './options';
+import { optionsFromConfig, parseOptions, trainConfigOf, type DemoOptions } from './options';
 import {
   drawFilters,
   renderConfusion,
@@ -36,8 +30,8 @@ import {
   renderMemory,
   renderProbabilities,
 } from './panels';
-import { download, renderTraining, showError, ui, type DemoState } from './view';
-import { showAdapter, showNoWebgpu, webgpuMissing } from './page';
+import { download, fillForm, renderTraining, showError, ui, type DemoState } from './view';
+import { openTrainerWorker } from './trainer';
 
 /** Steps between automatic confusion-matrix updates and filter redraws while training. */
 const EVAL_EVERY = 200;
@@ -96,22 +90,6 @@ function scheduleRender(): void {
 
 function classNames(): readonly string[] {
   return data.test.classNames ?? [];
-}
-
-function fillForm(o: DemoOptions): void {
-  for (const [name, value] of optionsToParams(o)) {
-    const field = ui.form.elements.namedItem(name);
-    // A value the select does not list (e.g. ?padding=3) gets an option of its own.
-    if (
-      field instanceof HTMLSelectElement &&
-      !Array.from(field.options).some((o) => o.value === value)
-    )
-      field.add(new Option(value, value));
-    if (field instanceof HTMLInputElement || field instanceof HTMLSelectElement)
-      field.value = value;
-  }
-  const limit = ui.form.elements.namedItem('limit');
-  if (limit instanceof HTMLInputElement && o.limit === undefined) limit.value = '';
 }
 
 /** Asks a running loop to stop after the step in flight. */
@@ -295,33 +273,13 @@ function wire(): void {
   });
 }
 
-/** The training worker and its adapter; without WebGPU, the banner says why. */
-async function openWorker(): Promise<boolean> {
-  const elements = { banner: ui.noWebgpu, adapter: ui.adapter };
-  const consequence = 'this demo cannot train here';
-  const missing = webgpuMissing();
-  if (missing !== undefined) {
-    showNoWebgpu(elements, consequence, missing);
-    return false;
-  }
-  worker = new TrainerWorker(
-    new Worker(new URL('./trainWorker.ts', import.meta.url), { type: 'module' }),
-  );
-  try {
-    state.adapter = await worker.init();
-  } catch (e) {
-    showNoWebgpu(elements, consequence, e instanceof Error ? e.message : String(e));
-    return false;
-  }
-  showAdapter(elements, state.adapter);
-  void worker.lost.then((e) => fail(e));
-  return true;
-}
-
 async function boot(): Promise<void> {
   options = parseOptions(new URLSearchParams(location.search));
   fillForm(options);
-  if (!(await openWorker())) return setStatus('no-webgpu', 'WebGPU is not available.');
+  const opened = await openTrainerWorker({ banner: ui.noWebgpu, adapter: ui.adapter });
+  if (!opened) return setStatus('no-webgpu', 'WebGPU is not available.');
+  [worker, state.adapter] = [opened.worker, opened.adapter];
+  void worker.lost.then((e) => fail(e));
   wire();
   await rebuild(trainConfigOf(options));
   if (options.autostart) start();

@@ -4,6 +4,7 @@
  */
 import type { AdapterSummary, MemoryReport } from './api';
 import { drawChart, smooth } from './charts';
+import { optionsToParams, type DemoOptions } from './options';
 import { byId } from './page';
 
 export type DemoStatus =
@@ -131,4 +132,21 @@ export function renderTraining(
     ],
     { xLabel: 'step', yRange: [0, 1] },
   );
+}
+
+/** Sets the settings form to `o` (the form's input names are the URL parameter names). */
+export function fillForm(o: DemoOptions): void {
+  for (const [name, value] of optionsToParams(o)) {
+    const field = ui.form.elements.namedItem(name);
+    // A value the select does not list (e.g. ?padding=3) gets an option of its own.
+    if (
+      field instanceof HTMLSelectElement &&
+      !Array.from(field.options).some((o) => o.value === value)
+    )
+      field.add(new Option(value, value));
+    if (field instanceof HTMLInputElement || field instanceof HTMLSelectElement)
+      field.value = value;
+  }
+  const limit = ui.form.elements.namedItem('limit');
+  if (limit instanceof HTMLInputElement && o.limit === undefined) limit.value = '';
 }
