@@ -6,7 +6,7 @@ import importX from 'eslint-plugin-import-x';
 
 // Later entries override earlier ones for the same rule, so the narrower globs come last.
 const engine = ['gpu', 'kernels', 'graph', 'train'];
-const top = ['models', 'cli', 'formats', 'data'];
+const top = ['models', 'cli', 'formats', 'data', 'worker'];
 /** A specifier that reaches into one of these src folders from another folder. */
 const above = (...folders) => `(^|/)\\.\\./(\\.\\./)*(src/)?(${folders.join('|')})(/|$)`;
 /** A kernels module other than the barrel. */
@@ -96,6 +96,15 @@ export default tseslint.config(
     ['src/formats/**/*.ts', 'src/data/**/*.ts'],
     [
       { regex: above(...engine, ...top), message: 'Formats and data import only src/base.' },
+      noShaders,
+    ],
+  ),
+  // Training in a worker sits on the public API like the models (src/core.ts, src/models,
+  // formats, data); the CLI is not its business.
+  boundary(
+    ['src/worker/**/*.ts'],
+    [
+      { regex: above(...engine, 'cli'), message: 'src/worker uses src/core.ts and src/models.' },
       noShaders,
     ],
   ),

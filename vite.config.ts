@@ -115,6 +115,9 @@ export default {
       },
     },
   },
+  // The demo trains in a module worker (demo/trainWorker.ts); it needs the same source aliases
+  // (#gpu-platform -> the browser's navigator.gpu) as the pages.
+  worker: { format: 'es', plugins: () => [sourcesPlugin()] },
   server: { host: 'localhost' },
   preview: { host: 'localhost' },
 } satisfies UserConfig;

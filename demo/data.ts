@@ -1,8 +1,8 @@
 /**
  * Datasets for the demo: MNIST from its IDX files (served under ../data/mnist/, see
  * scripts/datasetAssets.ts) or Fashion-MNIST from its ten per-class JSON files (~15 MB each,
- * fetched only when chosen), and host batches in the trainer's input layout: images [B, 1, 28, 28]
- * as byte / 255 (as the GPU gather does), labels [B] as class ids.
+ * fetched only when chosen), and single images as the trainer takes them: [1, 28, 28] as
+ * byte / 255 (as the GPU gather does).
  */
 import {
   ShadergradError,
@@ -79,19 +79,4 @@ export function pixelsOf(ds: Dataset): number {
 export function imageOf(ds: Dataset, index: number): Float32Array {
   const P = pixelsOf(ds);
   return Float32Array.from(ds.images.subarray(index * P, (index + 1) * P), (v) => v / 255);
-}
-
-/** Fills a batch with the samples at `indices` (images byte / 255, labels as class ids). */
-export function fillBatch(
-  ds: Dataset,
-  indices: ArrayLike<number>,
-  images: Float32Array,
-  labels: Int32Array,
-): void {
-  const P = pixelsOf(ds);
-  for (let b = 0; b < indices.length; b++) {
-    const i = indices[b] ?? 0;
-    for (let p = 0; p < P; p++) images[b * P + p] = (ds.images[i * P + p] ?? 0) / 255;
-    labels[b] = ds.labels[i] ?? 0;
-  }
 }

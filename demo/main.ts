@@ -2,31 +2,27 @@
  * The live training demo: pick a dataset and the architecture knobs, train on the GPU and watch
  * the loss and accuracy curves, the first-layer filters and a confusion matrix; draw a digit to
  * see the class probabilities; save and load safetensors checkpoints. Everything comes from the
- * public API (./api.ts). URL parameters preset the form (see options.ts); `steps=N` pauses after
- * N steps and `autostart=1` starts at once (for tests).
+ * public API (./api.ts). Training runs in a dedicated worker (trainWorker.ts, driven through
+ * TrainerWorker), so the page's main thread only renders and never stalls on a step. URL
+ * parameters preset the form (see options.ts); `steps=N` pauses after N steps and `autostart=1`
+ * starts at once (for tests).
  */
 import './style.css';
 import {
+  type TrainerWorker,
   encodeGrayPng,
   filterGrid,
-  limitDataset,
-  loadModel,
-  modelBytes,
   parseTrainConfig,
   readSafetensors,
+  type DatasetName,
   type DatasetSplit,
-  type Gpu,
   type TrainConfig,
+  type TrainProgress,
+  type WorkerModel,
 } from './api';
 import { imageOf, loadDataset } from './data';
 import { DrawingPad } from './digit';
-import {
-  optionsFromConfig,
-  optionsToParams,
-  parseOptions,
-  trainConfigOf,
-  type DemoOptions,
-} from './options';
+import { optionsFromConfig, parseOptions, trainConfigOf, type DemoOptions } from './options';
 import {
   drawFilters,
   renderConfusion,
@@ -34,9 +30,8 @@ import {
   renderMemory,
   renderProbabilities,
 } from './panels';
-import { TrainingSession, type StepStats } from './session';
-import { download, renderTraining, showError, ui, type DemoState } from './view';
-import { openGpu } from './page';
+import { download, fillForm, renderTraining, showError, ui, type DemoState } from './view';
+import { openTrainerWorker } from './trainer';
 
 /** Steps between automatic confusion-matrix updates and filter redraws while training. */
 const EVAL_EVERY = 200;
@@ -55,10 +50,18 @@ const state: DemoState = {
 };
 (window as unknown as { shadergradDemo: DemoState }).shadergradDemo = state;
 
-let gpu: Gpu;
+let worker: TrainerWorker;
 let options: DemoOptions;
 let data: DatasetSplit;
-let session: TrainingSession | undefined;
+/** The network in the worker, and which dataset the worker holds. */
+let model: WorkerModel | undefined;
+let sent: DatasetName | undefined;
+/**
+ * The training loop's state: a click on the toggle starts an idle run and pauses a running one;
+ * while pausing (until the worker's train() has ended and the views are refreshed) it does
+ * nothing, so a second click can never start another run.
+ */
+let run: 'idle' | 'running' | 'pausing' = 'idle';
 let loop: Promise<void> = Promise.resolve();
 let input: Float32Array | undefined;
 let testIndex = -1;
@@ -72,7 +75,7 @@ function setStatus(status: DemoState['status'], message: string): void {
 }
 
 function render(): void {
-  renderTraining(state, epochFraction, session?.config.batchSize ?? options.batch);
+  renderTraining(state, epochFraction, model?.config.batchSize ?? options.batch, run === 'pausing');
 }
 
 /** Redraws at most every 100 ms while training. */
@@ -89,55 +92,56 @@ function classNames(): readonly string[] {
   return data.test.classNames ?? [];
 }
 
-function fillForm(o: DemoOptions): void {
-  for (const [name, value] of optionsToParams(o)) {
-    const field = ui.form.elements.namedItem(name);
-    // A value the select does not list (e.g. ?padding=3) gets an option of its own.
-    if (
-      field instanceof HTMLSelectElement &&
-      !Array.from(field.options).some((o) => o.value === value)
-    )
-      field.add(new Option(value, value));
-    if (field instanceof HTMLInputElement || field instanceof HTMLSelectElement)
-      field.value = value;
-  }
-  const limit = ui.form.elements.namedItem('limit');
-  if (limit instanceof HTMLInputElement && o.limit === undefined) limit.value = '';
+/** Asks a running loop to stop after the step in flight. */
+function pause(): void {
+  if (run !== 'running') return;
+  run = 'pausing';
+  setStatus('training', 'Pausing after the step in flight...');
+  void worker.pause().catch(fail);
 }
 
 /** Stops training and throws the network away, then builds one for `config`. */
 async function rebuild(config: TrainConfig): Promise<void> {
-  session?.pause();
+  pause();
   await loop;
-  session?.destroy();
-  session = undefined;
+  model = undefined;
   Object.assign(state, { step: 0, epoch: 1, losses: [], accuracies: [], testAccuracy: [] });
   Object.assign(state, { samplesPerSecond: 0, confusion: undefined, probabilities: undefined });
   epochFraction = 0;
   renderModel(ui.model, config.model);
   setStatus('loading', 'Loading the dataset...');
   data = await loadDataset(config.dataset, (m) => setStatus('loading', m));
-  const train = config.limit !== undefined ? limitDataset(data.train, config.limit) : data.train;
+  if (sent !== config.dataset) {
+    setStatus('loading', 'Handing the dataset to the training worker...');
+    // The worker gets its own copy of the training images (transferred, not cloned); the page
+    // keeps the test split to show test images.
+    const train = { ...data.train, images: data.train.images.slice() };
+    await worker.setData({ train }, { transfer: true });
+    await worker.setData({ test: data.test });
+    sent = config.dataset;
+  }
   setStatus('loading', 'Compiling the training step...');
-  session = await TrainingSession.create(gpu, config, train);
-  state.memory = session.memory;
-  renderMemory(ui.memory, session.memory);
+  model = await worker.create(config);
+  state.memory = model.memory;
+  renderMemory(ui.memory, model.memory);
   await refreshViews(false);
-  setStatus('ready', `Ready: ${train.count} training images, batch ${config.batchSize}.`);
+  const count = Math.min(data.train.count, config.limit ?? Infinity);
+  setStatus('ready', `Ready: ${count} training images, batch ${config.batchSize}.`);
 }
 
 /** Filters, probabilities of the current input and (optionally) the confusion matrix. */
 async function refreshViews(withConfusion: boolean): Promise<void> {
-  if (!session) return;
-  const first = await session.firstLayer();
-  if (first.shape.length === 4) drawFilters(ui.filters, first.weights, first.shape);
+  const first = model?.parameters[0];
+  if (!first) return;
+  const weights = await worker.parameter(first.name);
+  if (first.shape.length === 4) drawFilters(ui.filters, weights, first.shape);
   await predictInput();
   if (withConfusion) await evaluate();
 }
 
 async function evaluate(): Promise<void> {
-  if (!session) return;
-  const m = await session.confusion(data.test, options.testSubset);
+  if (!model) return;
+  const m = await worker.evaluate(options.testSubset);
   state.confusion = { counts: Array.from(m.counts), accuracy: m.accuracy, total: m.total };
   state.testAccuracy.push([state.step, m.accuracy]);
   renderConfusion(ui.confusion, m, classNames());
@@ -145,38 +149,45 @@ async function evaluate(): Promise<void> {
 }
 
 async function predictInput(): Promise<void> {
-  if (!session || !input) return;
-  const probs = await session.predict(input, 1);
+  if (!model || !input) return;
+  const probs = await worker.predict(input, 1);
   state.probabilities = Array.from(probs);
   state.predictions++;
   renderProbabilities(ui.probabilities, probs, classNames());
 }
 
-function onStep(s: StepStats): boolean {
+function onStep(s: TrainProgress): void {
   state.step = s.step;
   state.epoch = s.epoch;
   state.losses.push(s.loss);
   state.accuracies.push(s.accuracy);
   state.samplesPerSecond = s.samplesPerSecond;
   epochFraction = s.epochStep / s.epochSteps;
+  // Asked for between steps, answered by the worker between two of its steps.
   if (s.step % FILTERS_EVERY === 0) void refreshViews(false).catch(fail);
   if (s.step % EVAL_EVERY === 0) void evaluate().catch(fail);
   scheduleRender();
-  return !(options.stopAfter > 0 && s.step === options.stopAfter);
 }
 
 function start(): void {
-  const s = session;
-  if (!s || s.isRunning) return;
+  if (run !== 'idle' || !model) return;
+  run = 'running';
   setStatus('training', 'Training...');
-  loop = s
-    .run(onStep)
+  // `steps=N` stops the first run after step N; later runs go on until paused.
+  const left = options.stopAfter - state.step;
+  loop = worker
+    .train(left > 0 ? { steps: left } : {}, onStep)
     .then(async () => {
+      run = 'pausing';
       setStatus('training', 'Pausing: evaluating the test subset...');
       await refreshViews(true);
+      run = 'idle';
       setStatus('paused', `Paused after step ${state.step}.`);
     })
-    .catch(fail);
+    .catch((e: unknown) => {
+      run = 'idle';
+      fail(e);
+    });
 }
 
 function fail(e: unknown): void {
@@ -185,17 +196,16 @@ function fail(e: unknown): void {
 }
 
 async function save(firstLayerOnly: boolean): Promise<void> {
-  if (!session) return;
-  const s = session;
-  const meta = { 'shadergrad.config': JSON.stringify(s.config), step: String(state.step) };
-  const first = await s.firstLayer();
+  const first = model?.parameters[0];
+  if (!model || !first) return;
+  const meta = { 'shadergrad.config': JSON.stringify(model.config), step: String(state.step) };
   const layer = first.name.split('.')[0] ?? first.name;
-  const only = firstLayerOnly ? (n: string) => n.startsWith(`${layer}.`) : undefined;
-  const bytes = await s.exclusive(() => modelBytes(s.trainer, meta, only));
+  const names = model.parameters.map((p) => p.name).filter((n) => n.startsWith(`${layer}.`));
+  const bytes = await worker.saveWeights(meta, firstLayerOnly ? names : undefined);
   const type = 'application/octet-stream';
   download(bytes, firstLayerOnly ? `${layer}.safetensors` : 'model.safetensors', type);
   if (firstLayerOnly && first.shape.length === 4) {
-    const grid = filterGrid(first.weights, first.shape);
+    const grid = filterGrid(await worker.parameter(first.name), first.shape);
     download(encodeGrayPng(grid.pixels, grid.width, grid.height), `${layer}.png`, 'image/png');
   }
 }
@@ -205,17 +215,16 @@ async function load(file: File): Promise<void> {
   const bytes = new Uint8Array(await file.arrayBuffer());
   const saved = readSafetensors(bytes, file.name).metadata['shadergrad.config'];
   const config = saved ? parseTrainConfig(JSON.parse(saved), `${file.name} metadata`) : undefined;
-  if (config && JSON.stringify(config.model) !== JSON.stringify(session?.config.model)) {
+  if (config && JSON.stringify(config.model) !== JSON.stringify(model?.config.model)) {
     options = optionsFromConfig(config, options) ?? options;
     fillForm(options);
     await rebuild({ ...config, ...(options.limit !== undefined ? { limit: options.limit } : {}) });
   }
-  const s = session;
-  if (!s) return;
-  await s.exclusive(() => Promise.resolve(loadModel(s.trainer, bytes, file.name)));
+  if (!model) return;
+  await worker.loadWeights(bytes, file.name);
   state.loaded = file.name;
   await refreshViews(true);
-  if (!s.isRunning) setStatus(state.status, `Loaded ${file.name}.`);
+  if (run === 'idle') setStatus(state.status, `Loaded ${file.name}.`);
 }
 
 function showTestImage(): void {
@@ -234,7 +243,7 @@ const pad = new DrawingPad(ui.pad, (image) => {
 });
 
 function wire(): void {
-  ui.toggle.addEventListener('click', () => (session?.isRunning ? session.pause() : start()));
+  ui.toggle.addEventListener('click', () => (run === 'running' ? pause() : start()));
   ui.evaluate.addEventListener('click', () => void evaluate().catch(fail));
   ui.clear.addEventListener('click', () => {
     pad.clear();
@@ -267,14 +276,10 @@ function wire(): void {
 async function boot(): Promise<void> {
   options = parseOptions(new URLSearchParams(location.search));
   fillForm(options);
-  const found = await openGpu(
-    { banner: ui.noWebgpu, adapter: ui.adapter },
-    'this demo cannot train here',
-  );
-  if (!found) return setStatus('no-webgpu', 'WebGPU is not available.');
-  gpu = found;
-  state.adapter = gpu.adapter;
-  void gpu.lost.then((e) => fail(e));
+  const opened = await openTrainerWorker({ banner: ui.noWebgpu, adapter: ui.adapter });
+  if (!opened) return setStatus('no-webgpu', 'WebGPU is not available.');
+  [worker, state.adapter] = [opened.worker, opened.adapter];
+  void worker.lost.then((e) => fail(e));
   wire();
   await rebuild(trainConfigOf(options));
   if (options.autostart) start();

@@ -3,11 +3,11 @@ import {
   filterGrid,
   layerOutputShapes,
   layerParamCounts,
+  type Evaluation,
   type LayerSpec,
   type MemoryReport,
   type ModelConfig,
 } from './api';
-import type { Confusion } from './session';
 
 function el<K extends keyof HTMLElementTagNameMap>(
   tag: K,
@@ -81,7 +81,7 @@ export function renderModel(host: HTMLElement, model: ModelConfig): void {
 }
 
 /** Rows: true class; columns: predicted; each cell shaded by its share of the row. */
-export function renderConfusion(host: HTMLElement, m: Confusion, names: readonly string[]): void {
+export function renderConfusion(host: HTMLElement, m: Evaluation, names: readonly string[]): void {
   const table = el('table', '', 'confusion');
   const head = table.createTHead().insertRow();
   head.append(el('th', 'true \\ predicted'));

@@ -4,6 +4,7 @@
  */
 import type { AdapterSummary, MemoryReport } from './api';
 import { drawChart, smooth } from './charts';
+import { optionsToParams, type DemoOptions } from './options';
 import { byId } from './page';
 
 export type DemoStatus =
@@ -75,15 +76,29 @@ export function download(bytes: Uint8Array, name: string, type: string): void {
   setTimeout(() => URL.revokeObjectURL(url), 10_000);
 }
 
-/** Status line, buttons, counters, progress bar and both charts. */
-export function renderTraining(state: DemoState, epochFraction: number, batch: number): void {
+/**
+ * Status line, buttons, counters, progress bar and both charts. While `pausing`, the toggle is
+ * disabled: training stops after the step in flight.
+ */
+export function renderTraining(
+  state: DemoState,
+  epochFraction: number,
+  batch: number,
+  pausing = false,
+): void {
   const busy =
     state.status === 'starting' || state.status === 'loading' || state.status === 'error';
   ui.toggle.disabled = busy || state.status === 'no-webgpu';
-  ui.toggle.textContent =
-    state.status === 'training' ? 'Pause' : state.step > 0 ? 'Resume' : 'Train';
   for (const b of [ui.evaluate, ui.saveModel, ui.saveFirst]) b.disabled = ui.toggle.disabled;
   ui.load.disabled = ui.toggle.disabled;
+  ui.toggle.disabled ||= pausing;
+  ui.toggle.textContent = pausing
+    ? 'Pausing...'
+    : state.status === 'training'
+      ? 'Pause'
+      : state.step > 0
+        ? 'Resume'
+        : 'Train';
   ui.status.textContent = state.message;
   ui.epochBar.style.width = `${(100 * epochFraction).toFixed(1)}%`;
   const last = state.losses.length - 1;
@@ -117,4 +132,21 @@ export function renderTraining(state: DemoState, epochFraction: number, batch: n
     ],
     { xLabel: 'step', yRange: [0, 1] },
   );
+}
+
+/** Sets the settings form to `o` (the form's input names are the URL parameter names). */
+export function fillForm(o: DemoOptions): void {
+  for (const [name, value] of optionsToParams(o)) {
+    const field = ui.form.elements.namedItem(name);
+    // A value the select does not list (e.g. ?padding=3) gets an option of its own.
+    if (
+      field instanceof HTMLSelectElement &&
+      !Array.from(field.options).some((o) => o.value === value)
+    )
+      field.add(new Option(value, value));
+    if (field instanceof HTMLInputElement || field instanceof HTMLSelectElement)
+      field.value = value;
+  }
+  const limit = ui.form.elements.namedItem('limit');
+  if (limit instanceof HTMLInputElement && o.limit === undefined) limit.value = '';
 }

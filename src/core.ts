@@ -23,7 +23,13 @@ export type { GraphNode, OpName, ParamSpec, Conv2dOptions } from './graph/graph'
 export { compilePlan, StepPlan } from './graph/executor';
 export type { MemoryReport, PlanOptions } from './graph/executor';
 export { ParameterStore } from './graph/parameterStore';
-export { Trainer, uploadDataset, seededPermutation, DivergenceError } from './train/trainer';
+export {
+  Trainer,
+  uploadDataset,
+  seededPermutation,
+  permutationSeed,
+  DivergenceError,
+} from './train/trainer';
 export { findFirstNonFinite, firstNonFinite } from './gpu/nonFinite';
 export type { NonFiniteWrite, CallList } from './gpu/nonFinite';
 export type { GpuDataset, TrainerOptions, EpochProgress, EpochResult } from './train/trainer';

@@ -91,3 +91,16 @@ export {
 export type { Dataset, DatasetSplit } from './data/datasets';
 export { toy2d, toy2dKinds, mseTargets } from './data/toy2d';
 export type { Toy2d, Toy2dKind, Toy2dOptions } from './data/toy2d';
+export { serveTrainer } from './worker/serve';
+export type { ServeOptions } from './worker/serve';
+export { TrainerWorker, WorkerError } from './worker/client';
+export type { SetDataOptions } from './worker/client';
+export type {
+  Evaluation,
+  HostDataset,
+  MessageEndpoint,
+  TrainProgress,
+  TrainRequest,
+  TrainResult,
+  WorkerModel,
+} from './worker/protocol';

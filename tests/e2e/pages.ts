@@ -17,7 +17,11 @@ export interface OpenedPage {
 export async function openPage(
   browser: Browser,
   url: string,
-  options: { withoutWebgpu?: boolean } = {},
+  options: {
+    withoutWebgpu?: boolean;
+    /** Runs before navigation, e.g. to install observers with evaluateOnNewDocument. */
+    beforeLoad?: (page: Page) => Promise<unknown>;
+  } = {},
 ): Promise<OpenedPage> {
   const page = await browser.newPage();
   const problems: string[] = [];
@@ -36,6 +40,7 @@ export async function openPage(
       Reflect.deleteProperty(Navigator.prototype, 'gpu');
     });
   }
+  await options.beforeLoad?.(page);
   await page.goto(url);
   return { page, problems };
 }
