@@ -27,7 +27,13 @@ export type {
   ReferenceState,
   ReferenceStepResult,
 } from './graph/cpuReference';
-export { Trainer, uploadDataset, seededPermutation, DivergenceError } from './train/trainer';
+export {
+  Trainer,
+  uploadDataset,
+  seededPermutation,
+  permutationSeed,
+  DivergenceError,
+} from './train/trainer';
 export type { GpuDataset, TrainerOptions, EpochProgress, EpochResult } from './train/trainer';
 export type { Snapshot, TrainPosition } from './train/snapshot';
 export { DeviceRecovery } from './train/recovery';
