@@ -68,9 +68,9 @@ export class Predictor {
   }
 
   /**
-   * Class probabilities [count, classes] (softmax of the logits) for `count` images laid out
-   * [count, channels, height, width]: floats as the model was trained on (pixels / 255 for the
-   * datasets here), or bytes 0..255, divided by 255 as the GPU batch gathering does.
+   * Class probabilities `[count, classes]` (softmax of the logits) for `count` images laid out
+   * `[count, channels, height, width]`, as floats the way the model was trained on them (pixels /
+   * 255 for the datasets here) or as bytes 0..255, divided by 255 as the GPU batch gathering does.
    */
   async predict(images: Float32Array | Uint8Array, count: number): Promise<Float32Array> {
     const floats = this.checkImages(images, count);
