@@ -33,6 +33,13 @@ export {
 export { findFirstNonFinite, firstNonFinite } from './gpu/nonFinite';
 export type { NonFiniteWrite, CallList } from './gpu/nonFinite';
 export type { GpuDataset, TrainerOptions, EpochProgress, EpochResult } from './train/trainer';
+export {
+  compileRetrying,
+  evaluateOn,
+  predictOn,
+  stepPlanOptions,
+  type MetricTensors,
+} from './train/forward';
 export { Snapshots } from './train/snapshot';
 export type { Snapshot, TrainPosition } from './train/snapshot';
 export { DeviceRecovery } from './train/recovery';

@@ -83,6 +83,7 @@ export * from './models/network';
 export * from './models/fit';
 export { parseTrainConfig } from './models/configJson';
 export * from './models/stateDict';
+export * from './models/predictor';
 export { readSafetensors, writeSafetensors, checkStateDict } from './formats/safetensors';
 export type { SafetensorsFile, SafetensorsTensor, SafetensorsDtype } from './formats/safetensors';
 export { encodeGrayPng, filterGrid } from './formats/png';

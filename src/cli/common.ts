@@ -2,7 +2,7 @@
 import { readFile } from 'node:fs/promises';
 import { ShadergradError } from '../core';
 import type { TrainConfig } from '../models/config';
-import { parseTrainConfig } from '../models/configJson';
+import { CONFIG_METADATA_KEY, savedConfig } from '../models/stateDict';
 import { readSafetensors } from '../formats/safetensors';
 import type { DatasetSplit } from '../data/datasets';
 import { loadFashionMnist, loadIdxDir, loadMnist } from '../data/datasetsNode';
@@ -25,12 +25,12 @@ export async function readBytes(path: string, flag: string): Promise<Uint8Array>
 
 /** The config saved in a checkpoint's metadata. */
 export function configOf(bytes: Uint8Array, source: string): TrainConfig {
-  const meta = readSafetensors(bytes, source).metadata['shadergrad.config'];
-  if (!meta)
+  const config = savedConfig(readSafetensors(bytes, source), source);
+  if (!config)
     throw new ShadergradError(
-      `${source}: no shadergrad.config metadata (was it written by shadergrad?)`,
+      `${source}: no ${CONFIG_METADATA_KEY} metadata (was it written by shadergrad?)`,
     );
-  return parseTrainConfig(JSON.parse(meta), `${source} metadata`);
+  return config;
 }
 
 export const mib = (b: number): string => `${(b / 2 ** 20).toFixed(1)} MiB`;

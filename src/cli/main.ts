@@ -7,8 +7,7 @@
  */
 import { ShadergradError, initDevice } from '../core';
 import { datasetToGpu } from '../models/fit';
-import { createTrainer } from '../models/network';
-import { loadModel } from '../models/stateDict';
+import { loadPredictor } from '../models/predictor';
 import { parseArgs, usage } from './args';
 import { configOf, loadSplit, pct, readBytes } from './common';
 import { train } from './train';
@@ -20,14 +19,14 @@ async function evaluateCheckpoint(
   const config = configOf(bytes, cmd.checkpoint);
   const gpu = await initDevice({ log: (l) => console.log(l) });
   try {
-    const trainer = createTrainer(gpu, config);
-    loadModel(trainer, bytes, cmd.checkpoint);
+    // Weights only: evaluating needs no gradients, optimizer state or training plan.
+    const predictor = loadPredictor(gpu, bytes, { config, source: cmd.checkpoint });
     const split = await loadSplit(cmd.dataDir ? config.dataset : cmd.dataset, cmd.dataDir);
-    const test = await trainer.evaluate(datasetToGpu(gpu, split.test));
+    const test = await predictor.evaluate(datasetToGpu(gpu, split.test));
     console.log(
       `${cmd.checkpoint}: test accuracy ${pct(test.accuracy)} (${split.test.count} images), test loss ${test.loss.toFixed(4)}`,
     );
-    trainer.destroy();
+    predictor.destroy();
   } finally {
     gpu.destroy();
   }

@@ -26,7 +26,7 @@ import {
 import { describeModel, type TrainConfig } from '../models/config';
 import { datasetToGpu } from '../models/fit';
 import { createTrainer } from '../models/network';
-import { loadModel, modelBytes, optimizerBytes } from '../models/stateDict';
+import { configMetadata, loadModel, modelBytes, optimizerBytes } from '../models/stateDict';
 import { writeFileAtomic } from '../formats/safetensorsNode';
 import { encodeGrayPng, filterGrid } from '../formats/png';
 import { limitDataset, type Dataset } from '../data/datasets';
@@ -204,7 +204,7 @@ async function saveUserFiles(
   out: string,
   epoch: number,
 ): Promise<void> {
-  const meta = { 'shadergrad.config': JSON.stringify(config), epoch: String(epoch) };
+  const meta = { ...configMetadata(config), epoch: String(epoch) };
   await writeFileAtomic(join(out, 'model.safetensors'), await modelBytes(trainer, meta));
   await writeFileAtomic(join(out, 'optimizer.safetensors'), await optimizerBytes(trainer, meta));
   const first = [...trainer.store.params.keys()][0];

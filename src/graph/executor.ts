@@ -191,7 +191,7 @@ class Tracer implements RuleContext {
   }
 
   paramGrad(name: string): GpuTensor {
-    return this.store.get(name).grad;
+    return this.store.gradOf(name);
   }
 
   scratch(
@@ -232,11 +232,11 @@ function trace(graph: Graph, tracer: Tracer, options: PlanOptions): KernelCall[]
   calls.push(optimizerStepBegin({ step: tracer.store.step }));
   const config = tracer.store.optimizer;
   if (!config) throw new ShadergradError('training plan needs an optimizer');
-  for (const p of tracer.store.params.values())
+  for (const [name, p] of tracer.store.params)
     calls.push(
       optimizerUpdate({
         param: p.value,
-        grad: p.grad,
+        grad: tracer.store.gradOf(name),
         state: [...p.state],
         step: tracer.store.step,
         config,
@@ -275,6 +275,10 @@ export async function compilePlan(
   store: ParameterStore,
   options: PlanOptions,
 ): Promise<StepPlan> {
+  if (options.training && !store.trainable)
+    throw new ShadergradError(
+      'training plan needs an optimizer: this parameter store has none (inference only: no gradients or optimizer state)',
+    );
   const variant =
     options.matmulVariant ?? preferredMatmulVariant(gpu.adapter.kind, gpu.hasSubgroups);
   const tracer = new Tracer(

@@ -1,7 +1,9 @@
 /**
  * Parameter store: the GPU tensors that outlive a step (parameters, their gradients, optimizer
  * state and the optimizer's step counter), shared by every compiled plan of one model (the
- * training plan and evaluation plans of other batch sizes). Initialization follows PyTorch's
+ * training plan and evaluation plans of other batch sizes). A store made without an optimizer can
+ * never train (a training plan needs one), so it holds the parameters only: no gradients, state
+ * or step counter, which is what an app that only predicts wants to pay for. Initialization follows PyTorch's
  * defaults for Conv2d and Linear: weights and biases ~ U(-1/sqrt(fanIn), 1/sqrt(fanIn)) (that is
  * kaiming_uniform with a = sqrt(5)), drawn on the CPU from a seeded generator.
  */
@@ -16,15 +18,19 @@ import { mulberry32 } from '../base/random';
 export interface StoredParameter {
   readonly spec: ParamSpec;
   readonly value: GpuTensor;
-  readonly grad: GpuTensor;
+  /** Undefined in a store without an optimizer (inference only). */
+  readonly grad: GpuTensor | undefined;
   readonly state: readonly GpuTensor[];
 }
 
 export class ParameterStore {
   readonly params = new Map<string, StoredParameter>();
-  /** u32 [1]: optimizer steps taken (Adam's t). */
-  readonly step: GpuTensor;
+  private readonly stepTensor: GpuTensor | undefined;
 
+  /**
+   * Parameters drawn from `seed`. With an optimizer, also a gradient and the optimizer's state
+   * per parameter and the step counter; without one (`undefined`), the parameters alone.
+   */
   constructor(
     private readonly gpu: Gpu,
     specs: readonly ParamSpec[],
@@ -40,13 +46,35 @@ export class ParameterStore {
         value,
         uniformInit(elementCount(spec.shape), 1 / Math.sqrt(spec.fanIn), random),
       );
-      const grad = createTensor(gpu, spec.shape, { label: `${spec.name}.grad` });
+      const grad = optimizer
+        ? createTensor(gpu, spec.shape, { label: `${spec.name}.grad` })
+        : undefined;
       const state = Array.from({ length: slots }, (_, i) =>
         createTensor(gpu, spec.shape, { label: `${spec.name}.state${i}` }),
       );
       this.params.set(spec.name, { spec, value, grad, state });
     }
-    this.step = createTensor(gpu, [1], { dtype: 'u32', label: 'optimizer.step' });
+    this.stepTensor = optimizer
+      ? createTensor(gpu, [1], { dtype: 'u32', label: 'optimizer.step' })
+      : undefined;
+  }
+
+  /** True when the store has gradients and optimizer state, so plans on it may train. */
+  get trainable(): boolean {
+    return this.optimizer !== undefined;
+  }
+
+  /** u32 [1]: optimizer steps taken (Adam's t); a store without an optimizer has none. */
+  get step(): GpuTensor {
+    if (!this.stepTensor) throw inferenceOnly('step counter');
+    return this.stepTensor;
+  }
+
+  /** A parameter's gradient; a store without an optimizer has none. */
+  gradOf(name: string): GpuTensor {
+    const grad = this.get(name).grad;
+    if (!grad) throw inferenceOnly(`gradient for '${name}'`);
+    return grad;
   }
 
   get(name: string): StoredParameter {
@@ -61,17 +89,18 @@ export class ParameterStore {
   /** Bytes of parameters, gradients and optimizer state. */
   bytes(): { parameters: number; gradients: number; optimizerState: number } {
     let parameters = 0;
+    let gradients = 0;
     let optimizerState = 0;
     for (const p of this.params.values()) {
       parameters += p.value.byteLength;
+      gradients += p.grad?.byteLength ?? 0;
       optimizerState += p.state.reduce((a, s) => a + s.byteLength, 0);
     }
-    return { parameters, gradients: parameters, optimizerState };
+    return { parameters, gradients, optimizerState };
   }
 
   async read(name: string, what: 'value' | 'grad' = 'value'): Promise<Float32Array> {
-    const p = this.get(name);
-    return readFloat32(this.gpu, what === 'value' ? p.value : p.grad);
+    return readFloat32(this.gpu, what === 'value' ? this.get(name).value : this.gradOf(name));
   }
 
   /** Replaces a parameter's values; the shape must match exactly. */
@@ -122,9 +151,15 @@ export class ParameterStore {
 
   destroy(): void {
     for (const p of this.params.values())
-      for (const t of [p.value, p.grad, ...p.state]) t.buffer.destroy();
-    this.step.buffer.destroy();
+      for (const t of [p.value, p.grad, ...p.state]) t?.buffer.destroy();
+    this.stepTensor?.buffer.destroy();
   }
+}
+
+function inferenceOnly(what: string): ShadergradError {
+  return new ShadergradError(
+    `this parameter store has no optimizer (inference only), so it holds no ${what}: create it with an optimizer to train`,
+  );
 }
 
 function uniformInit(n: number, bound: number, random: () => number): Float32Array {

@@ -5,7 +5,7 @@
  * (`<param>.exp_avg`, `<param>.exp_avg_sq` for Adam; `<param>.momentum_buffer`;
  * `<param>.square_avg` for RMSprop) and the step count in its metadata.
  */
-import { ShadergradError, optimizerStateNames, type Trainer } from '../core';
+import { ShadergradError, optimizerStateNames, type ParameterStore, type Trainer } from '../core';
 import {
   checkStateDict,
   readSafetensors,
@@ -13,10 +13,38 @@ import {
   type SafetensorsFile,
   type SafetensorsTensor,
 } from '../formats/safetensors';
+import type { TrainConfig } from './config';
+import { parseTrainConfig } from './configJson';
+
+/** What holds a model's parameters on the GPU: a Trainer or a Predictor. */
+export interface HasParameters {
+  readonly store: ParameterStore;
+}
+
+/** The metadata key under which shadergrad saves a model file's TrainConfig (JSON). */
+export const CONFIG_METADATA_KEY = 'shadergrad.config';
+
+/** Metadata for modelBytes that lets loadPredictor (and `shadergrad eval`) rebuild the model. */
+export function configMetadata(config: TrainConfig): Record<string, string> {
+  return { [CONFIG_METADATA_KEY]: JSON.stringify(config) };
+}
+
+/** The config saved in a model file's metadata, checked key by key; undefined when there is none. */
+export function savedConfig(file: SafetensorsFile, source: string): TrainConfig | undefined {
+  const text = file.metadata[CONFIG_METADATA_KEY];
+  if (text === undefined) return undefined;
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    throw new ShadergradError(`${source}: metadata ${CONFIG_METADATA_KEY} is not JSON`);
+  }
+  return parseTrainConfig(json, `${source} metadata`);
+}
 
 /** The parameters as safetensors bytes (metadata: whatever the caller passes, e.g. the config). */
 export async function modelBytes(
-  trainer: Trainer,
+  trainer: HasParameters,
   metadata: Record<string, string> = {},
   only?: (name: string) => boolean,
 ): Promise<Uint8Array> {
@@ -57,16 +85,25 @@ export async function optimizerBytes(
 }
 
 /** Loads parameters; names, dtypes and shapes must match the model exactly. */
-export function loadModel(trainer: Trainer, bytes: Uint8Array, source: string): SafetensorsFile {
+export function loadModel(
+  trainer: HasParameters,
+  bytes: Uint8Array,
+  source: string,
+): SafetensorsFile {
   const file = readSafetensors(bytes, source);
+  loadParameters(trainer.store, file, source);
+  return file;
+}
+
+/** Writes a parsed file's tensors into the store; each must be there, F32, of its exact shape. */
+export function loadParameters(store: ParameterStore, file: SafetensorsFile, source: string): void {
   const expected: Record<string, number[]> = {};
-  for (const [name, p] of trainer.store.params) expected[name] = [...p.spec.shape];
+  for (const [name, p] of store.params) expected[name] = [...p.spec.shape];
   checkStateDict(file.tensors, expected, source);
   for (const name of Object.keys(expected)) {
     const t = file.tensors[name];
-    if (t?.dtype === 'F32') trainer.store.write(name, t.data);
+    if (t?.dtype === 'F32') store.write(name, t.data);
   }
-  return file;
 }
 
 /** Loads optimizer state written by optimizerBytes for the same optimizer kind and model. */

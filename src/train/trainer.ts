@@ -5,28 +5,25 @@
  * weights, optimizer state, step counter, the epoch's metrics and the data position.
  */
 import type { Gpu } from '../gpu/device';
-import { createTensor, readFloat32, readTensor, writeTensor } from '../gpu/buffers';
+import { createTensor, readFloat32, writeTensor } from '../gpu/buffers';
 import { ShadergradError } from '../base/errors';
 import type { Graph } from '../graph/graph';
 import { compilePlan, type StepPlan } from '../graph/executor';
-import { OutOfMemoryError } from '../gpu/memory';
 import { ParameterStore } from '../graph/parameterStore';
 import { Snapshots, restoreStore, type Snapshot, type TrainPosition } from './snapshot';
-import { elementCount, type GpuTensor } from '../gpu/tensor';
+import type { GpuTensor } from '../gpu/tensor';
 import { diagnoseDivergence, type DivergedEpoch } from './divergence';
 import {
   DivergenceError,
   checkFinite,
-  gatherCalls,
-  metricCalls,
   permutationSeed,
-  rewriteGather,
   runSteps,
   seededPermutation,
   type EpochProgress,
   type GpuDataset,
 } from './epoch';
 import type { MatmulVariant, OptimizerConfig } from '../kernels/index';
+import { compileRetrying, evaluateOn, predictOn, stepPlanOptions, writeInputs } from './forward';
 
 export {
   DivergenceError,
@@ -123,34 +120,18 @@ export class Trainer {
     return plan;
   }
 
-  /**
-   * Compiles a plan. Out of memory, it frees what the attempt allocated, waits for destroyed
-   * buffers' memory to come back (it does only once the queue moves on) and tries once more.
-   */
   private async compile(kind: 'train' | 'eval', batch: number, data?: GpuDataset) {
-    for (let attempt = 0; ; attempt++) {
-      const before = this.gpu.memory.liveSet();
-      try {
-        return await compilePlan(this.gpu, this.buildGraph(batch), this.store, {
-          training: kind === 'train',
-          ...(this.options.matmulVariant ? { matmulVariant: this.options.matmulVariant } : {}),
-          keepIntermediates: this.options.keepIntermediates ?? false,
-          ...(data
-            ? {
-                prelude: (inputs: ReadonlyMap<string, GpuTensor>) =>
-                  gatherCalls(data, inputs, 0, batch),
-              }
-            : {}),
-          metrics: (m) => metricCalls(this.state, m, batch),
-        });
-      } catch (e) {
-        if (!(e instanceof OutOfMemoryError)) throw e;
-        for (const b of this.gpu.memory.liveSet()) if (!before.has(b)) b.destroy();
-        await this.gpu.reclaim();
-        if (attempt > 0)
-          throw new ShadergradError(`${kind} step at batch ${batch}: ${e.message}`, { cause: e });
-      }
-    }
+    const options = stepPlanOptions({
+      training: kind === 'train',
+      batch,
+      data,
+      metrics: this.state,
+      matmulVariant: this.options.matmulVariant,
+      keepIntermediates: this.options.keepIntermediates,
+    });
+    return compileRetrying(this.gpu, `${kind} step at batch ${batch}`, () =>
+      compilePlan(this.gpu, this.buildGraph(batch), this.store, options),
+    );
   }
 
   /** One training step on a host batch; resolves to the batch's mean loss. */
@@ -165,7 +146,7 @@ export class Trainer {
    */
   async trainStepWith(feeds: Readonly<Record<string, Float32Array | Int32Array>>): Promise<number> {
     const plan = await this.plan('train', this.options.batchSize);
-    this.writeInputs(plan, feeds);
+    writeInputs(this.gpu, plan, feeds);
     this.resetMetrics();
     plan.submit();
     const [loss] = await readFloat32(this.gpu, this.lossSum);
@@ -176,44 +157,7 @@ export class Trainer {
    * on the CPU) for cross-entropy models, the raw outputs for MSE models.
    */
   async predict(images: Float32Array, n: number): Promise<Float32Array> {
-    const plan = await this.plan('eval', n);
-    const feeds: Record<string, Float32Array | Int32Array> = { images };
-    for (const [name, t] of plan.inputs) {
-      if (name !== 'images')
-        feeds[name] =
-          t.dtype === 'i32'
-            ? new Int32Array(elementCount(t.shape))
-            : new Float32Array(elementCount(t.shape));
-    }
-    this.writeInputs(plan, feeds);
-    plan.submit();
-    const outputs = await readFloat32(this.gpu, plan.outputs.logits);
-    return plan.inputs.has('labels')
-      ? softmaxRows(outputs, plan.outputs.logits.shape[1] ?? 1)
-      : outputs;
-  }
-
-  private writeInputs(
-    plan: StepPlan,
-    feeds: Readonly<Record<string, Float32Array | Int32Array>>,
-  ): void {
-    for (const [name, t] of plan.inputs) {
-      const data = feeds[name];
-      if (!data) throw new ShadergradError(`input '${name}' [${t.shape.join(', ')}] was not given`);
-      const want = t.dtype === 'i32' ? 'Int32Array' : 'Float32Array';
-      if (data.constructor.name !== want)
-        throw new ShadergradError(
-          `input '${name}': expected an ${want}, got ${data.constructor.name}`,
-        );
-      const expected = elementCount(t.shape);
-      if (data.length !== expected)
-        throw new ShadergradError(
-          `input '${name}': expected ${expected} values [${t.shape.join(', ')}], got ${data.length}`,
-        );
-      if (data instanceof Float32Array && !data.every(Number.isFinite))
-        throw new ShadergradError(`input '${name}' holds NaN or infinite values`);
-      writeTensor(this.gpu, t, data);
-    }
+    return predictOn(this.gpu, await this.plan('eval', n), images);
   }
 
   resetMetrics(): void {
@@ -323,26 +267,7 @@ export class Trainer {
   /** Mean loss and accuracy over every sample of `data`, in file order. */
   async evaluate(data: GpuDataset, batch = 100): Promise<{ loss: number; accuracy: number }> {
     this.checkDevice(data);
-    writeTensor(
-      this.gpu,
-      data.perm,
-      Uint32Array.from({ length: data.count }, (_, i) => i),
-    );
-    this.resetMetrics();
-    let done = 0;
-    let lossWeighted = 0;
-    while (done < data.count) {
-      const b = Math.min(batch, data.count - done);
-      const plan = await this.plan('eval', b, data);
-      rewriteGather(this.gpu, plan, data, done, b);
-      writeTensor(this.gpu, this.lossSum, new Float32Array(1));
-      plan.submit();
-      const [l] = await readFloat32(this.gpu, this.lossSum);
-      lossWeighted += (l ?? NaN) * b;
-      done += b;
-    }
-    const [correct] = await readTensor(this.gpu, this.correct);
-    return { loss: lossWeighted / data.count, accuracy: (correct ?? 0) / data.count };
+    return evaluateOn(this.gpu, this.state, data, batch, (b) => this.plan('eval', b, data));
   }
 
   /** A snapshot of the run now (between epochs or host-fed steps); waits for the copy. */
@@ -421,18 +346,6 @@ function deviceState(gpu: Gpu, graph: Graph, options: TrainerOptions): DeviceSta
     for (const b of gpu.memory.liveSet()) if (!before.has(b)) b.destroy();
     throw e;
   }
-}
-
-function softmaxRows(logits: Float32Array, K: number): Float32Array {
-  const out = new Float32Array(logits.length);
-  for (let r = 0; r < logits.length / K; r++) {
-    const row = logits.subarray(r * K, r * K + K);
-    const max = Math.max(...row);
-    let sum = 0;
-    for (let k = 0; k < K; k++) sum += Math.exp((row[k] ?? 0) - max);
-    for (let k = 0; k < K; k++) out[r * K + k] = Math.exp((row[k] ?? 0) - max) / sum;
-  }
-  return out;
 }
 
 /**
