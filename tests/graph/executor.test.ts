@@ -9,21 +9,12 @@ import { compilePlan, type PlanOptions } from '../../src/graph/executor';
 import { Graph } from '../../src/graph/graph';
 import { ParameterStore } from '../../src/graph/parameterStore';
 import type { OptimizerConfig } from '../../src/kernels/index';
-import { cnnFromKnobs, defaultTrainConfig, type TrainConfig } from '../../src/models/config';
+import { defaultTrainConfig } from '../../src/models/config';
 import { createTrainer } from '../../src/models/network';
+import { smallConfig } from '../helpers/configs';
 import { useTestGpu } from '../helpers/gpu';
 
 const gpu = useTestGpu();
-
-/** A small CNN (4 and 8 features, dense 32) that trains in seconds on a software GPU. */
-function smallConfig(overrides: Partial<TrainConfig> = {}): TrainConfig {
-  return {
-    ...defaultTrainConfig(),
-    model: cnnFromKnobs({ features: [4, 8], dense: 32 }),
-    batchSize: 32,
-    ...overrides,
-  };
-}
 
 /** A 6-5-3 MLP at batch 4 (nodes: images 0, labels 1, fc1 2, fc2 3, loss 4), compiled directly. */
 async function mlpPlan(options: PlanOptions, withOptimizer = true) {

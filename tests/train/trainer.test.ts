@@ -6,21 +6,12 @@ import { describe, expect, it } from 'vitest';
 import { uploadDataset } from '../../src/train/trainer';
 import { limitDataset } from '../../src/data/datasets';
 import { loadMnist } from '../../src/data/datasetsNode';
-import { cnnFromKnobs, defaultTrainConfig, type TrainConfig } from '../../src/models/config';
+import { defaultTrainConfig } from '../../src/models/config';
 import { buildGraph, createTrainer } from '../../src/models/network';
+import { smallConfig } from '../helpers/configs';
 import { useTestGpu } from '../helpers/gpu';
 
 const gpu = useTestGpu();
-
-/** A small CNN (4 and 8 features, dense 32) that trains in seconds on a software GPU. */
-function smallConfig(overrides: Partial<TrainConfig> = {}): TrainConfig {
-  return {
-    ...defaultTrainConfig(),
-    model: cnnFromKnobs({ features: [4, 8], dense: 32 }),
-    batchSize: 32,
-    ...overrides,
-  };
-}
 
 describe('a training step', () => {
   it('is deterministic: the same seed gives bit-identical weights', async () => {
