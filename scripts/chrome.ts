@@ -95,6 +95,12 @@ export async function serveStatic(dir: string): Promise<StaticServer> {
   const { port } = server.address() as AddressInfo;
   return {
     url: `http://localhost:${port}`,
-    close: () => new Promise((done) => server.close(() => done())),
+    // Chromium keeps connections to a page's server open after the page closes; close() alone
+    // waits for them (minutes), so they are cut first.
+    close: () =>
+      new Promise((done) => {
+        server.close(() => done());
+        server.closeAllConnections();
+      }),
   };
 }

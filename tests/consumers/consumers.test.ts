@@ -12,7 +12,6 @@ import { readFileSync, readdirSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { promisify, stripVTControlCharacters } from 'node:util';
 import { gzipSync } from 'node:zlib';
-import { build } from 'esbuild';
 import type { Browser } from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { launchChromium, serveStatic } from '../../scripts/chrome';
@@ -37,19 +36,20 @@ afterAll(async () => {
 /** Opens `url`, waits for the XOR app to finish, and returns its losses and the page's errors. */
 async function trainInChromium(url: string): Promise<{ losses: number[]; problems: string[] }> {
   const { page, problems } = await openPage(chromium, url);
-  const losses = await page
-    .waitForFunction(() => document.querySelector<HTMLElement>('#status')?.dataset.losses, {
-      // Poll on a timer: requestAnimationFrame polling (the default) crawls in headless pages.
-      polling: 250,
-      timeout: 90_000,
-    })
-    .then(async (h) => JSON.parse((await h.jsonValue()) ?? '[]') as number[])
-    .catch(async (e: unknown) => {
-      const status = await page.$eval('#status', (el) => el.textContent);
-      throw new Error(`the app did not finish: ${status ?? ''} ${String(e)}`);
-    });
+  const readStatus = () =>
+    page.$eval('#status', (el) => ({
+      text: el.textContent,
+      losses: (el as HTMLElement).dataset.losses,
+    }));
+  const deadline = Date.now() + 90_000;
+  let status = await readStatus();
+  while (status.losses === undefined && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    status = await readStatus();
+  }
   await page.close();
-  return { losses, problems };
+  if (status.losses === undefined) throw new Error(`the app did not finish: ${status.text ?? ''}`);
+  return { losses: JSON.parse(status.losses) as number[], problems };
 }
 
 function expectTrained({ losses, problems }: { losses: number[]; problems: string[] }): void {
@@ -57,6 +57,16 @@ function expectTrained({ losses, problems }: { losses: number[]; problems: strin
   expect(losses).toHaveLength(3);
   expect(losses[2]).toBeLessThan(losses[0] ?? NaN);
 }
+
+/** esbuild's command: a browser ESM bundle, built in the browser project. */
+const esbuild = (args: string[]) =>
+  run(
+    bin('esbuild'),
+    ['--bundle', '--format=esm', '--platform=browser', '--log-level=error', ...args],
+    {
+      cwd: browserApp,
+    },
+  );
 
 const gzipBytes = (dir: string, files: string[]): number =>
   files.reduce((sum, f) => sum + gzipSync(readFileSync(join(dir, f))).length, 0);
@@ -85,16 +95,7 @@ describe('the packed package in fresh projects', () => {
   );
 
   it('an app importing only parseIdx carries no kernel and no shader', async () => {
-    const out = await build({
-      absWorkingDir: browserApp,
-      entryPoints: ['parse-idx/entry.js'],
-      bundle: true,
-      minify: true,
-      format: 'esm',
-      platform: 'browser',
-      write: false,
-    });
-    const code = out.outputFiles[0]?.text ?? '';
+    const { stdout: code } = await esbuild(['parse-idx/entry.js', '--minify']);
     expect(code).not.toMatch(/@compute|createComputePipeline/);
     const gzip = gzipSync(code).length;
     console.log(`parseIdx alone: ${code.length} bytes, ${gzip} gzip`);
@@ -104,14 +105,7 @@ describe('the packed package in fresh projects', () => {
   it('esbuild bundles the app for a static page: no Node code, and it trains in Chromium', async () => {
     const dir = join(browserApp, 'esbuild-out');
     mkdirSync(dir, { recursive: true });
-    await build({
-      absWorkingDir: browserApp,
-      entryPoints: ['vite-app/main.ts'],
-      bundle: true,
-      format: 'esm',
-      platform: 'browser',
-      outfile: join(dir, 'app.js'),
-    });
+    await esbuild(['vite-app/main.ts', `--outfile=${join(dir, 'app.js')}`]);
     const code = readFileSync(join(dir, 'app.js'), 'utf8');
     expect(code).not.toMatch(/["']node:|["']webgpu["']|process\.env/);
     const html = readFileSync(join(browserApp, 'vite-app/index.html'), 'utf8');
