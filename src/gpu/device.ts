@@ -176,6 +176,8 @@ function wrapDevice(
     destroy() {
       if (destroyed || !memory) return;
       destroyed = true;
+      // Set now: later reads and steps must throw, not return zeros from a dead device.
+      gpu.lostError ??= new DeviceLostError('destroyed', 'this Gpu was destroyed (gpu.destroy())');
       device.destroy();
     },
   };
