@@ -1,9 +1,9 @@
 /** What the CLI's commands share: datasets, files, a checkpoint's config, number formats. */
-import { readFile } from 'node:fs/promises';
 import { ShadergradError } from '../core';
 import type { TrainConfig } from '../models/config';
 import { CONFIG_METADATA_KEY, savedConfig } from '../models/stateDict';
 import { readSafetensors } from '../formats/safetensors';
+import { readSafetensorsBytes } from '../formats/safetensorsNode';
 import type { DatasetSplit } from '../data/datasets';
 import { loadFashionMnist, loadIdxDir, loadMnist } from '../data/datasetsNode';
 
@@ -15,12 +15,9 @@ export async function loadSplit(
   return dataset === 'fashion' ? loadFashionMnist() : loadMnist();
 }
 
-export async function readBytes(path: string, flag: string): Promise<Uint8Array> {
-  try {
-    return new Uint8Array(await readFile(path));
-  } catch {
-    throw new ShadergradError(`${flag} ${path}: cannot read the file`);
-  }
+/** A safetensors file given to `flag`, read no further than its header declares. */
+export function readBytes(path: string, flag: string): Promise<Uint8Array> {
+  return readSafetensorsBytes(path, `${flag} ${path}`);
 }
 
 /** The config saved in a checkpoint's metadata. */

@@ -8,7 +8,7 @@
  * merge. With --resume the saved config is the base and --config is not read at all (the saved
  * run already holds the config it was started with).
  */
-import { readFile } from 'node:fs/promises';
+import { readFileCapped } from '../base/filesNode';
 import { ShadergradError, type OptimizerKind } from '../core';
 import {
   applyKnobs,
@@ -112,14 +112,14 @@ function mergeFlags(config: TrainConfig, f: TrainFlags): TrainConfig {
   };
 }
 
+/** A config is a few hundred bytes; the cap only stops a wrong path from filling memory. */
+const maxConfigBytes = 2 ** 20;
+
 /** The --config file, parsed over the defaults. */
 async function readConfigFile(path: string): Promise<TrainConfig> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch {
-    throw new ShadergradError(`--config ${path}: cannot read the file`);
-  }
+  const text = new TextDecoder().decode(
+    await readFileCapped(path, maxConfigBytes, `--config ${path}`),
+  );
   let json: unknown;
   try {
     json = JSON.parse(text);

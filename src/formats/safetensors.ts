@@ -138,16 +138,7 @@ export function readSafetensors(bytes: Uint8Array, name: string): SafetensorsFil
   const fail = (problem: string): never => {
     throw new ShadergradError(`${name}: ${problem}`);
   };
-  if (bytes.length < 8) fail(`holds ${bytes.length} bytes, shorter than the 8-byte header length`);
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const headerBig = view.getBigUint64(0, true);
-  if (headerBig > BigInt(maxHeaderBytes))
-    fail(`header length ${headerBig} is over the ${maxHeaderBytes}-byte limit`);
-  const headerBytes = Number(headerBig);
-  if (8 + headerBytes > bytes.length)
-    fail(`header length ${headerBytes} runs past the end of the file (${bytes.length} bytes)`);
-  const header = parseHeader(bytes.subarray(8, 8 + headerBytes), fail);
-  const dataStart = 8 + headerBytes;
+  const { header, dataStart } = readHeader(bytes, fail);
   const dataBytes = bytes.length - dataStart;
   const entries = Object.entries(header)
     .filter(([key]) => key !== metadataKey)
@@ -162,6 +153,43 @@ export function readSafetensors(bytes: Uint8Array, name: string): SafetensorsFil
   return {
     tensors: Object.fromEntries(tensors),
     metadata: parseMetadata(header[metadataKey], fail),
+  };
+}
+
+/**
+ * The length a safetensors file declares (8 + header + the end of its last tensor), from its
+ * first bytes (at least 8 + the header length), so a reader can cap what it reads.
+ */
+export function declaredSafetensorsBytes(prefix: Uint8Array, name: string): number {
+  const { header, dataStart } = readHeader(prefix, (problem: string): never => {
+    throw new ShadergradError(`${name}: ${problem}`);
+  });
+  let end = 0;
+  for (const [key, value] of Object.entries(header)) {
+    const offsets = (value as { data_offsets?: unknown } | null)?.data_offsets;
+    const last = Array.isArray(offsets) ? (offsets[1] as unknown) : undefined;
+    // Malformed entries are readSafetensors' to name; here they only must not shrink the cap.
+    if (key !== metadataKey && typeof last === 'number' && last > end) end = last;
+  }
+  return dataStart + end;
+}
+
+/** The 8-byte length and the JSON header it announces. */
+function readHeader(
+  bytes: Uint8Array,
+  fail: (problem: string) => never,
+): { header: Record<string, unknown>; dataStart: number } {
+  if (bytes.length < 8) fail(`holds ${bytes.length} bytes, shorter than the 8-byte header length`);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const headerBig = view.getBigUint64(0, true);
+  if (headerBig > BigInt(maxHeaderBytes))
+    fail(`header length ${headerBig} is over the ${maxHeaderBytes}-byte limit`);
+  const headerBytes = Number(headerBig);
+  if (8 + headerBytes > bytes.length)
+    fail(`header length ${headerBytes} runs past the end of the file (${bytes.length} bytes)`);
+  return {
+    header: parseHeader(bytes.subarray(8, 8 + headerBytes), fail),
+    dataStart: 8 + headerBytes,
   };
 }
 

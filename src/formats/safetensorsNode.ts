@@ -7,10 +7,16 @@
  * file intact and at worst a stray temp file, which we remove on errors we see.
  */
 import { randomBytes } from 'node:crypto';
-import { open, readFile, rename, unlink } from 'node:fs/promises';
+import { open, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { ShadergradError } from '../base/errors';
-import { readSafetensors, writeSafetensors } from './safetensors';
+import { readAt, withRegularFile } from '../base/filesNode';
+import {
+  declaredSafetensorsBytes,
+  maxHeaderBytes,
+  readSafetensors,
+  writeSafetensors,
+} from './safetensors';
 import type { SafetensorsFile, SafetensorsTensor } from './safetensors';
 
 /** The file operations writeFileAtomic needs; tests swap in failing ones. */
@@ -55,13 +61,33 @@ export async function writeFileAtomic(
 
 /** Reads and validates a safetensors file; errors name the path. */
 export async function readSafetensorsFile(path: string): Promise<SafetensorsFile> {
-  let buf: Buffer;
-  try {
-    buf = await readFile(path);
-  } catch (e) {
-    throw new ShadergradError(`${path}: cannot read (${String(e)})`, { cause: e });
-  }
-  return readSafetensors(new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength), path);
+  return readSafetensors(await readSafetensorsBytes(path), path);
+}
+
+/**
+ * A safetensors file's bytes, reading no more than its header declares: a regular file only
+ * (see withRegularFile), refused unread when it holds more. `label` starts error messages.
+ */
+export function readSafetensorsBytes(path: string, label = path): Promise<Uint8Array> {
+  return withRegularFile(
+    path,
+    async (file) => {
+      const lengthBytes = await readAt(file, 0, 8);
+      const headerBytes =
+        lengthBytes.length === 8
+          ? Number(new DataView(lengthBytes.buffer).getBigUint64(0, true))
+          : 0;
+      // A header length past the limit is refused by declaredSafetensorsBytes, unread.
+      const prefix = await readAt(file, 0, 8 + (headerBytes > maxHeaderBytes ? 0 : headerBytes));
+      const declared = declaredSafetensorsBytes(prefix, label);
+      if (file.size > declared)
+        throw new ShadergradError(
+          `${label}: holds ${file.size} bytes, but its header declares ${declared}`,
+        );
+      return readAt(file, 0, file.size);
+    },
+    label,
+  );
 }
 
 /** Writes tensors (and metadata) to a safetensors file atomically. */

@@ -6,7 +6,14 @@
  */
 import type { Gpu } from './device';
 import { ShadergradError } from '../base/errors';
-import { elementCount, tensorByteLength, type DType, type GpuTensor } from './tensor';
+import {
+  checkOwner,
+  elementCount,
+  recordOwner,
+  tensorByteLength,
+  type DType,
+  type GpuTensor,
+} from './tensor';
 
 /** STORAGE | COPY_SRC | COPY_DST, as numbers: GPUBufferUsage is a global only after initDevice in Node. */
 export const STORAGE_USAGE = 0x0080 | 0x0004 | 0x0008;
@@ -42,6 +49,8 @@ export function createTensor(
     size: Math.max(4, byteLength),
     usage: STORAGE_USAGE | (options.usage ?? 0),
   });
+  // A host's device is not hooked by the memory tracker; its tensors are recorded here.
+  recordOwner(buffer, gpu.device);
   return { buffer, shape: [...shape], dtype, byteOffset: 0, byteLength };
 }
 
@@ -65,6 +74,7 @@ export function uploadTensor(
 
 /** Copies `data` into the tensor's range (queue write; visible to the next submit). */
 export function writeTensor(gpu: Gpu, t: GpuTensor, data: HostArray): void {
+  checkOwner(t.buffer, gpu.device, 'writeTensor');
   const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
   // writeBuffer takes shared memory too; the cast only widens what @webgpu/types declares.
   const padded = (bytes.byteLength % 4 === 0 ? bytes : padTo4(bytes)) as Uint8Array<ArrayBuffer>;
@@ -105,6 +115,7 @@ export async function readBytes(
   byteLength: number,
 ): Promise<ArrayBuffer> {
   if (gpu.lostError) throw gpu.lostError;
+  checkOwner(buffer, gpu.device, 'readTensor');
   const size = Math.max(4, Math.ceil(byteLength / 4) * 4);
   const staging = gpu.device.createBuffer({
     label: 'readback',

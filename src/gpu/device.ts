@@ -70,7 +70,10 @@ export interface InitOptions {
   log?: (line: string) => void;
 }
 
-/** Limits the engine asks for: the adapter's best, since im2col buffers of a batch are large. */
+/**
+ * Limits the engine asks for: the adapter's best, since im2col buffers of a batch are large.
+ * (Dawn's "artificially reduced" warnings come before any request: see nativeStderr.node.ts.)
+ */
 const WANTED_LIMITS = [
   'maxStorageBufferBindingSize',
   'maxBufferSize',
@@ -176,6 +179,8 @@ function wrapDevice(
     destroy() {
       if (destroyed || !memory) return;
       destroyed = true;
+      // Set now: later reads and steps must throw, not return zeros from a dead device.
+      gpu.lostError ??= new DeviceLostError('destroyed', 'this Gpu was destroyed (gpu.destroy())');
       device.destroy();
     },
   };

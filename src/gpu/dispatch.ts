@@ -7,7 +7,7 @@
 import type { Gpu } from './device';
 import { KernelError } from '../base/errors';
 import type { CachedPipeline, ShaderSource } from './pipelines';
-import type { GpuTensor } from './tensor';
+import { checkOwner, type GpuTensor } from './tensor';
 
 export type Workgroups = readonly [number, number, number];
 
@@ -67,6 +67,7 @@ function bindCall(gpu: Gpu, call: KernelCall, pipeline: CachedPipeline): Prepare
       `binds ${given} buffers, the shader declares ${expected} (${names})`,
     );
   }
+  for (const t of call.tensors) checkOwner(t.buffer, gpu.device, call.label);
   const entries: GPUBindGroupEntry[] = call.tensors.map((t, i) => ({
     binding: pipeline.bindings[i]?.binding ?? i,
     resource: { buffer: t.buffer, offset: t.byteOffset, size: Math.max(4, t.byteLength) },

@@ -16,6 +16,7 @@
  * the buffer's label and the sizes.
  */
 import { ShadergradError } from '../base/errors';
+import { recordOwner } from './tensor';
 
 /** A buffer would not fit this process's memory budget. */
 export class OutOfMemoryError extends ShadergradError {
@@ -83,7 +84,7 @@ export class MemoryTracker {
     const create = device.createBuffer.bind(device);
     device.createBuffer = (descriptor: GPUBufferDescriptor): GPUBuffer => {
       this.check(descriptor.label ?? 'buffer', descriptor.size);
-      return this.track(create(descriptor));
+      return this.track(recordOwner(create(descriptor), device));
     };
     const queue = device.queue;
     const submit = queue.submit.bind(queue);

@@ -46,6 +46,7 @@ export class Predictor {
   private queue: Promise<unknown> = Promise.resolve();
   private readonly datasets = new WeakMap<GpuDataset, number>();
   private datasetsSeen = 0;
+  private destroyed = false;
 
   /** Prefer loadPredictor: this takes a store already holding the model's weights. */
   constructor(
@@ -112,6 +113,9 @@ export class Predictor {
    * use; its `memory` report says what it holds (gradients and optimizer state: 0).
    */
   async plan(count: number, data?: GpuDataset): Promise<StepPlan> {
+    // predict, classify and evaluate all get their plans here: one check covers them.
+    if (this.destroyed)
+      throw new ShadergradError('this Predictor was destroyed (predictor.destroy())');
     const key = data ? `dataset ${this.datasetId(data)}|${count}` : `host|${count}`;
     const cached = this.plans.get(key);
     if (cached) return cached;
@@ -136,6 +140,8 @@ export class Predictor {
 
   /** Frees the weights and plans; the device stays its owner's. */
   destroy(): void {
+    if (this.destroyed) return;
+    this.destroyed = true;
     for (const p of this.plans.values()) p.destroy();
     this.plans.clear();
     this.store.destroy();

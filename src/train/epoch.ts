@@ -27,6 +27,8 @@ export interface GpuDataset {
   readonly sampleShape: readonly number[];
   /** The device holding it: after a device loss, upload the dataset again to the new one. */
   readonly device: GPUDevice;
+  /** The largest label and its first sample, checked against a model's classes before use. */
+  readonly maxLabel: { readonly index: number; readonly value: number };
 }
 
 export function uploadDataset(
@@ -56,7 +58,14 @@ export function uploadDataset(
     count: d.count,
     sampleShape: d.sampleShape,
     device: gpu.device,
+    maxLabel: largest(d.labels),
   };
+}
+
+function largest(labels: Uint8Array): { index: number; value: number } {
+  let index = 0;
+  for (let i = 1; i < labels.length; i++) if ((labels[i] ?? 0) > (labels[index] ?? 0)) index = i;
+  return { index, value: labels[index] ?? 0 };
 }
 
 export interface EpochProgress {

@@ -19,29 +19,71 @@ export interface MetricTensors {
   readonly correct: GpuTensor;
 }
 
-/** Writes every input of the plan from `feeds`, by name; a missing, mistyped or wrong-sized one throws. */
+/**
+ * Writes every input of the plan from `feeds`, by name. A missing, mistyped or wrong-sized one,
+ * or a label outside the model's classes, throws before anything is written.
+ */
 export function writeInputs(
   gpu: Gpu,
   plan: StepPlan,
   feeds: Readonly<Record<string, Float32Array | Int32Array>>,
 ): void {
-  for (const [name, t] of plan.inputs) {
-    const data = feeds[name];
-    if (!data) throw new ShadergradError(`input '${name}' [${t.shape.join(', ')}] was not given`);
-    const want = t.dtype === 'i32' ? 'Int32Array' : 'Float32Array';
-    if (data.constructor.name !== want)
+  const checked = [...plan.inputs].map(
+    ([name, t]) => [t, checkInput(plan, name, t, feeds)] as const,
+  );
+  for (const [t, data] of checked) writeTensor(gpu, t, data);
+}
+
+function checkInput(
+  plan: StepPlan,
+  name: string,
+  t: GpuTensor,
+  feeds: Readonly<Record<string, Float32Array | Int32Array>>,
+): Float32Array | Int32Array {
+  const data = feeds[name];
+  if (!data) throw new ShadergradError(`input '${name}' [${t.shape.join(', ')}] was not given`);
+  const want = t.dtype === 'i32' ? 'Int32Array' : 'Float32Array';
+  if (data.constructor.name !== want)
+    throw new ShadergradError(`input '${name}': expected an ${want}, got ${data.constructor.name}`);
+  const expected = elementCount(t.shape);
+  if (data.length !== expected)
+    throw new ShadergradError(
+      `input '${name}': expected ${expected} values [${t.shape.join(', ')}], got ${data.length}`,
+    );
+  if (data instanceof Float32Array && !data.every(Number.isFinite))
+    throw new ShadergradError(`input '${name}' holds NaN or infinite values`);
+  if (name === 'labels') checkLabels(data, classesOf(plan), `input 'labels'`);
+  return data;
+}
+
+/** The classes a cross-entropy plan's labels index: the width of its logits. */
+function classesOf(plan: StepPlan): number {
+  return plan.outputs.logits.shape[1] ?? 1;
+}
+
+/**
+ * Refuses a label that is not a class of the model: the loss of label -1 or 10 of 10 classes is
+ * NaN, and a training step would apply it to the weights.
+ */
+export function checkLabels(labels: ArrayLike<number>, classes: number, what: string): void {
+  for (let i = 0; i < labels.length; i++) {
+    const v = labels[i] ?? 0;
+    if (!(Number.isInteger(v) && v >= 0 && v < classes))
       throw new ShadergradError(
-        `input '${name}': expected an ${want}, got ${data.constructor.name}`,
+        `${what}: label ${v} at index ${i} is not a class of this model (0 to ${classes - 1})`,
       );
-    const expected = elementCount(t.shape);
-    if (data.length !== expected)
-      throw new ShadergradError(
-        `input '${name}': expected ${expected} values [${t.shape.join(', ')}], got ${data.length}`,
-      );
-    if (data instanceof Float32Array && !data.every(Number.isFinite))
-      throw new ShadergradError(`input '${name}' holds NaN or infinite values`);
-    writeTensor(gpu, t, data);
   }
+}
+
+/** Refuses a GPU dataset whose labels (recorded at upload) do not fit the plan's classes. */
+export function checkDatasetLabels(plan: StepPlan, data: GpuDataset): void {
+  if (!plan.inputs.has('labels')) return;
+  const { index, value } = data.maxLabel;
+  const classes = classesOf(plan);
+  if (value >= classes)
+    throw new ShadergradError(
+      `dataset: label ${value} at index ${index} is not a class of this model (0 to ${classes - 1})`,
+    );
 }
 
 /**
@@ -110,6 +152,7 @@ export async function evaluateOn(
   while (done < data.count) {
     const b = Math.min(batch, data.count - done);
     const plan = await planFor(b);
+    checkDatasetLabels(plan, data);
     rewriteGather(gpu, plan, data, done, b);
     writeTensor(gpu, metrics.lossSum, new Float32Array(1));
     plan.submit();

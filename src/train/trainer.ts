@@ -23,7 +23,14 @@ import {
   type GpuDataset,
 } from './epoch';
 import type { MatmulVariant, OptimizerConfig } from '../kernels/index';
-import { compileRetrying, evaluateOn, predictOn, stepPlanOptions, writeInputs } from './forward';
+import {
+  checkDatasetLabels,
+  compileRetrying,
+  evaluateOn,
+  predictOn,
+  stepPlanOptions,
+  writeInputs,
+} from './forward';
 
 export {
   DivergenceError,
@@ -71,6 +78,7 @@ export class Trainer {
   private placeStep = 0;
   /** The metrics a restored mid-epoch position carries into the rest of its epoch. */
   private carried = { lossSum: 0, correct: 0 };
+  private destroyed = false;
   /** Every N steps (and at each epoch's end) a copy of the run's state; see snapshot.ts. */
   readonly snapshots: Snapshots;
 
@@ -111,6 +119,8 @@ export class Trainer {
 
   /** The training plan for host-provided batches (inputs written with writeTensor). */
   async plan(kind: 'train' | 'eval', batch: number, data?: GpuDataset): Promise<StepPlan> {
+    // Every step, prediction and evaluation gets its plan here: one check covers them all.
+    if (this.destroyed) throw new ShadergradError('this Trainer was destroyed (trainer.destroy())');
     const key = `${kind}|${batch}|${data ? `dataset ${datasetId(data)}` : 'host'}`;
     let plan = this.plans.get(key);
     if (!plan) {
@@ -187,6 +197,7 @@ export class Trainer {
     const seed = permutationSeed(epoch, this.options.seed);
     writeTensor(this.gpu, data.perm, seededPermutation(data.count, seed));
     const plan = await this.plan('train', batch, data);
+    checkDatasetLabels(plan, data);
     this.writeMetrics(start > 0 ? this.carried : { lossSum: 0, correct: 0 });
     // Before the first step: a loss before the first periodic snapshot can then resume too.
     if (this.snapshots.enabled && !this.snapshots.latest)
@@ -328,6 +339,8 @@ export class Trainer {
   }
 
   destroy(): void {
+    if (this.destroyed) return;
+    this.destroyed = true;
     this.release();
   }
 }
