@@ -70,10 +70,7 @@ export interface InitOptions {
   log?: (line: string) => void;
 }
 
-/**
- * Limits the engine asks for: the adapter's best, since im2col buffers of a batch are large.
- * (Dawn's "artificially reduced" warnings come before any request: see nativeStderr.node.ts.)
- */
+/** Limits the engine asks for: the adapter's best, since im2col buffers of a batch are large. */
 const WANTED_LIMITS = [
   'maxStorageBufferBindingSize',
   'maxBufferSize',

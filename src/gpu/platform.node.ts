@@ -8,7 +8,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { ShadergradError } from '../base/errors';
 import { addressSpaceBudget } from './memory';
-import { withoutNativeStderr } from './nativeStderr.node';
 import type { AdapterChoice, GpuPlatform } from './platform';
 
 const SWIFTSHADER_ICD = '/usr/lib/chromium/vk_swiftshader_icd.json';
@@ -82,11 +81,7 @@ const dawnInstances: GPU[] = [];
 async function requestDawnAdapter(create: DawnFactory): Promise<GPUAdapter | undefined> {
   const instance = create([]);
   dawnInstances.push(instance);
-  // Dawn prints its limit-clamping warnings inside this call, to fd 2 (see nativeStderr.node.ts).
-  const request = withoutNativeStderr(() =>
-    instance.requestAdapter({ powerPreference: 'high-performance' }),
-  );
-  return (await request) ?? undefined;
+  return (await instance.requestAdapter({ powerPreference: 'high-performance' })) ?? undefined;
 }
 
 /** The budget from /proc/self (Linux); undefined elsewhere or without a limit. */
