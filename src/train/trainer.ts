@@ -35,6 +35,9 @@ export {
   type GpuDataset,
 } from './epoch';
 
+/** Samples per evaluation step: evaluate()'s default, and the plan prepare() compiles for it. */
+export const EVAL_BATCH = 100;
+
 export interface TrainerOptions {
   batchSize: number;
   optimizer: OptimizerConfig;
@@ -132,6 +135,25 @@ export class Trainer {
     return compileRetrying(this.gpu, `${kind} step at batch ${batch}`, () =>
       compilePlan(this.gpu, this.buildGraph(batch), this.store, options),
     );
+  }
+
+  /**
+   * Everything that can fail before step 1, checked before it: compiles the training plan on
+   * `train` and the evaluation plan on `test` (each dataset's sample shape against the model's
+   * input, every tensor against the device limits), so that neither fails after an epoch of
+   * training. Both splits must hold images of one shape. Resolves to the training plan.
+   */
+  async prepare(train: GpuDataset, test: GpuDataset): Promise<StepPlan> {
+    const [a, b] = [train.sampleShape.join('x'), test.sampleShape.join('x')];
+    if (a !== b)
+      throw new ShadergradError(
+        `${train.name ?? 'training set'} holds ${a} images, ${test.name ?? 'test set'} ${b}: both splits need one image shape`,
+      );
+    this.checkDevice(train);
+    this.checkDevice(test);
+    const plan = await this.plan('train', this.options.batchSize, train);
+    if (test.count > 0) await this.plan('eval', Math.min(EVAL_BATCH, test.count), test);
+    return plan;
   }
 
   /** One training step on a host batch; resolves to the batch's mean loss. */
@@ -265,7 +287,10 @@ export class Trainer {
   }
 
   /** Mean loss and accuracy over every sample of `data`, in file order. */
-  async evaluate(data: GpuDataset, batch = 100): Promise<{ loss: number; accuracy: number }> {
+  async evaluate(
+    data: GpuDataset,
+    batch = EVAL_BATCH,
+  ): Promise<{ loss: number; accuracy: number }> {
     this.checkDevice(data);
     return evaluateOn(this.gpu, this.state, data, batch, (b) => this.plan('eval', b, data));
   }
