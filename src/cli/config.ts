@@ -18,7 +18,7 @@ import {
   type DatasetName,
   type TrainConfig,
 } from '../models/config';
-import { parseTrainConfig } from '../models/configJson';
+import { parseTrainConfigText } from '../models/configJson';
 import { readSavedRun, type ResumePoint } from './checkpoint';
 
 /** The training settings given on the command line (absent = keep the config's value). */
@@ -120,13 +120,5 @@ async function readConfigFile(path: string): Promise<TrainConfig> {
   } catch {
     throw new ShadergradError(`--config ${path}: cannot read the file`);
   }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (e) {
-    throw new ShadergradError(
-      `${path}: not valid JSON (${e instanceof Error ? e.message : String(e)})`,
-    );
-  }
-  return parseTrainConfig(json, path);
+  return parseTrainConfigText(text, `--config ${path}`);
 }
