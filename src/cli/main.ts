@@ -10,6 +10,7 @@ import { datasetToGpu } from '../models/fit';
 import { loadPredictor } from '../models/predictor';
 import { parseArgs, usage } from './args';
 import { configOf, loadSplit, pct, readBytes } from './common';
+import { describeSystemError, systemErrorIn } from './files';
 import { train } from './train';
 
 async function evaluateCheckpoint(
@@ -39,11 +40,25 @@ async function main(argv: readonly string[]): Promise<void> {
   else await train(cmd);
 }
 
+/**
+ * The one line for an error the user can act on: a ShadergradError's message, or a file-system
+ * failure that no flag's handling caught (its path and cause). Undefined for anything else: that
+ * is a bug, and its stack trace is printed.
+ */
+function oneLine(e: unknown): string | undefined {
+  if (e instanceof ShadergradError) return e.message;
+  const sys = systemErrorIn(e);
+  if (!sys) return undefined;
+  const at = sys.path === undefined ? (sys.syscall ?? 'file system') : sys.path;
+  return `${at}: ${describeSystemError(sys)}`;
+}
+
 main(process.argv.slice(2)).then(
   () => process.exit(0),
   (e: unknown) => {
-    if (e instanceof ShadergradError && process.env.SHADERGRAD_DEBUG === undefined)
-      console.error(`shadergrad: ${e.message}`);
+    const line = oneLine(e);
+    if (line !== undefined && process.env.SHADERGRAD_DEBUG === undefined)
+      console.error(`shadergrad: ${line}`);
     else console.error(e);
     process.exit(1);
   },
