@@ -7,7 +7,7 @@
 import { mkdir, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ShadergradError } from '../core';
-import { writeFileAtomic } from '../formats/safetensorsNode';
+import { nodeAtomicWriteIo, writeFileAtomic, type AtomicWriteIo } from '../formats/safetensorsNode';
 
 /** A Node system error (fs, child_process): it carries an errno code such as 'ENOSPC'. */
 export interface SystemError extends Error {
@@ -71,11 +71,15 @@ export async function onDisk<T>(
 }
 
 /** writeFileAtomic into the --out folder; a failure names the flag, the file and the cause. */
-export function writeOut(path: string, bytes: Uint8Array): Promise<void> {
+export function writeOut(
+  path: string,
+  bytes: Uint8Array,
+  io: AtomicWriteIo = nodeAtomicWriteIo,
+): Promise<void> {
   return onDisk(
     '--out',
     path,
-    () => writeFileAtomic(path, bytes),
+    () => writeFileAtomic(path, bytes, io),
     'not written, the previous file is intact: ',
   );
 }
