@@ -30,11 +30,16 @@ function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
+/** A key as a key path shows it: bare when it looks like one, else quoted and cut (show). */
+function keyLabel(key: string): string {
+  return /^[A-Za-z_$][\w$]{0,39}$/.test(key) ? key : show(key);
+}
+
 function merge<T extends object>(v: unknown, path: string, spec: Spec<T>, base: T): T {
   if (!isRecord(v)) return fail(path, `expected an object, got ${show(v)}`);
   const out = { ...base };
   for (const [key, value] of Object.entries(v)) {
-    const at = path === '' ? key : `${path}.${key}`;
+    const at = path === '' ? keyLabel(key) : `${path}.${keyLabel(key)}`;
     if (!Object.hasOwn(spec, key))
       fail(at, `unknown key (expected one of ${Object.keys(spec).join(', ')})`);
     const k = key as keyof T;
@@ -51,7 +56,7 @@ function readLayer(v: unknown, path: string): LayerSpec {
   const keys = Object.keys(LAYER_FIELDS[type]);
   const bad = Object.keys(v).find((key) => key !== 'type' && !keys.includes(key));
   if (bad !== undefined)
-    fail(`${path}.${bad}`, `unknown key for a ${type} layer (${keys.join(', ')})`);
+    fail(`${path}.${keyLabel(bad)}`, `unknown key for a ${type} layer (${keys.join(', ')})`);
   const defaults: Record<string, unknown> = {
     stride: type === 'conv2d' ? 1 : v.kernel,
     padding: 'valid',

@@ -117,4 +117,28 @@ describe('resolveTrainConfig', () => {
       /^--resume .*model\.safetensors: cannot read the file$/,
     );
   });
+
+  it('refuses configs too deep, too long or not JSON in one line, in a file or a checkpoint', async () => {
+    const deep = join(dir(), 'deep.json');
+    writeFileSync(deep, `{"epochs": ${'['.repeat(100_000)}${']'.repeat(100_000)}}`);
+    await expect(resolve(['--config', deep])).rejects.toThrow(
+      new RegExp(
+        `^--config ${deep}: nested 100001 levels deep, more than a config holds \\(at most 32\\)$`,
+      ),
+    );
+    const long = join(dir(), 'long.json');
+    writeFileSync(long, `{"epochs": 1, "x": "${'y'.repeat(2 ** 20)}"}`);
+    await expect(resolve(['--config', long])).rejects.toThrow(
+      /^--config .*long\.json: 1048598 characters, more than a config holds \(at most 1048576\)$/,
+    );
+    const run = savedRun(defaultTrainConfig(), 1);
+    const one = { x: { dtype: 'F32' as const, shape: [1], data: new Float32Array(1) } };
+    writeFileSync(
+      join(run, 'model.safetensors'),
+      writeSafetensors(one, { 'shadergrad.config': '{epochs' }),
+    );
+    await expect(resolve(['--resume', run])).rejects.toThrow(
+      /^.*model\.safetensors: metadata shadergrad\.config: not valid JSON \([^\n]*\)$/,
+    );
+  });
 });
