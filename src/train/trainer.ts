@@ -6,7 +6,7 @@
  */
 import type { Gpu } from '../gpu/device';
 import { createTensor, readFloat32, writeTensor } from '../gpu/buffers';
-import { ShadergradError } from '../base/errors';
+import { DeviceLostError, ShadergradError } from '../base/errors';
 import type { Graph } from '../graph/graph';
 import { compilePlan, type StepPlan } from '../graph/executor';
 import { ParameterStore } from '../graph/parameterStore';
@@ -144,15 +144,21 @@ export class Trainer {
    * training. Both splits must hold images of one shape. Resolves to the training plan.
    */
   async prepare(train: GpuDataset, test: GpuDataset): Promise<StepPlan> {
-    const [a, b] = [train.sampleShape.join('x'), test.sampleShape.join('x')];
-    if (a !== b)
+    const [trainShape, testShape] = [train.sampleShape.join('x'), test.sampleShape.join('x')];
+    if (trainShape !== testShape)
       throw new ShadergradError(
-        `${train.name ?? 'training set'} holds ${a} images, ${test.name ?? 'test set'} ${b}: both splits need one image shape`,
+        `${train.name ?? 'training set'} holds ${trainShape} images, ${test.name ?? 'test set'} ${testShape}: both splits need one image shape`,
       );
     this.checkDevice(train);
     this.checkDevice(test);
     const plan = await this.plan('train', this.options.batchSize, train);
-    if (test.count > 0) await this.plan('eval', Math.min(EVAL_BATCH, test.count), test);
+    const b = Math.min(EVAL_BATCH, test.count);
+    // Its limits differ from the training step's (another batch): say which step hit them.
+    if (b > 0)
+      await this.plan('eval', b, test).catch((e: unknown) => {
+        if (!(e instanceof ShadergradError) || e instanceof DeviceLostError) throw e;
+        throw new ShadergradError(`evaluation step at batch ${b}: ${e.message}`, { cause: e });
+      });
     return plan;
   }
 
