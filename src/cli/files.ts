@@ -84,6 +84,18 @@ export function writeOut(
   );
 }
 
+/**
+ * The one line the CLI prints for an error the user can act on: a ShadergradError's message, or
+ * a file-system failure no flag's handling caught (its path and cause). Undefined for anything
+ * else: that is a bug, and main prints its stack trace.
+ */
+export function errorLine(e: unknown): string | undefined {
+  if (e instanceof ShadergradError) return e.message;
+  const sys = systemErrorIn(e);
+  if (!sys) return undefined;
+  return `${sys.path ?? `${sys.syscall ?? 'a file operation'} failed`}: ${describeSystemError(sys)}`;
+}
+
 /** Name of the probe file written (and removed) to show that a folder takes files. */
 export const PROBE_FILE = '.shadergrad-write-probe';
 

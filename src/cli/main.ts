@@ -5,12 +5,12 @@
  * big for memory or a device lost more often than the run recovers from exit 1 with one line
  * that names the flag, file or tensor; `SHADERGRAD_DEBUG=1` shows stack traces.
  */
-import { ShadergradError, initDevice } from '../core';
+import { initDevice } from '../core';
 import { datasetToGpu } from '../models/fit';
 import { loadPredictor } from '../models/predictor';
 import { parseArgs, usage } from './args';
 import { configOf, loadSplit, pct, readBytes } from './common';
-import { describeSystemError, systemErrorIn } from './files';
+import { errorLine } from './files';
 import { train } from './train';
 
 async function evaluateCheckpoint(
@@ -40,23 +40,10 @@ async function main(argv: readonly string[]): Promise<void> {
   else await train(cmd);
 }
 
-/**
- * The one line for an error the user can act on: a ShadergradError's message, or a file-system
- * failure that no flag's handling caught (its path and cause). Undefined for anything else: that
- * is a bug, and its stack trace is printed.
- */
-function oneLine(e: unknown): string | undefined {
-  if (e instanceof ShadergradError) return e.message;
-  const sys = systemErrorIn(e);
-  if (!sys) return undefined;
-  const at = sys.path === undefined ? (sys.syscall ?? 'file system') : sys.path;
-  return `${at}: ${describeSystemError(sys)}`;
-}
-
 main(process.argv.slice(2)).then(
   () => process.exit(0),
   (e: unknown) => {
-    const line = oneLine(e);
+    const line = errorLine(e);
     if (line !== undefined && process.env.SHADERGRAD_DEBUG === undefined)
       console.error(`shadergrad: ${line}`);
     else console.error(e);

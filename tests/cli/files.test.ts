@@ -2,14 +2,14 @@
  * The CLI's file-system failures in the user's terms: one line naming the flag, the path and the
  * cause. The disk-full cases use /dev/full, which fails every write with a real ENOSPC.
  */
-import { appendFile, open, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, open, writeFile } from 'node:fs/promises';
 import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ShadergradError } from '../../src/base/errors';
 import { configOf } from '../../src/cli/common';
-import { onDisk, prepareOutDir, writeOut } from '../../src/cli/files';
+import { errorLine, onDisk, prepareOutDir, writeOut } from '../../src/cli/files';
 import { nodeAtomicWriteIo, type AtomicWriteIo } from '../../src/formats/safetensorsNode';
 import { writeSafetensors } from '../../src/formats/safetensors';
 import { defaultTrainConfig } from '../../src/models/config';
@@ -92,5 +92,20 @@ describe('a full disk', () => {
     const bytes = new Uint8Array(readFileSync(path));
     expect(bytes).toEqual(old);
     expect(configOf(bytes, path)).toEqual(config);
+  });
+});
+
+describe("the CLI's last resort", () => {
+  it('prints a file-system failure no flag caught as its path and cause, and a bug as a stack', async () => {
+    const e = await appendFile('/dev/full', 'x').catch((err: unknown) => err);
+    expect(errorLine(e)).toBe('write failed: no space left on the device (ENOSPC)');
+    const notDir = await mkdir('/dev/full/run').catch((err: unknown) => err);
+    expect(errorLine(notDir)).toBe(
+      '/dev/full/run: a part of the path is a file, not a folder (ENOTDIR)',
+    );
+    expect(errorLine(new ShadergradError('--batch: expected a number'))).toBe(
+      '--batch: expected a number',
+    );
+    expect(errorLine(new TypeError('x is undefined'))).toBeUndefined();
   });
 });
