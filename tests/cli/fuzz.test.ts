@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ShadergradError } from '../../src/base/errors';
 import { mulberry32 } from '../../src/base/random';
-import { parseArgs, type CliCommand } from '../../src/cli/args';
+import { parseArgs, usage, type CliCommand } from '../../src/cli/args';
 import { resolveTrainConfig } from '../../src/cli/config';
 import { defaultTrainConfig } from '../../src/models/config';
 import { parseTrainConfig, parseTrainConfigText } from '../../src/models/configJson';
@@ -102,37 +102,13 @@ function configText(r: Random): string {
   ])();
 }
 
-const FLAGS = [
-  'config',
-  'dataset',
-  'data',
-  'epochs',
-  'batch',
-  'lr',
-  'optimizer',
-  'seed',
-  'limit',
-  'snapshot-every',
-  'checkpoint-every',
-  'features',
-  'kernel',
-  'stride',
-  'padding',
-  'activation',
-  'pool',
-  'dense',
-  'init',
-  'resume',
-  'out',
-  'profile',
-  'eval',
-  'bogus',
-];
+/** Every flag the help lists (the parser's own table), and one it does not know. */
+const FLAGS = [...new Set(usage().match(/--[a-z-]+/g) ?? []), '--bogus'];
 
 function argv(r: Random, configFile: string): string[] {
   const out: string[] = r() < 0.2 ? [pick(r, ['train', 'eval', 'x'])] : [];
   for (let n = Math.floor(r() * 6); n > 0; n--) {
-    const flag = `--${pick(r, FLAGS)}`;
+    const flag = pick(r, FLAGS);
     const value = flag === '--config' ? configFile : pick(r, WORDS);
     if (r() < 0.3) out.push(`${flag}=${value}`);
     else out.push(flag, ...(r() < 0.9 ? [value] : []));
