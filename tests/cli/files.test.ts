@@ -54,6 +54,23 @@ describe('--out before step 1', () => {
   });
 });
 
+describe('causes in words', () => {
+  it('names permission, read-only and missing places with their codes', async () => {
+    const cases: [string, string][] = [
+      ['EACCES', 'permission denied (EACCES)'],
+      ['EROFS', 'read-only file system (EROFS)'],
+      ['ENOENT', 'no such file or folder (ENOENT)'],
+      ['EWEIRD', 'EWEIRD: odd (EWEIRD)'],
+    ];
+    for (const [code, cause] of cases) {
+      const e = Object.assign(new Error(`${code}: odd`), { code });
+      expect(await failure(() => onDisk('--out', '/ro/run', () => Promise.reject(e)))).toBe(
+        `--out /ro/run: ${cause}`,
+      );
+    }
+  });
+});
+
 describe('a full disk', () => {
   it('while metrics.jsonl is appended: one line naming --out, the file and ENOSPC', async () => {
     expect(

@@ -4,7 +4,7 @@
  * --out that cannot take files each exit 1 with one line naming the file or flag and both sides,
  * no stack trace, and nothing trained or written.
  */
-import { existsSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -104,6 +104,20 @@ describe('checks before step 1', () => {
     expectOneLine(
       r,
       `shadergrad: --out ${file}: a file is in the way (expected a folder) (EEXIST)`,
+    );
+  });
+});
+
+describe('a full disk after an epoch', () => {
+  // metrics.jsonl links to /dev/full, where every write fails with a real ENOSPC.
+  it('while metrics.jsonl is appended: one line naming --out, the file and the cause', async () => {
+    const data = idxDir([28, 28], [28, 28]);
+    const out = dir();
+    symlinkSync('/dev/full', join(out, 'metrics.jsonl'));
+    const r = await startCli([...tiny, '--data', data, '--out', out]).finished;
+    expectOneLine(
+      r,
+      `shadergrad: --out ${join(out, 'metrics.jsonl')}: no space left on the device (ENOSPC)`,
     );
   });
 });
