@@ -115,7 +115,10 @@ class CliRun {
     }
   }
 
-  /** Compiles the training and evaluation steps (trainer.prepare), prints the training step's memory and, with --profile, its kernels. */
+  /**
+   * Compiles the training and evaluation steps (trainer.prepare: data shapes, device limits),
+   * prints the training step's memory and, with --profile, its kernels.
+   */
   async prepare(profile: boolean): Promise<void> {
     const plan = await this.trainer.prepare(this.trainGpu, this.testGpu);
     const m = plan.memory;
