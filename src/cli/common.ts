@@ -6,6 +6,7 @@ import { CONFIG_METADATA_KEY, savedConfig } from '../models/stateDict';
 import { readSafetensors } from '../formats/safetensors';
 import type { DatasetSplit } from '../data/datasets';
 import { loadFashionMnist, loadIdxDir, loadMnist } from '../data/datasetsNode';
+import { causeOf } from './files';
 
 export async function loadSplit(
   dataset: TrainConfig['dataset'],
@@ -18,8 +19,8 @@ export async function loadSplit(
 export async function readBytes(path: string, flag: string): Promise<Uint8Array> {
   try {
     return new Uint8Array(await readFile(path));
-  } catch {
-    throw new ShadergradError(`${flag} ${path}: cannot read the file`);
+  } catch (e) {
+    throw new ShadergradError(`${flag} ${path}: cannot read the file${causeOf(e)}`, { cause: e });
   }
 }
 

@@ -20,6 +20,7 @@ import {
 } from '../models/config';
 import { parseTrainConfigText } from '../models/configJson';
 import { readSavedRun, type ResumePoint } from './checkpoint';
+import { causeOf } from './files';
 
 /** The training settings given on the command line (absent = keep the config's value). */
 export interface TrainFlags {
@@ -117,8 +118,8 @@ async function readConfigFile(path: string): Promise<TrainConfig> {
   let text: string;
   try {
     text = await readFile(path, 'utf8');
-  } catch {
-    throw new ShadergradError(`--config ${path}: cannot read the file`);
+  } catch (e) {
+    throw new ShadergradError(`--config ${path}: cannot read the file${causeOf(e)}`, { cause: e });
   }
   return parseTrainConfigText(text, `--config ${path}`);
 }

@@ -42,6 +42,12 @@ export function describeSystemError(e: SystemError): string {
   return `${cause} (${e.code})`;
 }
 
+/** ": <cause>" for a message, when `e` is (or wraps) a file-system failure; else "". */
+export function causeOf(e: unknown): string {
+  const sys = systemErrorIn(e);
+  return sys ? `: ${describeSystemError(sys)}` : '';
+}
+
 /** The system error behind `e`, if any (itself, or its `cause` chain, e.g. writeFileAtomic's). */
 export function systemErrorIn(e: unknown): SystemError | undefined {
   for (let at = e, depth = 0; at !== undefined && depth < 8; depth++) {

@@ -101,7 +101,7 @@ describe('resolveTrainConfig', () => {
   it('names the flag or file at fault', async () => {
     const missing = join(dir(), 'none.json');
     await expect(resolve(['--config', missing])).rejects.toThrow(
-      `--config ${missing}: cannot read the file`,
+      `--config ${missing}: cannot read the file: no such file or folder (ENOENT)`,
     );
     const bad = join(dir(), 'bad.json');
     writeFileSync(bad, '{ epochs: 2');
@@ -114,7 +114,7 @@ describe('resolveTrainConfig', () => {
       '--features: 2 values for 3 conv2d layers',
     );
     await expect(resolve(['--resume', dir()])).rejects.toThrow(
-      /^--resume .*model\.safetensors: cannot read the file$/,
+      /^--resume .*model\.safetensors: cannot read the file: no such file or folder \(ENOENT\)$/,
     );
   });
 
