@@ -8,6 +8,7 @@
 import { constants, type Stats } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { ShadergradError } from './errors';
+import { causeOf } from './systemErrors';
 
 /** An open regular file; `label` (the path, or flag and path) starts every error message. */
 export interface RegularFile {
@@ -86,10 +87,7 @@ function kindOf(stats: Stats): string {
   return 'a special file';
 }
 
-/** Why a read failed, for the error line; nothing when the path is simply missing. */
+/** Why a read failed, for the error line: ": no such file or folder (ENOENT)". */
 function reason(e: unknown): string {
-  const code = (e as { code?: unknown }).code;
-  if (code === 'ENOENT') return '';
-  if (code === 'EACCES') return ' (permission denied)';
-  return ` (${e instanceof Error ? e.message : String(e)})`;
+  return causeOf(e) || ` (${e instanceof Error ? e.message : String(e)})`;
 }

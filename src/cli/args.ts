@@ -48,8 +48,14 @@ interface Parsed {
   configFile?: string;
 }
 
+/** A user's token as a message shows it: control characters escaped, at most 60 characters. */
+function clip(token: string): string {
+  const s = JSON.stringify(token).slice(1, -1);
+  return s.length > 60 ? `${s.slice(0, 57)}...` : s;
+}
+
 function bad(flag: string, expected: string, value: string): never {
-  throw new ShadergradError(`${flag}: expected ${expected}, got '${value}'`);
+  throw new ShadergradError(`${flag}: expected ${expected}, got '${clip(value)}'`);
 }
 
 function wholeArg(flag: string, value: string, min: number, max = Number.MAX_SAFE_INTEGER): number {
@@ -183,8 +189,10 @@ function splitToken(token: string): { name: FlagName; inline?: string } {
   if (flag.startsWith('--') && Object.hasOwn(SETTERS, name)) {
     return { name: name as FlagName, inline: eq < 0 ? undefined : token.slice(eq + 1) };
   }
-  if (token.startsWith('-')) throw new ShadergradError(`${flag}: unknown flag (see --help)`);
-  throw new ShadergradError(`'${token}': unexpected argument (flags start with --; see --help)`);
+  if (token.startsWith('-')) throw new ShadergradError(`${clip(flag)}: unknown flag (see --help)`);
+  throw new ShadergradError(
+    `'${clip(token)}': unexpected argument (flags start with --; see --help)`,
+  );
 }
 
 function toCommand(p: Parsed, seen: ReadonlySet<FlagName>): CliCommand {
@@ -230,7 +238,8 @@ export function parseArgs(commandLine: readonly string[]): CliCommand {
     const arg = help[name][0];
     let value = inline;
     if (arg === '') {
-      if (value !== undefined) throw new ShadergradError(`${flag}: takes no value, got '${value}'`);
+      if (value !== undefined)
+        throw new ShadergradError(`${flag}: takes no value, got '${clip(value)}'`);
     } else if (value === undefined && !(argv[i + 1] ?? '--').startsWith('--')) {
       value = argv[++i];
     }

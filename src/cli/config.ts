@@ -18,7 +18,7 @@ import {
   type DatasetName,
   type TrainConfig,
 } from '../models/config';
-import { parseTrainConfig } from '../models/configJson';
+import { MAX_CONFIG_CHARS, parseTrainConfigText } from '../models/configJson';
 import { readSavedRun, type ResumePoint } from './checkpoint';
 
 /** The training settings given on the command line (absent = keep the config's value). */
@@ -112,21 +112,8 @@ function mergeFlags(config: TrainConfig, f: TrainFlags): TrainConfig {
   };
 }
 
-/** A config is a few hundred bytes; the cap only stops a wrong path from filling memory. */
-const maxConfigBytes = 2 ** 20;
-
-/** The --config file, parsed over the defaults. */
+/** The --config file, read no further than a config may be long, parsed over the defaults. */
 async function readConfigFile(path: string): Promise<TrainConfig> {
-  const text = new TextDecoder().decode(
-    await readFileCapped(path, maxConfigBytes, `--config ${path}`),
-  );
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (e) {
-    throw new ShadergradError(
-      `${path}: not valid JSON (${e instanceof Error ? e.message : String(e)})`,
-    );
-  }
-  return parseTrainConfig(json, path);
+  const bytes = await readFileCapped(path, MAX_CONFIG_CHARS, `--config ${path}`);
+  return parseTrainConfigText(new TextDecoder().decode(bytes), `--config ${path}`);
 }

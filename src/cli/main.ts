@@ -5,11 +5,12 @@
  * big for memory or a device lost more often than the run recovers from exit 1 with one line
  * that names the flag, file or tensor; `SHADERGRAD_DEBUG=1` shows stack traces.
  */
-import { ShadergradError, initDevice } from '../core';
+import { initDevice } from '../core';
 import { datasetToGpu } from '../models/fit';
 import { loadPredictor } from '../models/predictor';
 import { parseArgs, usage } from './args';
 import { configOf, loadSplit, pct, readBytes } from './common';
+import { errorLine } from './files';
 import { train } from './train';
 
 async function evaluateCheckpoint(
@@ -42,8 +43,9 @@ async function main(argv: readonly string[]): Promise<void> {
 main(process.argv.slice(2)).then(
   () => process.exit(0),
   (e: unknown) => {
-    if (e instanceof ShadergradError && process.env.SHADERGRAD_DEBUG === undefined)
-      console.error(`shadergrad: ${e.message}`);
+    const line = errorLine(e);
+    if (line !== undefined && process.env.SHADERGRAD_DEBUG === undefined)
+      console.error(`shadergrad: ${line}`);
     else console.error(e);
     process.exit(1);
   },

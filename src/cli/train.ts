@@ -10,7 +10,7 @@
  * - SHADERGRAD_DRILL_DEVICE_LOSS=STEP destroys the device once after global step STEP, to
  *   rehearse the recovery.
  */
-import { appendFile, mkdir, writeFile } from 'node:fs/promises';
+import { appendFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   DeviceRecovery,
@@ -27,12 +27,12 @@ import { describeModel, type TrainConfig } from '../models/config';
 import { datasetToGpu } from '../models/fit';
 import { createTrainer } from '../models/network';
 import { configMetadata, loadModel, modelBytes, optimizerBytes } from '../models/stateDict';
-import { writeFileAtomic } from '../formats/safetensorsNode';
 import { encodeGrayPng, filterGrid } from '../formats/png';
 import { limitDataset, type Dataset } from '../data/datasets';
 import type { CliCommand } from './args';
 import { CHECKPOINT_FILE, snapshotBytes, trimMetrics } from './checkpoint';
 import { loadSplit, mib, pct, readBytes } from './common';
+import { onDisk, prepareOutDir, writeOut } from './files';
 import { resolveTrainConfig } from './config';
 import { printProfile } from './profile';
 import { ProgressLine } from './progress';
@@ -57,7 +57,7 @@ export async function train(cmd: TrainCommand): Promise<void> {
     console.log(describeModel(config.model));
     trainer = createTrainer(gpu, config);
     if (cmd.init) loadModel(trainer, await readBytes(cmd.init, '--init'), cmd.init);
-    await mkdir(cmd.out, { recursive: true });
+    await prepareOutDir('--out', cmd.out);
     if (resume) {
       resume.restore(trainer);
       const { epoch, batch } = resume.position;
@@ -71,7 +71,10 @@ export async function train(cmd: TrainCommand): Promise<void> {
     const run = new CliRun(trainer, config, cmd.out, { train: trainSet, test: split.test });
     await run.prepare(cmd.profile);
     await run.epochs(resume?.position.epoch ?? 1);
-    await writeFile(join(cmd.out, 'config.json'), `${JSON.stringify(config, null, 2)}\n`);
+    const configPath = join(cmd.out, 'config.json');
+    await onDisk('--out', configPath, () =>
+      writeFile(configPath, `${JSON.stringify(config, null, 2)}\n`),
+    );
     console.log(
       `saved ${join(cmd.out, 'model.safetensors')}, optimizer.safetensors, checkpoint.safetensors, the first layer (safetensors + png) and metrics.jsonl`,
     );
@@ -112,9 +115,12 @@ class CliRun {
     }
   }
 
-  /** Compiles the training step, prints its memory and, with --profile, its kernels. */
+  /**
+   * Compiles the training and evaluation steps (trainer.prepare: data shapes, device limits),
+   * prints the training step's memory and, with --profile, its kernels.
+   */
   async prepare(profile: boolean): Promise<void> {
-    const plan = await this.trainer.plan('train', this.config.batchSize, this.trainGpu);
+    const plan = await this.trainer.prepare(this.trainGpu, this.testGpu);
     const m = plan.memory;
     const budget = this.trainer.gpu.memory.budgetBytes;
     console.log(
@@ -154,7 +160,8 @@ class CliRun {
         seconds: result.seconds,
       };
       // The metrics line first: a kill before the checkpoint makes --resume redo (and trim) it.
-      await appendFile(join(this.out, 'metrics.jsonl'), `${JSON.stringify(line)}\n`);
+      const metrics = join(this.out, 'metrics.jsonl');
+      await onDisk('--out', metrics, () => appendFile(metrics, `${JSON.stringify(line)}\n`));
       await this.recovery.run(() => this.saveEpoch(epoch));
     }
   }
@@ -169,7 +176,7 @@ class CliRun {
 
   private writeCheckpoint(s: Snapshot): Promise<void> {
     const path = join(this.out, CHECKPOINT_FILE);
-    this.writes = this.writes.then(() => writeFileAtomic(path, snapshotBytes(s, this.config)));
+    this.writes = this.writes.then(() => writeOut(path, snapshotBytes(s, this.config)));
     return this.writes;
   }
 
@@ -205,21 +212,18 @@ async function saveUserFiles(
   epoch: number,
 ): Promise<void> {
   const meta = { ...configMetadata(config), epoch: String(epoch) };
-  await writeFileAtomic(join(out, 'model.safetensors'), await modelBytes(trainer, meta));
-  await writeFileAtomic(join(out, 'optimizer.safetensors'), await optimizerBytes(trainer, meta));
+  await writeOut(join(out, 'model.safetensors'), await modelBytes(trainer, meta));
+  await writeOut(join(out, 'optimizer.safetensors'), await optimizerBytes(trainer, meta));
   const first = [...trainer.store.params.keys()][0];
   if (!first) return;
   const layer = first.split('.')[0] ?? first;
-  await writeFileAtomic(
+  await writeOut(
     join(out, `${layer}.safetensors`),
     await modelBytes(trainer, meta, (n) => n.startsWith(`${layer}.`)),
   );
   const spec = trainer.store.get(first).spec;
   if (spec.shape.length === 4) {
     const grid = filterGrid(await trainer.store.read(first), spec.shape);
-    await writeFileAtomic(
-      join(out, `${layer}.png`),
-      encodeGrayPng(grid.pixels, grid.width, grid.height),
-    );
+    await writeOut(join(out, `${layer}.png`), encodeGrayPng(grid.pixels, grid.width, grid.height));
   }
 }

@@ -13,13 +13,17 @@ import { parseIdx } from './idx';
 /** One split of a dataset; the byte arrays are owned by the dataset. */
 export interface Dataset {
   name: string;
-  /** count*rows*cols raw pixel bytes, row-major per image. */
+  /** Where the images come from (an IDX file's path), for messages; else `name` is used. */
+  source?: string;
+  /** count*channels*rows*cols raw pixel bytes, channel-major then row-major per image. */
   images: Uint8Array;
   /** count class indices, each < classes. */
   labels: Uint8Array;
   count: number;
   rows: number;
   cols: number;
+  /** Channels per image; absent = 1 (grayscale, as IDX and MNIST hold). */
+  channels?: number;
   classes: number;
   classNames?: string[];
 }
@@ -81,7 +85,24 @@ export function datasetFromIdx(
       `${names.labels}: label ${labels.data[bad]} at index ${bad} is not a class 0..${classes - 1}`,
     );
   }
-  return { name: names.name, images: images.data, labels: labels.data, count, rows, cols, classes };
+  return {
+    name: names.name,
+    source: names.images,
+    images: images.data,
+    labels: labels.data,
+    count,
+    rows,
+    cols,
+    channels: 1,
+    classes,
+  };
+}
+
+/** One image's shape, [channels, rows, cols]: what a model's input (C, H, W) must equal. */
+export function imageShape(
+  d: Pick<Dataset, 'rows' | 'cols' | 'channels'>,
+): [number, number, number] {
+  return [d.channels ?? 1, d.rows, d.cols];
 }
 
 /** The first n samples of `ds` (all of them when n >= count); views, no copy. */
@@ -90,7 +111,7 @@ export function limitDataset(ds: Dataset, n: number): Dataset {
     throw new ShadergradError(`limitDataset(${ds.name}): n must be a positive integer, got ${n}`);
   }
   const count = Math.min(n, ds.count);
-  const pixels = ds.rows * ds.cols;
+  const pixels = imageShape(ds).reduce((a, b) => a * b, 1);
   return {
     ...ds,
     images: ds.images.subarray(0, count * pixels),
@@ -237,7 +258,7 @@ export function fashionSplit(
       }
     });
     const classNames = [...fashionClassNames];
-    return { name, images, labels, count, rows: 28, cols: 28, classes, classNames };
+    return { name, images, labels, count, rows: 28, cols: 28, channels: 1, classes, classNames };
   };
   return {
     train: make('Fashion-MNIST train', trainPer, 0),

@@ -203,7 +203,13 @@ export function fail(path: string, problem: string): never {
 }
 
 export function show(v: unknown): string {
-  const s = (JSON.stringify(v) as string | undefined) ?? String(v);
+  let s: string;
+  try {
+    s = JSON.stringify(v) ?? String(v);
+  } catch {
+    // Cyclic, BigInt or nested past the stack: from a library caller, never from JSON text.
+    s = Array.isArray(v) ? 'a list' : typeof v;
+  }
   return s.length > 40 ? `${s.slice(0, 37)}...` : s;
 }
 

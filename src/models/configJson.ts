@@ -30,11 +30,16 @@ function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
+/** A key as a key path shows it: bare when it looks like one, else quoted and cut (show). */
+function keyLabel(key: string): string {
+  return /^[A-Za-z_$][\w$]{0,39}$/.test(key) ? key : show(key);
+}
+
 function merge<T extends object>(v: unknown, path: string, spec: Spec<T>, base: T): T {
   if (!isRecord(v)) return fail(path, `expected an object, got ${show(v)}`);
   const out = { ...base };
   for (const [key, value] of Object.entries(v)) {
-    const at = path === '' ? key : `${path}.${key}`;
+    const at = path === '' ? keyLabel(key) : `${path}.${keyLabel(key)}`;
     if (!Object.hasOwn(spec, key))
       fail(at, `unknown key (expected one of ${Object.keys(spec).join(', ')})`);
     const k = key as keyof T;
@@ -51,7 +56,7 @@ function readLayer(v: unknown, path: string): LayerSpec {
   const keys = Object.keys(LAYER_FIELDS[type]);
   const bad = Object.keys(v).find((key) => key !== 'type' && !keys.includes(key));
   if (bad !== undefined)
-    fail(`${path}.${bad}`, `unknown key for a ${type} layer (${keys.join(', ')})`);
+    fail(`${path}.${keyLabel(bad)}`, `unknown key for a ${type} layer (${keys.join(', ')})`);
   const defaults: Record<string, unknown> = {
     stride: type === 'conv2d' ? 1 : v.kernel,
     padding: 'valid',
@@ -103,6 +108,54 @@ const trainSpec: Spec<TrainConfig> = {
   snapshotEvery: whole(0),
   checkpointEvery: whole(0),
 };
+
+/** Largest config text read (a real config is a few kB; a bigger one is not a config). */
+export const MAX_CONFIG_CHARS = 1 << 20;
+/** Deepest nesting of objects and lists in a config (a real one is 4 deep). */
+export const MAX_CONFIG_DEPTH = 32;
+
+/**
+ * A TrainConfig from the text of a JSON config (a --config file, a checkpoint's metadata). Text
+ * longer than MAX_CONFIG_CHARS or nested deeper than MAX_CONFIG_DEPTH is refused before it is
+ * parsed, so that no input reaches a recursion limit or prints megabytes back; then as
+ * parseTrainConfig. Errors are one line starting with `source`.
+ */
+export function parseTrainConfigText(text: string, source: string): TrainConfig {
+  if (text.length > MAX_CONFIG_CHARS)
+    throw new ShadergradError(
+      `${source}: ${text.length} characters, more than a config holds (at most ${MAX_CONFIG_CHARS})`,
+    );
+  const depth = nestingDepth(text);
+  if (depth > MAX_CONFIG_DEPTH)
+    throw new ShadergradError(
+      `${source}: nested ${depth} levels deep, more than a config holds (at most ${MAX_CONFIG_DEPTH})`,
+    );
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    const why = (e instanceof Error ? e.message : String(e)).split('\n')[0] ?? '';
+    throw new ShadergradError(`${source}: not valid JSON (${why.slice(0, 200)})`);
+  }
+  return parseTrainConfig(json, source);
+}
+
+/** The deepest nesting of [ and { in JSON text, outside strings (a scan, no recursion). */
+function nestingDepth(text: string): number {
+  let depth = 0;
+  let max = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (inString) {
+      if (c === '\\') i++;
+      else if (c === '"') inString = false;
+    } else if (c === '"') inString = true;
+    else if (c === '[' || c === '{') max = Math.max(max, ++depth);
+    else if (c === ']' || c === '}') depth--;
+  }
+  return max;
+}
 
 /**
  * A TrainConfig from a JSON config file's parsed contents. Objects are merged over

@@ -5,7 +5,7 @@
  */
 import { ShadergradError, uploadDataset, type EpochProgress, type Gpu } from '../core';
 import type { GpuDataset, Trainer } from '../core';
-import { limitDataset, type Dataset, type DatasetSplit } from '../data/datasets';
+import { imageShape, limitDataset, type Dataset, type DatasetSplit } from '../data/datasets';
 import type { TrainConfig } from './config';
 import { validateModel } from './config';
 import { createTrainer, type NetworkOptions } from './network';
@@ -43,20 +43,23 @@ export interface TrainedModel {
 }
 
 /**
- * A dataset on the GPU as bytes, each sample [1, rows, cols] (grayscale images): the one way the
- * library, the CLI and the benchmarks upload one. Only the pixels, labels and geometry are read,
- * so a bare `{ images, labels, count, rows, cols }` will do. The caller owns the buffers; upload
- * again to a new device after a device loss.
+ * A dataset on the GPU as bytes, each sample [channels, rows, cols] (channels 1 when absent): the
+ * one way the library, the CLI and the benchmarks upload one. Only the pixels, labels, geometry
+ * and names are read, so a bare `{ images, labels, count, rows, cols }` will do. The upload keeps
+ * the source (or name) so that a model whose input differs names the file. The caller owns the
+ * buffers; upload again to a new device after a device loss.
  */
 export function datasetToGpu(
   gpu: Gpu,
-  d: Pick<Dataset, 'images' | 'labels' | 'count' | 'rows' | 'cols'>,
+  d: Pick<Dataset, 'images' | 'labels' | 'count' | 'rows' | 'cols'> &
+    Partial<Pick<Dataset, 'channels' | 'name' | 'source'>>,
 ): GpuDataset {
   return uploadDataset(gpu, {
     images: d.images,
     labels: d.labels,
     count: d.count,
-    sampleShape: [1, d.rows, d.cols],
+    sampleShape: imageShape(d),
+    name: d.source ?? d.name,
   });
 }
 
@@ -84,6 +87,7 @@ export async function trainModel(
   };
   const epochs: EpochReport[] = [];
   try {
+    await trainer.prepare(train, test);
     for (let epoch = 1; epoch <= config.epochs; epoch++) {
       const r = await trainer.trainEpoch(train, epoch, (p) => onProgress?.({ ...p, epoch }));
       const t = await trainer.evaluate(test);

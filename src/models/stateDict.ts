@@ -14,7 +14,7 @@ import {
   type SafetensorsTensor,
 } from '../formats/safetensors';
 import type { TrainConfig } from './config';
-import { parseTrainConfig } from './configJson';
+import { parseTrainConfigText } from './configJson';
 
 /** What holds a model's parameters on the GPU: a Trainer or a Predictor. */
 export interface HasParameters {
@@ -33,13 +33,7 @@ export function configMetadata(config: TrainConfig): Record<string, string> {
 export function savedConfig(file: SafetensorsFile, source: string): TrainConfig | undefined {
   const text = file.metadata[CONFIG_METADATA_KEY];
   if (text === undefined) return undefined;
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    throw new ShadergradError(`${source}: metadata ${CONFIG_METADATA_KEY} is not JSON`);
-  }
-  return parseTrainConfig(json, `${source} metadata`);
+  return parseTrainConfigText(text, `${source}: metadata ${CONFIG_METADATA_KEY}`);
 }
 
 /** The parameters as safetensors bytes (metadata: whatever the caller passes, e.g. the config). */

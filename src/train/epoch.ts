@@ -25,6 +25,8 @@ export interface GpuDataset {
   readonly count: number;
   /** Per-sample shape, e.g. [1, 28, 28]. */
   readonly sampleShape: readonly number[];
+  /** What it was uploaded from (a file, a dataset name), for messages. */
+  readonly name?: string | undefined;
   /** The device holding it: after a device loss, upload the dataset again to the new one. */
   readonly device: GPUDevice;
   /** The largest label and its first sample, checked against a model's classes before use. */
@@ -33,7 +35,14 @@ export interface GpuDataset {
 
 export function uploadDataset(
   gpu: Gpu,
-  d: { images: Uint8Array; labels: Uint8Array; count: number; sampleShape: readonly number[] },
+  d: {
+    images: Uint8Array;
+    labels: Uint8Array;
+    count: number;
+    sampleShape: readonly number[];
+    /** Named in messages, e.g. the images file; default 'dataset'. */
+    name?: string | undefined;
+  },
 ): GpuDataset {
   const pixels = d.sampleShape.reduce((a, b) => a * b, 1);
   if (d.images.length !== d.count * pixels)
@@ -57,6 +66,7 @@ export function uploadDataset(
     perm,
     count: d.count,
     sampleShape: d.sampleShape,
+    name: d.name,
     device: gpu.device,
     maxLabel: largest(d.labels),
   };
@@ -90,10 +100,24 @@ export function gatherCalls(
   const labels = inputs.get('labels');
   if (!images || !labels)
     throw new ShadergradError("graph needs inputs named 'images' and 'labels'");
+  checkSampleShape(data, images.shape.slice(1));
   return [
     gatherImages({ images: data.images, perm: data.perm, out: images, offset, batch }),
     gatherLabels({ labels: data.labels, perm: data.perm, out: labels, offset, batch }),
   ];
+}
+
+/**
+ * The one check that a dataset's samples are the model's input: the shape, not only the element
+ * count (14x56 images hold as many pixels as 28x28 ones and would train as garbage).
+ */
+export function checkSampleShape(data: GpuDataset, input: readonly number[]): void {
+  const same =
+    data.sampleShape.length === input.length && data.sampleShape.every((n, i) => n === input[i]);
+  if (!same)
+    throw new ShadergradError(
+      `${data.name ?? 'dataset'}: images are ${data.sampleShape.join('x')} (channels x rows x cols), the model's input is ${input.join('x')} (channels x height x width)`,
+    );
 }
 
 /** The step's metrics: the batch's mean loss and correct count, added to the running sums. */

@@ -6,7 +6,7 @@
  */
 import type { Gpu } from '../gpu/device';
 import { createTensor, readFloat32, writeTensor } from '../gpu/buffers';
-import { ShadergradError } from '../base/errors';
+import { DeviceLostError, ShadergradError } from '../base/errors';
 import type { Graph } from '../graph/graph';
 import { compilePlan, type StepPlan } from '../graph/executor';
 import { ParameterStore } from '../graph/parameterStore';
@@ -41,6 +41,9 @@ export {
   type EpochProgress,
   type GpuDataset,
 } from './epoch';
+
+/** Samples per evaluation step: evaluate()'s default, and the plan prepare() compiles for it. */
+export const EVAL_BATCH = 100;
 
 export interface TrainerOptions {
   batchSize: number;
@@ -142,6 +145,31 @@ export class Trainer {
     return compileRetrying(this.gpu, `${kind} step at batch ${batch}`, () =>
       compilePlan(this.gpu, this.buildGraph(batch), this.store, options),
     );
+  }
+
+  /**
+   * Everything that can fail before step 1, checked before it: compiles the training plan on
+   * `train` and the evaluation plan on `test` (each dataset's sample shape against the model's
+   * input, every tensor against the device limits), so that neither fails after an epoch of
+   * training. Both splits must hold images of one shape. Resolves to the training plan.
+   */
+  async prepare(train: GpuDataset, test: GpuDataset): Promise<StepPlan> {
+    const [trainShape, testShape] = [train.sampleShape.join('x'), test.sampleShape.join('x')];
+    if (trainShape !== testShape)
+      throw new ShadergradError(
+        `${train.name ?? 'training set'} holds ${trainShape} images, ${test.name ?? 'test set'} ${testShape}: both splits need one image shape`,
+      );
+    this.checkDevice(train);
+    this.checkDevice(test);
+    const plan = await this.plan('train', this.options.batchSize, train);
+    const b = Math.min(EVAL_BATCH, test.count);
+    // Its limits differ from the training step's (another batch): say which step hit them.
+    if (b > 0)
+      await this.plan('eval', b, test).catch((e: unknown) => {
+        if (!(e instanceof ShadergradError) || e instanceof DeviceLostError) throw e;
+        throw new ShadergradError(`evaluation step at batch ${b}: ${e.message}`, { cause: e });
+      });
+    return plan;
   }
 
   /** One training step on a host batch; resolves to the batch's mean loss. */
@@ -276,7 +304,10 @@ export class Trainer {
   }
 
   /** Mean loss and accuracy over every sample of `data`, in file order. */
-  async evaluate(data: GpuDataset, batch = 100): Promise<{ loss: number; accuracy: number }> {
+  async evaluate(
+    data: GpuDataset,
+    batch = EVAL_BATCH,
+  ): Promise<{ loss: number; accuracy: number }> {
     this.checkDevice(data);
     return evaluateOn(this.gpu, this.state, data, batch, (b) => this.plan('eval', b, data));
   }

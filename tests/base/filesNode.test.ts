@@ -54,10 +54,10 @@ describe('special files are refused before any read', () => {
     expect(await refusal(readIdxFile(tmp))).toBe(`${tmp}: is a folder, not a regular file`);
   });
 
-  it('a missing file keeps its short message', async () => {
+  it('a missing file says so, with its code', async () => {
     const missing = join(tmp, 'missing');
     expect(await refusal(readFileCapped(missing, 10, `--config ${missing}`))).toBe(
-      `--config ${missing}: cannot read the file`,
+      `--config ${missing}: cannot read the file: no such file or folder (ENOENT)`,
     );
   });
 });

@@ -107,7 +107,7 @@ describe('checkpoint.safetensors', () => {
       batch: 0,
     });
     await expect(readResume(dir(), { knobs: {} })).rejects.toThrow(
-      /^--resume .*model\.safetensors: cannot read the file$/,
+      /^--resume .*model\.safetensors: cannot read the file: no such file or folder \(ENOENT\)$/,
     );
   });
 });

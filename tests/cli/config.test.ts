@@ -101,7 +101,7 @@ describe('resolveTrainConfig', () => {
   it('names the flag or file at fault', async () => {
     const missing = join(dir(), 'none.json');
     await expect(resolve(['--config', missing])).rejects.toThrow(
-      `--config ${missing}: cannot read the file`,
+      `--config ${missing}: cannot read the file: no such file or folder (ENOENT)`,
     );
     const bad = join(dir(), 'bad.json');
     writeFileSync(bad, '{ epochs: 2');
@@ -114,7 +114,31 @@ describe('resolveTrainConfig', () => {
       '--features: 2 values for 3 conv2d layers',
     );
     await expect(resolve(['--resume', dir()])).rejects.toThrow(
-      /^--resume .*model\.safetensors: cannot read the file$/,
+      /^--resume .*model\.safetensors: cannot read the file: no such file or folder \(ENOENT\)$/,
+    );
+  });
+
+  it('refuses configs too deep, too long or not JSON in one line, in a file or a checkpoint', async () => {
+    const deep = join(dir(), 'deep.json');
+    writeFileSync(deep, `{"epochs": ${'['.repeat(100_000)}${']'.repeat(100_000)}}`);
+    await expect(resolve(['--config', deep])).rejects.toThrow(
+      new RegExp(
+        `^--config ${deep}: nested 100001 levels deep, more than a config holds \\(at most 32\\)$`,
+      ),
+    );
+    const long = join(dir(), 'long.json');
+    writeFileSync(long, `{"epochs": 1, "x": "${'y'.repeat(2 ** 20)}"}`);
+    await expect(resolve(['--config', long])).rejects.toThrow(
+      /^--config .*long\.json: holds 1048598 bytes, over the 1048576-byte limit for this file$/,
+    );
+    const run = savedRun(defaultTrainConfig(), 1);
+    const one = { x: { dtype: 'F32' as const, shape: [1], data: new Float32Array(1) } };
+    writeFileSync(
+      join(run, 'model.safetensors'),
+      writeSafetensors(one, { 'shadergrad.config': '{epochs' }),
+    );
+    await expect(resolve(['--resume', run])).rejects.toThrow(
+      /^.*model\.safetensors: metadata shadergrad\.config: not valid JSON \([^\n]*\)$/,
     );
   });
 });

@@ -96,7 +96,7 @@ describe('npm start', () => {
     [['--frobnicate'], /^shadergrad: .*--frobnicate/],
     [
       ['--eval', '/nonexistent/model.safetensors'],
-      /^shadergrad: --eval \/nonexistent\/model.safetensors: cannot read the file$/,
+      /^shadergrad: --eval \/nonexistent\/model.safetensors: cannot read the file: no such file or folder \(ENOENT\)$/,
     ],
   ])(
     '%j exits 1 with one line',

@@ -63,4 +63,28 @@ describe('trainModel', () => {
     wrong.model.classes = 3;
     await expect(trainModel(gpu(), wrong, split)).rejects.toThrow(/model.classes = 3/);
   });
+
+  it('compares image shapes, not pixel counts, with the model input before step 1', async () => {
+    const steps: number[] = [];
+    const onProgress = (p: { step: number }): number => steps.push(p.step);
+    // 2x8 images hold the 16 pixels of 4x4 ones: the count alone would train them as 4x4.
+    const wide = { ...halves(96, 'train'), rows: 2, cols: 8, source: 'wide-images-idx3-ubyte' };
+    const wideTest = { ...halves(40, 'test'), rows: 2, cols: 8 };
+    await expect(
+      trainModel(gpu(), config(), { train: wide, test: wideTest }, { onProgress }),
+    ).rejects.toThrow(
+      /^wide-images-idx3-ubyte: images are 1x2x8 \(channels x rows x cols\), the model's input is 1x4x4 \(channels x height x width\)$/,
+    );
+    // A test split of another shape is refused before the first epoch, naming both splits.
+    await expect(
+      trainModel(gpu(), config(), { ...split, test: wideTest }, { onProgress }),
+    ).rejects.toThrow(/^train holds 1x4x4 images, test 1x2x8: both splits need one image shape$/);
+    // A config input of 4x2x2 (also 16 values) does not take 1x4x4 images.
+    const four = config();
+    four.model.input = { channels: 4, height: 2, width: 2 };
+    await expect(trainModel(gpu(), four, split, { onProgress })).rejects.toThrow(
+      /^train: images are 1x4x4 .*the model's input is 4x2x2/,
+    );
+    expect(steps).toEqual([]);
+  });
 });
