@@ -48,7 +48,9 @@ export class SigintStop {
       process.exit(SIGINT_EXIT_CODE);
     }
     this.requested = true;
-    console.log('\ninterrupted: saving the position after this step (Ctrl-C again quits now)');
+    console.log(
+      '\ninterrupted: stopping at the next step to save the position (Ctrl-C again quits now)',
+    );
     // The next step snapshots its result; the one after stops the epoch before it runs.
     this.trainer.snapshots.schedule((step) => {
       if (this.stopAt === undefined) this.stopAt = step;
