@@ -28,6 +28,8 @@ export type CliCommand =
       dataDir?: string;
       init?: string;
       resume?: string;
+      /** --overwrite: replace a run already in `out` (else it is refused, see runFolder.ts). */
+      overwrite: boolean;
       profile: boolean;
       configFile?: string;
     }
@@ -44,6 +46,7 @@ interface Parsed {
   init?: string;
   resume?: string;
   checkpoint?: string;
+  overwrite: boolean;
   profile: boolean;
   configFile?: string;
 }
@@ -117,6 +120,7 @@ const SETTERS = {
   init: (p, v) => (p.init = v),
   resume: (p, v) => (p.resume = v),
   out: (p, v) => (p.out = v),
+  overwrite: (p) => (p.overwrite = true),
   profile: (p) => (p.profile = true),
   eval: (p, v) => (p.checkpoint = v),
   help: () => undefined,
@@ -159,7 +163,12 @@ function flagHelp(): Record<FlagName, [string, string, string]> {
     dense: ['N', 'width of the hidden dense layer', `${k.dense}`],
     init: ['FILE', 'start from the weights of a safetensors checkpoint', 'random init'],
     resume: ['DIR', 'continue the run saved in DIR', 'none'],
-    out: ['DIR', 'where the run (checkpoints, logs) is written', DEFAULT_OUT],
+    out: [
+      'DIR',
+      'where the run (checkpoints, logs) is written; with --resume, its DIR',
+      DEFAULT_OUT,
+    ],
+    overwrite: ['', 'replace a run already in the --out folder (else refused)', 'off'],
     profile: ['', 'time every kernel and print a profile', 'off'],
     eval: ['CHECKPOINT', 'evaluate a checkpoint on the test set (no training)', 'none'],
     help: ['', 'print this help (also -h)', ''],
@@ -208,8 +217,21 @@ function toCommand(p: Parsed, seen: ReadonlySet<FlagName>): CliCommand {
     );
   }
   const config = defaultsWithFlags(p.flags, p.configFile !== undefined);
-  const { flags, out = DEFAULT_OUT, dataDir, init, resume, profile, configFile } = p;
-  return { kind: 'train', config, flags, out, dataDir, init, resume, profile, configFile };
+  const { flags, dataDir, init, resume, overwrite, profile, configFile } = p;
+  // A resumed run goes on in its own folder unless told otherwise.
+  const out = p.out ?? resume ?? DEFAULT_OUT;
+  return {
+    kind: 'train',
+    config,
+    flags,
+    out,
+    dataDir,
+    init,
+    resume,
+    overwrite,
+    profile,
+    configFile,
+  };
 }
 
 /** `train [flags]` and `eval CHECKPOINT [flags]` read as the flags they stand for. */
@@ -227,7 +249,7 @@ function withoutSubcommand(argv: readonly string[]): readonly string[] {
 export function parseArgs(commandLine: readonly string[]): CliCommand {
   if (commandLine.includes('--help') || commandLine.includes('-h')) return { kind: 'help' };
   const argv = withoutSubcommand(commandLine);
-  const parsed: Parsed = { flags: { knobs: {} }, profile: false };
+  const parsed: Parsed = { flags: { knobs: {} }, overwrite: false, profile: false };
   const seen = new Set<FlagName>();
   const help = flagHelp();
   for (let i = 0; i < argv.length; i++) {

@@ -9,7 +9,7 @@
  */
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import {
   ShadergradError,
   optimizerStateNames,
@@ -19,7 +19,7 @@ import {
 } from '../core';
 import type { TrainConfig } from '../models/config';
 import { parameterShapes } from '../models/network';
-import { loadModel, loadOptimizer } from '../models/stateDict';
+import { checkFiniteTensors, loadModel, loadOptimizer, savedStep } from '../models/stateDict';
 import {
   checkStateDict,
   readSafetensors,
@@ -31,10 +31,18 @@ import { configOf, readBytes } from './common';
 
 export const CHECKPOINT_FILE = 'checkpoint.safetensors';
 
+/** Metadata key of the --data folder a run trains on (absolute); absent for a named dataset. */
+export const DATA_DIR_METADATA_KEY = 'shadergrad.dataDir';
+
+/** The metadata that pins a run's --data folder (none for a named dataset, in the config). */
+export function dataMetadata(dataDir: string | undefined): Record<string, string> {
+  return dataDir === undefined ? {} : { [DATA_DIR_METADATA_KEY]: resolve(dataDir) };
+}
+
 type Place = Omit<Snapshot, 'params' | 'state' | 'optimizerStep'>;
 
-/** The snapshot as checkpoint.safetensors bytes. */
-export function snapshotBytes(s: Snapshot, config: TrainConfig): Uint8Array {
+/** The snapshot as checkpoint.safetensors bytes; `dataDir` is the run's --data folder, if any. */
+export function snapshotBytes(s: Snapshot, config: TrainConfig, dataDir?: string): Uint8Array {
   const shapes = parameterShapes(config.model);
   const stateNames = optimizerStateNames(config.optimizer.kind);
   const tensors: Record<string, SafetensorsTensor> = {};
@@ -59,6 +67,7 @@ export function snapshotBytes(s: Snapshot, config: TrainConfig): Uint8Array {
     optimizer: config.optimizer.kind,
     step: String(s.optimizerStep),
     epoch: String(s.position.epoch - 1),
+    ...dataMetadata(dataDir),
   });
 }
 
@@ -76,6 +85,7 @@ export function snapshotFromBytes(
     for (const s of stateNames) expected[`${name}.${s}`] = [...shape];
   }
   checkStateDict(file.tensors, expected, source);
+  checkFiniteTensors(file.tensors, source);
   const f32 = (name: string): Float32Array => {
     const t = file.tensors[name];
     if (t?.dtype !== 'F32') throw new ShadergradError(`${source}: ${name} is not F32`);
@@ -90,12 +100,9 @@ export function snapshotFromBytes(
       stateNames.map((s) => f32(`${name}.${s}`)),
     );
   }
-  const optimizerStep = Number(file.metadata.step);
-  if (!Number.isInteger(optimizerStep) || optimizerStep < 0)
-    throw new ShadergradError(`${source}: metadata step '${file.metadata.step}' is not a count`);
   return {
     ...readPlace(file.metadata['shadergrad.position'], source),
-    optimizerStep,
+    optimizerStep: savedStep(file.metadata.step, source),
     params,
     state,
   };
@@ -133,6 +140,8 @@ export interface ResumePoint {
 /** A run saved in a folder: its config, and its state read for the config it resumes with. */
 export interface SavedRun {
   readonly config: TrainConfig;
+  /** The --data folder it trains on (absolute); undefined for the named dataset. */
+  readonly dataDir?: string;
   /** The resume point, checked against `config` (the saved one, maybe changed by flags). */
   resumeAt(config: TrainConfig): ResumePoint;
 }
@@ -148,6 +157,7 @@ export async function readSavedRun(dir: string): Promise<SavedRun> {
     const bytes = await readBytes(path, '--resume');
     return {
       config: configOf(bytes, path),
+      dataDir: readSafetensors(bytes, path).metadata[DATA_DIR_METADATA_KEY],
       resumeAt(config) {
         const snapshot = snapshotFromBytes(bytes, path, config);
         return { position: snapshot.position, restore: (t) => t.restore(snapshot) };
@@ -158,13 +168,15 @@ export async function readSavedRun(dir: string): Promise<SavedRun> {
   const optimizerPath = join(dir, 'optimizer.safetensors');
   const model = await readBytes(modelPath, '--resume');
   const optimizer = await readBytes(optimizerPath, '--resume');
-  const done = Number(readSafetensors(model, modelPath).metadata.epoch ?? '0');
+  const { metadata } = readSafetensors(model, modelPath);
+  const done = Number(metadata.epoch ?? '0');
   const restore = (trainer: Trainer): void => {
     loadModel(trainer, model, modelPath);
     loadOptimizer(trainer, optimizer, optimizerPath);
   };
   return {
     config: configOf(model, modelPath),
+    dataDir: metadata[DATA_DIR_METADATA_KEY],
     resumeAt: () => ({ position: { epoch: done + 1, batch: 0 }, restore }),
   };
 }

@@ -6,8 +6,10 @@
  * A config file is parsed over the defaults and a run saves its whole config, so the highest
  * source given is the base and the flags go over it; the model is validated once, after the
  * merge. With --resume the saved config is the base and --config is not read at all (the saved
- * run already holds the config it was started with).
+ * run already holds the config it was started with). A resumed run also keeps its data: the
+ * dataset, --limit and --data folder it was started with (see pinData).
  */
+import { resolve } from 'node:path';
 import { readFileCapped } from '../base/filesNode';
 import { ShadergradError, type OptimizerKind } from '../core';
 import {
@@ -19,7 +21,7 @@ import {
   type TrainConfig,
 } from '../models/config';
 import { MAX_CONFIG_CHARS, parseTrainConfigText } from '../models/configJson';
-import { readSavedRun, type ResumePoint } from './checkpoint';
+import { readSavedRun, type ResumePoint, type SavedRun } from './checkpoint';
 
 /** The training settings given on the command line (absent = keep the config's value). */
 export interface TrainFlags {
@@ -43,12 +45,16 @@ export interface ConfigArgs {
   configFile?: string;
   /** --resume DIR. */
   resume?: string;
+  /** --data DIR. */
+  dataDir?: string;
 }
 
 /** A run's config and, with --resume, where the run continues and how to load its state. */
 export interface ResolvedConfig {
   config: TrainConfig;
   resume?: ResumePoint;
+  /** The IDX folder to train on (--data, or the resumed run's); undefined = config.dataset. */
+  dataDir?: string;
 }
 
 /**
@@ -56,15 +62,20 @@ export interface ResolvedConfig {
  * --resume also its resume point. Errors name the flag or file at fault.
  */
 export async function resolveTrainConfig(args: ConfigArgs): Promise<ResolvedConfig> {
-  if (args.resume !== undefined) return resumeConfig(args.resume, args.flags);
+  if (args.resume !== undefined) return resumeConfig(args.resume, args.flags, args.dataDir);
   const base =
     args.configFile === undefined ? defaultTrainConfig() : await readConfigFile(args.configFile);
-  return { config: applyFlags(base, args.flags) };
+  return { config: applyFlags(base, args.flags), dataDir: args.dataDir };
 }
 
 /** The saved run's config with the flags over it, and its state checked against that config. */
-async function resumeConfig(dir: string, flags: TrainFlags): Promise<ResolvedConfig> {
+async function resumeConfig(
+  dir: string,
+  flags: TrainFlags,
+  dataDir: string | undefined,
+): Promise<ResolvedConfig> {
   const saved = await readSavedRun(dir);
+  const pinned = pinData(dir, saved, flags, dataDir);
   const config = applyFlags(saved.config, flags);
   const resume = saved.resumeAt(config);
   // A mid-epoch position counts batches of the saved size: another size would skip or redo samples.
@@ -72,7 +83,34 @@ async function resumeConfig(dir: string, flags: TrainFlags): Promise<ResolvedCon
     throw new ShadergradError(
       `--batch: the run stopped mid-epoch at batch size ${saved.config.batchSize}; resume it with that size`,
     );
-  return { config, resume };
+  return { config, resume, dataDir: pinned };
+}
+
+/**
+ * The data a resumed run trains on: the one it was started with. A flag naming other data is
+ * refused: the position and the epoch's running metrics count samples of that data, and another
+ * set would silently mix two runs (another --limit mid-epoch even recorded loss 0).
+ */
+function pinData(
+  dir: string,
+  saved: SavedRun,
+  flags: TrainFlags,
+  dataDir: string | undefined,
+): string | undefined {
+  const was = saved.dataDir;
+  const source = was === undefined ? `--dataset ${saved.config.dataset}` : `--data ${was}`;
+  const refuse = (given: string, savedAs: string): never => {
+    throw new ShadergradError(
+      `${given}: the run in ${dir} trains on ${savedAs}; resume it without this flag, or start a new run in another --out`,
+    );
+  };
+  if (dataDir !== undefined && resolve(dataDir) !== was) refuse(`--data ${dataDir}`, source);
+  if (flags.dataset !== undefined && (was !== undefined || flags.dataset !== saved.config.dataset))
+    refuse(`--dataset ${flags.dataset}`, source);
+  const limit = saved.config.limit;
+  if (flags.limit !== undefined && flags.limit !== limit)
+    refuse(`--limit ${flags.limit}`, limit === undefined ? 'all its samples' : `--limit ${limit}`);
+  return was;
 }
 
 /**

@@ -33,15 +33,17 @@ async function evaluateCheckpoint(
   }
 }
 
-async function main(argv: readonly string[]): Promise<void> {
+/** Runs the command; resolves to the exit status. */
+async function main(argv: readonly string[]): Promise<number> {
   const cmd = parseArgs(argv);
   if (cmd.kind === 'help') console.log(usage());
   else if (cmd.kind === 'eval') await evaluateCheckpoint(cmd);
-  else await train(cmd);
+  else return train(cmd);
+  return 0;
 }
 
 main(process.argv.slice(2)).then(
-  () => process.exit(0),
+  (code) => process.exit(code),
   (e: unknown) => {
     const line = errorLine(e);
     if (line !== undefined && process.env.SHADERGRAD_DEBUG === undefined)

@@ -7,6 +7,8 @@
  * - checkpoint.safetensors (checkpoint.ts) is written atomically at each epoch's end and,
  *   with `--checkpoint-every N`, every N steps; `--resume DIR` continues from it with the same
  *   results as a run never stopped;
+ * - Ctrl-C saves the exact position into the checkpoint and prints the --resume command
+ *   (interrupt.ts); a folder that already holds a run is refused unless told (runFolder.ts);
  * - SHADERGRAD_DRILL_DEVICE_LOSS=STEP destroys the device once after global step STEP, to
  *   rehearse the recovery.
  */
@@ -30,34 +32,39 @@ import { configMetadata, loadModel, modelBytes, optimizerBytes } from '../models
 import { encodeGrayPng, filterGrid } from '../formats/png';
 import { limitDataset, type Dataset } from '../data/datasets';
 import type { CliCommand } from './args';
-import { CHECKPOINT_FILE, snapshotBytes, trimMetrics } from './checkpoint';
+import { CHECKPOINT_FILE, dataMetadata, snapshotBytes, trimMetrics } from './checkpoint';
 import { loadSplit, mib, pct, readBytes } from './common';
 import { onDisk, prepareOutDir, writeOut } from './files';
 import { resolveTrainConfig } from './config';
+import { SIGINT_EXIT_CODE, SigintStop, unlessInterrupted } from './interrupt';
 import { printProfile } from './profile';
 import { ProgressLine } from './progress';
+import { clearRun, runFilesToReplace, shellWord } from './runFolder';
 
 type TrainCommand = Extract<CliCommand, { kind: 'train' }>;
 
 /** Device losses a run recovers from before it gives up. */
 export const MAX_RECOVERIES = 3;
 
-export async function train(cmd: TrainCommand): Promise<void> {
-  const { config, resume } = await resolveTrainConfig(cmd);
+/** Runs the train command; resolves to the exit status (SIGINT_EXIT_CODE after Ctrl-C). */
+export async function train(cmd: TrainCommand): Promise<number> {
+  const { config, resume, dataDir } = await resolveTrainConfig(cmd);
+  const replaced = runFilesToReplace(cmd);
   const gpu = await initDevice({ log: (l) => console.log(l) });
   let trainer: Trainer | undefined;
+  let stop: SigintStop | undefined;
   try {
-    const split = await loadSplit(config.dataset, cmd.dataDir);
-    const trainSet = config.limit
-      ? limitDataset(split.train, Math.min(config.limit, split.train.count))
-      : split.train;
+    const split = await loadSplit(config.dataset, dataDir);
+    const trainSet = limitedTrainSet(split.train, config);
     console.log(
       `data: ${split.train.name} ${trainSet.count} training / ${split.test.count} test images`,
     );
     console.log(describeModel(config.model));
     trainer = createTrainer(gpu, config);
+    stop = new SigintStop(trainer);
     if (cmd.init) loadModel(trainer, await readBytes(cmd.init, '--init'), cmd.init);
     await prepareOutDir('--out', cmd.out);
+    await clearRun(replaced);
     if (resume) {
       resume.restore(trainer);
       const { epoch, batch } = resume.position;
@@ -68,22 +75,34 @@ export async function train(cmd: TrainCommand): Promise<void> {
       );
       await trimMetrics(join(cmd.out, 'metrics.jsonl'), epoch - 1);
     }
-    const run = new CliRun(trainer, config, cmd.out, { train: trainSet, test: split.test });
+    const sets = { train: trainSet, test: split.test };
+    const run = new CliRun(trainer, config, { out: cmd.out, dataDir, stop }, sets);
     await run.prepare(cmd.profile);
-    await run.epochs(resume?.position.epoch ?? 1);
+    if (!(await run.epochs(resume?.position.epoch ?? 1))) return SIGINT_EXIT_CODE;
     const configPath = join(cmd.out, 'config.json');
     await onDisk('--out', configPath, () =>
       writeFile(configPath, `${JSON.stringify(config, null, 2)}\n`),
     );
-    console.log(
-      `saved ${join(cmd.out, 'model.safetensors')}, optimizer.safetensors, checkpoint.safetensors, the first layer (safetensors + png) and metrics.jsonl`,
-    );
+    // Only what this run wrote: a resume with no epoch left to train writes config.json alone.
+    console.log(`saved in ${cmd.out}: ${[...run.saved, 'config.json'].join(', ')}`);
+    return 0;
   } finally {
+    stop?.dispose();
     const current = trainer?.gpu;
     trainer?.destroy();
     current?.destroy();
     gpu.destroy();
   }
+}
+
+/** The training set the run uses (config.limit); a batch must fit in it. */
+function limitedTrainSet(train: Dataset, config: TrainConfig): Dataset {
+  const set = config.limit ? limitDataset(train, Math.min(config.limit, train.count)) : train;
+  if (config.batchSize > set.count)
+    throw new ShadergradError(
+      `--batch ${config.batchSize}: larger than the ${set.count} training samples${config.limit ? ` (--limit ${config.limit})` : ''}; use --batch ${set.count} or less`,
+    );
+  return set;
 }
 
 /** One training run of the CLI: its datasets on the current device, recovery and checkpoints. */
@@ -94,13 +113,17 @@ class CliRun {
   /** Checkpoint writes, one after the other (a newer one must never be overtaken). */
   private writes: Promise<void> = Promise.resolve();
   private drillAt = drillStep();
+  private readonly out: string;
+  /** The files this run has written so far, for the last line. */
+  readonly saved = new Set<string>();
 
   constructor(
     private readonly trainer: Trainer,
     private readonly config: TrainConfig,
-    private readonly out: string,
+    private readonly place: { out: string; dataDir: string | undefined; stop: SigintStop },
     private readonly sets: { train: Dataset; test: Dataset },
   ) {
+    this.out = place.out;
     this.trainGpu = datasetToGpu(trainer.gpu, sets.train);
     this.testGpu = datasetToGpu(trainer.gpu, sets.test);
     this.recovery = new DeviceRecovery(trainer, {
@@ -135,17 +158,20 @@ class CliRun {
       );
   }
 
-  async epochs(first: number): Promise<void> {
+  /** Trains the epochs from `first` on; false when Ctrl-C stopped the run (position saved). */
+  async epochs(first: number): Promise<boolean> {
     const { config, trainer } = this;
     for (let epoch = first; epoch <= config.epochs; epoch++) {
+      if (this.place.stop.requested) return this.interrupted();
       const bar = new ProgressLine(`epoch ${epoch}/${config.epochs}`, process.stdout);
       const onProgress = (p: EpochProgress): void => {
         bar.update(p);
         this.drill((epoch - 1) * p.steps + p.step);
       };
-      const result = await this.recovery.run(() =>
-        trainer.trainEpoch(this.trainGpu, epoch, onProgress),
+      const result = await unlessInterrupted(
+        this.recovery.run(() => trainer.trainEpoch(this.trainGpu, epoch, onProgress)),
       );
+      if (!result) return this.interrupted();
       const test = await this.recovery.run(() => trainer.evaluate(this.testGpu));
       bar.done(
         `epoch ${epoch}: train loss ${result.loss.toFixed(4)}, train accuracy ${pct(result.accuracy)}, test accuracy ${pct(test.accuracy)}, ${Math.round(result.samples / result.seconds)} samples/s, ${result.seconds.toFixed(1)} s`,
@@ -162,8 +188,27 @@ class CliRun {
       // The metrics line first: a kill before the checkpoint makes --resume redo (and trim) it.
       const metrics = join(this.out, 'metrics.jsonl');
       await onDisk('--out', metrics, () => appendFile(metrics, `${JSON.stringify(line)}\n`));
+      this.saved.add('metrics.jsonl');
       await this.recovery.run(() => this.saveEpoch(epoch));
     }
+    return true;
+  }
+
+  /** After Ctrl-C: the latest snapshot (taken right after the step in progress) as checkpoint. */
+  private async interrupted(): Promise<false> {
+    await this.trainer.snapshots.settle();
+    const s = this.trainer.snapshots.latest;
+    if (!s) {
+      console.log('interrupted before the first step: nothing to save');
+      return false;
+    }
+    await this.writeCheckpoint(s);
+    const { epoch, batch } = s.position;
+    const at = batch === 0 ? `after epoch ${epoch - 1}` : `in epoch ${epoch} after batch ${batch}`;
+    console.log(
+      `interrupted ${at}: saved ${join(this.out, CHECKPOINT_FILE)}; continue with: npm start -- --resume ${shellWord(this.out)}`,
+    );
+    return false;
   }
 
   /** At an epoch's end: checkpoint.safetensors, then the files a user opens (model, optimizer, ...). */
@@ -171,12 +216,16 @@ class CliRun {
     const latest = this.trainer.snapshots.latest;
     const atEnd = latest?.position.epoch === epoch + 1 && latest.position.batch === 0;
     await this.writeCheckpoint(atEnd ? latest : await this.trainer.snapshot());
-    await saveUserFiles(this.trainer, this.config, this.out, epoch);
+    const meta = { ...configMetadata(this.config), ...dataMetadata(this.place.dataDir) };
+    const files = await saveUserFiles(this.trainer, meta, this.out, epoch);
+    files.forEach((f) => this.saved.add(f));
   }
 
   private writeCheckpoint(s: Snapshot): Promise<void> {
     const path = join(this.out, CHECKPOINT_FILE);
-    this.writes = this.writes.then(() => writeOut(path, snapshotBytes(s, this.config)));
+    const bytes = snapshotBytes(s, this.config, this.place.dataDir);
+    this.writes = this.writes.then(() => writeOut(path, bytes));
+    this.saved.add(CHECKPOINT_FILE);
     return this.writes;
   }
 
@@ -204,26 +253,30 @@ function drillStep(): number | undefined {
   return Number(v);
 }
 
-/** model.safetensors, optimizer.safetensors and the first layer as safetensors and png. */
+/** model.safetensors, optimizer.safetensors and the first layer; resolves to the files' names. */
 async function saveUserFiles(
   trainer: Trainer,
-  config: TrainConfig,
+  runMeta: Record<string, string>,
   out: string,
   epoch: number,
-): Promise<void> {
-  const meta = { ...configMetadata(config), epoch: String(epoch) };
+): Promise<string[]> {
+  const meta = { ...runMeta, epoch: String(epoch) };
+  const saved = ['model.safetensors', 'optimizer.safetensors'];
   await writeOut(join(out, 'model.safetensors'), await modelBytes(trainer, meta));
   await writeOut(join(out, 'optimizer.safetensors'), await optimizerBytes(trainer, meta));
   const first = [...trainer.store.params.keys()][0];
-  if (!first) return;
+  if (!first) return saved;
   const layer = first.split('.')[0] ?? first;
   await writeOut(
     join(out, `${layer}.safetensors`),
     await modelBytes(trainer, meta, (n) => n.startsWith(`${layer}.`)),
   );
+  saved.push(`${layer}.safetensors`);
   const spec = trainer.store.get(first).spec;
   if (spec.shape.length === 4) {
     const grid = filterGrid(await trainer.store.read(first), spec.shape);
     await writeOut(join(out, `${layer}.png`), encodeGrayPng(grid.pixels, grid.width, grid.height));
+    saved.push(`${layer}.png`);
   }
+  return saved;
 }

@@ -13,6 +13,7 @@
  * out by element size (largest first) then name, so every tensor is aligned to its element size.
  */
 import { ShadergradError } from '../base/errors';
+import { findDuplicateKey } from './jsonDuplicates';
 
 export type SafetensorsDtype = 'F32' | 'I64' | 'I32' | 'U8';
 export type SafetensorsTensor =
@@ -143,7 +144,8 @@ export function readSafetensors(bytes: Uint8Array, name: string): SafetensorsFil
   const entries = Object.entries(header)
     .filter(([key]) => key !== metadataKey)
     .map(([key, value]) => parseEntry(key, value, dataBytes, fail));
-  if (entries.length === 0) fail('the header lists no tensors');
+  // No tensors is a valid file (the reference reader accepts it): SGD without momentum has no
+  // optimizer state, and its optimizer.safetensors must read back for --resume.
   checkCoverage(entries, dataBytes, fail);
   const tensors = entries.map((e): [string, SafetensorsTensor] => {
     // A fresh buffer, so aligned (the constructor copies; Buffer.slice would not).
@@ -195,11 +197,16 @@ function readHeader(
 
 function parseHeader(raw: Uint8Array, fail: (problem: string) => never): Record<string, unknown> {
   let header: unknown;
+  let text: string;
   try {
-    header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(raw));
+    text = new TextDecoder('utf-8', { fatal: true }).decode(raw);
+    header = JSON.parse(text);
   } catch (e) {
     return fail(`header is not valid UTF-8 JSON (${String(e)})`);
   }
+  // JSON.parse keeps the last of two equal keys: a tensor named twice would load silently.
+  const dup = findDuplicateKey(text);
+  if (dup) fail(`header names "${dup.key}" twice${dup.path ? ` in ${dup.path}` : ''}`);
   if (typeof header !== 'object' || header === null || Array.isArray(header)) {
     return fail('header is not a JSON object listing the tensors');
   }

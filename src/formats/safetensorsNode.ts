@@ -4,10 +4,12 @@
  *
  * writeFileAtomic writes a temp file in the same folder, fsyncs it, then renames it over the
  * target (rename is atomic within a file system), so a crash or error midway leaves the old
- * file intact and at worst a stray temp file, which we remove on errors we see.
+ * file intact and at worst a stray temp file. We remove it on errors we see; one left by a
+ * killed process (a checkpoint's is tens of MB) is removed by the next write of the same target:
+ * temp names carry the writer's pid, and a temp file whose process is gone is stale.
  */
 import { randomBytes } from 'node:crypto';
-import { open, rename, unlink } from 'node:fs/promises';
+import { open, readdir, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { ShadergradError } from '../base/errors';
 import { readAt, withRegularFile } from '../base/filesNode';
@@ -25,6 +27,8 @@ export interface AtomicWriteIo {
   writeAndSync(path: string, bytes: Uint8Array): Promise<void>;
   rename(from: string, to: string): Promise<void>;
   unlink(path: string): Promise<void>;
+  /** The names in a folder. */
+  readdir(dir: string): Promise<string[]>;
 }
 
 export const nodeAtomicWriteIo: AtomicWriteIo = {
@@ -39,7 +43,38 @@ export const nodeAtomicWriteIo: AtomicWriteIo = {
   },
   rename,
   unlink,
+  readdir: (dir) => readdir(dir),
 };
+
+/** Temp files this process is writing now (another write of the same target must keep them). */
+const inFlight = new Set<string>();
+
+/** Whether process `pid` exists (EPERM: it does, as another user's). */
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Temp files of `path` left by a killed writer (or an unlink that failed); removed, best effort. */
+async function removeStaleTemps(path: string, io: AtomicWriteIo): Promise<void> {
+  const prefix = `.${basename(path)}.`;
+  const names = await io.readdir(dirname(path)).catch(() => []);
+  for (const name of names) {
+    if (!name.startsWith(prefix)) continue;
+    // `<pid>-<hex>.tmp`, or `<hex>.tmp` as written before temp names carried the pid.
+    const m = /^(?:(\d+)-)?[0-9a-f]{12}\.tmp$/.exec(name.slice(prefix.length));
+    if (!m) continue;
+    const pid = m[1] === undefined ? undefined : Number(m[1]);
+    const temp = join(dirname(path), name);
+    const ours = pid === process.pid && inFlight.has(temp);
+    if (pid === undefined || (!ours && (pid === process.pid || !alive(pid))))
+      await io.unlink(temp).catch(() => undefined);
+  }
+}
 
 /** Replaces `path` with `bytes` atomically (temp file in the same folder + fsync + rename). */
 export async function writeFileAtomic(
@@ -47,7 +82,10 @@ export async function writeFileAtomic(
   bytes: Uint8Array,
   io: AtomicWriteIo = nodeAtomicWriteIo,
 ): Promise<void> {
-  const temp = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
+  const id = `${process.pid}-${randomBytes(6).toString('hex')}`;
+  const temp = join(dirname(path), `.${basename(path)}.${id}.tmp`);
+  await removeStaleTemps(path, io);
+  inFlight.add(temp);
   try {
     await io.writeAndSync(temp, bytes);
     await io.rename(temp, path);
@@ -56,6 +94,8 @@ export async function writeFileAtomic(
     throw new ShadergradError(`${path}: write failed, previous file left intact (${String(e)})`, {
       cause: e,
     });
+  } finally {
+    inFlight.delete(temp);
   }
 }
 

@@ -27,9 +27,28 @@ const arrayTypes: Record<DType, new (b: ArrayBuffer, o: number, n: number) => Ho
   u8: Uint8Array,
 };
 
+/** What a buffer's size grows with, which decides how to make it fit. */
+export type BufferContents = 'batch' | 'model' | 'data';
+
+/** How to shrink a buffer that holds `contents` (one place for every size error's advice). */
+export function shrinkAdvice(contents: BufferContents): string {
+  switch (contents) {
+    case 'batch':
+      return 'use a smaller batch';
+    case 'model':
+      return 'use a smaller model (fewer features or dense units)';
+    case 'data':
+      return 'train on fewer samples (--limit N) or a smaller dataset';
+    default:
+      return contents satisfies never;
+  }
+}
+
 export interface TensorOptions {
   dtype?: DType;
   label?: string;
+  /** What its size grows with, for the advice of a size error; default 'batch'. */
+  contents?: BufferContents;
   /** Extra usage flags beyond STORAGE | COPY_SRC | COPY_DST. */
   usage?: GPUBufferUsageFlags;
 }
@@ -43,7 +62,7 @@ export function createTensor(
   const dtype = options.dtype ?? 'f32';
   checkShape(shape, options.label);
   const byteLength = tensorByteLength(shape, dtype);
-  checkSize(gpu, byteLength, options.label);
+  checkSize(gpu, byteLength, options.label, options.contents);
   const buffer = gpu.device.createBuffer({
     label: options.label ?? 'tensor',
     size: Math.max(4, byteLength),
@@ -147,11 +166,16 @@ function checkShape(shape: readonly number[], label = 'tensor'): void {
 }
 
 /** Refuses, before allocating, a buffer the device cannot hold, with the number that does not fit. */
-export function checkSize(gpu: Gpu, byteLength: number, label = 'tensor'): void {
+export function checkSize(
+  gpu: Gpu,
+  byteLength: number,
+  label = 'tensor',
+  contents: BufferContents = 'batch',
+): void {
   const max = Math.min(gpu.limits.maxBufferSize, gpu.limits.maxStorageBufferBindingSize);
   if (byteLength > max) {
     throw new ShadergradError(
-      `${label}: ${byteLength} bytes exceeds this device's largest storage buffer (${max} bytes); use a smaller batch`,
+      `${label}: ${byteLength} bytes exceeds this device's largest storage buffer (${max} bytes); ${shrinkAdvice(contents)}`,
     );
   }
 }

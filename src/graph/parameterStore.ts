@@ -40,17 +40,17 @@ export class ParameterStore {
     const slots = optimizer ? optimizerStateSlots(optimizer.kind) : 0;
     const random = mulberry32(seed);
     for (const spec of specs) {
-      const value = createTensor(gpu, spec.shape, { label: spec.name });
+      const value = createTensor(gpu, spec.shape, { label: spec.name, contents: 'model' });
       writeTensor(
         gpu,
         value,
         uniformInit(elementCount(spec.shape), 1 / Math.sqrt(spec.fanIn), random),
       );
       const grad = optimizer
-        ? createTensor(gpu, spec.shape, { label: `${spec.name}.grad` })
+        ? createTensor(gpu, spec.shape, { label: `${spec.name}.grad`, contents: 'model' })
         : undefined;
       const state = Array.from({ length: slots }, (_, i) =>
-        createTensor(gpu, spec.shape, { label: `${spec.name}.state${i}` }),
+        createTensor(gpu, spec.shape, { label: `${spec.name}.state${i}`, contents: 'model' }),
       );
       this.params.set(spec.name, { spec, value, grad, state });
     }

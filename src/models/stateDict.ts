@@ -21,6 +21,40 @@ export interface HasParameters {
   readonly store: ParameterStore;
 }
 
+/**
+ * Largest optimizer step count a saved state may hold. The GPU counter is a u32: a count near
+ * 2^32 would wrap within the run (Adam's bias correction restarting), and no real run gets
+ * within 2^31 steps of that, so such a count means a damaged file.
+ */
+export const MAX_SAVED_STEP = 2 ** 31;
+
+/** The `step` metadata of a saved optimizer state, checked; errors name the file. */
+export function savedStep(text: string | undefined, source: string): number {
+  const step = Number(text ?? 'NaN');
+  if (text === undefined || !/^\d+$/.test(text) || !Number.isSafeInteger(step))
+    throw new ShadergradError(`${source}: metadata step '${text}' is not a step count`);
+  if (step > MAX_SAVED_STEP)
+    throw new ShadergradError(
+      `${source}: metadata step ${step} is near 2^32, where the GPU's step counter wraps; the file is damaged`,
+    );
+  return step;
+}
+
+/** Throws, naming the tensor, if a saved weight or optimizer state holds a NaN or an infinity. */
+export function checkFiniteTensors(
+  tensors: Record<string, SafetensorsTensor>,
+  source: string,
+): void {
+  for (const [name, t] of Object.entries(tensors)) {
+    if (t.dtype !== 'F32') continue;
+    const i = t.data.findIndex((v) => !Number.isFinite(v));
+    if (i >= 0)
+      throw new ShadergradError(
+        `${source}: tensor "${name}" holds ${t.data[i]} at element ${i} (shadergrad never saves a non-finite state: the file is damaged)`,
+      );
+  }
+}
+
 /** The metadata key under which shadergrad saves a model file's TrainConfig (JSON). */
 export const CONFIG_METADATA_KEY = 'shadergrad.config';
 
@@ -117,6 +151,8 @@ export function loadOptimizer(
   for (const [name, p] of trainer.store.params)
     for (const s of names) expected[`${name}.${s}`] = [...p.spec.shape];
   checkStateDict(file.tensors, expected, source);
+  checkFiniteTensors(file.tensors, source);
+  const step = savedStep(file.metadata.step, source);
   for (const name of trainer.store.params.keys()) {
     const state = names.map((s) => file.tensors[`${name}.${s}`]?.data);
     trainer.store.writeState(
@@ -124,11 +160,6 @@ export function loadOptimizer(
       state.filter((d): d is Float32Array => d instanceof Float32Array),
     );
   }
-  const step = Number(file.metadata.step ?? 'NaN');
-  if (!Number.isInteger(step) || step < 0)
-    throw new ShadergradError(
-      `${source}: metadata step '${file.metadata.step}' is not a step count`,
-    );
   trainer.store.writeStep(step);
   return file;
 }

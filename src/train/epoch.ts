@@ -51,7 +51,11 @@ export function uploadDataset(
     );
   if (d.labels.length !== d.count)
     throw new ShadergradError(`dataset: ${d.labels.length} labels for ${d.count} samples`);
-  const perm = createTensor(gpu, [d.count], { dtype: 'u32', label: 'dataset.perm' });
+  const perm = createTensor(gpu, [d.count], {
+    dtype: 'u32',
+    label: 'dataset.perm',
+    contents: 'data',
+  });
   writeTensor(
     gpu,
     perm,
@@ -61,8 +65,13 @@ export function uploadDataset(
     images: uploadTensor(gpu, d.images, [d.count, pixels], {
       dtype: 'u8',
       label: 'dataset.images',
+      contents: 'data',
     }),
-    labels: uploadTensor(gpu, d.labels, [d.count], { dtype: 'u8', label: 'dataset.labels' }),
+    labels: uploadTensor(gpu, d.labels, [d.count], {
+      dtype: 'u8',
+      label: 'dataset.labels',
+      contents: 'data',
+    }),
     perm,
     count: d.count,
     sampleShape: d.sampleShape,

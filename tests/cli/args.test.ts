@@ -122,6 +122,14 @@ describe('parseArgs', () => {
     expect(cmd.flags).toEqual({ epochs: 2, dataset: 'fashion', knobs: { kernel: 3, padding: 1 } });
   });
 
+  it('--overwrite is a switch; a resumed run stays in its folder unless --out says otherwise', () => {
+    expect(train([]).overwrite).toBe(false);
+    expect(train(['--overwrite']).overwrite).toBe(true);
+    expect(() => train(['--overwrite=yes'])).toThrow("--overwrite: takes no value, got 'yes'");
+    expect(train(['--resume', 'runs/a']).out).toBe('runs/a');
+    expect(train(['--resume', 'runs/a', '--out', 'runs/b']).out).toBe('runs/b');
+  });
+
   it('keeps values that look odd but are not flags', () => {
     expect(train(['--out', '-weird']).out).toBe('-weird');
     expect(train(['--data=--x']).dataDir).toBe('--x');
@@ -278,6 +286,7 @@ describe('usage', () => {
       'eval',
       'profile',
       'out',
+      'overwrite',
       'optimizer',
       'features',
       'kernel',

@@ -6,7 +6,7 @@
  */
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Snapshot } from '../../src/train/snapshot';
 import { writeSafetensors, type SafetensorsTensor } from '../../src/formats/safetensors';
@@ -14,6 +14,7 @@ import { cnnFromKnobs, defaultTrainConfig, type TrainConfig } from '../../src/mo
 import { parameterShapes } from '../../src/models/network';
 import {
   CHECKPOINT_FILE,
+  readSavedRun,
   snapshotBytes,
   snapshotFromBytes,
   trimMetrics,
@@ -109,6 +110,41 @@ describe('checkpoint.safetensors', () => {
     await expect(readResume(dir(), { knobs: {} })).rejects.toThrow(
       /^--resume .*model\.safetensors: cannot read the file: no such file or folder \(ENOENT\)$/,
     );
+  });
+});
+
+describe('a damaged optimizer state', () => {
+  it('is refused: a NaN or infinity in any tensor, a step count near 2^32', () => {
+    const nan = fakeSnapshot();
+    const state = nan.state.get('fc1.bias');
+    if (state?.[1]) state[1][2] = NaN;
+    expect(() => snapshotFromBytes(snapshotBytes(nan, config), 'c.safetensors', config)).toThrow(
+      /^c\.safetensors: tensor "fc1\.bias\.exp_avg_sq" holds NaN at element 2 \(shadergrad never saves a non-finite state: the file is damaged\)$/,
+    );
+    const inf = fakeSnapshot();
+    const w = inf.params.get('conv1.weight');
+    if (w) w[0] = -Infinity;
+    expect(() => snapshotFromBytes(snapshotBytes(inf, config), 'c', config)).toThrow(
+      /tensor "conv1\.weight" holds -Infinity at element 0/,
+    );
+    const wrapped = { ...fakeSnapshot(), optimizerStep: 2 ** 32 - 3 };
+    expect(() => snapshotFromBytes(snapshotBytes(wrapped, config), 'c', config)).toThrow(
+      /^c: metadata step 4294967293 is near 2\^32, where the GPU's step counter wraps; the file is damaged$/,
+    );
+    const ok = { ...fakeSnapshot(), optimizerStep: 2 ** 31 };
+    expect(snapshotFromBytes(snapshotBytes(ok, config), 'c', config).optimizerStep).toBe(2 ** 31);
+  });
+});
+
+describe('the data a run trains on', () => {
+  it('is saved in the checkpoint: the --data folder as an absolute path', async () => {
+    const withData = dir();
+    const bytes = snapshotBytes(fakeSnapshot(), config, 'some/idx');
+    writeFileSync(join(withData, CHECKPOINT_FILE), bytes);
+    expect((await readSavedRun(withData)).dataDir).toBe(resolve('some/idx'));
+    const named = dir();
+    writeFileSync(join(named, CHECKPOINT_FILE), snapshotBytes(fakeSnapshot(), config));
+    expect((await readSavedRun(named)).dataDir).toBeUndefined();
   });
 });
 

@@ -29,9 +29,9 @@ function configFile(json: unknown): string {
 }
 
 /** A run folder as saved at the end of `epoch` (model + optimizer files) with `config`. */
-function savedRun(config: TrainConfig, epoch: number): string {
+function savedRun(config: TrainConfig, epoch: number, extra: Record<string, string> = {}): string {
   const run = dir();
-  const meta = { 'shadergrad.config': JSON.stringify(config), epoch: String(epoch) };
+  const meta = { 'shadergrad.config': JSON.stringify(config), epoch: String(epoch), ...extra };
   const one: Record<string, SafetensorsTensor> = {
     x: { dtype: 'F32', shape: [1], data: new Float32Array(1) },
   };
@@ -139,6 +139,41 @@ describe('resolveTrainConfig', () => {
     );
     await expect(resolve(['--resume', run])).rejects.toThrow(
       /^.*model\.safetensors: metadata shadergrad\.config: not valid JSON \([^\n]*\)$/,
+    );
+  });
+
+  it('pins a resumed run to its data: another --data, --dataset or --limit is refused', async () => {
+    const run = savedRun({ ...saved, limit: 512 }, 1);
+    const refused = (flag: string, source: string): string =>
+      `${flag}: the run in ${run} trains on ${source}; resume it without this flag, or start a new run in another --out`;
+    expect((await resolve(['--resume', run])).dataDir).toBeUndefined();
+    expect((await resolve(['--resume', run, '--limit', '512'])).config.limit).toBe(512);
+    await expect(resolve(['--resume', run, '--limit', '100'])).rejects.toThrow(
+      refused('--limit 100', '--limit 512'),
+    );
+    await expect(resolve(['--resume', run, '--dataset', 'fashion'])).rejects.toThrow(
+      refused('--dataset fashion', '--dataset mnist'),
+    );
+    await expect(resolve(['--resume', run, '--data', 'idx'])).rejects.toThrow(
+      refused('--data idx', '--dataset mnist'),
+    );
+    const all = savedRun(saved, 1);
+    await expect(resolve(['--resume', all, '--limit', '5'])).rejects.toThrow(
+      /^--limit 5: .* trains on all its samples;/,
+    );
+  });
+
+  it('resumes a --data run on its folder, with or without --data', async () => {
+    const idx = dir();
+    const run = savedRun(saved, 1, { 'shadergrad.dataDir': idx });
+    expect((await resolve(['--resume', run])).dataDir).toBe(idx);
+    expect((await resolve(['--resume', run, '--data', idx])).dataDir).toBe(idx);
+    const other = dir();
+    await expect(resolve(['--resume', run, '--data', other])).rejects.toThrow(
+      `--data ${other}: the run in ${run} trains on --data ${idx};`,
+    );
+    await expect(resolve(['--resume', run, '--dataset', 'mnist'])).rejects.toThrow(
+      `--dataset mnist: the run in ${run} trains on --data ${idx};`,
     );
   });
 });

@@ -109,14 +109,14 @@ describe('npm start', () => {
     60_000,
   );
 
-  it('a malformed checkpoint is refused with the file named', async () => {
+  it('a malformed checkpoint is refused with the flag and the file named', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'shadergrad-bad-'));
     const file = join(dir, 'model.safetensors');
     writeFileSync(file, Buffer.from([1, 2, 3]));
     const r = await cli(['--eval', file]);
     expect(r.code).toBe(1);
     expect(r.stderr.trim()).toMatch(
-      new RegExp(`^shadergrad: ${file.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}`),
+      new RegExp(`^shadergrad: --eval ${file.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}: `),
     );
   }, 60_000);
 });

@@ -2,6 +2,8 @@
  * The CLI keeps long runs alive, as a user runs it (child processes through vite-node):
  * - SIGKILLed mid-run, it leaves a readable checkpoint folder, and `--resume` finishes the run
  *   with the weights of a run never stopped;
+ * - Ctrl-C (SIGINT) mid-epoch saves the exact position and prints the --resume command, which
+ *   finishes the run with the same weights;
  * - a device lost mid-run (a real destroy(), through the drill variable) is recovered on a new
  *   device with one line, again to the same weights;
  * - under `ulimit -v`, a model too big for the memory exits 1 with one line naming the tensor and
@@ -84,6 +86,40 @@ describe('a killed run', () => {
   }, 120_000);
 });
 
+describe('Ctrl-C mid-run', () => {
+  it('saves the position, prints the --resume command, and that command finishes the run', async () => {
+    const out = tempDir('sigint');
+    const child = startCli([...run, '--out', out]);
+    // The first progress line comes after step 20 of 64: the run is mid-epoch.
+    while (child.process.exitCode === null && !child.output().stdout.includes('epoch 1/2 '))
+      await new Promise((r) => setTimeout(r, 20));
+    child.process.kill('SIGINT');
+    const stopped = await child.finished;
+    expect(stopped.code, stopped.stderr).toBe(130);
+    expect(errors(stopped)).toEqual([]);
+    const line = stopped.stdout.split('\n').find((l) => l.startsWith('interrupted '));
+    expect(line).toMatch(
+      new RegExp(
+        `^interrupted (in epoch 1 after batch \\d+|after epoch 1): saved ${out}/checkpoint\\.safetensors; continue with: npm start -- --resume ${out}$`,
+      ),
+    );
+    const place = JSON.parse(
+      readFile(out, 'checkpoint.safetensors').metadata['shadergrad.position'] ?? '{}',
+    ) as { position: { epoch: number; batch: number } };
+    const said = /in epoch (\d+) after batch (\d+)/.exec(line ?? '');
+    if (said) expect(place.position).toEqual({ epoch: Number(said[1]), batch: Number(said[2]) });
+
+    const resumed = await startCli(['--resume', out]).finished;
+    expect(resumed.code, resumed.stderr).toBe(0);
+    const epochs = readFileSync(join(out, 'metrics.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => (JSON.parse(l) as { epoch: number }).epoch);
+    expect(epochs).toEqual([1, 2]);
+    expectSameWeights(out, straight);
+  }, 120_000);
+});
+
 describe('a device lost mid-run', () => {
   it('is recovered on a new device with one line, to the same weights', async () => {
     const out = tempDir('drill');
@@ -94,7 +130,7 @@ describe('a device lost mid-run', () => {
     const lines = r.stdout.split('\n').filter((l) => l.includes('device lost'));
     // Lost at the read-back of step 40; the snapshot before it is step 32.
     expect(lines).toEqual([
-      'WebGPU device lost (destroyed): device was destroyed; resumed on a new device from the snapshot at epoch 1, batch 32 (recovery 1 of 3)',
+      'WebGPU device lost (destroyed): this Gpu was destroyed (gpu.destroy()); resumed on a new device from the snapshot at epoch 1, batch 32 (recovery 1 of 3)',
     ]);
     expectSameWeights(out, straight);
   }, 120_000);

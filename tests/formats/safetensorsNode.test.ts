@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -61,6 +62,25 @@ describe('writeFileAtomic', () => {
     );
     expect(readFileSync(path, 'utf8')).toBe('old');
     expect(readdirSync(dir).filter((f) => f.includes('c.bin'))).toEqual(['c.bin']);
+  });
+});
+
+describe('stale temp files', () => {
+  it('a write removes the temp files of its target left by dead writers, and nothing else', async () => {
+    const folder = mkdtempSync(join(dir, 'stale-'));
+    const dead = spawnSync('true').pid; // exited: its temp file is a leftover of a kill
+    const names = {
+      dead: `.d.bin.${dead}-0123456789ab.tmp`,
+      old: '.d.bin.0123456789ab.tmp', // the name before temp files carried the pid
+      live: `.d.bin.${process.ppid}-0123456789ab.tmp`, // a writer still running
+      other: `.e.bin.${dead}-0123456789ab.tmp`, // another target's
+      user: '.d.bin.notes.tmp', // not a name writeFileAtomic makes
+    };
+    for (const n of Object.values(names)) writeFileSync(join(folder, n), new Uint8Array(64));
+    await writeFileAtomic(join(folder, 'd.bin'), new Uint8Array(4));
+    expect(readdirSync(folder).sort()).toEqual(
+      [names.live, names.other, names.user, 'd.bin'].sort(),
+    );
   });
 });
 
