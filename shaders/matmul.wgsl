@@ -17,7 +17,9 @@
 //   matmulRegisterTileVec4K  the same for A·Bᵀ, A and B read as vec4s along k (K, strides % 4 == 0).
 //   matmulWorkgroupTile      shared-memory tiling (Volkov & Demmel, "Benchmarking GPUs to tune
 //                            dense linear algebra", SC 2008): 32x32 outputs per workgroup, 32-deep
-//                            k slices staged in workgroup memory, 4x4 outputs per thread.
+//                            k slices staged in workgroup memory, 4x4 outputs per thread; each
+//                            slice is summed apart, then added (blocked summation, shorter
+//                            float32 chains: see tests/train/precision.test.ts).
 // Why registers win on lavapipe: llvmpipe runs 8 invocations as SIMD lanes and splits every buffer
 // or workgroup load into per-lane scalar loads with a bounds check, while FMAs stay vector ops, so
 // the cost is loads per FMA. A 16x12 block loads 28 values for 192 FMAs per k; loading each row's
@@ -295,14 +297,20 @@ fn matmulWorkgroupTile(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroup
         let depth = min(WG_K, params.K - k0); // workgroup-uniform: the last slice may be shallower
         stageSlices(b * params.aBatchStride, b * params.bBatchStride, row0, col0, k0, depth, thread);
         workgroupBarrier();
+        // Blocked sum: the slice's k terms into part, then part into acc, so chains are WG_K long
+        // plus one term per slice, not K (times batch with sumBatches) long (see matmulSubgroup.wgsl).
+        var part = array<vec4f, 4>(); // ZERO INIT
         for (var kk = 0u; kk < depth; kk++) {
           let ta = kk * WG_TILE + lid.y * 4u; // this thread's 4 rows at k0 + kk
           let tb = kk * WG_TILE + lid.x * 4u; // this thread's 4 columns at k0 + kk
           let aCol = vec4f(tileA[ta], tileA[ta + 1u], tileA[ta + 2u], tileA[ta + 3u]);
           let bRow = vec4f(tileB[tb], tileB[tb + 1u], tileB[tb + 2u], tileB[tb + 3u]);
           for (var i = 0u; i < 4u; i++) {
-            acc[i] = fma(vec4f(aCol[i]), bRow, acc[i]);
+            part[i] = fma(vec4f(aCol[i]), bRow, part[i]);
           }
+        }
+        for (var i = 0u; i < 4u; i++) {
+          acc[i] += part[i];
         }
         workgroupBarrier(); // the next slice overwrites the tiles
       }

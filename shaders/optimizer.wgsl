@@ -11,7 +11,10 @@
 //
 // Layout: param, grad and state tensors are flat arrays of `count` floats; the step counter is one
 // u32 (t, starting at 0), kept on the GPU so a training step is a fixed list of dispatches with no
-// CPU write. Bias corrections 1 - beta^t are computed per invocation with f32 pow.
+// CPU write. Bias corrections 1 - beta^t are computed per invocation as -expm1(t ln beta), with
+// ln beta and 1 - beta from the CPU in float64: f32 `1 - pow(beta2, t)` cancels (0.999^t is within
+// 0.001 of 1), and lavapipe's pow made Adam's step size 6e-5 too large at t = 1, the same sign
+// for every element, which grew to 1000x PyTorch's float32 error after 3 steps of the reference CNN.
 // Reference: Kingma & Ba, "Adam" (2015), Algorithm 1; torch/optim/{adam,sgd,rmsprop}.py.
 // One invocation per element; the grid spills into y past 65535 workgroups (linearWorkgroup).
 // Overrides: workgroupSize (threads per workgroup), adamPerInvocation (elements per Adam
@@ -30,6 +33,10 @@ struct Params {
   momentum: f32, // momentum SGD: mu in buf = mu buf + g
   alpha: f32, // RMSprop: decay rate of the squared-gradient average v
   nesterov: u32, // momentum SGD: 1 = Nesterov (p -= lr (g + mu buf)), 0 = classic
+  oneMinusBeta1: f32, // Adam: 1 - beta1, rounded once from float64 (as torch passes it)
+  oneMinusBeta2: f32, // Adam: 1 - beta2, likewise
+  logBeta1: f32, // Adam: ln beta1 from float64 (-100 for beta1 = 0), for 1 - beta1^t
+  logBeta2: f32, // Adam: ln beta2, likewise
 }
 
 // Gradient with L2 weight decay folded in, as torch.optim does before every update rule.
@@ -64,14 +71,30 @@ struct AdamState {
 // (The hyperparameters come in as an argument: each entry point binds its own uniform.)
 fn adamCorrections(t: u32, hyper: Params) -> vec2f {
   let tf = f32(t);
-  return vec2f(hyper.lr / (1.0 - pow(hyper.beta1, tf)), 1.0 / sqrt(1.0 - pow(hyper.beta2, tf)));
+  return vec2f(hyper.lr / oneMinusPow(tf, hyper.logBeta1),
+               1.0 / sqrt(oneMinusPow(tf, hyper.logBeta2)));
+}
+
+// 1 - beta^t = -expm1(x), x = t ln beta <= 0, without cancellation: for x > -1/4 the Taylor series
+// -x (1 + x/2 (1 + x/3 (1 + ... (1 + x/8)))) (truncation < 1e-9 relative); below, exp(x) < 0.78
+// and 1 - exp(x) loses at most a factor 4.5 to cancellation.
+fn oneMinusPow(t: f32, logBeta: f32) -> f32 {
+  let x = t * logBeta;
+  if (x <= -0.25) {
+    return 1.0 - exp(x);
+  }
+  var series = 1.0;
+  for (var k = 8.0; k >= 2.0; k -= 1.0) {
+    series = 1.0 + x / k * series;
+  }
+  return -x * series;
 }
 
 fn adamRule(paramIn: vec4f, gradIn: vec4f, mIn: vec4f, vIn: vec4f, corrections: vec2f,
             hyper: Params) -> AdamState {
   let g = gradIn + hyper.weightDecay * paramIn; // decayedGrad, per component
-  let m = hyper.beta1 * mIn + (1.0 - hyper.beta1) * g;
-  let v = hyper.beta2 * vIn + (1.0 - hyper.beta2) * g * g;
+  let m = hyper.beta1 * mIn + hyper.oneMinusBeta1 * g;
+  let v = hyper.beta2 * vIn + hyper.oneMinusBeta2 * g * g;
   let denom = sqrt(v) * corrections.y + hyper.eps;
   return AdamState(paramIn - corrections.x * m / denom, m, v);
 }

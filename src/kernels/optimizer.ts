@@ -35,6 +35,10 @@ export const optimizerParams = defineParams('Params', {
   momentum: 'f32',
   alpha: 'f32',
   nesterov: 'u32',
+  oneMinusBeta1: 'f32',
+  oneMinusBeta2: 'f32',
+  logBeta1: 'f32',
+  logBeta2: 'f32',
 });
 /** optimizerStepBegin binds no uniform: its layout has no fields. */
 export const optimizerStepBeginParams = defineParams('Params', {});
@@ -108,13 +112,28 @@ export function optimizerUpdate(args: OptimizerUpdateArgs<GpuTensor>): KernelCal
       ...(config.kind === 'adam' ? { adamPerInvocation: perInvocation } : {}),
     },
     tensors: [...inputs, args.param, ...args.state],
-    params: optimizerParams.pack({
-      ...config,
-      count: elements,
-      nesterov: config.nesterov ? 1 : 0,
-    }),
+    params: packOptimizerParams(config, elements),
     workgroups: dispatchFor(elements, WORKGROUP_SIZE * perInvocation),
   };
+}
+
+/** The uniform of an update entry point over `count` elements (floats, or vec4s). */
+export function packOptimizerParams(config: ResolvedOptimizerConfig, count: number): ArrayBuffer {
+  return optimizerParams.pack({
+    ...config,
+    count,
+    nesterov: config.nesterov ? 1 : 0,
+    // In float64 here: f32 1 - beta and 1 - beta^t cancel (see the shader's header).
+    oneMinusBeta1: 1 - config.beta1,
+    oneMinusBeta2: 1 - config.beta2,
+    logBeta1: logBeta(config.beta1),
+    logBeta2: logBeta(config.beta2),
+  });
+}
+
+/** ln beta, finite for the uniform: beta = 0 gives -100, and 1 - e^(-100 t) is 1 in f32 as 1 - 0^t. */
+function logBeta(beta: number): number {
+  return Math.max(Math.log(beta), -100);
 }
 
 /** torch.optim's argument checks, so a bad value fails here rather than as NaN weights. */
