@@ -4,7 +4,9 @@
  * gradients, parameters, scratch) and return the kernel calls that compute them. The executor
  * runs forward rules in graph order and backward rules in reverse, so each backward rule may
  * assume the gradient of its output is complete, and must write the gradient of each input that
- * needs one (ctx.grad(input) is undefined for data inputs).
+ * needs one (ctx.inputGrad(node, i) is undefined for data inputs). A node whose output feeds
+ * several uses gets the sum of their gradients: the executor adds the parts (see
+ * Graph.gradientUses), so no rule needs to know.
  */
 import type { KernelCall } from '../gpu/dispatch';
 import type { GpuTensor } from '../gpu/tensor';
@@ -12,6 +14,18 @@ import type { GraphNode, OpName } from './graph';
 import {
   activationBackward,
   activationForward,
+  addBackward,
+  addCopy,
+  addForward,
+  addSpatialSum,
+  batchNormBackward,
+  batchNormForward,
+  batchNormRunningUpdate,
+  batchNormStats,
+  concatBackward,
+  concatForward,
+  globalAvgPoolBackward,
+  globalAvgPoolForward,
   avgPoolBackward,
   avgPoolForward,
   biasBackward,
@@ -42,8 +56,17 @@ export interface RuleContext {
   node(id: number): GraphNode;
   /** The node's forward output. */
   value(id: number): GpuTensor;
-  /** dLoss/d(output of node), or undefined when nothing upstream needs it. */
+  /**
+   * dLoss/d(output of node `id`), complete once every consumer's backward has run (a rule reads
+   * its own node's); undefined when nothing upstream needs it.
+   */
   grad(id: number): GpuTensor | undefined;
+  /**
+   * Where the node's backward writes dLoss/d(input i) for its own use of that input: the input's
+   * gradient itself, or, when the input feeds several uses, a part the executor adds to it.
+   * Undefined when the input needs no gradient. Rules overwrite it, never accumulate.
+   */
+  inputGrad(node: GraphNode, i?: number): GpuTensor | undefined;
   param(name: string): GpuTensor;
   paramGrad(name: string): GpuTensor;
   /** A scratch tensor private to one node (planned like any other intermediate). */
@@ -96,6 +119,48 @@ function preActivationGrad(
   return { calls: [activationBackward({ y: ctx.value(node.id), dY, dX: dPre, activation })], dPre };
 }
 
+/** H·W of [N, C, H, W] (1 for [N, C]): the S of the [N, C, S] layout the kernels use. */
+function spatialSize(shape: readonly number[]): number {
+  return shape.slice(2).reduce((a, b) => a * b, 1);
+}
+
+/** Per input of a concat: its node, input index and where its channels land in the output. */
+function concatSlices(node: GraphNode<'concat'>, ctx: RuleContext) {
+  const [N = 1, outC = 1] = node.shape;
+  const S = spatialSize(node.shape);
+  let channelOffset = 0;
+  return node.inputs.map((id, index) => {
+    const C = ctx.node(id).shape[1] ?? 1;
+    const dims = { N, C, S, outC, channelOffset };
+    channelOffset += C;
+    return { id, index, dims };
+  });
+}
+
+/** The tensors a batch norm's rules bind: input, output, parameters, statistics. */
+function batchNormTensors(node: GraphNode<'batchNorm'>, ctx: RuleContext) {
+  const { name, features, eps } = node.attrs;
+  const [N = 1] = node.shape;
+  const common = {
+    x: ctx.value(input(node)),
+    weight: ctx.param(`${name}.weight`),
+    N,
+    C: features,
+    S: spatialSize(node.shape),
+    eps,
+  };
+  return {
+    common,
+    bias: ctx.param(`${name}.bias`),
+    y: ctx.value(node.id),
+    // the batch's statistics, kept from the forward for the backward
+    mean: ctx.scratch(node.id, 'mean', [features]),
+    variance: ctx.scratch(node.id, 'variance', [features]),
+    runningMean: ctx.param(`${name}.running_mean`),
+    runningVar: ctx.param(`${name}.running_var`),
+  };
+}
+
 export const opRules: { [K in OpName]: OpRule<K> } = {
   input: { forward: none, backward: none },
   labels: { forward: none, backward: none },
@@ -109,7 +174,7 @@ export const opRules: { [K in OpName]: OpRule<K> } = {
       const args = {
         x: ctx.value(input(node)),
         weight: ctx.param(`${name}.weight`),
-        bias: ctx.param(`${name}.bias`),
+        ...(node.attrs.bias ? { bias: ctx.param(`${name}.bias`) } : {}),
         out: ctx.value(node.id),
         cols,
         geometry: g,
@@ -123,14 +188,14 @@ export const opRules: { [K in OpName]: OpRule<K> } = {
       const g = node.attrs.geometry;
       const { name, features, activation } = node.attrs;
       const { calls, dPre } = preActivationGrad(node, activation, ctx);
-      const dX = ctx.grad(input(node));
+      const dX = ctx.inputGrad(node);
       const cols = ctx.scratch(node.id, 'cols', conv2dColsShape(g)); // im2col(x) from the forward
       const args = {
         x: ctx.value(input(node)),
         weight: ctx.param(`${name}.weight`),
         dOut: dPre,
         dWeight: ctx.paramGrad(`${name}.weight`),
-        dBias: ctx.paramGrad(`${name}.bias`),
+        ...(node.attrs.bias ? { dBias: ctx.paramGrad(`${name}.bias`) } : {}),
         cols,
         geometry: g,
         O: features,
@@ -189,7 +254,7 @@ export const opRules: { [K in OpName]: OpRule<K> } = {
       calls.push(
         biasBackward({ dOut: dPre, dBias: ctx.paramGrad(`${name}.bias`), N, C: units, S: 1 }),
       );
-      const dX = ctx.grad(input(node));
+      const dX = ctx.inputGrad(node);
       if (dX)
         calls.push(
           matmul(
@@ -210,7 +275,7 @@ export const opRules: { [K in OpName]: OpRule<K> } = {
       }),
     ],
     backward: (node, ctx) => {
-      const dX = ctx.grad(input(node));
+      const dX = ctx.inputGrad(node);
       if (!dX) return [];
       return [
         activationBackward({
@@ -233,7 +298,7 @@ export const opRules: { [K in OpName]: OpRule<K> } = {
     },
     // dX = dY·mask/(1-p), the mask recomputed from the same (seed, step, layer)
     backward: (node, ctx) => {
-      const dX = ctx.grad(input(node));
+      const dX = ctx.inputGrad(node);
       if (!dX) return [];
       const { rate, seed, layer } = node.attrs;
       const dY = need(ctx.grad(node.id), 'dropout gradient');
@@ -256,7 +321,7 @@ export const opRules: { [K in OpName]: OpRule<K> } = {
     // dX gathers dY from the windows whose argmax is this element; when the layer before is a
     // conv or dense with an activation, times f' (that layer then skips its activationBackward)
     backward: (node, ctx) => {
-      const dX = ctx.grad(input(node));
+      const dX = ctx.inputGrad(node);
       if (!dX) return [];
       const argmax = ctx.scratch(node.id, 'argmax', node.shape, 'u32');
       return [
@@ -282,7 +347,7 @@ export const opRules: { [K in OpName]: OpRule<K> } = {
     ],
     // dX = Σ over covering windows of dY / (KH·KW)
     backward: (node, ctx) => {
-      const dX = ctx.grad(input(node));
+      const dX = ctx.inputGrad(node);
       if (!dX) return [];
       return [
         avgPoolBackward({
@@ -294,6 +359,106 @@ export const opRules: { [K in OpName]: OpRule<K> } = {
     },
   },
 
+  add: {
+    // out = f(a + b), b broadcast over H, W when 'spatial'
+    forward: (node, ctx) => {
+      const [N = 1, C = 1] = node.shape;
+      const { broadcast, activation } = node.attrs;
+      const a = ctx.value(input(node, 0));
+      const args = { a, b: ctx.value(input(node, 1)), out: ctx.value(node.id), N, C };
+      return [addForward({ ...args, S: spatialSize(node.shape), broadcast, activation })];
+    },
+    // dA = dPre; dB = dPre, or its sum over H, W when b was broadcast
+    backward: (node, ctx) => {
+      const { calls, dPre } = preActivationGrad(node, node.attrs.activation, ctx);
+      const [dA, dB] = [ctx.inputGrad(node, 0), ctx.inputGrad(node, 1)];
+      const count = dPre.shape.reduce((x, y) => x * y, 1);
+      const [N = 1, C = 1] = node.shape;
+      if (node.attrs.broadcast === 'spatial') {
+        if (dA) calls.push(addCopy({ source: dPre, target: dA, count }));
+        if (dB) calls.push(addSpatialSum({ dOut: dPre, dB, N, C, S: spatialSize(node.shape) }));
+      } else if (dA && dB) calls.push(addBackward({ dOut: dPre, dA, dB, count }));
+      else if (dA ?? dB) calls.push(addCopy({ source: dPre, target: need(dA ?? dB, 'dA'), count }));
+      return calls;
+    },
+  },
+
+  concat: {
+    // out[:, offset_k : offset_k + C_k] = x_k, one call per input
+    forward: (node, ctx) =>
+      concatSlices(node, ctx).map((s) =>
+        concatForward({ x: ctx.value(s.id), out: ctx.value(node.id), ...s.dims }),
+      ),
+    // dX_k = dOut[:, offset_k : offset_k + C_k]
+    backward: (node, ctx) => {
+      const dOut = need(ctx.grad(node.id), 'concat gradient');
+      return concatSlices(node, ctx).flatMap((s) => {
+        const dX = ctx.inputGrad(node, s.index);
+        return dX ? [concatBackward({ dOut, dX, ...s.dims })] : [];
+      });
+    },
+  },
+
+  batchNorm: {
+    // Training: batch mean and biased variance, then y = f(xhat·w + b), then the running
+    // statistics (unbiased variance, torch's momentum). Evaluation: the running statistics.
+    forward: (node, ctx) => {
+      const t = batchNormTensors(node, ctx);
+      const { activation } = node.attrs;
+      const normalize = (mean: GpuTensor, variance: GpuTensor): KernelCall =>
+        batchNormForward({ ...t.common, mean, variance, bias: t.bias, y: t.y, activation });
+      if (!ctx.training) return [normalize(t.runningMean, t.runningVar)];
+      const { x, N, C, S } = t.common;
+      return [
+        batchNormStats({ x, mean: t.mean, variance: t.variance, N, C, S }),
+        normalize(t.mean, t.variance),
+        batchNormRunningUpdate({
+          mean: t.mean,
+          variance: t.variance,
+          runningMean: t.runningMean,
+          runningVar: t.runningVar,
+          C,
+          count: N * S,
+          momentum: node.attrs.momentum,
+        }),
+      ];
+    },
+    // dBias = Σ dPre, dWeight = Σ dPre·xhat, dX = w·invStd/M · (M·dPre - dBias - xhat·dWeight)
+    backward: (node, ctx) => {
+      const t = batchNormTensors(node, ctx);
+      const { calls, dPre } = preActivationGrad(node, node.attrs.activation, ctx);
+      const dX = ctx.inputGrad(node);
+      const args = {
+        ...t.common,
+        dY: dPre,
+        mean: t.mean,
+        variance: t.variance,
+        dWeight: ctx.paramGrad(`${node.attrs.name}.weight`),
+        dBias: ctx.paramGrad(`${node.attrs.name}.bias`),
+        ...(dX ? { dX } : {}),
+      };
+      return [...calls, ...batchNormBackward(args)];
+    },
+  },
+
+  globalAvgPool: {
+    // out[n, c] = mean over H, W of x[n, c]
+    forward: (node, ctx) => {
+      const x = ctx.value(input(node));
+      const [N = 1, C = 1] = x.shape;
+      const S = spatialSize(x.shape);
+      return [globalAvgPoolForward({ x, out: ctx.value(node.id), N, C, S })];
+    },
+    // dX[n, c, h, w] = dOut[n, c] / (H·W)
+    backward: (node, ctx) => {
+      const dX = ctx.inputGrad(node);
+      if (!dX) return [];
+      const [N = 1, C = 1] = dX.shape;
+      const dOut = need(ctx.grad(node.id), 'pool gradient');
+      return [globalAvgPoolBackward({ dOut, dX, N, C, S: spatialSize(dX.shape) })];
+    },
+  },
+
   softmaxCrossEntropy: {
     // Training fuses the gradient (softmax - onehot)/N into the forward dispatch.
     forward: (node, ctx) => {
@@ -301,7 +466,7 @@ export const opRules: { [K in OpName]: OpRule<K> } = {
       const [N = 1, K = 1] = logits.shape;
       const labels = ctx.value(input(node, 1));
       const loss = ctx.value(node.id);
-      const dLogits = ctx.grad(input(node, 0));
+      const dLogits = ctx.inputGrad(node, 0);
       if (ctx.training && dLogits)
         return [softmaxCrossEntropyForwardBackward({ logits, labels, loss, dLogits, N, K })];
       return [softmaxCrossEntropyForward({ logits, labels, loss, N, K })];
@@ -319,7 +484,7 @@ export const opRules: { [K in OpName]: OpRule<K> } = {
     },
     // dPred = 2 (pred - target) / (N·D)
     backward: (node, ctx) => {
-      const dPred = ctx.grad(input(node, 0));
+      const dPred = ctx.inputGrad(node, 0);
       if (!dPred) return [];
       const pred = ctx.value(input(node, 0));
       const [N = 1, D = 1] = pred.shape;

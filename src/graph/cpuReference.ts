@@ -7,15 +7,30 @@
  * (p - onehot)/N); a fused activation's backward reads its output y; flatten is a view, C,H,W
  * order; mse's targets come from the input node 'targets'; dropout's masks come from state.step
  * (steps completed, the GPU counter before this step's update), and referenceForward without a
- * step is evaluation, where dropout is a view of its input. Gradients flow only to nodes
- * downstream of a parameter, and each node may feed one consumer (chains), as in the executor. Precision 'f32' stores every intermediate in a Float32Array, rounding where the GPU
- * rounds; 'f64' uses Float64Array, a smooth function of the parameters for finite differences.
+ * step is evaluation, where dropout is a view of its input and batch norm uses its running
+ * statistics (which only referenceTrainStep updates). Gradients flow to the nodes the executor
+ * gives them (Graph.gradientNodes); a node feeding several uses gets the sum of their gradients,
+ * added in the executor's order (Graph.gradientUses). Precision 'f32' stores every intermediate in
+ * a Float32Array, rounding where the GPU rounds; 'f64' uses Float64Array, a smooth function of the
+ * parameters for finite differences.
  */
 import { ShadergradError } from '../base/errors';
-import type { Graph, GraphNode, OpName } from './graph';
+import type { GradientUse, Graph, GraphNode, OpName } from './graph';
 import {
   activationBackwardCpu,
   activationForwardCpu,
+  addAccumulateCpu,
+  addCopyCpu,
+  addForwardCpu,
+  addSpatialSumCpu,
+  batchNormBackwardCpu,
+  batchNormForwardCpu,
+  batchNormRunningUpdateCpu,
+  batchNormStatsCpu,
+  concatBackwardCpu,
+  concatForwardCpu,
+  globalAvgPoolBackwardCpu,
+  globalAvgPoolForwardCpu,
   avgPoolBackwardCpu,
   avgPoolForwardCpu,
   biasBackwardCpu,
@@ -76,6 +91,11 @@ class Run {
   readonly grads = new Map<string, FloatArray>();
   /** maxPool node id -> the forward's argmax. */
   readonly argmax = new Map<number, Uint32Array>();
+  /** batchNorm node id -> the batch's mean and biased variance, from the forward. */
+  readonly batchStats = new Map<number, { mean: FloatArray; variance: FloatArray }>();
+  /** Gradient parts waiting to be added to their input's gradient, by consumer node. */
+  private readonly parts = new Map<number, { part: FloatArray; id: number }[]>();
+  private readonly uses: ReadonlyMap<number, readonly GradientUse[]>;
 
   constructor(
     readonly graph: Graph,
@@ -85,7 +105,15 @@ class Run {
     private readonly needsGrad: ReadonlySet<number> = new Set(),
     /** Optimizer steps completed, in training (dropout draws its mask from it); else undefined. */
     readonly step?: number,
-  ) {}
+    /** Batch norm updates its running statistics in params (a training step does). */
+    readonly updatesRunningStats = false,
+  ) {
+    this.uses = graph.gradientUses(needsGrad);
+  }
+
+  get training(): boolean {
+    return this.step !== undefined;
+  }
 
   alloc(length: number): FloatArray {
     return this.precision === 'f64' ? new Float64Array(length) : new Float32Array(length);
@@ -115,12 +143,36 @@ class Run {
     if (!this.needsGrad.has(id)) return undefined;
     const node = this.graph.get(id);
     let g = this.nodeGrads.get(id);
-    if (!g) g = node.op === 'flatten' ? this.grad(input(node)) : this.out(node);
+    if (!g) g = node.op === 'flatten' ? this.inputGrad(node, 0) : this.out(node);
     if (g) this.nodeGrads.set(id, g); // flatten: the same array as its input's gradient
     return g;
   }
 
-  /** The gradient of the node's own output, which its consumer has completed. */
+  /**
+   * Where the node writes dLoss/d(input i): the input's gradient for its last use, else a part
+   * that addParts adds after the node's backward (the executor's order).
+   */
+  inputGrad(node: GraphNode, i = 0): FloatArray | undefined {
+    const id = input(node, i);
+    if (!this.needsGrad.has(id)) return undefined;
+    const last = this.uses.get(id)?.at(-1);
+    if (last?.consumer === node.id && last.index === i) return this.grad(id);
+    const part = this.alloc(size(this.graph.get(id).shape));
+    this.parts.set(node.id, [...(this.parts.get(node.id) ?? []), { part, id }]);
+    return part;
+  }
+
+  /** After a node's backward: its gradient parts added to their inputs' gradients. */
+  addParts(node: GraphNode): void {
+    for (const { part, id } of this.parts.get(node.id) ?? [])
+      addAccumulateCpu({
+        source: part,
+        target: need(this.grad(id), 'gradient'),
+        count: part.length,
+      });
+  }
+
+  /** The gradient of the node's own output, which its consumers have completed. */
   dY(node: GraphNode): FloatArray {
     return need(this.grad(node.id), `gradient of node ${node.id}`);
   }
@@ -170,6 +222,24 @@ function preActivationGrad(node: GraphNode, activation: Activation, run: Run): F
   return dPre;
 }
 
+/** H·W of [N, C, H, W] (1 for [N, C]): the S of the kernels' [N, C, S] layout. */
+function spatialSize(shape: readonly number[]): number {
+  return shape.slice(2).reduce((a, b) => a * b, 1);
+}
+
+/** Per input of a concat: its node, input index and where its channels land in the output. */
+function concatSlices(node: GraphNode<'concat'>, graph: Graph) {
+  const [N = 1, outC = 1] = node.shape;
+  const S = spatialSize(node.shape);
+  let channelOffset = 0;
+  return node.inputs.map((id, index) => {
+    const C = graph.get(id).shape[1] ?? 1;
+    const dims = { N, C, S, outC, channelOffset };
+    channelOffset += C;
+    return { id, index, dims };
+  });
+}
+
 /** The array fed to an input node: 'images', or 'targets' (mse's [N, D]). */
 function fed(run: Run, name: string): FloatArray {
   const data =
@@ -197,18 +267,20 @@ const cpuRules: { [K in OpName]: CpuRule<K> } = {
     forward: (node, run) => {
       const { name, features, geometry, activation } = node.attrs;
       const [out, x] = [run.out(node), run.x(node)];
-      const [weight, bias] = [run.param(`${name}.weight`), run.param(`${name}.bias`)];
-      conv2dForwardCpu({ x, weight, bias, out, geometry, O: features });
+      const weight = run.param(`${name}.weight`);
+      const bias = node.attrs.bias ? { bias: run.param(`${name}.bias`) } : {};
+      conv2dForwardCpu({ x, weight, ...bias, out, geometry, O: features });
       activationForwardCpu({ x: out, y: out, activation }); // elementwise, so in place
       return out;
     },
     // dW = Σ dPre·x (per tap), dB = Σ dPre, dX = Σ W·dPre
     backward: (node, run) => {
       const { name, features, geometry, activation } = node.attrs;
-      const [dOut, dX] = [preActivationGrad(node, activation, run), run.grad(input(node))];
+      const [dOut, dX] = [preActivationGrad(node, activation, run), run.inputGrad(node)];
       const [weight, dWeight] = [run.param(`${name}.weight`), run.paramGrad(`${name}.weight`)];
-      const [x, dBias] = [run.x(node), run.paramGrad(`${name}.bias`)];
-      const args = { x, weight, dOut, dWeight, dBias, geometry, O: features };
+      const x = run.x(node);
+      const dBias = node.attrs.bias ? { dBias: run.paramGrad(`${name}.bias`) } : {};
+      const args = { x, weight, dOut, dWeight, ...dBias, geometry, O: features };
       conv2dBackwardCpu(dX ? { ...args, dX } : args);
     },
   },
@@ -229,7 +301,7 @@ const cpuRules: { [K in OpName]: CpuRule<K> } = {
       const x = run.x(node);
       const [N = 1, inputs = 1] = run.xShape(node);
       const { name, units, activation } = node.attrs;
-      const [dPre, dX] = [preActivationGrad(node, activation, run), run.grad(input(node))];
+      const [dPre, dX] = [preActivationGrad(node, activation, run), run.inputGrad(node)];
       const [weight, dWeight] = [run.param(`${name}.weight`), run.paramGrad(`${name}.weight`)];
       matmulCpu({ a: dPre, b: x, out: dWeight, M: units, K: N, N: inputs, transA: true });
       biasBackwardCpu({ dOut: dPre, dBias: run.paramGrad(`${name}.bias`), N, C: units, S: 1 });
@@ -244,7 +316,7 @@ const cpuRules: { [K in OpName]: CpuRule<K> } = {
       return y;
     },
     backward: (node, run) => {
-      const [y, dX, { activation }] = [run.value(node.id), run.grad(input(node)), node.attrs];
+      const [y, dX, { activation }] = [run.value(node.id), run.inputGrad(node), node.attrs];
       if (dX) activationBackwardCpu({ y, dY: run.dY(node), dX, activation });
     },
   },
@@ -259,7 +331,7 @@ const cpuRules: { [K in OpName]: CpuRule<K> } = {
     },
     // dX = dY·mask/(1-p), the same mask recomputed
     backward: (node, run) => {
-      const [dX, { rate, seed, layer }] = [run.grad(input(node)), node.attrs];
+      const [dX, { rate, seed, layer }] = [run.inputGrad(node), node.attrs];
       const step = [need(run.step, 'the step count')];
       if (dX) dropoutBackwardCpu({ dY: run.dY(node), step, dX, rate, seed, layer });
     },
@@ -274,7 +346,7 @@ const cpuRules: { [K in OpName]: CpuRule<K> } = {
     },
     // dX gathers dY from the windows whose argmax is this element
     backward: (node, run) => {
-      const [dX, argmax] = [run.grad(input(node)), need(run.argmax.get(node.id), 'argmax')];
+      const [dX, argmax] = [run.inputGrad(node), need(run.argmax.get(node.id), 'argmax')];
       if (dX) maxPoolBackwardCpu({ dOut: run.dY(node), argmax, dX, geometry: node.attrs.geometry });
     },
   },
@@ -287,8 +359,116 @@ const cpuRules: { [K in OpName]: CpuRule<K> } = {
     },
     // dX = Σ over covering windows of dY / (KH·KW)
     backward: (node, run) => {
-      const dX = run.grad(input(node));
+      const dX = run.inputGrad(node);
       if (dX) avgPoolBackwardCpu({ dOut: run.dY(node), dX, geometry: node.attrs.geometry });
+    },
+  },
+
+  add: {
+    forward: (node, run) => {
+      const [N = 1, C = 1] = node.shape;
+      const [a, b, out] = [run.value(input(node, 0)), run.value(input(node, 1)), run.out(node)];
+      const { broadcast, activation } = node.attrs;
+      addForwardCpu({ a, b, out, N, C, S: spatialSize(node.shape), broadcast, activation });
+      return out;
+    },
+    // dA = dPre; dB = dPre, or its sum over H, W when b was broadcast
+    backward: (node, run) => {
+      const dPre = preActivationGrad(node, node.attrs.activation, run);
+      const [dA, dB] = [run.inputGrad(node, 0), run.inputGrad(node, 1)];
+      const [N = 1, C = 1] = node.shape;
+      if (dA) addCopyCpu({ source: dPre, target: dA, count: dPre.length });
+      if (dB && node.attrs.broadcast === 'spatial')
+        addSpatialSumCpu({ dOut: dPre, dB, N, C, S: spatialSize(node.shape) });
+      else if (dB) addCopyCpu({ source: dPre, target: dB, count: dPre.length });
+    },
+  },
+
+  concat: {
+    forward: (node, run) => {
+      const out = run.out(node);
+      for (const s of concatSlices(node, run.graph))
+        concatForwardCpu({ x: run.value(s.id), out, ...s.dims });
+      return out;
+    },
+    // dX_k = dOut[:, offset_k : offset_k + C_k]
+    backward: (node, run) => {
+      for (const s of concatSlices(node, run.graph)) {
+        const dX = run.inputGrad(node, s.index);
+        if (dX) concatBackwardCpu({ dOut: run.dY(node), dX, ...s.dims });
+      }
+    },
+  },
+
+  batchNorm: {
+    // Training: the batch's statistics (and, in a training step, the running ones updated);
+    // evaluation: the running statistics.
+    forward: (node, run) => {
+      const { name, features: C, eps, momentum, activation } = node.attrs;
+      const [x, y, N, S] = [
+        run.x(node),
+        run.out(node),
+        node.shape[0] ?? 1,
+        spatialSize(node.shape),
+      ];
+      const [weight, bias] = [run.param(`${name}.weight`), run.param(`${name}.bias`)];
+      const runningMean = run.param(`${name}.running_mean`);
+      const runningVar = run.param(`${name}.running_var`);
+      const common = { x, weight, bias, y, N, C, S, eps, activation };
+      if (!run.training) {
+        batchNormForwardCpu({ ...common, mean: runningMean, variance: runningVar });
+        return y;
+      }
+      const [mean, variance] = [run.alloc(C), run.alloc(C)];
+      batchNormStatsCpu({ x, mean, variance, N, C, S });
+      batchNormForwardCpu({ ...common, mean, variance });
+      run.batchStats.set(node.id, { mean, variance });
+      if (run.updatesRunningStats)
+        batchNormRunningUpdateCpu({
+          mean,
+          variance,
+          runningMean,
+          runningVar,
+          C,
+          count: N * S,
+          momentum,
+        });
+      return y;
+    },
+    // dBias = Σ dPre, dWeight = Σ dPre·xhat, dX = w·invStd/M · (M·dPre - dBias - xhat·dWeight)
+    backward: (node, run) => {
+      const { name, features: C, eps } = node.attrs;
+      const stats = need(run.batchStats.get(node.id), 'batch statistics');
+      const dX = run.inputGrad(node);
+      batchNormBackwardCpu({
+        x: run.x(node),
+        dY: preActivationGrad(node, node.attrs.activation, run),
+        ...stats,
+        weight: run.param(`${name}.weight`),
+        dWeight: run.paramGrad(`${name}.weight`),
+        dBias: run.paramGrad(`${name}.bias`),
+        ...(dX ? { dX } : {}),
+        N: node.shape[0] ?? 1,
+        C,
+        S: spatialSize(node.shape),
+        eps,
+      });
+    },
+  },
+
+  globalAvgPool: {
+    forward: (node, run) => {
+      const out = run.out(node);
+      const [N = 1, C = 1] = run.xShape(node);
+      globalAvgPoolForwardCpu({ x: run.x(node), out, N, C, S: spatialSize(run.xShape(node)) });
+      return out;
+    },
+    // dX[n, c, h, w] = dOut[n, c] / (H·W)
+    backward: (node, run) => {
+      const dX = run.inputGrad(node);
+      const [N = 1, C = 1] = run.xShape(node);
+      const S = spatialSize(run.xShape(node));
+      if (dX) globalAvgPoolBackwardCpu({ dOut: run.dY(node), dX, N, C, S });
     },
   },
 
@@ -304,7 +484,7 @@ const cpuRules: { [K in OpName]: CpuRule<K> } = {
     backward: (node, run) => {
       const logits = run.x(node);
       const [N = 1, K = 1] = run.xShape(node);
-      const [dLogits, labels] = [run.grad(input(node)), run.inputs.labels];
+      const [dLogits, labels] = [run.inputGrad(node), run.inputs.labels];
       if (dLogits) softmaxCrossEntropyBackwardCpu({ logits, labels, dLogits, N, K });
     },
   },
@@ -321,7 +501,7 @@ const cpuRules: { [K in OpName]: CpuRule<K> } = {
     backward: (node, run) => {
       const pred = run.x(node);
       const [N = 1, D = 1] = run.xShape(node);
-      const dPred = run.grad(input(node));
+      const dPred = run.inputGrad(node);
       const target = run.value(input(node, 1));
       if (dPred) mseBackwardCpu({ pred, target, dPred, N, D });
     },
@@ -383,14 +563,16 @@ export function referenceTrainStep(
   precision: ReferencePrecision = 'f32',
 ): ReferenceStepResult {
   const needs = graph.gradientNodes();
-  const run = new Run(graph, state.params, inputs, precision, needs, state.step);
+  const run = new Run(graph, state.params, inputs, precision, needs, state.step, true);
   const loss = forwardPass(run);
   for (const n of [...graph.nodes].reverse()) {
-    if (needs.has(n.id)) (cpuRules[n.op] as CpuRule<OpName>).backward(n, run);
+    if (!needs.has(n.id)) continue;
+    (cpuRules[n.op] as CpuRule<OpName>).backward(n, run);
+    run.addParts(n);
   }
   const step = [state.step];
   optimizerStepBeginCpu({ step });
-  for (const spec of graph.parameters()) {
+  for (const spec of graph.parameters().filter((p) => p.trainable !== false)) {
     const [param, grad] = [run.param(spec.name), run.paramGrad(spec.name)];
     let slots = state.optimizerState.get(spec.name);
     if (!slots) {

@@ -21,11 +21,12 @@ import {
 } from '../gpu/dispatch';
 import { STORAGE_USAGE, checkSize } from '../gpu/buffers';
 import { ShadergradError } from '../base/errors';
-import type { Graph, GraphNode } from './graph';
+import type { GradientUse, Graph, GraphNode } from './graph';
 import type { ParameterStore } from './parameterStore';
 import { planMemory } from './memoryPlanner';
-import { tensorByteLength, type DType, type GpuTensor } from '../gpu/tensor';
+import { elementCount, tensorByteLength, type DType, type GpuTensor } from '../gpu/tensor';
 import {
+  addAccumulate,
   optimizerStepBegin,
   optimizerUpdate,
   preferredMatmulVariant,
@@ -48,6 +49,12 @@ export interface PlanOptions {
   matmulVariant?: MatmulVariant;
   /** Give every intermediate its own buffer, so tests can read activations after a step. */
   keepIntermediates?: boolean;
+  /**
+   * Training plans: node ids (inputs or activations) whose gradient dLoss/d(output) the step
+   * keeps in a buffer of its own, readable after it with `tensorOf(id, 'grad')` (saliency maps,
+   * adversarial inputs). Parameters' gradients are always kept.
+   */
+  gradientsFor?: readonly number[];
   /** Calls that run first in the step (batch gathering), prepared like the rest. */
   prelude?: (inputs: ReadonlyMap<string, GpuTensor>) => KernelCall[];
   /** Calls that run right after the forward pass (metrics), given the loss node's tensors. */
@@ -116,6 +123,8 @@ export class StepPlan {
 class Tracer implements RuleContext {
   readonly tensors: TracedTensor[] = [];
   private readonly byKey = new Map<string, GpuTensor>();
+  private readonly uses: ReadonlyMap<number, readonly GradientUse[]>;
+  private readonly kept: ReadonlySet<number>;
   readonly matmulVariant: MatmulVariant;
 
   constructor(
@@ -124,8 +133,11 @@ class Tracer implements RuleContext {
     readonly training: boolean,
     matmulVariant: MatmulVariant,
     private readonly requiresGrad: ReadonlySet<number>,
+    gradientsFor: readonly number[] = [],
   ) {
     this.matmulVariant = matmulVariant;
+    this.uses = graph.gradientUses(requiresGrad);
+    this.kept = new Set(gradientsFor);
   }
 
   make(key: string, kind: TensorKind, shape: readonly number[], dtype: DType = 'f32'): GpuTensor {
@@ -176,10 +188,37 @@ class Tracer implements RuleContext {
     if (!this.training || !this.requiresGrad.has(id)) return undefined;
     const node = this.graph.get(id);
     if (node.op === 'flatten') {
-      const inner = this.grad(node.inputs[0] ?? -1);
+      const inner = this.inputGrad(node, 0);
       return inner && reshape(inner, node.shape);
     }
-    return this.make(`grad:${id}`, 'gradient', node.shape);
+    return this.make(`grad:${id}`, this.kept.has(id) ? 'output' : 'gradient', node.shape);
+  }
+
+  inputGrad(node: GraphNode, i = 0): GpuTensor | undefined {
+    const id = node.inputs[i];
+    if (id === undefined || !this.training || !this.requiresGrad.has(id)) return undefined;
+    if (this.isLastUse(id, node.id, i)) return this.grad(id);
+    return this.make(`gradPart:${id}:${node.id}:${i}`, 'gradient', this.graph.get(id).shape);
+  }
+
+  /** The calls that add the node's gradient parts into its inputs' gradients, after its backward. */
+  accumulations(node: GraphNode): KernelCall[] {
+    return node.inputs.flatMap((id, i) => {
+      const part = this.inputGrad(node, i);
+      const target = this.grad(id);
+      if (!part || !target || this.isLastUse(id, node.id, i)) return [];
+      return [addAccumulate({ source: part, target, count: elementCount(part.shape) })];
+    });
+  }
+
+  /** True when the node's output needs a gradient, so its backward runs. */
+  requires(id: number): boolean {
+    return this.requiresGrad.has(id);
+  }
+
+  private isLastUse(id: number, consumer: number, index: number): boolean {
+    const last = this.uses.get(id)?.at(-1);
+    return last?.consumer === consumer && last.index === index;
   }
 
   step(): GpuTensor {
@@ -227,12 +266,14 @@ function trace(graph: Graph, tracer: Tracer, options: PlanOptions): KernelCall[]
       ...options.metrics({ loss: tracer.value(loss.id), logits, labels, lossKind: loss.op }),
     );
   if (!options.training) return calls;
-  for (const n of [...graph.nodes].reverse())
-    if (tracer.grad(n.id) || n.params.length > 0) calls.push(...backwardOf(n, tracer));
+  for (const n of [...graph.nodes].reverse()) {
+    if (!tracer.requires(n.id)) continue;
+    calls.push(...backwardOf(n, tracer), ...tracer.accumulations(n));
+  }
   calls.push(optimizerStepBegin({ step: tracer.store.step }));
   const config = tracer.store.optimizer;
   if (!config) throw new ShadergradError('training plan needs an optimizer');
-  for (const [name, p] of tracer.store.params)
+  for (const [name, p] of tracer.store.trainableParams())
     calls.push(
       optimizerUpdate({
         param: p.value,
@@ -286,7 +327,8 @@ export async function compilePlan(
     store,
     options.training,
     variant,
-    options.training ? graph.gradientNodes() : new Set(),
+    options.training ? graph.gradientNodes(options.gradientsFor) : new Set(),
+    options.gradientsFor,
   );
   const calls = trace(graph, tracer, options);
   const { realOf, buffers, memory } = allocate(

@@ -3,9 +3,11 @@
  * state and the optimizer's step counter), shared by every compiled plan of one model (the
  * training plan and evaluation plans of other batch sizes). A store made without an optimizer can
  * never train (a training plan needs one), so it holds the parameters only: no gradients, state
- * or step counter, which is what an app that only predicts wants to pay for. Initialization follows PyTorch's
- * defaults for Conv2d and Linear: weights and biases ~ U(-1/sqrt(fanIn), 1/sqrt(fanIn)) (that is
- * kaiming_uniform with a = sqrt(5)), drawn on the CPU from a seeded generator.
+ * or step counter, which is what an app that only predicts wants to pay for. Buffers (batch norm's
+ * running statistics) live here too, with no gradient or state. Initialization follows PyTorch's
+ * defaults: Conv2d and Linear weights and biases ~ U(-1/sqrt(fanIn), 1/sqrt(fanIn)) (that is
+ * kaiming_uniform with a = sqrt(5)), drawn on the CPU from a seeded generator; batch norm's weight
+ * and running variance ones, its bias and running mean zeros.
  */
 import type { Gpu } from '../gpu/device';
 import { createTensor, readFloat32, readTensor, writeTensor } from '../gpu/buffers';
@@ -41,15 +43,13 @@ export class ParameterStore {
     const random = mulberry32(seed);
     for (const spec of specs) {
       const value = createTensor(gpu, spec.shape, { label: spec.name, contents: 'model' });
-      writeTensor(
-        gpu,
-        value,
-        uniformInit(elementCount(spec.shape), 1 / Math.sqrt(spec.fanIn), random),
-      );
-      const grad = optimizer
+      writeTensor(gpu, value, initialValues(spec, random));
+      // buffers (batch norm's running statistics) have no gradient or optimizer state
+      const learns = optimizer !== undefined && spec.trainable !== false;
+      const grad = learns
         ? createTensor(gpu, spec.shape, { label: `${spec.name}.grad`, contents: 'model' })
         : undefined;
-      const state = Array.from({ length: slots }, (_, i) =>
+      const state = Array.from({ length: learns ? slots : 0 }, (_, i) =>
         createTensor(gpu, spec.shape, { label: `${spec.name}.state${i}`, contents: 'model' }),
       );
       this.params.set(spec.name, { spec, value, grad, state });
@@ -57,6 +57,11 @@ export class ParameterStore {
     this.stepTensor = optimizer
       ? createTensor(gpu, [1], { dtype: 'u32', label: 'optimizer.step' })
       : undefined;
+  }
+
+  /** The parameters an optimizer updates, in graph order (not batch norm's running statistics). */
+  trainableParams(): [string, StoredParameter][] {
+    return [...this.params].filter(([, p]) => p.spec.trainable !== false);
   }
 
   /** True when the store has gradients and optimizer state, so plans on it may train. */
@@ -162,8 +167,16 @@ function inferenceOnly(what: string): ShadergradError {
   );
 }
 
-function uniformInit(n: number, bound: number, random: () => number): Float32Array {
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) out[i] = (2 * random() - 1) * bound;
+/**
+ * A parameter's first values. The generator advances only for uniform ones, so adding batch norm
+ * to a network leaves the draws of its convolutions and dense layers as they were.
+ */
+function initialValues(spec: ParamSpec, random: () => number): Float32Array {
+  const out = new Float32Array(elementCount(spec.shape));
+  const init = spec.init ?? 'uniform';
+  if (init === 'ones') out.fill(1);
+  if (init !== 'uniform') return out;
+  const bound = 1 / Math.sqrt(spec.fanIn);
+  for (let i = 0; i < out.length; i++) out[i] = (2 * random() - 1) * bound;
   return out;
 }
