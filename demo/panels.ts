@@ -60,6 +60,16 @@ export function renderModel(host: HTMLElement, model: ModelConfig): void {
         return 'flatten';
       case 'dropout':
         return `dropout ${l.rate}`;
+      case 'batchNorm':
+        return `batch norm ${l.activation}`;
+      case 'add':
+        return `add ${l.activation}`;
+      case 'concat':
+        return 'concat';
+      case 'globalAvgPool':
+        return 'global avg pool';
+      case 'activation':
+        return l.activation;
       default:
         return l satisfies never;
     }

@@ -89,6 +89,12 @@ function layerForward(tf: Tf, l: LayerSpec, x: Tensor, get: (n: string) => Tenso
     }
     case 'dropout':
       return tf.dropout(x, l.rate);
+    case 'batchNorm':
+    case 'add':
+    case 'concat':
+    case 'globalAvgPool':
+    case 'activation':
+      throw new Error(`tfjs model: the ${l.type} layer is not written for the tfjs peer yet`);
     default:
       return l satisfies never;
   }

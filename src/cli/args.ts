@@ -16,7 +16,8 @@ import {
   type DatasetName,
   type TrainConfig,
 } from '../models/config';
-import { defaultsWithFlags, type TrainFlags } from './config';
+import { RESNET_DEFAULTS } from '../models/resnet';
+import { MODEL_PRESETS, defaultsWithFlags, type TrainFlags } from './config';
 
 export type CliCommand =
   | {
@@ -117,6 +118,11 @@ const SETTERS = {
   activation: (p, v, f) => (p.flags.knobs.activation = choiceArg(f, v, ACTIVATIONS)),
   pool: (p, v, f) => (p.flags.knobs.pool = choiceArg(f, v, ['max', 'avg'] as const)),
   dense: (p, v, f) => (p.flags.knobs.dense = wholeArg(f, v, 1)),
+  model: (p, v, f) => (p.flags.model = choiceArg(f, v, MODEL_PRESETS)),
+  width: (p, v, f) => ((p.flags.resnet ??= {}).width = wholeArg(f, v, 1, 1024)),
+  blocks: (p, v, f) => ((p.flags.resnet ??= {}).blocks = wholeArg(f, v, 1, 16)),
+  'no-skip': (p) => ((p.flags.resnet ??= {}).skip = false),
+  'no-bn': (p) => ((p.flags.resnet ??= {}).batchNorm = false),
   init: (p, v) => (p.init = v),
   resume: (p, v) => (p.resume = v),
   out: (p, v) => (p.out = v),
@@ -134,6 +140,7 @@ const EVAL_FLAGS: readonly FlagName[] = ['eval', 'data', 'dataset', 'help'];
 function flagHelp(): Record<FlagName, [string, string, string]> {
   const d = defaultTrainConfig();
   const k = referenceKnobs();
+  const r = RESNET_DEFAULTS;
   return {
     config: ['FILE', 'training config (JSON); flags given here override it', 'none'],
     dataset: ['NAME', DATASET_NAMES.join(' | '), d.dataset],
@@ -161,6 +168,15 @@ function flagHelp(): Record<FlagName, [string, string, string]> {
     activation: ['NAME', `${ACTIVATIONS.join(' | ')} (conv, hidden dense)`, k.activation],
     pool: ['KIND', 'pooling: max | avg', k.pool],
     dense: ['N', 'width of the hidden dense layer', `${k.dense}`],
+    model: [
+      'NAME',
+      'cnn (the reference CNN, turned by the knobs above) | resnet (a small residual network)',
+      'cnn, or the --config model',
+    ],
+    width: ['N', 'resnet: channels of the first stage (x2 per stage)', `${r.width}`],
+    blocks: ['N', 'resnet: basic blocks per stage', `${r.blocks}`],
+    'no-skip': ['', 'resnet: without the skip connections (a plain deep CNN)', 'off'],
+    'no-bn': ['', 'resnet: without batch normalization (convolutions get biases)', 'off'],
     init: ['FILE', 'start from the weights of a safetensors checkpoint', 'random init'],
     resume: ['DIR', 'continue the run saved in DIR', 'none'],
     out: [

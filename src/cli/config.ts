@@ -15,11 +15,14 @@ import { ShadergradError, type OptimizerKind } from '../core';
 import {
   applyKnobs,
   defaultTrainConfig,
+  referenceCnn,
   validateModel,
   type CnnKnobs,
   type DatasetName,
+  type ModelConfig,
   type TrainConfig,
 } from '../models/config';
+import { resnetModel, type ResnetKnobs } from '../models/resnet';
 import { MAX_CONFIG_CHARS, parseTrainConfigText } from '../models/configJson';
 import { readSavedRun, type ResumePoint, type SavedRun } from './checkpoint';
 
@@ -36,7 +39,22 @@ export interface TrainFlags {
   checkpointEvery?: number;
   /** Architecture knobs; each flag is named like its knob (--features, --kernel, ...). */
   knobs: CnnKnobs;
+  /** --model: start from a preset instead of the config's model. */
+  model?: ModelPreset;
+  /** The resnet preset's knobs (--width, --blocks, --no-skip, --no-bn); need --model resnet. */
+  resnet?: ResnetKnobs;
 }
+
+/** The models --model names: the reference CNN and the residual network. */
+export const MODEL_PRESETS = ['cnn', 'resnet'] as const;
+export type ModelPreset = (typeof MODEL_PRESETS)[number];
+
+const RESNET_FLAGS: Record<keyof ResnetKnobs, string> = {
+  width: '--width',
+  blocks: '--blocks',
+  skip: '--no-skip',
+  batchNorm: '--no-bn',
+};
 
 /** What the command line says about the config (a parsed train command has these fields). */
 export interface ConfigArgs {
@@ -130,11 +148,34 @@ export function applyFlags(config: TrainConfig, flags: TrainFlags): TrainConfig 
   return merged;
 }
 
+/**
+ * The model the flags ask for: --model's preset (for the config's input and classes) or the
+ * config's model, with the CNN knobs applied. A knob of the other preset is refused, so a flag
+ * never silently does nothing.
+ */
+function modelWithFlags(model: ModelConfig, f: TrainFlags): ModelConfig {
+  const resnetFlag = (Object.keys(f.resnet ?? {}) as (keyof ResnetKnobs)[]).map(
+    (k) => RESNET_FLAGS[k],
+  )[0];
+  if (f.model === 'resnet') {
+    const cnnFlag = Object.keys(f.knobs)[0];
+    if (cnnFlag !== undefined)
+      throw new ShadergradError(
+        `--${cnnFlag}: a knob of the CNN; the resnet's are --width, --blocks, --no-skip, --no-bn`,
+      );
+    return resnetModel(f.resnet ?? {}, model.input, model.classes);
+  }
+  if (resnetFlag !== undefined)
+    throw new ShadergradError(`${resnetFlag}: a knob of the resnet preset; add --model resnet`);
+  const base = f.model === 'cnn' ? { ...referenceCnn(), input: model.input } : model;
+  return applyKnobs(base, f.knobs, (knob) => `--${knob}`);
+}
+
 /** `config` with the command-line flags applied; the model is not validated. */
 function mergeFlags(config: TrainConfig, f: TrainFlags): TrainConfig {
   return {
     ...config,
-    model: applyKnobs(config.model, f.knobs, (knob) => `--${knob}`),
+    model: modelWithFlags(config.model, f),
     optimizer: {
       ...config.optimizer,
       kind: f.optimizer ?? config.optimizer.kind,

@@ -7,9 +7,12 @@ import {
   DATASET_NAMES,
   LAYER_FIELDS,
   LAYER_TYPES,
+  LINK_FIELDS,
+  OPTIONAL_LAYER_FIELDS,
   LOSSES,
   defaultTrainConfig,
   fail,
+  flag,
   fraction,
   num,
   oneOf,
@@ -49,11 +52,12 @@ function merge<T extends object>(v: unknown, path: string, spec: Spec<T>, base: 
 }
 
 /** A layer from JSON: omitted fields default as in Keras (stride 1, 'valid', no activation; a
- * pool's stride is its kernel). Values are checked by validateModel, with the same key paths. */
+ * pool's stride is its kernel); name, inputs, bias, eps and momentum may be left out. Values are
+ * checked by validateModel, with the same key paths. */
 function readLayer(v: unknown, path: string): LayerSpec {
   if (!isRecord(v)) return fail(path, `expected a layer like {"type": "flatten"}, got ${show(v)}`);
   const type = oneOf(LAYER_TYPES)(v.type, `${path}.type`);
-  const keys = Object.keys(LAYER_FIELDS[type]);
+  const keys = [...Object.keys(LINK_FIELDS), ...Object.keys(LAYER_FIELDS[type])];
   const bad = Object.keys(v).find((key) => key !== 'type' && !keys.includes(key));
   if (bad !== undefined)
     fail(`${path}.${keyLabel(bad)}`, `unknown key for a ${type} layer (${keys.join(', ')})`);
@@ -64,20 +68,20 @@ function readLayer(v: unknown, path: string): LayerSpec {
   };
   const layer: Record<string, unknown> = { type };
   for (const key of keys) {
-    layer[key] = Object.hasOwn(v, key) ? v[key] : defaults[key];
-    if (layer[key] === undefined) fail(`${path}.${key}`, `missing from this ${type} layer`);
+    const value = Object.hasOwn(v, key) ? v[key] : defaults[key];
+    if (value !== undefined) layer[key] = value;
+    else if (!OPTIONAL_LAYER_FIELDS.has(key))
+      fail(`${path}.${key}`, `missing from this ${type} layer`);
   }
-  return layer as LayerSpec;
+  for (const [key, check] of Object.entries(LINK_FIELDS))
+    if (layer[key] !== undefined) check(layer[key], `${path}.${key}`);
+  return layer as unknown as LayerSpec;
 }
 
 function readLayers(v: unknown, path: string): LayerSpec[] {
   if (!Array.isArray(v) || v.length === 0)
     return fail(path, `expected a non-empty list of layers, got ${show(v)}`);
   return v.map((l, i) => readLayer(l, `${path}[${i}]`));
-}
-
-function flag(v: unknown, path: string): boolean {
-  return typeof v === 'boolean' ? v : fail(path, `expected true or false, got ${show(v)}`);
 }
 
 const modelSpec: Spec<ModelConfig> = {

@@ -2,55 +2,76 @@
  * From a ModelConfig (a layer list) to a graph and a trainer. Layer names follow the PyTorch
  * module the course writes (conv1, conv2, ..., fc1, fc2, ...), so parameters are named and laid
  * out like its state_dict: conv1.weight [O, C, KH, KW], fc1.weight [out, in], flatten in C,H,W
- * order. A dense layer on a [C, H, W] input flattens it first.
+ * order. A dense layer on a [C, H, W] input flattens it first. A layer that names its inputs reads
+ * those layers' outputs, so one list describes chains and graphs alike (./layers.ts).
  */
 import { Graph, ShadergradError, Trainer, type Gpu, type MatmulVariant } from '../core';
+import { resolveLayers, type ResolvedLayer } from './layers';
 import type { ModelConfig, TrainConfig } from './config';
 
 /** The model's graph for a batch of `batch` samples: inputs 'images' and 'labels', a loss last. */
 export function buildGraph(model: ModelConfig, batch: number): Graph {
   const g = new Graph();
   const { channels, height, width } = model.input;
-  let x = g.input('images', [batch, channels, height, width]);
+  const images = g.input('images', [batch, channels, height, width]);
   const labels = g.labels('labels', batch);
-  let convs = 0;
-  let denses = 0;
-  model.layers.forEach((layer, i) => {
-    switch (layer.type) {
-      case 'conv2d':
-        x = g.conv2d(x, {
-          name: `conv${++convs}`,
-          features: layer.features,
-          kernel: layer.kernel,
-          stride: layer.stride,
-          padding: layer.padding,
-          activation: layer.activation,
-        });
-        break;
-      case 'maxPool':
-      case 'avgPool':
-        x = g.pool(layer.type, x, layer.kernel, layer.stride, `layers[${i}] ${layer.type}`);
-        break;
-      case 'flatten':
-        x = g.flatten(x);
-        break;
-      case 'dense':
-        if (g.get(x).shape.length !== 2) x = g.flatten(x);
-        x = g.dense(x, { name: `fc${++denses}`, units: layer.units, activation: layer.activation });
-        break;
-      case 'dropout':
-        x = g.dropout(x, layer.rate, `layers[${i}] dropout`);
-        break;
-      default:
-        return layer satisfies never;
-    }
-  });
+  const ids: number[] = [];
+  for (const layer of resolveLayers(model)) {
+    const inputs = layer.inputs.map((i) => (i < 0 ? images : (ids[i] ?? -1)));
+    ids.push(addLayer(g, layer, inputs));
+  }
   if (model.loss !== 'softmaxCrossEntropy')
     throw new ShadergradError(
       `loss '${model.loss}': dataset training supports softmaxCrossEntropy`,
     );
-  g.softmaxCrossEntropy(x, labels);
+  g.softmaxCrossEntropy(ids[ids.length - 1] ?? images, labels);
   return g;
+}
+
+/** Adds one layer's node(s) reading `inputs` (node ids); returns the layer's output node. */
+function addLayer(g: Graph, layer: ResolvedLayer, inputs: readonly number[]): number {
+  const { spec: l, name } = layer;
+  const [x = -1, y = -1] = inputs;
+  switch (l.type) {
+    case 'conv2d':
+      return g.conv2d(x, {
+        name,
+        features: l.features,
+        kernel: l.kernel,
+        stride: l.stride,
+        padding: l.padding,
+        activation: l.activation,
+        bias: l.bias ?? true,
+      });
+    case 'maxPool':
+    case 'avgPool':
+      return g.pool(l.type, x, l.kernel, l.stride, name);
+    case 'flatten':
+      return g.flatten(x);
+    case 'dense': {
+      const flat = g.get(x).shape.length === 2 ? x : g.flatten(x);
+      return g.dense(flat, { name, units: l.units, activation: l.activation });
+    }
+    case 'dropout':
+      return g.dropout(x, l.rate, name);
+    case 'batchNorm':
+      return g.batchNorm(x, {
+        name,
+        activation: l.activation,
+        ...(l.eps !== undefined ? { eps: l.eps } : {}),
+        ...(l.momentum !== undefined ? { momentum: l.momentum } : {}),
+      });
+    case 'add':
+      return g.add(x, y, { name, activation: l.activation });
+    case 'concat':
+      return g.concat(inputs, name);
+    case 'globalAvgPool':
+      return g.globalAvgPool(x, name);
+    case 'activation':
+      return g.activation(x, l.activation);
+    default:
+      return l satisfies never;
+  }
 }
 
 /** PyTorch's name -> shape for every parameter, in state_dict order. */

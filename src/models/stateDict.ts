@@ -70,6 +70,18 @@ export function savedConfig(file: SafetensorsFile, source: string): TrainConfig 
   return parseTrainConfigText(text, `${source}: metadata ${CONFIG_METADATA_KEY}`);
 }
 
+/**
+ * torch's batch norm counter, `<bn>.num_batches_tracked` (an int64 scalar), for each batch norm
+ * of the store (the layers with a running mean). shadergrad does not keep it: every training
+ * step runs every batch norm once in training mode, so it is the optimizer's step count.
+ */
+function batchCounterNames(store: ParameterStore): string[] {
+  const suffix = '.running_mean';
+  return [...store.params.keys()]
+    .filter((n) => n.endsWith(suffix))
+    .map((n) => `${n.slice(0, -suffix.length)}.num_batches_tracked`);
+}
+
 /** The parameters as safetensors bytes (metadata: whatever the caller passes, e.g. the config). */
 export async function modelBytes(
   trainer: HasParameters,
@@ -77,13 +89,15 @@ export async function modelBytes(
   only?: (name: string) => boolean,
 ): Promise<Uint8Array> {
   const tensors: Record<string, SafetensorsTensor> = {};
-  for (const [name, p] of trainer.store.params) {
+  const { store } = trainer;
+  for (const [name, p] of store.params) {
     if (only && !only(name)) continue;
-    tensors[name] = {
-      dtype: 'F32',
-      shape: [...p.spec.shape],
-      data: await trainer.store.read(name),
-    };
+    tensors[name] = { dtype: 'F32', shape: [...p.spec.shape], data: await store.read(name) };
+  }
+  const steps = store.trainable ? await store.readStep() : 0;
+  for (const name of batchCounterNames(store)) {
+    if (only && !only(name)) continue;
+    tensors[name] = { dtype: 'I64', shape: [], data: BigInt64Array.of(BigInt(steps)) };
   }
   return writeSafetensors(tensors, { format: 'pt', ...metadata });
 }
@@ -123,11 +137,23 @@ export function loadModel(
   return file;
 }
 
-/** Writes a parsed file's tensors into the store; each must be there, F32, of its exact shape. */
+/**
+ * Writes a parsed file's tensors into the store; each must be there, F32, of its exact shape.
+ * Batch norm counters (`num_batches_tracked`, int64 scalars) must be there too, as torch's
+ * strict loading wants them; their values are not needed (see batchCounterNames).
+ */
 export function loadParameters(store: ParameterStore, file: SafetensorsFile, source: string): void {
   const expected: Record<string, number[]> = {};
   for (const [name, p] of store.params) expected[name] = [...p.spec.shape];
-  checkStateDict(file.tensors, expected, source);
+  const counters = Object.fromEntries(batchCounterNames(store).map((n) => [n, []]));
+  const floats = Object.fromEntries(
+    Object.entries(file.tensors).filter(([name]) => !Object.hasOwn(counters, name)),
+  );
+  const ints = Object.fromEntries(
+    Object.entries(file.tensors).filter(([name]) => Object.hasOwn(counters, name)),
+  );
+  checkStateDict(floats, expected, source);
+  checkStateDict(ints, counters, source, 'I64');
   for (const name of Object.keys(expected)) {
     const t = file.tensors[name];
     if (t?.dtype === 'F32') store.write(name, t.data);
@@ -148,12 +174,12 @@ export function loadOptimizer(
     );
   const names = optimizerStateNames(kind);
   const expected: Record<string, number[]> = {};
-  for (const [name, p] of trainer.store.params)
+  for (const [name, p] of trainer.store.trainableParams())
     for (const s of names) expected[`${name}.${s}`] = [...p.spec.shape];
   checkStateDict(file.tensors, expected, source);
   checkFiniteTensors(file.tensors, source);
   const step = savedStep(file.metadata.step, source);
-  for (const name of trainer.store.params.keys()) {
+  for (const [name] of trainer.store.trainableParams()) {
     const state = names.map((s) => file.tensors[`${name}.${s}`]?.data);
     trainer.store.writeState(
       name,
