@@ -561,8 +561,10 @@ export function referenceTrainStep(
   inputs: ReferenceInputs,
   optimizer: OptimizerConfig,
   precision: ReferencePrecision = 'f32',
+  /** Nodes (inputs or activations) whose gradient to compute too, as the executor's option. */
+  gradientsFor: readonly number[] = [],
 ): ReferenceStepResult {
-  const needs = graph.gradientNodes();
+  const needs = graph.gradientNodes(gradientsFor);
   const run = new Run(graph, state.params, inputs, precision, needs, state.step, true);
   const loss = forwardPass(run);
   for (const n of [...graph.nodes].reverse()) {
