@@ -15,7 +15,14 @@ export { OutOfMemoryError } from './gpu/memory';
 export type { MemoryStats } from './gpu/memory';
 // ---- graphs, plans and training
 export { Graph } from './graph/graph';
-export type { GraphNode, OpName, ParamSpec, Conv2dOptions } from './graph/graph';
+export type {
+  GraphNode,
+  OpName,
+  ParamSpec,
+  Conv2dOptions,
+  BatchNormOptions,
+  GradientUse,
+} from './graph/graph';
 export { compilePlan, StepPlan } from './graph/executor';
 export type { MemoryReport, PlanOptions } from './graph/executor';
 export { planMemory } from './graph/memoryPlanner';
@@ -68,7 +75,11 @@ export {
   layerParamCounts,
   validateModel,
   describeModel,
+  resolveLayers,
+  MODEL_INPUT,
 } from './models/config';
+export { resnetModel, RESNET_DEFAULTS } from './models/resnet';
+export type { ResnetKnobs } from './models/resnet';
 export type {
   LayerSpec,
   LayerType,
@@ -78,6 +89,8 @@ export type {
   DatasetName,
   TrainConfig,
   CnnKnobs,
+  LayerLinks,
+  ResolvedLayer,
 } from './models/config';
 export * from './models/network';
 export * from './models/fit';
