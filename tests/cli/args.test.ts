@@ -323,3 +323,31 @@ describe('usage', () => {
     expect(text).toContain('-h');
   });
 });
+
+describe('--model and the resnet knobs', () => {
+  it('--model resnet builds the preset with the knobs; cnn is the reference CNN', () => {
+    const cmd = train(['--model', 'resnet', '--width', '8', '--blocks', '2', '--no-skip']);
+    const names = cmd.config.model.layers.map((l) => l.name);
+    expect(names).toContain('layer3.1.conv2');
+    expect(cmd.config.model.layers.some((l) => l.type === 'add')).toBe(false);
+    expect(cmd.config.model.layers[0]).toMatchObject({ name: 'conv1', features: 8, bias: false });
+    const noBn = train(['--model=resnet', '--no-bn']).config.model;
+    expect(noBn.layers.some((l) => l.type === 'batchNorm')).toBe(false);
+    expect(train(['--model', 'cnn']).config.model).toEqual(referenceCnn());
+  });
+
+  it('refuses the knobs of the other model, naming the flag', () => {
+    expectError(['--width', '8'], /^--width: a knob of the resnet preset; add --model resnet$/);
+    expectError(['--no-bn'], /^--no-bn: a knob of the resnet preset/);
+    expectError(
+      ['--model', 'resnet', '--kernel', '3'],
+      /^--kernel: a knob of the CNN; the resnet's are --width/,
+    );
+    expectError(['--model', 'vgg'], /^--model: expected one of cnn, resnet, got 'vgg'$/);
+    expectError(
+      ['--model', 'resnet', '--blocks', '0'],
+      /^--blocks: expected a whole number >= 1 and <= 16/,
+    );
+    expectError(['--model', 'resnet', '--no-skip=1'], /^--no-skip: takes no value/);
+  });
+});
