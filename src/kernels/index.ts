@@ -13,6 +13,22 @@ export { activationForward, activationBackward } from './activation';
 export { activationForwardCpu, activationBackwardCpu } from './activation.cpu';
 export { biasAddForward, biasBackward } from './bias';
 export { biasAddForwardCpu, biasBackwardCpu } from './bias.cpu';
+export {
+  batchNormStats,
+  batchNormForward,
+  batchNormRunningUpdate,
+  batchNormBackward,
+} from './batchNorm';
+export {
+  batchNormStatsCpu,
+  batchNormForwardCpu,
+  batchNormRunningUpdateCpu,
+  batchNormBackwardCpu,
+  type BatchNormStatsArgs,
+  type BatchNormForwardArgs,
+  type BatchNormRunningUpdateArgs,
+  type BatchNormBackwardArgs,
+} from './batchNorm.cpu';
 export { matmul, matmulFlops, preferredMatmulVariant, type MatmulVariant } from './matmul';
 export { matmulCpu, type MatmulArgs } from './matmul.cpu';
 export {

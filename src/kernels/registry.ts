@@ -5,6 +5,7 @@
 import { accuracyFamily } from './accuracy';
 import { activationFamily } from './activation';
 import { avgPoolFamily } from './avgPool';
+import { batchNormFamily } from './batchNorm';
 import { batchGatherFamily } from './batchGather';
 import { biasFamily } from './bias';
 import { conv2dIm2colFamily } from './conv2dIm2col';
@@ -32,6 +33,7 @@ export const kernelFamilies: readonly KernelFamily[] = [
   optimizerFamily,
   batchGatherFamily,
   biasFamily,
+  batchNormFamily,
   softmaxCrossEntropyFamily,
   mseFamily,
   accuracyFamily,
