@@ -93,5 +93,32 @@ export {
   dropoutMaskCpu,
   isDropoutRate,
 } from './dropout.cpu';
+export { addForward, addBackward, addCopy, addAccumulate, addSpatialSum } from './add';
+export {
+  addForwardCpu,
+  addBackwardCpu,
+  addCopyCpu,
+  addAccumulateCpu,
+  addSpatialSumCpu,
+  type AddForwardArgs,
+  type AddBackwardArgs,
+  type AddCopyArgs,
+  type AddAccumulateArgs,
+  type AddSpatialSumArgs,
+} from './add.cpu';
+export { concatForward, concatBackward } from './concat';
+export {
+  concatForwardCpu,
+  concatBackwardCpu,
+  type ConcatForwardArgs,
+  type ConcatBackwardArgs,
+} from './concat.cpu';
+export { globalAvgPoolForward, globalAvgPoolBackward } from './globalAvgPool';
+export {
+  globalAvgPoolForwardCpu,
+  globalAvgPoolBackwardCpu,
+  type GlobalAvgPoolForwardArgs,
+  type GlobalAvgPoolBackwardArgs,
+} from './globalAvgPool.cpu';
 export { fmaPeak } from './fmaPeak';
 export { fmaPeakCpu, fmaPeakFlops } from './fmaPeak.cpu';

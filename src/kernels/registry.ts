@@ -3,15 +3,18 @@
  * against reflection, race detection, every shaders/*.wgsl registered) and for the kernel explorer.
  */
 import { accuracyFamily } from './accuracy';
+import { addFamily } from './add';
 import { activationFamily } from './activation';
 import { avgPoolFamily } from './avgPool';
 import { batchNormFamily } from './batchNorm';
 import { batchGatherFamily } from './batchGather';
 import { biasFamily } from './bias';
+import { concatFamily } from './concat';
 import { conv2dIm2colFamily } from './conv2dIm2col';
 import { conv2dImplicitFamily } from './conv2dImplicit';
 import { dropoutFamily } from './dropout';
 import { fmaPeakFamily } from './fmaPeak';
+import { globalAvgPoolFamily } from './globalAvgPool';
 import { matmulFamily } from './matmul';
 import { matmulSubgroupFamily } from './matmulSubgroup';
 import { maxPoolFamily } from './maxPool';
@@ -39,4 +42,7 @@ export const kernelFamilies: readonly KernelFamily[] = [
   accuracyFamily,
   reduceFamily,
   dropoutFamily,
+  addFamily,
+  concatFamily,
+  globalAvgPoolFamily,
 ];

@@ -175,14 +175,19 @@ describe('graph structure errors', () => {
     expect(() => g.lossNode()).toThrow(/the last node must be a loss/);
   });
 
-  it('supports chains only: a node feeding two consumers is refused by gradientNodes', () => {
+  it('lets a node feed several consumers, listing each use in graph order', () => {
     const g = new Graph();
     const x = g.input('images', [4, 6]);
     const fc1 = g.dense(x, { name: 'fc1', units: 5 });
-    g.activation(fc1, 'relu');
-    g.activation(fc1, 'tanh');
-    expect(() => g.gradientNodes()).toThrow(
-      `graph: node ${fc1} feeds 2 consumers; only chains are supported so far`,
-    );
+    const relu = g.activation(fc1, 'relu');
+    const tanh = g.activation(fc1, 'tanh');
+    const sum = g.add(relu, tanh, { name: 'sum' });
+    const fc2 = g.dense(sum, { name: 'fc2', units: 3 });
+    g.softmaxCrossEntropy(fc2, g.labels('labels', 4));
+    const needs = g.gradientNodes();
+    expect(g.gradientUses(needs).get(fc1)).toEqual([
+      { consumer: relu, index: 0 },
+      { consumer: tanh, index: 0 },
+    ]);
   });
 });

@@ -1,0 +1,122 @@
+// add.wgsl: the sum of a skip connection, and the copies and sums its gradient needs.
+//
+//   addForward:    out[n,c,s] = f(a[n,c,s] + b[...])   broadcast 0: b is [N, C, S] like a;
+//                                                      broadcast 1: b is [N, C], one value per
+//                                                      (sample, channel), broadcast over S
+//   addBackward:   dA = dOut; dB = dOut                 (one pass writing both copies)
+//   addCopy:       target = source
+//   addAccumulate: target += source                     (a node's gradient parts, summed by the
+//                                                        executor one dispatch at a time, in order)
+//   addSpatialSum: dB[n,c] = sum_s dOut[n,c,s]          (the gradient of a broadcast b)
+//
+// Layout [N, C, S] row-major, S = H*W (1 for dense tensors). Elementwise entry points: one
+// invocation per element; addSpatialSum: one invocation per (n, c), summing its S values in
+// order (S is at most a few thousand: 28*28), so the result is deterministic without atomics.
+// The grid spills into y past 65535 workgroups (linearWorkgroup).
+// Overrides: workgroupSize, activation (addForward).
+
+override workgroupSize: u32 = 64u; // invocations per workgroup
+override activation: u32 = ACT_NONE; // addForward: f after the sum (ACT_NONE, ACT_RELU, ACT_SIGMOID, ACT_TANH)
+
+struct Params {
+  count: u32, // elements of a (and out): N*C*S
+  S: u32, // spatial size per channel
+  broadcast: u32, // 0: b like a; 1: b is [N, C], broadcast over S
+}
+
+struct CopyParams {
+  count: u32, // elements to copy or add
+}
+
+struct SumParams {
+  rows: u32, // N*C: one sum each
+  S: u32, // terms per sum
+}
+
+// ---- forward
+@group(0) @binding(0) var<storage, read> a: array<f32>; // [N, C, S]
+@group(0) @binding(1) var<storage, read> b: array<f32>; // [N, C, S] or [N, C]
+@group(0) @binding(2) var<storage, read_write> out: array<f32>; // [N, C, S]
+@group(0) @binding(3) var<uniform> params: Params;
+
+@compute @workgroup_size(workgroupSize)
+fn addForward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
+              @builtin(local_invocation_index) lid: u32) {
+  let i = linearWorkgroup(wid, nwg) * workgroupSize + lid;
+  if (i >= params.count) {
+    return;
+  }
+  var j = i;
+  if (params.broadcast == 1u) {
+    j = i / params.S; // (n, c) of element i
+  }
+  out[i] = activate(a[i] + b[j], activation);
+}
+
+// ---- backward: both copies
+@group(0) @binding(0) var<storage, read> dOut: array<f32>; // [count]
+@group(0) @binding(1) var<storage, read_write> dA: array<f32>; // [count]
+@group(0) @binding(2) var<storage, read_write> dB: array<f32>; // [count]
+@group(0) @binding(3) var<uniform> backwardParams: CopyParams;
+
+@compute @workgroup_size(workgroupSize)
+fn addBackward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
+               @builtin(local_invocation_index) lid: u32) {
+  let i = linearWorkgroup(wid, nwg) * workgroupSize + lid;
+  if (i >= backwardParams.count) {
+    return;
+  }
+  let g = dOut[i];
+  dA[i] = g;
+  dB[i] = g;
+}
+
+// ---- copy
+@group(0) @binding(0) var<storage, read> copySource: array<f32>; // [count]
+@group(0) @binding(1) var<storage, read_write> copyTarget: array<f32>; // [count]
+@group(0) @binding(2) var<uniform> copyParams: CopyParams;
+
+@compute @workgroup_size(workgroupSize)
+fn addCopy(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
+           @builtin(local_invocation_index) lid: u32) {
+  let i = linearWorkgroup(wid, nwg) * workgroupSize + lid;
+  if (i >= copyParams.count) {
+    return;
+  }
+  copyTarget[i] = copySource[i];
+}
+
+// ---- accumulate
+@group(0) @binding(0) var<storage, read> accSource: array<f32>; // [count]
+@group(0) @binding(1) var<storage, read_write> accTarget: array<f32>; // [count], += source
+@group(0) @binding(2) var<uniform> accParams: CopyParams;
+
+@compute @workgroup_size(workgroupSize)
+fn addAccumulate(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
+                 @builtin(local_invocation_index) lid: u32) {
+  let i = linearWorkgroup(wid, nwg) * workgroupSize + lid;
+  if (i >= accParams.count) {
+    return;
+  }
+  accTarget[i] = accTarget[i] + accSource[i];
+}
+
+// ---- the gradient of a broadcast b
+@group(0) @binding(0) var<storage, read> sumIn: array<f32>; // [N, C, S]
+@group(0) @binding(1) var<storage, read_write> sumOut: array<f32>; // [N, C]
+@group(0) @binding(2) var<uniform> sumParams: SumParams;
+
+@compute @workgroup_size(workgroupSize)
+fn addSpatialSum(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
+                 @builtin(local_invocation_index) lid: u32) {
+  let row = linearWorkgroup(wid, nwg) * workgroupSize + lid;
+  if (row >= sumParams.rows) {
+    return;
+  }
+  var acc = 0.0;
+  let start = row * sumParams.S;
+  for (var s = 0u; s < sumParams.S; s++) {
+    acc += sumIn[start + s];
+  }
+  sumOut[row] = acc;
+}
