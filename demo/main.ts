@@ -346,6 +346,7 @@ function wire(): void {
     });
     void (async () => {
       options = parseOptions(params);
+      fillForm(options); // shows what the parser made of it, e.g. a comparison's default steps
       ui.error.hidden = true;
       await rebuild(planOf(options));
     })().catch(fail);

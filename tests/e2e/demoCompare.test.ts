@@ -2,7 +2,9 @@
  * The demo's ResNet comparison in headless Chromium (WebGPU on SwiftShader): a width-4 resnet
  * trained 3 steps with skip connections, then 3 steps without, one run after the other in the
  * same worker; both runs' curves get their points and a final test accuracy, and the model
- * panel names the graph's layers. Tiny on purpose: SwiftShader runs the convolutions on the CPU.
+ * panel names the graph's layers; the form shows only the chosen model's knobs; a comparison
+ * paused midway and resumed still ends with both runs' steps. Tiny on purpose: SwiftShader runs
+ * the convolutions on the CPU. The tests share one page and run in order.
  */
 import type { Browser } from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -72,12 +74,46 @@ describe('demo page, resnet comparison', () => {
     await page.screenshot({ path: '/tmp/demo-compare.png', fullPage: true });
   });
 
-  it('shows only the resnet knobs', async () => {
+  it("shows only the chosen model's knobs", async () => {
     const { page } = demo;
     const visible = (name: string) =>
       page.$eval(`[name=${name}]`, (e) => (e as HTMLElement).offsetParent !== null);
     expect(await visible('width')).toBe(true);
+    expect(await visible('compare')).toBe(true);
     expect(await visible('features')).toBe(false);
+    await page.select('#model-choice', 'cnn');
+    expect(await visible('width')).toBe(false);
+    expect(await visible('compare')).toBe(false);
+    expect(await visible('features')).toBe(true);
+  });
+
+  it('a comparison paused midway and resumed still gives each run its steps', async () => {
+    const { page } = demo;
+    // From the form this time: back to the resnet, 2 steps per run, not started yet.
+    await page.select('#model-choice', 'resnet');
+    await page.$eval('[name=steps]', (e) => {
+      (e as HTMLInputElement).value = '2';
+    });
+    await page.click('#apply');
+    await waitUntil(page, readState, (v) => v.status === 'ready', 'the new comparison');
+    await page.click('#toggle');
+    await waitUntil(page, readState, (v) => v.status === 'training' && v.step >= 1, 'step 1');
+    await page.click('#toggle');
+    // The pause lands after the step in flight: in run 1, or at worst while run 2 compiles.
+    const paused = await waitUntil(page, readState, (v) => v.status !== 'training', 'the pause');
+    expect(paused.status).toBe('paused');
+    expect(paused.message).not.toContain('done');
+    expect(paused.runs?.[1]?.losses.length ?? 0).toBeLessThan(2);
+    await page.click('#toggle');
+    const s = await waitUntil(
+      page,
+      readState,
+      (v) => v.status === 'error' || (v.status === 'paused' && v.message.includes('done')),
+      'the resumed comparison to finish',
+      240_000,
+    );
+    expect(s.error).toBeUndefined();
+    expect(s.runs?.map((r) => r.losses.length)).toEqual([2, 2]);
   });
 
   it('logs no errors', () => {
