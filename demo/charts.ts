@@ -1,6 +1,7 @@
 /** Line charts on a 2D canvas for the training curves: axes, ticks, a legend, any number of series. */
 
 export interface Series {
+  /** The legend's text; '' leaves the series out of the legend (e.g. a run's test markers). */
   label: string;
   color: string;
   /** [x, y] pairs in increasing x. */
@@ -81,6 +82,7 @@ export function drawChart(
   let legendX = PAD.left;
   for (const s of series) {
     drawSeries(c, s, px, py);
+    if (s.label === '') continue;
     c.fillStyle = s.color;
     c.fillRect(legendX, 8, 10, 10);
     c.fillStyle = '#333';

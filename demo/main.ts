@@ -5,7 +5,8 @@
  * public API (./api.ts). Training runs in a dedicated worker (trainWorker.ts, driven through
  * TrainerWorker), so the page's main thread only renders and never stalls on a step. URL
  * parameters preset the form (see options.ts); `steps=N` pauses after N steps and `autostart=1`
- * starts at once (for tests).
+ * starts at once (for tests). A comparison (`compare=skip|bn`) trains the resnet twice in the
+ * same worker, one run after the other on the same data and seed, and charts both.
  */
 import './style.css';
 import {
@@ -22,7 +23,13 @@ import {
 } from './api';
 import { imageOf, loadDataset } from './data';
 import { DrawingPad } from './digit';
-import { optionsFromConfig, parseOptions, trainConfigOf, type DemoOptions } from './options';
+import {
+  optionsFromConfig,
+  parseOptions,
+  plannedRuns,
+  trainConfigOf,
+  type DemoOptions,
+} from './options';
 import {
   drawFilters,
   renderConfusion,
@@ -30,7 +37,15 @@ import {
   renderMemory,
   renderProbabilities,
 } from './panels';
-import { download, fillForm, renderTraining, showError, ui, type DemoState } from './view';
+import {
+  download,
+  fillForm,
+  renderTraining,
+  showError,
+  showModelKnobs,
+  ui,
+  type DemoState,
+} from './view';
 import { openTrainerWorker } from './trainer';
 
 /** Steps between automatic confusion-matrix updates and filter redraws while training. */
@@ -56,6 +71,9 @@ let data: DatasetSplit;
 /** The network in the worker, and which dataset the worker holds. */
 let model: WorkerModel | undefined;
 let sent: DatasetName | undefined;
+/** The runs to train (two for a comparison) and the index of the one the worker holds. */
+let plan: { label: string; config: TrainConfig }[] = [];
+let current = 0;
 /**
  * The training loop's state: a click on the toggle starts an idle run and pauses a running one;
  * while pausing (until the worker's train() has ended and the views are refreshed) it does
@@ -100,15 +118,37 @@ function pause(): void {
   void worker.pause().catch(fail);
 }
 
-/** Stops training and throws the network away, then builds one for `config`. */
-async function rebuild(config: TrainConfig): Promise<void> {
+/** The runs `o` asks for, each with its config (so a model that cannot run fails up front). */
+function planOf(o: DemoOptions): typeof plan {
+  return plannedRuns(o).map((r) => ({ label: r.label, config: trainConfigOf(r.options) }));
+}
+
+/** Points the state's curves at the current run's (fresh ones for a single run). */
+function resetRun(): void {
+  const curves = state.runs?.[current] ?? { losses: [], accuracies: [], testAccuracy: [] };
+  const { losses, accuracies, testAccuracy } = curves;
+  Object.assign(state, { step: 0, epoch: 1, losses, accuracies, testAccuracy });
+  Object.assign(state, { samplesPerSecond: 0, confusion: undefined, probabilities: undefined });
+  epochFraction = 0;
+}
+
+/** Stops training and throws the network away, then builds the first of `runs`. */
+async function rebuild(runs: typeof plan): Promise<void> {
   pause();
   await loop;
   model = undefined;
-  Object.assign(state, { step: 0, epoch: 1, losses: [], accuracies: [], testAccuracy: [] });
-  Object.assign(state, { samplesPerSecond: 0, confusion: undefined, probabilities: undefined });
-  epochFraction = 0;
-  renderModel(ui.model, config.model);
+  [plan, current] = [runs, 0];
+  const config = runs[0]?.config;
+  if (!config) return;
+  const curves = runs.map((r) => ({
+    label: r.label,
+    losses: [],
+    accuracies: [],
+    testAccuracy: [],
+  }));
+  state.runs = runs.length > 1 ? curves : undefined;
+  resetRun();
+  renderModel(ui.model, config.model, runs.length > 1 ? `run 1, ${runs[0]?.label}` : undefined);
   setStatus('loading', 'Loading the dataset...');
   data = await loadDataset(config.dataset, (m) => setStatus('loading', m));
   if (sent !== config.dataset) {
@@ -121,12 +161,34 @@ async function rebuild(config: TrainConfig): Promise<void> {
     sent = config.dataset;
   }
   setStatus('loading', 'Compiling the training step...');
+  await build(config);
+  const count = Math.min(data.train.count, config.limit ?? Infinity);
+  const runsNote = runs.length > 1 ? `, ${runs.length} runs of ${options.stopAfter} steps` : '';
+  setStatus('ready', `Ready: ${count} training images, batch ${config.batchSize}${runsNote}.`);
+}
+
+/** A fresh network for `config` in the worker (which keeps its data), with its read-outs. */
+async function build(config: TrainConfig): Promise<void> {
   model = await worker.create(config);
   state.memory = model.memory;
   renderMemory(ui.memory, model.memory);
   await refreshViews(false);
-  const count = Math.min(data.train.count, config.limit ?? Infinity);
-  setStatus('ready', `Ready: ${count} training images, batch ${config.batchSize}.`);
+}
+
+/**
+ * Ends the comparison's current run with a test evaluation (its final test accuracy) and builds
+ * the next run's network: same data, seed and step count, so only the compared switch differs.
+ */
+async function nextRun(): Promise<void> {
+  await evaluate();
+  const next = plan[current + 1];
+  if (!next) return;
+  current++;
+  resetRun();
+  renderModel(ui.model, next.config.model, `run ${current + 1}, ${next.label}`);
+  setStatus('training', `Compiling run ${current + 1}, ${next.label}...`);
+  await build(next.config);
+  setStatus('training', `Training run ${current + 1}, ${next.label}...`);
 }
 
 /** Filters, probabilities of the current input and (optionally) the confusion matrix. */
@@ -169,20 +231,35 @@ function onStep(s: TrainProgress): void {
   scheduleRender();
 }
 
+/**
+ * Trains the run the worker holds and, in a comparison, each following run once the one before
+ * has done its steps. `steps=N` ends each run at step N; the last one then trains on, when
+ * resumed, until paused. A pause (even between runs) returns; a resume carries on from there.
+ */
+async function trainRuns(): Promise<void> {
+  for (;;) {
+    if (current < plan.length - 1 && state.step >= options.stopAfter) {
+      await nextRun();
+      if (run !== 'running') return;
+    }
+    const left = options.stopAfter - state.step;
+    await worker.train(left > 0 ? { steps: left } : {}, onStep);
+    if (run !== 'running' || current >= plan.length - 1) return;
+  }
+}
+
 function start(): void {
   if (run !== 'idle' || !model) return;
   run = 'running';
-  setStatus('training', 'Training...');
-  // `steps=N` stops the first run after step N; later runs go on until paused.
-  const left = options.stopAfter - state.step;
-  loop = worker
-    .train(left > 0 ? { steps: left } : {}, onStep)
+  setStatus('training', state.runs ? `Training run ${current + 1}...` : 'Training...');
+  loop = trainRuns()
     .then(async () => {
       run = 'pausing';
       setStatus('training', 'Pausing: evaluating the test subset...');
       await refreshViews(true);
       run = 'idle';
-      setStatus('paused', `Paused after step ${state.step}.`);
+      const done = state.runs && current === plan.length - 1 && state.step >= options.stopAfter;
+      setStatus('paused', done ? 'Comparison done.' : `Paused after step ${state.step}.`);
     })
     .catch((e: unknown) => {
       run = 'idle';
@@ -216,9 +293,10 @@ async function load(file: File): Promise<void> {
   const saved = readSafetensors(bytes, file.name).metadata['shadergrad.config'];
   const config = saved ? parseTrainConfig(JSON.parse(saved), `${file.name} metadata`) : undefined;
   if (config && JSON.stringify(config.model) !== JSON.stringify(model?.config.model)) {
-    options = optionsFromConfig(config, options) ?? options;
+    options = optionsFromConfig(config, options) ?? { ...options, compare: 'none' };
     fillForm(options);
-    await rebuild({ ...config, ...(options.limit !== undefined ? { limit: options.limit } : {}) });
+    const limit = options.limit !== undefined ? { limit: options.limit } : {};
+    await rebuild([{ label: 'checkpoint', config: { ...config, ...limit } }]);
   }
   if (!model) return;
   await worker.loadWeights(bytes, file.name);
@@ -243,6 +321,7 @@ const pad = new DrawingPad(ui.pad, (image) => {
 });
 
 function wire(): void {
+  ui.modelChoice.addEventListener('change', showModelKnobs);
   ui.toggle.addEventListener('click', () => (run === 'running' ? pause() : start()));
   ui.evaluate.addEventListener('click', () => void evaluate().catch(fail));
   ui.clear.addEventListener('click', () => {
@@ -267,8 +346,9 @@ function wire(): void {
     });
     void (async () => {
       options = parseOptions(params);
+      fillForm(options); // shows what the parser made of it, e.g. a comparison's default steps
       ui.error.hidden = true;
-      await rebuild(trainConfigOf(options));
+      await rebuild(planOf(options));
     })().catch(fail);
   });
 }
@@ -281,7 +361,7 @@ async function boot(): Promise<void> {
   [worker, state.adapter] = [opened.worker, opened.adapter];
   void worker.lost.then((e) => fail(e));
   wire();
-  await rebuild(trainConfigOf(options));
+  await rebuild(planOf(options));
   if (options.autostart) start();
 }
 

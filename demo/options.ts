@@ -1,27 +1,46 @@
 /**
- * The demo's settings: one parser for the URL (?features=4,8&dense=32&batch=32&limit=512) and
- * for the settings form, whose input names are the URL parameter names. Defaults are the
- * course's reference CNN with Adam 1e-3 at batch 64 on MNIST. Pure code (no DOM).
+ * The demo's settings: one parser for the URL (?features=4,8&dense=32&batch=32&limit=512, or
+ * ?model=resnet&width=8&blocks=1&skip=0&bn=1&compare=skip) and for the settings form, whose input
+ * names are the URL parameter names. Defaults are the course's reference CNN with Adam 1e-3 at
+ * batch 64 on MNIST. Pure code (no DOM).
  */
 import {
   ACTIVATIONS,
   DATASET_NAMES,
   OPTIMIZER_KINDS,
+  RESNET_DEFAULTS,
   ShadergradError,
   cnnFromKnobs,
   defaultOptimizer,
   defaultTrainConfig,
   referenceKnobs,
+  resnetModel,
   type AxisPadding,
   type CnnKnobs,
   type DatasetName,
   type OptimizerKind,
+  type ResnetKnobs,
   type TrainConfig,
 } from './api';
 
+export const MODEL_KINDS = ['cnn', 'resnet'] as const;
+export type ModelKind = (typeof MODEL_KINDS)[number];
+
+/** What a comparison switches off in its second run: skip connections or batch norm. */
+export const COMPARE_KINDS = ['none', 'skip', 'bn'] as const;
+export type CompareKind = (typeof COMPARE_KINDS)[number];
+
+/** Steps per run of a comparison when `steps` is not given (both runs must stop somewhere). */
+export const COMPARE_STEPS = 300;
+
 export interface DemoOptions {
   dataset: DatasetName;
+  /** Which network: the reference CNN with `knobs`, or the ResNet preset with `resnet`. */
+  model: ModelKind;
   knobs: Required<CnnKnobs>;
+  resnet: Required<ResnetKnobs>;
+  /** Train the resnet twice, with and without this switch; 'none' = one run. */
+  compare: CompareKind;
   optimizer: OptimizerKind;
   lr: number;
   batch: number;
@@ -29,7 +48,7 @@ export interface DemoOptions {
   limit: number | undefined;
   /** Test images in the confusion matrix (the first ones of the test split). */
   testSubset: number;
-  /** Pause by itself once this many steps are done (for tests and demos); 0 = never. */
+  /** Pause by itself once this many steps are done (per run when comparing); 0 = never. */
   stopAfter: number;
   /** Start training as soon as the data is loaded. */
   autostart: boolean;
@@ -39,6 +58,7 @@ export interface DemoOptions {
 /** The settings a form or URL can hold, by parameter name. */
 export const OPTION_NAMES = [
   'dataset',
+  'model',
   'features',
   'kernel',
   'stride',
@@ -46,6 +66,11 @@ export const OPTION_NAMES = [
   'activation',
   'pool',
   'dense',
+  'width',
+  'blocks',
+  'skip',
+  'bn',
+  'compare',
   'optimizer',
   'lr',
   'batch',
@@ -82,6 +107,14 @@ function choice<T extends string>(
   return raw as T;
 }
 
+/** A switch written 1 (on) or 0 (off), as in the URL and the form's on/off selects. */
+function flag(p: URLSearchParams, name: string, fallback: boolean): boolean {
+  const raw = p.get(name);
+  if (raw === null || raw === '') return fallback;
+  if (raw === '1' || raw === '0') return raw === '1';
+  return fail(name, `expected 1 (on) or 0 (off), got '${raw}'`);
+}
+
 function padding(p: URLSearchParams, fallback: AxisPadding): AxisPadding {
   const raw = p.get('padding');
   if (raw === null || raw === '') return fallback;
@@ -106,8 +139,21 @@ export function parseOptions(p: URLSearchParams): DemoOptions {
   const lr = lrRaw === null || lrRaw === '' ? defaultOptimizer().lr : Number(lrRaw);
   if (!Number.isFinite(lr) || lr <= 0) fail('lr', `expected a number > 0, got '${lrRaw}'`);
   const limit = whole(p, 'limit', 0, 0);
+  const model = choice(p, 'model', MODEL_KINDS, 'cnn');
+  const compare = choice(p, 'compare', COMPARE_KINDS, 'none');
+  if (compare !== 'none' && model !== 'resnet')
+    fail('compare', `compares resnet variants, so it needs model=resnet (got model=${model})`);
+  const steps = whole(p, 'steps', 0, 0);
   return {
     dataset: choice(p, 'dataset', DATASET_NAMES, 'mnist'),
+    model,
+    resnet: {
+      width: whole(p, 'width', RESNET_DEFAULTS.width),
+      blocks: whole(p, 'blocks', RESNET_DEFAULTS.blocks),
+      skip: flag(p, 'skip', RESNET_DEFAULTS.skip),
+      batchNorm: flag(p, 'bn', RESNET_DEFAULTS.batchNorm),
+    },
+    compare,
     knobs: {
       features: features(p, ref.features),
       kernel: whole(p, 'kernel', ref.kernel),
@@ -122,7 +168,8 @@ export function parseOptions(p: URLSearchParams): DemoOptions {
     batch: whole(p, 'batch', 64),
     limit: limit === 0 ? undefined : limit,
     testSubset: whole(p, 'test', 1000),
-    stopAfter: whole(p, 'steps', 0, 0),
+    // A comparison's runs each need an end, so 0 (never) becomes COMPARE_STEPS there.
+    stopAfter: compare !== 'none' && steps === 0 ? COMPARE_STEPS : steps,
     autostart: p.get('autostart') === '1' || p.get('autostart') === 'true',
     seed: whole(p, 'seed', 1, 0),
   };
@@ -131,8 +178,10 @@ export function parseOptions(p: URLSearchParams): DemoOptions {
 /** The settings as parameters (the inverse of parseOptions); `limit` absent means all. */
 export function optionsToParams(o: DemoOptions): URLSearchParams {
   const k = o.knobs;
+  const r = o.resnet;
   const p = new URLSearchParams({
     dataset: o.dataset,
+    model: o.model,
     features: k.features.join(','),
     kernel: String(k.kernel),
     stride: String(k.stride),
@@ -140,6 +189,11 @@ export function optionsToParams(o: DemoOptions): URLSearchParams {
     activation: k.activation,
     pool: k.pool,
     dense: String(k.dense),
+    width: String(r.width),
+    blocks: String(r.blocks),
+    skip: r.skip ? '1' : '0',
+    bn: r.batchNorm ? '1' : '0',
+    compare: o.compare,
     optimizer: o.optimizer,
     lr: String(o.lr),
     batch: String(o.batch),
@@ -157,7 +211,7 @@ export function trainConfigOf(o: DemoOptions): TrainConfig {
   const base = defaultTrainConfig();
   return {
     ...base,
-    model: cnnFromKnobs(o.knobs),
+    model: o.model === 'resnet' ? resnetModel(o.resnet) : cnnFromKnobs(o.knobs),
     optimizer: { ...defaultOptimizer(o.optimizer), lr: o.lr },
     batchSize: o.batch,
     seed: o.seed,
@@ -166,17 +220,45 @@ export function trainConfigOf(o: DemoOptions): TrainConfig {
   };
 }
 
+/** One run of the page: its label (a chart legend) and its settings. */
+export interface PlannedRun {
+  label: string;
+  options: DemoOptions;
+}
+
 /**
- * The settings that rebuild `config` (e.g. one read from a checkpoint), or undefined when its
- * model is not the reference template with knobs turned (a CLI config with other layers).
+ * The runs the settings ask for: one, or for a comparison the chosen resnet with the switch on,
+ * then off. Seed, data, optimizer and steps are shared, so only the switch differs.
  */
-export function optionsFromConfig(config: TrainConfig, base: DemoOptions): DemoOptions | undefined {
+export function plannedRuns(o: DemoOptions): PlannedRun[] {
+  if (o.compare === 'none') return [{ label: o.model, options: o }];
+  const field = o.compare === 'skip' ? 'skip' : 'batchNorm';
+  const what = o.compare === 'skip' ? 'skip connections' : 'batch norm';
+  return [true, false].map((on) => ({
+    label: `${on ? 'with' : 'without'} ${what}`,
+    options: { ...o, resnet: { ...o.resnet, [field]: on } },
+  }));
+}
+
+/** The knobs of a model that looks like the resnet preset (checked by rebuilding it later). */
+function resnetKnobsOf(config: TrainConfig): Required<ResnetKnobs> | undefined {
+  const layers = config.model.layers;
+  const conv1 = layers.find((l) => l.name === 'conv1');
+  if (conv1?.type !== 'conv2d') return undefined;
+  const blocks = layers.filter((l) => /^layer1\.\d+\.conv1$/.test(l.name ?? '')).length;
+  const skip = layers.some((l) => l.type === 'add');
+  const batchNorm = layers.some((l) => l.type === 'batchNorm');
+  return { width: conv1.features, blocks, skip, batchNorm };
+}
+
+/** The knobs of a model that looks like the reference CNN (checked by rebuilding it later). */
+function cnnKnobsOf(config: TrainConfig): Required<CnnKnobs> | undefined {
   const convs = config.model.layers.filter((l) => l.type === 'conv2d');
   const pool = config.model.layers.find((l) => l.type === 'maxPool' || l.type === 'avgPool');
   const dense = config.model.layers.find((l) => l.type === 'dense');
   const [c1, c2] = convs;
   if (!c1 || !c2 || !pool || !dense) return undefined;
-  const knobs: Required<CnnKnobs> = {
+  return {
     features: [c1.features, c2.features],
     kernel: c1.kernel,
     stride: c1.stride,
@@ -185,10 +267,24 @@ export function optionsFromConfig(config: TrainConfig, base: DemoOptions): DemoO
     pool: pool.type === 'avgPool' ? 'avg' : 'max',
     dense: dense.units,
   };
+}
+
+/**
+ * The settings that rebuild `config` (e.g. one read from a checkpoint), or undefined when its
+ * model is neither the reference template with knobs turned nor the resnet preset (a CLI config
+ * with other layers). The result is one run, never a comparison.
+ */
+export function optionsFromConfig(config: TrainConfig, base: DemoOptions): DemoOptions | undefined {
+  const resnet = resnetKnobsOf(config);
+  const knobs = resnet ? base.knobs : cnnKnobsOf(config);
+  if (!knobs) return undefined;
   const options: DemoOptions = {
     ...base,
     dataset: config.dataset,
+    model: resnet ? 'resnet' : 'cnn',
     knobs,
+    resnet: resnet ?? base.resnet,
+    compare: 'none',
     optimizer: config.optimizer.kind,
     lr: config.optimizer.lr,
     batch: config.batchSize,

@@ -43,8 +43,11 @@ export function drawFilters(
   c.putImageData(image, 0, 0);
 }
 
-/** One line per layer: what it is, its output shape per sample, its parameter count. */
-export function renderModel(host: HTMLElement, model: ModelConfig): void {
+/**
+ * One line per layer: what it is, its output shape per sample, its parameter count; `run` names
+ * the comparison run the network belongs to.
+ */
+export function renderModel(host: HTMLElement, model: ModelConfig, run?: string): void {
   const shapes = layerOutputShapes(model);
   const params = layerParamCounts(model);
   const describe = (l: LayerSpec): string => {
@@ -74,20 +77,30 @@ export function renderModel(host: HTMLElement, model: ModelConfig): void {
         return l satisfies never;
     }
   };
+  // A graph model's layers are named (torchvision's names for the resnet); a layer that does not
+  // simply take the one above it says where its inputs come from, so the skips show.
+  const line = (l: LayerSpec, i: number): string => {
+    const above = i === 0 ? 'input' : model.layers[i - 1]?.name;
+    const [first, ...more] = l.inputs ?? [];
+    const from = first !== undefined && (more.length > 0 || first !== above);
+    const what = l.name !== undefined ? `${l.name}: ${describe(l)}` : describe(l);
+    return from ? `${what} <- ${[first, ...more].join(', ')}` : what;
+  };
   const { channels, height, width } = model.input;
   const table = el('table', '', 'layers');
   const add = (what: string, shape: readonly number[], count: number): void => {
     const row = table.insertRow();
     row.append(
-      el('td', what),
+      el('td', what, 'what'),
       el('td', `[${shape.join(',')}]`),
       el('td', count > 0 ? count.toLocaleString('en') : '', 'num'),
     );
   };
   add('input', [channels, height, width], 0);
-  model.layers.forEach((l, i) => add(describe(l), shapes[i] ?? [], params[i] ?? 0));
+  model.layers.forEach((l, i) => add(line(l, i), shapes[i] ?? [], params[i] ?? 0));
   const total = params.reduce((a, b) => a + b, 0);
-  host.replaceChildren(table, el('p', `${total.toLocaleString('en')} parameters`, 'caption'));
+  const caption = `${total.toLocaleString('en')} parameters${run ? ` (${run})` : ''}`;
+  host.replaceChildren(table, el('p', caption, 'caption'));
 }
 
 /** Rows: true class; columns: predicted; each cell shaded by its share of the row. */

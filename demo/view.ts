@@ -3,12 +3,21 @@
  * end-to-end tests read what a user sees (status, curves, probabilities) without scraping.
  */
 import type { AdapterSummary, MemoryReport } from './api';
-import { drawChart, smooth } from './charts';
+import { drawChart, smooth, type Series } from './charts';
 import { optionsToParams, type DemoOptions } from './options';
 import { byId } from './page';
 
 export type DemoStatus =
   'starting' | 'loading' | 'ready' | 'training' | 'paused' | 'error' | 'no-webgpu';
+
+/** One run of a comparison; while it trains, the state's curves are these very arrays. */
+export interface RunCurves {
+  label: string;
+  losses: number[];
+  accuracies: number[];
+  /** The last entry is the run's final test accuracy once it has ended. */
+  testAccuracy: [number, number][];
+}
 
 export interface DemoState {
   status: DemoStatus;
@@ -23,6 +32,8 @@ export interface DemoState {
   /** [step, accuracy] of each confusion-matrix evaluation. */
   testAccuracy: [number, number][];
   samplesPerSecond: number;
+  /** A comparison's runs in order (the first is the one with the switch on); absent for one run. */
+  runs?: RunCurves[];
   /** Class probabilities of the current drawing or test image. */
   probabilities?: number[];
   /** How many times probabilities were computed (each drawing, test image, pause, load). */
@@ -40,6 +51,7 @@ export const ui = {
   error: byId('error', HTMLElement),
   form: byId('settings', HTMLFormElement),
   model: byId('model', HTMLElement),
+  modelChoice: byId('model-choice', HTMLSelectElement),
   toggle: byId('toggle', HTMLButtonElement),
   evaluate: byId('evaluate', HTMLButtonElement),
   status: byId('status', HTMLElement),
@@ -103,14 +115,29 @@ export function renderTraining(
   ui.epochBar.style.width = `${(100 * epochFraction).toFixed(1)}%`;
   const last = state.losses.length - 1;
   const cell = (name: string, value: string): string => `<span>${name} <b>${value}</b></span>`;
-  ui.stats.innerHTML = [
+  const cells = [
     cell('epoch', String(state.epoch)),
     cell('step', String(state.step)),
     cell('samples/s', state.samplesPerSecond.toFixed(0)),
     cell('loss', last >= 0 ? (state.losses[last] ?? 0).toFixed(4) : '-'),
     cell('batch', String(batch)),
-  ].join('');
-  const steps = (ys: number[]): [number, number][] => ys.map((y, i) => [i + 1, y]);
+  ];
+  cells.push(...(state.runs ?? []).map((r) => cell(r.label, finalAccuracy(r))));
+  ui.stats.innerHTML = cells.join('');
+  if (state.runs) drawComparison(state.runs);
+  else drawRun(state);
+}
+
+const steps = (ys: number[]): [number, number][] => ys.map((y, i) => [i + 1, y]);
+
+/** A run's test accuracy at its last evaluation, as text. */
+function finalAccuracy(r: RunCurves): string {
+  const last = r.testAccuracy[r.testAccuracy.length - 1];
+  return last ? `test ${(100 * last[1]).toFixed(1)}%` : 'test -';
+}
+
+/** One run: raw and smoothed batch loss; smoothed train accuracy and test points. */
+function drawRun(state: DemoState): void {
   const losses = steps(state.losses);
   drawChart(
     ui.lossChart,
@@ -134,6 +161,42 @@ export function renderTraining(
   );
 }
 
+/** Colors of a comparison's runs, in order. */
+const RUN_COLORS = ['#2451b3', '#c0392b'];
+
+/**
+ * A comparison: each run's smoothed loss, and its smoothed train accuracy with its test points
+ * in the same color; the accuracy legend carries each run's final test accuracy.
+ */
+function drawComparison(runs: readonly RunCurves[]): void {
+  const color = (i: number): string => RUN_COLORS[i % RUN_COLORS.length] ?? '#333';
+  const loss = runs.map((r, i): Series => ({
+    label: r.label,
+    color: color(i),
+    points: smooth(steps(r.losses)),
+  }));
+  drawChart(ui.lossChart, loss, { xLabel: 'step (smoothed batch loss)' });
+  const accuracy = runs.flatMap((r, i): Series[] => [
+    {
+      label: `${r.label}: ${finalAccuracy(r)}`,
+      color: color(i),
+      points: smooth(steps(r.accuracies)),
+    },
+    { label: '', color: color(i), points: r.testAccuracy, markers: true },
+  ]);
+  drawChart(ui.accuracyChart, accuracy, {
+    xLabel: 'step (line: train batch, smoothed; dots: test subset)',
+    yRange: [0, 1],
+  });
+}
+
+/** Enables (and shows) the knobs of the model chosen in the form, and only those. */
+export function showModelKnobs(): void {
+  for (const set of Array.from(ui.form.querySelectorAll('fieldset[data-model]')))
+    if (set instanceof HTMLFieldSetElement)
+      set.disabled = set.dataset.model !== ui.modelChoice.value;
+}
+
 /** Sets the settings form to `o` (the form's input names are the URL parameter names). */
 export function fillForm(o: DemoOptions): void {
   for (const [name, value] of optionsToParams(o)) {
@@ -149,4 +212,5 @@ export function fillForm(o: DemoOptions): void {
   }
   const limit = ui.form.elements.namedItem('limit');
   if (limit instanceof HTMLInputElement && o.limit === undefined) limit.value = '';
+  showModelKnobs();
 }

@@ -1,0 +1,92 @@
+/**
+ * The demo's settings parser (demo/options.ts): the model choice and the resnet knobs, the
+ * comparison switch, one-line errors that name the bad setting, and the URL round trip.
+ */
+import { describe, expect, it } from 'vitest';
+import {
+  COMPARE_STEPS,
+  optionsFromConfig,
+  optionsToParams,
+  parseOptions,
+  plannedRuns,
+  trainConfigOf,
+} from '../../demo/options';
+import { RESNET_DEFAULTS } from '../../src/index';
+
+const parse = (query: string) => parseOptions(new URLSearchParams(query));
+
+describe('demo options', () => {
+  it('defaults to the reference CNN, one run, no resnet changes', () => {
+    const o = parse('');
+    expect(o.model).toBe('cnn');
+    expect(o.compare).toBe('none');
+    expect(o.resnet).toEqual(RESNET_DEFAULTS);
+    expect(o.stopAfter).toBe(0);
+    expect(trainConfigOf(o).model.layers.some((l) => l.type === 'add')).toBe(false);
+  });
+
+  it('reads the resnet knobs and builds the preset with torchvision names', () => {
+    const o = parse('model=resnet&width=4&blocks=2&skip=0&bn=1');
+    expect(o.model).toBe('resnet');
+    expect(o.resnet).toEqual({ width: 4, blocks: 2, skip: false, batchNorm: true });
+    const names = trainConfigOf(o).model.layers.map((l) => l.name);
+    expect(names).toContain('layer1.0.conv1');
+    expect(names).toContain('layer3.1.bn2');
+    expect(names.some((n) => n?.endsWith('.add'))).toBe(false); // skip=0: no sums
+  });
+
+  it.each([
+    ['model=mlp', "setting 'model': expected one of cnn, resnet, got 'mlp'"],
+    ['model=resnet&width=0', "setting 'width': expected a whole number >= 1, got '0'"],
+    ['model=resnet&blocks=1.5', "setting 'blocks': expected a whole number >= 1, got '1.5'"],
+    ['model=resnet&skip=yes', "setting 'skip': expected 1 (on) or 0 (off), got 'yes'"],
+    ['model=resnet&bn=2', "setting 'bn': expected 1 (on) or 0 (off), got '2'"],
+    ['model=resnet&compare=dropout', "setting 'compare': expected one of none, skip, bn, got"],
+    ['compare=skip', "setting 'compare': compares resnet variants, so it needs model=resnet"],
+  ])('%s fails with one line naming the setting', (query, message) => {
+    let error: unknown;
+    try {
+      parse(query);
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(Error);
+    const text = (error as Error).message;
+    expect(text).toContain(message);
+    expect(text).not.toContain('\n');
+  });
+
+  it('a comparison plans two runs that differ only in the switch', () => {
+    const o = parse('model=resnet&width=4&limit=256&steps=3&compare=skip&seed=7');
+    const runs = plannedRuns(o);
+    expect(runs.map((r) => r.label)).toEqual(['with skip connections', 'without skip connections']);
+    const [a, b] = runs.map((r) => trainConfigOf(r.options));
+    expect(a?.model.layers.some((l) => l.type === 'add')).toBe(true);
+    expect(b?.model.layers.some((l) => l.type === 'add')).toBe(false);
+    // Same seed, data limit, optimizer and batch: only the model differs.
+    expect({ ...a, model: undefined }).toEqual({ ...b, model: undefined });
+    expect(a).toMatchObject({ seed: 7, limit: 256 });
+    expect(runs.every((r) => r.options.stopAfter === 3)).toBe(true);
+
+    const bn = plannedRuns(parse('model=resnet&compare=bn'));
+    expect(bn.map((r) => r.options.resnet.batchNorm)).toEqual([true, false]);
+    expect(bn.every((r) => r.options.stopAfter === COMPARE_STEPS)).toBe(true); // runs must end
+    expect(plannedRuns(parse('model=resnet'))).toHaveLength(1);
+  });
+
+  it('round-trips through URL parameters and rebuilds from a saved config', () => {
+    for (const query of ['', 'model=resnet&width=8&blocks=2&skip=0&bn=0&compare=bn&steps=5']) {
+      const o = parse(query);
+      expect(parseOptions(optionsToParams(o))).toEqual(o);
+    }
+    const base = parse('');
+    const resnet = parse('model=resnet&width=4&skip=0&compare=skip&steps=5');
+    const back = optionsFromConfig(trainConfigOf(resnet), base);
+    expect(back?.model).toBe('resnet');
+    expect(back?.resnet).toEqual(resnet.resnet);
+    expect(back?.compare).toBe('none'); // a checkpoint is one network, not a comparison
+    expect(optionsFromConfig(trainConfigOf(parse('features=4,8')), base)?.knobs.features).toEqual([
+      4, 8,
+    ]);
+  });
+});
