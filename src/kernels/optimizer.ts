@@ -146,7 +146,8 @@ export function packOptimizerParams(config: ResolvedOptimizerConfig, count: numb
     warmupSteps: config.warmupSteps,
     stepSize: config.schedule.stepSize,
     logGamma: logBeta(config.schedule.gamma),
-    cosineSteps: config.schedule.totalSteps - config.warmupSteps,
+    // T; read only by the cosine schedule (whose totalSteps > warmupSteps is checked)
+    cosineSteps: Math.max(config.schedule.totalSteps - config.warmupSteps, 0),
     minLr: config.schedule.minLr,
   });
 }
