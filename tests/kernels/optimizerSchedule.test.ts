@@ -103,7 +103,7 @@ describe('AdamW and decay choices (twin)', () => {
     for (const g of [0.2, -0.4]) {
       optimizerStepBeginCpu({ step });
       const config: OptimizerConfig = { kind: 'adamw', lr: 0.1, weightDecay: 0.5 };
-      optimizerUpdateCpu({ grad: [g], step, param, state, config });
+      optimizerUpdateCpu({ grad: Float64Array.of(g), step, param, state, config });
     }
     expectAllClose(param, [p2], { atol: 0, rtol: 1e-12 });
     expectAllClose(state[0] ?? [], [-0.022], { atol: 0, rtol: 1e-12 });
@@ -202,32 +202,29 @@ describe('optimizer utilities on the GPU', () => {
     },
   );
 
-  it.each([
+  it.each<[number[], number, string]>([
     [[1], 1e-3, 'coef < 1'],
     [[7, 1000, 1], 0.5, 'coef < 1'],
     [[7, 1000, 1], 1e6, 'coef = 1'],
-  ] as const)(
-    'clips gradients of sizes %j (maxNorm %f, %s) as the twin',
-    async (sizes, maxNorm) => {
-      const values = sizes.map((n, k) => randomFloats(n, 50 + k));
-      const grads = values.map((v) => upload(gpu(), v, [v.length]));
-      const clip = upload(gpu(), new Float32Array(sizes.length + 2).fill(NaN), [sizes.length + 2]);
-      const want = values.map((v) => Float64Array.from(v));
-      const wantClip = new Float64Array(sizes.length + 2);
-      clipGradNormCpu({ grads: want, clip: wantClip, maxNorm });
-      await runCalls(gpu(), clipGradNorm({ grads, clip, maxNorm }));
-      // Sums of n <= 1000 squares in float32 (fixed tree): error <= log2(n) + n/256 roundings, 1e-6
-      // relative covers it; coef and the scaled gradients inherit it (+ 2 roundings).
-      const gotClip = Float32Array.from(await readTensor(gpu(), clip));
-      expectAllClose(gotClip, wantClip, { atol: 0, rtol: 1e-6 }, 'sums, norm, coef');
-      if (maxNorm === 1e6) expect(gotClip[sizes.length + 1]).toBe(1);
-      else expect(gotClip[sizes.length + 1]).toBeLessThan(1);
-      for (const [k, g] of grads.entries()) {
-        const got = Float32Array.from(await readTensor(gpu(), g));
-        expectAllClose(got, want[k] ?? [], { atol: 0, rtol: 2e-6 }, `grad ${k}`);
-      }
-    },
-  );
+  ])('clips gradients of sizes %j (maxNorm %f, %s) as the twin', async (sizes, maxNorm) => {
+    const values = sizes.map((n, k) => randomFloats(n, 50 + k));
+    const grads = values.map((v) => upload(gpu(), v, [v.length]));
+    const clip = upload(gpu(), new Float32Array(sizes.length + 2).fill(NaN), [sizes.length + 2]);
+    const want = values.map((v) => Float64Array.from(v));
+    const wantClip = new Float64Array(sizes.length + 2);
+    clipGradNormCpu({ grads: want, clip: wantClip, maxNorm });
+    await runCalls(gpu(), clipGradNorm({ grads, clip, maxNorm }));
+    // Sums of n <= 1000 squares in float32 (fixed tree): error <= log2(n) + n/256 roundings, 1e-6
+    // relative covers it; coef and the scaled gradients inherit it (+ 2 roundings).
+    const gotClip = Float32Array.from(await readTensor(gpu(), clip));
+    expectAllClose(gotClip, wantClip, { atol: 0, rtol: 1e-6 }, 'sums, norm, coef');
+    if (maxNorm === 1e6) expect(gotClip[sizes.length + 1]).toBe(1);
+    else expect(gotClip[sizes.length + 1]).toBeLessThan(1);
+    for (const [k, g] of grads.entries()) {
+      const got = Float32Array.from(await readTensor(gpu(), g));
+      expectAllClose(got, want[k] ?? [], { atol: 0, rtol: 2e-6 }, `grad ${k}`);
+    }
+  });
 
   it('gives the same bits every run (no atomics)', async () => {
     const v = randomFloats(1000, 9);
