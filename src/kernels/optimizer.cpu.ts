@@ -157,7 +157,9 @@ export function optimizerConfigProblems(c: ResolvedOptimizerConfig): string[] {
     .map(([name, value]) => `invalid ${name} = ${value}`);
   if (s.kind === 'cosine' && !(whole(s.totalSteps, 1) && s.totalSteps > c.warmupSteps))
     problems.push(
-      `cosine schedule: totalSteps (${s.totalSteps}) must be a whole number > warmupSteps (${c.warmupSteps})`,
+      `cosine schedule: totalSteps (${s.totalSteps}) must be a whole number > warmupSteps (${c.warmupSteps})` +
+        // a config's 0 means "the whole run", which the CLI fills in from the training set
+        (s.totalSteps === 0 ? '; 0 (the whole run) is filled in by the CLI only' : ''),
     );
   if (c.nesterov && (c.kind !== 'momentum' || c.momentum <= 0))
     problems.push("nesterov needs kind 'momentum' with momentum > 0");
