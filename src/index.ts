@@ -48,11 +48,15 @@ export type { Recovered, RecoveryOptions } from './train/recovery';
 // ---- what a model config names: activations, padding, optimizers, matmul variants
 export {
   activationCode,
+  learningRateAt,
+  LR_SCHEDULE_KINDS,
   OPTIMIZER_KINDS,
   optimizerStateNames,
   resolveOptimizerConfig,
   type Activation,
   type AxisPadding,
+  type LrSchedule,
+  type LrScheduleKind,
   type MatmulVariant,
   type OptimizerConfig,
   type OptimizerKind,

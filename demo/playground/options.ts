@@ -8,7 +8,14 @@ import type { LossKind } from './net';
 export type Mode = 'single' | 'compare';
 
 /** The optimizers in the order compare mode trains and lists them. */
-export const optimizerKinds: readonly OptimizerKind[] = ['sgd', 'momentum', 'rmsprop', 'adam'];
+/** The optimizers the playground offers and compares (AdamW's decay matters little at this size). */
+export const optimizerKinds = [
+  'sgd',
+  'momentum',
+  'rmsprop',
+  'adam',
+] as const satisfies readonly OptimizerKind[];
+export type PlaygroundOptimizer = (typeof optimizerKinds)[number];
 const activations: readonly Activation[] = ['sigmoid', 'tanh', 'relu', 'none'];
 const losses: readonly LossKind[] = ['mse', 'crossEntropy'];
 const modes: readonly Mode[] = ['single', 'compare'];
@@ -27,10 +34,10 @@ export interface Settings {
   hidden: number[];
   activation: Activation;
   loss: LossKind;
-  optimizer: OptimizerKind;
+  optimizer: PlaygroundOptimizer;
   lr: number;
   /** Compare mode: each optimizer's learning rate (SGD needs a far larger one than Adam). */
-  compareLr: Record<OptimizerKind, number>;
+  compareLr: Record<PlaygroundOptimizer, number>;
   /** Optimizer steps between two redraws. */
   stepsPerFrame: number;
 }

@@ -59,6 +59,7 @@ export const optimizerColors: Record<OptimizerKind, string> = {
   momentum: '#d68910',
   rmsprop: '#1e8449',
   adam: '#2451b3',
+  adamw: '#7d3c98',
 };
 
 const MAX_UNITS_SHOWN = 16;

@@ -7,7 +7,7 @@
  * resolveTrainConfig (config.ts); `cmd.config` is the defaults with the flags applied.
  */
 import { ShadergradError } from '../base/errors';
-import { OPTIMIZER_KINDS, type AxisPadding } from '../core';
+import { LR_SCHEDULE_KINDS, OPTIMIZER_KINDS, type AxisPadding } from '../core';
 import {
   ACTIVATIONS,
   DATASET_NAMES,
@@ -72,9 +72,18 @@ function wholeArg(flag: string, value: string, min: number, max = Number.MAX_SAF
   );
 }
 
+function decimal(value: string): number {
+  return /^(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i.test(value) ? Number(value) : NaN;
+}
+
 function positiveArg(flag: string, value: string): number {
-  const n = /^(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i.test(value) ? Number(value) : NaN;
+  const n = decimal(value);
   return n > 0 && Number.isFinite(n) ? n : bad(flag, 'a number > 0 (like 1e-3)', value);
+}
+
+function nonNegativeArg(flag: string, value: string): number {
+  const n = decimal(value);
+  return n >= 0 && Number.isFinite(n) ? n : bad(flag, 'a number >= 0 (like 5e-4)', value);
 }
 
 function choiceArg<T extends string>(flag: string, value: string, options: readonly T[]): T {
@@ -107,6 +116,15 @@ const SETTERS = {
   batch: (p, v, f) => (p.flags.batchSize = wholeArg(f, v, 1)),
   lr: (p, v, f) => (p.flags.lr = positiveArg(f, v)),
   optimizer: (p, v, f) => (p.flags.optimizer = choiceArg(f, v, OPTIMIZER_KINDS)),
+  'weight-decay': (p, v, f) => (p.flags.weightDecay = nonNegativeArg(f, v)),
+  'lr-schedule': (p, v, f) => (p.flags.lrSchedule = choiceArg(f, v, LR_SCHEDULE_KINDS)),
+  'warmup-steps': (p, v, f) => (p.flags.warmupSteps = wholeArg(f, v, 0, 2 ** 31 - 1)),
+  'lr-step-size': (p, v, f) => (p.flags.lrStepSize = wholeArg(f, v, 1, 2 ** 31 - 1)),
+  'lr-gamma': (p, v, f) => (p.flags.lrGamma = nonNegativeArg(f, v)),
+  'min-lr': (p, v, f) => (p.flags.minLr = nonNegativeArg(f, v)),
+  'lr-total-steps': (p, v, f) => (p.flags.lrTotalSteps = wholeArg(f, v, 1)),
+  'clip-grad-norm': (p, v, f) => (p.flags.clipGradNorm = positiveArg(f, v)),
+  'no-decay-bias-norm': (p) => (p.flags.decayBiasAndNorm = false),
   seed: (p, v, f) => (p.flags.seed = wholeArg(f, v, 0, 2 ** 32 - 1)),
   limit: (p, v, f) => (p.flags.limit = wholeArg(f, v, 1)),
   'snapshot-every': (p, v, f) => (p.flags.snapshotEvery = wholeArg(f, v, 0)),
@@ -149,6 +167,27 @@ function flagHelp(): Record<FlagName, [string, string, string]> {
     batch: ['N', 'samples per training step', `${d.batchSize}`],
     lr: ['X', 'learning rate', `${d.optimizer.lr}`],
     optimizer: ['NAME', OPTIMIZER_KINDS.join(' | '), d.optimizer.kind],
+    'weight-decay': [
+      'X',
+      'weight decay (L2 in g; adamw: decoupled, p *= 1 - lr X)',
+      '0, adamw 0.01',
+    ],
+    'lr-schedule': [
+      'NAME',
+      `${LR_SCHEDULE_KINDS.join(' | ')}: learning rate after the warm-up`,
+      'constant',
+    ],
+    'warmup-steps': ['N', 'raise the learning rate linearly over the first N steps', '0'],
+    'lr-step-size': ['N', 'step schedule: multiply the rate by --lr-gamma every N steps', 'none'],
+    'lr-gamma': ['X', 'step schedule: the factor', '0.1'],
+    'min-lr': ['X', 'cosine schedule: the rate at the end', '0'],
+    'lr-total-steps': [
+      'N',
+      'cosine schedule: steps (warm-up included) until --min-lr',
+      'epochs x steps per epoch',
+    ],
+    'clip-grad-norm': ['X', 'scale all gradients so their global L2 norm is at most X', 'off'],
+    'no-decay-bias-norm': ['', 'no weight decay on biases and batch norm weights (rank 1)', 'off'],
     seed: ['N', 'seed of the weight init and the shuffles', `${d.seed}`],
     limit: ['N', 'train on the first N training samples', 'all'],
     'snapshot-every': [

@@ -11,7 +11,13 @@
  */
 import { resolve } from 'node:path';
 import { readFileCapped } from '../base/filesNode';
-import { ShadergradError, type OptimizerKind } from '../core';
+import {
+  ShadergradError,
+  type LrSchedule,
+  type LrScheduleKind,
+  type OptimizerConfig,
+  type OptimizerKind,
+} from '../core';
 import {
   applyKnobs,
   defaultTrainConfig,
@@ -35,6 +41,16 @@ export interface TrainFlags {
   seed?: number;
   limit?: number;
   optimizer?: OptimizerKind;
+  /** The optimizer utilities (--weight-decay, --lr-schedule, ...), merged by optimizerWithFlags. */
+  weightDecay?: number;
+  lrSchedule?: LrScheduleKind;
+  warmupSteps?: number;
+  lrStepSize?: number;
+  lrGamma?: number;
+  minLr?: number;
+  lrTotalSteps?: number;
+  clipGradNorm?: number;
+  decayBiasAndNorm?: boolean;
   snapshotEvery?: number;
   checkpointEvery?: number;
   /** Architecture knobs; each flag is named like its knob (--features, --kernel, ...). */
@@ -176,11 +192,7 @@ function mergeFlags(config: TrainConfig, f: TrainFlags): TrainConfig {
   return {
     ...config,
     model: modelWithFlags(config.model, f),
-    optimizer: {
-      ...config.optimizer,
-      kind: f.optimizer ?? config.optimizer.kind,
-      lr: f.lr ?? config.optimizer.lr,
-    },
+    optimizer: optimizerWithFlags(config.optimizer, f),
     dataset: f.dataset ?? config.dataset,
     epochs: f.epochs ?? config.epochs,
     batchSize: f.batchSize ?? config.batchSize,
@@ -189,6 +201,73 @@ function mergeFlags(config: TrainConfig, f: TrainFlags): TrainConfig {
     snapshotEvery: f.snapshotEvery ?? config.snapshotEvery,
     checkpointEvery: f.checkpointEvery ?? config.checkpointEvery,
   };
+}
+
+/** The config's optimizer with the flags applied (a flag left out keeps the config's value). */
+function optimizerWithFlags(o: OptimizerConfig, f: TrainFlags): OptimizerConfig {
+  const out: OptimizerConfig = { ...o, kind: f.optimizer ?? o.kind, lr: f.lr ?? o.lr };
+  if (f.weightDecay !== undefined) out.weightDecay = f.weightDecay;
+  if (f.warmupSteps !== undefined) out.warmupSteps = f.warmupSteps;
+  if (f.clipGradNorm !== undefined) out.clipGradNorm = f.clipGradNorm;
+  if (f.decayBiasAndNorm !== undefined) out.decayBiasAndNorm = f.decayBiasAndNorm;
+  const schedule = scheduleWithFlags(o.schedule, f);
+  if (schedule) out.schedule = schedule;
+  return out;
+}
+
+/** A schedule flag that the chosen schedule does not read is refused, naming the flag. */
+const SCHEDULE_FLAGS: [keyof TrainFlags, string, LrScheduleKind][] = [
+  ['lrStepSize', '--lr-step-size', 'step'],
+  ['lrGamma', '--lr-gamma', 'step'],
+  ['minLr', '--min-lr', 'cosine'],
+  ['lrTotalSteps', '--lr-total-steps', 'cosine'],
+];
+
+/**
+ * The schedule the flags ask for over the config's. A cosine without --lr-total-steps (or a
+ * config's totalSteps) gets totalSteps 0: the whole run, filled in by withRunLength once the
+ * training set is loaded.
+ */
+function scheduleWithFlags(s: LrSchedule | undefined, f: TrainFlags): LrSchedule | undefined {
+  const kind = f.lrSchedule ?? s?.kind;
+  for (const [key, flag, needs] of SCHEDULE_FLAGS)
+    if (f[key] !== undefined && kind !== needs)
+      throw new ShadergradError(
+        `${flag}: a setting of the ${needs} schedule; add --lr-schedule ${needs}`,
+      );
+  switch (kind) {
+    case undefined:
+      return undefined;
+    case 'constant':
+      return { kind };
+    case 'step': {
+      const stepSize = f.lrStepSize ?? (s?.kind === 'step' ? s.stepSize : undefined);
+      if (stepSize === undefined)
+        throw new ShadergradError('--lr-schedule step: needs --lr-step-size N');
+      const gamma = f.lrGamma ?? (s?.kind === 'step' ? s.gamma : undefined);
+      return gamma === undefined ? { kind, stepSize } : { kind, stepSize, gamma };
+    }
+    case 'cosine': {
+      const old = s?.kind === 'cosine' ? s : undefined;
+      const totalSteps = f.lrTotalSteps ?? old?.totalSteps ?? 0;
+      const minLr = f.minLr ?? old?.minLr;
+      return minLr === undefined ? { kind, totalSteps } : { kind, totalSteps, minLr };
+    }
+    default:
+      return kind satisfies never;
+  }
+}
+
+/**
+ * `config` with a cosine schedule's totalSteps 0 (the whole run, the CLI's default) replaced by
+ * epochs x steps per epoch, floor(trainSamples / batchSize) (the trainer drops the last partial
+ * batch). Other configs are returned as they are.
+ */
+export function withRunLength(config: TrainConfig, trainSamples: number): TrainConfig {
+  const s = config.optimizer.schedule;
+  if (s?.kind !== 'cosine' || s.totalSteps !== 0) return config;
+  const totalSteps = config.epochs * Math.floor(trainSamples / config.batchSize);
+  return { ...config, optimizer: { ...config.optimizer, schedule: { ...s, totalSteps } } };
 }
 
 /** The --config file, read no further than a config may be long, parsed over the defaults. */

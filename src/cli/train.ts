@@ -35,7 +35,7 @@ import type { CliCommand } from './args';
 import { CHECKPOINT_FILE, dataMetadata, snapshotBytes, trimMetrics } from './checkpoint';
 import { loadSplit, mib, pct, readBytes } from './common';
 import { onDisk, prepareOutDir, writeOut } from './files';
-import { resolveTrainConfig } from './config';
+import { resolveTrainConfig, withRunLength } from './config';
 import { SIGINT_EXIT_CODE, SigintStop, unlessInterrupted } from './interrupt';
 import { printProfile } from './profile';
 import { ProgressLine } from './progress';
@@ -48,14 +48,17 @@ export const MAX_RECOVERIES = 3;
 
 /** Runs the train command; resolves to the exit status (SIGINT_EXIT_CODE after Ctrl-C). */
 export async function train(cmd: TrainCommand): Promise<number> {
-  const { config, resume, dataDir } = await resolveTrainConfig(cmd);
+  const resolved = await resolveTrainConfig(cmd);
+  const { resume, dataDir } = resolved;
   const replaced = runFilesToReplace(cmd);
   const gpu = await initDevice({ log: (l) => console.log(l) });
   let trainer: Trainer | undefined;
   let stop: SigintStop | undefined;
   try {
-    const split = await loadSplit(config.dataset, dataDir);
-    const trainSet = limitedTrainSet(split.train, config);
+    const split = await loadSplit(resolved.config.dataset, dataDir);
+    const trainSet = limitedTrainSet(split.train, resolved.config);
+    // a cosine schedule over "the whole run" needs the training set's size
+    const config = withRunLength(resolved.config, trainSet.count);
     console.log(
       `data: ${split.train.name} ${trainSet.count} training / ${split.test.count} test images`,
     );

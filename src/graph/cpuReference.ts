@@ -44,6 +44,8 @@ import {
   maxPoolForwardCpu,
   mseBackwardCpu,
   mseForwardCpu,
+  clipGradNormCpu,
+  optimizerConfigFor,
   optimizerStateSlots,
   optimizerStepBeginCpu,
   optimizerUpdateCpu,
@@ -574,7 +576,13 @@ export function referenceTrainStep(
   }
   const step = [state.step];
   optimizerStepBeginCpu({ step });
-  for (const spec of graph.parameters().filter((p) => p.trainable !== false)) {
+  const trainable = graph.parameters().filter((p) => p.trainable !== false);
+  if (optimizer.clipGradNorm !== undefined) {
+    const grads = trainable.map((spec) => run.paramGrad(spec.name)); // clipped in place, as torch
+    const clip = new Float64Array(grads.length + 2);
+    clipGradNormCpu({ grads, clip, maxNorm: optimizer.clipGradNorm });
+  }
+  for (const spec of trainable) {
     const [param, grad] = [run.param(spec.name), run.paramGrad(spec.name)];
     let slots = state.optimizerState.get(spec.name);
     if (!slots) {
@@ -583,7 +591,8 @@ export function referenceTrainStep(
       );
       state.optimizerState.set(spec.name, slots);
     }
-    optimizerUpdateCpu({ grad, step, param, state: slots, config: optimizer });
+    const config = optimizerConfigFor(optimizer, spec.shape);
+    optimizerUpdateCpu({ grad, step, param, state: slots, config });
   }
   state.step = step[0] ?? state.step + 1;
   return { loss, values: run.values, grads: run.grads, nodeGrads: run.nodeGrads };

@@ -24,14 +24,9 @@ import { ShadergradError } from '../base/errors';
 import type { GradientUse, Graph, GraphNode } from './graph';
 import type { ParameterStore } from './parameterStore';
 import { planMemory } from './memoryPlanner';
+import { optimizerCalls } from './optimizerCalls';
 import { elementCount, tensorByteLength, type DType, type GpuTensor } from '../gpu/tensor';
-import {
-  addAccumulate,
-  optimizerStepBegin,
-  optimizerUpdate,
-  preferredMatmulVariant,
-  type MatmulVariant,
-} from '../kernels/index';
+import { addAccumulate, preferredMatmulVariant, type MatmulVariant } from '../kernels/index';
 
 export type TensorKind = 'input' | 'activation' | 'gradient' | 'scratch' | 'output';
 
@@ -270,19 +265,7 @@ function trace(graph: Graph, tracer: Tracer, options: PlanOptions): KernelCall[]
     if (!tracer.requires(n.id)) continue;
     calls.push(...backwardOf(n, tracer), ...tracer.accumulations(n));
   }
-  calls.push(optimizerStepBegin({ step: tracer.store.step }));
-  const config = tracer.store.optimizer;
-  if (!config) throw new ShadergradError('training plan needs an optimizer');
-  for (const [name, p] of tracer.store.trainableParams())
-    calls.push(
-      optimizerUpdate({
-        param: p.value,
-        grad: tracer.store.gradOf(name),
-        state: [...p.state],
-        step: tracer.store.step,
-        config,
-      }),
-    );
+  calls.push(...optimizerCalls(tracer.store));
   return calls;
 }
 

@@ -28,6 +28,7 @@ export interface StoredParameter {
 export class ParameterStore {
   readonly params = new Map<string, StoredParameter>();
   private readonly stepTensor: GpuTensor | undefined;
+  private readonly clipTensor: GpuTensor | undefined;
 
   /**
    * Parameters drawn from `seed`. With an optimizer, also a gradient and the optimizer's state
@@ -57,6 +58,19 @@ export class ParameterStore {
     this.stepTensor = optimizer
       ? createTensor(gpu, [1], { dtype: 'u32', label: 'optimizer.step' })
       : undefined;
+    // Gradient clipping's scratch: a sum per trainable tensor, then the norm and the coefficient.
+    this.clipTensor =
+      optimizer?.clipGradNorm !== undefined
+        ? createTensor(gpu, [this.trainableParams().length + 2], { label: 'optimizer.clip' })
+        : undefined;
+  }
+
+  /**
+   * f32 [trainable tensors + 2] for clipGradNorm (partial sums, norm, coef), recomputed every
+   * step; undefined when the optimizer does not clip.
+   */
+  get clip(): GpuTensor | undefined {
+    return this.clipTensor;
   }
 
   /** The parameters an optimizer updates, in graph order (not batch norm's running statistics). */
@@ -158,6 +172,7 @@ export class ParameterStore {
     for (const p of this.params.values())
       for (const t of [p.value, p.grad, ...p.state]) t?.buffer.destroy();
     this.stepTensor?.buffer.destroy();
+    this.clipTensor?.buffer.destroy();
   }
 }
 

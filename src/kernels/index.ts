@@ -72,10 +72,17 @@ export { lossMean } from './reduce';
 export { lossMeanCpu } from './reduce.cpu';
 export { accuracyCount, accuracyArgmax } from './accuracy';
 export { accuracyCountCpu, accuracyArgmaxCpu } from './accuracy.cpu';
-export { optimizerStepBegin, optimizerUpdate } from './optimizer';
+export { optimizerStepBegin, optimizerUpdate, clipGradNorm } from './optimizer';
 export {
   optimizerStepBeginCpu,
   optimizerUpdateCpu,
+  clipGradNormCpu,
+  learningRateAt,
+  optimizerConfigFor,
+  optimizerConfigProblems,
+  LR_SCHEDULE_KINDS,
+  type LrSchedule,
+  type LrScheduleKind,
   optimizerStateSlots,
   optimizerStateNames,
   resolveOptimizerConfig,

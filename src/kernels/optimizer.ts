@@ -5,7 +5,10 @@
  * `optimizerStepBegin` increments once per training step, so a step is a fixed list of dispatches
  * recorded once: [optimizerStepBegin, optimizerUpdate(p1), optimizerUpdate(p2), ...].
  * Hyper-parameters are a uniform written when the call is prepared (a learning-rate change is a
- * rare uniform write).
+ * rare uniform write); the learning-rate schedule is computed from t in the shader, so it costs no
+ * write per step either. `clipGradNorm` gives the calls that clip all gradients by their global
+ * norm (torch.nn.utils.clip_grad_norm_) into a small buffer of partial sums, record them between
+ * the backward pass and the updates.
  */
 import { dispatchFor, type KernelCall } from '../gpu/dispatch';
 import { ShadergradError } from '../base/errors';
@@ -14,8 +17,11 @@ import { elementCount, type DType, type GpuTensor } from '../gpu/tensor';
 import { sameCount } from './checks';
 import type { KernelFamily } from './family';
 import {
+  optimizerConfigProblems,
   optimizerStateSlots,
   resolveOptimizerConfig,
+  type ClipGradNormArgs,
+  type LrScheduleKind,
   type OptimizerKind,
   type OptimizerStepBeginArgs,
   type OptimizerUpdateArgs,
@@ -39,7 +45,16 @@ export const optimizerParams = defineParams('Params', {
   oneMinusBeta2: 'f32',
   logBeta1: 'f32',
   logBeta2: 'f32',
+  decoupledDecay: 'u32',
+  schedule: 'u32',
+  warmupSteps: 'u32',
+  stepSize: 'u32',
+  logGamma: 'f32',
+  cosineSteps: 'u32',
+  minLr: 'f32',
 });
+/** The clipping entry points' uniform. */
+export const clipParams = defineParams('ClipParams', { count: 'u32', slot: 'u32', maxNorm: 'f32' });
 /** optimizerStepBegin binds no uniform: its layout has no fields. */
 export const optimizerStepBeginParams = defineParams('Params', {});
 
@@ -54,18 +69,14 @@ const ADAM_PER_INVOCATION = 2;
 
 const updateEntryPoints: Record<OptimizerKind, string> = {
   adam: 'adamUpdate',
+  adamw: 'adamUpdate', // Adam's rule with decoupledDecay set
   sgd: 'sgdUpdate',
   momentum: 'momentumUpdate',
   rmsprop: 'rmspropUpdate',
 };
 
-/** Kinds whose rule depends on t (Adam's bias corrections, momentum's first step). */
-const readsStep: Record<OptimizerKind, boolean> = {
-  adam: true,
-  sgd: false,
-  momentum: true,
-  rmsprop: false,
-};
+/** The shader's codes for Params.schedule. */
+const scheduleCodes: Record<LrScheduleKind, number> = { constant: 0, step: 1, cosine: 2 };
 
 /** Adds 1 to the step counter; record it once per training step, before the updates. */
 export function optimizerStepBegin(args: OptimizerStepBeginArgs<GpuTensor>): KernelCall {
@@ -94,12 +105,14 @@ export function optimizerUpdate(args: OptimizerUpdateArgs<GpuTensor>): KernelCal
   const count = sameCount(label, args.param, args.grad, ...args.state);
   for (const t of [args.param, args.grad, ...args.state]) expectDtype(label, t, 'f32');
   checkStepCounter(label, args.step);
-  const inputs = readsStep[config.kind] ? [args.grad, args.step] : [args.grad];
+  // Every rule reads t: for lr_t, and Adam's bias corrections and momentum's first step.
+  const inputs = [args.grad, args.step];
   // Adam amortizes its bias corrections over several elements per invocation (see the shader),
   // 4 at a time (vec4) when every tensor allows it.
-  const perInvocation = config.kind === 'adam' ? ADAM_PER_INVOCATION : 1;
+  const adam = entryPoint === 'adamUpdate';
+  const perInvocation = adam ? ADAM_PER_INVOCATION : 1;
   const vec4 =
-    config.kind === 'adam' &&
+    adam &&
     count % 4 === 0 &&
     [args.param, args.grad, ...args.state].every((t) => t.byteOffset % 16 === 0);
   const elements = vec4 ? count / 4 : count;
@@ -109,7 +122,7 @@ export function optimizerUpdate(args: OptimizerUpdateArgs<GpuTensor>): KernelCal
     entryPoint: vec4 ? 'adamUpdateVec4' : entryPoint,
     constants: {
       workgroupSize: WORKGROUP_SIZE,
-      ...(config.kind === 'adam' ? { adamPerInvocation: perInvocation } : {}),
+      ...(adam ? { adamPerInvocation: perInvocation } : {}),
     },
     tensors: [...inputs, args.param, ...args.state],
     params: packOptimizerParams(config, elements),
@@ -128,32 +141,80 @@ export function packOptimizerParams(config: ResolvedOptimizerConfig, count: numb
     oneMinusBeta2: 1 - config.beta2,
     logBeta1: logBeta(config.beta1),
     logBeta2: logBeta(config.beta2),
+    decoupledDecay: config.kind === 'adamw' ? 1 : 0,
+    schedule: scheduleCodes[config.schedule.kind],
+    warmupSteps: config.warmupSteps,
+    stepSize: config.schedule.stepSize,
+    logGamma: logBeta(config.schedule.gamma),
+    // T; read only by the cosine schedule (whose totalSteps > warmupSteps is checked)
+    cosineSteps: Math.max(config.schedule.totalSteps - config.warmupSteps, 0),
+    minLr: config.schedule.minLr,
   });
 }
 
-/** ln beta, finite for the uniform: beta = 0 gives -100, and 1 - e^(-100 t) is 1 in f32 as 1 - 0^t. */
+/**
+ * ln beta, finite for the uniform: beta = 0 gives -100, and 1 - e^(-100 t) is 1 in f32 as 1 - 0^t
+ * (for the step schedule's gamma likewise: e^(-100 k) is 0 for k >= 1 and 1 for k = 0, as 0^k).
+ */
 function logBeta(beta: number): number {
   return Math.max(Math.log(beta), -100);
 }
 
 /** torch.optim's argument checks, so a bad value fails here rather than as NaN weights. */
 function checkConfig(label: string, c: ResolvedOptimizerConfig): void {
-  const checks: [string, number, boolean][] = [
-    ['lr', c.lr, c.lr >= 0],
-    ['eps', c.eps, c.eps >= 0],
-    ['weightDecay', c.weightDecay, c.weightDecay >= 0],
-    ['beta1', c.beta1, c.beta1 >= 0 && c.beta1 < 1],
-    ['beta2', c.beta2, c.beta2 >= 0 && c.beta2 < 1],
-    ['momentum', c.momentum, c.momentum >= 0],
-    ['alpha', c.alpha, c.alpha >= 0 && c.alpha <= 1],
-  ];
-  for (const [name, value, ok] of checks) {
-    if (!ok || !Number.isFinite(value))
-      throw new ShadergradError(`${label}: invalid ${name} = ${value}`);
-  }
-  if (c.nesterov && (c.kind !== 'momentum' || c.momentum <= 0)) {
-    throw new ShadergradError(`${label}: nesterov needs kind 'momentum' with momentum > 0`);
-  }
+  const [problem] = optimizerConfigProblems(c);
+  if (problem !== undefined) throw new ShadergradError(`${label}: ${problem}`);
+}
+
+const CLIP_WORKGROUP_SIZE = 256; // a power of two <= the shader's maxWorkgroupSize (its tree)
+
+/**
+ * The calls that clip `grads` by their global L2 norm (clipGradNormCpu is the spec): a partial sum
+ * per tensor into clip[k], one invocation that adds them in order and writes clip[n] = norm and
+ * clip[n + 1] = coef, then grads *= coef. `clip` is f32 with at least grads.length + 2 elements.
+ */
+export function clipGradNorm(args: ClipGradNormArgs<GpuTensor>): KernelCall[] {
+  const label = 'optimizer.clipGradNorm';
+  const n = args.grads.length;
+  if (!(args.maxNorm > 0 && Number.isFinite(args.maxNorm)))
+    throw new ShadergradError(`${label}: invalid maxNorm = ${args.maxNorm} (needs a number > 0)`);
+  for (const t of [...args.grads, args.clip]) expectDtype(label, t, 'f32');
+  if (elementCount(args.clip.shape) < n + 2)
+    throw new ShadergradError(`${label}: the clip buffer needs ${n + 2} floats for ${n} gradients`);
+  const constants = { workgroupSize: CLIP_WORKGROUP_SIZE };
+  const partials = args.grads.map((grad, slot): KernelCall => {
+    const count = elementCount(grad.shape);
+    return {
+      label: `optimizer.clipGradNormPartial(${count})`,
+      shader: optimizerShader,
+      entryPoint: 'clipGradNormPartial',
+      constants,
+      tensors: [grad, args.clip],
+      params: clipParams.pack({ count, slot, maxNorm: 0 }),
+      workgroups: [1, 1, 1],
+    };
+  });
+  const finish: KernelCall = {
+    label: `optimizer.clipGradNormFinish(${n})`,
+    shader: optimizerShader,
+    entryPoint: 'clipGradNormFinish',
+    tensors: [args.clip],
+    params: clipParams.pack({ count: n, slot: 0, maxNorm: args.maxNorm }),
+    workgroups: [1, 1, 1],
+  };
+  const scales = args.grads.map((grad): KernelCall => {
+    const count = elementCount(grad.shape);
+    return {
+      label: `optimizer.clipGradScale(${count})`,
+      shader: optimizerShader,
+      entryPoint: 'clipGradScale',
+      constants,
+      tensors: [args.clip, grad],
+      params: clipParams.pack({ count, slot: n + 1, maxNorm: 0 }),
+      workgroups: dispatchFor(count, CLIP_WORKGROUP_SIZE),
+    };
+  });
+  return [...partials, finish, ...scales];
 }
 
 function checkStepCounter(label: string, step: GpuTensor): void {
@@ -179,5 +240,9 @@ export const optimizerFamily: KernelFamily = {
     sgdUpdate: optimizerParams,
     momentumUpdate: optimizerParams,
     rmspropUpdate: optimizerParams,
+    clipGradNormPartial: clipParams,
+    clipGradNormFinish: clipParams,
+    clipGradScale: clipParams,
   },
+  workgroupMemory: ['clipGradNormPartial'],
 };

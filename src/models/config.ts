@@ -9,7 +9,6 @@ import {
   type AxisPadding,
   type OptimizerConfig,
   type OptimizerKind,
-  type ResolvedOptimizerConfig,
 } from '../core';
 import { fail, validateModel, type LayerSpec, type ModelConfig } from './layers';
 
@@ -92,9 +91,17 @@ export function referenceCnn(): ModelConfig {
   return applyKnobs({ input, classes: 10, layers, loss: 'softmaxCrossEntropy' }, referenceKnobs());
 }
 
-/** `kind` with lr 1e-3 and torch.optim's defaults for every other field. */
-export function defaultOptimizer(kind: OptimizerKind = 'adam'): ResolvedOptimizerConfig {
-  return resolveOptimizerConfig({ kind, lr: 1e-3 });
+/**
+ * `kind` with lr 1e-3 and torch.optim's defaults for its other hyper-parameters, except
+ * weightDecay: its default depends on the kind (AdamW 0.01, else 0), so it stays absent and a
+ * kind chosen later (--optimizer adamw, a config file's kind) still gets its own. Schedule,
+ * warm-up, clipping and decayBiasAndNorm stay absent too (off), so a saved config lists only what
+ * was asked for.
+ */
+export function defaultOptimizer(kind: OptimizerKind = 'adam'): OptimizerConfig {
+  const c = resolveOptimizerConfig({ kind, lr: 1e-3 });
+  const { lr, beta1, beta2, eps, momentum, alpha, nesterov } = c;
+  return { kind, lr, beta1, beta2, eps, momentum, alpha, nesterov };
 }
 
 /** Reference CNN, Adam 1e-3, batch 64, 1 epoch, seed 1, MNIST, a snapshot every 100 steps. */

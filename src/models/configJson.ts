@@ -2,7 +2,13 @@
  * Reading a JSON config file: every key checked against the TrainConfig it fills, partial objects
  * merged over the defaults, errors naming the key path ("model.layers[2].kernel: ...").
  */
-import { OPTIMIZER_KINDS, ShadergradError, type OptimizerConfig } from '../core';
+import {
+  LR_SCHEDULE_KINDS,
+  OPTIMIZER_KINDS,
+  ShadergradError,
+  type LrSchedule,
+  type OptimizerConfig,
+} from '../core';
 import {
   DATASET_NAMES,
   LAYER_FIELDS,
@@ -90,6 +96,41 @@ const modelSpec: Spec<ModelConfig> = {
   layers: readLayers,
   loss: oneOf(LOSSES),
 };
+const nonNegative = num((n) => n >= 0, 'a number >= 0');
+/** Each schedule kind's fields, and the ones it needs. */
+const SCHEDULE_FIELDS: Record<
+  LrSchedule['kind'],
+  [Record<string, (v: unknown, path: string) => number>, string[]]
+> = {
+  constant: [{}, []],
+  step: [{ stepSize: size, gamma: nonNegative }, ['stepSize']],
+  // totalSteps 0: the whole run, filled in by the CLI once it knows the training set
+  cosine: [{ totalSteps: whole(0), minLr: nonNegative }, ['totalSteps']],
+};
+
+/** A learning-rate schedule: {"kind": "step", "stepSize": 30}, {"kind": "cosine", ...}. */
+function readSchedule(v: unknown, path: string): LrSchedule {
+  if (!isRecord(v))
+    return fail(
+      path,
+      `expected an object like {"kind": "cosine", "totalSteps": 1000}, got ${show(v)}`,
+    );
+  const kind = oneOf(LR_SCHEDULE_KINDS)(v.kind, `${path}.kind`);
+  const [fields, required] = SCHEDULE_FIELDS[kind];
+  const bad = Object.keys(v).find((key) => key !== 'kind' && !Object.hasOwn(fields, key));
+  if (bad !== undefined)
+    fail(
+      `${path}.${keyLabel(bad)}`,
+      `unknown key for a ${kind} schedule (${Object.keys(fields).join(', ') || 'it has none'})`,
+    );
+  const out: Record<string, unknown> = { kind };
+  for (const [key, read] of Object.entries(fields)) {
+    if (Object.hasOwn(v, key)) out[key] = read(v[key], `${path}.${key}`);
+    else if (required.includes(key)) fail(`${path}.${key}`, `missing from this ${kind} schedule`);
+  }
+  return out as unknown as LrSchedule;
+}
+
 const optimizerSpec: Spec<OptimizerConfig> = {
   kind: oneOf(OPTIMIZER_KINDS),
   lr: num((n) => n > 0, 'a number > 0'),
@@ -100,6 +141,10 @@ const optimizerSpec: Spec<OptimizerConfig> = {
   alpha: fraction,
   weightDecay: num((n) => n >= 0, 'a number >= 0'),
   nesterov: flag,
+  schedule: readSchedule,
+  warmupSteps: whole(0),
+  clipGradNorm: num((n) => n > 0, 'a number > 0'),
+  decayBiasAndNorm: flag,
 };
 const trainSpec: Spec<TrainConfig> = {
   model: (v, path, base) => merge(v, path, modelSpec, base),

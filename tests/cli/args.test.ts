@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseArgs, usage, type CliCommand } from '../../src/cli/args';
-import { applyFlags } from '../../src/cli/config';
+import { applyFlags, withRunLength } from '../../src/cli/config';
 import { ShadergradError } from '../../src/base/errors';
 import {
   defaultTrainConfig,
@@ -189,8 +189,8 @@ describe('parseArgs', () => {
     [['--lr', 'abc'], "--lr: expected a number > 0 (like 1e-3), got 'abc'"],
     [['--lr', 'Infinity'], '--lr: expected a number > 0'],
     [
-      ['--optimizer', 'adamw'],
-      "--optimizer: expected one of adam, sgd, momentum, rmsprop, got 'adamw'",
+      ['--optimizer', 'adamx'],
+      "--optimizer: expected one of adam, adamw, sgd, momentum, rmsprop, got 'adamx'",
     ],
     [['--dataset', 'cifar'], "--dataset: expected one of mnist, fashion, got 'cifar'"],
     [
@@ -288,6 +288,15 @@ describe('usage', () => {
       'out',
       'overwrite',
       'optimizer',
+      'weight-decay',
+      'lr-schedule',
+      'warmup-steps',
+      'lr-step-size',
+      'lr-gamma',
+      'min-lr',
+      'lr-total-steps',
+      'clip-grad-norm',
+      'no-decay-bias-norm',
       'features',
       'kernel',
       'stride',
@@ -349,5 +358,121 @@ describe('--model and the resnet knobs', () => {
       /^--blocks: expected a whole number >= 1 and <= 16/,
     );
     expectError(['--model', 'resnet', '--no-skip=1'], /^--no-skip: takes no value/);
+  });
+});
+
+describe('the optimizer utilities flags', () => {
+  const opt = (argv: string[]) => train(argv).config.optimizer;
+  const d = defaultTrainConfig().optimizer;
+
+  it('set AdamW, weight decay, clipping and the decay choice', () => {
+    // adamw keeps weightDecay absent, so it resolves to AdamW's own default 0.01
+    expect(opt(['--optimizer', 'adamw'])).toEqual({ ...d, kind: 'adamw' });
+    expect(opt(['--optimizer', 'adamw', '--weight-decay', '0.05'])).toEqual({
+      ...d,
+      kind: 'adamw',
+      weightDecay: 0.05,
+    });
+    expect(opt(['--weight-decay', '0']).weightDecay).toBe(0);
+    expect(opt(['--clip-grad-norm', '1.5']).clipGradNorm).toBe(1.5);
+    expect(opt(['--no-decay-bias-norm']).decayBiasAndNorm).toBe(false);
+  });
+
+  it('build the schedules, with warm-up', () => {
+    expect(opt([]).schedule).toBeUndefined();
+    expect(opt(['--lr-schedule', 'constant', '--warmup-steps', '100'])).toMatchObject({
+      schedule: { kind: 'constant' },
+      warmupSteps: 100,
+    });
+    expect(
+      opt(['--lr-schedule', 'step', '--lr-step-size', '30', '--lr-gamma', '0.2']).schedule,
+    ).toEqual({ kind: 'step', stepSize: 30, gamma: 0.2 });
+    expect(opt(['--lr-schedule', 'step', '--lr-step-size', '30']).schedule).toEqual({
+      kind: 'step',
+      stepSize: 30,
+    });
+    // cosine without --lr-total-steps: 0, the whole run, filled in when the data is loaded
+    expect(opt(['--lr-schedule', 'cosine', '--min-lr', '1e-5']).schedule).toEqual({
+      kind: 'cosine',
+      totalSteps: 0,
+      minLr: 1e-5,
+    });
+    expect(opt(['--lr-schedule', 'cosine', '--lr-total-steps', '500']).schedule).toEqual({
+      kind: 'cosine',
+      totalSteps: 500,
+    });
+  });
+
+  it('fill a cosine over the whole run from epochs and the training set', () => {
+    const config = train(['--lr-schedule=cosine', '--epochs', '3', '--batch', '64']).config;
+    // 1000 samples / 64 = 15 full batches (the last partial one is dropped), x 3 epochs
+    expect(withRunLength(config, 1000).optimizer.schedule).toEqual({
+      kind: 'cosine',
+      totalSteps: 45,
+    });
+    const fixed = train(['--lr-schedule=cosine', '--lr-total-steps', '7']).config;
+    expect(withRunLength(fixed, 1000)).toBe(fixed);
+  });
+
+  it('refuse bad values and settings of another schedule in one line naming the flag', () => {
+    expectError(['--optimizer', 'adamx'], /^--optimizer: expected one of adam, adamw, sgd/);
+    expectError(['--weight-decay', '-1'], /^--weight-decay: expected a number >= 0 .*, got '-1'$/);
+    expectError(['--clip-grad-norm', '0'], /^--clip-grad-norm: expected a number > 0/);
+    expectError(
+      ['--lr-schedule', 'linear'],
+      /^--lr-schedule: expected one of constant, step, cosine/,
+    );
+    expectError(['--warmup-steps', '1.5'], /^--warmup-steps: expected a whole number >= 0/);
+    expectError(
+      ['--lr-schedule', 'step', '--lr-step-size', '0'],
+      /^--lr-step-size: expected a whole number >= 1/,
+    );
+    expectError(['--lr-schedule', 'step'], /^--lr-schedule step: needs --lr-step-size N$/);
+    expectError(
+      ['--lr-step-size', '5'],
+      /^--lr-step-size: a setting of the step schedule; add --lr-schedule step$/,
+    );
+    expectError(
+      ['--lr-schedule', 'step', '--lr-step-size', '5', '--min-lr', '0'],
+      /^--min-lr: a setting of the cosine schedule/,
+    );
+    expectError(['--no-decay-bias-norm=1'], /^--no-decay-bias-norm: takes no value/);
+    for (const flag of ['--weight-decay', '--lr-schedule', '--clip-grad-norm', '--min-lr']) {
+      let message = '';
+      try {
+        parseArgs([flag, 'x']);
+      } catch (e) {
+        message = (e as Error).message;
+      }
+      expect(message.split('\n')).toHaveLength(1);
+    }
+  });
+
+  it('read the same fields from a config file', () => {
+    const config = parseTrainConfig(
+      {
+        optimizer: {
+          kind: 'adamw',
+          lr: 0.01,
+          warmupSteps: 5,
+          schedule: { kind: 'cosine', totalSteps: 100, minLr: 0.001 },
+          clipGradNorm: 1,
+          decayBiasAndNorm: false,
+        },
+      },
+      'c.json',
+    );
+    expect(config.optimizer).toMatchObject({ kind: 'adamw', warmupSteps: 5, clipGradNorm: 1 });
+    expect(config.optimizer.schedule).toEqual({ kind: 'cosine', totalSteps: 100, minLr: 0.001 });
+    const bad = (optimizer: unknown) => () => parseTrainConfig({ optimizer }, 'c.json');
+    expect(bad({ schedule: { kind: 'step' } })).toThrow(
+      /^c\.json: optimizer\.schedule\.stepSize: missing/,
+    );
+    expect(bad({ schedule: { kind: 'step', stepSize: 2, minLr: 0 } })).toThrow(
+      /^c\.json: optimizer\.schedule\.minLr: unknown key for a step schedule \(stepSize, gamma\)$/,
+    );
+    expect(bad({ clipGradNorm: 0 })).toThrow(
+      /^c\.json: optimizer\.clipGradNorm: expected a number > 0/,
+    );
   });
 });

@@ -271,6 +271,29 @@ describe('a DAG step on the GPU vs the reference (float32)', () => {
     s.destroy();
   });
 
+  it('AdamW with warm-up, clipping (coef < 1) and no decay on rank-1 parameters', async () => {
+    // optimizerCalls on the GPU, the end of referenceTrainStep on the CPU: gradients clipped in
+    // place by the same coef, batch norm's weight and bias and the biases not decayed.
+    const config: OptimizerConfig = {
+      kind: 'adamw',
+      lr: 1e-2,
+      weightDecay: 0.5,
+      warmupSteps: 2,
+      clipGradNorm: 1e-3,
+      decayBiasAndNorm: false,
+    };
+    const s = await gpuStep(config, 130);
+    const clip = await readFloat32(gpu(), s.store.clip ?? s.store.step);
+    const n = s.store.trainableParams().length;
+    expect(clip.length).toBe(n + 2);
+    expect(clip[n + 1]).toBeLessThan(0.1); // the norm is well above 1e-3: clipping is on
+    for (const [name, grad] of s.grads)
+      expectAllClose(grad, get(s.ref.grads, name), tol, `${name}.grad (clipped)`);
+    for (const [name, value] of s.after)
+      expectAllClose(value, get(s.state.params, name), tol, `${name} after the step`);
+    s.destroy();
+  });
+
   it('reruns are bit-identical (gradient parts are added in a fixed order)', async () => {
     const first = await gpuStep({ kind: 'sgd', lr: 0.05 }, 110);
     const second = await gpuStep({ kind: 'sgd', lr: 0.05 }, 110);

@@ -192,6 +192,8 @@ describe('optimizer twin', () => {
 const configs: OptimizerConfig[] = [
   { kind: 'adam', lr: 1e-3 },
   { kind: 'adam', lr: 1e-2, beta1: 0.8, beta2: 0.99, weightDecay: 0.01 },
+  { kind: 'adamw', lr: 1e-2 },
+  { kind: 'adamw', lr: 1e-2, beta1: 0.8, weightDecay: 0.1 },
   { kind: 'sgd', lr: 0.1 },
   { kind: 'sgd', lr: 0.05, weightDecay: 1e-3 },
   { kind: 'momentum', lr: 0.05, momentum: 0.9 },

@@ -97,7 +97,7 @@ describe('reference CNN and defaults', () => {
       eps: 1e-8,
       momentum: 0.9,
       alpha: 0.99,
-      weightDecay: 0,
+      // weightDecay absent: its default depends on the kind (AdamW 0.01), see defaultOptimizer
       nesterov: false,
     });
     expect([
@@ -336,8 +336,8 @@ describe('parseTrainConfig', () => {
     [{ snapshotEvery: -5 }, 'snapshotEvery: expected a whole number >= 0'],
     [{ checkpointEvery: 1.5 }, 'checkpointEvery: expected a whole number >= 0'],
     [
-      { optimizer: { kind: 'adamw' } },
-      'optimizer.kind: expected one of adam, sgd, momentum, rmsprop',
+      { optimizer: { kind: 'adamx' } },
+      'optimizer.kind: expected one of adam, adamw, sgd, momentum, rmsprop',
     ],
     [{ optimizer: { lr: 0 } }, 'optimizer.lr: expected a number > 0, got 0'],
     [{ optimizer: { beta1: 1 } }, 'optimizer.beta1: expected a number in [0, 1), got 1'],
