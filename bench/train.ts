@@ -1,12 +1,17 @@
 /**
- * Training benchmark (Node): samples/s of the reference CNN (conv 5x5x32 same ReLU, max-pool 2,
- * conv 5x5x64 same ReLU, max-pool 2, dense 1024 ReLU, dense 10, softmax cross-entropy, Adam 1e-3,
- * batch 64) on real MNIST, for shadergrad and, one after another in this same process and on the
- * same WebGPU adapter, TensorFlow.js (tfjs-backend-webgpu) and jax-js (WebGPU, under jit).
+ * Training benchmark (Node): samples/s of a model (softmax cross-entropy, Adam 1e-3, batch 64) on
+ * real MNIST, for shadergrad and, one after another in this same process and on the same WebGPU
+ * adapter, TensorFlow.js (tfjs-backend-webgpu) and jax-js (WebGPU, under jit). The model:
+ *   --model cnn (default): the reference CNN (conv 5x5x32 same ReLU, max-pool 2, conv 5x5x64
+ *     same ReLU, max-pool 2, dense 1024 ReLU, dense 10);
+ *   --model resnet: the ResNet preset (src/models/resnet.ts: conv3x3-bn-relu, 3 stages of basic
+ *     blocks with batch norm and skips, global average pool, dense 10), `--width` channels in the
+ *     first stage (default 16), `--blocks` basic blocks per stage (default 1).
  * Every framework trains on the same batches in the same seeded order. Prints a table, then one
  * JSON line (the last line of stdout); progress goes to stderr.
  *
- *   npm run bench:train [-- --steps 20 --warmup 3 --only shadergrad,tfjs,jaxjs]
+ *   npm run bench:train [-- --model cnn|resnet --width 16 --blocks 1 --steps 20 --warmup 3
+ *                          --only shadergrad,tfjs,jaxjs]
  *
  * shadergrad's step: point the plan's two gather uniforms at the batch (queue.writeBuffer),
  * StepPlan.submit() (one command buffer), then await queue.onSubmittedWorkDone() — per step, as
@@ -18,9 +23,10 @@ import { initDevice } from '../src/gpu/device';
 import { readFloat32, writeTensor } from '../src/gpu/buffers';
 import { rewriteGather, seededPermutation } from '../src/train/trainer';
 import { resolveOptimizerConfig } from '../src/kernels/index';
-import { defaultTrainConfig, type TrainConfig } from '../src/models/config';
+import { defaultTrainConfig, layerParamCounts, type TrainConfig } from '../src/models/config';
+import { resnetModel, RESNET_DEFAULTS } from '../src/models/resnet';
 import { datasetToGpu } from '../src/models/fit';
-import { createTrainer, parameterShapes } from '../src/models/network';
+import { createTrainer } from '../src/models/network';
 import { loadMnist } from '../src/data/datasetsNode';
 import { printTable, progress, type Row } from './report';
 import {
@@ -28,6 +34,7 @@ import {
   describeDevice,
   errorMessage,
   measure,
+  type BenchModel,
   type BenchOptions,
   type FrameworkResult,
   type FrameworkSlot,
@@ -39,24 +46,51 @@ import { benchJaxjs } from './peers/jaxjs';
 const FRAMEWORKS = ['shadergrad', 'tfjs', 'jaxjs'] as const;
 type Framework = (typeof FRAMEWORKS)[number];
 type Slots = Record<Framework, FrameworkSlot>;
+const MODELS = ['cnn', 'resnet'] as const;
 const USAGE =
-  'usage: npm run bench:train -- [--steps N] [--warmup N] [--only shadergrad,tfjs,jaxjs]';
+  'usage: npm run bench:train -- [--model cnn|resnet] [--width N] [--blocks N] [--steps N] ' +
+  '[--warmup N] [--only shadergrad,tfjs,jaxjs]';
 
 /** A bad command line: printed without a stack trace. */
 class UsageError extends Error {}
 
-function parseFlags(argv: readonly string[]): { steps: number; warmup: number; only: Framework[] } {
-  const flags = { steps: 20, warmup: 3, only: [...FRAMEWORKS] as Framework[] };
+interface Flags {
+  steps: number;
+  warmup: number;
+  only: Framework[];
+  model: BenchModel['kind'];
+  /** ResNet knobs; undefined = the preset's default. */
+  width?: number;
+  blocks?: number;
+}
+
+/** The numeric flags: the Flags field each sets and its least value. */
+const NUMBER_FLAGS = {
+  '--steps': { key: 'steps', least: 1 },
+  '--warmup': { key: 'warmup', least: 0 },
+  '--width': { key: 'width', least: 1 },
+  '--blocks': { key: 'blocks', least: 1 },
+} as const;
+type NumberFlag = keyof typeof NUMBER_FLAGS;
+const isNumberFlag = (f: string | undefined): f is NumberFlag =>
+  f !== undefined && Object.hasOwn(NUMBER_FLAGS, f);
+
+function parseFlags(argv: readonly string[]): Flags {
+  const flags: Flags = { steps: 20, warmup: 3, only: [...FRAMEWORKS], model: 'cnn' };
   const args = argv.filter((a) => a !== '--');
   for (let i = 0; i < args.length; i += 2) {
     const [flag, value] = [args[i], args[i + 1]];
     if (value === undefined) throw new UsageError(`${flag}: missing value\n${USAGE}`);
-    if (flag === '--steps' || flag === '--warmup') {
+    if (isNumberFlag(flag)) {
       const n = Number(value);
-      const least = flag === '--steps' ? 1 : 0;
+      const { key, least } = NUMBER_FLAGS[flag];
       if (!Number.isInteger(n) || n < least)
         throw new UsageError(`${flag} ${value}: expected an integer >= ${least}`);
-      flags[flag === '--steps' ? 'steps' : 'warmup'] = n;
+      flags[key] = n;
+    } else if (flag === '--model') {
+      if (!(MODELS as readonly string[]).includes(value))
+        throw new UsageError(`--model ${value}: expected one of ${MODELS.join(', ')}`);
+      flags.model = value as BenchModel['kind'];
     } else if (flag === '--only') {
       const names = value.split(',').filter((s) => s !== '');
       const unknown = names.filter((s) => !(FRAMEWORKS as readonly string[]).includes(s));
@@ -65,10 +99,32 @@ function parseFlags(argv: readonly string[]): { steps: number; warmup: number; o
       flags.only = names as Framework[];
     } else throw new UsageError(`unknown flag ${flag}\n${USAGE}`);
   }
+  // A knob the model does not have would silently do nothing: refuse it instead.
+  if (flags.model !== 'resnet' && (flags.width !== undefined || flags.blocks !== undefined))
+    throw new UsageError("--width and --blocks are the ResNet's knobs: add --model resnet");
   return flags;
 }
 
-/** Points the plan's gather prelude at the batch starting at `offset` (uniform writes only). */
+/** The model of the flags, with the text the table and the JSON name it by. */
+function benchModel(flags: Flags): BenchModel {
+  if (flags.model === 'cnn')
+    return {
+      kind: 'cnn',
+      config: defaultTrainConfig().model,
+      description:
+        'reference CNN (conv5x5x32-pool-conv5x5x64-pool-fc1024-fc10), softmax cross-entropy',
+    };
+  const width = flags.width ?? RESNET_DEFAULTS.width;
+  const blocks = flags.blocks ?? RESNET_DEFAULTS.blocks;
+  return {
+    kind: 'resnet',
+    config: resnetModel({ width, blocks }),
+    description:
+      `ResNet-${6 * blocks + 2} (conv3x3-bn-relu, 3 stages x ${blocks} basic block(s) of ` +
+      `widths ${width}/${2 * width}/${4 * width} with batch norm and skips, global average pool, ` +
+      'fc10), softmax cross-entropy',
+  };
+}
 
 async function benchShadergrad(
   config: TrainConfig,
@@ -104,12 +160,12 @@ async function benchShadergrad(
       },
       o,
     );
-    const shapes = [...parameterShapes(config.model).values()];
     return {
       ...timing,
       backend: 'webgpu (shadergrad)',
       adapter: describeDevice(gpu.device),
-      parameters: shapes.reduce((n, s) => n + s.reduce((a, b) => a * b, 1), 0),
+      // Trainable ones, as the peers count theirs (batch norm's running statistics are not).
+      parameters: layerParamCounts(config.model).reduce((a, b) => a + b, 0),
     };
   } finally {
     trainer.destroy();
@@ -118,18 +174,19 @@ async function benchShadergrad(
   }
 }
 
-type Runner = (order: MnistOrder, o: BenchOptions) => Promise<FrameworkResult>;
+type Runner = (order: MnistOrder, o: BenchOptions) => Promise<FrameworkSlot>;
 
 async function runAll(
   only: readonly Framework[],
   config: TrainConfig,
+  model: BenchModel,
   order: MnistOrder,
   o: BenchOptions,
 ): Promise<Slots> {
   const runners: Record<Framework, Runner> = {
     shadergrad: (d, opts) => benchShadergrad(config, d, opts),
-    tfjs: benchTfjs,
-    jaxjs: benchJaxjs,
+    tfjs: (d, opts) => benchTfjs(d, opts, model),
+    jaxjs: (d, opts) => benchJaxjs(d, opts, model),
   };
   const slots = {} as Slots;
   for (const name of FRAMEWORKS) {
@@ -152,7 +209,11 @@ const ok = (s: FrameworkSlot | undefined): s is FrameworkResult =>
   s !== undefined && 'samplesPerS' in s;
 
 function tableRow(name: Framework, s: FrameworkSlot): Row {
-  if (!ok(s)) return { framework: name, backend: 'error' in s ? `error: ${s.error}` : 'skipped' };
+  if (!ok(s))
+    return {
+      framework: name,
+      backend: 'error' in s ? `error: ${s.error}` : `skipped: ${s.skipped}`,
+    };
   return {
     framework: name,
     backend: s.backend,
@@ -177,9 +238,9 @@ function ratios(slots: Slots): Record<'shadergrad/tfjs' | 'shadergrad/jaxjs', nu
   return { 'shadergrad/tfjs': ratio('tfjs'), 'shadergrad/jaxjs': ratio('jaxjs') };
 }
 
-function printReport(slots: Slots, o: BenchOptions): void {
+function printReport(slots: Slots, model: BenchModel, o: BenchOptions): void {
   printTable(
-    `Training throughput, reference CNN, MNIST, batch ${o.batch}, Adam ${o.lr} ` +
+    `Training throughput, ${model.description}, MNIST, batch ${o.batch}, Adam ${o.lr} ` +
       `(median of ${o.steps} steps after ${o.warmup} warm-up; each step awaited)`,
     FRAMEWORKS.map((name) => tableRow(name, slots[name])),
   );
@@ -195,7 +256,7 @@ function printReport(slots: Slots, o: BenchOptions): void {
   }
 }
 
-function jsonReport(slots: Slots, o: BenchOptions): object {
+function jsonReport(slots: Slots, model: BenchModel, o: BenchOptions): object {
   const done = FRAMEWORKS.map((n) => slots[n]).filter(ok);
   const adapters = [...new Set(done.map((s) => s.adapter))];
   const parameterCounts = [...new Set(done.map((s) => s.parameters))];
@@ -206,7 +267,8 @@ function jsonReport(slots: Slots, o: BenchOptions): object {
   const base = slots.shadergrad;
   return {
     bench: 'train',
-    model: 'reference CNN (conv5x5x32-pool-conv5x5x64-pool-fc1024-fc10), softmax cross-entropy',
+    model: model.description,
+    modelKind: model.kind,
     dataset: 'MNIST train, seeded order, same batches for every framework',
     batch: o.batch,
     optimizer: { kind: 'adam', lr: o.lr, beta1: o.beta1, beta2: o.beta2, eps: o.eps },
@@ -225,7 +287,9 @@ function jsonReport(slots: Slots, o: BenchOptions): object {
 
 async function main(): Promise<void> {
   const flags = parseFlags(process.argv.slice(2));
-  const config = defaultTrainConfig();
+  const model = benchModel(flags);
+  // Only the model changes: the same Adam, batch size and seed for every model.
+  const config: TrainConfig = { ...defaultTrainConfig(), model: model.config };
   const opt = resolveOptimizerConfig(config.optimizer);
   const o: BenchOptions = {
     steps: flags.steps,
@@ -245,9 +309,9 @@ async function main(): Promise<void> {
     pixels: train.rows * train.cols,
     perm: seededPermutation(train.count, config.seed * 1000),
   };
-  const slots = await runAll(flags.only, config, order, o);
-  printReport(slots, o);
-  const json = jsonReport(slots, o);
+  const slots = await runAll(flags.only, config, model, order, o);
+  printReport(slots, model, o);
+  const json = jsonReport(slots, model, o);
   // Exit explicitly once stdout is flushed: GPU instances can keep Node's event loop alive.
   process.stdout.write(`${JSON.stringify(json)}\n`, () => process.exit(0));
 }

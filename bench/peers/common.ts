@@ -11,6 +11,7 @@
 import { availableParallelism } from 'node:os';
 import { mulberry32 } from '../../src/base/random';
 import { median } from '../../src/gpu/timing';
+import type { ModelConfig } from '../../src/models/config';
 import { progress } from '../report';
 
 export interface BenchOptions {
@@ -43,6 +44,15 @@ export interface FrameworkResult {
   submitsPerStep: number;
   buffersPerStep: number;
   bindGroupsPerStep: number;
+}
+
+/** The model every framework trains: the reference CNN or the ResNet preset (a layer graph). */
+export interface BenchModel {
+  kind: 'cnn' | 'resnet';
+  /** shadergrad's layer list, the spec each peer writes in its own ops. */
+  config: ModelConfig;
+  /** For the table and the JSON's `model`. */
+  description: string;
 }
 
 export type FrameworkSlot = FrameworkResult | { error: string } | { skipped: string };

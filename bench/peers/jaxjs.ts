@@ -1,12 +1,17 @@
 /**
  * Peer: jax-js (@jax-js/jax) on its WebGPU device, in Node on Dawn's navigator.gpu (the same
- * adapter shadergrad uses). The reference CNN as a JAX user writes it, channels-first like
- * shadergrad, and the whole training step (forward, valueAndGrad, Adam) under one jit:
+ * adapter shadergrad uses). The model as a JAX user writes it, channels-first like shadergrad,
+ * and the whole training step (forward, valueAndGrad, Adam) under one jit. --model cnn:
  *
  *   x [N, 1, 28, 28] -> lax.convGeneralDilated 5x5x32 SAME + bias, ReLU
  *   -> lax.reduceWindow max 2x2 -> conv 5x5x64 SAME + bias, ReLU -> max 2x2
  *   -> reshape [N, 3136] -> dot 1024 + bias, ReLU -> dot 10 + bias
  *   -> mean of -sum(logSoftmax(logits) * oneHot(labels))
+ *
+ * --model resnet: ./jaxjsModel.ts built from the ResNet layer list (convGeneralDilated without
+ * bias, training-mode batch norm from np.mean with learnable weight/bias and the running
+ * statistics returned as state through valueAndGrad's aux, add, ReLU, np.mean over H and W, dot
+ * + bias), the same loss; conv and dense weights uniform(+-1/sqrt(fanIn)), batch norm ones/zeros.
  *
  * Adam is hand-written (optax-style packages are not a dependency), in torch's form rewritten
  * with the bias corrections folded into two per-step scalars passed in as arrays, so one
@@ -17,6 +22,7 @@
  */
 import type * as JaxModule from '@jax-js/jax';
 import type { Array as JaxArray } from '@jax-js/jax';
+import { jaxForward, jaxParamSpecs, type JaxParamSpec, type Params } from './jaxjsModel';
 import {
   describeDevice,
   hostBatch,
@@ -25,6 +31,7 @@ import {
   lossMeter,
   measure,
   seededRandom,
+  type BenchModel,
   type BenchOptions,
   type FrameworkResult,
   type MnistOrder,
@@ -33,8 +40,6 @@ import {
 import { progress } from '../report';
 
 type Jax = typeof JaxModule;
-// A `type` alias, not an interface: jax-js's JsTree typing needs one.
-type Params = { [name: string]: JaxArray };
 
 /** Name -> [shape, fanIn]: conv kernels [O, C, KH, KW] (as shadergrad), dense [in, out]. */
 const PARAMETERS: readonly (readonly [string, readonly number[], number])[] = [
@@ -65,8 +70,18 @@ function take(p: Params, name: string): JaxArray {
   return a;
 }
 
-/** Mean softmax cross-entropy of the CNN on one batch; consumes p, x and y. */
-function lossFn(jax: Jax, batch: number, p: Params, x: JaxArray, y: JaxArray): JaxArray {
+/** Mean softmax cross-entropy over the batch; consumes logits and y. */
+function crossEntropy(jax: Jax, logits: JaxArray, y: JaxArray, classes: number): JaxArray {
+  const batch = logits.shape[0] ?? 1;
+  return jax.nn
+    .logSoftmax(logits, -1)
+    .mul(jax.nn.oneHot(y, classes))
+    .sum()
+    .mul(-1 / batch);
+}
+
+/** Logits of the CNN on one batch; consumes p and x. */
+function cnnLogits(jax: Jax, batch: number, p: Params, x: JaxArray): JaxArray {
   const { lax, nn, numpy: np } = jax;
   const conv = (h: JaxArray, layer: string): JaxArray =>
     nn.relu(
@@ -80,24 +95,62 @@ function lossFn(jax: Jax, batch: number, p: Params, x: JaxArray, y: JaxArray): J
   const hidden = nn.relu(
     np.dot(h2.reshape([batch, 3136]), take(p, 'fc1.weight')).add(take(p, 'fc1.bias')),
   );
-  const logits = np.dot(hidden, take(p, 'fc2.weight')).add(take(p, 'fc2.bias'));
-  return nn
-    .logSoftmax(logits, -1)
-    .mul(nn.oneHot(y, 10))
-    .sum()
-    .mul(-1 / batch);
+  return np.dot(hidden, take(p, 'fc2.weight')).add(take(p, 'fc2.bias'));
 }
 
-/** The jitted step: (params, m, v, x, y, lrT, epsT) -> [params, m, v, loss]. */
-function makeTrainStep(jax: Jax, o: BenchOptions) {
+/** A model as the step sees it: its parameters and running statistics, and its loss. */
+interface JaxNet {
+  specs: readonly JaxParamSpec[];
+  /** Mean loss and the new running statistics (the CNN has none); consumes p, state, x, y. */
+  loss(p: Params, state: Params, x: JaxArray, y: JaxArray): [JaxArray, Params];
+}
+
+function cnnNet(jax: Jax, batch: number): JaxNet {
+  return {
+    specs: PARAMETERS.map(([name, shape, fanIn]) => ({
+      name,
+      shape: [...shape],
+      init: 'uniform',
+      fanIn,
+      trainable: true,
+    })),
+    loss: (p, state, x, y) => [crossEntropy(jax, cnnLogits(jax, batch, p, x), y, 10), state],
+  };
+}
+
+function layerListNet(jax: Jax, model: BenchModel, batch: number): JaxNet {
+  const { input, classes } = model.config;
+  return {
+    specs: jaxParamSpecs(model.config),
+    loss(p, state, x, y) {
+      const image = x.reshape([batch, input.channels, input.height, input.width]);
+      const [logits, next] = jaxForward(jax, model.config, p, state, image);
+      return [crossEntropy(jax, logits, y, classes), next];
+    },
+  };
+}
+
+/** The jitted step: (params, state, m, v, x, y, lrT, epsT) -> [params, state, m, v, loss]. */
+function makeTrainStep(jax: Jax, net: JaxNet, o: BenchOptions) {
   const { numpy: np } = jax;
+  const trainable = net.specs.filter((s) => s.trainable).map((s) => s.name);
   return jax.jit(
-    (p: Params, m: Params, v: Params, x: JaxArray, y: JaxArray, lrT: JaxArray, epsT: JaxArray) => {
-      const [loss, g] = jax.valueAndGrad((q: Params) => lossFn(jax, o.batch, q, x, y))(
-        jax.tree.ref(p),
-      );
+    (
+      p: Params,
+      state: Params,
+      m: Params,
+      v: Params,
+      x: JaxArray,
+      y: JaxArray,
+      lrT: JaxArray,
+      epsT: JaxArray,
+    ) => {
+      // The running statistics come out as aux: JAX differentiates only the loss.
+      const [[loss, nextState], g] = jax.valueAndGrad((q: Params) => net.loss(q, state, x, y), {
+        hasAux: true,
+      })(jax.tree.ref(p));
       const next: [Params, Params, Params] = [{}, {}, {}];
-      for (const [name] of PARAMETERS) {
+      for (const name of trainable) {
         const gi = take(g, name);
         const mi = take(m, name)
           .mul(o.beta1)
@@ -112,35 +165,60 @@ function makeTrainStep(jax: Jax, o: BenchOptions) {
       }
       lrT.dispose();
       epsT.dispose();
-      return [...next, loss] as [Params, Params, Params, JaxArray];
+      const [params, moment1, moment2] = next;
+      return [params, nextState, moment1, moment2, loss] as [
+        Params,
+        Params,
+        Params,
+        Params,
+        JaxArray,
+      ];
     },
   );
 }
 
-function initParams(jax: Jax, seed: number): { p: Params; m: Params; v: Params } {
+interface JaxState {
+  p: Params;
+  /** Batch norm's running statistics. */
+  state: Params;
+  m: Params;
+  v: Params;
+}
+
+/** Uniform(+-1/sqrt(fanIn)) from the seed in spec order, ones, zeros; Adam's moments zero. */
+function initParams(jax: Jax, specs: readonly JaxParamSpec[], seed: number): JaxState {
   const { numpy: np } = jax;
   const random = seededRandom(seed);
-  const p: Params = {};
-  const m: Params = {};
-  const v: Params = {};
-  for (const [name, shape, fanIn] of PARAMETERS) {
-    p[name] = np.array(initUniform(shape, fanIn, random)).reshape([...shape]);
-    m[name] = np.zeros([...shape]);
-    v[name] = np.zeros([...shape]);
+  const s: JaxState = { p: {}, state: {}, m: {}, v: {} };
+  for (const { name, shape, init, fanIn, trainable } of specs) {
+    const value =
+      init === 'uniform'
+        ? np.array(initUniform(shape, fanIn, random)).reshape([...shape])
+        : init === 'ones'
+          ? np.ones([...shape])
+          : np.zeros([...shape]);
+    if (!trainable) {
+      s.state[name] = value;
+      continue;
+    }
+    s.p[name] = value;
+    s.m[name] = np.zeros([...shape]);
+    s.v[name] = np.zeros([...shape]);
   }
-  return { p, m, v };
+  return s;
 }
 
 function jaxRunner(
   jax: Jax,
+  net: JaxNet,
   data: MnistOrder,
   o: BenchOptions,
 ): StepRunner & { parameters(): number; dispose(): void } {
   const { numpy: np } = jax;
   const device = jax.getWebGPUDevice();
-  const trainStep = makeTrainStep(jax, o);
+  const trainStep = makeTrainStep(jax, net, o);
   const meter = lossMeter();
-  let state = initParams(jax, o.seed);
+  let state = initParams(jax, net.specs, o.seed);
   let t = 0;
   return {
     device,
@@ -149,8 +227,9 @@ function jaxRunner(
       t++;
       const bc1 = 1 - o.beta1 ** t;
       const bc2 = 1 - o.beta2 ** t;
-      const [p, m, v, loss] = trainStep(
+      const [p, bn, m, v, loss] = trainStep(
         state.p,
+        state.state,
         state.m,
         state.v,
         np.array(batch.images),
@@ -158,10 +237,10 @@ function jaxRunner(
         np.array([(o.lr * Math.sqrt(bc2)) / bc1]).reshape([]),
         np.array([o.eps * Math.sqrt(bc2)]).reshape([]),
       );
-      state = { p, m, v };
+      state = { p, state: bn, m, v };
       // DataArray includes Float16Array, which this TypeScript lib does not know; the loss is f32.
       const [value] = (await loss.data()) as unknown as Float32Array;
-      await jax.blockUntilReady([p, m, v]);
+      await jax.blockUntilReady([p, bn, m, v]);
       await device.queue.onSubmittedWorkDone();
       meter.add(value ?? NaN);
     },
@@ -169,16 +248,21 @@ function jaxRunner(
     resetLoss: meter.resetLoss,
     parameters: () => Object.values(state.p).reduce((n, a) => n + a.size, 0),
     dispose() {
-      jax.tree.dispose([state.p, state.m, state.v]);
+      jax.tree.dispose([state.p, state.state, state.m, state.v]);
       trainStep.dispose();
     },
   };
 }
 
-/** Trains the reference CNN with jax-js on WebGPU under jit and times it. */
-export async function benchJaxjs(data: MnistOrder, o: BenchOptions): Promise<FrameworkResult> {
+/** Trains `model` with jax-js on WebGPU under jit and times it. */
+export async function benchJaxjs(
+  data: MnistOrder,
+  o: BenchOptions,
+  model: BenchModel,
+): Promise<FrameworkResult> {
   const jax = await loadJax();
-  const runner = jaxRunner(jax, data, o);
+  const net = model.kind === 'cnn' ? cnnNet(jax, o.batch) : layerListNet(jax, model, o.batch);
+  const runner = jaxRunner(jax, net, data, o);
   try {
     const timing = await measure('jaxjs', runner, o);
     return {

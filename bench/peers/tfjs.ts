@@ -1,12 +1,17 @@
 /**
  * Peer: TensorFlow.js 4.x on @tensorflow/tfjs-backend-webgpu, in Node on Dawn's navigator.gpu
- * (the same adapter shadergrad uses). The reference CNN written as tfjs users write it, with
+ * (the same adapter shadergrad uses). With --model cnn, the reference CNN written as tfjs users write it, with
  * variables and the fused ops tf.layers itself calls (conv + bias + ReLU and matMul + bias +
  * ReLU in one kernel), channels-last:
  *
  *   x [N, 28, 28, 1] -> conv 5x5x32 same, ReLU -> max-pool 2 -> conv 5x5x64 same, ReLU
  *   -> max-pool 2 -> flatten [N, 3136] -> dense 1024 ReLU -> dense 10
  *   -> softmax cross-entropy (mean over the batch), tf.train.adam(lr, beta1, beta2, eps)
+ *
+ * With --model resnet the net is bench/page/tfjsModel.ts built from the ResNet layer list
+ * (channels-last, tf.conv2d without bias, training-mode batch norm from tf.moments with learnable
+ * gamma/beta and running statistics, tf.add, ReLU, tf.mean over H and W, matMul + bias), conv and
+ * dense weights uniform(+-1/sqrt(fanIn)) from the same seed, batch norm ones and zeros.
  *
  * One step: upload the host batch, optimizer.minimize (forward, backward, Adam), then read the
  * loss back (which flushes tfjs's queued commands) and wait for the queue to drain.
@@ -24,11 +29,13 @@ import {
   lossMeter,
   measure,
   seededRandom,
+  type BenchModel,
   type BenchOptions,
   type FrameworkResult,
   type MnistOrder,
   type StepRunner,
 } from './common';
+import { tfjsForward, tfjsParameters } from '../page/tfjsModel';
 import { progress } from '../report';
 
 type Tf = typeof TfModule;
@@ -92,25 +99,56 @@ function forward(tf: Tf, p: ReadonlyMap<string, Variable>, x: Tensor): Tensor {
   });
 }
 
+/** A model's variables (trainable or not) and its forward pass: logits [N, classes]. */
+interface TfjsNet {
+  params: ReadonlyMap<string, Variable>;
+  forward(x: Tensor): Tensor;
+}
+
+/** The reference CNN as written above: the bench's original tfjs path, kept as it was. */
+function cnnNet(tf: Tf, seed: number): TfjsNet {
+  const random = seededRandom(seed);
+  const params = new Map<string, Variable>(
+    PARAMETERS.map(([name, shape, fanIn]) => [
+      name,
+      tf.variable(tf.tensor(initUniform(shape, fanIn, random), [...shape]), true, name),
+    ]),
+  );
+  return { params, forward: (x) => forward(tf, params, x) };
+}
+
+/** Any layer list (here the ResNet), built by the page's tfjs model writer. */
+function layerListNet(tf: Tf, model: BenchModel, seed: number): TfjsNet {
+  const random = seededRandom(seed);
+  const params = tfjsParameters(tf, model.config, (shape, fanIn) =>
+    initUniform(shape, fanIn, random),
+  );
+  return { params, forward: (x) => tfjsForward(tf, model.config, params, x) };
+}
+
 function tfjsRunner(
   tf: Tf,
   backend: WebGPUBackend,
-  params: ReadonlyMap<string, Variable>,
+  net: TfjsNet,
+  model: BenchModel,
   data: MnistOrder,
   o: BenchOptions,
 ): StepRunner & { dispose(): void } {
-  const varList = [...params.values()];
+  // Batch norm's running statistics are variables too, but no optimizer's to update.
+  const varList = [...net.params.values()].filter((v) => v.trainable);
   const optimizer = tf.train.adam(o.lr, o.beta1, o.beta2, o.eps);
   const meter = lossMeter();
+  const { input, classes } = model.config;
   return {
     device: backend.device,
     async step(index) {
       const batch = hostBatch(data, o.batch, index);
       const cost = tf.tidy((): Scalar => {
-        const x = tf.tensor4d(batch.images, [o.batch, 28, 28, 1]);
-        const y = tf.oneHot(tf.tensor1d(batch.labels, 'int32'), 10);
+        // One channel, so the host's [N, C·H·W] batch is also [N, H, W, C].
+        const x = tf.tensor4d(batch.images, [o.batch, input.height, input.width, input.channels]);
+        const y = tf.oneHot(tf.tensor1d(batch.labels, 'int32'), classes);
         const c = optimizer.minimize(
-          () => tf.losses.softmaxCrossEntropy<Tensor, Scalar>(y, forward(tf, params, x)),
+          () => tf.losses.softmaxCrossEntropy<Tensor, Scalar>(y, net.forward(x)),
           true,
           varList,
         );
@@ -128,28 +166,27 @@ function tfjsRunner(
   };
 }
 
-/** Trains the reference CNN with tfjs on WebGPU and times it; throws if tfjs is not on WebGPU. */
-export async function benchTfjs(data: MnistOrder, o: BenchOptions): Promise<FrameworkResult> {
+/** Trains `model` with tfjs on WebGPU and times it; throws if tfjs is not on WebGPU. */
+export async function benchTfjs(
+  data: MnistOrder,
+  o: BenchOptions,
+  model: BenchModel,
+): Promise<FrameworkResult> {
   const { tf, backend } = await loadTfjs();
-  const random = seededRandom(o.seed);
-  const params = new Map<string, Variable>(
-    PARAMETERS.map(([name, shape, fanIn]) => [
-      name,
-      tf.variable(tf.tensor(initUniform(shape, fanIn, random), [...shape]), true, name),
-    ]),
-  );
-  const runner = tfjsRunner(tf, backend, params, data, o);
+  const net = model.kind === 'cnn' ? cnnNet(tf, o.seed) : layerListNet(tf, model, o.seed);
+  const runner = tfjsRunner(tf, backend, net, model, data, o);
   try {
     const timing = await measure('tfjs', runner, o);
+    const trainable = [...net.params.values()].filter((v) => v.trainable);
     return {
       ...timing,
       backend: `${tf.getBackend()} (tfjs ${tf.version.tfjs})`,
       adapter: describeDevice(backend.device),
-      parameters: [...params.values()].reduce((n, v) => n + v.size, 0),
+      parameters: trainable.reduce((n, v) => n + v.size, 0),
     };
   } finally {
     runner.dispose();
-    params.forEach((v) => v.dispose());
+    net.params.forEach((v) => v.dispose());
     tf.removeBackend('webgpu');
   }
 }
