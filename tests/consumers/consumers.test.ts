@@ -22,7 +22,14 @@ const repo = resolve(import.meta.dirname, '../..');
 const bin = (name: string): string => join(repo, 'node_modules/.bin', name);
 const { tarball, browser: browserApp, node: nodeApp } = inject('consumers');
 
-const TRAINING_APP_GZIP_BUDGET = 100_000;
+/**
+ * A training app ships every kernel family the autodiff rule table reaches (the table is one
+ * object, so a bundler keeps all of its ops): 91.7 kB gzip with the CNN's families, 104.4 kB once
+ * the graph's batchNorm, add, concat and globalAvgPool and the optimizer's schedules and clipping
+ * came (2026-12-03). The budget leaves room for one or two more families, not for a regression
+ * such as Node code or a data package pulled into the page.
+ */
+const TRAINING_APP_GZIP_BUDGET = 115_000;
 const PARSE_IDX_GZIP_BUDGET = 4_000;
 
 let chromium: Browser;
