@@ -6,7 +6,7 @@ import type { FloatArray } from './common.cpu';
 
 export interface DropoutForwardArgs<T, S = T> {
   x: T;
-  /** [t]: optimizer steps completed (u32 [1] on the GPU). The mask changes with it. */
+  /** Shape [t]: optimizer steps completed (u32 [1] on the GPU). The mask changes with it. */
   step: S;
   y: T;
   /** Probability p of dropping an element, 0 <= p < 1. */

@@ -4,7 +4,7 @@ import type { FloatArray } from './common.cpu';
 export interface GlobalAvgPoolForwardArgs<T> {
   /** [N, C, S] */
   x: T;
-  /** [N, C]: the mean over S. */
+  /** The mean over S, [N, C]. */
   out: T;
   N: number;
   C: number;

@@ -15,7 +15,7 @@ export interface MaxPoolForwardArgs<T, U> {
   x: T;
   /** Output [N, C, OH, OW]: the window maxima. */
   out: T;
-  /** [N, C, OH, OW]: flat index h * W + w of each maximum within its (n, c) plane. */
+  /** Shape [N, C, OH, OW]: flat index h * W + w of each maximum within its (n, c) plane. */
   argmax: U;
   geometry: PoolGeometry;
 }
