@@ -1,4 +1,5 @@
 /** Errors the engine throws, so callers can tell them apart with `instanceof`. */
+import { mib } from './units';
 
 /** Base class: a message meant for the user, naming what went wrong and what to change. */
 export class ShadergradError extends Error {
@@ -39,10 +40,9 @@ export function describeAdapter(
 ): string {
   const name = [a.description, a.vendor, a.architecture].filter((s) => s !== '').join(' / ');
   const software = a.kind === 'hardware' ? 'hardware' : `software (${a.kind})`;
-  const mib = (n: number): string => `${Math.round(n / 2 ** 20)} MiB`;
   return (
     `WebGPU adapter: ${name || 'unnamed'} [${software}]; ` +
-    `max storage binding ${mib(limits.maxStorageBufferBindingSize)}, ` +
+    `max storage binding ${mib(limits.maxStorageBufferBindingSize, 0)}, ` +
     `workgroup storage ${limits.maxComputeWorkgroupStorageSize} B, ` +
     `invocations/workgroup ${limits.maxComputeInvocationsPerWorkgroup}`
   );

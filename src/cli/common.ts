@@ -6,6 +6,7 @@ import { readSafetensors } from '../formats/safetensors';
 import { readSafetensorsBytes } from '../formats/safetensorsNode';
 import type { DatasetSplit } from '../data/datasets';
 import { loadFashionMnist, loadIdxDir, loadMnist } from '../data/datasetsNode';
+export { mib } from '../base/units';
 
 export async function loadSplit(
   dataset: TrainConfig['dataset'],
@@ -30,5 +31,4 @@ export function configOf(bytes: Uint8Array, source: string): TrainConfig {
   return config;
 }
 
-export const mib = (b: number): string => `${(b / 2 ** 20).toFixed(1)} MiB`;
 export const pct = (x: number): string => `${(100 * x).toFixed(2)}%`;

@@ -153,6 +153,7 @@ class CliRun {
       `GPU memory: parameters ${mib(m.parameters)}, gradients ${mib(m.gradients)}, optimizer ${mib(m.optimizerState)}, activations+scratch ${mib(m.planned)} (unplanned ${mib(m.unplanned)}), total ${mib(m.total)}` +
         (budget === undefined ? '' : `; budget for buffers under ulimit -v: ${mib(budget)}`),
     );
+    for (const note of plan.notes) console.log(`plan: ${note}`);
     if (profile)
       printProfile(
         await profileCalls(this.trainer.gpu, plan.prepared),

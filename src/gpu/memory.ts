@@ -16,6 +16,7 @@
  * the buffer's label and the sizes.
  */
 import { ShadergradError } from '../base/errors';
+import { mib } from '../base/units';
 import { recordOwner } from './tensor';
 
 /** A buffer would not fit this process's memory budget. */
@@ -151,7 +152,6 @@ export function addressSpaceBudget(limitsText: string, statusText: string): numb
   return Math.max(0, Number(limit) - Number(vmKb) * 1024 - MEMORY_RESERVE_BYTES);
 }
 
-const mib = (n: number): string => `${(n / 2 ** 20).toFixed(1)} MiB`;
 
 function describeShortfall(label: string, size: number, s: MemoryStats): string {
   const pending =

@@ -50,3 +50,45 @@ export function elementCount(shape: readonly number[]): number {
 export function tensorByteLength(shape: readonly number[], dtype: DType): number {
   return Math.ceil((elementCount(shape) * bytesPerElement[dtype]) / 4) * 4;
 }
+
+/**
+ * The largest offset alignment WebGPU lets a device ask for (minStorageBufferOffsetAlignment is a
+ * power of two <= 256), so a view starting at a multiple of it binds on every device.
+ */
+export const PORTABLE_OFFSET_ALIGNMENT = 256;
+
+/**
+ * Samples [first, first + count) of a tensor whose leading axis is the batch: a view of the same
+ * buffer. Its byte offset must be a multiple of PORTABLE_OFFSET_ALIGNMENT to bind (batchAlignment
+ * gives the sample counts that are).
+ */
+export function sliceBatch(t: GpuTensor, first: number, count: number): GpuTensor {
+  const [n = 0, ...rest] = t.shape;
+  if (
+    !Number.isInteger(first) ||
+    !Number.isInteger(count) ||
+    first < 0 ||
+    count < 1 ||
+    first + count > n
+  )
+    throw new ShadergradError(
+      `sliceBatch: samples [${first}, ${first + count}) are outside the batch of ${n} ('${t.buffer.label}')`,
+    );
+  const sampleBytes = elementCount(rest) * bytesPerElement[t.dtype];
+  const byteOffset = t.byteOffset + first * sampleBytes;
+  if (byteOffset % PORTABLE_OFFSET_ALIGNMENT !== 0)
+    throw new ShadergradError(
+      `sliceBatch: sample ${first} of '${t.buffer.label}' starts at byte ${byteOffset}, not a multiple of ${PORTABLE_OFFSET_ALIGNMENT}`,
+    );
+  const shape = [count, ...rest];
+  return { ...t, shape, byteOffset, byteLength: tensorByteLength(shape, t.dtype) };
+}
+
+/**
+ * The smallest sample count whose multiples start a sliceBatch view of a tensor holding
+ * `sampleBytes` per sample on an aligned boundary.
+ */
+export function batchAlignment(sampleBytes: number): number {
+  const gcd = (a: number, b: number): number => (b === 0 ? a : gcd(b, a % b));
+  return PORTABLE_OFFSET_ALIGNMENT / gcd(PORTABLE_OFFSET_ALIGNMENT, sampleBytes);
+}

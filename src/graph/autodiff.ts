@@ -8,6 +8,7 @@
  * several uses gets the sum of their gradients: the executor adds the parts (see
  * Graph.gradientUses), so no rule needs to know.
  */
+import { mib } from '../base/units';
 import type { KernelCall } from '../gpu/dispatch';
 import type { GpuTensor } from '../gpu/tensor';
 import type { GraphNode, OpName } from './graph';
@@ -30,6 +31,7 @@ import {
   avgPoolForward,
   biasBackward,
   conv2dBackward,
+  conv2dBatchChunk,
   conv2dColsShape,
   conv2dForward,
   conv2dInputGradScratch,
@@ -49,6 +51,10 @@ import {
 export interface RuleContext {
   readonly training: boolean;
   readonly matmulVariant: MatmulVariant;
+  /** The largest tensor a kernel may bind: scratch past it goes through in batch chunks. */
+  readonly maxBindingBytes: number;
+  /** Records a line about how the plan runs a node (printed with the plan's memory). */
+  note(text: string): void;
   /** u32 [1]: optimizer steps completed; constant through a step's forward and backward. */
   step(): GpuTensor;
   /** The nodes that take node `id`'s output as an input. */
@@ -170,39 +176,56 @@ export const opRules: { [K in OpName]: OpRule<K> } = {
     forward: (node, ctx) => {
       const g = node.attrs.geometry;
       const { name, features, activation } = node.attrs;
-      const cols = ctx.scratch(node.id, 'cols', conv2dColsShape(g));
+      const chunk = conv2dBatchChunk(g, features, ctx.matmulVariant, ctx.maxBindingBytes);
+      // whole-batch cols live on to the backward; a chunk's cols only through the forward
+      const colsKey = chunk < g.N ? 'colsChunk' : 'cols';
+      if (chunk < g.N)
+        ctx.note(
+          `${name}: im2col in chunks of ${chunk} samples (the batch's [${conv2dColsShape(g).join(', ')}] would pass the ${mib(ctx.maxBindingBytes)} binding)`,
+        );
       const args = {
         x: ctx.value(input(node)),
         weight: ctx.param(`${name}.weight`),
         ...(node.attrs.bias ? { bias: ctx.param(`${name}.bias`) } : {}),
         out: ctx.value(node.id),
-        cols,
+        cols: ctx.scratch(node.id, colsKey, conv2dColsShape({ ...g, N: chunk })),
         geometry: g,
         O: features,
         activation,
+        batchChunk: chunk,
       };
       return conv2dForward(args, ctx.matmulVariant);
     },
-    // dW = Σ dPre·colsᵀ, dB = Σ dPre, dX = col2im(Wᵀ·dPre); cols kept from the forward
+    // dW = Σ dPre·colsᵀ, dB = Σ dPre, dX = col2im(Wᵀ·dPre); cols kept from the forward, or
+    // unfolded again chunk by chunk when the whole batch's would not fit one binding
     backward: (node, ctx) => {
       const g = node.attrs.geometry;
       const { name, features, activation } = node.attrs;
       const { calls, dPre } = preActivationGrad(node, activation, ctx);
       const dX = ctx.inputGrad(node);
-      const cols = ctx.scratch(node.id, 'cols', conv2dColsShape(g)); // im2col(x) from the forward
+      const chunk = conv2dBatchChunk(g, features, ctx.matmulVariant, ctx.maxBindingBytes);
+      const perChunk = { ...g, N: chunk };
+      const chunked =
+        chunk < g.N
+          ? {
+              cols: ctx.scratch(node.id, 'colsChunkBackward', conv2dColsShape(perChunk)),
+              dWeightPart: ctx.scratch(node.id, 'dWeightPart', [features, g.C * g.KH * g.KW]),
+            }
+          : { cols: ctx.scratch(node.id, 'cols', conv2dColsShape(g)) }; // im2col(x) from the forward
       const args = {
         x: ctx.value(input(node)),
         weight: ctx.param(`${name}.weight`),
         dOut: dPre,
         dWeight: ctx.paramGrad(`${name}.weight`),
         ...(node.attrs.bias ? { dBias: ctx.paramGrad(`${name}.bias`) } : {}),
-        cols,
+        ...chunked,
         geometry: g,
         O: features,
+        batchChunk: chunk,
         ...(dX
           ? {
               dX,
-              ...conv2dInputGradScratch(g, features, ctx.matmulVariant, (key, shape) =>
+              ...conv2dInputGradScratch(perChunk, features, ctx.matmulVariant, (key, shape) =>
                 ctx.scratch(node.id, key, shape),
               ),
             }

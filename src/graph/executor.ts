@@ -50,6 +50,11 @@ export interface PlanOptions {
    * adversarial inputs). Parameters' gradients are always kept.
    */
   gradientsFor?: readonly number[];
+  /**
+   * The largest tensor a kernel may bind (default: the device's largest storage binding). A
+   * convolution whose unfolded batch is larger goes through in chunks; tests lower it to see that.
+   */
+  maxBindingBytes?: number;
   /** Calls that run first in the step (batch gathering), prepared like the rest. */
   prelude?: (inputs: ReadonlyMap<string, GpuTensor>) => KernelCall[];
   /** Calls that run right after the forward pass (metrics), given the loss node's tensors. */
@@ -88,6 +93,8 @@ export class StepPlan {
     private readonly nodeTensors: ReadonlyMap<string, GpuTensor>,
     /** Per prepared call, what each bound tensor is ("conv2 (node 3) value", "fc1.weight"). */
     readonly tensorLabels: readonly (readonly string[])[] = [],
+    /** How the plan runs nodes where it differs from the usual ("conv2: im2col in chunks ..."). */
+    readonly notes: readonly string[] = [],
   ) {}
 
   /** A node's value or gradient; readable after a step only with keepIntermediates. */
@@ -121,16 +128,19 @@ class Tracer implements RuleContext {
   private readonly uses: ReadonlyMap<number, readonly GradientUse[]>;
   private readonly kept: ReadonlySet<number>;
   readonly matmulVariant: MatmulVariant;
+  readonly maxBindingBytes: number;
+  readonly notes: string[] = [];
 
   constructor(
     readonly graph: Graph,
     readonly store: ParameterStore,
     readonly training: boolean,
-    matmulVariant: MatmulVariant,
+    device: { matmulVariant: MatmulVariant; maxBindingBytes: number },
     private readonly requiresGrad: ReadonlySet<number>,
     gradientsFor: readonly number[] = [],
   ) {
-    this.matmulVariant = matmulVariant;
+    this.matmulVariant = device.matmulVariant;
+    this.maxBindingBytes = device.maxBindingBytes;
     this.uses = graph.gradientUses(requiresGrad);
     this.kept = new Set(gradientsFor);
   }
@@ -214,6 +224,10 @@ class Tracer implements RuleContext {
   private isLastUse(id: number, consumer: number, index: number): boolean {
     const last = this.uses.get(id)?.at(-1);
     return last?.consumer === consumer && last.index === index;
+  }
+
+  note(text: string): void {
+    this.notes.push(text);
   }
 
   step(): GpuTensor {
@@ -303,13 +317,16 @@ export async function compilePlan(
     throw new ShadergradError(
       'training plan needs an optimizer: this parameter store has none (inference only: no gradients or optimizer state)',
     );
-  const variant =
+  const matmulVariant =
     options.matmulVariant ?? preferredMatmulVariant(gpu.adapter.kind, gpu.hasSubgroups);
+  const maxBindingBytes =
+    options.maxBindingBytes ??
+    Math.min(gpu.limits.maxBufferSize, gpu.limits.maxStorageBufferBindingSize);
   const tracer = new Tracer(
     graph,
     store,
     options.training,
-    variant,
+    { matmulVariant, maxBindingBytes },
     options.training ? graph.gradientNodes(options.gradientsFor) : new Set(),
     options.gradientsFor,
   );
@@ -335,7 +352,17 @@ export async function compilePlan(
   };
   const nodeTensors = new Map([...tracer.known()].map(([k, t]) => [k, realize(t)]));
   const labels = calls.map((c) => c.tensors.map((t) => tensorName(graph, tracer, t)));
-  return new StepPlan(gpu, prepared, inputs, outputs, memory, buffers, nodeTensors, labels);
+  return new StepPlan(
+    gpu,
+    prepared,
+    inputs,
+    outputs,
+    memory,
+    buffers,
+    nodeTensors,
+    labels,
+    tracer.notes,
+  );
 }
 
 /**
@@ -377,7 +404,8 @@ function allocate(
     (t) => !keepAll && (t.kind === 'activation' || t.kind === 'gradient' || t.kind === 'scratch'),
   );
   // Refuse, before allocating anything, a tensor no storage binding of this device can hold.
-  for (const t of tracer.tensors) checkSize(gpu, t.tensor.byteLength, describeTensor(t));
+  for (const t of tracer.tensors)
+    checkSize(gpu, t.tensor.byteLength, describeTensor(tracer.graph, tracer, t));
   const plan = planMemory(
     planned.map((t) => ({
       id: t.id,
@@ -429,6 +457,6 @@ function allocate(
 }
 
 /** "conv2 (node 5) scratch cols [64, 800, 196]": what a tensor is, for size errors. */
-function describeTensor(t: TracedTensor): string {
-  return `${t.kind} ${t.label} [${t.shape.join(', ')}]`;
+function describeTensor(graph: Graph, tracer: Tracer, t: TracedTensor): string {
+  return `${tensorName(graph, tracer, t.tensor)} [${t.shape.join(', ')}]`;
 }

@@ -17,9 +17,16 @@
  */
 import type { KernelCall } from '../gpu/dispatch';
 import { ShadergradError } from '../base/errors';
-import type { GpuTensor } from '../gpu/tensor';
+import {
+  PORTABLE_OFFSET_ALIGNMENT,
+  batchAlignment,
+  elementCount,
+  sliceBatch,
+  type GpuTensor,
+} from '../gpu/tensor';
+import { addAccumulate } from './add';
 import { biasBackward } from './bias';
-import { expectCount } from './checks';
+import { expectCount, expectWhole } from './checks';
 import type { Activation } from './common.cpu';
 import type { Conv2dBackwardArgs, Conv2dForwardArgs } from './conv2d.cpu';
 import { col2im, im2col } from './conv2dIm2col';
@@ -35,14 +42,26 @@ import type { Conv2dGeometry } from './geometry';
 import { matmul, type MatmulVariant } from './matmul';
 
 export interface Conv2dGpuForwardArgs extends Conv2dForwardArgs<GpuTensor> {
-  /** Scratch [N, R, S] for the unfolded input. */
+  /** Scratch [N, R, S] for the unfolded input ([batchChunk, R, S] when the batch goes in chunks). */
   cols: GpuTensor;
   activation?: Activation;
+  /**
+   * Samples per im2col pass (conv2dBatchChunk): the batch goes through in chunks when its cols
+   * would pass the device's largest storage binding. Default: the whole batch.
+   */
+  batchChunk?: number;
 }
 
 export interface Conv2dGpuBackwardArgs extends Conv2dBackwardArgs<GpuTensor> {
-  /** [N, R, S], im2col(x) as the forward left it. */
+  /**
+   * [N, R, S], im2col(x) as the forward left it; with batchChunk < N, a [batchChunk, R, S]
+   * scratch the backward fills again chunk by chunk.
+   */
   cols: GpuTensor;
+  /** As the forward's; dCols and dOutPadded then hold batchChunk samples too. */
+  batchChunk?: number;
+  /** Scratch [O, R] for one chunk's share of dWeight, when the batch goes in chunks. */
+  dWeightPart?: GpuTensor;
   /** Scratch [N, R, S] for dCols, when dX is wanted and takes matmul + col2im. */
   dCols?: GpuTensor;
   /**
@@ -98,8 +117,27 @@ export function conv2dColsShape(g: Conv2dGeometry): [number, number, number] {
 
 export function conv2dForward(args: Conv2dGpuForwardArgs, variant?: MatmulVariant): KernelCall[] {
   const g = args.geometry;
+  const { R, S } = dims(g, args.O);
+  const chunk = batchChunkOf(args);
+  expectCount('conv2d.forward', 'cols', args.cols, chunk * R * S);
+  if (chunk >= g.N) return forwardCalls(args, variant);
+  return batchChunks(g.N, chunk).flatMap(([first, n]) =>
+    forwardCalls(
+      {
+        ...args,
+        x: sliceBatch(args.x, first, n),
+        out: sliceBatch(args.out, first, n),
+        cols: sliceBatch(args.cols, 0, n),
+        geometry: { ...g, N: n },
+      },
+      variant,
+    ),
+  );
+}
+
+function forwardCalls(args: Conv2dGpuForwardArgs, variant?: MatmulVariant): KernelCall[] {
+  const g = args.geometry;
   const { R, S, O } = dims(g, args.O);
-  expectCount('conv2d.forward', 'cols', args.cols, g.N * R * S);
   const product = matmul(
     {
       a: args.weight,
@@ -123,59 +161,172 @@ export function conv2dForward(args: Conv2dGpuForwardArgs, variant?: MatmulVarian
 export function conv2dBackward(args: Conv2dGpuBackwardArgs, variant?: MatmulVariant): KernelCall[] {
   const g = args.geometry;
   const { R, S, O } = dims(g, args.O);
-  expectCount('conv2d.backward', 'cols', args.cols, g.N * R * S);
+  const chunk = batchChunkOf(args);
+  expectCount('conv2d.backward', 'cols', args.cols, chunk * R * S);
   const calls: KernelCall[] = [];
-  // dWeight[O, R] = Σ_n dOut_n[O, S] · cols_n[R, S]ᵀ
-  calls.push(
-    matmul(
-      {
-        a: args.dOut,
-        b: args.cols,
-        out: args.dWeight,
-        M: O,
-        K: S,
-        N: R,
-        transB: true,
-        batch: g.N,
-        aBatchStride: O * S,
-        bBatchStride: R * S,
-        sumBatches: true,
-      },
-      variant,
-    ),
-  );
   if (args.dBias) calls.push(biasBackward({ dOut: args.dOut, dBias: args.dBias, N: g.N, C: O, S }));
-  if (args.dX && args.implicit) {
+  if (args.dX && args.implicit) calls.push(weightsTransposeCall(args, args.implicit));
+  if (chunk >= g.N)
+    return [
+      weightGradCall(args, args.dWeight, variant),
+      ...calls,
+      ...inputGradCalls(args, variant),
+    ];
+  const dWeightPart = args.dWeightPart;
+  if (!dWeightPart)
+    throw new ShadergradError(
+      'conv2d.backward: a batch in chunks needs a dWeightPart scratch tensor',
+    );
+  batchChunks(g.N, chunk).forEach(([first, n], k) => {
+    const part = chunkOfBackward(args, first, n);
+    // cols is refilled per chunk: the forward's chunks did not outlive it
+    calls.push(im2col({ x: part.x, cols: part.cols, geometry: part.geometry }));
+    // dWeight is the sum over chunks, first to last (a fixed order: reruns are bit-identical)
+    calls.push(weightGradCall(part, k === 0 ? args.dWeight : dWeightPart, variant));
+    if (k > 0)
+      calls.push(addAccumulate({ source: dWeightPart, target: args.dWeight, count: O * R }));
+    calls.push(...inputGradCalls(part, variant));
+  });
+  return calls;
+}
+
+/** Samples first..first+n of a backward's tensors; its scratch tensors hold the first n samples. */
+function chunkOfBackward(
+  args: Conv2dGpuBackwardArgs,
+  first: number,
+  n: number,
+): Conv2dGpuBackwardArgs {
+  const { implicit, dCols, dX } = args;
+  return {
+    ...args,
+    x: sliceBatch(args.x, first, n),
+    dOut: sliceBatch(args.dOut, first, n),
+    cols: sliceBatch(args.cols, 0, n),
+    geometry: { ...args.geometry, N: n },
+    ...(dX ? { dX: sliceBatch(dX, first, n) } : {}),
+    ...(dCols ? { dCols: sliceBatch(dCols, 0, n) } : {}),
+    ...(implicit
+      ? { implicit: { ...implicit, dOutPadded: sliceBatch(implicit.dOutPadded, 0, n) } }
+      : {}),
+  };
+}
+
+/** dWeight[O, R] = Σ_n dOut_n[O, S] · cols_n[R, S]ᵀ over the args' samples, written to `out`. */
+function weightGradCall(
+  args: Conv2dGpuBackwardArgs,
+  out: GpuTensor,
+  variant?: MatmulVariant,
+): KernelCall {
+  const g = args.geometry;
+  const { R, S, O } = dims(g, args.O);
+  return matmul(
+    {
+      a: args.dOut,
+      b: args.cols,
+      out,
+      M: O,
+      K: S,
+      N: R,
+      transB: true,
+      batch: g.N,
+      aBatchStride: O * S,
+      bBatchStride: R * S,
+      sumBatches: true,
+    },
+    variant,
+  );
+}
+
+function weightsTransposeCall(
+  args: Conv2dGpuBackwardArgs,
+  implicit: NonNullable<Conv2dGpuBackwardArgs['implicit']>,
+): KernelCall {
+  return conv2dWeightsTranspose({
+    weight: args.weight,
+    weightCko: implicit.weightCko,
+    geometry: args.geometry,
+    O: args.O,
+  });
+}
+
+/** dX for the args' samples: the implicit product (weightCko already written) or matmul + col2im. */
+function inputGradCalls(args: Conv2dGpuBackwardArgs, variant?: MatmulVariant): KernelCall[] {
+  const g = args.geometry;
+  const { R, S, O } = dims(g, args.O);
+  if (!args.dX) return [];
+  if (args.implicit) {
     const { weightCko, dOutPadded } = args.implicit;
     const shape = { geometry: g, O };
-    calls.push(
-      conv2dWeightsTranspose({ weight: args.weight, weightCko, ...shape }),
+    return [
       conv2dPadGradient({ dOut: args.dOut, dOutPadded, ...shape }),
       conv2dBackwardData({ weightCko, dOutPadded, dX: args.dX, ...shape }),
-    );
-  } else if (args.dX) {
-    if (!args.dCols) throw new ShadergradError('conv2d.backward: dX needs a dCols scratch tensor');
-    expectCount('conv2d.backward', 'dCols', args.dCols, g.N * R * S);
-    // dCols_n[R, S] = weight[O, R]ᵀ · dOut_n[O, S]
-    calls.push(
-      matmul(
-        {
-          a: args.weight,
-          b: args.dOut,
-          out: args.dCols,
-          M: R,
-          K: O,
-          N: S,
-          transA: true,
-          batch: g.N,
-          aBatchStride: 0,
-          bBatchStride: O * S,
-          outBatchStride: R * S,
-        },
-        variant,
-      ),
-    );
-    calls.push(col2im({ dCols: args.dCols, dX: args.dX, geometry: g }));
+    ];
   }
-  return calls;
+  if (!args.dCols) throw new ShadergradError('conv2d.backward: dX needs a dCols scratch tensor');
+  expectCount('conv2d.backward', 'dCols', args.dCols, g.N * R * S);
+  // dCols_n[R, S] = weight[O, R]ᵀ · dOut_n[O, S]
+  const product = matmul(
+    {
+      a: args.weight,
+      b: args.dOut,
+      out: args.dCols,
+      M: R,
+      K: O,
+      N: S,
+      transA: true,
+      batch: g.N,
+      aBatchStride: 0,
+      bBatchStride: O * S,
+      outBatchStride: R * S,
+    },
+    variant,
+  );
+  return [product, col2im({ dCols: args.dCols, dX: args.dX, geometry: g })];
+}
+
+function batchChunkOf(args: { geometry: Conv2dGeometry; batchChunk?: number }): number {
+  const chunk = args.batchChunk ?? args.geometry.N;
+  expectWhole('conv2d', 'batchChunk', chunk);
+  return Math.min(chunk, args.geometry.N);
+}
+
+/** [first, count] of each chunk of `chunk` samples (the last may be shorter). */
+function batchChunks(N: number, chunk: number): [number, number][] {
+  const out: [number, number][] = [];
+  for (let first = 0; first < N; first += chunk) out.push([first, Math.min(chunk, N - first)]);
+  return out;
+}
+
+/**
+ * Samples per pass of a convolution's per-sample scratch (cols, and dCols or the padded gradient),
+ * so that none exceeds `maxBindingBytes`: the whole batch when it fits (the forward's cols then
+ * serve the backward), else the largest count that fits and starts every chunk's views of x, out,
+ * dOut and dX on a bindable offset; the backward then unfolds x again, chunk by chunk.
+ */
+export function conv2dBatchChunk(
+  g: Conv2dGeometry,
+  O: number,
+  variant: MatmulVariant | undefined,
+  maxBindingBytes: number,
+): number {
+  const { R, S } = dims(g, O);
+  const perSample = Math.max(
+    R * S * 4,
+    usesImplicitBackwardData(g, O, variant)
+      ? (elementCount(paddedGradientShape(g, O)) / g.N) * 4
+      : 0,
+  );
+  if (g.N * perSample <= maxBindingBytes) return g.N;
+  const align = lcm(batchAlignment(g.C * g.H * g.W * 4), batchAlignment(O * S * 4));
+  const chunk = Math.floor(maxBindingBytes / perSample / align) * align;
+  if (chunk < 1)
+    throw new ShadergradError(
+      `conv2d: ${align} sample(s) (the smallest group whose tensors start on a ${PORTABLE_OFFSET_ALIGNMENT}-byte boundary) need ${align * perSample} bytes of scratch, past this device's largest storage binding (${maxBindingBytes} bytes); use a smaller kernel or fewer features`,
+    );
+  return chunk;
+}
+
+function lcm(a: number, b: number): number {
+  const gcd = (x: number, y: number): number => (y === 0 ? x : gcd(y, x % y));
+  return (a / gcd(a, b)) * b;
 }

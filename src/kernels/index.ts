@@ -46,6 +46,7 @@ export { im2colCpu, col2imCpu } from './conv2dIm2col.cpu';
 export {
   conv2dForward,
   conv2dBackward,
+  conv2dBatchChunk,
   conv2dColsShape,
   conv2dInputGradScratch,
   usesImplicitBackwardData,

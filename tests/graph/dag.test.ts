@@ -7,7 +7,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { readFloat32, writeTensor } from '../../src/gpu/buffers';
-import { compilePlan } from '../../src/graph/executor';
+import { compilePlan, type PlanOptions } from '../../src/graph/executor';
 import { Graph } from '../../src/graph/graph';
 import { ParameterStore } from '../../src/graph/parameterStore';
 import {
@@ -186,15 +186,21 @@ describe('reference gradients on a DAG vs central differences (float64)', () => 
 });
 
 /** One GPU training step of dagGraph with every intermediate kept, and the reference's. */
-async function gpuStep(optimizer: OptimizerConfig, seed: number) {
-  const g = dagGraph();
+async function gpuStep(
+  optimizer: OptimizerConfig,
+  seed: number,
+  batch = N,
+  options: Partial<PlanOptions> = {},
+) {
+  const g = dagGraph(batch);
   const store = new ParameterStore(gpu(), g.parameters(), optimizer, seed);
   const plan = await compilePlan(gpu(), g, store, {
     training: true,
     keepIntermediates: true,
     gradientsFor: [0],
+    ...options,
   });
-  const inputs = dagInputs(seed + 1);
+  const inputs = dagInputs(seed + 1, batch);
   writeTensor(gpu(), get(plan.inputs, 'images'), Float32Array.from(inputs.images));
   writeTensor(gpu(), get(plan.inputs, 'labels'), inputs.labels);
   const initial = new Map<string, Float32Array>();
@@ -219,7 +225,7 @@ async function gpuStep(optimizer: OptimizerConfig, seed: number) {
     plan.destroy();
     store.destroy();
   };
-  return { g, read, after, grads, ref, state, destroy, store, inputs };
+  return { g, read, after, grads, ref, state, destroy, store, inputs, notes: plan.notes };
 }
 
 describe('a DAG step on the GPU vs the reference (float32)', () => {
@@ -245,6 +251,22 @@ describe('a DAG step on the GPU vs the reference (float32)', () => {
     for (const [name, value] of s.after)
       expectAllClose(value, get(s.state.params, name), tol, `${name} after the step`);
     expect(get(s.after, 'leftbn.running_var')).not.toEqual(new Float32Array(3).fill(1));
+    s.destroy();
+  });
+
+  it('convolutions that take the batch in chunks give the same step', async () => {
+    // 130 samples; a 172,800-byte binding limit holds 64 samples of stem's and left's cols
+    // (1,800 and 2,700 bytes each), so those two go in chunks of 64, 64 and 2, while the 1x1
+    // convolutions' cols (300 bytes a sample) still fit whole.
+    const s = await gpuStep({ kind: 'adam', lr: 1e-2 }, 150, 130, { maxBindingBytes: 172_800 });
+    const notes = s.notes.map((n) => n.split(':')[0]);
+    expect(notes).toEqual(['stem', 'left']);
+    expect(s.notes[0]).toMatch(/in chunks of 64 samples/);
+    for (const [name, grad] of s.grads)
+      expectAllClose(grad, get(s.ref.grads, name), tol, `${name}.grad`);
+    for (const [name, value] of s.after)
+      expectAllClose(value, get(s.state.params, name), tol, `${name} after the step`);
+    expectAllClose(await s.read('grad', 0), get(s.ref.nodeGrads, 0), tol, 'images gradient');
     s.destroy();
   });
 

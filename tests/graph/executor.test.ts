@@ -215,18 +215,40 @@ describe('a training step', () => {
 });
 
 describe('plans past the device limits', () => {
-  it('are refused before any allocation, naming the tensor and what to change', async () => {
-    // The smallest batch whose conv2 im2col (batch * 800 * 196 floats) outgrows a binding.
-    const limit = Math.min(gpu().limits.maxStorageBufferBindingSize, gpu().limits.maxBufferSize);
-    const batch = Math.floor(limit / (800 * 196 * 4)) + 1;
+  const limit = (): number =>
+    Math.min(gpu().limits.maxStorageBufferBindingSize, gpu().limits.maxBufferSize);
+
+  it('are refused before any allocation, naming the layer, the tensor and what to change', async () => {
+    // The smallest batch whose conv1 output (batch * 32 * 28 * 28 floats) outgrows a binding.
+    const batch = Math.floor(limit() / (32 * 784 * 4)) + 1;
     const trainer = createTrainer(gpu(), { ...defaultTrainConfig(), batchSize: batch });
     const live = gpu().memory.stats().liveBuffers;
     await expect(trainer.plan('train', batch)).rejects.toThrow(
       new RegExp(
-        `scratch scratch:\\d+:cols \\[${batch}, 800, 196\\]: ${batch * 800 * 196 * 4} bytes exceeds this device's largest storage buffer \\(${limit} bytes\\); use a smaller batch`,
+        `conv1 \\(node \\d+\\) value \\[${batch}, 32, 28, 28\\]: ${batch * 32 * 784 * 4} bytes exceeds this device's largest storage buffer \\(${limit()} bytes\\); use a smaller batch`,
       ),
     );
     expect(gpu().memory.stats().liveBuffers).toBe(live);
+    trainer.destroy();
+  });
+
+  it('take a convolution whose unfolded batch outgrows a binding in chunks', async () => {
+    // The smallest batch whose conv2 im2col (batch * 800 * 196 floats) outgrows a binding: it
+    // was refused before chunking; now conv2 unfolds a chunk of the batch at a time.
+    const batch = Math.floor(limit() / (800 * 196 * 4)) + 1;
+    const trainer = createTrainer(gpu(), { ...defaultTrainConfig(), batchSize: batch });
+    const plan = await trainer.plan('train', batch);
+    const bound = new Set(plan.tensorLabels.flat());
+    expect(bound).toContain('conv2 (node 4) scratch colsChunk');
+    expect(bound).toContain('conv2 (node 4) scratch colsChunkBackward');
+    expect(bound).toContain('conv1 (node 2) scratch cols'); // conv1's still fits whole
+    expect(plan.notes).toEqual([
+      expect.stringMatching(
+        new RegExp(
+          `^conv2: im2col in chunks of \\d+ samples \\(the batch's \\[${batch}, 800, 196\\] would pass`,
+        ),
+      ),
+    ]);
     trainer.destroy();
   });
 });
