@@ -152,7 +152,6 @@ export function addressSpaceBudget(limitsText: string, statusText: string): numb
   return Math.max(0, Number(limit) - Number(vmKb) * 1024 - MEMORY_RESERVE_BYTES);
 }
 
-
 function describeShortfall(label: string, size: number, s: MemoryStats): string {
   const pending =
     s.pendingBytes > 0
