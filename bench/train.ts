@@ -11,7 +11,11 @@
  * JSON line (the last line of stdout); progress goes to stderr.
  *
  *   npm run bench:train [-- --model cnn|resnet --width 16 --blocks 1 --steps 20 --warmup 3
- *                          --only shadergrad,tfjs,jaxjs]
+ *                          --batch 64 --only shadergrad,tfjs,jaxjs]
+ *
+ * `--batch 16,64,256,1024` runs every framework at each batch size in turn (one table each, then
+ * a summary: samples/s and shadergrad's planned GPU bytes per batch); the JSON line then holds
+ * one report per batch under `batches`.
  *
  * shadergrad's step: point the plan's two gather uniforms at the batch (queue.writeBuffer),
  * StepPlan.submit() (one command buffer), then await queue.onSubmittedWorkDone() — per step, as
@@ -24,7 +28,6 @@ import { readFloat32, writeTensor } from '../src/gpu/buffers';
 import { rewriteGather, seededPermutation } from '../src/train/trainer';
 import { resolveOptimizerConfig } from '../src/kernels/index';
 import { defaultTrainConfig, layerParamCounts, type TrainConfig } from '../src/models/config';
-import { resnetModel, RESNET_DEFAULTS } from '../src/models/resnet';
 import { datasetToGpu } from '../src/models/fit';
 import { createTrainer } from '../src/models/network';
 import { loadMnist } from '../src/data/datasetsNode';
@@ -42,89 +45,9 @@ import {
 } from './peers/common';
 import { benchTfjs } from './peers/tfjs';
 import { benchJaxjs } from './peers/jaxjs';
+import { FRAMEWORKS, UsageError, benchModel, parseFlags, type Framework } from './trainFlags';
 
-const FRAMEWORKS = ['shadergrad', 'tfjs', 'jaxjs'] as const;
-type Framework = (typeof FRAMEWORKS)[number];
 type Slots = Record<Framework, FrameworkSlot>;
-const MODELS = ['cnn', 'resnet'] as const;
-const USAGE =
-  'usage: npm run bench:train -- [--model cnn|resnet] [--width N] [--blocks N] [--steps N] ' +
-  '[--warmup N] [--only shadergrad,tfjs,jaxjs]';
-
-/** A bad command line: printed without a stack trace. */
-class UsageError extends Error {}
-
-interface Flags {
-  steps: number;
-  warmup: number;
-  only: Framework[];
-  model: BenchModel['kind'];
-  /** ResNet knobs; undefined = the preset's default. */
-  width?: number;
-  blocks?: number;
-}
-
-/** The numeric flags: the Flags field each sets and its least value. */
-const NUMBER_FLAGS = {
-  '--steps': { key: 'steps', least: 1 },
-  '--warmup': { key: 'warmup', least: 0 },
-  '--width': { key: 'width', least: 1 },
-  '--blocks': { key: 'blocks', least: 1 },
-} as const;
-type NumberFlag = keyof typeof NUMBER_FLAGS;
-const isNumberFlag = (f: string | undefined): f is NumberFlag =>
-  f !== undefined && Object.hasOwn(NUMBER_FLAGS, f);
-
-function parseFlags(argv: readonly string[]): Flags {
-  const flags: Flags = { steps: 20, warmup: 3, only: [...FRAMEWORKS], model: 'cnn' };
-  const args = argv.filter((a) => a !== '--');
-  for (let i = 0; i < args.length; i += 2) {
-    const [flag, value] = [args[i], args[i + 1]];
-    if (value === undefined) throw new UsageError(`${flag}: missing value\n${USAGE}`);
-    if (isNumberFlag(flag)) {
-      const n = Number(value);
-      const { key, least } = NUMBER_FLAGS[flag];
-      if (!Number.isInteger(n) || n < least)
-        throw new UsageError(`${flag} ${value}: expected an integer >= ${least}`);
-      flags[key] = n;
-    } else if (flag === '--model') {
-      if (!(MODELS as readonly string[]).includes(value))
-        throw new UsageError(`--model ${value}: expected one of ${MODELS.join(', ')}`);
-      flags.model = value as BenchModel['kind'];
-    } else if (flag === '--only') {
-      const names = value.split(',').filter((s) => s !== '');
-      const unknown = names.filter((s) => !(FRAMEWORKS as readonly string[]).includes(s));
-      if (names.length === 0 || unknown.length > 0)
-        throw new UsageError(`--only ${value}: expected a list of ${FRAMEWORKS.join(', ')}`);
-      flags.only = names as Framework[];
-    } else throw new UsageError(`unknown flag ${flag}\n${USAGE}`);
-  }
-  // A knob the model does not have would silently do nothing: refuse it instead.
-  if (flags.model !== 'resnet' && (flags.width !== undefined || flags.blocks !== undefined))
-    throw new UsageError("--width and --blocks are the ResNet's knobs: add --model resnet");
-  return flags;
-}
-
-/** The model of the flags, with the text the table and the JSON name it by. */
-function benchModel(flags: Flags): BenchModel {
-  if (flags.model === 'cnn')
-    return {
-      kind: 'cnn',
-      config: defaultTrainConfig().model,
-      description:
-        'reference CNN (conv5x5x32-pool-conv5x5x64-pool-fc1024-fc10), softmax cross-entropy',
-    };
-  const width = flags.width ?? RESNET_DEFAULTS.width;
-  const blocks = flags.blocks ?? RESNET_DEFAULTS.blocks;
-  return {
-    kind: 'resnet',
-    config: resnetModel({ width, blocks }),
-    description:
-      `ResNet-${6 * blocks + 2} (conv3x3-bn-relu, 3 stages x ${blocks} basic block(s) of ` +
-      `widths ${width}/${2 * width}/${4 * width} with batch norm and skips, global average pool, ` +
-      'fc10), softmax cross-entropy',
-  };
-}
 
 async function benchShadergrad(
   config: TrainConfig,
@@ -162,6 +85,7 @@ async function benchShadergrad(
     );
     return {
       ...timing,
+      plannedBytes: plan.memory.total,
       backend: 'webgpu (shadergrad)',
       adapter: describeDevice(gpu.device),
       // Trainable ones, as the peers count theirs (batch norm's running statistics are not).
@@ -291,7 +215,7 @@ async function main(): Promise<void> {
   // Only the model changes: the same Adam, batch size and seed for every model.
   const config: TrainConfig = { ...defaultTrainConfig(), model: model.config };
   const opt = resolveOptimizerConfig(config.optimizer);
-  const o: BenchOptions = {
+  const base: BenchOptions = {
     steps: flags.steps,
     warmup: flags.warmup,
     batch: config.batchSize,
@@ -309,11 +233,30 @@ async function main(): Promise<void> {
     pixels: train.rows * train.cols,
     perm: seededPermutation(train.count, config.seed * 1000),
   };
-  const slots = await runAll(flags.only, config, model, order, o);
-  printReport(slots, model, o);
-  const json = jsonReport(slots, model, o);
+  const reports: object[] = [];
+  const scaling: Row[] = [];
+  for (const batch of flags.batches ?? [base.batch]) {
+    const o = { ...base, batch };
+    const slots = await runAll(flags.only, { ...config, batchSize: batch }, model, order, o);
+    printReport(slots, model, o);
+    reports.push(jsonReport(slots, model, o));
+    scaling.push(scalingRow(batch, slots));
+  }
+  if (reports.length > 1) printTable(`Batch scaling, ${model.description}`, scaling);
+  const json = reports.length === 1 ? reports[0] : { bench: 'train', batches: reports };
   // Exit explicitly once stdout is flushed: GPU instances can keep Node's event loop alive.
   process.stdout.write(`${JSON.stringify(json)}\n`, () => process.exit(0));
+}
+
+/** One line of the batch-scaling summary: samples/s per framework, shadergrad's planned bytes. */
+function scalingRow(batch: number, slots: Slots): Row {
+  const samples = FRAMEWORKS.map((name) => {
+    const s = slots[name];
+    return [`${name} samples/s`, ok(s) ? s.samplesPerS : 'n/a'] as const;
+  });
+  const sg = slots.shadergrad;
+  const planned = ok(sg) && sg.plannedBytes !== undefined ? sg.plannedBytes / 2 ** 20 : 'n/a';
+  return { batch, ...Object.fromEntries(samples), 'shadergrad planned MiB': planned };
 }
 
 main().catch((e: unknown) => {

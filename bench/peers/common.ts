@@ -44,6 +44,8 @@ export interface FrameworkResult {
   submitsPerStep: number;
   buffersPerStep: number;
   bindGroupsPerStep: number;
+  /** shadergrad only: the plan's GPU memory (parameters, state, planned intermediates). */
+  plannedBytes?: number;
 }
 
 /** The model every framework trains: the reference CNN or the ResNet preset (a layer graph). */
