@@ -12,6 +12,7 @@ import { mib } from '../base/units';
 import type { KernelCall } from '../gpu/dispatch';
 import type { GpuTensor } from '../gpu/tensor';
 import type { GraphNode, OpName } from './graph';
+import { concatSlices, inputOf, spatialSize } from './nodeShapes';
 import {
   activationBackward,
   activationForward,
@@ -86,12 +87,6 @@ export interface OpRule<K extends OpName> {
 
 const none = (): KernelCall[] => [];
 
-function input(node: GraphNode, i = 0): number {
-  const id = node.inputs[i];
-  if (id === undefined) throw new Error(`${node.op} node ${node.id} has no input ${i}`);
-  return id;
-}
-
 function need<T>(v: T | undefined, what: string): T {
   if (v === undefined) throw new Error(`autodiff: ${what} is missing`);
   return v;
@@ -125,30 +120,12 @@ function preActivationGrad(
   return { calls: [activationBackward({ y: ctx.value(node.id), dY, dX: dPre, activation })], dPre };
 }
 
-/** H·W of [N, C, H, W] (1 for [N, C]): the S of the [N, C, S] layout the kernels use. */
-function spatialSize(shape: readonly number[]): number {
-  return shape.slice(2).reduce((a, b) => a * b, 1);
-}
-
-/** Per input of a concat: its node, input index and where its channels land in the output. */
-function concatSlices(node: GraphNode<'concat'>, ctx: RuleContext) {
-  const [N = 1, outC = 1] = node.shape;
-  const S = spatialSize(node.shape);
-  let channelOffset = 0;
-  return node.inputs.map((id, index) => {
-    const C = ctx.node(id).shape[1] ?? 1;
-    const dims = { N, C, S, outC, channelOffset };
-    channelOffset += C;
-    return { id, index, dims };
-  });
-}
-
 /** The tensors a batch norm's rules bind: input, output, parameters, statistics. */
 function batchNormTensors(node: GraphNode<'batchNorm'>, ctx: RuleContext) {
   const { name, features, eps } = node.attrs;
   const [N = 1] = node.shape;
   const common = {
-    x: ctx.value(input(node)),
+    x: ctx.value(inputOf(node)),
     weight: ctx.param(`${name}.weight`),
     N,
     C: features,
@@ -184,7 +161,7 @@ export const opRules: { [K in OpName]: OpRule<K> } = {
           `${name}: im2col in chunks of ${chunk} samples (the batch's [${conv2dColsShape(g).join(', ')}] would pass the ${mib(ctx.maxBindingBytes)} binding)`,
         );
       const args = {
-        x: ctx.value(input(node)),
+        x: ctx.value(inputOf(node)),
         weight: ctx.param(`${name}.weight`),
         ...(node.attrs.bias ? { bias: ctx.param(`${name}.bias`) } : {}),
         out: ctx.value(node.id),
@@ -213,7 +190,7 @@ export const opRules: { [K in OpName]: OpRule<K> } = {
             }
           : { cols: ctx.scratch(node.id, 'cols', conv2dColsShape(g)) }; // im2col(x) from the forward
       const args = {
-        x: ctx.value(input(node)),
+        x: ctx.value(inputOf(node)),
         weight: ctx.param(`${name}.weight`),
         dOut: dPre,
         dWeight: ctx.paramGrad(`${name}.weight`),
@@ -238,10 +215,10 @@ export const opRules: { [K in OpName]: OpRule<K> } = {
   dense: {
     // y = act(x·Wᵀ + b), x [N, in], W [out, in]
     forward: (node, ctx) => {
-      const [N = 1, inputs = 1] = ctx.value(input(node)).shape;
+      const [N = 1, inputs = 1] = ctx.value(inputOf(node)).shape;
       const { name, units, activation } = node.attrs;
       const args = {
-        a: ctx.value(input(node)),
+        a: ctx.value(inputOf(node)),
         b: ctx.param(`${name}.weight`),
         out: ctx.value(node.id),
         M: N,
@@ -256,7 +233,7 @@ export const opRules: { [K in OpName]: OpRule<K> } = {
     },
     // dW = dPreᵀ·x, db = Σ_n dPre, dX = dPre·W
     backward: (node, ctx) => {
-      const x = ctx.value(input(node));
+      const x = ctx.value(inputOf(node));
       const [N = 1, inputs = 1] = x.shape;
       const { name, units, activation } = node.attrs;
       const { calls, dPre } = preActivationGrad(node, activation, ctx);
@@ -292,7 +269,7 @@ export const opRules: { [K in OpName]: OpRule<K> } = {
   activation: {
     forward: (node, ctx) => [
       activationForward({
-        x: ctx.value(input(node)),
+        x: ctx.value(inputOf(node)),
         y: ctx.value(node.id),
         activation: node.attrs.activation,
       }),
@@ -316,7 +293,7 @@ export const opRules: { [K in OpName]: OpRule<K> } = {
     forward: (node, ctx) => {
       if (!ctx.training) return [];
       const { rate, seed, layer } = node.attrs;
-      const [x, y] = [ctx.value(input(node)), ctx.value(node.id)];
+      const [x, y] = [ctx.value(inputOf(node)), ctx.value(node.id)];
       return [dropoutForward({ x, step: ctx.step(), y, rate, seed, layer })];
     },
     // dX = dY·mask/(1-p), the mask recomputed from the same (seed, step, layer)
@@ -334,7 +311,7 @@ export const opRules: { [K in OpName]: OpRule<K> } = {
       const argmax = ctx.scratch(node.id, 'argmax', node.shape, 'u32');
       return [
         maxPoolForward({
-          x: ctx.value(input(node)),
+          x: ctx.value(inputOf(node)),
           out: ctx.value(node.id),
           argmax,
           geometry: node.attrs.geometry,
@@ -353,7 +330,7 @@ export const opRules: { [K in OpName]: OpRule<K> } = {
           argmax,
           dX,
           geometry: node.attrs.geometry,
-          activation: activationFoldedIntoPool(ctx.node(input(node)), ctx),
+          activation: activationFoldedIntoPool(ctx.node(inputOf(node)), ctx),
           out: ctx.value(node.id),
         }),
       ];
@@ -363,7 +340,7 @@ export const opRules: { [K in OpName]: OpRule<K> } = {
   avgPool: {
     forward: (node, ctx) => [
       avgPoolForward({
-        x: ctx.value(input(node)),
+        x: ctx.value(inputOf(node)),
         out: ctx.value(node.id),
         geometry: node.attrs.geometry,
       }),
@@ -387,8 +364,8 @@ export const opRules: { [K in OpName]: OpRule<K> } = {
     forward: (node, ctx) => {
       const [N = 1, C = 1] = node.shape;
       const { broadcast, activation } = node.attrs;
-      const a = ctx.value(input(node, 0));
-      const args = { a, b: ctx.value(input(node, 1)), out: ctx.value(node.id), N, C };
+      const a = ctx.value(inputOf(node, 0));
+      const args = { a, b: ctx.value(inputOf(node, 1)), out: ctx.value(node.id), N, C };
       return [addForward({ ...args, S: spatialSize(node.shape), broadcast, activation })];
     },
     // dA = dPre; dB = dPre, or its sum over H, W when b was broadcast
@@ -409,13 +386,13 @@ export const opRules: { [K in OpName]: OpRule<K> } = {
   concat: {
     // out[:, offset_k : offset_k + C_k] = x_k, one call per input
     forward: (node, ctx) =>
-      concatSlices(node, ctx).map((s) =>
+      concatSlices(node, (id) => ctx.node(id).shape).map((s) =>
         concatForward({ x: ctx.value(s.id), out: ctx.value(node.id), ...s.dims }),
       ),
     // dX_k = dOut[:, offset_k : offset_k + C_k]
     backward: (node, ctx) => {
       const dOut = need(ctx.grad(node.id), 'concat gradient');
-      return concatSlices(node, ctx).flatMap((s) => {
+      return concatSlices(node, (id) => ctx.node(id).shape).flatMap((s) => {
         const dX = ctx.inputGrad(node, s.index);
         return dX ? [concatBackward({ dOut, dX, ...s.dims })] : [];
       });
@@ -467,7 +444,7 @@ export const opRules: { [K in OpName]: OpRule<K> } = {
   globalAvgPool: {
     // out[n, c] = mean over H, W of x[n, c]
     forward: (node, ctx) => {
-      const x = ctx.value(input(node));
+      const x = ctx.value(inputOf(node));
       const [N = 1, C = 1] = x.shape;
       const S = spatialSize(x.shape);
       return [globalAvgPoolForward({ x, out: ctx.value(node.id), N, C, S })];
@@ -485,9 +462,9 @@ export const opRules: { [K in OpName]: OpRule<K> } = {
   softmaxCrossEntropy: {
     // Training fuses the gradient (softmax - onehot)/N into the forward dispatch.
     forward: (node, ctx) => {
-      const logits = ctx.value(input(node, 0));
+      const logits = ctx.value(inputOf(node, 0));
       const [N = 1, K = 1] = logits.shape;
-      const labels = ctx.value(input(node, 1));
+      const labels = ctx.value(inputOf(node, 1));
       const loss = ctx.value(node.id);
       const dLogits = ctx.inputGrad(node, 0);
       if (ctx.training && dLogits)
@@ -499,19 +476,19 @@ export const opRules: { [K in OpName]: OpRule<K> } = {
 
   mse: {
     forward: (node, ctx) => {
-      const pred = ctx.value(input(node, 0));
+      const pred = ctx.value(inputOf(node, 0));
       const [N = 1, D = 1] = pred.shape;
       return [
-        mseForward({ pred, target: ctx.value(input(node, 1)), loss: ctx.value(node.id), N, D }),
+        mseForward({ pred, target: ctx.value(inputOf(node, 1)), loss: ctx.value(node.id), N, D }),
       ];
     },
     // dPred = 2 (pred - target) / (N·D)
     backward: (node, ctx) => {
       const dPred = ctx.inputGrad(node, 0);
       if (!dPred) return [];
-      const pred = ctx.value(input(node, 0));
+      const pred = ctx.value(inputOf(node, 0));
       const [N = 1, D = 1] = pred.shape;
-      return [mseBackward({ pred, target: ctx.value(input(node, 1)), dPred, N, D })];
+      return [mseBackward({ pred, target: ctx.value(inputOf(node, 1)), dPred, N, D })];
     },
   },
 };

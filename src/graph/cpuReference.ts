@@ -15,11 +15,20 @@
  * parameters for finite differences.
  */
 import { ShadergradError } from '../base/errors';
-import type { GradientUse, Graph, GraphNode, OpName } from './graph';
+import type { Graph, GraphNode, OpName } from './graph';
+import { concatSlices, inputOf, spatialSize } from './nodeShapes';
+import {
+  need,
+  Run,
+  size,
+  type ReferenceInputs,
+  type ReferencePrecision,
+  type ReferenceState,
+  type ReferenceStepResult,
+} from './cpuRun';
 import {
   activationBackwardCpu,
   activationForwardCpu,
-  addAccumulateCpu,
   addCopyCpu,
   addForwardCpu,
   addSpatialSumCpu,
@@ -56,141 +65,7 @@ import {
   type OptimizerConfig,
 } from '../kernels/index';
 
-export type ReferencePrecision = 'f32' | 'f64';
-
-/** One batch, by input node name: 'images', 'labels' (class ids) and, for mse, 'targets'. */
-export interface ReferenceInputs {
-  images: FloatArray;
-  labels: Int32Array;
-  /** [N, D] for an input node named 'targets' (mse's second input). */
-  targets?: FloatArray;
-}
-
-/** Parameters by PyTorch name, the model's trainable state, and Adam's t. */
-export interface ReferenceState {
-  params: Map<string, Float64Array | Float32Array>;
-  /** optimizerStateSlots(kind) arrays per parameter; missing entries start at zero. */
-  optimizerState: Map<string, FloatArray[]>;
-  /** Optimizer steps taken so far. */
-  step: number;
-}
-
-export interface ReferenceStepResult {
-  /** Mean loss of the batch, before the update. */
-  loss: number;
-  /** Node id -> forward output (per-sample loss for the loss node; labels are not included). */
-  values: Map<number, FloatArray>;
-  /** Parameter name -> dLoss/dParameter. */
-  grads: Map<string, FloatArray>;
-  /** Node id -> dLoss/d(output), for the nodes downstream of a parameter. */
-  nodeGrads: Map<number, FloatArray>;
-}
-
-/** The tensors of one step; rules read and create them through it. */
-class Run {
-  readonly values = new Map<number, FloatArray>();
-  readonly nodeGrads = new Map<number, FloatArray>();
-  readonly grads = new Map<string, FloatArray>();
-  /** maxPool node id -> the forward's argmax. */
-  readonly argmax = new Map<number, Uint32Array>();
-  /** batchNorm node id -> the batch's mean and biased variance, from the forward. */
-  readonly batchStats = new Map<number, { mean: FloatArray; variance: FloatArray }>();
-  /** Gradient parts waiting to be added to their input's gradient, by consumer node. */
-  private readonly parts = new Map<number, { part: FloatArray; id: number }[]>();
-  private readonly uses: ReadonlyMap<number, readonly GradientUse[]>;
-
-  constructor(
-    readonly graph: Graph,
-    readonly params: ReadonlyMap<string, FloatArray>,
-    readonly inputs: ReferenceInputs,
-    readonly precision: ReferencePrecision,
-    private readonly needsGrad: ReadonlySet<number> = new Set(),
-    /** Optimizer steps completed, in training (dropout draws its mask from it); else undefined. */
-    readonly step?: number,
-    /** Batch norm updates its running statistics in params (a training step does). */
-    readonly updatesRunningStats = false,
-  ) {
-    this.uses = graph.gradientUses(needsGrad);
-  }
-
-  get training(): boolean {
-    return this.step !== undefined;
-  }
-
-  alloc(length: number): FloatArray {
-    return this.precision === 'f64' ? new Float64Array(length) : new Float32Array(length);
-  }
-
-  /** A new array for the node's output. */
-  out(node: GraphNode): FloatArray {
-    return this.alloc(size(node.shape));
-  }
-
-  value(id: number): FloatArray {
-    return need(this.values.get(id), `value of node ${id}`);
-  }
-
-  /** The value of the node's first input. */
-  x(node: GraphNode): FloatArray {
-    return this.value(input(node));
-  }
-
-  /** The shape of the node's first input. */
-  xShape(node: GraphNode): readonly number[] {
-    return this.graph.get(input(node)).shape;
-  }
-
-  /** dLoss/d(output of node id), zero on first use; undefined when no parameter is upstream. */
-  grad(id: number): FloatArray | undefined {
-    if (!this.needsGrad.has(id)) return undefined;
-    const node = this.graph.get(id);
-    let g = this.nodeGrads.get(id);
-    if (!g) g = node.op === 'flatten' ? this.inputGrad(node, 0) : this.out(node);
-    if (g) this.nodeGrads.set(id, g); // flatten: the same array as its input's gradient
-    return g;
-  }
-
-  /**
-   * Where the node writes dLoss/d(input i): the input's gradient for its last use, else a part
-   * that addParts adds after the node's backward (the executor's order).
-   */
-  inputGrad(node: GraphNode, i = 0): FloatArray | undefined {
-    const id = input(node, i);
-    if (!this.needsGrad.has(id)) return undefined;
-    const last = this.uses.get(id)?.at(-1);
-    if (last?.consumer === node.id && last.index === i) return this.grad(id);
-    const part = this.alloc(size(this.graph.get(id).shape));
-    this.parts.set(node.id, [...(this.parts.get(node.id) ?? []), { part, id }]);
-    return part;
-  }
-
-  /** After a node's backward: its gradient parts added to their inputs' gradients. */
-  addParts(node: GraphNode): void {
-    for (const { part, id } of this.parts.get(node.id) ?? [])
-      addAccumulateCpu({
-        source: part,
-        target: need(this.grad(id), 'gradient'),
-        count: part.length,
-      });
-  }
-
-  /** The gradient of the node's own output, which its consumers have completed. */
-  dY(node: GraphNode): FloatArray {
-    return need(this.grad(node.id), `gradient of node ${node.id}`);
-  }
-
-  param(name: string): FloatArray {
-    const p = this.params.get(name);
-    if (!p) throw new ShadergradError(`reference: no parameter named '${name}'`);
-    return p;
-  }
-
-  paramGrad(name: string): FloatArray {
-    let g = this.grads.get(name);
-    if (!g) this.grads.set(name, (g = this.alloc(this.param(name).length)));
-    return g;
-  }
-}
+export type { ReferenceInputs, ReferencePrecision, ReferenceState, ReferenceStepResult };
 
 interface CpuRule<K extends OpName> {
   /** Returns the node's output (the loss node's: per-sample losses; labels: none). */
@@ -201,45 +76,12 @@ interface CpuRule<K extends OpName> {
 
 const none = (): void => undefined;
 
-function input(node: GraphNode, i = 0): number {
-  const id = node.inputs[i];
-  if (id === undefined) throw new ShadergradError(`${node.op} node ${node.id} has no input ${i}`);
-  return id;
-}
-
-function need<T>(v: T | undefined, what: string): T {
-  if (v === undefined) throw new ShadergradError(`reference: ${what} is missing`);
-  return v;
-}
-
-function size(shape: readonly number[]): number {
-  return shape.reduce((a, b) => a * b, 1);
-}
-
 /** dL/d(pre-activation) = f'(pre) * dY, computed from the output y; dY itself when f = none. */
 function preActivationGrad(node: GraphNode, activation: Activation, run: Run): FloatArray {
   if (activation === 'none') return run.dY(node);
   const dPre = run.out(node);
   activationBackwardCpu({ y: run.value(node.id), dY: run.dY(node), dX: dPre, activation });
   return dPre;
-}
-
-/** H·W of [N, C, H, W] (1 for [N, C]): the S of the kernels' [N, C, S] layout. */
-function spatialSize(shape: readonly number[]): number {
-  return shape.slice(2).reduce((a, b) => a * b, 1);
-}
-
-/** Per input of a concat: its node, input index and where its channels land in the output. */
-function concatSlices(node: GraphNode<'concat'>, graph: Graph) {
-  const [N = 1, outC = 1] = node.shape;
-  const S = spatialSize(node.shape);
-  let channelOffset = 0;
-  return node.inputs.map((id, index) => {
-    const C = graph.get(id).shape[1] ?? 1;
-    const dims = { N, C, S, outC, channelOffset };
-    channelOffset += C;
-    return { id, index, dims };
-  });
 }
 
 /** The array fed to an input node: 'images', or 'targets' (mse's [N, D]). */
@@ -369,7 +211,7 @@ const cpuRules: { [K in OpName]: CpuRule<K> } = {
   add: {
     forward: (node, run) => {
       const [N = 1, C = 1] = node.shape;
-      const [a, b, out] = [run.value(input(node, 0)), run.value(input(node, 1)), run.out(node)];
+      const [a, b, out] = [run.value(inputOf(node, 0)), run.value(inputOf(node, 1)), run.out(node)];
       const { broadcast, activation } = node.attrs;
       addForwardCpu({ a, b, out, N, C, S: spatialSize(node.shape), broadcast, activation });
       return out;
@@ -389,13 +231,13 @@ const cpuRules: { [K in OpName]: CpuRule<K> } = {
   concat: {
     forward: (node, run) => {
       const out = run.out(node);
-      for (const s of concatSlices(node, run.graph))
+      for (const s of concatSlices(node, (id) => run.graph.get(id).shape))
         concatForwardCpu({ x: run.value(s.id), out, ...s.dims });
       return out;
     },
     // dX_k = dOut[:, offset_k : offset_k + C_k]
     backward: (node, run) => {
-      for (const s of concatSlices(node, run.graph)) {
+      for (const s of concatSlices(node, (id) => run.graph.get(id).shape)) {
         const dX = run.inputGrad(node, s.index);
         if (dX) concatBackwardCpu({ dOut: run.dY(node), dX, ...s.dims });
       }
@@ -496,7 +338,7 @@ const cpuRules: { [K in OpName]: CpuRule<K> } = {
       const pred = run.x(node);
       const [N = 1, D = 1] = run.xShape(node);
       const loss = run.out(node);
-      mseForwardCpu({ pred, target: run.value(input(node, 1)), loss, N, D });
+      mseForwardCpu({ pred, target: run.value(inputOf(node, 1)), loss, N, D });
       return loss;
     },
     // dPred = 2 (pred - target) / (N·D)
@@ -504,7 +346,7 @@ const cpuRules: { [K in OpName]: CpuRule<K> } = {
       const pred = run.x(node);
       const [N = 1, D = 1] = run.xShape(node);
       const dPred = run.inputGrad(node);
-      const target = run.value(input(node, 1));
+      const target = run.value(inputOf(node, 1));
       if (dPred) mseBackwardCpu({ pred, target, dPred, N, D });
     },
   },

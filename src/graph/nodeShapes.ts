@@ -1,0 +1,42 @@
+/**
+ * What both executions of a graph read off a node the same way: the GPU rules (autodiff.ts) and
+ * the CPU reference (cpuReference.ts). Written once so the two cannot drift apart.
+ */
+import type { GraphNode } from './graph';
+
+/** The id of the node's input i; a node without it is a bug in whoever built the graph. */
+export function inputOf(node: GraphNode, i = 0): number {
+  const id = node.inputs[i];
+  if (id === undefined) throw new Error(`${node.op} node ${node.id} has no input ${i}`);
+  return id;
+}
+
+/** H·W of [N, C, H, W] (1 for [N, C]): the S of the [N, C, S] layout the kernels use. */
+export function spatialSize(shape: readonly number[]): number {
+  return shape.slice(2).reduce((a, b) => a * b, 1);
+}
+
+/** Per input of a concat: its node, input index and where its channels land in the output. */
+export function concatSlices(
+  node: GraphNode<'concat'>,
+  shapeOf: (id: number) => readonly number[],
+): { id: number; index: number; dims: ConcatDims }[] {
+  const [N = 1, outC = 1] = node.shape;
+  const S = spatialSize(node.shape);
+  let channelOffset = 0;
+  return node.inputs.map((id, index) => {
+    const C = shapeOf(id)[1] ?? 1;
+    const dims = { N, C, S, outC, channelOffset };
+    channelOffset += C;
+    return { id, index, dims };
+  });
+}
+
+/** One concat input's place in the output: [N, C, S] of [N, outC, S] from channelOffset. */
+export interface ConcatDims {
+  N: number;
+  C: number;
+  S: number;
+  outC: number;
+  channelOffset: number;
+}
