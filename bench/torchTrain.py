@@ -20,6 +20,9 @@ run, start both from one set of weights and one data order:
   npm start -- <the run's flags> --init init.safetensors --out runs/same
   /usr/bin/python3 bench/torchTrain.py CONFIG --init init.safetensors --order shadergrad
 
+--evaluate prints the test accuracy of the --init weights and stops: given a shadergrad run's
+model.safetensors, it checks that torch evaluates them as shadergrad did.
+
 --order shadergrad shuffles each epoch as src/train/epoch.ts does (Fisher-Yates over mulberry32
 seeded seed * 1000 + epoch, epochs counted from 1), so the two runs see the same batches and
 differ by float rounding.
@@ -318,6 +321,15 @@ def read_safetensors(path):
     return out
 
 
+def test_accuracy(net, xte, yte):
+    """Eval mode (running statistics), in batches of 500."""
+    net.eval()
+    with torch.no_grad():
+        correct = sum(int((net(xte[i:i + 500]).argmax(1) == yte[i:i + 500]).sum())
+                      for i in range(0, len(xte), 500))
+    return correct / len(xte)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     ap.add_argument('config')
@@ -326,6 +338,8 @@ def main():
     ap.add_argument('--limit', type=int, default=None)
     ap.add_argument('--write-init', metavar='FILE', help='write the initial weights and stop')
     ap.add_argument('--init', metavar='FILE', help='start from these weights (safetensors)')
+    ap.add_argument('--evaluate', action='store_true',
+                    help='only the test accuracy of the --init weights (a run\'s model.safetensors)')
     ap.add_argument('--order', choices=['torch', 'shadergrad'], default='torch',
                     help="each epoch's shuffle: torch.randperm, or shadergrad's seeded one")
     args = ap.parse_args()
@@ -348,6 +362,11 @@ def main():
         return
     if args.init:
         print(net.load_state_dict(read_safetensors(args.init), strict=True), file=sys.stderr)
+    if args.evaluate:
+        accuracy = test_accuracy(net, xte, yte)
+        print(f'test accuracy {100 * accuracy:.2f}%', file=sys.stderr)
+        print(json.dumps({'torch': torch.__version__, 'testAccuracy': accuracy}))
+        return
     opt_config = config['optimizer']
     optimizer = make_optimizer(net, opt_config)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda k: schedule_factor(opt_config, k + 1))
@@ -370,12 +389,8 @@ def main():
             optimizer.step()
             scheduler.step()
             total += loss.item()
-        net.eval()
-        with torch.no_grad():
-            correct = sum(int((net(xte[i:i + 500]).argmax(1) == yte[i:i + 500]).sum())
-                          for i in range(0, len(xte), 500))
         row = {'epoch': epoch + 1, 'trainLoss': total / steps_per_epoch,
-               'testAccuracy': correct / len(xte), 'seconds': time.time() - start}
+               'testAccuracy': test_accuracy(net, xte, yte), 'seconds': time.time() - start}
         history.append(row)
         print(f"epoch {row['epoch']}: loss {row['trainLoss']:.4f}, test accuracy "
               f"{100 * row['testAccuracy']:.2f}%, {row['seconds']:.0f} s", file=sys.stderr)
