@@ -187,6 +187,8 @@ export async function benchTfjs(
   } finally {
     runner.dispose();
     net.params.forEach((v) => v.dispose());
-    tf.removeBackend('webgpu');
+    // Frees tfjs's device and buffer pool but keeps the backend's factory registered (unlike
+    // removeBackend), so the next run (bench:train --batch 16,64,...) can set it up again.
+    tf.engine().reset();
   }
 }
