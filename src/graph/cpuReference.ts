@@ -17,10 +17,10 @@
 import { ShadergradError } from '../base/errors';
 import type { Graph, GraphNode, OpName } from './graph';
 import { concatSlices, inputOf, spatialSize } from './nodeShapes';
+import { elementCount } from '../gpu/tensor';
 import {
   need,
   Run,
-  size,
   type ReferenceInputs,
   type ReferencePrecision,
   type ReferenceState,
@@ -183,7 +183,7 @@ const cpuRules: { [K in OpName]: CpuRule<K> } = {
 
   maxPool: {
     forward: (node, run) => {
-      const [out, argmax] = [run.out(node), new Uint32Array(size(node.shape))];
+      const [out, argmax] = [run.out(node), new Uint32Array(elementCount(node.shape))];
       maxPoolForwardCpu({ x: run.x(node), out, argmax, geometry: node.attrs.geometry });
       run.argmax.set(node.id, argmax);
       return out;
@@ -363,11 +363,15 @@ function forwardPass(run: Run): number {
   for (const n of run.graph.nodes) {
     if (n.op === 'input') {
       const { name } = n.attrs as { name: string };
-      expectLength(`${name} [${n.shape.join(', ')}]`, fed(run, name).length, size(n.shape));
+      expectLength(`${name} [${n.shape.join(', ')}]`, fed(run, name).length, elementCount(n.shape));
     }
-    if (n.op === 'labels') expectLength('labels', run.inputs.labels.length, size(n.shape));
+    if (n.op === 'labels') expectLength('labels', run.inputs.labels.length, elementCount(n.shape));
     for (const p of n.params)
-      expectLength(`'${p.name}' [${p.shape.join(', ')}]`, run.param(p.name).length, size(p.shape));
+      expectLength(
+        `'${p.name}' [${p.shape.join(', ')}]`,
+        run.param(p.name).length,
+        elementCount(p.shape),
+      );
   }
   for (const n of run.graph.nodes) {
     const out = (cpuRules[n.op] as CpuRule<OpName>).forward(n, run);

@@ -4,6 +4,7 @@
  * uses gets its gradient from parts added in the executor's order (Graph.gradientUses).
  */
 import { ShadergradError } from '../base/errors';
+import { elementCount } from '../gpu/tensor';
 import type { GradientUse, Graph, GraphNode } from './graph';
 import { inputOf } from './nodeShapes';
 import { addAccumulateCpu, type FloatArray } from '../kernels/index';
@@ -75,7 +76,7 @@ class Run {
 
   /** A new array for the node's output. */
   out(node: GraphNode): FloatArray {
-    return this.alloc(size(node.shape));
+    return this.alloc(elementCount(node.shape));
   }
 
   value(id: number): FloatArray {
@@ -111,7 +112,7 @@ class Run {
     if (!this.needsGrad.has(id)) return undefined;
     const last = this.uses.get(id)?.at(-1);
     if (last?.consumer === node.id && last.index === i) return this.grad(id);
-    const part = this.alloc(size(this.graph.get(id).shape));
+    const part = this.alloc(elementCount(this.graph.get(id).shape));
     this.parts.set(node.id, [...(this.parts.get(node.id) ?? []), { part, id }]);
     return part;
   }
@@ -147,8 +148,4 @@ class Run {
 export function need<T>(v: T | undefined, what: string): T {
   if (v === undefined) throw new ShadergradError(`reference: ${what} is missing`);
   return v;
-}
-
-export function size(shape: readonly number[]): number {
-  return shape.reduce((a, b) => a * b, 1);
 }

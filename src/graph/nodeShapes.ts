@@ -20,7 +20,7 @@ export function spatialSize(shape: readonly number[]): number {
 export function concatSlices(
   node: GraphNode<'concat'>,
   shapeOf: (id: number) => readonly number[],
-): { id: number; index: number; dims: ConcatDims }[] {
+) {
   const [N = 1, outC = 1] = node.shape;
   const S = spatialSize(node.shape);
   let channelOffset = 0;
@@ -30,13 +30,4 @@ export function concatSlices(
     channelOffset += C;
     return { id, index, dims };
   });
-}
-
-/** One concat input's place in the output: [N, C, S] of [N, outC, S] from channelOffset. */
-export interface ConcatDims {
-  N: number;
-  C: number;
-  S: number;
-  outC: number;
-  channelOffset: number;
 }
