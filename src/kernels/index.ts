@@ -11,6 +11,14 @@ export type { Activation, FloatArray } from './common.cpu';
 export { activationCode } from './common.cpu';
 export { activationForward, activationBackward } from './activation';
 export { activationForwardCpu, activationBackwardCpu } from './activation.cpu';
+export { geluForward, geluBackward } from './gelu';
+export {
+  geluForwardCpu,
+  geluBackwardCpu,
+  type GeluApproximation,
+  type GeluForwardArgs,
+  type GeluBackwardArgs,
+} from './gelu.cpu';
 export { biasAddForward, biasBackward } from './bias';
 export { biasAddForwardCpu, biasBackwardCpu } from './bias.cpu';
 export {
@@ -29,6 +37,13 @@ export {
   type BatchNormRunningUpdateArgs,
   type BatchNormBackwardArgs,
 } from './batchNorm.cpu';
+export { layerNormForward, layerNormBackward } from './layerNorm';
+export {
+  layerNormForwardCpu,
+  layerNormBackwardCpu,
+  type LayerNormForwardArgs,
+  type LayerNormBackwardArgs,
+} from './layerNorm.cpu';
 export { matmul, matmulFlops, preferredMatmulVariant, type MatmulVariant } from './matmul';
 export { matmulCpu, type MatmulArgs } from './matmul.cpu';
 export {
@@ -67,6 +82,24 @@ export {
   softmaxCrossEntropyBackwardCpu,
   softmaxCrossEntropyForwardBackwardCpu,
 } from './softmaxCrossEntropy.cpu';
+export { softmaxForward, softmaxBackward } from './softmax';
+export {
+  softmaxForwardCpu,
+  softmaxBackwardCpu,
+  type SoftmaxForwardArgs,
+  type SoftmaxBackwardArgs,
+} from './softmax.cpu';
+export { embeddingForward, embeddingBackward, positionAddForward } from './embedding';
+export {
+  embeddingForwardCpu,
+  embeddingBackwardCpu,
+  positionAddForwardCpu,
+  type EmbeddingForwardArgs,
+  type EmbeddingBackwardArgs,
+  type PositionAddForwardArgs,
+} from './embedding.cpu';
+export { transpose } from './transpose';
+export { transposeCpu, type TransposeArgs } from './transpose.cpu';
 export { mseForward, mseBackward } from './mse';
 export { mseForwardCpu, mseBackwardCpu } from './mse.cpu';
 export { lossMean } from './reduce';

@@ -13,19 +13,25 @@ import { concatFamily } from './concat';
 import { conv2dIm2colFamily } from './conv2dIm2col';
 import { conv2dImplicitFamily } from './conv2dImplicit';
 import { dropoutFamily } from './dropout';
+import { embeddingFamily } from './embedding';
 import { fmaPeakFamily } from './fmaPeak';
+import { geluFamily } from './gelu';
 import { globalAvgPoolFamily } from './globalAvgPool';
+import { layerNormFamily } from './layerNorm';
 import { matmulFamily } from './matmul';
 import { matmulSubgroupFamily } from './matmulSubgroup';
 import { maxPoolFamily } from './maxPool';
 import { mseFamily } from './mse';
 import { optimizerFamily } from './optimizer';
 import { reduceFamily } from './reduce';
+import { softmaxFamily } from './softmax';
 import { softmaxCrossEntropyFamily } from './softmaxCrossEntropy';
+import { transposeFamily } from './transpose';
 import type { KernelFamily } from './family';
 
 export const kernelFamilies: readonly KernelFamily[] = [
   activationFamily,
+  geluFamily,
   fmaPeakFamily,
   matmulFamily,
   matmulSubgroupFamily,
@@ -37,7 +43,9 @@ export const kernelFamilies: readonly KernelFamily[] = [
   batchGatherFamily,
   biasFamily,
   batchNormFamily,
+  layerNormFamily,
   softmaxCrossEntropyFamily,
+  softmaxFamily,
   mseFamily,
   accuracyFamily,
   reduceFamily,
@@ -45,4 +53,6 @@ export const kernelFamilies: readonly KernelFamily[] = [
   addFamily,
   concatFamily,
   globalAvgPoolFamily,
+  transposeFamily,
+  embeddingFamily,
 ];

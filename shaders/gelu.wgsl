@@ -1,0 +1,87 @@
+// gelu.wgsl: torch.nn.GELU, y = x·Φ(x), and its gradient from the input x (GELU is not invertible,
+// so unlike activation.wgsl the backward cannot work from y).
+//
+//   geluForward:  'none' (approximate = 0): y = 0.5 x (1 + erf(x / sqrt 2))
+//                 'tanh' (approximate = 1): y = 0.5 x (1 + tanh(u)), u = sqrt(2/pi) (x + 0.044715 x^3)
+//   geluBackward: 'none': dX = dY (Φ(x) + x φ(x)), φ(x) = exp(-x^2 / 2) / sqrt(2 pi)
+//                 'tanh': dX = dY (0.5 (1 + tanh u) + 0.5 x (1 - tanh^2 u) sqrt(2/pi) (1 + 3·0.044715 x^2))
+//
+// WGSL has no erf: erfApprox is Abramowitz & Stegun, Handbook of Mathematical Functions (1964),
+// formula 7.1.26, |error| <= 1.5e-7 for every x, odd-extended to x < 0; src/kernels/gelu.cpu.ts
+// evaluates the same formula, so it is the GPU's spec. For |x| large, exp(-x^2) underflows to 0
+// and erf is exactly +-1; tanh is common.wgsl's stableTanh (clamped, no inf/inf).
+// Layout: flat tensors of any shape, one invocation per element. The form is an override, so each
+// has its own pipeline with no per-element branch. Grids spill into y past 65535 workgroups.
+// Overrides: workgroupSize, approximate.
+
+override workgroupSize: u32 = 256u; // invocations per workgroup
+override approximate: u32 = 0u; // 0: the exact (erf) form, torch's default; 1: the tanh form
+
+const SQRT_HALF: f32 = 0.70710678118654752; // 1 / sqrt(2)
+const SQRT_2_OVER_PI: f32 = 0.79788456080286536; // sqrt(2 / pi)
+const INV_SQRT_2PI: f32 = 0.39894228040143268; // 1 / sqrt(2 pi)
+const TANH_CUBIC: f32 = 0.044715; // the tanh form's cubic coefficient
+
+struct Params {
+  count: u32, // elements
+}
+
+// erf(v) by A&S 7.1.26: 1 - (a1 t + ... + a5 t^5) exp(-v^2), t = 1 / (1 + p v), for v >= 0.
+fn erfApprox(erfIn: f32) -> f32 {
+  let a = abs(erfIn);
+  let t = 1.0 / (1.0 + 0.3275911 * a);
+  let poly = t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429))));
+  return sign(erfIn) * (1.0 - poly * exp(-a * a));
+}
+
+fn tanhArgument(tanhX: f32) -> f32 {
+  return SQRT_2_OVER_PI * (tanhX + TANH_CUBIC * tanhX * tanhX * tanhX);
+}
+
+fn geluOf(gx: f32) -> f32 {
+  if (approximate == 1u) {
+    return 0.5 * gx * (1.0 + stableTanh(tanhArgument(gx)));
+  }
+  return 0.5 * gx * (1.0 + erfApprox(gx * SQRT_HALF));
+}
+
+fn geluSlope(sx: f32) -> f32 {
+  if (approximate == 1u) {
+    let th = stableTanh(tanhArgument(sx));
+    let du = SQRT_2_OVER_PI * (1.0 + 3.0 * TANH_CUBIC * sx * sx);
+    return 0.5 * (1.0 + th) + 0.5 * sx * (1.0 - th * th) * du;
+  }
+  let cdf = 0.5 * (1.0 + erfApprox(sx * SQRT_HALF));
+  return cdf + sx * INV_SQRT_2PI * exp(-0.5 * sx * sx);
+}
+
+// ---- forward
+@group(0) @binding(0) var<storage, read> x: array<f32>; // input
+@group(0) @binding(1) var<storage, read_write> y: array<f32>; // gelu(x)
+@group(0) @binding(2) var<uniform> params: Params;
+
+@compute @workgroup_size(workgroupSize)
+fn geluForward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
+               @builtin(local_invocation_index) lid: u32) {
+  let i = linearWorkgroup(wid, nwg) * workgroupSize + lid;
+  if (i >= params.count) {
+    return;
+  }
+  y[i] = geluOf(x[i]);
+}
+
+// ---- backward
+@group(0) @binding(0) var<storage, read> xIn: array<f32>; // the forward's input
+@group(0) @binding(1) var<storage, read> dY: array<f32>; // dL/dy
+@group(0) @binding(2) var<storage, read_write> dX: array<f32>; // dL/dx
+@group(0) @binding(3) var<uniform> backwardParams: Params;
+
+@compute @workgroup_size(workgroupSize)
+fn geluBackward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
+                @builtin(local_invocation_index) lid: u32) {
+  let i = linearWorkgroup(wid, nwg) * workgroupSize + lid;
+  if (i >= backwardParams.count) {
+    return;
+  }
+  dX[i] = dY[i] * geluSlope(xIn[i]);
+}

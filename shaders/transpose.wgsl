@@ -1,0 +1,38 @@
+// transpose.wgsl: x.transpose(1, 2) of a 4-D tensor, the copy that splits and merges attention's
+// heads ([N, T, H, D] <-> [N, H, T, D]).
+//
+//   transpose: out[a, c, b, d] = x[a, b, c, d]
+//
+// Layout: x [A, B, C, D] and out [A, C, B, D], row-major. Its own backward: the gradient of
+// out = transpose(x) is dX = transpose(dOut) with B and C swapped. One invocation per element of
+// out, so writes are contiguous and reads are contiguous along d (D is a head's width, 16-64).
+// A copy, so results are exact. The grid spills into y past 65535 workgroups (linearWorkgroup).
+// Overrides: workgroupSize.
+
+override workgroupSize: u32 = 64u; // invocations per workgroup
+
+struct Params {
+  A: u32, // outer dimension (the batch)
+  B: u32, // x's dimension 1, out's dimension 2
+  C: u32, // x's dimension 2, out's dimension 1
+  D: u32, // innermost dimension, kept in place
+}
+
+@group(0) @binding(0) var<storage, read> x: array<f32>; // [A, B, C, D]
+@group(0) @binding(1) var<storage, read_write> out: array<f32>; // [A, C, B, D]
+@group(0) @binding(2) var<uniform> params: Params;
+
+@compute @workgroup_size(workgroupSize)
+fn transpose(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
+             @builtin(local_invocation_index) lid: u32) {
+  let i = linearWorkgroup(wid, nwg) * workgroupSize + lid;
+  if (i >= params.A * params.B * params.C * params.D) {
+    return;
+  }
+  // i = ((a * C + c) * B + b) * D + d in out
+  let d = i % params.D;
+  let b = (i / params.D) % params.B;
+  let c = (i / (params.D * params.B)) % params.C;
+  let a = i / (params.D * params.B * params.C);
+  out[i] = x[((a * params.B + b) * params.C + c) * params.D + d];
+}

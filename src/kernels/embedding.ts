@@ -1,0 +1,96 @@
+/**
+ * Embeddings (shaders/embedding.wgsl): the token lookup out[n] = table[tokens[n]] and its
+ * deterministic gradient (a gather per table element over the positions in order, no atomics),
+ * and the add of a learned position table broadcast over the batch. tokens is u32 [N]; a token
+ * >= V reads as zeros on the GPU, so callers check tokens before uploading them.
+ */
+import { dispatchFor, type KernelCall } from '../gpu/dispatch';
+import { defineParams } from '../gpu/uniforms';
+import type { GpuTensor } from '../gpu/tensor';
+import { expectCount, expectDtype, expectWhole } from './checks';
+import type {
+  EmbeddingBackwardArgs,
+  EmbeddingForwardArgs,
+  PositionAddForwardArgs,
+} from './embedding.cpu';
+import type { KernelFamily } from './family';
+import { familyShader } from './shader';
+import source from '../../shaders/embedding.wgsl?raw';
+
+export const embeddingShader = familyShader('embedding', source);
+export const embeddingParams = defineParams('Params', { N: 'u32', V: 'u32', C: 'u32' });
+export const positionAddParams = defineParams('AddParams', { B: 'u32', P: 'u32' });
+
+const WORKGROUP_SIZE = 64;
+
+function checkSizes(label: string, tokens: GpuTensor, N: number, V: number, C: number): void {
+  expectWhole(label, 'N', N);
+  expectWhole(label, 'V', V);
+  expectWhole(label, 'C', C);
+  expectCount(label, 'tokens', tokens, N);
+  if (tokens.dtype !== 'i32') expectDtype(label, 'tokens', tokens, 'u32');
+}
+
+export function embeddingForward(args: EmbeddingForwardArgs<GpuTensor, GpuTensor>): KernelCall {
+  const { tokens, table, out, N, V, C } = args;
+  const label = 'embedding.embeddingForward';
+  checkSizes(label, tokens, N, V, C);
+  expectCount(label, 'table', table, V * C);
+  expectCount(label, 'out', out, N * C);
+  return {
+    label: `${label}(${N} tokens, ${V}x${C})`,
+    shader: embeddingShader,
+    entryPoint: 'embeddingForward',
+    constants: { workgroupSize: WORKGROUP_SIZE },
+    tensors: [tokens, table, out],
+    params: embeddingParams.pack({ N, V, C }),
+    workgroups: dispatchFor(N * C, WORKGROUP_SIZE),
+  };
+}
+
+export function embeddingBackward(args: EmbeddingBackwardArgs<GpuTensor, GpuTensor>): KernelCall {
+  const { tokens, dOut, dTable, N, V, C } = args;
+  const label = 'embedding.embeddingBackward';
+  checkSizes(label, tokens, N, V, C);
+  expectCount(label, 'dOut', dOut, N * C);
+  expectCount(label, 'dTable', dTable, V * C);
+  return {
+    label: `${label}(${N} tokens, ${V}x${C})`,
+    shader: embeddingShader,
+    entryPoint: 'embeddingBackward',
+    constants: { workgroupSize: WORKGROUP_SIZE },
+    tensors: [tokens, dOut, dTable],
+    params: embeddingParams.pack({ N, V, C }),
+    workgroups: dispatchFor(V * C, WORKGROUP_SIZE),
+  };
+}
+
+/** out = x + pos, pos [P] broadcast over the B rows of x [B, P]; its gradient is biasBackward's. */
+export function positionAddForward(args: PositionAddForwardArgs<GpuTensor>): KernelCall {
+  const { x, pos, out, B, P } = args;
+  const label = 'embedding.positionAddForward';
+  expectWhole(label, 'B', B);
+  expectWhole(label, 'P', P);
+  expectCount(label, 'x', x, B * P);
+  expectCount(label, 'pos', pos, P);
+  expectCount(label, 'out', out, B * P);
+  return {
+    label: `${label}(${B}x${P})`,
+    shader: embeddingShader,
+    entryPoint: 'positionAddForward',
+    constants: { workgroupSize: WORKGROUP_SIZE },
+    tensors: [x, pos, out],
+    params: positionAddParams.pack({ B, P }),
+    workgroups: dispatchFor(B * P, WORKGROUP_SIZE),
+  };
+}
+
+export const embeddingFamily: KernelFamily = {
+  name: 'embedding',
+  shader: embeddingShader,
+  entryPoints: {
+    embeddingForward: embeddingParams,
+    embeddingBackward: embeddingParams,
+    positionAddForward: positionAddParams,
+  },
+};

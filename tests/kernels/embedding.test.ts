@@ -1,0 +1,143 @@
+/** embedding.wgsl: token lookup, its deterministic gradient, and the position table's add. */
+import { describe, expect, it } from 'vitest';
+import { createTensor, uploadTensor } from '../../src/gpu/buffers';
+import { biasBackward } from '../../src/kernels/bias';
+import { biasBackwardCpu } from '../../src/kernels/bias.cpu';
+import {
+  embeddingBackward,
+  embeddingForward,
+  positionAddForward,
+} from '../../src/kernels/embedding';
+import {
+  embeddingBackwardCpu,
+  embeddingForwardCpu,
+  positionAddForwardCpu,
+} from '../../src/kernels/embedding.cpu';
+import { randomFloats, randomInts } from '../../src/base/random';
+import { expectAllClose } from '../helpers/allclose';
+import { numericalGradient, toF64, weightedSum } from '../helpers/finiteDiff';
+import { runAndRead, upload, useTestGpu } from '../helpers/gpu';
+import { inOrderSumAtol } from '../helpers/sumBound';
+
+const gpu = useTestGpu();
+
+/** [rows, cols] -> [cols, rows], for per-column sum bounds. */
+function transposed(a: Float32Array, rows: number, cols: number): Float32Array {
+  return Float32Array.from(
+    { length: rows * cols },
+    (_, i) => a[(i % rows) * cols + Math.floor(i / rows)] ?? 0,
+  );
+}
+
+describe('embedding twin', () => {
+  it('looks rows up and sums each row gradient over its positions', () => {
+    const table = new Float64Array([0, 1, 10, 11, 20, 21]); // V = 3, C = 2
+    const tokens = new Uint32Array([2, 0, 2]);
+    const out = new Float64Array(6);
+    embeddingForwardCpu({ tokens, table, out, N: 3, V: 3, C: 2 });
+    expect([...out]).toEqual([20, 21, 0, 1, 20, 21]);
+    const dTable = new Float64Array(6).fill(7);
+    const dOut = new Float64Array([1, 2, 3, 4, 5, 6]);
+    embeddingBackwardCpu({ tokens, dOut, dTable, N: 3, V: 3, C: 2 });
+    expect([...dTable]).toEqual([3, 4, 0, 0, 6, 8]); // row 1 never used: zeros
+  });
+
+  it('refuses a token outside the vocabulary, naming it', () => {
+    const args = { table: new Float64Array(4), out: new Float64Array(4), N: 2, V: 2, C: 2 };
+    expect(() => embeddingForwardCpu({ ...args, tokens: new Uint32Array([1, 2]) })).toThrow(
+      /token 2 at position 1 is not below the vocabulary size 2/,
+    );
+  });
+
+  it('the table gradient equals central differences', () => {
+    const [N, V, C] = [9, 4, 3];
+    const tokens = Uint32Array.from(randomInts(N, 1, V));
+    const table = toF64(randomFloats(V * C, 2));
+    const w = toF64(randomFloats(N * C, 3));
+    const out = new Float64Array(N * C);
+    const loss = (): number => {
+      embeddingForwardCpu({ tokens, table, out, N, V, C });
+      return weightedSum(out, w);
+    };
+    const dTable = new Float64Array(V * C);
+    embeddingBackwardCpu({ tokens, dOut: w, dTable, N, V, C });
+    expectAllClose(dTable, numericalGradient(loss, table), { atol: 1e-9, rtol: 1e-7 }, 'dTable');
+  });
+});
+
+describe('embedding on the GPU vs the twin', () => {
+  it.each([
+    [1, 1, 1],
+    [7, 3, 5],
+    [130, 11, 16],
+    [2000, 65, 33], // many repeats of each token
+    [50, 300, 8], // most rows never used
+  ])('N=%i V=%i C=%i', async (N, V, C) => {
+    const g = gpu();
+    const tokens = Uint32Array.from(randomInts(N, N + V, V));
+    const table = randomFloats(V * C, 2, -1e3, 1e3);
+    const dOutData = randomFloats(N * C, 3, -1e3, 1e3);
+    const [want, dWant] = [new Float32Array(N * C), new Float64Array(V * C)];
+    embeddingForwardCpu({ tokens, table, out: want, N, V, C });
+    embeddingBackwardCpu({ tokens, dOut: dOutData, dTable: dWant, N, V, C });
+    const tokenT = uploadTensor(g, tokens, [N], { dtype: 'u32' });
+    const out = createTensor(g, [N * C]);
+    const args = { tokens: tokenT, table: upload(g, table, [V * C]), out, N, V, C };
+    expect(await runAndRead(g, embeddingForward(args), out)).toEqual(want); // a copy: exact
+    const dTable = createTensor(g, [V * C]);
+    const dOut = upload(g, dOutData, [N * C]);
+    const backward = embeddingBackward({ tokens: tokenT, dOut, dTable, N, V, C });
+    const got = await runAndRead(g, backward, dTable);
+    // each element sums its row's positions in order in float32: within gamma(k - 1)·sum|dOut|
+    // over those k positions (tests/helpers/sumBound)
+    const absSums = new Float64Array(V * C);
+    embeddingBackwardCpu({ tokens, dOut: dOutData.map(Math.abs), dTable: absSums, N, V, C });
+    const counts = Array.from({ length: V }, (_, v) => tokens.filter((t) => t === v).length);
+    const k = Math.max(...counts);
+    const atol = ((k - 1) * 2 ** -24 * Math.max(...absSums)) / (1 - (k - 1) * 2 ** -24);
+    expectAllClose(got, dWant, { atol, rtol: 0 }, 'dTable');
+    for (let v = 0; v < V; v++)
+      if (!tokens.includes(v))
+        expect(got.subarray(v * C, (v + 1) * C).every((x) => x === 0)).toBe(true);
+    // reruns: the same bits
+    expect(await runAndRead(g, backward, dTable)).toEqual(got);
+  });
+
+  it('a token past the vocabulary reads as zeros on the GPU', async () => {
+    const g = gpu();
+    const tokens = uploadTensor(g, new Uint32Array([0, 5]), [2], { dtype: 'u32' });
+    const out = createTensor(g, [2]);
+    const args = { tokens, table: upload(g, [3, 4], [2]), out, N: 2, V: 2, C: 1 };
+    expect([...(await runAndRead(g, embeddingForward(args), out))]).toEqual([3, 0]);
+  });
+
+  it('the position add and its table gradient (biasBackward over the batch)', async () => {
+    const g = gpu();
+    const [B, P] = [5, 21];
+    const x = randomFloats(B * P, 1, -1e3, 1e3);
+    const pos = randomFloats(P, 2);
+    const want = new Float32Array(B * P);
+    positionAddForwardCpu({ x, pos, out: want, B, P });
+    const out = createTensor(g, [B * P]);
+    const add = positionAddForward({
+      x: upload(g, x, [B * P]),
+      pos: upload(g, pos, [P]),
+      out,
+      B,
+      P,
+    });
+    // one float32 addition, as the twin's store into a Float32Array rounds it: exact
+    expect(await runAndRead(g, add, out)).toEqual(want);
+    const dPosWant = new Float64Array(P);
+    biasBackwardCpu({ dOut: x, dBias: dPosWant, N: B, C: P, S: 1 });
+    const dPos = createTensor(g, [P]);
+    const got = await runAndRead(
+      g,
+      biasBackward({ dOut: upload(g, x, [B * P]), dBias: dPos, N: B, C: P, S: 1 }),
+      dPos,
+    );
+    // each column sums B = 5 values in order: gamma(B - 1)·sum|x| of that column
+    const atol = inOrderSumAtol(transposed(x, B, P), P, B);
+    expectAllClose(got, dPosWant, { atol, rtol: 0 }, 'dPos');
+  });
+});
