@@ -12,7 +12,9 @@ import { mib } from '../base/units';
 import type { KernelCall } from '../gpu/dispatch';
 import type { GpuTensor } from '../gpu/tensor';
 import type { GraphNode, OpName } from './graph';
-import { concatSlices, inputOf, spatialSize } from './nodeShapes';
+import { need, none, type OpRule, type RuleContext } from './ruleContext';
+import { sequenceRules, type SequenceOp } from './sequenceRules';
+import { concatSlices, inputOf, lastAxis, spatialSize } from './nodeShapes';
 import {
   activationBackward,
   activationForward,
@@ -46,51 +48,7 @@ import {
   softmaxCrossEntropyForward,
   softmaxCrossEntropyForwardBackward,
   type Activation,
-  type MatmulVariant,
 } from '../kernels/index';
-
-export interface RuleContext {
-  readonly training: boolean;
-  readonly matmulVariant: MatmulVariant;
-  /** The largest tensor a kernel may bind: scratch past it goes through in batch chunks. */
-  readonly maxBindingBytes: number;
-  /** Records a line about how the plan runs a node (printed with the plan's memory). */
-  note(text: string): void;
-  /** u32 [1]: optimizer steps completed; constant through a step's forward and backward. */
-  step(): GpuTensor;
-  /** The nodes that take node `id`'s output as an input. */
-  consumers(id: number): readonly GraphNode[];
-  node(id: number): GraphNode;
-  /** The node's forward output. */
-  value(id: number): GpuTensor;
-  /**
-   * dLoss/d(output of node `id`), complete once every consumer's backward has run (a rule reads
-   * its own node's); undefined when nothing upstream needs it.
-   */
-  grad(id: number): GpuTensor | undefined;
-  /**
-   * Where the node's backward writes dLoss/d(input i) for its own use of that input: the input's
-   * gradient itself, or, when the input feeds several uses, a part the executor adds to it.
-   * Undefined when the input needs no gradient. Rules overwrite it, never accumulate.
-   */
-  inputGrad(node: GraphNode, i?: number): GpuTensor | undefined;
-  param(name: string): GpuTensor;
-  paramGrad(name: string): GpuTensor;
-  /** A scratch tensor private to one node (planned like any other intermediate). */
-  scratch(node: number, key: string, shape: readonly number[], dtype?: 'f32' | 'u32'): GpuTensor;
-}
-
-export interface OpRule<K extends OpName> {
-  forward(node: GraphNode<K>, ctx: RuleContext): KernelCall[];
-  backward(node: GraphNode<K>, ctx: RuleContext): KernelCall[];
-}
-
-const none = (): KernelCall[] => [];
-
-function need<T>(v: T | undefined, what: string): T {
-  if (v === undefined) throw new Error(`autodiff: ${what} is missing`);
-  return v;
-}
 
 /**
  * The activation of a layer whose gradient the maxPool after it computes (fused into the pool's
@@ -144,7 +102,7 @@ function batchNormTensors(node: GraphNode<'batchNorm'>, ctx: RuleContext) {
   };
 }
 
-export const opRules: { [K in OpName]: OpRule<K> } = {
+const imageRules: { [K in Exclude<OpName, SequenceOp>]: OpRule<K> } = {
   input: { forward: none, backward: none },
   labels: { forward: none, backward: none },
   flatten: { forward: none, backward: none }, // a view: value and grad alias the input's
@@ -215,7 +173,7 @@ export const opRules: { [K in OpName]: OpRule<K> } = {
   dense: {
     // y = act(x·Wᵀ + b), x [N, in], W [out, in]
     forward: (node, ctx) => {
-      const [N = 1, inputs = 1] = ctx.value(inputOf(node)).shape;
+      const { rows: N, D: inputs } = lastAxis(ctx.value(inputOf(node)).shape);
       const { name, units, activation } = node.attrs;
       const args = {
         a: ctx.value(inputOf(node)),
@@ -234,7 +192,7 @@ export const opRules: { [K in OpName]: OpRule<K> } = {
     // dW = dPreᵀ·x, db = Σ_n dPre, dX = dPre·W
     backward: (node, ctx) => {
       const x = ctx.value(inputOf(node));
-      const [N = 1, inputs = 1] = x.shape;
+      const { rows: N, D: inputs } = lastAxis(x.shape);
       const { name, units, activation } = node.attrs;
       const { calls, dPre } = preActivationGrad(node, activation, ctx);
       calls.push(
@@ -463,7 +421,7 @@ export const opRules: { [K in OpName]: OpRule<K> } = {
     // Training fuses the gradient (softmax - onehot)/N into the forward dispatch.
     forward: (node, ctx) => {
       const logits = ctx.value(inputOf(node, 0));
-      const [N = 1, K = 1] = logits.shape;
+      const { rows: N, D: K } = lastAxis(logits.shape);
       const labels = ctx.value(inputOf(node, 1));
       const loss = ctx.value(node.id);
       const dLogits = ctx.inputGrad(node, 0);
@@ -492,3 +450,6 @@ export const opRules: { [K in OpName]: OpRule<K> } = {
     },
   },
 };
+
+/** Every op's rules: one table, so a missing op or direction is a type error. */
+export const opRules: { [K in OpName]: OpRule<K> } = { ...imageRules, ...sequenceRules };

@@ -16,11 +16,14 @@
  */
 import { ShadergradError } from '../base/errors';
 import type { Graph, GraphNode, OpName } from './graph';
-import { concatSlices, inputOf, spatialSize } from './nodeShapes';
+import { concatSlices, inputOf, lastAxis, spatialSize } from './nodeShapes';
 import { elementCount } from '../gpu/tensor';
+import { cpuSequenceRules, type CpuSequenceOp } from './cpuSequenceRules';
 import {
   need,
+  none,
   Run,
+  type CpuRule,
   type ReferenceInputs,
   type ReferencePrecision,
   type ReferenceState,
@@ -67,15 +70,6 @@ import {
 
 export type { ReferenceInputs, ReferencePrecision, ReferenceState, ReferenceStepResult };
 
-interface CpuRule<K extends OpName> {
-  /** Returns the node's output (the loss node's: per-sample losses; labels: none). */
-  forward(node: GraphNode<K>, run: Run): FloatArray | undefined;
-  /** Writes the gradients of the node's parameters and of each input that needs one. */
-  backward(node: GraphNode<K>, run: Run): void;
-}
-
-const none = (): void => undefined;
-
 /** dL/d(pre-activation) = f'(pre) * dY, computed from the output y; dY itself when f = none. */
 function preActivationGrad(node: GraphNode, activation: Activation, run: Run): FloatArray {
   if (activation === 'none') return run.dY(node);
@@ -93,7 +87,7 @@ function fed(run: Run, name: string): FloatArray {
   return data;
 }
 
-const cpuRules: { [K in OpName]: CpuRule<K> } = {
+const cpuImageRules: { [K in Exclude<OpName, CpuSequenceOp>]: CpuRule<K> } = {
   input: {
     forward: (node, run) => {
       const x = run.out(node);
@@ -133,7 +127,7 @@ const cpuRules: { [K in OpName]: CpuRule<K> } = {
     // y = act(x·Wᵀ + b), x [N, in], W [out, in]
     forward: (node, run) => {
       const a = run.x(node);
-      const [N = 1, K = 1] = run.xShape(node);
+      const { rows: N, D: K } = lastAxis(run.xShape(node));
       const { name, units, activation } = node.attrs;
       const [out, b] = [run.out(node), run.param(`${name}.weight`)];
       const bias = run.param(`${name}.bias`);
@@ -143,7 +137,7 @@ const cpuRules: { [K in OpName]: CpuRule<K> } = {
     // dW = dPreᵀ·x, db = Σ_n dPre, dX = dPre·W
     backward: (node, run) => {
       const x = run.x(node);
-      const [N = 1, inputs = 1] = run.xShape(node);
+      const { rows: N, D: inputs } = lastAxis(run.xShape(node));
       const { name, units, activation } = node.attrs;
       const [dPre, dX] = [preActivationGrad(node, activation, run), run.inputGrad(node)];
       const [weight, dWeight] = [run.param(`${name}.weight`), run.paramGrad(`${name}.weight`)];
@@ -319,7 +313,7 @@ const cpuRules: { [K in OpName]: CpuRule<K> } = {
   softmaxCrossEntropy: {
     forward: (node, run) => {
       const logits = run.x(node);
-      const [N = 1, K = 1] = run.xShape(node);
+      const { rows: N, D: K } = lastAxis(run.xShape(node));
       const loss = run.out(node);
       softmaxCrossEntropyForwardCpu({ logits, labels: run.inputs.labels, loss, N, K });
       return loss;
@@ -327,7 +321,7 @@ const cpuRules: { [K in OpName]: CpuRule<K> } = {
     // dLogits = (softmax - onehot(label)) / N (the GPU fuses this into its forward dispatch)
     backward: (node, run) => {
       const logits = run.x(node);
-      const [N = 1, K = 1] = run.xShape(node);
+      const { rows: N, D: K } = lastAxis(run.xShape(node));
       const [dLogits, labels] = [run.inputGrad(node), run.inputs.labels];
       if (dLogits) softmaxCrossEntropyBackwardCpu({ logits, labels, dLogits, N, K });
     },
@@ -351,6 +345,8 @@ const cpuRules: { [K in OpName]: CpuRule<K> } = {
     },
   },
 };
+
+const cpuRules: { [K in OpName]: CpuRule<K> } = { ...cpuImageRules, ...cpuSequenceRules };
 
 function expectLength(what: string, got: number, want: number): void {
   if (got !== want)

@@ -5,7 +5,7 @@
  */
 import { ShadergradError } from '../base/errors';
 import { elementCount } from '../gpu/tensor';
-import type { GradientUse, Graph, GraphNode } from './graph';
+import type { GradientUse, Graph, GraphNode, OpName } from './graph';
 import { inputOf } from './nodeShapes';
 import { addAccumulateCpu, type FloatArray } from '../kernels/index';
 
@@ -13,10 +13,12 @@ export type ReferencePrecision = 'f32' | 'f64';
 
 /** One batch, by input node name: 'images', 'labels' (class ids) and, for mse, 'targets'. */
 export interface ReferenceInputs {
-  images: FloatArray;
+  images?: FloatArray;
   labels: Int32Array;
   /** [N, D] for an input node named 'targets' (mse's second input). */
   targets?: FloatArray;
+  /** Token ids for the tokens node (a sequence model's input), e.g. [N, T]. */
+  tokens?: Uint32Array;
 }
 
 /** Parameters by PyTorch name, the model's trainable state, and Adam's t. */
@@ -48,6 +50,8 @@ class Run {
   readonly argmax = new Map<number, Uint32Array>();
   /** batchNorm node id -> the batch's mean and biased variance, from the forward. */
   readonly batchStats = new Map<number, { mean: FloatArray; variance: FloatArray }>();
+  /** layerNorm node id -> each row's mean and 1/std, from the forward. */
+  readonly rowStats = new Map<number, { mean: FloatArray; rstd: FloatArray }>();
   /** Gradient parts waiting to be added to their input's gradient, by consumer node. */
   private readonly parts = new Map<number, { part: FloatArray; id: number }[]>();
   private readonly uses: ReadonlyMap<number, readonly GradientUse[]>;
@@ -98,8 +102,9 @@ class Run {
     if (!this.needsGrad.has(id)) return undefined;
     const node = this.graph.get(id);
     let g = this.nodeGrads.get(id);
-    if (!g) g = node.op === 'flatten' ? this.inputGrad(node, 0) : this.out(node);
-    if (g) this.nodeGrads.set(id, g); // flatten: the same array as its input's gradient
+    const view = node.op === 'flatten' || node.op === 'reshape';
+    if (!g) g = view ? this.inputGrad(node, 0) : this.out(node);
+    if (g) this.nodeGrads.set(id, g); // a view: the same array as its input's gradient
     return g;
   }
 
@@ -144,6 +149,16 @@ class Run {
     return g;
   }
 }
+
+export interface CpuRule<K extends OpName> {
+  /** Returns the node's output (the loss node's: per-sample losses; labels: none). */
+  forward(node: GraphNode<K>, run: Run): FloatArray | undefined;
+  /** Writes the gradients of the node's parameters and of each input that needs one. */
+  backward(node: GraphNode<K>, run: Run): void;
+}
+
+/** The rule of an op with nothing to do in that direction. */
+export const none = (): void => undefined;
 
 export function need<T>(v: T | undefined, what: string): T {
   if (v === undefined) throw new ShadergradError(`reference: ${what} is missing`);

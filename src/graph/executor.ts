@@ -11,7 +11,8 @@
  *    no buffer or bind group is created per step.
  */
 import type { Gpu } from '../gpu/device';
-import { opRules, type RuleContext } from './autodiff';
+import { opRules } from './autodiff';
+import type { RuleContext } from './ruleContext';
 import {
   prepareCall,
   encodeCall,
@@ -177,22 +178,22 @@ class Tracer implements RuleContext {
 
   value(id: number): GpuTensor {
     const node = this.graph.get(id);
-    // flatten is a view; dropout in evaluation is the identity, so also an alias of its input
-    if (node.op === 'flatten' || (node.op === 'dropout' && !this.training))
+    // flatten and reshape are views; dropout in evaluation is the identity, so also an alias
+    if (isView(node) || (node.op === 'dropout' && !this.training))
       return reshape(this.value(node.inputs[0] ?? -1), node.shape);
-    const kind: TensorKind =
-      node.op === 'input' || node.op === 'labels'
-        ? 'input'
-        : isOutput(this.graph, node)
-          ? 'output'
-          : 'activation';
-    return this.make(`value:${id}`, kind, node.shape, node.op === 'labels' ? 'i32' : 'f32');
+    const kind: TensorKind = isInput(node)
+      ? 'input'
+      : isOutput(this.graph, node)
+        ? 'output'
+        : 'activation';
+    const dtype = node.op === 'labels' ? 'i32' : node.op === 'tokens' ? 'u32' : 'f32';
+    return this.make(`value:${id}`, kind, node.shape, dtype);
   }
 
   grad(id: number): GpuTensor | undefined {
     if (!this.training || !this.requiresGrad.has(id)) return undefined;
     const node = this.graph.get(id);
-    if (node.op === 'flatten') {
+    if (isView(node)) {
       const inner = this.inputGrad(node, 0);
       return inner && reshape(inner, node.shape);
     }
@@ -252,6 +253,16 @@ class Tracer implements RuleContext {
   }
 }
 
+/** Nodes whose value and gradient alias their input's, with another shape. */
+function isView(node: GraphNode): boolean {
+  return node.op === 'flatten' || node.op === 'reshape';
+}
+
+/** Nodes the caller fills before a step (by name, through StepPlan.inputs). */
+function isInput(node: GraphNode): boolean {
+  return node.op === 'input' || node.op === 'labels' || node.op === 'tokens';
+}
+
 function reshape(t: GpuTensor, shape: readonly number[]): GpuTensor {
   return { ...t, shape: [...shape] };
 }
@@ -264,7 +275,7 @@ function isOutput(graph: Graph, node: GraphNode): boolean {
 function trace(graph: Graph, tracer: Tracer, options: PlanOptions): KernelCall[] {
   const loss = graph.lossNode();
   const calls: KernelCall[] = [];
-  for (const n of graph.nodes) if (n.op === 'input' || n.op === 'labels') tracer.value(n.id);
+  for (const n of graph.nodes) if (isInput(n)) tracer.value(n.id);
   const inputs = inputMap(graph, tracer);
   if (options.prelude) calls.push(...options.prelude(inputs));
   for (const n of graph.nodes) calls.push(...forwardOf(n, tracer));
@@ -300,8 +311,7 @@ function backwardOf<K extends GraphNode['op']>(node: GraphNode<K>, ctx: RuleCont
 function inputMap(graph: Graph, tracer: Tracer): Map<string, GpuTensor> {
   const m = new Map<string, GpuTensor>();
   for (const n of graph.nodes) {
-    if (n.op === 'input' || n.op === 'labels')
-      m.set((n.attrs as { name: string }).name, tracer.value(n.id));
+    if (isInput(n)) m.set((n.attrs as { name: string }).name, tracer.value(n.id));
   }
   return m;
 }

@@ -10,79 +10,24 @@ import {
   isDropoutRate,
   poolGeometry,
   type Activation,
-  type Conv2dGeometry,
+  type GeluApproximation,
   type Padding,
-  type PoolGeometry,
 } from '../kernels/index';
+import { elementCount } from '../gpu/tensor';
+import {
+  describe,
+  expectAtLeastRank,
+  expectPositive,
+  expectRank,
+  withLayerName,
+  type GradientUse,
+  type GraphNode,
+  type OpAttrs,
+  type OpName,
+  type ParamSpec,
+} from './ops';
 
-export interface OpAttrs {
-  input: { name: string };
-  labels: { name: string };
-  conv2d: {
-    name: string;
-    features: number;
-    geometry: Conv2dGeometry;
-    activation: Activation;
-    /** False for a convolution without bias (one followed by batch norm). */
-    bias: boolean;
-  };
-  maxPool: { geometry: PoolGeometry };
-  avgPool: { geometry: PoolGeometry };
-  flatten: Record<string, never>;
-  dense: { name: string; units: number; activation: Activation };
-  activation: { activation: Activation };
-  /** rate p; u32 seed and layer id, which the mask's hash mixes with the step and element index. */
-  dropout: { name: string; rate: number; seed: number; layer: number };
-  /** out = f(a + b); 'spatial': b is [N, C, 1, 1], broadcast over H, W. */
-  add: { name: string; broadcast: 'none' | 'spatial'; activation: Activation };
-  /** torch.cat(inputs, dim=1). */
-  concat: { name: string };
-  /** torch.nn.BatchNorm2d ([N, C, H, W]) or BatchNorm1d ([N, C]), then f. */
-  batchNorm: {
-    name: string;
-    features: number;
-    eps: number;
-    momentum: number;
-    activation: Activation;
-  };
-  /** torch.nn.AdaptiveAvgPool2d(1): [N, C, H, W] -> [N, C, 1, 1]. */
-  globalAvgPool: { name: string };
-  softmaxCrossEntropy: Record<string, never>;
-  mse: Record<string, never>;
-}
-
-export type OpName = keyof OpAttrs;
-
-export interface ParamSpec {
-  /** PyTorch state_dict name, e.g. 'conv1.weight'. */
-  readonly name: string;
-  readonly shape: readonly number[];
-  /** Inputs per output unit, for PyTorch's default init bound 1/sqrt(fanIn). */
-  readonly fanIn: number;
-  /**
-   * How the store fills it, as PyTorch does: 'uniform' U(-1/sqrt(fanIn), 1/sqrt(fanIn)) (conv and
-   * dense, the default), 'ones' or 'zeros' (batch norm's weight, bias and running statistics).
-   */
-  readonly init?: 'uniform' | 'ones' | 'zeros';
-  /** False for buffers no optimizer updates (batch norm's running statistics); default true. */
-  readonly trainable?: boolean;
-}
-
-/** One input slot that reads a node's output: the consumer node and which of its inputs. */
-export interface GradientUse {
-  readonly consumer: number;
-  readonly index: number;
-}
-
-export interface GraphNode<K extends OpName = OpName> {
-  readonly id: number;
-  readonly op: K;
-  readonly inputs: readonly number[];
-  readonly attrs: OpAttrs[K];
-  /** Output shape, batch first. Losses output [N] per-sample losses. */
-  readonly shape: readonly number[];
-  readonly params: readonly ParamSpec[];
-}
+export type { GradientUse, GraphNode, OpAttrs, OpName, ParamSpec } from './ops';
 
 export interface Conv2dOptions {
   name: string;
@@ -136,8 +81,9 @@ export class Graph {
     return this.append('input', [], { name }, [...shape]);
   }
 
-  labels(name: string, batch: number): number {
-    return this.append('labels', [], { name }, [batch]);
+  /** Integer class ids: [batch], or e.g. [N, T] for one target token per position. */
+  labels(name: string, shape: number | readonly number[]): number {
+    return this.append('labels', [], { name }, typeof shape === 'number' ? [shape] : [...shape]);
   }
 
   conv2d(x: number, o: Conv2dOptions): number {
@@ -181,8 +127,15 @@ export class Graph {
     return this.append('flatten', [x], {}, [N ?? 1, rest.reduce((a, b) => a * b, 1)]);
   }
 
+  /** torch.nn.Linear over the last axis: [N, in] -> [N, units], or [N, T, in] -> [N, T, units]. */
   dense(x: number, o: { name: string; units: number; activation?: Activation }): number {
-    const [N = 0, inputs = 0] = expectRank(this.get(x), 2, o.name);
+    const node = this.get(x);
+    if (node.shape.length !== 2 && node.shape.length !== 3)
+      throw new ShadergradError(
+        `${o.name}: expects a 2-D [N, in] or 3-D [N, T, in] input, got [${node.shape.join(', ')}] from ${describe(node.op, node.attrs)} (flatten images first)`,
+      );
+    const shape = [...node.shape];
+    const inputs = shape.at(-1) ?? 0;
     expectPositive(o.name, 'units', o.units);
     const params = [
       { name: `${o.name}.weight`, shape: [o.units, inputs], fanIn: inputs },
@@ -192,7 +145,7 @@ export class Graph {
       'dense',
       [x],
       { name: o.name, units: o.units, activation: o.activation ?? 'none' },
-      [N, o.units],
+      [...shape.slice(0, -1), o.units],
       params,
     );
   }
@@ -304,14 +257,125 @@ export class Graph {
     return this.append('globalAvgPool', [x], { name }, [N, C, 1, 1]);
   }
 
-  /** Mean softmax cross-entropy of logits [N, K] against integer labels [N]. */
-  softmaxCrossEntropy(logits: number, labels: number): number {
-    const [N = 0] = expectRank(this.get(logits), 2, 'softmaxCrossEntropy');
-    if (this.get(labels).shape[0] !== N)
+  // ---- sequence models (transformers): tokens, embeddings, attention's pieces, layer norm
+
+  /** Integer token ids below `vocab`, e.g. [N, T]: fed as u32, read by an embedding. */
+  tokens(name: string, shape: readonly number[], vocab: number): number {
+    expectPositive(name, 'vocab', vocab);
+    return this.append('tokens', [], { name, vocab }, [...shape]);
+  }
+
+  /** torch.nn.Embedding(vocab, features): tokens [...] -> [..., features], weight N(0, 1). */
+  embedding(tokens: number, o: { name: string; features: number }): number {
+    const source = this.get(tokens);
+    if (source.op !== 'tokens')
       throw new ShadergradError(
-        `softmaxCrossEntropy: ${N} logits rows but ${this.get(labels).shape[0]} labels`,
+        `${o.name}: an embedding reads a tokens input, got ${describe(source.op, source.attrs)}`,
       );
-    return this.append('softmaxCrossEntropy', [logits, labels], {}, [N]);
+    const { vocab } = (source as GraphNode<'tokens'>).attrs;
+    expectPositive(o.name, 'features', o.features);
+    const weight = { name: `${o.name}.weight`, shape: [vocab, o.features], fanIn: 1 };
+    const attrs = { name: o.name, vocab, features: o.features };
+    const params = [{ ...weight, init: 'normal' as const, std: 1 }];
+    return this.append('embedding', [tokens], attrs, [...source.shape, o.features], params);
+  }
+
+  /** x [N, T, C] + weight [T, C], a learned position table; weight N(0, std²), std 0.02. */
+  positionEmbedding(x: number, o: { name: string; std?: number }): number {
+    const [, T = 0, C = 0] = expectRank(this.get(x), 3, o.name);
+    const weight = { name: `${o.name}.weight`, shape: [T, C], fanIn: 1 };
+    const params = [{ ...weight, init: 'normal' as const, std: o.std ?? 0.02 }];
+    return this.append('positionEmbedding', [x], { name: o.name }, [...this.get(x).shape], params);
+  }
+
+  /** A view with the same batch size and elements: [N, ...rest] -> [N, ...shape]. */
+  reshape(x: number, shape: readonly number[], name = 'reshape'): number {
+    const from = this.get(x).shape;
+    const [N = 1, ...rest] = from;
+    if (elementCount(shape) !== elementCount(rest))
+      throw new ShadergradError(
+        `${name}: cannot view [${from.join(', ')}] from ${describe(this.get(x).op, this.get(x).attrs)} as [N, ${shape.join(', ')}]: ${elementCount(rest)} values per sample, not ${elementCount(shape)}`,
+      );
+    return this.append('reshape', [x], {}, [N, ...shape]);
+  }
+
+  /** x.transpose(1, 2): [A, B, C, D] -> [A, C, B, D], e.g. [N, T, H, D] -> [N, H, T, D]. */
+  transpose(x: number, name = 'transpose'): number {
+    const [A = 0, B = 0, C = 0, D = 0] = expectRank(this.get(x), 4, name);
+    return this.append('transpose', [x], {}, [A, C, B, D]);
+  }
+
+  /**
+   * Batched a·b (or a·bᵀ with transB) over shared leading dimensions: a [..., M, K] and
+   * b [..., K, N] (or [..., N, K]) -> [..., M, N], e.g. attention's Q·Kᵀ and P·V.
+   */
+  matmul(a: number, b: number, o: { name?: string; transB?: boolean } = {}): number {
+    const name = o.name ?? 'matmul';
+    const sa = expectAtLeastRank(this.get(a), 3, name);
+    const sb = expectAtLeastRank(this.get(b), 3, name);
+    const transB = o.transB ?? false;
+    const [M = 0, K = 0] = sa.slice(-2);
+    const [bRows = 0, bCols = 0] = sb.slice(-2);
+    const [bK, N] = transB ? [bCols, bRows] : [bRows, bCols];
+    const lead = sa.slice(0, -2);
+    const sameLead = lead.length === sb.length - 2 && lead.every((d, i) => d === sb[i]);
+    if (!sameLead || bK !== K)
+      throw new ShadergradError(
+        `${name}: cannot multiply [${sa.join(', ')}] by [${sb.join(', ')}]${transB ? 'ᵀ' : ''}: expected equal leading dimensions and ${K} rows in the right operand`,
+      );
+    return this.append('matmul', [a, b], { name, transB }, [...lead, M, N]);
+  }
+
+  /** softmax(scale·x) over the last axis; causal masks key j > query t (x [..., T, T]). */
+  softmax(x: number, o: { name?: string; scale?: number; causal?: boolean } = {}): number {
+    const name = o.name ?? 'softmax';
+    const shape = this.get(x).shape;
+    const scale = o.scale ?? 1;
+    const causal = o.causal ?? false;
+    if (!(scale > 0) || !Number.isFinite(scale))
+      throw new ShadergradError(`${name}: scale = ${scale}, expected a positive number`);
+    if (causal && (shape.length < 2 || shape.at(-1) !== shape.at(-2)))
+      throw new ShadergradError(
+        `${name}: a causal softmax needs square [..., T, T] scores, got [${shape.join(', ')}]`,
+      );
+    return this.append('softmax', [x], { name, scale, causal }, [...shape]);
+  }
+
+  /** torch.nn.LayerNorm(C) over the last axis: weight (ones) and bias (zeros), eps 1e-5. */
+  layerNorm(x: number, o: { name: string; eps?: number }): number {
+    const shape = expectAtLeastRank(this.get(x), 2, o.name);
+    const features = shape.at(-1) ?? 0;
+    const eps = o.eps ?? 1e-5;
+    if (!(eps > 0) || !Number.isFinite(eps))
+      throw new ShadergradError(`${o.name}: eps = ${eps}, expected a small positive number`);
+    const param = (what: string, init: 'ones' | 'zeros'): ParamSpec => ({
+      name: `${o.name}.${what}`,
+      shape: [features],
+      fanIn: 1,
+      init,
+    });
+    const params = [param('weight', 'ones'), param('bias', 'zeros')];
+    return this.append('layerNorm', [x], { name: o.name, features, eps }, [...shape], params);
+  }
+
+  /** torch.nn.GELU: x·Φ(x) ('none', the default), or its tanh approximation. */
+  gelu(x: number, approximate: GeluApproximation = 'none'): number {
+    return this.append('gelu', [x], { approximate }, [...this.get(x).shape]);
+  }
+
+  /**
+   * Mean softmax cross-entropy of logits [N, K] against integer labels [N]; or of [N, T, K]
+   * against [N, T] (one target per token, the mean over all N·T), whose loss node is [N·T].
+   */
+  softmaxCrossEntropy(logits: number, labels: number): number {
+    const shape = expectAtLeastRank(this.get(logits), 2, 'softmaxCrossEntropy');
+    const rows = elementCount(shape.slice(0, -1));
+    const labelShape = this.get(labels).shape;
+    if (elementCount(labelShape) !== rows || labelShape[0] !== shape[0])
+      throw new ShadergradError(
+        `softmaxCrossEntropy: logits [${shape.join(', ')}] need ${rows} labels shaped [${shape.slice(0, -1).join(', ')}], got [${labelShape.join(', ')}]`,
+      );
+    return this.append('softmaxCrossEntropy', [logits, labels], {}, [rows]);
   }
 
   /** Mean squared error of predictions [N, D] against float targets [N, D] (an input node). */
@@ -383,33 +447,5 @@ export class Graph {
   /** Every parameter and buffer in graph order (the state_dict order). */
   parameters(): ParamSpec[] {
     return this.nodes.flatMap((n) => n.params);
-  }
-}
-
-function describe(op: OpName, attrs: unknown): string {
-  const name = (attrs as { name?: string }).name;
-  return name ? `${op} '${name}'` : op;
-}
-
-function expectRank(node: GraphNode, rank: number, layer: string): number[] {
-  if (node.shape.length !== rank) {
-    throw new ShadergradError(
-      `${layer}: expects a ${rank}-D input, got [${node.shape.join(', ')}] from ${describe(node.op, node.attrs)}`,
-    );
-  }
-  return [...node.shape];
-}
-
-function expectPositive(layer: string, what: string, v: number): void {
-  if (!Number.isInteger(v) || v < 1)
-    throw new ShadergradError(`${layer}: ${what} = ${v}, expected a whole number >= 1`);
-}
-
-/** Geometry helpers throw RangeError without the layer's name; add it. */
-function withLayerName<T>(layer: string, f: () => T): T {
-  try {
-    return f();
-  } catch (e) {
-    throw new ShadergradError(`${layer}: ${e instanceof Error ? e.message : String(e)}`);
   }
 }

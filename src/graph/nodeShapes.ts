@@ -2,6 +2,7 @@
  * What both executions of a graph read off a node the same way: the GPU rules (autodiff.ts) and
  * the CPU reference (cpuReference.ts). Written once so the two cannot drift apart.
  */
+import { elementCount } from '../gpu/tensor';
 import type { GraphNode } from './graph';
 
 /** The id of the node's input i; a node without it is a bug in whoever built the graph. */
@@ -30,4 +31,23 @@ export function concatSlices(
     channelOffset += C;
     return { id, index, dims };
   });
+}
+
+/** [..., M, K] · [..., K, N]: the batch (leading dimensions) and the three sizes. */
+export function matmulDims(node: GraphNode<'matmul'>, aShape: readonly number[]) {
+  const [M = 1, K = 1] = aShape.slice(-2);
+  const N = node.shape.at(-1) ?? 1;
+  return { batch: elementCount(aShape.slice(0, -2)), M, K, N };
+}
+
+/** Rows and width of a last-axis op: [..., D] as [rows, D]. */
+export function lastAxis(shape: readonly number[]): { rows: number; D: number } {
+  const D = shape.at(-1) ?? 1;
+  return { rows: elementCount(shape) / D, D };
+}
+
+/** [A, B, C, D] of a transpose's input (or, for its backward, output). */
+export function transposeDims(shape: readonly number[]) {
+  const [A = 1, B = 1, C = 1, D = 1] = shape;
+  return { A, B, C, D };
 }

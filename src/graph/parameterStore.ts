@@ -183,15 +183,27 @@ function inferenceOnly(what: string): ShadergradError {
 }
 
 /**
- * A parameter's first values. The generator advances only for uniform ones, so adding batch norm
- * to a network leaves the draws of its convolutions and dense layers as they were.
+ * A parameter's first values. The generator advances only for uniform and normal ones, so adding
+ * batch or layer norm to a network leaves the draws of its other layers as they were.
  */
 function initialValues(spec: ParamSpec, random: () => number): Float32Array {
   const out = new Float32Array(elementCount(spec.shape));
   const init = spec.init ?? 'uniform';
   if (init === 'ones') out.fill(1);
+  if (init === 'normal') return normalValues(out, spec.std ?? 1, random);
   if (init !== 'uniform') return out;
   const bound = 1 / Math.sqrt(spec.fanIn);
   for (let i = 0; i < out.length; i++) out[i] = (2 * random() - 1) * bound;
+  return out;
+}
+
+/** N(0, std²) by Box–Muller: two uniforms per pair of values (1 - u keeps the log finite). */
+function normalValues(out: Float32Array, std: number, random: () => number): Float32Array {
+  for (let i = 0; i < out.length; i += 2) {
+    const radius = std * Math.sqrt(-2 * Math.log(1 - random()));
+    const angle = 2 * Math.PI * random();
+    out[i] = radius * Math.cos(angle);
+    if (i + 1 < out.length) out[i + 1] = radius * Math.sin(angle);
+  }
   return out;
 }

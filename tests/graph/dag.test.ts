@@ -59,7 +59,7 @@ function dagGraph(batch = N): Graph {
   return g;
 }
 
-function dagInputs(seed: number, batch = N): ReferenceInputs {
+function dagInputs(seed: number, batch = N): ReferenceInputs & { images: Float32Array } {
   return {
     images: randomFloats(batch * 2 * 25, seed, -1, 1),
     labels: Int32Array.from(randomInts(batch, seed + 1, CLASSES)),

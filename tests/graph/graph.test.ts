@@ -103,7 +103,7 @@ describe('shape errors name the layer', () => {
           units: 10,
         });
       },
-      "fc1: expects a 2-D input, got [2, 3, 3, 3] from conv2d 'conv1'",
+      "fc1: expects a 2-D [N, in] or 3-D [N, T, in] input, got [2, 3, 3, 3] from conv2d 'conv1' (flatten images first)",
     ],
     [
       'a kernel larger than its input',
@@ -148,7 +148,7 @@ describe('shape errors name the layer', () => {
         const { g, x } = flatInput();
         g.softmaxCrossEntropy(x, g.labels('labels', 3));
       },
-      'softmaxCrossEntropy: 4 logits rows but 3 labels',
+      'softmaxCrossEntropy: logits [4, 6] need 4 labels shaped [4], got [3]',
     ],
     [
       'predictions and targets of different shapes',

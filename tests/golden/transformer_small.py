@@ -1,0 +1,204 @@
+"""A tiny character-level GPT in PyTorch, written by hand: the golden for shadergrad's transformer ops.
+
+The module is the minimal implementation whose state_dict names shadergrad's transformer builders
+(src/models/transformer.ts) use: wte (nn.Embedding), wpe (a learned [T, C] table), blocks.<i> with
+ln1, attn.query/key/value/proj, ln2, mlp.fc1/fc2 (pre-norm, GELU), ln_f, head. The loss is the mean
+cross-entropy over all N*T positions. Writes transformer_small.safetensors and .json (see README.md).
+"""
+import json
+import math
+import os
+import sys
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+from parity_common import f32, read_safetensors, write_safetensors  # noqa: E402
+from precision_cnn import mulberry32, random_floats  # noqa: E402
+
+VOCAB, T, C, HEADS, HIDDEN, LAYERS, BATCH = 11, 6, 8, 2, 16, 2, 3
+ADAMW = dict(lr=1e-2, weight_decay=0.05)
+STEPS = 3
+PARAM_SEED = 4000
+
+
+class PositionEmbedding(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.weight = nn.Parameter(torch.zeros(T, C))
+
+    def forward(self, x):
+        return x + self.weight
+
+
+class Attention(nn.Module):
+    def __init__(self, causal):
+        super().__init__()
+        self.query, self.key, self.value, self.proj = (nn.Linear(C, C) for _ in range(4))
+        self.causal = causal
+
+    def forward(self, x, acts, prefix):
+        n, t, c = x.shape
+        d = c // HEADS
+        heads = lambda lin: lin(x).view(n, t, HEADS, d).transpose(1, 2)  # noqa: E731
+        q, k, v = heads(self.query), heads(self.key), heads(self.value)
+        scores = q @ k.transpose(-2, -1) / math.sqrt(d)
+        if self.causal:
+            mask = torch.triu(torch.ones(t, t, dtype=torch.bool), diagonal=1)
+            scores = scores.masked_fill(mask, float('-inf'))
+        weights = scores.softmax(-1)
+        acts[f'act.{prefix}.softmax'] = weights
+        mixed = (weights @ v).transpose(1, 2).reshape(n, t, c)
+        return self.proj(mixed)
+
+
+class Mlp(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc1, self.fc2 = nn.Linear(C, HIDDEN), nn.Linear(HIDDEN, C)
+
+    def forward(self, x):
+        return self.fc2(F.gelu(self.fc1(x)))
+
+
+class Block(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.ln1, self.attn = nn.LayerNorm(C), Attention(causal=True)
+        self.ln2, self.mlp = nn.LayerNorm(C), Mlp()
+
+    def forward(self, x, acts, prefix):
+        h = x + self.attn(self.ln1(x), acts, f'{prefix}.attn')
+        out = h + self.mlp(self.ln2(h))
+        acts[f'act.{prefix}'] = out
+        return out
+
+
+class Gpt(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.wte, self.wpe = nn.Embedding(VOCAB, C), PositionEmbedding()
+        self.blocks = nn.ModuleList(Block() for _ in range(LAYERS))
+        self.ln_f, self.head = nn.LayerNorm(C), nn.Linear(C, VOCAB)
+
+    def forward(self, tokens, acts=None):
+        acts = {} if acts is None else acts
+        x = self.wpe(self.wte(tokens))
+        acts['act.wpe'] = x
+        for i, block in enumerate(self.blocks):
+            x = block(x, acts, f'blocks.{i}')
+        return self.head(self.ln_f(x))
+
+
+def initial_state(net):
+    """Every parameter from random_floats(n, PARAM_SEED + k, lo, hi), k its state_dict index."""
+    state = {}
+    for k, (name, t) in enumerate(net.state_dict().items()):
+        owner = net.get_submodule(name.rsplit('.', 1)[0])
+        if isinstance(owner, nn.Linear):
+            bound = 1 / math.sqrt(owner.in_features)
+            lo, hi = -bound, bound
+        elif isinstance(owner, nn.LayerNorm):  # away from ones/zeros, so the affine is exercised
+            lo, hi = (0.5, 1.5) if name.endswith('weight') else (-0.2, 0.2)
+        else:  # the embeddings
+            lo, hi = -1.0, 1.0
+        state[name] = random_floats(t.numel(), PARAM_SEED + k, lo, hi).reshape(tuple(t.shape))
+    return state
+
+
+def build(state, dtype):
+    net = Gpt().to(dtype)
+    net.load_state_dict({k: torch.from_numpy(v).to(dtype) for k, v in state.items()})
+    return net
+
+
+def loss_of(logits, targets):
+    return F.cross_entropy(logits.reshape(-1, VOCAB), targets.reshape(-1))
+
+
+def train(state, tokens, targets, dtype, out=None):
+    net = build(state, dtype).train()
+    opt = torch.optim.AdamW(net.parameters(), **ADAMW)
+    losses = []
+    for k in range(1, STEPS + 1):
+        opt.zero_grad()
+        loss = loss_of(net(tokens), targets)
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+        if out is not None:
+            for name, t in net.state_dict().items():
+                out[f'adamw.step{k}.{name}'] = f32(t)
+    return losses, {n: t.detach().double().numpy() for n, t in net.state_dict().items()}
+
+
+def main():
+    torch.set_num_threads(1)
+    rand = mulberry32(BATCH * (T + 1), 2201)
+    ids = np.floor(np.asarray(rand, dtype=np.float64) * VOCAB).astype(np.int64).reshape(BATCH, T + 1)
+    tokens_np, targets_np = ids[:, :T].copy(), ids[:, 1:].copy()
+    tokens, targets = torch.from_numpy(tokens_np), torch.from_numpy(targets_np)
+    state = initial_state(Gpt())
+    out = {'tokens': tokens_np, 'targets': targets_np, **state}
+
+    net = build(state, torch.float32).train()
+    acts = {}
+    logits = net(tokens, acts)
+    logits.retain_grad()
+    loss = loss_of(logits, targets)
+    loss.backward()
+    out.update({n: f32(v) for n, v in acts.items()})
+    out['act.logits'] = f32(logits)
+    out['grad.logits'] = f32(logits.grad)
+    for name, p in net.named_parameters():
+        out[f'grad.{name}'] = f32(p.grad)
+
+    losses32, final32 = train(state, tokens, targets, torch.float32, out)
+    losses64, final64 = train(state, tokens, targets, torch.float64)
+    table = {n: float(np.max(np.abs(final32[n] - final64[n]))) for n in final32}
+    summary = {
+        'torch': torch.__version__,
+        'case': 'transformer_small',
+        'description': 'character-level GPT: wte, wpe, 2 pre-norm causal blocks, ln_f, head',
+        'sizes': dict(vocab=VOCAB, context=T, width=C, heads=HEADS, hidden=HIDDEN, layers=LAYERS,
+                      batch=BATCH),
+        'param_seed': PARAM_SEED,
+        'token_seed': 2201,
+        'optimizer': {**ADAMW, 'betas': [0.9, 0.999], 'eps': 1e-8},
+        'steps': STEPS,
+        'loss_initial': loss.item(),
+        'adamw_losses_f32': losses32,
+        'adamw_losses_f64': losses64,
+        'adamw_max_abs_f32_minus_f64': table,
+        'adamw_max_abs_f32_minus_f64_overall': max(table.values()),
+        'conventions': {
+            'tokens': 'ids = floor(mulberry32(BATCH * (T + 1), 2201) * VOCAB) as [BATCH, T + 1]; '
+                      'tokens = ids[:, :T], targets = ids[:, 1:]',
+            'init': 'every state_dict entry k: random_floats(n, 4000 + k, lo, hi); linear: '
+                    '+-1/sqrt(in_features); layer norm weight [0.5, 1.5), bias [-0.2, 0.2); '
+                    'embeddings [-1, 1)',
+            'attention': 'softmax(q k^T / sqrt(d), causal mask) v per head; heads split as '
+                         'view(N, T, H, D).transpose(1, 2)',
+            'gelu': 'exact (erf) form',
+            'loss': 'mean cross-entropy over all N*T positions',
+            'adamw': 'torch.optim.AdamW(lr 1e-2, weight_decay 0.05) on every parameter',
+        },
+    }
+    path = os.path.join(HERE, 'transformer_small.safetensors')
+    write_safetensors(path, out, {'generator': 'tests/golden/transformer_small.py',
+                                  'torch': torch.__version__})
+    back = read_safetensors(path)
+    assert list(back) == list(out) and all(np.array_equal(back[n], out[n]) for n in out)
+    with open(os.path.join(HERE, 'transformer_small.json'), 'w') as f:
+        json.dump(summary, f, indent=2)
+        f.write('\n')
+    print(f'transformer_small: loss {loss.item():.6f}, {len(out)} tensors, '
+          f'{os.path.getsize(path)} bytes, f32-f64 {summary["adamw_max_abs_f32_minus_f64_overall"]:.3g}')
+
+
+if __name__ == '__main__':
+    main()
