@@ -57,6 +57,59 @@ def same_padding(size, kernel, stride):
     return total // 2, total - total // 2
 
 
+class PositionTable(nn.Module):
+    """A learned [T, C] table added to the tokens (shadergrad's positionEmbedding)."""
+
+    def __init__(self, t, c):
+        super().__init__()
+        self.weight = nn.Parameter(torch.randn(t, c) * 0.02)
+
+    def forward(self, x):
+        return x + self.weight
+
+
+class SelfAttention(nn.Module):
+    """query, key, value, proj: nn.Linear(C, C); heads split as view(N, T, H, D).transpose(1, 2)."""
+
+    def __init__(self, c, heads, causal):
+        super().__init__()
+        self.query, self.key, self.value, self.proj = (nn.Linear(c, c) for _ in range(4))
+        self.heads, self.causal = heads, causal
+
+    def forward(self, x):
+        n, t, c = x.shape
+        split = lambda y: y.view(n, t, self.heads, c // self.heads).transpose(1, 2)  # noqa: E731
+        q, k, v = split(self.query(x)), split(self.key(x)), split(self.value(x))
+        scores = q @ k.transpose(-2, -1) / math.sqrt(c // self.heads)
+        if self.causal:
+            mask = torch.triu(torch.ones(t, t, dtype=torch.bool, device=x.device), diagonal=1)
+            scores = scores.masked_fill(mask, float('-inf'))
+        mixed = (scores.softmax(-1) @ v).transpose(1, 2).reshape(n, t, c)
+        return self.proj(mixed)
+
+
+class Mlp(nn.Module):
+    def __init__(self, c, hidden):
+        super().__init__()
+        self.fc1, self.fc2 = nn.Linear(c, hidden), nn.Linear(hidden, c)
+
+    def forward(self, x):
+        return self.fc2(F.gelu(self.fc1(x)))
+
+
+class TransformerBlock(nn.Module):
+    """Pre-norm: h = x + attn(ln1(x)); out = h + mlp(ln2(h)) (src/models/transformer.ts)."""
+
+    def __init__(self, c, heads, hidden, causal):
+        super().__init__()
+        self.ln1, self.attn = nn.LayerNorm(c), SelfAttention(c, heads, causal)
+        self.ln2, self.mlp = nn.LayerNorm(c), Mlp(c, hidden)
+
+    def forward(self, x):
+        h = x + self.attn(self.ln1(x))
+        return h + self.mlp(self.ln2(h))
+
+
 class Layer(nn.Module):
     """One entry of the layer list; its parameters sit under the layer's name."""
 
@@ -76,8 +129,19 @@ class Layer(nn.Module):
                 p = 0
             self.op = nn.Conv2d(shape[0], spec['features'], k, stride=s, padding=p,
                                 bias=spec.get('bias', True))
-        elif self.kind == 'dense':
-            self.op = nn.Linear(int(np.prod(shape)), spec['units'])
+        elif self.kind == 'dense':  # images flatten; [T, C] tokens map each token
+            self.op = nn.Linear(shape[-1] if len(shape) == 2 else int(np.prod(shape)), spec['units'])
+        elif self.kind == 'patchEmbedding':
+            p = spec['patch']
+            self.op = nn.Conv2d(shape[0], spec['features'], p, stride=p)
+        elif self.kind == 'positionEmbedding':
+            self.op = PositionTable(shape[0], shape[1])
+        elif self.kind == 'transformerBlock':
+            c = shape[1]
+            self.op = TransformerBlock(c, spec['heads'], spec.get('hidden', 4 * c),
+                                       spec.get('causal', False))
+        elif self.kind == 'layerNorm':
+            self.op = nn.LayerNorm(shape[-1], eps=spec.get('eps', 1e-5))
         elif self.kind == 'batchNorm':
             bn = nn.BatchNorm2d if len(shape) == 3 else nn.BatchNorm1d
             self.op = bn(shape[0], eps=spec.get('eps', 1e-5), momentum=spec.get('momentum', 0.1))
@@ -93,7 +157,13 @@ class Layer(nn.Module):
                 x = F.pad(x, (pl, pr, pt, pb))
             return self.act(self.op(x))
         if kind == 'dense':
-            return self.act(self.op(torch.flatten(x, 1)))
+            return self.act(self.op(x if x.dim() == 3 else torch.flatten(x, 1)))
+        if kind == 'patchEmbedding':
+            return self.op(x).flatten(2).transpose(1, 2)
+        if kind in ('positionEmbedding', 'transformerBlock', 'layerNorm'):
+            return self.op(x)
+        if kind == 'tokenMean':
+            return x.mean(1)
         if kind in ('batchNorm', 'dropout'):
             return self.act(self.op(x))
         if kind in ('maxPool', 'avgPool'):
@@ -130,7 +200,12 @@ def out_shape(spec, shapes):
     if kind == 'flatten':
         return [int(np.prod(x))]
     if kind == 'dense':
-        return [spec['units']]
+        return x[:-1] + [spec['units']] if len(x) == 2 else [spec['units']]
+    if kind == 'patchEmbedding':
+        p = spec['patch']
+        return [(x[1] // p) * (x[2] // p), spec['features']]
+    if kind == 'tokenMean':
+        return [x[1]]
     if kind == 'concat':
         return [sum(s[0] for s in shapes)] + list(x[1:])
     if kind == 'globalAvgPool':
@@ -146,12 +221,14 @@ class Net(nn.Module):
         inp = model['input']
         shapes = {'input': [inp['channels'], inp['height'], inp['width']]}
         counts, self.order = {}, []
-        prefixes = {'conv2d': 'conv', 'dense': 'fc', 'batchNorm': 'bn'}
+        prefixes = {'conv2d': 'conv', 'dense': 'fc', 'batchNorm': 'bn', 'layerNorm': 'ln'}
         previous = 'input'
         for i, spec in enumerate(model['layers']):
             counts[spec['type']] = counts.get(spec['type'], 0) + 1
             prefix = prefixes.get(spec['type'])
             name = spec.get('name') or (f"{prefix}{counts[spec['type']]}" if prefix else f'layers[{i}]')
+            if not spec.get('name') and spec['type'] == 'transformerBlock':
+                name = f"blocks.{counts['transformerBlock'] - 1}"  # a ModuleList counts from 0
             inputs = spec.get('inputs') or [previous]
             layer = Layer(spec, [shapes[n] for n in inputs])
             # parameters under the layer's name: nested modules for dotted names (layer1.0.conv1)

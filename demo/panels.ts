@@ -73,6 +73,16 @@ export function renderModel(host: HTMLElement, model: ModelConfig, run?: string)
         return 'global avg pool';
       case 'activation':
         return l.activation;
+      case 'patchEmbedding':
+        return `patches ${l.patch}x${l.patch} -> ${l.features}`;
+      case 'positionEmbedding':
+        return 'position embedding';
+      case 'transformerBlock':
+        return `transformer block, ${l.heads} heads${l.causal ? ', causal' : ''}`;
+      case 'layerNorm':
+        return 'layer norm';
+      case 'tokenMean':
+        return 'mean over tokens';
       default:
         return l satisfies never;
     }

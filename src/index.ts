@@ -84,6 +84,16 @@ export {
 } from './models/config';
 export { resnetModel, RESNET_DEFAULTS } from './models/resnet';
 export type { ResnetKnobs } from './models/resnet';
+export { vitModel, VIT_DEFAULTS } from './models/vit';
+export type { VitKnobs } from './models/vit';
+export {
+  attention,
+  transformerBlock,
+  patchEmbedding,
+  tokenMean,
+  type AttentionOptions,
+  type BlockOptions,
+} from './models/transformer';
 export type {
   LayerSpec,
   LayerType,

@@ -166,6 +166,14 @@ function layerForward(tf: Tf, l: LayerSpec, inputs: Tensor[], get: Get): Tensor 
       return tf.mean(x, [1, 2], true);
     case 'activation':
       return activate(tf, l.activation, x);
+    case 'patchEmbedding':
+    case 'positionEmbedding':
+    case 'transformerBlock':
+    case 'layerNorm':
+    case 'tokenMean':
+      throw new Error(
+        `tfjs model: the transformer layers (${l.type}) are not written for this peer yet`,
+      );
     default:
       return l satisfies never;
   }

@@ -17,6 +17,7 @@ import {
   type TrainConfig,
 } from '../models/config';
 import { RESNET_DEFAULTS } from '../models/resnet';
+import { VIT_DEFAULTS } from '../models/vit';
 import { MODEL_PRESETS, defaultsWithFlags, type TrainFlags } from './config';
 
 export type CliCommand =
@@ -141,6 +142,8 @@ const SETTERS = {
   blocks: (p, v, f) => ((p.flags.resnet ??= {}).blocks = wholeArg(f, v, 1, 16)),
   'no-skip': (p) => ((p.flags.resnet ??= {}).skip = false),
   'no-bn': (p) => ((p.flags.resnet ??= {}).batchNorm = false),
+  heads: (p, v, f) => ((p.flags.vit ??= {}).heads = wholeArg(f, v, 1, 64)),
+  patch: (p, v, f) => ((p.flags.vit ??= {}).patch = wholeArg(f, v, 1, 64)),
   init: (p, v) => (p.init = v),
   resume: (p, v) => (p.resume = v),
   out: (p, v) => (p.out = v),
@@ -159,6 +162,7 @@ function flagHelp(): Record<FlagName, [string, string, string]> {
   const d = defaultTrainConfig();
   const k = referenceKnobs();
   const r = RESNET_DEFAULTS;
+  const v = VIT_DEFAULTS;
   return {
     config: ['FILE', 'training config (JSON); flags given here override it', 'none'],
     dataset: ['NAME', DATASET_NAMES.join(' | '), d.dataset],
@@ -209,13 +213,23 @@ function flagHelp(): Record<FlagName, [string, string, string]> {
     dense: ['N', 'width of the hidden dense layer', `${k.dense}`],
     model: [
       'NAME',
-      'cnn (the reference CNN, turned by the knobs above) | resnet (a small residual network)',
+      'cnn (the reference CNN, turned by the knobs above) | resnet (a small residual network) | vit (a small vision transformer)',
       'cnn, or the --config model',
     ],
-    width: ['N', 'resnet: channels of the first stage (x2 per stage)', `${r.width}`],
-    blocks: ['N', 'resnet: basic blocks per stage', `${r.blocks}`],
+    width: [
+      'N',
+      'resnet: channels of the first stage (x2 per stage); vit: token width',
+      `${r.width}; vit ${v.width}`,
+    ],
+    blocks: [
+      'N',
+      'resnet: basic blocks per stage; vit: transformer blocks',
+      `${r.blocks}; vit ${v.blocks}`,
+    ],
     'no-skip': ['', 'resnet: without the skip connections (a plain deep CNN)', 'off'],
     'no-bn': ['', 'resnet: without batch normalization (convolutions get biases)', 'off'],
+    heads: ['N', 'vit: attention heads per block (must divide --width)', `${v.heads}`],
+    patch: ['P', 'vit: patch side in pixels (P x P patches become tokens)', `${v.patch}`],
     init: ['FILE', 'start from the weights of a safetensors checkpoint', 'random init'],
     resume: ['DIR', 'continue the run saved in DIR', 'none'],
     out: [

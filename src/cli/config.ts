@@ -29,6 +29,7 @@ import {
   type TrainConfig,
 } from '../models/config';
 import { resnetModel, type ResnetKnobs } from '../models/resnet';
+import { vitModel, type VitKnobs } from '../models/vit';
 import { MAX_CONFIG_CHARS, parseTrainConfigText } from '../models/configJson';
 import { readSavedRun, type ResumePoint, type SavedRun } from './checkpoint';
 
@@ -57,12 +58,17 @@ export interface TrainFlags {
   knobs: CnnKnobs;
   /** --model: start from a preset instead of the config's model. */
   model?: ModelPreset;
-  /** The resnet preset's knobs (--width, --blocks, --no-skip, --no-bn); need --model resnet. */
+  /**
+   * The resnet preset's knobs (--width, --blocks, --no-skip, --no-bn); need --model resnet, but
+   * --width and --blocks also shape --model vit.
+   */
   resnet?: ResnetKnobs;
+  /** The vit preset's own knobs (--heads, --patch); need --model vit. */
+  vit?: Pick<VitKnobs, 'heads' | 'patch'>;
 }
 
-/** The models --model names: the reference CNN and the residual network. */
-export const MODEL_PRESETS = ['cnn', 'resnet'] as const;
+/** The models --model names: the reference CNN, the residual network, the vision transformer. */
+export const MODEL_PRESETS = ['cnn', 'resnet', 'vit'] as const;
 export type ModelPreset = (typeof MODEL_PRESETS)[number];
 
 const RESNET_FLAGS: Record<keyof ResnetKnobs, string> = {
@@ -170,19 +176,30 @@ export function applyFlags(config: TrainConfig, flags: TrainFlags): TrainConfig 
  * never silently does nothing.
  */
 function modelWithFlags(model: ModelConfig, f: TrainFlags): ModelConfig {
-  const resnetFlag = (Object.keys(f.resnet ?? {}) as (keyof ResnetKnobs)[]).map(
+  const resnetFlags = (Object.keys(f.resnet ?? {}) as (keyof ResnetKnobs)[]).map(
     (k) => RESNET_FLAGS[k],
-  )[0];
-  if (f.model === 'resnet') {
-    const cnnFlag = Object.keys(f.knobs)[0];
-    if (cnnFlag !== undefined)
-      throw new ShadergradError(
-        `--${cnnFlag}: a knob of the CNN; the resnet's are --width, --blocks, --no-skip, --no-bn`,
-      );
-    return resnetModel(f.resnet ?? {}, model.input, model.classes);
+  );
+  const vitFlag = Object.keys(f.vit ?? {}).map((k) => `--${k}`)[0];
+  const cnnFlag = Object.keys(f.knobs)[0];
+  if ((f.model === 'resnet' || f.model === 'vit') && cnnFlag !== undefined)
+    throw new ShadergradError(
+      `--${cnnFlag}: a knob of the CNN; the ${f.model}'s are ${f.model === 'vit' ? '--width, --blocks, --heads, --patch' : '--width, --blocks, --no-skip, --no-bn'}`,
+    );
+  if (vitFlag !== undefined && f.model !== 'vit')
+    throw new ShadergradError(`${vitFlag}: a knob of the vit preset; add --model vit`);
+  if (f.model === 'vit') {
+    const resnetOnly = resnetFlags.find((flag) => flag === '--no-skip' || flag === '--no-bn');
+    if (resnetOnly) throw new ShadergradError(`${resnetOnly}: a knob of the resnet preset`);
+    const { width, blocks } = f.resnet ?? {};
+    const sizes = { ...(width ? { width } : {}), ...(blocks ? { blocks } : {}) };
+    return vitModel({ ...sizes, ...f.vit }, model.input, model.classes);
   }
-  if (resnetFlag !== undefined)
-    throw new ShadergradError(`${resnetFlag}: a knob of the resnet preset; add --model resnet`);
+  if (f.model === 'resnet') return resnetModel(f.resnet ?? {}, model.input, model.classes);
+  const shared = resnetFlags[0] === '--width' || resnetFlags[0] === '--blocks' ? ' (or vit)' : '';
+  if (resnetFlags[0] !== undefined)
+    throw new ShadergradError(
+      `${resnetFlags[0]}: a knob of the resnet${shared} preset; add --model resnet`,
+    );
   const base = f.model === 'cnn' ? { ...referenceCnn(), input: model.input } : model;
   return applyKnobs(base, f.knobs, (knob) => `--${knob}`);
 }

@@ -10,9 +10,11 @@ import {
   type OptimizerConfig,
   type OptimizerKind,
 } from '../core';
-import { fail, validateModel, type LayerSpec, type ModelConfig } from './layers';
+import { fail } from './fields';
+import { validateModel, type LayerSpec, type ModelConfig } from './layers';
 
 export * from './layers';
+export * from './fields';
 export type { Activation };
 export type DatasetName = 'mnist' | 'fashion';
 export interface TrainConfig {

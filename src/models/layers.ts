@@ -10,8 +10,8 @@
  * flattens it first (C-major, the same as an explicit flatten). Errors name the key path, as in a
  * config file: "model.layers[2].kernel: ...".
  */
+import { fail, flag, fraction, num, oneOf, show, size } from './fields';
 import {
-  ShadergradError,
   activationCode,
   convGeometry,
   poolOutSize,
@@ -51,6 +51,17 @@ export type LayerSpec = LayerLinks &
     /** AdaptiveAvgPool2d(1): [C, H, W] -> [C, 1, 1]. */
     | { type: 'globalAvgPool' }
     | { type: 'activation'; activation: Activation }
+    // ---- transformers: per-sample token sequences [T, C]
+    /** Non-overlapping patch x patch squares, each projected to `features`: [C, H, W] -> [S, F]. */
+    | { type: 'patchEmbedding'; features: number; patch: number }
+    /** A learned [T, C] table added to the tokens (`<name>.weight`). */
+    | { type: 'positionEmbedding' }
+    /** A pre-norm block: attention with `heads` heads (causal for a decoder), then an MLP. */
+    | { type: 'transformerBlock'; heads: number; hidden?: number; causal?: boolean }
+    /** torch.nn.LayerNorm over the last axis. */
+    | { type: 'layerNorm'; eps?: number }
+    /** The mean over the tokens: [T, C] -> [C] (a ViT's pooling instead of a class token). */
+    | { type: 'tokenMean' }
   );
 export type LayerType = LayerSpec['type'];
 export type LossKind = 'softmaxCrossEntropy' | 'mse';
@@ -72,44 +83,6 @@ export const LOSSES: readonly LossKind[] = ['softmaxCrossEntropy', 'mse'];
 export const MODEL_INPUT = 'input';
 
 // ---- Field checks
-
-export function fail(path: string, problem: string): never {
-  throw new ShadergradError(`${path}: ${problem}`);
-}
-
-export function show(v: unknown): string {
-  let s: string;
-  try {
-    s = JSON.stringify(v) ?? String(v);
-  } catch {
-    // Cyclic, BigInt or nested past the stack: from a library caller, never from JSON text.
-    s = Array.isArray(v) ? 'a list' : typeof v;
-  }
-  return s.length > 40 ? `${s.slice(0, 37)}...` : s;
-}
-
-/** A check for finite numbers passing `test`; `expected` describes them for the message. */
-export function num(test: (n: number) => boolean, expected: string) {
-  return (v: unknown, path: string): number =>
-    typeof v === 'number' && Number.isFinite(v) && test(v)
-      ? v
-      : fail(path, `expected ${expected}, got ${show(v)}`);
-}
-export const whole = (min: number) =>
-  num((n) => Number.isInteger(n) && n >= min, `a whole number >= ${min}`);
-export const size = whole(1);
-export const fraction = num((n) => n >= 0 && n < 1, 'a number in [0, 1)');
-
-export function oneOf<T extends string>(options: readonly T[]) {
-  return (v: unknown, path: string): T => {
-    if (typeof v === 'string' && (options as readonly string[]).includes(v)) return v as T;
-    return fail(path, `expected one of ${options.join(', ')}, got ${show(v)}`);
-  };
-}
-
-export function flag(v: unknown, path: string): boolean {
-  return typeof v === 'boolean' ? v : fail(path, `expected true or false, got ${show(v)}`);
-}
 
 function padding(v: unknown, path: string): AxisPadding {
   if (v === 'same' || v === 'valid' || (typeof v === 'number' && Number.isInteger(v) && v >= 0))
@@ -156,6 +129,11 @@ export const LAYER_FIELDS: Record<
   concat: {},
   globalAvgPool: {},
   activation: { activation },
+  patchEmbedding: { features: size, patch: size },
+  positionEmbedding: {},
+  transformerBlock: { heads: size, hidden: size, causal: flag },
+  layerNorm: { eps: positive },
+  tokenMean: {},
 };
 export const LAYER_TYPES = Object.keys(LAYER_FIELDS) as LayerType[];
 /** Fields a layer may leave out, with no default written into it. */
@@ -165,6 +143,8 @@ export const OPTIONAL_LAYER_FIELDS: ReadonlySet<string> = new Set([
   'bias',
   'eps',
   'momentum',
+  'hidden',
+  'causal',
 ]);
 export const LINK_FIELDS = { name: layerName, inputs: names };
 
@@ -182,6 +162,8 @@ const NAME_PREFIX: Partial<Record<LayerType, string>> = {
   conv2d: 'conv',
   dense: 'fc',
   batchNorm: 'bn',
+  transformerBlock: 'blocks.',
+  layerNorm: 'ln',
 };
 
 /** A layer with its name and inputs resolved: inputs are layer indices, -1 the model input. */
@@ -210,7 +192,7 @@ export function resolveLayers(m: ModelConfig): ResolvedLayer[] {
       spec.name !== undefined
         ? layerName(spec.name, `${path}.name`)
         : prefix
-          ? `${prefix}${count}`
+          ? `${prefix}${spec.type === 'transformerBlock' ? count - 1 : count}` // ModuleList: blocks.0
           : `layers[${i}]`;
     if (byName.has(name))
       fail(`${path}.name`, `'${name}' names another layer already; names must be unique`);
@@ -277,8 +259,10 @@ function inferLayer(l: LayerSpec, inputs: readonly number[][], path: string): In
   const at = `${path} (${type})`;
   const x = inputs[0] ?? [];
   const [C = 0, H = 0, W = 0] = x;
-  const imageOnly = ['conv2d', 'maxPool', 'avgPool', 'globalAvgPool'];
+  const imageOnly = ['conv2d', 'maxPool', 'avgPool', 'globalAvgPool', 'patchEmbedding'];
   if (imageOnly.includes(type)) needImage(x, at);
+  const sequenceOnly = ['positionEmbedding', 'transformerBlock', 'tokenMean'];
+  if (sequenceOnly.includes(type)) needSequence(x, at);
   switch (l.type) {
     case 'conv2d': {
       const { features: F, kernel: K, stride: s, padding: pad } = l;
@@ -297,7 +281,7 @@ function inferLayer(l: LayerSpec, inputs: readonly number[][], path: string): In
     case 'flatten':
       return { shape: [product(x)], params: 0 };
     case 'dense':
-      return { shape: [l.units], params: product(x) * l.units + l.units };
+      return { shape: [...x.slice(0, -1), l.units], params: (x.at(-1) ?? 0) * l.units + l.units };
     case 'dropout':
     case 'activation':
       return { shape: [...x], params: 0 };
@@ -312,8 +296,42 @@ function inferLayer(l: LayerSpec, inputs: readonly number[][], path: string): In
     case 'globalAvgPool':
       return { shape: [C, 1, 1], params: 0 };
     default:
-      return l satisfies never;
+      return inferSequenceLayer(l, x, at);
   }
+}
+
+/** The transformer layers: x is [C, H, W] for a patch embedding, else [T, C] tokens. */
+function inferSequenceLayer(l: LayerSpec, x: readonly number[], at: string): Inferred {
+  const [T = 0, C = 0] = x;
+  switch (l.type) {
+    case 'patchEmbedding': {
+      const { features: F, patch: P } = l;
+      const [h, w] = [Math.floor((x[1] ?? 0) / P), Math.floor((x[2] ?? 0) / P)];
+      if (h < 1 || w < 1) fail(at, `patch ${P} is larger than the ${x[1]}x${x[2]} input`);
+      return { shape: [h * w, F], params: F * (x[0] ?? 0) * P * P + F };
+    }
+    case 'positionEmbedding':
+      return { shape: [T, C], params: T * C };
+    case 'transformerBlock': {
+      if (C % l.heads !== 0) fail(at, `${l.heads} heads do not divide the width ${C}`);
+      const hidden = l.hidden ?? 4 * C;
+      const norms = 2 * 2 * C;
+      return { shape: [T, C], params: 4 * (C * C + C) + 2 * C * hidden + hidden + C + norms };
+    }
+    case 'layerNorm':
+      if (x.length === 3)
+        fail(at, `normalizes the last axis of [T, C] or [D], got [${x.join(', ')}]`);
+      return { shape: [...x], params: 2 * (x.at(-1) ?? 0) };
+    case 'tokenMean':
+      return { shape: [C], params: 0 };
+    default:
+      return fail(at, `unknown layer type`);
+  }
+}
+
+function needSequence(shape: readonly number[], at: string): void {
+  if (shape.length !== 2)
+    fail(at, `needs a [T, C] token sequence (after a patchEmbedding), got [${shape.join(', ')}]`);
 }
 
 function addShape(a: readonly number[], b: readonly number[], at: string): number[] {
@@ -348,8 +366,9 @@ function inferShapes(m: ModelConfig): Inferred[] {
   const out: Inferred[] = [];
   for (const r of resolved) {
     let shapes = r.inputs.map((i) => (i < 0 ? input : (out[i]?.shape ?? [])));
-    // a dense layer flattens an image input first, as an explicit flatten would
-    if (r.spec.type === 'dense') shapes = shapes.map((s) => [product(s)]);
+    // a dense layer flattens an image input first, as an explicit flatten would; on [T, C]
+    // tokens it maps each token's C features
+    if (r.spec.type === 'dense') shapes = shapes.map((s) => (s.length === 2 ? s : [product(s)]));
     out.push(inferLayer(r.spec, shapes, r.path));
   }
   return out;
@@ -378,6 +397,12 @@ export function validateModel(m: ModelConfig): void {
   const at = `model.layers[${i}] (${last?.type})`;
   if (last?.type !== 'dense') fail(at, `the last layer must be dense with model.classes units`);
   if (last.units !== m.classes) fail(at, `${last.units} units, but model.classes = ${m.classes}`);
+  const out = inferShapes(m).at(-1)?.shape ?? [];
+  if (out.length !== 1)
+    fail(
+      at,
+      `outputs [${out.join(', ')}] per sample, expected [${m.classes}] (pool tokens with tokenMean first)`,
+    );
   const resolved = resolveLayers(m);
   const read = new Set(resolved.flatMap((r) => r.inputs));
   const unused = resolved.find((_, k) => k < resolved.length - 1 && !read.has(k));

@@ -7,6 +7,7 @@
  */
 import { Graph, ShadergradError, Trainer, type Gpu, type MatmulVariant } from '../core';
 import { resolveLayers, type ResolvedLayer } from './layers';
+import { patchEmbedding, tokenMean, transformerBlock } from './transformer';
 import type { ModelConfig, TrainConfig } from './config';
 
 /** The model's graph for a batch of `batch` samples: inputs 'images' and 'labels', a loss last. */
@@ -49,7 +50,7 @@ function addLayer(g: Graph, layer: ResolvedLayer, inputs: readonly number[]): nu
     case 'flatten':
       return g.flatten(x);
     case 'dense': {
-      const flat = g.get(x).shape.length === 2 ? x : g.flatten(x);
+      const flat = g.get(x).shape.length === 4 ? g.flatten(x) : x; // images flatten, tokens not
       return g.dense(flat, { name, units: l.units, activation: l.activation });
     }
     case 'dropout':
@@ -69,6 +70,21 @@ function addLayer(g: Graph, layer: ResolvedLayer, inputs: readonly number[]): nu
       return g.globalAvgPool(x, name);
     case 'activation':
       return g.activation(x, l.activation);
+    case 'patchEmbedding':
+      return patchEmbedding(g, x, { name, features: l.features, patch: l.patch });
+    case 'positionEmbedding':
+      return g.positionEmbedding(x, { name });
+    case 'transformerBlock':
+      return transformerBlock(g, x, {
+        name,
+        heads: l.heads,
+        ...(l.hidden !== undefined ? { hidden: l.hidden } : {}),
+        causal: l.causal ?? false,
+      });
+    case 'layerNorm':
+      return g.layerNorm(x, { name, ...(l.eps !== undefined ? { eps: l.eps } : {}) });
+    case 'tokenMean':
+      return tokenMean(g, x, name);
     default:
       return l satisfies never;
   }

@@ -346,13 +346,22 @@ describe('--model and the resnet knobs', () => {
   });
 
   it('refuses the knobs of the other model, naming the flag', () => {
-    expectError(['--width', '8'], /^--width: a knob of the resnet preset; add --model resnet$/);
+    expectError(
+      ['--width', '8'],
+      /^--width: a knob of the resnet \(or vit\) preset; add --model resnet$/,
+    );
+    expectError(['--heads', '2'], /^--heads: a knob of the vit preset; add --model vit$/);
+    expectError(['--model', 'vit', '--no-skip'], /^--no-skip: a knob of the resnet preset$/);
+    expectError(
+      ['--model', 'vit', '--features', '8,16'],
+      /^--features: a knob of the CNN; the vit's are --width, --blocks, --heads, --patch$/,
+    );
     expectError(['--no-bn'], /^--no-bn: a knob of the resnet preset/);
     expectError(
       ['--model', 'resnet', '--kernel', '3'],
       /^--kernel: a knob of the CNN; the resnet's are --width/,
     );
-    expectError(['--model', 'vgg'], /^--model: expected one of cnn, resnet, got 'vgg'$/);
+    expectError(['--model', 'vgg'], /^--model: expected one of cnn, resnet, vit, got 'vgg'$/);
     expectError(
       ['--model', 'resnet', '--blocks', '0'],
       /^--blocks: expected a whole number >= 1 and <= 16/,
