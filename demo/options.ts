@@ -1,6 +1,7 @@
 /**
- * The demo's settings: one parser for the URL (?features=4,8&dense=32&batch=32&limit=512, or
- * ?model=resnet&width=8&blocks=1&skip=0&bn=1&compare=skip) and for the settings form, whose input
+ * The demo's settings: one parser for the URL (?features=4,8&dense=32&batch=32&limit=512,
+ * ?model=resnet&width=8&blocks=1&skip=0&bn=1&compare=skip, or ?model=vit&dim=32&depth=2&heads=4&patch=7)
+ * and for the settings form, whose input
  * names are the URL parameter names. Defaults are the course's reference CNN with Adam 1e-3 at
  * batch 64 on MNIST. Pure code (no DOM).
  */
@@ -10,20 +11,23 @@ import {
   OPTIMIZER_KINDS,
   RESNET_DEFAULTS,
   ShadergradError,
+  VIT_DEFAULTS,
   cnnFromKnobs,
   defaultOptimizer,
   defaultTrainConfig,
   referenceKnobs,
   resnetModel,
+  vitModel,
   type AxisPadding,
   type CnnKnobs,
   type DatasetName,
   type OptimizerKind,
   type ResnetKnobs,
   type TrainConfig,
+  type VitKnobs,
 } from './api';
 
-export const MODEL_KINDS = ['cnn', 'resnet'] as const;
+export const MODEL_KINDS = ['cnn', 'resnet', 'vit'] as const;
 export type ModelKind = (typeof MODEL_KINDS)[number];
 
 /** What a comparison switches off in its second run: skip connections or batch norm. */
@@ -39,6 +43,8 @@ export interface DemoOptions {
   model: ModelKind;
   knobs: Required<CnnKnobs>;
   resnet: Required<ResnetKnobs>;
+  /** The ViT preset's knobs (URL dim, depth, heads, patch), with `model: 'vit'`. */
+  vit: Required<Omit<VitKnobs, 'hidden'>>;
   /** Train the resnet twice, with and without this switch; 'none' = one run. */
   compare: CompareKind;
   optimizer: OptimizerKind;
@@ -70,6 +76,10 @@ export const OPTION_NAMES = [
   'blocks',
   'skip',
   'bn',
+  'dim',
+  'depth',
+  'heads',
+  'patch',
   'compare',
   'optimizer',
   'lr',
@@ -153,6 +163,12 @@ export function parseOptions(p: URLSearchParams): DemoOptions {
       skip: flag(p, 'skip', RESNET_DEFAULTS.skip),
       batchNorm: flag(p, 'bn', RESNET_DEFAULTS.batchNorm),
     },
+    vit: {
+      width: whole(p, 'dim', VIT_DEFAULTS.width),
+      blocks: whole(p, 'depth', VIT_DEFAULTS.blocks),
+      heads: whole(p, 'heads', VIT_DEFAULTS.heads),
+      patch: whole(p, 'patch', VIT_DEFAULTS.patch),
+    },
     compare,
     knobs: {
       features: features(p, ref.features),
@@ -193,6 +209,10 @@ export function optionsToParams(o: DemoOptions): URLSearchParams {
     blocks: String(r.blocks),
     skip: r.skip ? '1' : '0',
     bn: r.batchNorm ? '1' : '0',
+    dim: String(o.vit.width),
+    depth: String(o.vit.blocks),
+    heads: String(o.vit.heads),
+    patch: String(o.vit.patch),
     compare: o.compare,
     optimizer: o.optimizer,
     lr: String(o.lr),
@@ -211,13 +231,19 @@ export function trainConfigOf(o: DemoOptions): TrainConfig {
   const base = defaultTrainConfig();
   return {
     ...base,
-    model: o.model === 'resnet' ? resnetModel(o.resnet) : cnnFromKnobs(o.knobs),
+    model: modelOf(o),
     optimizer: { ...defaultOptimizer(o.optimizer), lr: o.lr },
     batchSize: o.batch,
     seed: o.seed,
     dataset: o.dataset,
     ...(o.limit !== undefined ? { limit: o.limit } : {}),
   };
+}
+
+function modelOf(o: DemoOptions): TrainConfig['model'] {
+  if (o.model === 'resnet') return resnetModel(o.resnet);
+  if (o.model === 'vit') return vitModel(o.vit);
+  return cnnFromKnobs(o.knobs);
 }
 
 /** One run of the page: its label (a chart legend) and its settings. */
@@ -251,6 +277,16 @@ function resnetKnobsOf(config: TrainConfig): Required<ResnetKnobs> | undefined {
   return { width: conv1.features, blocks, skip, batchNorm };
 }
 
+/** The knobs of a model that looks like the vit preset (checked by rebuilding it later). */
+function vitKnobsOf(config: TrainConfig): Required<Omit<VitKnobs, 'hidden'>> | undefined {
+  const layers = config.model.layers;
+  const patch = layers.find((l) => l.name === 'patch');
+  const block = layers.find((l) => l.type === 'transformerBlock');
+  if (patch?.type !== 'patchEmbedding' || block?.type !== 'transformerBlock') return undefined;
+  const blocks = layers.filter((l) => l.type === 'transformerBlock').length;
+  return { width: patch.features, blocks, heads: block.heads, patch: patch.patch };
+}
+
 /** The knobs of a model that looks like the reference CNN (checked by rebuilding it later). */
 function cnnKnobsOf(config: TrainConfig): Required<CnnKnobs> | undefined {
   const convs = config.model.layers.filter((l) => l.type === 'conv2d');
@@ -276,14 +312,16 @@ function cnnKnobsOf(config: TrainConfig): Required<CnnKnobs> | undefined {
  */
 export function optionsFromConfig(config: TrainConfig, base: DemoOptions): DemoOptions | undefined {
   const resnet = resnetKnobsOf(config);
-  const knobs = resnet ? base.knobs : cnnKnobsOf(config);
+  const vit = resnet ? undefined : vitKnobsOf(config);
+  const knobs = (resnet ?? vit) ? base.knobs : cnnKnobsOf(config);
   if (!knobs) return undefined;
   const options: DemoOptions = {
     ...base,
     dataset: config.dataset,
-    model: resnet ? 'resnet' : 'cnn',
+    model: resnet ? 'resnet' : vit ? 'vit' : 'cnn',
     knobs,
     resnet: resnet ?? base.resnet,
+    vit: vit ?? base.vit,
     compare: 'none',
     optimizer: config.optimizer.kind,
     lr: config.optimizer.lr,

@@ -11,7 +11,7 @@ import {
   plannedRuns,
   trainConfigOf,
 } from '../../demo/options';
-import { RESNET_DEFAULTS } from '../../src/index';
+import { RESNET_DEFAULTS, validateModel } from '../../src/index';
 
 const parse = (query: string) => parseOptions(new URLSearchParams(query));
 
@@ -35,8 +35,27 @@ describe('demo options', () => {
     expect(names.some((n) => n?.endsWith('.add'))).toBe(false); // skip=0: no sums
   });
 
+  it('reads the vit knobs and builds the preset', () => {
+    const o = parse('model=vit&dim=32&depth=2&heads=8&patch=4');
+    expect(o.vit).toEqual({ width: 32, blocks: 2, heads: 8, patch: 4 });
+    const layers = trainConfigOf(o).model.layers;
+    expect(layers.map((l) => l.name)).toEqual([
+      'patch',
+      'pos',
+      'blocks.0',
+      'blocks.1',
+      'norm',
+      'pool',
+      'head',
+    ]);
+    expect(layers[0]).toMatchObject({ type: 'patchEmbedding', features: 32, patch: 4 });
+    const uneven = trainConfigOf(parse('model=vit&dim=30&heads=4')).model;
+    expect(() => validateModel(uneven)).toThrow(/4 heads do not divide the width 30/);
+  });
+
   it.each([
-    ['model=mlp', "setting 'model': expected one of cnn, resnet, got 'mlp'"],
+    ['model=mlp', "setting 'model': expected one of cnn, resnet, vit, got 'mlp'"],
+    ['model=vit&heads=0', "setting 'heads': expected a whole number >= 1, got '0'"],
     ['model=resnet&width=0', "setting 'width': expected a whole number >= 1, got '0'"],
     ['model=resnet&blocks=1.5', "setting 'blocks': expected a whole number >= 1, got '1.5'"],
     ['model=resnet&skip=yes', "setting 'skip': expected 1 (on) or 0 (off), got 'yes'"],
@@ -75,7 +94,11 @@ describe('demo options', () => {
   });
 
   it('round-trips through URL parameters and rebuilds from a saved config', () => {
-    for (const query of ['', 'model=resnet&width=8&blocks=2&skip=0&bn=0&compare=bn&steps=5']) {
+    for (const query of [
+      '',
+      'model=resnet&width=8&blocks=2&skip=0&bn=0&compare=bn&steps=5',
+      'model=vit&dim=16&depth=1&heads=2&patch=4',
+    ]) {
       const o = parse(query);
       expect(parseOptions(optionsToParams(o))).toEqual(o);
     }
@@ -85,6 +108,8 @@ describe('demo options', () => {
     expect(back?.model).toBe('resnet');
     expect(back?.resnet).toEqual(resnet.resnet);
     expect(back?.compare).toBe('none'); // a checkpoint is one network, not a comparison
+    const vit = parse('model=vit&dim=16&depth=3&heads=2&patch=4');
+    expect(optionsFromConfig(trainConfigOf(vit), base)?.vit).toEqual(vit.vit);
     expect(optionsFromConfig(trainConfigOf(parse('features=4,8')), base)?.knobs.features).toEqual([
       4, 8,
     ]);

@@ -21,6 +21,7 @@ import {
 } from '../../src/graph/cpuReference';
 import type { GeluApproximation, OptimizerConfig } from '../../src/kernels/index';
 import { transformerBlock } from '../../src/models/transformer';
+import { gptGraph as charGptGraph } from '../../src/models/gpt';
 import { readSafetensors } from '../../src/formats/safetensors';
 import { randomFloats, randomInts } from '../../src/base/random';
 import { expectAllClose, type Tolerance } from '../helpers/allclose';
@@ -240,7 +241,7 @@ describe('a tiny GPT against PyTorch (tests/golden/transformer_small.py)', () =>
   };
 
   it('loss and every gradient at the initial parameters, then 3 AdamW steps', async () => {
-    const g = gptGraph(json.sizes);
+    const g = charGptGraph(json.sizes, json.sizes.batch); // the model users train (models/gpt.ts)
     const store = new ParameterStore(gpu(), g.parameters(), adamw, 1);
     for (const [name] of store.params) store.write(name, f32(name));
     const plan = await compilePlan(gpu(), g, store, { training: true, keepIntermediates: true });
