@@ -4,13 +4,14 @@
  */
 import { defaultTrainConfig } from '../src/models/config';
 import { resnetModel, RESNET_DEFAULTS } from '../src/models/resnet';
+import { vitModel, VIT_DEFAULTS } from '../src/models/vit';
 import type { BenchModel } from './peers/common';
 
 export const FRAMEWORKS = ['shadergrad', 'tfjs', 'jaxjs'] as const;
 export type Framework = (typeof FRAMEWORKS)[number];
-const MODELS = ['cnn', 'resnet'] as const;
+const MODELS = ['cnn', 'resnet', 'vit'] as const;
 const USAGE =
-  'usage: npm run bench:train -- [--model cnn|resnet] [--width N] [--blocks N] [--steps N] ' +
+  'usage: npm run bench:train -- [--model cnn|resnet|vit] [--width N] [--blocks N] [--steps N] ' +
   '[--warmup N] [--batch N[,N...]] [--only shadergrad,tfjs,jaxjs]';
 
 /** A bad command line: printed without a stack trace. */
@@ -23,7 +24,7 @@ export interface Flags {
   model: BenchModel['kind'];
   /** Batch sizes, each benchmarked in turn (default: the training config's, 64). */
   batches?: number[];
-  /** ResNet knobs; undefined = the preset's default. */
+  /** ResNet or ViT knobs; undefined = the preset's default. */
   width?: number;
   blocks?: number;
 }
@@ -70,8 +71,10 @@ export function parseFlags(argv: readonly string[]): Flags {
     } else throw new UsageError(`unknown flag ${flag}\n${USAGE}`);
   }
   // A knob the model does not have would silently do nothing: refuse it instead.
-  if (flags.model !== 'resnet' && (flags.width !== undefined || flags.blocks !== undefined))
-    throw new UsageError("--width and --blocks are the ResNet's knobs: add --model resnet");
+  if (flags.model === 'cnn' && (flags.width !== undefined || flags.blocks !== undefined))
+    throw new UsageError(
+      '--width and --blocks are the ResNet and ViT knobs: add --model resnet or --model vit',
+    );
   return flags;
 }
 
@@ -84,6 +87,18 @@ export function benchModel(flags: Flags): BenchModel {
       description:
         'reference CNN (conv5x5x32-pool-conv5x5x64-pool-fc1024-fc10), softmax cross-entropy',
     };
+  if (flags.model === 'vit') {
+    const width = flags.width ?? VIT_DEFAULTS.width;
+    const blocks = flags.blocks ?? VIT_DEFAULTS.blocks;
+    return {
+      kind: 'vit',
+      config: vitModel({ width, blocks }),
+      description:
+        `ViT (7x7 patches -> 16 tokens of width ${width}, ${blocks} pre-norm blocks of ` +
+        `${VIT_DEFAULTS.heads} heads and a ${2 * width}-unit GELU MLP, mean over tokens, fc10), ` +
+        'softmax cross-entropy',
+    };
+  }
   const width = flags.width ?? RESNET_DEFAULTS.width;
   const blocks = flags.blocks ?? RESNET_DEFAULTS.blocks;
   return {

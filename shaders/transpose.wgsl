@@ -4,12 +4,14 @@
 //   transpose: out[a, c, b, d] = x[a, b, c, d]
 //
 // Layout: x [A, B, C, D] and out [A, C, B, D], row-major. Its own backward: the gradient of
-// out = transpose(x) is dX = transpose(dOut) with B and C swapped. One invocation per element of
-// out, so writes are contiguous and reads are contiguous along d (D is a head's width, 16-64).
-// A copy, so results are exact. The grid spills into y past 65535 workgroups (linearWorkgroup).
+// out = transpose(x) is dX = transpose(dOut) with B and C swapped. One invocation per row of out
+// (a, c, b), copying its D contiguous values (a head's width, 16-64; 1 for a [N, C, S] -> [N, S, C]
+// swap): reads and writes are contiguous along d, and the index arithmetic (slow integer division
+// on a CPU "GPU") is paid once per row, not per element. A copy, so results are exact. The grid
+// spills into y past 65535 workgroups (linearWorkgroup).
 // Overrides: workgroupSize.
 
-override workgroupSize: u32 = 64u; // invocations per workgroup
+override workgroupSize: u32 = 64u; // invocations (rows of out) per workgroup
 
 struct Params {
   A: u32, // outer dimension (the batch)
@@ -25,14 +27,17 @@ struct Params {
 @compute @workgroup_size(workgroupSize)
 fn transpose(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
              @builtin(local_invocation_index) lid: u32) {
-  let i = linearWorkgroup(wid, nwg) * workgroupSize + lid;
-  if (i >= params.A * params.B * params.C * params.D) {
+  let row = linearWorkgroup(wid, nwg) * workgroupSize + lid;
+  if (row >= params.A * params.C * params.B) {
     return;
   }
-  // i = ((a * C + c) * B + b) * D + d in out
-  let d = i % params.D;
-  let b = (i / params.D) % params.B;
-  let c = (i / (params.D * params.B)) % params.C;
-  let a = i / (params.D * params.B * params.C);
-  out[i] = x[((a * params.B + b) * params.C + c) * params.D + d];
+  // row = (a * C + c) * B + b in out
+  let b = row % params.B;
+  let c = (row / params.B) % params.C;
+  let a = row / (params.B * params.C);
+  let readStart = ((a * params.B + b) * params.C + c) * params.D;
+  let writeStart = row * params.D;
+  for (var d = 0u; d < params.D; d++) {
+    out[writeStart + d] = x[readStart + d];
+  }
 }

@@ -48,9 +48,9 @@ export interface FrameworkResult {
   plannedBytes?: number;
 }
 
-/** The model every framework trains: the reference CNN or the ResNet preset (a layer graph). */
+/** The model every framework trains: the reference CNN, the ResNet or the ViT preset. */
 export interface BenchModel {
-  kind: 'cnn' | 'resnet';
+  kind: 'cnn' | 'resnet' | 'vit';
   /** shadergrad's layer list, the spec each peer writes in its own ops. */
   config: ModelConfig;
   /** For the table and the JSON's `model`. */

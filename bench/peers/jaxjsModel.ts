@@ -60,9 +60,19 @@ export function jaxParamSpecs(model: ModelConfig): JaxParamSpec[] {
       add(`${r.name}.weight`, [l.features, c, l.kernel, l.kernel], 'uniform', fanIn);
       if (l.bias !== false) add(`${r.name}.bias`, [l.features], 'uniform', fanIn);
     } else if (l.type === 'dense') {
-      const fanIn = product(input);
+      const fanIn = input.length === 2 ? (input[1] ?? 0) : product(input); // tokens: per token
       add(`${r.name}.weight`, [fanIn, l.units], 'uniform', fanIn);
       add(`${r.name}.bias`, [l.units], 'uniform', fanIn);
+    } else if (l.type === 'patchEmbedding') {
+      const fanIn = l.patch ** 2 * c;
+      add(`${r.name}.weight`, [l.features, c, l.patch, l.patch], 'uniform', fanIn);
+      add(`${r.name}.bias`, [l.features], 'uniform', fanIn);
+    } else if (l.type === 'positionEmbedding') {
+      add(`${r.name}.weight`, [...input], 'uniform', 1e4); // small, as torch's 0.02-std normal
+    } else if (l.type === 'layerNorm') {
+      addNorm(add, r.name, input.at(-1) ?? 0);
+    } else if (l.type === 'transformerBlock') {
+      blockSpecs(add, r.name, input[1] ?? 0, l.hidden ?? 4 * (input[1] ?? 0));
     } else if (l.type === 'batchNorm') {
       add(`${r.name}.weight`, [c], 'ones');
       add(`${r.name}.bias`, [c], 'zeros');
@@ -71,6 +81,26 @@ export function jaxParamSpecs(model: ModelConfig): JaxParamSpec[] {
     }
   }
   return specs;
+}
+
+type AddSpec = (name: string, shape: number[], init: JaxParamSpec['init'], fanIn?: number) => void;
+
+function addNorm(add: AddSpec, name: string, c: number): void {
+  add(`${name}.weight`, [c], 'ones');
+  add(`${name}.bias`, [c], 'zeros');
+}
+
+/** A transformer block's parameters, dense weights [in, out] as this peer keeps them. */
+function blockSpecs(add: AddSpec, name: string, c: number, hidden: number): void {
+  const dense = (part: string, inputs: number, outputs: number) => {
+    add(`${name}.${part}.weight`, [inputs, outputs], 'uniform', inputs);
+    add(`${name}.${part}.bias`, [outputs], 'uniform', inputs);
+  };
+  addNorm(add, `${name}.ln1`, c);
+  for (const part of ['query', 'key', 'value', 'proj']) dense(`attn.${part}`, c, c);
+  addNorm(add, `${name}.ln2`, c);
+  dense('mlp.fc1', c, hidden);
+  dense('mlp.fc2', hidden, c);
 }
 
 function take(tree: Params, name: string): JaxArray {
@@ -135,6 +165,51 @@ function batchNorm(
   return activate(ctx.jax, l.activation, y);
 }
 
+/** torch.nn.LayerNorm's default eps. */
+const LN_EPS = 1e-5;
+
+/** Layer norm over the last axis, with `<prefix>weight` and `<prefix>bias`. */
+function layerNorm(ctx: LayerContext, prefix: string, x: JaxArray, eps: number): JaxArray {
+  const np = ctx.jax.numpy;
+  const mean = np.mean(x.ref, -1, { keepdims: true });
+  const centered = x.sub(mean);
+  const variance = np.mean(np.square(centered.ref), -1, { keepdims: true });
+  return centered
+    .div(np.sqrt(variance.add(eps)))
+    .mul(ctx.param(`${prefix}weight`))
+    .add(ctx.param(`${prefix}bias`));
+}
+
+function linear(ctx: LayerContext, part: string, x: JaxArray): JaxArray {
+  return ctx.jax.numpy.dot(x, ctx.param(`${part}.weight`)).add(ctx.param(`${part}.bias`));
+}
+
+/** Pre-norm block: h = x + attn(ln1(x)); out = h + fc2(gelu(fc1(ln2(h)))), as shadergrad's. */
+function transformerBlock(
+  ctx: LayerContext,
+  l: Extract<LayerSpec, { type: 'transformerBlock' }>,
+  x: JaxArray,
+): JaxArray {
+  const np = ctx.jax.numpy;
+  const [n = 1, t = 1, c = 1] = x.shape;
+  const d = c / l.heads;
+  const normed = layerNorm(ctx, 'ln1.', x.ref, LN_EPS);
+  // [N, T, C] -> [N, H, T, D]
+  const heads = (part: string, input: JaxArray) =>
+    np.swapaxes(linear(ctx, `attn.${part}`, input).reshape([n, t, l.heads, d]), 1, 2);
+  const q = heads('query', normed.ref);
+  const k = heads('key', normed.ref);
+  const v = heads('value', normed);
+  let scores = np.matmul(q, np.swapaxes(k, 2, 3)).mul(1 / Math.sqrt(d));
+  if (l.causal) scores = scores.add(np.triu(np.full([t, t], -1e9), 1));
+  const mixed = np.matmul(ctx.jax.nn.softmax(scores, -1), v);
+  const merged = np.swapaxes(mixed, 1, 2).reshape([n, t, c]);
+  const h = x.add(linear(ctx, 'attn.proj', merged));
+  const hidden = linear(ctx, 'mlp.fc1', layerNorm(ctx, 'ln2.', h.ref, LN_EPS));
+  const gelu = ctx.jax.nn.gelu(hidden, { approximate: false });
+  return h.add(linear(ctx, 'mlp.fc2', gelu));
+}
+
 function conv2d(ctx: LayerContext, l: Extract<LayerSpec, { type: 'conv2d' }>, x: JaxArray) {
   const { lax } = ctx.jax;
   const p = l.padding;
@@ -161,7 +236,7 @@ function layerForward(ctx: LayerContext, l: LayerSpec, inputs: JaxArray[]): JaxA
       return x.reshape([x.shape[0] ?? 1, -1]);
     case 'dense': {
       // A dense layer flattens an image input first (C-major), as shadergrad's does.
-      const flat = x.ndim > 2 ? x.reshape([x.shape[0] ?? 1, -1]) : x;
+      const flat = x.ndim === 4 ? x.reshape([x.shape[0] ?? 1, -1]) : x; // tokens stay [N, T, C]
       return activate(
         ctx.jax,
         l.activation,
@@ -182,14 +257,22 @@ function layerForward(ctx: LayerContext, l: LayerSpec, inputs: JaxArray[]): JaxA
     case 'dropout':
       // Needs a PRNG key threaded through the step; no benchmarked model has dropout.
       throw new Error('jax-js model: dropout is not written for the jax-js peer');
-    case 'patchEmbedding':
+    case 'patchEmbedding': {
+      // [N, C, H, W] -> conv P x P, stride P -> [N, F, S] -> [N, S, F]
+      const w = ctx.param('weight');
+      const y = lax.convGeneralDilated(x, w, [l.patch, l.patch], 'VALID');
+      const biased = y.add(ctx.param('bias').reshape([-1, 1, 1]));
+      const [n = 1, f = 1] = biased.shape;
+      return np.swapaxes(biased.reshape([n, f, -1]), 1, 2);
+    }
     case 'positionEmbedding':
-    case 'transformerBlock':
+      return x.add(ctx.param('weight'));
     case 'layerNorm':
+      return layerNorm(ctx, '', x, l.eps ?? LN_EPS);
+    case 'transformerBlock':
+      return transformerBlock(ctx, l, x);
     case 'tokenMean':
-      throw new Error(
-        `jax-js model: the transformer layers (${l.type}) are not written for this peer yet`,
-      );
+      return np.mean(x, 1);
     default:
       return l satisfies never;
   }

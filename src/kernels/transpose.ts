@@ -30,7 +30,7 @@ export function transpose(args: TransposeArgs<GpuTensor>): KernelCall {
     constants: { workgroupSize: WORKGROUP_SIZE },
     tensors: [x, out],
     params: transposeParams.pack({ A, B, C, D }),
-    workgroups: dispatchFor(A * B * C * D, WORKGROUP_SIZE),
+    workgroups: dispatchFor(A * C * B, WORKGROUP_SIZE), // one invocation per row of D values
   };
 }
 

@@ -79,6 +79,7 @@ const shapes: [number, number, number][] = [
   [7, 1000, 1],
   [9, 2, 196], // rows narrower than the workgroup: 60 idle lanes, one row per step
   [5, 3, 100], // two rows per step, 56 idle lanes, an odd row count
+  [300, 5, 2], // the tree with S = 2: 128 rows per step
 ];
 
 describe('bias on the GPU', () => {
@@ -109,8 +110,9 @@ describe('bias on the GPU', () => {
       C,
       S,
     });
-    // Channels of up to 256 terms take biasBackwardSerial, larger ones the workgroup tree.
-    expect(call.entryPoint).toBe(N * S > 256 ? 'biasBackward' : 'biasBackwardSerial');
+    // Channels of up to 256 terms, and dense rows (S = 1) of any count, take biasBackwardSerial;
+    // larger feature maps the workgroup tree.
+    expect(call.entryPoint).toBe(N * S > 256 && S > 1 ? 'biasBackward' : 'biasBackwardSerial');
     const got = await runAndRead(gpu(), call, dBias.tensor);
     const want = new Float32Array(C);
     biasBackwardCpu({ dOut: dOutHost, dBias: want, N, C, S });
