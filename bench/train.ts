@@ -6,11 +6,14 @@
  *     same ReLU, max-pool 2, dense 1024 ReLU, dense 10);
  *   --model resnet: the ResNet preset (src/models/resnet.ts: conv3x3-bn-relu, 3 stages of basic
  *     blocks with batch norm and skips, global average pool, dense 10), `--width` channels in the
- *     first stage (default 16), `--blocks` basic blocks per stage (default 1).
+ *     first stage (default 16), `--blocks` basic blocks per stage (default 1);
+ *   --model vit: the ViT preset (src/models/vit.ts: 7x7 patches, 4 pre-norm blocks of 4 heads,
+ *     mean over tokens, dense 10), `--width` token width (default 64), `--blocks` (default 4);
+ *     tfjs has no peer for it yet (its model builder refuses the transformer layers).
  * Every framework trains on the same batches in the same seeded order. Prints a table, then one
  * JSON line (the last line of stdout); progress goes to stderr.
  *
- *   npm run bench:train [-- --model cnn|resnet --width 16 --blocks 1 --steps 20 --warmup 3
+ *   npm run bench:train [-- --model cnn|resnet|vit --width 16 --blocks 1 --steps 20 --warmup 3
  *                          --batch 64 --only shadergrad,tfjs,jaxjs]
  *
  * `--batch 16,64,256,1024` runs every framework at each batch size in turn (one table each, then

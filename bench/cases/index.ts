@@ -8,3 +8,4 @@ export * from './conv';
 export * from './pool';
 export * from './losses';
 export * from './elementwise';
+export * from './transformer';

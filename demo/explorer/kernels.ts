@@ -23,6 +23,10 @@ import {
   poolCase,
   softmaxBytes,
   softmaxCase,
+  attentionSoftmaxBytes,
+  attentionSoftmaxCase,
+  layerNormBytes,
+  layerNormCase,
   unfoldCase,
   type Direction,
   type KernelCase,
@@ -279,6 +283,43 @@ function optimizerKernel(kind: 'adam' | 'sgd' | 'momentum' | 'rmsprop'): Explore
   });
 }
 
+function layerNormKernel(direction: Direction): ExplorerKernel {
+  return kernel('layerNorm', direction, {
+    fields: [int('rows', 1024, 'rows (batch·tokens)'), int('D', 64, 'D (width)')],
+    unit: 'GB/s',
+    entryPoints: () =>
+      direction === 'forward'
+        ? ['layerNormForward']
+        : ['layerNormBackwardParams', 'layerNormBackwardData'],
+    plan(v) {
+      const [rows, D] = [v.int('rows'), v.int('D')];
+      return {
+        buffers: { x: rows * D, y: rows * D, dY: rows * D, dX: rows * D, stats: 2 * rows },
+        twinCost: 6 * rows * D,
+        work: layerNormBytes(rows, D, direction),
+        build: (gpu) => layerNormCase(gpu, { rows, D }, direction),
+      };
+    },
+  });
+}
+
+function attentionSoftmaxKernel(direction: Direction): ExplorerKernel {
+  return kernel('softmax', `causal ${direction}`, {
+    fields: [int('heads', 256, 'heads (batch·heads)'), int('T', 16, 'T (tokens)')],
+    unit: 'GB/s',
+    entryPoints: () => [direction === 'forward' ? 'softmaxForward' : 'softmaxBackward'],
+    plan(v) {
+      const [heads, T] = [v.int('heads'), v.int('T')];
+      return {
+        buffers: { x: heads * T * T, y: heads * T * T, dY: heads * T * T, dX: heads * T * T },
+        twinCost: 4 * heads * T * T,
+        work: attentionSoftmaxBytes(heads, T, direction),
+        build: (gpu) => attentionSoftmaxCase(gpu, { heads, T }, direction),
+      };
+    },
+  });
+}
+
 export const EXPLORER_KERNELS: readonly ExplorerKernel[] = [
   ...(['naive', 'registerTile', 'workgroupTile', 'subgroupTile'] as const).map(matmulKernel),
   ...(['im2col', 'col2im'] as const).map(unfoldKernel),
@@ -292,5 +333,7 @@ export const EXPLORER_KERNELS: readonly ExplorerKernel[] = [
   softmaxKernel('forwardBackward'),
   softmaxKernel('forward'),
   lossMeanKernel,
+  ...(['forward', 'backward'] as const).map(layerNormKernel),
+  ...(['forward', 'backward'] as const).map(attentionSoftmaxKernel),
   ...(['adam', 'sgd', 'momentum', 'rmsprop'] as const).map(optimizerKernel),
 ];
