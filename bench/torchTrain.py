@@ -71,10 +71,11 @@ class PositionTable(nn.Module):
 class SelfAttention(nn.Module):
     """query, key, value, proj: nn.Linear(C, C); heads split as view(N, T, H, D).transpose(1, 2)."""
 
-    def __init__(self, c, heads, causal):
+    def __init__(self, c, heads, causal, dropout=0.0):
         super().__init__()
         self.query, self.key, self.value, self.proj = (nn.Linear(c, c) for _ in range(4))
         self.heads, self.causal = heads, causal
+        self.attn_drop, self.resid_drop = nn.Dropout(dropout), nn.Dropout(dropout)
 
     def forward(self, x):
         n, t, c = x.shape
@@ -84,26 +85,27 @@ class SelfAttention(nn.Module):
         if self.causal:
             mask = torch.triu(torch.ones(t, t, dtype=torch.bool, device=x.device), diagonal=1)
             scores = scores.masked_fill(mask, float('-inf'))
-        mixed = (scores.softmax(-1) @ v).transpose(1, 2).reshape(n, t, c)
-        return self.proj(mixed)
+        mixed = (self.attn_drop(scores.softmax(-1)) @ v).transpose(1, 2).reshape(n, t, c)
+        return self.resid_drop(self.proj(mixed))
 
 
 class Mlp(nn.Module):
-    def __init__(self, c, hidden):
+    def __init__(self, c, hidden, dropout=0.0):
         super().__init__()
         self.fc1, self.fc2 = nn.Linear(c, hidden), nn.Linear(hidden, c)
+        self.drop = nn.Dropout(dropout)
 
     def forward(self, x):
-        return self.fc2(F.gelu(self.fc1(x)))
+        return self.drop(self.fc2(F.gelu(self.fc1(x))))
 
 
 class TransformerBlock(nn.Module):
     """Pre-norm: h = x + attn(ln1(x)); out = h + mlp(ln2(h)) (src/models/transformer.ts)."""
 
-    def __init__(self, c, heads, hidden, causal):
+    def __init__(self, c, heads, hidden, causal, dropout=0.0):
         super().__init__()
-        self.ln1, self.attn = nn.LayerNorm(c), SelfAttention(c, heads, causal)
-        self.ln2, self.mlp = nn.LayerNorm(c), Mlp(c, hidden)
+        self.ln1, self.attn = nn.LayerNorm(c), SelfAttention(c, heads, causal, dropout)
+        self.ln2, self.mlp = nn.LayerNorm(c), Mlp(c, hidden, dropout)
 
     def forward(self, x):
         h = x + self.attn(self.ln1(x))
@@ -139,7 +141,7 @@ class Layer(nn.Module):
         elif self.kind == 'transformerBlock':
             c = shape[1]
             self.op = TransformerBlock(c, spec['heads'], spec.get('hidden', 4 * c),
-                                       spec.get('causal', False))
+                                       spec.get('causal', False), spec.get('dropout', 0.0))
         elif self.kind == 'layerNorm':
             self.op = nn.LayerNorm(shape[-1], eps=spec.get('eps', 1e-5))
         elif self.kind == 'batchNorm':

@@ -44,7 +44,7 @@ export interface DemoOptions {
   knobs: Required<CnnKnobs>;
   resnet: Required<ResnetKnobs>;
   /** The ViT preset's knobs (URL dim, depth, heads, patch), with `model: 'vit'`. */
-  vit: Required<Omit<VitKnobs, 'hidden'>>;
+  vit: Required<Omit<VitKnobs, 'hidden' | 'dropout'>>;
   /** Train the resnet twice, with and without this switch; 'none' = one run. */
   compare: CompareKind;
   optimizer: OptimizerKind;
@@ -278,7 +278,7 @@ function resnetKnobsOf(config: TrainConfig): Required<ResnetKnobs> | undefined {
 }
 
 /** The knobs of a model that looks like the vit preset (checked by rebuilding it later). */
-function vitKnobsOf(config: TrainConfig): Required<Omit<VitKnobs, 'hidden'>> | undefined {
+function vitKnobsOf(config: TrainConfig): Required<Omit<VitKnobs, 'hidden' | 'dropout'>> | undefined {
   const layers = config.model.layers;
   const patch = layers.find((l) => l.name === 'patch');
   const block = layers.find((l) => l.type === 'transformerBlock');

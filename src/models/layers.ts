@@ -57,7 +57,14 @@ export type LayerSpec = LayerLinks &
     /** A learned [T, C] table added to the tokens (`<name>.weight`). */
     | { type: 'positionEmbedding' }
     /** A pre-norm block: attention with `heads` heads (causal for a decoder), then an MLP. */
-    | { type: 'transformerBlock'; heads: number; hidden?: number; causal?: boolean }
+    | {
+        type: 'transformerBlock';
+        heads: number;
+        hidden?: number;
+        causal?: boolean;
+        /** On the attention weights and both residual branches, in training (default 0). */
+        dropout?: number;
+      }
     /** torch.nn.LayerNorm over the last axis. */
     | { type: 'layerNorm'; eps?: number }
     /** The mean over the tokens: [T, C] -> [C] (a ViT's pooling instead of a class token). */
@@ -131,7 +138,7 @@ export const LAYER_FIELDS: Record<
   activation: { activation },
   patchEmbedding: { features: size, patch: size },
   positionEmbedding: {},
-  transformerBlock: { heads: size, hidden: size, causal: flag },
+  transformerBlock: { heads: size, hidden: size, causal: flag, dropout: fraction },
   layerNorm: { eps: positive },
   tokenMean: {},
 };
@@ -145,6 +152,7 @@ export const OPTIONAL_LAYER_FIELDS: ReadonlySet<string> = new Set([
   'momentum',
   'hidden',
   'causal',
+  'dropout',
 ]);
 export const LINK_FIELDS = { name: layerName, inputs: names };
 

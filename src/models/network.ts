@@ -80,6 +80,7 @@ function addLayer(g: Graph, layer: ResolvedLayer, inputs: readonly number[]): nu
         heads: l.heads,
         ...(l.hidden !== undefined ? { hidden: l.hidden } : {}),
         causal: l.causal ?? false,
+        dropout: l.dropout ?? 0,
       });
     case 'layerNorm':
       return g.layerNorm(x, { name, ...(l.eps !== undefined ? { eps: l.eps } : {}) });

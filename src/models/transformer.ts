@@ -7,6 +7,8 @@
  *              softmax(Q·Kᵀ / sqrt(D) [+ causal mask]) · V, heads merged, then proj
  *   block      <name>.ln1, .attn, .ln2, .mlp.fc1 (C -> hidden), .mlp.fc2 (hidden -> C), pre-norm:
  *              h = x + attn(ln1(x)); out = h + fc2(gelu(fc1(ln2(h))))
+ *   dropout    (optional, training only) on the attention weights and on each residual branch
+ *              before its sum, as GPT-2 places it
  *
  *   patchEmbedding  <name>: nn.Conv2d(C, F, P, stride P), then x.flatten(2).transpose(1, 2)
  *   tokenMean       x.mean(dim=1)
@@ -20,6 +22,11 @@ export interface AttentionOptions {
   heads: number;
   /** Query t attends to keys 0..t only (a decoder, GPT); default false (an encoder, ViT). */
   causal?: boolean;
+  /**
+   * Dropout rate (training only) on the attention weights and on each residual branch before its
+   * sum, as GPT-2 and ViT place it; default 0 (none).
+   */
+  dropout?: number;
 }
 
 export interface BlockOptions extends AttentionOptions {
@@ -51,9 +58,16 @@ export function attention(g: Graph, x: number, o: AttentionOptions): number {
     scale,
     causal: o.causal ?? false,
   });
-  const mixed = g.matmul(weights, v, { name: `${o.name}.mix` }); // [N, H, T, D]
+  const kept = maybeDropout(g, weights, o.dropout, `${o.name}.attn_drop`);
+  const mixed = g.matmul(kept, v, { name: `${o.name}.mix` }); // [N, H, T, D]
   const merged = g.reshape(g.transpose(mixed), [T, C]);
-  return g.dense(merged, { name: `${o.name}.proj`, units: C });
+  const projected = g.dense(merged, { name: `${o.name}.proj`, units: C });
+  return maybeDropout(g, projected, o.dropout, `${o.name}.resid_drop`);
+}
+
+/** x itself for a rate of 0 (no node), else a dropout node (training only). */
+function maybeDropout(g: Graph, x: number, rate: number | undefined, name: string): number {
+  return rate ? g.dropout(x, rate, name) : x;
 }
 
 /** A pre-norm transformer block of x [N, T, C] (see the file header). */
@@ -69,7 +83,8 @@ export function transformerBlock(g: Graph, x: number, o: BlockOptions): number {
     units: o.hidden ?? 4 * C,
   });
   const fc2 = g.dense(g.gelu(fc1, o.gelu ?? 'none'), { name: `${o.name}.mlp.fc2`, units: C });
-  return g.add(h, fc2, { name: `${o.name}.add2` });
+  const branch = maybeDropout(g, fc2, o.dropout, `${o.name}.mlp.drop`);
+  return g.add(h, branch, { name: `${o.name}.add2` });
 }
 
 /** Non-overlapping P x P patches of [N, C, H, W], each projected to F features: [N, S, F]. */

@@ -23,9 +23,11 @@ export interface VitKnobs {
   patch?: number;
   /** The MLP's hidden units (default 2·width). */
   hidden?: number;
+  /** Dropout in every block (attention weights, residual branches), training only; default 0. */
+  dropout?: number;
 }
 
-export const VIT_DEFAULTS: Required<Omit<VitKnobs, 'hidden'>> = {
+export const VIT_DEFAULTS: Required<Omit<VitKnobs, 'hidden' | 'dropout'>> = {
   width: 64,
   blocks: 4,
   heads: 4,
@@ -45,7 +47,13 @@ export function vitModel(
     { name: 'pos', type: 'positionEmbedding' },
   ];
   for (let b = 0; b < k.blocks; b++)
-    layers.push({ name: `blocks.${b}`, type: 'transformerBlock', heads: k.heads, hidden });
+    layers.push({
+      name: `blocks.${b}`,
+      type: 'transformerBlock',
+      heads: k.heads,
+      hidden,
+      ...(knobs.dropout ? { dropout: knobs.dropout } : {}),
+    });
   layers.push({ name: 'norm', type: 'layerNorm' });
   layers.push({ name: 'pool', type: 'tokenMean' });
   layers.push({ name: 'head', type: 'dense', units: classes, activation: 'none' });

@@ -176,3 +176,56 @@ describe('patch embedding and token mean in a training step', () => {
     trainer.destroy();
   });
 });
+
+describe('dropout in transformer blocks', () => {
+  const withDropout = vitModel(
+    { width: 8, blocks: 1, heads: 2, patch: 3, hidden: 12, dropout: 0.25 },
+    { channels: 2, height: 7, width: 6 },
+    3,
+  );
+  const N = 2;
+  const g = buildGraph(withDropout, N);
+  const plain = buildGraph(tinyVit(), N);
+  const images = randomFloats(N * 2 * 7 * 6, 15, 0, 1);
+  const labels = Int32Array.from(randomInts(N, 16, 3));
+  const params = new Map(
+    g.parameters().map((p, k) => {
+      const n = p.shape.reduce((a, b) => a * b, 1);
+      return [p.name, randomFloats(n, 200 + k, p.init === 'ones' ? 0.5 : -0.5, 1.5)];
+    }),
+  );
+
+  it('adds three dropout nodes per block, a no-op in evaluation and a mask in training', () => {
+    expect(g.nodes.filter((n) => n.op === 'dropout')).toHaveLength(3);
+    expect(g.parameters().map((p) => p.name)).toEqual(plain.parameters().map((p) => p.name));
+    const logits = (graph: typeof g, step?: number) => {
+      const { values } = referenceForward(graph, params, { images, labels }, 'f32', step);
+      return values.get(graph.lossNode().inputs[0] ?? -1) ?? new Float32Array();
+    };
+    expect(logits(g)).toEqual(logits(plain));
+    expect(logits(g, 0)).not.toEqual(logits(plain, 0));
+    expect(logits(g, 0)).not.toEqual(logits(g, 1)); // a new mask each step
+  });
+
+  it('the GPU step draws the same masks as the reference', async () => {
+    const config = { ...defaultTrainConfig(), model: withDropout, batchSize: N };
+    const trainer = createTrainer(gpu(), { ...config, optimizer: { kind: 'sgd', lr: 0.1 } });
+    for (const [name, v] of params) trainer.store.write(name, v);
+    const loss = await trainer.trainStep(images, labels);
+    const state: ReferenceState = {
+      params: new Map([...params].map(([k, v]) => [k, Float32Array.from(v)])),
+      optimizerState: new Map(),
+      step: 0,
+    };
+    const ref = referenceTrainStep(g, state, { images, labels }, { kind: 'sgd', lr: 0.1 }, 'f32');
+    expect(loss).toBeCloseTo(ref.loss, 5);
+    for (const [name] of params)
+      expectAllClose(
+        await trainer.store.read(name),
+        state.params.get(name) ?? [],
+        { atol: 1e-5, rtol: 1e-4 },
+        name,
+      );
+    trainer.destroy();
+  });
+});
