@@ -253,6 +253,8 @@ export function usage(): string {
   return [
     'Usage: shadergrad [train] [flags]         train (the reference CNN on MNIST by default)',
     '       shadergrad eval CHECKPOINT [--data DIR] [--dataset NAME]   test a saved model',
+    '       shadergrad gpt [--text FILE] [flags]   train a character-level GPT (gpt --help)',
+    '       shadergrad sample [--run DIR] [--prompt TEXT]   continue a prompt with it',
     '',
     'Flags (`--flag value` or `--flag=value`):',
     ...lines,

@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 /**
  * The command line: `npm start -- [flags]` trains (default: the reference CNN on MNIST, one
- * epoch; see train.ts), `--eval CHECKPOINT` tests a saved model. Bad flags or files, a model too
+ * epoch; see train.ts), `--eval CHECKPOINT` tests a saved model; `gpt` and `sample` train and
+ * sample a character-level GPT (gpt.ts). Bad flags or files, a model too
  * big for memory or a device lost more often than the run recovers from exit 1 with one line
  * that names the flag, file or tensor; `SHADERGRAD_DEBUG=1` shows stack traces.
  */
@@ -11,6 +12,7 @@ import { loadPredictor } from '../models/predictor';
 import { parseArgs, usage } from './args';
 import { configOf, loadSplit, pct, readBytes } from './common';
 import { errorLine } from './files';
+import { gptUsage, sampleGpt, trainGpt } from './gpt';
 import { train } from './train';
 
 async function evaluateCheckpoint(
@@ -35,6 +37,13 @@ async function evaluateCheckpoint(
 
 /** Runs the command; resolves to the exit status. */
 async function main(argv: readonly string[]): Promise<number> {
+  const [first, ...rest] = argv[0] === '--' ? argv.slice(1) : argv;
+  if (first === 'gpt' || first === 'sample') {
+    if (rest.includes('--help') || rest.includes('-h')) console.log(gptUsage(first));
+    else if (first === 'gpt') await trainGpt(rest);
+    else await sampleGpt(rest);
+    return 0;
+  }
   const cmd = parseArgs(argv);
   if (cmd.kind === 'help') console.log(usage());
   else if (cmd.kind === 'eval') await evaluateCheckpoint(cmd);

@@ -103,7 +103,7 @@ function input(plan: StepPlan, name: string): GpuTensor {
   return t;
 }
 
-/** A GPT's parameters, its training plan and its batch-1 generation plan. */
+/** A GPT's parameters, its training plan (when it has an optimizer) and its generation plan. */
 export class CharGpt {
   private evaluation: StepPlan | undefined;
 
@@ -111,19 +111,25 @@ export class CharGpt {
     readonly gpu: Gpu,
     readonly config: GptConfig,
     readonly store: ParameterStore,
-    private readonly train: StepPlan,
+    private readonly train: StepPlan | undefined,
     private readonly generator: StepPlan,
     readonly batch: number,
   ) {}
 
+  /**
+   * A GPT with fresh parameters (seeded). Without an optimizer it only evaluates and generates
+   * (load weights with `loadModel`), holding no gradients or optimizer state.
+   */
   static async create(
     gpu: Gpu,
     config: GptConfig,
-    o: { batch: number; optimizer: OptimizerConfig; seed: number },
+    o: { batch: number; optimizer?: OptimizerConfig; seed?: number },
   ): Promise<CharGpt> {
     const graph = gptGraph(config, o.batch);
-    const store = new ParameterStore(gpu, graph.parameters(), o.optimizer, o.seed);
-    const train = await compilePlan(gpu, graph, store, { training: true });
+    const store = new ParameterStore(gpu, graph.parameters(), o.optimizer, o.seed ?? 1);
+    const train = o.optimizer
+      ? await compilePlan(gpu, graph, store, { training: true })
+      : undefined;
     const generator = await compilePlan(gpu, gptGraph(config, 1), store, { training: false });
     return new CharGpt(gpu, config, store, train, generator, o.batch);
   }
@@ -134,6 +140,8 @@ export class CharGpt {
    * waiting for the GPU.
    */
   async trainStep(w: { tokens: Uint32Array; labels: Int32Array }, read = true): Promise<number> {
+    if (!this.train)
+      throw new ShadergradError('gpt: created without an optimizer, so it cannot train');
     this.check(w.tokens, this.batch);
     this.check(w.labels, this.batch);
     writeTensor(this.gpu, input(this.train, 'tokens'), w.tokens);
@@ -201,7 +209,7 @@ export class CharGpt {
   }
 
   destroy(): void {
-    this.train.destroy();
+    this.train?.destroy();
     this.generator.destroy();
     this.evaluation?.destroy();
     this.store.destroy();

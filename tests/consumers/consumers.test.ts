@@ -89,6 +89,35 @@ describe('the packed package in fresh projects', () => {
     expect(stdout).toMatch(/^Usage: shadergrad/m);
   });
 
+  it('shadergrad gpt trains on the README the package ships, and sample continues a prompt', async () => {
+    const shadergrad = join(nodeApp, 'node_modules/.bin/shadergrad');
+    const out = join(nodeApp, 'gpt-run');
+    const small = ['--steps', '4', '--eval-every', '2', '--batch', '2', '--context', '8'];
+    const trained = await run(shadergrad, [
+      'gpt',
+      ...small,
+      '--width',
+      '8',
+      '--layers',
+      '1',
+      '--out',
+      out,
+    ]);
+    expect(trained.stdout).toMatch(/^text: .*README\.md, \d+ characters/m);
+    expect(trained.stdout).toMatch(/^step 4\/4: train loss \d+\.\d+, validation loss/m);
+    const sampled = await run(shadergrad, [
+      'sample',
+      '--run',
+      out,
+      '--prompt',
+      'The',
+      '--tokens',
+      '5',
+    ]);
+    // the prompt, then 5 drawn characters (any of the README's, newlines included)
+    expect(sampled.stdout).toContain('The');
+  }, 180_000);
+
   it.each(['bundler', 'nodenext'])(
     'type-checks under moduleResolution %s, strict, with skipLibCheck false',
     async (resolution) => {

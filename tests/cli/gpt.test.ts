@@ -1,0 +1,69 @@
+/**
+ * `shadergrad gpt` and `shadergrad sample` (src/cli/gpt.ts): flags and their errors, then a tiny
+ * run on a text file that saves gpt.safetensors, and sampling from it, deterministic per seed.
+ */
+import { mkdtempSync, writeFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ShadergradError } from '../../src/base/errors';
+import { gptUsage, parseFlags, sampleGpt, trainGpt } from '../../src/cli/gpt';
+
+describe('gpt and sample flags', () => {
+  it('reads --flag value and --flag=value, refusing unknown and repeated flags', () => {
+    const known = { steps: {}, text: {} };
+    expect(parseFlags('gpt', ['--steps', '5', '--text=a.txt'], known)).toEqual({
+      steps: '5',
+      text: 'a.txt',
+    });
+    expect(() => parseFlags('gpt', ['--stepz', '5'], known)).toThrow(/unknown flag "--stepz"/);
+    expect(() => parseFlags('gpt', ['--steps', '5', '--steps=6'], known)).toThrow(
+      /--steps: given twice/,
+    );
+    expect(() => parseFlags('gpt', ['--steps'], known)).toThrow(/--steps: needs a value/);
+    expect(gptUsage('gpt')).toMatch(/--text FILE .* \(default the package README\.md\)/);
+    expect(gptUsage('sample')).toMatch(/--top-k N/);
+  });
+
+  it('refuses bad values before touching the GPU', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gpt-flags-'));
+    const text = join(dir, 'text.txt');
+    writeFileSync(text, 'abcabcabc'.repeat(20));
+    await expect(trainGpt(['--text', text, '--steps', '0'])).rejects.toThrow(
+      /--steps: expected a whole number from 1/,
+    );
+    await expect(trainGpt(['--text', text, '--width', '10', '--heads', '4'])).rejects.toThrow(
+      /--heads 4: must divide --width 10/,
+    );
+    await expect(trainGpt(['--text', join(dir, 'missing.txt')])).rejects.toThrow(
+      /--text .*missing\.txt: /,
+    );
+    await expect(trainGpt(['--text', text, '--context', '500'])).rejects.toThrow(ShadergradError); // the text is too short for that context
+    await expect(sampleGpt(['--run', dir])).rejects.toThrow(/--run .*gpt\.safetensors: /);
+  });
+});
+
+describe('a tiny GPT run', () => {
+  it('trains, saves gpt.safetensors, and samples the same text for the same seed', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gpt-run-'));
+    const text = join(dir, 'text.txt');
+    writeFileSync(text, 'the cat sat on the mat. '.repeat(30));
+    const out = join(dir, 'run');
+    const flags = ['--steps', '30', '--eval-every', '10', '--batch', '4', '--context', '16'];
+    await trainGpt(['--text', text, ...flags, '--width', '16', '--layers', '1', '--out', out]);
+    expect(existsSync(join(out, 'gpt.safetensors'))).toBe(true);
+    const draw = async (seed: string): Promise<string> => {
+      let written = '';
+      const args = ['--run', out, '--prompt', 'the ', '--tokens', '12', '--seed', seed];
+      await sampleGpt(args, (t) => (written += t));
+      return written;
+    };
+    const first = await draw('3');
+    expect(first.startsWith('the ')).toBe(true);
+    expect(Array.from(first.trimEnd()).length).toBeGreaterThanOrEqual(4 + 12 - 1); // spaces may end it
+    expect(await draw('3')).toBe(first);
+    await expect(sampleGpt(['--run', out, '--prompt', 'the dog'])).rejects.toThrow(
+      /character "d" at 4 is not in the model's vocabulary/,
+    );
+  }, 120_000);
+});
