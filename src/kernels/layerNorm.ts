@@ -8,7 +8,7 @@ import { ShadergradError } from '../base/errors';
 import { dispatchFor, type KernelCall } from '../gpu/dispatch';
 import type { GpuTensor } from '../gpu/tensor';
 import { defineParams } from '../gpu/uniforms';
-import { expectCount, expectWhole } from './checks';
+import { expectCount, expectDtype, expectWhole } from './checks';
 import type { KernelFamily } from './family';
 import type { LayerNormBackwardArgs, LayerNormForwardArgs } from './layerNorm.cpu';
 import { familyShader } from './shader';
@@ -21,7 +21,7 @@ const WORKGROUP_SIZE = 64;
 
 type Entry = 'layerNormForward' | 'layerNormBackwardData' | 'layerNormBackwardParams';
 
-/** Checks the tensors' sizes ([rows, D], [D] or [rows] by name) and builds the call. */
+/** Checks the tensors (f32; [rows, D], [D] or [rows] by name) and builds the call. */
 function call(
   entry: Entry,
   sizes: { rows: number; D: number; eps: number },
@@ -32,12 +32,12 @@ function call(
   const { rows, D, eps } = sizes;
   expectWhole(label, 'rows', rows);
   expectWhole(label, 'D', D);
-  if (!(eps >= 0) || !Number.isFinite(eps))
-    throw new ShadergradError(`${label}: eps = ${eps}, expected a small positive number`);
   const perRow = new Set(['mean', 'rstd']);
   const perColumn = new Set(['weight', 'bias', 'dWeight', 'dBias']);
-  for (const [name, t] of Object.entries(tensors))
+  for (const [name, t] of Object.entries(tensors)) {
+    expectDtype(label, name, t, 'f32');
     expectCount(label, name, t, perRow.has(name) ? rows : perColumn.has(name) ? D : rows * D);
+  }
   return {
     label: `${label}(${rows}x${D})`,
     shader: layerNormShader,
@@ -52,8 +52,9 @@ function call(
 /** y = (x - mean) rstd weight + bias per row; writes mean and rstd for the backward. */
 export function layerNormForward(args: LayerNormForwardArgs<GpuTensor>): KernelCall {
   const { x, weight, bias, y, mean, rstd, rows, D, eps } = args;
-  if (!(eps > 0))
-    throw new ShadergradError(`layerNorm.layerNormForward: eps = ${eps}, expected > 0`);
+  // eps = 0 divides by zero on a constant row; NaN or Infinity would poison every y
+  if (!(eps > 0 && Number.isFinite(eps)))
+    throw new ShadergradError(`layerNorm.layerNormForward: eps = ${eps}, expected finite and > 0`);
   const tensors = { x, weight, bias, y, mean, rstd };
   return call('layerNormForward', { rows, D, eps }, tensors, rows);
 }
@@ -61,7 +62,7 @@ export function layerNormForward(args: LayerNormForwardArgs<GpuTensor>): KernelC
 /** dWeight and dBias (one call), then dX when asked for (a second). */
 export function layerNormBackward(args: LayerNormBackwardArgs<GpuTensor>): KernelCall[] {
   const { x, weight, mean, rstd, dY, dX, dWeight, dBias, rows, D } = args;
-  const sizes = { rows, D, eps: 0 };
+  const sizes = { rows, D, eps: 0 }; // the backward reads no eps: rstd carries it
   const calls = [call('layerNormBackwardParams', sizes, { x, mean, rstd, dY, dWeight, dBias }, D)];
   if (dX) calls.push(call('layerNormBackwardData', sizes, { x, weight, mean, rstd, dY, dX }, rows));
   return calls;

@@ -161,7 +161,32 @@ describe('layerNorm on the GPU vs the twin', () => {
     expect(b).toEqual(a);
   });
 
-  it('refuses mismatched sizes and a non-positive eps', () => {
+  it('without dX the backward is the parameter call alone, with the same bits', async () => {
+    const g = gpu();
+    const [rows, D] = [70, 9]; // more rows than a workgroup's lanes, D not a multiple of 64
+    const [x, weight, bias, dY] = [
+      randomFloats(rows * D, 1),
+      randomFloats(D, 2),
+      randomFloats(D, 3),
+      randomFloats(rows * D, 4),
+    ];
+    const full = await onGpu(x, weight, bias, dY, rows, D);
+    const t = {
+      x: upload(g, x, [rows, D]),
+      weight: upload(g, weight, [D]),
+      mean: upload(g, full.mean, [rows]),
+      rstd: upload(g, full.rstd, [rows]),
+      dY: upload(g, dY, [rows, D]),
+      dWeight: createTensor(g, [D]),
+      dBias: createTensor(g, [D]),
+    };
+    const calls = layerNormBackward({ ...t, rows, D });
+    expect(calls.map((c) => c.entryPoint)).toEqual(['layerNormBackwardParams']);
+    expect(await runAndRead(g, calls, t.dWeight)).toEqual(full.dWeight);
+    expect(await runAndRead(g, [], t.dBias)).toEqual(full.dBias);
+  });
+
+  it('refuses mismatched sizes, other dtypes and an eps not finite and > 0', () => {
     const g = gpu();
     const t = (n: number) => createTensor(g, [n]);
     const base = {
@@ -174,7 +199,12 @@ describe('layerNorm on the GPU vs the twin', () => {
       rows: 3,
       D: 4,
     };
-    expect(() => layerNormForward({ ...base, eps: 0 })).toThrow(/eps = 0/);
+    for (const eps of [0, -1e-5, NaN, Infinity])
+      expect(() => layerNormForward({ ...base, eps })).toThrow(`eps = ${eps}, expected finite`);
+    const ints = createTensor(g, [12], { dtype: 'i32' });
+    expect(() => layerNormForward({ ...base, x: ints, eps: 1e-5 })).toThrow(/x is i32/);
+    const grads = { dY: t(12), dWeight: t(4), dBias: t(4) };
+    expect(() => layerNormBackward({ ...base, ...grads, dX: t(11) })).toThrow(/dX has 11/);
     expect(() => layerNormForward({ ...base, mean: t(4), eps: 1e-5 })).toThrow(
       /mean has 4 elements/,
     );
