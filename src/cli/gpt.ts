@@ -36,11 +36,15 @@ interface FlagSpec {
 
 const GPT_FLAGS: Record<string, FlagSpec> = {
   text: { value: 'FILE', help: 'the text to learn (UTF-8)', fallback: 'the package README.md' },
-  steps: { value: 'N', help: 'training steps', fallback: '2000' },
+  steps: { value: 'N', help: 'training steps', fallback: '600' },
   batch: { value: 'N', help: 'windows per step', fallback: '32' },
   context: { value: 'N', help: 'characters per window', fallback: `${GPT_DEFAULTS.context}` },
   width: { value: 'N', help: 'token width', fallback: `${GPT_DEFAULTS.width}` },
-  heads: { value: 'N', help: 'attention heads (must divide --width)', fallback: '4' },
+  heads: {
+    value: 'N',
+    help: 'attention heads (must divide --width)',
+    fallback: `${GPT_DEFAULTS.heads}`,
+  },
   layers: { value: 'N', help: 'transformer blocks', fallback: `${GPT_DEFAULTS.layers}` },
   lr: { value: 'X', help: 'AdamW learning rate (weight decay 0.01)', fallback: '3e-3' },
   'eval-every': { value: 'N', help: 'steps between progress lines', fallback: '100' },
@@ -117,7 +121,7 @@ export async function trainGpt(argv: readonly string[]): Promise<void> {
   };
   if (sizes.width % sizes.heads !== 0)
     throw new ShadergradError(`--heads ${sizes.heads}: must divide --width ${sizes.width}`);
-  const steps = whole(v, 'steps', 2000);
+  const steps = whole(v, 'steps', 600);
   const batch = whole(v, 'batch', 32, 4096);
   const every = whole(v, 'eval-every', 100);
   const [lr, seed] = [positive(v, 'lr', 3e-3), whole(v, 'seed', 1)];
