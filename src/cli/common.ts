@@ -5,6 +5,7 @@ import { CONFIG_METADATA_KEY, savedConfig } from '../models/stateDict';
 import { readSafetensors } from '../formats/safetensors';
 import { readSafetensorsBytes } from '../formats/safetensorsNode';
 import type { DatasetSplit } from '../data/datasets';
+import { shownPath } from './files';
 import { loadFashionMnist, loadIdxDir, loadMnist } from '../data/datasetsNode';
 export { mib } from '../base/units';
 
@@ -18,7 +19,7 @@ export async function loadSplit(
 
 /** A safetensors file given to `flag`, read no further than its header declares. */
 export function readBytes(path: string, flag: string): Promise<Uint8Array> {
-  return readSafetensorsBytes(path, `${flag} ${path}`);
+  return readSafetensorsBytes(path, `${flag} ${shownPath(path)}`);
 }
 
 /** The config saved in a checkpoint's metadata. */

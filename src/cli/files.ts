@@ -11,6 +11,15 @@ import { describeSystemError, systemErrorIn } from '../base/systemErrors';
 import { nodeAtomicWriteIo, writeFileAtomic, type AtomicWriteIo } from '../formats/safetensorsNode';
 
 /**
+ * A path as an error line shows it: whole up to 200 characters, else its start and its end (the
+ * file name) around "...", so a pasted or generated path of thousands of characters cannot make
+ * the one line a page.
+ */
+export function shownPath(path: string): string {
+  return path.length <= 200 ? path : `${path.slice(0, 100)}...${path.slice(-80)}`;
+}
+
+/**
  * Runs a file operation for `flag` on `path`; a file-system failure becomes one line
  * "<flag> <path>: <what><cause>". Other errors pass unchanged.
  */
@@ -25,7 +34,9 @@ export async function onDisk<T>(
   } catch (e) {
     const sys = systemErrorIn(e);
     if (!sys) throw e;
-    throw new ShadergradError(`${flag} ${path}: ${what}${describeSystemError(sys)}`, { cause: e });
+    throw new ShadergradError(`${flag} ${shownPath(path)}: ${what}${describeSystemError(sys)}`, {
+      cause: e,
+    });
   }
 }
 

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ShadergradError } from '../../src/base/errors';
 import { configOf } from '../../src/cli/common';
-import { errorLine, onDisk, prepareOutDir, writeOut } from '../../src/cli/files';
+import { errorLine, onDisk, prepareOutDir, shownPath, writeOut } from '../../src/cli/files';
 import { nodeAtomicWriteIo, type AtomicWriteIo } from '../../src/formats/safetensorsNode';
 import { writeSafetensors } from '../../src/formats/safetensors';
 import { defaultTrainConfig } from '../../src/models/config';
@@ -124,5 +124,18 @@ describe("the CLI's last resort", () => {
       '--batch: expected a number',
     );
     expect(errorLine(new TypeError('x is undefined'))).toBeUndefined();
+  });
+});
+
+describe('long paths in error lines', () => {
+  it('keep the start and the file name of a path past 200 characters', async () => {
+    const long = `/tmp/${'x'.repeat(5000)}/checkpoint.safetensors`;
+    expect(shownPath('/tmp/run/model.safetensors')).toBe('/tmp/run/model.safetensors');
+    expect(shownPath(long)).toHaveLength(183);
+    expect(shownPath(long).endsWith('x/checkpoint.safetensors')).toBe(true);
+    const failing = onDisk('--resume', long, () => open(long));
+    await expect(failing).rejects.toThrow(/^--resume \/tmp\/x+\.\.\.x+\/checkpoint\.safetensors: /);
+    const message = await failing.catch((e: unknown) => (e as Error).message);
+    expect(message.length).toBeLessThan(300);
   });
 });
