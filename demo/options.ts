@@ -278,7 +278,9 @@ function resnetKnobsOf(config: TrainConfig): Required<ResnetKnobs> | undefined {
 }
 
 /** The knobs of a model that looks like the vit preset (checked by rebuilding it later). */
-function vitKnobsOf(config: TrainConfig): Required<Omit<VitKnobs, 'hidden' | 'dropout'>> | undefined {
+function vitKnobsOf(
+  config: TrainConfig,
+): Required<Omit<VitKnobs, 'hidden' | 'dropout'>> | undefined {
   const layers = config.model.layers;
   const patch = layers.find((l) => l.name === 'patch');
   const block = layers.find((l) => l.type === 'transformerBlock');
