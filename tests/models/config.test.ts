@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ShadergradError } from '../../src/base/errors';
+import { expectError } from '../helpers/expectError';
 import { convGeometry, type AxisPadding } from '../../src/kernels/geometry';
 import {
   applyKnobs,
@@ -16,18 +16,6 @@ import {
 import { parseTrainConfig } from '../../src/models/configJson';
 
 /** Expects `fn` to throw a ShadergradError whose message matches `message`. */
-function expectError(fn: () => unknown, message: RegExp | string): void {
-  let caught: unknown;
-  try {
-    fn();
-  } catch (e) {
-    caught = e;
-  }
-  expect(caught).toBeInstanceOf(ShadergradError);
-  expect((caught as Error).message).toMatch(message);
-  expect((caught as Error).message).not.toContain('\n');
-}
-
 const model = (layers: LayerSpec[], classes = 10): ModelConfig => ({
   input: { channels: 1, height: 28, width: 28 },
   classes,

@@ -4,7 +4,7 @@
  * build, and the preset's torchvision names and shapes.
  */
 import { describe, expect, it } from 'vitest';
-import { ShadergradError } from '../../src/base/errors';
+import { expectError } from '../helpers/expectError';
 import {
   describeModel,
   layerOutputShapes,
@@ -17,18 +17,6 @@ import {
 import { parseTrainConfig } from '../../src/models/configJson';
 import { buildGraph, parameterShapes } from '../../src/models/network';
 import { resnetModel } from '../../src/models/resnet';
-
-function expectError(fn: () => unknown, message: RegExp): void {
-  let caught: unknown;
-  try {
-    fn();
-  } catch (e) {
-    caught = e;
-  }
-  expect(caught).toBeInstanceOf(ShadergradError);
-  expect((caught as Error).message).toMatch(message);
-  expect((caught as Error).message).not.toContain('\n');
-}
 
 const model = (layers: LayerSpec[]): ModelConfig => ({
   input: { channels: 1, height: 8, width: 8 },
