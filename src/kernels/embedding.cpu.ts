@@ -23,7 +23,7 @@ export interface EmbeddingBackwardArgs<T, U> {
   tokens: U;
   /** [N, C] */
   dOut: T;
-  /** [V, C]: row v sums dOut over the positions holding v (0 for a token never seen). */
+  /** [V, C], where row v sums dOut over the positions holding v (0 for a token never seen). */
   dTable: T;
   N: number;
   V: number;
