@@ -25,6 +25,7 @@ import { imageOf, loadDataset } from './data';
 import { DrawingPad } from './digit';
 import {
   optionsFromConfig,
+  padTitle,
   parseOptions,
   plannedRuns,
   trainConfigOf,
@@ -151,6 +152,7 @@ async function rebuild(runs: typeof plan): Promise<void> {
   renderModel(ui.model, config.model, runs.length > 1 ? `run 1, ${runs[0]?.label}` : undefined);
   setStatus('loading', 'Loading the dataset...');
   data = await loadDataset(config.dataset, (m) => setStatus('loading', m));
+  ui.padTitle.textContent = padTitle(config.dataset);
   if (sent !== config.dataset) {
     setStatus('loading', 'Handing the dataset to the training worker...');
     // The worker gets its own copy of the training images (transferred, not cloned); the page

@@ -337,3 +337,8 @@ export function optionsFromConfig(config: TrainConfig, base: DemoOptions): DemoO
     return undefined;
   }
 }
+
+/** The drawing pad's heading: what the dataset's images show. */
+export function padTitle(dataset: DatasetName): string {
+  return dataset === 'fashion' ? 'Draw a piece of clothing' : 'Draw a digit';
+}

@@ -51,6 +51,7 @@ export const ui = {
   error: byId('error', HTMLElement),
   form: byId('settings', HTMLFormElement),
   model: byId('model', HTMLElement),
+  padTitle: byId('pad-title', HTMLElement),
   modelChoice: byId('model-choice', HTMLSelectElement),
   toggle: byId('toggle', HTMLButtonElement),
   evaluate: byId('evaluate', HTMLButtonElement),

@@ -7,6 +7,7 @@ import {
   COMPARE_STEPS,
   optionsFromConfig,
   optionsToParams,
+  padTitle,
   parseOptions,
   plannedRuns,
   trainConfigOf,
@@ -33,6 +34,11 @@ describe('demo options', () => {
     expect(names).toContain('layer1.0.conv1');
     expect(names).toContain('layer3.1.bn2');
     expect(names.some((n) => n?.endsWith('.add'))).toBe(false); // skip=0: no sums
+  });
+
+  it('names what to draw after the dataset', () => {
+    expect(padTitle('mnist')).toBe('Draw a digit');
+    expect(padTitle('fashion')).toBe('Draw a piece of clothing');
   });
 
   it('reads the vit knobs and builds the preset', () => {
