@@ -8,16 +8,19 @@
 // Layout: tokens u32 [N] (N = batch·T positions), table and dTable [V, C], out and dOut [N, C]
 // row-major; x and out of the position add [B, P], pos [P]. The position table's gradient
 // dPos[p] = sum_b dOut[b, p] is bias.wgsl's biasBackward with N = B, C = P, S = 1.
-// The backward is a gather, not a scatter: one invocation per (v, c) scans all N tokens in order
-// and adds the rows that hold v. No float atomics, so every run gives the same bits (a scatter
-// with atomicAdd would sum in whatever order the lanes arrive). It costs V·C·N steps: for a
-// character vocabulary (V ~ 65-256) and a step's N ~ 8k positions, a few hundred million cheap
-// iterations whose token loads every c-lane of a v shares. A token vocabulary of 50k would want
-// the positions sorted by token first.
+// The backward is a gather, not a scatter: no float atomics, so every run gives the same bits (a
+// scatter with atomicAdd would sum in whatever order the lanes arrive). Two entry points add the
+// same terms in the same order (n ascending, from 0.0), so they give the same bits:
+// - embeddingBackwardNaive, the baseline: one invocation per (v, c) scans all N tokens, V·C·N
+//   steps, fine for a character vocabulary (V ~ 65-256) and N ~ 8k positions.
+// - embeddingBackward: one workgroup per row v. Per tile of positions the lanes find the
+//   positions holding v once (each lane counts a contiguous run, an exclusive scan of the counts
+//   gives each run its place, so the list stays in position order) and then every lane adds its
+//   columns c over that list: 2·V·N token tests plus N·C adds, instead of V·C·N.
 // A token >= V cannot raise an error on the GPU: the forward writes zeros and the backward never
 // matches it; callers check tokens on the CPU before uploading.
 // Grids spill into y past 65535 workgroups (linearWorkgroup).
-// Overrides: workgroupSize.
+// Overrides: workgroupSize (embeddingBackward: a power of two <= 256, so it divides tileSize).
 
 override workgroupSize: u32 = 64u; // invocations per workgroup
 
@@ -55,9 +58,77 @@ fn embeddingForward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) 
 @group(0) @binding(2) var<storage, read_write> dTable: array<f32>; // [V, C]
 @group(0) @binding(3) var<uniform> backwardParams: Params;
 
+// Positions per tile, and the largest workgroupSize embeddingBackward supports: fixed lengths,
+// since the race detector (wgsl_reflect) cannot size a workgroup array from an override.
+const tileSize: u32 = 1024u;
+const maxWorkgroupSize: u32 = 256u;
+
+var<workgroup> tileRows: array<u32, tileSize>; // the tile's positions holding v, ascending
+var<workgroup> runOffsets: array<u32, maxWorkgroupSize>; // per lane: its count, then its place
+var<workgroup> tileMatches: u32; // how many of the tile's positions hold v
+
 @compute @workgroup_size(workgroupSize)
 fn embeddingBackward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
                      @builtin(local_invocation_index) lid: u32) {
+  let v = linearWorkgroup(wid, nwg);
+  // The whole workgroup shares v, so this return keeps the barriers below in uniform control flow.
+  if (v >= backwardParams.V) {
+    return;
+  }
+  // Each lane owns columns lid, lid + workgroupSize, ... of row v for the whole kernel, so it
+  // accumulates in dTable itself across tiles (a float32 store and load are exact: the same bits
+  // as a register) with no other lane touching them. A row no position holds stays exactly 0.
+  for (var c = lid; c < backwardParams.C; c += workgroupSize) {
+    dTable[v * backwardParams.C + c] = 0.0;
+  }
+  let run = tileSize / workgroupSize; // positions each lane tests per tile
+  for (var tileStart = 0u; tileStart < backwardParams.N; tileStart += tileSize) {
+    // 1. each lane counts the matches in its contiguous run of the tile
+    let runEnd = min(tileStart + (lid + 1u) * run, backwardParams.N);
+    var found = 0u;
+    for (var n = tileStart + lid * run; n < runEnd; n++) {
+      found += select(0u, 1u, tokenIds[n] == v);
+    }
+    runOffsets[lid] = found;
+    workgroupBarrier();
+    // 2. exclusive scan of the counts in lane order: run l's matches go after runs 0..l-1's
+    if (lid == 0u) {
+      var placed = 0u;
+      for (var l = 0u; l < workgroupSize; l++) {
+        let count = runOffsets[l];
+        runOffsets[l] = placed;
+        placed += count;
+      }
+      tileMatches = placed;
+    }
+    workgroupBarrier();
+    // 3. each lane writes its run's matching positions in order at its place
+    var slot = runOffsets[lid];
+    for (var n = tileStart + lid * run; n < runEnd; n++) {
+      if (tokenIds[n] == v) {
+        tileRows[slot] = n;
+        slot++;
+      }
+    }
+    workgroupBarrier();
+    // 4. each lane adds its columns over the matches, ascending in n as the naive kernel does
+    let matched = tileMatches;
+    for (var c = lid; c < backwardParams.C; c += workgroupSize) {
+      var acc = dTable[v * backwardParams.C + c];
+      for (var m = 0u; m < matched; m++) {
+        acc += dOut[tileRows[m] * backwardParams.C + c];
+      }
+      dTable[v * backwardParams.C + c] = acc;
+    }
+    // No barrier here: the next tile rewrites tileRows and tileMatches only after its first
+    // barrier, which every lane reaches after these reads, and runOffsets[lid] is this lane's.
+  }
+}
+
+// The baseline: one invocation per table element (v, c) scans all N positions in order.
+@compute @workgroup_size(workgroupSize)
+fn embeddingBackwardNaive(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
+                          @builtin(local_invocation_index) lid: u32) {
   let i = linearWorkgroup(wid, nwg) * workgroupSize + lid;
   if (i >= backwardParams.V * backwardParams.C) {
     return;

@@ -62,7 +62,9 @@ export function embeddingForwardCpu(a: EmbeddingForwardArgs<FloatArray, Uint32Ar
 export function embeddingBackwardCpu(a: EmbeddingBackwardArgs<FloatArray, Uint32Array>): void {
   const { tokens, dOut, dTable, N, V, C } = a;
   dTable.fill(0, 0, V * C);
-  // the shader's order: for each (v, c) the positions in order, which this loop keeps per row
+  // the shader's order: for each (v, c) the positions in order, which this loop keeps per row.
+  // Into a Float32Array each store rounds an f64 sum of two f32 values to the correctly rounded
+  // f32 sum, so the result is the GPU's bits exactly.
   for (let n = 0; n < N; n++) {
     const row = tokenAt(tokens, n, V) * C;
     for (let c = 0; c < C; c++) dTable[row + c] = (dTable[row + c] ?? 0) + (dOut[n * C + c] ?? 0);

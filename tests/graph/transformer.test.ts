@@ -105,8 +105,8 @@ describe('graph shape checks', () => {
 
 describe.each([true, false])('reference gradients vs central differences, causal %s', (causal) => {
   // h = 1e-6 on an O(1) loss: ~1e-10 of truncation and rounding. The tanh form of GELU, whose
-  // slope is its value's exact derivative (the erf form's slope uses the exact φ with A&S's
-  // approximate Φ, ~1e-6 apart; tests/kernels/gelu.test.ts checks it with that tolerance).
+  // slope is its value's exact derivative (the erf form's slope uses the exact φ with the
+  // fitted Φ, ~6e-8 apart; tests/kernels/gelu.test.ts checks it with that tolerance).
   const fdTol: Tolerance = { atol: 1e-8, rtol: 1e-6 };
   const g = gptGraph(tiny, causal, 'tanh');
   const params = randomParams(g, 10);

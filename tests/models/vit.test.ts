@@ -165,7 +165,7 @@ describe('patch embedding and token mean in a training step', () => {
     const lossOf = (): number => referenceForward(g, params, inputs, 'f64', 0).loss;
     for (const name of ['patch.weight', 'patch.bias', 'pos.weight', 'norm.weight', 'head.weight']) {
       const numeric = numericalGradient(lossOf, params.get(name) ?? new Float64Array());
-      // the erf GELU's slope pairs the exact φ with A&S's Φ (see tests/kernels/gelu.test.ts)
+      // the erf GELU's slope pairs the exact φ with the fitted Φ (see tests/kernels/gelu.test.ts)
       expectAllClose(grads.get(name) ?? [], numeric, { atol: 2e-7, rtol: 1e-5 }, name);
     }
   });
