@@ -11,9 +11,9 @@
 import { mib } from '../base/units';
 import type { KernelCall } from '../gpu/dispatch';
 import type { GpuTensor } from '../gpu/tensor';
-import type { GraphNode, OpName } from './graph';
+import type { Graph, GraphNode, OpName } from './graph';
+import { SEQUENCE_OPS, type SequenceOp } from './ops';
 import { need, none, type OpRule, type RuleContext } from './ruleContext';
-import { sequenceRules, type SequenceOp } from './sequenceRules';
 import { concatSlices, inputOf, lastAxis, spatialSize } from './nodeShapes';
 import {
   activationBackward,
@@ -451,5 +451,20 @@ const imageRules: { [K in Exclude<OpName, SequenceOp>]: OpRule<K> } = {
   },
 };
 
-/** Every op's rules: one table, so a missing op or direction is a type error. */
-export const opRules: { [K in OpName]: OpRule<K> } = { ...imageRules, ...sequenceRules };
+/**
+ * The rules of a graph's ops. imageRules and sequenceRules each cover their ops fully (a missing op
+ * or direction is a type error there); a table here may lack the sequence ops when the graph has
+ * none.
+ */
+export type OpRules = { [K in OpName]?: OpRule<K> };
+
+/**
+ * The rules a graph needs. The sequence ops' rules (and through them their kernels and shaders)
+ * are a dynamic import, so a bundler splits them off and a page training a CNN never loads them.
+ */
+export async function loadOpRules(graph: Graph): Promise<OpRules> {
+  const sequence = new Set<string>(SEQUENCE_OPS);
+  if (!graph.nodes.some((n) => sequence.has(n.op))) return imageRules;
+  const { sequenceRules } = await import('./sequenceRules');
+  return { ...imageRules, ...sequenceRules };
+}

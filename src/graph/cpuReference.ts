@@ -18,7 +18,8 @@ import { ShadergradError } from '../base/errors';
 import type { Graph, GraphNode, OpName } from './graph';
 import { concatSlices, inputOf, lastAxis, spatialSize } from './nodeShapes';
 import { elementCount } from '../gpu/tensor';
-import { cpuSequenceRules, type CpuSequenceOp } from './cpuSequenceRules';
+import { cpuSequenceRules } from './cpuSequenceRules';
+import type { SequenceOp } from './ops';
 import {
   need,
   none,
@@ -87,7 +88,7 @@ function fed(run: Run, name: string): FloatArray {
   return data;
 }
 
-const cpuImageRules: { [K in Exclude<OpName, CpuSequenceOp>]: CpuRule<K> } = {
+const cpuImageRules: { [K in Exclude<OpName, SequenceOp>]: CpuRule<K> } = {
   input: {
     forward: (node, run) => {
       const x = run.out(node);

@@ -7,7 +7,7 @@ import { elementCount } from '../gpu/tensor';
 import type { GraphNode } from './graph';
 import { inputOf, lastAxis, matmulDims, transposeDims } from './nodeShapes';
 import { need, none, type CpuRule, type Run } from './cpuRun';
-import type { SequenceOp } from './sequenceRules';
+import type { SequenceOp } from './ops';
 import {
   addCopyCpu,
   biasBackwardCpu,
@@ -24,7 +24,6 @@ import {
   transposeCpu,
 } from '../kernels/index';
 
-export type CpuSequenceOp = SequenceOp;
 
 /** The token ids fed to a tokens node, checked against its shape and vocabulary. */
 function fedTokens(run: Run, node: GraphNode<'tokens'>): Uint32Array {
@@ -37,7 +36,7 @@ function fedTokens(run: Run, node: GraphNode<'tokens'>): Uint32Array {
   return tokens;
 }
 
-export const cpuSequenceRules: { [K in CpuSequenceOp]: CpuRule<K> } = {
+export const cpuSequenceRules: { [K in SequenceOp]: CpuRule<K> } = {
   // The ids live in run.inputs.tokens; the embedding reads them there.
   tokens: { forward: () => undefined, backward: none },
   reshape: { forward: (node, run) => run.x(node), backward: none }, // a view

@@ -11,7 +11,7 @@
  *    no buffer or bind group is created per step.
  */
 import type { Gpu } from '../gpu/device';
-import { opRules } from './autodiff';
+import { loadOpRules, type OpRules } from './autodiff';
 import type { RuleContext } from './ruleContext';
 import {
   prepareCall,
@@ -272,13 +272,18 @@ function isOutput(graph: Graph, node: GraphNode): boolean {
   return node.id === loss.id || node.id === loss.inputs[0];
 }
 
-function trace(graph: Graph, tracer: Tracer, options: PlanOptions): KernelCall[] {
+function trace(
+  graph: Graph,
+  rules: OpRules,
+  tracer: Tracer,
+  options: PlanOptions,
+): KernelCall[] {
   const loss = graph.lossNode();
   const calls: KernelCall[] = [];
   for (const n of graph.nodes) if (isInput(n)) tracer.value(n.id);
   const inputs = inputMap(graph, tracer);
   if (options.prelude) calls.push(...options.prelude(inputs));
-  for (const n of graph.nodes) calls.push(...forwardOf(n, tracer));
+  for (const n of graph.nodes) calls.push(...ruleOf(rules, n).forward(n, tracer));
   const logits = tracer.value(loss.inputs[0] ?? -1);
   const labels = tracer.value(loss.inputs[1] ?? -1);
   if (options.metrics)
@@ -288,24 +293,23 @@ function trace(graph: Graph, tracer: Tracer, options: PlanOptions): KernelCall[]
   if (!options.training) return calls;
   for (const n of [...graph.nodes].reverse()) {
     if (!tracer.requires(n.id)) continue;
-    calls.push(...backwardOf(n, tracer), ...tracer.accumulations(n));
+    calls.push(...ruleOf(rules, n).backward(n, tracer), ...tracer.accumulations(n));
   }
   calls.push(...optimizerCalls(tracer.store));
   return calls;
 }
 
-function forwardOf<K extends GraphNode['op']>(node: GraphNode<K>, ctx: RuleContext): KernelCall[] {
-  return (opRules[node.op] as { forward(n: GraphNode<K>, c: RuleContext): KernelCall[] }).forward(
-    node,
-    ctx,
-  );
-}
-
-function backwardOf<K extends GraphNode['op']>(node: GraphNode<K>, ctx: RuleContext): KernelCall[] {
-  return (opRules[node.op] as { backward(n: GraphNode<K>, c: RuleContext): KernelCall[] }).backward(
-    node,
-    ctx,
-  );
+/** The node's rule pair; the cast pairs the table's per-op entry with the node's own op. */
+function ruleOf<K extends GraphNode['op']>(
+  rules: OpRules,
+  node: GraphNode<K>,
+): {
+  forward(n: GraphNode<K>, c: RuleContext): KernelCall[];
+  backward(n: GraphNode<K>, c: RuleContext): KernelCall[];
+} {
+  const rule = rules[node.op] as ReturnType<typeof ruleOf<K>> | undefined;
+  if (!rule) throw new Error(`internal: the rules of ${node.op} were not loaded for this graph`);
+  return rule;
 }
 
 function inputMap(graph: Graph, tracer: Tracer): Map<string, GpuTensor> {
@@ -340,7 +344,7 @@ export async function compilePlan(
     options.training ? graph.gradientNodes(options.gradientsFor) : new Set(),
     options.gradientsFor,
   );
-  const calls = trace(graph, tracer, options);
+  const calls = trace(graph, await loadOpRules(graph), tracer, options);
   const { realOf, buffers, memory } = allocate(
     gpu,
     tracer,

@@ -62,6 +62,23 @@ export interface OpAttrs {
 
 export type OpName = keyof OpAttrs;
 
+/**
+ * The transformer ops. Their rules and kernels load only when a graph uses one (a CNN page does
+ * not download them): see loadOpRules in autodiff.ts.
+ */
+export const SEQUENCE_OPS = [
+  'tokens',
+  'reshape',
+  'transpose',
+  'matmul',
+  'softmax',
+  'layerNorm',
+  'gelu',
+  'embedding',
+  'positionEmbedding',
+] as const satisfies readonly OpName[];
+export type SequenceOp = (typeof SEQUENCE_OPS)[number];
+
 export interface ParamSpec {
   /** PyTorch state_dict name, e.g. 'conv1.weight'. */
   readonly name: string;

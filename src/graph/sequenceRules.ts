@@ -1,12 +1,14 @@
 /**
  * Forward and backward rules of the sequence ops (transformers): token ids, embeddings, views,
  * batched products of activations, softmax, layer norm and GELU. The same contract as the image
- * ops' table in autodiff.ts (see ruleContext.ts), merged with it there.
+ * ops' table in autodiff.ts (see ruleContext.ts), merged with it there. Only loadOpRules imports
+ * this module, and only for a graph that uses one of these ops.
  */
 import { elementCount } from '../gpu/tensor';
 import type { KernelCall } from '../gpu/dispatch';
 import type { GpuTensor } from '../gpu/tensor';
 import type { GraphNode } from './graph';
+import type { SequenceOp } from './ops';
 import { inputOf, lastAxis, matmulDims, transposeDims } from './nodeShapes';
 import { need, none, type OpRule, type RuleContext } from './ruleContext';
 import {
@@ -26,16 +28,6 @@ import {
   type MatmulArgs,
 } from '../kernels/index';
 
-export type SequenceOp =
-  | 'tokens'
-  | 'reshape'
-  | 'transpose'
-  | 'matmul'
-  | 'softmax'
-  | 'layerNorm'
-  | 'gelu'
-  | 'embedding'
-  | 'positionEmbedding';
 
 function layerNormTensors(node: GraphNode<'layerNorm'>, ctx: RuleContext) {
   const { rows, D } = lastAxis(node.shape);
