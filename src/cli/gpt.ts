@@ -7,8 +7,9 @@
  *                  [--layers N] [--lr X] [--eval-every N] [--seed N] [--out DIR]
  *   shadergrad sample [--run DIR] [--prompt TEXT] [--tokens N] [--temperature X] [--top-k N] [--seed N]
  *
- * Without --text the corpus is this package's own README.md (written by the shadergrad authors,
- * MIT, shipped in the package), so a first run needs no download. The run folder gets
+ * Without --text the corpus is texts/genesis.txt, shipped in the package (the Book of Genesis,
+ * King James Version, public domain; texts/README.md says where it comes from), so a first run
+ * needs no download. The run folder gets
  * gpt.safetensors: the parameters under the names of the minimal PyTorch module (wte, wpe,
  * blocks.<i>..., ln_f, head) with the model's sizes and its vocabulary in the metadata.
  */
@@ -24,8 +25,8 @@ import { onDisk, prepareOutDir, writeOut } from './files';
 
 const MODEL_FILE = 'gpt.safetensors';
 const DEFAULT_RUN = 'runs/gpt';
-/** The package's README.md: src/cli/gpt.ts and lib/cli/gpt.js both sit two folders below it. */
-const DEFAULT_TEXT = fileURLToPath(new URL('../../README.md', import.meta.url));
+/** The package's texts/genesis.txt: src/cli/gpt.ts and lib/cli/gpt.js both sit two folders below the root. */
+const DEFAULT_TEXT = fileURLToPath(new URL('../../texts/genesis.txt', import.meta.url));
 
 type Values = Record<string, string>;
 interface FlagSpec {
@@ -35,7 +36,7 @@ interface FlagSpec {
 }
 
 const GPT_FLAGS: Record<string, FlagSpec> = {
-  text: { value: 'FILE', help: 'the text to learn (UTF-8)', fallback: 'the package README.md' },
+  text: { value: 'FILE', help: 'the text to learn (UTF-8)', fallback: 'Genesis, KJV (shipped)' },
   steps: { value: 'N', help: 'training steps', fallback: '600' },
   batch: { value: 'N', help: 'windows per step', fallback: '32' },
   context: { value: 'N', help: 'characters per window', fallback: `${GPT_DEFAULTS.context}` },

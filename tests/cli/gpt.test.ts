@@ -21,7 +21,7 @@ describe('gpt and sample flags', () => {
       /--steps: given twice/,
     );
     expect(() => parseFlags('gpt', ['--steps'], known)).toThrow(/--steps: needs a value/);
-    expect(gptUsage('gpt')).toMatch(/--text FILE .* \(default the package README\.md\)/);
+    expect(gptUsage('gpt')).toMatch(/--text FILE .* \(default Genesis, KJV \(shipped\)\)/);
     expect(gptUsage('sample')).toMatch(/--top-k N/);
   });
 
