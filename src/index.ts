@@ -85,7 +85,7 @@ export {
 export { resnetModel, RESNET_DEFAULTS } from './models/resnet';
 export type { ResnetKnobs } from './models/resnet';
 export { vitModel, VIT_DEFAULTS } from './models/vit';
-export { CharGpt, gptGraph, sampleToken, GPT_DEFAULTS } from './models/gpt';
+export { CharGpt, gptGraph, GPT_DEFAULTS } from './models/gpt';
 export type { GptConfig, SampleOptions } from './models/gpt';
 export { CharVocabulary, splitIds, randomWindows } from './data/text';
 export { mulberry32 } from './base/random';

@@ -24,7 +24,6 @@ import {
   transposeCpu,
 } from '../kernels/index';
 
-
 /** The token ids fed to a tokens node, checked against its shape and vocabulary. */
 function fedTokens(run: Run, node: GraphNode<'tokens'>): Uint32Array {
   const tokens = run.inputs.tokens;

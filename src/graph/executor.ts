@@ -272,12 +272,7 @@ function isOutput(graph: Graph, node: GraphNode): boolean {
   return node.id === loss.id || node.id === loss.inputs[0];
 }
 
-function trace(
-  graph: Graph,
-  rules: OpRules,
-  tracer: Tracer,
-  options: PlanOptions,
-): KernelCall[] {
+function trace(graph: Graph, rules: OpRules, tracer: Tracer, options: PlanOptions): KernelCall[] {
   const loss = graph.lossNode();
   const calls: KernelCall[] = [];
   for (const n of graph.nodes) if (isInput(n)) tracer.value(n.id);
@@ -299,7 +294,7 @@ function trace(
   return calls;
 }
 
-/** The node's rule pair; the cast pairs the table's per-op entry with the node's own op. */
+/** The node's rule pair (the table types each op's entry by that op). */
 function ruleOf<K extends GraphNode['op']>(
   rules: OpRules,
   node: GraphNode<K>,
@@ -307,7 +302,7 @@ function ruleOf<K extends GraphNode['op']>(
   forward(n: GraphNode<K>, c: RuleContext): KernelCall[];
   backward(n: GraphNode<K>, c: RuleContext): KernelCall[];
 } {
-  const rule = rules[node.op] as ReturnType<typeof ruleOf<K>> | undefined;
+  const rule = rules[node.op];
   if (!rule) throw new Error(`internal: the rules of ${node.op} were not loaded for this graph`);
   return rule;
 }

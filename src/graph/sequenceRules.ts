@@ -28,7 +28,6 @@ import {
   type MatmulArgs,
 } from '../kernels/index';
 
-
 function layerNormTensors(node: GraphNode<'layerNorm'>, ctx: RuleContext) {
   const { rows, D } = lastAxis(node.shape);
   return {

@@ -100,6 +100,15 @@ export {
 } from './embedding.cpu';
 export { transpose } from './transpose';
 export { transposeCpu, type TransposeArgs } from './transpose.cpu';
+export { sampleToken, type SampleTokenGpuArgs } from './sample';
+export {
+  sampleTokenCpu,
+  packDraw,
+  checkDraw,
+  NO_TOKEN,
+  type Draw,
+  type SampleTokenArgs,
+} from './sample.cpu';
 export { mseForward, mseBackward } from './mse';
 export { mseForwardCpu, mseBackwardCpu } from './mse.cpu';
 export { lossMean } from './reduce';

@@ -27,6 +27,7 @@ import { reduceFamily } from './reduce';
 import { softmaxFamily } from './softmax';
 import { softmaxCrossEntropyFamily } from './softmaxCrossEntropy';
 import { transposeFamily } from './transpose';
+import { sampleFamily } from './sample';
 import type { KernelFamily } from './family';
 
 export const kernelFamilies: readonly KernelFamily[] = [
@@ -54,5 +55,6 @@ export const kernelFamilies: readonly KernelFamily[] = [
   concatFamily,
   globalAvgPoolFamily,
   transposeFamily,
+  sampleFamily,
   embeddingFamily,
 ];

@@ -6,18 +6,26 @@
  * ln2, mlp.fc1/fc2), ln_f, head.
  *
  * CharGpt trains it from host windows (one submit per step, inputs written with writeBuffer, no
- * allocation per step) and generates from it: an evaluation plan at batch 1 reads the logits of
- * the last position of the context, and the next character is drawn on the CPU with a
- * temperature and top-k. Written against the public API.
+ * allocation per step) and generates from it: a plan at batch 1 runs the model on the context and
+ * draws the next character on the GPU (the sample kernel: temperature, top-k, a u from the host's
+ * seeded generator), so each character costs one submit and a 4-byte read. The same plan keeps its
+ * attention weights for attentionMaps. Written against the public API.
  */
 import {
   Graph,
   ParameterStore,
   ShadergradError,
+  NO_TOKEN,
+  checkDraw,
   compilePlan,
+  createTensor,
   mulberry32,
+  packDraw,
   readFloat32,
+  readTensor,
+  sampleToken,
   writeTensor,
+  type Draw,
   type GeluApproximation,
   type Gpu,
   type GpuTensor,
@@ -81,30 +89,16 @@ export interface SampleOptions {
   topK?: number;
 }
 
-/** A draw from softmax(logits / temperature) over the top k, with `random()` in [0, 1). */
-export function sampleToken(
-  logits: ArrayLike<number>,
-  o: SampleOptions,
-  random: () => number,
-): number {
-  const temperature = o.temperature ?? 1;
-  if (!(temperature > 0)) throw new ShadergradError(`temperature = ${temperature}, expected > 0`);
-  const order = Array.from(logits, (v, i) => [v, i] as const).sort((a, b) => b[0] - a[0]);
-  const kept = order.slice(0, Math.max(1, Math.min(o.topK ?? order.length, order.length)));
-  const top = kept[0]?.[0] ?? 0;
-  const weights = kept.map(([v]) => Math.exp((v - top) / temperature));
-  let r = random() * weights.reduce((a, b) => a + b, 0);
-  for (let i = 0; i < kept.length; i++) {
-    r -= weights[i] ?? 0;
-    if (r < 0) return kept[i]?.[1] ?? 0;
-  }
-  return kept[kept.length - 1]?.[1] ?? 0;
-}
-
 function input(plan: StepPlan, name: string): GpuTensor {
   const t = plan.inputs.get(name);
   if (!t) throw new ShadergradError(`gpt: the plan has no input '${name}'`);
   return t;
+}
+
+/** The generation plan's extra tensors: the draw it reads and the id it writes. */
+interface Sampler {
+  readonly draw: GpuTensor;
+  readonly token: GpuTensor;
 }
 
 /** A GPT's parameters, its training plan (when it has an optimizer) and its generation plan. */
@@ -117,6 +111,9 @@ export class CharGpt {
     readonly store: ParameterStore,
     private readonly train: StepPlan | undefined,
     private readonly generator: StepPlan,
+    private readonly sampler: Sampler,
+    /** The generation graph's softmax nodes, one per layer: the attention weights [1, H, T, T]. */
+    private readonly attentionNodes: readonly number[],
     readonly batch: number,
   ) {}
 
@@ -134,8 +131,21 @@ export class CharGpt {
     const train = o.optimizer
       ? await compilePlan(gpu, graph, store, { training: true })
       : undefined;
-    const generator = await compilePlan(gpu, gptGraph(config, 1), store, { training: false });
-    return new CharGpt(gpu, config, store, train, generator, o.batch);
+    const generation = gptGraph(config, 1);
+    const sampler: Sampler = {
+      draw: createTensor(gpu, [4], { dtype: 'u32', label: 'gpt draw' }),
+      token: createTensor(gpu, [1], { dtype: 'u32', label: 'gpt token' }),
+    };
+    // Intermediates kept (batch 1: a few hundred kB) so the attention weights stay readable.
+    const generator = await compilePlan(gpu, generation, store, {
+      training: false,
+      keepIntermediates: true,
+      metrics: ({ logits }) => [
+        sampleToken({ logits, ...sampler, rows: config.context, V: config.vocab }),
+      ],
+    });
+    const attentionNodes = generation.nodes.filter((n) => n.op === 'softmax').map((n) => n.id);
+    return new CharGpt(gpu, config, store, train, generator, sampler, attentionNodes, o.batch);
   }
 
   /**
@@ -146,47 +156,66 @@ export class CharGpt {
   async trainStep(w: { tokens: Uint32Array; labels: Int32Array }, read = true): Promise<number> {
     if (!this.train)
       throw new ShadergradError('gpt: created without an optimizer, so it cannot train');
-    this.check(w.tokens, this.batch);
-    this.check(w.labels, this.batch);
-    writeTensor(this.gpu, input(this.train, 'tokens'), w.tokens);
-    writeTensor(this.gpu, input(this.train, 'labels'), w.labels);
-    this.train.submit();
-    if (!read) return NaN;
-    const losses = await readFloat32(this.gpu, this.train.outputs.loss);
-    return losses.reduce((a, b) => a + b, 0) / losses.length;
+    return this.run(this.train, w, read);
   }
 
   /** The mean loss of windows [batch, context] in evaluation mode (no update, no dropout). */
   async evaluate(w: { tokens: Uint32Array; labels: Int32Array }): Promise<number> {
-    this.check(w.tokens, this.batch);
-    this.check(w.labels, this.batch);
     this.evaluation ??= await compilePlan(this.gpu, gptGraph(this.config, this.batch), this.store, {
       training: false,
     });
-    writeTensor(this.gpu, input(this.evaluation, 'tokens'), w.tokens);
-    writeTensor(this.gpu, input(this.evaluation, 'labels'), w.labels);
-    this.evaluation.submit();
-    const losses = await readFloat32(this.gpu, this.evaluation.outputs.loss);
+    return this.run(this.evaluation, w, true);
+  }
+
+  /** Writes the windows (checked), submits the plan, and reads the mean loss when asked. */
+  private async run(
+    plan: StepPlan,
+    w: { tokens: Uint32Array; labels: Int32Array },
+    read: boolean,
+  ): Promise<number> {
+    this.check(w.tokens, this.batch);
+    this.check(w.labels, this.batch);
+    writeTensor(this.gpu, input(plan, 'tokens'), w.tokens);
+    writeTensor(this.gpu, input(plan, 'labels'), w.labels);
+    plan.submit();
+    if (!read) return NaN;
+    const losses = await readFloat32(this.gpu, plan.outputs.loss);
     return losses.reduce((a, b) => a + b, 0) / losses.length;
+  }
+
+  /**
+   * Runs the generation plan on the last `config.context` ids of `context` (positions past them
+   * see only earlier ones: causal) with `draw` for the sample kernel; returns the window's length.
+   */
+  private runGenerator(context: Uint32Array, draw: Omit<Draw, 'row'>): number {
+    const T = this.config.context;
+    const window = context.subarray(Math.max(0, context.length - T));
+    if (window.length === 0) throw new ShadergradError('gpt: generation needs at least one id');
+    const tokens = new Uint32Array(T);
+    tokens.set(window);
+    this.check(tokens, 1);
+    const full = { ...draw, row: window.length - 1 };
+    checkDraw('gpt', full, T);
+    writeTensor(this.gpu, input(this.generator, 'tokens'), tokens);
+    writeTensor(this.gpu, input(this.generator, 'labels'), new Int32Array(T));
+    writeTensor(this.gpu, this.sampler.draw, packDraw(full));
+    this.generator.submit();
+    return window.length;
   }
 
   /** The next-id logits [vocab] after `context` (its last `config.context` ids are used). */
   async nextLogits(context: Uint32Array): Promise<Float32Array> {
-    const T = this.config.context;
-    const window = context.subarray(Math.max(0, context.length - T));
-    if (window.length === 0) throw new ShadergradError('gpt: generation needs at least one id');
-    const tokens = new Uint32Array(T); // positions past the window see only earlier ones: causal
-    tokens.set(window);
-    this.check(tokens, 1);
-    writeTensor(this.gpu, input(this.generator, 'tokens'), tokens);
-    writeTensor(this.gpu, input(this.generator, 'labels'), new Int32Array(T));
-    this.generator.submit();
+    const n = this.runGenerator(context, { u: 0, temperature: 1, topK: 0 });
     const logits = await readFloat32(this.gpu, this.generator.outputs.logits);
     const V = this.config.vocab;
-    return logits.subarray((window.length - 1) * V, window.length * V);
+    return logits.subarray((n - 1) * V, n * V);
   }
 
-  /** `count` new ids after `prompt`, each yielded as soon as it is drawn. */
+  /**
+   * `count` new ids after `prompt`, each drawn on the GPU and yielded as soon as it is read
+   * (softmax(logits / temperature) over the top k, inverted at a u from a generator seeded
+   * with `seed`: the same seed gives the same text).
+   */
   async *generate(
     prompt: Uint32Array,
     count: number,
@@ -195,10 +224,44 @@ export class CharGpt {
     const random = mulberry32(o.seed ?? 1);
     const ids = Array.from(prompt);
     for (let i = 0; i < count; i++) {
-      const next = sampleToken(await this.nextLogits(Uint32Array.from(ids)), o, random);
+      this.runGenerator(Uint32Array.from(ids), {
+        u: random(),
+        temperature: o.temperature ?? 1,
+        topK: o.topK ?? 0,
+      });
+      const [next = NO_TOKEN] = (await readTensor(this.gpu, this.sampler.token)) as Uint32Array;
+      if (next === NO_TOKEN)
+        throw new ShadergradError(
+          'gpt: the logits hold a NaN or an infinity, so no character can be drawn (the weights have diverged)',
+        );
       ids.push(next);
       yield next;
     }
+  }
+
+  /**
+   * The attention weights of the last `config.context` ids of `context`: per layer, per head, an
+   * [n, n] row-major map (n = the window's length) whose row t is how query t spreads over keys
+   * 0..t (zeros above the diagonal: causal). Each row sums to 1.
+   */
+  async attentionMaps(context: Uint32Array): Promise<Float32Array[][]> {
+    const n = this.runGenerator(context, { u: 0, temperature: 1, topK: 0 });
+    const { context: T, heads } = this.config;
+    const maps: Float32Array[][] = [];
+    for (const id of this.attentionNodes) {
+      const tensor = this.generator.tensorOf(id);
+      if (!tensor) throw new ShadergradError('gpt: the generation plan lost its attention weights');
+      const all = await readFloat32(this.gpu, tensor); // [1, H, T, T]
+      maps.push(
+        Array.from({ length: heads }, (_, h) => {
+          const map = new Float32Array(n * n);
+          for (let t = 0; t < n; t++)
+            map.set(all.subarray((h * T + t) * T, (h * T + t) * T + n), t * n);
+          return map;
+        }),
+      );
+    }
+    return maps;
   }
 
   private check(ids: Uint32Array | Int32Array, batch: number): void {
@@ -216,6 +279,8 @@ export class CharGpt {
     this.train?.destroy();
     this.generator.destroy();
     this.evaluation?.destroy();
+    this.sampler.draw.buffer.destroy();
+    this.sampler.token.buffer.destroy();
     this.store.destroy();
   }
 }

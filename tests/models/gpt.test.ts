@@ -1,14 +1,18 @@
 /**
  * The character-level GPT (src/models/gpt.ts) and its text (src/data/text.ts): vocabulary and
- * windows, sampling with temperature and top-k, and CharGpt end to end on the GPU: a training
- * loss that falls on a learnable text, evaluation, generation that streams ids deterministically
- * for a seed, and clear errors for ids outside the vocabulary.
+ * windows, and CharGpt end to end on the GPU: a training loss that falls on a learnable text,
+ * evaluation, generation drawn on the GPU that streams ids deterministically for a seed (the draw
+ * itself is tested in tests/kernels/sample.test.ts), attention maps against the CPU reference,
+ * and clear errors for ids outside the vocabulary.
  */
 import { describe, expect, it } from 'vitest';
 import { ShadergradError } from '../../src/base/errors';
 import { mulberry32 } from '../../src/base/random';
 import { CharVocabulary, randomWindows, splitIds } from '../../src/data/text';
-import { CharGpt, gptGraph, sampleToken } from '../../src/models/gpt';
+import { referenceForward } from '../../src/graph/cpuReference';
+import { sampleTokenCpu } from '../../src/kernels/sample.cpu';
+import { CharGpt, gptGraph } from '../../src/models/gpt';
+import { expectAllClose } from '../helpers/allclose';
 import { useTestGpu } from '../helpers/gpu';
 
 const gpu = useTestGpu();
@@ -32,29 +36,6 @@ describe('text for language models', () => {
       for (let t = 0; t < 5; t++) expect(labels[b * 5 + t]).toBe((tokens[b * 5 + t] ?? 0) + 1);
     expect(() => splitIds(ids, 0.1, 5)).toThrow(/validation part has 5 characters/);
     expect(splitIds(ids, 0.5, 5).validation[0]).toBe(25);
-  });
-
-  it('samples by temperature and top-k', () => {
-    const logits = [0, 5, 1, 4];
-    expect(sampleToken(logits, { topK: 1 }, Math.random)).toBe(1); // greedy
-    const counts = [0, 0, 0, 0];
-    const random = mulberry32(3);
-    for (let i = 0; i < 2000; i++) {
-      const k = sampleToken(logits, { topK: 2 }, random);
-      counts[k] = (counts[k] ?? 0) + 1;
-    }
-    expect(counts[0]).toBe(0);
-    expect(counts[2]).toBe(0);
-    // softmax of [5, 4]: 0.731 / 0.269
-    expect((counts[1] ?? 0) / 2000).toBeGreaterThan(0.69);
-    expect((counts[1] ?? 0) / 2000).toBeLessThan(0.77);
-    const cold = [0, 0];
-    for (let i = 0; i < 500; i++) {
-      const k = sampleToken([0, 1], { temperature: 0.1 }, random);
-      cold[k] = (cold[k] ?? 0) + 1;
-    }
-    expect(cold[1]).toBeGreaterThan(490); // e^10 : 1
-    expect(() => sampleToken(logits, { temperature: 0 }, random)).toThrow(/temperature = 0/);
   });
 });
 
@@ -91,9 +72,51 @@ describe('CharGpt on the GPU', () => {
     for await (const id of gpt.generate(vocab.encode('abc'), 10, { temperature: 0.5, seed: 9 }))
       again.push(id);
     expect(again).toEqual(drawn);
+    // the GPU's draw is the twin's on the same logits and u (first draw of seed 9)
+    const logits = await gpt.nextLogits(vocab.encode('abc'));
+    const u = mulberry32(9)();
+    const draw = { row: 0, u, temperature: 0.5, topK: 0 };
+    expect(sampleTokenCpu({ logits, rows: 1, V: vocab.size, draw })).toBe(drawn[0]);
+    await expectAttentionLikeReference(gpt, vocab.encode('cdefg'));
     await expect(gpt.nextLogits(Uint32Array.from([1, 99]))).rejects.toThrow(
       /id 99 at 1 is not below the vocabulary 8/,
     );
     gpt.destroy();
   });
+
+  /** attentionMaps against the CPU reference's softmax values, cut to the prompt's n x n. */
+  async function expectAttentionLikeReference(gpt: CharGpt, prompt: Uint32Array): Promise<void> {
+    const maps = await gpt.attentionMaps(prompt);
+    const graph = gptGraph(config, 1);
+    const names = graph.parameters().map((p) => p.name);
+    const params = new Map(
+      await Promise.all(names.map(async (n) => [n, await gpt.store.read(n)] as const)),
+    );
+    const tokens = new Uint32Array(config.context);
+    tokens.set(prompt);
+    const { values } = referenceForward(graph, params, {
+      tokens,
+      labels: new Int32Array(config.context),
+    });
+    const softmaxes = graph.nodes.filter((n) => n.op === 'softmax');
+    const [n, T] = [prompt.length, config.context];
+    expect(maps).toHaveLength(config.layers);
+    softmaxes.forEach((node, layer) => {
+      const all = values.get(node.id) ?? new Float32Array();
+      expect(maps[layer]).toHaveLength(config.heads);
+      maps[layer]?.forEach((map, h) => {
+        const want = Float32Array.from(
+          { length: n * n },
+          (_, i) => all[(h * T + Math.floor(i / n)) * T + (i % n)] ?? NaN,
+        );
+        // float32 sums of a 16-wide model in different orders: 1e-5
+        expectAllClose(map, want, { atol: 1e-5, rtol: 1e-4 }, `layer ${layer} head ${h}`);
+        for (let t = 0; t < n; t++) {
+          const row = map.subarray(t * n, t * n + n);
+          expect(row.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 5);
+          expect(Array.from(row.subarray(t + 1))).toEqual(new Array(n - t - 1).fill(0)); // causal
+        }
+      });
+    });
+  }
 });
