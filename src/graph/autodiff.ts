@@ -425,9 +425,12 @@ const imageRules: { [K in Exclude<OpName, SequenceOp>]: OpRule<K> } = {
       const labels = ctx.value(inputOf(node, 1));
       const loss = ctx.value(node.id);
       const dLogits = ctx.inputGrad(node, 0);
+      const { ignoreIndex } = node.attrs;
       if (ctx.training && dLogits)
-        return [softmaxCrossEntropyForwardBackward({ logits, labels, loss, dLogits, N, K })];
-      return [softmaxCrossEntropyForward({ logits, labels, loss, N, K })];
+        return [
+          softmaxCrossEntropyForwardBackward({ logits, labels, loss, dLogits, N, K, ignoreIndex }),
+        ];
+      return [softmaxCrossEntropyForward({ logits, labels, loss, N, K, ignoreIndex })];
     },
     backward: none,
   },

@@ -64,6 +64,7 @@ import {
   optimizerUpdateCpu,
   softmaxCrossEntropyBackwardCpu,
   softmaxCrossEntropyForwardCpu,
+  keptRows,
   type Activation,
   type FloatArray,
   type OptimizerConfig,
@@ -316,15 +317,18 @@ const cpuImageRules: { [K in Exclude<OpName, SequenceOp>]: CpuRule<K> } = {
       const logits = run.x(node);
       const { rows: N, D: K } = lastAxis(run.xShape(node));
       const loss = run.out(node);
-      softmaxCrossEntropyForwardCpu({ logits, labels: run.inputs.labels, loss, N, K });
+      const { ignoreIndex } = node.attrs;
+      softmaxCrossEntropyForwardCpu({ logits, labels: run.inputs.labels, loss, N, K, ignoreIndex });
       return loss;
     },
-    // dLogits = (softmax - onehot(label)) / N (the GPU fuses this into its forward dispatch)
+    // dLogits = (softmax - onehot(label)) / M over the M rows kept (the GPU fuses this into its
+    // forward dispatch)
     backward: (node, run) => {
       const logits = run.x(node);
       const { rows: N, D: K } = lastAxis(run.xShape(node));
       const [dLogits, labels] = [run.inputGrad(node), run.inputs.labels];
-      if (dLogits) softmaxCrossEntropyBackwardCpu({ logits, labels, dLogits, N, K });
+      const { ignoreIndex } = node.attrs;
+      if (dLogits) softmaxCrossEntropyBackwardCpu({ logits, labels, dLogits, N, K, ignoreIndex });
     },
   },
 
@@ -374,9 +378,19 @@ function forwardPass(run: Run): number {
     const out = (cpuRules[n.op] as CpuRule<OpName>).forward(n, run);
     if (out) run.values.set(n.id, out);
   }
-  // Per-sample cross-entropies average with 1/N; mse's partial sums are already scaled.
+  // Per-sample cross-entropies average over the rows kept (all but ignoreIndex's); mse's partial
+  // sums are already scaled.
   const [total, N] = [run.alloc(1), loss.shape[0] ?? 1];
-  lossMeanCpu({ loss: run.value(loss.id), total, N, scale: loss.op === 'mse' ? 1 : 1 / N });
+  const scale =
+    loss.op === 'mse'
+      ? 1
+      : 1 /
+        keptRows(
+          run.inputs.labels,
+          N,
+          (loss as GraphNode<'softmaxCrossEntropy'>).attrs.ignoreIndex,
+        );
+  lossMeanCpu({ loss: run.value(loss.id), total, N, scale });
   return total[0] ?? NaN;
 }
 

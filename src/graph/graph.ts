@@ -366,8 +366,11 @@ export class Graph {
   /**
    * Mean softmax cross-entropy of logits [N, K] against integer labels [N]; or of [N, T, K]
    * against [N, T] (one target per token, the mean over all N·T), whose loss node is [N·T].
+   * With `ignoreIndex` (torch's ignore_index, e.g. -100 for padding), rows with that label get
+   * loss 0 and no gradient, and the mean runs over the other rows: sum the loss node's values and
+   * divide by their count. Without it, every label must be a class (a bad one gives NaN).
    */
-  softmaxCrossEntropy(logits: number, labels: number): number {
+  softmaxCrossEntropy(logits: number, labels: number, o: { ignoreIndex?: number } = {}): number {
     const shape = expectAtLeastRank(this.get(logits), 2, 'softmaxCrossEntropy');
     const rows = elementCount(shape.slice(0, -1));
     const labelShape = this.get(labels).shape;
@@ -375,7 +378,12 @@ export class Graph {
       throw new ShadergradError(
         `softmaxCrossEntropy: logits [${shape.join(', ')}] need ${rows} labels shaped [${shape.slice(0, -1).join(', ')}], got [${labelShape.join(', ')}]`,
       );
-    return this.append('softmaxCrossEntropy', [logits, labels], {}, [rows]);
+    if (o.ignoreIndex !== undefined && !Number.isInteger(o.ignoreIndex))
+      throw new ShadergradError(
+        `softmaxCrossEntropy: ignoreIndex = ${o.ignoreIndex}, expected a whole number (torch uses -100)`,
+      );
+    const attrs = o.ignoreIndex === undefined ? {} : { ignoreIndex: o.ignoreIndex };
+    return this.append('softmaxCrossEntropy', [logits, labels], attrs, [rows]);
   }
 
   /** Mean squared error of predictions [N, D] against float targets [N, D] (an input node). */

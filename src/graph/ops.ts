@@ -56,7 +56,8 @@ export interface OpAttrs {
   embedding: { name: string; vocab: number; features: number };
   /** x + weight, a learned [T, C] table broadcast over the batch (position embeddings). */
   positionEmbedding: { name: string };
-  softmaxCrossEntropy: Record<string, never>;
+  /** Rows labelled ignoreIndex are left out of the mean (torch's ignore_index); none if unset. */
+  softmaxCrossEntropy: { ignoreIndex?: number };
   mse: Record<string, never>;
 }
 

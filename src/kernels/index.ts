@@ -79,6 +79,7 @@ export {
 } from './softmaxCrossEntropy';
 export {
   softmaxCrossEntropyForwardCpu,
+  keptRows,
   softmaxCrossEntropyBackwardCpu,
   softmaxCrossEntropyForwardBackwardCpu,
 } from './softmaxCrossEntropy.cpu';

@@ -11,6 +11,8 @@ export interface SoftmaxCrossEntropyForwardArgs<T, L = T> {
   loss: T;
   N: number;
   K: number;
+  /** Rows with this label get loss 0 (torch's ignore_index); default: none ignored. */
+  ignoreIndex?: number;
 }
 
 export interface SoftmaxCrossEntropyBackwardArgs<T, L = T> {
@@ -22,6 +24,11 @@ export interface SoftmaxCrossEntropyBackwardArgs<T, L = T> {
   K: number;
   /** Multiplies the gradient (e.g. a loss weight); default 1. */
   scale?: number;
+  /**
+   * Rows with this label get a zero gradient, and the others that of the mean over the M rows
+   * kept, (softmax - onehot) / M (torch's ignore_index); default: none ignored (M = N).
+   */
+  ignoreIndex?: number;
 }
 
 /** Bindings order dLogits before loss, so the shader shares dLogits with the backward entry. */
@@ -43,6 +50,13 @@ function rowStats(logits: FloatArray, base: number, K: number): { max: number; s
 
 const validLabel = (label: number, K: number): boolean => label >= 0 && label < K;
 
+/** The rows the mean runs over: those whose label is not ignoreIndex (0 when all are ignored). */
+export function keptRows(labels: Int32Array, N: number, ignoreIndex?: number): number {
+  let kept = 0;
+  for (let n = 0; n < N; n++) if (labels[n] !== ignoreIndex) kept++;
+  return kept;
+}
+
 /** loss[n] = logsumexp(logits[n]) - logits[n, label]; NaN for a label outside [0, K). */
 export function softmaxCrossEntropyForwardCpu({
   logits,
@@ -50,25 +64,39 @@ export function softmaxCrossEntropyForwardCpu({
   loss,
   N,
   K,
+  ignoreIndex,
 }: SoftmaxCrossEntropyForwardArgs<FloatArray, Int32Array>): void {
   for (let n = 0; n < N; n++) {
     const label = labels[n] ?? -1;
+    if (label === ignoreIndex) {
+      loss[n] = 0;
+      continue;
+    }
     const { max, sumExp } = rowStats(logits, n * K, K);
     loss[n] = validLabel(label, K) ? max - (logits[n * K + label] ?? 0) + Math.log(sumExp) : NaN;
   }
 }
 
-/** d(mean_n loss[n])/dlogits[n, k] = (softmax_k - [k == label]) / N, times scale; NaN rows for bad labels. */
+/**
+ * d(mean loss)/dlogits[n, k] = (softmax_k - [k == label]) / M, times scale, over the M rows not
+ * ignored (M = N by default); zero rows for ignored labels, NaN rows for bad ones.
+ */
 export function softmaxCrossEntropyBackwardCpu(
   args: SoftmaxCrossEntropyBackwardArgs<FloatArray, Int32Array>,
 ): void {
-  const { logits, labels, dLogits, N, K, scale = 1 } = args;
+  const { logits, labels, dLogits, N, K, scale = 1, ignoreIndex } = args;
+  // All rows ignored: no row to scale (torch's gradient is then 0 too, its mean 0/0 = NaN).
+  const kept = Math.max(keptRows(labels, N, ignoreIndex), 1);
   for (let n = 0; n < N; n++) {
     const label = labels[n] ?? -1;
+    if (label === ignoreIndex) {
+      dLogits.fill(0, n * K, n * K + K);
+      continue;
+    }
     const { max, sumExp } = rowStats(logits, n * K, K);
     for (let k = 0, i = n * K; k < K; k++, i++) {
       const p = Math.exp((logits[i] ?? 0) - max) / sumExp;
-      dLogits[i] = validLabel(label, K) ? ((p - (k === label ? 1 : 0)) * scale) / N : NaN;
+      dLogits[i] = validLabel(label, K) ? ((p - (k === label ? 1 : 0)) * scale) / kept : NaN;
     }
   }
 }

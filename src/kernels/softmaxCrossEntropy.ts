@@ -3,8 +3,11 @@
  * semantics: per-sample losses logsumexp(logits[n]) - logits[n, label] (reduce them with
  * lossMean for the batch mean), and the gradient of that mean, (softmax - onehot) / N, times an
  * optional scale. Stable for logits of +-1e4 (max subtracted); a label outside [0, K) gives NaN.
+ * An optional ignoreIndex (torch's ignore_index) leaves rows with that label out: loss 0, zero
+ * gradient, and the mean over the other rows.
  * The fused entry point computes both in one dispatch for the training step.
  */
+import { ShadergradError } from '../base/errors';
 import { dispatchFor, type KernelCall } from '../gpu/dispatch';
 import { defineParams } from '../gpu/uniforms';
 import type { DType, GpuTensor } from '../gpu/tensor';
@@ -23,6 +26,8 @@ export const softmaxCrossEntropyParams = defineParams('Params', {
   N: 'u32',
   K: 'u32',
   gradScale: 'f32',
+  ignoreIndex: 'i32',
+  ignoring: 'u32',
 });
 
 /** One invocation per sample. */
@@ -42,11 +47,14 @@ function call(
   N: number,
   K: number,
   scale: number,
+  ignoreIndex: number | undefined,
   tensors: readonly Binding[],
 ): KernelCall {
   const label = `softmaxCrossEntropy.${entry}`;
   expectWhole(label, 'N', N);
   expectWhole(label, 'K', K);
+  if (ignoreIndex !== undefined && !Number.isInteger(ignoreIndex))
+    throw new ShadergradError(`${label}: ignoreIndex = ${ignoreIndex}, expected a whole number`);
   for (const [name, t, perRow, dtype] of tensors) {
     expectCount(label, name, t, N * perRow);
     expectDtype(label, name, t, dtype);
@@ -57,7 +65,13 @@ function call(
     entryPoint: entry,
     constants: { workgroupSize: WORKGROUP_SIZE },
     tensors: tensors.map(([, t]) => t),
-    params: softmaxCrossEntropyParams.pack({ N, K, gradScale: scale / N }),
+    params: softmaxCrossEntropyParams.pack({
+      N,
+      K,
+      gradScale: scale / N,
+      ignoreIndex: ignoreIndex ?? 0,
+      ignoring: ignoreIndex === undefined ? 0 : 1,
+    }),
     workgroups: dispatchFor(N, WORKGROUP_SIZE),
   };
 }
@@ -66,7 +80,7 @@ export function softmaxCrossEntropyForward(
   args: SoftmaxCrossEntropyForwardArgs<GpuTensor>,
 ): KernelCall {
   const { logits, labels, loss, N, K } = args;
-  return call('softmaxCrossEntropyForward', N, K, 1, [
+  return call('softmaxCrossEntropyForward', N, K, 1, args.ignoreIndex, [
     ['logits', logits, K, 'f32'],
     ['labels', labels, 1, 'i32'],
     ['loss', loss, 1, 'f32'],
@@ -77,7 +91,7 @@ export function softmaxCrossEntropyBackward(
   args: SoftmaxCrossEntropyBackwardArgs<GpuTensor>,
 ): KernelCall {
   const { logits, labels, dLogits, N, K } = args;
-  return call('softmaxCrossEntropyBackward', N, K, args.scale ?? 1, [
+  return call('softmaxCrossEntropyBackward', N, K, args.scale ?? 1, args.ignoreIndex, [
     ['logits', logits, K, 'f32'],
     ['labels', labels, 1, 'i32'],
     ['dLogits', dLogits, K, 'f32'],
@@ -88,7 +102,7 @@ export function softmaxCrossEntropyForwardBackward(
   args: SoftmaxCrossEntropyForwardBackwardArgs<GpuTensor>,
 ): KernelCall {
   const { logits, labels, dLogits, loss, N, K } = args;
-  return call('softmaxCrossEntropyForwardBackward', N, K, args.scale ?? 1, [
+  return call('softmaxCrossEntropyForwardBackward', N, K, args.scale ?? 1, args.ignoreIndex, [
     ['logits', logits, K, 'f32'],
     ['labels', labels, 1, 'i32'],
     ['dLogits', dLogits, K, 'f32'],

@@ -41,7 +41,12 @@ interface Sizes {
 }
 
 /** wte -> wpe -> blocks (pre-norm, GELU MLP) -> ln_f -> head, cross-entropy at every position. */
-function gptGraph(s: Sizes, causal = true, gelu: GeluApproximation = 'none'): Graph {
+function gptGraph(
+  s: Sizes,
+  causal = true,
+  gelu: GeluApproximation = 'none',
+  ignoreIndex?: number,
+): Graph {
   const g = new Graph();
   const tokens = g.tokens('tokens', [s.batch, s.context], s.vocab);
   const labels = g.labels('labels', [s.batch, s.context]);
@@ -57,9 +62,12 @@ function gptGraph(s: Sizes, causal = true, gelu: GeluApproximation = 'none'): Gr
       gelu,
     });
   const logits = g.dense(g.layerNorm(x, { name: 'ln_f' }), { name: 'head', units: s.vocab });
-  g.softmaxCrossEntropy(logits, labels);
+  g.softmaxCrossEntropy(logits, labels, { ignoreIndex });
   return g;
 }
+
+/** torch's ignore_index default: the label of padding positions. */
+const PAD = -100;
 
 function get<K, V>(m: ReadonlyMap<K, V>, k: K): V {
   const v = m.get(k);
@@ -78,12 +86,12 @@ function randomParams(g: Graph, seed: number): Map<string, Float64Array> {
   );
 }
 
-function randomInputs(s: Sizes, seed: number): ReferenceInputs {
+/** Random tokens and next-token labels; with `padded`, every third label is PAD. */
+function randomInputs(s: Sizes, seed: number, padded = false): ReferenceInputs {
   const count = s.batch * s.context;
-  return {
-    tokens: Uint32Array.from(randomInts(count, seed, s.vocab)),
-    labels: Int32Array.from(randomInts(count, seed + 1, s.vocab)),
-  };
+  const labels = Int32Array.from(randomInts(count, seed + 1, s.vocab));
+  if (padded) labels.forEach((_, i) => i % 3 === 1 && (labels[i] = PAD));
+  return { tokens: Uint32Array.from(randomInts(count, seed, s.vocab)), labels };
 }
 
 const tiny: Sizes = { vocab: 5, context: 4, width: 4, heads: 2, hidden: 6, layers: 1, batch: 2 };
@@ -128,12 +136,39 @@ describe.each([true, false])('reference gradients vs central differences, causal
       expectAllClose(analytic, numericalGradient(lossOf, get(params, spec.name)), fdTol, spec.name);
     }
   });
+
+  it('every parameter, with padding labels left out of the mean (ignoreIndex)', () => {
+    const padded = gptGraph(tiny, causal, 'tanh', PAD);
+    const inputs = randomInputs(tiny, 20, true);
+    const copies = new Map([...params].map(([k, v]) => [k, Float64Array.from(v)]));
+    const state: ReferenceState = { params: copies, optimizerState: new Map(), step: 0 };
+    const { grads, loss } = referenceTrainStep(padded, state, inputs, sgd, 'f64');
+    const lossOf = (): number => referenceForward(padded, params, inputs, 'f64', 0).loss;
+    // the mean over the 5 of 8 positions kept: their losses sum over 5, not 8
+    const { values } = referenceForward(padded, params, inputs, 'f64', 0);
+    const perRow = get(values, padded.lossNode().id);
+    expect(loss).toBeCloseTo(Array.from(perRow).reduce((a, b) => a + b, 0) / 5, 12);
+    expect([perRow[1], perRow[4], perRow[7]]).toEqual([0, 0, 0]);
+    for (const spec of padded.parameters())
+      expectAllClose(
+        get(grads, spec.name),
+        numericalGradient(lossOf, get(params, spec.name)),
+        fdTol,
+        spec.name,
+      );
+  });
 });
 
-async function gpuStep(g: Graph, s: Sizes, optimizer: OptimizerConfig, seed: number) {
+async function gpuStep(
+  g: Graph,
+  s: Sizes,
+  optimizer: OptimizerConfig,
+  seed: number,
+  padded = false,
+) {
   const store = new ParameterStore(gpu(), g.parameters(), optimizer, seed);
   const plan = await compilePlan(gpu(), g, store, { training: true, keepIntermediates: true });
-  const inputs = randomInputs(s, seed + 1);
+  const inputs = randomInputs(s, seed + 1, padded);
   writeTensor(gpu(), get(plan.inputs, 'tokens'), inputs.tokens ?? new Uint32Array());
   writeTensor(gpu(), get(plan.inputs, 'labels'), inputs.labels);
   const initial = new Map<string, Float32Array>();
@@ -174,26 +209,29 @@ describe('a transformer step on the GPU vs the reference (float32)', () => {
     batch: 3,
   };
 
-  it('every value, every gradient and the Adam-updated parameters', async () => {
-    const g = gptGraph(sizes);
-    const s = await gpuStep(g, sizes, { kind: 'adam', lr: 1e-2 }, 30);
-    for (const n of g.nodes) {
-      if (n.op === 'labels' || n.op === 'tokens' || n.op === 'reshape') continue;
-      const label = `${n.op} ${(n.attrs as { name?: string }).name ?? ''} (node ${n.id})`;
-      expectAllClose(await s.read('value', n.id), get(s.ref.values, n.id), tol, `${label} value`);
-      const refGrad = s.ref.nodeGrads.get(n.id);
-      if (refGrad && n.op !== 'softmaxCrossEntropy')
-        expectAllClose(await s.read('grad', n.id), refGrad, tol, `${label} gradient`);
-    }
-    for (const [name, value] of s.after) {
-      // Adam moves a weight by ~lr whatever its gradient's size; the key bias's gradient is
-      // rounding noise on both sides, so its step's sign is not comparable
-      const keyBias = name.endsWith('attn.key.bias');
-      const t = keyBias ? { atol: 2.1e-2, rtol: 0 } : tol;
-      expectAllClose(value, get(s.state.params, name), t, `${name} after the step`);
-    }
-    s.destroy();
-  });
+  it.each([false, true])(
+    'every value, every gradient and the Adam-updated parameters (padding labels: %s)',
+    async (padded) => {
+      const g = gptGraph(sizes, true, 'none', padded ? PAD : undefined);
+      const s = await gpuStep(g, sizes, { kind: 'adam', lr: 1e-2 }, 30, padded);
+      for (const n of g.nodes) {
+        if (n.op === 'labels' || n.op === 'tokens' || n.op === 'reshape') continue;
+        const label = `${n.op} ${(n.attrs as { name?: string }).name ?? ''} (node ${n.id})`;
+        expectAllClose(await s.read('value', n.id), get(s.ref.values, n.id), tol, `${label} value`);
+        const refGrad = s.ref.nodeGrads.get(n.id);
+        if (refGrad && n.op !== 'softmaxCrossEntropy')
+          expectAllClose(await s.read('grad', n.id), refGrad, tol, `${label} gradient`);
+      }
+      for (const [name, value] of s.after) {
+        // Adam moves a weight by ~lr whatever its gradient's size; the key bias's gradient is
+        // rounding noise on both sides, so its step's sign is not comparable
+        const keyBias = name.endsWith('attn.key.bias');
+        const t = keyBias ? { atol: 2.1e-2, rtol: 0 } : tol;
+        expectAllClose(value, get(s.state.params, name), t, `${name} after the step`);
+      }
+      s.destroy();
+    },
+  );
 
   it('reruns are bit-identical (no atomics: the embedding gradient sums in a fixed order)', async () => {
     const g = gptGraph(sizes);

@@ -74,6 +74,27 @@ describe('softmaxCrossEntropy twin', () => {
     expectAllClose(dLogits, numeric, { atol: 1e-8, rtol: 1e-6 });
   });
 
+  it('leaves ignored rows out of the mean (torch ignore_index), by central differences', () => {
+    const [N, K, scale] = [6, 4, 1.5];
+    const logits = toF64(randomFloats(N * K, 33, -3, 3));
+    const labels = new Int32Array([2, -100, 0, -100, 3, 1]);
+    const loss = new Float64Array(N);
+    // torch: F.cross_entropy(x, y) = the mean over the 4 rows whose label is not -100
+    const meanLoss = (): number => {
+      softmaxCrossEntropyForwardCpu({ logits, labels, loss, N, K, ignoreIndex: -100 });
+      return (scale * loss.reduce((a, b) => a + b, 0)) / 4;
+    };
+    const numeric = numericalGradient(meanLoss, logits);
+    const dLogits = new Float64Array(N * K);
+    softmaxCrossEntropyBackwardCpu({ logits, labels, dLogits, N, K, scale, ignoreIndex: -100 });
+    expectAllClose(dLogits, numeric, { atol: 1e-8, rtol: 1e-6 });
+    expect([loss[1], loss[3]]).toEqual([0, 0]);
+    expect(Array.from(dLogits.subarray(K, 2 * K))).toEqual([0, 0, 0, 0]);
+    // without ignoreIndex, -100 is a bad label: NaN, loudly
+    softmaxCrossEntropyForwardCpu({ logits, labels, loss, N, K });
+    expect(Number.isNaN(loss[1])).toBe(true);
+  });
+
   it('writes NaN for labels outside [0, K)', () => {
     const logits = new Float64Array([1, 2, 3, 4]);
     const loss = new Float64Array(2);
@@ -98,6 +119,7 @@ async function checkAgainstTwin(
   N: number,
   K: number,
   scale = 1,
+  ignoreIndex?: number,
 ): Promise<void> {
   const logits = upload(gpu(), logitsHost, [N, K]);
   const labels = uploadLabels(labelsHost);
@@ -111,13 +133,14 @@ async function checkAgainstTwin(
     N,
     K,
     scale,
+    ignoreIndex,
   });
 
   const loss = guardedOutput(gpu(), [N]);
   expectAllClose(
     await runAndRead(
       gpu(),
-      softmaxCrossEntropyForward({ logits, labels, loss: loss.tensor, N, K }),
+      softmaxCrossEntropyForward({ logits, labels, loss: loss.tensor, N, K, ignoreIndex }),
       loss.tensor,
     ),
     wantLoss,
@@ -134,6 +157,7 @@ async function checkAgainstTwin(
     N,
     K,
     scale,
+    ignoreIndex,
   });
   expectAllClose(
     await runAndRead(gpu(), call, dLogits.tensor),
@@ -153,6 +177,7 @@ async function checkAgainstTwin(
     N,
     K,
     scale,
+    ignoreIndex,
   });
   expectAllClose(
     await runAndRead(gpu(), fused, fusedGrad.tensor),
@@ -169,6 +194,17 @@ describe('softmaxCrossEntropy on the GPU', () => {
   const shapes = [1, 7, 65, 257].flatMap((N) => [10, 1, 3, 1000].map((K) => [N, K] as const));
   it.each(shapes)('forward, backward and fused match the twin, N = %i, K = %i', async (N, K) => {
     await checkAgainstTwin(randomFloats(N * K, N * K, -5, 5), randomInts(N, N + K, K), N, K);
+  });
+
+  it.each([
+    [65, 10, -100],
+    [257, 3, 1],
+    [1, 5, -100],
+  ])('ignores rows labelled ignoreIndex, N = %i, K = %i, ignoreIndex %i', async (N, K, ignore) => {
+    // a third of the rows ignored (all of them at N = 1)
+    const labels = randomInts(N, N + 7, K).map((v, n) => (n % 3 === 0 ? ignore : v));
+    expect(labels.filter((v) => v === ignore).length).toBeGreaterThan(N / 3 - 1);
+    await checkAgainstTwin(randomFloats(N * K, N, -5, 5), labels, N, K, 0.5, ignore);
   });
 
   it('applies the gradient scale', async () => {
