@@ -87,7 +87,7 @@ export type { ResnetKnobs } from './models/resnet';
 export { vitModel, VIT_DEFAULTS } from './models/vit';
 export { CharGpt, gptGraph, GPT_DEFAULTS } from './models/gpt';
 export type { GptConfig, SampleOptions } from './models/gpt';
-export { CharVocabulary, splitIds, randomWindows } from './data/text';
+export { CharVocabulary, splitIds, randomWindows, consecutiveWindows } from './data/text';
 export { mulberry32 } from './base/random';
 export type { VitKnobs } from './models/vit';
 export {

@@ -4,7 +4,7 @@
  * each is drawn.
  *
  *   shadergrad gpt [--text FILE] [--steps N] [--batch N] [--context N] [--width N] [--heads N]
- *                  [--layers N] [--lr X] [--eval-every N] [--seed N] [--out DIR]
+ *                  [--layers N] [--lr X] [--eval-every N] [--init FILE] [--seed N] [--out DIR]
  *   shadergrad sample [--run DIR] [--prompt TEXT] [--tokens N] [--temperature X] [--top-k N] [--seed N]
  *
  * Without --text the corpus is texts/genesis.txt, shipped in the package (the Book of Genesis,
@@ -17,7 +17,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ShadergradError, initDevice, mulberry32 } from '../core';
-import { CharVocabulary, randomWindows, splitIds } from '../data/text';
+import { CharVocabulary, consecutiveWindows, randomWindows, splitIds } from '../data/text';
 import { readSafetensors } from '../formats/safetensors';
 import { CharGpt, GPT_DEFAULTS, type GptConfig } from '../models/gpt';
 import { loadModel, modelBytes } from '../models/stateDict';
@@ -49,6 +49,11 @@ const GPT_FLAGS: Record<string, FlagSpec> = {
   layers: { value: 'N', help: 'transformer blocks', fallback: `${GPT_DEFAULTS.layers}` },
   lr: { value: 'X', help: 'AdamW learning rate (weight decay 0.01)', fallback: '3e-3' },
   'eval-every': { value: 'N', help: 'steps between progress lines', fallback: '100' },
+  init: {
+    value: 'FILE',
+    help: 'start from these weights (a gpt.safetensors, or bench/torchGpt.py --write-init)',
+    fallback: 'seeded random',
+  },
   seed: { value: 'N', help: 'initial weights and windows', fallback: '1' },
   out: { value: 'DIR', help: 'where gpt.safetensors is written', fallback: DEFAULT_RUN },
 };
@@ -140,6 +145,7 @@ export async function trainGpt(argv: readonly string[]): Promise<void> {
   try {
     const optimizer = { kind: 'adamw' as const, lr, weightDecay: 0.01 };
     const gpt = await CharGpt.create(gpu, config, { batch, optimizer, seed });
+    if (v.init !== undefined) await loadInit(gpt, v.init);
     const random = mulberry32(seed);
     const started = performance.now();
     for (let step = 1; step <= steps; step++) {
@@ -153,6 +159,14 @@ export async function trainGpt(argv: readonly string[]): Promise<void> {
         `step ${step}/${steps}: train loss ${loss.toFixed(4)}, validation loss ${validation.toFixed(4)}, ${Math.round(rate)} tokens/s, ETA ${Math.round(((steps - step) * batch * context) / rate)}s`,
       );
     }
+    // The whole validation part, not one random batch: the number to compare runs by.
+    const held = consecutiveWindows(ids.validation, batch, context);
+    let sum = 0;
+    for (const w of held) sum += await gpt.evaluate(w);
+    if (held.length > 0)
+      console.log(
+        `validation loss over all ${held.length * batch} windows of the validation part: ${(sum / held.length).toFixed(4)}`,
+      );
     const metadata = {
       'shadergrad.gpt': JSON.stringify(config),
       'shadergrad.vocab': JSON.stringify(vocab.chars),
@@ -164,6 +178,12 @@ export async function trainGpt(argv: readonly string[]): Promise<void> {
   } finally {
     gpu.destroy();
   }
+}
+
+/** Loads --init's weights into a fresh GPT (names and shapes must match its config). */
+async function loadInit(gpt: CharGpt, path: string): Promise<void> {
+  const bytes = await onDisk('--init', path, () => readFile(path).then((b) => new Uint8Array(b)));
+  loadModel(gpt, bytes, path);
 }
 
 /** The GPT config and vocabulary a gpt.safetensors holds in its metadata. */

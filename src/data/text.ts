@@ -72,6 +72,31 @@ export function splitIds(
 }
 
 /**
+ * The whole of `ids` as consecutive windows (starts 0, context, 2·context, ...), in batches of
+ * `batch`: tokens and their next tokens, as randomWindows gives them. Windows that do not fill a
+ * last batch are left out (at most batch - 1 of them), so every batch weighs the same; none when
+ * the ids hold fewer than `batch` windows.
+ */
+export function consecutiveWindows(
+  ids: Uint32Array,
+  batch: number,
+  context: number,
+): { tokens: Uint32Array; labels: Int32Array }[] {
+  const windows = Math.floor((ids.length - 1) / context);
+  const batches = Math.floor(windows / batch);
+  return Array.from({ length: batches }, (_, k) => {
+    const tokens = new Uint32Array(batch * context);
+    const labels = new Int32Array(batch * context);
+    for (let b = 0; b < batch; b++) {
+      const start = (k * batch + b) * context;
+      tokens.set(ids.subarray(start, start + context), b * context);
+      labels.set(ids.subarray(start + 1, start + context + 1), b * context);
+    }
+    return { tokens, labels };
+  });
+}
+
+/**
  * `batch` windows of `context + 1` ids at random starts: tokens [batch, context] and, shifted by
  * one, their next tokens (the labels) [batch, context].
  */

@@ -65,5 +65,21 @@ describe('a tiny GPT run', () => {
     await expect(sampleGpt(['--run', out, '--prompt', 'the dog'])).rejects.toThrow(
       /character "d" at 4 is not in the model's vocabulary/,
     );
+    // --init: the saved weights start a new run, which prints the whole-validation loss; a file
+    // for other sizes is refused naming the tensor
+    const logged: string[] = [];
+    const log = console.log;
+    console.log = (line: string) => logged.push(line);
+    try {
+      const again = [...flags, '--width', '16', '--layers', '1', '--out', join(dir, 'again')];
+      await trainGpt(['--text', text, ...again, '--init', join(out, 'gpt.safetensors')]);
+    } finally {
+      console.log = log;
+    }
+    expect(logged.join('\n')).toMatch(/validation loss over all 4 windows of the validation part/);
+    const wider = ['--width', '32', '--layers', '1', '--out', join(dir, 'wider')];
+    await expect(
+      trainGpt(['--text', text, ...flags, ...wider, '--init', join(out, 'gpt.safetensors')]),
+    ).rejects.toThrow(/--init|gpt\.safetensors/);
   }, 120_000);
 });

@@ -8,7 +8,7 @@
 import { describe, expect, it } from 'vitest';
 import { ShadergradError } from '../../src/base/errors';
 import { mulberry32 } from '../../src/base/random';
-import { CharVocabulary, randomWindows, splitIds } from '../../src/data/text';
+import { CharVocabulary, consecutiveWindows, randomWindows, splitIds } from '../../src/data/text';
 import { referenceForward } from '../../src/graph/cpuReference';
 import { sampleTokenCpu } from '../../src/kernels/sample.cpu';
 import { CharGpt, gptGraph } from '../../src/models/gpt';
@@ -27,6 +27,18 @@ describe('text for language models', () => {
       /character "x" at 2 is not in the model's vocabulary of 9/,
     );
     expect(() => CharVocabulary.fromText('aaaa')).toThrow(ShadergradError);
+  });
+
+  it('consecutive windows cover the ids in order, in full batches only', () => {
+    const ids = Uint32Array.from({ length: 23 }, (_, i) => i);
+    // (23 - 1) / 5 = 4 windows: one batch of 3, the fourth window left out
+    const batches = consecutiveWindows(ids, 3, 5);
+    expect(batches).toHaveLength(1);
+    expect(Array.from(batches[0]?.tokens ?? [])).toEqual(Array.from({ length: 15 }, (_, i) => i));
+    expect(Array.from(batches[0]?.labels ?? [])).toEqual(
+      Array.from({ length: 15 }, (_, i) => i + 1),
+    );
+    expect(consecutiveWindows(ids, 5, 5)).toEqual([]);
   });
 
   it('windows are the tokens and, shifted by one, their next tokens', () => {
