@@ -4,7 +4,7 @@
  * each is drawn.
  *
  *   shadergrad gpt [--text FILE] [--steps N] [--batch N] [--context N] [--width N] [--heads N]
- *                  [--layers N] [--lr X] [--eval-every N] [--init FILE] [--seed N] [--out DIR]
+ *                  [--layers N] [--tie] [--lr X] [--eval-every N] [--init FILE] [--seed N] [--out DIR]
  *   shadergrad sample [--run DIR] [--prompt TEXT] [--tokens N] [--temperature X] [--top-k N] [--seed N]
  *
  * Without --text the corpus is texts/genesis.txt, shipped in the package (the Book of Genesis,
@@ -47,6 +47,7 @@ const GPT_FLAGS: Record<string, FlagSpec> = {
     fallback: `${GPT_DEFAULTS.heads}`,
   },
   layers: { value: 'N', help: 'transformer blocks', fallback: `${GPT_DEFAULTS.layers}` },
+  tie: { value: '', help: 'the head reuses the token table (weight tying)', fallback: 'off' },
   lr: { value: 'X', help: 'AdamW learning rate (weight decay 0.01)', fallback: '3e-3' },
   'eval-every': { value: 'N', help: 'steps between progress lines', fallback: '100' },
   init: {
@@ -70,7 +71,8 @@ const SAMPLE_FLAGS: Record<string, FlagSpec> = {
 export function gptUsage(command: 'gpt' | 'sample'): string {
   const flags = command === 'gpt' ? GPT_FLAGS : SAMPLE_FLAGS;
   const lines = Object.entries(flags).map(
-    ([name, f]) => `  --${`${name} ${f.value}`.padEnd(18)} ${f.help} (default ${f.fallback})`,
+    ([name, f]) =>
+      `  --${`${name} ${f.value}`.trimEnd().padEnd(18)} ${f.help} (default ${f.fallback})`,
   );
   const what =
     command === 'gpt'
@@ -79,8 +81,15 @@ export function gptUsage(command: 'gpt' | 'sample'): string {
   return [what, '', 'flags:', ...lines].join('\n');
 }
 
-/** `--flag value` or `--flag=value` pairs; an unknown or repeated flag names itself. */
-export function parseFlags(command: string, argv: readonly string[], known: object): Values {
+/**
+ * `--flag value` or `--flag=value` pairs, and switches (a spec whose value is '') given alone;
+ * an unknown or repeated flag names itself.
+ */
+export function parseFlags(
+  command: string,
+  argv: readonly string[],
+  known: Readonly<Record<string, Partial<FlagSpec>>>,
+): Values {
   const values: Values = {};
   for (let i = 0; i < argv.length; i++) {
     const token = argv[i] ?? '';
@@ -89,6 +98,11 @@ export function parseFlags(command: string, argv: readonly string[], known: obje
     if (!token.startsWith('--') || !Object.hasOwn(known, name))
       throw new ShadergradError(`${command}: unknown flag ${JSON.stringify(token)} (see --help)`);
     if (Object.hasOwn(values, name)) throw new ShadergradError(`--${name}: given twice`);
+    if (known[name]?.value === '') {
+      if (eq > 0) throw new ShadergradError(`--${name}: a switch, it takes no value`);
+      values[name] = 'on';
+      continue;
+    }
     const value = eq > 0 ? token.slice(eq + 1) : argv[++i];
     if (value === undefined) throw new ShadergradError(`--${name}: needs a value`);
     values[name] = value;
@@ -124,6 +138,7 @@ export async function trainGpt(argv: readonly string[]): Promise<void> {
     width: whole(v, 'width', GPT_DEFAULTS.width, 4096),
     heads: whole(v, 'heads', GPT_DEFAULTS.heads, 256),
     layers: whole(v, 'layers', GPT_DEFAULTS.layers, 64),
+    tie: v.tie === 'on',
   };
   if (sizes.width % sizes.heads !== 0)
     throw new ShadergradError(`--heads ${sizes.heads}: must divide --width ${sizes.width}`);

@@ -14,7 +14,7 @@ import type { GpuTensor } from '../gpu/tensor';
 import type { Graph, GraphNode, OpName } from './graph';
 import { SEQUENCE_OPS, type SequenceOp } from './ops';
 import { need, none, type OpRule, type RuleContext } from './ruleContext';
-import { concatSlices, inputOf, lastAxis, spatialSize } from './nodeShapes';
+import { concatSlices, denseWeight, inputOf, lastAxis, spatialSize } from './nodeShapes';
 import {
   activationBackward,
   activationForward,
@@ -177,7 +177,7 @@ const imageRules: { [K in Exclude<OpName, SequenceOp>]: OpRule<K> } = {
       const { name, units, activation } = node.attrs;
       const args = {
         a: ctx.value(inputOf(node)),
-        b: ctx.param(`${name}.weight`),
+        b: ctx.param(denseWeight(node)),
         out: ctx.value(node.id),
         M: N,
         K: inputs,
@@ -200,7 +200,7 @@ const imageRules: { [K in Exclude<OpName, SequenceOp>]: OpRule<K> } = {
           {
             a: dPre,
             b: x,
-            out: ctx.paramGrad(`${name}.weight`),
+            out: ctx.paramGrad(denseWeight(node)),
             M: units,
             K: N,
             N: inputs,
@@ -216,7 +216,7 @@ const imageRules: { [K in Exclude<OpName, SequenceOp>]: OpRule<K> } = {
       if (dX)
         calls.push(
           matmul(
-            { a: dPre, b: ctx.param(`${name}.weight`), out: dX, M: N, K: units, N: inputs },
+            { a: dPre, b: ctx.param(denseWeight(node)), out: dX, M: N, K: units, N: inputs },
             ctx.matmulVariant,
           ),
         );

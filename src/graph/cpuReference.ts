@@ -16,7 +16,7 @@
  */
 import { ShadergradError } from '../base/errors';
 import type { Graph, GraphNode, OpName } from './graph';
-import { concatSlices, inputOf, lastAxis, spatialSize } from './nodeShapes';
+import { concatSlices, denseWeight, inputOf, lastAxis, spatialSize } from './nodeShapes';
 import { elementCount } from '../gpu/tensor';
 import { cpuSequenceRules } from './cpuSequenceRules';
 import type { SequenceOp } from './ops';
@@ -131,7 +131,7 @@ const cpuImageRules: { [K in Exclude<OpName, SequenceOp>]: CpuRule<K> } = {
       const a = run.x(node);
       const { rows: N, D: K } = lastAxis(run.xShape(node));
       const { name, units, activation } = node.attrs;
-      const [out, b] = [run.out(node), run.param(`${name}.weight`)];
+      const [out, b] = [run.out(node), run.param(denseWeight(node))];
       const bias = run.param(`${name}.bias`);
       matmulCpu({ a, b, out, M: N, K, N: units, transB: true, bias, biasMode: 'col', activation });
       return out;
@@ -142,7 +142,7 @@ const cpuImageRules: { [K in Exclude<OpName, SequenceOp>]: CpuRule<K> } = {
       const { rows: N, D: inputs } = lastAxis(run.xShape(node));
       const { name, units, activation } = node.attrs;
       const [dPre, dX] = [preActivationGrad(node, activation, run), run.inputGrad(node)];
-      const [weight, dWeight] = [run.param(`${name}.weight`), run.paramGrad(`${name}.weight`)];
+      const [weight, dWeight] = [run.param(denseWeight(node)), run.paramGrad(denseWeight(node))];
       matmulCpu({ a: dPre, b: x, out: dWeight, M: units, K: N, N: inputs, transA: true });
       biasBackwardCpu({ dOut: dPre, dBias: run.paramGrad(`${name}.bias`), N, C: units, S: 1 });
       if (dX) matmulCpu({ a: dPre, b: weight, out: dX, M: N, K: units, N: inputs });
@@ -428,7 +428,9 @@ export function referenceTrainStep(
   const loss = forwardPass(run);
   for (const n of [...graph.nodes].reverse()) {
     if (!needs.has(n.id)) continue;
+    run.beginBackward(n);
     (cpuRules[n.op] as CpuRule<OpName>).backward(n, run);
+    run.beginBackward(undefined);
     run.addParts(n);
   }
   const step = [state.step];

@@ -54,6 +54,10 @@ class Run {
   readonly rowStats = new Map<number, { mean: FloatArray; rstd: FloatArray }>();
   /** Gradient parts waiting to be added to their input's gradient, by consumer node. */
   private readonly parts = new Map<number, { part: FloatArray; id: number }[]>();
+  /** Per node: gradient parts of tied parameters, added after its backward (as on the GPU). */
+  private readonly paramParts = new Map<number, { part: FloatArray; name: string }[]>();
+  /** The node whose backward runs (paramGrad answers per node). */
+  private backwardNode: GraphNode | undefined;
   private readonly uses: ReadonlyMap<number, readonly GradientUse[]>;
 
   constructor(
@@ -122,8 +126,14 @@ class Run {
     return part;
   }
 
-  /** After a node's backward: its gradient parts added to their inputs' gradients. */
+  beginBackward(node: GraphNode | undefined): void {
+    this.backwardNode = node;
+  }
+
+  /** After a node's backward: its gradient parts added to their inputs' (and tied parameters') gradients. */
   addParts(node: GraphNode): void {
+    for (const { part, name } of this.paramParts.get(node.id) ?? [])
+      addAccumulateCpu({ source: part, target: this.paramGrad(name), count: part.length });
     for (const { part, id } of this.parts.get(node.id) ?? [])
       addAccumulateCpu({
         source: part,
@@ -144,6 +154,12 @@ class Run {
   }
 
   paramGrad(name: string): FloatArray {
+    const node = this.backwardNode;
+    if (node && this.graph.parameterWriter(name, this.needsGrad) !== node.id) {
+      const part = this.alloc(this.param(name).length);
+      this.paramParts.set(node.id, [...(this.paramParts.get(node.id) ?? []), { part, name }]);
+      return part;
+    }
     let g = this.grads.get(name);
     if (!g) this.grads.set(name, (g = this.alloc(this.param(name).length)));
     return g;

@@ -131,6 +131,10 @@ class Tracer implements RuleContext {
   readonly matmulVariant: MatmulVariant;
   readonly maxBindingBytes: number;
   readonly notes: string[] = [];
+  /** The node whose backward is being traced (paramGrad answers per node). */
+  private backwardNode: GraphNode | undefined;
+  /** Per node: gradient parts of tied parameters, added to the parameter's gradient after it. */
+  private readonly paramParts = new Map<number, { part: GpuTensor; name: string }[]>();
 
   constructor(
     readonly graph: Graph,
@@ -207,14 +211,30 @@ class Tracer implements RuleContext {
     return this.make(`gradPart:${id}:${node.id}:${i}`, 'gradient', this.graph.get(id).shape);
   }
 
-  /** The calls that add the node's gradient parts into its inputs' gradients, after its backward. */
+  /** Starts tracing the node's backward: paramGrad hands it parts of tied parameters. */
+  beginBackward(node: GraphNode | undefined): void {
+    this.backwardNode = node;
+  }
+
+  /**
+   * The calls that add the node's gradient parts into its inputs' gradients, and into tied
+   * parameters' gradients, after its backward.
+   */
   accumulations(node: GraphNode): KernelCall[] {
-    return node.inputs.flatMap((id, i) => {
+    const inputs = node.inputs.flatMap((id, i) => {
       const part = this.inputGrad(node, i);
       const target = this.grad(id);
       if (!part || !target || this.isLastUse(id, node.id, i)) return [];
       return [addAccumulate({ source: part, target, count: elementCount(part.shape) })];
     });
+    const params = (this.paramParts.get(node.id) ?? []).map(({ part, name }) =>
+      addAccumulate({
+        source: part,
+        target: this.store.gradOf(name),
+        count: elementCount(part.shape),
+      }),
+    );
+    return [...inputs, ...params];
   }
 
   /** True when the node's output needs a gradient, so its backward runs. */
@@ -240,7 +260,18 @@ class Tracer implements RuleContext {
   }
 
   paramGrad(name: string): GpuTensor {
-    return this.store.gradOf(name);
+    const node = this.backwardNode;
+    if (!node || this.graph.parameterWriter(name, this.requiresGrad) === node.id)
+      return this.store.gradOf(name);
+    const part = this.make(
+      `paramPart:${node.id}:${name}`,
+      'gradient',
+      this.store.get(name).spec.shape,
+    );
+    const parts = this.paramParts.get(node.id) ?? [];
+    if (!parts.some((p) => p.name === name))
+      this.paramParts.set(node.id, [...parts, { part, name }]);
+    return part;
   }
 
   scratch(
@@ -288,8 +319,10 @@ function trace(graph: Graph, rules: OpRules, tracer: Tracer, options: PlanOption
   if (!options.training) return calls;
   for (const n of [...graph.nodes].reverse()) {
     if (!tracer.requires(n.id)) continue;
+    tracer.beginBackward(n);
     calls.push(...ruleOf(rules, n).backward(n, tracer), ...tracer.accumulations(n));
   }
+  tracer.beginBackward(undefined);
   calls.push(...optimizerCalls(tracer.store));
   return calls;
 }

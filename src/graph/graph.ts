@@ -128,7 +128,15 @@ export class Graph {
   }
 
   /** torch.nn.Linear over the last axis: [N, in] -> [N, units], or [N, T, in] -> [N, T, units]. */
-  dense(x: number, o: { name: string; units: number; activation?: Activation }): number {
+  /**
+   * y = act(x·Wᵀ + b) over the last axis, W [units, in] named <name>.weight; or, with `weight`,
+   * an earlier layer's parameter of that shape (weight tying: a GPT's output projection reusing
+   * its token table). A parameter used twice gets the sum of both uses' gradients.
+   */
+  dense(
+    x: number,
+    o: { name: string; units: number; activation?: Activation; weight?: string },
+  ): number {
     const node = this.get(x);
     if (node.shape.length !== 2 && node.shape.length !== 3)
       throw new ShadergradError(
@@ -137,14 +145,15 @@ export class Graph {
     const shape = [...node.shape];
     const inputs = shape.at(-1) ?? 0;
     expectPositive(o.name, 'units', o.units);
-    const params = [
-      { name: `${o.name}.weight`, shape: [o.units, inputs], fanIn: inputs },
-      { name: `${o.name}.bias`, shape: [o.units], fanIn: inputs },
-    ];
+    const weight = o.weight
+      ? this.tiedParameter(o.name, o.weight, [o.units, inputs])
+      : { name: `${o.name}.weight`, shape: [o.units, inputs], fanIn: inputs };
+    const params = [weight, { name: `${o.name}.bias`, shape: [o.units], fanIn: inputs }];
+    const tied = o.weight ? { weight: o.weight } : {};
     return this.append(
       'dense',
       [x],
-      { name: o.name, units: o.units, activation: o.activation ?? 'none' },
+      { name: o.name, units: o.units, activation: o.activation ?? 'none', ...tied },
       [...shape.slice(0, -1), o.units],
       params,
     );
@@ -453,7 +462,32 @@ export class Graph {
   }
 
   /** Every parameter and buffer in graph order (the state_dict order). */
+  /** Every parameter once, in the order layers declare them (a tied one where it first appears). */
   parameters(): ParamSpec[] {
-    return this.nodes.flatMap((n) => n.params);
+    const seen = new Set<string>();
+    return this.nodes.flatMap((n) => n.params).filter((p) => !seen.has(p.name) && seen.add(p.name));
+  }
+
+  /**
+   * The node whose backward writes parameter `name`'s gradient itself: its last user among the
+   * nodes whose backward runs (`runs`), the first of them in backward order. Any other user of a
+   * tied parameter writes a part that is added after its backward (the executor's order for
+   * activations read twice), so rules only ever overwrite.
+   */
+  parameterWriter(name: string, runs: ReadonlySet<number>): number | undefined {
+    return this.nodes.filter((n) => runs.has(n.id) && n.params.some((p) => p.name === name)).at(-1)
+      ?.id;
+  }
+
+  /** An earlier layer's parameter for `layer` to share; it must have the shape `layer` needs. */
+  private tiedParameter(layer: string, name: string, shape: readonly number[]): ParamSpec {
+    const found = this.nodes.flatMap((n) => n.params).find((p) => p.name === name);
+    if (!found)
+      throw new ShadergradError(`${layer}: no earlier layer has a parameter '${name}' to tie to`);
+    if (found.shape.join() !== shape.join())
+      throw new ShadergradError(
+        `${layer}: '${name}' is [${found.shape.join(', ')}], the layer needs [${shape.join(', ')}]`,
+      );
+    return found;
   }
 }

@@ -12,6 +12,11 @@ export function inputOf(node: GraphNode, i = 0): number {
   return id;
 }
 
+/** The parameter a dense node multiplies by: its own <name>.weight, or a tied one. */
+export function denseWeight(node: GraphNode<'dense'>): string {
+  return node.attrs.weight ?? `${node.attrs.name}.weight`;
+}
+
 /** H·W of [N, C, H, W] (1 for [N, C]): the S of the [N, C, S] layout the kernels use. */
 export function spatialSize(shape: readonly number[]): number {
   return shape.slice(2).reduce((a, b) => a * b, 1);

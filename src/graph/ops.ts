@@ -22,7 +22,8 @@ export interface OpAttrs {
   maxPool: { geometry: PoolGeometry };
   avgPool: { geometry: PoolGeometry };
   flatten: Record<string, never>;
-  dense: { name: string; units: number; activation: Activation };
+  /** `weight`: another layer's parameter used as this one's weight (tying); default <name>.weight. */
+  dense: { name: string; units: number; activation: Activation; weight?: string };
   activation: { activation: Activation };
   /** rate p; u32 seed and layer id, which the mask's hash mixes with the step and element index. */
   dropout: { name: string; rate: number; seed: number; layer: number };

@@ -48,13 +48,19 @@ export interface GptConfig {
   /** The MLP's hidden units (default 4·width). */
   hidden?: number;
   gelu?: GeluApproximation;
+  /**
+   * The head multiplies by the token table wte.weight [vocab, width] (weight tying, as GPT-2):
+   * vocab·width fewer parameters, and the table learns from both ends. The checkpoint then has
+   * no head.weight (a torch module tied the same way loads it with strict=False). Default false.
+   */
+  tie?: boolean;
 }
 
 /**
  * Sizes that train in minutes on a software GPU (2 cores, lavapipe: ~4k tokens/s); on a real GPU,
  * context 128, width 128, 4 layers (the course's example) is a flag away.
  */
-export const GPT_DEFAULTS: Omit<Required<GptConfig>, 'vocab' | 'gelu'> = {
+export const GPT_DEFAULTS: Omit<Required<GptConfig>, 'vocab' | 'gelu' | 'tie'> = {
   context: 64,
   width: 64,
   heads: 4,
@@ -77,7 +83,12 @@ export function gptGraph(c: GptConfig, batch: number): Graph {
       causal: true,
       gelu: c.gelu ?? 'none',
     });
-  const logits = g.dense(g.layerNorm(x, { name: 'ln_f' }), { name: 'head', units: c.vocab });
+  const tied = c.tie ? { weight: 'wte.weight' } : {};
+  const logits = g.dense(g.layerNorm(x, { name: 'ln_f' }), {
+    name: 'head',
+    units: c.vocab,
+    ...tied,
+  });
   g.softmaxCrossEntropy(logits, labels);
   return g;
 }

@@ -2,12 +2,13 @@
  * `shadergrad gpt` and `shadergrad sample` (src/cli/gpt.ts): flags and their errors, then a tiny
  * run on a text file that saves gpt.safetensors, and sampling from it, deterministic per seed.
  */
-import { mkdtempSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ShadergradError } from '../../src/base/errors';
 import { gptUsage, parseFlags, sampleGpt, trainGpt } from '../../src/cli/gpt';
+import { readSafetensors } from '../../src/formats/safetensors';
 
 describe('gpt and sample flags', () => {
   it('reads --flag value and --flag=value, refusing unknown and repeated flags', () => {
@@ -21,6 +22,15 @@ describe('gpt and sample flags', () => {
       /--steps: given twice/,
     );
     expect(() => parseFlags('gpt', ['--steps'], known)).toThrow(/--steps: needs a value/);
+    const withSwitch = { ...known, tie: { value: '' } };
+    expect(parseFlags('gpt', ['--tie', '--steps', '5'], withSwitch)).toEqual({
+      tie: 'on',
+      steps: '5',
+    });
+    expect(() => parseFlags('gpt', ['--tie=yes'], withSwitch)).toThrow(/--tie: a switch/);
+    expect(gptUsage('gpt')).toMatch(
+      /--tie +the head reuses the token table \(weight tying\) \(default off\)/,
+    );
     expect(gptUsage('gpt')).toMatch(/--text FILE .* \(default Genesis, KJV \(shipped\)\)/);
     expect(gptUsage('sample')).toMatch(/--top-k N/);
   });
@@ -77,6 +87,29 @@ describe('a tiny GPT run', () => {
       console.log = log;
     }
     expect(logged.join('\n')).toMatch(/validation loss over all 4 windows of the validation part/);
+    // a tied head: no head.weight saved, and sample rebuilds the tied model from the metadata
+    const tiedOut = join(dir, 'tied');
+    await trainGpt([
+      '--text',
+      text,
+      ...flags,
+      '--width',
+      '16',
+      '--layers',
+      '1',
+      '--tie',
+      '--out',
+      tiedOut,
+    ]);
+    let tiedText = '';
+    await sampleGpt(
+      ['--run', tiedOut, '--prompt', 'the ', '--tokens', '5'],
+      (t) => (tiedText += t),
+    );
+    expect(tiedText.startsWith('the ')).toBe(true);
+    const saved = readSafetensors(readFileSync(join(tiedOut, 'gpt.safetensors')), 'tied');
+    expect(Object.keys(saved.tensors)).not.toContain('head.weight');
+    expect(Object.keys(saved.tensors)).toContain('head.bias');
     const wider = ['--width', '32', '--layers', '1', '--out', join(dir, 'wider')];
     await expect(
       trainGpt(['--text', text, ...flags, ...wider, '--init', join(out, 'gpt.safetensors')]),

@@ -46,6 +46,7 @@ function gptGraph(
   causal = true,
   gelu: GeluApproximation = 'none',
   ignoreIndex?: number,
+  tie = false,
 ): Graph {
   const g = new Graph();
   const tokens = g.tokens('tokens', [s.batch, s.context], s.vocab);
@@ -61,7 +62,12 @@ function gptGraph(
       causal,
       gelu,
     });
-  const logits = g.dense(g.layerNorm(x, { name: 'ln_f' }), { name: 'head', units: s.vocab });
+  const tied = tie ? { weight: 'wte.weight' } : {};
+  const logits = g.dense(g.layerNorm(x, { name: 'ln_f' }), {
+    name: 'head',
+    units: s.vocab,
+    ...tied,
+  });
   g.softmaxCrossEntropy(logits, labels, { ignoreIndex });
   return g;
 }
@@ -108,6 +114,17 @@ describe('graph shape checks', () => {
     expect(() => g.transpose(g.input('c', [2, 3, 4]), 'heads')).toThrow(/heads: expects a 4-D/);
     const logits = g.input('logits', [2, 3, 5]);
     expect(() => g.softmaxCrossEntropy(logits, g.labels('y', 2))).toThrow(/need 6 labels/);
+    const tokens = g.tokens('t', [2, 3], 7);
+    const table = g.embedding(tokens, { name: 'wte', features: 5 });
+    expect(() => g.dense(table, { name: 'head', units: 7, weight: 'wtx.weight' })).toThrow(
+      /head: no earlier layer has a parameter 'wtx.weight' to tie to/,
+    );
+    expect(() => g.dense(table, { name: 'head', units: 6, weight: 'wte.weight' })).toThrow(
+      /head: 'wte.weight' is \[7, 5\], the layer needs \[6, 5\]/,
+    );
+    expect(() =>
+      g.softmaxCrossEntropy(logits, g.labels('z', [2, 3]), { ignoreIndex: 0.5 }),
+    ).toThrow(/ignoreIndex = 0.5, expected a whole number/);
   });
 });
 
@@ -135,6 +152,23 @@ describe.each([true, false])('reference gradients vs central differences, causal
       else expect(largest, `${spec.name}: zero gradient`).toBeGreaterThan(1e-5);
       expectAllClose(analytic, numericalGradient(lossOf, get(params, spec.name)), fdTol, spec.name);
     }
+  });
+
+  it('every parameter, with the head tied to the token table (the sum of both uses)', () => {
+    const tied = gptGraph(tiny, causal, 'tanh', undefined, true);
+    const names = tied.parameters().map((p) => p.name);
+    expect(names).not.toContain('head.weight');
+    expect(names.filter((n) => n === 'wte.weight')).toHaveLength(1);
+    const own = new Map([...params].filter(([k]) => k !== 'head.weight'));
+    const state: ReferenceState = {
+      params: new Map([...own].map(([k, v]) => [k, Float64Array.from(v)])),
+      optimizerState: new Map(),
+      step: 0,
+    };
+    const { grads } = referenceTrainStep(tied, state, inputs, sgd, 'f64');
+    const lossOf = (): number => referenceForward(tied, own, inputs, 'f64', 0).loss;
+    for (const name of names)
+      expectAllClose(get(grads, name), numericalGradient(lossOf, get(own, name)), fdTol, name);
   });
 
   it('every parameter, with padding labels left out of the mean (ignoreIndex)', () => {
@@ -209,10 +243,14 @@ describe('a transformer step on the GPU vs the reference (float32)', () => {
     batch: 3,
   };
 
-  it.each([false, true])(
-    'every value, every gradient and the Adam-updated parameters (padding labels: %s)',
-    async (padded) => {
-      const g = gptGraph(sizes, true, 'none', padded ? PAD : undefined);
+  it.each([
+    [false, false],
+    [true, false],
+    [false, true],
+  ])(
+    'every value, every gradient and the Adam-updated parameters (padding labels: %s, tied head: %s)',
+    async (padded, tie) => {
+      const g = gptGraph(sizes, true, 'none', padded ? PAD : undefined, tie);
       const s = await gpuStep(g, sizes, { kind: 'adam', lr: 1e-2 }, 30, padded);
       for (const n of g.nodes) {
         if (n.op === 'labels' || n.op === 'tokens' || n.op === 'reshape') continue;
