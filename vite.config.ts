@@ -1,9 +1,10 @@
 /**
  * Vite for the browser pages: the live training demo (demo/index.html), the coursework
- * playground (demo/playground/), the kernel explorer (demo/explorer/) and the benchmark page
- * (bench/index.html). The repository root is Vite's root, so `npm run dev` serves them at /demo/,
- * /demo/playground/, /demo/explorer/ and /bench/ (and `/` redirects to the demo); `npm run build`
- * writes them all to dist/ with relative asset paths.
+ * playground (demo/playground/), the kernel explorer (demo/explorer/), the transformer page
+ * (demo/gpt/) and the benchmark page (bench/index.html). The repository root is Vite's root, so
+ * `npm run dev` serves them at /demo/, /demo/playground/, /demo/explorer/, /demo/gpt/ and /bench/
+ * (and `/` redirects to the demo); `npm run build` writes them all to dist/ with relative asset
+ * paths.
  *
  * The dataset files the demo fetches are not committed: the plugin below serves them from
  * node_modules in dev and copies them into the build (`<outDir>/data/...`):
@@ -37,12 +38,12 @@ function datasetFiles(root: string): Map<string, string> {
   return files;
 }
 
-/** The landing page of the static build: the two pages, and a redirect to the demo. */
+/** The landing page of the static build: the pages, and a redirect to the demo. */
 const LANDING = `<!doctype html>
 <meta charset="utf-8" />
 <meta http-equiv="refresh" content="0; url=demo/" />
 <title>shadergrad</title>
-<p><a href="demo/">Live training demo</a> · <a href="demo/playground/">Playground</a> · <a href="demo/explorer/">Kernel explorer</a> · <a href="bench/">Benchmarks</a></p>
+<p><a href="demo/">Live training demo</a> · <a href="demo/playground/">Playground</a> · <a href="demo/explorer/">Kernel explorer</a> · <a href="demo/gpt/">Transformer</a> · <a href="bench/">Benchmarks</a></p>
 `;
 
 type Next = () => void;
@@ -112,6 +113,7 @@ export default {
         bench: resolve(import.meta.dirname, 'bench/index.html'),
         playground: resolve(import.meta.dirname, 'demo/playground/index.html'),
         explorer: resolve(import.meta.dirname, 'demo/explorer/index.html'),
+        gpt: resolve(import.meta.dirname, 'demo/gpt/index.html'),
       },
     },
   },
