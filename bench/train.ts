@@ -1,7 +1,8 @@
 /**
  * Training benchmark (Node): samples/s of a model (softmax cross-entropy, Adam 1e-3, batch 64) on
- * real MNIST, for shadergrad and, one after another in this same process and on the same WebGPU
- * adapter, TensorFlow.js (tfjs-backend-webgpu) and jax-js (WebGPU, under jit). The model:
+ * real MNIST, or tokens/s of the character GPT on a text, for shadergrad and, one after another in
+ * this same process and on the same WebGPU adapter, TensorFlow.js (tfjs-backend-webgpu) and jax-js
+ * (WebGPU, under jit). The model:
  *   --model cnn (default): the reference CNN (conv 5x5x32 same ReLU, max-pool 2, conv 5x5x64
  *     same ReLU, max-pool 2, dense 1024 ReLU, dense 10);
  *   --model resnet: the ResNet preset (src/models/resnet.ts: conv3x3-bn-relu, 3 stages of basic
@@ -9,27 +10,31 @@
  *     first stage (default 16), `--blocks` basic blocks per stage (default 1);
  *   --model vit: the ViT preset (src/models/vit.ts: 7x7 patches, 4 pre-norm blocks of 4 heads,
  *     mean over tokens, dense 10), `--width` token width (default 64), `--blocks` (default 4);
- *     tfjs has no peer for it yet (its model builder refuses the transformer layers).
- * Every framework trains on the same batches in the same seeded order. Prints a table, then one
- * JSON line (the last line of stdout); progress goes to stderr.
+ *     tfjs has no peer for it yet (its model builder refuses the transformer layers);
+ *   --model gpt: the character GPT (src/models/gpt.ts, GPT_DEFAULTS: context 64, width 64, 2
+ *     causal blocks of 4 heads, MLP 4·width) on texts/genesis.txt, batch 32 windows, against
+ *     jax-js only (tfjs: no GPT peer); `--context`, `--width`, `--heads`, `--blocks` (layers).
+ *     Also reports tokens/s = samples/s × context. See bench/gptBench.ts.
+ * Every framework trains on the same batches (or windows) in the same seeded order. Prints a
+ * table, then one JSON line (the last line of stdout); progress goes to stderr.
  *
- *   npm run bench:train [-- --model cnn|resnet|vit --width 16 --blocks 1 --steps 20 --warmup 3
- *                          --batch 64 --only shadergrad,tfjs,jaxjs]
+ *   npm run bench:train [-- --model cnn|resnet|vit|gpt --width 16 --blocks 1 --context 64
+ *                          --heads 4 --steps 20 --warmup 3 --batch 64 --only shadergrad,tfjs,jaxjs]
  *
  * `--batch 16,64,256,1024` runs every framework at each batch size in turn (one table each, then
- * a summary: samples/s and shadergrad's planned GPU bytes per batch); the JSON line then holds
+ * a summary: samples/s, or the GPT's tokens/s, and shadergrad's planned GPU bytes per batch); the JSON line then holds
  * one report per batch under `batches`.
  *
  * shadergrad's step: point the plan's two gather uniforms at the batch (queue.writeBuffer),
  * StepPlan.submit() (one command buffer), then await queue.onSubmittedWorkDone() — per step, as
  * the peers wait for theirs. Submits, buffers and bind groups created during the timed steps are
  * counted by wrapping the device (for the peers too, on their own devices). Timing and samples/s:
- * see bench/peers/common.ts. Ratios are shadergrad's samples/s over the peer's (> 1: faster).
+ * see bench/peers/common.ts. Ratios are shadergrad's samples/s over the peer's (> 1: faster); for
+ * the GPT they are the tokens/s ratios too (both frameworks read the same context).
  */
 import { initDevice } from '../src/gpu/device';
 import { readFloat32, writeTensor } from '../src/gpu/buffers';
 import { rewriteGather, seededPermutation } from '../src/train/trainer';
-import { resolveOptimizerConfig } from '../src/kernels/index';
 import { defaultTrainConfig, layerParamCounts, type TrainConfig } from '../src/models/config';
 import { datasetToGpu } from '../src/models/fit';
 import { createTrainer } from '../src/models/network';
@@ -48,7 +53,17 @@ import {
 } from './peers/common';
 import { benchTfjs } from './peers/tfjs';
 import { benchJaxjs } from './peers/jaxjs';
-import { FRAMEWORKS, UsageError, benchModel, parseFlags, type Framework } from './trainFlags';
+import { gptSuite } from './gptBench';
+import type { BenchSuite } from './suite';
+import {
+  FRAMEWORKS,
+  UsageError,
+  benchModel,
+  benchOptions,
+  parseFlags,
+  type Flags,
+  type Framework,
+} from './trainFlags';
 
 type Slots = Record<Framework, FrameworkSlot>;
 
@@ -101,20 +116,44 @@ async function benchShadergrad(
   }
 }
 
-type Runner = (order: MnistOrder, o: BenchOptions) => Promise<FrameworkSlot>;
+/** The image models' suite: real MNIST in one seeded order, every framework. */
+async function imageSuite(flags: Flags & { model: BenchModel['kind'] }): Promise<BenchSuite> {
+  const model = benchModel(flags);
+  // Only the model changes: the same Adam, batch size and seed for every model.
+  const config: TrainConfig = { ...defaultTrainConfig(), model: model.config };
+  const { train } = await loadMnist();
+  const order: MnistOrder = {
+    images: train.images,
+    labels: train.labels,
+    count: train.count,
+    pixels: train.rows * train.cols,
+    perm: seededPermutation(train.count, config.seed * 1000),
+  };
+  return {
+    kind: model.kind,
+    description: model.description,
+    dataset: 'MNIST',
+    datasetDetail: 'MNIST train, seeded order, same batches for every framework',
+    options: benchOptions(flags, config.batchSize),
+    runners: {
+      shadergrad: (o) => benchShadergrad({ ...config, batchSize: o.batch }, order, o),
+      tfjs: (o) => benchTfjs(order, o, model),
+      jaxjs: (o) => benchJaxjs(order, o, model),
+    },
+  };
+}
+
+/** The slot with tokens/s added when the suite's samples are sequences. */
+function withTokens(slot: FrameworkSlot, tokensPerSample: number | undefined): FrameworkSlot {
+  if (tokensPerSample === undefined || !ok(slot)) return slot;
+  return { ...slot, tokensPerS: slot.samplesPerS * tokensPerSample };
+}
 
 async function runAll(
   only: readonly Framework[],
-  config: TrainConfig,
-  model: BenchModel,
-  order: MnistOrder,
+  suite: BenchSuite,
   o: BenchOptions,
 ): Promise<Slots> {
-  const runners: Record<Framework, Runner> = {
-    shadergrad: (d, opts) => benchShadergrad(config, d, opts),
-    tfjs: (d, opts) => benchTfjs(d, opts, model),
-    jaxjs: (d, opts) => benchJaxjs(d, opts, model),
-  };
   const slots = {} as Slots;
   for (const name of FRAMEWORKS) {
     if (!only.includes(name)) {
@@ -123,7 +162,8 @@ async function runAll(
     }
     progress(`-- ${name}`);
     try {
-      slots[name] = await runners[name](order, o); // one at a time, never concurrently
+      // one at a time, never concurrently
+      slots[name] = withTokens(await suite.runners[name](o), suite.tokensPerSample);
     } catch (e) {
       progress(`${name} failed: ${e instanceof Error && e.stack ? e.stack : errorMessage(e)}`);
       slots[name] = { error: errorMessage(e) };
@@ -145,6 +185,7 @@ function tableRow(name: Framework, s: FrameworkSlot): Row {
     framework: name,
     backend: s.backend,
     'samples/s': s.samplesPerS,
+    ...(s.tokensPerS === undefined ? {} : { 'tokens/s': s.tokensPerS }),
     'step ms (median)': s.stepMsMedian,
     'min ms': s.stepMsMin,
     'max ms': s.stepMsMax,
@@ -165,16 +206,20 @@ function ratios(slots: Slots): Record<'shadergrad/tfjs' | 'shadergrad/jaxjs', nu
   return { 'shadergrad/tfjs': ratio('tfjs'), 'shadergrad/jaxjs': ratio('jaxjs') };
 }
 
-function printReport(slots: Slots, model: BenchModel, o: BenchOptions): void {
+/** What the ratios compare: tokens/s for a sequence model (the same ratio), else samples/s. */
+const rateName = (suite: BenchSuite): string =>
+  suite.tokensPerSample === undefined ? 'samples/s' : 'tokens/s';
+
+function printReport(slots: Slots, suite: BenchSuite, o: BenchOptions): void {
   printTable(
-    `Training throughput, ${model.description}, MNIST, batch ${o.batch}, Adam ${o.lr} ` +
-      `(median of ${o.steps} steps after ${o.warmup} warm-up; each step awaited)`,
+    `Training throughput, ${suite.description}, ${suite.dataset}, batch ${o.batch}, ` +
+      `Adam ${o.lr} (median of ${o.steps} steps after ${o.warmup} warm-up; each step awaited)`,
     FRAMEWORKS.map((name) => tableRow(name, slots[name])),
   );
   const r = ratios(slots);
   const times = (v: number | null): string => (v === null ? 'n/a' : `${v.toFixed(2)}x`);
   console.log(
-    `\nsamples/s ratios: shadergrad/tfjs ${times(r['shadergrad/tfjs'])}, ` +
+    `\n${rateName(suite)} ratios: shadergrad/tfjs ${times(r['shadergrad/tfjs'])}, ` +
       `shadergrad/jaxjs ${times(r['shadergrad/jaxjs'])}`,
   );
   for (const name of FRAMEWORKS) {
@@ -183,7 +228,13 @@ function printReport(slots: Slots, model: BenchModel, o: BenchOptions): void {
   }
 }
 
-function jsonReport(slots: Slots, model: BenchModel, o: BenchOptions): object {
+/** Each framework's tokens/s (null where it did not run), for a sequence model's JSON. */
+function tokenRates(slots: Slots): Record<Framework, number | null> {
+  const rate = (s: FrameworkSlot): number | null => (ok(s) ? (s.tokensPerS ?? null) : null);
+  return { shadergrad: rate(slots.shadergrad), tfjs: rate(slots.tfjs), jaxjs: rate(slots.jaxjs) };
+}
+
+function jsonReport(slots: Slots, suite: BenchSuite, o: BenchOptions): object {
   const done = FRAMEWORKS.map((n) => slots[n]).filter(ok);
   const adapters = [...new Set(done.map((s) => s.adapter))];
   const parameterCounts = [...new Set(done.map((s) => s.parameters))];
@@ -192,12 +243,14 @@ function jsonReport(slots: Slots, model: BenchModel, o: BenchOptions): object {
   if (parameterCounts.length > 1)
     progress(`WARNING: parameter counts differ: ${parameterCounts.join(', ')}`);
   const base = slots.shadergrad;
+  const tokens = suite.tokensPerSample;
   return {
     bench: 'train',
-    model: model.description,
-    modelKind: model.kind,
-    dataset: 'MNIST train, seeded order, same batches for every framework',
+    model: suite.description,
+    modelKind: suite.kind,
+    dataset: suite.datasetDetail,
     batch: o.batch,
+    ...(tokens === undefined ? {} : { context: tokens, tokensPerS: tokenRates(slots) }),
     optimizer: { kind: 'adam', lr: o.lr, beta1: o.beta1, beta2: o.beta2, eps: o.eps },
     warmup: o.warmup,
     timing: 'per step: launch, then await GPU completion; median over timed steps',
@@ -214,52 +267,36 @@ function jsonReport(slots: Slots, model: BenchModel, o: BenchOptions): object {
 
 async function main(): Promise<void> {
   const flags = parseFlags(process.argv.slice(2));
-  const model = benchModel(flags);
-  // Only the model changes: the same Adam, batch size and seed for every model.
-  const config: TrainConfig = { ...defaultTrainConfig(), model: model.config };
-  const opt = resolveOptimizerConfig(config.optimizer);
-  const base: BenchOptions = {
-    steps: flags.steps,
-    warmup: flags.warmup,
-    batch: config.batchSize,
-    lr: opt.lr,
-    beta1: opt.beta1,
-    beta2: opt.beta2,
-    eps: opt.eps,
-    seed: config.seed,
-  };
-  const { train } = await loadMnist();
-  const order: MnistOrder = {
-    images: train.images,
-    labels: train.labels,
-    count: train.count,
-    pixels: train.rows * train.cols,
-    perm: seededPermutation(train.count, config.seed * 1000),
-  };
+  const suite =
+    flags.model === 'gpt'
+      ? await gptSuite(flags)
+      : await imageSuite({ ...flags, model: flags.model });
   const reports: object[] = [];
   const scaling: Row[] = [];
-  for (const batch of flags.batches ?? [base.batch]) {
-    const o = { ...base, batch };
-    const slots = await runAll(flags.only, { ...config, batchSize: batch }, model, order, o);
-    printReport(slots, model, o);
-    reports.push(jsonReport(slots, model, o));
-    scaling.push(scalingRow(batch, slots));
+  for (const batch of flags.batches ?? [suite.options.batch]) {
+    const o = { ...suite.options, batch };
+    const slots = await runAll(flags.only, suite, o);
+    printReport(slots, suite, o);
+    reports.push(jsonReport(slots, suite, o));
+    scaling.push(scalingRow(batch, slots, suite));
   }
-  if (reports.length > 1) printTable(`Batch scaling, ${model.description}`, scaling);
+  if (reports.length > 1) printTable(`Batch scaling, ${suite.description}`, scaling);
   const json = reports.length === 1 ? reports[0] : { bench: 'train', batches: reports };
   // Exit explicitly once stdout is flushed: GPU instances can keep Node's event loop alive.
   process.stdout.write(`${JSON.stringify(json)}\n`, () => process.exit(0));
 }
 
-/** One line of the batch-scaling summary: samples/s per framework, shadergrad's planned bytes. */
-function scalingRow(batch: number, slots: Slots): Row {
-  const samples = FRAMEWORKS.map((name) => {
+/** One line of the batch-scaling summary: the rate per framework, shadergrad's planned bytes. */
+function scalingRow(batch: number, slots: Slots, suite: BenchSuite): Row {
+  const unit = rateName(suite);
+  const rates = FRAMEWORKS.map((name) => {
     const s = slots[name];
-    return [`${name} samples/s`, ok(s) ? s.samplesPerS : 'n/a'] as const;
+    const rate = ok(s) ? (unit === 'tokens/s' ? s.tokensPerS : s.samplesPerS) : undefined;
+    return [`${name} ${unit}`, rate ?? 'n/a'] as const;
   });
   const sg = slots.shadergrad;
   const planned = ok(sg) && sg.plannedBytes !== undefined ? sg.plannedBytes / 2 ** 20 : 'n/a';
-  return { batch, ...Object.fromEntries(samples), 'shadergrad planned MiB': planned };
+  return { batch, ...Object.fromEntries(rates), 'shadergrad planned MiB': planned };
 }
 
 main().catch((e: unknown) => {
