@@ -48,7 +48,6 @@ import {
   type BenchModel,
   type BenchOptions,
   type FrameworkResult,
-  type FrameworkSlot,
   type MnistOrder,
 } from './peers/common';
 import { benchTfjs } from './peers/tfjs';
@@ -64,8 +63,7 @@ import {
   type Flags,
   type Framework,
 } from './trainFlags';
-
-type Slots = Record<Framework, FrameworkSlot>;
+import { jsonReport, printReport, scalingRow, withTokens, type Slots } from './trainReport';
 
 async function benchShadergrad(
   config: TrainConfig,
@@ -143,12 +141,6 @@ async function imageSuite(flags: Flags & { model: BenchModel['kind'] }): Promise
   };
 }
 
-/** The slot with tokens/s added when the suite's samples are sequences. */
-function withTokens(slot: FrameworkSlot, tokensPerSample: number | undefined): FrameworkSlot {
-  if (tokensPerSample === undefined || !ok(slot)) return slot;
-  return { ...slot, tokensPerS: slot.samplesPerS * tokensPerSample };
-}
-
 async function runAll(
   only: readonly Framework[],
   suite: BenchSuite,
@@ -172,99 +164,6 @@ async function runAll(
   return slots;
 }
 
-const ok = (s: FrameworkSlot | undefined): s is FrameworkResult =>
-  s !== undefined && 'samplesPerS' in s;
-
-function tableRow(name: Framework, s: FrameworkSlot): Row {
-  if (!ok(s))
-    return {
-      framework: name,
-      backend: 'error' in s ? `error: ${s.error}` : `skipped: ${s.skipped}`,
-    };
-  return {
-    framework: name,
-    backend: s.backend,
-    'samples/s': s.samplesPerS,
-    ...(s.tokensPerS === undefined ? {} : { 'tokens/s': s.tokensPerS }),
-    'step ms (median)': s.stepMsMedian,
-    'min ms': s.stepMsMin,
-    'max ms': s.stepMsMax,
-    loss: s.lossMean,
-    'submits/step': s.submitsPerStep,
-    'buffers/step': s.buffersPerStep,
-    'bindGroups/step': s.bindGroupsPerStep,
-  };
-}
-
-/** shadergrad's samples/s over each peer's (> 1: shadergrad is faster); null if one is missing. */
-function ratios(slots: Slots): Record<'shadergrad/tfjs' | 'shadergrad/jaxjs', number | null> {
-  const base = slots.shadergrad;
-  const ratio = (peer: Framework): number | null => {
-    const s = slots[peer];
-    return ok(base) && ok(s) ? base.samplesPerS / s.samplesPerS : null;
-  };
-  return { 'shadergrad/tfjs': ratio('tfjs'), 'shadergrad/jaxjs': ratio('jaxjs') };
-}
-
-/** What the ratios compare: tokens/s for a sequence model (the same ratio), else samples/s. */
-const rateName = (suite: BenchSuite): string =>
-  suite.tokensPerSample === undefined ? 'samples/s' : 'tokens/s';
-
-function printReport(slots: Slots, suite: BenchSuite, o: BenchOptions): void {
-  printTable(
-    `Training throughput, ${suite.description}, ${suite.dataset}, batch ${o.batch}, ` +
-      `Adam ${o.lr} (median of ${o.steps} steps after ${o.warmup} warm-up; each step awaited)`,
-    FRAMEWORKS.map((name) => tableRow(name, slots[name])),
-  );
-  const r = ratios(slots);
-  const times = (v: number | null): string => (v === null ? 'n/a' : `${v.toFixed(2)}x`);
-  console.log(
-    `\n${rateName(suite)} ratios: shadergrad/tfjs ${times(r['shadergrad/tfjs'])}, ` +
-      `shadergrad/jaxjs ${times(r['shadergrad/jaxjs'])}`,
-  );
-  for (const name of FRAMEWORKS) {
-    const s = slots[name];
-    if (ok(s)) console.log(`${name}: ${s.backend} on ${s.adapter}, ${s.parameters} parameters`);
-  }
-}
-
-/** Each framework's tokens/s (null where it did not run), for a sequence model's JSON. */
-function tokenRates(slots: Slots): Record<Framework, number | null> {
-  const rate = (s: FrameworkSlot): number | null => (ok(s) ? (s.tokensPerS ?? null) : null);
-  return { shadergrad: rate(slots.shadergrad), tfjs: rate(slots.tfjs), jaxjs: rate(slots.jaxjs) };
-}
-
-function jsonReport(slots: Slots, suite: BenchSuite, o: BenchOptions): object {
-  const done = FRAMEWORKS.map((n) => slots[n]).filter(ok);
-  const adapters = [...new Set(done.map((s) => s.adapter))];
-  const parameterCounts = [...new Set(done.map((s) => s.parameters))];
-  if (adapters.length > 1)
-    progress(`WARNING: frameworks ran on different adapters: ${adapters.join(' | ')}`);
-  if (parameterCounts.length > 1)
-    progress(`WARNING: parameter counts differ: ${parameterCounts.join(', ')}`);
-  const base = slots.shadergrad;
-  const tokens = suite.tokensPerSample;
-  return {
-    bench: 'train',
-    model: suite.description,
-    modelKind: suite.kind,
-    dataset: suite.datasetDetail,
-    batch: o.batch,
-    ...(tokens === undefined ? {} : { context: tokens, tokensPerS: tokenRates(slots) }),
-    optimizer: { kind: 'adam', lr: o.lr, beta1: o.beta1, beta2: o.beta2, eps: o.eps },
-    warmup: o.warmup,
-    timing: 'per step: launch, then await GPU completion; median over timed steps',
-    adapter: adapters.join(' | ') || 'none',
-    sameAdapter: adapters.length === 1,
-    sameParameterCount: parameterCounts.length <= 1,
-    submitsPerStep: ok(base) ? base.submitsPerStep : null,
-    buffersPerStep: ok(base) ? base.buffersPerStep : null,
-    bindGroupsPerStep: ok(base) ? base.bindGroupsPerStep : null,
-    ...slots,
-    ratios: ratios(slots),
-  };
-}
-
 async function main(): Promise<void> {
   const flags = parseFlags(process.argv.slice(2));
   const suite =
@@ -284,19 +183,6 @@ async function main(): Promise<void> {
   const json = reports.length === 1 ? reports[0] : { bench: 'train', batches: reports };
   // Exit explicitly once stdout is flushed: GPU instances can keep Node's event loop alive.
   process.stdout.write(`${JSON.stringify(json)}\n`, () => process.exit(0));
-}
-
-/** One line of the batch-scaling summary: the rate per framework, shadergrad's planned bytes. */
-function scalingRow(batch: number, slots: Slots, suite: BenchSuite): Row {
-  const unit = rateName(suite);
-  const rates = FRAMEWORKS.map((name) => {
-    const s = slots[name];
-    const rate = ok(s) ? (unit === 'tokens/s' ? s.tokensPerS : s.samplesPerS) : undefined;
-    return [`${name} ${unit}`, rate ?? 'n/a'] as const;
-  });
-  const sg = slots.shadergrad;
-  const planned = ok(sg) && sg.plannedBytes !== undefined ? sg.plannedBytes / 2 ** 20 : 'n/a';
-  return { batch, ...Object.fromEntries(rates), 'shadergrad planned MiB': planned };
 }
 
 main().catch((e: unknown) => {
