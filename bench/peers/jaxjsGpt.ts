@@ -7,7 +7,7 @@
  *   (./jaxjsModel.ts transformerBlock: ln1, attention with the triu mask, ln2, exact-erf GELU MLP)
  *   -> layer norm ln_f -> np.dot head [C, V] + bias -> mean cross-entropy over all N·T positions
  *
- * The parameters carry shadergrad's names and count (wte, wpe, blocks.<i>..., ln_f, head); dense
+ * The parameters carry shadergrad's names and sizes (wte, wpe, blocks.<i>..., ln_f, head); dense
  * weights are [in, out] as jaxjsModel keeps them. Init: dense uniform(+-1/sqrt(fanIn)) as
  * shadergrad's, layer norms ones/zeros; the embeddings, normal in shadergrad (std 1 for wte, 0.02
  * for wpe), are uniform with the same standard deviation here (bound sqrt(3)·std), the form
@@ -42,8 +42,8 @@ export function gptParamSpecs(c: GptSizes): JaxParamSpec[] {
   const specs: JaxParamSpec[] = [];
   const add: AddSpec = (name, shape, init, fanIn = 1) =>
     specs.push({ name, shape, init, fanIn, trainable: true });
-  add('wte', [c.vocab, c.width], 'uniform', fanInForStd(1)); // torch.nn.Embedding: N(0, 1)
-  add('wpe', [c.context, c.width], 'uniform', fanInForStd(0.02)); // GPT-2's N(0, 0.02²)
+  add('wte.weight', [c.vocab, c.width], 'uniform', fanInForStd(1)); // torch.nn.Embedding: N(0, 1)
+  add('wpe.weight', [c.context, c.width], 'uniform', fanInForStd(0.02)); // GPT-2's N(0, 0.02²)
   for (let i = 0; i < c.layers; i++) blockSpecs(add, `blocks.${i}`, c.width, c.hidden);
   addNorm(add, 'ln_f', c.width);
   add('head.weight', [c.width, c.vocab], 'uniform', c.width);
@@ -66,9 +66,10 @@ function scope(jax: Jax, p: Params, prefix: string): LayerContext {
 }
 
 /** Logits [N, T, V] of tokens [N, T] (int32); consumes p and tokens. */
-function gptLogits(jax: Jax, c: GptSizes, p: Params, tokens: JaxArray) {
+function gptLogits(jax: Jax, c: GptSizes, p: Params, tokens: JaxArray): JaxArray {
   const np = jax.numpy;
-  let x = np.take(take(p, 'wte'), tokens, 0).add(take(p, 'wpe')); // [N, T, C] + [T, C]
+  const embedded = np.take(take(p, 'wte.weight'), tokens, 0); // [N, T, C]
+  let x = embedded.add(take(p, 'wpe.weight')); // + [T, C], broadcast over N
   const block = {
     type: 'transformerBlock',
     heads: c.heads,
