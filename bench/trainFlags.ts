@@ -1,18 +1,23 @@
 /**
- * bench:train's command line: which model, which frameworks, how many steps, which batch sizes.
- * A bad flag is a UsageError, printed without a stack trace.
+ * bench:train's command line: which model, which frameworks, how many steps, which batch sizes;
+ * and the options every framework shares. A bad flag is a UsageError, printed without a stack
+ * trace.
  */
+import { resolveOptimizerConfig } from '../src/kernels/index';
 import { defaultTrainConfig } from '../src/models/config';
+import { GPT_DEFAULTS, type GptConfig } from '../src/models/gpt';
 import { resnetModel, RESNET_DEFAULTS } from '../src/models/resnet';
 import { vitModel, VIT_DEFAULTS } from '../src/models/vit';
-import type { BenchModel } from './peers/common';
+import type { BenchModel, BenchOptions } from './peers/common';
 
 export const FRAMEWORKS = ['shadergrad', 'tfjs', 'jaxjs'] as const;
 export type Framework = (typeof FRAMEWORKS)[number];
-const MODELS = ['cnn', 'resnet', 'vit'] as const;
+const MODELS = ['cnn', 'resnet', 'vit', 'gpt'] as const;
+export type ModelKind = (typeof MODELS)[number];
 const USAGE =
-  'usage: npm run bench:train -- [--model cnn|resnet|vit] [--width N] [--blocks N] [--steps N] ' +
-  '[--warmup N] [--batch N[,N...]] [--only shadergrad,tfjs,jaxjs]';
+  'usage: npm run bench:train -- [--model cnn|resnet|vit|gpt] [--width N] [--blocks N] ' +
+  '[--context N] [--heads N] [--steps N] [--warmup N] [--batch N[,N...]] ' +
+  '[--only shadergrad,tfjs,jaxjs]';
 
 /** A bad command line: printed without a stack trace. */
 export class UsageError extends Error {}
@@ -21,12 +26,15 @@ export interface Flags {
   steps: number;
   warmup: number;
   only: Framework[];
-  model: BenchModel['kind'];
-  /** Batch sizes, each benchmarked in turn (default: the training config's, 64). */
+  model: ModelKind;
+  /** Batch sizes, each benchmarked in turn (default: 64; the GPT's 32, as `shadergrad gpt`). */
   batches?: number[];
-  /** ResNet or ViT knobs; undefined = the preset's default. */
+  /** ResNet, ViT or GPT knobs; undefined = the preset's default. */
   width?: number;
   blocks?: number;
+  /** GPT knobs: positions per window, attention heads. */
+  context?: number;
+  heads?: number;
 }
 
 /** The numeric flags: the Flags field each sets and its least value. */
@@ -35,6 +43,8 @@ const NUMBER_FLAGS = {
   '--warmup': { key: 'warmup', least: 0 },
   '--width': { key: 'width', least: 1 },
   '--blocks': { key: 'blocks', least: 1 },
+  '--context': { key: 'context', least: 1 },
+  '--heads': { key: 'heads', least: 1 },
 } as const;
 type NumberFlag = keyof typeof NUMBER_FLAGS;
 const isNumberFlag = (f: string | undefined): f is NumberFlag =>
@@ -61,7 +71,7 @@ export function parseFlags(argv: readonly string[]): Flags {
     } else if (flag === '--model') {
       if (!(MODELS as readonly string[]).includes(value))
         throw new UsageError(`--model ${value}: expected one of ${MODELS.join(', ')}`);
-      flags.model = value as BenchModel['kind'];
+      flags.model = value as ModelKind;
     } else if (flag === '--only') {
       const names = value.split(',').filter((s) => s !== '');
       const unknown = names.filter((s) => !(FRAMEWORKS as readonly string[]).includes(s));
@@ -70,16 +80,56 @@ export function parseFlags(argv: readonly string[]): Flags {
       flags.only = names as Framework[];
     } else throw new UsageError(`unknown flag ${flag}\n${USAGE}`);
   }
-  // A knob the model does not have would silently do nothing: refuse it instead.
-  if (flags.model === 'cnn' && (flags.width !== undefined || flags.blocks !== undefined))
-    throw new UsageError(
-      '--width and --blocks are the ResNet and ViT knobs: add --model resnet or --model vit',
-    );
+  refuseMissingKnobs(flags);
   return flags;
 }
 
-/** The model of the flags, with the text the table and the JSON name it by. */
-export function benchModel(flags: Flags): BenchModel {
+/** A knob the model does not have would silently do nothing: refuse it instead. */
+function refuseMissingKnobs(flags: Flags): void {
+  if (flags.model === 'cnn' && (flags.width !== undefined || flags.blocks !== undefined))
+    throw new UsageError(
+      '--width and --blocks are the ResNet, ViT and GPT knobs: add --model resnet, vit or gpt',
+    );
+  if (flags.model !== 'gpt' && (flags.context !== undefined || flags.heads !== undefined))
+    throw new UsageError('--context and --heads are the GPT knobs: add --model gpt');
+}
+
+/**
+ * The options every framework trains with: the training config's Adam (1e-3, torch's betas and
+ * eps) and seed for every model, the steps of the flags, `batch` windows or images per step.
+ */
+export function benchOptions(flags: Flags, batch: number): BenchOptions {
+  const config = defaultTrainConfig();
+  const opt = resolveOptimizerConfig(config.optimizer);
+  return {
+    steps: flags.steps,
+    warmup: flags.warmup,
+    batch,
+    lr: opt.lr,
+    beta1: opt.beta1,
+    beta2: opt.beta2,
+    eps: opt.eps,
+    seed: config.seed,
+  };
+}
+
+/** The GPT's sizes (all but the vocabulary, which the text gives): GPT_DEFAULTS unless flagged. */
+export function gptSizes(flags: Flags): Omit<Required<GptConfig>, 'vocab' | 'gelu'> {
+  const width = flags.width ?? GPT_DEFAULTS.width;
+  const heads = flags.heads ?? GPT_DEFAULTS.heads;
+  if (width % heads !== 0) throw new UsageError(`--heads ${heads}: must divide --width ${width}`);
+  return {
+    context: flags.context ?? GPT_DEFAULTS.context,
+    width,
+    heads,
+    layers: flags.blocks ?? GPT_DEFAULTS.layers,
+    // 4·width, as `shadergrad gpt` leaves it (GPT_DEFAULTS.hidden at the default width)
+    hidden: 4 * width,
+  };
+}
+
+/** The image model of the flags, with the text the table and the JSON name it by. */
+export function benchModel(flags: Flags & { model: BenchModel['kind'] }): BenchModel {
   if (flags.model === 'cnn')
     return {
       kind: 'cnn',

@@ -1,8 +1,8 @@
 /**
  * Shared pieces of the training benchmark (bench/train.ts) and its peers: the options, the real
- * MNIST batches every framework trains on (the same ones, in the same order), the timing loop
- * with its GPU call counters, and the navigator.gpu shim tfjs-backend-webgpu and jax-js need in
- * Node. Node only.
+ * MNIST batches and the text windows every framework trains on (the same ones, in the same
+ * order), the timing loop with its GPU call counters, and the navigator.gpu shim
+ * tfjs-backend-webgpu and jax-js need in Node. Node only.
  *
  * Timing: each step is started and then awaited until its GPU work is done (a framework's step
  * function does both), so one step's time is wall-clock from launch to completion; the reported
@@ -46,6 +46,8 @@ export interface FrameworkResult {
   bindGroupsPerStep: number;
   /** shadergrad only: the plan's GPU memory (parameters, state, planned intermediates). */
   plannedBytes?: number;
+  /** Sequence models only: samplesPerS × the positions per sample (the GPT's context). */
+  tokensPerS?: number;
 }
 
 /** The model every framework trains: the reference CNN, the ResNet or the ViT preset. */
@@ -95,6 +97,19 @@ export interface MnistOrder {
   /** Pixels per image (784). */
   pixels: number;
   perm: Uint32Array;
+}
+
+/** One step's windows of a text: tokens [batch, context] and the next ids, labels [batch, context]. */
+export interface TextWindow {
+  tokens: Uint32Array;
+  labels: Int32Array;
+}
+
+/** Step `index`'s windows; every framework reads the same list, so the same windows in order. */
+export function windowAt(windows: readonly TextWindow[], index: number): TextWindow {
+  const w = windows[index];
+  if (!w) throw new Error(`bench: no window for step ${index} (${windows.length} prepared)`);
+  return w;
 }
 
 export interface HostBatch {

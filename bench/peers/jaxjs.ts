@@ -53,7 +53,8 @@ const PARAMETERS: readonly (readonly [string, readonly number[], number])[] = [
   ['fc2.bias', [10], 1024],
 ];
 
-async function loadJax(): Promise<Jax> {
+/** jax-js on its WebGPU device, in Node through Dawn's navigator.gpu; throws if it is not there. */
+export async function loadJax(): Promise<Jax> {
   await installNavigatorGpu();
   const jax = await import('@jax-js/jax');
   const available = await jax.init('webgpu');
@@ -70,8 +71,8 @@ function take(p: Params, name: string): JaxArray {
   return a;
 }
 
-/** Mean softmax cross-entropy over the batch; consumes logits and y. */
-function crossEntropy(jax: Jax, logits: JaxArray, y: JaxArray, classes: number): JaxArray {
+/** Mean softmax cross-entropy over the rows of logits [rows, classes]; consumes logits and y. */
+export function crossEntropy(jax: Jax, logits: JaxArray, y: JaxArray, classes: number): JaxArray {
   const batch = logits.shape[0] ?? 1;
   return jax.nn
     .logSoftmax(logits, -1)
@@ -99,7 +100,7 @@ function cnnLogits(jax: Jax, batch: number, p: Params, x: JaxArray): JaxArray {
 }
 
 /** A model as the step sees it: its parameters and running statistics, and its loss. */
-interface JaxNet {
+export interface JaxNet {
   specs: readonly JaxParamSpec[];
   /** Mean loss and the new running statistics (the CNN has none); consumes p, state, x, y. */
   loss(p: Params, state: Params, x: JaxArray, y: JaxArray): [JaxArray, Params];
@@ -208,10 +209,13 @@ function initParams(jax: Jax, specs: readonly JaxParamSpec[], seed: number): Jax
   return s;
 }
 
+/** Step `index`'s inputs as fresh jax-js arrays (the step consumes them): [x, y]. */
+export type JaxInputs = (index: number) => [JaxArray, JaxArray];
+
 function jaxRunner(
   jax: Jax,
   net: JaxNet,
-  data: MnistOrder,
+  inputs: JaxInputs,
   o: BenchOptions,
 ): StepRunner & { parameters(): number; dispose(): void } {
   const { numpy: np } = jax;
@@ -223,7 +227,7 @@ function jaxRunner(
   return {
     device,
     async step(index) {
-      const batch = hostBatch(data, o.batch, index);
+      const [x, y] = inputs(index);
       t++;
       const bc1 = 1 - o.beta1 ** t;
       const bc2 = 1 - o.beta2 ** t;
@@ -232,8 +236,8 @@ function jaxRunner(
         state.state,
         state.m,
         state.v,
-        np.array(batch.images),
-        np.array(batch.labels, { dtype: np.int32 }),
+        x,
+        y,
         np.array([(o.lr * Math.sqrt(bc2)) / bc1]).reshape([]),
         np.array([o.eps * Math.sqrt(bc2)]).reshape([]),
       );
@@ -254,15 +258,14 @@ function jaxRunner(
   };
 }
 
-/** Trains `model` with jax-js on WebGPU under jit and times it. */
-export async function benchJaxjs(
-  data: MnistOrder,
+/** Trains `net` under jit on `inputs` (step by step, each awaited) and times it. */
+export async function runJaxNet(
+  jax: Jax,
+  net: JaxNet,
+  inputs: JaxInputs,
   o: BenchOptions,
-  model: BenchModel,
 ): Promise<FrameworkResult> {
-  const jax = await loadJax();
-  const net = model.kind === 'cnn' ? cnnNet(jax, o.batch) : layerListNet(jax, model, o.batch);
-  const runner = jaxRunner(jax, net, data, o);
+  const runner = jaxRunner(jax, net, inputs, o);
   try {
     const timing = await measure('jaxjs', runner, o);
     return {
@@ -274,4 +277,24 @@ export async function benchJaxjs(
   } finally {
     runner.dispose();
   }
+}
+
+/** Trains `model` with jax-js on WebGPU under jit and times it. */
+export async function benchJaxjs(
+  data: MnistOrder,
+  o: BenchOptions,
+  model: BenchModel,
+): Promise<FrameworkResult> {
+  const jax = await loadJax();
+  const { numpy: np } = jax;
+  const net = model.kind === 'cnn' ? cnnNet(jax, o.batch) : layerListNet(jax, model, o.batch);
+  return runJaxNet(
+    jax,
+    net,
+    (index) => {
+      const batch = hostBatch(data, o.batch, index);
+      return [np.array(batch.images), np.array(batch.labels, { dtype: np.int32 })];
+    },
+    o,
+  );
 }

@@ -83,15 +83,20 @@ export function jaxParamSpecs(model: ModelConfig): JaxParamSpec[] {
   return specs;
 }
 
-type AddSpec = (name: string, shape: number[], init: JaxParamSpec['init'], fanIn?: number) => void;
+export type AddSpec = (
+  name: string,
+  shape: number[],
+  init: JaxParamSpec['init'],
+  fanIn?: number,
+) => void;
 
-function addNorm(add: AddSpec, name: string, c: number): void {
+export function addNorm(add: AddSpec, name: string, c: number): void {
   add(`${name}.weight`, [c], 'ones');
   add(`${name}.bias`, [c], 'zeros');
 }
 
 /** A transformer block's parameters, dense weights [in, out] as this peer keeps them. */
-function blockSpecs(add: AddSpec, name: string, c: number, hidden: number): void {
+export function blockSpecs(add: AddSpec, name: string, c: number, hidden: number): void {
   const dense = (part: string, inputs: number, outputs: number) => {
     add(`${name}.${part}.weight`, [inputs, outputs], 'uniform', inputs);
     add(`${name}.${part}.bias`, [outputs], 'uniform', inputs);
@@ -125,7 +130,7 @@ function activate(jax: Jax, a: Activation, x: JaxArray): JaxArray {
 }
 
 /** What one layer reads: its parameters (consumed), the running statistics, the new ones. */
-interface LayerContext {
+export interface LayerContext {
   jax: Jax;
   param(part: string): JaxArray;
   state(part: string): JaxArray;
@@ -166,10 +171,10 @@ function batchNorm(
 }
 
 /** torch.nn.LayerNorm's default eps. */
-const LN_EPS = 1e-5;
+export const LN_EPS = 1e-5;
 
 /** Layer norm over the last axis, with `<prefix>weight` and `<prefix>bias`. */
-function layerNorm(ctx: LayerContext, prefix: string, x: JaxArray, eps: number): JaxArray {
+export function layerNorm(ctx: LayerContext, prefix: string, x: JaxArray, eps: number): JaxArray {
   const np = ctx.jax.numpy;
   const mean = np.mean(x.ref, -1, { keepdims: true });
   const centered = x.sub(mean);
@@ -185,7 +190,7 @@ function linear(ctx: LayerContext, part: string, x: JaxArray): JaxArray {
 }
 
 /** Pre-norm block: h = x + attn(ln1(x)); out = h + fc2(gelu(fc1(ln2(h)))), as shadergrad's. */
-function transformerBlock(
+export function transformerBlock(
   ctx: LayerContext,
   l: Extract<LayerSpec, { type: 'transformerBlock' }>,
   x: JaxArray,
