@@ -114,7 +114,7 @@ export function benchOptions(flags: Flags, batch: number): BenchOptions {
 }
 
 /** The GPT's sizes (all but the vocabulary, which the text gives): GPT_DEFAULTS unless flagged. */
-export function gptSizes(flags: Flags): Omit<Required<GptConfig>, 'vocab' | 'gelu'> {
+export function gptSizes(flags: Flags): Omit<Required<GptConfig>, 'vocab' | 'gelu' | 'tie'> {
   const width = flags.width ?? GPT_DEFAULTS.width;
   const heads = flags.heads ?? GPT_DEFAULTS.heads;
   if (width % heads !== 0) throw new UsageError(`--heads ${heads}: must divide --width ${width}`);

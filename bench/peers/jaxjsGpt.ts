@@ -32,7 +32,7 @@ import { windowAt, type BenchOptions, type FrameworkResult, type TextWindow } fr
 
 type Jax = typeof JaxModule;
 /** A GptConfig with every size given (the MLP's hidden width too), as both frameworks build it. */
-export type GptSizes = Required<Omit<GptConfig, 'gelu'>>;
+export type GptSizes = Required<Omit<GptConfig, 'gelu' | 'tie'>>;
 
 /** uniform(+-1/sqrt(fanIn)) has std 1/sqrt(3·fanIn): the fanIn giving standard deviation `std`. */
 const fanInForStd = (std: number): number => 1 / (3 * std * std);

@@ -213,7 +213,7 @@ function flagHelp(): Record<FlagName, [string, string, string]> {
     dense: ['N', 'width of the hidden dense layer', `${k.dense}`],
     model: [
       'NAME',
-      'cnn (the reference CNN, turned by the knobs above) | resnet (a small residual network) | vit (a small vision transformer)',
+      'cnn (the reference CNN, turned by the knobs above) | resnet (a small residual network) | vit (a small vision transformer) | gpt (a character-level GPT: shadergrad gpt)',
       'cnn, or the --config model',
     ],
     width: [

@@ -68,6 +68,24 @@ const SAMPLE_FLAGS: Record<string, FlagSpec> = {
   seed: { value: 'N', help: 'the draws', fallback: '1' },
 };
 
+/**
+ * The language-model command an argument list asks for: `gpt ...` and `sample ...`, and
+ * `--model gpt ...` (or `--model=gpt`) anywhere, the spelling the image models use, as `gpt`
+ * with the other flags. Undefined for the image commands.
+ */
+export function languageCommand(
+  argv: readonly string[],
+): { command: 'gpt' | 'sample'; rest: string[] } | undefined {
+  const [first, ...rest] = argv;
+  if (first === 'gpt' || first === 'sample') return { command: first, rest };
+  const at = argv.findIndex(
+    (a, i) => a === '--model=gpt' || (a === '--model' && argv[i + 1] === 'gpt'),
+  );
+  if (at < 0) return undefined;
+  const width = argv[at] === '--model' ? 2 : 1;
+  return { command: 'gpt', rest: [...argv.slice(0, at), ...argv.slice(at + width)] };
+}
+
 export function gptUsage(command: 'gpt' | 'sample'): string {
   const flags = command === 'gpt' ? GPT_FLAGS : SAMPLE_FLAGS;
   const lines = Object.entries(flags).map(

@@ -12,7 +12,7 @@ import { loadPredictor } from '../models/predictor';
 import { parseArgs, usage } from './args';
 import { configOf, loadSplit, pct, readBytes } from './common';
 import { errorLine } from './files';
-import { gptUsage, sampleGpt, trainGpt } from './gpt';
+import { gptUsage, languageCommand, sampleGpt, trainGpt } from './gpt';
 import { train } from './train';
 
 async function evaluateCheckpoint(
@@ -37,10 +37,11 @@ async function evaluateCheckpoint(
 
 /** Runs the command; resolves to the exit status. */
 async function main(argv: readonly string[]): Promise<number> {
-  const [first, ...rest] = argv[0] === '--' ? argv.slice(1) : argv;
-  if (first === 'gpt' || first === 'sample') {
-    if (rest.includes('--help') || rest.includes('-h')) console.log(gptUsage(first));
-    else if (first === 'gpt') await trainGpt(rest);
+  const language = languageCommand(argv[0] === '--' ? argv.slice(1) : argv);
+  if (language) {
+    const { command, rest } = language;
+    if (rest.includes('--help') || rest.includes('-h')) console.log(gptUsage(command));
+    else if (command === 'gpt') await trainGpt(rest);
     else await sampleGpt(rest);
     return 0;
   }

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ShadergradError } from '../../src/base/errors';
-import { gptUsage, parseFlags, sampleGpt, trainGpt } from '../../src/cli/gpt';
+import { gptUsage, languageCommand, parseFlags, sampleGpt, trainGpt } from '../../src/cli/gpt';
 import { readSafetensors } from '../../src/formats/safetensors';
 
 describe('gpt and sample flags', () => {
@@ -33,6 +33,21 @@ describe('gpt and sample flags', () => {
     );
     expect(gptUsage('gpt')).toMatch(/--text FILE .* \(default Genesis, KJV \(shipped\)\)/);
     expect(gptUsage('sample')).toMatch(/--top-k N/);
+  });
+
+  it('routes gpt, sample and --model gpt to the language commands, and nothing else', () => {
+    expect(languageCommand(['gpt', '--steps', '5'])).toEqual({
+      command: 'gpt',
+      rest: ['--steps', '5'],
+    });
+    expect(languageCommand(['sample'])).toEqual({ command: 'sample', rest: [] });
+    expect(languageCommand(['--steps', '5', '--model', 'gpt', '--tie'])).toEqual({
+      command: 'gpt',
+      rest: ['--steps', '5', '--tie'],
+    });
+    expect(languageCommand(['--model=gpt'])).toEqual({ command: 'gpt', rest: [] });
+    expect(languageCommand(['--model', 'vit', '--epochs', '1'])).toBeUndefined();
+    expect(languageCommand(['--out', 'gpt'])).toBeUndefined();
   });
 
   it('refuses bad values before touching the GPU', async () => {
