@@ -1,7 +1,7 @@
 // embedding.wgsl: token embeddings (torch.nn.Embedding) with a deterministic backward, and the
 // broadcast add of a learned position table.
 //
-//   embeddingForward:   out[n, c] = table[tokens[n], c]      (0 for a token >= V)
+//   embeddingForward:   out[n, c] = table[tokens[n], c]      (NaN for a token >= V)
 //   embeddingBackward:  dTable[v, c] = sum over n with tokens[n] == v of dOut[n, c], n in order
 //   positionAddForward: out[b, p] = x[b, p] + pos[p]         (p = t·C + c: pos is [T, C])
 //
@@ -17,8 +17,9 @@
 //   positions holding v once (each lane counts a contiguous run, an exclusive scan of the counts
 //   gives each run its place, so the list stays in position order) and then every lane adds its
 //   columns c over that list: 2·V·N token tests plus N·C adds, instead of V·C·N.
-// A token >= V cannot raise an error on the GPU: the forward writes zeros and the backward never
-// matches it; callers check tokens on the CPU before uploading.
+// A token >= V cannot raise an error on the GPU: the forward writes NaN into its row, so the loss
+// turns NaN and a step's non-finite check names it (as a bad label does in cross-entropy), and
+// the backward never matches it; CharGpt checks tokens on the CPU before uploading.
 // Grids spill into y past 65535 workgroups (linearWorkgroup).
 // Overrides: workgroupSize (embeddingBackward: a power of two <= 256, so it divides tileSize).
 
@@ -49,7 +50,9 @@ fn embeddingForward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) 
     return;
   }
   let token = tokens[i / params.C];
-  out[i] = select(0.0, table[token * params.C + i % params.C], token < params.V);
+  // A quiet NaN built at run time (WGSL const-evaluation refuses NaN).
+  let nan = bitcast<f32>(0x7fc00000u | (token & 0xffffu));
+  out[i] = select(nan, table[min(token, params.V - 1u) * params.C + i % params.C], token < params.V);
 }
 
 // ---- backward

@@ -41,7 +41,7 @@ export interface PositionAddForwardArgs<T> {
   P: number;
 }
 
-/** The token at position n, refused when it is not below V (the GPU would write zeros). */
+/** The token at position n, refused when it is not below V (the GPU writes NaN for it). */
 function tokenAt(tokens: Uint32Array, n: number, V: number): number {
   const token = tokens[n] ?? 0;
   if (token >= V)

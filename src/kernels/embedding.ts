@@ -3,7 +3,7 @@
  * deterministic gradient (each table element sums its positions in order, no atomics: one
  * workgroup per table row, or the naive one invocation per element, with the same bits), and the
  * add of a learned position table broadcast over the batch. tokens is u32 [N]; a token
- * >= V reads as zeros on the GPU, so callers check tokens before uploading them.
+ * >= V reads as NaN on the GPU (loud, not silent zeros); CharGpt checks tokens before uploading.
  */
 import { dispatchFor, grid1d, type KernelCall } from '../gpu/dispatch';
 import { defineParams } from '../gpu/uniforms';
