@@ -19,6 +19,7 @@ import {
 import { RESNET_DEFAULTS } from '../models/resnet';
 import { VIT_DEFAULTS } from '../models/vit';
 import { MODEL_PRESETS, defaultsWithFlags, type TrainFlags } from './config';
+import { bad, choiceArg, clip, nonNegativeArg, positiveArg, wholeArg } from './flagValues';
 
 export type CliCommand =
   | {
@@ -51,45 +52,6 @@ interface Parsed {
   overwrite: boolean;
   profile: boolean;
   configFile?: string;
-}
-
-/** A user's token as a message shows it: control characters escaped, at most 60 characters. */
-function clip(token: string): string {
-  const s = JSON.stringify(token).slice(1, -1);
-  return s.length > 60 ? `${s.slice(0, 57)}...` : s;
-}
-
-function bad(flag: string, expected: string, value: string): never {
-  throw new ShadergradError(`${flag}: expected ${expected}, got '${clip(value)}'`);
-}
-
-function wholeArg(flag: string, value: string, min: number, max = Number.MAX_SAFE_INTEGER): number {
-  const n = /^\d+$/.test(value) ? Number(value) : NaN;
-  if (n >= min && n <= max) return n;
-  return bad(
-    flag,
-    `a whole number >= ${min}${max < Number.MAX_SAFE_INTEGER ? ` and <= ${max}` : ''}`,
-    value,
-  );
-}
-
-function decimal(value: string): number {
-  return /^(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i.test(value) ? Number(value) : NaN;
-}
-
-function positiveArg(flag: string, value: string): number {
-  const n = decimal(value);
-  return n > 0 && Number.isFinite(n) ? n : bad(flag, 'a number > 0 (like 1e-3)', value);
-}
-
-function nonNegativeArg(flag: string, value: string): number {
-  const n = decimal(value);
-  return n >= 0 && Number.isFinite(n) ? n : bad(flag, 'a number >= 0 (like 5e-4)', value);
-}
-
-function choiceArg<T extends string>(flag: string, value: string, options: readonly T[]): T {
-  const found = options.find((o) => o === value);
-  return found ?? bad(flag, `one of ${options.join(', ')}`, value);
 }
 
 function paddingArg(flag: string, value: string): AxisPadding {

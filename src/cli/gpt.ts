@@ -22,6 +22,7 @@ import { readSafetensors } from '../formats/safetensors';
 import { CharGpt, GPT_DEFAULTS, type GptConfig } from '../models/gpt';
 import { loadModel, modelBytes } from '../models/stateDict';
 import { onDisk, prepareOutDir, writeOut } from './files';
+import { clip, positiveArg, wholeArg } from './flagValues';
 
 const MODEL_FILE = 'gpt.safetensors';
 const DEFAULT_RUN = 'runs/gpt';
@@ -114,7 +115,7 @@ export function parseFlags(
     const eq = token.indexOf('=');
     const name = (eq > 0 ? token.slice(0, eq) : token).replace(/^--/, '');
     if (!token.startsWith('--') || !Object.hasOwn(known, name))
-      throw new ShadergradError(`${command}: unknown flag ${JSON.stringify(token)} (see --help)`);
+      throw new ShadergradError(`${command}: unknown flag '${clip(token)}' (see --help)`);
     if (Object.hasOwn(values, name)) throw new ShadergradError(`--${name}: given twice`);
     if (known[name]?.value === '') {
       if (eq > 0) throw new ShadergradError(`--${name}: a switch, it takes no value`);
@@ -128,22 +129,16 @@ export function parseFlags(
   return values;
 }
 
+/** The flag's whole number in [1, max], or the fallback when it was not given. */
 function whole(values: Values, name: string, fallback: number, max = 1e9): number {
   const raw = values[name];
-  if (raw === undefined) return fallback;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < 1 || n > max)
-    throw new ShadergradError(`--${name}: expected a whole number from 1 to ${max}, got '${raw}'`);
-  return n;
+  return raw === undefined ? fallback : wholeArg(`--${name}`, raw, 1, max);
 }
 
+/** The flag's number > 0, or the fallback when it was not given. */
 function positive(values: Values, name: string, fallback: number): number {
   const raw = values[name];
-  if (raw === undefined) return fallback;
-  const n = Number(raw);
-  if (!(Number.isFinite(n) && n > 0))
-    throw new ShadergradError(`--${name}: expected a number > 0, got '${raw}'`);
-  return n;
+  return raw === undefined ? fallback : positiveArg(`--${name}`, raw);
 }
 
 /** `shadergrad gpt ...`: trains, prints progress and a sample, saves gpt.safetensors. */

@@ -17,7 +17,7 @@ describe('gpt and sample flags', () => {
       steps: '5',
       text: 'a.txt',
     });
-    expect(() => parseFlags('gpt', ['--stepz', '5'], known)).toThrow(/unknown flag "--stepz"/);
+    expect(() => parseFlags('gpt', ['--stepz', '5'], known)).toThrow(/unknown flag '--stepz'/);
     expect(() => parseFlags('gpt', ['--steps', '5', '--steps=6'], known)).toThrow(
       /--steps: given twice/,
     );
@@ -55,7 +55,7 @@ describe('gpt and sample flags', () => {
     const text = join(dir, 'text.txt');
     writeFileSync(text, 'abcabcabc'.repeat(20));
     await expect(trainGpt(['--text', text, '--steps', '0'])).rejects.toThrow(
-      /--steps: expected a whole number from 1/,
+      /--steps: expected a whole number >= 1 and <= 1000000000, got '0'/,
     );
     await expect(trainGpt(['--text', text, '--width', '10', '--heads', '4'])).rejects.toThrow(
       /--heads 4: must divide --width 10/,
