@@ -239,3 +239,58 @@ def record(acts, name, value, pre=None):
             acts[f'preact.{name}'] = pre
         acts[f'act.{name}'] = value
     return value
+
+
+# ---- the transformer goldens (transformer_small.py, vit_small.py): the same recipe, other nets
+
+def record_first_step(net, forward, loss_of, out):
+    """One forward and backward at the initial parameters into `out`: every recorded activation,
+    the logits and their gradient, and every parameter's gradient. Returns the loss.
+    `forward(acts)` runs the net recording into acts; `loss_of(logits)` is the loss."""
+    acts = {}
+    logits = forward(acts)
+    logits.retain_grad()
+    loss = loss_of(logits)
+    loss.backward()
+    out.update({n: f32(v) for n, v in acts.items()})
+    out['act.logits'] = f32(logits)
+    out['grad.logits'] = f32(logits.grad)
+    for name, p in net.named_parameters():
+        out[f'grad.{name}'] = f32(p.grad)
+    return loss
+
+
+def adamw_steps(net, forward, loss_of, steps, adamw, out=None):
+    """`steps` AdamW updates of a fresh net; with `out`, its state_dict after each as
+    adamw.step<k>.<name>. Returns the losses (before each update) and the final state (float64)."""
+    opt = torch.optim.AdamW(net.parameters(), **adamw)
+    losses = []
+    for k in range(1, steps + 1):
+        opt.zero_grad()
+        loss = loss_of(forward())
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+        if out is not None:
+            for name, t in net.state_dict().items():
+                out[f'adamw.step{k}.{name}'] = f32(t)
+    return losses, {n: t.detach().double().numpy() for n, t in net.state_dict().items()}
+
+
+def precision_table(final32, final64):
+    """Per parameter: how far PyTorch's own float32 run ends from its float64 run."""
+    return {n: float(np.max(np.abs(final32[n] - final64[n]))) for n in final32}
+
+
+def write_golden(case, out, summary):
+    """<case>.safetensors (read back and compared) and <case>.json, beside this file."""
+    path = os.path.join(HERE, f'{case}.safetensors')
+    write_safetensors(path, out, {'generator': f'tests/golden/{case}.py',
+                                  'torch': torch.__version__})
+    back = read_safetensors(path)
+    assert list(back) == list(out) and all(np.array_equal(back[n], out[n]) for n in out)
+    with open(os.path.join(HERE, f'{case}.json'), 'w') as f:
+        json.dump(summary, f, indent=2)
+        f.write('\n')
+    print(f'{case}: loss {summary["loss_initial"]:.6f}, {len(out)} tensors, '
+          f'{os.path.getsize(path)} bytes, f32-f64 {summary["adamw_max_abs_f32_minus_f64_overall"]:.3g}')

@@ -5,7 +5,6 @@ The module is the minimal implementation whose state_dict names shadergrad's tra
 ln1, attn.query/key/value/proj, ln2, mlp.fc1/fc2 (pre-norm, GELU), ln_f, head. The loss is the mean
 cross-entropy over all N*T positions. Writes transformer_small.safetensors and .json (see README.md).
 """
-import json
 import math
 import os
 import sys
@@ -17,7 +16,13 @@ import torch.nn.functional as F
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from parity_common import f32, read_safetensors, write_safetensors  # noqa: E402
+from parity_common import (  # noqa: E402
+    adamw_steps,
+    f32,
+    precision_table,
+    record_first_step,
+    write_golden,
+)
 from precision_cnn import mulberry32, random_floats  # noqa: E402
 
 VOCAB, T, C, HEADS, HIDDEN, LAYERS, BATCH = 11, 6, 8, 2, 16, 2, 3
@@ -122,18 +127,7 @@ def loss_of(logits, targets):
 
 def train(state, tokens, targets, dtype, out=None):
     net = build(state, dtype).train()
-    opt = torch.optim.AdamW(net.parameters(), **ADAMW)
-    losses = []
-    for k in range(1, STEPS + 1):
-        opt.zero_grad()
-        loss = loss_of(net(tokens), targets)
-        loss.backward()
-        opt.step()
-        losses.append(loss.item())
-        if out is not None:
-            for name, t in net.state_dict().items():
-                out[f'adamw.step{k}.{name}'] = f32(t)
-    return losses, {n: t.detach().double().numpy() for n, t in net.state_dict().items()}
+    return adamw_steps(net, lambda: net(tokens), lambda z: loss_of(z, targets), STEPS, ADAMW, out)
 
 
 def main():
@@ -146,20 +140,11 @@ def main():
     out = {'tokens': tokens_np, 'targets': targets_np, **state}
 
     net = build(state, torch.float32).train()
-    acts = {}
-    logits = net(tokens, acts)
-    logits.retain_grad()
-    loss = loss_of(logits, targets)
-    loss.backward()
-    out.update({n: f32(v) for n, v in acts.items()})
-    out['act.logits'] = f32(logits)
-    out['grad.logits'] = f32(logits.grad)
-    for name, p in net.named_parameters():
-        out[f'grad.{name}'] = f32(p.grad)
+    loss = record_first_step(net, lambda acts: net(tokens, acts), lambda z: loss_of(z, targets), out)
 
     losses32, final32 = train(state, tokens, targets, torch.float32, out)
     losses64, final64 = train(state, tokens, targets, torch.float64)
-    table = {n: float(np.max(np.abs(final32[n] - final64[n]))) for n in final32}
+    table = precision_table(final32, final64)
     summary = {
         'torch': torch.__version__,
         'case': 'transformer_small',
@@ -188,16 +173,7 @@ def main():
             'adamw': 'torch.optim.AdamW(lr 1e-2, weight_decay 0.05) on every parameter',
         },
     }
-    path = os.path.join(HERE, 'transformer_small.safetensors')
-    write_safetensors(path, out, {'generator': 'tests/golden/transformer_small.py',
-                                  'torch': torch.__version__})
-    back = read_safetensors(path)
-    assert list(back) == list(out) and all(np.array_equal(back[n], out[n]) for n in out)
-    with open(os.path.join(HERE, 'transformer_small.json'), 'w') as f:
-        json.dump(summary, f, indent=2)
-        f.write('\n')
-    print(f'transformer_small: loss {loss.item():.6f}, {len(out)} tensors, '
-          f'{os.path.getsize(path)} bytes, f32-f64 {summary["adamw_max_abs_f32_minus_f64_overall"]:.3g}')
+    write_golden('transformer_small', out, summary)
 
 
 if __name__ == '__main__':

@@ -14,7 +14,6 @@ vit_small.json (see README.md).
   /usr/bin/python3 tests/golden/vit_small.py
   npx prettier --write tests/golden/vit_small.json
 """
-import json
 import math
 import os
 import sys
@@ -26,7 +25,14 @@ import torch.nn.functional as F
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from parity_common import cross_check, f32, read_safetensors, write_safetensors  # noqa: E402
+from parity_common import (  # noqa: E402
+    adamw_steps,
+    cross_check,
+    f32,
+    precision_table,
+    record_first_step,
+    write_golden,
+)
 from precision_cnn import mulberry32, random_floats  # noqa: E402
 
 CHANNELS, HEIGHT, WIDTH, PATCH = 1, 14, 21, 7
@@ -141,18 +147,8 @@ def build(state, dtype):
 
 def train(state, images, labels, dtype, out=None):
     net = build(state, dtype).train()
-    opt = torch.optim.AdamW(net.parameters(), **ADAMW)
-    losses = []
-    for k in range(1, STEPS + 1):
-        opt.zero_grad()
-        loss = F.cross_entropy(net(images.to(dtype)), labels)
-        loss.backward()
-        opt.step()
-        losses.append(loss.item())
-        if out is not None:
-            for name, t in net.state_dict().items():
-                out[f'adamw.step{k}.{name}'] = f32(t)
-    return losses, {n: t.detach().double().numpy() for n, t in net.state_dict().items()}
+    x = images.to(dtype)
+    return adamw_steps(net, lambda: net(x), lambda z: F.cross_entropy(z, labels), STEPS, ADAMW, out)
 
 
 def main():
@@ -165,20 +161,12 @@ def main():
     out = {'images': images_np, 'labels': labels_np, **state}
 
     net = build(state, torch.float32).train()
-    acts = {}
-    logits = net(images, acts)
-    logits.retain_grad()
-    loss = F.cross_entropy(logits, labels)
-    loss.backward()
-    out.update({n: f32(v) for n, v in acts.items()})
-    out['act.logits'] = f32(logits)
-    out['grad.logits'] = f32(logits.grad)
-    for name, p in net.named_parameters():
-        out[f'grad.{name}'] = f32(p.grad)
+    loss = record_first_step(net, lambda acts: net(images, acts),
+                             lambda z: F.cross_entropy(z, labels), out)
 
     losses32, final32 = train(state, images, labels, torch.float32, out)
     losses64, final64 = train(state, images, labels, torch.float64)
-    table = {n: float(np.max(np.abs(final32[n] - final64[n]))) for n in final32}
+    table = precision_table(final32, final64)
     summary = {
         'torch': torch.__version__,
         'case': 'vit_small',
@@ -216,16 +204,7 @@ def main():
                      'adamw.step<k>.<name> after k steps, the loss of step k before its update',
         },
     }
-    path = os.path.join(HERE, 'vit_small.safetensors')
-    write_safetensors(path, out, {'generator': 'tests/golden/vit_small.py',
-                                  'torch': torch.__version__})
-    back = read_safetensors(path)
-    assert list(back) == list(out) and all(np.array_equal(back[n], out[n]) for n in out)
-    with open(os.path.join(HERE, 'vit_small.json'), 'w') as f:
-        json.dump(summary, f, indent=2)
-        f.write('\n')
-    print(f'vit_small: loss {loss.item():.6f}, {len(out)} tensors, '
-          f'{os.path.getsize(path)} bytes, f32-f64 {summary["adamw_max_abs_f32_minus_f64_overall"]:.3g}')
+    write_golden('vit_small', out, summary)
 
 
 if __name__ == '__main__':
