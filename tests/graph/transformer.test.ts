@@ -6,8 +6,6 @@
  * GPT against PyTorch (tests/golden/transformer_small.py): loss, every gradient, 3 AdamW steps;
  * reruns bit-identical; shape errors that name the layer.
  */
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readFloat32, writeTensor } from '../../src/gpu/buffers';
 import { compilePlan } from '../../src/graph/executor';
@@ -22,10 +20,10 @@ import {
 import type { GeluApproximation, OptimizerConfig } from '../../src/kernels/index';
 import { transformerBlock } from '../../src/models/transformer';
 import { gptGraph as charGptGraph } from '../../src/models/gpt';
-import { readSafetensors } from '../../src/formats/safetensors';
 import { randomFloats, randomInts } from '../../src/base/random';
 import { expectAllClose, type Tolerance } from '../helpers/allclose';
 import { numericalGradient } from '../helpers/finiteDiff';
+import { loadRepoGolden } from '../helpers/golden';
 import { useTestGpu } from '../helpers/gpu';
 
 const gpu = useTestGpu();
@@ -284,28 +282,13 @@ describe('a transformer step on the GPU vs the reference (float32)', () => {
 });
 
 describe('a tiny GPT against PyTorch (tests/golden/transformer_small.py)', () => {
-  const dir = join(import.meta.dirname, '..', 'golden');
-  const file = readSafetensors(
-    new Uint8Array(readFileSync(join(dir, 'transformer_small.safetensors'))),
-    'transformer_small',
-  );
-  const json = JSON.parse(readFileSync(join(dir, 'transformer_small.json'), 'utf8')) as {
+  const { json, f32, ids } = loadRepoGolden<{
     sizes: Sizes;
     loss_initial: number;
     adamw_losses_f32: number[];
-  };
-  const f32 = (name: string): Float32Array => {
-    const t = file.tensors[name];
-    if (t?.dtype !== 'F32') throw new Error(`transformer_small: no F32 tensor ${name}`);
-    return t.data;
-  };
-  const ids = (name: string): BigInt64Array => {
-    const t = file.tensors[name];
-    if (t?.dtype !== 'I64') throw new Error(`transformer_small: no I64 tensor ${name}`);
-    return t.data;
-  };
-  const tokens = Uint32Array.from(ids('tokens'), Number);
-  const labels = Int32Array.from(ids('targets'), Number);
+  }>('transformer_small');
+  const tokens = Uint32Array.from(ids('tokens'));
+  const labels = Int32Array.from(ids('targets'));
   // PyTorch's float32 run differs from its float64 run by ~2.5e-7 after 3 steps (the .json's
   // table, key biases aside); both sides round in float32 with different summation orders
   const tol: Tolerance = { atol: 2e-5, rtol: 1e-4 };

@@ -6,10 +6,7 @@
  * final norm, the token mean, the logits, their gradient and every parameter's gradient; then 3
  * AdamW steps: the loss and every parameter after each. GPU == CPU twin == PyTorch.
  */
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { readSafetensors } from '../../src/formats/safetensors';
 import { readFloat32 } from '../../src/gpu/buffers';
 import { referenceTrainStep, type ReferenceState } from '../../src/graph/cpuReference';
 import type { OptimizerConfig } from '../../src/kernels/index';
@@ -17,29 +14,18 @@ import { defaultTrainConfig, type ModelConfig } from '../../src/models/config';
 import { buildGraph, createTrainer } from '../../src/models/network';
 import { vitModel, type VitKnobs } from '../../src/models/vit';
 import { expectAllClose, type Tolerance } from '../helpers/allclose';
+import { loadRepoGolden } from '../helpers/golden';
 import { useTestGpu } from '../helpers/gpu';
 
 const gpu = useTestGpu();
 
-const dir = join(import.meta.dirname, '..', 'golden');
-const file = readSafetensors(
-  new Uint8Array(readFileSync(join(dir, 'vit_small.safetensors'))),
-  'vit_small',
-);
-const json = JSON.parse(readFileSync(join(dir, 'vit_small.json'), 'utf8')) as {
+const { file, json, f32, ids } = loadRepoGolden<{
   knobs: VitKnobs;
   batch: number;
   model: ModelConfig;
   adamw_losses_f32: number[];
-};
-const f32 = (name: string): Float32Array => {
-  const t = file.tensors[name];
-  if (t?.dtype !== 'F32') throw new Error(`vit_small: no F32 tensor ${name}`);
-  return t.data;
-};
-const labelsI64 = file.tensors.labels;
-if (labelsI64?.dtype !== 'I64') throw new Error('vit_small: labels must be I64');
-const labels = Int32Array.from(labelsI64.data, Number);
+}>('vit_small');
+const labels = Int32Array.from(ids('labels'));
 const images = f32('images');
 const N = json.batch;
 const model = vitModel(json.knobs, json.model.input, json.model.classes);

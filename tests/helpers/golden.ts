@@ -78,3 +78,36 @@ export const goldenParams = [
   'fc2.weight',
   'fc2.bias',
 ];
+
+/** A generator's outputs in tests/golden (<case>.safetensors and <case>.json), typed by the caller. */
+export interface RepoGolden<J> {
+  file: SafetensorsFile;
+  json: J;
+  f32: (name: string) => Float32Array;
+  /** An I64 tensor (token ids, labels) as numbers. */
+  ids: (name: string) => number[];
+}
+
+export function loadRepoGolden<J>(name: string): RepoGolden<J> {
+  const dir = join(import.meta.dirname, '..', 'golden');
+  const file = readSafetensors(
+    new Uint8Array(readFileSync(join(dir, `${name}.safetensors`))),
+    name,
+  );
+  const json = JSON.parse(readFileSync(join(dir, `${name}.json`), 'utf8')) as J;
+  const missing = (key: string, dtype: string) => new Error(`${name}: no ${dtype} tensor ${key}`);
+  return {
+    file,
+    json,
+    f32: (key) => {
+      const t = file.tensors[key];
+      if (t?.dtype !== 'F32') throw missing(key, 'F32');
+      return t.data;
+    },
+    ids: (key) => {
+      const t = file.tensors[key];
+      if (t?.dtype !== 'I64') throw missing(key, 'I64');
+      return Array.from(t.data, Number);
+    },
+  };
+}
