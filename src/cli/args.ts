@@ -35,8 +35,16 @@ export type CliCommand =
       overwrite: boolean;
       profile: boolean;
       configFile?: string;
+      /** --test-limit: evaluate on the first N test images only (quick runs). */
+      testLimit?: number;
     }
-  | { kind: 'eval'; checkpoint: string; dataDir?: string; dataset: DatasetName }
+  | {
+      kind: 'eval';
+      checkpoint: string;
+      dataDir?: string;
+      dataset: DatasetName;
+      testLimit?: number;
+    }
   | { kind: 'help' };
 
 export const DEFAULT_OUT = 'runs/latest';
@@ -52,6 +60,7 @@ interface Parsed {
   overwrite: boolean;
   profile: boolean;
   configFile?: string;
+  testLimit?: number;
 }
 
 function paddingArg(flag: string, value: string): AxisPadding {
@@ -90,6 +99,7 @@ const SETTERS = {
   'no-decay-bias-norm': (p) => (p.flags.decayBiasAndNorm = false),
   seed: (p, v, f) => (p.flags.seed = wholeArg(f, v, 0, 2 ** 32 - 1)),
   limit: (p, v, f) => (p.flags.limit = wholeArg(f, v, 1)),
+  'test-limit': (p, v, f) => (p.testLimit = wholeArg(f, v, 1)),
   'snapshot-every': (p, v, f) => (p.flags.snapshotEvery = wholeArg(f, v, 0)),
   'checkpoint-every': (p, v, f) => (p.flags.checkpointEvery = wholeArg(f, v, 0)),
   features: (p, v, f) => (p.flags.knobs.features = featuresArg(f, v)),
@@ -117,7 +127,7 @@ const SETTERS = {
 type FlagName = keyof typeof SETTERS;
 
 /** The flags that go with --eval; every other one is for training. */
-const EVAL_FLAGS: readonly FlagName[] = ['eval', 'data', 'dataset', 'help'];
+const EVAL_FLAGS: readonly FlagName[] = ['eval', 'data', 'dataset', 'test-limit', 'help'];
 
 /** Per flag: [value placeholder ('' for a switch), what it does, default]. */
 function flagHelp(): Record<FlagName, [string, string, string]> {
@@ -156,6 +166,7 @@ function flagHelp(): Record<FlagName, [string, string, string]> {
     'no-decay-bias-norm': ['', 'no weight decay on biases and batch norm weights (rank 1)', 'off'],
     seed: ['N', 'seed of the weight init and the shuffles', `${d.seed}`],
     limit: ['N', 'train on the first N training samples', 'all'],
+    'test-limit': ['N', 'test on the first N test images (for quick runs)', 'all'],
     'snapshot-every': [
       'N',
       'keep weights + optimizer state in memory every N steps, to resume after a device loss (0 = off)',
@@ -242,7 +253,8 @@ function toCommand(p: Parsed, seen: ReadonlySet<FlagName>): CliCommand {
     const clash = [...seen].find((name) => !EVAL_FLAGS.includes(name));
     if (clash) throw new ShadergradError(`--eval: cannot be combined with --${clash}`);
     const dataset = p.flags.dataset ?? 'mnist';
-    return { kind: 'eval', checkpoint: p.checkpoint, dataDir: p.dataDir, dataset };
+    const { checkpoint, dataDir, testLimit } = p;
+    return { kind: 'eval', checkpoint, dataDir, dataset, testLimit };
   }
   if (p.init !== undefined && p.resume !== undefined) {
     throw new ShadergradError(
@@ -250,7 +262,7 @@ function toCommand(p: Parsed, seen: ReadonlySet<FlagName>): CliCommand {
     );
   }
   const config = defaultsWithFlags(p.flags, p.configFile !== undefined);
-  const { flags, dataDir, init, resume, overwrite, profile, configFile } = p;
+  const { flags, dataDir, init, resume, overwrite, profile, configFile, testLimit } = p;
   // A resumed run goes on in its own folder unless told otherwise.
   const out = p.out ?? resume ?? DEFAULT_OUT;
   return {
@@ -264,6 +276,7 @@ function toCommand(p: Parsed, seen: ReadonlySet<FlagName>): CliCommand {
     overwrite,
     profile,
     configFile,
+    testLimit,
   };
 }
 

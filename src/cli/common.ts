@@ -4,7 +4,7 @@ import type { TrainConfig } from '../models/config';
 import { CONFIG_METADATA_KEY, savedConfig } from '../models/stateDict';
 import { readSafetensors } from '../formats/safetensors';
 import { readSafetensorsBytes } from '../formats/safetensorsNode';
-import type { DatasetSplit } from '../data/datasets';
+import { limitDataset, type DatasetSplit } from '../data/datasets';
 import { shownPath } from './files';
 import { loadFashionMnist, loadIdxDir, loadMnist } from '../data/datasetsNode';
 export { mib } from '../base/units';
@@ -12,9 +12,15 @@ export { mib } from '../base/units';
 export async function loadSplit(
   dataset: TrainConfig['dataset'],
   dataDir: string | undefined,
+  testLimit?: number,
 ): Promise<DatasetSplit> {
-  if (dataDir) return loadIdxDir(dataDir);
-  return dataset === 'fashion' ? loadFashionMnist() : loadMnist();
+  const split = dataDir
+    ? await loadIdxDir(dataDir)
+    : dataset === 'fashion'
+      ? await loadFashionMnist()
+      : await loadMnist();
+  if (testLimit === undefined) return split;
+  return { ...split, test: limitDataset(split.test, Math.min(testLimit, split.test.count)) };
 }
 
 /** A safetensors file given to `flag`, read no further than its header declares. */

@@ -24,7 +24,8 @@ async function evaluateCheckpoint(
   try {
     // Weights only: evaluating needs no gradients, optimizer state or training plan.
     const predictor = loadPredictor(gpu, bytes, { config, source: cmd.checkpoint });
-    const split = await loadSplit(cmd.dataDir ? config.dataset : cmd.dataset, cmd.dataDir);
+    const dataset = cmd.dataDir ? config.dataset : cmd.dataset;
+    const split = await loadSplit(dataset, cmd.dataDir, cmd.testLimit);
     const test = await predictor.evaluate(datasetToGpu(gpu, split.test));
     console.log(
       `${cmd.checkpoint}: test accuracy ${pct(test.accuracy)} (${split.test.count} images), test loss ${test.loss.toFixed(4)}`,

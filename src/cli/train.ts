@@ -30,7 +30,7 @@ import { datasetToGpu } from '../models/fit';
 import { createTrainer } from '../models/network';
 import { configMetadata, loadModel, modelBytes, optimizerBytes } from '../models/stateDict';
 import { encodeGrayPng, filterGrid } from '../formats/png';
-import { limitDataset, type Dataset } from '../data/datasets';
+import { FASHION_SPLIT, limitDataset, type Dataset } from '../data/datasets';
 import type { CliCommand } from './args';
 import { CHECKPOINT_FILE, dataMetadata, snapshotBytes, trimMetrics } from './checkpoint';
 import { loadSplit, mib, pct, readBytes } from './common';
@@ -55,13 +55,15 @@ export async function train(cmd: TrainCommand): Promise<number> {
   let trainer: Trainer | undefined;
   let stop: SigintStop | undefined;
   try {
-    const split = await loadSplit(resolved.config.dataset, dataDir);
+    const split = await loadSplit(resolved.config.dataset, dataDir, cmd.testLimit);
     const trainSet = limitedTrainSet(split.train, resolved.config);
     // a cosine schedule over "the whole run" needs the training set's size
     const config = withRunLength(resolved.config, trainSet.count);
+    const testNote = cmd.testLimit === undefined ? '' : ' (--test-limit)';
     console.log(
-      `data: ${split.train.name} ${trainSet.count} training / ${split.test.count} test images`,
+      `data: ${split.train.name} ${trainSet.count} training / ${split.test.count} test images${testNote}`,
     );
+    if (resolved.config.dataset === 'fashion' && !dataDir) console.log(`data: ${FASHION_SPLIT}`);
     console.log(describeModel(config.model));
     trainer = createTrainer(gpu, config);
     stop = new SigintStop(trainer);

@@ -221,6 +221,10 @@ function isSpace(b: number): boolean {
   return b === 0x20 || b === 0x0a || b === 0x0d || b === 0x09;
 }
 
+/** How fashionSplit splits the package's images, for the CLI's data line and the docs. */
+export const FASHION_SPLIT =
+  'the fashion-mnist package has no train/test split: per class, its first 6,000 images train and the last 1,000 test';
+
 /**
  * Splits the 10 Fashion-MNIST classes (7000 valid rows each, file order) into 60,000 train and
  * 10,000 test images: per class, the first 6000 rows train and the last 1000 test. Order is

@@ -149,6 +149,20 @@ describe('parseArgs', () => {
     });
   });
 
+  it('--test-limit goes with training and with --eval', () => {
+    const trained = parseArgs(['--test-limit', '500']);
+    expect(trained.kind === 'train' && trained.testLimit).toBe(500);
+    expect(parseArgs(['--eval', 'c.st', '--test-limit=50'])).toEqual({
+      kind: 'eval',
+      checkpoint: 'c.st',
+      dataset: 'mnist',
+      testLimit: 50,
+    });
+    expect(() => parseArgs(['--test-limit', '0'])).toThrow(
+      "--test-limit: expected a whole number >= 1, got '0'",
+    );
+  });
+
   it('reads the train and eval subcommands as the flags they stand for', () => {
     expect(parseArgs(['train', '--epochs', '2'])).toEqual(parseArgs(['--epochs', '2']));
     expect(parseArgs(['train'])).toEqual(parseArgs([]));

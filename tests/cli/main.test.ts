@@ -70,6 +70,9 @@ describe('npm start', () => {
     expect(readFileSync(join(out, 'conv1.png')).subarray(1, 4).toString()).toBe('PNG');
     expect(existsSync(join(out, 'optimizer.safetensors'))).toBe(true);
 
+    const quick = await cli(['--eval', join(out, 'model.safetensors'), '--test-limit', '500']);
+    expect(quick.code, quick.stderr).toBe(0);
+    expect(quick.stdout).toMatch(/test accuracy [\d.]+% \(500 images\)/);
     const evaluated = await cli(['--eval', join(out, 'model.safetensors')]);
     expect(evaluated.code, evaluated.stderr).toBe(0);
     const acc = /test accuracy ([\d.]+)%/.exec(evaluated.stdout)?.[1];
