@@ -15,6 +15,8 @@ export const geluShader = familyShader('gelu', source);
 export const geluParams = defineParams('Params', { count: 'u32' });
 
 const WORKGROUP_SIZE = 256;
+/** Consecutive elements per invocation: the shader's PER_INVOCATION. */
+const PER_INVOCATION = 4;
 const FORM: Record<GeluApproximation, number> = { none: 0, tanh: 1 };
 
 function call(
@@ -31,7 +33,7 @@ function call(
     constants: { workgroupSize: WORKGROUP_SIZE, approximate: FORM[approximate] },
     tensors,
     params: geluParams.pack({ count }),
-    workgroups: dispatchFor(count, WORKGROUP_SIZE),
+    workgroups: dispatchFor(Math.ceil(count / PER_INVOCATION), WORKGROUP_SIZE),
   };
 }
 
