@@ -24,6 +24,7 @@
 // Overrides: workgroupSize (embeddingBackward: a power of two <= 256, so it divides tileSize).
 
 override workgroupSize: u32 = 64u; // invocations per workgroup
+const FORWARD_RUN: u32 = 4u; // embeddingForward: consecutive output elements per invocation
 
 struct Params {
   N: u32, // positions (rows of out): batch·T
@@ -45,14 +46,23 @@ struct AddParams {
 @compute @workgroup_size(workgroupSize)
 fn embeddingForward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
                     @builtin(local_invocation_index) lid: u32) {
-  let i = linearWorkgroup(wid, nwg) * workgroupSize + lid;
-  if (i >= params.N * params.C) {
-    return;
+  // FORWARD_RUN consecutive elements per invocation, split where a row ends: one division per
+  // run instead of one per element (integer division is slow on a CPU "GPU").
+  let first = (linearWorkgroup(wid, nwg) * workgroupSize + lid) * FORWARD_RUN;
+  let end = min(first + FORWARD_RUN, params.N * params.C);
+  var n = first / params.C;
+  var c = first - n * params.C;
+  for (var i = first; i < end; i++) {
+    let token = tokens[n];
+    // A quiet NaN built at run time (WGSL const-evaluation refuses NaN).
+    let nan = bitcast<f32>(0x7fc00000u | (token & 0xffffu));
+    out[i] = select(nan, table[min(token, params.V - 1u) * params.C + c], token < params.V);
+    c++;
+    if (c == params.C) {
+      c = 0u;
+      n++;
+    }
   }
-  let token = tokens[i / params.C];
-  // A quiet NaN built at run time (WGSL const-evaluation refuses NaN).
-  let nan = bitcast<f32>(0x7fc00000u | (token & 0xffffu));
-  out[i] = select(nan, table[min(token, params.V - 1u) * params.C + i % params.C], token < params.V);
 }
 
 // ---- backward

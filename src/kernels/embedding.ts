@@ -22,6 +22,8 @@ export const embeddingShader = familyShader('embedding', source);
 export const embeddingParams = defineParams('Params', { N: 'u32', V: 'u32', C: 'u32' });
 export const positionAddParams = defineParams('AddParams', { B: 'u32', P: 'u32' });
 
+/** embeddingForward: consecutive elements per invocation, the shader's FORWARD_RUN. */
+const FORWARD_RUN = 4;
 const WORKGROUP_SIZE = 64;
 /**
  * embeddingBackward's lanes per table row: a power of two <= 256 (it divides the shader's tile).
@@ -51,7 +53,7 @@ export function embeddingForward(args: EmbeddingForwardArgs<GpuTensor, GpuTensor
     constants: { workgroupSize: WORKGROUP_SIZE },
     tensors: [tokens, table, out],
     params: embeddingParams.pack({ N, V, C }),
-    workgroups: dispatchFor(N * C, WORKGROUP_SIZE),
+    workgroups: dispatchFor(Math.ceil((N * C) / FORWARD_RUN), WORKGROUP_SIZE),
   };
 }
 
