@@ -27,6 +27,8 @@ export const addSumParams = defineParams('SumParams', { rows: 'u32', S: 'u32' })
 
 /** Elementwise: 64 per workgroup (a CPU "GPU" gains nothing from more). */
 const WORKGROUP_SIZE = 64;
+/** Elementwise: consecutive elements per invocation, the shader's RUN. */
+const RUN = 4;
 
 export function addForward(args: AddForwardArgs<GpuTensor>): KernelCall {
   const { a, b, out, N, C, S } = args;
@@ -45,7 +47,7 @@ export function addForward(args: AddForwardArgs<GpuTensor>): KernelCall {
     constants: { workgroupSize: WORKGROUP_SIZE, activation: activationCode[activation] },
     tensors: [a, b, out],
     params: addParams.pack({ count, S, broadcast: broadcast === 'spatial' ? 1 : 0 }),
-    workgroups: dispatchFor(count, WORKGROUP_SIZE),
+    workgroups: dispatchFor(Math.ceil(count / RUN), WORKGROUP_SIZE),
   };
 }
 
@@ -64,7 +66,7 @@ function elementwise(
     constants: { workgroupSize: WORKGROUP_SIZE },
     tensors: Object.values(tensors),
     params: addCopyParams.pack({ count }),
-    workgroups: dispatchFor(count, WORKGROUP_SIZE),
+    workgroups: dispatchFor(Math.ceil(count / RUN), WORKGROUP_SIZE),
   };
 }
 
