@@ -9,3 +9,4 @@ export * from './pool';
 export * from './losses';
 export * from './elementwise';
 export * from './transformer';
+export * from './language';

@@ -1,12 +1,19 @@
 /**
  * Transformer cases: layer normalization over the last axis (forward, or the backward's dX and
- * parameter sums) and attention's causal softmax over [rows, T] scores, each against its twin.
+ * parameter sums), attention's causal softmax over [rows, T] scores, GELU (either form), and the
+ * heads' transpose, each against its twin.
  *   layerNorm: GB/s of x, y (and dY, dX) plus the per-row statistics, 4 bytes each.
  *   softmax:   GB/s of the scores read and the probabilities written (forward), or y, dY read and
  *              dX written (backward).
+ *   gelu:      GB/s of x read and y written (forward), or x, dY read and dX written (backward).
+ *   transpose: GB/s of x read and out written, once each.
  */
 import { type Gpu } from '../../src/index';
 import {
+  geluBackward,
+  geluBackwardCpu,
+  geluForward,
+  geluForwardCpu,
   layerNormBackward,
   layerNormBackwardCpu,
   layerNormForward,
@@ -17,6 +24,9 @@ import {
   softmaxBackwardCpu,
   softmaxForward,
   softmaxForwardCpu,
+  transpose,
+  transposeCpu,
+  type GeluApproximation,
 } from '../../src/kernelApi';
 import type { Direction } from './conv';
 import { makeCase, type KernelCase, type TwinCheck } from './kernelCase';
@@ -119,4 +129,66 @@ export function attentionSoftmaxCase(
 
 export function attentionSoftmaxBytes(heads: number, T: number, direction: Direction): number {
   return 4 * heads * T * T * (direction === 'forward' ? 2 : 3);
+}
+
+/**
+ * GELU of `count` elements in [-6, 6) (past the erf's two pieces' seam at |x| = sqrt(2), into
+ * saturation), forward from x or backward from x and dY. As tests/kernels/gelu.test.ts: the
+ * float32 erf, exp and tanh are within ~1.2e-7 absolute of the float64 twin, scaled by |x| <= 6,
+ * so 1e-6 absolute with 2^-18 relative.
+ */
+export function geluCase(
+  gpu: Gpu,
+  count: number,
+  approximate: GeluApproximation,
+  direction: Direction,
+  seed = 91,
+): KernelCase {
+  return makeCase(gpu, (t) => {
+    const xHost = randomFloats(count, seed, -6, 6);
+    const dYHost = randomFloats(count, seed + 1);
+    const [x, out] = [t.upload(xHost, [count]), t.zeros([count])];
+    const tol = { atol: 1e-6, rtol: 2 ** -18 };
+    const shape = `${count} elements, ${approximate}`;
+    const check = async (): Promise<TwinCheck[]> => {
+      const want = new Float64Array(count);
+      if (direction === 'forward') geluForwardCpu({ x: xHost, y: want, approximate });
+      else geluBackwardCpu({ x: xHost, dY: dYHost, dX: want, approximate });
+      const output = direction === 'forward' ? 'y' : 'dX';
+      return [{ output, got: await readFloat32(gpu, out), want, ...tol }];
+    };
+    if (direction === 'forward')
+      return { shape, setup: [], calls: [geluForward({ x, y: out, approximate })], check };
+    // The backward reads the forward's input, not its output: no setup.
+    const dY = t.upload(dYHost, [count]);
+    return { shape, setup: [], calls: [geluBackward({ x, dY, dX: out, approximate })], check };
+  });
+}
+
+export function geluBytes(count: number, direction: Direction): number {
+  return 4 * count * (direction === 'forward' ? 2 : 3);
+}
+
+/** x [A, B, C, D] -> out [A, C, B, D] (x.transpose(1, 2)) against the twin: a copy, so exact. */
+export function transposeCase(
+  gpu: Gpu,
+  { A, B, C, D }: { A: number; B: number; C: number; D: number },
+  seed = 101,
+): KernelCase {
+  return makeCase(gpu, (t) => {
+    const count = A * B * C * D;
+    const xHost = randomFloats(count, seed, -1e3, 1e3);
+    const [x, out] = [t.upload(xHost, [A, B, C, D]), t.zeros([A, C, B, D])];
+    const check = async (): Promise<TwinCheck[]> => {
+      const want = new Float32Array(count);
+      transposeCpu({ x: xHost, out: want, A, B, C, D });
+      return [{ output: 'out', got: await readFloat32(gpu, out), want, atol: 0, rtol: 0 }];
+    };
+    const shape = `[${A}, ${B}, ${C}, ${D}] -> [${A}, ${C}, ${B}, ${D}]`;
+    return { shape, setup: [], calls: [transpose({ x, out, A, B, C, D })], check };
+  });
+}
+
+export function transposeBytes(A: number, B: number, C: number, D: number): number {
+  return 8 * A * B * C * D;
 }

@@ -2,6 +2,7 @@
  * The explorer's kernel list: for each kernel, the sizes the user sets, what a run on them
  * allocates and costs (checked before anything is made), the work per run in GFLOP or GB, and the
  * kernel case that runs it (bench/cases, shared with the benchmarks, as are the work formulas).
+ * The transformer's kernels are listed in ./transformerKernels.
  */
 import { type Activation, type Gpu, type MatmulVariant } from '../../src/index';
 import {
@@ -23,53 +24,13 @@ import {
   poolCase,
   softmaxBytes,
   softmaxCase,
-  attentionSoftmaxBytes,
-  attentionSoftmaxCase,
-  layerNormBytes,
-  layerNormCase,
   unfoldCase,
   type Direction,
-  type KernelCase,
   type PoolKind,
 } from '../../bench/cases';
-import { choice, int, type Field, type Values } from './fields';
-
-export type Unit = 'GFLOP/s' | 'GB/s';
-
-/** What a run on given sizes needs, worked out before any buffer is made. */
-export interface Plan {
-  /** Elements (4 bytes each) of every buffer the case makes, by name. */
-  buffers: Readonly<Record<string, number>>;
-  /** Multiply-adds (or element visits) of the CPU twin: the page refuses what would take long. */
-  twinCost: number;
-  /** Flops or bytes of one run of the timed calls. */
-  work: number;
-  build(gpu: Gpu): KernelCase;
-}
-
-export interface ExplorerKernel {
-  /** `family.name`, also the URL's ?kernel=. */
-  id: string;
-  family: string;
-  name: string;
-  fields: readonly Field[];
-  unit: Unit;
-  /** Needs the adapter's `subgroups` feature. */
-  subgroups?: boolean;
-  /** The entry points a run dispatches (shown before the first run; a run shows the real ones). */
-  entryPoints(gpu: Gpu | undefined): readonly string[];
-  /** Throws an Error naming the bad value when the sizes make no sense. */
-  plan(values: Values): Plan;
-}
-
-/** A kernel whose id is `family.name`. */
-function kernel(
-  family: string,
-  name: string,
-  spec: Omit<ExplorerKernel, 'id' | 'family' | 'name'>,
-): ExplorerKernel {
-  return { id: `${family}.${name}`, family, name, ...spec };
-}
+import { choice, int, type Values } from './fields';
+import { kernel, type ExplorerKernel } from './kernel';
+import { TRANSFORMER_KERNELS } from './transformerKernels';
 
 const MATMUL_ENTRY: Record<MatmulVariant, string> = {
   naive: 'matmulNaive',
@@ -283,43 +244,6 @@ function optimizerKernel(kind: 'adam' | 'sgd' | 'momentum' | 'rmsprop'): Explore
   });
 }
 
-function layerNormKernel(direction: Direction): ExplorerKernel {
-  return kernel('layerNorm', direction, {
-    fields: [int('rows', 1024, 'rows (batch·tokens)'), int('D', 64, 'D (width)')],
-    unit: 'GB/s',
-    entryPoints: () =>
-      direction === 'forward'
-        ? ['layerNormForward']
-        : ['layerNormBackwardParams', 'layerNormBackwardData'],
-    plan(v) {
-      const [rows, D] = [v.int('rows'), v.int('D')];
-      return {
-        buffers: { x: rows * D, y: rows * D, dY: rows * D, dX: rows * D, stats: 2 * rows },
-        twinCost: 6 * rows * D,
-        work: layerNormBytes(rows, D, direction),
-        build: (gpu) => layerNormCase(gpu, { rows, D }, direction),
-      };
-    },
-  });
-}
-
-function attentionSoftmaxKernel(direction: Direction): ExplorerKernel {
-  return kernel('softmax', `causal ${direction}`, {
-    fields: [int('heads', 256, 'heads (batch·heads)'), int('T', 16, 'T (tokens)')],
-    unit: 'GB/s',
-    entryPoints: () => [direction === 'forward' ? 'softmaxForward' : 'softmaxBackward'],
-    plan(v) {
-      const [heads, T] = [v.int('heads'), v.int('T')];
-      return {
-        buffers: { x: heads * T * T, y: heads * T * T, dY: heads * T * T, dX: heads * T * T },
-        twinCost: 4 * heads * T * T,
-        work: attentionSoftmaxBytes(heads, T, direction),
-        build: (gpu) => attentionSoftmaxCase(gpu, { heads, T }, direction),
-      };
-    },
-  });
-}
-
 export const EXPLORER_KERNELS: readonly ExplorerKernel[] = [
   ...(['naive', 'registerTile', 'workgroupTile', 'subgroupTile'] as const).map(matmulKernel),
   ...(['im2col', 'col2im'] as const).map(unfoldKernel),
@@ -333,7 +257,6 @@ export const EXPLORER_KERNELS: readonly ExplorerKernel[] = [
   softmaxKernel('forwardBackward'),
   softmaxKernel('forward'),
   lossMeanKernel,
-  ...(['forward', 'backward'] as const).map(layerNormKernel),
-  ...(['forward', 'backward'] as const).map(attentionSoftmaxKernel),
+  ...TRANSFORMER_KERNELS,
   ...(['adam', 'sgd', 'momentum', 'rmsprop'] as const).map(optimizerKernel),
 ];

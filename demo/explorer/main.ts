@@ -14,7 +14,8 @@ import { timeCalls } from '../../src/kernelApi';
 import { throughput } from '../../bench/page/common';
 import { compareCase, type KernelCase } from '../../bench/cases';
 import { parseValues, parseWhole } from './fields';
-import { EXPLORER_KERNELS, type ExplorerKernel, type Plan } from './kernels';
+import { type ExplorerKernel, type Plan } from './kernel';
+import { EXPLORER_KERNELS } from './kernels';
 import { renderSources, viewsOf, viewsOfCalls } from './source';
 import { fieldValue, renderFields, renderResult, ui, type ExplorerState } from './view';
 

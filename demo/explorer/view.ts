@@ -6,7 +6,7 @@ import type { AdapterSummary } from '../../src/index';
 import type { TimingResult } from '../../src/kernelApi';
 import type { Comparison } from '../../bench/cases';
 import type { Field } from './fields';
-import type { Unit } from './kernels';
+import type { Unit } from './kernel';
 
 export type ExplorerStatus =
   'starting' | 'ready' | 'running' | 'done' | 'invalid' | 'error' | 'no-webgpu';

@@ -1,9 +1,10 @@
 /**
  * The kernel explorer in headless Chromium (WebGPU on SwiftShader): matmul registerTile on an
- * awkward shape and a strided max-pool backward agree with their CPU twins within tolerance and
- * report a positive throughput, the source panel shows the family's header and highlights the
- * dispatched entry point, bad or oversized sizes give a message instead of a run, and a browser
- * without WebGPU gets the banner (the sources still show).
+ * awkward shape, a strided max-pool backward and a top-k token draw agree with their CPU twins
+ * within tolerance and report a positive throughput, the source panel shows the family's header
+ * and highlights the dispatched entry point, every kernel listed passes at its default sizes, bad
+ * or oversized sizes give a message instead of a run, and a browser without WebGPU gets the
+ * banner (the sources still show).
  */
 import type { Browser, Page } from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -118,13 +119,36 @@ describe('kernel explorer', () => {
     await page.screenshot({ path: '/tmp/explorer-pool.png', fullPage: true });
   });
 
+  it("draws a token with top-k on the GPU, the twin's id, with sample.wgsl shown", async () => {
+    const { page } = explorer;
+    await choose(page, 'sample.sampleToken', { rows: '3', V: '65', topK: '5' });
+    expect(await text(page, '#source h3')).toBe('shaders/sample.wgsl');
+    const s = await runAndWait(page);
+    expect(s.status, s.error ?? s.message).toBe('done');
+    const r = s.result;
+    if (!r) throw new Error('no result');
+    expect(r.shape).toMatch(/^rows=3 V=65 topK=5 temperature=0\.8 u=0\.\d{4}$/);
+    expect(r.calls).toEqual([expect.stringContaining('sample.sampleToken(3x65)')]);
+    // u lies inside the drawn id's CDF interval: the GPU drew the twin's id.
+    const [token] = r.comparisons;
+    const ids = /^token (\d+) \(twin (\d+)\)$/.exec(token?.output ?? '');
+    expect(ids?.[1]).toBe(ids?.[2]);
+    expect(token?.mismatches).toBe(0);
+    expect(token?.maxError).toBe(0);
+    expect(r.unit).toBe('GB/s');
+    expect(r.work).toBe(4 * (65 + 4 + 1));
+    expect(r.throughput).toBeGreaterThan(0);
+    expect(await highlighted(page)).toContain('fn sampleToken(');
+  });
+
   it('runs every kernel in the list at its default sizes within tolerance', async () => {
     const { page } = explorer;
     const ids = await page.$$eval('#kernel option', (options) =>
       options.filter((o) => !o.disabled).map((o) => o.value),
     );
     // Among them, what the explorer must offer: matmul variants, im2col/col2im, conv, pools,
-    // activations, softmax-CE, optimizers, bias and the reduction, forward and backward.
+    // activations, softmax-CE, optimizers, bias and the reduction, and the transformer's layer
+    // norm, causal softmax, GELU, transpose, embedding and token draw, forward and backward.
     for (const id of [
       'matmul.naive',
       'matmul.workgroupTile',
@@ -137,6 +161,14 @@ describe('kernel explorer', () => {
       'optimizer.rmsprop',
       'bias.backward',
       'reduce.lossMean',
+      'layerNorm.backward',
+      'softmax.causal backward',
+      'gelu.forward',
+      'gelu.backward',
+      'transpose.transpose',
+      'embedding.forward',
+      'embedding.backward',
+      'sample.sampleToken',
     ])
       expect(ids).toContain(id);
     await page.$eval('#reps', (e) => ((e as HTMLInputElement).value = '1'));
