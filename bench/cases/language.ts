@@ -21,6 +21,7 @@ import {
   readTensor,
   sampleToken,
   sampleTokenCpu,
+  drawIntervals,
   type Draw,
 } from '../../src/kernelApi';
 import type { Direction } from './conv';
@@ -91,22 +92,6 @@ export interface SampleSizes {
 }
 
 /**
- * Where the id's share of the float64 CDF (the kept ids' weights in index order, normalized)
- * lies: [start, end), or undefined for an id that is not kept (NO_TOKEN among them).
- */
-function cdfInterval(row: Float32Array, d: Draw, id: number): [number, number] | undefined {
-  const order = Array.from(row.keys()).sort((a, b) => (row[b] ?? 0) - (row[a] ?? 0) || a - b);
-  const kept = new Set(d.topK === 0 ? order : order.slice(0, d.topK));
-  const top = row.reduce((a, b) => Math.max(a, b), -Infinity); // no spread: V may be 10^5
-  const weights = Array.from(row, (v, i) =>
-    kept.has(i) ? Math.exp((v - top) / d.temperature) : 0,
-  );
-  const total = weights.reduce((a, b) => a + b, 0);
-  const start = weights.slice(0, id).reduce((a, b) => a + b, 0);
-  return kept.has(id) ? [start / total, (start + (weights[id] ?? 0)) / total] : undefined;
-}
-
-/**
  * One draw from the last of `rows` rows of logits in [-3, 3) at a fixed u. The twin adds the
  * weights in float64 in one pass, the GPU in float32 per lane's chunk, so the two may draw
  * neighbouring ids when u lies within rounding of the boundary between them. The check, as
@@ -126,8 +111,8 @@ export function sampleCase(gpu: Gpu, sizes: SampleSizes, seed = 141): KernelCase
     const check = async (): Promise<TwinCheck[]> => {
       const id = (await readTensor(gpu, token))[0] ?? NaN;
       const want = sampleTokenCpu({ logits: logitsHost, rows, V, draw: d });
-      const row = logitsHost.subarray(d.row * V, d.row * V + V);
-      const [start, end] = cdfInterval(row, d, id) ?? [NaN, NaN];
+      const held = drawIntervals(logitsHost, V, d).find((s) => s.id === id);
+      const [start, end] = held ? [held.start, held.end] : [NaN, NaN];
       // The interval's point nearest u: u itself whenever the GPU's id holds u.
       const got = [Math.min(Math.max(d.u, start), end)];
       const output = `token ${id} (twin ${want})`;

@@ -104,6 +104,7 @@ export { transposeCpu, type TransposeArgs } from './transpose.cpu';
 export { sampleToken, type SampleTokenGpuArgs } from './sample';
 export {
   sampleTokenCpu,
+  drawIntervals,
   packDraw,
   checkDraw,
   NO_TOKEN,

@@ -66,6 +66,34 @@ function keptIds(logits: FloatArray, base: number, V: number, k: number): Set<nu
   return new Set(ids.sort((a, b) => value(b) - value(a) || a - b).slice(0, k));
 }
 
+/**
+ * The float64 CDF a draw inverts: for each kept id of the draw's row, in index order, the
+ * interval [start, end) of u that draws it (normalized to end at 1). What checks of the GPU's
+ * draw measure against: an id drawn for a u outside its interval is wrong, unless u lies within
+ * rounding of the interval's edge.
+ */
+export function drawIntervals(
+  logits: FloatArray,
+  V: number,
+  d: Draw,
+): { id: number; start: number; end: number }[] {
+  const base = d.row * V;
+  const kept = keptIds(logits, base, V, d.topK);
+  let top = -Infinity;
+  for (let i = 0; i < V; i++) top = Math.max(top, logits[base + i] ?? NaN);
+  const weights = Array.from({ length: V }, (_, i) =>
+    kept.has(i) ? Math.exp(((logits[base + i] ?? NaN) - top) / Math.fround(d.temperature)) : 0,
+  );
+  const total = weights.reduce((a, b) => a + b, 0);
+  let running = 0;
+  return weights.flatMap((w, id) => {
+    if (!kept.has(id)) return [];
+    const start = running / total;
+    running += w;
+    return [{ id, start, end: running / total }];
+  });
+}
+
 /** The drawn id, or NO_TOKEN for a row holding a NaN or whose weights' sum is not finite and > 0. */
 export function sampleTokenCpu({ logits, rows, V, draw }: SampleTokenArgs<FloatArray>): number {
   checkDraw('sampleTokenCpu', draw, rows);

@@ -10,23 +10,17 @@ import { describe, expect, it } from 'vitest';
 import { createTensor, readTensor, uploadTensor } from '../../src/gpu/buffers';
 import { runCalls } from '../../src/gpu/dispatch';
 import { sampleParams, sampleShader, sampleToken } from '../../src/kernels/sample';
-import { NO_TOKEN, packDraw, sampleTokenCpu, type Draw } from '../../src/kernels/sample.cpu';
+import {
+  NO_TOKEN,
+  drawIntervals,
+  packDraw,
+  sampleTokenCpu,
+  type Draw,
+} from '../../src/kernels/sample.cpu';
 import { mulberry32, randomFloats } from '../../src/base/random';
 import { useTestGpu } from '../helpers/gpu';
 
 const gpu = useTestGpu();
-
-/** The kept ids' cumulative weights in index order, normalized to end at 1 (float64). */
-function cdf(logits: Float32Array, V: number, d: Draw): { id: number; end: number }[] {
-  const row = Array.from(logits.subarray(d.row * V, d.row * V + V));
-  const order = row.map((_, i) => i).sort((a, b) => (row[b] ?? 0) - (row[a] ?? 0) || a - b);
-  const kept = new Set(d.topK === 0 ? order : order.slice(0, d.topK));
-  const top = Math.max(...row);
-  const weights = row.map((v, i) => (kept.has(i) ? Math.exp((v - top) / d.temperature) : 0));
-  const total = weights.reduce((a, b) => a + b, 0);
-  let running = 0;
-  return weights.flatMap((w, id) => (w > 0 ? [{ id, end: (running += w) / total }] : []));
-}
 
 /** Draws with each u on the GPU (one call, the draw rewritten per submit). */
 async function drawOnGpu(
@@ -61,7 +55,7 @@ async function expectSameDraws(logits: Float32Array, rows: number, V: number, dr
       agreed++;
       return;
     }
-    const steps = cdf(logits, V, d);
+    const steps = drawIntervals(logits, V, d);
     const at = (id: number | undefined) => steps.findIndex((s) => s.id === id);
     const [a, b] = [at(got), at(want)].sort((x, y) => x - y);
     expect(a, `GPU drew ${got}, the twin ${want}, for u = ${d.u}`).toBeGreaterThanOrEqual(0);
