@@ -18,7 +18,7 @@ import type { TrainConfig, TrainProgress } from './api';
 import { readCheckpoint, saveCheckpoint, type Checkpoint } from './checkpoint';
 import { imageOf } from './data';
 import { DrawingPad } from './digit';
-import { DemoNetwork, settingsOf, type Plan } from './network';
+import { DemoNetwork, settingsOf, type Settings } from './network';
 import { optionsFromConfig, parseOptions, type DemoOptions } from './options';
 import {
   controls,
@@ -147,13 +147,18 @@ async function settle(n: DemoNetwork): Promise<void> {
   dispatch({ type: 'settled' }, paused);
 }
 
-/** Pauses training (waiting until it has settled), then builds the first of `runs` afresh. */
-async function rebuild(n: DemoNetwork, runs: Plan): Promise<void> {
+/**
+ * Pauses training and waits until it has settled (the loop still reads the old options), then
+ * builds the first of the runs `wanted` asks for.
+ */
+async function rebuild(n: DemoNetwork, wanted: Settings): Promise<void> {
   pause(n);
   await loop;
   if (!dispatch({ type: 'build' })) return;
+  n.options = wanted.options;
+  fillForm(n.options); // shows what the parser made of it, e.g. a comparison's default steps
   try {
-    await n.build(runs);
+    await n.build(wanted.runs);
     dispatch({ type: 'built' }, n.readyMessage());
   } catch (e) {
     dispatch({ type: 'buildFailed', error: messageOf(e) }, 'No network: it could not be built.');
@@ -167,15 +172,13 @@ function submitSettings(n: DemoNetwork): void {
   new FormData(ui.form).forEach((v, k) => {
     if (typeof v === 'string') params.set(k, v);
   });
-  let wanted: ReturnType<typeof settingsOf>;
+  let wanted: Settings;
   try {
     wanted = settingsOf(params);
   } catch (e) {
     return report('build', e);
   }
-  n.options = wanted.options;
-  fillForm(n.options); // shows what the parser made of it, e.g. a comparison's default steps
-  void rebuild(n, wanted.runs);
+  void rebuild(n, wanted);
 }
 
 /**
@@ -257,7 +260,8 @@ function wire(n: DemoNetwork): void {
   });
   ui.clear.addEventListener('click', () => {
     pad.clear();
-    n.input = state.probabilities = undefined;
+    n.input = undefined;
+    state.probabilities = undefined;
     ui.probabilities.replaceChildren();
   });
   ui.nextTest.addEventListener('click', () => showTestImage(n, pad));
@@ -275,7 +279,7 @@ function wire(n: DemoNetwork): void {
 }
 
 /** The URL's settings and runs, or the defaults and why the URL's cannot be used. */
-function urlSettings(): { options: DemoOptions; runs?: Plan; error?: string } {
+function urlSettings(): Settings | { options: DemoOptions; error: string } {
   try {
     return settingsOf(new URLSearchParams(location.search));
   } catch (e) {
@@ -297,12 +301,13 @@ async function boot(): Promise<void> {
     dispatch({ type: 'fatal', error: `${e.message} Reload the page.` }, 'The GPU is lost.'),
   );
   wire(n);
-  if (!wanted.runs) {
+  if ('error' in wanted) {
+    // Nothing to build: the form is usable, with the error beside its button.
     dispatch({ type: 'build' });
-    const error = `Bad URL parameter: ${wanted.error ?? 'no runs'}`;
+    const error = `Bad URL parameter: ${wanted.error}`;
     return void dispatch({ type: 'buildFailed', error }, 'No network: fix the settings.');
   }
-  await rebuild(n, wanted.runs);
+  await rebuild(n, wanted);
   if (settings.autostart) start(n);
 }
 

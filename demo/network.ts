@@ -26,11 +26,17 @@ import { ui, type DemoState } from './view';
 /** The runs to train, in order: one, or two for a comparison. */
 export type Plan = { label: string; config: TrainConfig }[];
 
+/** The page's options and the runs they ask for. */
+export interface Settings {
+  options: DemoOptions;
+  runs: Plan;
+}
+
 /**
  * The settings in `params` (the URL's or the form's) with their runs, each with its config, so
  * a bad setting or a model that cannot run throws its one-line error before anything changes.
  */
-export function settingsOf(params: URLSearchParams): { options: DemoOptions; runs: Plan } {
+export function settingsOf(params: URLSearchParams): Settings {
   const options = parseOptions(params);
   const runs = plannedRuns(options).map((r) => ({
     label: r.label,
