@@ -7,53 +7,37 @@
  * parameters preset the form (see options.ts); `steps=N` pauses after N steps and `autostart=1`
  * starts at once (for tests). A comparison (`compare=skip|bn`) trains the resnet twice in the
  * same worker, one run after the other on the same data and seed, and charts both.
+ *
+ * Train, pause, resume, a new network and a checkpoint load are events of the run's state
+ * machine (runState.ts): `dispatch` ignores what the current phase refuses (a second Pause while
+ * pausing), and the controls render from that state. An error shows beside the control that
+ * caused it and leaves the run usable; only a lost device stops the page.
  */
 import './style.css';
-import {
-  type TrainerWorker,
-  encodeGrayPng,
-  filterGrid,
-  parseTrainConfig,
-  readSafetensors,
-  type DatasetName,
-  type DatasetSplit,
-  type TrainConfig,
-  type TrainProgress,
-  type WorkerModel,
-} from './api';
-import { imageOf, loadDataset } from './data';
+import type { TrainConfig, TrainProgress } from './api';
+import { readCheckpoint, saveCheckpoint, type Checkpoint } from './checkpoint';
+import { imageOf } from './data';
 import { DrawingPad } from './digit';
+import { DemoNetwork, settingsOf, type Settings } from './network';
+import { optionsFromConfig, parseOptions, type DemoOptions } from './options';
 import {
-  optionsFromConfig,
-  padTitle,
-  parseOptions,
-  plannedRuns,
-  trainConfigOf,
-  type DemoOptions,
-} from './options';
-import {
-  drawFilters,
-  renderConfusion,
-  renderModel,
-  renderMemory,
-  renderProbabilities,
-} from './panels';
-import {
-  download,
-  fillForm,
-  renderTraining,
-  showError,
-  showModelKnobs,
-  ui,
-  type DemoState,
-} from './view';
+  controls,
+  initialRunState,
+  statusOf,
+  transition,
+  type Control,
+  type LoadedNetwork,
+  type RunEvent,
+} from './runState';
 import { openTrainerWorker } from './trainer';
+import { fillForm, messageOf, renderTraining, showModelKnobs, ui, type DemoState } from './view';
 
 /** Steps between automatic confusion-matrix updates and filter redraws while training. */
 const EVAL_EVERY = 200;
 const FILTERS_EVERY = 20;
 
 const state: DemoState = {
+  run: initialRunState,
   status: 'starting',
   message: 'Starting...',
   step: 0,
@@ -62,39 +46,52 @@ const state: DemoState = {
   accuracies: [],
   testAccuracy: [],
   samplesPerSecond: 0,
+  epochFraction: 0,
   predictions: 0,
 };
 (window as unknown as { shadergradDemo: DemoState }).shadergradDemo = state;
 
-let worker: TrainerWorker;
-let options: DemoOptions;
-let data: DatasetSplit;
-/** The network in the worker, and which dataset the worker holds. */
-let model: WorkerModel | undefined;
-let sent: DatasetName | undefined;
-/** The runs to train (two for a comparison) and the index of the one the worker holds. */
-let plan: { label: string; config: TrainConfig }[] = [];
-let current = 0;
-/**
- * The training loop's state: a click on the toggle starts an idle run and pauses a running one;
- * while pausing (until the worker's train() has ended and the views are refreshed) it does
- * nothing, so a second click can never start another run.
- */
-let run: 'idle' | 'running' | 'pausing' = 'idle';
+/** The settings before the worker is open (the form shows them), then the network's. */
+let settings: DemoOptions;
+let net: DemoNetwork | undefined;
+/** The training loop in flight; it never rejects, and a rebuild waits for it to settle. */
 let loop: Promise<void> = Promise.resolve();
-let input: Float32Array | undefined;
 let testIndex = -1;
-let epochFraction = 0;
 let renderPending = false;
 
-function setStatus(status: DemoState['status'], message: string): void {
-  state.status = status;
+/**
+ * Applies `event` to the run's state and renders; false, with nothing changed, when the current
+ * phase ignores it. `message` becomes the status line when the event is taken.
+ */
+function dispatch(event: RunEvent, message?: string): boolean {
+  const next = transition(state.run, event);
+  if (!next) return false;
+  state.run = next;
+  state.status = statusOf(next.phase);
+  if ('error' in event) state.error = event.error;
+  if (message !== undefined) state.message = message;
+  render();
+  return true;
+}
+
+/** Shows `e` beside `control`; the phase stays as it is. */
+function report(control: Control, e: unknown): void {
+  dispatch({ type: 'failed', control, error: messageOf(e) });
+}
+
+/** Runs `work` in the background; its error shows beside `control`. */
+function background(control: Control, work: Promise<unknown>): void {
+  void work.catch((e: unknown) => report(control, e));
+}
+
+/** A new status line in the same phase. */
+function say(message: string): void {
   state.message = message;
   render();
 }
 
 function render(): void {
-  renderTraining(state, epochFraction, model?.config.batchSize ?? options.batch, run === 'pausing');
+  renderTraining(state, net?.model?.config.batchSize ?? (net?.options ?? settings).batch);
 }
 
 /** Redraws at most every 100 ms while training. */
@@ -107,264 +104,211 @@ function scheduleRender(): void {
   }, 100);
 }
 
-function classNames(): readonly string[] {
-  return data.test.classNames ?? [];
+/** Asks a running loop to stop after the step in flight; ignored unless training. */
+function pause(n: DemoNetwork): void {
+  if (dispatch({ type: 'pause' }, 'Pausing after the step in flight...'))
+    background('toggle', n.worker.pause());
 }
 
-/** Asks a running loop to stop after the step in flight. */
-function pause(): void {
-  if (run !== 'running') return;
-  run = 'pausing';
-  setStatus('training', 'Pausing after the step in flight...');
-  void worker.pause().catch(fail);
+/** Trains from ready or paused; ignored in any other phase (a click while pausing, say). */
+function start(n: DemoNetwork): void {
+  const message = state.runs ? `Training run ${n.current + 1}...` : 'Training...';
+  if (!dispatch({ type: 'train' }, message)) return;
+  loop = n
+    .train(() => state.run.phase === 'training', onStep(n))
+    .then(
+      () => settle(n),
+      (e: unknown) => {
+        const stopped = `Stopped at step ${state.step} by an error.`;
+        dispatch({ type: 'trainFailed', error: messageOf(e) }, stopped);
+      },
+    )
+    .catch((e: unknown) => report('toggle', e));
 }
 
-/** The runs `o` asks for, each with its config (so a model that cannot run fails up front). */
-function planOf(o: DemoOptions): typeof plan {
-  return plannedRuns(o).map((r) => ({ label: r.label, config: trainConfigOf(r.options) }));
+function onStep(n: DemoNetwork): (s: TrainProgress) => void {
+  return (s) => {
+    Object.assign(state, { step: s.step, epoch: s.epoch, samplesPerSecond: s.samplesPerSecond });
+    state.losses.push(s.loss);
+    state.accuracies.push(s.accuracy);
+    state.epochFraction = s.epochStep / s.epochSteps;
+    // Asked for between steps, answered by the worker between two of its steps.
+    if (s.step % FILTERS_EVERY === 0) background('toggle', n.refreshViews(false));
+    if (s.step % EVAL_EVERY === 0) background('toggle', n.evaluate());
+    scheduleRender();
+  };
 }
 
-/** Points the state's curves at the current run's (fresh ones for a single run). */
-function resetRun(): void {
-  const curves = state.runs?.[current] ?? { losses: [], accuracies: [], testAccuracy: [] };
-  const { losses, accuracies, testAccuracy } = curves;
-  Object.assign(state, { step: 0, epoch: 1, losses, accuracies, testAccuracy });
-  Object.assign(state, { samplesPerSecond: 0, confusion: undefined, probabilities: undefined });
-  epochFraction = 0;
+/** The worker has stopped: the views are refreshed (with the confusion matrix), then paused. */
+async function settle(n: DemoNetwork): Promise<void> {
+  dispatch({ type: 'stopped' }, 'Pausing: evaluating the test subset...');
+  await n.refreshViews(true).catch((e: unknown) => report('toggle', e));
+  const paused = n.comparisonDone() ? 'Comparison done.' : `Paused after step ${state.step}.`;
+  dispatch({ type: 'settled' }, paused);
 }
 
-/** Stops training and throws the network away, then builds the first of `runs`. */
-async function rebuild(runs: typeof plan): Promise<void> {
-  pause();
+/**
+ * Pauses training and waits until it has settled (the loop still reads the old options), then
+ * builds the first of the runs `wanted` asks for.
+ */
+async function rebuild(n: DemoNetwork, wanted: Settings): Promise<void> {
+  pause(n);
   await loop;
-  model = undefined;
-  [plan, current] = [runs, 0];
-  const config = runs[0]?.config;
-  if (!config) return;
-  const curves = runs.map((r) => ({
-    label: r.label,
-    losses: [],
-    accuracies: [],
-    testAccuracy: [],
-  }));
-  state.runs = runs.length > 1 ? curves : undefined;
-  resetRun();
-  renderModel(ui.model, config.model, runs.length > 1 ? `run 1, ${runs[0]?.label}` : undefined);
-  setStatus('loading', 'Loading the dataset...');
-  data = await loadDataset(config.dataset, (m) => setStatus('loading', m));
-  ui.padTitle.textContent = padTitle(config.dataset);
-  if (sent !== config.dataset) {
-    setStatus('loading', 'Handing the dataset to the training worker...');
-    // The worker gets its own copy of the training images (transferred, not cloned); the page
-    // keeps the test split to show test images.
-    const train = { ...data.train, images: data.train.images.slice() };
-    await worker.setData({ train }, { transfer: true });
-    await worker.setData({ test: data.test });
-    sent = config.dataset;
+  if (!dispatch({ type: 'build' })) return;
+  n.options = wanted.options;
+  fillForm(n.options); // shows what the parser made of it, e.g. a comparison's default steps
+  try {
+    await n.build(wanted.runs);
+    dispatch({ type: 'built' }, n.readyMessage());
+  } catch (e) {
+    dispatch({ type: 'buildFailed', error: messageOf(e) }, 'No network: it could not be built.');
   }
-  setStatus('loading', 'Compiling the training step...');
-  await build(config);
-  const count = Math.min(data.train.count, config.limit ?? Infinity);
-  const runsNote = runs.length > 1 ? `, ${runs.length} runs of ${options.stopAfter} steps` : '';
-  setStatus('ready', `Ready: ${count} training images, batch ${config.batchSize}${runsNote}.`);
 }
 
-/** A fresh network for `config` in the worker (which keeps its data), with its read-outs. */
-async function build(config: TrainConfig): Promise<void> {
-  model = await worker.create(config);
-  state.memory = model.memory;
-  renderMemory(ui.memory, model.memory);
-  await refreshViews(false);
-}
-
-/**
- * Ends the comparison's current run with a test evaluation (its final test accuracy) and builds
- * the next run's network: same data, seed and step count, so only the compared switch differs.
- */
-async function nextRun(): Promise<void> {
-  await evaluate();
-  const next = plan[current + 1];
-  if (!next) return;
-  current++;
-  resetRun();
-  renderModel(ui.model, next.config.model, `run ${current + 1}, ${next.label}`);
-  setStatus('training', `Compiling run ${current + 1}, ${next.label}...`);
-  await build(next.config);
-  setStatus('training', `Training run ${current + 1}, ${next.label}...`);
-}
-
-/** Filters, probabilities of the current input and (optionally) the confusion matrix. */
-async function refreshViews(withConfusion: boolean): Promise<void> {
-  const first = model?.parameters[0];
-  if (!first) return;
-  const weights = await worker.parameter(first.name);
-  if (first.shape.length === 4) drawFilters(ui.filters, weights, first.shape);
-  await predictInput();
-  if (withConfusion) await evaluate();
-}
-
-async function evaluate(): Promise<void> {
-  if (!model) return;
-  const m = await worker.evaluate(options.testSubset);
-  state.confusion = { counts: Array.from(m.counts), accuracy: m.accuracy, total: m.total };
-  state.testAccuracy.push([state.step, m.accuracy]);
-  renderConfusion(ui.confusion, m, classNames());
-  scheduleRender();
-}
-
-async function predictInput(): Promise<void> {
-  if (!model || !input) return;
-  const probs = await worker.predict(input, 1);
-  state.probabilities = Array.from(probs);
-  state.predictions++;
-  renderProbabilities(ui.probabilities, probs, classNames());
-}
-
-function onStep(s: TrainProgress): void {
-  state.step = s.step;
-  state.epoch = s.epoch;
-  state.losses.push(s.loss);
-  state.accuracies.push(s.accuracy);
-  state.samplesPerSecond = s.samplesPerSecond;
-  epochFraction = s.epochStep / s.epochSteps;
-  // Asked for between steps, answered by the worker between two of its steps.
-  if (s.step % FILTERS_EVERY === 0) void refreshViews(false).catch(fail);
-  if (s.step % EVAL_EVERY === 0) void evaluate().catch(fail);
-  scheduleRender();
+/** "New network": settings that cannot run show their error beside the button, nothing else. */
+function submitSettings(n: DemoNetwork): void {
+  if (!controls(state.run).build) return;
+  const params = new URLSearchParams();
+  new FormData(ui.form).forEach((v, k) => {
+    if (typeof v === 'string') params.set(k, v);
+  });
+  let wanted: Settings;
+  try {
+    wanted = settingsOf(params);
+  } catch (e) {
+    return report('build', e);
+  }
+  void rebuild(n, wanted);
 }
 
 /**
- * Trains the run the worker holds and, in a comparison, each following run once the one before
- * has done its steps. `steps=N` ends each run at step N; the last one then trains on, when
- * resumed, until paused. A pause (even between runs) returns; a resume carries on from there.
+ * Loads a checkpoint (ignored while training). One saved for another architecture builds that
+ * network first; a bad file changes nothing, and its error shows beside Load.
  */
-async function trainRuns(): Promise<void> {
-  for (;;) {
-    if (current < plan.length - 1 && state.step >= options.stopAfter) {
-      await nextRun();
-      if (run !== 'running') return;
+async function load(n: DemoNetwork, file: File): Promise<void> {
+  const before = state.message;
+  if (!dispatch({ type: 'load' }, `Loading ${file.name}...`)) return;
+  let network: LoadedNetwork = 'kept';
+  try {
+    const checkpoint = await readCheckpoint(file);
+    if (checkpoint.config && differs(n, checkpoint.config)) {
+      network = 'none';
+      await buildFor(n, checkpoint.config);
+      network = 'fresh';
     }
-    const left = options.stopAfter - state.step;
-    await worker.train(left > 0 ? { steps: left } : {}, onStep);
-    if (run !== 'running' || current >= plan.length - 1) return;
+    await loadWeights(n, checkpoint);
+  } catch (e) {
+    const message = { kept: before, fresh: n.readyMessage(), none: 'No network.' }[network];
+    dispatch({ type: 'loadFailed', network, error: messageOf(e) }, message);
+    return;
   }
+  dispatch({ type: 'loaded', network }, `Loaded ${file.name}.`);
+  background('evaluate', n.refreshViews(true));
 }
 
-function start(): void {
-  if (run !== 'idle' || !model) return;
-  run = 'running';
-  setStatus('training', state.runs ? `Training run ${current + 1}...` : 'Training...');
-  loop = trainRuns()
-    .then(async () => {
-      run = 'pausing';
-      setStatus('training', 'Pausing: evaluating the test subset...');
-      await refreshViews(true);
-      run = 'idle';
-      const done = state.runs && current === plan.length - 1 && state.step >= options.stopAfter;
-      setStatus('paused', done ? 'Comparison done.' : `Paused after step ${state.step}.`);
-    })
-    .catch((e: unknown) => {
-      run = 'idle';
-      fail(e);
-    });
+/** True when `config` is for another architecture than the network's (or there is none). */
+function differs(n: DemoNetwork, config: TrainConfig): boolean {
+  return JSON.stringify(config.model) !== JSON.stringify(n.model?.config.model);
 }
 
-function fail(e: unknown): void {
-  showError(state, e);
-  setStatus('error', 'Stopped by an error (see above).');
+/** Makes the network a checkpoint was saved from, and shows its settings in the form. */
+async function buildFor(n: DemoNetwork, config: TrainConfig): Promise<void> {
+  n.options = optionsFromConfig(config, n.options) ?? { ...n.options, compare: 'none' };
+  fillForm(n.options);
+  const limit = n.options.limit !== undefined ? { limit: n.options.limit } : {};
+  await n.build([{ label: 'checkpoint', config: { ...config, ...limit } }]);
 }
 
-async function save(firstLayerOnly: boolean): Promise<void> {
-  const first = model?.parameters[0];
-  if (!model || !first) return;
-  const meta = { 'shadergrad.config': JSON.stringify(model.config), step: String(state.step) };
-  const layer = first.name.split('.')[0] ?? first.name;
-  const names = model.parameters.map((p) => p.name).filter((n) => n.startsWith(`${layer}.`));
-  const bytes = await worker.saveWeights(meta, firstLayerOnly ? names : undefined);
-  const type = 'application/octet-stream';
-  download(bytes, firstLayerOnly ? `${layer}.safetensors` : 'model.safetensors', type);
-  if (firstLayerOnly && first.shape.length === 4) {
-    const grid = filterGrid(await worker.parameter(first.name), first.shape);
-    download(encodeGrayPng(grid.pixels, grid.width, grid.height), `${layer}.png`, 'image/png');
-  }
+async function loadWeights(n: DemoNetwork, checkpoint: Checkpoint): Promise<void> {
+  if (!n.model) throw new Error('there is no network to load it into: make one with the form');
+  // The worker checks every name and shape before it writes any, so a mismatch changes nothing.
+  await n.worker.loadWeights(checkpoint.bytes, checkpoint.name);
+  state.loaded = checkpoint.name;
 }
 
-/** Loads a checkpoint; one saved for another architecture rebuilds the network first. */
-async function load(file: File): Promise<void> {
-  const bytes = new Uint8Array(await file.arrayBuffer());
-  const saved = readSafetensors(bytes, file.name).metadata['shadergrad.config'];
-  const config = saved ? parseTrainConfig(JSON.parse(saved), `${file.name} metadata`) : undefined;
-  if (config && JSON.stringify(config.model) !== JSON.stringify(model?.config.model)) {
-    options = optionsFromConfig(config, options) ?? { ...options, compare: 'none' };
-    fillForm(options);
-    const limit = options.limit !== undefined ? { limit: options.limit } : {};
-    await rebuild([{ label: 'checkpoint', config: { ...config, ...limit } }]);
-  }
-  if (!model) return;
-  await worker.loadWeights(bytes, file.name);
-  state.loaded = file.name;
-  await refreshViews(true);
-  if (run === 'idle') setStatus(state.status, `Loaded ${file.name}.`);
+function save(n: DemoNetwork, firstLayerOnly: boolean): void {
+  dispatch({ type: 'clear', control: 'save' });
+  if (n.model) background('save', saveCheckpoint(n.worker, n.model, state.step, firstLayerOnly));
 }
 
-function showTestImage(): void {
-  testIndex = (testIndex + 1) % data.test.count;
-  input = imageOf(data.test, testIndex);
-  pad.show(input);
-  const label = data.test.labels[testIndex] ?? 0;
-  ui.inputNote.textContent = `Test image #${testIndex}, labelled ${classNames()[label] ?? label}.`;
-  void predictInput().catch(fail);
+/** Shows `image` (a drawing or a test image) and its class probabilities. */
+function predict(n: DemoNetwork, image: Float32Array, note: string): void {
+  dispatch({ type: 'clear', control: 'predict' });
+  n.input = image;
+  ui.inputNote.textContent = note;
+  background('predict', n.predictInput());
 }
 
-const pad = new DrawingPad(ui.pad, (image) => {
-  input = image;
-  ui.inputNote.textContent = 'Your drawing, centred and scaled to 28x28 like MNIST.';
-  void predictInput().catch(fail);
-});
+function showTestImage(n: DemoNetwork, pad: DrawingPad): void {
+  const test = n.data?.test;
+  if (!test) return;
+  testIndex = (testIndex + 1) % test.count;
+  const image = imageOf(test, testIndex);
+  pad.show(image);
+  const label = test.labels[testIndex] ?? 0;
+  predict(n, image, `Test image #${testIndex}, labelled ${n.classNames()[label] ?? label}.`);
+}
 
-function wire(): void {
-  ui.modelChoice.addEventListener('change', showModelKnobs);
-  ui.toggle.addEventListener('click', () => (run === 'running' ? pause() : start()));
-  ui.evaluate.addEventListener('click', () => void evaluate().catch(fail));
+function wire(n: DemoNetwork): void {
+  const pad = new DrawingPad(ui.pad, (image) =>
+    predict(n, image, 'Your drawing, centred and scaled to 28x28 like MNIST.'),
+  );
+  ui.toggle.addEventListener('click', () => (state.run.phase === 'training' ? pause(n) : start(n)));
+  ui.evaluate.addEventListener('click', () => {
+    dispatch({ type: 'clear', control: 'evaluate' });
+    background('evaluate', n.evaluate());
+  });
   ui.clear.addEventListener('click', () => {
     pad.clear();
-    input = undefined;
+    n.input = undefined;
     state.probabilities = undefined;
     ui.probabilities.replaceChildren();
   });
-  ui.nextTest.addEventListener('click', showTestImage);
-  ui.saveModel.addEventListener('click', () => void save(false).catch(fail));
-  ui.saveFirst.addEventListener('click', () => void save(true).catch(fail));
+  ui.nextTest.addEventListener('click', () => showTestImage(n, pad));
+  ui.saveModel.addEventListener('click', () => save(n, false));
+  ui.saveFirst.addEventListener('click', () => save(n, true));
   ui.load.addEventListener('change', () => {
     const file = ui.load.files?.[0];
-    if (file) void load(file).catch(fail);
     ui.load.value = '';
+    if (file) void load(n, file);
   });
   ui.form.addEventListener('submit', (e) => {
     e.preventDefault();
-    const params = new URLSearchParams();
-    new FormData(ui.form).forEach((v, k) => {
-      if (typeof v === 'string') params.set(k, v);
-    });
-    void (async () => {
-      options = parseOptions(params);
-      fillForm(options); // shows what the parser made of it, e.g. a comparison's default steps
-      ui.error.hidden = true;
-      await rebuild(planOf(options));
-    })().catch(fail);
+    submitSettings(n);
   });
 }
 
-async function boot(): Promise<void> {
-  options = parseOptions(new URLSearchParams(location.search));
-  fillForm(options);
-  const opened = await openTrainerWorker({ banner: ui.noWebgpu, adapter: ui.adapter });
-  if (!opened) return setStatus('no-webgpu', 'WebGPU is not available.');
-  [worker, state.adapter] = [opened.worker, opened.adapter];
-  void worker.lost.then((e) => fail(e));
-  wire();
-  await rebuild(planOf(options));
-  if (options.autostart) start();
+/** The URL's settings and runs, or the defaults and why the URL's cannot be used. */
+function urlSettings(): Settings | { options: DemoOptions; error: string } {
+  try {
+    return settingsOf(new URLSearchParams(location.search));
+  } catch (e) {
+    return { options: parseOptions(new URLSearchParams()), error: messageOf(e) };
+  }
 }
 
-boot().catch(fail);
+async function boot(): Promise<void> {
+  const wanted = urlSettings();
+  settings = wanted.options;
+  fillForm(settings);
+  ui.modelChoice.addEventListener('change', showModelKnobs);
+  const opened = await openTrainerWorker({ banner: ui.noWebgpu, adapter: ui.adapter });
+  if (!opened) return void dispatch({ type: 'noWebgpu' }, 'WebGPU is not available.');
+  state.adapter = opened.adapter;
+  const n = new DemoNetwork(opened.worker, state, settings, say, scheduleRender);
+  net = n;
+  void n.worker.lost.then((e) =>
+    dispatch({ type: 'fatal', error: `${e.message} Reload the page.` }, 'The GPU is lost.'),
+  );
+  wire(n);
+  if ('error' in wanted) {
+    // Nothing to build: the form is usable, with the error beside its button.
+    dispatch({ type: 'build' });
+    const error = `Bad URL parameter: ${wanted.error}`;
+    return void dispatch({ type: 'buildFailed', error }, 'No network: fix the settings.');
+  }
+  await rebuild(n, wanted);
+  if (settings.autostart) start(n);
+}
+
+boot().catch((e: unknown) => dispatch({ type: 'fatal', error: messageOf(e) }, 'Stopped.'));

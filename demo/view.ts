@@ -6,9 +6,9 @@ import type { AdapterSummary, MemoryReport } from './api';
 import { drawChart, smooth, type Series } from './charts';
 import { optionsToParams, type DemoOptions } from './options';
 import { byId } from './page';
+import { controls, type Control, type DemoStatus, type RunState } from './runState';
 
-export type DemoStatus =
-  'starting' | 'loading' | 'ready' | 'training' | 'paused' | 'error' | 'no-webgpu';
+export type { DemoStatus } from './runState';
 
 /** One run of a comparison; while it trains, the state's curves are these very arrays. */
 export interface RunCurves {
@@ -20,6 +20,9 @@ export interface RunCurves {
 }
 
 export interface DemoState {
+  /** The run's state machine (runState.ts): phase and errors; buttons render from it. */
+  run: RunState;
+  /** The coarse status derived from the phase (statusOf). */
   status: DemoStatus;
   /** What the page says it is doing, as shown next to the controls. */
   message: string;
@@ -32,6 +35,8 @@ export interface DemoState {
   /** [step, accuracy] of each confusion-matrix evaluation. */
   testAccuracy: [number, number][];
   samplesPerSecond: number;
+  /** How much of the current epoch is done, in [0, 1] (the progress bar). */
+  epochFraction: number;
   /** A comparison's runs in order (the first is the one with the switch on); absent for one run. */
   runs?: RunCurves[];
   /** Class probabilities of the current drawing or test image. */
@@ -42,6 +47,7 @@ export interface DemoState {
   memory?: MemoryReport;
   /** File name of the last checkpoint loaded. */
   loaded?: string;
+  /** The last error the page showed, wherever it showed it (kept for tests). */
   error?: string;
 }
 
@@ -49,6 +55,16 @@ export const ui = {
   adapter: byId('adapter', HTMLElement),
   noWebgpu: byId('no-webgpu', HTMLElement),
   error: byId('error', HTMLElement),
+  /** Where each control's error is shown, beside the control. */
+  errors: {
+    toggle: byId('toggle-error', HTMLElement),
+    evaluate: byId('evaluate-error', HTMLElement),
+    save: byId('save-error', HTMLElement),
+    load: byId('load-error', HTMLElement),
+    build: byId('build-error', HTMLElement),
+    predict: byId('predict-error', HTMLElement),
+  } satisfies Record<Control, HTMLElement>,
+  apply: byId('apply', HTMLButtonElement),
   form: byId('settings', HTMLFormElement),
   model: byId('model', HTMLElement),
   padTitle: byId('pad-title', HTMLElement),
@@ -73,12 +89,9 @@ export const ui = {
   memory: byId('memory', HTMLElement),
 };
 
-/** Shows an error in the banner (and keeps it in the state for tests). */
-export function showError(state: DemoState, e: unknown): void {
-  const message = e instanceof Error ? e.message : String(e);
-  state.error = message;
-  ui.error.textContent = message;
-  ui.error.hidden = false;
+/** The text of anything thrown. */
+export function messageOf(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
 }
 
 /** Offers `bytes` to the user as a file download. */
@@ -89,31 +102,32 @@ export function download(bytes: Uint8Array, name: string, type: string): void {
   setTimeout(() => URL.revokeObjectURL(url), 10_000);
 }
 
-/**
- * Status line, buttons, counters, progress bar and both charts. While `pausing`, the toggle is
- * disabled: training stops after the step in flight.
- */
-export function renderTraining(
-  state: DemoState,
-  epochFraction: number,
-  batch: number,
-  pausing = false,
-): void {
-  const busy =
-    state.status === 'starting' || state.status === 'loading' || state.status === 'error';
-  ui.toggle.disabled = busy || state.status === 'no-webgpu';
-  for (const b of [ui.evaluate, ui.saveModel, ui.saveFirst]) b.disabled = ui.toggle.disabled;
-  ui.load.disabled = ui.toggle.disabled;
-  ui.toggle.disabled ||= pausing;
-  ui.toggle.textContent = pausing
-    ? 'Pausing...'
-    : state.status === 'training'
-      ? 'Pause'
-      : state.step > 0
-        ? 'Resume'
-        : 'Train';
+/** Buttons and their errors, from the run's state only; a lost device fills the banner. */
+function renderControls(run: RunState): void {
+  const c = controls(run);
+  ui.toggle.disabled = !c.toggle.enabled;
+  ui.toggle.textContent = c.toggle.label;
+  ui.evaluate.disabled = !c.evaluate;
+  ui.saveModel.disabled = ui.saveFirst.disabled = !c.save;
+  ui.load.disabled = !c.load;
+  // A checkpoint replaces the weights under a running step, so it waits for a pause.
+  ui.load.title = run.phase === 'training' ? 'Pause training to load a checkpoint' : '';
+  ui.apply.disabled = !c.build;
+  ui.nextTest.disabled = !c.predict;
+  for (const [control, slot] of Object.entries(ui.errors)) {
+    const message = run.errors[control as Control];
+    slot.textContent = message ?? '';
+    slot.hidden = message === undefined;
+  }
+  ui.error.textContent = run.fatal ?? '';
+  ui.error.hidden = run.fatal === undefined;
+}
+
+/** Controls, status line, counters, progress bar and both charts. */
+export function renderTraining(state: DemoState, batch: number): void {
+  renderControls(state.run);
   ui.status.textContent = state.message;
-  ui.epochBar.style.width = `${(100 * epochFraction).toFixed(1)}%`;
+  ui.epochBar.style.width = `${(100 * state.epochFraction).toFixed(1)}%`;
   const last = state.losses.length - 1;
   const cell = (name: string, value: string): string => `<span>${name} <b>${value}</b></span>`;
   const cells = [
