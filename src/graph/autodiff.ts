@@ -471,3 +471,16 @@ export async function loadOpRules(graph: Graph): Promise<OpRules> {
   const { sequenceRules } = await import('./sequenceRules');
   return { ...imageRules, ...sequenceRules };
 }
+
+/** The node's rule pair (the table types each op's entry by that op). */
+export function ruleOf<K extends GraphNode['op']>(
+  rules: OpRules,
+  node: GraphNode<K>,
+): {
+  forward(n: GraphNode<K>, c: RuleContext): KernelCall[];
+  backward(n: GraphNode<K>, c: RuleContext): KernelCall[];
+} {
+  const rule = rules[node.op];
+  if (!rule) throw new Error(`internal: the rules of ${node.op} were not loaded for this graph`);
+  return rule;
+}

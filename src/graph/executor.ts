@@ -11,7 +11,7 @@
  *    no buffer or bind group is created per step.
  */
 import type { Gpu } from '../gpu/device';
-import { loadOpRules, type OpRules } from './autodiff';
+import { loadOpRules, ruleOf, type OpRules } from './autodiff';
 import type { RuleContext } from './ruleContext';
 import {
   prepareCall,
@@ -325,19 +325,6 @@ function trace(graph: Graph, rules: OpRules, tracer: Tracer, options: PlanOption
   tracer.beginBackward(undefined);
   calls.push(...optimizerCalls(tracer.store));
   return calls;
-}
-
-/** The node's rule pair (the table types each op's entry by that op). */
-function ruleOf<K extends GraphNode['op']>(
-  rules: OpRules,
-  node: GraphNode<K>,
-): {
-  forward(n: GraphNode<K>, c: RuleContext): KernelCall[];
-  backward(n: GraphNode<K>, c: RuleContext): KernelCall[];
-} {
-  const rule = rules[node.op];
-  if (!rule) throw new Error(`internal: the rules of ${node.op} were not loaded for this graph`);
-  return rule;
 }
 
 function inputMap(graph: Graph, tracer: Tracer): Map<string, GpuTensor> {
