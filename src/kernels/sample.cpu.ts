@@ -67,6 +67,26 @@ function keptIds(logits: FloatArray, base: number, V: number, k: number): Set<nu
 }
 
 /**
+ * The draw's kept ids (the top k of its row) and per id exp((logit - top) / temperature) if kept,
+ * else 0, with top the row's largest logit (float64, the temperature as the GPU reads it).
+ */
+function keptWeights(
+  logits: FloatArray,
+  V: number,
+  d: Draw,
+): { kept: Set<number>; weights: number[] } {
+  const base = d.row * V;
+  const kept = keptIds(logits, base, V, d.topK);
+  let top = -Infinity;
+  for (let i = 0; i < V; i++) top = Math.max(top, logits[base + i] ?? NaN);
+  const temperature = Math.fround(d.temperature);
+  const weights = Array.from({ length: V }, (_, i) =>
+    kept.has(i) ? Math.exp(((logits[base + i] ?? NaN) - top) / temperature) : 0,
+  );
+  return { kept, weights };
+}
+
+/**
  * The float64 CDF a draw inverts: for each kept id of the draw's row, in index order, the
  * interval [start, end) of u that draws it (normalized to end at 1). What checks of the GPU's
  * draw measure against: an id drawn for a u outside its interval is wrong, unless u lies within
@@ -77,13 +97,7 @@ export function drawIntervals(
   V: number,
   d: Draw,
 ): { id: number; start: number; end: number }[] {
-  const base = d.row * V;
-  const kept = keptIds(logits, base, V, d.topK);
-  let top = -Infinity;
-  for (let i = 0; i < V; i++) top = Math.max(top, logits[base + i] ?? NaN);
-  const weights = Array.from({ length: V }, (_, i) =>
-    kept.has(i) ? Math.exp(((logits[base + i] ?? NaN) - top) / Math.fround(d.temperature)) : 0,
-  );
+  const { kept, weights } = keptWeights(logits, V, d);
   const total = weights.reduce((a, b) => a + b, 0);
   let running = 0;
   return weights.flatMap((w, id) => {
@@ -99,20 +113,16 @@ export function sampleTokenCpu({ logits, rows, V, draw }: SampleTokenArgs<FloatA
   checkDraw('sampleTokenCpu', draw, rows);
   const base = draw.row * V;
   const u = new Float32Array(packDraw(draw).buffer)[1] ?? 0;
-  const temperature = Math.fround(draw.temperature);
   for (let i = 0; i < V; i++) if (Number.isNaN(logits[base + i])) return NO_TOKEN;
-  const kept = keptIds(logits, base, V, draw.topK);
-  let top = -Infinity;
-  for (let i = 0; i < V; i++) top = Math.max(top, logits[base + i] ?? NaN);
-  const weight = (i: number) => Math.exp(((logits[base + i] ?? NaN) - top) / temperature);
+  const { kept, weights } = keptWeights(logits, V, draw);
   let total = 0;
-  for (let i = 0; i < V; i++) if (kept.has(i)) total += weight(i);
+  for (let i = 0; i < V; i++) if (kept.has(i)) total += weights[i] ?? 0;
   if (!(total > 0 && Number.isFinite(total))) return NO_TOKEN;
   const target = u * total;
   let running = 0;
   for (let i = 0; i < V; i++) {
     if (!kept.has(i)) continue;
-    running += weight(i);
+    running += weights[i] ?? 0;
     if (target < running) return i;
   }
   return Math.max(...kept);
