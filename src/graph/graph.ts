@@ -127,9 +127,9 @@ export class Graph {
     return this.append('flatten', [x], {}, [N ?? 1, rest.reduce((a, b) => a * b, 1)]);
   }
 
-  /** torch.nn.Linear over the last axis: [N, in] -> [N, units], or [N, T, in] -> [N, T, units]. */
   /**
-   * y = act(x·Wᵀ + b) over the last axis, W [units, in] named <name>.weight; or, with `weight`,
+   * torch.nn.Linear over the last axis ([N, in] -> [N, units], or [N, T, in] -> [N, T, units]):
+   * y = act(x·Wᵀ + b), W [units, in] named <name>.weight; or, with `weight`,
    * an earlier layer's parameter of that shape (weight tying: a GPT's output projection reusing
    * its token table). A parameter used twice gets the sum of both uses' gradients.
    */
@@ -461,8 +461,10 @@ export class Graph {
     return reached;
   }
 
-  /** Every parameter and buffer in graph order (the state_dict order). */
-  /** Every parameter once, in the order layers declare them (a tied one where it first appears). */
+  /**
+   * Every parameter and buffer once, in graph order (the state_dict order; a tied parameter where
+   * it first appears).
+   */
   parameters(): ParamSpec[] {
     const seen = new Set<string>();
     return this.nodes.flatMap((n) => n.params).filter((p) => !seen.has(p.name) && seen.add(p.name));
@@ -481,7 +483,7 @@ export class Graph {
 
   /** An earlier layer's parameter for `layer` to share; it must have the shape `layer` needs. */
   private tiedParameter(layer: string, name: string, shape: readonly number[]): ParamSpec {
-    const found = this.nodes.flatMap((n) => n.params).find((p) => p.name === name);
+    const found = this.parameters().find((p) => p.name === name);
     if (!found)
       throw new ShadergradError(`${layer}: no earlier layer has a parameter '${name}' to tie to`);
     if (found.shape.join() !== shape.join())
