@@ -294,3 +294,65 @@ def write_golden(case, out, summary):
         f.write('\n')
     print(f'{case}: loss {summary["loss_initial"]:.6f}, {len(out)} tensors, '
           f'{os.path.getsize(path)} bytes, f32-f64 {summary["adamw_max_abs_f32_minus_f64_overall"]:.3g}')
+
+
+def record(acts, name, value):
+    """value, kept in acts as act.<name> when acts is given."""
+    if acts is not None:
+        acts[f'act.{name}'] = value
+    return value
+
+
+class PositionEmbedding(nn.Module):
+    """A learned [T, C] table added to the tokens (shadergrad's positionEmbedding)."""
+
+    def __init__(self, t, c):
+        super().__init__()
+        self.weight = nn.Parameter(torch.zeros(t, c))
+
+    def forward(self, x):
+        return x + self.weight
+
+
+class Attention(nn.Module):
+    """query, key, value, proj: nn.Linear(C, C); heads split as view(N, T, H, D).transpose(1, 2);
+    act.<prefix>.softmax records the attention weights."""
+
+    def __init__(self, c, heads, causal):
+        super().__init__()
+        self.query, self.key, self.value, self.proj = (nn.Linear(c, c) for _ in range(4))
+        self.heads, self.causal = heads, causal
+
+    def forward(self, x, acts, prefix):
+        n, t, c = x.shape
+        d = c // self.heads
+        split = lambda lin: lin(x).view(n, t, self.heads, d).transpose(1, 2)  # noqa: E731
+        q, k, v = split(self.query), split(self.key), split(self.value)
+        scores = q @ k.transpose(-2, -1) / math.sqrt(d)
+        if self.causal:
+            mask = torch.triu(torch.ones(t, t, dtype=torch.bool), diagonal=1)
+            scores = scores.masked_fill(mask, float('-inf'))
+        weights = record(acts, f'{prefix}.softmax', scores.softmax(-1))
+        return self.proj((weights @ v).transpose(1, 2).reshape(n, t, c))
+
+
+class Mlp(nn.Module):
+    def __init__(self, c, hidden):
+        super().__init__()
+        self.fc1, self.fc2 = nn.Linear(c, hidden), nn.Linear(hidden, c)
+
+    def forward(self, x):
+        return self.fc2(F.gelu(self.fc1(x)))  # exact (erf) GELU
+
+
+class Block(nn.Module):
+    """Pre-norm: h = x + attn(ln1(x)); out = h + mlp(ln2(h)), recorded as act.<prefix>."""
+
+    def __init__(self, c, heads, hidden, causal):
+        super().__init__()
+        self.ln1, self.attn = nn.LayerNorm(c), Attention(c, heads, causal)
+        self.ln2, self.mlp = nn.LayerNorm(c), Mlp(c, hidden)
+
+    def forward(self, x, acts, prefix):
+        h = x + self.attn(self.ln1(x), acts, f'{prefix}.attn')
+        return record(acts, prefix, h + self.mlp(self.ln2(h)))

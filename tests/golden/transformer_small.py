@@ -17,6 +17,8 @@ import torch.nn.functional as F
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 from parity_common import (  # noqa: E402
+    Block,
+    PositionEmbedding,
     adamw_steps,
     f32,
     precision_table,
@@ -31,63 +33,11 @@ STEPS = 3
 PARAM_SEED = 4000
 
 
-class PositionEmbedding(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.weight = nn.Parameter(torch.zeros(T, C))
-
-    def forward(self, x):
-        return x + self.weight
-
-
-class Attention(nn.Module):
-    def __init__(self, causal):
-        super().__init__()
-        self.query, self.key, self.value, self.proj = (nn.Linear(C, C) for _ in range(4))
-        self.causal = causal
-
-    def forward(self, x, acts, prefix):
-        n, t, c = x.shape
-        d = c // HEADS
-        heads = lambda lin: lin(x).view(n, t, HEADS, d).transpose(1, 2)  # noqa: E731
-        q, k, v = heads(self.query), heads(self.key), heads(self.value)
-        scores = q @ k.transpose(-2, -1) / math.sqrt(d)
-        if self.causal:
-            mask = torch.triu(torch.ones(t, t, dtype=torch.bool), diagonal=1)
-            scores = scores.masked_fill(mask, float('-inf'))
-        weights = scores.softmax(-1)
-        acts[f'act.{prefix}.softmax'] = weights
-        mixed = (weights @ v).transpose(1, 2).reshape(n, t, c)
-        return self.proj(mixed)
-
-
-class Mlp(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.fc1, self.fc2 = nn.Linear(C, HIDDEN), nn.Linear(HIDDEN, C)
-
-    def forward(self, x):
-        return self.fc2(F.gelu(self.fc1(x)))
-
-
-class Block(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.ln1, self.attn = nn.LayerNorm(C), Attention(causal=True)
-        self.ln2, self.mlp = nn.LayerNorm(C), Mlp()
-
-    def forward(self, x, acts, prefix):
-        h = x + self.attn(self.ln1(x), acts, f'{prefix}.attn')
-        out = h + self.mlp(self.ln2(h))
-        acts[f'act.{prefix}'] = out
-        return out
-
-
 class Gpt(nn.Module):
     def __init__(self):
         super().__init__()
-        self.wte, self.wpe = nn.Embedding(VOCAB, C), PositionEmbedding()
-        self.blocks = nn.ModuleList(Block() for _ in range(LAYERS))
+        self.wte, self.wpe = nn.Embedding(VOCAB, C), PositionEmbedding(T, C)
+        self.blocks = nn.ModuleList(Block(C, HEADS, HIDDEN, causal=True) for _ in range(LAYERS))
         self.ln_f, self.head = nn.LayerNorm(C), nn.Linear(C, VOCAB)
 
     def forward(self, tokens, acts=None):

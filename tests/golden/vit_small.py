@@ -26,10 +26,13 @@ import torch.nn.functional as F
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 from parity_common import (  # noqa: E402
+    Block,
+    PositionEmbedding,
     adamw_steps,
     cross_check,
     f32,
     precision_table,
+    record,
     record_first_step,
     write_golden,
 )
@@ -57,61 +60,11 @@ MODEL = {
 }
 
 
-def record(acts, name, value):
-    if acts is not None:
-        acts[f'act.{name}'] = value
-    return value
-
-
-class PositionEmbedding(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.weight = nn.Parameter(torch.zeros(S, C))
-
-    def forward(self, x):
-        return x + self.weight
-
-
-class Attention(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.query, self.key, self.value, self.proj = (nn.Linear(C, C) for _ in range(4))
-
-    def forward(self, x, acts, prefix):
-        n, t, c = x.shape
-        d = c // HEADS
-        heads = lambda lin: lin(x).view(n, t, HEADS, d).transpose(1, 2)  # noqa: E731
-        q, k, v = heads(self.query), heads(self.key), heads(self.value)
-        scores = q @ k.transpose(-2, -1) / math.sqrt(d)  # no mask: an encoder
-        weights = record(acts, f'{prefix}.softmax', scores.softmax(-1))
-        return self.proj((weights @ v).transpose(1, 2).reshape(n, t, c))
-
-
-class Mlp(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.fc1, self.fc2 = nn.Linear(C, HIDDEN), nn.Linear(HIDDEN, C)
-
-    def forward(self, x):
-        return self.fc2(F.gelu(self.fc1(x)))  # exact (erf) GELU
-
-
-class Block(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.ln1, self.attn = nn.LayerNorm(C), Attention()
-        self.ln2, self.mlp = nn.LayerNorm(C), Mlp()
-
-    def forward(self, x, acts, prefix):
-        h = x + self.attn(self.ln1(x), acts, f'{prefix}.attn')
-        return record(acts, prefix, h + self.mlp(self.ln2(h)))
-
-
 class Vit(nn.Module):
     def __init__(self):
         super().__init__()
-        self.patch, self.pos = nn.Conv2d(CHANNELS, C, PATCH, stride=PATCH), PositionEmbedding()
-        self.blocks = nn.ModuleList(Block() for _ in range(BLOCKS))
+        self.patch, self.pos = nn.Conv2d(CHANNELS, C, PATCH, stride=PATCH), PositionEmbedding(S, C)
+        self.blocks = nn.ModuleList(Block(C, HEADS, HIDDEN, causal=False) for _ in range(BLOCKS))
         self.norm, self.head = nn.LayerNorm(C), nn.Linear(C, CLASSES)
 
     def forward(self, images, acts=None):
