@@ -2,7 +2,8 @@
 /**
  * The command line: `npm start -- [flags]` trains (default: the reference CNN on MNIST, one
  * epoch; see train.ts), `--eval CHECKPOINT` tests a saved model; `gpt` and `sample` train and
- * sample a character-level GPT (gpt.ts). Bad flags or files, a model too
+ * sample a character-level GPT (gpt.ts); `exercises`, `exercise` and `check` run the course
+ * (course.ts). Bad flags or files, a model too
  * big for memory or a device lost more often than the run recovers from exit 1 with one line
  * that names the flag, file or tensor; `SHADERGRAD_DEBUG=1` shows stack traces.
  */
@@ -11,6 +12,7 @@ import { datasetToGpu } from '../models/fit';
 import { loadPredictor } from '../models/predictor';
 import { parseArgs, usage } from './args';
 import { configOf, loadSplit, pct, readBytes } from './common';
+import { courseCommand, runCourseCommand } from './course';
 import { errorLine } from './files';
 import { gptUsage, languageCommand, sampleGpt, trainGpt } from './gpt';
 import { train } from './train';
@@ -38,7 +40,10 @@ async function evaluateCheckpoint(
 
 /** Runs the command; resolves to the exit status. */
 async function main(argv: readonly string[]): Promise<number> {
-  const language = languageCommand(argv[0] === '--' ? argv.slice(1) : argv);
+  const args = argv[0] === '--' ? argv.slice(1) : argv;
+  const course = courseCommand(args);
+  if (course) return runCourseCommand(course.command, course.rest);
+  const language = languageCommand(args);
   if (language) {
     const { command, rest } = language;
     if (rest.includes('--help') || rest.includes('-h')) console.log(gptUsage(command));

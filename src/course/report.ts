@@ -1,0 +1,55 @@
+/**
+ * The autograder's verdict as text: passed checks summarized in one line each, every failure in
+ * full, the speed against the library's kernel, and a last line that says pass or fail.
+ */
+import type { CheckName, Finding, Grade } from './grade';
+
+const TITLES: Record<CheckName, string> = {
+  compile: 'compiles',
+  bindings: 'bindings',
+  result: 'matches the CPU twin',
+  bounds: 'writes only inside its outputs',
+  races: 'race detector',
+  speed: 'speed',
+};
+
+const ORDER: readonly CheckName[] = ['compile', 'bindings', 'result', 'bounds', 'races'];
+
+function indent(text: string): string {
+  return text.replaceAll('\n', '\n    ');
+}
+
+function checkLines(check: CheckName, findings: readonly Finding[]): string[] {
+  if (findings.length === 0) return [];
+  const failed = findings.filter((f) => !f.ok);
+  if (failed.length === 0) {
+    const cases = findings.length > 1 ? ` (${findings.length} cases)` : '';
+    const only = findings.length === 1 && findings[0] ? findings[0].message : TITLES[check];
+    return [`  ✓ ${findings.length > 1 ? TITLES[check] : only}${cases}`];
+  }
+  return failed.map((f) => `  ✗ ${indent(f.message)}`);
+}
+
+export function formatGrade(grade: Grade): string {
+  const { exercise, file } = grade;
+  const lines = [`${exercise.id}: ${exercise.title} — checking ${file}`];
+  for (const check of ORDER)
+    lines.push(
+      ...checkLines(
+        check,
+        grade.findings.filter((f) => f.check === check),
+      ),
+    );
+  if (grade.speed) {
+    const { yoursMs, libraryMs, throughput, unit } = grade.speed;
+    lines.push(
+      `  speed: ${yoursMs.toFixed(3)} ms (${throughput.toFixed(1)} ${unit}); the library's kernel ${libraryMs.toFixed(3)} ms: yours runs at ${(libraryMs / yoursMs).toFixed(2)}x its speed (medians of 7)`,
+    );
+  }
+  lines.push(
+    grade.passed
+      ? `PASS: ${file} does what exercise ${exercise.id} asks.`
+      : `FAIL: ${grade.findings.filter((f) => !f.ok).length} check(s) failed; fix the first one first.`,
+  );
+  return lines.join('\n');
+}
