@@ -44,14 +44,18 @@ export function along(count: number, perWorkgroup: number): Workgroups {
   return [groups, 1, 1];
 }
 
-/** Uploads the case's buffers (outputs as zeros) and hands them to `calls` for the library's kernel. */
+/**
+ * Uploads the case's buffers (outputs as zeros), shaped as `shapes` says where a library wrapper
+ * checks shapes (flat otherwise), and hands them to `calls` for the library's kernel.
+ */
 export function libraryRun(
   gpu: Gpu,
   c: ExerciseCase,
   calls: (tensors: readonly GpuTensor[]) => KernelCall[],
+  shapes: readonly (readonly number[])[] = [],
 ): LibraryRun {
-  const tensors = c.buffers.map((b) =>
-    uploadTensor(gpu, b.data, [b.data.length], { dtype: b.dtype }),
+  const tensors = c.buffers.map((b, i) =>
+    uploadTensor(gpu, b.data, shapes[i] ?? [b.data.length], { dtype: b.dtype }),
   );
   return { calls: calls(tensors), release: () => tensors.forEach((t) => t.buffer.destroy()) };
 }

@@ -3,11 +3,24 @@
  * reference solution live in course/<nn>-<id>/ (starter.wgsl, README.md, solution.wgsl).
  */
 import type { Exercise } from '../exercise';
+import { adam } from './adam';
+import { im2col } from './im2col';
 import { matmulNaive, matmulTiled } from './matmul';
+import { maxPoolBackward } from './maxPoolBackward';
 import { relu } from './relu';
+import { softmaxCrossEntropy } from './softmaxCrossEntropy';
 import { sum } from './sum';
 
-export const exercises: readonly Exercise[] = [relu, sum, matmulNaive, matmulTiled];
+export const exercises: readonly Exercise[] = [
+  relu,
+  sum,
+  matmulNaive,
+  matmulTiled,
+  im2col,
+  maxPoolBackward,
+  softmaxCrossEntropy,
+  adam,
+];
 
 /** course/<nn>-<id>: the folder of an exercise's files. */
 export function exerciseFolder(exercise: Exercise): string {

@@ -1,0 +1,69 @@
+/**
+ * The course from the command line, as a student runs it: `exercises` lists the track,
+ * `exercise relu` copies the starter and the question (and refuses to overwrite them), and
+ * `check` grades a file: the starter fails, the reference solution passes (exit 0), a kernel
+ * with its barrier removed fails on the race detector (exit 1), and a bad name or a missing file
+ * is one line, no stack trace.
+ */
+import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { startCli } from '../helpers/child';
+
+const run = async (args: string[]) => startCli(args, { timeoutMs: 90_000 }).finished;
+const dir = mkdtempSync(join(tmpdir(), 'shadergrad-course-'));
+
+describe('shadergrad exercises, exercise and check', () => {
+  it('lists the exercises in order', async () => {
+    const r = await run(['exercises']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/ 1\. relu .*\n 2\. sum /);
+    expect(r.stdout).toContain('adam');
+  });
+
+  it('copies the starter and the question, then refuses to overwrite them', async () => {
+    const first = await run(['exercise', 'relu', '--dir', dir]);
+    expect(first.code).toBe(0);
+    expect(readFileSync(join(dir, 'relu.wgsl'), 'utf8')).toContain('TODO');
+    expect(readFileSync(join(dir, 'relu.md'), 'utf8')).toContain('# Exercise 1');
+    const again = await run(['exercise', 'relu', '--dir', dir]);
+    expect(again.code).toBe(1);
+    expect(again.stderr.trim()).toMatch(/^shadergrad: .*relu\.wgsl exists; not overwriting/);
+  });
+
+  it('fails the starter and passes the reference solution', async () => {
+    const starter = await run(['check', 'relu', join(dir, 'relu.wgsl'), '--no-speed']);
+    expect(starter.code).toBe(1);
+    expect(starter.stdout).toMatch(/✗ bindings:\n +relu does not use x \(@binding\(0\)\) yet/);
+    expect(starter.stdout).toMatch(/^FAIL: /m);
+    const solution = join(dir, 'solution.wgsl');
+    copyFileSync('course/01-relu/solution.wgsl', solution);
+    const passed = await run(['check', 'relu', solution]);
+    expect(passed.code).toBe(0);
+    expect(passed.stdout).toContain('✓ matches the CPU twin (6 cases)');
+    expect(passed.stdout).toMatch(/speed: [\d.]+ ms \([\d.]+ GB\/s\); the library's kernel/);
+    expect(passed.stdout).toMatch(/^PASS: /m);
+  });
+
+  it('fails a reduction whose barrier was removed, naming the race', async () => {
+    const code = readFileSync('course/02-sum/solution.wgsl', 'utf8');
+    const file = join(dir, 'sum.wgsl');
+    writeFileSync(file, code.replace('workgroupBarrier(); // every', '// every'));
+    const r = await run(['check', 'sum', file, '--no-speed']);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/✗ count=21: \d+ race\(s\)/);
+  });
+
+  it('names a bad exercise or a missing file in one line', async () => {
+    const unknown = await run(['check', 'relux']);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr.trim()).toBe(
+      'shadergrad: check: no exercise named "relux"; the exercises are relu, sum, matmul, matmul-tiled, im2col, maxpool-backward, softmax-cross-entropy, adam',
+    );
+    const missing = await run(['check', 'adam', join(dir, 'nothing.wgsl')]);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatch(/nothing\.wgsl not found \(start the exercise with/);
+    expect(missing.stderr).not.toMatch(/\n\s+at /);
+  });
+});
