@@ -6,7 +6,7 @@ import importX from 'eslint-plugin-import-x';
 
 // Later entries override earlier ones for the same rule, so the narrower globs come last.
 const engine = ['gpu', 'kernels', 'graph', 'train'];
-const top = ['models', 'cli', 'formats', 'data', 'worker'];
+const top = ['models', 'cli', 'formats', 'data', 'worker', 'course'];
 /** A specifier that reaches into one of these src folders from another folder. */
 const above = (...folders) => `(^|/)\\.\\./(\\.\\./)*(src/)?(${folders.join('|')})(/|$)`;
 /** A kernels module other than the barrel. */
@@ -28,6 +28,8 @@ export default tseslint.config(
       'eslint.config.js',
       // Plain-JavaScript consumer apps, run by tests/consumers against the packed package.
       'tests/consumers/projects/**/*.{js,mjs}',
+      // The course's JavaScript lab files, plain JS a student edits; tests/course runs them.
+      'course/**/*.mjs',
     ],
   },
   js.configs.recommended,
@@ -105,6 +107,19 @@ export default tseslint.config(
     ['src/worker/**/*.ts'],
     [
       { regex: above(...engine, 'cli'), message: 'src/worker uses src/core.ts and src/models.' },
+      noShaders,
+    ],
+  ),
+  // The course's autograder runs students' kernels through the runtime and compares them with
+  // the kernels' twins and the graph's reference executor: it sits above the graph.
+  boundary(
+    ['src/course/**/*.ts'],
+    [
+      {
+        regex: above('train', 'models', 'cli', 'worker'),
+        message: 'The course sits below the CLI.',
+      },
+      { regex: throughBarrel, message: 'Reach the kernels through src/kernels/index.ts.' },
       noShaders,
     ],
   ),

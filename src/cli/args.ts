@@ -228,6 +228,7 @@ export function usage(): string {
     '       shadergrad eval CHECKPOINT [--data DIR] [--dataset NAME]   test a saved model',
     '       shadergrad gpt [--text FILE] [flags]   train a character-level GPT (gpt --help)',
     '       shadergrad sample [--run DIR] [--prompt TEXT]   continue a prompt with it',
+    '       shadergrad exercises | exercise ID | check ID [FILE]   the GPU course (exercises --help)',
     '',
     'Flags (`--flag value` or `--flag=value`):',
     ...lines,

@@ -6,14 +6,15 @@
  */
 import { readFile, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { join, resolve } from 'node:path';
 import { ShadergradError } from '../base/errors';
 import { initDevice } from '../core';
-import { exerciseFolder, exercises, findExercise } from '../course/exercises/index';
+import { exerciseFolder, exercises } from '../course/exercises/index';
 import type { Exercise } from '../course/exercise';
-import { gradeKernel } from '../course/grade';
+import { gradeKernel, type Grade } from '../course/grade';
 import { formatGrade } from '../course/report';
+import { gradeXorBackprop, xorBackprop } from '../course/xorBackprop';
 
 /** The package's course/ folder: src/cli and lib/cli both sit two folders below the root. */
 const COURSE = fileURLToPath(new URL('../../course/', import.meta.url));
@@ -40,18 +41,48 @@ export function courseUsage(): string {
   ].join('\n');
 }
 
-function exerciseOrThrow(id: string | undefined, command: string): Exercise {
-  const list = exercises.map((e) => e.id).join(', ');
+/** An exercise or lab as the commands see it: where its files are and what the student edits. */
+interface CourseItem {
+  id: string;
+  title: string;
+  folder: string;
+  starter: string;
+  /** The student's file: <id>.<extension>. */
+  extension: 'wgsl' | 'mjs';
+  exercise?: Exercise;
+}
+
+function courseItems(): CourseItem[] {
+  const kernels = exercises.map((e): CourseItem => ({
+    id: e.id,
+    title: e.title,
+    folder: exerciseFolder(e),
+    starter: 'starter.wgsl',
+    extension: 'wgsl',
+    exercise: e,
+  }));
+  const lab: CourseItem = {
+    ...xorBackprop,
+    folder: `${String(kernels.length + 1).padStart(2, '0')}-${xorBackprop.id}`,
+    starter: 'starter.mjs',
+    extension: 'mjs',
+  };
+  return [...kernels, lab];
+}
+
+function itemOrThrow(id: string | undefined, command: string): CourseItem {
+  const items = courseItems();
+  const list = items.map((e) => e.id).join(', ');
   if (id === undefined || id.startsWith('-'))
     throw new ShadergradError(`${command} needs an exercise name: one of ${list}`);
-  const exercise = findExercise(id);
-  if (!exercise)
+  const item = items.find((e) => e.id === id);
+  if (!item)
     throw new ShadergradError(`${command}: no exercise named "${id}"; the exercises are ${list}`);
-  return exercise;
+  return item;
 }
 
 function listExercises(): void {
-  exercises.forEach((e, i) =>
+  courseItems().forEach((e, i) =>
     console.log(`${String(i + 1).padStart(2)}. ${e.id.padEnd(22)} ${e.title}`),
   );
   console.log('\nStart one with `shadergrad exercise ID`, grade it with `shadergrad check ID`.');
@@ -59,44 +90,52 @@ function listExercises(): void {
 
 /** Copies the starter and the question; refuses to overwrite a student's work. */
 async function startExercise(rest: readonly string[]): Promise<void> {
-  const exercise = exerciseOrThrow(rest[0], 'exercise');
+  const item = itemOrThrow(rest[0], 'exercise');
   const dirAt = rest.indexOf('--dir');
   const dir = resolve(dirAt >= 0 ? (rest[dirAt + 1] ?? '.') : '.');
-  const folder = join(COURSE, exerciseFolder(exercise));
+  const folder = join(COURSE, item.folder);
+  const yours = join(dir, `${item.id}.${item.extension}`);
+  const question = join(dir, `${item.id}.md`);
   const copies = [
-    { from: join(folder, 'starter.wgsl'), to: join(dir, `${exercise.id}.wgsl`) },
-    { from: join(folder, 'README.md'), to: join(dir, `${exercise.id}.md`) },
+    { from: join(folder, item.starter), to: yours },
+    { from: join(folder, 'README.md'), to: question },
   ];
   for (const { to } of copies)
     if (existsSync(to))
       throw new ShadergradError(
-        `${to} exists; not overwriting your work (move it, or check it with \`shadergrad check ${exercise.id}\`)`,
+        `${to} exists; not overwriting your work (move it, or check it with \`shadergrad check ${item.id}\`)`,
       );
   for (const { from, to } of copies) await writeFile(to, await readFile(from));
-  console.log(`Exercise ${exercise.id}: ${exercise.title}`);
-  console.log(`  the question: ${copies[1]?.to ?? ''}`);
-  console.log(`  your kernel:  ${copies[0]?.to ?? ''}`);
-  console.log(`Grade it with: npx shadergrad check ${exercise.id}`);
+  console.log(`Exercise ${item.id}: ${item.title}`);
+  console.log(`  the question: ${question}`);
+  console.log(`  your ${item.extension === 'wgsl' ? 'kernel' : 'code'}:  ${yours}`);
+  console.log(`Grade it with: npx shadergrad check ${item.id}`);
 }
 
-async function checkExercise(rest: readonly string[]): Promise<number> {
-  const exercise = exerciseOrThrow(rest[0], 'check');
-  const file = rest.slice(1).find((a) => !a.startsWith('--')) ?? `${exercise.id}.wgsl`;
-  if (!existsSync(file))
-    throw new ShadergradError(
-      `check ${exercise.id}: ${file} not found (start the exercise with \`shadergrad exercise ${exercise.id}\`)`,
-    );
+async function gradeFile(item: CourseItem, file: string, skipSpeed: boolean): Promise<Grade> {
+  if (!item.exercise) {
+    const module = (await import(pathToFileURL(resolve(file)).href)) as Record<string, unknown>;
+    return gradeXorBackprop(module, file);
+  }
   const code = await readFile(file, 'utf8');
   const gpu = await initDevice();
   try {
-    const grade = await gradeKernel(gpu, exercise, file, code, {
-      skipSpeed: rest.includes('--no-speed'),
-    });
-    console.log(formatGrade(grade));
-    return grade.passed ? 0 : 1;
+    return await gradeKernel(gpu, item.exercise, file, code, { skipSpeed });
   } finally {
     gpu.destroy();
   }
+}
+
+async function checkExercise(rest: readonly string[]): Promise<number> {
+  const item = itemOrThrow(rest[0], 'check');
+  const file = rest.slice(1).find((a) => !a.startsWith('--')) ?? `${item.id}.${item.extension}`;
+  if (!existsSync(file))
+    throw new ShadergradError(
+      `check ${item.id}: ${file} not found (start the exercise with \`shadergrad exercise ${item.id}\`)`,
+    );
+  const grade = await gradeFile(item, file, rest.includes('--no-speed'));
+  console.log(formatGrade(grade));
+  return grade.passed ? 0 : 1;
 }
 
 /** Runs a course command; resolves to the exit status. */

@@ -36,8 +36,10 @@ export interface SpeedComparison {
 }
 
 export interface Grade {
-  exercise: Exercise;
+  exercise: Pick<Exercise, 'id' | 'title'>;
   file: string;
+  /** What results were compared with, when not the library's CPU twin (e.g. autodiff). */
+  reference?: string;
   /** True when every check that ran passed (speed is reported, never failed). */
   passed: boolean;
   findings: Finding[];

@@ -7,7 +7,7 @@ import type { CheckName, Finding, Grade } from './grade';
 const TITLES: Record<CheckName, string> = {
   compile: 'compiles',
   bindings: 'bindings',
-  result: 'matches the CPU twin',
+  result: 'matches the reference',
   bounds: 'writes only inside its outputs',
   races: 'race detector',
   speed: 'speed',
@@ -19,13 +19,14 @@ function indent(text: string): string {
   return text.replaceAll('\n', '\n    ');
 }
 
-function checkLines(check: CheckName, findings: readonly Finding[]): string[] {
+function checkLines(check: CheckName, findings: readonly Finding[], reference: string): string[] {
   if (findings.length === 0) return [];
   const failed = findings.filter((f) => !f.ok);
   if (failed.length === 0) {
     const cases = findings.length > 1 ? ` (${findings.length} cases)` : '';
     const only = findings.length === 1 && findings[0] ? findings[0].message : TITLES[check];
-    return [`  ✓ ${findings.length > 1 ? TITLES[check] : only}${cases}`];
+    const title = check === 'result' ? `matches ${reference}` : TITLES[check];
+    return [`  ✓ ${findings.length > 1 ? title : only}${cases}`];
   }
   return failed.map((f) => `  ✗ ${indent(f.message)}`);
 }
@@ -38,6 +39,7 @@ export function formatGrade(grade: Grade): string {
       ...checkLines(
         check,
         grade.findings.filter((f) => f.check === check),
+        grade.reference ?? 'the CPU twin',
       ),
     );
   if (grade.speed) {

@@ -19,7 +19,7 @@ describe('shadergrad exercises, exercise and check', () => {
     const r = await run(['exercises']);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/ 1\. relu .*\n 2\. sum /);
-    expect(r.stdout).toContain('adam');
+    expect(r.stdout).toMatch(/ 9\. xor-backprop +Backprop by hand for XOR/);
   });
 
   it('copies the starter and the question, then refuses to overwrite them', async () => {
@@ -59,7 +59,7 @@ describe('shadergrad exercises, exercise and check', () => {
     const unknown = await run(['check', 'relux']);
     expect(unknown.code).toBe(1);
     expect(unknown.stderr.trim()).toBe(
-      'shadergrad: check: no exercise named "relux"; the exercises are relu, sum, matmul, matmul-tiled, im2col, maxpool-backward, softmax-cross-entropy, adam',
+      'shadergrad: check: no exercise named "relux"; the exercises are relu, sum, matmul, matmul-tiled, im2col, maxpool-backward, softmax-cross-entropy, adam, xor-backprop',
     );
     const missing = await run(['check', 'adam', join(dir, 'nothing.wgsl')]);
     expect(missing.code).toBe(1);

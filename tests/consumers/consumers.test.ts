@@ -125,6 +125,26 @@ describe('the packed package in fresh projects', () => {
     expect(sampled.stdout).toContain('The');
   }, 180_000);
 
+  it('a student starts an exercise and grades it with the installed command', async () => {
+    const shadergrad = join(nodeApp, 'node_modules/.bin/shadergrad');
+    const work = join(nodeApp, 'course-work');
+    mkdirSync(work, { recursive: true });
+    const started = await run(shadergrad, ['exercise', 'relu'], { cwd: work });
+    expect(started.stdout).toContain('Grade it with: npx shadergrad check relu');
+    // The package ships starters and questions, not the reference solutions.
+    expect(readdirSync(join(nodeApp, 'node_modules/shadergrad/course/01-relu')).sort()).toEqual([
+      'README.md',
+      'starter.wgsl',
+    ]);
+    const solved = readFileSync(join(work, 'relu.wgsl'), 'utf8').replace(
+      '// TODO: write y[i] (and only for the i that exist).',
+      'if (i < params.count) { y[i] = max(x[i], 0.0); }',
+    );
+    writeFileSync(join(work, 'relu.wgsl'), solved);
+    const graded = await run(shadergrad, ['check', 'relu', '--no-speed'], { cwd: work });
+    expect(graded.stdout).toMatch(/^PASS: relu\.wgsl does what exercise relu asks\.$/m);
+  }, 120_000);
+
   it.each(['bundler', 'nodenext'])(
     'type-checks under moduleResolution %s, strict, with skipLibCheck false',
     async (resolution) => {

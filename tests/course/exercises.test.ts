@@ -50,6 +50,15 @@ describe('the grader catches the usual bugs, each with the right check', () => {
     ['sum', 'workgroupBarrier(); // every', '// every', 'races'],
     ['matmul-tiled', 'workgroupBarrier(); // everyone', '// everyone', 'races'],
     ['sum', 'x[i]', 'x[i] + x[i + 1u]', 'result'],
+    ['adam', 'let mHat = mNew / (1.0 - pow(params.beta1, t));', 'let mHat = mNew;', 'result'],
+    ['softmax-cross-entropy', 'var largest = logits[base];', 'var largest = 0.0;', 'result'],
+    ['im2col', 'i32(oh * p.stride + kh) - i32(p.pad)', 'i32(oh * p.stride + kh)', 'result'],
+    [
+      'maxpool-backward',
+      'let ohLast = min(h / p.stride, p.OH - 1u);',
+      'let ohLast = ohFirst;',
+      'result',
+    ],
   ] as const)('%s with "%s" -> "%s" fails %s', async (id, from, to, check) => {
     const { exercise, code } = broken(id, from, to);
     const grade = await gradeKernel(gpu(), exercise, 'broken.wgsl', code, { skipSpeed: true });

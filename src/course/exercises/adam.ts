@@ -11,8 +11,7 @@
 import { mulberry32, randomFloats } from '../../base/random';
 import { uploadTensor } from '../../gpu/buffers';
 import { defineParams } from '../../gpu/uniforms';
-import { optimizerUpdate } from '../../kernels/optimizer';
-import { optimizerUpdateCpu, type OptimizerConfig } from '../../kernels/optimizer.cpu';
+import { optimizerUpdate, optimizerUpdateCpu, type OptimizerConfig } from '../../kernels/index';
 import type { Exercise, ExerciseCase } from '../exercise';
 import { along, at, inout, input, libraryRun } from './build';
 

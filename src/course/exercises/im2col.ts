@@ -5,9 +5,12 @@
  */
 import { randomFloats } from '../../base/random';
 import { defineParams } from '../../gpu/uniforms';
-import { im2col as libraryIm2col } from '../../kernels/conv2dIm2col';
-import { im2colCpu } from '../../kernels/conv2dIm2col.cpu';
-import { conv2dGeometry, im2colShape, type Conv2dGeometry } from '../../kernels/geometry';
+import {
+  im2col as libraryIm2col,
+  im2colCpu,
+  conv2dGeometry,
+  type Conv2dGeometry,
+} from '../../kernels/index';
 import type { Exercise, ExerciseCase } from '../exercise';
 import { along, at, input, libraryRun, output } from './build';
 
@@ -38,7 +41,7 @@ function geometryOf(
 
 function im2colCase(g: Conv2dGeometry, pad: number): ExerciseCase {
   const x = randomFloats(g.N * g.C * g.H * g.W, g.H * 31 + g.C, -1e3, 1e3);
-  const cols = new Float32Array(im2colShape(g).reduce((a, b) => a * b, 1));
+  const cols = new Float32Array(g.N * g.C * g.KH * g.KW * g.OH * g.OW);
   im2colCpu({ x, cols, geometry: g });
   return {
     label: `N=${g.N} C=${g.C} H=${g.H} W=${g.W} kernel ${g.KH} stride ${g.strideH} padding ${pad} (out ${g.OH}x${g.OW})`,

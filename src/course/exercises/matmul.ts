@@ -8,8 +8,7 @@
 import { dotTolerance } from '../../base/compare';
 import { randomFloats } from '../../base/random';
 import { defineParams } from '../../gpu/uniforms';
-import { matmul } from '../../kernels/matmul';
-import { matmulCpu } from '../../kernels/matmul.cpu';
+import { matmul, matmulCpu } from '../../kernels/index';
 import type { Exercise, ExerciseCase } from '../exercise';
 import { at, input, libraryRun, output } from './build';
 

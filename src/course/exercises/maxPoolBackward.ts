@@ -6,9 +6,13 @@
  */
 import { randomFloats } from '../../base/random';
 import { defineParams } from '../../gpu/uniforms';
-import { maxPoolBackward as libraryBackward } from '../../kernels/maxPool';
-import { maxPoolBackwardCpu, maxPoolForwardCpu } from '../../kernels/maxPool.cpu';
-import { poolGeometry, type PoolGeometry } from '../../kernels/geometry';
+import {
+  maxPoolBackward as libraryBackward,
+  maxPoolBackwardCpu,
+  maxPoolForwardCpu,
+  poolGeometry,
+  type PoolGeometry,
+} from '../../kernels/index';
 import type { Exercise, ExerciseCase } from '../exercise';
 import { along, at, input, libraryRun, output } from './build';
 

@@ -4,8 +4,7 @@
  * rounds nothing.
  */
 import { randomFloats } from '../../base/random';
-import { activationForward } from '../../kernels/activation';
-import { activationForwardCpu } from '../../kernels/activation.cpu';
+import { activationForward, activationForwardCpu } from '../../kernels/index';
 import { defineParams } from '../../gpu/uniforms';
 import type { Exercise, ExerciseCase } from '../exercise';
 import { along, at, input, libraryRun, output } from './build';

@@ -7,8 +7,10 @@
  */
 import { randomFloats, randomInts } from '../../base/random';
 import { defineParams } from '../../gpu/uniforms';
-import { softmaxCrossEntropyForwardBackward } from '../../kernels/softmaxCrossEntropy';
-import { softmaxCrossEntropyForwardBackwardCpu } from '../../kernels/softmaxCrossEntropy.cpu';
+import {
+  softmaxCrossEntropyForwardBackward,
+  softmaxCrossEntropyForwardBackwardCpu,
+} from '../../kernels/index';
 import type { Exercise, ExerciseCase } from '../exercise';
 import { along, at, input, libraryRun, output } from './build';
 

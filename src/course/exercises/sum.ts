@@ -7,8 +7,7 @@
 import { dotTolerance } from '../../base/compare';
 import { randomFloats } from '../../base/random';
 import { defineParams } from '../../gpu/uniforms';
-import { lossMean } from '../../kernels/reduce';
-import { lossMeanCpu } from '../../kernels/reduce.cpu';
+import { lossMean, lossMeanCpu } from '../../kernels/index';
 import type { Exercise, ExerciseCase } from '../exercise';
 import { at, input, libraryRun, output } from './build';
 
