@@ -28,6 +28,3 @@ export function exerciseFolder(exercise: Exercise): string {
   return `${String(n).padStart(2, '0')}-${exercise.id}`;
 }
 
-export function findExercise(id: string): Exercise | undefined {
-  return exercises.find((e) => e.id === id);
-}
