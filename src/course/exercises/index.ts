@@ -27,4 +27,3 @@ export function exerciseFolder(exercise: Exercise): string {
   const n = exercises.indexOf(exercise) + 1;
   return `${String(n).padStart(2, '0')}-${exercise.id}`;
 }
-
