@@ -12,7 +12,7 @@
  */
 import '../style.css';
 import './playground.css';
-import { toy2d, type Gpu, type Toy2d } from '../api';
+import type { Gpu } from '../api';
 import { openGpu } from '../page';
 import { optimizerKinds, switchDataset, withDefaults } from './datasets';
 import { drawBoundary, extentOf, gridPoints, type Extent, type PointSet } from './draw';
@@ -25,7 +25,7 @@ import {
   settingsToQuery,
   type Settings,
 } from './options';
-import { splitIndices, subset } from './split';
+import { pointSets, type PointSets } from './split';
 import {
   buildCompare,
   buildHidden,
@@ -54,13 +54,6 @@ interface Run {
   canvas?: HTMLCanvasElement;
 }
 
-/** The points of the current setup: all of them, and the two disjoint parts. */
-interface Sets {
-  all: Toy2d;
-  train: Toy2d;
-  test: Toy2d;
-}
-
 const state: PlaygroundState = {
   status: 'starting',
   message: 'Starting...',
@@ -76,7 +69,7 @@ const state: PlaygroundState = {
 
 let gpu: Gpu | undefined;
 let settings: Settings = defaultSettings();
-let sets: Sets | undefined;
+let sets: PointSets | undefined;
 let extent: Extent = { x0: -1, x1: 1, y0: -1, y1: 1 };
 let grid: Float32Array = new Float32Array(0);
 let runs: Run[] = [];
@@ -133,14 +126,6 @@ function writeUrl(s: Settings): void {
   history.replaceState(null, '', `${location.pathname}?${settingsToQuery(s)}`);
 }
 
-/** The points of `s`, split into train and test by its seed. */
-function makeSets(s: Settings): Sets {
-  const classes = s.dataset === 'gaussians' ? { classes: s.classes } : {};
-  const all = toy2d({ kind: s.dataset, count: s.count, noise: s.noise, seed: s.seed, ...classes });
-  const split = splitIndices(all.labels, all.classes, s.testFraction, s.seed);
-  return { all, train: subset(all, split.train), test: subset(all, split.test) };
-}
-
 /** Stops training and throws the networks away, then builds fresh ones for `next`. */
 async function rebuild(next: Settings): Promise<void> {
   if (!gpu) return;
@@ -152,7 +137,7 @@ async function rebuild(next: Settings): Promise<void> {
   settings = next;
   showFields(next);
   setStatus('starting', 'Compiling the training step...');
-  const s = makeSets(next);
+  const s = pointSets(next);
   [sets, extent] = [s, extentOf(s.all.points)];
   grid = gridPoints(extent, G);
   const spec = { hidden: next.hidden, activation: next.activation, loss: next.loss };
@@ -301,7 +286,10 @@ async function apply(next: Settings): Promise<void> {
 async function changed(name: string): Promise<void> {
   delete errors.link[name];
   const kind = readForm(settings).settings.dataset;
-  if (name === 'dataset' && kind !== settings.dataset) fillForm(switchDataset(settings, kind));
+  if (name === 'dataset' && kind !== settings.dataset) {
+    fillForm(switchDataset(settings, kind));
+    errors.link = {}; // the link's bad values stood in for defaults, which now follow the dataset
+  }
   const read = readForm(settings);
   errors.form = read.errors;
   delete errors.action.settings;

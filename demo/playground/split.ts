@@ -1,8 +1,9 @@
 /**
  * The held-out test set: a seeded, stratified split of a toy dataset into train and test points,
- * and the subsets themselves.
+ * the subsets themselves, and the points of a playground setup.
  */
-import { mseTargets, mulberry32, type Toy2d } from '../api';
+import { mseTargets, mulberry32, toy2d, type Toy2d } from '../api';
+import type { Settings } from './options';
 
 export interface Split {
   /** Indices into the dataset, ascending. */
@@ -57,4 +58,19 @@ export function subset(d: Toy2d, indices: readonly number[]): Toy2d {
     labels,
     targets: mseTargets(labels, d.classes),
   };
+}
+
+/** The points of a setup: all of them, and the two disjoint parts. */
+export interface PointSets {
+  all: Toy2d;
+  train: Toy2d;
+  test: Toy2d;
+}
+
+/** The points of `s`, split into train and test by its seed. */
+export function pointSets(s: Settings): PointSets {
+  const classes = s.dataset === 'gaussians' ? { classes: s.classes } : {};
+  const all = toy2d({ kind: s.dataset, count: s.count, noise: s.noise, seed: s.seed, ...classes });
+  const split = splitIndices(all.labels, all.classes, s.testFraction, s.seed);
+  return { all, train: subset(all, split.train), test: subset(all, split.test) };
 }

@@ -169,8 +169,12 @@ function renderStats(state: PlaygroundState, run: RunState | undefined): void {
     cell('step', String(state.step)),
     cell('train loss', fixed(loss, 5)),
     cell('train errors', run ? `${run.errors} / ${state.points}` : '-'),
-    cell('test loss', hasTest ? fixed(testLoss, 5) : 'no test set'),
-    cell('test errors', run && hasTest ? `${run.testErrors} / ${state.testPoints}` : '-'),
+    ...(hasTest
+      ? [
+          cell('test loss', fixed(testLoss, 5)),
+          cell('test errors', run ? `${run.testErrors} / ${state.testPoints}` : '-'),
+        ]
+      : [cell('test set', 'none')]),
   ].join('');
   Object.assign(ui.stats.dataset, {
     step: String(state.step),

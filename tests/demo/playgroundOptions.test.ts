@@ -19,7 +19,7 @@ import {
   settingsToQuery,
   type Settings,
 } from '../../demo/playground/options';
-import { splitIndices, subset } from '../../demo/playground/split';
+import { pointSets, splitIndices, subset } from '../../demo/playground/split';
 import { toy2d, toy2dKinds } from '../../src/index';
 
 const custom: Settings = {
@@ -169,6 +169,18 @@ describe('playground train/test split', () => {
     expect(splitIndices(xor.labels, 2, 0, 3)).toEqual({ train: [0, 1, 2, 3], test: [] });
     const most = splitIndices(xor.labels, 2, 0.9, 3);
     expect(new Set(most.train.map((i) => xor.labels[i]))).toEqual(new Set([0, 1]));
+  });
+
+  it("a setup's points: the same for the same settings, train and test apart", () => {
+    const s = { ...defaultSettings('gaussians'), classes: 4, count: 90, testFraction: 0.3 };
+    const a = pointSets(s);
+    expect(pointSets(s)).toEqual(a);
+    expect(a.all.classes).toBe(4);
+    expect(a.train.count + a.test.count).toBe(90);
+    const key = (d: typeof a.train, i: number) => `${d.points[2 * i]},${d.points[2 * i + 1]}`;
+    const trainPoints = new Set(Array.from({ length: a.train.count }, (_, i) => key(a.train, i)));
+    for (let i = 0; i < a.test.count; i++) expect(trainPoints.has(key(a.test, i))).toBe(false);
+    expect(pointSets({ ...s, seed: s.seed + 1 }).test.points).not.toEqual(a.test.points);
   });
 
   it('subsets carry their points, labels and MSE targets', () => {
