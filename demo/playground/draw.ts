@@ -1,7 +1,7 @@
 /**
  * Pictures of a 2-D classifier on canvases: the decision boundary (each grid cell tinted by the
- * predicted class probabilities, the training points on top, misclassified ones ringed) and each
- * hidden unit's output over the same grid as a small heatmap.
+ * predicted class probabilities, the training and test points on top, misclassified ones ringed)
+ * and each hidden unit's output over the same grid as a small heatmap.
  *
  * Grid layout: G x G cells, row 0 at the top (largest y), so cell (r, c) is pixel (c, r).
  */
@@ -81,41 +81,60 @@ function paintGrid(canvas: HTMLCanvasElement, G: number, color: (cell: number) =
   c.drawImage(small, 0, 0, canvas.width, canvas.height);
 }
 
+/** Points drawn on a boundary: a dataset, the class predicted for each point, and its role. */
+export interface PointSet {
+  data: Toy2d;
+  predicted?: Int32Array;
+  /** Test points (held out, never trained on) are squares; training points are discs. */
+  role: 'train' | 'test';
+}
+
 /**
  * The boundary: each cell is the probability-weighted mix of the class colours, washed towards
- * white where the network is unsure; the points in their class colour, ringed when misclassified.
+ * white where the network is unsure; then the points in their class colour (discs for training
+ * points, squares for test points), larger and ringed in black while misclassified.
  */
 export function drawBoundary(
   canvas: HTMLCanvasElement,
   grid: { outputs: Float32Array; width: number },
   G: number,
-  data: Toy2d,
+  classes: number,
   e: Extent,
-  predicted?: Int32Array,
+  sets: readonly PointSet[],
 ): void {
   paintGrid(canvas, G, (cell) => {
     const mix = [0, 0, 0];
     let top = 0;
-    for (let k = 0; k < data.classes; k++) {
+    for (let k = 0; k < classes; k++) {
       const p = probabilityAt(grid.outputs, grid.width, cell, k);
       top = Math.max(top, p);
       (classColors[k] ?? [0, 0, 0]).forEach((v, i) => (mix[i] = (mix[i] ?? 0) + p * v));
     }
     // top runs from 1/classes (unsure) to 1 (sure): sure cells get more colour
-    const sure = (top - 1 / data.classes) / (1 - 1 / data.classes);
+    const sure = (top - 1 / classes) / (1 - 1 / classes);
     const w = 0.25 + 0.45 * sure;
     return mix.map((v) => 255 * (1 - w) + v * w);
   });
   const c = canvas.getContext('2d');
-  if (!c) return;
+  if (c) for (const set of sets) drawPoints(c, canvas, e, set);
+}
+
+function drawPoints(
+  c: CanvasRenderingContext2D,
+  canvas: HTMLCanvasElement,
+  e: Extent,
+  { data, predicted, role }: PointSet,
+): void {
   const r = Math.max(2.5, Math.min(6, canvas.width / 60));
   for (let i = 0; i < data.count; i++) {
     const x = (((data.points[2 * i] ?? 0) - e.x0) / (e.x1 - e.x0)) * canvas.width;
     const y = ((e.y1 - (data.points[2 * i + 1] ?? 0)) / (e.y1 - e.y0)) * canvas.height;
     const label = data.labels[i] ?? 0;
     const wrong = predicted !== undefined && predicted[i] !== label;
+    const size = wrong ? r * 1.5 : r;
     c.beginPath();
-    c.arc(x, y, wrong ? r * 1.5 : r, 0, 2 * Math.PI);
+    if (role === 'test') c.rect(x - size, y - size, 2 * size, 2 * size);
+    else c.arc(x, y, size, 0, 2 * Math.PI);
     c.fillStyle = css(classColors[label] ?? [0, 0, 0]);
     c.fill();
     c.lineWidth = wrong ? 2.5 : 1;

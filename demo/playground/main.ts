@@ -1,32 +1,39 @@
 /**
  * The coursework playground: a small MLP of the student's choice trained full batch on the GPU
- * on a 2-D dataset, with the decision boundary, each hidden unit's output and the loss curve
+ * on a 2-D dataset, with the decision boundary, each hidden unit's output and the loss curves
  * redrawn as it learns; or, in compare mode, SGD, momentum, RMSprop and Adam trained side by
- * side from the same initial weights on the same points. Any change of the settings builds a
- * fresh network (the seed fixes the data and the initial weights). URL parameters use the form's
- * field names (`?dataset=spirals&hidden=16,16`); `autostart=1` starts training at once.
+ * side from the same initial weights on the same points. A seeded part of the points is held out
+ * as a test set: it is never trained on, and its loss and errors are shown apart.
+ *
+ * Any change of the settings builds a fresh network (the seed fixes the data, the split and the
+ * initial weights) and is written to the URL, so the address bar is always a link to the same
+ * setup (`?dataset=spirals&hidden=16,16&test=0.2`); `autostart=1` starts training at once. Errors
+ * show beside the control (or field) that caused them and never lock the page.
  */
 import '../style.css';
 import './playground.css';
-import { toy2d, type Gpu, type Toy2d } from '../api';
+import type { Gpu } from '../api';
 import { openGpu } from '../page';
-import { drawBoundary, extentOf, gridPoints, type Extent } from './draw';
+import { optimizerKinds, switchDataset, withDefaults } from './datasets';
+import { drawBoundary, extentOf, gridPoints, type Extent, type PointSet } from './draw';
+import { fillForm, readForm, showFields } from './form';
 import { PlaygroundNet } from './net';
 import {
   defaultSettings,
-  optimizerKinds,
-  parseSettings,
   sameNetwork,
-  settingsToFields,
-  xorPreset,
+  settingsFromQuery,
+  settingsToQuery,
   type Settings,
 } from './options';
+import { pointSets, type PointSets } from './split';
 import {
   buildCompare,
   buildHidden,
   drawHidden,
+  messageOf,
+  renderErrors,
   renderTraining,
-  showError,
+  showBanner,
   ui,
   type PlaygroundState,
   type PlaygroundStatus,
@@ -42,6 +49,7 @@ interface Run {
   net: PlaygroundNet;
   state: RunState;
   predicted?: Int32Array;
+  testPredicted?: Int32Array;
   /** Its small boundary in compare mode. */
   canvas?: HTMLCanvasElement;
 }
@@ -52,22 +60,40 @@ const state: PlaygroundState = {
   mode: 'single',
   step: 0,
   points: 0,
+  testPoints: 0,
   runs: [],
   draws: 0,
+  errors: {},
 };
 (window as unknown as { shadergradPlayground: PlaygroundState }).shadergradPlayground = state;
 
 let gpu: Gpu | undefined;
-let settings: Settings = defaultSettings;
-let data: Toy2d | undefined;
+let settings: Settings = defaultSettings();
+let sets: PointSets | undefined;
 let extent: Extent = { x0: -1, x1: 1, y0: -1, y1: 1 };
 let grid: Float32Array = new Float32Array(0);
 let runs: Run[] = [];
 let hiddenCanvases: HTMLCanvasElement[][] = [];
 let running = false;
 let loop: Promise<void> = Promise.resolve();
-/** Settings changes, resets and presets run one after another. */
+/** Settings changes, steps, resets and presets run one after another. */
 let queue: Promise<void> = Promise.resolve();
+
+/**
+ * The messages shown beside controls, by where they came from: the link the page was opened
+ * with (each kept until its field is changed), the form as last read, and the buttons (or
+ * 'settings' for a network that failed to build).
+ */
+const errors = {
+  link: {} as Record<string, string>,
+  form: {} as Record<string, string>,
+  action: {} as Record<string, string>,
+};
+
+function showErrors(): void {
+  state.errors = { ...errors.link, ...errors.form, ...errors.action };
+  renderErrors(state);
+}
 
 /** The run whose boundary is drawn large and whose hidden units are shown. */
 function focus(): number {
@@ -83,45 +109,21 @@ function setStatus(status: PlaygroundStatus, message: string): void {
   renderTraining(state, focus());
 }
 
-function fail(e: unknown): void {
+/** Stops training and shows `e` beside `control`; every control stays usable. */
+function fail(control: string, e: unknown): void {
   running = false;
-  showError(state, e);
-  setStatus('error', 'Stopped by an error (see above).');
+  errors.action[control] = messageOf(e);
+  showErrors();
+  setStatus('error', 'Stopped by an error (see the message beside the control).');
 }
 
-function serially(task: () => Promise<void>): void {
-  queue = queue.then(task).catch(fail);
+function serially(control: string, task: () => Promise<void>): void {
+  queue = queue.then(task).catch((e: unknown) => fail(control, e));
 }
 
-function fillForm(s: Settings): void {
-  for (const [name, value] of settingsToFields(s)) {
-    const field = ui.form.elements.namedItem(name);
-    if (field instanceof HTMLInputElement || field instanceof HTMLSelectElement)
-      field.value = value;
-  }
-  showFields(s);
-}
-
-/** Only the fields that matter for these settings. */
-function showFields(s: Settings): void {
-  ui.form.querySelectorAll<HTMLElement>('[data-show]').forEach((e) => {
-    const [name, value] = (e.dataset.show ?? '').split('=');
-    e.hidden = (name === 'dataset' ? s.dataset : s.mode) !== value;
-  });
-}
-
-function formSettings(): Settings {
-  return parseSettings((name) => {
-    const field = ui.form.elements.namedItem(name);
-    return field instanceof HTMLInputElement || field instanceof HTMLSelectElement
-      ? field.value
-      : undefined;
-  });
-}
-
-function makeData(s: Settings): Toy2d {
-  const classes = s.dataset === 'gaussians' ? { classes: s.classes } : {};
-  return toy2d({ kind: s.dataset, count: s.count, noise: s.noise, seed: s.seed, ...classes });
+/** The address bar becomes a link to `s`. */
+function writeUrl(s: Settings): void {
+  history.replaceState(null, '', `${location.pathname}?${settingsToQuery(s)}`);
 }
 
 /** Stops training and throws the networks away, then builds fresh ones for `next`. */
@@ -131,61 +133,98 @@ async function rebuild(next: Settings): Promise<void> {
   await pause();
   runs.forEach((r) => r.net.destroy());
   runs = [];
+  state.runs = [];
   settings = next;
   showFields(next);
   setStatus('starting', 'Compiling the training step...');
-  const d = makeData(next);
-  [data, extent] = [d, extentOf(d.points)];
+  const s = pointSets(next);
+  [sets, extent] = [s, extentOf(s.all.points)];
   grid = gridPoints(extent, G);
   const spec = { hidden: next.hidden, activation: next.activation, loss: next.loss };
   const compare = next.mode === 'compare';
   for (const kind of compare ? optimizerKinds : [next.optimizer]) {
     const lr = compare ? next.compareLr[kind] : next.lr;
     // The same seed for every optimizer: the same initial weights.
-    const net = await PlaygroundNet.create(gpu, spec, d, { kind, lr }, next.seed);
-    runs.push({ net, state: { optimizer: kind, lr, losses: [], errors: d.count } });
+    const net = await PlaygroundNet.create(gpu, spec, s.train, { kind, lr }, next.seed).catch(
+      (e: unknown) => {
+        runs.forEach((r) => r.net.destroy());
+        runs = []; // no half-built comparison to train
+        throw e;
+      },
+    );
+    const run: RunState = {
+      optimizer: kind,
+      lr,
+      losses: [],
+      errors: 0,
+      testErrors: 0,
+      testLosses: [],
+    };
+    runs.push({ net, state: run });
   }
-  Object.assign(state, { mode: next.mode, step: 0, points: d.count, error: undefined });
+  Object.assign(state, { mode: next.mode, step: 0, points: s.train.count });
+  state.testPoints = s.test.count;
   state.runs = runs.map((r) => r.state);
-  ui.error.hidden = true;
+  errors.action = {}; // a fresh network: the old buttons' errors no longer apply
+  showErrors();
   buildCompare(state).forEach((canvas, i) => {
     const run = runs[i];
     if (run) run.canvas = canvas;
   });
   hiddenCanvases = buildHidden(next.hidden);
-  await classifyAll();
+  await evaluateAll();
   await refreshViews();
-  const shape = [2, ...next.hidden, next.loss === 'mse' ? d.targetWidth : d.classes].join('-');
-  setStatus('ready', `Ready: ${d.count} points, a ${shape} network.`);
+  const shape = [2, ...next.hidden, next.loss === 'mse' ? s.all.targetWidth : s.all.classes];
+  const test = s.test.count > 0 ? `${s.test.count} held out for testing` : 'no test set';
+  setStatus(
+    'ready',
+    `Ready: ${s.train.count} training points (${test}), a ${shape.join('-')} network.`,
+  );
   if (wasRunning) start();
 }
 
-async function classifyAll(): Promise<void> {
+/** Each run's errors on the training and test points, and its test loss at this step. */
+async function evaluateAll(): Promise<void> {
+  const s = sets;
+  if (!s) return;
   await Promise.all(
     runs.map(async (r) => {
-      const { predicted, errors } = await r.net.classify();
-      r.predicted = predicted;
-      r.state.errors = errors;
+      const [train, test] = [await r.net.evaluate(), await r.net.evaluate(s.test)];
+      [r.predicted, r.state.errors] = [train.predicted, train.errors];
+      [r.testPredicted, r.state.testErrors] = [test.predicted, test.errors];
+      if (s.test.count > 0) r.state.testLosses.push([state.step, test.loss]);
     }),
   );
 }
 
 /** Boundaries (and the focused run's hidden units) from fresh predictions on the grid. */
 async function refreshViews(): Promise<void> {
-  const d = data;
-  if (!d) return;
+  const s = sets;
+  if (!s) return;
   const f = focus();
   await Promise.all(
     runs.map(async (r, i) => {
       if (i !== f && !r.canvas) return;
       const out = await r.net.grid(grid, i === f);
-      if (r.canvas) drawBoundary(r.canvas, out, G, d, extent, r.predicted);
+      const points: PointSet[] = [
+        { data: s.train, predicted: r.predicted, role: 'train' },
+        { data: s.test, predicted: r.testPredicted, role: 'test' },
+      ];
+      if (r.canvas) drawBoundary(r.canvas, out, G, s.all.classes, extent, points);
       if (i !== f) return;
-      drawBoundary(ui.boundary, out, G, d, extent, r.predicted);
+      drawBoundary(ui.boundary, out, G, s.all.classes, extent, points);
       drawHidden(hiddenCanvases, out.hidden, G, settings.activation);
     }),
   );
   state.draws++;
+}
+
+/** k optimizer steps of every run, then their errors. */
+async function trainSteps(k: number): Promise<void> {
+  const losses = await Promise.all(runs.map((r) => r.net.train(k)));
+  losses.forEach((l, i) => runs[i]?.state.losses.push(...l));
+  state.step += k;
+  await evaluateAll();
 }
 
 /** One training frame per display refresh; a hidden tab gets none, so training waits there. */
@@ -196,11 +235,7 @@ function nextFrame(): Promise<void> {
 async function trainLoop(): Promise<void> {
   let lastView = performance.now();
   while (running) {
-    const k = settings.stepsPerFrame;
-    const losses = await Promise.all(runs.map((r) => r.net.train(k)));
-    losses.forEach((l, i) => runs[i]?.state.losses.push(...l));
-    state.step += k;
-    await classifyAll();
+    await trainSteps(settings.stepsPerFrame);
     if (performance.now() - lastView > VIEW_EVERY_MS) {
       await refreshViews();
       lastView = performance.now();
@@ -213,10 +248,12 @@ async function trainLoop(): Promise<void> {
 }
 
 function start(): void {
-  if (running || runs.length === 0 || state.status === 'error') return;
+  if (running || runs.length === 0) return;
+  delete errors.action.toggle;
+  showErrors();
   running = true;
   setStatus('training', 'Training...');
-  loop = trainLoop().catch(fail);
+  loop = trainLoop().catch((e: unknown) => fail('toggle', e));
 }
 
 async function pause(): Promise<void> {
@@ -224,54 +261,88 @@ async function pause(): Promise<void> {
   await loop;
 }
 
+/** Exactly one optimizer step while paused, then every picture and counter from it. */
+async function stepOnce(): Promise<void> {
+  if (running || runs.length === 0) return;
+  delete errors.action.step;
+  await trainSteps(1);
+  await refreshViews();
+  setStatus('paused', `Paused after step ${state.step} (one step).`);
+}
+
+/** Builds fresh networks for `next` unless the current ones can keep training; updates the URL. */
+async function apply(next: Settings): Promise<void> {
+  writeUrl(next);
+  if (runs.length === 0 || !sameNetwork(settings, next)) return rebuild(next);
+  settings = next;
+  await refreshViews(); // the focused optimizer may have changed
+  renderTraining(state, focus());
+}
+
+/**
+ * A changed field: a new dataset first moves the settings to it (see switchDataset), then the
+ * form is read; a bad field keeps its current value and shows why beside it.
+ */
+async function changed(name: string): Promise<void> {
+  delete errors.link[name];
+  const kind = readForm(settings).settings.dataset;
+  if (name === 'dataset' && kind !== settings.dataset) {
+    fillForm(switchDataset(settings, kind));
+    errors.link = {}; // the link's bad values stood in for defaults, which now follow the dataset
+  }
+  const read = readForm(settings);
+  errors.form = read.errors;
+  delete errors.action.settings;
+  showErrors();
+  await apply(read.settings);
+}
+
 function wire(): void {
-  ui.toggle.addEventListener('click', () => (running ? void pause() : start()));
-  ui.reset.addEventListener('click', () => serially(() => rebuild(settings)));
+  ui.toggle.addEventListener('click', () =>
+    serially('toggle', async () => (running ? pause() : start())),
+  );
+  ui.step.addEventListener('click', () => serially('step', stepOnce));
+  ui.reset.addEventListener('click', () => serially('reset', () => rebuild(settings)));
   ui.xorPreset.addEventListener('click', () =>
-    serially(async () => {
-      fillForm({ ...settings, ...xorPreset, mode: 'single' });
-      await rebuild(formSettings());
+    serially('preset-xor', async () => {
+      const next: Settings = { ...withDefaults(settings, 'xor'), mode: 'single' };
+      [errors.link, errors.form] = [{}, {}];
+      fillForm(next);
+      showErrors();
+      writeUrl(next);
+      await rebuild(next);
     }),
   );
   ui.form.addEventListener('submit', (e) => e.preventDefault());
-  ui.form.addEventListener('change', () =>
-    serially(async () => {
-      let next: Settings;
-      try {
-        next = formSettings();
-      } catch (e) {
-        return showError(state, e); // a typo: say so, keep training the current network
-      }
-      ui.error.hidden = true;
-      state.error = undefined;
-      if (!sameNetwork(settings, next)) return rebuild(next);
-      settings = next;
-      if (runs.length > 0) await refreshViews(); // the focused optimizer may have changed
-      renderTraining(state, focus());
-    }),
-  );
+  ui.form.addEventListener('change', (e) => {
+    const name = e.target instanceof HTMLElement ? (e.target.getAttribute('name') ?? '') : '';
+    serially('settings', () => changed(name));
+  });
 }
 
 async function boot(): Promise<void> {
-  const params = new URLSearchParams(location.search);
-  let badParams: unknown;
-  try {
-    settings = parseSettings((name) => params.get(name) ?? undefined);
-  } catch (e) {
-    badParams = e; // shown once the default network is up (a rebuild clears the banner)
-  }
+  const autostart = new URLSearchParams(location.search).get('autostart') === '1';
+  // A bad parameter keeps its default and is named beside its field; the rest of the link holds.
+  const link = settingsFromQuery(location.search);
+  settings = link.settings;
+  errors.link = link.errors;
   fillForm(settings);
+  showErrors();
   gpu = await openGpu(
     { banner: ui.noWebgpu, adapter: ui.adapter },
     'the playground cannot train here',
   );
   if (!gpu) return setStatus('no-webgpu', 'WebGPU is not available.');
   state.adapter = gpu.adapter;
-  void gpu.lost.then(fail);
+  void gpu.lost.then((e) => {
+    running = false;
+    showBanner(state, e);
+    setStatus('error', 'The GPU device was lost: reload the page.');
+  });
   wire();
+  writeUrl(settings);
   await rebuild(settings);
-  if (badParams !== undefined) showError(state, badParams);
-  if (params.get('autostart') === '1') start();
+  if (autostart) start();
 }
 
-boot().catch(fail);
+boot().catch((e: unknown) => fail('settings', e));

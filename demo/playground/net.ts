@@ -31,6 +31,16 @@ export interface NetSpec {
   loss: LossKind;
 }
 
+/** A network's verdict on a set of points. */
+export interface Evaluation {
+  /** Predicted class of each point. */
+  predicted: Int32Array;
+  /** Points whose predicted class is not their label. */
+  errors: number;
+  /** Mean loss over the set (NaN for an empty set). */
+  loss: number;
+}
+
 /** Hidden layer outputs over a grid: values[layer][unit] holds one value per grid point. */
 export interface GridOutputs {
   /** [points, width]: sigmoid outputs (mse) or class probabilities (cross-entropy). */
@@ -72,6 +82,7 @@ export class PlaygroundNet {
     readonly gpu: Gpu,
     readonly trainer: Trainer,
     readonly data: Toy2d,
+    private readonly loss: LossKind,
     private readonly trainPlan: StepPlan,
     private readonly hiddenIds: readonly number[],
   ) {}
@@ -97,7 +108,7 @@ export class PlaygroundNet {
       writeTensor(gpu, input(plan, 'images'), data.points);
       if (spec.loss === 'mse') writeTensor(gpu, input(plan, 'targets'), data.targets);
       else writeTensor(gpu, input(plan, 'labels'), data.labels);
-      return new PlaygroundNet(gpu, trainer, data, plan, hiddenIds);
+      return new PlaygroundNet(gpu, trainer, data, spec.loss, plan, hiddenIds);
     } catch (e) {
       trainer.destroy();
       throw e;
@@ -131,13 +142,17 @@ export class PlaygroundNet {
     return losses;
   }
 
-  /** Predicted class of each training point, and how many differ from the labels. */
-  async classify(): Promise<{ predicted: Int32Array; errors: number }> {
-    const { points, count, labels } = this.data;
+  /**
+   * Predicted class of each point of `set` (by default the training set), how many differ from
+   * the labels, and the mean loss there with the current weights.
+   */
+  async evaluate(set: Toy2d = this.data): Promise<Evaluation> {
+    const { points, count, labels } = set;
+    if (count === 0) return { predicted: new Int32Array(0), errors: 0, loss: NaN };
     const out = await this.trainer.predict(points, count);
     const predicted = argmaxRows(out, out.length / count);
     const errors = predicted.reduce((n, p, i) => n + (p === labels[i] ? 0 : 1), 0);
-    return { predicted, errors };
+    return { predicted, errors, loss: meanLoss(out, set, this.loss) };
   }
 
   /** The network's outputs at `points` ([n, 2]) and, if asked, every hidden unit's output. */
@@ -200,4 +215,22 @@ function splitColumns(values: Float32Array, width: number): Float32Array[] {
   return Array.from({ length: width }, (_, c) =>
     Float32Array.from({ length: n }, (_, r) => values[r * width + c] ?? 0),
   );
+}
+
+/**
+ * The mean loss of `outputs` ([n, width], from Trainer.predict) on `set`: MSE averages the squared
+ * error over every output; cross-entropy averages -log p(label) over the points.
+ */
+export function meanLoss(outputs: Float32Array, set: Toy2d, loss: LossKind): number {
+  if (set.count === 0) return NaN;
+  if (loss === 'mse') {
+    const sum = set.targets.reduce((a, t, i) => a + ((outputs[i] ?? 0) - t) ** 2, 0);
+    return sum / set.targets.length;
+  }
+  const width = outputs.length / set.count;
+  const sum = set.labels.reduce(
+    (a, l, i) => a - Math.log(Math.max(outputs[i * width + l] ?? 0, 1e-12)),
+    0,
+  );
+  return sum / set.count;
 }

@@ -1,9 +1,11 @@
 /**
  * The playground page in headless Chromium (WebGPU on SwiftShader): the XOR preset (2-2-1,
  * sigmoid, MSE) trains from the page to zero classification errors while the loss falls and the
- * boundary and hidden units are drawn; compare mode trains SGD, momentum, RMSprop and Adam side
- * by side and all four losses fall; a typo in the settings gets a clear message; without WebGPU
- * the page says so.
+ * boundary and hidden units are drawn, and switching to spirals then brings the spirals defaults;
+ * compare mode trains SGD, momentum, RMSprop and Adam side by side and all four losses fall;
+ * Step takes exactly one step; the test set's errors and loss are shown apart; the URL reproduces
+ * the setup on another page; bad values (typed or in a link) are named beside their field; without
+ * WebGPU the page says so.
  */
 import type { Browser, Page } from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -27,6 +29,48 @@ async function open(query = '', withoutWebgpu = false): Promise<Page> {
   });
   opened.push(page);
   return page.page;
+}
+
+/** Sets a form field as a user would, firing its change event. */
+async function setField(page: Page, name: string, value: string): Promise<void> {
+  await page.$eval(
+    `[name="${name}"]`,
+    (e, v) => {
+      (e as HTMLInputElement).value = v;
+      e.dispatchEvent(new Event('change', { bubbles: true }));
+    },
+    value,
+  );
+}
+
+/** Every form field's value, by name. */
+function formValues(page: Page): Promise<Record<string, string>> {
+  return page.$$eval('#settings [name]', (fields) =>
+    Object.fromEntries(
+      fields.map((f) => [f.getAttribute('name') ?? '', (f as HTMLInputElement).value]),
+    ),
+  );
+}
+
+/** The message shown beside `control`, or undefined when none is visible. */
+function errorBeside(page: Page, control: string): Promise<string | undefined> {
+  return page.evaluate((c) => {
+    const slot = document.querySelector<HTMLElement>(`[data-error-for="${c}"]`);
+    return slot && !slot.hidden ? (slot.textContent ?? '') : undefined;
+  }, control);
+}
+
+const settled = (s: PlaygroundState): boolean => s.status !== 'starting';
+
+/** Clicks Step and waits for the step count to reach `step`. */
+async function stepTo(page: Page, step: number): Promise<PlaygroundState> {
+  await page.click('#step');
+  return waitUntil(
+    page,
+    readState,
+    (s) => (s.step === step && s.status === 'paused') || s.status === 'error',
+    `step ${step}`,
+  );
 }
 
 /** Distinct colours on a canvas, and how many pixels are not plain white. */
@@ -112,6 +156,33 @@ describe('playground page', () => {
       expect(heat.colors).toBeGreaterThan(10);
     }
     await page.screenshot({ path: '/tmp/playground-xor.png', fullPage: true });
+
+    // XOR -> spirals: every setting still at its XOR default takes the spirals default.
+    await setField(page, 'dataset', 'spirals');
+    const spirals = await waitUntil(
+      page,
+      readState,
+      (v) => (v.status === 'ready' && v.points !== 4) || v.status === 'error',
+      'the spirals network',
+    );
+    expect(spirals.error).toBeUndefined();
+    const form = await formValues(page);
+    expect(form).toMatchObject({
+      dataset: 'spirals',
+      count: '300',
+      noise: '0.02',
+      test: '0.2',
+      seed: '1',
+      hidden: '16,16',
+      activation: 'tanh',
+      loss: 'crossEntropy',
+      optimizer: 'adam',
+      lr: '0.02',
+    });
+    expect(spirals.points + spirals.testPoints).toBe(300);
+    expect(spirals.testPoints).toBe(60);
+    expect(await page.$$eval('#hidden canvas', (c) => c.length)).toBe(16 + 16);
+    expect(await page.evaluate(() => location.search)).toContain('dataset=spirals');
   });
 
   it('compare mode trains the four optimizers from the same start, and all their losses fall', async () => {
@@ -142,15 +213,106 @@ describe('playground page', () => {
     }
     await page.screenshot({ path: '/tmp/playground-compare.png', fullPage: true });
 
-    // A typo in a setting is named in the banner; the networks stay as they were.
-    await page.$eval('input[name="hidden"]', (e) => {
-      e.value = '4,x';
-      e.dispatchEvent(new Event('change', { bubbles: true }));
-    });
+    // A typo in a setting is named beside its field; the networks stay as they were.
+    await setField(page, 'hidden', '4,x');
     const typo = await waitUntil(page, readState, (v) => v.error !== undefined, 'the error');
     expect(typo.error).toContain("hidden layer width: 'x'");
     expect(typo.runs).toHaveLength(4);
-    expect(await page.$eval('#error', (e) => (e as HTMLElement).hidden)).toBe(false);
+    expect(typo.step).toBe(s.step);
+    expect(await errorBeside(page, 'hidden')).toContain("hidden layer width: 'x'");
+    expect(await page.$eval('#error', (e) => (e as HTMLElement).hidden)).toBe(true);
+    await setField(page, 'hidden', '4');
+    await waitUntil(page, readState, (v) => v.error === undefined, 'the error to clear');
+    expect(await errorBeside(page, 'hidden')).toBeUndefined();
+  });
+
+  it('Step takes exactly one step while paused; the test errors and loss are shown apart', async () => {
+    const page = await open('?dataset=circles&count=120&test=0.25&seed=4&steps=10');
+    const ready = await waitUntil(page, readState, settled, 'ready');
+    expect(ready.error).toBeUndefined();
+    expect([ready.points, ready.testPoints]).toEqual([90, 30]);
+    expect(ready.runs[0]?.testLosses).toHaveLength(1); // the test loss before any step
+    const draws = ready.draws;
+    const one = await stepTo(page, 1);
+    expect(one.error).toBeUndefined();
+    expect(one.runs[0]?.losses).toHaveLength(1);
+    expect(one.draws).toBe(draws + 1);
+    const two = await stepTo(page, 2);
+    expect(two.runs[0]?.losses).toHaveLength(2);
+    expect(two.runs[0]?.testLosses.map(([step]) => step)).toEqual([0, 1, 2]);
+    const stats = await page.$eval('#stats', (e) => ({
+      text: e.textContent ?? '',
+      data: { ...(e as HTMLElement).dataset },
+    }));
+    expect(stats.data.step).toBe('2');
+    expect(stats.text).toContain('test errors');
+    expect(stats.data.testErrors).toBe(String(two.runs[0]?.testErrors));
+    expect(Number(stats.data.testErrors)).toBeLessThanOrEqual(30);
+    expect(Number(stats.data.testLoss)).toBeGreaterThan(0);
+    await page.screenshot({ path: '/tmp/playground-split.png', fullPage: true });
+    // While training, Step is disabled; after the pause it steps on from where training stopped.
+    const stepDisabled = () => page.$eval('#step', (b) => (b as HTMLButtonElement).disabled);
+    await page.click('#toggle');
+    await waitUntil(page, readState, (v) => v.step >= 40 || v.status === 'error', '40 steps');
+    expect(await stepDisabled()).toBe(true);
+    await page.click('#toggle');
+    const paused = await waitUntil(page, readState, (v) => v.status !== 'training', 'the pause');
+    expect(paused.error).toBeUndefined();
+    expect(await stepDisabled()).toBe(false);
+    const next = await stepTo(page, paused.step + 1);
+    expect(next.runs[0]?.losses).toHaveLength(paused.step + 1);
+  });
+
+  it('the URL reproduces the setup on another page', async () => {
+    const a = await open('?dataset=gaussians&classes=4');
+    await waitUntil(a, readState, settled, 'ready');
+    await setField(a, 'optimizer', 'rmsprop');
+    await setField(a, 'hidden', '7,3');
+    await setField(a, 'test', '0.3');
+    const built = await waitUntil(
+      a,
+      readState,
+      // 150 points in 4 classes of 37 or 38: 11 of each held out.
+      (s) => (s.status === 'ready' && s.testPoints === 44) || s.status === 'error',
+      'the new network',
+    );
+    expect(built.error).toBeUndefined();
+    const url = await a.evaluate(() => location.href);
+    expect(url).toContain('optimizer=rmsprop');
+    expect(url).toContain('hidden=7%2C3');
+    expect(url).toContain('classes=4');
+    const b = await open(url.slice(url.indexOf('?')));
+    const there = await waitUntil(b, readState, settled, 'the shared setup');
+    expect(there.error).toBeUndefined();
+    expect(await formValues(b)).toEqual(await formValues(a));
+    expect([there.points, there.testPoints]).toEqual([built.points, built.testPoints]);
+    // Same points, split and initial weights: the first step's loss is the same on both pages.
+    const sb = await stepTo(b, 1);
+    await a.bringToFront(); // a background tab gets no clicks
+    const sa = await stepTo(a, 1);
+    expect(sb.runs[0]?.losses[0]).toBeCloseTo(sa.runs[0]?.losses[0] ?? NaN, 5);
+    expect(sb.runs[0]?.testErrors).toBe(sa.runs[0]?.testErrors);
+  });
+
+  it('bad values in a link are named beside their fields and the page still works', async () => {
+    const page = await open('?dataset=spirals&count=abc&hidden=4,x&optimizer=sgd');
+    const s = await waitUntil(page, readState, settled, 'ready');
+    expect(s.status).toBe('ready');
+    expect(s.runs.map((r) => r.optimizer)).toEqual(['sgd']);
+    expect(await errorBeside(page, 'count')).toBe(
+      "points: 'abc', expected a whole number from 4 to 2000",
+    );
+    expect(await errorBeside(page, 'hidden')).toContain("hidden layer width: 'x'");
+    // The bad fields took the spirals defaults; the page trains.
+    expect(await formValues(page)).toMatchObject({ count: '300', hidden: '16,16' });
+    const stepped = await stepTo(page, 1);
+    expect(stepped.runs[0]?.losses).toHaveLength(1);
+    // Fixing one field clears its message only.
+    await setField(page, 'count', '100');
+    await waitUntil(page, readState, (v) => v.points === 80, 'the 100-point network');
+    expect(await errorBeside(page, 'count')).toBeUndefined();
+    expect(await errorBeside(page, 'hidden')).toContain("hidden layer width: 'x'");
+    expect(await page.evaluate(() => location.search)).toContain('count=100');
   });
 
   it('says so when the browser has no WebGPU', async () => {
