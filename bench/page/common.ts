@@ -55,6 +55,12 @@ export function parseBenchOptions(search: string): BenchOptions {
   };
 }
 
+/**
+ * Matmuls per wall-clock sample when a matmul is set against tf.matMul: both sides issue this
+ * many, then read back one element (the read-back latency is shared out over them).
+ */
+export const MATMUL_WALL_REPEAT = 8;
+
 export interface BenchRow {
   suite: SuiteName;
   kernel: string;

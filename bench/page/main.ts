@@ -9,6 +9,7 @@
 import { initDevice, type Gpu } from '../../src/index';
 import { timestampResolutionNs } from '../../src/kernelApi';
 import {
+  MATMUL_WALL_REPEAT,
   SUITES,
   makeContext,
   parseBenchOptions,
@@ -185,9 +186,10 @@ async function compareTfjs(ctx: BenchContext, report: BenchReport): Promise<void
       : `TensorFlow.js ${t.version}, backend ${t.backend}, on its own GPUDevice from navigator.gpu ` +
         `(adapter: ${t.adapter || 'not disclosed'}), the same adapter as shadergrad's, run after ` +
         `shadergrad, never at the same time. tfjs timing: ${t.method}. Ratio = shadergrad / tfjs ` +
-        'throughput (above 1: shadergrad is faster). The training-step ratio is wall clock on both ' +
-        'sides; shadergrad matmul rows use the timing column of the table above (GPU time with ' +
-        'timestamp-query), so at tiny sizes tfjs also pays its submit and read-back latency there.';
+        'throughput (above 1: shadergrad is faster). Both sides are timed the same way, wall ' +
+        `clock: the matmul ratios use shadergrad's "(wall clock, as tfjs)" rows (${MATMUL_WALL_REPEAT} ` +
+        'matmuls, one submit each, then a 1-element read-back), not the GPU-time rows, and the ' +
+        'training step is upload + step + loss read-back on both sides.';
   ui.tfjsNote.classList.toggle('error', 'error' in t);
   renderComparison(ui.comparison, t);
 }

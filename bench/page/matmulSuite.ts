@@ -3,7 +3,17 @@
  * and work formulas are bench/cases/matmul.ts's.
  */
 import { type MatmulVariant } from '../../src/index';
-import { fmaPeakFlops, matmulFlops } from '../../src/kernelApi';
+import {
+  fmaPeakFlops,
+  matmulFlops,
+  median,
+  preferredMatmulVariant,
+  readTensor,
+  runCalls,
+  type GpuTensor,
+  type KernelCall,
+  type TimingResult,
+} from '../../src/kernelApi';
 import {
   fmaPeakCase,
   matmulCase,
@@ -12,7 +22,7 @@ import {
   validateCase,
   type Validation,
 } from '../cases';
-import { row, type BenchContext, type BenchRow } from './common';
+import { MATMUL_WALL_REPEAT, row, type BenchContext, type BenchRow } from './common';
 
 export const MATMUL_VARIANTS: readonly MatmulVariant[] = ['naive', 'registerTile', 'workgroupTile'];
 
@@ -51,6 +61,55 @@ export async function benchMatmul(ctx: BenchContext): Promise<BenchRow[]> {
       const base = { suite: 'matmul', kernel, shape: `${n}x${n}x${n}`, unit: 'GFLOP/s' } as const;
       rows.push(row({ ...base, validation }, t, matmulFlops(sizes)));
     }
+    rows.push(await matmulTimedLikeTfjs(ctx, sizes, checks));
   }
   return rows;
+}
+
+/**
+ * The library's matmul timed exactly as the page times tf.matMul: MATMUL_WALL_REPEAT calls (each
+ * its own submit, as each tf op records its own dispatch), then a 1-element read-back, wall
+ * clock, per call. This row, not the GPU-time rows above, is the one set against tfjs, so both
+ * sides pay the same submit and read-back latency.
+ */
+async function matmulTimedLikeTfjs(
+  ctx: BenchContext,
+  sizes: { M: number; N: number; K: number },
+  checks: ReadonlyMap<MatmulVariant, Validation>,
+): Promise<BenchRow> {
+  const variant = preferredMatmulVariant(ctx.gpu.adapter.kind);
+  const validation = checks.get(variant);
+  if (!validation) throw new Error(`matmul ${variant}: not validated`);
+  ctx.log(`matmul ${sizes.N}x${sizes.N}x${sizes.N} ${variant}, timed like tf.matMul`);
+  const timed = matmulCase(ctx.gpu, variant, sizes, 1);
+  const t = await wallClockLikeTfjs(ctx, timed.calls);
+  timed.destroy();
+  const kernel = `matmul ${variant} (wall clock, as tfjs)`;
+  const shape = `${sizes.M}x${sizes.N}x${sizes.K}`;
+  return row(
+    { suite: 'matmul', kernel, shape, unit: 'GFLOP/s', validation },
+    t,
+    matmulFlops(sizes),
+  );
+}
+
+async function wallClockLikeTfjs(
+  ctx: BenchContext,
+  calls: readonly KernelCall[],
+): Promise<TimingResult> {
+  const out = calls.at(-1)?.tensors.at(-1);
+  if (!out) throw new Error('matmul case: no output tensor');
+  const first: GpuTensor = { ...out, shape: [1], byteLength: 4 };
+  const once = async (): Promise<number> => {
+    const start = performance.now();
+    for (let k = 0; k < MATMUL_WALL_REPEAT; k++) await runCalls(ctx.gpu, calls);
+    await readTensor(ctx.gpu, first);
+    return (performance.now() - start) / MATMUL_WALL_REPEAT;
+  };
+  for (let i = 0; i < ctx.options.warmup; i++) await once();
+  const samplesMs: number[] = [];
+  for (let i = 0; i < ctx.options.reps; i++) samplesMs.push(await once());
+  const medianMs = median(samplesMs);
+  const [minMs = medianMs, maxMs = medianMs] = [Math.min(...samplesMs), Math.max(...samplesMs)];
+  return { medianMs, minMs, maxMs, samplesMs, source: 'wall-clock' };
 }

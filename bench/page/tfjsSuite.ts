@@ -18,13 +18,12 @@ import type { Scalar, Tensor } from '@tensorflow/tfjs';
 import type { WebGPUBackend } from '@tensorflow/tfjs-backend-webgpu';
 import { type TrainConfig } from '../../src/index';
 import { median, randomFloats, randomInts } from '../../src/kernelApi';
-import type { BenchContext, BenchRow } from './common';
+import { MATMUL_WALL_REPEAT, type BenchContext, type BenchRow } from './common';
 import { tfjsForward, tfjsParameters } from './tfjsModel';
 
 type Tf = typeof TfModule;
 
 /** Matmuls per timed sample: amortizes the read-back that ends each sample. */
-export const TFJS_MATMUL_REPEAT = 8;
 
 export interface TfjsTiming {
   kernel: string;
@@ -97,13 +96,13 @@ async function timeMatmul(tf: Tf, ctx: BenchContext, n: number): Promise<TfjsTim
   const ms = await samples(ctx, async () => {
     const start = performance.now();
     const outs: Tensor[] = [];
-    for (let k = 0; k < TFJS_MATMUL_REPEAT; k++) outs.push(tf.matMul(a, b));
+    for (let k = 0; k < MATMUL_WALL_REPEAT; k++) outs.push(tf.matMul(a, b));
     const last = outs[outs.length - 1] ?? a;
     const probe = tf.slice(last, [0, 0], [1, 1]);
     await probe.data();
     const elapsed = performance.now() - start;
     [probe, ...outs].forEach((t) => t.dispose());
-    return elapsed / TFJS_MATMUL_REPEAT;
+    return elapsed / MATMUL_WALL_REPEAT;
   });
   [a, b].forEach((t) => t.dispose());
   const base = { kernel: 'tf.matMul', shape: `${n}x${n}x${n}`, unit: 'GFLOP/s' } as const;
@@ -161,8 +160,13 @@ async function timeTrainStep(
 /** Pairs each shadergrad matmul / Trainer.trainStep row with the tfjs timing of its shape. */
 function ratios(rows: readonly BenchRow[], tfjs: readonly TfjsTiming[]): TfjsRatio[] {
   return rows.flatMap((r) => {
+    // Only rows timed as tfjs is (wall clock around the same work) are set against it.
     const isStep = r.suite === 'train' && r.kernel.startsWith('Trainer.trainStep');
-    if (r.suite !== 'matmul' && !isStep) return [];
+    const isWallMatmul =
+      r.suite === 'matmul' &&
+      r.timing === 'wall-clock' &&
+      r.kernel.endsWith('(wall clock, as tfjs)');
+    if (!isWallMatmul && !isStep) return [];
     const peer = tfjs.find((t) => t.shape === r.shape && t.unit === r.unit);
     if (!peer) return [];
     const { kernel, shape } = r;
@@ -193,7 +197,7 @@ export async function benchTfjs(
     version: tf.version.tfjs,
     backend: tf.getBackend(),
     adapter: [info.vendor, info.architecture, info.description].filter(Boolean).join(' '),
-    method: `wall clock; matmul: ${TFJS_MATMUL_REPEAT} tf.matMul then await a 1-element read-back; train: minimize + loss read-back`,
+    method: `wall clock; matmul: ${MATMUL_WALL_REPEAT} tf.matMul then await a 1-element read-back; train: minimize + loss read-back`,
     matmul,
     train: step,
     ratios: ratios(rows, [...matmul, ...step]),

@@ -59,11 +59,15 @@ describe('bench page', () => {
     expect(r.errors).toEqual([]);
     expect(r.peakGflops).toBeGreaterThan(0);
     expect(new Set(r.rows.map((x) => x.suite))).toEqual(new Set(SUITES));
-    // 3 matmul variants x 2 sizes; conv1 and conv2 forward and backward; 2 kinds x 2 layers x 2 directions.
-    expect(r.rows.filter((x) => x.suite === 'matmul').map((x) => x.shape)).toEqual([
-      ...Array<string>(3).fill('32x32x32'),
-      ...Array<string>(3).fill('48x48x48'),
+    // (3 matmul variants, GPU time, + the preferred one timed like tf.matMul) x 2 sizes; conv1 and
+    // conv2 forward and backward; 2 kinds x 2 layers x 2 directions.
+    const matmulRows = r.rows.filter((x) => x.suite === 'matmul');
+    expect(matmulRows.map((x) => x.shape)).toEqual([
+      ...Array<string>(4).fill('32x32x32'),
+      ...Array<string>(4).fill('48x48x48'),
     ]);
+    const likeTfjs = matmulRows.filter((x) => x.kernel.endsWith('(wall clock, as tfjs)'));
+    expect(likeTfjs.map((x) => x.timing)).toEqual(['wall-clock', 'wall-clock']);
     expect(r.rows.filter((x) => x.suite === 'conv')).toHaveLength(4);
     expect(r.rows.filter((x) => x.suite === 'pool')).toHaveLength(8);
     for (const row of r.rows) {
@@ -104,10 +108,11 @@ describe('bench page', () => {
       expect(t.maxMs).toBeGreaterThanOrEqual(t.medianMs);
       expect(t.value, t.kernel).toBeGreaterThan(0);
     }
-    // One ratio per matmul row (3 variants x 2 sizes) and one for Trainer.trainStep.
+    // Only rows timed as tfjs is: the wall-clock matmul per size and Trainer.trainStep.
     const rows = report.rows.filter(
-      (x) => x.suite === 'matmul' || x.kernel.startsWith('Trainer.trainStep'),
+      (x) => x.kernel.endsWith('(wall clock, as tfjs)') || x.kernel.startsWith('Trainer.trainStep'),
     );
+    expect(rows).toHaveLength(3);
     expect(tfjs.ratios.map((x) => [x.kernel, x.shape])).toEqual(
       rows.map((x) => [x.kernel, x.shape]),
     );
@@ -179,7 +184,7 @@ describe('bench page without TensorFlow.js', () => {
     );
     expect(aborted.length).toBeGreaterThan(0);
     expect(s.status).toBe('done');
-    expect(s.report?.rows.filter((x) => x.suite === 'matmul')).toHaveLength(3);
+    expect(s.report?.rows.filter((x) => x.suite === 'matmul')).toHaveLength(4);
     const tfjs = s.report?.tfjs;
     expect(tfjs && Object.keys(tfjs)).toEqual(['error']);
     expect(tfjs && 'error' in tfjs ? tfjs.error : '').toContain('TensorFlow.js did not load');
