@@ -6,6 +6,8 @@
  * TensorFlow.js (webgpu backend, its own device on the same adapter) runs the same matmuls and
  * training step (tfjsSuite.ts); a table of shadergrad/tfjs ratios and a chart show both.
  */
+import '../../demo/style.css';
+import './bench.css';
 import { initDevice, type Gpu } from '../../src/index';
 import { timestampResolutionNs } from '../../src/kernelApi';
 import {
@@ -186,8 +188,8 @@ async function compareTfjs(ctx: BenchContext, report: BenchReport): Promise<void
         `(adapter: ${t.adapter || 'not disclosed'}), the same adapter as shadergrad's, run after ` +
         `shadergrad, never at the same time. tfjs timing: ${t.method}. Ratio = shadergrad / tfjs ` +
         'throughput (above 1: shadergrad is faster). The training-step ratio is wall clock on both ' +
-        'sides; shadergrad matmul rows use the timing column of the table above (GPU time with ' +
-        'timestamp-query), so at tiny sizes tfjs also pays its submit and read-back latency there.';
+        'sides; shadergrad matmul rows use the timing column of "Every kernel" below (GPU time ' +
+        'with timestamp-query), so at tiny sizes tfjs also pays its submit and read-back latency there.';
   ui.tfjsNote.classList.toggle('error', 'error' in t);
   renderComparison(ui.comparison, t);
 }
