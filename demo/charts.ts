@@ -4,6 +4,7 @@
  * device pixel ratio), so its text stays legible when a phone shows it narrower than its width
  * attribute; the attributes only set the chart's proportions.
  */
+import { fitToDisplay } from './fitCanvas';
 
 export interface Series {
   /** The legend's text; '' leaves the series out of the legend (e.g. a run's test markers). */
@@ -28,28 +29,8 @@ export interface ChartOptions {
 
 /** Margins around the plot, in CSS pixels: the y label and ticks, title and legend, x ticks and label. */
 const PAD = { left: 60, right: 12, top: 46, bottom: 34 };
-/** The least height a chart is drawn at, in CSS pixels. */
+/** The least height a chart is drawn at, in CSS pixels: a phone shows it narrow, and flatter is unreadable. */
 const MIN_HEIGHT = 180;
-
-/**
- * Sizes the canvas's pixels to the size it is shown at (its width attribute's proportions kept)
- * and scales the context so drawing is in CSS pixels; returns that size. A canvas not shown (no
- * layout) keeps its attributes.
- */
-function fitToDisplay(canvas: HTMLCanvasElement, c: CanvasRenderingContext2D) {
-  // The proportions of the width and height attributes, remembered before the first resize.
-  canvas.dataset.aspect ??= String(canvas.height / canvas.width);
-  const aspect = Number(canvas.dataset.aspect);
-  const shown = canvas.clientWidth;
-  if (shown === 0) return { width: canvas.width, height: canvas.height };
-  const dpr = window.devicePixelRatio || 1;
-  // A phone shows a chart narrow; below MIN_HEIGHT it would be too flat to read.
-  const [width, height] = [shown, Math.max(MIN_HEIGHT, Math.round(shown * aspect))];
-  if (canvas.width !== Math.round(width * dpr)) canvas.width = Math.round(width * dpr);
-  if (canvas.height !== Math.round(height * dpr)) canvas.height = Math.round(height * dpr);
-  c.setTransform(dpr, 0, 0, dpr, 0, 0);
-  return { width, height };
-}
 
 /** Exponential moving average of the y values (smoothing 0..1, higher is smoother). */
 export function smooth(points: readonly (readonly [number, number])[], smoothing = 0.9) {
@@ -79,7 +60,7 @@ export function drawChart(
 ): void {
   const c = canvas.getContext('2d');
   if (!c) return;
-  const { width, height } = fitToDisplay(canvas, c);
+  const { width, height } = fitToDisplay(canvas, c, MIN_HEIGHT);
   c.fillStyle = '#fff';
   c.fillRect(0, 0, width, height);
   const all = series.flatMap((s) => s.points);
