@@ -4,7 +4,7 @@
  * device pixel ratio), so its text stays legible when a phone shows it narrower than its width
  * attribute; the attributes only set the chart's proportions.
  */
-import { fitToDisplay } from './fitCanvas';
+import { fitToDisplay, redrawOnResize } from './fitCanvas';
 
 export interface Series {
   /** The legend's text; '' leaves the series out of the legend (e.g. a run's test markers). */
@@ -61,6 +61,7 @@ export function drawChart(
   const c = canvas.getContext('2d');
   if (!c) return;
   const { width, height } = fitToDisplay(canvas, c, MIN_HEIGHT);
+  redrawOnResize(canvas, () => drawChart(canvas, series, o));
   c.fillStyle = '#fff';
   c.fillRect(0, 0, width, height);
   const all = series.flatMap((s) => s.points);

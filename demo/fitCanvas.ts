@@ -38,3 +38,27 @@ export function fitToDisplay(
   c.setTransform(dpr, 0, 0, dpr, 0, 0);
   return size;
 }
+
+/** Each watched canvas's latest drawing, and the width it was drawn at. */
+const drawings = new WeakMap<HTMLCanvasElement, { draw: () => void; width: number }>();
+let observer: ResizeObserver | undefined;
+
+/**
+ * Calls `draw` again when `canvas` is shown at another width (a window resized, a phone
+ * turned), so a chart that is not being updated is redrawn sharp rather than stretched. Each call
+ * replaces the canvas's previous `draw`.
+ */
+export function redrawOnResize(canvas: HTMLCanvasElement, draw: () => void): void {
+  drawings.set(canvas, { draw, width: canvas.clientWidth });
+  observer ??= new ResizeObserver((entries) => {
+    for (const e of entries) {
+      const target = e.target as HTMLCanvasElement;
+      const d = drawings.get(target);
+      // Drawing changes the canvas's height, which reports a resize too: only a new width
+      // redraws, in the next frame (a size changed inside this callback would be reported again
+      // in the same frame: a ResizeObserver loop error).
+      if (d && target.clientWidth !== d.width) requestAnimationFrame(d.draw);
+    }
+  });
+  observer.observe(canvas);
+}

@@ -4,7 +4,7 @@
  * Trainer.trainStep against tfjs). Linear value axes from 0, labelled, with a legend. Drawn at
  * the size it is shown (demo/fitCanvas.ts), so it stays legible on a phone.
  */
-import { fitToDisplay } from '../../demo/fitCanvas';
+import { fitToDisplay, redrawOnResize } from '../../demo/fitCanvas';
 import type { BenchRow } from './common';
 import type { TfjsTiming } from './tfjsSuite';
 
@@ -126,6 +126,7 @@ export function drawChart(
   const g = canvas.getContext('2d');
   if (!g) return false;
   const { width, height } = fitToDisplay(canvas, g, MIN_HEIGHT);
+  redrawOnResize(canvas, () => drawChart(canvas, rows, tfjs));
   g.clearRect(0, 0, width, height);
   const ps = panels(rows, tfjs);
   if (ps.length === 0) return false;

@@ -45,6 +45,8 @@ const CASES: PageCase[] = [
     url: '/demo/?features=4,8&dense=32&batch=32&limit=1024&test=100&steps=12&autostart=1',
     shown: 'paused',
   },
+  // The ResNet's layer table is the widest in the demo (torchvision's dotted layer names).
+  { name: 'demo-resnet', url: '/demo/?model=resnet&width=4&blocks=1', shown: 'ready' },
   {
     name: 'playground',
     url: '/demo/playground/',
@@ -164,6 +166,27 @@ async function drawWithFinger(page: Page): Promise<number> {
   return s.predictions;
 }
 
+/** A window resized: the paused demo's charts are redrawn at their new width, not stretched. */
+async function expectChartsRedrawnOnResize(page: Page): Promise<void> {
+  const read = () =>
+    Array.from(document.querySelectorAll('canvas.chart'), (e) => {
+      const c = e as HTMLCanvasElement;
+      return { drawn: c.width, shown: c.clientWidth };
+    });
+  const before = await page.evaluate(read);
+  // 700 px: the columns stack, so each chart spans the page and is shown at a new width.
+  await page.setViewport({ width: 700, height: 800 });
+  const after = await waitUntil(
+    page,
+    read,
+    (all) => all.every((s) => s.drawn === s.shown),
+    'the charts redrawn at their new width',
+    10_000,
+  );
+  expect(after).toHaveLength(2);
+  expect(after.map((s) => s.shown)).not.toEqual(before.map((s) => s.shown));
+}
+
 describe.each(CASES)('the $name page', (c) => {
   it.each(VIEWPORTS)('fits $width px wide, names every page and logs no errors', async (v) => {
     const { page, problems } = await openPage(browser, `${inject('baseUrl')}${c.url}`, {
@@ -186,6 +209,7 @@ describe.each(CASES)('the $name page', (c) => {
     expect(links.filter((l) => l.current).map((l) => l.text)).toHaveLength(1);
     expect(links.map((l) => l.status)).toEqual(PAGES.map(() => 200));
     if (c.name === 'demo' && v.phone) expect(await drawWithFinger(page)).toBeGreaterThan(0);
+    if (c.name === 'demo' && !v.phone) await expectChartsRedrawnOnResize(page);
     expect(problems).toEqual([]);
     await page.close();
   });
