@@ -3,7 +3,8 @@
  * 1280x800, waited for until it has something to show (trained a few steps, run its kernel, its
  * benchmark), and then the document must not scroll sideways (a wide table may scroll inside its
  * own box; the page may not). Each page names every other one in the same nav, and its links
- * lead somewhere. On the phone, a finger draws on the demo's pad. Screenshots of every page at
+ * lead somewhere. On the phone, a finger draws on the demo's pad; on the laptop, the demo's
+ * charts are redrawn at their new width when the window is resized. Screenshots of every page at
  * both widths go to test-results/screenshots/<page>-<width>.png for a reviewer to look at.
  */
 import { mkdirSync } from 'node:fs';
