@@ -16,6 +16,7 @@ import { copyFile, mkdir, writeFile } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { dirname, join, resolve } from 'node:path';
 import type { Plugin, UserConfig } from 'vite';
+import { PAGES, navLinks, siteNavPlugin } from './scripts/siteNav';
 import { sourcesPlugin } from './scripts/sourcesPlugin';
 
 const MNIST_FILES = [
@@ -43,7 +44,7 @@ const LANDING = `<!doctype html>
 <meta charset="utf-8" />
 <meta http-equiv="refresh" content="0; url=demo/" />
 <title>shadergrad</title>
-<p><a href="demo/">Live training demo</a> · <a href="demo/playground/">Playground</a> · <a href="demo/explorer/">Kernel explorer</a> · <a href="demo/gpt/">Transformer</a> · <a href="bench/">Benchmarks</a></p>
+<p>${navLinks('')}</p>
 `;
 
 type Next = () => void;
@@ -100,7 +101,7 @@ export default {
   root: import.meta.dirname,
   base: './',
   appType: 'mpa',
-  plugins: [sourcesPlugin(), datasetAssets()],
+  plugins: [sourcesPlugin(), siteNavPlugin(), datasetAssets()],
   build: {
     outDir: 'dist',
     emptyOutDir: true,
@@ -108,13 +109,9 @@ export default {
     // The training set alone is 45 MB; it is copied, never inlined or bundled.
     assetsInlineLimit: 0,
     rollupOptions: {
-      input: {
-        demo: resolve(import.meta.dirname, 'demo/index.html'),
-        bench: resolve(import.meta.dirname, 'bench/index.html'),
-        playground: resolve(import.meta.dirname, 'demo/playground/index.html'),
-        explorer: resolve(import.meta.dirname, 'demo/explorer/index.html'),
-        gpt: resolve(import.meta.dirname, 'demo/gpt/index.html'),
-      },
+      input: Object.fromEntries(
+        PAGES.map((p) => [p.id, resolve(import.meta.dirname, p.path, 'index.html')]),
+      ),
     },
   },
   // The demo trains in a module worker (demo/trainWorker.ts); it needs the same source aliases

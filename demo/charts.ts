@@ -1,4 +1,10 @@
-/** Line charts on a 2D canvas for the training curves: axes, ticks, a legend, any number of series. */
+/**
+ * Line charts on a 2D canvas for the training curves: a title, labelled axes with ticks, a
+ * legend, any number of series. A chart is drawn at the size it is shown (CSS pixels times the
+ * device pixel ratio), so its text stays legible when a phone shows it narrower than its width
+ * attribute; the attributes only set the chart's proportions.
+ */
+import { fitToDisplay, redrawOnResize } from './fitCanvas';
 
 export interface Series {
   /** The legend's text; '' leaves the series out of the legend (e.g. a run's test markers). */
@@ -12,12 +18,19 @@ export interface Series {
 }
 
 export interface ChartOptions {
+  /** What the chart shows, above the legend. */
+  title?: string;
   /** Fixed y range; otherwise [0 or min, max] of the data. */
   yRange?: readonly [number, number];
   xLabel: string;
+  /** The y axis's quantity, written up the left edge. */
+  yLabel?: string;
 }
 
-const PAD = { left: 46, right: 12, top: 24, bottom: 30 };
+/** Margins around the plot, in CSS pixels: the y label and ticks, title and legend, x ticks and label. */
+const PAD = { left: 60, right: 12, top: 46, bottom: 34 };
+/** The least height a chart is drawn at, in CSS pixels: a phone shows it narrow, and flatter is unreadable. */
+const MIN_HEIGHT = 180;
 
 /** Exponential moving average of the y values (smoothing 0..1, higher is smoother). */
 export function smooth(points: readonly (readonly [number, number])[], smoothing = 0.9) {
@@ -47,7 +60,8 @@ export function drawChart(
 ): void {
   const c = canvas.getContext('2d');
   if (!c) return;
-  const { width, height } = canvas;
+  const { width, height } = fitToDisplay(canvas, c, MIN_HEIGHT);
+  redrawOnResize(canvas, () => drawChart(canvas, series, o));
   c.fillStyle = '#fff';
   c.fillRect(0, 0, width, height);
   const all = series.flatMap((s) => s.points);
@@ -76,19 +90,47 @@ export function drawChart(
   c.textAlign = 'center';
   for (let x = 0; x <= xMax + 1e-9; x += xStep)
     c.fillText(label(x), px(x), height - PAD.bottom + 14);
-  c.fillText(o.xLabel, PAD.left + plotW / 2, height - 4);
+  c.fillText(o.xLabel, PAD.left + plotW / 2, height - 5);
+  if (o.yLabel !== undefined) {
+    c.save();
+    c.translate(13, PAD.top + plotH / 2);
+    c.rotate(-Math.PI / 2);
+    c.fillText(o.yLabel, 0, 0);
+    c.restore();
+  }
   c.strokeStyle = '#888';
   c.strokeRect(PAD.left, PAD.top, plotW, plotH);
-  let legendX = PAD.left;
+  for (const s of series) drawSeries(c, s, px, py);
+  drawTitleAndLegend(c, series, o.title, width);
+}
+
+/**
+ * The title on the first line, the legend on the second; a legend entry that would run past
+ * the right edge starts a third line in the top margin's remaining space.
+ */
+function drawTitleAndLegend(
+  c: CanvasRenderingContext2D,
+  series: readonly Series[],
+  title: string | undefined,
+  width: number,
+): void {
+  c.textAlign = 'left';
+  c.fillStyle = '#222';
+  if (title !== undefined) {
+    c.font = 'bold 12px system-ui, sans-serif';
+    c.fillText(title, 8, 14);
+  }
+  c.font = '11px system-ui, sans-serif';
+  let [x, y] = [PAD.left, 22];
   for (const s of series) {
-    drawSeries(c, s, px, py);
     if (s.label === '') continue;
+    const w = 24 + c.measureText(s.label).width;
+    if (x > PAD.left && x + w > width) [x, y] = [PAD.left, y + 12];
     c.fillStyle = s.color;
-    c.fillRect(legendX, 8, 10, 10);
+    c.fillRect(x, y + 1, 9, 9);
     c.fillStyle = '#333';
-    c.textAlign = 'left';
-    c.fillText(s.label, legendX + 14, 17);
-    legendX += 24 + c.measureText(s.label).width;
+    c.fillText(s.label, x + 13, y + 9);
+    x += w;
   }
 }
 

@@ -14,6 +14,7 @@
  * caused it and leaves the run usable; only a lost device stops the page.
  */
 import './style.css';
+import './demo.css';
 import type { TrainConfig, TrainProgress } from './api';
 import { readCheckpoint, saveCheckpoint, type Checkpoint } from './checkpoint';
 import { imageOf } from './data';

@@ -8,6 +8,7 @@ import {
   type MemoryReport,
   type ModelConfig,
 } from './api';
+import { css, inkOn, shade, type Rgb } from './contrast';
 
 function el<K extends keyof HTMLElementTagNameMap>(
   tag: K,
@@ -113,11 +114,24 @@ export function renderModel(host: HTMLElement, model: ModelConfig, run?: string)
   host.replaceChildren(table, el('p', caption, 'caption'));
 }
 
-/** Rows: true class; columns: predicted; each cell shaded by its share of the row. */
+/** Right answers green, confusions red, at full strength for a whole row's share. */
+const RIGHT: Rgb = [34, 130, 66];
+const WRONG: Rgb = [192, 48, 36];
+
+/**
+ * Rows: true class; columns: predicted; each cell shaded by its share of the row, its number in
+ * dark or white text, whichever reads better on that shade.
+ */
 export function renderConfusion(host: HTMLElement, m: Evaluation, names: readonly string[]): void {
   const table = el('table', '', 'confusion');
-  const head = table.createTHead().insertRow();
-  head.append(el('th', 'true \\ predicted'));
+  const thead = table.createTHead();
+  const axis = thead.insertRow();
+  axis.append(el('th', '', 'axis'));
+  const predicted = el('th', 'predicted →', 'axis');
+  predicted.colSpan = m.classes;
+  axis.append(predicted);
+  const head = thead.insertRow();
+  head.append(el('th', 'true ↓', 'axis'));
   // Columns by index so long class names (Fashion-MNIST) keep the table narrow.
   for (let k = 0; k < m.classes; k++) head.append(el('th', String(k)));
   const body = table.createTBody();
@@ -130,9 +144,12 @@ export function renderConfusion(host: HTMLElement, m: Evaluation, names: readonl
     for (let p = 0; p < m.classes; p++) {
       const n = m.counts[t * m.classes + p] ?? 0;
       const cell = el('td', n > 0 ? String(n) : '');
-      const share = rowTotal > 0 ? n / rowTotal : 0;
-      const hue = t === p ? 140 : 0; // right answers green, confusions red
-      cell.style.background = n > 0 ? `hsl(${hue} 65% ${95 - 45 * share}%)` : '';
+      if (n > 0) {
+        // Even one image in a cell shows a tint: the share is floored at 8%.
+        const background = shade(t === p ? RIGHT : WRONG, Math.max(0.08, n / rowTotal));
+        cell.style.background = css(background);
+        cell.style.color = css(inkOn(background));
+      }
       row.append(cell);
     }
   }

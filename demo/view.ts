@@ -160,7 +160,7 @@ function drawRun(state: DemoState): void {
       { label: 'batch loss', color: '#b8c7e8', points: losses, lineWidth: 1 },
       { label: 'smoothed', color: '#2451b3', points: smooth(losses) },
     ],
-    { xLabel: 'step' },
+    { title: 'Training loss', xLabel: 'step', yLabel: 'cross-entropy' },
   );
   drawChart(
     ui.accuracyChart,
@@ -172,7 +172,7 @@ function drawRun(state: DemoState): void {
       },
       { label: 'test subset', color: '#2f8f4e', points: state.testAccuracy, markers: true },
     ],
-    { xLabel: 'step', yRange: [0, 1] },
+    { title: 'Accuracy', xLabel: 'step', yLabel: 'share right', yRange: [0, 1] },
   );
 }
 
@@ -190,7 +190,11 @@ function drawComparison(runs: readonly RunCurves[]): void {
     color: color(i),
     points: smooth(steps(r.losses)),
   }));
-  drawChart(ui.lossChart, loss, { xLabel: 'step (smoothed batch loss)' });
+  drawChart(ui.lossChart, loss, {
+    title: 'Training loss (smoothed)',
+    xLabel: 'step',
+    yLabel: 'cross-entropy',
+  });
   const accuracy = runs.flatMap((r, i): Series[] => [
     {
       label: `${r.label}: ${finalAccuracy(r)}`,
@@ -200,7 +204,9 @@ function drawComparison(runs: readonly RunCurves[]): void {
     { label: '', color: color(i), points: r.testAccuracy, markers: true },
   ]);
   drawChart(ui.accuracyChart, accuracy, {
-    xLabel: 'step (line: train batch, smoothed; dots: test subset)',
+    title: 'Accuracy (lines: train batch, smoothed; dots: test subset)',
+    xLabel: 'step',
+    yLabel: 'share right',
     yRange: [0, 1],
   });
 }

@@ -1,14 +1,18 @@
 /**
  * The comparison chart, on a plain canvas: grouped bars of GFLOP/s per matmul size (one bar per
  * shadergrad variant plus tf.matMul), and a second panel of training-step samples/s (shadergrad's
- * Trainer.trainStep against tfjs). Linear value axes from 0, labelled, with a legend.
+ * Trainer.trainStep against tfjs). Linear value axes from 0, labelled, with a legend. Drawn at
+ * the size it is shown (demo/fitCanvas.ts), so it stays legible on a phone.
  */
+import { fitToDisplay, redrawOnResize } from '../../demo/fitCanvas';
 import type { BenchRow } from './common';
 import type { TfjsTiming } from './tfjsSuite';
 
 // Blues and greys for shadergrad; orange is kept for tfjs.
 const COLORS = ['#9aa5b1', '#4c8bf5', '#1a5fd0', '#0b3a8a', '#5f6b7a', '#7aa7f0'];
 const TFJS_COLOR = '#e8710a';
+/** The least height the chart is drawn at, in CSS pixels (a phone shows it narrow). */
+const MIN_HEIGHT = 260;
 
 interface Group {
   label: string;
@@ -121,7 +125,9 @@ export function drawChart(
 ): boolean {
   const g = canvas.getContext('2d');
   if (!g) return false;
-  g.clearRect(0, 0, canvas.width, canvas.height);
+  const { width, height } = fitToDisplay(canvas, g, MIN_HEIGHT);
+  redrawOnResize(canvas, () => drawChart(canvas, rows, tfjs));
+  g.clearRect(0, 0, width, height);
   const ps = panels(rows, tfjs);
   if (ps.length === 0) return false;
   const series = [
@@ -129,24 +135,37 @@ export function drawChart(
   ];
   const color = (s: string) =>
     s.startsWith('tf') ? TFJS_COLOR : (COLORS[series.indexOf(s) % COLORS.length] ?? '#888');
-  const legendH = 24;
+  const legendH = drawLegend(g, series, color, width);
   const widths = ps.map((p) => (p.unit === 'GFLOP/s' ? 0.72 : 0.28));
   const scale = widths.reduce((a, b) => a + b, 0);
   let x = 0;
   ps.forEach((p, i) => {
-    const w = (canvas.width * (widths[i] ?? 1)) / scale;
-    drawPanel(g, p, [x, legendH, w, canvas.height - legendH], color);
+    const w = (width * (widths[i] ?? 1)) / scale;
+    drawPanel(g, p, [x, legendH, w, height - legendH], color);
     x += w;
   });
+  return true;
+}
+
+/** The legend across the top, wrapped into as many lines as `width` needs; returns its height. */
+function drawLegend(
+  g: CanvasRenderingContext2D,
+  series: readonly string[],
+  color: (s: string) => string,
+  width: number,
+): number {
+  const LINE = 20;
   g.font = '12px system-ui, sans-serif';
   g.textAlign = 'left';
-  let lx = 8;
+  let [x, y] = [8, 6];
   for (const s of series) {
+    const w = g.measureText(s).width + 32;
+    if (x > 8 && x + w - 16 > width) [x, y] = [8, y + LINE];
     g.fillStyle = color(s);
-    g.fillRect(lx, 6, 12, 12);
+    g.fillRect(x, y, 12, 12);
     g.fillStyle = '#222';
-    g.fillText(s, lx + 16, 16);
-    lx += g.measureText(s).width + 32;
+    g.fillText(s, x + 16, y + 10);
+    x += w;
   }
-  return true;
+  return y + LINE - 2;
 }

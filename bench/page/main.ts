@@ -6,6 +6,8 @@
  * TensorFlow.js (webgpu backend, its own device on the same adapter) runs the same matmuls and
  * training step (tfjsSuite.ts); a table of shadergrad/tfjs ratios and a chart show both.
  */
+import '../../demo/style.css';
+import './bench.css';
 import { initDevice, type Gpu } from '../../src/index';
 import { timestampResolutionNs } from '../../src/kernelApi';
 import {

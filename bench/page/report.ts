@@ -107,7 +107,8 @@ export function renderComparison(table: HTMLTableElement, tfjs: TfjsReport | und
     return;
   }
   const head = document.createElement('tr');
-  const headers = ['shadergrad kernel', 'shape', 'shadergrad', 'tfjs', 'tfjs median ms', 'ratio'];
+  // The ratio, the headline, comes right after what was measured, so a phone shows it unscrolled.
+  const headers = ['shadergrad kernel', 'shape', 'ratio', 'shadergrad', 'tfjs', 'tfjs median ms'];
   headers.forEach((name, i) => {
     const th = document.createElement('th');
     th.textContent = name;
@@ -121,10 +122,10 @@ export function renderComparison(table: HTMLTableElement, tfjs: TfjsReport | und
     tr.append(
       cell(r.kernel),
       cell(r.shape),
+      cell(`${fixed(r.ratio)}×`, r.ratio >= 1 ? 'num faster' : 'num slower'),
       cell(`${fixed(r.shadergrad)} ${r.unit}`, 'num'),
       cell(`${fixed(r.tfjs)} ${r.unit}`, 'num'),
       cell(peer ? fixed(peer.medianMs) : '', 'num'),
-      cell(`${fixed(r.ratio)}×`, r.ratio >= 1 ? 'num faster' : 'num slower'),
     );
     return tr;
   });

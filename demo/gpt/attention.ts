@@ -81,7 +81,7 @@ function figure(
   canvas.width = canvas.height = g.margin + g.n * g.cell;
   canvas.setAttribute('aria-label', `attention map, ${caption}`);
   drawMap(canvas, map, chars, g);
-  canvas.addEventListener('mousemove', (e) => {
+  const read = (e: PointerEvent): void => {
     // The canvas may be scaled down by CSS (max-width: 100%): map the pointer back to pixels.
     const box = canvas.getBoundingClientRect();
     const scale = canvas.width / (box.width || 1);
@@ -93,7 +93,10 @@ function figure(
       (e.clientY - box.top) * scale,
     );
     readout.textContent = at === '' ? '' : `${caption}: ${at}`;
-  });
+  };
+  // A mouse reads a cell by hovering, a finger by touching it.
+  canvas.addEventListener('pointermove', read);
+  canvas.addEventListener('pointerdown', read);
   const f = document.createElement('figure');
   f.append(canvas, Object.assign(document.createElement('figcaption'), { textContent: caption }));
   return f;

@@ -140,6 +140,10 @@ export function renderTraining(state: GptPageState): void {
       { label: 'smoothed', color: '#2451b3', points: smooth(state.losses, 0.8) },
       { label: 'validation', color: '#2f8f4e', points: state.validation, markers: true },
     ],
-    { xLabel: 'step (loss: cross-entropy per character, in nats)' },
+    {
+      title: 'Loss: cross-entropy per character',
+      xLabel: 'step',
+      yLabel: 'nats per character',
+    },
   );
 }
