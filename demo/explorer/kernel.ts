@@ -31,6 +31,11 @@ export interface ExplorerKernel {
   subgroups?: boolean;
   /** The entry points a run dispatches (shown before the first run; a run shows the real ones). */
   entryPoints(gpu: Gpu | undefined): readonly string[];
+  /**
+   * Sizes of the small case the race detector interprets (over the fields' initial values), for
+   * kernels whose entry points use workgroup memory; the interpreter is slow, so keep them tiny.
+   */
+  raceSizes?: Readonly<Record<string, string>>;
   /** Throws an Error naming the bad value when the sizes make no sense. */
   plan(values: Values): Plan;
 }
