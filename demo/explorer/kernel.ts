@@ -5,7 +5,7 @@
  */
 import { type Gpu } from '../../src/index';
 import { type KernelCase } from '../../bench/cases';
-import { type Field, type Values } from './fields';
+import { parseValues, type Field, type Values } from './fields';
 
 export type Unit = 'GFLOP/s' | 'GB/s';
 
@@ -47,4 +47,11 @@ export function kernel(
   spec: Omit<ExplorerKernel, 'id' | 'family' | 'name'>,
 ): ExplorerKernel {
   return { id: `${family}.${name}`, family, name, ...spec };
+}
+
+/** The kernel's plan on `sizes` typed over its fields' initial values (a preset's, the detector's). */
+export function planWith(k: ExplorerKernel, sizes: Readonly<Record<string, string>>): Plan {
+  const raw = (key: string): string =>
+    sizes[key] ?? String(k.fields.find((f) => f.key === key)?.initial);
+  return k.plan(parseValues(k.fields, raw));
 }

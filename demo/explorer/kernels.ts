@@ -180,7 +180,8 @@ function biasKernel(direction: Direction): ExplorerKernel {
     fields: [int('N', 8, 'N (batch)'), int('C', 32, 'C (channels)'), int('S', 196, 'S (H·W)')],
     unit: 'GB/s',
     entryPoints: () => [direction === 'forward' ? 'biasAddForward' : 'biasBackward'],
-    raceSizes: direction === 'backward' ? { N: '2', C: '3', S: '5' } : undefined,
+    // N·S past 256 terms: the workgroup tree, not the serial loop (see src/kernels/bias.ts).
+    raceSizes: direction === 'backward' ? { N: '2', C: '2', S: '129' } : undefined,
     plan(v) {
       const [N, C, S] = [v.int('N'), v.int('C'), v.int('S')];
       // Bytes: forward reads x and bias and writes x; backward reads dOut, writes dBias.

@@ -17,11 +17,12 @@ import { type KernelCase } from '../../bench/cases';
 import { withEdits } from './edits';
 import { Editor } from './editor';
 import { parseValues, parseWhole } from './fields';
-import { type ExplorerKernel, type Plan } from './kernel';
+import { planWith, type ExplorerKernel, type Plan } from './kernel';
 import { EXPLORER_KERNELS } from './kernels';
 import { measurePeaks } from './peaks';
 import { type Preset } from './presets';
 import { type Peaks } from './roofline';
+import { inWorker } from './races';
 import { runKernel } from './runner';
 import { renderHistory, renderPeaks, renderRaces } from './runsView';
 import { renderSources, viewsOf, viewsOfCalls, type SourceView } from './source';
@@ -40,6 +41,9 @@ const remembered = new Map<string, string>();
 let views: SourceView[] = [];
 const editor = new Editor(ui, () => showSources(views));
 let peaks: Promise<Peaks | undefined> | undefined;
+const detect = inWorker(
+  () => new Worker(new URL('./raceWorker.ts', import.meta.url), { type: 'module' }),
+);
 
 function showSources(next: SourceView[]): void {
   views = next;
@@ -119,15 +123,6 @@ function checkFits(device: Gpu, plan: Plan): void {
     throw new Error(
       `Too big to check: the CPU twin would take about ${plan.twinCost.toExponential(1)} steps of JavaScript, over the ${TWIN_BUDGET.toExponential(0)} this page allows. Use smaller sizes.`,
     );
-}
-
-/** The plan of the race detector's small case: the kernel's raceSizes over its initial values. */
-function racePlan(k: ExplorerKernel): Plan | undefined {
-  const sizes = k.raceSizes;
-  if (!sizes) return undefined;
-  const raw = (key: string): string =>
-    sizes[key] ?? String(k.fields.find((f) => f.key === key)?.initial);
-  return k.plan(parseValues(k.fields, raw));
 }
 
 /** Parses, plans and checks the sizes; a bad one becomes the page's message, not an exception. */
@@ -212,11 +207,12 @@ async function run(device: Gpu): Promise<void> {
   const request = {
     kernel: k,
     plan: prepared.plan,
-    racePlan: racePlan(k),
+    racePlan: k.raceSizes && planWith(k, k.raceSizes),
     reps: prepared.reps,
     edits: editor.shaders(),
     source: sourceLabel(),
     peaks: () => peaksOnce(device),
+    detect,
   };
   setStatus('running', `Running ${k.family} ${k.name}...`);
   try {

@@ -11,7 +11,8 @@ import { throughput } from '../../bench/page/common';
 import { compareCase, type KernelCase } from '../../bench/cases';
 import { withEdits, type ShaderSource } from './edits';
 import { type ExplorerKernel, type Plan } from './kernel';
-import { findRaces, type RaceFinding } from './races';
+import { type RaceFinding } from './raceCheck';
+import { findRaces, type Detect } from './races';
 import { planBytes, roofline, type Peaks } from './roofline';
 import type { ExplorerResult } from './view';
 
@@ -26,13 +27,15 @@ export interface RunRequest {
   source: string;
   /** The adapter's roofs (measured once); undefined when they could not be measured. */
   peaks: () => Promise<Peaks | undefined>;
+  /** The race detector (in a worker on the page). */
+  detect: Detect;
 }
 
 async function races(gpu: Gpu, req: RunRequest): Promise<RaceFinding[] | undefined> {
   if (!req.racePlan) return undefined;
   const small = withEdits(req.racePlan.build(gpu), req.edits);
   try {
-    return await findRaces(gpu, small);
+    return await findRaces(gpu, small, req.detect);
   } finally {
     small.destroy();
   }

@@ -7,7 +7,7 @@ import type { TimingResult } from '../../src/kernelApi';
 import type { Comparison } from '../../bench/cases';
 import type { Field } from './fields';
 import type { Unit } from './kernel';
-import type { RaceFinding } from './races';
+import type { RaceFinding } from './raceCheck';
 import type { Peaks, Roofline } from './roofline';
 
 export type ExplorerStatus =
