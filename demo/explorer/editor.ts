@@ -5,7 +5,7 @@
  * library's source; a compile error shows beside the editor and the page stays usable. "Break it"
  * presets make a known bug in one click and run it.
  */
-import { kernelFamilies } from '../../src/kernelApi';
+import { kernelFamilies, type KernelCall } from '../../src/kernelApi';
 import { editedShader, fileText, type ShaderSource } from './edits';
 import { applyPreset, presetsOf, type Preset } from './presets';
 import type { SourceView } from './source';
@@ -45,11 +45,6 @@ export class Editor {
     });
   }
 
-  /** Names of the shaders edited. */
-  get edited(): string[] {
-    return [...this.texts.keys()];
-  }
-
   /** The edits as shaders, by name, for a case's calls. */
   shaders(): Map<string, ShaderSource> {
     const out = new Map<string, ShaderSource>();
@@ -58,6 +53,19 @@ export class Editor {
       if (lib) out.set(name, editedShader(lib, text));
     }
     return out;
+  }
+
+  /** The edits the calls run (an edit of a shader they do not use changes nothing). */
+  shadersOf(calls: readonly KernelCall[]): Map<string, ShaderSource> {
+    const used = new Set(calls.map((x) => x.shader.name));
+    return new Map([...this.shaders()].filter(([name]) => used.has(name)));
+  }
+
+  /** The calls' source for the runs table: 'library', 'edited <shaders>' or the preset. */
+  label(calls: readonly KernelCall[]): string {
+    const edits = this.shadersOf(calls);
+    if (this.preset && edits.has(this.preset.shader)) return `preset: ${this.preset.title}`;
+    return edits.size > 0 ? `edited ${[...edits.keys()].join(', ')}` : 'library';
   }
 
   /** The views with edited shaders in place of the library's. */

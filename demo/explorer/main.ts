@@ -185,11 +185,6 @@ function buildCase(device: Gpu, plan: Plan): KernelCase | undefined {
   }
 }
 
-function sourceLabel(): string {
-  if (editor.preset) return `preset: ${editor.preset.title}`;
-  return editor.edited.length > 0 ? `edited ${editor.edited.join(', ')}` : 'library';
-}
-
 async function run(device: Gpu): Promise<void> {
   showMessage('');
   ui.error.hidden = true;
@@ -209,8 +204,8 @@ async function run(device: Gpu): Promise<void> {
     plan: prepared.plan,
     racePlan: k.raceSizes && planWith(k, k.raceSizes),
     reps: prepared.reps,
-    edits: editor.shaders(),
-    source: sourceLabel(),
+    edits: editor.shadersOf([...c.setup, ...c.calls]),
+    source: editor.label([...c.setup, ...c.calls]),
     peaks: () => peaksOnce(device),
     detect,
   };
