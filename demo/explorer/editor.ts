@@ -6,7 +6,7 @@
  * presets make a known bug in one click and run it.
  */
 import { kernelFamilies, type KernelCall } from '../../src/kernelApi';
-import { editedShader, fileText, type ShaderSource } from './edits';
+import { editedShader, errorLocation, fileText, offsetOf, type ShaderSource } from './edits';
 import { applyPreset, presetsOf, type Preset } from './presets';
 import type { SourceView } from './source';
 
@@ -88,9 +88,15 @@ export class Editor {
     this.ui.edit.setAttribute('aria-pressed', String(on));
   }
 
+  /** Shows the report beside the editor, and puts the cursor where it points in the shown file. */
   showCompileError(message: string | undefined): void {
     this.ui.compileError.textContent = message ?? '';
     this.ui.compileError.hidden = message === undefined;
+    const at = message && this.active && errorLocation(message, this.active.name);
+    if (!at) return;
+    const offset = offsetOf(this.ui.editor.value, at.line, at.col);
+    this.ui.editor.focus();
+    this.ui.editor.setSelectionRange(offset, offset);
   }
 
   /** Restores every shader's library source. */

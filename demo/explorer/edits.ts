@@ -33,3 +33,19 @@ export function withEdits(c: KernelCase, edits: ReadonlyMap<string, ShaderSource
 export function fileLine(shader: ShaderSource, codeLine: number): number {
   return codeLine - shader.prefixLines;
 }
+
+/** The first `<name>.wgsl:line:col` of a compile report, where the editor puts its cursor. */
+export function errorLocation(
+  report: string,
+  name: string,
+): { line: number; col: number } | undefined {
+  const at = new RegExp(`(?:^|\\s)${name}\\.wgsl:(\\d+):(\\d+)`).exec(report);
+  return at ? { line: Number(at[1]), col: Number(at[2]) } : undefined;
+}
+
+/** The offset in `text` of a 1-based line and column (clamped to the text). */
+export function offsetOf(text: string, line: number, col: number): number {
+  const lines = text.split('\n');
+  const before = lines.slice(0, Math.max(0, line - 1)).reduce((a, l) => a + l.length + 1, 0);
+  return Math.min(text.length, before + Math.max(0, col - 1));
+}

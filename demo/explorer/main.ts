@@ -48,6 +48,10 @@ const detect = inWorker(
 function showSources(next: SourceView[]): void {
   views = next;
   renderSources(ui.tabs, ui.source, editor.apply(views), (v) => editor.show(v));
+  const edited = new Set(editor.shaders().keys());
+  ui.tabs.querySelectorAll('button').forEach((tab) => {
+    if (edited.has(tab.dataset.shader ?? '')) tab.append(' (edited)');
+  });
 }
 
 function setStatus(status: ExplorerState['status'], text: string): void {
@@ -216,8 +220,9 @@ async function run(device: Gpu): Promise<void> {
     // An edit that does not compile (or binds other buffers) is the editor's error, not the page's.
     if (!(e instanceof KernelError && request.edits.size > 0 && !device.lostError)) throw e;
     state.compileError = e.message;
-    editor.showCompileError(e.message);
+    showSources(views); // the edited source, its tab marked
     editor.setEditing(true);
+    editor.showCompileError(e.message);
     return setStatus('invalid', 'Not run: the edited shader failed; see beside the editor.');
   }
   state.history.push(state.result);

@@ -8,7 +8,14 @@
 import { describe, expect, it } from 'vitest';
 import { compareCase } from '../../bench/cases';
 import { kernelFamilies } from '../../src/kernelApi';
-import { editedShader, fileText, withEdits, type ShaderSource } from '../../demo/explorer/edits';
+import {
+  editedShader,
+  errorLocation,
+  fileText,
+  offsetOf,
+  withEdits,
+  type ShaderSource,
+} from '../../demo/explorer/edits';
 import { planWith, type ExplorerKernel } from '../../demo/explorer/kernel';
 import { EXPLORER_KERNELS } from '../../demo/explorer/kernels';
 import { applyPreset, PRESETS, type Preset } from '../../demo/explorer/presets';
@@ -88,6 +95,19 @@ describe('edited shaders', () => {
     } finally {
       c.destroy();
     }
+  });
+});
+
+describe('compile error locations', () => {
+  it("find the family file's line:col in a report and its offset in the editor's text", () => {
+    const report = 'matmul.matmulNaive: shader did not compile:\nmatmul.wgsl:12:7 error: x';
+    expect(errorLocation(report, 'matmul')).toEqual({ line: 12, col: 7 });
+    expect(errorLocation('common.wgsl:3:1 error', 'matmul')).toBeUndefined();
+    expect(errorLocation('submatmul.wgsl:3:1 error', 'matmul')).toBeUndefined();
+    const text = 'ab\ncdef\ng';
+    expect(offsetOf(text, 2, 3)).toBe(5); // 'e'
+    expect(offsetOf(text, 1, 1)).toBe(0);
+    expect(offsetOf(text, 9, 9)).toBe(text.length);
   });
 });
 

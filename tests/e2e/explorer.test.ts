@@ -252,6 +252,13 @@ describe('kernel explorer', () => {
     expect(s.status).toBe('invalid');
     expect(s.compileError).toMatch(new RegExp(`matmul\\.wgsl:${at + 1}:\\d+ .*undefinedName`));
     expect(await text(page, '#compile-error')).toBe(s.compileError);
+    // The cursor is put on the line the compiler names; the tab says the file is edited.
+    const cursorLine = await page.$eval('#editor', (e) => {
+      const area = e as HTMLTextAreaElement;
+      return area.value.slice(0, area.selectionStart).split('\n').length;
+    });
+    expect(cursorLine).toBe(at + 1);
+    expect(await text(page, '#tabs button')).toBe('matmul.wgsl (edited)');
     expect(await page.$eval('#run', (e) => (e as HTMLButtonElement).disabled)).toBe(false);
     // Reset: the library's source again, and a run of it.
     await page.click('#reset');
