@@ -68,10 +68,11 @@ export class Editor {
     return edits.size > 0 ? `edited ${[...edits.keys()].join(', ')}` : 'library';
   }
 
-  /** The views with edited shaders in place of the library's. */
+  /** The views with the current edits, and the library's source where there is none. */
   apply(views: readonly SourceView[]): SourceView[] {
     const edits = this.shaders();
-    return views.map((v) => ({ ...v, shader: edits.get(v.shader.name) ?? v.shader }));
+    const shader = (s: ShaderSource): ShaderSource => edits.get(s.name) ?? library(s.name) ?? s;
+    return views.map((v) => ({ ...v, shader: shader(v.shader) }));
   }
 
   /** The shader tab now shown: the editor edits it. */

@@ -267,6 +267,14 @@ describe('kernel explorer', () => {
     s = await runAndWait(page);
     expect(s.result?.source).toBe('library');
     expect(s.result?.passed).toBe(true);
+    // After a run of an edit and a Reset, the highlighted view shows the library's code again.
+    await typeSource(page, library.replace(line, `${line} // edited`));
+    expect((await runAndWait(page)).result?.source).toBe('edited matmul');
+    await page.click('#reset');
+    await page.click('#edit'); // back to the highlighted view
+    expect(await page.$eval('#source', (e) => (e as HTMLElement).hidden)).toBe(false);
+    expect(await highlighted(page)).toContain(line);
+    expect(await highlighted(page)).not.toContain('// edited');
   });
 
   it('catches the "remove the staging barrier" preset with the race detector', async () => {
