@@ -23,7 +23,7 @@ export interface RunRequest {
   racePlan: Plan | undefined;
   reps: number;
   edits: ReadonlyMap<string, ShaderSource>;
-  /** How the source differs from the library's, for the history: 'library', 'edited' or a preset. */
+  /** How the source differs from the library's (ExplorerResult.source). */
   source: string;
   /** The adapter's roofs (measured once); undefined when they could not be measured. */
   peaks: () => Promise<Peaks | undefined>;

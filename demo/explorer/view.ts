@@ -15,7 +15,7 @@ export type ExplorerStatus =
 
 export interface ExplorerResult {
   kernel: string;
-  /** 'library', 'edited', or the "break it" preset the source came from. */
+  /** 'library', 'edited <shaders>', or 'preset: <title>' (the "break it" preset of the edit). */
   source: string;
   /** Names of the shaders run with edited source. */
   edited: string[];

@@ -198,7 +198,8 @@ describe('kernel explorer', () => {
       await page.select('#kernel', id);
       const s = await runAndWait(page);
       const r = s.result;
-      if (s.status !== 'done' || !r?.passed || !(r.throughput > 0))
+      // verdict 'pass': within tolerance, and no races where the race detector runs.
+      if (s.status !== 'done' || !r?.passed || r.verdict !== 'pass' || !(r.throughput > 0))
         failed.push(`${id}: ${s.status} ${s.error ?? s.message} ${JSON.stringify(r?.comparisons)}`);
     }
     expect(failed).toEqual([]);
