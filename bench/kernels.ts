@@ -1,5 +1,5 @@
 /**
- * Kernel benchmark (Node): the adapter's FMA peak, matmul naive vs tiled at N = 256/512/1024, and
+ * Kernel benchmark (Node): the adapter's FMA peak and copy bandwidth, matmul naive vs tiled at N = 256/512/1024, and
  * the reference CNN's conv layers at batch 64, forward and backward. Every kernel is validated
  * against its CPU twin before it is timed (the kernel cases of bench/cases, shared with the
  * Chrome bench page and the kernel explorer; matmul on an odd shape, conv on a batch of 2); each
@@ -9,12 +9,14 @@
  *   npm run bench:kernels [-- --quick]      (--quick: fewer sizes and samples)
  *
  * GFLOP/s = flops / time: matmul 2·M·N·K, conv 2·N·O·OH·OW·C·KH·KW per product (backward: two
- * products, dWeight and dX), FMA peak 64 flops per invocation per round.
+ * products, dWeight and dX), FMA peak 64 flops per invocation per round. GB/s = bytes / time:
+ * the stream copy moves 8 bytes per element (one f32 read, one written).
  */
 import { initDevice, type Gpu } from '../src/gpu/device';
 import { timeCalls, type TimingResult } from '../src/gpu/timing';
 import type { KernelCall } from '../src/gpu/dispatch';
 import { fmaPeakFlops } from '../src/kernels/fmaPeak.cpu';
+import { streamCopyBytes } from '../src/kernels/stream.cpu';
 import { matmulFlops, type MatmulVariant } from '../src/kernels/matmul';
 import { conv2dGeometry, type Conv2dGeometry } from '../src/kernels/geometry';
 import {
@@ -24,6 +26,7 @@ import {
   matmulCase,
   MATMUL_ODD_SHAPE,
   REFERENCE_CONV_LAYERS,
+  streamCopyCase,
   timeCase,
   validateCase,
   type KernelCase,
@@ -48,6 +51,16 @@ async function measurePeak(gpu: Gpu): Promise<number> {
   const t = await time(gpu, timed);
   timed.destroy();
   return gflops(fmaPeakFlops(count, iterations), t.medianMs);
+}
+
+/** The copy's bandwidth in GB/s: validated on an odd count, timed on 2^24 floats (64 MiB each way). */
+async function measureBandwidth(gpu: Gpu): Promise<number> {
+  await validateCase(gpu, 'streamCopy', streamCopyCase(gpu, 65537));
+  const count = quick ? 2 ** 22 : 2 ** 24;
+  const timed = streamCopyCase(gpu, count);
+  const t = await time(gpu, timed);
+  timed.destroy();
+  return streamCopyBytes(count) / (t.medianMs * 1e6);
 }
 
 interface MatmulResult {
@@ -123,6 +136,8 @@ async function main(): Promise<void> {
   const gpu = await initDevice({ log: (l) => console.log(l) });
   progress('measuring the FMA peak...');
   const peakGflops = await measurePeak(gpu);
+  progress('measuring the copy bandwidth...');
+  const peakGBps = await measureBandwidth(gpu);
   const variants = gpu.hasSubgroups ? [...baseVariants, 'subgroupTile' as const] : baseVariants;
   await validateMatmul(gpu, variants);
   const matmulResults: MatmulResult[] = [];
@@ -135,7 +150,7 @@ async function main(): Promise<void> {
     const g = conv2dGeometry({ N: batch, C, H, W: H }, 5, 1, 'same');
     convResults.push(...(await benchConv(gpu, name, g, O, fast)));
   }
-  report(gpu, peakGflops, matmulResults, convResults, fast);
+  report(gpu, { peakGflops, peakGBps }, matmulResults, convResults, fast);
   gpu.destroy();
 }
 
@@ -147,13 +162,16 @@ function bestVariant(results: readonly MatmulResult[]): MatmulVariant {
 
 function report(
   gpu: Gpu,
-  peakGflops: number,
+  { peakGflops, peakGBps }: { peakGflops: number; peakGBps: number },
   mm: readonly MatmulResult[],
   conv: readonly ConvResult[],
   fast: MatmulVariant,
 ): void {
   printTable(`FMA peak: ${peakGflops.toFixed(1)} GFLOP/s`, [
     { kernel: 'fmaPeak', gflops: peakGflops },
+  ]);
+  printTable(`copy bandwidth: ${peakGBps.toFixed(1)} GB/s`, [
+    { kernel: 'streamCopy', 'GB/s': peakGBps },
   ]);
   printTable(
     'matmul C[N,N] = A·B (median)',
@@ -183,6 +201,7 @@ function report(
         kind: a.kind,
       },
       peakGflops,
+      peakGBps,
       matmul: mm.map((r) => ({
         n: r.n,
         variant: r.variant,

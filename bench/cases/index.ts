@@ -4,6 +4,7 @@
  */
 export * from './kernelCase';
 export * from './matmul';
+export * from './peaks';
 export * from './conv';
 export * from './pool';
 export * from './losses';

@@ -5,7 +5,7 @@
  */
 import { type Gpu } from '../../src/index';
 import { type KernelCase } from '../../bench/cases';
-import { type Field, type Values } from './fields';
+import { parseValues, type Field, type Values } from './fields';
 
 export type Unit = 'GFLOP/s' | 'GB/s';
 
@@ -31,6 +31,11 @@ export interface ExplorerKernel {
   subgroups?: boolean;
   /** The entry points a run dispatches (shown before the first run; a run shows the real ones). */
   entryPoints(gpu: Gpu | undefined): readonly string[];
+  /**
+   * Sizes of the small case the race detector interprets (over the fields' initial values), for
+   * kernels whose entry points use workgroup memory; the interpreter is slow, so keep them tiny.
+   */
+  raceSizes?: Readonly<Record<string, string>>;
   /** Throws an Error naming the bad value when the sizes make no sense. */
   plan(values: Values): Plan;
 }
@@ -42,4 +47,11 @@ export function kernel(
   spec: Omit<ExplorerKernel, 'id' | 'family' | 'name'>,
 ): ExplorerKernel {
   return { id: `${family}.${name}`, family, name, ...spec };
+}
+
+/** The kernel's plan on `sizes` typed over its fields' initial values (a preset's, the detector's). */
+export function planWith(k: ExplorerKernel, sizes: Readonly<Record<string, string>>): Plan {
+  const raw = (key: string): string =>
+    sizes[key] ?? String(k.fields.find((f) => f.key === key)?.initial);
+  return k.plan(parseValues(k.fields, raw));
 }

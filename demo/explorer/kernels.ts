@@ -67,6 +67,8 @@ function matmulKernel(variant: MatmulVariant): ExplorerKernel {
     fields: [int('M', 128), int('K', 128), int('N', 128)],
     unit: 'GFLOP/s',
     subgroups: variant === 'subgroupTile',
+    // K = 33: two slices of 32, so both barriers (after staging, before restaging) matter.
+    raceSizes: variant === 'workgroupTile' ? { M: '5', K: '33', N: '7' } : undefined,
     entryPoints: () => [MATMUL_ENTRY[variant]],
     plan(v) {
       const [M, K, N] = [v.int('M'), v.int('K'), v.int('N')];
@@ -178,6 +180,8 @@ function biasKernel(direction: Direction): ExplorerKernel {
     fields: [int('N', 8, 'N (batch)'), int('C', 32, 'C (channels)'), int('S', 196, 'S (H·W)')],
     unit: 'GB/s',
     entryPoints: () => [direction === 'forward' ? 'biasAddForward' : 'biasBackward'],
+    // N·S past 256 terms: the workgroup tree, not the serial loop (see src/kernels/bias.ts).
+    raceSizes: direction === 'backward' ? { N: '2', C: '2', S: '129' } : undefined,
     plan(v) {
       const [N, C, S] = [v.int('N'), v.int('C'), v.int('S')];
       // Bytes: forward reads x and bias and writes x; backward reads dOut, writes dBias.
@@ -215,6 +219,7 @@ const lossMeanKernel = kernel('reduce', 'lossMean', {
   fields: [int('N', 4096, 'N (losses)')],
   unit: 'GB/s',
   entryPoints: () => ['lossMean'],
+  raceSizes: { N: '21' }, // a few values: the interpreter still runs all 256 invocations
   plan(v) {
     const N = v.int('N');
     return {

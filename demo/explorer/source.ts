@@ -111,9 +111,18 @@ function scrollToEntry(pre: HTMLPreElement): void {
   if (first) pre.scrollTop = Math.max(0, first.offsetTop - 24);
 }
 
-/** Renders tabs (one per shader) and the chosen shader's header, code and prelude. */
-export function renderSources(tabs: HTMLElement, panel: HTMLElement, views: SourceView[]): void {
+/**
+ * Renders tabs (one per shader) and the chosen shader's header, code and prelude; `onShow` hears
+ * which shader is shown (the editor edits that one).
+ */
+export function renderSources(
+  tabs: HTMLElement,
+  panel: HTMLElement,
+  views: SourceView[],
+  onShow: (view: SourceView) => void = () => undefined,
+): void {
   const show = (view: SourceView): void => {
+    onShow(view);
     const { header, prelude } = splitSource(view.shader);
     const title = element('h3', 'file', `shaders/${view.shader.name}.wgsl`);
     const entries = element('p', 'muted', `entry points: ${view.entryPoints.join(', ')}`);

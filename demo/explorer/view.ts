@@ -7,23 +7,40 @@ import type { TimingResult } from '../../src/kernelApi';
 import type { Comparison } from '../../bench/cases';
 import type { Field } from './fields';
 import type { Unit } from './kernel';
+import type { RaceFinding } from './raceCheck';
+import type { Peaks, Roofline } from './roofline';
 
 export type ExplorerStatus =
   'starting' | 'ready' | 'running' | 'done' | 'invalid' | 'error' | 'no-webgpu';
 
 export interface ExplorerResult {
   kernel: string;
+  /** 'library', 'edited <shaders>', or 'preset: <title>' (the "break it" preset of the edit). */
+  source: string;
+  /** Names of the shaders run with edited source. */
+  edited: string[];
   shape: string;
   /** Labels of the timed dispatches. */
   calls: string[];
   comparisons: Comparison[];
+  /** Largest |GPU - twin| over every output. */
+  maxError: number;
   /** Every output within its tolerance. */
   passed: boolean;
+  /** The race detector's findings per checked call; undefined when it did not run. */
+  races: RaceFinding[] | undefined;
+  raceCount: number;
+  /** 'pass', or 'FAIL: ' and what failed (max error, races). */
+  verdict: string;
   timing: TimingResult;
   unit: Unit;
   /** Flops or bytes per run. */
   work: number;
+  /** Bytes moved at least per run. */
+  bytes: number;
   throughput: number;
+  /** Undefined when the peaks could not be measured. */
+  roofline: Roofline | undefined;
 }
 
 export interface ExplorerState {
@@ -34,6 +51,11 @@ export interface ExplorerState {
   message: string;
   adapter?: AdapterSummary;
   result?: ExplorerResult;
+  /** Every run since the page opened, oldest first. */
+  history: ExplorerResult[];
+  peaks?: Peaks;
+  /** The last run's compile error (line:col in the family's file), shown beside the editor. */
+  compileError?: string;
   error?: string;
 }
 
@@ -56,8 +78,17 @@ export const ui = {
   status: byId('status', HTMLElement),
   result: byId('result', HTMLElement),
   comparisons: byId('comparisons', HTMLTableElement),
+  races: byId('races', HTMLElement),
+  history: byId('history', HTMLTableElement),
+  measurePeaks: byId('measure-peaks', HTMLButtonElement),
+  peaks: byId('peaks', HTMLElement),
   tabs: byId('tabs', HTMLElement),
   source: byId('source', HTMLElement),
+  editor: byId('editor', HTMLTextAreaElement),
+  edit: byId('edit', HTMLButtonElement),
+  reset: byId('reset', HTMLButtonElement),
+  compileError: byId('compile-error', HTMLElement),
+  presets: byId('presets', HTMLElement),
 };
 
 /** One labelled input per field, filled from `value(key)` or the field's initial value. */
@@ -91,7 +122,7 @@ export function fieldValue(key: string): string {
   return e?.value ?? '';
 }
 
-const number = (x: number): string =>
+export const number = (x: number): string =>
   x === 0
     ? '0'
     : Number.isNaN(x)
@@ -100,7 +131,7 @@ const number = (x: number): string =>
         ? x.toPrecision(3)
         : x.toExponential(2);
 
-function cell(row: HTMLTableRowElement, text: string, className = ''): void {
+export function cell(row: HTMLTableRowElement, text: string, className = ''): void {
   const td = row.insertCell();
   td.textContent = text;
   td.className = className;
@@ -118,9 +149,11 @@ export function renderResult(r: ExplorerResult | undefined): void {
   const t = r.timing;
   const entries: [string, string, string?][] = [
     ['kernel', r.kernel],
+    ['source', r.source, 'source-kind'],
     ['shape', r.shape],
     ['dispatches', r.calls.join('\n')],
     ['against the CPU twin', r.passed ? 'pass: every output within tolerance' : 'FAIL', 'verdict'],
+    ['race detector', raceSummary(r), 'race-verdict'],
     [
       'median time',
       `${t.medianMs.toFixed(3)} ms (min ${t.minMs.toFixed(3)}, max ${t.maxMs.toFixed(3)}, ${t.samplesMs.length} samples after 1 warm-up, ${t.source})`,
@@ -131,6 +164,7 @@ export function renderResult(r: ExplorerResult | undefined): void {
       `${r.throughput.toPrecision(3)} ${r.unit} (${number(r.work)} ${r.unit === 'GFLOP/s' ? 'flops' : 'bytes'} per run / median time)`,
       'throughput',
     ],
+    ['roofline', rooflineText(r), 'roofline'],
   ];
   ui.result.replaceChildren(
     ...entries.flatMap(([k, v, id]) => {
@@ -138,10 +172,29 @@ export function renderResult(r: ExplorerResult | undefined): void {
       const dd = Object.assign(document.createElement('dd'), { textContent: v });
       if (id) dd.id = id;
       if (id === 'verdict') dd.className = r.passed ? 'pass' : 'fail';
+      if (id === 'race-verdict') dd.className = r.raceCount > 0 ? 'fail' : '';
       return [dt, dd];
     }),
   );
   renderComparisons(r.comparisons);
+}
+
+/** The race detector's verdict in a line (its findings are listed under the result). */
+export function raceSummary(r: ExplorerResult): string {
+  if (!r.races) return 'not run: no entry point of this kernel uses workgroup memory';
+  const errors = r.races.reduce((a, f) => a + f.errors.length, 0);
+  const found = r.raceCount > 0 ? `FAIL: ${r.raceCount} races` : 'no races found';
+  return `${found} (one workgroup of a small case)${errors > 0 ? `, ${errors} interpreter errors` : ''}`;
+}
+
+/** Arithmetic intensity and the shares of the two roofs, in a line. */
+export function rooflineText(r: ExplorerResult): string {
+  const f = r.roofline;
+  if (!f) return 'no peaks measured';
+  const intensity =
+    f.flopsPerByte === undefined ? 'no flops counted' : `${number(f.flopsPerByte)} flops/byte`;
+  const fma = f.ofFmaPeak === undefined ? '' : `${f.ofFmaPeak.toFixed(1)}% of FMA peak, `;
+  return `${intensity}; ${fma}${f.ofBandwidth.toFixed(1)}% of copy bandwidth (${number(r.bytes)} bytes moved at least)`;
 }
 
 /** One row per output: its errors against the twin, the tolerance, pass or the first mismatch. */

@@ -1,9 +1,12 @@
 /**
  * Pipeline cache: compute pipelines keyed `shader|entryPoint|JSON(constants)`, compiled async
- * with in-flight dedupe. Bind-group layouts are explicit, built from wgsl_reflect's reflection of
+ * with in-flight dedupe. The shader part of the key is its name and its code's number (one per
+ * distinct code), so an edited copy of a family's source (the kernel explorer's editor) compiles
+ * anew under the family's name instead of reusing the library's pipeline. Bind-group layouts are explicit, built from wgsl_reflect's reflection of
  * the entry point's @group(0) resources (read storage, read_write storage, uniform), so a
  * wrapper that binds the wrong kind of buffer fails validation with the kernel's label.
- * Compile errors throw a KernelError with line:col in the family's own .wgsl file.
+ * Compile errors throw a KernelError with line:col in the family's own .wgsl file, also for
+ * source that does not parse (the compiler's messages, not the reflector's).
  */
 import { WgslReflect, ResourceType, type FunctionInfo } from 'wgsl_reflect/wgsl_reflect.module.js';
 import { KernelError } from '../base/errors';
@@ -131,7 +134,7 @@ export class PipelineCache {
   private async compile(request: PipelineRequest): Promise<CachedPipeline> {
     const { shader, entryPoint } = request;
     const label = `${shader.name}.${entryPoint}`;
-    const bindings = reflectBindings(shader, entryPoint);
+    const bindings = await this.reflectOrReport(shader, entryPoint);
     const layout = this.device.createBindGroupLayout({
       label,
       entries: bindings.map((b) => ({
@@ -157,10 +160,40 @@ export class PipelineCache {
       throw new KernelError(label, await compileReport(module, shader, cause));
     }
   }
+
+  /**
+   * The entry point's bindings; when the reflector cannot parse the source, the compiler's
+   * line:col report instead of the reflector's message (whose lines count common.wgsl too).
+   */
+  private async reflectOrReport(
+    shader: ShaderSource,
+    entryPoint: string,
+  ): Promise<ReflectedBinding[]> {
+    try {
+      return reflectBindings(shader, entryPoint);
+    } catch (cause) {
+      if (cause instanceof KernelError) throw cause;
+      this.device.pushErrorScope('validation');
+      const module = this.module(shader);
+      await this.device.popErrorScope();
+      throw new KernelError(
+        `${shader.name}.${entryPoint}`,
+        await compileReport(module, shader, cause),
+      );
+    }
+  }
 }
 
+/** A number per distinct shader code, so the key stays short however long the code is. */
+const codeIds = new Map<string, number>();
+
 function cacheKey(r: PipelineRequest): string {
-  return `${r.shader.name}|${r.entryPoint}|${JSON.stringify(r.constants ?? {})}`;
+  let id = codeIds.get(r.shader.code);
+  if (id === undefined) {
+    id = codeIds.size;
+    codeIds.set(r.shader.code, id);
+  }
+  return `${r.shader.name}#${id}|${r.entryPoint}|${JSON.stringify(r.constants ?? {})}`;
 }
 
 /** Compiler messages as `file.wgsl:line:col message`, lines counted in the family's own file. */

@@ -174,3 +174,5 @@ export {
 } from './globalAvgPool.cpu';
 export { fmaPeak } from './fmaPeak';
 export { fmaPeakCpu, fmaPeakFlops } from './fmaPeak.cpu';
+export { streamCopy } from './stream';
+export { streamCopyCpu, streamCopyBytes, type StreamCopyArgs } from './stream.cpu';

@@ -28,12 +28,14 @@ import { softmaxFamily } from './softmax';
 import { softmaxCrossEntropyFamily } from './softmaxCrossEntropy';
 import { transposeFamily } from './transpose';
 import { sampleFamily } from './sample';
+import { streamFamily } from './stream';
 import type { KernelFamily } from './family';
 
 export const kernelFamilies: readonly KernelFamily[] = [
   activationFamily,
   geluFamily,
   fmaPeakFamily,
+  streamFamily,
   matmulFamily,
   matmulSubgroupFamily,
   maxPoolFamily,

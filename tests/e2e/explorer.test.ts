@@ -4,7 +4,10 @@
  * within tolerance and report a positive throughput, the source panel shows the family's header
  * and highlights the dispatched entry point, every kernel listed passes at its default sizes, bad
  * or oversized sizes give a message instead of a run, and a browser without WebGPU gets the
- * banner (the sources still show).
+ * banner (the sources still show). Editing: a correct edit passes, a compile error shows its
+ * line:col beside the editor and Reset restores the library's source; the "remove the staging
+ * barrier" preset is caught by the race detector and the off-by-one preset by the max error; the
+ * runs table keeps runs of different kernels side by side, and a run does not narrow the source.
  */
 import type { Browser, Page } from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -43,6 +46,24 @@ async function choose(page: Page, kernel: string, sizes: Record<string, string>)
 async function runAndWait(page: Page): Promise<ExplorerState> {
   await page.click('#run');
   return waitUntil(page, readState, settled, 'the run to finish');
+}
+
+/** Replaces the editor's text, as typing would (an input event). */
+async function typeSource(page: Page, source: string): Promise<void> {
+  await page.$eval(
+    '#editor',
+    (e, value) => {
+      (e as HTMLTextAreaElement).value = value;
+      e.dispatchEvent(new Event('input'));
+    },
+    source,
+  );
+}
+
+/** Clicks a "break it" preset (it edits and runs) and waits for the run. */
+async function clickPreset(page: Page, id: string): Promise<ExplorerState> {
+  await page.click(`#presets [data-preset="${id}"]`);
+  return waitUntil(page, readState, settled, `the ${id} run to finish`);
 }
 
 const text = (page: Page, selector: string): Promise<string> =>
@@ -177,7 +198,8 @@ describe('kernel explorer', () => {
       await page.select('#kernel', id);
       const s = await runAndWait(page);
       const r = s.result;
-      if (s.status !== 'done' || !r?.passed || !(r.throughput > 0))
+      // verdict 'pass': within tolerance, and no races where the race detector runs.
+      if (s.status !== 'done' || !r?.passed || r.verdict !== 'pass' || !(r.throughput > 0))
         failed.push(`${id}: ${s.status} ${s.error ?? s.message} ${JSON.stringify(r?.comparisons)}`);
     }
     expect(failed).toEqual([]);
@@ -202,6 +224,122 @@ describe('kernel explorer', () => {
     s = await runAndWait(page);
     expect(s.status).toBe('invalid');
     expect(s.message).toContain('larger than the 9x7 input');
+  });
+
+  it('runs an edited kernel, shows a compile error beside the editor, and resets', async () => {
+    const { page } = explorer;
+    await choose(page, 'matmul.naive', { M: '37', K: '43', N: '29' });
+    await page.click('#edit');
+    expect(await page.$eval('#editor', (e) => (e as HTMLElement).hidden)).toBe(false);
+    const library = await page.$eval('#editor', (e) => (e as HTMLTextAreaElement).value);
+    const line = '        sum += loadA(aBase, row, k) * loadB(bBase, k, col);';
+    expect(library).toContain(line);
+    // A correct edit: the same product as one fused multiply-add.
+    await typeSource(
+      page,
+      library.replace(line, '        sum = fma(loadA(aBase, row, k), loadB(bBase, k, col), sum);'),
+    );
+    let s = await runAndWait(page);
+    expect(s.status, s.error ?? s.message).toBe('done');
+    expect(s.result?.source).toBe('edited matmul');
+    expect(s.result?.edited).toEqual(['matmul']);
+    expect(s.result?.passed).toBe(true);
+    expect(s.result?.verdict).toBe('pass');
+    // A compile error: reported with its line:col in matmul.wgsl, the page still usable.
+    const lines = library.split('\n');
+    const at = lines.indexOf(line);
+    await typeSource(page, library.replace(line, '        sum += undefinedName;'));
+    s = await runAndWait(page);
+    expect(s.status).toBe('invalid');
+    expect(s.compileError).toMatch(new RegExp(`matmul\\.wgsl:${at + 1}:\\d+ .*undefinedName`));
+    expect(await text(page, '#compile-error')).toBe(s.compileError);
+    // The cursor is put on the line the compiler names; the tab says the file is edited.
+    const cursorLine = await page.$eval('#editor', (e) => {
+      const area = e as HTMLTextAreaElement;
+      return area.value.slice(0, area.selectionStart).split('\n').length;
+    });
+    expect(cursorLine).toBe(at + 1);
+    expect(await text(page, '#tabs button')).toBe('matmul.wgsl (edited)');
+    expect(await page.$eval('#run', (e) => (e as HTMLButtonElement).disabled)).toBe(false);
+    // Reset: the library's source again, and a run of it.
+    await page.click('#reset');
+    expect(await page.$eval('#editor', (e) => (e as HTMLTextAreaElement).value)).toBe(library);
+    expect(await page.$eval('#compile-error', (e) => (e as HTMLElement).hidden)).toBe(true);
+    s = await runAndWait(page);
+    expect(s.result?.source).toBe('library');
+    expect(s.result?.passed).toBe(true);
+    // After a run of an edit and a Reset, the highlighted view shows the library's code again.
+    await typeSource(page, library.replace(line, `${line} // edited`));
+    expect((await runAndWait(page)).result?.source).toBe('edited matmul');
+    await page.click('#reset');
+    await page.click('#edit'); // back to the highlighted view
+    expect(await page.$eval('#source', (e) => (e as HTMLElement).hidden)).toBe(false);
+    expect(await highlighted(page)).toContain(line);
+    expect(await highlighted(page)).not.toContain('// edited');
+  });
+
+  it('catches the "remove the staging barrier" preset with the race detector', async () => {
+    const { page } = explorer;
+    await choose(page, 'matmul.workgroupTile', { M: '64', K: '64', N: '64' });
+    const s = await clickPreset(page, 'matmul-staging-barrier');
+    expect(s.status, s.error ?? s.message).toBe('done');
+    const r = s.result;
+    expect(r?.source).toBe('preset: remove the staging barrier');
+    expect(r?.raceCount).toBeGreaterThan(0);
+    expect(r?.verdict).toMatch(/^FAIL: .*races/);
+    expect(await text(page, '#race-verdict')).toMatch(/^FAIL: \d+ races/);
+    expect(await text(page, '#races')).toMatch(/tile[AB] byte \d+: invocation \d+/);
+    await page.click('#reset');
+  });
+
+  it('catches the off-by-one preset on the max error', async () => {
+    const { page } = explorer;
+    await choose(page, 'matmul.naive', { M: '37', K: '43', N: '29' });
+    const s = await clickPreset(page, 'matmul-k-off-by-one');
+    expect(s.status, s.error ?? s.message).toBe('done');
+    const r = s.result;
+    if (!r) throw new Error('no result');
+    expect(r.passed).toBe(false);
+    expect(r.verdict).toBe('FAIL: max error');
+    const [c] = r.comparisons;
+    expect(c?.maxError).toBeGreaterThan(c?.atol ?? Infinity);
+    expect(await text(page, '#verdict')).toBe('FAIL');
+    await page.click('#reset');
+  });
+
+  it('keeps every run in the runs table, with roofline shares, and the source unclipped', async () => {
+    const { page } = explorer;
+    const column = (selector: string) =>
+      page.$eval(selector, (e) => {
+        const r = e.getBoundingClientRect();
+        return { width: r.width, right: r.right, viewport: window.innerWidth };
+      });
+    await choose(page, 'reduce.lossMean', { N: '1000' });
+    const before = await column('main > .column:not(.wide)');
+    const s = await runAndWait(page);
+    expect(s.status, s.error ?? s.message).toBe('done');
+    expect(s.result?.raceCount).toBe(0);
+    expect(s.result?.races?.length).toBe(1);
+    // A long result does not widen the kernel column, nor push the source past the window.
+    expect((await column('main > .column:not(.wide)')).width).toBe(before.width);
+    const source = await column('main > .column.wide');
+    expect(source.right).toBeLessThanOrEqual(source.viewport);
+    const kernels = s.history.map((r) => r.kernel);
+    expect(kernels).toEqual(expect.arrayContaining(['matmul.naive', 'matmul.workgroupTile']));
+    expect(kernels.at(-1)).toBe('reduce.lossMean');
+    expect(await page.$$eval('#history tbody tr', (rows) => rows.length)).toBe(s.history.length);
+    expect(await text(page, '#history tbody tr td')).toBe('reduce.lossMean'); // newest first
+    expect(s.peaks?.gflops).toBeGreaterThan(0);
+    expect(s.peaks?.gbps).toBeGreaterThan(0);
+    const matmul = s.history.find((r) => r.shape === 'M=37 K=43 N=29' && r.passed);
+    expect(matmul?.roofline?.flopsPerByte).toBeCloseTo(
+      (2 * 37 * 43 * 29) / (4 * (37 * 43 + 43 * 29 + 37 * 29)),
+      6,
+    );
+    expect(matmul?.roofline?.ofFmaPeak).toBeGreaterThan(0);
+    expect(s.result?.roofline?.flopsPerByte).toBeUndefined(); // a GB/s kernel counts no flops
+    expect(s.result?.roofline?.ofBandwidth).toBeGreaterThan(0);
+    await page.screenshot({ path: '/tmp/explorer-runs.png', fullPage: true });
   });
 
   it('logs no errors', () => {

@@ -3,6 +3,7 @@ import { grid1d, runCalls } from '../../src/gpu/dispatch';
 import { KernelError } from '../../src/base/errors';
 import { ResourceType } from 'wgsl_reflect/wgsl_reflect.module.js';
 import { reflectShader } from '../../src/gpu/pipelines';
+import { readFloat32 } from '../../src/gpu/buffers';
 import { activationForward, activationShader } from '../../src/kernels/activation';
 import { kernelFamilies } from '../../src/kernels/index';
 import { familyShader } from '../../src/kernels/shader';
@@ -40,6 +41,34 @@ describe('pipeline cache', () => {
     expect(String((err as Error).message)).toMatch(
       /^broken\.brokenForward: shader did not compile:\nbroken\.wgsl:4:\d+ /,
     );
+  });
+
+  it('reports source the reflector cannot parse with the compiler line:col too', async () => {
+    const broken = familyShader(
+      'unparsed',
+      '@compute @workgroup_size(1)\nfn unparsedForward() {\n  let a = (1;\n}\n',
+    );
+    const err = await gpu()
+      .pipelines.get({ shader: broken, entryPoint: 'unparsedForward' })
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(KernelError);
+    expect(String((err as Error).message)).toMatch(
+      /^unparsed\.unparsedForward: shader did not compile:\nunparsed\.wgsl:3:\d+ /,
+    );
+  });
+
+  it('compiles an edited copy of a family (same name, other code) as its own pipeline', async () => {
+    const x = upload(gpu(), [-1, 2], [2]);
+    const y = upload(gpu(), [0, 0], [2]);
+    const call = activationForward({ x, y, activation: 'relu' });
+    // The edit: y = x instead of y = relu(x), so -1 stays -1.
+    const file = activationShader.code.split('\n').slice(activationShader.prefixLines).join('\n');
+    const edited = familyShader('activation', file.replace('activate(x[i], activation)', 'x[i]'));
+    expect(edited.code).not.toBe(activationShader.code);
+    await runCalls(gpu(), [call]);
+    expect(Array.from(await readFloat32(gpu(), y))).toEqual([0, 2]);
+    await runCalls(gpu(), [{ ...call, shader: edited }]);
+    expect(Array.from(await readFloat32(gpu(), y))).toEqual([-1, 2]);
   });
 
   it('refuses a call that binds the wrong number of buffers', async () => {
