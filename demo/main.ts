@@ -20,7 +20,13 @@ import { readCheckpoint, saveCheckpoint, type Checkpoint } from './checkpoint';
 import { imageOf } from './data';
 import { DrawingPad } from './digit';
 import { DemoNetwork, settingsOf, type Settings } from './network';
-import { optionsFromConfig, parseOptions, type DemoOptions } from './options';
+import {
+  optionsFromConfig,
+  parseOptions,
+  SOFTWARE_DEFAULTS,
+  withSoftwareDefaults,
+  type DemoOptions,
+} from './options';
 import {
   controls,
   initialRunState,
@@ -279,23 +285,46 @@ function wire(n: DemoNetwork): void {
   });
 }
 
-/** The URL's settings and runs, or the defaults and why the URL's cannot be used. */
-function urlSettings(): Settings | { options: DemoOptions; error: string } {
+/** The settings and runs of `params`, or the defaults and why `params` cannot be used. */
+function urlSettings(
+  params = new URLSearchParams(location.search),
+): Settings | { options: DemoOptions; error: string } {
   try {
-    return settingsOf(new URLSearchParams(location.search));
+    return settingsOf(params);
   } catch (e) {
     return { options: parseOptions(new URLSearchParams()), error: messageOf(e) };
   }
 }
 
+/** On a software adapter, the URL's settings with the smaller default sizes, and a note why. */
+function sizedForSoftware(): Settings | undefined {
+  const sized = withSoftwareDefaults(new URLSearchParams(location.search));
+  const smaller = sized && urlSettings(sized);
+  if (!smaller || 'error' in smaller) return undefined;
+  const { features, dense, batch } = SOFTWARE_DEFAULTS;
+  ui.adapterNote.textContent =
+    `A software adapter: the default network is smaller (conv features ${features}, dense ` +
+    `${dense}, batch ${batch}) so training shows within seconds. The course's reference CNN is ` +
+    'conv features 32,64, dense 1024, batch 64; set them below (expect seconds per step).';
+  ui.adapterNote.hidden = false;
+  return smaller;
+}
+
 async function boot(): Promise<void> {
-  const wanted = urlSettings();
+  let wanted = urlSettings();
   settings = wanted.options;
   fillForm(settings);
   ui.modelChoice.addEventListener('change', showModelKnobs);
   const opened = await openTrainerWorker({ banner: ui.noWebgpu, adapter: ui.adapter });
   if (!opened) return void dispatch({ type: 'noWebgpu' }, 'WebGPU is not available.');
   state.adapter = opened.adapter;
+  const software =
+    opened.adapter.isSoftware && !('error' in wanted) ? sizedForSoftware() : undefined;
+  if (software) {
+    wanted = software;
+    settings = software.options;
+    fillForm(settings);
+  }
   const n = new DemoNetwork(opened.worker, state, settings, say, scheduleRender);
   net = n;
   void n.worker.lost.then((e) =>

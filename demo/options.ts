@@ -142,6 +142,24 @@ function features(p: URLSearchParams, fallback: [number, number]): [number, numb
   return [a, b];
 }
 
+/**
+ * The default CNN on a software adapter. SwiftShader (Chrome without a usable GPU) runs the
+ * course's reference CNN (32,64 / 1024, batch 64) at a few steps a minute; this one keeps its
+ * shape (two 5x5 convs, two pools, two dense layers) at a size that trains visibly in seconds.
+ * Only sizes the URL leaves out take these values.
+ */
+export const SOFTWARE_DEFAULTS = { features: '8,16', dense: '128', batch: '32' } as const;
+
+/** `p` with the software defaults for the sizes it leaves out; undefined when nothing changes. */
+export function withSoftwareDefaults(p: URLSearchParams): URLSearchParams | undefined {
+  if ((p.get('model') ?? 'cnn') !== 'cnn') return undefined;
+  const missing = Object.entries(SOFTWARE_DEFAULTS).filter(([name]) => !p.get(name)?.trim());
+  if (missing.length === 0) return undefined;
+  const sized = new URLSearchParams(p);
+  for (const [name, value] of missing) sized.set(name, value);
+  return sized;
+}
+
 /** Reads every setting from URL parameters (or a form's); throws naming a bad one. */
 export function parseOptions(p: URLSearchParams): DemoOptions {
   const ref = referenceKnobs();

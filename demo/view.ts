@@ -53,6 +53,8 @@ export interface DemoState {
 
 export const ui = {
   adapter: byId('adapter', HTMLElement),
+  /** Why the default network is smaller, on a software adapter. */
+  adapterNote: byId('adapter-note', HTMLElement),
   noWebgpu: byId('no-webgpu', HTMLElement),
   error: byId('error', HTMLElement),
   /** Where each control's error is shown, beside the control. */

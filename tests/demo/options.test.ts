@@ -11,6 +11,7 @@ import {
   parseOptions,
   plannedRuns,
   trainConfigOf,
+  withSoftwareDefaults,
 } from '../../demo/options';
 import { RESNET_DEFAULTS, validateModel } from '../../src/index';
 
@@ -119,5 +120,20 @@ describe('demo options', () => {
     expect(optionsFromConfig(trainConfigOf(parse('features=4,8')), base)?.knobs.features).toEqual([
       4, 8,
     ]);
+  });
+});
+
+describe('the software adapter defaults', () => {
+  it('fill only the sizes the URL leaves out, and only for the CNN', () => {
+    const sized = withSoftwareDefaults(new URLSearchParams('limit=512&dense=64'));
+    expect(sized?.get('features')).toBe('8,16');
+    expect(sized?.get('batch')).toBe('32');
+    expect(sized?.get('dense')).toBe('64');
+    expect(sized?.get('limit')).toBe('512');
+    expect(withSoftwareDefaults(new URLSearchParams('features=4,8&dense=32&batch=16'))).toBe(
+      undefined,
+    );
+    expect(withSoftwareDefaults(new URLSearchParams('model=resnet'))).toBe(undefined);
+    expect(parseOptions(sized ?? new URLSearchParams()).knobs.features).toEqual([8, 16]);
   });
 });

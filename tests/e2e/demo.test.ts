@@ -159,6 +159,32 @@ describe('demo page', () => {
     expect(diff(loaded.probabilities, saved.probabilities)).toBeLessThan(1e-6);
   });
 
+  it('on a software adapter, sizes the default network down and says why', async () => {
+    // SwiftShader here: a URL without sizes gets the smaller software defaults, a URL with them
+    // keeps its own.
+    const plain = await openPage(browser, `${inject('baseUrl')}/demo/?limit=512`);
+    const ready = (s: DemoState) => s.status === 'ready';
+    await waitUntil(plain.page, readState, ready, 'the default network to be built', 120_000);
+    const field = (name: string) =>
+      plain.page.$eval(`[name=${name}]`, (e) => (e as HTMLInputElement).value);
+    expect([await field('features'), await field('dense'), await field('batch')]).toEqual([
+      '8,16',
+      '128',
+      '32',
+    ]);
+    const note = await plain.page.$eval('#adapter-note', (e) => ({
+      hidden: (e as HTMLElement).hidden,
+      text: e.textContent ?? '',
+    }));
+    expect(note.hidden).toBe(false);
+    expect(note.text).toMatch(/software adapter: the default network is smaller/);
+    expect(plain.problems).toEqual([]);
+    await plain.page.close();
+    const sized = await demo.page.$eval('[name=features]', (e) => (e as HTMLInputElement).value);
+    expect(sized).toBe('4,8');
+    expect(await demo.page.$eval('#adapter-note', (e) => (e as HTMLElement).hidden)).toBe(true);
+  });
+
   it('logs no errors', () => {
     expect(demo.problems).toEqual([]);
   });
