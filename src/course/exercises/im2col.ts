@@ -27,18 +27,6 @@ const params = defineParams('Params', {
 });
 const WORKGROUP = 64;
 
-function geometryOf(
-  N: number,
-  C: number,
-  H: number,
-  W: number,
-  K: number,
-  stride: number,
-  pad: number,
-): Conv2dGeometry {
-  return conv2dGeometry({ N, C, H, W }, K, stride, pad);
-}
-
 function im2colCase(g: Conv2dGeometry, pad: number): ExerciseCase {
   const x = randomFloats(g.N * g.C * g.H * g.W, g.H * 31 + g.C, -1e3, 1e3);
   const cols = new Float32Array(g.N * g.C * g.KH * g.KW * g.OH * g.OW);
@@ -69,7 +57,7 @@ const sized = (
   K: number,
   stride: number,
   pad: number,
-) => im2colCase(geometryOf(N, C, H, W, K, stride, pad), pad);
+) => im2colCase(conv2dGeometry({ N, C, H, W }, K, stride, pad), pad);
 
 const timed = () => sized(16, 32, 14, 14, 5, 1, 2);
 
@@ -91,7 +79,7 @@ export const im2col: Exercise = {
     work: 8 * 16 * 32 * 5 * 5 * 14 * 14,
     unit: 'GB/s',
     library: (gpu) => {
-      const g = geometryOf(16, 32, 14, 14, 5, 1, 2);
+      const g = conv2dGeometry({ N: 16, C: 32, H: 14, W: 14 }, 5, 1, 2);
       return libraryRun(gpu, timed(), (t) => [
         libraryIm2col({ x: at(t, 0), cols: at(t, 1), geometry: g }),
       ]);
