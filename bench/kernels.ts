@@ -55,7 +55,9 @@ async function measurePeak(gpu: Gpu): Promise<number> {
 
 /** The copy's bandwidth in GB/s: validated on an odd count, timed on 2^24 floats (64 MiB each way). */
 async function measureBandwidth(gpu: Gpu): Promise<number> {
+  // 65537: the scalar entry point; 65540: the vec4 one, which the timed (multiple of 4) count takes.
   await validateCase(gpu, 'streamCopy', streamCopyCase(gpu, 65537));
+  await validateCase(gpu, 'streamCopyVec4', streamCopyCase(gpu, 65540));
   const count = quick ? 2 ** 22 : 2 ** 24;
   const timed = streamCopyCase(gpu, count);
   const t = await time(gpu, timed);

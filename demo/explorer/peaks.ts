@@ -24,7 +24,9 @@ async function medianMs(gpu: Gpu, c: KernelCase): Promise<number> {
 /** Measures both roofs; throws (naming the kernel) if either disagrees with its twin. */
 export async function measurePeaks(gpu: Gpu): Promise<Peaks> {
   await validateCase(gpu, 'fmaPeak', fmaPeakCase(gpu, { count: 300, iterations: 64 }));
+  // 65537: the scalar entry point; 65540: the vec4 one, which the timed (multiple of 4) count takes.
   await validateCase(gpu, 'streamCopy', streamCopyCase(gpu, 65537));
+  await validateCase(gpu, 'streamCopyVec4', streamCopyCase(gpu, 65540));
   const fmaMs = await medianMs(gpu, fmaPeakCase(gpu, FMA, { mul: 0.999, add: 0.001 }));
   const copyMs = await medianMs(gpu, streamCopyCase(gpu, COPY_COUNT));
   // GFLOP/s = flops / (ms·1e6); GB/s = bytes / (ms·1e6).

@@ -19,15 +19,25 @@ describe('streamCopy twin', () => {
 });
 
 describe('streamCopy on the GPU', () => {
-  // 1 and 255/257 straddle one workgroup of 256; 65537 needs 257 workgroups with a ragged last.
-  it.each([1, 7, 255, 257, 65537])('matches the twin exactly, count = %i', async (count) => {
+  // Scalar: 1 and 255/257 straddle one workgroup of 256; 65537 needs 257 workgroups with a ragged
+  // last. Vec4 (counts % 4 == 0): 4, one round short of a workgroup's 1024 vec4s (4092), a ragged
+  // last workgroup (4100), and 65540.
+  it.each([
+    [1, 'streamCopy'],
+    [7, 'streamCopy'],
+    [255, 'streamCopy'],
+    [257, 'streamCopy'],
+    [65537, 'streamCopy'],
+    [4, 'streamCopyVec4'],
+    [4092, 'streamCopyVec4'],
+    [4100, 'streamCopyVec4'],
+    [65540, 'streamCopyVec4'],
+  ] as const)('matches the twin exactly, count = %i (%s)', async (count, entry) => {
     const xHost = randomFloats(count, count, -1e6, 1e6);
     const y = guardedOutput(gpu(), [count]);
-    const got = await runAndRead(
-      gpu(),
-      streamCopy({ x: upload(gpu(), xHost, [count]), y: y.tensor }),
-      y.tensor,
-    );
+    const call = streamCopy({ x: upload(gpu(), xHost, [count]), y: y.tensor });
+    expect(call.entryPoint).toBe(entry);
+    const got = await runAndRead(gpu(), call, y.tensor);
     const want = new Float32Array(count);
     streamCopyCpu({ x: xHost, y: want });
     // A copy does no arithmetic: bit for bit, and every element written (the output starts NaN).
