@@ -39,7 +39,7 @@ export async function launchChromium(options: { webgpu?: boolean } = {}): Promis
   });
 }
 
-/** `vite build` of both pages into outDir (a folder under the repository). */
+/** `vite build` of every page into outDir (a folder under the repository). */
 export function buildPages(outDir: string): Promise<void> {
   const vite = join(ROOT, 'node_modules/vite/bin/vite.js');
   const args = [vite, 'build', '--outDir', outDir, '--emptyOutDir', '--logLevel', 'error'];

@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import { defineConfig } from 'vitest/config';
 import { sourcesPlugin } from '../../scripts/sourcesPlugin';
 
-// End-to-end tests of the two pages in headless Chromium (npm run test:e2e), kept out of
+// End-to-end tests of every page in headless Chromium (npm run test:e2e), kept out of
 // `npm test`. The global setup builds the pages once and serves the build from localhost; the
 // files run one after another, since each drives a browser doing WebGPU on the CPU.
 export default defineConfig({
