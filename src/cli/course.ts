@@ -9,6 +9,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { join, resolve } from 'node:path';
 import { ShadergradError } from '../base/errors';
+import { readFileCapped } from '../base/filesNode';
 import { initDevice } from '../core';
 import { exerciseFolder, exercises } from '../course/exercises/index';
 import type { Exercise } from '../course/exercise';
@@ -112,12 +113,31 @@ async function startExercise(rest: readonly string[]): Promise<void> {
   console.log(`Grade it with: npx shadergrad check ${item.id}`);
 }
 
-async function gradeFile(item: CourseItem, file: string, skipSpeed: boolean): Promise<Grade> {
-  if (!item.exercise) {
-    const module = (await import(pathToFileURL(resolve(file)).href)) as Record<string, unknown>;
-    return gradeXorBackprop(module, file);
+/** A student's file is source text: at most 1 MiB, a regular file (not a FIFO or a device). */
+const MAX_SOURCE_BYTES = 1 << 20;
+
+async function readSource(file: string): Promise<string> {
+  const bytes = await readFileCapped(file, MAX_SOURCE_BYTES);
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    throw new ShadergradError(`${file}: not UTF-8 text (is it the right file?)`);
   }
-  const code = await readFile(file, 'utf8');
+}
+
+async function importModule(file: string): Promise<Record<string, unknown>> {
+  try {
+    return (await import(pathToFileURL(resolve(file)).href)) as Record<string, unknown>;
+  } catch (e) {
+    const reason = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+    throw new ShadergradError(`${file}: cannot load it as a JavaScript module (${reason})`);
+  }
+}
+
+async function gradeFile(item: CourseItem, file: string, skipSpeed: boolean): Promise<Grade> {
+  // Read first even for a module: the read refuses what import() would hang on (a FIFO).
+  const code = await readSource(file);
+  if (!item.exercise) return gradeXorBackprop(await importModule(file), file);
   const gpu = await initDevice();
   try {
     return await gradeKernel(gpu, item.exercise, file, code, { skipSpeed });

@@ -5,6 +5,7 @@
  * with its barrier removed fails on the race detector (exit 1), and a bad name or a missing file
  * is one line, no stack trace.
  */
+import { execFileSync } from 'node:child_process';
 import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -53,6 +54,26 @@ describe('shadergrad exercises, exercise and check', () => {
     const r = await run(['check', 'sum', file, '--no-speed']);
     expect(r.code).toBe(1);
     expect(r.stdout).toMatch(/✗ count=21: \d+ race\(s\)/);
+  });
+
+  it('refuses a FIFO, non-UTF-8 bytes and a module that does not parse, in one line each', async () => {
+    const fifo = join(dir, 'pipe.wgsl');
+    execFileSync('mkfifo', [fifo]);
+    const piped = await run(['check', 'relu', fifo]);
+    expect(piped.code).toBe(1);
+    expect(piped.stderr.trim()).toMatch(/^shadergrad: .*pipe\.wgsl.*FIFO/);
+    const binary = join(dir, 'binary.wgsl');
+    writeFileSync(binary, new Uint8Array([0xff, 0xfe, 0x00, 0x41]));
+    const bad = await run(['check', 'relu', binary]);
+    expect(bad.stderr.trim()).toBe(`shadergrad: ${binary}: not UTF-8 text (is it the right file?)`);
+    const broken = join(dir, 'broken.mjs');
+    writeFileSync(broken, 'export function gradients( {');
+    const parsed = await run(['check', 'xor-backprop', broken]);
+    expect(parsed.code).toBe(1);
+    expect(parsed.stderr.trim()).toMatch(
+      /^shadergrad: .*broken\.mjs: cannot load it as a JavaScript module \((Syntax)?Error: /,
+    );
+    expect(parsed.stderr).not.toMatch(/\n\s+at /);
   });
 
   it('names a bad exercise or a missing file in one line', async () => {
