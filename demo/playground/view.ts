@@ -151,7 +151,11 @@ export function renderTraining(state: PlaygroundState, focus: number): void {
   ui.xorPreset.disabled = off;
   ui.status.textContent = state.message;
   renderStats(state, state.runs[focus]);
-  drawChart(ui.lossChart, lossSeries(state), { xLabel: 'step' });
+  drawChart(ui.lossChart, lossSeries(state), {
+    title: state.mode === 'compare' ? 'Training loss per optimizer' : 'Loss',
+    xLabel: 'step',
+    yLabel: 'loss (MSE or cross-entropy, as set)',
+  });
   state.runs.forEach((r, i) => {
     const caption = ui.compare.querySelectorAll('figcaption')[i];
     if (caption) caption.textContent = describeRun(r, state);
