@@ -15,6 +15,7 @@ import {
   cnnFromKnobs,
   defaultOptimizer,
   defaultTrainConfig,
+  cnnKnobsOf,
   referenceKnobs,
   resnetModel,
   vitModel,
@@ -307,24 +308,6 @@ function vitKnobsOf(
   return { width: patch.features, blocks, heads: block.heads, patch: patch.patch };
 }
 
-/** The knobs of a model that looks like the reference CNN (checked by rebuilding it later). */
-function cnnKnobsOf(config: TrainConfig): Required<CnnKnobs> | undefined {
-  const convs = config.model.layers.filter((l) => l.type === 'conv2d');
-  const pool = config.model.layers.find((l) => l.type === 'maxPool' || l.type === 'avgPool');
-  const dense = config.model.layers.find((l) => l.type === 'dense');
-  const [c1, c2] = convs;
-  if (!c1 || !c2 || !pool || !dense) return undefined;
-  return {
-    features: [c1.features, c2.features],
-    kernel: c1.kernel,
-    stride: c1.stride,
-    padding: c1.padding,
-    activation: c1.activation,
-    pool: pool.type === 'avgPool' ? 'avg' : 'max',
-    dense: dense.units,
-  };
-}
-
 /**
  * The settings that rebuild `config` (e.g. one read from a checkpoint), or undefined when its
  * model is neither the reference template with knobs turned nor the resnet preset (a CLI config
@@ -333,7 +316,7 @@ function cnnKnobsOf(config: TrainConfig): Required<CnnKnobs> | undefined {
 export function optionsFromConfig(config: TrainConfig, base: DemoOptions): DemoOptions | undefined {
   const resnet = resnetKnobsOf(config);
   const vit = resnet ? undefined : vitKnobsOf(config);
-  const knobs = (resnet ?? vit) ? base.knobs : cnnKnobsOf(config);
+  const knobs = (resnet ?? vit) ? base.knobs : cnnKnobsOf(config.model);
   if (!knobs) return undefined;
   const options: DemoOptions = {
     ...base,

@@ -70,6 +70,7 @@ export {
   LOSSES,
   LAYER_TYPES,
   referenceKnobs,
+  cnnKnobsOf,
   referenceCnn,
   defaultOptimizer,
   defaultTrainConfig,

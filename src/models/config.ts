@@ -162,6 +162,28 @@ export function applyKnobs(
   return { ...m, input: { ...m.input }, layers };
 }
 
+/**
+ * The knobs of a model shaped like the reference CNN (two conv2d layers, a pooling layer, a hidden
+ * dense layer), read from its first conv and pool; undefined for any other model. It does not
+ * check that applying them rebuilds the model (cnnFromKnobs does that).
+ */
+export function cnnKnobsOf(m: ModelConfig): Required<CnnKnobs> | undefined {
+  const convs = m.layers.filter((l): l is ConvSpec => l.type === 'conv2d');
+  const pool = m.layers.find((l): l is PoolSpec => l.type === 'maxPool' || l.type === 'avgPool');
+  const dense = m.layers.find((l): l is DenseSpec => l.type === 'dense');
+  const [c1, c2] = convs;
+  if (!c1 || !c2 || !pool || !dense) return undefined;
+  return {
+    features: [c1.features, c2.features],
+    kernel: c1.kernel,
+    stride: c1.stride,
+    padding: c1.padding,
+    activation: c1.activation,
+    pool: pool.type === 'avgPool' ? 'avg' : 'max',
+    dense: dense.units,
+  };
+}
+
 /** The reference CNN with some knobs turned; validated. */
 export function cnnFromKnobs(k: CnnKnobs): ModelConfig {
   const m = applyKnobs(referenceCnn(), k);
