@@ -1,8 +1,9 @@
 /**
  * The course's commands: `shadergrad exercises` lists the exercises, `shadergrad exercise ID`
  * copies one's starter and question into the current folder, and `shadergrad check ID [FILE]`
- * grades the student's kernel (src/course/grade.ts) and exits 0 when every check passes, 1 when
- * one fails. The starters and questions ship in the package's course/ folder.
+ * grades the student's kernel (src/course/grade.ts), backprop module or run folders, and exits 0
+ * when every check passes, 1 when one fails. The starters and questions ship in the package's
+ * course/ folder.
  */
 import { readFile, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
@@ -15,7 +16,9 @@ import { exerciseFolder, exercises } from '../course/exercises/index';
 import type { Exercise } from '../course/exercise';
 import { gradeKernel, type Grade } from '../course/grade';
 import { formatGrade } from '../course/report';
+import { gradeSeedExperiment, seedExperiment } from '../course/seedExperiment';
 import { gradeXorBackprop, xorBackprop } from '../course/xorBackprop';
+import { readRunFolders } from './courseRuns';
 
 /** The package's course/ folder: src/cli and lib/cli both sit two folders below the root. */
 const COURSE = fileURLToPath(new URL('../../course/', import.meta.url));
@@ -35,21 +38,26 @@ export function courseUsage(): string {
   return [
     'shadergrad exercises            list the course exercises',
     "shadergrad exercise ID [--dir D] copy exercise ID's starter (ID.wgsl) and question (ID.md) into D (default: here)",
-    'shadergrad check ID [FILE]       grade FILE (default ID.wgsl): compile, bindings, results against the',
-    '                                 CPU twin on awkward shapes, out-of-bounds writes, races, and speed',
-    "                                 against the library's kernel; exit 0 on pass, 1 on fail",
+    'shadergrad check ID [FILE]       grade FILE (default ID.wgsl, ID.mjs, or for seed-experiment the runs folder):',
+    '                                 compile, bindings, results against the CPU twin on awkward shapes,',
+    "                                 out-of-bounds writes, races, and speed against the library's kernel;",
+    '                                 exit 0 on pass, 1 on fail',
     '  --no-speed                     skip the timing',
   ].join('\n');
 }
 
-/** An exercise or lab as the commands see it: where its files are and what the student edits. */
+/**
+ * An exercise or lab as the commands see it: where its files are and what the student hands in,
+ * a WGSL kernel, a JavaScript module, or (the seed experiment) a folder of training runs.
+ */
 interface CourseItem {
   id: string;
   title: string;
   folder: string;
-  starter: string;
-  /** The student's file: <id>.<extension>. */
-  extension: 'wgsl' | 'mjs';
+  /** The starter copied beside the question; none for the seed experiment (the CLI is its tool). */
+  starter?: string;
+  /** What `check` reads by default: <id>.wgsl, <id>.mjs, or the runs folder. */
+  handIn: string;
   exercise?: Exercise;
 }
 
@@ -59,16 +67,22 @@ function courseItems(): CourseItem[] {
     title: e.title,
     folder: exerciseFolder(e),
     starter: 'starter.wgsl',
-    extension: 'wgsl',
+    handIn: `${e.id}.wgsl`,
     exercise: e,
   }));
-  const lab: CourseItem = {
+  const numbered = (n: number, id: string) => `${String(n).padStart(2, '0')}-${id}`;
+  const backprop: CourseItem = {
     ...xorBackprop,
-    folder: `${String(kernels.length + 1).padStart(2, '0')}-${xorBackprop.id}`,
+    folder: numbered(kernels.length + 1, xorBackprop.id),
     starter: 'starter.mjs',
-    extension: 'mjs',
+    handIn: `${xorBackprop.id}.mjs`,
   };
-  return [...kernels, lab];
+  const seed: CourseItem = {
+    ...seedExperiment,
+    folder: numbered(kernels.length + 2, seedExperiment.id),
+    handIn: 'runs',
+  };
+  return [...kernels, backprop, seed];
 }
 
 function itemOrThrow(id: string | undefined, command: string): CourseItem {
@@ -95,10 +109,10 @@ async function startExercise(rest: readonly string[]): Promise<void> {
   const dirAt = rest.indexOf('--dir');
   const dir = resolve(dirAt >= 0 ? (rest[dirAt + 1] ?? '.') : '.');
   const folder = join(COURSE, item.folder);
-  const yours = join(dir, `${item.id}.${item.extension}`);
+  const yours = join(dir, item.handIn);
   const question = join(dir, `${item.id}.md`);
   const copies = [
-    { from: join(folder, item.starter), to: yours },
+    ...(item.starter ? [{ from: join(folder, item.starter), to: yours }] : []),
     { from: join(folder, 'README.md'), to: question },
   ];
   for (const { to } of copies)
@@ -109,7 +123,7 @@ async function startExercise(rest: readonly string[]): Promise<void> {
   for (const { from, to } of copies) await writeFile(to, await readFile(from));
   console.log(`Exercise ${item.id}: ${item.title}`);
   console.log(`  the question: ${question}`);
-  console.log(`  your ${item.extension === 'wgsl' ? 'kernel' : 'code'}:  ${yours}`);
+  if (item.starter) console.log(`  your ${item.exercise ? 'kernel' : 'code'}:  ${yours}`);
   console.log(`Grade it with: npx shadergrad check ${item.id}`);
 }
 
@@ -146,14 +160,32 @@ async function gradeFile(item: CourseItem, file: string, skipSpeed: boolean): Pr
   }
 }
 
+async function checkRuns(dir: string): Promise<Grade> {
+  const { runs, problems } = await readRunFolders(dir);
+  const grade = gradeSeedExperiment(runs, dir);
+  const unreadable = problems.map((message) => ({
+    check: 'bindings' as const,
+    ok: false,
+    message,
+  }));
+  return {
+    ...grade,
+    findings: [...unreadable, ...grade.findings],
+    passed: grade.passed && problems.length === 0,
+  };
+}
+
 async function checkExercise(rest: readonly string[]): Promise<number> {
   const item = itemOrThrow(rest[0], 'check');
-  const file = rest.slice(1).find((a) => !a.startsWith('--')) ?? `${item.id}.${item.extension}`;
+  const file = rest.slice(1).find((a) => !a.startsWith('--')) ?? item.handIn;
   if (!existsSync(file))
     throw new ShadergradError(
       `check ${item.id}: ${file} not found (start the exercise with \`shadergrad exercise ${item.id}\`)`,
     );
-  const grade = await gradeFile(item, file, rest.includes('--no-speed'));
+  const grade =
+    item.id === seedExperiment.id
+      ? await checkRuns(file)
+      : await gradeFile(item, file, rest.includes('--no-speed'));
   console.log(formatGrade(grade));
   return grade.passed ? 0 : 1;
 }

@@ -38,6 +38,8 @@ export interface SpeedComparison {
 export interface Grade {
   exercise: Pick<Exercise, 'id' | 'title'>;
   file: string;
+  /** Printed after the findings (e.g. a lab's table of results). */
+  details?: string;
   /** What results were compared with, when not the library's CPU twin (e.g. autodiff). */
   reference?: string;
   /** True when every check that ran passed (speed is reported, never failed). */

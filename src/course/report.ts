@@ -42,6 +42,7 @@ export function formatGrade(grade: Grade): string {
         grade.reference ?? 'the CPU twin',
       ),
     );
+  if (grade.details) lines.push(grade.details);
   if (grade.speed) {
     const { yoursMs, libraryMs, throughput, unit } = grade.speed;
     lines.push(

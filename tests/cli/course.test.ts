@@ -6,10 +6,16 @@
  * is one line, no stack trace.
  */
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import {
+  applyKnobs,
+  defaultTrainConfig,
+  type CnnKnobs,
+  type TrainConfig,
+} from '../../src/models/config';
 import { startCli } from '../helpers/child';
 
 const run = async (args: string[]) => startCli(args, { timeoutMs: 90_000 }).finished;
@@ -76,11 +82,54 @@ describe('shadergrad exercises, exercise and check', () => {
     expect(parsed.stderr).not.toMatch(/\n\s+at /);
   });
 
+  it('checks the seed experiment from a folder of runs, and names what is missing', async () => {
+    const runs = join(dir, 'runs');
+    const base = defaultTrainConfig();
+    const knobs: Record<string, CnnKnobs> = {
+      baseline: {},
+      features: { features: [16, 32] },
+      padding: { padding: 'valid' },
+      kernel3: { kernel: 3 },
+      stride2: { stride: 2 },
+      tanh: { activation: 'tanh' },
+      avgpool: { pool: 'avg' },
+    };
+    const write = (name: string, config: TrainConfig) => {
+      mkdirSync(join(runs, name), { recursive: true });
+      writeFileSync(join(runs, name, 'config.json'), JSON.stringify(config, null, 2));
+      const line = {
+        epoch: 1,
+        trainLoss: 0.1,
+        testAccuracy: 0.975,
+        samplesPerS: 231,
+        seconds: 260,
+      };
+      writeFileSync(join(runs, name, 'metrics.jsonl'), `${JSON.stringify(line)}\n`);
+      writeFileSync(join(runs, name, 'conv1.safetensors'), '');
+    };
+    for (const [name, k] of Object.entries(knobs))
+      write(name, { ...base, model: applyKnobs(base.model, k) });
+    const missingFashion = await run(['check', 'seed-experiment', runs]);
+    expect(missingFashion.code).toBe(1);
+    expect(missingFashion.stdout).toContain(
+      '✗ a Fashion-MNIST run: no such run; train one with --dataset fashion',
+    );
+    write('fashion', { ...base, dataset: 'fashion' });
+    const passed = await run(['check', 'seed-experiment', runs]);
+    expect(passed.code).toBe(0);
+    expect(passed.stdout).toMatch(/^  tanh +mnist +activation "tanh" +97\.50%  231 samples\/s$/m);
+    mkdirSync(join(runs, 'broken'));
+    writeFileSync(join(runs, 'broken', 'config.json'), '{"epochs": "many"');
+    const broken = await run(['check', 'seed-experiment', runs]);
+    expect(broken.code).toBe(1);
+    expect(broken.stdout).toMatch(/✗ broken: .*config\.json/);
+  });
+
   it('names a bad exercise or a missing file in one line', async () => {
     const unknown = await run(['check', 'relux']);
     expect(unknown.code).toBe(1);
     expect(unknown.stderr.trim()).toBe(
-      'shadergrad: check: no exercise named "relux"; the exercises are relu, sum, matmul, matmul-tiled, im2col, maxpool-backward, softmax-cross-entropy, adam, xor-backprop',
+      'shadergrad: check: no exercise named "relux"; the exercises are relu, sum, matmul, matmul-tiled, im2col, maxpool-backward, softmax-cross-entropy, adam, xor-backprop, seed-experiment',
     );
     const missing = await run(['check', 'adam', join(dir, 'nothing.wgsl')]);
     expect(missing.code).toBe(1);
