@@ -50,8 +50,9 @@ export interface GptConfig {
   gelu?: GeluApproximation;
   /**
    * The head multiplies by the token table wte.weight [vocab, width] (weight tying, as GPT-2):
-   * vocab·width fewer parameters, and the table learns from both ends. The checkpoint then has
-   * no head.weight (a torch module tied the same way loads it with strict=False). Default false.
+   * vocab·width fewer parameters, and the table learns from both ends. The model then has no
+   * head.weight of its own; its checkpoints still hold a copy under that name, as a tied torch
+   * module's state_dict does, so torch loads them strictly. Default false.
    */
   tie?: boolean;
 }
@@ -127,6 +128,11 @@ export class CharGpt {
     private readonly attentionNodes: readonly number[],
     readonly batch: number,
   ) {}
+
+  /** With `tie`, torch's tied module has `head.weight` too: the same tensor as `wte.weight`. */
+  get aliases(): ReadonlyMap<string, string> {
+    return new Map(this.config.tie ? [['head.weight', 'wte.weight']] : []);
+  }
 
   /**
    * A GPT with fresh parameters (seeded). Without an optimizer it only evaluates and generates

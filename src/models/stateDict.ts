@@ -19,6 +19,13 @@ import { parseTrainConfigText } from './configJson';
 /** What holds a model's parameters on the GPU: a Trainer or a Predictor. */
 export interface HasParameters {
   readonly store: ParameterStore;
+  /**
+   * Tied weights: a name torch's state dict has that is another parameter here (e.g. a GPT's
+   * `head.weight` -> `wte.weight`). Saved as a copy under both names, as torch's state_dict of a
+   * tied module does, so `load_state_dict` (strict) accepts the file; on load the copy must equal
+   * its parameter.
+   */
+  readonly aliases?: ReadonlyMap<string, string>;
 }
 
 /**
@@ -94,6 +101,11 @@ export async function modelBytes(
     if (only && !only(name)) continue;
     tensors[name] = { dtype: 'F32', shape: [...p.spec.shape], data: await store.read(name) };
   }
+  for (const [alias, target] of trainer.aliases ?? []) {
+    const p = store.params.get(target);
+    if (!p || (only && !only(alias))) continue;
+    tensors[alias] = { dtype: 'F32', shape: [...p.spec.shape], data: await store.read(target) };
+  }
   const steps = store.trainable ? await store.readStep() : 0;
   for (const name of batchCounterNames(store)) {
     if (only && !only(name)) continue;
@@ -133,8 +145,37 @@ export function loadModel(
   source: string,
 ): SafetensorsFile {
   const file = readSafetensors(bytes, source);
-  loadParameters(trainer.store, file, source);
+  loadParameters(trainer.store, withoutAliases(file, trainer.aliases, source), source);
   return file;
+}
+
+/**
+ * The file without the tied copies (each checked against its parameter's tensor in the same
+ * file), so that files written with or without them load alike.
+ */
+function withoutAliases(
+  file: SafetensorsFile,
+  aliases: ReadonlyMap<string, string> | undefined,
+  source: string,
+): SafetensorsFile {
+  if (!aliases || aliases.size === 0) return file;
+  const tensors = { ...file.tensors };
+  for (const [alias, target] of aliases) {
+    const copy = tensors[alias];
+    if (!copy) continue;
+    const original = tensors[target];
+    const same =
+      original !== undefined &&
+      copy.dtype === original.dtype &&
+      copy.data.length === original.data.length &&
+      copy.data.every((v, i) => Object.is(v, original.data[i]));
+    if (!same)
+      throw new ShadergradError(
+        `${source}: ${alias} differs from ${target}, but this model ties them (one tensor under both names)`,
+      );
+    delete tensors[alias];
+  }
+  return { ...file, tensors };
 }
 
 /**

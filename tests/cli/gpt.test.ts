@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ShadergradError } from '../../src/base/errors';
 import { gptUsage, languageCommand, parseFlags, sampleGpt, trainGpt } from '../../src/cli/gpt';
-import { readSafetensors } from '../../src/formats/safetensors';
+import { readSafetensors, writeSafetensors } from '../../src/formats/safetensors';
 
 describe('gpt and sample flags', () => {
   it('reads --flag value and --flag=value, refusing unknown and repeated flags', () => {
@@ -102,7 +102,7 @@ describe('a tiny GPT run', () => {
       console.log = log;
     }
     expect(logged.join('\n')).toMatch(/validation loss over all 4 windows of the validation part/);
-    // a tied head: no head.weight saved, and sample rebuilds the tied model from the metadata
+    // a tied head: sample rebuilds the tied model from the metadata
     const tiedOut = join(dir, 'tied');
     await trainGpt([
       '--text',
@@ -122,9 +122,19 @@ describe('a tiny GPT run', () => {
       (t) => (tiedText += t),
     );
     expect(tiedText.startsWith('the ')).toBe(true);
-    const saved = readSafetensors(readFileSync(join(tiedOut, 'gpt.safetensors')), 'tied');
-    expect(Object.keys(saved.tensors)).not.toContain('head.weight');
+    // As a tied torch module's state_dict: head.weight is there, the same tensor as wte.weight.
+    const tiedFile = join(tiedOut, 'gpt.safetensors');
+    const saved = readSafetensors(readFileSync(tiedFile), 'tied');
+    expect(saved.tensors['head.weight']?.data).toEqual(saved.tensors['wte.weight']?.data);
     expect(Object.keys(saved.tensors)).toContain('head.bias');
+    // A head.weight that is not the table's copy cannot load into a tied model.
+    const head = saved.tensors['head.weight'];
+    if (head?.dtype !== 'F32') throw new Error('no F32 head.weight');
+    head.data[0] = (head.data[0] ?? 0) + 1;
+    writeFileSync(tiedFile, writeSafetensors(saved.tensors, saved.metadata));
+    await expect(
+      sampleGpt(['--run', tiedOut, '--prompt', 'the '], () => undefined),
+    ).rejects.toThrow(/head\.weight differs from wte\.weight, but this model ties them/);
     const wider = ['--width', '32', '--layers', '1', '--out', join(dir, 'wider')];
     await expect(
       trainGpt(['--text', text, ...flags, ...wider, '--init', join(out, 'gpt.safetensors')]),
