@@ -86,6 +86,7 @@ async function benchShadergradGpt(
       const timing = await measure('shadergrad', gptRunner(gpu, gpt, windows, o), o);
       return {
         ...timing,
+        plannedBytes: gpt.plannedBytes,
         backend: 'webgpu (shadergrad)',
         adapter: describeDevice(gpu.device),
         parameters: parameterCount(gpt),

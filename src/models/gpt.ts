@@ -129,6 +129,11 @@ export class CharGpt {
     readonly batch: number,
   ) {}
 
+  /** GPU bytes the training plan planned (parameters, gradients, optimizer state, activations); 0 without one. */
+  get plannedBytes(): number {
+    return this.train?.memory.total ?? 0;
+  }
+
   /** With `tie`, torch's tied module has `head.weight` too: the same tensor as `wte.weight`. */
   get aliases(): ReadonlyMap<string, string> {
     return new Map(this.config.tie ? [['head.weight', 'wte.weight']] : []);

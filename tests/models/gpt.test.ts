@@ -67,6 +67,11 @@ describe('CharGpt on the GPU', () => {
       optimizer: { kind: 'adamw', lr: 1e-2, weightDecay: 0 },
       seed: 2,
     });
+    // Parameters, their gradients and Adam's two moments at least: 4 copies of 4 bytes each.
+    const scalars = gptGraph(config, 1)
+      .parameters()
+      .reduce((a, p) => a + p.shape.reduce((x, y) => x * y, 1), 0);
+    expect(gpt.plannedBytes).toBeGreaterThan(16 * scalars);
     const ids = vocab.encode(text);
     const random = mulberry32(4);
     const first = await gpt.trainStep(randomWindows(ids, 8, 8, random));
