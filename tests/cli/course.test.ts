@@ -117,7 +117,9 @@ describe('shadergrad exercises, exercise and check', () => {
     write('fashion', { ...base, dataset: 'fashion' });
     const passed = await run(['check', 'seed-experiment', runs]);
     expect(passed.code).toBe(0);
-    expect(passed.stdout).toMatch(/^ {2}tanh +mnist +activation "tanh" +97\.50% {2}231 samples\/s$/m);
+    expect(passed.stdout).toMatch(
+      /^ {2}tanh +mnist +activation "tanh" +97\.50% {2}231 samples\/s$/m,
+    );
     mkdirSync(join(runs, 'broken'));
     writeFileSync(join(runs, 'broken', 'config.json'), '{"epochs": "many"');
     const broken = await run(['check', 'seed-experiment', runs]);
