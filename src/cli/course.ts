@@ -11,11 +11,11 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { join, resolve } from 'node:path';
 import { ShadergradError } from '../base/errors';
 import { readFileCapped } from '../base/filesNode';
-import { initDevice } from '../core';
+import { initDevice, type Gpu } from '../core';
 import { exerciseFolder, exercises } from '../course/exercises/index';
 import type { Exercise } from '../course/exercise';
 import { gradeKernel, type Grade } from '../course/grade';
-import { formatGrade } from '../course/report';
+import { formatGrade, formatSummary, gradeJson } from '../course/report';
 import { gradeSeedExperiment, seedExperiment } from '../course/seedExperiment';
 import { gradeXorBackprop, xorBackprop } from '../course/xorBackprop';
 import { readRunFolders } from './courseRuns';
@@ -42,7 +42,9 @@ export function courseUsage(): string {
     '                                 compile, bindings, results against the CPU twin on awkward shapes,',
     "                                 out-of-bounds writes, races, and speed against the library's kernel;",
     '                                 exit 0 on pass, 1 on fail',
+    'shadergrad check all [DIR]       grade every exercise handed in in DIR (default: here), then a summary',
     '  --no-speed                     skip the timing',
+    '  --json                         print the findings as JSON (for grading scripts)',
   ].join('\n');
 }
 
@@ -148,16 +150,29 @@ async function importModule(file: string): Promise<Record<string, unknown>> {
   }
 }
 
-async function gradeFile(item: CourseItem, file: string, skipSpeed: boolean): Promise<Grade> {
+/** One device for every kernel a command grades, made on first use. */
+class LazyGpu {
+  private gpu: Promise<Gpu> | undefined;
+  get(): Promise<Gpu> {
+    this.gpu ??= initDevice();
+    return this.gpu;
+  }
+  async destroy(): Promise<void> {
+    if (this.gpu) (await this.gpu).destroy();
+  }
+}
+
+async function gradeFile(
+  item: CourseItem,
+  file: string,
+  gpu: LazyGpu,
+  skipSpeed: boolean,
+): Promise<Grade> {
+  if (item.id === seedExperiment.id) return checkRuns(file);
   // Read first even for a module: the read refuses what import() would hang on (a FIFO).
   const code = await readSource(file);
   if (!item.exercise) return gradeXorBackprop(await importModule(file), file);
-  const gpu = await initDevice();
-  try {
-    return await gradeKernel(gpu, item.exercise, file, code, { skipSpeed });
-  } finally {
-    gpu.destroy();
-  }
+  return gradeKernel(await gpu.get(), item.exercise, file, code, { skipSpeed });
 }
 
 async function checkRuns(dir: string): Promise<Grade> {
@@ -175,19 +190,73 @@ async function checkRuns(dir: string): Promise<Grade> {
   };
 }
 
-async function checkExercise(rest: readonly string[]): Promise<number> {
-  const item = itemOrThrow(rest[0], 'check');
-  const file = rest.slice(1).find((a) => !a.startsWith('--')) ?? item.handIn;
+interface CheckOptions {
+  skipSpeed: boolean;
+  json: boolean;
+}
+
+async function checkOne(item: CourseItem, file: string, o: CheckOptions): Promise<number> {
   if (!existsSync(file))
     throw new ShadergradError(
       `check ${item.id}: ${file} not found (start the exercise with \`shadergrad exercise ${item.id}\`)`,
     );
-  const grade =
-    item.id === seedExperiment.id
-      ? await checkRuns(file)
-      : await gradeFile(item, file, rest.includes('--no-speed'));
-  console.log(formatGrade(grade));
-  return grade.passed ? 0 : 1;
+  const gpu = new LazyGpu();
+  try {
+    const grade = await gradeFile(item, file, gpu, o.skipSpeed);
+    console.log(o.json ? JSON.stringify(gradeJson(grade), null, 2) : formatGrade(grade));
+    return grade.passed ? 0 : 1;
+  } finally {
+    await gpu.destroy();
+  }
+}
+
+/**
+ * `check all [DIR]`: grades every exercise whose hand-in is in DIR (a student's folder, for a
+ * teacher), one device for all, then a summary; exit 0 when at least one was handed in and every
+ * one handed in passed.
+ */
+async function checkAll(dir: string, o: CheckOptions): Promise<number> {
+  const gpu = new LazyGpu();
+  const graded: Grade[] = [];
+  const missing: string[] = [];
+  try {
+    for (const item of courseItems()) {
+      const file = join(dir, item.handIn);
+      if (!existsSync(file)) {
+        missing.push(item.handIn);
+        continue;
+      }
+      const grade = await gradeFile(item, file, gpu, o.skipSpeed).catch((e: unknown) =>
+        failedGrade(item, file, e),
+      );
+      graded.push(grade);
+      if (!o.json) console.log(`${formatGrade(grade)}\n`);
+    }
+  } finally {
+    await gpu.destroy();
+  }
+  if (o.json) console.log(JSON.stringify({ dir, graded: graded.map(gradeJson), missing }, null, 2));
+  else console.log(formatSummary(dir, graded, missing));
+  return graded.length > 0 && graded.every((g) => g.passed) ? 0 : 1;
+}
+
+/** A hand-in the grader could not even read (a FIFO, bad UTF-8): one failed finding, so the others still run. */
+function failedGrade(item: CourseItem, file: string, e: unknown): Grade {
+  const message = e instanceof Error ? e.message : String(e);
+  return {
+    exercise: item,
+    file,
+    passed: false,
+    findings: [{ check: 'compile', ok: false, message }],
+  };
+}
+
+async function checkExercise(rest: readonly string[]): Promise<number> {
+  const o = { skipSpeed: rest.includes('--no-speed'), json: rest.includes('--json') };
+  const [id, file] = rest.filter((a) => !a.startsWith('--'));
+  if (id === 'all') return checkAll(file ?? '.', o);
+  const item = itemOrThrow(id, 'check');
+  return checkOne(item, file ?? item.handIn, o);
 }
 
 /** Runs a course command; resolves to the exit status. */

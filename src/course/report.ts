@@ -56,3 +56,32 @@ export function formatGrade(grade: Grade): string {
   );
   return lines.join('\n');
 }
+
+/** The grade as plain data for `--json`: what a grading script reads. */
+export function gradeJson(grade: Grade): object {
+  const { exercise, file, passed, findings, speed, details } = grade;
+  return { exercise: exercise.id, title: exercise.title, file, passed, findings, speed, details };
+}
+
+/** The last lines of `check all`: one line per exercise, then the count. */
+export function formatSummary(
+  dir: string,
+  graded: readonly Grade[],
+  missing: readonly string[],
+): string {
+  const lines = graded.map((g) => {
+    const failed = g.findings.filter((f) => !f.ok).length;
+    const verdict = g.passed ? 'PASS' : `FAIL (${failed} check${failed === 1 ? '' : 's'})`;
+    const speed = g.speed
+      ? `  ${(g.speed.libraryMs / g.speed.yoursMs).toFixed(2)}x the library's speed`
+      : '';
+    return `  ${g.exercise.id.padEnd(22)} ${verdict}${speed}`;
+  });
+  const passed = graded.filter((g) => g.passed).length;
+  const notIn = missing.length > 0 ? `; not handed in: ${missing.join(', ')}` : '';
+  return [
+    `summary of ${dir}:`,
+    ...lines,
+    `passed ${passed} of ${graded.length} handed in${notIn}`,
+  ].join('\n');
+}

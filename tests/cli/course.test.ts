@@ -127,6 +127,35 @@ describe('shadergrad exercises, exercise and check', () => {
     expect(broken.stdout).toMatch(/✗ broken: .*config\.json/);
   });
 
+  it('grades a whole folder for a teacher, as text and as JSON', async () => {
+    const hand = join(dir, 'student');
+    mkdirSync(hand);
+    copyFileSync('course/01-relu/solution.wgsl', join(hand, 'relu.wgsl'));
+    copyFileSync('course/09-xor-backprop/solution.mjs', join(hand, 'xor-backprop.mjs'));
+    const sum = readFileSync('course/02-sum/solution.wgsl', 'utf8');
+    writeFileSync(join(hand, 'sum.wgsl'), sum.replace('workgroupBarrier(); // every', '// every'));
+    const text = await run(['check', 'all', hand, '--no-speed']);
+    expect(text.code).toBe(1);
+    expect(text.stdout).toMatch(/^ {2}relu +PASS$/m);
+    expect(text.stdout).toMatch(/^ {2}sum +FAIL \(\d+ checks?\)$/m);
+    expect(text.stdout).toMatch(/^ {2}xor-backprop +PASS$/m);
+    expect(text.stdout).toMatch(/^passed 2 of 3 handed in; not handed in: matmul\.wgsl, /m);
+    const json = await run(['check', 'all', hand, '--no-speed', '--json']);
+    const report = JSON.parse(json.stdout) as {
+      graded: { exercise: string; passed: boolean; findings: { check: string; ok: boolean }[] }[];
+      missing: string[];
+    };
+    expect(report.graded.map((g) => [g.exercise, g.passed])).toEqual([
+      ['relu', true],
+      ['sum', false],
+      ['xor-backprop', true],
+    ]);
+    expect(report.graded[1]?.findings.filter((f) => !f.ok).map((f) => f.check)).toContain('races');
+    expect(report.missing).toContain('runs');
+    writeFileSync(join(hand, 'sum.wgsl'), sum);
+    expect((await run(['check', 'all', hand, '--no-speed'])).code).toBe(0);
+  });
+
   it('names a bad exercise or a missing file in one line', async () => {
     const unknown = await run(['check', 'relux']);
     expect(unknown.code).toBe(1);
