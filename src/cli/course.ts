@@ -14,7 +14,7 @@ import { readFileCapped } from '../base/filesNode';
 import { initDevice, type Gpu } from '../core';
 import { exerciseFolder, exercises } from '../course/exercises/index';
 import type { Exercise } from '../course/exercise';
-import { gradeKernel, type Grade } from '../course/grade';
+import { CASE_TIMEOUT_MS, gradeKernel, type Grade } from '../course/grade';
 import { formatGrade, formatSummary, gradeJson } from '../course/report';
 import { gradeSeedExperiment, seedExperiment } from '../course/seedExperiment';
 import { gradeXorBackprop, xorBackprop } from '../course/xorBackprop';
@@ -45,6 +45,7 @@ export function courseUsage(): string {
     'shadergrad check all [DIR]       grade every exercise handed in in DIR (default: here), then a summary',
     '  --no-speed                     skip the timing',
     '  --json                         print the findings as JSON (for grading scripts)',
+    `  --timeout S                    seconds one case may run before it counts as a loop that never ends (default ${CASE_TIMEOUT_MS / 1000})`,
   ].join('\n');
 }
 
@@ -166,13 +167,16 @@ async function gradeFile(
   item: CourseItem,
   file: string,
   gpu: LazyGpu,
-  skipSpeed: boolean,
+  o: CheckOptions,
 ): Promise<Grade> {
   if (item.id === seedExperiment.id) return checkRuns(file);
   // Read first even for a module: the read refuses what import() would hang on (a FIFO).
   const code = await readSource(file);
   if (!item.exercise) return gradeXorBackprop(await importModule(file), file);
-  return gradeKernel(await gpu.get(), item.exercise, file, code, { skipSpeed });
+  return gradeKernel(await gpu.get(), item.exercise, file, code, {
+    skipSpeed: o.skipSpeed,
+    timeoutMs: o.timeoutMs,
+  });
 }
 
 async function checkRuns(dir: string): Promise<Grade> {
@@ -193,6 +197,7 @@ async function checkRuns(dir: string): Promise<Grade> {
 interface CheckOptions {
   skipSpeed: boolean;
   json: boolean;
+  timeoutMs: number;
 }
 
 async function checkOne(item: CourseItem, file: string, o: CheckOptions): Promise<number> {
@@ -201,13 +206,14 @@ async function checkOne(item: CourseItem, file: string, o: CheckOptions): Promis
       `check ${item.id}: ${file} not found (start the exercise with \`shadergrad exercise ${item.id}\`)`,
     );
   const gpu = new LazyGpu();
-  try {
-    const grade = await gradeFile(item, file, gpu, o.skipSpeed);
-    console.log(o.json ? JSON.stringify(gradeJson(grade), null, 2) : formatGrade(grade));
-    return grade.passed ? 0 : 1;
-  } finally {
+  const grade = await gradeFile(item, file, gpu, o).catch(async (e: unknown) => {
     await gpu.destroy();
-  }
+    throw e;
+  });
+  console.log(o.json ? JSON.stringify(gradeJson(grade), null, 2) : formatGrade(grade));
+  // A device still running a kernel that does not end would hold destroy(); exiting ends it.
+  if (!grade.gpuHung) await gpu.destroy();
+  return grade.passed ? 0 : 1;
 }
 
 /**
@@ -226,14 +232,16 @@ async function checkAll(dir: string, o: CheckOptions): Promise<number> {
         missing.push(item.handIn);
         continue;
       }
-      const grade = await gradeFile(item, file, gpu, o.skipSpeed).catch((e: unknown) =>
+      const grade = await gradeFile(item, file, gpu, o).catch((e: unknown) =>
         failedGrade(item, file, e),
       );
       graded.push(grade);
       if (!o.json) console.log(`${formatGrade(grade)}\n`);
+      // The device is still running a kernel that does not end: the rest would queue behind it.
+      if (grade.gpuHung) break;
     }
   } finally {
-    await gpu.destroy();
+    if (!graded.some((g) => g.gpuHung)) await gpu.destroy();
   }
   if (o.json) console.log(JSON.stringify({ dir, graded: graded.map(gradeJson), missing }, null, 2));
   else console.log(formatSummary(dir, graded, missing));
@@ -251,9 +259,29 @@ function failedGrade(item: CourseItem, file: string, e: unknown): Grade {
   };
 }
 
+/** `--timeout S`: seconds, a number above 0 (at most an hour). */
+function timeoutOf(rest: readonly string[]): number {
+  const at = rest.indexOf('--timeout');
+  if (at < 0) return CASE_TIMEOUT_MS;
+  const raw = rest[at + 1] ?? '';
+  const seconds = Number(raw);
+  if (raw.trim() === '' || !Number.isFinite(seconds) || seconds <= 0 || seconds > 3600)
+    throw new ShadergradError(
+      `--timeout ${raw}: expected seconds, a number above 0 and at most 3600`,
+    );
+  return seconds * 1000;
+}
+
 async function checkExercise(rest: readonly string[]): Promise<number> {
-  const o = { skipSpeed: rest.includes('--no-speed'), json: rest.includes('--json') };
-  const [id, file] = rest.filter((a) => !a.startsWith('--'));
+  const o: CheckOptions = {
+    skipSpeed: rest.includes('--no-speed'),
+    json: rest.includes('--json'),
+    timeoutMs: timeoutOf(rest),
+  };
+  const timeoutAt = rest.indexOf('--timeout');
+  const [id, file] = rest.filter(
+    (a, i) => !a.startsWith('--') && (timeoutAt < 0 || i !== timeoutAt + 1),
+  );
   if (id === 'all') return checkAll(file ?? '.', o);
   const item = itemOrThrow(id, 'check');
   return checkOne(item, file ?? item.handIn, o);

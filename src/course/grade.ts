@@ -19,7 +19,10 @@ import { timeCalls } from '../gpu/timing';
 import { bindingProblems, compileErrors } from './contract';
 import type { Exercise, ExerciseCase } from './exercise';
 
-export type CheckName = 'compile' | 'bindings' | 'result' | 'bounds' | 'races' | 'speed';
+export type CheckName = 'compile' | 'bindings' | 'result' | 'bounds' | 'races' | 'speed' | 'time';
+
+/** The check of a case that did not finish in CASE_TIMEOUT_MS. */
+const HUNG: CheckName = 'time';
 
 export interface Finding {
   check: CheckName;
@@ -42,19 +45,26 @@ export interface Grade {
   details?: string;
   /** What results were compared with, when not the library's CPU twin (e.g. autodiff). */
   reference?: string;
+  /**
+   * A kernel never finished: the device is still running it, so the caller should not wait on it
+   * again (destroying it waits too); a command line just exits.
+   */
+  gpuHung?: boolean;
   /** True when every check that ran passed (speed is reported, never failed). */
   passed: boolean;
   findings: Finding[];
   speed?: SpeedComparison;
 }
 
-/** How long one case may run before the grader calls it an endless loop. */
-const CASE_TIMEOUT_MS = 30_000;
+/** How long one case may run, by default, before the grader calls it an endless loop. */
+export const CASE_TIMEOUT_MS = 30_000;
 const EXACT: Tolerance = { atol: 0, rtol: 0 };
 
 export interface GradeOptions {
   /** Skip the timing (tests, quick checks). */
   skipSpeed?: boolean;
+  /** How long one case may run (default CASE_TIMEOUT_MS). */
+  timeoutMs?: number;
 }
 
 export async function gradeKernel(
@@ -81,7 +91,11 @@ export async function gradeKernel(
   const problems = bindingProblems(shader, exercise.entryPoint, first);
   findings.push(bindingsFinding(problems));
   if (problems.length > 0) return grade();
-  for (const c of cases) findings.push(...(await runCase(gpu, shader, exercise.entryPoint, c)));
+  for (const c of cases) {
+    findings.push(...(await runCase(gpu, shader, exercise.entryPoint, c, options.timeoutMs)));
+    // Later cases would only queue behind a kernel that does not end.
+    if (findings.some((f) => f.check === HUNG)) return { ...grade(), gpuHung: true };
+  }
   if (exercise.raceCase)
     findings.push(raceFinding(shader, exercise.entryPoint, exercise.raceCase()));
   const result = grade();
@@ -126,6 +140,7 @@ async function runCase(
   shader: ShaderSource,
   entryPoint: string,
   c: ExerciseCase,
+  timeoutMs = CASE_TIMEOUT_MS,
 ): Promise<Finding[]> {
   const tensors = c.buffers.map((b) =>
     guardedTensor(gpu, [b.data.length], b.dtype, b.role === 'write' ? {} : { initial: b.data }),
@@ -133,13 +148,15 @@ async function runCase(
   try {
     gpu.device.pushErrorScope('validation');
     await runCalls(gpu, [studentCall(shader, entryPoint, c, tensors)]);
-    const invalid = await gpu.device.popErrorScope();
-    if (invalid) return [{ check: 'result', ok: false, message: `${c.label}: ${invalid.message}` }];
-    const finished = await withTimeout(gpu.device.queue.onSubmittedWorkDone(), CASE_TIMEOUT_MS);
-    if (!finished) {
-      const message = `${c.label}: the kernel did not finish in ${CASE_TIMEOUT_MS / 1000} s (a loop that never ends?)`;
-      return [{ check: 'result', ok: false, message }];
+    // The error scope too resolves only once the queue gets to it: both wait on the same clock.
+    const scope = gpu.device.popErrorScope();
+    const work = Promise.all([scope, gpu.device.queue.onSubmittedWorkDone()]);
+    if (!(await withTimeout(work, timeoutMs))) {
+      const message = `${c.label}: the kernel did not finish in ${timeoutMs / 1000} s (a loop that never ends?); grading stopped, the GPU is still busy with it`;
+      return [{ check: HUNG, ok: false, message }];
     }
+    const invalid = await scope;
+    if (invalid) return [{ check: 'result', ok: false, message: `${c.label}: ${invalid.message}` }];
     const wrong: string[] = [];
     const stray: string[] = [];
     for (const [i, b] of c.buffers.entries()) {

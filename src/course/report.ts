@@ -11,9 +11,10 @@ const TITLES: Record<CheckName, string> = {
   bounds: 'writes only inside its outputs',
   races: 'race detector',
   speed: 'speed',
+  time: 'finishes',
 };
 
-const ORDER: readonly CheckName[] = ['compile', 'bindings', 'result', 'bounds', 'races'];
+const ORDER: readonly CheckName[] = ['compile', 'bindings', 'time', 'result', 'bounds', 'races'];
 
 function indent(text: string): string {
   return text.replaceAll('\n', '\n    ');

@@ -156,6 +156,27 @@ describe('shadergrad exercises, exercise and check', () => {
     expect((await run(['check', 'all', hand, '--no-speed'])).code).toBe(0);
   });
 
+  it('stops a kernel that never ends after --timeout, says so, and exits', async () => {
+    // A loop with a store in it (so no compiler may drop it) that runs for minutes.
+    const code = readFileSync('course/01-relu/starter.wgsl', 'utf8').replace(
+      '// TODO: write y[i] (and only for the i that exist).',
+      'if (i < params.count) { var n = 1u; loop { y[i] = f32(n) + x[i]; n = n * 1664525u + 1013904223u; if (n == 7u) { break; } } }',
+    );
+    const file = join(dir, 'endless.wgsl');
+    writeFileSync(file, code);
+    const started = Date.now();
+    const r = await run(['check', 'relu', file, '--timeout', '2']);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(
+      /✗ count=\d+: the kernel did not finish in 2 s \(a loop that never ends\?\); grading stopped/,
+    );
+    expect(Date.now() - started).toBeLessThan(60_000);
+    const bad = await run(['check', 'relu', file, '--timeout', '0']);
+    expect(bad.stderr.trim()).toBe(
+      'shadergrad: --timeout 0: expected seconds, a number above 0 and at most 3600',
+    );
+  });
+
   it('names a bad exercise or a missing file in one line', async () => {
     const unknown = await run(['check', 'relux']);
     expect(unknown.code).toBe(1);
