@@ -19,6 +19,7 @@ import { formatGrade, formatSummary, gradeJson } from '../course/report';
 import { gradeSeedExperiment, seedExperiment } from '../course/seedExperiment';
 import { gradeXorBackprop, xorBackprop } from '../course/xorBackprop';
 import { readRunFolders } from './courseRuns';
+import { bad, clip, parseFlags, positiveArg, type FlagValues, type ParsedFlag } from './flagValues';
 
 /** The package's course/ folder: src/cli and lib/cli both sit two folders below the root. */
 const COURSE = fileURLToPath(new URL('../../course/', import.meta.url));
@@ -108,9 +109,9 @@ function listExercises(): void {
 
 /** Copies the starter and the question; refuses to overwrite a student's work. */
 async function startExercise(rest: readonly string[]): Promise<void> {
-  const item = itemOrThrow(rest[0], 'exercise');
-  const dirAt = rest.indexOf('--dir');
-  const dir = resolve(dirAt >= 0 ? (rest[dirAt + 1] ?? '.') : '.');
+  const { positional, flags } = splitArgs('exercise', rest, { dir: { value: 'DIR' } });
+  const item = itemOrThrow(positional[0], 'exercise');
+  const dir = resolve(flags.dir ?? '.');
   const folder = join(COURSE, item.folder);
   const yours = join(dir, item.handIn);
   const question = join(dir, `${item.id}.md`);
@@ -259,29 +260,42 @@ function failedGrade(item: CourseItem, file: string, e: unknown): Grade {
   };
 }
 
+/** The flags `check` takes; `--no-speed` and `--json` are switches. */
+const CHECK_FLAGS = { 'no-speed': { value: '' }, json: { value: '' }, timeout: { value: 'S' } };
+
+/**
+ * Leading words (the exercise, the file), then flags read by parseFlags, so an unknown or
+ * misspelt flag is refused, never ignored.
+ */
+function splitArgs(
+  command: string,
+  rest: readonly string[],
+  known: Readonly<Record<string, ParsedFlag>>,
+): { positional: string[]; flags: FlagValues } {
+  const firstFlag = rest.findIndex((a) => a.startsWith('-'));
+  const cut = firstFlag < 0 ? rest.length : firstFlag;
+  const positional = rest.slice(0, cut);
+  if (positional.length > 2)
+    throw new ShadergradError(`${command}: unexpected '${clip(positional[2] ?? '')}' (see --help)`);
+  return { positional, flags: parseFlags(command, rest.slice(cut), known) };
+}
+
 /** `--timeout S`: seconds, a number above 0 (at most an hour). */
-function timeoutOf(rest: readonly string[]): number {
-  const at = rest.indexOf('--timeout');
-  if (at < 0) return CASE_TIMEOUT_MS;
-  const raw = rest[at + 1] ?? '';
-  const seconds = Number(raw);
-  if (raw.trim() === '' || !Number.isFinite(seconds) || seconds <= 0 || seconds > 3600)
-    throw new ShadergradError(
-      `--timeout ${raw}: expected seconds, a number above 0 and at most 3600`,
-    );
+function timeoutOf(raw: string | undefined): number {
+  if (raw === undefined) return CASE_TIMEOUT_MS;
+  const seconds = positiveArg('--timeout', raw);
+  if (seconds > 3600) bad('--timeout', 'seconds, a number above 0 and at most 3600', raw);
   return seconds * 1000;
 }
 
 async function checkExercise(rest: readonly string[]): Promise<number> {
+  const { positional, flags } = splitArgs('check', rest, CHECK_FLAGS);
   const o: CheckOptions = {
-    skipSpeed: rest.includes('--no-speed'),
-    json: rest.includes('--json'),
-    timeoutMs: timeoutOf(rest),
+    skipSpeed: flags['no-speed'] !== undefined,
+    json: flags.json !== undefined,
+    timeoutMs: timeoutOf(flags.timeout),
   };
-  const timeoutAt = rest.indexOf('--timeout');
-  const [id, file] = rest.filter(
-    (a, i) => !a.startsWith('--') && (timeoutAt < 0 || i !== timeoutAt + 1),
-  );
+  const [id, file] = positional;
   if (id === 'all') return checkAll(file ?? '.', o);
   const item = itemOrThrow(id, 'check');
   return checkOne(item, file ?? item.handIn, o);

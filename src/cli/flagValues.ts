@@ -48,3 +48,40 @@ export function choiceArg<T extends string>(flag: string, value: string, options
   const found = options.find((o) => o === value);
   return found ?? bad(flag, `one of ${options.join(', ')}`, value);
 }
+
+/** Flag values by name (without the dashes); a switch given reads 'on'. */
+export type FlagValues = Record<string, string>;
+
+/** How parseFlags reads a flag: `value: ''` makes it a switch that takes no value. */
+export interface ParsedFlag {
+  readonly value: string;
+}
+
+/**
+ * `--flag value` or `--flag=value` pairs, and switches (a spec whose value is '') given alone;
+ * an unknown or repeated flag names itself.
+ */
+export function parseFlags(
+  command: string,
+  argv: readonly string[],
+  known: Readonly<Record<string, Partial<ParsedFlag>>>,
+): FlagValues {
+  const values: FlagValues = {};
+  for (let i = 0; i < argv.length; i++) {
+    const token = argv[i] ?? '';
+    const eq = token.indexOf('=');
+    const name = (eq > 0 ? token.slice(0, eq) : token).replace(/^--/, '');
+    if (!token.startsWith('--') || !Object.hasOwn(known, name))
+      throw new ShadergradError(`${command}: unknown flag '${clip(token)}' (see --help)`);
+    if (Object.hasOwn(values, name)) throw new ShadergradError(`--${name}: given twice`);
+    if (known[name]?.value === '') {
+      if (eq > 0) throw new ShadergradError(`--${name}: a switch, it takes no value`);
+      values[name] = 'on';
+      continue;
+    }
+    const value = eq > 0 ? token.slice(eq + 1) : argv[++i];
+    if (value === undefined) throw new ShadergradError(`--${name}: needs a value`);
+    values[name] = value;
+  }
+  return values;
+}

@@ -22,16 +22,20 @@ import { readSafetensors } from '../formats/safetensors';
 import { CharGpt, GPT_DEFAULTS, type GptConfig } from '../models/gpt';
 import { loadModel, modelBytes } from '../models/stateDict';
 import { onDisk, prepareOutDir, writeOut } from './files';
-import { clip, positiveArg, wholeArg } from './flagValues';
+import {
+  parseFlags,
+  positiveArg,
+  wholeArg,
+  type FlagValues as Values,
+  type ParsedFlag,
+} from './flagValues';
 
 const MODEL_FILE = 'gpt.safetensors';
 const DEFAULT_RUN = 'runs/gpt';
 /** The package's texts/genesis.txt: src/cli/gpt.ts and lib/cli/gpt.js both sit two folders below the root. */
 const DEFAULT_TEXT = fileURLToPath(new URL('../../texts/genesis.txt', import.meta.url));
 
-type Values = Record<string, string>;
-interface FlagSpec {
-  readonly value: string;
+interface FlagSpec extends ParsedFlag {
   readonly help: string;
   readonly fallback: string;
 }
@@ -98,35 +102,6 @@ export function gptUsage(command: 'gpt' | 'sample'): string {
       ? 'shadergrad gpt: train a character-level GPT on a text file'
       : 'shadergrad sample: continue a prompt with a trained GPT';
   return [what, '', 'flags:', ...lines].join('\n');
-}
-
-/**
- * `--flag value` or `--flag=value` pairs, and switches (a spec whose value is '') given alone;
- * an unknown or repeated flag names itself.
- */
-export function parseFlags(
-  command: string,
-  argv: readonly string[],
-  known: Readonly<Record<string, Partial<FlagSpec>>>,
-): Values {
-  const values: Values = {};
-  for (let i = 0; i < argv.length; i++) {
-    const token = argv[i] ?? '';
-    const eq = token.indexOf('=');
-    const name = (eq > 0 ? token.slice(0, eq) : token).replace(/^--/, '');
-    if (!token.startsWith('--') || !Object.hasOwn(known, name))
-      throw new ShadergradError(`${command}: unknown flag '${clip(token)}' (see --help)`);
-    if (Object.hasOwn(values, name)) throw new ShadergradError(`--${name}: given twice`);
-    if (known[name]?.value === '') {
-      if (eq > 0) throw new ShadergradError(`--${name}: a switch, it takes no value`);
-      values[name] = 'on';
-      continue;
-    }
-    const value = eq > 0 ? token.slice(eq + 1) : argv[++i];
-    if (value === undefined) throw new ShadergradError(`--${name}: needs a value`);
-    values[name] = value;
-  }
-  return values;
 }
 
 /** The flag's whole number in [1, max], or the fallback when it was not given. */

@@ -173,8 +173,10 @@ describe('shadergrad exercises, exercise and check', () => {
     expect(Date.now() - started).toBeLessThan(60_000);
     const bad = await run(['check', 'relu', file, '--timeout', '0']);
     expect(bad.stderr.trim()).toBe(
-      'shadergrad: --timeout 0: expected seconds, a number above 0 and at most 3600',
+      "shadergrad: --timeout: expected a number > 0 (like 1e-3), got '0'",
     );
+    const misspelt = await run(['check', 'relu', file, '--no-sped']);
+    expect(misspelt.stderr.trim()).toBe("shadergrad: check: unknown flag '--no-sped' (see --help)");
   });
 
   it('names a bad exercise or a missing file in one line', async () => {

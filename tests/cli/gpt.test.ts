@@ -7,7 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ShadergradError } from '../../src/base/errors';
-import { gptUsage, languageCommand, parseFlags, sampleGpt, trainGpt } from '../../src/cli/gpt';
+import { gptUsage, languageCommand, sampleGpt, trainGpt } from '../../src/cli/gpt';
+import { parseFlags } from '../../src/cli/flagValues';
 import { readSafetensors, writeSafetensors } from '../../src/formats/safetensors';
 
 describe('gpt and sample flags', () => {
