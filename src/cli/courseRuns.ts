@@ -42,9 +42,9 @@ function epochsOf(jsonl: string, source: string): EpochResult[] {
     });
 }
 
-async function readRun(dir: string, name: string): Promise<RunRecord> {
+/** A run folder whose file names `files` were already listed. */
+async function readRun(dir: string, name: string, files: string[]): Promise<RunRecord> {
   const folder = join(dir, name);
-  const files = await readdir(folder);
   const config = parseTrainConfigText(
     await text(join(folder, 'config.json')),
     join(folder, 'config.json'),
@@ -80,10 +80,10 @@ export async function readRunFolders(
   const runs: RunRecord[] = [];
   const problems: string[] = [];
   for (const name of folders) {
-    const entriesOf = await readdir(join(dir, name));
-    if (!entriesOf.includes('config.json')) continue;
+    const files = await readdir(join(dir, name));
+    if (!files.includes('config.json')) continue;
     try {
-      runs.push(await readRun(dir, name));
+      runs.push(await readRun(dir, name, files));
     } catch (e) {
       problems.push(`${name}: ${e instanceof Error ? e.message : String(e)}`);
     }

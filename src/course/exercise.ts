@@ -60,6 +60,7 @@ export interface Exercise {
     /** Work of one run in flops (or bytes for memory-bound kernels), for the throughput line. */
     work: number;
     unit: 'GFLOP/s' | 'GB/s';
-    library(gpu: Gpu): LibraryRun;
+    /** The library's calls on copies of the timing case's inputs (the grader builds the case once). */
+    library(gpu: Gpu, timed: ExerciseCase): LibraryRun;
   };
 }

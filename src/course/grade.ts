@@ -229,7 +229,7 @@ async function compareSpeed(
   const tensors = c.buffers.map((b) =>
     guardedTensor(gpu, [b.data.length], b.dtype, { initial: b.data }),
   );
-  const library = timing.library(gpu);
+  const library = timing.library(gpu, c);
   try {
     const yours = await timeCalls(gpu, [studentCall(shader, exercise.entryPoint, c, tensors)]);
     const theirs = await timeCalls(gpu, library.calls);

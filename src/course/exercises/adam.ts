@@ -74,9 +74,9 @@ export const adam: Exercise = {
     case: () => adamCase(TIMED),
     work: TIMED.count * 28,
     unit: 'GB/s',
-    library: (gpu) => {
+    library: (gpu, c) => {
       const step = uploadTensor(gpu, new Uint32Array([TIMED.step]), [1]);
-      const run = libraryRun(gpu, adamCase(TIMED), (t) => [
+      const run = libraryRun(gpu, c, (t) => [
         optimizerUpdate({
           grad: at(t, 0),
           step,

@@ -78,9 +78,9 @@ export const im2col: Exercise = {
     // Each cols element is one 4-byte write and (at most) one 4-byte read.
     work: 8 * 16 * 32 * 5 * 5 * 14 * 14,
     unit: 'GB/s',
-    library: (gpu) => {
+    library: (gpu, c) => {
       const g = conv2dGeometry({ N: 16, C: 32, H: 14, W: 14 }, 5, 1, 2);
-      return libraryRun(gpu, timed(), (t) => [
+      return libraryRun(gpu, c, (t) => [
         libraryIm2col({ x: at(t, 0), cols: at(t, 1), geometry: g }),
       ]);
     },

@@ -75,8 +75,8 @@ function matmulExercise(
       case: () => matmulCase(timed, timed, timed, tile),
       work: 2 * timed ** 3,
       unit: 'GFLOP/s',
-      library: (gpu) =>
-        libraryRun(gpu, matmulCase(timed, timed, timed, tile), (t) => [
+      library: (gpu, c) =>
+        libraryRun(gpu, c, (t) => [
           matmul({ a: at(t, 0), b: at(t, 1), out: at(t, 2), M: timed, K: timed, N: timed }),
         ]),
     },

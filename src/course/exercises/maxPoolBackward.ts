@@ -78,12 +78,12 @@ export const maxPoolBackward: Exercise = {
     // dOut and argmax read once (4 bytes each per window), dX written once.
     work: 64 * 32 * (2 * 4 * 14 * 14 + 4 * 28 * 28),
     unit: 'GB/s',
-    library: (gpu) => {
+    library: (gpu, c) => {
       const g = poolGeometry({ N: 64, C: 32, H: 28, W: 28 }, 2, 2);
       const pooled = [64, 32, 14, 14];
       return libraryRun(
         gpu,
-        timed(),
+        c,
         (t) => [libraryBackward({ dOut: at(t, 0), argmax: at(t, 1), dX: at(t, 2), geometry: g })],
         [pooled, pooled, [64, 32, 28, 28]],
       );

@@ -56,8 +56,8 @@ export const softmaxCrossEntropy: Exercise = {
     // logits read, dLogits written: 8 bytes per element at the least.
     work: 8 * 4096 * 1000,
     unit: 'GB/s',
-    library: (gpu) =>
-      libraryRun(gpu, timed(), (t) => [
+    library: (gpu, c) =>
+      libraryRun(gpu, c, (t) => [
         softmaxCrossEntropyForwardBackward({
           logits: at(t, 0),
           labels: at(t, 1),

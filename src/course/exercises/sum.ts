@@ -45,8 +45,8 @@ export const sum: Exercise = {
     case: () => sumCase(TIMED, 1),
     work: TIMED * 4,
     unit: 'GB/s',
-    library: (gpu) =>
-      libraryRun(gpu, sumCase(TIMED, 1), (t) => [
+    library: (gpu, c) =>
+      libraryRun(gpu, c, (t) => [
         lossMean({ loss: at(t, 0), total: at(t, 1), N: TIMED, scale: 1 }),
       ]),
   },
