@@ -1,3 +1,5 @@
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { defineConfig } from 'vitest/config';
 import { sourcesPlugin } from './scripts/sourcesPlugin';
 
@@ -12,5 +14,8 @@ export default defineConfig({
     maxWorkers: 2,
     testTimeout: 60_000,
     hookTimeout: 60_000,
+    // The CLI tunes by default and keeps its choices in the user's cache folder: tests keep
+    // theirs in a folder of this run, so they neither read nor write the developer's.
+    env: { SHADERGRAD_CACHE_DIR: join(tmpdir(), `shadergrad-test-cache-${process.pid}`) },
   },
 });

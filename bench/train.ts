@@ -38,6 +38,8 @@ import { rewriteGather, seededPermutation } from '../src/train/trainer';
 import { defaultTrainConfig, layerParamCounts, type TrainConfig } from '../src/models/config';
 import { datasetToGpu } from '../src/models/fit';
 import { createTrainer } from '../src/models/network';
+import { cliTune } from '../src/cli/tune';
+import { tuningLines, type TuneMode } from '../src/graph/tuner';
 import { loadMnist } from '../src/data/datasetsNode';
 import { printTable, progress, type Row } from './report';
 import {
@@ -69,14 +71,16 @@ async function benchShadergrad(
   config: TrainConfig,
   order: MnistOrder,
   o: BenchOptions,
+  tune: TuneMode,
 ): Promise<FrameworkResult> {
   const gpu = await initDevice({ log: progress });
-  const trainer = createTrainer(gpu, config);
+  const trainer = createTrainer(gpu, config, { tune: cliTune(tune, progress) });
   const { height: rows, width: cols } = config.model.input;
   const data = datasetToGpu(gpu, { ...order, rows, cols });
   try {
     writeTensor(gpu, data.perm, order.perm);
     const plan = await trainer.plan('train', o.batch, data);
+    if (plan.tuning) tuningLines(plan.tuning).forEach((line) => progress(line));
     let steps = 0;
     const timing = await measure(
       'shadergrad',
@@ -134,7 +138,7 @@ async function imageSuite(flags: Flags & { model: BenchModel['kind'] }): Promise
     datasetDetail: 'MNIST train, seeded order, same batches for every framework',
     options: benchOptions(flags, config.batchSize),
     runners: {
-      shadergrad: (o) => benchShadergrad({ ...config, batchSize: o.batch }, order, o),
+      shadergrad: (o) => benchShadergrad({ ...config, batchSize: o.batch }, order, o, flags.tune),
       tfjs: (o) => benchTfjs(order, o, model),
       jaxjs: (o) => benchJaxjs(order, o, model),
     },

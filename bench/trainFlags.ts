@@ -3,6 +3,8 @@
  * and the options every framework shares. A bad flag is a UsageError, printed without a stack
  * trace.
  */
+import { DEFAULT_TUNE } from '../src/cli/args';
+import { TUNE_MODES, type TuneMode } from '../src/graph/tuner';
 import { resolveOptimizerConfig } from '../src/kernels/index';
 import { defaultTrainConfig } from '../src/models/config';
 import { GPT_DEFAULTS, type GptConfig } from '../src/models/gpt';
@@ -17,7 +19,7 @@ export type ModelKind = (typeof MODELS)[number];
 const USAGE =
   'usage: npm run bench:train -- [--model cnn|resnet|vit|gpt] [--width N] [--blocks N] ' +
   '[--context N] [--heads N] [--steps N] [--warmup N] [--batch N[,N...]] ' +
-  '[--only shadergrad,tfjs,jaxjs]';
+  '[--only shadergrad,tfjs,jaxjs] [--tune off|cached|full]';
 
 /** A bad command line: printed without a stack trace. */
 export class UsageError extends Error {}
@@ -35,6 +37,8 @@ export interface Flags {
   /** GPT knobs: positions per window, attention heads. */
   context?: number;
   heads?: number;
+  /** shadergrad's autotuner (image models): the CLI's default, cached. */
+  tune: TuneMode;
 }
 
 /** The numeric flags: the Flags field each sets and its least value. */
@@ -58,7 +62,13 @@ function wholeNumber(flag: string, value: string, least: number): number {
 }
 
 export function parseFlags(argv: readonly string[]): Flags {
-  const flags: Flags = { steps: 20, warmup: 3, only: [...FRAMEWORKS], model: 'cnn' };
+  const flags: Flags = {
+    steps: 20,
+    warmup: 3,
+    only: [...FRAMEWORKS],
+    model: 'cnn',
+    tune: DEFAULT_TUNE,
+  };
   const args = argv.filter((a) => a !== '--');
   for (let i = 0; i < args.length; i += 2) {
     const [flag, value] = [args[i], args[i + 1]];
@@ -72,6 +82,10 @@ export function parseFlags(argv: readonly string[]): Flags {
       if (!(MODELS as readonly string[]).includes(value))
         throw new UsageError(`--model ${value}: expected one of ${MODELS.join(', ')}`);
       flags.model = value as ModelKind;
+    } else if (flag === '--tune') {
+      const mode = TUNE_MODES.find((m) => m === value);
+      if (!mode) throw new UsageError(`--tune ${value}: expected one of ${TUNE_MODES.join(', ')}`);
+      flags.tune = mode;
     } else if (flag === '--only') {
       const names = value.split(',').filter((s) => s !== '');
       const unknown = names.filter((s) => !(FRAMEWORKS as readonly string[]).includes(s));

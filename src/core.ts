@@ -22,6 +22,8 @@ export { Graph } from './graph/graph';
 export type { GraphNode, OpName, ParamSpec, Conv2dOptions } from './graph/graph';
 export { compilePlan, StepPlan } from './graph/executor';
 export type { MemoryReport, PlanOptions } from './graph/executor';
+export { TUNE_MODES, tuningLines } from './graph/tuner';
+export type { TuneMode, TuneOptions, TunedProduct, TuningReport } from './graph/tuner';
 export { ParameterStore } from './graph/parameterStore';
 export {
   Trainer,

@@ -7,7 +7,13 @@
  * resolveTrainConfig (config.ts); `cmd.config` is the defaults with the flags applied.
  */
 import { ShadergradError } from '../base/errors';
-import { LR_SCHEDULE_KINDS, OPTIMIZER_KINDS, type AxisPadding } from '../core';
+import {
+  LR_SCHEDULE_KINDS,
+  OPTIMIZER_KINDS,
+  TUNE_MODES,
+  type AxisPadding,
+  type TuneMode,
+} from '../core';
 import {
   ACTIVATIONS,
   DATASET_NAMES,
@@ -34,6 +40,8 @@ export type CliCommand =
       /** --overwrite: replace a run already in `out` (else it is refused, see runFolder.ts). */
       overwrite: boolean;
       profile: boolean;
+      /** --tune: how the products' kernels are chosen (src/graph/tuner.ts). */
+      tune: TuneMode;
       configFile?: string;
       /** --test-limit: evaluate on the first N test images only (quick runs). */
       testLimit?: number;
@@ -48,6 +56,8 @@ export type CliCommand =
   | { kind: 'help' };
 
 export const DEFAULT_OUT = 'runs/latest';
+/** The CLI tunes once per device and reuses the choices; the library's default is off. */
+export const DEFAULT_TUNE: TuneMode = 'cached';
 
 /** What the flags have set so far. */
 interface Parsed {
@@ -59,6 +69,7 @@ interface Parsed {
   checkpoint?: string;
   overwrite: boolean;
   profile: boolean;
+  tune: TuneMode;
   configFile?: string;
   testLimit?: number;
 }
@@ -121,6 +132,7 @@ const SETTERS = {
   out: (p, v) => (p.out = v),
   overwrite: (p) => (p.overwrite = true),
   profile: (p) => (p.profile = true),
+  tune: (p, v, f) => (p.tune = choiceArg(f, v, TUNE_MODES)),
   eval: (p, v) => (p.checkpoint = v),
   help: () => undefined,
 } satisfies Record<string, Setter>;
@@ -212,6 +224,11 @@ function flagHelp(): Record<FlagName, [string, string, string]> {
     ],
     overwrite: ['', 'replace a run already in the --out folder (else refused)', 'off'],
     profile: ['', 'time every kernel and print a profile', 'off'],
+    tune: [
+      'MODE',
+      `${TUNE_MODES.join(' | ')}: time the matrix products' kernels on this device and run the fastest; cached reuses earlier choices (kept in the user's cache folder)`,
+      DEFAULT_TUNE,
+    ],
     eval: ['CHECKPOINT', 'evaluate a checkpoint on the test set (no training)', 'none'],
     help: ['', 'print this help (also -h)', ''],
   };
@@ -263,7 +280,7 @@ function toCommand(p: Parsed, seen: ReadonlySet<FlagName>): CliCommand {
     );
   }
   const config = defaultsWithFlags(p.flags, p.configFile !== undefined);
-  const { flags, dataDir, init, resume, overwrite, profile, configFile, testLimit } = p;
+  const { flags, dataDir, init, resume, overwrite, profile, tune, configFile, testLimit } = p;
   // A resumed run goes on in its own folder unless told otherwise.
   const out = p.out ?? resume ?? DEFAULT_OUT;
   return {
@@ -276,6 +293,7 @@ function toCommand(p: Parsed, seen: ReadonlySet<FlagName>): CliCommand {
     resume,
     overwrite,
     profile,
+    tune,
     configFile,
     testLimit,
   };
@@ -296,7 +314,12 @@ function withoutSubcommand(argv: readonly string[]): readonly string[] {
 export function parseArgs(commandLine: readonly string[]): CliCommand {
   if (commandLine.includes('--help') || commandLine.includes('-h')) return { kind: 'help' };
   const argv = withoutSubcommand(commandLine);
-  const parsed: Parsed = { flags: { knobs: {} }, overwrite: false, profile: false };
+  const parsed: Parsed = {
+    flags: { knobs: {} },
+    overwrite: false,
+    profile: false,
+    tune: DEFAULT_TUNE,
+  };
   const seen = new Set<FlagName>();
   const help = flagHelp();
   for (let i = 0; i < argv.length; i++) {

@@ -19,6 +19,7 @@ import {
   ShadergradError,
   initDevice,
   profileCalls,
+  tuningLines,
   type EpochProgress,
   type GpuDataset,
   type Recovered,
@@ -38,6 +39,7 @@ import { onDisk, prepareOutDir, writeOut } from './files';
 import { resolveTrainConfig, withRunLength } from './config';
 import { SIGINT_EXIT_CODE, SigintStop, unlessInterrupted } from './interrupt';
 import { printProfile } from './profile';
+import { cliTune } from './tune';
 import { ProgressLine } from './progress';
 import { clearRun, runFilesToReplace, shellWord } from './runFolder';
 
@@ -65,7 +67,7 @@ export async function train(cmd: TrainCommand): Promise<number> {
     );
     if (resolved.config.dataset === 'fashion' && !dataDir) console.log(`data: ${FASHION_SPLIT}`);
     console.log(describeModel(config.model));
-    trainer = createTrainer(gpu, config);
+    trainer = createTrainer(gpu, config, { tune: cliTune(cmd.tune) });
     stop = new SigintStop(trainer);
     if (cmd.init) loadModel(trainer, await readBytes(cmd.init, '--init'), cmd.init);
     await prepareOutDir('--out', cmd.out);
@@ -156,6 +158,7 @@ class CliRun {
         (budget === undefined ? '' : `; budget for buffers under ulimit -v: ${mib(budget)}`),
     );
     for (const note of plan.notes) console.log(`plan: ${note}`);
+    if (plan.tuning) for (const line of tuningLines(plan.tuning)) console.log(line);
     if (profile)
       printProfile(
         await profileCalls(this.trainer.gpu, plan.prepared),

@@ -5,7 +5,7 @@
  * browser or the Node implementation by package export condition.
  */
 import { platform } from '#gpu-platform';
-import type { AdapterChoice } from './platform';
+import type { AdapterChoice, StoredText } from './platform';
 import { PipelineCache } from './pipelines';
 import {
   ShadergradError,
@@ -16,6 +16,9 @@ import {
 import { MemoryTracker, reclaimMemory } from './memory';
 
 export { DeviceLostError, type AdapterKind } from '../base/errors';
+
+/** Text kept between runs where this code runs: a cache file in Node, IndexedDB in a browser. */
+export const platformStore: StoredText = platform.stored;
 
 /** What the engine knows about the adapter behind a device. */
 export interface AdapterSummary {

@@ -1,6 +1,7 @@
 /** The browser's WebGPU: navigator.gpu (also in workers). See platform.ts. */
 import { ShadergradError } from '../base/errors';
 import type { GpuPlatform } from './platform';
+import { storedText } from './stored.browser';
 
 export const platform: GpuPlatform = {
   name: 'browser',
@@ -19,4 +20,5 @@ export const platform: GpuPlatform = {
   // A browser's GPU memory is not this page's address space: there is nothing to budget.
   softwareMemoryBudget: () => Promise.resolve(undefined),
   env: () => undefined,
+  stored: storedText,
 };

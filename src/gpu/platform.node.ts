@@ -9,6 +9,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { ShadergradError } from '../base/errors';
 import { addressSpaceBudget } from './memory';
 import type { AdapterChoice, GpuPlatform } from './platform';
+import { storedText } from './stored.node';
 
 const SWIFTSHADER_ICD = '/usr/lib/chromium/vk_swiftshader_icd.json';
 const LAVAPIPE_ICDS = [
@@ -23,6 +24,7 @@ export const platform: GpuPlatform = {
   requestAdapter: findNodeAdapter,
   softwareMemoryBudget: () => Promise.resolve(readBudget()),
   env: (name) => process.env[name],
+  stored: storedText,
 };
 
 async function loadDawn(): Promise<DawnFactory> {

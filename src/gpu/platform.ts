@@ -20,4 +20,18 @@ export interface GpuPlatform {
   softwareMemoryBudget(): Promise<number | undefined>;
   /** An environment variable; always undefined in a browser. */
   env(name: string): string | undefined;
+  /** Text kept between runs: the autotuner's choices. */
+  readonly stored: StoredText;
+}
+
+/**
+ * Text under a name that outlives the process or page: a file in the user's cache folder in
+ * Node (stored.node.ts), IndexedDB in a browser (stored.browser.ts).
+ */
+export interface StoredText {
+  /** Undefined when nothing is stored under the name. */
+  read(name: string): Promise<string | undefined>;
+  write(name: string, text: string): Promise<void>;
+  /** Where the name's text lives, for messages ("/root/.cache/shadergrad/tune.json"). */
+  where(name: string): string;
 }

@@ -111,7 +111,7 @@ const imageRules: { [K in Exclude<OpName, SequenceOp>]: OpRule<K> } = {
     forward: (node, ctx) => {
       const g = node.attrs.geometry;
       const { name, features, activation } = node.attrs;
-      const chunk = conv2dBatchChunk(g, features, ctx.matmulVariant, ctx.maxBindingBytes);
+      const chunk = conv2dBatchChunk(g, features, ctx.matmulPolicy, ctx.maxBindingBytes);
       // whole-batch cols live on to the backward; a chunk's cols only through the forward
       const colsKey = chunk < g.N ? 'colsChunk' : 'cols';
       if (chunk < g.N)
@@ -129,7 +129,7 @@ const imageRules: { [K in Exclude<OpName, SequenceOp>]: OpRule<K> } = {
         activation,
         batchChunk: chunk,
       };
-      return conv2dForward(args, ctx.matmulVariant);
+      return conv2dForward(args, ctx.matmulPolicy);
     },
     // dW = Σ dPre·colsᵀ, dB = Σ dPre, dX = col2im(Wᵀ·dPre); cols kept from the forward, or
     // unfolded again chunk by chunk when the whole batch's would not fit one binding
@@ -138,7 +138,7 @@ const imageRules: { [K in Exclude<OpName, SequenceOp>]: OpRule<K> } = {
       const { name, features, activation } = node.attrs;
       const { calls, dPre } = preActivationGrad(node, activation, ctx);
       const dX = ctx.inputGrad(node);
-      const chunk = conv2dBatchChunk(g, features, ctx.matmulVariant, ctx.maxBindingBytes);
+      const chunk = conv2dBatchChunk(g, features, ctx.matmulPolicy, ctx.maxBindingBytes);
       const perChunk = { ...g, N: chunk };
       const chunked =
         chunk < g.N
@@ -160,13 +160,13 @@ const imageRules: { [K in Exclude<OpName, SequenceOp>]: OpRule<K> } = {
         ...(dX
           ? {
               dX,
-              ...conv2dInputGradScratch(perChunk, features, ctx.matmulVariant, (key, shape) =>
+              ...conv2dInputGradScratch(perChunk, features, ctx.matmulPolicy, (key, shape) =>
                 ctx.scratch(node.id, key, shape),
               ),
             }
           : {}),
       };
-      return [...calls, ...conv2dBackward(args, ctx.matmulVariant)];
+      return [...calls, ...conv2dBackward(args, ctx.matmulPolicy)];
     },
   },
 
@@ -187,7 +187,7 @@ const imageRules: { [K in Exclude<OpName, SequenceOp>]: OpRule<K> } = {
         biasMode: 'col' as const,
         activation,
       };
-      return [matmul(args, ctx.matmulVariant)];
+      return [matmul(args, ctx.matmulPolicy)];
     },
     // dW = dPreᵀ·x, db = Σ_n dPre, dX = dPre·W
     backward: (node, ctx) => {
@@ -206,7 +206,7 @@ const imageRules: { [K in Exclude<OpName, SequenceOp>]: OpRule<K> } = {
             N: inputs,
             transA: true,
           },
-          ctx.matmulVariant,
+          ctx.matmulPolicy,
         ),
       );
       calls.push(
@@ -217,7 +217,7 @@ const imageRules: { [K in Exclude<OpName, SequenceOp>]: OpRule<K> } = {
         calls.push(
           matmul(
             { a: dPre, b: ctx.param(denseWeight(node)), out: dX, M: N, K: units, N: inputs },
-            ctx.matmulVariant,
+            ctx.matmulPolicy,
           ),
         );
       return calls;

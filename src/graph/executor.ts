@@ -27,7 +27,13 @@ import type { ParameterStore } from './parameterStore';
 import { planMemory } from './memoryPlanner';
 import { optimizerCalls } from './optimizerCalls';
 import { elementCount, tensorByteLength, type DType, type GpuTensor } from '../gpu/tensor';
-import { addAccumulate, preferredMatmulVariant, type MatmulVariant } from '../kernels/index';
+import {
+  addAccumulate,
+  preferredMatmulVariant,
+  type MatmulPolicy,
+  type MatmulVariant,
+} from '../kernels/index';
+import { ProductRecorder, tuneProducts, type TuneOptions, type TuningReport } from './tuner';
 
 export type TensorKind = 'input' | 'activation' | 'gradient' | 'scratch' | 'output';
 
@@ -42,7 +48,10 @@ interface TracedTensor {
 
 export interface PlanOptions {
   training: boolean;
+  /** The products' variant (default: the adapter's, preferredMatmulVariant); with `tune`, fixes the variant and tunes only its shape. */
   matmulVariant?: MatmulVariant;
+  /** Times each product's candidates on this device and runs the fastest (./tuner.ts); default off. */
+  tune?: TuneOptions;
   /** Give every intermediate its own buffer, so tests can read activations after a step. */
   keepIntermediates?: boolean;
   /**
@@ -96,6 +105,8 @@ export class StepPlan {
     readonly tensorLabels: readonly (readonly string[])[] = [],
     /** How the plan runs nodes where it differs from the usual ("conv2: im2col in chunks ..."). */
     readonly notes: readonly string[] = [],
+    /** What the autotuner chose for each product, when the plan was tuned. */
+    readonly tuning?: TuningReport,
   ) {}
 
   /** A node's value or gradient; readable after a step only with keepIntermediates. */
@@ -128,7 +139,7 @@ class Tracer implements RuleContext {
   private readonly byKey = new Map<string, GpuTensor>();
   private readonly uses: ReadonlyMap<number, readonly GradientUse[]>;
   private readonly kept: ReadonlySet<number>;
-  readonly matmulVariant: MatmulVariant;
+  readonly matmulPolicy: MatmulPolicy;
   readonly maxBindingBytes: number;
   readonly notes: string[] = [];
   /** The node whose backward is being traced (paramGrad answers per node). */
@@ -140,11 +151,11 @@ class Tracer implements RuleContext {
     readonly graph: Graph,
     readonly store: ParameterStore,
     readonly training: boolean,
-    device: { matmulVariant: MatmulVariant; maxBindingBytes: number },
+    device: { matmulPolicy: MatmulPolicy; maxBindingBytes: number },
     private readonly requiresGrad: ReadonlySet<number>,
     gradientsFor: readonly number[] = [],
   ) {
-    this.matmulVariant = device.matmulVariant;
+    this.matmulPolicy = device.matmulPolicy;
     this.maxBindingBytes = device.maxBindingBytes;
     this.uses = graph.gradientUses(requiresGrad);
     this.kept = new Set(gradientsFor);
@@ -346,20 +357,37 @@ export async function compilePlan(
     throw new ShadergradError(
       'training plan needs an optimizer: this parameter store has none (inference only: no gradients or optimizer state)',
     );
-  const matmulVariant =
+  const variant =
     options.matmulVariant ?? preferredMatmulVariant(gpu.adapter.kind, gpu.hasSubgroups);
   const maxBindingBytes =
     options.maxBindingBytes ??
     Math.min(gpu.limits.maxBufferSize, gpu.limits.maxStorageBufferBindingSize);
-  const tracer = new Tracer(
-    graph,
-    store,
-    options.training,
-    { matmulVariant, maxBindingBytes },
-    options.training ? graph.gradientNodes(options.gradientsFor) : new Set(),
-    options.gradientsFor,
-  );
-  const calls = trace(graph, await loadOpRules(graph), tracer, options);
+  const rules = await loadOpRules(graph);
+  const traceWith = (matmulPolicy: MatmulPolicy) => {
+    const tracer = new Tracer(
+      graph,
+      store,
+      options.training,
+      { matmulPolicy, maxBindingBytes },
+      options.training ? graph.gradientNodes(options.gradientsFor) : new Set(),
+      options.gradientsFor,
+    );
+    return { tracer, calls: trace(graph, rules, tracer, options) };
+  };
+  let policy: MatmulPolicy = variant;
+  let tuning: TuningReport | undefined;
+  if (options.tune && options.tune.mode !== 'off') {
+    // A first trace only to learn the products; the plan is traced again with the choices.
+    const recorder = new ProductRecorder(variant);
+    traceWith(recorder);
+    const request = {
+      products: recorder.products,
+      variant,
+      fixedVariant: options.matmulVariant !== undefined,
+    };
+    ({ chooser: policy, report: tuning } = await tuneProducts(gpu, request, options.tune));
+  }
+  const { tracer, calls } = traceWith(policy);
   const { realOf, buffers, memory } = allocate(
     gpu,
     tracer,
@@ -391,6 +419,7 @@ export async function compilePlan(
     nodeTensors,
     labels,
     tracer.notes,
+    tuning,
   );
 }
 

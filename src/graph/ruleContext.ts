@@ -4,12 +4,13 @@
  */
 import type { KernelCall } from '../gpu/dispatch';
 import type { GpuTensor } from '../gpu/tensor';
-import type { MatmulVariant } from '../kernels/index';
+import type { MatmulPolicy } from '../kernels/index';
 import type { GraphNode, OpName } from './graph';
 
 export interface RuleContext {
   readonly training: boolean;
-  readonly matmulVariant: MatmulVariant;
+  /** How products run: one variant, or the autotuner's choice per product. */
+  readonly matmulPolicy: MatmulPolicy;
   /** The largest tensor a kernel may bind: scratch past it goes through in batch chunks. */
   readonly maxBindingBytes: number;
   /** Records a line about how the plan runs a node (printed with the plan's memory). */

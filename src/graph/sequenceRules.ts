@@ -65,7 +65,7 @@ export const sequenceRules: { [K in SequenceOp]: OpRule<K> } = {
       const [a, b] = [ctx.value(inputOf(node, 0)), ctx.value(inputOf(node, 1))];
       const dims = matmulDims(node, a.shape);
       const args = { a, b, out: ctx.value(node.id), ...dims, transB: node.attrs.transB };
-      return [matmul(args, ctx.matmulVariant)];
+      return [matmul(args, ctx.matmulPolicy)];
     },
     // A·B: dA = dC·Bᵀ, dB = Aᵀ·dC. A·Bᵀ: dA = dC·B, dB = dCᵀ·A.
     backward: (node, ctx) => {
@@ -74,7 +74,7 @@ export const sequenceRules: { [K in SequenceOp]: OpRule<K> } = {
       const dC = need(ctx.grad(node.id), 'matmul gradient');
       const [dA, dB] = [ctx.inputGrad(node, 0), ctx.inputGrad(node, 1)];
       const { transB } = node.attrs;
-      const product = (args: MatmulArgs<GpuTensor>): KernelCall => matmul(args, ctx.matmulVariant);
+      const product = (args: MatmulArgs<GpuTensor>): KernelCall => matmul(args, ctx.matmulPolicy);
       const calls: KernelCall[] = [];
       if (dA) calls.push(product({ a: dC, b, out: dA, batch, M, K: N, N: K, transB: !transB }));
       if (dB && transB)

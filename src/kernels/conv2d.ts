@@ -39,7 +39,7 @@ import {
   weightCkoShape,
 } from './conv2dImplicit';
 import type { Conv2dGeometry } from './geometry';
-import { matmul, type MatmulVariant } from './matmul';
+import { matmul, policyVariant, type MatmulPolicy } from './matmul';
 
 export interface Conv2dGpuForwardArgs extends Conv2dForwardArgs<GpuTensor> {
   /** Scratch [N, R, S] for the unfolded input ([batchChunk, R, S] when the batch goes in chunks). */
@@ -79,9 +79,12 @@ export interface Conv2dGpuBackwardArgs extends Conv2dBackwardArgs<GpuTensor> {
 export function usesImplicitBackwardData(
   g: Conv2dGeometry,
   O: number,
-  variant?: MatmulVariant,
+  policy?: MatmulPolicy,
 ): boolean {
-  return variant === 'subgroupTile' && implicitBackwardDataProblem(g, O, true) === undefined;
+  return (
+    policyVariant(policy) === 'subgroupTile' &&
+    implicitBackwardDataProblem(g, O, true) === undefined
+  );
 }
 
 function dims(g: Conv2dGeometry, O: number): { R: number; S: number; O: number } {
@@ -93,16 +96,16 @@ export type Conv2dInputGradScratch<T> =
   { dCols: T } | { implicit: { weightCko: T; dOutPadded: T } };
 
 /**
- * Makes the scratch dX needs with `variant` (usesImplicitBackwardData decides which kind), one
+ * Makes the scratch dX needs with `policy` (usesImplicitBackwardData decides which kind), one
  * `make(name, shape)` per tensor: the autodiff rule asks its planner, benches create buffers.
  */
 export function conv2dInputGradScratch<T>(
   g: Conv2dGeometry,
   O: number,
-  variant: MatmulVariant | undefined,
+  policy: MatmulPolicy | undefined,
   make: (name: 'dCols' | 'weightCko' | 'dOutPadded', shape: readonly number[]) => T,
 ): Conv2dInputGradScratch<T> {
-  if (!usesImplicitBackwardData(g, O, variant)) return { dCols: make('dCols', conv2dColsShape(g)) };
+  if (!usesImplicitBackwardData(g, O, policy)) return { dCols: make('dCols', conv2dColsShape(g)) };
   return {
     implicit: {
       weightCko: make('weightCko', weightCkoShape(g, O)),
@@ -115,12 +118,12 @@ export function conv2dColsShape(g: Conv2dGeometry): [number, number, number] {
   return [g.N, g.C * g.KH * g.KW, g.OH * g.OW];
 }
 
-export function conv2dForward(args: Conv2dGpuForwardArgs, variant?: MatmulVariant): KernelCall[] {
+export function conv2dForward(args: Conv2dGpuForwardArgs, policy?: MatmulPolicy): KernelCall[] {
   const g = args.geometry;
   const { R, S } = dims(g, args.O);
   const chunk = batchChunkOf(args);
   expectCount('conv2d.forward', 'cols', args.cols, chunk * R * S);
-  if (chunk >= g.N) return forwardCalls(args, variant);
+  if (chunk >= g.N) return forwardCalls(args, policy);
   return batchChunks(g.N, chunk).flatMap(([first, n]) =>
     forwardCalls(
       {
@@ -130,12 +133,12 @@ export function conv2dForward(args: Conv2dGpuForwardArgs, variant?: MatmulVarian
         cols: sliceBatch(args.cols, 0, n),
         geometry: { ...g, N: n },
       },
-      variant,
+      policy,
     ),
   );
 }
 
-function forwardCalls(args: Conv2dGpuForwardArgs, variant?: MatmulVariant): KernelCall[] {
+function forwardCalls(args: Conv2dGpuForwardArgs, policy?: MatmulPolicy): KernelCall[] {
   const g = args.geometry;
   const { R, S, O } = dims(g, args.O);
   const product = matmul(
@@ -153,12 +156,12 @@ function forwardCalls(args: Conv2dGpuForwardArgs, variant?: MatmulVariant): Kern
       ...(args.bias ? { bias: args.bias, biasMode: 'row' as const } : {}),
       activation: args.activation ?? 'none',
     },
-    variant,
+    policy,
   );
   return [im2col({ x: args.x, cols: args.cols, geometry: g }), product];
 }
 
-export function conv2dBackward(args: Conv2dGpuBackwardArgs, variant?: MatmulVariant): KernelCall[] {
+export function conv2dBackward(args: Conv2dGpuBackwardArgs, policy?: MatmulPolicy): KernelCall[] {
   const g = args.geometry;
   const { R, S, O } = dims(g, args.O);
   const chunk = batchChunkOf(args);
@@ -167,11 +170,7 @@ export function conv2dBackward(args: Conv2dGpuBackwardArgs, variant?: MatmulVari
   if (args.dBias) calls.push(biasBackward({ dOut: args.dOut, dBias: args.dBias, N: g.N, C: O, S }));
   if (args.dX && args.implicit) calls.push(weightsTransposeCall(args, args.implicit));
   if (chunk >= g.N)
-    return [
-      weightGradCall(args, args.dWeight, variant),
-      ...calls,
-      ...inputGradCalls(args, variant),
-    ];
+    return [weightGradCall(args, args.dWeight, policy), ...calls, ...inputGradCalls(args, policy)];
   const dWeightPart = args.dWeightPart;
   if (!dWeightPart)
     throw new ShadergradError(
@@ -182,10 +181,10 @@ export function conv2dBackward(args: Conv2dGpuBackwardArgs, variant?: MatmulVari
     // cols is refilled per chunk: the forward's chunks did not outlive it
     calls.push(im2col({ x: part.x, cols: part.cols, geometry: part.geometry }));
     // dWeight is the sum over chunks, first to last (a fixed order: reruns are bit-identical)
-    calls.push(weightGradCall(part, k === 0 ? args.dWeight : dWeightPart, variant));
+    calls.push(weightGradCall(part, k === 0 ? args.dWeight : dWeightPart, policy));
     if (k > 0)
       calls.push(addAccumulate({ source: dWeightPart, target: args.dWeight, count: O * R }));
-    calls.push(...inputGradCalls(part, variant));
+    calls.push(...inputGradCalls(part, policy));
   });
   return calls;
 }
@@ -215,7 +214,7 @@ function chunkOfBackward(
 function weightGradCall(
   args: Conv2dGpuBackwardArgs,
   out: GpuTensor,
-  variant?: MatmulVariant,
+  policy?: MatmulPolicy,
 ): KernelCall {
   const g = args.geometry;
   const { R, S, O } = dims(g, args.O);
@@ -233,7 +232,7 @@ function weightGradCall(
       bBatchStride: R * S,
       sumBatches: true,
     },
-    variant,
+    policy,
   );
 }
 
@@ -250,7 +249,7 @@ function weightsTransposeCall(
 }
 
 /** dX for the args' samples: the implicit product (weightCko already written) or matmul + col2im. */
-function inputGradCalls(args: Conv2dGpuBackwardArgs, variant?: MatmulVariant): KernelCall[] {
+function inputGradCalls(args: Conv2dGpuBackwardArgs, policy?: MatmulPolicy): KernelCall[] {
   const g = args.geometry;
   const { R, S, O } = dims(g, args.O);
   if (!args.dX) return [];
@@ -279,7 +278,7 @@ function inputGradCalls(args: Conv2dGpuBackwardArgs, variant?: MatmulVariant): K
       bBatchStride: O * S,
       outBatchStride: R * S,
     },
-    variant,
+    policy,
   );
   return [product, col2im({ dCols: args.dCols, dX: args.dX, geometry: g })];
 }
@@ -306,13 +305,13 @@ function batchChunks(N: number, chunk: number): [number, number][] {
 export function conv2dBatchChunk(
   g: Conv2dGeometry,
   O: number,
-  variant: MatmulVariant | undefined,
+  policy: MatmulPolicy | undefined,
   maxBindingBytes: number,
 ): number {
   const { R, S } = dims(g, O);
   const perSample = Math.max(
     R * S * 4,
-    usesImplicitBackwardData(g, O, variant)
+    usesImplicitBackwardData(g, O, policy)
       ? (elementCount(paddedGradientShape(g, O)) / g.N) * 4
       : 0,
   );

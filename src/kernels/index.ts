@@ -44,8 +44,21 @@ export {
   type LayerNormForwardArgs,
   type LayerNormBackwardArgs,
 } from './layerNorm.cpu';
-export { matmul, matmulFlops, preferredMatmulVariant, type MatmulVariant } from './matmul';
-export { matmulCpu, type MatmulArgs } from './matmul.cpu';
+export {
+  checkMatmulArgs,
+  choiceName,
+  matmul,
+  matmulFlops,
+  matmulShader,
+  policyVariant,
+  preferredMatmulVariant,
+  type MatmulChoice,
+  type MatmulChooser,
+  type MatmulPolicy,
+  type MatmulVariant,
+} from './matmul';
+export { matmulCpu, matmulStrides, type MatmulArgs } from './matmul.cpu';
+export { matmulSubgroupShader } from './matmulSubgroup';
 export {
   conv2dGeometry,
   convGeometry,

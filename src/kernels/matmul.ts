@@ -25,7 +25,7 @@ import { expectCount, expectDtype, expectWhole } from './checks';
 import { activationCode } from './common.cpu';
 import type { KernelFamily } from './family';
 import { matmulStrides, type MatmulArgs } from './matmul.cpu';
-import { matmulSubgroupTile, subgroupTileHandles } from './matmulSubgroup';
+import { SUBGROUP_WG_SIZE, matmulSubgroupTile, subgroupTileHandles } from './matmulSubgroup';
 import { matmulParams } from './matmulParams';
 import { familyShader } from './shader';
 import source from '../../shaders/matmul.wgsl?raw';
@@ -36,18 +36,59 @@ export type { MatmulArgs } from './matmul.cpu';
 export type MatmulVariant = 'naive' | 'registerTile' | 'workgroupTile' | 'subgroupTile';
 type MatmulBaseVariant = Exclude<MatmulVariant, 'subgroupTile'>;
 
+/**
+ * One way to run a product: a variant and, where it has them, its workgroup shape (override
+ * constants). Unset sizes take the measured defaults (8x8 invocations; 8 for subgroupTile).
+ */
+export interface MatmulChoice {
+  readonly variant: MatmulVariant;
+  /** naive and registerTile: invocations along N and M; registerTile's block is 12·wgCols x 16·wgRows. */
+  readonly wgCols?: number;
+  readonly wgRows?: number;
+  /** subgroupTile: invocations per workgroup (at least the subgroup size); block 32 x 4·wgSize. */
+  readonly wgSize?: number;
+}
+
+/** Picks a choice per product (the autotuner's table); `variant` decides what is not a product. */
+export interface MatmulChooser {
+  readonly variant: MatmulVariant;
+  choose(args: MatmulArgs<GpuTensor>): MatmulChoice;
+}
+
+/** How a layer's products run: one variant for all, or a chooser per product. */
+export type MatmulPolicy = MatmulVariant | MatmulChooser;
+
+/** The variant a policy stands for, for decisions beside the product (conv2d's dX path). */
+export function policyVariant(policy: MatmulPolicy | undefined): MatmulVariant | undefined {
+  return typeof policy === 'object' ? policy.variant : policy;
+}
+
+/** "registerTile 16x4", "subgroupTile 16", "workgroupTile": a choice in the tuner's words. */
+export function choiceName(c: MatmulChoice): string {
+  if (c.variant === 'subgroupTile') return `subgroupTile ${c.wgSize ?? SUBGROUP_WG_SIZE}`;
+  if (c.variant === 'workgroupTile') return 'workgroupTile';
+  return `${c.variant} ${c.wgCols ?? WG_COLS}x${c.wgRows ?? WG_ROWS}`;
+}
+
 export const matmulShader = familyShader('matmul', source);
 export { matmulParams };
 
-/** Invocations per workgroup (wgCols x wgRows) for every entry point but matmulWorkgroupTile. */
+/** Default invocations per workgroup (wgCols x wgRows) for every entry point but matmulWorkgroupTile. */
 const WG_COLS = 8;
 const WG_ROWS = 8;
 /** Block of C per workgroup: [rows, cols]. Must match TILE_ROWS/TILE_COLS and WG_TILE in the shader. */
-const BLOCK: Record<MatmulBaseVariant, readonly [number, number]> = {
-  naive: [WG_ROWS, WG_COLS],
-  registerTile: [16 * WG_ROWS, 12 * WG_COLS],
-  workgroupTile: [32, 32],
-};
+function blockOf(variant: MatmulBaseVariant, wgCols: number, wgRows: number): [number, number] {
+  switch (variant) {
+    case 'naive':
+      return [wgRows, wgCols];
+    case 'registerTile':
+      return [16 * wgRows, 12 * wgCols];
+    case 'workgroupTile':
+      return [32, 32];
+    default:
+      return variant satisfies never;
+  }
+}
 const BIAS_CODE = { none: 0, row: 1, col: 2 } as const;
 
 /** Floating-point operations of the product: 2·M·N·K per batch. */
@@ -87,14 +128,20 @@ export function preferredMatmulVariant(
  */
 export function matmul(
   args: MatmulArgs<GpuTensor>,
-  requested: MatmulVariant = 'registerTile',
+  how: MatmulPolicy | MatmulChoice = 'registerTile',
 ): KernelCall {
   const s = checkMatmulArgs(args);
-  if (requested === 'subgroupTile' && subgroupTileHandles(args, s))
-    return matmulSubgroupTile(args, s);
-  const variant = requested === 'subgroupTile' ? 'registerTile' : requested;
+  const choice = resolveChoice(how, args);
+  const wgSize = choice.wgSize ?? SUBGROUP_WG_SIZE;
+  if (choice.variant === 'subgroupTile' && subgroupTileHandles(args, s, wgSize))
+    return matmulSubgroupTile(args, s, wgSize);
+  const variant = choice.variant === 'subgroupTile' ? 'registerTile' : choice.variant;
   const entryPoint = matmulEntryPoint(args, variant, s);
-  const [blockRows, blockCols] = BLOCK[variant];
+  // A subgroupTile that fell back keeps registerTile's measured shape, not the sizes it was given.
+  const sized = choice.variant === variant;
+  const wgCols = (sized ? choice.wgCols : undefined) ?? WG_COLS;
+  const wgRows = (sized ? choice.wgRows : undefined) ?? WG_ROWS;
+  const [blockRows, blockCols] = blockOf(variant, wgCols, wgRows);
   const workgroups: Workgroups = [
     ceilDiv(args.N, blockCols),
     ceilDiv(args.M, blockRows),
@@ -115,9 +162,10 @@ export function matmul(
     biasMode: BIAS_CODE[args.bias ? (args.biasMode ?? 'none') : 'none'],
     activation: activationCode[args.activation ?? 'none'],
   };
-  if (variant !== 'workgroupTile') Object.assign(constants, { wgCols: WG_COLS, wgRows: WG_ROWS });
+  if (variant !== 'workgroupTile') Object.assign(constants, { wgCols, wgRows });
+  const shape = wgCols === WG_COLS && wgRows === WG_ROWS ? '' : ` ${wgCols}x${wgRows}`;
   return {
-    label: `matmul.${entryPoint}(${describe(args, s.batch)})`,
+    label: `matmul.${entryPoint}${shape}(${describe(args, s.batch)})`,
     shader: matmulShader,
     entryPoint,
     constants,
@@ -125,6 +173,14 @@ export function matmul(
     params: matmulParams.pack({ M: args.M, N: args.N, K: args.K, ...s }),
     workgroups,
   };
+}
+
+function resolveChoice(
+  how: MatmulPolicy | MatmulChoice,
+  args: MatmulArgs<GpuTensor>,
+): MatmulChoice {
+  if (typeof how === 'string') return { variant: how };
+  return 'choose' in how ? how.choose(args) : how;
 }
 
 /**

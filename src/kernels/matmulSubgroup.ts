@@ -30,11 +30,11 @@ export const matmulSubgroupShader: ShaderSource = {
 /** The same layout as matmul's: one Params contract for both shaders. */
 export const matmulSubgroupParams = matmulParams;
 
-/** Invocations per workgroup (wgSize): llvmpipe's SIMD width; measured faster than 16 or 32. */
-const WG_SIZE = 8;
+/** Default invocations per workgroup (wgSize): llvmpipe's SIMD width; measured faster than 16 or 32. */
+export const SUBGROUP_WG_SIZE = 8;
 /** Block of C per workgroup (x: row bands, y: column blocks): TILE_ROWS, wgSize x LANE_COLS. */
 const BLOCK_ROWS = 32;
-const BLOCK_COLS = WG_SIZE * 4;
+const LANE_COLS = 4;
 const BIAS_CODE = { none: 0, row: 1, col: 2 } as const;
 
 type Strides = ReturnType<typeof matmulStrides>;
@@ -43,7 +43,11 @@ type Strides = ReturnType<typeof matmulStrides>;
  * Whether matmulSubgroupTile can run `args`: its vec4 reads need K, the batch strides, M (transA)
  * and N (without transB) to be multiples of 4 and A, B 16-byte aligned; and the grid must fit.
  */
-export function subgroupTileHandles(args: MatmulArgs<GpuTensor>, s: Strides): boolean {
+export function subgroupTileHandles(
+  args: MatmulArgs<GpuTensor>,
+  s: Strides,
+  wgSize = SUBGROUP_WG_SIZE,
+): boolean {
   const multiples = [args.K, s.aBatchStride, s.bBatchStride];
   if (args.transA) multiples.push(args.M);
   if (!args.transB) multiples.push(args.N);
@@ -52,7 +56,7 @@ export function subgroupTileHandles(args: MatmulArgs<GpuTensor>, s: Strides): bo
     args.a.byteOffset % 16 === 0 &&
     args.b.byteOffset % 16 === 0 &&
     ceilDiv(args.M, BLOCK_ROWS) <= MAX_WORKGROUPS_PER_DIMENSION &&
-    ceilDiv(args.N, BLOCK_COLS) <= MAX_WORKGROUPS_PER_DIMENSION
+    ceilDiv(args.N, wgSize * LANE_COLS) <= MAX_WORKGROUPS_PER_DIMENSION
   );
 }
 
@@ -60,13 +64,17 @@ export function subgroupTileHandles(args: MatmulArgs<GpuTensor>, s: Strides): bo
  * The KernelCall for `args`, already validated by checkMatmulArgs (matmul does both, and falls
  * back when subgroupTileHandles is false). Without a bias, A is bound again in the bias slot.
  */
-export function matmulSubgroupTile(args: MatmulArgs<GpuTensor>, s: Strides): KernelCall {
+export function matmulSubgroupTile(
+  args: MatmulArgs<GpuTensor>,
+  s: Strides,
+  wgSize = SUBGROUP_WG_SIZE,
+): KernelCall {
   const ops = `${args.transA ? 'Aᵀ' : 'A'}·${args.transB ? 'Bᵀ' : 'B'}`;
   const batched = s.batch > 1 ? `, batch ${s.batch}${args.sumBatches ? ' summed' : ''}` : '';
   const bias = args.bias ? `, bias ${args.biasMode ?? '?'}` : '';
   const act = args.activation && args.activation !== 'none' ? `, ${args.activation}` : '';
   return {
-    label: `matmulSubgroup.matmulSubgroupTile(${ops}, M=${args.M} K=${args.K} N=${args.N}${batched}${bias}${act})`,
+    label: `matmulSubgroup.matmulSubgroupTile${wgSize === SUBGROUP_WG_SIZE ? '' : ` ${wgSize}`}(${ops}, M=${args.M} K=${args.K} N=${args.N}${batched}${bias}${act})`,
     shader: matmulSubgroupShader,
     entryPoint: 'matmulSubgroupTile',
     constants: {
@@ -75,13 +83,13 @@ export function matmulSubgroupTile(args: MatmulArgs<GpuTensor>, s: Strides): Ker
       sumBatches: args.sumBatches ? 1 : 0,
       biasMode: BIAS_CODE[args.bias ? (args.biasMode ?? 'none') : 'none'],
       activation: activationCode[args.activation ?? 'none'],
-      wgSize: WG_SIZE,
+      wgSize,
     },
     tensors: [args.a, args.b, args.bias ?? args.a, args.out],
     params: matmulSubgroupParams.pack({ M: args.M, N: args.N, K: args.K, ...s }),
     workgroups: [
       ceilDiv(args.M, BLOCK_ROWS), // row bands first (x): see the shader's entry point
-      ceilDiv(args.N, BLOCK_COLS),
+      ceilDiv(args.N, wgSize * LANE_COLS),
       args.sumBatches ? 1 : Math.min(s.batch, MAX_WORKGROUPS_PER_DIMENSION),
     ],
   };

@@ -5,7 +5,14 @@
  * order. A dense layer on a [C, H, W] input flattens it first. A layer that names its inputs reads
  * those layers' outputs, so one list describes chains and graphs alike (./layers.ts).
  */
-import { Graph, ShadergradError, Trainer, type Gpu, type MatmulVariant } from '../core';
+import {
+  Graph,
+  ShadergradError,
+  Trainer,
+  type Gpu,
+  type MatmulVariant,
+  type TuneOptions,
+} from '../core';
 import { resolveLayers, type ResolvedLayer } from './layers';
 import { patchEmbedding, tokenMean, transformerBlock } from './transformer';
 import type { ModelConfig, TrainConfig } from './config';
@@ -102,6 +109,8 @@ export function parameterShapes(model: ModelConfig): Map<string, readonly number
 
 export interface NetworkOptions {
   matmulVariant?: MatmulVariant;
+  /** See TrainerOptions.tune: off unless asked for. */
+  tune?: TuneOptions;
   keepIntermediates?: boolean;
 }
 

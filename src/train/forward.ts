@@ -11,6 +11,7 @@ import type { PlanOptions, StepPlan } from '../graph/executor';
 import { OutOfMemoryError } from '../gpu/memory';
 import { elementCount, type GpuTensor } from '../gpu/tensor';
 import type { MatmulVariant } from '../kernels/index';
+import type { TuneOptions } from '../graph/tuner';
 import { gatherCalls, metricCalls, rewriteGather, type GpuDataset } from './epoch';
 
 /** f32 [1] running loss sum and u32 [1] running correct count, on the GPU. */
@@ -173,6 +174,7 @@ export interface StepPlanSetup {
   /** Add each batch's loss and correct count into these. */
   metrics?: MetricTensors | undefined;
   matmulVariant?: MatmulVariant | undefined;
+  tune?: TuneOptions | undefined;
   keepIntermediates?: boolean | undefined;
 }
 
@@ -181,6 +183,7 @@ export function stepPlanOptions(s: StepPlanSetup): PlanOptions {
   return {
     training: s.training,
     ...(s.matmulVariant ? { matmulVariant: s.matmulVariant } : {}),
+    ...(s.tune ? { tune: s.tune } : {}),
     keepIntermediates: s.keepIntermediates ?? false,
     ...(data
       ? {

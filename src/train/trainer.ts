@@ -23,6 +23,7 @@ import {
   type GpuDataset,
 } from './epoch';
 import type { MatmulVariant, OptimizerConfig } from '../kernels/index';
+import type { TuneOptions } from '../graph/tuner';
 import {
   checkDatasetLabels,
   compileRetrying,
@@ -50,6 +51,11 @@ export interface TrainerOptions {
   optimizer: OptimizerConfig;
   seed: number;
   matmulVariant?: MatmulVariant;
+  /**
+   * Time each product's kernels on this device when a plan is compiled and run the fastest
+   * (src/graph/tuner.ts). Default off: the adapter's measured default variant.
+   */
+  tune?: TuneOptions;
   keepIntermediates?: boolean;
   /** Snapshot weights + optimizer state to CPU memory every N training steps; 0 (default) = off. */
   snapshotEvery?: number;
@@ -140,6 +146,7 @@ export class Trainer {
       data,
       metrics: this.state,
       matmulVariant: this.options.matmulVariant,
+      tune: this.options.tune,
       keepIntermediates: this.options.keepIntermediates,
     });
     return compileRetrying(this.gpu, `${kind} step at batch ${batch}`, () =>

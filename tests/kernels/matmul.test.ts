@@ -8,6 +8,7 @@ import {
   matmulFlops,
   matmulShader,
   preferredMatmulVariant,
+  type MatmulChoice,
   type MatmulVariant,
 } from '../../src/kernels/matmul';
 import { matmulCpu, matmulStrides, type MatmulArgs } from '../../src/kernels/matmul.cpu';
@@ -112,7 +113,7 @@ interface Case extends Omit<MatmulArgs<never>, 'a' | 'b' | 'out' | 'bias'> {
 }
 
 /** Runs one case on the GPU and checks it against the twin, the guards and the tolerance. */
-async function checkCase(c: Case, variant: MatmulVariant): Promise<string> {
+async function checkCase(c: Case, variant: MatmulVariant | MatmulChoice): Promise<string> {
   const { M, N, K } = c;
   const s = matmulStrides(c);
   const extent = (stride: number, size: number): number => (s.batch - 1) * stride + size;
@@ -249,6 +250,50 @@ describe.each(variants)('matmul %s on the GPU', (variant) => {
   it('folds batches past 65535 workgroups in z', async () => {
     const c: Case = { name: 'batch 65537', M: 1, K: 2, N: 1, batch: 65537 };
     await checkCase(c, variant);
+  });
+});
+
+// The autotuner's shapes (src/graph/tuner.ts): the block grows or shrinks with the workgroup, so
+// the cases that cross block edges in M and N, the vec4 paths and the summed batches run again.
+const tunerShapes: [number, number][] = [
+  [16, 4],
+  [4, 16],
+  [8, 4],
+  [4, 8],
+  [16, 8],
+  [8, 16],
+];
+const edgeCases = cases.filter((c) =>
+  [
+    '65x257x63',
+    'tall 300x5x7 (several workgroup rows)',
+    'B rows as vec4, wide 3x6x200',
+    'A·Bᵀ as vec4, 35x28x150',
+    'batch 3, broadcast B, gaps',
+    'sumBatches A·Bᵀ as vec4, strided',
+    'bias col + relu',
+  ].includes(c.name),
+);
+describe.each(tunerShapes)('matmul registerTile with %ix%i invocations', (wgCols, wgRows) => {
+  it.each(edgeCases)('$name matches the twin', async (c) => {
+    const entryPoint = await checkCase(c, { variant: 'registerTile', wgCols, wgRows });
+    if (c.tileEntry) expect(entryPoint).toBe(c.tileEntry);
+  });
+
+  it('names its shape in the label and sizes the grid by its block', () => {
+    const t = (n: number): GpuTensor => upload(gpu(), new Float32Array(n), [n]);
+    const [a, b, out] = [t(300), t(200), t(300 * 200)];
+    const call = matmul(
+      { a, b, out, M: 300, K: 1, N: 200 },
+      { variant: 'registerTile', wgCols, wgRows },
+    );
+    expect(call.label).toContain(`${wgCols}x${wgRows}(`);
+    expect(call.workgroups).toEqual([
+      Math.ceil(200 / (12 * wgCols)),
+      Math.ceil(300 / (16 * wgRows)),
+      1,
+    ]);
+    expect(call.constants).toMatchObject({ wgCols, wgRows });
   });
 });
 

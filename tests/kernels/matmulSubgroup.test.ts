@@ -265,7 +265,7 @@ describe('matmul subgroupTile on the GPU', () => {
 
 // wgSize decides which subgroups exist: 32 puts several in a workgroup (the broadcast path must not
 // care which lanes land in which); below the subgroup size (8 on lavapipe) it runs stepDirect.
-describe.each([4, 32])('matmulSubgroupTile with wgSize %i', (wgSize) => {
+describe.each([4, 16, 32])('matmulSubgroupTile with wgSize %i', (wgSize) => {
   const withWgSize =
     (c: Case) =>
     (call: KernelCall): KernelCall => ({

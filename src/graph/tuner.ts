@@ -1,0 +1,558 @@
+/**
+ * The autotuner: picks how each matrix product of a plan runs by timing it on the device the
+ * plan will run on. compilePlan traces the step once with a recording chooser, hands the products
+ * here, and traces again with the table this returns.
+ *
+ * Per product (largest first, within a time budget; products under MIN_FLOPS keep the default):
+ * 1. Candidates: the variants the device can run (registerTile in several workgroup shapes,
+ *    workgroupTile, subgroupTile in several widths when the device has subgroups; naive never
+ *    wins and is not timed), deduplicated by the kernel they dispatch. A plan given a fixed
+ *    matmulVariant only varies that variant's shape.
+ * 2. Each must agree with the CPU twin on a small case that reaches the same kernel (same entry
+ *    point and constants), then with the default's output on the product's own shape.
+ * 3. Timing: one sample screens out candidates over 1.5x the best so far; the rest get the median
+ *    of five. The fastest wins, the default on a tie.
+ * Timing runs on fresh random tensors of the product's sizes and offsets, never on the plan's
+ * (which do not exist yet), so tuning changes no parameter.
+ */
+import { compareClose, describeCloseness, dotAtol } from '../base/compare';
+import { randomFloats } from '../base/random';
+import { createTensor, readFloat32, writeTensor } from '../gpu/buffers';
+import type { Gpu } from '../gpu/device';
+import { platformStore } from '../gpu/device';
+import { runCalls, type KernelCall } from '../gpu/dispatch';
+import type { StoredText } from '../gpu/platform';
+import type { GpuTensor } from '../gpu/tensor';
+import { median, timeCalls } from '../gpu/timing';
+import {
+  choiceName,
+  matmul,
+  matmulCpu,
+  matmulFlops,
+  matmulShader,
+  matmulStrides,
+  matmulSubgroupShader,
+  type MatmulArgs,
+  type MatmulChoice,
+  type MatmulChooser,
+  type MatmulVariant,
+} from '../kernels/index';
+import { deviceKey, loadChoices, parseChoice, saveChoices, type StoredChoice } from './tuneCache';
+
+/**
+ * off: the adapter's default variant, nothing timed. cached: stored choices where the cache has
+ * them, the other products timed and stored. full: every product timed again and stored.
+ */
+export type TuneMode = 'off' | 'cached' | 'full';
+
+export const TUNE_MODES: readonly TuneMode[] = ['off', 'cached', 'full'];
+
+export interface TuneOptions {
+  mode: TuneMode;
+  /** Where choices are kept between runs; default the platform's (Node: a file, browser: IndexedDB). */
+  store?: StoredText;
+  /** Milliseconds of timing per plan (default 10 000): later products keep the default. */
+  budgetMs?: number;
+  /** Products under this many flops keep the default (default MIN_FLOPS). */
+  minFlops?: number;
+  /** Progress, one line per product timed. */
+  log?: (line: string) => void;
+}
+
+/** What the tuner did for one product. */
+export interface TunedProduct {
+  /** The chosen kernel's label (entry point, shape, sizes). */
+  label: string;
+  key: string;
+  flops: number;
+  choice: string;
+  /** timed now, read from the cache, or left at the default (small, or past the budget). */
+  source: 'timed' | 'cached' | 'small' | 'budget';
+  /** Median ms of the choice and of the default choice (timed or cached products). */
+  ms?: number;
+  defaultMs?: number;
+  /** Every candidate timed: its median, or why it was not kept. */
+  candidates?: { choice: string; ms?: number; rejected?: string }[];
+}
+
+export interface TuningReport {
+  mode: TuneMode;
+  /** The default variant the table falls back to. */
+  variant: MatmulVariant;
+  /** Where choices are kept, or why they are not. */
+  stored: string;
+  /** Wall time spent tuning (loading, checking, timing, saving). */
+  seconds: number;
+  products: TunedProduct[];
+}
+
+/** Products below this many flops keep the default: timing them costs more than it can win. */
+export const MIN_FLOPS = 2 ** 22;
+const DEFAULT_BUDGET_MS = 10_000;
+/** A screen over this multiple of the best so far ends a candidate. */
+const SCREEN_FACTOR = 1.5;
+/** Second round: the shapes of variants whose first round came within this of the best. */
+const STAGE_FACTOR = 1.25;
+const REGISTER_SHAPES: readonly (readonly [number, number])[] = [
+  [8, 8],
+  [16, 4],
+  [4, 16],
+  [8, 4],
+  [4, 8],
+  [16, 8],
+  [8, 16],
+];
+const SUBGROUP_WIDTHS = [8, 16, 32];
+
+/** The key of a product: everything that decides the kernel's work (sizes, layout, epilogue). */
+export function productKey(args: MatmulArgs<GpuTensor>): string {
+  const s = matmulStrides(args);
+  const ops = `${args.transA ? 'T' : 'N'}${args.transB ? 'T' : 'N'}`;
+  const sum = args.sumBatches ? ' summed' : '';
+  const epilogue = `${args.bias ? `bias ${args.biasMode ?? '?'}` : 'no bias'}, ${args.activation ?? 'none'}`;
+  const aligned = `${args.a.byteOffset % 16},${args.b.byteOffset % 16}`;
+  return `${ops} M${args.M} K${args.K} N${args.N} batch ${s.batch}${sum} strides ${s.aBatchStride},${s.bBatchStride},${s.outBatchStride}; ${epilogue}; offsets ${aligned}`;
+}
+
+/** A chooser that answers the default and remembers every distinct product it was asked about. */
+export class ProductRecorder implements MatmulChooser {
+  readonly products = new Map<string, MatmulArgs<GpuTensor>>();
+  constructor(readonly variant: MatmulVariant) {}
+  choose(args: MatmulArgs<GpuTensor>): MatmulChoice {
+    const key = productKey(args);
+    if (!this.products.has(key)) this.products.set(key, args);
+    return { variant: this.variant };
+  }
+}
+
+/** A chooser answering from the tuner's table, the default for any product not in it. */
+export class TunedChooser implements MatmulChooser {
+  constructor(
+    readonly variant: MatmulVariant,
+    private readonly table: ReadonlyMap<string, MatmulChoice>,
+  ) {}
+  choose(args: MatmulArgs<GpuTensor>): MatmulChoice {
+    return this.table.get(productKey(args)) ?? { variant: this.variant };
+  }
+}
+
+/** What the plan's compiler knows about the products and the default. */
+export interface TuneRequest {
+  products: ReadonlyMap<string, MatmulArgs<GpuTensor>>;
+  variant: MatmulVariant;
+  /** Only this variant's shapes are tried (the plan was given a matmulVariant). */
+  fixedVariant: boolean;
+}
+
+/** Tunes the products (see the header) and returns the chooser for the plan and the report. */
+export async function tuneProducts(
+  gpu: Gpu,
+  request: TuneRequest,
+  options: TuneOptions,
+): Promise<{ chooser: TunedChooser; report: TuningReport }> {
+  const started = performance.now();
+  const store = options.store ?? platformStore;
+  const device = deviceKey(gpu.adapter, [matmulShader.code, matmulSubgroupShader.code]);
+  // A host's device without adapter information could be any GPU: its choices are not kept.
+  const known = gpu.adapter.kind !== 'unknown';
+  const loaded = known
+    ? await loadChoices(store, device)
+    : { choices: new Map<string, StoredChoice>(), readOnlyBecause: 'the adapter is unknown' };
+  const table = new Map<string, MatmulChoice>();
+  const fresh = new Map<string, StoredChoice>();
+  const products: TunedProduct[] = [];
+  const budget = options.budgetMs ?? DEFAULT_BUDGET_MS;
+  const ordered = [...request.products].sort(([, a], [, b]) => matmulFlops(b) - matmulFlops(a));
+  for (const [key, args] of ordered) {
+    const flops = matmulFlops(args);
+    const base = { key, flops };
+    const stored = options.mode === 'cached' ? loaded.choices.get(key) : undefined;
+    const storedChoice = stored && parseChoice(stored.choice);
+    if (stored && storedChoice) {
+      table.set(key, storedChoice);
+      products.push({ ...base, ...labelled(args, storedChoice), source: 'cached', ...stored });
+      continue;
+    }
+    const defaultChoice = { variant: request.variant };
+    const source =
+      flops < (options.minFlops ?? MIN_FLOPS)
+        ? 'small'
+        : elapsed(started) > budget
+          ? 'budget'
+          : undefined;
+    if (source) {
+      products.push({ ...base, ...labelled(args, defaultChoice), source });
+      continue;
+    }
+    options.log?.(
+      `tuning ${products.length + 1}/${ordered.length}: ${matmul(args, request.variant).label}`,
+    );
+    const result = await tuneProduct(gpu, args, request);
+    table.set(key, result.choice);
+    fresh.set(key, {
+      choice: choiceName(result.choice),
+      ms: result.ms,
+      defaultMs: result.defaultMs,
+    });
+    products.push({
+      ...base,
+      ...labelled(args, result.choice),
+      source: 'timed',
+      ...result.summary,
+    });
+  }
+  let where = known ? store.where('tune') : 'not kept: the adapter is unknown';
+  if (loaded.readOnlyBecause) where = `not kept: ${loaded.readOnlyBecause}`;
+  else if (fresh.size > 0) await saveChoices(store, device, fresh);
+  return {
+    chooser: new TunedChooser(request.variant, table),
+    report: {
+      mode: options.mode,
+      variant: request.variant,
+      stored: where,
+      seconds: elapsed(started) / 1000,
+      products,
+    },
+  };
+}
+
+function elapsed(since: number): number {
+  return performance.now() - since;
+}
+
+function labelled(args: MatmulArgs<GpuTensor>, choice: MatmulChoice) {
+  return { label: matmul(args, choice).label, choice: choiceName(choice) };
+}
+
+interface ProductResult {
+  choice: MatmulChoice;
+  ms: number;
+  defaultMs: number;
+  summary: Pick<TunedProduct, 'ms' | 'defaultMs' | 'candidates'>;
+}
+
+/**
+ * Checks and times the candidates of one product on fresh tensors, in two rounds: each variant
+ * in its default shape, then the other shapes of the variants within STAGE_FACTOR of the best.
+ */
+async function tuneProduct(
+  gpu: Gpu,
+  args: MatmulArgs<GpuTensor>,
+  request: TuneRequest,
+): Promise<ProductResult> {
+  const fresh = freshTensors(gpu, args);
+  try {
+    const live = { ...args, ...fresh.views };
+    const candidates = distinctCandidates(gpu, live, request);
+    const [first] = candidates;
+    if (!first) throw new Error(`tuner: no candidate for ${productKey(args)}`);
+    const defaultMs = (await timeCandidate(gpu, first.call, { warmup: 1, samples: SAMPLES })).ms;
+    const race: Race = {
+      live,
+      reference: await readFloat32(gpu, live.out),
+      best: { choice: first.choice, ms: defaultMs },
+      rows: [{ choice: first.name, ms: defaultMs }],
+      variantMs: new Map([[first.choice.variant, defaultMs]]),
+    };
+    const rest = candidates.slice(1);
+    for (const c of rest.filter((c) => !c.shaped)) await tryCandidate(gpu, c, race);
+    for (const c of rest.filter((c) => c.shaped)) {
+      const variantMs = race.variantMs.get(c.choice.variant) ?? Infinity;
+      if (variantMs <= STAGE_FACTOR * race.best.ms) await tryCandidate(gpu, c, race);
+    }
+    const { best, rows } = race;
+    return { ...best, defaultMs, summary: { ms: best.ms, defaultMs, candidates: rows } };
+  } finally {
+    fresh.destroy();
+  }
+}
+
+/** A product's tuning so far: the default's output, the best, what each candidate got. */
+interface Race {
+  live: MatmulArgs<GpuTensor>;
+  reference: Float32Array;
+  best: { choice: MatmulChoice; ms: number };
+  rows: NonNullable<TunedProduct['candidates']>;
+  /** The best time of each variant's first round. */
+  variantMs: Map<MatmulVariant, number>;
+}
+
+/**
+ * One candidate: the CPU twin's small case, one warm run and one timed (the screen; the output
+ * it leaves is checked against the default's), then SAMPLES - 1 more for the finalists.
+ */
+async function tryCandidate(gpu: Gpu, c: Candidate, race: Race): Promise<void> {
+  const rejected = await agreesWithTwin(gpu, race.live, c);
+  if (rejected) {
+    race.rows.push({ choice: c.name, rejected });
+    return;
+  }
+  let screen: number;
+  try {
+    screen = (await timeCandidate(gpu, c.call, { warmup: 1, samples: 1 })).ms;
+  } catch (e) {
+    race.rows.push({ choice: c.name, rejected: `does not run: ${(e as Error).message}` });
+    return;
+  }
+  if (!c.shaped) race.variantMs.set(c.choice.variant, screen);
+  if (screen > SCREEN_FACTOR * race.best.ms) {
+    race.rows.push({ choice: c.name, ms: screen, rejected: `over ${SCREEN_FACTOR}x the best` });
+    return;
+  }
+  const differs = await differsFromDefault(gpu, race.live, race.reference);
+  if (differs) {
+    race.rows.push({ choice: c.name, rejected: differs });
+    return;
+  }
+  const more = await timeCandidate(gpu, c.call, { warmup: 0, samples: SAMPLES - 1 });
+  const ms = median([screen, ...more.samples]);
+  race.rows.push({ choice: c.name, ms });
+  if (!c.shaped) race.variantMs.set(c.choice.variant, ms);
+  if (ms < race.best.ms) race.best = { choice: c.choice, ms };
+}
+
+interface Candidate {
+  name: string;
+  choice: MatmulChoice;
+  call: KernelCall;
+  /** Sizes given: a second-round shape of its variant. */
+  shaped: boolean;
+}
+
+/** The default first, then every other choice that dispatches a kernel not yet in the list. */
+function distinctCandidates(
+  gpu: Gpu,
+  args: MatmulArgs<GpuTensor>,
+  request: TuneRequest,
+): Candidate[] {
+  const seen = new Set<string>();
+  const out: Candidate[] = [];
+  for (const choice of candidateChoices(gpu, request)) {
+    let call: KernelCall;
+    try {
+      call = matmul(args, choice);
+    } catch {
+      continue; // a grid past the device's limits: not a candidate for this shape
+    }
+    const id = kernelIdentity(call);
+    if (seen.has(id)) continue;
+    seen.add(id);
+    const shaped = choice.wgCols !== undefined || choice.wgSize !== undefined;
+    const ran = dispatched(choice, call);
+    out.push({ name: choiceName(ran), choice: ran, call, shaped });
+  }
+  return out;
+}
+
+function candidateChoices(gpu: Gpu, request: TuneRequest): MatmulChoice[] {
+  const limits = gpu.limits;
+  const fits = (x: number, y: number): boolean =>
+    x * y <= limits.maxComputeInvocationsPerWorkgroup &&
+    x <= limits.maxComputeWorkgroupSizeX &&
+    y <= limits.maxComputeWorkgroupSizeY;
+  const shaped = (variant: 'naive' | 'registerTile'): MatmulChoice[] =>
+    REGISTER_SHAPES.filter(([c, r]) => fits(c, r)).map(([wgCols, wgRows]) => ({
+      variant,
+      wgCols,
+      wgRows,
+    }));
+  const subgroup = SUBGROUP_WIDTHS.filter((w) => fits(w, 1)).map((wgSize) => ({
+    variant: 'subgroupTile' as const,
+    wgSize,
+  }));
+  // First round: each variant in its default shape (the plan's default first); then the shapes.
+  const all: MatmulChoice[] = [
+    { variant: request.variant },
+    { variant: 'registerTile' },
+    { variant: 'workgroupTile' },
+    ...(gpu.hasSubgroups ? [{ variant: 'subgroupTile' as const }] : []),
+    ...shaped('registerTile'),
+    ...(gpu.hasSubgroups ? subgroup : []),
+  ];
+  if (!request.fixedVariant) return all;
+  if (request.variant === 'naive') return [{ variant: 'naive' }, ...shaped('naive')];
+  return all.filter((c) => c.variant === request.variant);
+}
+
+/** The choice as it runs: a subgroupTile that fell back to registerTile is named registerTile. */
+function dispatched(choice: MatmulChoice, call: KernelCall): MatmulChoice {
+  return choice.variant === 'subgroupTile' && call.entryPoint !== 'matmulSubgroupTile'
+    ? { variant: 'registerTile' }
+    : choice;
+}
+
+/** Entry point, constants and grid: two choices with the same identity are the same dispatch. */
+function kernelIdentity(call: KernelCall): string {
+  return `${call.shader.name}.${call.entryPoint} ${JSON.stringify(call.constants ?? {})} ${call.workgroups.join(',')}`;
+}
+
+function kernelOnly(call: KernelCall): string {
+  return `${call.shader.name}.${call.entryPoint} ${JSON.stringify(call.constants ?? {})}`;
+}
+
+/** Samples timed per finalist (the default included): their median decides. */
+const SAMPLES = 3;
+
+async function timeCandidate(
+  gpu: Gpu,
+  call: KernelCall,
+  how: { warmup: number; samples: number },
+): Promise<{ ms: number; samples: number[] }> {
+  const r = await timeCalls(gpu, [call], how);
+  return { ms: r.medianMs, samples: r.samplesMs };
+}
+
+/** Values of a product's inputs: uniform in [-1, 1], so dotAtol bounds float32 rounding. */
+const DATA_SEED = 20261204;
+
+/**
+ * Fresh buffers for a product's tensors, each as long as the traced view's end, filled with
+ * random values; `views` are the traced views moved onto them (offsets kept, so vec4 alignment
+ * and the dispatched kernel are the plan's).
+ */
+function freshTensors(gpu: Gpu, args: MatmulArgs<GpuTensor>) {
+  const made: GpuTensor[] = [];
+  const move = (t: GpuTensor, seed: number): GpuTensor => {
+    const elements = (t.byteOffset + t.byteLength) / 4;
+    const fresh = createTensor(gpu, [elements], { label: 'tuner' });
+    writeTensor(gpu, fresh, randomFloats(elements, seed));
+    made.push(fresh);
+    return { ...t, buffer: fresh.buffer };
+  };
+  const views = {
+    a: move(args.a, DATA_SEED),
+    b: move(args.b, DATA_SEED + 1),
+    out: move(args.out, DATA_SEED + 2),
+    ...(args.bias ? { bias: move(args.bias, DATA_SEED + 3) } : {}),
+  };
+  return { views, destroy: () => made.forEach((t) => t.buffer.destroy()) };
+}
+
+/** Terms per output: K, times the batch when batches are summed. */
+function termsPerOutput(args: { K: number; batch?: number; sumBatches?: boolean }): number {
+  return args.K * (args.sumBatches ? (args.batch ?? 1) : 1);
+}
+
+/**
+ * The output a candidate's screen run left on the product's own shape, against the default's.
+ * Each is within dotAtol of the exact sums (inputs in [-1, 1]), so they differ by at most twice
+ * that; a wrong index or a lost tile is off by the size of an output (about √terms).
+ */
+async function differsFromDefault(
+  gpu: Gpu,
+  args: MatmulArgs<GpuTensor>,
+  reference: Float32Array,
+): Promise<string | undefined> {
+  const tol = { atol: 2 * dotAtol(termsPerOutput(args)), rtol: 0 };
+  const got = await readFloat32(gpu, args.out);
+  const problem = describeCloseness(compareClose(got, reference, tol), tol);
+  return problem && `differs from the default: ${problem.split('\n')[0] ?? ''}`;
+}
+
+/** Sizes of the small case: each at most SMALL + 3, with its remainder mod 4 kept. */
+const SMALL = 68;
+
+function smallSize(x: number): number {
+  return x <= SMALL + 3 ? x : SMALL + (x % 4);
+}
+
+const twinChecks = new WeakMap<Gpu, Map<string, Promise<string | undefined>>>();
+
+/**
+ * The candidate's kernel against the CPU twin (float64 sums) on a small case with the product's
+ * flags, remainders mod 4 and broadcasts, which must reach the same entry point and constants;
+ * undefined when it agrees. Remembered per device and kernel.
+ */
+async function agreesWithTwin(
+  gpu: Gpu,
+  args: MatmulArgs<GpuTensor>,
+  candidate: Candidate,
+): Promise<string | undefined> {
+  const id = kernelOnly(candidate.call);
+  const memo = twinChecks.get(gpu) ?? new Map<string, Promise<string | undefined>>();
+  twinChecks.set(gpu, memo);
+  let check = memo.get(id);
+  if (!check) {
+    check = smallTwinCheck(gpu, args, candidate);
+    memo.set(id, check);
+  }
+  return check;
+}
+
+async function smallTwinCheck(
+  gpu: Gpu,
+  args: MatmulArgs<GpuTensor>,
+  candidate: Candidate,
+): Promise<string | undefined> {
+  const s = matmulStrides(args);
+  const [M, N, K] = [smallSize(args.M), smallSize(args.N), smallSize(args.K)];
+  const batch = Math.min(s.batch, 3);
+  const host = {
+    M,
+    N,
+    K,
+    batch,
+    aBatchStride: s.aBatchStride === 0 ? 0 : M * K,
+    bBatchStride: s.bBatchStride === 0 ? 0 : K * N,
+    ...flagsOf(args),
+  };
+  const count = (stride: number, size: number): number => (batch - 1) * stride + size;
+  const a = randomFloats(count(host.aBatchStride, M * K), DATA_SEED + 4);
+  const b = randomFloats(count(host.bBatchStride, K * N), DATA_SEED + 5);
+  const bias = args.bias ? randomFloats(args.biasMode === 'row' ? M : N, DATA_SEED + 6) : undefined;
+  const outCount = args.sumBatches ? M * N : batch * M * N;
+  const upload = (data: Float32Array): GpuTensor => {
+    const t = createTensor(gpu, [data.length], { label: 'tuner check' });
+    writeTensor(gpu, t, data);
+    return t;
+  };
+  const tensors = {
+    a: upload(a),
+    b: upload(b),
+    out: upload(new Float32Array(outCount).fill(NaN)),
+    ...(bias ? { bias: upload(bias) } : {}),
+  };
+  try {
+    const call = matmul({ ...host, ...tensors }, candidate.choice);
+    if (kernelOnly(call) !== kernelOnly(candidate.call))
+      return `no small case reaches ${kernelOnly(candidate.call)}`;
+    await runCalls(gpu, [call]);
+    const want = new Float32Array(outCount);
+    matmulCpu({ ...host, a, b, out: want, ...(bias ? { bias } : {}) });
+    const tol = { atol: dotAtol(termsPerOutput(host)), rtol: 0 };
+    const got = await readFloat32(gpu, tensors.out);
+    const problem = describeCloseness(compareClose(got, want, tol), tol);
+    return problem && `differs from the CPU twin: ${problem.split('\n')[0] ?? ''}`;
+  } catch (e) {
+    return `does not run: ${(e as Error).message}`;
+  } finally {
+    for (const t of Object.values(tensors)) t.buffer.destroy();
+  }
+}
+
+function flagsOf(args: MatmulArgs<GpuTensor>) {
+  return {
+    ...(args.transA ? { transA: true } : {}),
+    ...(args.transB ? { transB: true } : {}),
+    ...(args.sumBatches ? { sumBatches: true } : {}),
+    ...(args.biasMode ? { biasMode: args.biasMode } : {}),
+    activation: args.activation ?? 'none',
+  };
+}
+
+/**
+ * The report in lines: what was tuned and where it is kept, then one line per product that was
+ * timed or cached ("conv2 ... registerTile 8x4: 41.2 ms, default 53.5 ms, 1.30x").
+ */
+export function tuningLines(report: TuningReport): string[] {
+  const counted = (source: TunedProduct['source']): number =>
+    report.products.filter((p) => p.source === source).length;
+  const head = `tuning (${report.mode}): ${counted('timed')} products timed, ${counted('cached')} from the cache, ${counted('small') + counted('budget')} left at ${report.variant} (${counted('budget')} past the budget), in ${report.seconds.toFixed(1)} s; choices ${report.stored}`;
+  const lines = report.products
+    .filter((p) => p.ms !== undefined && p.defaultMs !== undefined)
+    .map((p) => {
+      const ratio = (p.defaultMs ?? 0) / (p.ms ?? 1);
+      return `  ${p.choice.padEnd(16)} ${(p.ms ?? 0).toFixed(2).padStart(8)} ms, default ${(p.defaultMs ?? 0).toFixed(2).padStart(8)} ms, ${ratio.toFixed(2)}x  ${p.source === 'cached' ? '(cached) ' : ''}${p.label}`;
+    });
+  return [head, ...lines];
+}

@@ -1,0 +1,182 @@
+/**
+ * The autotuner (src/graph/tuner.ts) and its cache (tuneCache.ts): what it times and picks, that
+ * the plan runs what it picked, that cached choices are used as stored and give bit-identical
+ * training, and that a store it cannot use is left as it is.
+ */
+import { describe, expect, it } from 'vitest';
+import type { StoredText } from '../../src/gpu/platform';
+import { readFloat32 } from '../../src/gpu/buffers';
+import { choiceName } from '../../src/kernels/matmul';
+import { createTrainer } from '../../src/models/network';
+import { TUNE_CACHE_NAME, parseChoice, parseTuneFile } from '../../src/graph/tuneCache';
+import { tuningLines, type TuneOptions, type TuningReport } from '../../src/graph/tuner';
+import { randomFloats, randomInts } from '../../src/base/random';
+import { smallConfig } from '../helpers/configs';
+import { useTestGpu } from '../helpers/gpu';
+
+const gpu = useTestGpu();
+
+/** A store in memory that counts its writes; `text` is what it holds. */
+function memoryStore(text?: string): StoredText & { text?: string; writes: number } {
+  const store = {
+    text,
+    writes: 0,
+    read: (name: string) => Promise.resolve(name === TUNE_CACHE_NAME ? store.text : undefined),
+    write: (_name: string, value: string) => {
+      store.text = value;
+      store.writes++;
+      return Promise.resolve();
+    },
+    where: (name: string) => `memory:${name}`,
+  };
+  return store;
+}
+
+// Small enough to tune in seconds on a software adapter; every product of it is timed.
+const config = smallConfig({ batchSize: 8 });
+const tune = (mode: TuneOptions['mode'], store: StoredText): TuneOptions => ({
+  mode,
+  store,
+  minFlops: 0,
+});
+
+async function tunedPlan(options: TuneOptions) {
+  const trainer = createTrainer(gpu(), config, { tune: options });
+  const plan = await trainer.plan('train', config.batchSize);
+  return { trainer, plan, report: plan.tuning as TuningReport };
+}
+
+describe('choice names and the cache file', () => {
+  it('reads back every name it writes and nothing else', () => {
+    for (const c of [
+      { variant: 'registerTile', wgCols: 16, wgRows: 4 },
+      { variant: 'naive', wgCols: 8, wgRows: 8 },
+      { variant: 'subgroupTile', wgSize: 32 },
+      { variant: 'workgroupTile' },
+    ] as const)
+      expect(parseChoice(choiceName(c))).toEqual(c);
+    for (const bad of [
+      'registerTile 8x',
+      'registerTile 0x8',
+      'subgroupTile 1.5',
+      'subgroupTile',
+      'workgroupTile 8',
+      'tiled 8x8',
+      'registerTile 8x8 extra',
+    ])
+      expect(parseChoice(bad), bad).toBeUndefined();
+  });
+
+  it('says what is wrong with a file that is not a tune cache, and drops bad entries', () => {
+    expect(parseTuneFile('{')).toBe('is not JSON');
+    expect(parseTuneFile('{"format":"other"}')).toMatch(/not a shadergrad tune cache/);
+    expect(parseTuneFile('{"format":"shadergrad-tune","version":9,"devices":{}}')).toMatch(
+      /version 9/,
+    );
+    const file = parseTuneFile(
+      JSON.stringify({
+        format: 'shadergrad-tune',
+        version: 1,
+        devices: {
+          d: {
+            good: { choice: 'registerTile 8x4', ms: 1, defaultMs: 2 },
+            unknown: { choice: 'fast please', ms: 1, defaultMs: 2 },
+            noTimes: { choice: 'workgroupTile' },
+          },
+        },
+      }),
+    );
+    expect(typeof file === 'object' && Object.keys(file.devices.d ?? {})).toEqual(['good']);
+  });
+});
+
+describe('tuning a plan', () => {
+  it('times every product, keeps the fastest that agrees, runs it, and stores it', async () => {
+    const store = memoryStore();
+    const { trainer, plan, report } = await tunedPlan(tune('full', store));
+    try {
+      const timed = report.products.filter((p) => p.source === 'timed');
+      expect(timed.length).toBeGreaterThanOrEqual(5);
+      for (const p of timed) {
+        const rows = p.candidates ?? [];
+        // The default is timed first; several kernels competed.
+        expect(rows[0]?.ms).toBe(p.defaultMs);
+        expect(rows.length).toBeGreaterThanOrEqual(2);
+        const finalists = rows.filter((r) => r.rejected === undefined && r.ms !== undefined);
+        expect(p.ms).toBe(Math.min(...finalists.map((r) => r.ms ?? Infinity)));
+        expect(finalists.map((r) => r.choice)).toContain(p.choice);
+        // Nothing the tuner offers may disagree with the twin or the default.
+        for (const r of rows) expect(r.rejected ?? '').not.toMatch(/differs|does not run/);
+        // The plan dispatches the chosen kernel.
+        expect(plan.prepared.map((c) => c.call.label)).toContain(p.label);
+      }
+      expect(store.writes).toBe(1);
+      const file = parseTuneFile(store.text ?? '');
+      if (typeof file === 'string') throw new Error(file);
+      const stored = Object.values(file.devices)[0] ?? {};
+      expect(Object.keys(stored).sort()).toEqual(timed.map((p) => p.key).sort());
+      expect(tuningLines(report)[0]).toMatch(/products timed, 0 from the cache/);
+    } finally {
+      trainer.destroy();
+    }
+  });
+
+  it('uses cached choices as stored, times nothing, and trains bit-identically with them', async () => {
+    const store = memoryStore();
+    const first = await tunedPlan(tune('full', store));
+    first.trainer.destroy();
+    // Force one recognizable choice on every product, as another machine might have stored.
+    const forced = (store.text ?? '').replace(/"choice": "[^"]*"/g, '"choice": "registerTile 4x8"');
+    store.text = forced;
+    const runs = [];
+    for (let i = 0; i < 2; i++) {
+      const started = performance.now();
+      const { trainer, plan, report } = await tunedPlan(tune('cached', store));
+      const seconds = (performance.now() - started) / 1000;
+      const cached = report.products.filter((p) => p.source === 'cached');
+      expect(cached.length).toBe(first.report.products.filter((p) => p.source === 'timed').length);
+      for (const p of cached) {
+        expect(p.choice).toBe('registerTile 4x8');
+        expect(p.label).toMatch(/^matmul\.matmulRegisterTile\w* 4x8\(/);
+        expect(plan.prepared.map((c) => c.call.label)).toContain(p.label);
+      }
+      expect(report.products.every((p) => p.candidates === undefined)).toBe(true);
+      expect(seconds).toBeLessThan(first.report.seconds + 5);
+      runs.push(await trainSteps(trainer));
+      trainer.destroy();
+    }
+    expect(store.text).toBe(forced); // nothing was timed, so nothing was written
+    const [a, b] = runs;
+    expect(a && b && a.length === b.length && a.every((x, i) => Object.is(x, b[i]))).toBe(true);
+  });
+
+  it('leaves a store it cannot read as it is and still tunes', async () => {
+    const store = memoryStore('not a cache {');
+    const { trainer, report } = await tunedPlan(tune('cached', store));
+    try {
+      expect(report.stored).toMatch(/not kept: memory:tune is not JSON: left as it is/);
+      expect(report.products.some((p) => p.source === 'timed')).toBe(true);
+      expect(store.writes).toBe(0);
+      expect(store.text).toBe('not a cache {');
+    } finally {
+      trainer.destroy();
+    }
+  });
+
+  it('off compiles without a report', async () => {
+    const trainer = createTrainer(gpu(), config, { tune: { mode: 'off' } });
+    expect((await trainer.plan('train', config.batchSize)).tuning).toBeUndefined();
+    trainer.destroy();
+  });
+});
+
+/** Three training steps on fixed data; the weights after them, all parameters in order. */
+async function trainSteps(trainer: ReturnType<typeof createTrainer>): Promise<number[]> {
+  const n = config.batchSize;
+  for (let step = 0; step < 3; step++)
+    await trainer.trainStep(randomFloats(n * 28 * 28, step, 0, 1), randomInts(n, step, 10));
+  const out: number[] = [];
+  for (const [, p] of trainer.store.trainableParams())
+    out.push(...(await readFloat32(gpu(), p.value)));
+  return out;
+}
