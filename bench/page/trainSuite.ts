@@ -4,7 +4,9 @@
  * reference (src/graph/cpuReference.ts).
  *   train step: samples/s = batch / step time; once through Trainer.trainStep (upload, one
  *               submit, loss read-back: what the demo does, wall clock) and once as the step's
- *               dispatches alone (timeCalls: timestamp queries when available).
+ *               dispatches alone (timeCalls: timestamp queries when available). The step is
+ *               autotuned (`cached`: the choices this browser kept, else timed now and kept);
+ *               the log lists each product's choice.
  */
 import {
   buildGraph,
@@ -12,6 +14,7 @@ import {
   createTrainer,
   defaultTrainConfig,
   referenceForward,
+  tuningLines,
   type ModelConfig,
   type TrainConfig,
 } from '../../src/index';
@@ -127,9 +130,13 @@ export async function benchTrainStep(ctx: BenchContext): Promise<BenchRow[]> {
   const validation = await validateStep(ctx);
   const B = ctx.options.batch;
   const config = trainConfig(ctx, B);
-  const trainer = createTrainer(ctx.gpu, config);
+  const trainer = createTrainer(ctx.gpu, config, {
+    tune: { mode: 'cached', log: (line) => ctx.log(line) },
+  });
   const { images, labels } = syntheticBatch(B, 91);
   const shape = trainShape(ctx);
+  const tuning = (await trainer.plan('train', B)).tuning;
+  if (tuning) tuningLines(tuning).forEach((line) => ctx.log(line));
   ctx.log(`training step, ${shape}`);
   for (let i = 0; i < ctx.options.warmup; i++) await trainer.trainStep(images, labels);
   const samplesMs: number[] = [];

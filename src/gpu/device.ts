@@ -88,7 +88,7 @@ const WANTED_LIMITS = [
 /** Returns a ready Gpu. Throws a ShadergradError that says what to install when none is found. */
 export async function initDevice(options: InitOptions = {}): Promise<Gpu> {
   const debug = options.debug ?? platform.env('SHADERGRAD_DEBUG') !== undefined;
-  if (options.device) return wrapDevice(options.device, hostSummary(), debug);
+  if (options.device) return wrapDevice(options.device, hostSummary(options.device), debug);
   const adapter = await platform.requestAdapter(options.adapter ?? readAdapterEnv());
   const summary = summarize(adapter.info);
   const device = await requestDevice(adapter);
@@ -126,7 +126,13 @@ function summarize(info: GPUAdapterInfo): AdapterSummary {
   };
 }
 
-function hostSummary(): AdapterSummary {
+/**
+ * A host's device: its adapter as GPUDevice.adapterInfo reports it (Chrome 131+, Dawn), else
+ * unknown, which gets the hardware defaults and keeps no tuned choices.
+ */
+function hostSummary(device: GPUDevice): AdapterSummary {
+  const info = (device as GPUDevice & { adapterInfo?: GPUAdapterInfo }).adapterInfo;
+  if (info) return summarize(info);
   return {
     vendor: '',
     architecture: '',

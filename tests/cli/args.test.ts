@@ -130,6 +130,15 @@ describe('parseArgs', () => {
     expect(train(['--resume', 'runs/a', '--out', 'runs/b']).out).toBe('runs/b');
   });
 
+  it('--tune is cached unless told off or full; anything else is refused', () => {
+    expect(train([]).tune).toBe('cached');
+    expect(train(['--tune', 'off']).tune).toBe('off');
+    expect(train(['--tune=full']).tune).toBe('full');
+    expect(() => train(['--tune', 'fast'])).toThrow(
+      /--tune.*off, cached, full|off \| cached \| full/,
+    );
+  });
+
   it('keeps values that look odd but are not flags', () => {
     expect(train(['--out', '-weird']).out).toBe('-weird');
     expect(train(['--data=--x']).dataDir).toBe('--x');

@@ -39,6 +39,8 @@ describe('initDevice', () => {
   it('wraps a host-provided device without taking ownership', async () => {
     const host = await testGpu();
     const wrapped = await initDevice({ device: host.device });
+    // Its adapter comes from device.adapterInfo, so a host's lavapipe gets lavapipe's defaults.
+    expect(wrapped.adapter).toEqual(host.adapter);
     wrapped.destroy(); // must not destroy the host's device
     const t = upload(host, [1, -2, 3], [3]);
     const out = createTensor(host, [3]);

@@ -1,0 +1,108 @@
+/**
+ * Is the autotuner's choice as fast as the best fixed variant, product by product? Compiles the
+ * training plan the flags describe (the CLI's; default the reference CNN at batch 64) once tuned
+ * from scratch (`full`, choices kept in memory only) and once per fixed variant (tuning off),
+ * then times every product's dispatch in each plan (median of 7, the plans in turn) and prints,
+ * per product, the tuned choice against each variant and the best of them. The tuning time is
+ * the first line.
+ *
+ *   npm run bench:tune -- [--batch 64 --features 32,64 ...]
+ *   SHADERGRAD_ADAPTER=swiftshader npm run bench:tune -- --batch 16
+ */
+import { initDevice, type Gpu } from '../src/gpu/device';
+import { profileCalls } from '../src/gpu/timing';
+import { parseArgs } from '../src/cli/args';
+import { createTrainer } from '../src/models/network';
+import { tuningLines, type TuneOptions } from '../src/graph/tuner';
+import type { StepPlan } from '../src/graph/executor';
+import type { MatmulVariant } from '../src/kernels/index';
+import type { TrainConfig } from '../src/models/config';
+import { printTable, type Row } from './report';
+
+const SAMPLES = 7;
+
+/** In memory: this check never reads or writes the user's cached choices. */
+const fromScratch: TuneOptions = {
+  mode: 'full',
+  store: {
+    read: () => Promise.resolve(undefined),
+    write: () => Promise.resolve(),
+    where: () => 'memory',
+  },
+  log: (line) => console.error(line),
+};
+
+async function compiled(gpu: Gpu, config: TrainConfig, how: MatmulVariant | TuneOptions) {
+  const trainer = createTrainer(
+    gpu,
+    config,
+    typeof how === 'string' ? { matmulVariant: how } : { tune: how },
+  );
+  return { trainer, plan: await trainer.plan('train', config.batchSize) };
+}
+
+/** A product's identity across plans: its label's parenthesized shape ("A·Bᵀ, M=64 K=196 ..."). */
+function productOf(label: string): string | undefined {
+  if (!label.startsWith('matmul')) return undefined;
+  return /\((.*)\)$/.exec(label)?.[1];
+}
+
+async function productTimes(gpu: Gpu, plan: StepPlan): Promise<Map<string, number>> {
+  const products = plan.prepared.filter((p) => productOf(p.call.label) !== undefined);
+  const rows = await profileCalls(gpu, products, SAMPLES);
+  const out = new Map<string, number>();
+  // A product that occurs twice (chunks) is counted with all its dispatches.
+  for (const r of rows) {
+    const key = productOf(r.label) ?? '';
+    out.set(key, (out.get(key) ?? 0) + r.medianMs);
+  }
+  return out;
+}
+
+async function main(): Promise<void> {
+  const cmd = parseArgs(process.argv.slice(2).filter((a) => a !== '--'));
+  if (cmd.kind !== 'train') throw new Error('usage: tuneCheck [training flags]');
+  const gpu = await initDevice({ log: console.log });
+  const variants: MatmulVariant[] = ['registerTile', 'workgroupTile'];
+  if (gpu.hasSubgroups) variants.push('subgroupTile');
+  const tuned = await compiled(gpu, cmd.config, fromScratch);
+  const report = tuned.plan.tuning;
+  if (report) tuningLines(report).forEach((line) => console.log(line));
+  const fixed = [];
+  for (const v of variants) fixed.push({ variant: v, ...(await compiled(gpu, cmd.config, v)) });
+  const tunedMs = await productTimes(gpu, tuned.plan);
+  const fixedMs = [];
+  for (const f of fixed) fixedMs.push(await productTimes(gpu, f.plan));
+  const choiceOf = new Map(
+    (report?.products ?? []).map((p) => [productOf(p.label) ?? '', p.choice] as const),
+  );
+  const rows: Row[] = [];
+  const totals = { tuned: 0, best: 0 };
+  for (const [product, ms] of tunedMs) {
+    const each = fixedMs.map((m) => m.get(product) ?? NaN);
+    const best = Math.min(...each.filter(Number.isFinite));
+    totals.tuned += ms;
+    totals.best += best;
+    rows.push({
+      product,
+      tuned: choiceOf.get(product) ?? '?',
+      'tuned ms': ms.toFixed(2),
+      ...Object.fromEntries(variants.map((v, i) => [`${v} ms`, (each[i] ?? NaN).toFixed(2)])),
+      'best fixed / tuned': (best / ms).toFixed(2),
+    });
+  }
+  rows.push({
+    product: 'all products',
+    tuned: '',
+    'tuned ms': totals.tuned.toFixed(2),
+    'best fixed / tuned': (totals.best / totals.tuned).toFixed(2),
+  });
+  printTable(`per product, ${cmd.config.batchSize} samples, ${gpu.adapter.kind}`, rows);
+  for (const p of [tuned, ...fixed]) p.trainer.destroy();
+  gpu.destroy();
+}
+
+main().catch((e: unknown) => {
+  console.error(e);
+  process.exit(1);
+});
