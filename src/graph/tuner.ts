@@ -51,7 +51,10 @@ export interface TuneOptions {
   mode: TuneMode;
   /** Where choices are kept between runs; default the platform's (Node: a file, browser: IndexedDB). */
   store?: StoredText;
-  /** Milliseconds of timing per plan (default 10 000): later products keep the default. */
+  /**
+   * Milliseconds of timing per plan (default 20 000): later products keep the default, and in
+   * `cached` mode are timed by the next compile.
+   */
   budgetMs?: number;
   /** Products under this many flops keep the default (default MIN_FLOPS). */
   minFlops?: number;
@@ -88,7 +91,7 @@ export interface TuningReport {
 
 /** Products below this many flops keep the default: timing them costs more than it can win. */
 export const MIN_FLOPS = 2 ** 22;
-const DEFAULT_BUDGET_MS = 10_000;
+const DEFAULT_BUDGET_MS = 20_000;
 /** A screen over this multiple of the best so far ends a candidate. */
 const SCREEN_FACTOR = 1.5;
 /** Second round: the shapes of variants whose first round came within this of the best. */
@@ -246,17 +249,21 @@ async function tuneProduct(
     const candidates = distinctCandidates(gpu, live, request);
     const [first] = candidates;
     if (!first) throw new Error(`tuner: no candidate for ${productKey(args)}`);
-    const defaultMs = (await timeCandidate(gpu, first.call, { warmup: 1, samples: SAMPLES })).ms;
+    const screen = (await timeCandidate(gpu, first.call, { warmup: 1, samples: 1 })).ms;
+    const samples = screen < LONG_MS ? SAMPLES : LONG_SAMPLES;
+    const rest = await timeCandidate(gpu, first.call, { warmup: 0, samples: samples - 1 });
+    const defaultMs = median([screen, ...rest.samples]);
     const race: Race = {
+      samples,
       live,
       reference: await readFloat32(gpu, live.out),
       best: { choice: first.choice, ms: defaultMs },
       rows: [{ choice: first.name, ms: defaultMs }],
       variantMs: new Map([[first.choice.variant, defaultMs]]),
     };
-    const rest = candidates.slice(1);
-    for (const c of rest.filter((c) => !c.shaped)) await tryCandidate(gpu, c, race);
-    for (const c of rest.filter((c) => c.shaped)) {
+    const others = candidates.slice(1);
+    for (const c of others.filter((c) => !c.shaped)) await tryCandidate(gpu, c, race);
+    for (const c of others.filter((c) => c.shaped)) {
       const variantMs = race.variantMs.get(c.choice.variant) ?? Infinity;
       if (variantMs <= STAGE_FACTOR * race.best.ms) await tryCandidate(gpu, c, race);
     }
@@ -269,6 +276,8 @@ async function tuneProduct(
 
 /** A product's tuning so far: the default's output, the best, what each candidate got. */
 interface Race {
+  /** Timed runs per finalist: SAMPLES, or LONG_SAMPLES for a long product. */
+  samples: number;
   live: MatmulArgs<GpuTensor>;
   reference: Float32Array;
   best: { choice: MatmulChoice; ms: number };
@@ -278,8 +287,8 @@ interface Race {
 }
 
 /**
- * One candidate: the CPU twin's small case, one warm run and one timed (the screen; the output
- * it leaves is checked against the default's), then SAMPLES - 1 more for the finalists.
+ * One candidate: the CPU twin's small case, one timed run (the screen; the output
+ * it leaves is checked against the default's), then the product's samples - 1 more for finalists.
  */
 async function tryCandidate(gpu: Gpu, c: Candidate, race: Race): Promise<void> {
   const rejected = await agreesWithTwin(gpu, race.live, c);
@@ -289,7 +298,8 @@ async function tryCandidate(gpu: Gpu, c: Candidate, race: Race): Promise<void> {
   }
   let screen: number;
   try {
-    screen = (await timeCandidate(gpu, c.call, { warmup: 1, samples: 1 })).ms;
+    // No warm-up: the twin check already compiled and ran this pipeline.
+    screen = (await timeCandidate(gpu, c.call, { warmup: 0, samples: 1 })).ms;
   } catch (e) {
     race.rows.push({ choice: c.name, rejected: `does not run: ${(e as Error).message}` });
     return;
@@ -304,11 +314,11 @@ async function tryCandidate(gpu: Gpu, c: Candidate, race: Race): Promise<void> {
     race.rows.push({ choice: c.name, rejected: differs });
     return;
   }
-  const more = await timeCandidate(gpu, c.call, { warmup: 0, samples: SAMPLES - 1 });
+  const more = await timeCandidate(gpu, c.call, { warmup: 0, samples: race.samples - 1 });
   const ms = median([screen, ...more.samples]);
   race.rows.push({ choice: c.name, ms });
   if (!c.shaped) race.variantMs.set(c.choice.variant, ms);
-  if (ms < race.best.ms) race.best = { choice: c.choice, ms };
+  if (ms < (1 - MARGIN) * race.best.ms) race.best = { choice: c.choice, ms };
 }
 
 interface Candidate {
@@ -391,7 +401,15 @@ function kernelOnly(call: KernelCall): string {
 }
 
 /** Samples timed per finalist (the default included): their median decides. */
-const SAMPLES = 3;
+const SAMPLES = 5;
+/** Products whose default takes LONG_MS or more get LONG_SAMPLES: their medians vary less. */
+const LONG_MS = 20;
+const LONG_SAMPLES = 3;
+/**
+ * A finalist must beat the best so far by this fraction to replace it: on lavapipe the same
+ * kernel's median moves by a few percent between runs, and the default was chosen by measurement.
+ */
+const MARGIN = 0.03;
 
 async function timeCandidate(
   gpu: Gpu,

@@ -57,6 +57,9 @@ describe('bench page', () => {
     );
     expect(r.options).toMatchObject({ sizes: [32, 48], reps: 2, warmup: 1, batch: 4, quick: true });
     expect(r.errors).toEqual([]);
+    // The training step is compiled with the autotuner, and the log says what it chose.
+    const log = await bench.page.$eval('#log', (e) => e.textContent ?? '');
+    expect(log).toMatch(/tuning \(cached\): \d+ products timed, \d+ from the cache/);
     expect(r.peakGflops).toBeGreaterThan(0);
     expect(new Set(r.rows.map((x) => x.suite))).toEqual(new Set(SUITES));
     // (3 matmul variants, GPU time, + the preferred one timed like tf.matMul) x 2 sizes; conv1 and
