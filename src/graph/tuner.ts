@@ -96,7 +96,8 @@ const DEFAULT_BUDGET_MS = 20_000;
 const SCREEN_FACTOR = 1.5;
 /** Second round: the shapes of variants whose first round came within this of the best. */
 const STAGE_FACTOR = 1.25;
-const REGISTER_SHAPES: readonly (readonly [number, number])[] = [
+/** registerTile's workgroup shapes [wgCols, wgRows] the tuner tries (tested in matmul.test.ts). */
+export const REGISTER_SHAPES: readonly (readonly [number, number])[] = [
   [8, 8],
   [16, 4],
   [4, 16],
