@@ -10,6 +10,8 @@
  * Its loss column is the mean of LOSS_STEPS further steps after the timed ones, each loss read
  * back (reading every timed step's loss would add a copy and a map to each timed step).
  */
+import { cliTune } from '../src/cli/tune';
+import { tuningLines, type TuneMode } from '../src/graph/tuner';
 import { readFile } from 'node:fs/promises';
 import { mulberry32 } from '../src/base/random';
 import { CharVocabulary, randomWindows } from '../src/data/text';
@@ -71,6 +73,7 @@ async function benchShadergradGpt(
   windows: readonly TextWindow[],
   o: BenchOptions,
   config: GptSizes,
+  tune: TuneMode,
 ): Promise<FrameworkResult> {
   const gpu = await initDevice({ log: progress });
   try {
@@ -81,7 +84,13 @@ async function benchShadergradGpt(
       beta2: o.beta2,
       eps: o.eps,
     };
-    const gpt = await CharGpt.create(gpu, config, { batch: o.batch, optimizer, seed: o.seed });
+    const gpt = await CharGpt.create(gpu, config, {
+      batch: o.batch,
+      optimizer,
+      seed: o.seed,
+      tune: cliTune(tune, progress),
+    });
+    if (gpt.tuning) tuningLines(gpt.tuning).forEach((line) => progress(line));
     try {
       const timing = await measure('shadergrad', gptRunner(gpu, gpt, windows, o), o);
       return {
@@ -131,7 +140,7 @@ export async function gptSuite(flags: Flags): Promise<BenchSuite> {
     tokensPerSample: config.context,
     options: benchOptions(flags, GPT_BATCH),
     runners: {
-      shadergrad: (o) => benchShadergradGpt(windows(o), o, config),
+      shadergrad: (o) => benchShadergradGpt(windows(o), o, config, flags.tune),
       tfjs: () => Promise.resolve({ skipped: 'no GPT peer' }),
       jaxjs: (o) => benchJaxjsGpt(windows(o), o, config),
     },

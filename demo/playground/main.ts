@@ -265,6 +265,8 @@ async function pause(): Promise<void> {
 async function stepOnce(): Promise<void> {
   if (running || runs.length === 0) return;
   delete errors.action.step;
+  // Not 'paused' until the step's losses and pictures are all in: the counter moves first.
+  setStatus('training', 'One step...');
   await trainSteps(1);
   await refreshViews();
   setStatus('paused', `Paused after step ${state.step} (one step).`);

@@ -16,13 +16,16 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ShadergradError, initDevice, mulberry32 } from '../core';
+import { ShadergradError, TUNE_MODES, initDevice, mulberry32, tuningLines } from '../core';
 import { CharVocabulary, consecutiveWindows, randomWindows, splitIds } from '../data/text';
 import { readSafetensors } from '../formats/safetensors';
 import { CharGpt, GPT_DEFAULTS, type GptConfig } from '../models/gpt';
 import { loadModel, modelBytes } from '../models/stateDict';
 import { onDisk, prepareOutDir, writeOut } from './files';
+import { DEFAULT_TUNE } from './args';
+import { cliTune } from './tune';
 import {
+  choiceArg,
   parseFlags,
   positiveArg,
   wholeArg,
@@ -62,6 +65,11 @@ const GPT_FLAGS: Record<string, FlagSpec> = {
   },
   seed: { value: 'N', help: 'initial weights and windows', fallback: '1' },
   out: { value: 'DIR', help: 'where gpt.safetensors is written', fallback: DEFAULT_RUN },
+  tune: {
+    value: 'MODE',
+    help: `${TUNE_MODES.join(' | ')}: time the matrix products' kernels on this device (as train's --tune)`,
+    fallback: DEFAULT_TUNE,
+  },
 };
 
 const SAMPLE_FLAGS: Record<string, FlagSpec> = {
@@ -134,6 +142,9 @@ export async function trainGpt(argv: readonly string[]): Promise<void> {
   const batch = whole(v, 'batch', 32, 4096);
   const every = whole(v, 'eval-every', 100);
   const [lr, seed] = [positive(v, 'lr', 3e-3), whole(v, 'seed', 1)];
+  const tune = cliTune(
+    v.tune === undefined ? DEFAULT_TUNE : choiceArg('--tune', v.tune, TUNE_MODES),
+  );
   const textPath = v.text ?? DEFAULT_TEXT;
   const text = await onDisk('--text', textPath, () => readFile(textPath, 'utf8'));
   const vocab = CharVocabulary.fromText(text);
@@ -147,7 +158,8 @@ export async function trainGpt(argv: readonly string[]): Promise<void> {
   const gpu = await initDevice({ log: (l) => console.log(l) });
   try {
     const optimizer = { kind: 'adamw' as const, lr, weightDecay: 0.01 };
-    const gpt = await CharGpt.create(gpu, config, { batch, optimizer, seed });
+    const gpt = await CharGpt.create(gpu, config, { batch, optimizer, seed, tune });
+    if (gpt.tuning) for (const line of tuningLines(gpt.tuning)) console.log(line);
     if (v.init !== undefined) await loadInit(gpt, v.init);
     const random = mulberry32(seed);
     const started = performance.now();

@@ -31,6 +31,8 @@ import {
   type GpuTensor,
   type OptimizerConfig,
   type StepPlan,
+  type TuneOptions,
+  type TuningReport,
 } from '../core';
 import { transformerBlock } from './transformer';
 
@@ -116,6 +118,8 @@ interface Sampler {
 /** A GPT's parameters, its training plan (when it has an optimizer) and its generation plan. */
 export class CharGpt {
   private evaluation: StepPlan | undefined;
+  /** The autotuner's settings for the plans compiled later (evaluation), as given to create. */
+  private tune: TuneOptions | undefined;
 
   private constructor(
     readonly gpu: Gpu,
@@ -146,12 +150,13 @@ export class CharGpt {
   static async create(
     gpu: Gpu,
     config: GptConfig,
-    o: { batch: number; optimizer?: OptimizerConfig; seed?: number },
+    o: { batch: number; optimizer?: OptimizerConfig; seed?: number; tune?: TuneOptions },
   ): Promise<CharGpt> {
     const graph = gptGraph(config, o.batch);
     const store = new ParameterStore(gpu, graph.parameters(), o.optimizer, o.seed ?? 1);
+    const tune = o.tune ? { tune: o.tune } : {};
     const train = o.optimizer
-      ? await compilePlan(gpu, graph, store, { training: true })
+      ? await compilePlan(gpu, graph, store, { training: true, ...tune })
       : undefined;
     const generation = gptGraph(config, 1);
     const sampler: Sampler = {
@@ -167,7 +172,14 @@ export class CharGpt {
       ],
     });
     const attentionNodes = generation.nodes.filter((n) => n.op === 'softmax').map((n) => n.id);
-    return new CharGpt(gpu, config, store, train, generator, sampler, attentionNodes, o.batch);
+    const gpt = new CharGpt(gpu, config, store, train, generator, sampler, attentionNodes, o.batch);
+    gpt.tune = o.tune;
+    return gpt;
+  }
+
+  /** What the autotuner chose for the training plan, when create was given `tune`. */
+  get tuning(): TuningReport | undefined {
+    return this.train?.tuning;
   }
 
   /**
@@ -185,6 +197,7 @@ export class CharGpt {
   async evaluate(w: { tokens: Uint32Array; labels: Int32Array }): Promise<number> {
     this.evaluation ??= await compilePlan(this.gpu, gptGraph(this.config, this.batch), this.store, {
       training: false,
+      ...(this.tune ? { tune: this.tune } : {}),
     });
     return this.run(this.evaluation, w, true);
   }

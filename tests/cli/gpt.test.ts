@@ -64,6 +64,9 @@ describe('gpt and sample flags', () => {
     await expect(trainGpt(['--text', join(dir, 'missing.txt')])).rejects.toThrow(
       /--text .*missing\.txt: /,
     );
+    await expect(trainGpt(['--text', text, '--tune', 'fast'])).rejects.toThrow(
+      /--tune: expected one of off, cached, full, got 'fast'/,
+    );
     await expect(trainGpt(['--text', text, '--context', '500'])).rejects.toThrow(ShadergradError); // the text is too short for that context
     await expect(sampleGpt(['--run', dir])).rejects.toThrow(/--run .*gpt\.safetensors: /);
   });
