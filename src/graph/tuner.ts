@@ -37,7 +37,14 @@ import {
   type MatmulChooser,
   type MatmulVariant,
 } from '../kernels/index';
-import { deviceKey, loadChoices, parseChoice, saveChoices, type StoredChoice } from './tuneCache';
+import {
+  TUNE_CACHE_NAME,
+  deviceKey,
+  loadChoices,
+  parseChoice,
+  saveChoices,
+  type StoredChoice,
+} from './tuneCache';
 
 /**
  * off: the adapter's default variant, nothing timed. cached: stored choices where the cache has
@@ -170,11 +177,13 @@ export async function tuneProducts(
   for (const [key, args] of ordered) {
     const flops = matmulFlops(args);
     const base = { key, flops };
-    const stored = options.mode === 'cached' ? loaded.choices.get(key) : undefined;
-    const storedChoice = stored && parseChoice(stored.choice);
-    if (stored && storedChoice) {
-      table.set(key, storedChoice);
-      products.push({ ...base, ...labelled(args, storedChoice), source: 'cached', ...stored });
+    // A fixed variant's winners are stored apart: they must not stand in for the open race's.
+    const storeKey = request.fixedVariant ? `${request.variant} only; ${key}` : key;
+    const stored = options.mode === 'cached' ? loaded.choices.get(storeKey) : undefined;
+    const cached = stored && usableChoice(args, stored.choice, request);
+    if (stored && cached) {
+      table.set(key, cached.choice);
+      products.push({ ...base, label: cached.label, source: 'cached', ...stored });
       continue;
     }
     const defaultChoice = { variant: request.variant };
@@ -193,7 +202,7 @@ export async function tuneProducts(
     );
     const result = await tuneProduct(gpu, args, request);
     table.set(key, result.choice);
-    fresh.set(key, {
+    fresh.set(storeKey, {
       choice: choiceName(result.choice),
       ms: result.ms,
       defaultMs: result.defaultMs,
@@ -205,9 +214,14 @@ export async function tuneProducts(
       ...result.summary,
     });
   }
-  let where = known ? store.where('tune') : 'not kept: the adapter is unknown';
+  let where = known ? store.where(TUNE_CACHE_NAME) : 'not kept: the adapter is unknown';
   if (loaded.readOnlyBecause) where = `not kept: ${loaded.readOnlyBecause}`;
-  else if (fresh.size > 0) await saveChoices(store, device, fresh);
+  else if (fresh.size > 0)
+    // A cache that cannot be written (a read-only home) costs the next run a re-tune, not this one.
+    where = await saveChoices(store, device, fresh).then(
+      () => where,
+      (e: unknown) => `not kept: ${e instanceof Error ? e.message : String(e)}`,
+    );
   return {
     chooser: new TunedChooser(request.variant, table),
     report: {
@@ -218,6 +232,20 @@ export async function tuneProducts(
       products,
     },
   };
+}
+
+/**
+ * A stored choice this plan may use, labelled: one of this variant's shapes when the variant is
+ * fixed, and one that can dispatch this product (an edited cache may hold a grid too large).
+ */
+function usableChoice(args: MatmulArgs<GpuTensor>, name: string, request: TuneRequest) {
+  const choice = parseChoice(name);
+  if (!choice || (request.fixedVariant && choice.variant !== request.variant)) return undefined;
+  try {
+    return { choice, label: matmul(args, choice).label };
+  } catch {
+    return undefined;
+  }
 }
 
 function elapsed(since: number): number {

@@ -150,6 +150,29 @@ describe('tuning a plan', () => {
     expect(a && b && a.length === b.length && a.every((x, i) => Object.is(x, b[i]))).toBe(true);
   });
 
+  it('keeps a fixed matmulVariant: other variants in the cache are not used', async () => {
+    const store = memoryStore();
+    const first = await tunedPlan(tune('full', store));
+    first.trainer.destroy();
+    store.text = (store.text ?? '').replace(/"choice": "[^"]*"/g, '"choice": "registerTile 4x8"');
+    const options = { matmulVariant: 'workgroupTile' as const, tune: tune('cached', store) };
+    const trainer = createTrainer(gpu(), config, options);
+    try {
+      const report = (await trainer.plan('train', config.batchSize)).tuning;
+      const timed = report?.products.filter((p) => p.source === 'timed') ?? [];
+      expect(timed.length).toBeGreaterThan(0);
+      for (const p of timed) {
+        expect(p.choice).toBe('workgroupTile');
+        expect(p.candidates?.map((c) => c.choice)).toEqual(['workgroupTile']);
+      }
+      // Stored apart: the open race's entries are still the ones it stored.
+      expect(store.text).toContain('"workgroupTile only; ');
+      expect(store.text).toContain('"choice": "registerTile 4x8"');
+    } finally {
+      trainer.destroy();
+    }
+  });
+
   it('leaves a store it cannot read as it is and still tunes', async () => {
     const store = memoryStore('not a cache {');
     const { trainer, report } = await tunedPlan(tune('cached', store));
@@ -158,6 +181,18 @@ describe('tuning a plan', () => {
       expect(report.products.some((p) => p.source === 'timed')).toBe(true);
       expect(store.writes).toBe(0);
       expect(store.text).toBe('not a cache {');
+    } finally {
+      trainer.destroy();
+    }
+  });
+
+  it('still compiles when the store cannot be written, and says the choices were not kept', async () => {
+    const store = memoryStore();
+    store.write = () => Promise.reject(new Error('EROFS: read-only file system'));
+    const { trainer, report } = await tunedPlan(tune('full', store));
+    try {
+      expect(report.stored).toBe('not kept: EROFS: read-only file system');
+      expect(report.products.some((p) => p.source === 'timed')).toBe(true);
     } finally {
       trainer.destroy();
     }
