@@ -6,28 +6,27 @@
  * Per product (largest first, within a time budget; products under MIN_FLOPS keep the default):
  * 1. Candidates: the variants the device can run (registerTile in several workgroup shapes,
  *    workgroupTile, subgroupTile in several widths when the device has subgroups; naive never
- *    wins and is not timed), deduplicated by the kernel they dispatch. A plan given a fixed
- *    matmulVariant only varies that variant's shape.
+ *    wins and is not timed), deduplicated by the kernel they dispatch; first each variant in its
+ *    default shape, then the other shapes of the variants within STAGE_FACTOR of the best. A plan
+ *    given a fixed matmulVariant only varies that variant's shape.
  * 2. Each must agree with the CPU twin on a small case that reaches the same kernel (same entry
- *    point and constants), then with the default's output on the product's own shape.
+ *    point and constants), then with the default's output on the product's own shape
+ *    (./tuneChecks.ts).
  * 3. Timing: one sample screens out candidates over 1.5x the best so far; the rest get the median
- *    of five. The fastest wins, the default on a tie.
+ *    of SAMPLES, and must beat the best by MARGIN to replace it.
  * Timing runs on fresh random tensors of the product's sizes and offsets, never on the plan's
  * (which do not exist yet), so tuning changes no parameter.
  */
-import { compareClose, describeCloseness, dotAtol } from '../base/compare';
-import { randomFloats } from '../base/random';
-import { createTensor, readFloat32, writeTensor } from '../gpu/buffers';
+import { readFloat32 } from '../gpu/buffers';
 import type { Gpu } from '../gpu/device';
 import { platformStore } from '../gpu/device';
-import { runCalls, type KernelCall } from '../gpu/dispatch';
+import type { KernelCall } from '../gpu/dispatch';
 import type { StoredText } from '../gpu/platform';
 import type { GpuTensor } from '../gpu/tensor';
 import { median, timeCalls } from '../gpu/timing';
 import {
   choiceName,
   matmul,
-  matmulCpu,
   matmulFlops,
   matmulShader,
   matmulStrides,
@@ -37,6 +36,7 @@ import {
   type MatmulChooser,
   type MatmulVariant,
 } from '../kernels/index';
+import { agreesWithTwin, differsFromDefault, freshTensors } from './tuneChecks';
 import {
   TUNE_CACHE_NAME,
   deviceKey,
@@ -425,10 +425,6 @@ function kernelIdentity(call: KernelCall): string {
   return `${call.shader.name}.${call.entryPoint} ${JSON.stringify(call.constants ?? {})} ${call.workgroups.join(',')}`;
 }
 
-function kernelOnly(call: KernelCall): string {
-  return `${call.shader.name}.${call.entryPoint} ${JSON.stringify(call.constants ?? {})}`;
-}
-
 /** Samples timed per finalist (the default included): their median decides. */
 const SAMPLES = 5;
 /** Products whose default takes LONG_MS or more get LONG_SAMPLES: their medians vary less. */
@@ -447,144 +443,6 @@ async function timeCandidate(
 ): Promise<{ ms: number; samples: number[] }> {
   const r = await timeCalls(gpu, [call], how);
   return { ms: r.medianMs, samples: r.samplesMs };
-}
-
-/** Values of a product's inputs: uniform in [-1, 1], so dotAtol bounds float32 rounding. */
-const DATA_SEED = 20261204;
-
-/**
- * Fresh buffers for a product's tensors, each as long as the traced view's end, filled with
- * random values; `views` are the traced views moved onto them (offsets kept, so vec4 alignment
- * and the dispatched kernel are the plan's).
- */
-function freshTensors(gpu: Gpu, args: MatmulArgs<GpuTensor>) {
-  const made: GpuTensor[] = [];
-  const move = (t: GpuTensor, seed: number): GpuTensor => {
-    const elements = (t.byteOffset + t.byteLength) / 4;
-    const fresh = createTensor(gpu, [elements], { label: 'tuner' });
-    writeTensor(gpu, fresh, randomFloats(elements, seed));
-    made.push(fresh);
-    return { ...t, buffer: fresh.buffer };
-  };
-  const views = {
-    a: move(args.a, DATA_SEED),
-    b: move(args.b, DATA_SEED + 1),
-    out: move(args.out, DATA_SEED + 2),
-    ...(args.bias ? { bias: move(args.bias, DATA_SEED + 3) } : {}),
-  };
-  return { views, destroy: () => made.forEach((t) => t.buffer.destroy()) };
-}
-
-/** Terms per output: K, times the batch when batches are summed. */
-function termsPerOutput(args: { K: number; batch?: number; sumBatches?: boolean }): number {
-  return args.K * (args.sumBatches ? (args.batch ?? 1) : 1);
-}
-
-/**
- * The output a candidate's screen run left on the product's own shape, against the default's.
- * Each is within dotAtol of the exact sums (inputs in [-1, 1]), so they differ by at most twice
- * that; a wrong index or a lost tile is off by the size of an output (about √terms).
- */
-async function differsFromDefault(
-  gpu: Gpu,
-  args: MatmulArgs<GpuTensor>,
-  reference: Float32Array,
-): Promise<string | undefined> {
-  const tol = { atol: 2 * dotAtol(termsPerOutput(args)), rtol: 0 };
-  const got = await readFloat32(gpu, args.out);
-  const problem = describeCloseness(compareClose(got, reference, tol), tol);
-  return problem && `differs from the default: ${problem.split('\n')[0] ?? ''}`;
-}
-
-/** Sizes of the small case: each at most SMALL + 3, with its remainder mod 4 kept. */
-const SMALL = 68;
-
-function smallSize(x: number): number {
-  return x <= SMALL + 3 ? x : SMALL + (x % 4);
-}
-
-const twinChecks = new WeakMap<Gpu, Map<string, Promise<string | undefined>>>();
-
-/**
- * The candidate's kernel against the CPU twin (float64 sums) on a small case with the product's
- * flags, remainders mod 4 and broadcasts, which must reach the same entry point and constants;
- * undefined when it agrees. Remembered per device and kernel.
- */
-async function agreesWithTwin(
-  gpu: Gpu,
-  args: MatmulArgs<GpuTensor>,
-  candidate: Candidate,
-): Promise<string | undefined> {
-  const id = kernelOnly(candidate.call);
-  const memo = twinChecks.get(gpu) ?? new Map<string, Promise<string | undefined>>();
-  twinChecks.set(gpu, memo);
-  let check = memo.get(id);
-  if (!check) {
-    check = smallTwinCheck(gpu, args, candidate);
-    memo.set(id, check);
-  }
-  return check;
-}
-
-async function smallTwinCheck(
-  gpu: Gpu,
-  args: MatmulArgs<GpuTensor>,
-  candidate: Candidate,
-): Promise<string | undefined> {
-  const s = matmulStrides(args);
-  const [M, N, K] = [smallSize(args.M), smallSize(args.N), smallSize(args.K)];
-  const batch = Math.min(s.batch, 3);
-  const host = {
-    M,
-    N,
-    K,
-    batch,
-    aBatchStride: s.aBatchStride === 0 ? 0 : M * K,
-    bBatchStride: s.bBatchStride === 0 ? 0 : K * N,
-    ...flagsOf(args),
-  };
-  const count = (stride: number, size: number): number => (batch - 1) * stride + size;
-  const a = randomFloats(count(host.aBatchStride, M * K), DATA_SEED + 4);
-  const b = randomFloats(count(host.bBatchStride, K * N), DATA_SEED + 5);
-  const bias = args.bias ? randomFloats(args.biasMode === 'row' ? M : N, DATA_SEED + 6) : undefined;
-  const outCount = args.sumBatches ? M * N : batch * M * N;
-  const upload = (data: Float32Array): GpuTensor => {
-    const t = createTensor(gpu, [data.length], { label: 'tuner check' });
-    writeTensor(gpu, t, data);
-    return t;
-  };
-  const tensors = {
-    a: upload(a),
-    b: upload(b),
-    out: upload(new Float32Array(outCount).fill(NaN)),
-    ...(bias ? { bias: upload(bias) } : {}),
-  };
-  try {
-    const call = matmul({ ...host, ...tensors }, candidate.choice);
-    if (kernelOnly(call) !== kernelOnly(candidate.call))
-      return `no small case reaches ${kernelOnly(candidate.call)}`;
-    await runCalls(gpu, [call]);
-    const want = new Float32Array(outCount);
-    matmulCpu({ ...host, a, b, out: want, ...(bias ? { bias } : {}) });
-    const tol = { atol: dotAtol(termsPerOutput(host)), rtol: 0 };
-    const got = await readFloat32(gpu, tensors.out);
-    const problem = describeCloseness(compareClose(got, want, tol), tol);
-    return problem && `differs from the CPU twin: ${problem.split('\n')[0] ?? ''}`;
-  } catch (e) {
-    return `does not run: ${(e as Error).message}`;
-  } finally {
-    for (const t of Object.values(tensors)) t.buffer.destroy();
-  }
-}
-
-function flagsOf(args: MatmulArgs<GpuTensor>) {
-  return {
-    ...(args.transA ? { transA: true } : {}),
-    ...(args.transB ? { transB: true } : {}),
-    ...(args.sumBatches ? { sumBatches: true } : {}),
-    ...(args.biasMode ? { biasMode: args.biasMode } : {}),
-    activation: args.activation ?? 'none',
-  };
 }
 
 /**
