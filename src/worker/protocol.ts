@@ -4,7 +4,7 @@
  * sends progress messages for a running `train` request. Everything crosses by structured clone;
  * big byte arrays (datasets, weights, predictions) are transferred, not copied.
  */
-import type { AdapterSummary, MemoryReport } from '../core';
+import type { AdapterSummary, MemoryReport, TuningReport } from '../core';
 import type { Dataset } from '../data/datasets';
 import type { ModelConfig, TrainConfig } from '../models/config';
 
@@ -19,6 +19,8 @@ export interface WorkerModel {
   memory: MemoryReport;
   /** Parameters in state_dict order (PyTorch's names and shapes). */
   parameters: { name: string; shape: number[] }[];
+  /** What the autotuner chose for the training step: on a hardware adapter only (serve.ts). */
+  tuning?: TuningReport;
 }
 
 /** One training step done in the worker, as sent to the page. */

@@ -84,7 +84,11 @@ class TrainerHost {
     await this.stop();
     return this.exclusive(async () => {
       this.dropTrainer();
-      const trainer = createTrainer(gpu, full);
+      // A GPU times its products in well under a second and keeps the choices (IndexedDB); on a
+      // software adapter timing would hold the first start for up to the tuner's 20 s budget,
+      // and its defaults were measured there (docs/executor.md, Autotuning).
+      const tune = { mode: gpu.adapter.isSoftware ? ('off' as const) : ('cached' as const) };
+      const trainer = createTrainer(gpu, full, { tune });
       this.trainer = trainer;
       this.config = full;
       const plan = await trainer.plan('train', full.batchSize);
@@ -92,7 +96,8 @@ class TrainerHost {
         name,
         shape: [...p.spec.shape],
       }));
-      return { adapter: gpu.adapter, config: full, memory: plan.memory, parameters };
+      const tuning = plan.tuning ? { tuning: plan.tuning } : {};
+      return { adapter: gpu.adapter, config: full, memory: plan.memory, parameters, ...tuning };
     });
   }
 

@@ -123,6 +123,8 @@ describe('TrainerWorker over a MessageChannel', () => {
       'fc1.bias',
     ]);
     expect(model.memory.total).toBeGreaterThan(0);
+    // Tuned on a GPU only: a software adapter keeps its measured defaults (see serve.ts).
+    expect(model.tuning === undefined).toBe(model.adapter.isSoftware);
     await client.setData({ train: { ...train, images: train.images.slice() }, test });
     const seen: TrainProgress[] = [];
     const result = await client.train({ steps: 9 }, (p) => seen.push(p));
