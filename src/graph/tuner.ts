@@ -434,7 +434,7 @@ const LONG_SAMPLES = 3;
  * A finalist must beat the best so far by this fraction to replace it: on lavapipe the same
  * kernel's median moves by a few percent between runs, and the default was chosen by measurement.
  */
-const MARGIN = 0.03;
+export const MARGIN = 0.03;
 
 async function timeCandidate(
   gpu: Gpu,
