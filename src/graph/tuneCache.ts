@@ -10,6 +10,7 @@
  *     "devices": { "<device key>": { "<product key>": { "choice": "registerTile 8x4",
  *                                                        "ms": 12.1, "defaultMs": 15.3 } } } }
  */
+import { isRecord } from '../base/json';
 import type { StoredText } from '../gpu/platform';
 import type { AdapterSummary } from '../gpu/device';
 import { choiceName, type MatmulChoice, type MatmulVariant } from '../kernels/index';
@@ -112,10 +113,6 @@ export function parseTuneFile(text: string): TuneFile | string {
     );
   }
   return { format: FORMAT, version: VERSION, devices };
-}
-
-function isRecord(x: unknown): x is Record<string, unknown> {
-  return typeof x === 'object' && x !== null && !Array.isArray(x);
 }
 
 function isStoredChoice(x: unknown): x is StoredChoice {

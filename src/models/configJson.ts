@@ -2,6 +2,7 @@
  * Reading a JSON config file: every key checked against the TrainConfig it fills, partial objects
  * merged over the defaults, errors naming the key path ("model.layers[2].kernel: ...").
  */
+import { isRecord } from '../base/json';
 import {
   LR_SCHEDULE_KINDS,
   OPTIMIZER_KINDS,
@@ -34,10 +35,6 @@ import {
 /** Reads one value at `path`; `base` is the default it replaces (objects merge into it). */
 type Read<T> = (v: unknown, path: string, base: T) => T;
 type Spec<T> = { [K in keyof T]-?: Read<T[K]> };
-
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
 
 /** A key as a key path shows it: bare when it looks like one, else quoted and cut (show). */
 function keyLabel(key: string): string {

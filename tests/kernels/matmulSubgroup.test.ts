@@ -1,12 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import { ResourceType } from 'wgsl_reflect/wgsl_reflect.module.js';
-import type { KernelCall } from '../../src/gpu/dispatch';
 import { ShadergradError } from '../../src/base/errors';
 import { readBytes } from '../../src/gpu/buffers';
 import { reflectBindings, reflectShader } from '../../src/gpu/pipelines';
 import type { GpuTensor } from '../../src/gpu/tensor';
 import { kernelFamilies } from '../../src/kernels/index';
-import { matmul, preferredMatmulVariant, type MatmulVariant } from '../../src/kernels/matmul';
+import {
+  matmul,
+  preferredMatmulVariant,
+  type MatmulChoice,
+  type MatmulVariant,
+} from '../../src/kernels/matmul';
 import { matmulStrides } from '../../src/kernels/matmul.cpu';
 import {
   matmulSubgroupFamily,
@@ -20,8 +24,6 @@ import { randomFloats } from '../../src/base/random';
 import { guardedOutput } from '../helpers/sentinel';
 
 const SUBGROUP_ENTRY = 'matmulSubgroupTile';
-/** Columns of C per invocation in matmulSubgroupTile (LANE_COLS), to re-dispatch with another wgSize. */
-const LANE_COLS = 4;
 
 let subgroupSize = 0;
 const gpu = useTestGpu(async (g) => {
@@ -81,7 +83,7 @@ interface Case extends Omit<MatmulArgs<never>, 'a' | 'b' | 'out' | 'bias'> {
 }
 
 /** Runs one case (optionally reshaping the call) and checks it against the twin and the guards. */
-async function checkCase(c: Case, reshape?: (call: KernelCall) => KernelCall): Promise<string> {
+async function checkCase(c: Case, choice?: MatmulChoice): Promise<string> {
   const { M, N, K } = c;
   const s = matmulStrides(c);
   const extent = (stride: number, size: number): number => (s.batch - 1) * stride + size;
@@ -100,8 +102,7 @@ async function checkCase(c: Case, reshape?: (call: KernelCall) => KernelCall): P
     out: out.tensor,
     ...(biasHost ? { bias: upload(gpu(), biasHost, [biasHost.length]) } : {}),
   };
-  const plain = matmul(args, variantHere());
-  const call = reshape ? reshape(plain) : plain;
+  const call = matmul(args, choice ?? variantHere());
   const got = await runAndRead(gpu(), call, out.tensor);
   const want = new Float32Array(outCount).fill(NaN); // gaps between strided outputs stay NaN
   matmulSubgroupCpu({
@@ -266,19 +267,12 @@ describe('matmul subgroupTile on the GPU', () => {
 // wgSize decides which subgroups exist: 32 puts several in a workgroup (the broadcast path must not
 // care which lanes land in which); below the subgroup size (8 on lavapipe) it runs stepDirect.
 describe.each([4, 16, 32])('matmulSubgroupTile with wgSize %i', (wgSize) => {
-  const withWgSize =
-    (c: Case) =>
-    (call: KernelCall): KernelCall => ({
-      ...call,
-      constants: { ...call.constants, wgSize },
-      workgroups: [call.workgroups[0], Math.ceil(c.N / (wgSize * LANE_COLS)), call.workgroups[2]],
-    });
   const picked = cases.filter((c) =>
     ['edge rows and lanes 63x68x20', 'sumBatches A·Bᵀ, strided (conv dW)'].includes(c.name),
   );
   it.each(picked)('$name matches the twin', async (c) => {
-    if (!gpu().hasSubgroups) return; // no subgroup entry point to reshape; the fallback ran above
-    expect(await checkCase(c, withWgSize(c))).toBe(SUBGROUP_ENTRY);
+    if (!gpu().hasSubgroups) return; // no subgroup entry point to size; the fallback ran above
+    expect(await checkCase(c, { variant: 'subgroupTile', wgSize })).toBe(SUBGROUP_ENTRY);
   });
 });
 
