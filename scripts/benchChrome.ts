@@ -80,6 +80,9 @@ async function main(): Promise<void> {
       console.log(
         `${r.suite.padEnd(8)} ${r.kernel.padEnd(48)} ${r.shape.padEnd(44)} ${r.medianMs.toFixed(3).padStart(10)} ms ${r.value.toFixed(2).padStart(10)} ${r.unit}`,
       );
+    // The tuned step's rows share one report: print it once.
+    const tuning = new Set(state.report.rows.flatMap((r) => r.tuning ?? []));
+    for (const line of tuning) console.log(line);
     for (const e of state.report.errors) console.error(`FAILED ${e.suite}: ${e.message}`);
     console.error(`wrote ${out}`);
     if (state.status !== 'done') process.exitCode = 1;

@@ -75,6 +75,8 @@ export interface BenchRow {
   value: number;
   unit: 'GFLOP/s' | 'GB/s' | 'samples/s';
   validation: Validation;
+  /** The autotuner's report on the timed plan (tuningLines), for rows of a tuned step. */
+  tuning?: string[];
 }
 
 export interface BenchContext {

@@ -403,7 +403,7 @@ function candidateChoices(gpu: Gpu, request: TuneRequest): MatmulChoice[] {
   const all: MatmulChoice[] = [
     { variant: request.variant },
     { variant: 'registerTile' },
-    { variant: 'workgroupTile' },
+    ...(racesWorkgroupTile(gpu) ? [{ variant: 'workgroupTile' as const }] : []),
     ...(gpu.hasSubgroups ? [{ variant: 'subgroupTile' as const }] : []),
     ...shaped('registerTile'),
     ...(gpu.hasSubgroups ? subgroup : []),
@@ -411,6 +411,16 @@ function candidateChoices(gpu: Gpu, request: TuneRequest): MatmulChoice[] {
   if (!request.fixedVariant) return all;
   if (request.variant === 'naive') return [{ variant: 'naive' }, ...shaped('naive')];
   return all.filter((c) => c.variant === request.variant);
+}
+
+/**
+ * Whether workgroupTile enters the race. Not on a CPU "GPU": there its barriers cost 2-8x the
+ * other variants on every product of the reference CNN (docs/measurements.md), so its screen never
+ * passed, yet its check and screen took 1.6-2 s of each product's tuning on SwiftShader (slow
+ * to compile, slow to run). A plan whose default or fixed variant is workgroupTile still times it.
+ */
+function racesWorkgroupTile(gpu: Gpu): boolean {
+  return !gpu.adapter.isSoftware;
 }
 
 /** The choice as it runs: a subgroupTile that fell back to registerTile is named registerTile. */

@@ -85,6 +85,8 @@ describe('bench page', () => {
     }
     const train = r.rows.filter((x) => x.suite === 'train');
     expect(train.map((x) => x.unit)).toEqual(['samples/s', 'samples/s']);
+    // The report carries the tuner's lines with the rows of the step it tuned.
+    for (const x of train) expect(x.tuning?.[0]).toMatch(/^tuning \(cached\): \d+ products timed/);
     // The table: one row per result, one header row per suite, the column headers.
     const rows = await bench.page.$$eval('#results tr', (trs) => trs.length);
     expect(rows).toBe(r.rows.length + SUITES.length + 1);
