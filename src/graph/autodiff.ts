@@ -38,6 +38,7 @@ import {
   conv2dColsShape,
   conv2dForward,
   conv2dInputGradScratch,
+  inputGradPathNote,
   dropoutBackward,
   dropoutForward,
   matmul,
@@ -140,6 +141,12 @@ const imageRules: { [K in Exclude<OpName, SequenceOp>]: OpRule<K> } = {
       const dX = ctx.inputGrad(node);
       const chunk = conv2dBatchChunk(g, features, ctx.matmulPolicy, ctx.maxBindingBytes);
       const perChunk = { ...g, N: chunk };
+      const inputScratch =
+        dX &&
+        conv2dInputGradScratch(perChunk, features, ctx.matmulPolicy, (key, shape) =>
+          ctx.scratch(node.id, key, shape),
+        );
+      if (inputScratch) ctx.note(`${name}: ${inputGradPathNote(perChunk, inputScratch)}`);
       const chunked =
         chunk < g.N
           ? {
@@ -157,14 +164,7 @@ const imageRules: { [K in Exclude<OpName, SequenceOp>]: OpRule<K> } = {
         geometry: g,
         O: features,
         batchChunk: chunk,
-        ...(dX
-          ? {
-              dX,
-              ...conv2dInputGradScratch(perChunk, features, ctx.matmulPolicy, (key, shape) =>
-                ctx.scratch(node.id, key, shape),
-              ),
-            }
-          : {}),
+        ...(dX && inputScratch ? { dX, ...inputScratch } : {}),
       };
       return [...calls, ...conv2dBackward(args, ctx.matmulPolicy)];
     },

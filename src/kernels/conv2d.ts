@@ -114,6 +114,17 @@ export function conv2dInputGradScratch<T>(
   };
 }
 
+/** The path the scratch stands for, in words: the plan's note on each convolution's dX. */
+export function inputGradPathNote<T>(
+  g: Conv2dGeometry,
+  scratch: Conv2dInputGradScratch<T>,
+): string {
+  const dCols = `[${conv2dColsShape(g).join(', ')}]`;
+  return 'implicit' in scratch
+    ? `input gradient by the implicit product, straight from the output gradient (no ${dCols} dCols)`
+    : `input gradient by matmul + col2im, through dCols ${dCols}`;
+}
+
 export function conv2dColsShape(g: Conv2dGeometry): [number, number, number] {
   return [g.N, g.C * g.KH * g.KW, g.OH * g.OW];
 }

@@ -77,6 +77,7 @@ export {
   conv2dBatchChunk,
   conv2dColsShape,
   conv2dInputGradScratch,
+  inputGradPathNote,
   usesImplicitBackwardData,
 } from './conv2d';
 export { weightCkoShape, paddedGradientShape } from './conv2dImplicit';

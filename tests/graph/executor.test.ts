@@ -248,7 +248,27 @@ describe('plans past the device limits', () => {
           `^conv2: im2col in chunks of \\d+ samples \\(the batch's \\[${batch}, 800, 196\\] would pass`,
         ),
       ),
+      expect.stringMatching(/^conv2: input gradient by /),
     ]);
     trainer.destroy();
+  });
+
+  it('say which path the input gradient of each convolution takes', async () => {
+    // conv1 reads the images, so it has no input gradient; conv2's takes the implicit product
+    // with subgroupTile (where the device has subgroups), matmul + col2im with another variant.
+    const config = { ...defaultTrainConfig(), batchSize: 2 };
+    const pathOf = async (matmulVariant: 'registerTile' | 'subgroupTile') => {
+      const trainer = createTrainer(gpu(), config, { matmulVariant });
+      const notes = (await trainer.plan('train', 2)).notes;
+      trainer.destroy();
+      return notes;
+    };
+    expect(await pathOf('registerTile')).toEqual([
+      'conv2: input gradient by matmul + col2im, through dCols [2, 800, 196]',
+    ]);
+    if (gpu().hasSubgroups)
+      expect(await pathOf('subgroupTile')).toEqual([
+        'conv2: input gradient by the implicit product, straight from the output gradient (no [2, 800, 196] dCols)',
+      ]);
   });
 });
