@@ -4,7 +4,7 @@
  * Chromium uses) and writes the page's JSON report to bench/results/chrome.json.
  *
  *   npm run bench:chrome [-- --quick --sizes 64,128 --reps 3 --warmup 1 --batch 8 --only matmul,conv
- *                            --out FILE --timeout-minutes 60]
+ *                            --tfjs 0 --out FILE --timeout-minutes 60]
  *
  * Every flag but --out and --timeout-minutes becomes the page's URL parameter of the same name.
  * Progress lines are the page's status line; the exit code is 1 if a suite failed.
@@ -15,7 +15,7 @@ import { dirname, join, resolve } from 'node:path';
 import type { BenchPageState } from '../bench/page/main';
 import { ROOT, buildPages, launchChromium, serveStatic } from './chrome';
 
-const PAGE_FLAGS = ['sizes', 'reps', 'warmup', 'batch', 'only'];
+const PAGE_FLAGS = ['sizes', 'reps', 'warmup', 'batch', 'only', 'tfjs'];
 
 function parse(argv: string[]) {
   const params = new URLSearchParams();

@@ -6,9 +6,9 @@
  * Per product (largest first, within a time budget; products under MIN_FLOPS keep the default):
  * 1. Candidates: the variants the device can run (registerTile in several workgroup shapes,
  *    workgroupTile on a GPU, subgroupTile in several widths when the device has subgroups; naive
- *    never wins and is not timed), deduplicated by the kernel they dispatch; first each variant in its
- *    default shape, then the other shapes of the variants within STAGE_FACTOR of the best. A plan
- *    given a fixed matmulVariant only varies that variant's shape.
+ *    never wins and is not timed), deduplicated by the kernel they dispatch; first each variant
+ *    in its default shape, then the other shapes of the variants within STAGE_FACTOR of the
+ *    best. A plan given a fixed matmulVariant only varies that variant's shape.
  * 2. Each must agree with the CPU twin on a small case that reaches the same kernel (same entry
  *    point and constants), then with the default's output on the product's own shape
  *    (./tuneChecks.ts).
@@ -285,6 +285,7 @@ async function tuneProduct(
     const rest = await timeCandidate(gpu, first.call, { warmup: 0, samples: samples - 1 });
     const defaultMs = median([screen, ...rest.samples]);
     const race: Race = {
+      defaultMs,
       live,
       reference: await readFloat32(gpu, live.out),
       screened: [],
@@ -293,14 +294,13 @@ async function tuneProduct(
     };
     const others = candidates.slice(1);
     for (const c of others.filter((c) => !c.shaped)) await screenCandidate(gpu, c, race);
-    const fastest = (): number => Math.min(defaultMs, ...race.screened.map((x) => x.screen));
     for (const c of others.filter((c) => c.shaped)) {
       const variantMs = race.variantMs.get(c.choice.variant) ?? Infinity;
-      if (variantMs <= STAGE_FACTOR * fastest()) await screenCandidate(gpu, c, race);
+      if (variantMs <= STAGE_FACTOR * fastestSoFar(race)) await screenCandidate(gpu, c, race);
     }
     let best = { choice: first.choice, ms: defaultMs };
     const ranked = race.screened
-      .filter((x) => x.screen <= SCREEN_FACTOR * fastest())
+      .filter((x) => x.screen <= SCREEN_FACTOR * fastestSoFar(race))
       .sort((a, b) => a.screen - b.screen);
     for (const [i, { candidate, screen }] of ranked.entries()) {
       if (i >= FINALISTS) {
@@ -324,6 +324,8 @@ async function tuneProduct(
 
 /** A product's race so far: the default's output, each candidate's screen, the report's rows. */
 interface Race {
+  /** The default's median. */
+  defaultMs: number;
   live: MatmulArgs<GpuTensor>;
   reference: Float32Array;
   /** Candidates that passed their checks, with their screening run. */
@@ -331,6 +333,11 @@ interface Race {
   rows: NonNullable<TunedProduct['candidates']>;
   /** Each variant's time in its default shape (the default's median, the others' screen). */
   variantMs: Map<MatmulVariant, number>;
+}
+
+/** The best time so far: the default's median or a screen that passed the checks. */
+function fastestSoFar(race: Race): number {
+  return Math.min(race.defaultMs, ...race.screened.map((x) => x.screen));
 }
 
 /**
@@ -352,8 +359,7 @@ async function screenCandidate(gpu: Gpu, c: Candidate, race: Race): Promise<void
     return;
   }
   if (!c.shaped) race.variantMs.set(c.choice.variant, screen);
-  const best = Math.min(...race.variantMs.values(), ...race.screened.map((x) => x.screen));
-  if (screen > SCREEN_FACTOR * best) {
+  if (screen > SCREEN_FACTOR * fastestSoFar(race)) {
     race.rows.push({ choice: c.name, ms: screen, rejected: `over ${SCREEN_FACTOR}x the best` });
     return;
   }
