@@ -24,6 +24,7 @@ import { elementCount, tensorByteLength, type DType, type GpuTensor } from '../g
 import {
   addAccumulate,
   preferredMatmulVariant,
+  type InputGradPath,
   type MatmulPolicy,
   type MatmulVariant,
 } from '../kernels/index';
@@ -322,8 +323,15 @@ export async function compilePlan(
     traceWith(recorder);
     const request = {
       products: recorder.products,
+      convs: recorder.convs,
       variant,
       fixedVariant: options.matmulVariant !== undefined,
+      // A third trace when a convolution's dX path changed: its products change with it.
+      retrace: (paths: ReadonlyMap<string, InputGradPath>) => {
+        const again = new ProductRecorder(variant, paths);
+        traceWith(again);
+        return again.products;
+      },
     };
     ({ chooser: policy, report: tuning } = await tuneProducts(gpu, request, options.tune));
   }

@@ -1,19 +1,25 @@
 /**
  * The autotuner's memory: which choice won for each product on each device, kept between runs
  * (a JSON file in the user's cache folder in Node, IndexedDB in a browser; platform.ts). Devices
- * are told apart by what the adapter reports and by a hash of the matmul shaders' code, so a
- * driver or kernel change starts afresh. A file that is not a tune cache is reported and left as
+ * are told apart by what the adapter reports and by a hash of the tuned shaders' code (matmul and
+ * the convolution paths'), so a driver or kernel change starts afresh. A file that is not a tune cache is reported and left as
  * it is: the run tunes in memory and writes nothing over it.
  *
  * Format (version 1):
  *   { "format": "shadergrad-tune", "version": 1,
  *     "devices": { "<device key>": { "<product key>": { "choice": "registerTile 8x4",
- *                                                        "ms": 12.1, "defaultMs": 15.3 } } } }
+ *                                                        "ms": 12.1, "defaultMs": 15.3 },
+ *                                    "conv dX [...] batch 64": { "choice": "im2col", ... } } } }
  */
 import { isRecord } from '../base/json';
 import type { StoredText } from '../gpu/platform';
 import type { AdapterSummary } from '../gpu/device';
-import { choiceName, type MatmulChoice, type MatmulVariant } from '../kernels/index';
+import {
+  INPUT_GRAD_PATHS,
+  choiceName,
+  type MatmulChoice,
+  type MatmulVariant,
+} from '../kernels/index';
 
 export const TUNE_CACHE_NAME = 'tune';
 const FORMAT = 'shadergrad-tune';
@@ -119,7 +125,7 @@ function isStoredChoice(x: unknown): x is StoredChoice {
   return (
     isRecord(x) &&
     typeof x.choice === 'string' &&
-    parseChoice(x.choice) !== undefined &&
+    (parseChoice(x.choice) !== undefined || INPUT_GRAD_PATHS.some((p) => p === x.choice)) &&
     typeof x.ms === 'number' &&
     typeof x.defaultMs === 'number'
   );

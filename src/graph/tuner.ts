@@ -23,20 +23,24 @@ import { platformStore } from '../gpu/device';
 import type { KernelCall } from '../gpu/dispatch';
 import type { StoredText } from '../gpu/platform';
 import type { GpuTensor } from '../gpu/tensor';
-import { median, timeCalls } from '../gpu/timing';
+import { median } from '../gpu/timing';
 import {
   choiceName,
+  conv2dIm2colShader,
+  conv2dImplicitShader,
   matmul,
   matmulFlops,
   matmulShader,
-  matmulStrides,
   matmulSubgroupShader,
+  type InputGradPath,
   type MatmulArgs,
   type MatmulChoice,
-  type MatmulChooser,
   type MatmulVariant,
 } from '../kernels/index';
 import { agreesWithTwin, differsFromDefault, freshTensors } from './tuneChecks';
+import { TunedChooser, productKey, type ConvShape } from './tuneChoosers';
+import { choosePaths, defaultInputGradPath } from './tuneConv';
+import { MARGIN, timeCandidate, timeDefault } from './tuneTiming';
 import {
   TUNE_CACHE_NAME,
   deviceKey,
@@ -45,6 +49,9 @@ import {
   saveChoices,
   type StoredChoice,
 } from './tuneCache';
+
+export { MARGIN } from './tuneTiming';
+export { ProductRecorder, TunedChooser, productKey } from './tuneChoosers';
 
 /**
  * off: the adapter's default variant, nothing timed. cached: stored choices where the cache has
@@ -115,44 +122,18 @@ export const REGISTER_SHAPES: readonly (readonly [number, number])[] = [
 ];
 const SUBGROUP_WIDTHS = [8, 16, 32];
 
-/** The key of a product: everything that decides the kernel's work (sizes, layout, epilogue). */
-export function productKey(args: MatmulArgs<GpuTensor>): string {
-  const s = matmulStrides(args);
-  const ops = `${args.transA ? 'T' : 'N'}${args.transB ? 'T' : 'N'}`;
-  const sum = args.sumBatches ? ' summed' : '';
-  const epilogue = `${args.bias ? `bias ${args.biasMode ?? '?'}` : 'no bias'}, ${args.activation ?? 'none'}`;
-  const aligned = `${args.a.byteOffset % 16},${args.b.byteOffset % 16}`;
-  return `${ops} M${args.M} K${args.K} N${args.N} batch ${s.batch}${sum} strides ${s.aBatchStride},${s.bBatchStride},${s.outBatchStride}; ${epilogue}; offsets ${aligned}`;
-}
-
-/** A chooser that answers the default and remembers every distinct product it was asked about. */
-export class ProductRecorder implements MatmulChooser {
-  readonly products = new Map<string, MatmulArgs<GpuTensor>>();
-  constructor(readonly variant: MatmulVariant) {}
-  choose(args: MatmulArgs<GpuTensor>): MatmulChoice {
-    const key = productKey(args);
-    if (!this.products.has(key)) this.products.set(key, args);
-    return { variant: this.variant };
-  }
-}
-
-/** A chooser answering from the tuner's table, the default for any product not in it. */
-export class TunedChooser implements MatmulChooser {
-  constructor(
-    readonly variant: MatmulVariant,
-    private readonly table: ReadonlyMap<string, MatmulChoice>,
-  ) {}
-  choose(args: MatmulArgs<GpuTensor>): MatmulChoice {
-    return this.table.get(productKey(args)) ?? { variant: this.variant };
-  }
-}
-
 /** What the plan's compiler knows about the products and the default. */
 export interface TuneRequest {
   products: ReadonlyMap<string, MatmulArgs<GpuTensor>>;
   variant: MatmulVariant;
   /** Only this variant's shapes are tried (the plan was given a matmulVariant). */
   fixedVariant: boolean;
+  /** Convolutions whose input gradient was asked about (by inputGradKey), for the path race. */
+  convs?: ReadonlyMap<string, ConvShape>;
+  /** The products again once paths are chosen: the im2col path adds one. */
+  retrace?: (
+    paths: ReadonlyMap<string, InputGradPath>,
+  ) => ReadonlyMap<string, MatmulArgs<GpuTensor>>;
 }
 
 /** Tunes the products (see the header) and returns the chooser for the plan and the report. */
@@ -163,7 +144,12 @@ export async function tuneProducts(
 ): Promise<{ chooser: TunedChooser; report: TuningReport }> {
   const started = performance.now();
   const store = options.store ?? platformStore;
-  const device = deviceKey(gpu.adapter, [matmulShader.code, matmulSubgroupShader.code]);
+  const device = deviceKey(gpu.adapter, [
+    matmulShader.code,
+    matmulSubgroupShader.code,
+    conv2dImplicitShader.code,
+    conv2dIm2colShader.code,
+  ]);
   // A host's device without adapter information could be any GPU: its choices are not kept.
   const known = gpu.adapter.kind !== 'unknown';
   const loaded = known
@@ -171,9 +157,25 @@ export async function tuneProducts(
     : { choices: new Map<string, StoredChoice>(), readOnlyBecause: 'the adapter is unknown' };
   const table = new Map<string, MatmulChoice>();
   const fresh = new Map<string, StoredChoice>();
-  const products: TunedProduct[] = [];
   const budget = options.budgetMs ?? DEFAULT_BUDGET_MS;
-  const ordered = [...request.products].sort(([, a], [, b]) => matmulFlops(b) - matmulFlops(a));
+  const minFlops = options.minFlops ?? MIN_FLOPS;
+  // Paths first: a convolution whose dX takes matmul + col2im adds a product to the plan.
+  const { paths, entries: products } = request.fixedVariant
+    ? { paths: new Map<string, InputGradPath>(), entries: [] }
+    : await choosePaths(request.convs ?? new Map(), {
+        gpu,
+        variant: request.variant,
+        mode: options.mode,
+        stored: loaded.choices,
+        fresh,
+        minFlops,
+        overBudget: () => elapsed(started) > budget,
+        ...(options.log ? { log: options.log } : {}),
+      });
+  const unchanged = [...paths].every(([, p]) => p === defaultInputGradPath(request.variant));
+  const chosen = unchanged || !request.retrace ? request.products : request.retrace(paths);
+  const ordered = [...chosen].sort(([, a], [, b]) => matmulFlops(b) - matmulFlops(a));
+  const total = products.length + ordered.length;
   for (const [key, args] of ordered) {
     const flops = matmulFlops(args);
     const base = { key, flops };
@@ -187,19 +189,12 @@ export async function tuneProducts(
       continue;
     }
     const defaultChoice = { variant: request.variant };
-    const source =
-      flops < (options.minFlops ?? MIN_FLOPS)
-        ? 'small'
-        : elapsed(started) > budget
-          ? 'budget'
-          : undefined;
+    const source = flops < minFlops ? 'small' : elapsed(started) > budget ? 'budget' : undefined;
     if (source) {
       products.push({ ...base, ...labelled(args, defaultChoice), source });
       continue;
     }
-    options.log?.(
-      `tuning ${products.length + 1}/${ordered.length}: ${matmul(args, request.variant).label}`,
-    );
+    options.log?.(`tuning ${products.length + 1}/${total}: ${matmul(args, request.variant).label}`);
     const result = await tuneProduct(gpu, args, request);
     table.set(key, result.choice);
     fresh.set(storeKey, {
@@ -223,7 +218,7 @@ export async function tuneProducts(
       (e: unknown) => `not kept: ${e instanceof Error ? e.message : String(e)}`,
     );
   return {
-    chooser: new TunedChooser(request.variant, table),
+    chooser: new TunedChooser(request.variant, table, paths),
     report: {
       mode: options.mode,
       variant: request.variant,
@@ -280,10 +275,7 @@ async function tuneProduct(
     const candidates = distinctCandidates(gpu, live, request);
     const [first] = candidates;
     if (!first) throw new Error(`tuner: no candidate for ${productKey(args)}`);
-    const screen = (await timeCandidate(gpu, first.call, { warmup: 1, samples: 1 })).ms;
-    const samples = screen < LONG_MS ? SAMPLES : LONG_SAMPLES;
-    const rest = await timeCandidate(gpu, first.call, { warmup: 0, samples: samples - 1 });
-    const defaultMs = median([screen, ...rest.samples]);
+    const { ms: defaultMs, samples } = await timeDefault(gpu, [first.call]);
     const race: Race = {
       defaultMs,
       live,
@@ -311,7 +303,7 @@ async function tuneProduct(
         });
         continue;
       }
-      const more = await timeCandidate(gpu, candidate.call, { warmup: 0, samples: samples - 1 });
+      const more = await timeCandidate(gpu, [candidate.call], { warmup: 0, samples: samples - 1 });
       const ms = median([screen, ...more.samples]);
       race.rows.push({ choice: candidate.name, ms });
       if (ms < (1 - MARGIN) * best.ms) best = { choice: candidate.choice, ms };
@@ -353,7 +345,7 @@ async function screenCandidate(gpu: Gpu, c: Candidate, race: Race): Promise<void
   let screen: number;
   try {
     // No warm-up: the twin check already compiled and ran this pipeline.
-    screen = (await timeCandidate(gpu, c.call, { warmup: 0, samples: 1 })).ms;
+    screen = (await timeCandidate(gpu, [c.call], { warmup: 0, samples: 1 })).ms;
   } catch (e) {
     race.rows.push({ choice: c.name, rejected: `does not run: ${(e as Error).message}` });
     return;
@@ -456,30 +448,11 @@ function kernelIdentity(call: KernelCall): string {
   return `${call.shader.name}.${call.entryPoint} ${JSON.stringify(call.constants ?? {})} ${call.workgroups.join(',')}`;
 }
 
-/** Samples timed per finalist (the default included): their median decides. */
-const SAMPLES = 5;
 /**
  * Screened candidates that get the full median: on SwiftShader every shape of a product often
  * screens within SCREEN_FACTOR, and timing each in full took most of a product's tuning.
  */
 export const FINALISTS = 3;
-/** Products whose default takes LONG_MS or more get LONG_SAMPLES: their medians vary less. */
-const LONG_MS = 20;
-const LONG_SAMPLES = 3;
-/**
- * A finalist must beat the best so far by this fraction to replace it: on lavapipe the same
- * kernel's median moves by a few percent between runs, and the default was chosen by measurement.
- */
-export const MARGIN = 0.03;
-
-async function timeCandidate(
-  gpu: Gpu,
-  call: KernelCall,
-  how: { warmup: number; samples: number },
-): Promise<{ ms: number; samples: number[] }> {
-  const r = await timeCalls(gpu, [call], how);
-  return { ms: r.medianMs, samples: r.samplesMs };
-}
 
 /**
  * The report in lines: what was tuned and where it is kept, then one line per product that was

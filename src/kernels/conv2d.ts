@@ -71,19 +71,46 @@ export interface Conv2dGpuBackwardArgs extends Conv2dBackwardArgs<GpuTensor> {
   implicit?: { weightCko: GpuTensor; dOutPadded: GpuTensor };
 }
 
+/** How a convolution's dX runs: conv2dImplicit's product, or matmul into dCols + col2im. */
+export type InputGradPath = 'implicit' | 'im2col';
+
+export const INPUT_GRAD_PATHS: readonly InputGradPath[] = ['implicit', 'im2col'];
+
+/** A policy that also picks each convolution's dX path (the autotuner's chooser). */
+export interface InputGradChooser {
+  /** The path for this convolution, or undefined for the rule by variant. */
+  inputGradPath(g: Conv2dGeometry, O: number): InputGradPath | undefined;
+  /** Told of each convolution whose dX a plan computes (the tuner's recorder listens). */
+  computesInputGrad?(g: Conv2dGeometry, O: number): void;
+}
+
+function choosesInputGrad(
+  policy: MatmulPolicy | undefined,
+): policy is MatmulPolicy & InputGradChooser {
+  return typeof policy === 'object' && 'inputGradPath' in policy;
+}
+
+/** Whether conv2dImplicit's product can compute this convolution's dX (stride 1, O % 4 == 0). */
+export function implicitInputGradFits(g: Conv2dGeometry, O: number): boolean {
+  return implicitBackwardDataProblem(g, O, true) === undefined;
+}
+
 /**
- * Whether dX takes conv2dImplicit's product (with the subgroupTile variant, for the shapes it
- * handles: stride 1, O % 4 == 0) rather than matmul + col2im. On lavapipe it takes about half the
- * time for the reference CNN's conv2 and skips the N*R*S dCols scratch.
+ * Whether dX takes conv2dImplicit's product rather than matmul + col2im: where it fits, as the
+ * policy's chooser says, else with the subgroupTile variant. On lavapipe it takes about half the
+ * time for the reference CNN's conv2 and skips the N*R*S dCols scratch; on SwiftShader it is 1.4-2.3x
+ * slower than matmul + col2im for 8-16 input channels (docs/measurements.md), which the
+ * autotuner finds.
  */
 export function usesImplicitBackwardData(
   g: Conv2dGeometry,
   O: number,
   policy?: MatmulPolicy,
 ): boolean {
+  if (!implicitInputGradFits(g, O)) return false;
+  const chosen = choosesInputGrad(policy) ? policy.inputGradPath(g, O) : undefined;
   return (
-    policyVariant(policy) === 'subgroupTile' &&
-    implicitBackwardDataProblem(g, O, true) === undefined
+    (chosen ?? (policyVariant(policy) === 'subgroupTile' ? 'implicit' : 'im2col')) === 'implicit'
   );
 }
 
@@ -105,6 +132,7 @@ export function conv2dInputGradScratch<T>(
   policy: MatmulPolicy | undefined,
   make: (name: 'dCols' | 'weightCko' | 'dOutPadded', shape: readonly number[]) => T,
 ): Conv2dInputGradScratch<T> {
+  if (choosesInputGrad(policy)) policy.computesInputGrad?.(g, O);
   if (!usesImplicitBackwardData(g, O, policy)) return { dCols: make('dCols', conv2dColsShape(g)) };
   return {
     implicit: {
@@ -257,6 +285,15 @@ function weightsTransposeCall(
     geometry: args.geometry,
     O: args.O,
   });
+}
+
+/**
+ * The calls that compute dX alone, with the weight transpose the implicit product needs: what the
+ * autotuner times to pick a path (conv2dBackward interleaves them with dWeight's).
+ */
+export function conv2dInputGrad(args: Conv2dGpuBackwardArgs, policy?: MatmulPolicy): KernelCall[] {
+  const transpose = args.dX && args.implicit ? [weightsTransposeCall(args, args.implicit)] : [];
+  return [...transpose, ...inputGradCalls(args, policy)];
 }
 
 /** dX for the args' samples: the implicit product (weightCko already written) or matmul + col2im. */

@@ -14,6 +14,7 @@ import {
   MARGIN,
   tuningLines,
   type TuneOptions,
+  type TunedProduct,
   type TuningReport,
 } from '../../src/graph/tuner';
 import { randomFloats, randomInts } from '../../src/base/random';
@@ -47,6 +48,18 @@ const tune = (mode: TuneOptions['mode'], store: StoredText): TuneOptions => ({
   // No budget in the way: how many products get timed must not depend on the machine's load.
   budgetMs: 600_000,
 });
+
+/** A report entry for a convolution's input-gradient path rather than a product. */
+function isPath(p: TunedProduct): boolean {
+  return p.key.startsWith('conv dX');
+}
+
+/** The plan note of conv2's path (src/kernels/conv2d.ts inputGradPathNote). */
+function pathNote(path: string): RegExp {
+  return path === 'implicit'
+    ? /^conv2: input gradient by the implicit product/
+    : /^conv2: input gradient by matmul \+ col2im/;
+}
 
 async function tunedPlan(options: TuneOptions) {
   const trainer = createTrainer(gpu(), config, { tune: options });
@@ -88,13 +101,14 @@ describe('choice names and the cache file', () => {
         devices: {
           d: {
             good: { choice: 'registerTile 8x4', ms: 1, defaultMs: 2 },
+            path: { choice: 'im2col', ms: 1, defaultMs: 2 },
             unknown: { choice: 'fast please', ms: 1, defaultMs: 2 },
             noTimes: { choice: 'workgroupTile' },
           },
         },
       }),
     );
-    expect(typeof file === 'object' && Object.keys(file.devices.d ?? {})).toEqual(['good']);
+    expect(typeof file === 'object' && Object.keys(file.devices.d ?? {})).toEqual(['good', 'path']);
   });
 });
 
@@ -120,6 +134,7 @@ describe('tuning a plan', () => {
           expect(r.ms ?? 0).toBeGreaterThanOrEqual((1 - MARGIN) * (p.ms ?? 0));
         // Nothing the tuner offers may disagree with the twin or the default.
         for (const r of rows) expect(r.rejected ?? '').not.toMatch(/differs|does not run/);
+        if (isPath(p)) continue; // checked in the next test
         // workgroupTile races on a GPU only: on a CPU "GPU" it never passed the screen.
         const racedWorkgroupTile = rows.some((r) => r.choice === 'workgroupTile');
         expect(racedWorkgroupTile).toBe(!gpu().adapter.isSoftware);
@@ -137,12 +152,44 @@ describe('tuning a plan', () => {
     }
   });
 
+  it("races conv2's two input-gradient paths, and the plan takes the winner or a cached path", async () => {
+    const store = memoryStore();
+    const first = await tunedPlan(tune('full', store));
+    const [path, ...others] = first.report.products.filter(isPath);
+    first.trainer.destroy();
+    // conv1 reads the images and has no input gradient: only conv2 (4 -> 8 channels) races.
+    expect(others).toEqual([]);
+    if (!path) throw new Error('no path entry');
+    expect(path.key).toBe('conv dX [4, 14, 14] -> O=8 k5x5 s1x1 p2,2 batch 8');
+    const rows = path.candidates ?? [];
+    expect(rows.map((r) => r.choice).sort()).toEqual(['im2col', 'implicit']);
+    for (const r of rows) expect(r.ms, JSON.stringify(r)).toBeGreaterThan(0);
+    expect(first.plan.notes.join('\n')).toMatch(pathNote(path.choice));
+    // The other path, as another machine might have stored it: the plan takes it, and its
+    // products (matmul + col2im adds dCols's) are timed.
+    const other = path.choice === 'implicit' ? 'im2col' : 'implicit';
+    store.text = (store.text ?? '').replace(`"choice": "${path.choice}"`, `"choice": "${other}"`);
+    const { trainer, plan, report } = await tunedPlan(tune('cached', store));
+    try {
+      expect(report.products.find(isPath)).toMatchObject({ source: 'cached', choice: other });
+      expect(plan.notes.join('\n')).toMatch(pathNote(other));
+      const dCols = /matmul\w*\.\w+( \S+)?\(Aᵀ·B, M=100 K=8 N=196, batch 8\)/;
+      expect(plan.prepared.some((c) => dCols.test(c.call.label))).toBe(other === 'im2col');
+      await trainSteps(trainer);
+    } finally {
+      trainer.destroy();
+    }
+  });
+
   it('uses cached choices as stored, times nothing, and trains bit-identically with them', async () => {
     const store = memoryStore();
     const first = await tunedPlan(tune('full', store));
     first.trainer.destroy();
     // Force one recognizable choice on every product, as another machine might have stored.
-    const forced = (store.text ?? '').replace(/"choice": "[^"]*"/g, '"choice": "registerTile 4x8"');
+    const forced = (store.text ?? '').replace(
+      /"choice": "(?!implicit"|im2col")[^"]*"/g,
+      '"choice": "registerTile 4x8"',
+    );
     store.text = forced;
     const runs = [];
     for (let i = 0; i < 2; i++) {
@@ -151,7 +198,7 @@ describe('tuning a plan', () => {
       const seconds = (performance.now() - started) / 1000;
       const cached = report.products.filter((p) => p.source === 'cached');
       expect(cached.length).toBe(first.report.products.filter((p) => p.source === 'timed').length);
-      for (const p of cached) {
+      for (const p of cached.filter((c) => !isPath(c))) {
         expect(p.choice).toBe('registerTile 4x8');
         expect(p.label).toMatch(/^matmul\.matmulRegisterTile\w* 4x8\(/);
         expect(plan.prepared.map((c) => c.call.label)).toContain(p.label);

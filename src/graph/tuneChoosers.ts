@@ -1,0 +1,81 @@
+/**
+ * The autotuner's choosers (./tuner.ts): the recorder that learns, in a first trace, which matrix
+ * products and which convolution input gradients a plan has, and the chooser that answers the
+ * second trace from the tuner's tables. Keys name what decides a kernel's work.
+ */
+import type { GpuTensor } from '../gpu/tensor';
+import {
+  matmulStrides,
+  type Conv2dGeometry,
+  type InputGradChooser,
+  type InputGradPath,
+  type MatmulArgs,
+  type MatmulChoice,
+  type MatmulChooser,
+  type MatmulVariant,
+} from '../kernels/index';
+
+/** The key of a product: everything that decides the kernel's work (sizes, layout, epilogue). */
+export function productKey(args: MatmulArgs<GpuTensor>): string {
+  const s = matmulStrides(args);
+  const ops = `${args.transA ? 'T' : 'N'}${args.transB ? 'T' : 'N'}`;
+  const sum = args.sumBatches ? ' summed' : '';
+  const epilogue = `${args.bias ? `bias ${args.biasMode ?? '?'}` : 'no bias'}, ${args.activation ?? 'none'}`;
+  const aligned = `${args.a.byteOffset % 16},${args.b.byteOffset % 16}`;
+  return `${ops} M${args.M} K${args.K} N${args.N} batch ${s.batch}${sum} strides ${s.aBatchStride},${s.bBatchStride},${s.outBatchStride}; ${epilogue}; offsets ${aligned}`;
+}
+
+/**
+ * The key of a convolution's input gradient: its shape per sample, without the batch, so that a
+ * batch taken in chunks asks about the same key for the whole batch and for a chunk.
+ */
+export function inputGradKey(g: Conv2dGeometry, O: number): string {
+  return `conv dX [${g.C}, ${g.H}, ${g.W}] -> O=${O} k${g.KH}x${g.KW} s${g.strideH}x${g.strideW} p${g.padTop},${g.padLeft}`;
+}
+
+/** A convolution whose input gradient was asked about, at the smallest batch asked for. */
+export interface ConvShape {
+  g: Conv2dGeometry;
+  O: number;
+}
+
+/**
+ * A chooser that answers the default (or the given paths) and remembers every distinct product
+ * it was asked about and every convolution whose input gradient the plan computes.
+ */
+export class ProductRecorder implements MatmulChooser, InputGradChooser {
+  readonly products = new Map<string, MatmulArgs<GpuTensor>>();
+  readonly convs = new Map<string, ConvShape>();
+  constructor(
+    readonly variant: MatmulVariant,
+    private readonly paths: ReadonlyMap<string, InputGradPath> = new Map(),
+  ) {}
+  choose(args: MatmulArgs<GpuTensor>): MatmulChoice {
+    const key = productKey(args);
+    if (!this.products.has(key)) this.products.set(key, args);
+    return { variant: this.variant };
+  }
+  inputGradPath(g: Conv2dGeometry, O: number): InputGradPath | undefined {
+    return this.paths.get(inputGradKey(g, O));
+  }
+  computesInputGrad(g: Conv2dGeometry, O: number): void {
+    const key = inputGradKey(g, O);
+    const seen = this.convs.get(key);
+    if (!seen || g.N < seen.g.N) this.convs.set(key, { g, O });
+  }
+}
+
+/** A chooser answering from the tuner's tables, the default for anything not in them. */
+export class TunedChooser implements MatmulChooser, InputGradChooser {
+  constructor(
+    readonly variant: MatmulVariant,
+    private readonly table: ReadonlyMap<string, MatmulChoice>,
+    private readonly paths: ReadonlyMap<string, InputGradPath> = new Map(),
+  ) {}
+  choose(args: MatmulArgs<GpuTensor>): MatmulChoice {
+    return this.table.get(productKey(args)) ?? { variant: this.variant };
+  }
+  inputGradPath(g: Conv2dGeometry, O: number): InputGradPath | undefined {
+    return this.paths.get(inputGradKey(g, O));
+  }
+}

@@ -1,0 +1,252 @@
+/**
+ * The autotuner's race between a convolution's two input-gradient paths (src/kernels/conv2d.ts):
+ * conv2dImplicit's product, and matmul into dCols + col2im. tuneProducts (./tuner.ts) runs it
+ * before the products, since the im2col path adds a product to the plan. Why a race: on lavapipe
+ * the implicit product is as fast or up to 2x faster at every channel count measured, while on
+ * SwiftShader it is 1.4-2.3x slower for 8-16 input channels (its 32-channel tile runs a quarter
+ * full) and even at 32 (docs/measurements.md).
+ *
+ * Per convolution: both paths must agree with the CPU twin (conv2dBackwardCpu, float64) on the
+ * same shape at batch 2, then with each other on the convolution's own shape; each is timed on
+ * fresh random tensors, the default first; the other path replaces it only when MARGIN faster.
+ */
+import { compareClose, describeCloseness, dotAtol } from '../base/compare';
+import { randomFloats } from '../base/random';
+import { createTensor, readFloat32, writeTensor } from '../gpu/buffers';
+import type { Gpu } from '../gpu/device';
+import { runCalls, type KernelCall } from '../gpu/dispatch';
+import type { GpuTensor } from '../gpu/tensor';
+import {
+  INPUT_GRAD_PATHS,
+  conv2dBackwardCpu,
+  conv2dColsShape,
+  conv2dInputGrad,
+  implicitInputGradFits,
+  paddedGradientShape,
+  weightCkoShape,
+  type Conv2dGeometry,
+  type InputGradPath,
+  type MatmulVariant,
+} from '../kernels/index';
+import { median } from '../gpu/timing';
+import type { StoredChoice } from './tuneCache';
+import type { ConvShape } from './tuneChoosers';
+import { MARGIN, timeCandidate, timeDefault } from './tuneTiming';
+import type { TuneMode, TunedProduct } from './tuner';
+
+/** The path a plan takes without tuning: the implicit product with subgroupTile (conv2d.ts). */
+export function defaultInputGradPath(variant: MatmulVariant): InputGradPath {
+  return variant === 'subgroupTile' ? 'implicit' : 'im2col';
+}
+
+/** Floating-point operations of dX: 2 per tap and output channel of every input the forward read. */
+export function inputGradFlops({ g, O }: ConvShape): number {
+  return 2 * g.N * g.OH * g.OW * O * g.C * g.KH * g.KW;
+}
+
+export interface PathResult {
+  path: InputGradPath;
+  ms: number;
+  defaultMs: number;
+  candidates: { choice: string; ms?: number; rejected?: string }[];
+}
+
+/** Times both paths of `conv` (see the header); a path that fails a check is not chosen. */
+export async function tuneInputGrad(
+  gpu: Gpu,
+  conv: ConvShape,
+  variant: MatmulVariant,
+): Promise<PathResult> {
+  const first = defaultInputGradPath(variant);
+  const other: InputGradPath = first === 'implicit' ? 'im2col' : 'implicit';
+  const rows: PathResult['candidates'] = [];
+  for (const path of [first, other]) {
+    const problem = await twinProblem(gpu, conv, path, variant);
+    if (problem) rows.push({ choice: path, rejected: problem });
+  }
+  const t = pathTensors(gpu, conv);
+  try {
+    const defaultTiming = await timeDefault(gpu, pathCalls(t, conv, first, variant));
+    const defaultMs = defaultTiming.ms;
+    const reference = await readFloat32(gpu, t.dX);
+    if (rows.length > 0) return { path: first, ms: defaultMs, defaultMs, candidates: rows };
+    rows.push({ choice: first, ms: defaultMs });
+    const calls = pathCalls(t, conv, other, variant);
+    const samples = await timeCandidate(gpu, calls, { warmup: 1, samples: defaultTiming.samples });
+    const differs = differsFrom(await readFloat32(gpu, t.dX), reference, conv);
+    if (differs) {
+      rows.push({ choice: other, rejected: differs });
+      return { path: first, ms: defaultMs, defaultMs, candidates: rows };
+    }
+    const ms = median(samples.samples);
+    rows.push({ choice: other, ms });
+    return ms < (1 - MARGIN) * defaultMs
+      ? { path: other, ms, defaultMs, candidates: rows }
+      : { path: first, ms: defaultMs, defaultMs, candidates: rows };
+  } finally {
+    t.destroy();
+  }
+}
+
+/** Terms per dX element: every output channel at every tap. */
+function termsOf({ g, O }: ConvShape): number {
+  return O * g.KH * g.KW;
+}
+
+function differsFrom(got: Float32Array, want: Float32Array, conv: ConvShape): string | undefined {
+  // Each path is within dotAtol of the exact sums (inputs in [-1, 1]), so within twice of each other.
+  const tol = { atol: 2 * dotAtol(termsOf(conv)), rtol: 0 };
+  const problem = describeCloseness(compareClose(got, want, tol), tol);
+  return problem && `differs from the default: ${problem.split('\n')[0] ?? ''}`;
+}
+
+/** Values of the inputs: uniform in [-1, 1], so dotAtol bounds float32 rounding. */
+const DATA_SEED = 20261205;
+
+/** Fresh random tensors for both paths of `conv`; x and dWeight are not read by dX's calls. */
+function pathTensors(gpu: Gpu, { g, O }: ConvShape) {
+  const made: GpuTensor[] = [];
+  const make = (shape: readonly number[], seed: number): GpuTensor => {
+    const t = createTensor(gpu, shape, { label: 'tuner' });
+    writeTensor(
+      gpu,
+      t,
+      randomFloats(
+        t.shape.reduce((a, b) => a * b, 1),
+        seed,
+      ),
+    );
+    made.push(t);
+    return t;
+  };
+  return {
+    weight: make([O, g.C, g.KH, g.KW], DATA_SEED),
+    dOut: make([g.N, O, g.OH, g.OW], DATA_SEED + 1),
+    dX: make([g.N, g.C, g.H, g.W], DATA_SEED + 2),
+    dCols: make(conv2dColsShape(g), DATA_SEED + 3),
+    weightCko: make(weightCkoShape(g, O), DATA_SEED + 4),
+    dOutPadded: make(paddedGradientShape(g, O), DATA_SEED + 5),
+    destroy: () => made.forEach((t) => t.buffer.destroy()),
+  };
+}
+
+type PathTensors = ReturnType<typeof pathTensors>;
+
+/** dX's calls by `path`, the im2col path's product with the plan's default variant. */
+function pathCalls(
+  t: PathTensors,
+  { g, O }: ConvShape,
+  path: InputGradPath,
+  variant: MatmulVariant,
+): KernelCall[] {
+  const base = {
+    x: t.dX,
+    weight: t.weight,
+    dOut: t.dOut,
+    dWeight: t.weight,
+    cols: t.dCols,
+    dX: t.dX,
+    geometry: g,
+    O,
+  };
+  const scratch =
+    path === 'implicit'
+      ? { implicit: { weightCko: t.weightCko, dOutPadded: t.dOutPadded } }
+      : { dCols: t.dCols };
+  return conv2dInputGrad({ ...base, ...scratch }, variant);
+}
+
+/** `path` against the CPU twin at batch 2; undefined when it agrees. */
+async function twinProblem(
+  gpu: Gpu,
+  conv: ConvShape,
+  path: InputGradPath,
+  variant: MatmulVariant,
+): Promise<string | undefined> {
+  const small = { g: { ...conv.g, N: 2 }, O: conv.O };
+  const t = pathTensors(gpu, small);
+  try {
+    await runCalls(gpu, pathCalls(t, small, path, variant));
+    const got = await readFloat32(gpu, t.dX);
+    const want = new Float32Array(got.length);
+    const g: Conv2dGeometry = small.g;
+    conv2dBackwardCpu({
+      x: new Float32Array(got.length),
+      weight: await readFloat32(gpu, t.weight),
+      dOut: await readFloat32(gpu, t.dOut),
+      dX: want,
+      dWeight: new Float32Array(conv.O * g.C * g.KH * g.KW),
+      geometry: g,
+      O: conv.O,
+    });
+    const tol = { atol: dotAtol(termsOf(small)), rtol: 0 };
+    const problem = describeCloseness(compareClose(got, want, tol), tol);
+    return problem && `differs from the CPU twin: ${problem.split('\n')[0] ?? ''}`;
+  } catch (e) {
+    return `does not run: ${(e as Error).message}`;
+  } finally {
+    t.destroy();
+  }
+}
+
+/** What choosePaths needs of tuneProducts: the device, the default, the cache, the budget. */
+export interface PathContext {
+  gpu: Gpu;
+  variant: MatmulVariant;
+  mode: TuneMode;
+  /** Choices read from the cache; fresh ones are added to `fresh`. */
+  stored: ReadonlyMap<string, StoredChoice>;
+  fresh: Map<string, StoredChoice>;
+  minFlops: number;
+  overBudget: () => boolean;
+  log?: (line: string) => void;
+}
+
+/**
+ * A path for each convolution whose dX can take either (largest first): the cached one, else
+ * timed (within the budget), else the default. Convolutions with one path get no entry.
+ */
+export async function choosePaths(
+  convs: ReadonlyMap<string, ConvShape>,
+  ctx: PathContext,
+): Promise<{ paths: Map<string, InputGradPath>; entries: TunedProduct[] }> {
+  const paths = new Map<string, InputGradPath>();
+  const entries: TunedProduct[] = [];
+  if (!ctx.gpu.hasSubgroups) return { paths, entries };
+  const racing = [...convs]
+    .filter(([, c]) => implicitInputGradFits(c.g, c.O))
+    .sort(([, a], [, b]) => inputGradFlops(b) - inputGradFlops(a));
+  for (const [key, conv] of racing) {
+    const storeKey = `${key} batch ${conv.g.N}`;
+    const base = { key: storeKey, flops: inputGradFlops(conv) };
+    const label = (path: InputGradPath): string =>
+      `conv2d input gradient by ${path === 'implicit' ? 'the implicit product' : 'matmul + col2im'} (${key}, batch ${conv.g.N})`;
+    const stored = ctx.mode === 'cached' ? ctx.stored.get(storeKey) : undefined;
+    const cached = INPUT_GRAD_PATHS.find((p) => p === stored?.choice);
+    if (stored && cached) {
+      paths.set(key, cached);
+      entries.push({ ...base, label: label(cached), source: 'cached', ...stored });
+      continue;
+    }
+    const fallback = defaultInputGradPath(ctx.variant);
+    const source = base.flops < ctx.minFlops ? 'small' : ctx.overBudget() ? 'budget' : undefined;
+    if (source) {
+      entries.push({ ...base, label: label(fallback), choice: fallback, source });
+      continue;
+    }
+    ctx.log?.(`tuning ${entries.length + 1}/${racing.length} paths: ${label(fallback)}`);
+    const result = await tuneInputGrad(ctx.gpu, conv, ctx.variant);
+    paths.set(key, result.path);
+    ctx.fresh.set(storeKey, { choice: result.path, ms: result.ms, defaultMs: result.defaultMs });
+    entries.push({
+      ...base,
+      label: label(result.path),
+      choice: result.path,
+      source: 'timed',
+      ms: result.ms,
+      defaultMs: result.defaultMs,
+      candidates: result.candidates,
+    });
+  }
+  return { paths, entries };
+}
