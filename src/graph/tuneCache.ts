@@ -2,8 +2,8 @@
  * The autotuner's memory: which choice won for each product on each device, kept between runs
  * (a JSON file in the user's cache folder in Node, IndexedDB in a browser; platform.ts). Devices
  * are told apart by what the adapter reports and by a hash of the tuned shaders' code (matmul and
- * the convolution paths'), so a driver or kernel change starts afresh. A file that is not a tune cache is reported and left as
- * it is: the run tunes in memory and writes nothing over it.
+ * the convolution paths'), so a driver or kernel change starts afresh. A file that is not a tune
+ * cache is reported and left as it is: the run tunes in memory and writes nothing over it.
  *
  * Format (version 1):
  *   { "format": "shadergrad-tune", "version": 1,

@@ -15,7 +15,7 @@ import { randomFloats } from '../base/random';
 import { createTensor, readFloat32, writeTensor } from '../gpu/buffers';
 import type { Gpu } from '../gpu/device';
 import { runCalls, type KernelCall } from '../gpu/dispatch';
-import type { GpuTensor } from '../gpu/tensor';
+import { elementCount, type GpuTensor } from '../gpu/tensor';
 import {
   INPUT_GRAD_PATHS,
   conv2dBackwardCpu,
@@ -39,7 +39,7 @@ export function defaultInputGradPath(variant: MatmulVariant): InputGradPath {
   return variant === 'subgroupTile' ? 'implicit' : 'im2col';
 }
 
-/** Floating-point operations of dX: 2 per tap and output channel of every input the forward read. */
+/** Floating-point operations of dX: 2 per tap and output channel of every input position. */
 export function inputGradFlops({ g, O }: ConvShape): number {
   return 2 * g.N * g.OH * g.OW * O * g.C * g.KH * g.KW;
 }
@@ -72,13 +72,13 @@ export async function tuneInputGrad(
     if (rows.length > 0) return { path: first, ms: defaultMs, defaultMs, candidates: rows };
     rows.push({ choice: first, ms: defaultMs });
     const calls = pathCalls(t, conv, other, variant);
-    const samples = await timeCandidate(gpu, calls, { warmup: 1, samples: defaultTiming.samples });
+    const timed = await timeCandidate(gpu, calls, { warmup: 1, samples: defaultTiming.samples });
     const differs = differsFrom(await readFloat32(gpu, t.dX), reference, conv);
     if (differs) {
       rows.push({ choice: other, rejected: differs });
       return { path: first, ms: defaultMs, defaultMs, candidates: rows };
     }
-    const ms = median(samples.samples);
+    const ms = median(timed.samples);
     rows.push({ choice: other, ms });
     return ms < (1 - MARGIN) * defaultMs
       ? { path: other, ms, defaultMs, candidates: rows }
@@ -94,7 +94,7 @@ function termsOf({ g, O }: ConvShape): number {
 }
 
 function differsFrom(got: Float32Array, want: Float32Array, conv: ConvShape): string | undefined {
-  // Each path is within dotAtol of the exact sums (inputs in [-1, 1]), so within twice of each other.
+  // Each path is within dotAtol of the exact sums (inputs in [-1, 1]): within twice of each other.
   const tol = { atol: 2 * dotAtol(termsOf(conv)), rtol: 0 };
   const problem = describeCloseness(compareClose(got, want, tol), tol);
   return problem && `differs from the default: ${problem.split('\n')[0] ?? ''}`;
@@ -108,14 +108,7 @@ function pathTensors(gpu: Gpu, { g, O }: ConvShape) {
   const made: GpuTensor[] = [];
   const make = (shape: readonly number[], seed: number): GpuTensor => {
     const t = createTensor(gpu, shape, { label: 'tuner' });
-    writeTensor(
-      gpu,
-      t,
-      randomFloats(
-        t.shape.reduce((a, b) => a * b, 1),
-        seed,
-      ),
-    );
+    writeTensor(gpu, t, randomFloats(elementCount(t.shape), seed));
     made.push(t);
     return t;
   };
