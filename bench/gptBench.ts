@@ -11,7 +11,7 @@
  * back (reading every timed step's loss would add a copy and a map to each timed step).
  */
 import { cliTune } from '../src/cli/tune';
-import { tuningLines, type TuneMode } from '../src/graph/tuner';
+import { tuningLines, type TuneMode } from '../src/graph/tuneReport';
 import { readFile } from 'node:fs/promises';
 import { mulberry32 } from '../src/base/random';
 import { CharVocabulary, randomWindows } from '../src/data/text';

@@ -10,7 +10,7 @@ import { parseArgs } from '../src/cli/args';
 import { createTrainer } from '../src/models/network';
 import { printProfile } from '../src/cli/profile';
 import { cliTune } from '../src/cli/tune';
-import { tuningLines } from '../src/graph/tuner';
+import { tuningLines } from '../src/graph/tuneReport';
 
 async function main(): Promise<void> {
   const cmd = parseArgs(process.argv.slice(2).filter((a) => a !== '--'));

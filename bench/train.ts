@@ -39,7 +39,7 @@ import { defaultTrainConfig, layerParamCounts, type TrainConfig } from '../src/m
 import { datasetToGpu } from '../src/models/fit';
 import { createTrainer } from '../src/models/network';
 import { cliTune } from '../src/cli/tune';
-import { tuningLines, type TuneMode } from '../src/graph/tuner';
+import { tuningLines, type TuneMode } from '../src/graph/tuneReport';
 import { loadMnist } from '../src/data/datasetsNode';
 import { printTable, progress, type Row } from './report';
 import {

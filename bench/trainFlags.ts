@@ -4,7 +4,7 @@
  * trace.
  */
 import { DEFAULT_TUNE } from '../src/cli/args';
-import { TUNE_MODES, type TuneMode } from '../src/graph/tuner';
+import { TUNE_MODES, type TuneMode } from '../src/graph/tuneReport';
 import { resolveOptimizerConfig } from '../src/kernels/index';
 import { defaultTrainConfig } from '../src/models/config';
 import { GPT_DEFAULTS, type GptConfig } from '../src/models/gpt';

@@ -14,7 +14,7 @@ import { initDevice, type Gpu } from '../src/gpu/device';
 import { profileCalls } from '../src/gpu/timing';
 import { parseArgs } from '../src/cli/args';
 import { createTrainer } from '../src/models/network';
-import { tuningLines, type TuneOptions } from '../src/graph/tuner';
+import { tuningLines, type TuneOptions } from '../src/graph/tuneReport';
 import type { StepPlan } from '../src/graph/executor';
 import type { MatmulVariant } from '../src/kernels/index';
 import type { TrainConfig } from '../src/models/config';

@@ -22,8 +22,8 @@ export { Graph } from './graph/graph';
 export type { GraphNode, OpName, ParamSpec, Conv2dOptions } from './graph/graph';
 export { compilePlan, StepPlan } from './graph/executor';
 export type { MemoryReport, PlanOptions } from './graph/executor';
-export { TUNE_MODES, tuningLines } from './graph/tuner';
-export type { TuneMode, TuneOptions, TunedProduct, TuningReport } from './graph/tuner';
+export { TUNE_MODES, tuningLines } from './graph/tuneReport';
+export type { TuneMode, TuneOptions, TunedProduct, TuningReport } from './graph/tuneReport';
 export { ParameterStore } from './graph/parameterStore';
 export {
   Trainer,

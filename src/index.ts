@@ -25,8 +25,8 @@ export type {
 } from './graph/graph';
 export { compilePlan, StepPlan } from './graph/executor';
 export type { MemoryReport, PlanOptions } from './graph/executor';
-export { TUNE_MODES, tuningLines } from './graph/tuner';
-export type { TuneMode, TuneOptions, TunedProduct, TuningReport } from './graph/tuner';
+export { TUNE_MODES, tuningLines } from './graph/tuneReport';
+export type { TuneMode, TuneOptions, TunedProduct, TuningReport } from './graph/tuneReport';
 export type { StoredText } from './gpu/platform';
 export { planMemory } from './graph/memoryPlanner';
 export { ParameterStore } from './graph/parameterStore';

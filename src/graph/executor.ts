@@ -28,7 +28,7 @@ import {
   type MatmulPolicy,
   type MatmulVariant,
 } from '../kernels/index';
-import { ProductRecorder, tuneProducts, type TuneOptions, type TuningReport } from './tuner';
+import type { TuneOptions, TuningReport } from './tuneReport';
 import { StepPlan, type MemoryReport } from './stepPlan';
 
 export { StepPlan, type MemoryReport } from './stepPlan';
@@ -318,6 +318,8 @@ export async function compilePlan(
   let policy: MatmulPolicy = variant;
   let tuning: TuningReport | undefined;
   if (options.tune && options.tune.mode !== 'off') {
+    // Loaded only here: a page that never tunes does not download the tuner.
+    const { ProductRecorder, tuneProducts } = await import('./tuner');
     // A first trace only to learn the products; the plan is traced again with the choices.
     const recorder = new ProductRecorder(variant);
     traceWith(recorder);

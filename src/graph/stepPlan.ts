@@ -6,7 +6,7 @@
 import type { Gpu } from '../gpu/device';
 import { encodeCall, releaseCall, type PreparedCall } from '../gpu/dispatch';
 import type { GpuTensor } from '../gpu/tensor';
-import type { TuningReport } from './tuner';
+import type { TuningReport } from './tuneReport';
 
 export interface MemoryReport {
   parameters: number;

@@ -32,7 +32,7 @@ import { median } from '../gpu/timing';
 import type { StoredChoice } from './tuneCache';
 import type { ConvShape } from './tuneChoosers';
 import { MARGIN, timeCandidate, timeDefault } from './tuneTiming';
-import type { TuneMode, TunedProduct } from './tuner';
+import type { TuneMode, TunedProduct } from './tuneReport';
 
 /** The path a plan takes without tuning: the implicit product with subgroupTile (conv2d.ts). */
 export function defaultInputGradPath(variant: MatmulVariant): InputGradPath {

@@ -21,7 +21,6 @@ import { readFloat32 } from '../gpu/buffers';
 import type { Gpu } from '../gpu/device';
 import { platformStore } from '../gpu/device';
 import type { KernelCall } from '../gpu/dispatch';
-import type { StoredText } from '../gpu/platform';
 import type { GpuTensor } from '../gpu/tensor';
 import { median } from '../gpu/timing';
 import {
@@ -41,6 +40,7 @@ import { agreesWithTwin, differsFromDefault, freshTensors } from './tuneChecks';
 import { TunedChooser, productKey, type ConvShape } from './tuneChoosers';
 import { choosePaths, defaultInputGradPath } from './tuneConv';
 import { MARGIN, timeCandidate, timeDefault } from './tuneTiming';
+import type { TuneOptions, TunedProduct, TuningReport } from './tuneReport';
 import {
   TUNE_CACHE_NAME,
   deviceKey,
@@ -51,57 +51,9 @@ import {
 } from './tuneCache';
 
 export { MARGIN } from './tuneTiming';
+export { TUNE_MODES, tuningLines } from './tuneReport';
+export type { TuneMode, TuneOptions, TunedProduct, TuningReport } from './tuneReport';
 export { ProductRecorder, TunedChooser, productKey } from './tuneChoosers';
-
-/**
- * off: the adapter's default variant, nothing timed. cached: stored choices where the cache has
- * them, the other products timed and stored. full: every product timed again and stored.
- */
-export type TuneMode = 'off' | 'cached' | 'full';
-
-export const TUNE_MODES: readonly TuneMode[] = ['off', 'cached', 'full'];
-
-export interface TuneOptions {
-  mode: TuneMode;
-  /** Where choices are kept between runs; default the platform's (Node: a file, browser: IndexedDB). */
-  store?: StoredText;
-  /**
-   * Milliseconds of timing per plan (default 20 000): later products keep the default, and in
-   * `cached` mode are timed by the next compile.
-   */
-  budgetMs?: number;
-  /** Products under this many flops keep the default (default MIN_FLOPS). */
-  minFlops?: number;
-  /** Progress, one line per product timed. */
-  log?: (line: string) => void;
-}
-
-/** What the tuner did for one product. */
-export interface TunedProduct {
-  /** The chosen kernel's label (entry point, shape, sizes). */
-  label: string;
-  key: string;
-  flops: number;
-  choice: string;
-  /** timed now, read from the cache, or left at the default (small, or past the budget). */
-  source: 'timed' | 'cached' | 'small' | 'budget';
-  /** Median ms of the choice and of the default choice (timed or cached products). */
-  ms?: number;
-  defaultMs?: number;
-  /** Every candidate timed: its median, or why it was not kept. */
-  candidates?: { choice: string; ms?: number; rejected?: string }[];
-}
-
-export interface TuningReport {
-  mode: TuneMode;
-  /** The default variant the table falls back to. */
-  variant: MatmulVariant;
-  /** Where choices are kept, or why they are not. */
-  stored: string;
-  /** Wall time spent tuning (loading, checking, timing, saving). */
-  seconds: number;
-  products: TunedProduct[];
-}
 
 /** Products below this many flops keep the default: timing them costs more than it can win. */
 export const MIN_FLOPS = 2 ** 22;
@@ -453,20 +405,3 @@ function kernelIdentity(call: KernelCall): string {
  * screens within SCREEN_FACTOR, and timing each in full took most of a product's tuning.
  */
 export const FINALISTS = 3;
-
-/**
- * The report in lines: what was tuned and where it is kept, then one line per product that was
- * timed or cached ("conv2 ... registerTile 8x4: 41.2 ms, default 53.5 ms, 1.30x").
- */
-export function tuningLines(report: TuningReport): string[] {
-  const counted = (source: TunedProduct['source']): number =>
-    report.products.filter((p) => p.source === source).length;
-  const head = `tuning (${report.mode}): ${counted('timed')} products timed, ${counted('cached')} from the cache, ${counted('small') + counted('budget')} left at ${report.variant} (${counted('budget')} past the budget), in ${report.seconds.toFixed(1)} s; choices ${report.stored}`;
-  const lines = report.products
-    .filter((p) => p.ms !== undefined && p.defaultMs !== undefined)
-    .map((p) => {
-      const ratio = (p.defaultMs ?? 0) / (p.ms ?? 1);
-      return `  ${p.choice.padEnd(16)} ${(p.ms ?? 0).toFixed(2).padStart(8)} ms, default ${(p.defaultMs ?? 0).toFixed(2).padStart(8)} ms, ${ratio.toFixed(2)}x  ${p.source === 'cached' ? '(cached) ' : ''}${p.label}`;
-    });
-  return [head, ...lines];
-}

@@ -11,7 +11,7 @@ import type { PlanOptions, StepPlan } from '../graph/executor';
 import { OutOfMemoryError } from '../gpu/memory';
 import { elementCount, type GpuTensor } from '../gpu/tensor';
 import type { MatmulVariant } from '../kernels/index';
-import type { TuneOptions } from '../graph/tuner';
+import type { TuneOptions } from '../graph/tuneReport';
 import { gatherCalls, metricCalls, rewriteGather, type GpuDataset } from './epoch';
 
 /** f32 [1] running loss sum and u32 [1] running correct count, on the GPU. */

@@ -23,7 +23,7 @@ import {
   type GpuDataset,
 } from './epoch';
 import type { MatmulVariant, OptimizerConfig } from '../kernels/index';
-import type { TuneOptions } from '../graph/tuner';
+import type { TuneOptions } from '../graph/tuneReport';
 import {
   checkDatasetLabels,
   compileRetrying,

@@ -206,6 +206,11 @@ describe('the packed package in fresh projects', () => {
     expect(lazy.some((f) => readFileSync(join(dist, f), 'utf8').includes('layerNormForward'))).toBe(
       true,
     );
+    // So is the autotuner (its cache format names it): a page that does not tune never loads it.
+    expect(loaded).not.toContain('shadergrad-tune');
+    expect(lazy.some((f) => readFileSync(join(dist, f), 'utf8').includes('shadergrad-tune'))).toBe(
+      true,
+    );
     const server = await serveStatic(join(app, 'dist'));
     try {
       expectTrained(await trainInChromium(`${server.url}/`));
