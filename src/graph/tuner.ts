@@ -1,7 +1,8 @@
 /**
- * The autotuner: picks how each matrix product of a plan runs by timing it on the device the
- * plan will run on. compilePlan traces the step once with a recording chooser, hands the products
- * here, and traces again with the table this returns.
+ * The autotuner: picks how each matrix product of a plan runs, and which path each convolution's
+ * input gradient takes (./tuneConv.ts, first), by timing them on the device the plan will run
+ * on. compilePlan traces the step once with a recording chooser, hands what it recorded here,
+ * and traces again with the tables this returns (once more in between when a path changed).
  *
  * Per product (largest first, within a time budget; products under MIN_FLOPS keep the default):
  * 1. Candidates: the variants the device can run (registerTile in several workgroup shapes,
