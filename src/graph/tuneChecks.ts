@@ -54,6 +54,21 @@ export function freshTensors(gpu: Gpu, args: MatmulArgs<GpuTensor>) {
   return { views, destroy: () => made.forEach((t) => t.buffer.destroy()) };
 }
 
+/**
+ * Why `got` is not within `atol` of `want` ("differs from <against>: <first mismatch>"), or
+ * undefined when it is: the one rule every tuner check ends with.
+ */
+export function closenessProblem(
+  got: ArrayLike<number>,
+  want: ArrayLike<number>,
+  atol: number,
+  against: string,
+): string | undefined {
+  const tol = { atol, rtol: 0 };
+  const problem = describeCloseness(compareClose(got, want, tol), tol);
+  return problem && `differs from ${against}: ${problem.split('\n')[0] ?? ''}`;
+}
+
 /** Terms per output: K, times the batch when batches are summed. */
 function termsPerOutput(args: { K: number; batch?: number; sumBatches?: boolean }): number {
   return args.K * (args.sumBatches ? (args.batch ?? 1) : 1);
@@ -69,10 +84,8 @@ export async function differsFromDefault(
   args: MatmulArgs<GpuTensor>,
   reference: Float32Array,
 ): Promise<string | undefined> {
-  const tol = { atol: 2 * dotAtol(termsPerOutput(args)), rtol: 0 };
   const got = await readFloat32(gpu, args.out);
-  const problem = describeCloseness(compareClose(got, reference, tol), tol);
-  return problem && `differs from the default: ${problem.split('\n')[0] ?? ''}`;
+  return closenessProblem(got, reference, 2 * dotAtol(termsPerOutput(args)), 'the default');
 }
 
 /** Sizes of the small case: each at most SMALL + 3, with its remainder mod 4 kept. */
@@ -145,10 +158,8 @@ async function smallTwinCheck(
     await runCalls(gpu, [call]);
     const want = new Float32Array(outCount);
     matmulCpu({ ...host, a, b, out: want, ...(bias ? { bias } : {}) });
-    const tol = { atol: dotAtol(termsPerOutput(host)), rtol: 0 };
     const got = await readFloat32(gpu, tensors.out);
-    const problem = describeCloseness(compareClose(got, want, tol), tol);
-    return problem && `differs from the CPU twin: ${problem.split('\n')[0] ?? ''}`;
+    return closenessProblem(got, want, dotAtol(termsPerOutput(host)), 'the CPU twin');
   } catch (e) {
     return `does not run: ${(e as Error).message}`;
   } finally {

@@ -10,7 +10,7 @@
  * same shape at batch 2, then with each other on the convolution's own shape; each is timed on
  * fresh random tensors, the default first; the other path replaces it only when MARGIN faster.
  */
-import { compareClose, describeCloseness, dotAtol } from '../base/compare';
+import { dotAtol } from '../base/compare';
 import { randomFloats } from '../base/random';
 import { createTensor, readFloat32, writeTensor } from '../gpu/buffers';
 import type { Gpu } from '../gpu/device';
@@ -30,6 +30,7 @@ import {
 } from '../kernels/index';
 import { median } from '../gpu/timing';
 import type { StoredChoice } from './tuneCache';
+import { closenessProblem } from './tuneChecks';
 import type { ConvShape } from './tuneChoosers';
 import { MARGIN, timeCandidate, timeDefault } from './tuneTiming';
 import type { TuneMode, TunedProduct } from './tuneReport';
@@ -95,9 +96,7 @@ function termsOf({ g, O }: ConvShape): number {
 
 function differsFrom(got: Float32Array, want: Float32Array, conv: ConvShape): string | undefined {
   // Each path is within dotAtol of the exact sums (inputs in [-1, 1]): within twice of each other.
-  const tol = { atol: 2 * dotAtol(termsOf(conv)), rtol: 0 };
-  const problem = describeCloseness(compareClose(got, want, tol), tol);
-  return problem && `differs from the default: ${problem.split('\n')[0] ?? ''}`;
+  return closenessProblem(got, want, 2 * dotAtol(termsOf(conv)), 'the default');
 }
 
 /** Values of the inputs: uniform in [-1, 1], so dotAtol bounds float32 rounding. */
@@ -172,9 +171,7 @@ async function twinProblem(
       geometry: g,
       O: conv.O,
     });
-    const tol = { atol: dotAtol(termsOf(small)), rtol: 0 };
-    const problem = describeCloseness(compareClose(got, want, tol), tol);
-    return problem && `differs from the CPU twin: ${problem.split('\n')[0] ?? ''}`;
+    return closenessProblem(got, want, dotAtol(termsOf(small)), 'the CPU twin');
   } catch (e) {
     return `does not run: ${(e as Error).message}`;
   } finally {
