@@ -21,6 +21,7 @@ import {
   conv2dBackwardCpu,
   conv2dColsShape,
   conv2dInputGrad,
+  defaultInputGradPath,
   implicitInputGradFits,
   paddedGradientShape,
   weightCkoShape,
@@ -34,11 +35,6 @@ import { closenessProblem } from './tuneChecks';
 import type { ConvShape } from './tuneChoosers';
 import { MARGIN, timeCandidate, timeDefault } from './tuneTiming';
 import type { TuneMode, TunedProduct } from './tuneReport';
-
-/** The path a plan takes without tuning: the implicit product with subgroupTile (conv2d.ts). */
-export function defaultInputGradPath(variant: MatmulVariant): InputGradPath {
-  return variant === 'subgroupTile' ? 'implicit' : 'im2col';
-}
 
 /** Floating-point operations of dX: 2 per tap and output channel of every input position. */
 export function inputGradFlops({ g, O }: ConvShape): number {

@@ -28,6 +28,7 @@ import {
   choiceName,
   conv2dIm2colShader,
   conv2dImplicitShader,
+  defaultInputGradPath,
   matmul,
   matmulFlops,
   matmulShader,
@@ -39,7 +40,7 @@ import {
 } from '../kernels/index';
 import { agreesWithTwin, differsFromDefault, freshTensors } from './tuneChecks';
 import { TunedChooser, productKey, type ConvShape } from './tuneChoosers';
-import { choosePaths, defaultInputGradPath } from './tuneConv';
+import { choosePaths } from './tuneConv';
 import { MARGIN, timeCandidate, timeDefault } from './tuneTiming';
 import type { TuneOptions, TunedProduct, TuningReport } from './tuneReport';
 import {

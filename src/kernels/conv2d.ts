@@ -39,7 +39,7 @@ import {
   weightCkoShape,
 } from './conv2dImplicit';
 import type { Conv2dGeometry } from './geometry';
-import { matmul, policyVariant, type MatmulPolicy } from './matmul';
+import { matmul, policyVariant, type MatmulPolicy, type MatmulVariant } from './matmul';
 
 export interface Conv2dGpuForwardArgs extends Conv2dForwardArgs<GpuTensor> {
   /** Scratch [N, R, S] for the unfolded input ([batchChunk, R, S] when the batch goes in chunks). */
@@ -90,6 +90,11 @@ function choosesInputGrad(
   return typeof policy === 'object' && 'inputGradPath' in policy;
 }
 
+/** The path without a chooser's answer: the implicit product with the subgroupTile variant. */
+export function defaultInputGradPath(variant: MatmulVariant | undefined): InputGradPath {
+  return variant === 'subgroupTile' ? 'implicit' : 'im2col';
+}
+
 /** Whether conv2dImplicit's product can compute this convolution's dX (stride 1, O % 4 == 0). */
 export function implicitInputGradFits(g: Conv2dGeometry, O: number): boolean {
   return implicitBackwardDataProblem(g, O, true) === undefined;
@@ -109,9 +114,7 @@ export function usesImplicitBackwardData(
 ): boolean {
   if (!implicitInputGradFits(g, O)) return false;
   const chosen = choosesInputGrad(policy) ? policy.inputGradPath(g, O) : undefined;
-  return (
-    (chosen ?? (policyVariant(policy) === 'subgroupTile' ? 'implicit' : 'im2col')) === 'implicit'
-  );
+  return (chosen ?? defaultInputGradPath(policyVariant(policy))) === 'implicit';
 }
 
 function dims(g: Conv2dGeometry, O: number): { R: number; S: number; O: number } {

@@ -80,6 +80,7 @@ export {
   inputGradPathNote,
   usesImplicitBackwardData,
   implicitInputGradFits,
+  defaultInputGradPath,
   conv2dInputGrad,
   INPUT_GRAD_PATHS,
   type InputGradPath,
