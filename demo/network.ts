@@ -20,6 +20,7 @@ import {
   renderMemory,
   renderModel,
   renderProbabilities,
+  renderTuning,
 } from './panels';
 import { ui, type DemoState } from './view';
 
@@ -123,11 +124,18 @@ export class DemoNetwork {
     s.epochFraction = 0;
   }
 
-  /** A fresh network for `config` in the worker (which keeps its data), with its read-outs. */
+  /**
+   * A fresh network for `config` in the worker (which keeps its data), with its read-outs. While
+   * the autotuner times kernels (seconds on a first visit), the status line says which.
+   */
   private async create(config: TrainConfig): Promise<void> {
-    this.model = await this.worker.create(config);
+    const onTuning = (line: string): void =>
+      this.say(`Timing kernels on this device (once: the choices are kept), ${line}`);
+    this.model = await this.worker.create(config, { tune: this.options.tune, onTuning });
     this.state.memory = this.model.memory;
+    this.state.tuning = this.model.tuning;
     renderMemory(ui.memory, this.model.memory);
+    renderTuning(ui.tuning, this.model.tuning);
     await this.refreshViews(false);
   }
 

@@ -10,6 +10,7 @@ import {
   DATASET_NAMES,
   OPTIMIZER_KINDS,
   RESNET_DEFAULTS,
+  TUNE_MODES,
   ShadergradError,
   VIT_DEFAULTS,
   cnnFromKnobs,
@@ -25,6 +26,7 @@ import {
   type OptimizerKind,
   type ResnetKnobs,
   type TrainConfig,
+  type TuneMode,
   type VitKnobs,
 } from './api';
 
@@ -60,6 +62,11 @@ export interface DemoOptions {
   /** Start training as soon as the data is loaded. */
   autostart: boolean;
   seed: number;
+  /**
+   * How the training step's matrix products are chosen (URL `tune`): 'cached' (default) times
+   * on this device those the browser has no choice stored for, 'full' all of them, 'off' none.
+   */
+  tune: TuneMode;
 }
 
 /** The settings a form or URL can hold, by parameter name. */
@@ -90,6 +97,7 @@ export const OPTION_NAMES = [
   'steps',
   'autostart',
   'seed',
+  'tune',
 ] as const;
 
 function fail(name: string, problem: string): never {
@@ -207,6 +215,7 @@ export function parseOptions(p: URLSearchParams): DemoOptions {
     stopAfter: compare !== 'none' && steps === 0 ? COMPARE_STEPS : steps,
     autostart: p.get('autostart') === '1' || p.get('autostart') === 'true',
     seed: whole(p, 'seed', 1, 0),
+    tune: choice(p, 'tune', TUNE_MODES, 'cached'),
   };
 }
 
@@ -239,6 +248,7 @@ export function optionsToParams(o: DemoOptions): URLSearchParams {
     test: String(o.testSubset),
     steps: String(o.stopAfter),
     seed: String(o.seed),
+    tune: o.tune,
   });
   if (o.limit !== undefined) p.set('limit', String(o.limit));
   if (o.autostart) p.set('autostart', '1');

@@ -1,14 +1,20 @@
-/** The demo's read-outs: first-layer filters, confusion matrix, memory plan, class probabilities. */
+/**
+ * The demo's read-outs: first-layer filters, confusion matrix, memory plan, kernel choices, class
+ * probabilities.
+ */
 import {
   filterGrid,
   layerOutputShapes,
   layerParamCounts,
+  tuningLines,
   type Evaluation,
   type LayerSpec,
   type MemoryReport,
   type ModelConfig,
+  type TuningReport,
 } from './api';
 import { css, inkOn, shade, type Rgb } from './contrast';
+import { tuningSummary } from './tuning';
 
 function el<K extends keyof HTMLElementTagNameMap>(
   tag: K,
@@ -187,6 +193,15 @@ export function renderMemory(host: HTMLElement, m: MemoryReport): void {
     'caption',
   );
   host.replaceChildren(table, note);
+}
+
+/** What the autotuner chose, in a sentence, and each choice's line (as `--profile` prints it). */
+export function renderTuning(host: HTMLElement, report: TuningReport | undefined): void {
+  const summary = el('p', tuningSummary(report));
+  if (!report) return host.replaceChildren(summary);
+  const details = el('details', '', 'tuning');
+  details.append(el('summary', 'Each choice'), el('pre', tuningLines(report).join('\n')));
+  host.replaceChildren(summary, details);
 }
 
 /** One bar per class; the most likely class is highlighted. */

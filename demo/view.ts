@@ -2,7 +2,7 @@
  * The demo page's elements and the state it shows. The state is also `window.shadergradDemo`, so
  * end-to-end tests read what a user sees (status, curves, probabilities) without scraping.
  */
-import type { AdapterSummary, MemoryReport } from './api';
+import type { AdapterSummary, MemoryReport, TuningReport } from './api';
 import { drawChart, smooth, type Series } from './charts';
 import { optionsToParams, type DemoOptions } from './options';
 import { byId } from './page';
@@ -45,6 +45,8 @@ export interface DemoState {
   predictions: number;
   confusion?: { counts: number[]; accuracy: number; total: number };
   memory?: MemoryReport;
+  /** What the autotuner chose for the network's training step; absent with `tune=off`. */
+  tuning?: TuningReport;
   /** File name of the last checkpoint loaded. */
   loaded?: string;
   /** The last error the page showed, wherever it showed it (kept for tests). */
@@ -89,6 +91,7 @@ export const ui = {
   saveFirst: byId('save-first', HTMLButtonElement),
   load: byId('load', HTMLInputElement),
   memory: byId('memory', HTMLElement),
+  tuning: byId('tuning', HTMLElement),
 };
 
 /** The text of anything thrown. */

@@ -136,7 +136,7 @@ export type { Toy2d, Toy2dKind, Toy2dOptions } from './data/toy2d';
 export { serveTrainer } from './worker/serve';
 export type { ServeOptions } from './worker/serve';
 export { TrainerWorker, WorkerError } from './worker/client';
-export type { SetDataOptions } from './worker/client';
+export type { CreateOptions, SetDataOptions } from './worker/client';
 export type {
   Evaluation,
   HostDataset,

@@ -3,7 +3,7 @@
  * running serveTrainer (serve.ts) and resolves each with the worker's answer. The page keeps
  * only rendering; the device, the trainer and the training loop live in the worker.
  */
-import { ShadergradError, type AdapterSummary } from '../core';
+import { ShadergradError, type AdapterSummary, type TuneMode } from '../core';
 import type { ModelConfig, TrainConfig } from '../models/config';
 import {
   buffersOf,
@@ -34,7 +34,22 @@ export class WorkerError extends ShadergradError {
 interface Pending {
   resolve: (value: unknown) => void;
   reject: (e: Error) => void;
+  /** A `train` request's steps. */
   onProgress?: ((p: TrainProgress) => void) | undefined;
+  /** A `create` request's tuning lines. */
+  onTuning?: ((line: string) => void) | undefined;
+}
+
+/** Options of TrainerWorker.create. */
+export interface CreateOptions {
+  /**
+   * How the training step's matrix products are chosen (see TuneOptions): 'cached' (the default)
+   * times on this device each product the browser has no stored choice for and keeps the
+   * choices in IndexedDB; 'full' times them all again; 'off' takes the adapter's defaults.
+   */
+  tune?: TuneMode;
+  /** One line per product the autotuner times ("tuning 3/8: ..."), while create() runs. */
+  onTuning?: (line: string) => void;
 }
 
 /** Options of TrainerWorker.setData. */
@@ -82,6 +97,7 @@ export class TrainerWorker {
     const p = this.pending.get(r.id);
     if (!p) return;
     if (r.kind === 'progress') return p.onProgress?.(r.progress);
+    if (r.kind === 'tuning') return p.onTuning?.(r.line);
     this.pending.delete(r.id);
     if (r.kind === 'result') p.resolve(r.value);
     else p.reject(fromWire(r.error));
@@ -98,12 +114,12 @@ export class TrainerWorker {
     op: K,
     args: Ops[K]['args'],
     transfer: Transferable[] = [],
-    onProgress?: (p: TrainProgress) => void,
+    listeners: Pick<Pending, 'onProgress' | 'onTuning'> = {},
   ): Promise<Ops[K]['result']> {
     if (this.failed) return Promise.reject(this.failed);
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject, onProgress });
+      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject, ...listeners });
       this.endpoint.postMessage({ id, op, ...args }, { transfer });
     });
   }
@@ -116,10 +132,13 @@ export class TrainerWorker {
   /**
    * A fresh network for `config` (a ModelConfig gets defaultTrainConfig()'s optimizer, batch
    * and seed); stops a running train() and frees the previous network. Resolves once its
-   * training step is compiled, with the adapter, the memory plan and the parameter names.
+   * training step is compiled (and tuned, see CreateOptions: on a first visit that can take
+   * seconds, 10-20 on a software adapter), with the adapter, the memory plan, the parameter
+   * names and what the autotuner chose.
    */
-  create(config: TrainConfig | ModelConfig): Promise<WorkerModel> {
-    return this.request('create', { config });
+  create(config: TrainConfig | ModelConfig, options: CreateOptions = {}): Promise<WorkerModel> {
+    const args = options.tune ? { config, tune: options.tune } : { config };
+    return this.request('create', args, [], { onTuning: options.onTuning });
   }
 
   /** Gives the worker its training and/or test set (kept across create()). */
@@ -137,7 +156,7 @@ export class TrainerWorker {
    * gets every step. Rejects while another train() runs.
    */
   train(request: TrainRequest = {}, onProgress?: (p: TrainProgress) => void): Promise<TrainResult> {
-    return this.request('train', request, [], onProgress);
+    return this.request('train', request, [], { onProgress });
   }
 
   /** Asks a running train() to stop after the step in flight (it then resolves 'paused'). */

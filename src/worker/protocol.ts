@@ -1,10 +1,10 @@
 /**
  * The message protocol between a page and a worker that trains (serveTrainer, TrainerWorker):
  * requests carry an id and an op; the worker answers each with one result or one error, and
- * sends progress messages for a running `train` request. Everything crosses by structured clone;
+ * sends progress messages for a running `train` request and tuning lines for a `create`. Everything crosses by structured clone;
  * big byte arrays (datasets, weights, predictions) are transferred, not copied.
  */
-import type { AdapterSummary, MemoryReport, TuningReport } from '../core';
+import type { AdapterSummary, MemoryReport, TuneMode, TuningReport } from '../core';
 import type { Dataset } from '../data/datasets';
 import type { ModelConfig, TrainConfig } from '../models/config';
 
@@ -19,7 +19,7 @@ export interface WorkerModel {
   memory: MemoryReport;
   /** Parameters in state_dict order (PyTorch's names and shapes). */
   parameters: { name: string; shape: number[] }[];
-  /** What the autotuner chose for the training step: on a hardware adapter only (serve.ts). */
+  /** What the autotuner chose for the training step; absent when create() asked for tune 'off'. */
   tuning?: TuningReport;
 }
 
@@ -66,7 +66,7 @@ export interface TrainRequest {
 /** Each op's request fields and the value its answer carries. */
 export interface Ops {
   init: { args: Record<string, never>; result: AdapterSummary };
-  create: { args: { config: TrainConfig | ModelConfig }; result: WorkerModel };
+  create: { args: { config: TrainConfig | ModelConfig; tune?: TuneMode }; result: WorkerModel };
   setData: { args: { train?: HostDataset; test?: HostDataset }; result: void };
   train: { args: TrainRequest; result: TrainResult };
   pause: { args: Record<string, never>; result: void };
@@ -94,11 +94,16 @@ export interface WireError {
   message: string;
 }
 
-/** Worker -> page. `lost`: the device was lost; every later request fails with that message. */
+/**
+ * Worker -> page. `progress`: a step of a running `train` request; `tuning`: what the autotuner
+ * is timing during a `create` request, one line per product; `lost`: the device was lost, and
+ * every later request fails with that message.
+ */
 export type WorkerResponse =
   | { id: number; kind: 'result'; value: unknown }
   | { id: number; kind: 'error'; error: WireError }
   | { id: number; kind: 'progress'; progress: TrainProgress }
+  | { id: number; kind: 'tuning'; line: string }
   | { id: 0; kind: 'lost'; error: WireError };
 
 /** The part of a Worker, a worker's global scope or a MessagePort that the protocol uses. */

@@ -5,7 +5,15 @@
  * request queues each step on its own, so predictions and evaluations asked for while training
  * run between two steps, and pause() stops the loop after the step in flight.
  */
-import { ShadergradError, initDevice, type Gpu, type InitOptions, type Trainer } from '../core';
+import {
+  ShadergradError,
+  TUNE_MODES,
+  initDevice,
+  type Gpu,
+  type InitOptions,
+  type Trainer,
+  type TuneMode,
+} from '../core';
 import { defaultTrainConfig, validateModel, type TrainConfig } from '../models/config';
 import { createTrainer } from '../models/network';
 import { loadModel, modelBytes } from '../models/stateDict';
@@ -76,19 +84,28 @@ class TrainerHost {
     await this.running?.catch(() => undefined);
   }
 
-  async create(config: Ops['create']['args']['config']): Promise<WorkerModel> {
+  /**
+   * A fresh trainer for `config`, its training step compiled with the autotuner in `mode`
+   * (default 'cached': products the store has no choice for are timed on this device, each
+   * announced on `log`, and the choices kept in IndexedDB for the next visit).
+   */
+  async create(
+    config: Ops['create']['args']['config'],
+    mode: TuneMode = 'cached',
+    log: (line: string) => void = () => undefined,
+  ): Promise<WorkerModel> {
     const full: TrainConfig =
       'layers' in config ? { ...defaultTrainConfig(), model: config } : config;
     validateModel(full.model);
+    if (!TUNE_MODES.includes(mode))
+      throw new ShadergradError(
+        `create: tune must be one of ${TUNE_MODES.join(', ')}, got '${String(mode)}'`,
+      );
     const gpu = await this.init();
     await this.stop();
     return this.exclusive(async () => {
       this.dropTrainer();
-      // A GPU times its products in well under a second and keeps the choices (IndexedDB); on a
-      // software adapter timing would hold the first start for up to the tuner's 20 s budget,
-      // and its defaults were measured there (docs/executor.md, Autotuning).
-      const tune = { mode: gpu.adapter.isSoftware ? ('off' as const) : ('cached' as const) };
-      const trainer = createTrainer(gpu, full, { tune });
+      const trainer = createTrainer(gpu, full, { tune: { mode, log } });
       this.trainer = trainer;
       this.config = full;
       const plan = await trainer.plan('train', full.batchSize);
@@ -200,7 +217,7 @@ function answer(host: TrainerHost, r: WorkerRequest, post: Post): unknown {
     case 'init':
       return host.init().then((gpu) => gpu.adapter);
     case 'create':
-      return host.create(r.config);
+      return host.create(r.config, r.tune, (line) => post({ id: r.id, kind: 'tuning', line }));
     case 'setData':
       return host.setData(r.train, r.test);
     case 'train':

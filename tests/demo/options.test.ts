@@ -24,7 +24,16 @@ describe('demo options', () => {
     expect(o.compare).toBe('none');
     expect(o.resnet).toEqual(RESNET_DEFAULTS);
     expect(o.stopAfter).toBe(0);
+    expect(o.tune).toBe('cached');
     expect(trainConfigOf(o).model.layers.some((l) => l.type === 'add')).toBe(false);
+  });
+
+  it('reads the kernel tuning mode, and names the choices when it is none of them', () => {
+    expect(parse('tune=off').tune).toBe('off');
+    expect(parse('tune=full').tune).toBe('full');
+    expect(() => parse('tune=fast')).toThrow(
+      "setting 'tune': expected one of off, cached, full, got 'fast'",
+    );
   });
 
   it('reads the resnet knobs and builds the preset with torchvision names', () => {
@@ -104,7 +113,7 @@ describe('demo options', () => {
     for (const query of [
       '',
       'model=resnet&width=8&blocks=2&skip=0&bn=0&compare=bn&steps=5',
-      'model=vit&dim=16&depth=1&heads=2&patch=4',
+      'model=vit&dim=16&depth=1&heads=2&patch=4&tune=off',
     ]) {
       const o = parse(query);
       expect(parseOptions(optionsToParams(o))).toEqual(o);

@@ -77,6 +77,11 @@ describe('demo page', () => {
     });
     expect(grays).toBeGreaterThan(10);
     expect(await page.$eval('#memory', (e) => e.textContent)).toContain('MB');
+    // Built with the autotuner (the default, tune=cached): the kernels panel says what it timed.
+    expect(s.tuning?.mode).toBe('cached');
+    expect(s.tuning?.products.some((p) => p.source === 'timed')).toBe(true);
+    const kernels = await page.$eval('#tuning', (e) => e.textContent);
+    expect(kernels).toMatch(/\d+ timed on this device.*The chosen kernels take [\d.]+ ms/s);
   });
 
   it('drawing a digit gives class probabilities that sum to 1', async () => {
@@ -159,10 +164,14 @@ describe('demo page', () => {
     expect(diff(loaded.probabilities, saved.probabilities)).toBeLessThan(1e-6);
   });
 
-  it('on a software adapter, sizes the default network down and says why', async () => {
+  it('on a software adapter, sizes the default network down, says why, and tunes it', async () => {
     // SwiftShader here: a URL without sizes gets the smaller software defaults, a URL with them
     // keeps its own.
     const plain = await openPage(browser, `${inject('baseUrl')}/demo/?limit=512`);
+    // Its shapes are new to this browser profile, so the build times kernels and says so.
+    const timing = (s: DemoState) => s.message.startsWith('Timing kernels on this device');
+    const tuning = await waitUntil(plain.page, readState, timing, "the tuner's status", 60_000);
+    expect(tuning.message).toMatch(/tuning \d+\/\d+( paths)?: /);
     const ready = (s: DemoState) => s.status === 'ready';
     await waitUntil(plain.page, readState, ready, 'the default network to be built', 120_000);
     const field = (name: string) =>

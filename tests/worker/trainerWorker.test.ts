@@ -123,8 +123,9 @@ describe('TrainerWorker over a MessageChannel', () => {
       'fc1.bias',
     ]);
     expect(model.memory.total).toBeGreaterThan(0);
-    // Tuned on a GPU only: a software adapter keeps its measured defaults (see serve.ts).
-    expect(model.tuning === undefined).toBe(model.adapter.isSoftware);
+    // Tuned by default, on every adapter (this network's products are all too small to time).
+    expect(model.tuning?.mode).toBe('cached');
+    expect(model.tuning?.products.every((p) => p.source === 'small')).toBe(true);
     await client.setData({ train: { ...train, images: train.images.slice() }, test });
     const seen: TrainProgress[] = [];
     const result = await client.train({ steps: 9 }, (p) => seen.push(p));
@@ -170,5 +171,33 @@ describe('TrainerWorker over a MessageChannel', () => {
       .loadWeights(first, 'first.safetensors')
       .catch((x: unknown) => x);
     expect((bad as Error).message).toContain('first.safetensors');
+  });
+
+  it('create() says what the autotuner times, and takes the tune mode asked for', async () => {
+    // fc1 is [16, 64] x [64, 4096]: 8.4 MFLOP, over the tuner's smallest product (MIN_FLOPS).
+    const layers = config.model.layers.slice(0, 3); // conv, pool, flatten
+    const dense = [4096, 3].map((units, i) => ({
+      type: 'dense' as const,
+      units,
+      activation: i === 0 ? ('relu' as const) : ('none' as const),
+    }));
+    const wide: TrainConfig = {
+      ...config,
+      model: { ...config.model, layers: [...layers, ...dense] },
+    };
+    const lines: string[] = [];
+    const tuned = await client.create(wide, { tune: 'full', onTuning: (l) => lines.push(l) });
+    const timed = tuned.tuning?.products.filter((p) => p.source === 'timed') ?? [];
+    expect(tuned.tuning?.mode).toBe('full');
+    expect(timed.length).toBeGreaterThan(0);
+    expect(lines).toHaveLength(timed.length);
+    expect(lines[0]).toMatch(/^tuning 1\/\d+: matmul/);
+    const off = await client.create(wide, { tune: 'off', onTuning: (l) => lines.push(l) });
+    expect(off.tuning).toBeUndefined();
+    expect(lines).toHaveLength(timed.length);
+    const bad = { tune: 'fast' } as unknown as { tune: 'off' };
+    await expect(client.create(wide, bad)).rejects.toThrow(
+      "create: tune must be one of off, cached, full, got 'fast'",
+    );
   });
 });
