@@ -1,8 +1,9 @@
 /**
  * The message protocol between a page and a worker that trains (serveTrainer, TrainerWorker):
  * requests carry an id and an op; the worker answers each with one result or one error, and
- * sends progress messages for a running `train` request and tuning lines for a `create`. Everything crosses by structured clone;
- * big byte arrays (datasets, weights, predictions) are transferred, not copied.
+ * sends progress messages for a running `train` request and tuning lines for a `create`.
+ * Everything crosses by structured clone; big byte arrays (datasets, weights, predictions) are
+ * transferred, not copied.
  */
 import type { AdapterSummary, MemoryReport, TuneMode, TuningReport } from '../core';
 import type { Dataset } from '../data/datasets';
