@@ -5,7 +5,10 @@
 //   op(B_b) is [K, N]: B_b stored [K, N], or [N, K] read transposed (transB).
 //   X_b starts at b * xBatchStride elements of its tensor; a stride of 0 reuses one matrix for
 //   every b. sumBatches: one C = act(sum_b op(A_b) op(B_b) + bias), summed inside the kernel in
-//   b order (deterministic, no atomics). biasMode 1 adds bias[m] to row m (conv, per output
+//   b order (deterministic, no atomics); or, with productsPerSum = p < batch, ceil(batch / p)
+//   outputs C_g (at g * outBatchStride), each the sum of products g*p .. min(batch, g*p + p) - 1,
+//   so that a long batch sum over few output tiles still spreads over many workgroups (the caller
+//   adds the C_g in order). biasMode 1 adds bias[m] to row m (conv, per output
 //   channel), 2 adds bias[n] to column n (dense); activation is applied after the bias.
 //
 // Algorithm: every variant accumulates dot products over k in f32 registers and stores
@@ -32,7 +35,7 @@
 
 override transA: bool = false; // A_b stored [K, M]
 override transB: bool = false; // B_b stored [N, K]
-override sumBatches: bool = false; // C = sum over b, written once
+override sumBatches: bool = false; // C = sum over b (in runs of productsPerSum), written once
 override biasMode: u32 = 0u; // BIAS_NONE, BIAS_ROW (bias[m]) or BIAS_COL (bias[n])
 override activation: u32 = ACT_NONE; // epilogue after the bias: ACT_* in common.wgsl
 override wgCols: u32 = 8u; // invocations per workgroup along N
@@ -54,7 +57,8 @@ struct Params {
   batch: u32, // number of products
   aBatchStride: u32, // elements from A_b to A_{b+1}; 0 broadcasts one A
   bBatchStride: u32, // elements from B_b to B_{b+1}; 0 broadcasts one B
-  outBatchStride: u32, // elements from C_b to C_{b+1} (unused with sumBatches)
+  outBatchStride: u32, // elements from C_b to C_{b+1}; with sumBatches, from one sum to the next
+  productsPerSum: u32, // with sumBatches: consecutive products per output (batch: one output)
 }
 
 @group(0) @binding(0) var<storage, read> aMat: array<f32>; // A_b, [M, K] or [K, M] (transA)
@@ -68,14 +72,24 @@ struct Params {
 
 // ---- shared helpers
 
-// Products summed into one output each: `batch` with sumBatches, else 1.
+// Products summed into one output each: productsPerSum with sumBatches, else 1.
 fn productsPerOutput() -> u32 {
-  return select(1u, params.batch, sumBatches);
+  return select(1u, params.productsPerSum, sumBatches);
 }
 
-// Output matrices written: 1 with sumBatches, else `batch`.
+// Output matrices written: ceil(batch / productsPerSum) with sumBatches (1 when it is the whole
+// batch), else `batch`.
 fn outputCount() -> u32 {
-  return select(params.batch, 1u, sumBatches);
+  return (params.batch + productsPerOutput() - 1u) / productsPerOutput();
+}
+
+// The products output outB sums, first and one past the last, in b order.
+fn firstProduct(outB: u32) -> u32 {
+  return outB * productsPerOutput();
+}
+
+fn endProduct(outB: u32) -> u32 {
+  return min(firstProduct(outB) + productsPerOutput(), params.batch);
 }
 
 // Element (row, kIdx) of op(A_b); `aBase` = b * aBatchStride.
@@ -117,7 +131,7 @@ fn matmulNaive(@builtin(global_invocation_id) gid: vec3u, @builtin(workgroup_id)
   }
   for (var outB = wid.z; outB < outputCount(); outB += nwg.z) {
     var sum = 0.0;
-    for (var b = outB; b < outB + productsPerOutput(); b++) {
+    for (var b = firstProduct(outB); b < endProduct(outB); b++) {
       let aBase = b * params.aBatchStride;
       let bBase = b * params.bBatchStride;
       for (var k = 0u; k < params.K; k++) {
@@ -181,7 +195,7 @@ fn matmulRegisterTile(@builtin(global_invocation_id) gid: vec3u, @builtin(workgr
   }
   for (var outB = wid.z; outB < outputCount(); outB += nwg.z) {
     var acc = array<vec4f, 48>(); // zeros written out: see ZERO INIT in the header
-    for (var b = outB; b < outB + productsPerOutput(); b++) {
+    for (var b = firstProduct(outB); b < endProduct(outB); b++) {
       let aBase = b * params.aBatchStride;
       let bBase = b * params.bBatchStride;
       for (var k = 0u; k < params.K; k++) {
@@ -213,7 +227,7 @@ fn matmulRegisterTileVec4(@builtin(global_invocation_id) gid: vec3u, @builtin(wo
   let c2 = min(col0 / 4u + 2u, n4 - 1u);
   for (var outB = wid.z; outB < outputCount(); outB += nwg.z) {
     var acc = array<vec4f, 48>(); // zeros written out: see ZERO INIT in the header
-    for (var b = outB; b < outB + productsPerOutput(); b++) {
+    for (var b = firstProduct(outB); b < endProduct(outB); b++) {
       let aBase = b * params.aBatchStride;
       let bBase4 = b * (params.bBatchStride / 4u);
       for (var k = 0u; k < params.K; k++) {
@@ -243,7 +257,7 @@ fn matmulRegisterTileVec4K(@builtin(global_invocation_id) gid: vec3u, @builtin(w
   for (var j = 0u; j < TILE_COLS; j++) { colsK[j] = min(col0 + j, params.N - 1u) * k4; }
   for (var outB = wid.z; outB < outputCount(); outB += nwg.z) {
     var acc = array<vec4f, 48>(); // zeros written out: see ZERO INIT in the header
-    for (var b = outB; b < outB + productsPerOutput(); b++) {
+    for (var b = firstProduct(outB); b < endProduct(outB); b++) {
       let aBase4 = b * (params.aBatchStride / 4u);
       let bBase4 = b * (params.bBatchStride / 4u);
       for (var kq = 0u; kq < k4; kq++) {
@@ -292,7 +306,7 @@ fn matmulWorkgroupTile(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroup
   }
   for (var outB = wid.z; outB < outputCount(); outB += nwg.z) {
     var acc = array<vec4f, 4>(); // row lid.y * 4 + i, columns lid.x * 4 .. + 3 (ZERO INIT)
-    for (var b = outB; b < outB + productsPerOutput(); b++) {
+    for (var b = firstProduct(outB); b < endProduct(outB); b++) {
       for (var k0 = 0u; k0 < params.K; k0 += WG_K) {
         let depth = min(WG_K, params.K - k0); // workgroup-uniform: the last slice may be shallower
         stageSlices(b * params.aBatchStride, b * params.bBatchStride, row0, col0, k0, depth, thread);

@@ -1,6 +1,6 @@
 // matmulSubgroup.wgsl: the contract of shaders/matmul.wgsl (per batch b, C_b = act(op(A_b) · op(B_b)
 // + bias), M,K,N legend, row-major f32, transA/transB read in place, batch strides with 0 as
-// broadcast, sumBatches, bias per row or column, activation epilogue), with op(A) shared across
+// broadcast, sumBatches in runs of productsPerSum, bias per row or column, activation epilogue), with op(A) shared across
 // the lanes of a subgroup instead of loaded by each.
 //
 // Needs the `subgroups` feature, hence its own module (matmul.wgsl must compile everywhere); the
@@ -33,7 +33,7 @@
 
 override transA: bool = false; // A_b stored [K, M]
 override transB: bool = false; // B_b stored [N, K]
-override sumBatches: bool = false; // C = sum over b, written once
+override sumBatches: bool = false; // C = sum over b (in runs of productsPerSum), written once
 override biasMode: u32 = 0u; // BIAS_NONE, BIAS_ROW (bias[m]) or BIAS_COL (bias[n])
 override activation: u32 = ACT_NONE; // epilogue after the bias: ACT_* in common.wgsl
 override wgSize: u32 = 8u; // invocations per workgroup, all along N; sharing needs >= subgroup size
@@ -53,7 +53,8 @@ struct Params {
   batch: u32, // number of products
   aBatchStride: u32, // elements from A_b to A_{b+1}; 0 broadcasts one A; a multiple of 4
   bBatchStride: u32, // elements from B_b to B_{b+1}; 0 broadcasts one B; a multiple of 4
-  outBatchStride: u32, // elements from C_b to C_{b+1} (unused with sumBatches)
+  outBatchStride: u32, // elements from C_b to C_{b+1}; with sumBatches, from one sum to the next
+  productsPerSum: u32, // with sumBatches: consecutive products per output (batch: one output)
 }
 
 @group(0) @binding(0) var<storage, read> aMat4: array<vec4f>; // A_b as vec4s, [M, K] or [K, M] (transA)
@@ -62,14 +63,24 @@ struct Params {
 @group(0) @binding(3) var<storage, read_write> cMat: array<f32>; // C_b, [M, N]
 @group(0) @binding(4) var<uniform> params: Params;
 
-// Products summed into one output each: `batch` with sumBatches, else 1.
+// Products summed into one output each: productsPerSum with sumBatches, else 1.
 fn productsPerOutput() -> u32 {
-  return select(1u, params.batch, sumBatches);
+  return select(1u, params.productsPerSum, sumBatches);
 }
 
-// Output matrices written: 1 with sumBatches, else `batch`.
+// Output matrices written: ceil(batch / productsPerSum) with sumBatches (1 when it is the whole
+// batch), else `batch`.
 fn outputCount() -> u32 {
-  return select(params.batch, 1u, sumBatches);
+  return (params.batch + productsPerOutput() - 1u) / productsPerOutput();
+}
+
+// The products output outB sums, first and one past the last, in b order.
+fn firstProduct(outB: u32) -> u32 {
+  return outB * productsPerOutput();
+}
+
+fn endProduct(outB: u32) -> u32 {
+  return min(firstProduct(outB) + productsPerOutput(), params.batch);
 }
 
 // vec4 index of op(A) quad `slot` (0 .. TILE_ROWS - 1) at k = 0; a k step (4 k) adds aStep().
@@ -191,7 +202,7 @@ fn matmulSubgroupTile(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups
   let k4 = params.K / 4u;
   for (var outB = wid.z; outB < outputCount(); outB += nwg.z) {
     var total = array<vec4f, 32>(); // total[i]: row row0 + i, columns col0 .. col0 + 3 (ZERO INIT)
-    for (var b = outB; b < outB + productsPerOutput(); b++) {
+    for (var b = firstProduct(outB); b < endProduct(outB); b++) {
       let aBase4 = b * (params.aBatchStride / 4u);
       let bAt = bIndexes(b * (params.bBatchStride / 4u), col0);
       var aAt: array<u32, 4>;

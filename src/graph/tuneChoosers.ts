@@ -19,7 +19,8 @@ import {
 export function productKey(args: MatmulArgs<GpuTensor>): string {
   const s = matmulStrides(args);
   const ops = `${args.transA ? 'T' : 'N'}${args.transB ? 'T' : 'N'}`;
-  const sum = args.sumBatches ? ' summed' : '';
+  const runs = s.outputs > 1 ? ` in runs of ${s.productsPerSum}` : '';
+  const sum = args.sumBatches ? ` summed${runs}` : '';
   const epilogue = `${args.bias ? `bias ${args.biasMode ?? '?'}` : 'no bias'}, ${args.activation ?? 'none'}`;
   const aligned = `${args.a.byteOffset % 16},${args.b.byteOffset % 16}`;
   return `${ops} M${args.M} K${args.K} N${args.N} batch ${s.batch}${sum} strides ${s.aBatchStride},${s.bBatchStride},${s.outBatchStride}; ${epilogue}; offsets ${aligned}`;

@@ -26,7 +26,7 @@ import { activationCode } from './common.cpu';
 import type { KernelFamily } from './family';
 import { matmulStrides, type MatmulArgs } from './matmul.cpu';
 import { SUBGROUP_WG_SIZE, matmulSubgroupTile, subgroupTileHandles } from './matmulSubgroup';
-import { matmulParams } from './matmulParams';
+import { BIAS_CODE, describeProduct, matmulParams } from './matmulParams';
 import { familyShader } from './shader';
 import source from '../../shaders/matmul.wgsl?raw';
 
@@ -89,7 +89,6 @@ function blockOf(variant: MatmulBaseVariant, wgCols: number, wgRows: number): [n
       return variant satisfies never;
   }
 }
-const BIAS_CODE = { none: 0, row: 1, col: 2 } as const;
 
 /** Floating-point operations of the product: 2·M·N·K per batch. */
 export function matmulFlops(args: { M: number; N: number; K: number; batch?: number }): number {
@@ -145,7 +144,7 @@ export function matmul(
   const workgroups: Workgroups = [
     ceilDiv(args.N, blockCols),
     ceilDiv(args.M, blockRows),
-    args.sumBatches ? 1 : Math.min(s.batch, MAX_WORKGROUPS_PER_DIMENSION),
+    Math.min(s.outputs, MAX_WORKGROUPS_PER_DIMENSION),
   ];
   if (
     workgroups[0] > MAX_WORKGROUPS_PER_DIMENSION ||
@@ -165,7 +164,7 @@ export function matmul(
   if (variant !== 'workgroupTile') Object.assign(constants, { wgCols, wgRows });
   const shape = wgCols === WG_COLS && wgRows === WG_ROWS ? '' : ` ${wgCols}x${wgRows}`;
   return {
-    label: `matmul.${entryPoint}${shape}(${describe(args, s.batch)})`,
+    label: `matmul.${entryPoint}${shape}(${describeProduct(args, s)})`,
     shader: matmulShader,
     entryPoint,
     constants,
@@ -190,7 +189,7 @@ function resolveChoice(
 function matmulEntryPoint(
   args: MatmulArgs<GpuTensor>,
   variant: MatmulBaseVariant,
-  s: ReturnType<typeof matmulStrides>,
+  s: MatmulStrides,
 ): string {
   switch (variant) {
     case 'naive':
@@ -212,15 +211,10 @@ function matmulEntryPoint(
   }
 }
 
-function describe(args: MatmulArgs<GpuTensor>, batch: number): string {
-  const ops = `${args.transA ? 'Aᵀ' : 'A'}·${args.transB ? 'Bᵀ' : 'B'}`;
-  const batched = batch > 1 ? `, batch ${batch}${args.sumBatches ? ' summed' : ''}` : '';
-  const epilogue = `${args.bias ? `, bias ${args.biasMode ?? '?'}` : ''}${args.activation && args.activation !== 'none' ? `, ${args.activation}` : ''}`;
-  return `${ops}, M=${args.M} K=${args.K} N=${args.N}${batched}${epilogue}`;
-}
+export type MatmulStrides = ReturnType<typeof matmulStrides>;
 
 /** Validates sizes, strides and element counts; returns the strides with defaults filled in. */
-export function checkMatmulArgs(args: MatmulArgs<GpuTensor>): ReturnType<typeof matmulStrides> {
+export function checkMatmulArgs(args: MatmulArgs<GpuTensor>): MatmulStrides {
   const label = 'matmul';
   const { M, N, K } = args;
   for (const [name, v] of [
@@ -248,20 +242,21 @@ export function checkMatmulArgs(args: MatmulArgs<GpuTensor>): ReturnType<typeof 
     args.b,
     extent(s.bBatchStride, K * N),
   );
-  if (args.sumBatches) {
-    expectCount(label, 'out (M x N, batches summed)', args.out, M * N);
-  } else {
-    expectCount(
-      label,
-      `out (M x N, stride ${s.outBatchStride})`,
-      args.out,
-      extent(s.outBatchStride, M * N),
-    );
-    if (s.batch > 1 && s.outBatchStride < M * N)
-      throw new ShadergradError(
-        `${label}: outBatchStride ${s.outBatchStride} < M*N = ${M * N} makes outputs overlap`,
-      );
+  if (args.productsPerSum !== undefined) {
+    if (!args.sumBatches) throw new ShadergradError(`${label}: productsPerSum needs sumBatches`);
+    expectWhole(label, 'productsPerSum', args.productsPerSum);
   }
+  const summed = args.sumBatches ? `batches summed in runs of ${s.productsPerSum}, ` : '';
+  expectCount(
+    label,
+    `out (M x N, ${summed}stride ${s.outBatchStride})`,
+    args.out,
+    (s.outputs - 1) * s.outBatchStride + M * N,
+  );
+  if (s.outputs > 1 && s.outBatchStride < M * N)
+    throw new ShadergradError(
+      `${label}: outBatchStride ${s.outBatchStride} < M*N = ${M * N} makes outputs overlap`,
+    );
   if (Boolean(args.bias) !== Boolean(args.biasMode))
     throw new ShadergradError(`${label}: bias and biasMode must be given together`);
   if (args.bias)

@@ -16,7 +16,7 @@ import type { GpuTensor } from '../gpu/tensor';
 import { activationCode } from './common.cpu';
 import type { KernelFamily } from './family';
 import type { MatmulArgs, matmulStrides } from './matmul.cpu';
-import { matmulParams } from './matmulParams';
+import { BIAS_CODE, describeProduct, matmulParams } from './matmulParams';
 import { familyShader } from './shader';
 import source from '../../shaders/matmulSubgroup.wgsl?raw';
 
@@ -35,7 +35,6 @@ export const SUBGROUP_WG_SIZE = 8;
 /** Block of C per workgroup (x: row bands, y: column blocks): TILE_ROWS, wgSize x LANE_COLS. */
 const BLOCK_ROWS = 32;
 const LANE_COLS = 4;
-const BIAS_CODE = { none: 0, row: 1, col: 2 } as const;
 
 type Strides = ReturnType<typeof matmulStrides>;
 
@@ -69,12 +68,9 @@ export function matmulSubgroupTile(
   s: Strides,
   wgSize = SUBGROUP_WG_SIZE,
 ): KernelCall {
-  const ops = `${args.transA ? 'Aᵀ' : 'A'}·${args.transB ? 'Bᵀ' : 'B'}`;
-  const batched = s.batch > 1 ? `, batch ${s.batch}${args.sumBatches ? ' summed' : ''}` : '';
-  const bias = args.bias ? `, bias ${args.biasMode ?? '?'}` : '';
-  const act = args.activation && args.activation !== 'none' ? `, ${args.activation}` : '';
+  const size = wgSize === SUBGROUP_WG_SIZE ? '' : ` ${wgSize}`;
   return {
-    label: `matmulSubgroup.matmulSubgroupTile${wgSize === SUBGROUP_WG_SIZE ? '' : ` ${wgSize}`}(${ops}, M=${args.M} K=${args.K} N=${args.N}${batched}${bias}${act})`,
+    label: `matmulSubgroup.matmulSubgroupTile${size}(${describeProduct(args, s)})`,
     shader: matmulSubgroupShader,
     entryPoint: 'matmulSubgroupTile',
     constants: {
@@ -90,7 +86,7 @@ export function matmulSubgroupTile(
     workgroups: [
       ceilDiv(args.M, BLOCK_ROWS), // row bands first (x): see the shader's entry point
       ceilDiv(args.N, wgSize * LANE_COLS),
-      args.sumBatches ? 1 : Math.min(s.batch, MAX_WORKGROUPS_PER_DIMENSION),
+      Math.min(s.outputs, MAX_WORKGROUPS_PER_DIMENSION),
     ],
   };
 }

@@ -102,6 +102,12 @@ describe('matmul twin', () => {
       (_, i) => (separate[i] ?? 0) + (separate[i + M * N] ?? 0) + (separate[i + 2 * M * N] ?? 0),
     );
     expectAllClose(summed, want, { atol: 1e-14, rtol: 0 }); // float64 sums, reassociated
+    // In runs of 2: output 0 sums products 0 and 1, output 1 is product 2 alone.
+    const runs = new Float64Array(2 * M * N);
+    matmulCpu({ a, b, out: runs, M, K, N, batch, sumBatches: true, productsPerSum: 2 });
+    const firstTwo = separate.slice(0, M * N).map((v, i) => v + (separate[i + M * N] ?? 0));
+    expectAllClose(runs.slice(0, M * N), firstTwo, { atol: 1e-14, rtol: 0 });
+    expect([...runs.slice(M * N)]).toEqual([...separate.slice(2 * M * N)]); // the same sums
   });
 });
 
@@ -124,7 +130,7 @@ async function checkCase(c: Case, variant: MatmulVariant | MatmulChoice): Promis
   const biasHost = c.biasMode
     ? randomFloats(c.biasMode === 'row' ? M : N, 5, -scale, scale)
     : undefined;
-  const outCount = c.sumBatches ? M * N : extent(s.outBatchStride, M * N);
+  const outCount = (s.outputs - 1) * s.outBatchStride + M * N;
   const out = guardedOutput(gpu(), [outCount]);
   const gpuArgs: MatmulArgs<GpuTensor> = {
     ...c,
@@ -147,10 +153,10 @@ async function checkCase(c: Case, variant: MatmulVariant | MatmulChoice): Promis
     biasMode: undefined,
     activation: 'none',
   });
-  // f32 dot products of length K (K·batch when summed) against the float64 twin: dotTolerance;
+  // f32 dot products of length K (K·productsPerSum when summed) against the float64 twin: dotTolerance;
   // a bias (|bias| < scale) adds one rounding of that size, so it joins the magnitude.
   const tol = dotTolerance(
-    K * (c.sumBatches ? s.batch : 1),
+    K * s.productsPerSum,
     sumAbs.reduce((m, v) => Math.max(m, v), biasHost ? scale : 0),
   );
   const written = (i: number): boolean => !Number.isNaN(want[i] ?? NaN);
@@ -221,6 +227,27 @@ const cases: Case[] = [
     aBatchStride: 420,
     tileEntry: vec4K,
   },
+  {
+    name: 'sumBatches in runs of 3: batch 7 gives 3 outputs, the last of one product, gaps',
+    M: 10,
+    K: 7,
+    N: 21,
+    batch: 7,
+    sumBatches: true,
+    productsPerSum: 3,
+    outBatchStride: 230,
+  },
+  {
+    name: 'sumBatches A·Bᵀ as vec4 in runs of 2',
+    M: 8,
+    K: 52,
+    N: 25,
+    batch: 5,
+    transB: true,
+    sumBatches: true,
+    productsPerSum: 2,
+    tileEntry: vec4K,
+  },
   { name: 'bias row', M: 19, K: 12, N: 30, biasMode: 'row' },
   {
     name: 'bias col, transB (dense)',
@@ -266,6 +293,7 @@ const edgeCases = cases.filter((c) =>
     'A·Bᵀ as vec4, 35x28x150',
     'batch 3, broadcast B, gaps',
     'sumBatches A·Bᵀ as vec4, strided',
+    'sumBatches A·Bᵀ as vec4 in runs of 2',
     'bias col + relu',
   ].includes(c.name),
 );
@@ -310,6 +338,9 @@ describe('matmul wrapper', () => {
       { K: 1.5 },
       { batch: 2 }, // tensors hold one product only
       { batch: 2, a: tensor([12]), b: tensor([24]), out: tensor([12]), outBatchStride: 4 }, // outputs overlap
+      { productsPerSum: 1 }, // without sumBatches
+      { batch: 2, a: tensor([12]), b: tensor([24]), sumBatches: true, productsPerSum: 0 },
+      { batch: 3, a: tensor([18]), b: tensor([36]), sumBatches: true, productsPerSum: 2 }, // out holds 1 of 2 sums
       { bias: tensor([4]) }, // no biasMode
       { bias: tensor([4]), biasMode: 'row' }, // row bias needs M = 2 values
       { a: tensor([2, 3], 'i32') },

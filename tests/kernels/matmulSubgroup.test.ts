@@ -93,7 +93,7 @@ async function checkCase(c: Case, choice?: MatmulChoice): Promise<string> {
   const biasHost = c.biasMode
     ? randomFloats(c.biasMode === 'row' ? M : N, 11, -scale, scale)
     : undefined;
-  const outCount = c.sumBatches ? M * N : extent(s.outBatchStride, M * N);
+  const outCount = (s.outputs - 1) * s.outBatchStride + M * N;
   const out = guardedOutput(gpu(), [outCount]);
   const args: MatmulArgs<GpuTensor> = {
     ...c,
@@ -116,10 +116,10 @@ async function checkCase(c: Case, choice?: MatmulChoice): Promise<string> {
   const sumAbs = new Float64Array(outCount);
   const abs = { a: aHost.map(Math.abs), b: bHost.map(Math.abs), out: sumAbs };
   matmulSubgroupCpu({ ...c, ...abs, biasMode: undefined, activation: 'none' });
-  // f32 dot products of length K (K·batch when summed) summed in another order than the float64
+  // f32 dot products of length K (K·productsPerSum when summed) summed in another order than the float64
   // twin: dotTolerance; a bias (|bias| < scale) is one more term of that magnitude.
   const tol = dotTolerance(
-    K * (c.sumBatches ? s.batch : 1),
+    K * s.productsPerSum,
     sumAbs.reduce((m, v) => Math.max(m, v), biasHost ? scale : 0),
   );
   const written = [...want.keys()].filter((i) => !Number.isNaN(want[i] ?? NaN));
@@ -179,6 +179,18 @@ const cases: Case[] = [
     batch: 3,
     transB: true,
     sumBatches: true,
+    aBatchStride: 420,
+    subgroup: true,
+  },
+  {
+    name: 'sumBatches A·Bᵀ in runs of 2: 3 outputs, the last of one product',
+    M: 8,
+    K: 52,
+    N: 25,
+    batch: 5,
+    transB: true,
+    sumBatches: true,
+    productsPerSum: 2,
     aBatchStride: 420,
     subgroup: true,
   },
