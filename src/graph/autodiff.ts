@@ -39,6 +39,8 @@ import {
   conv2dForward,
   conv2dInputGradScratch,
   inputGradPathNote,
+  weightGradNote,
+  weightGradRunsShape,
   dropoutBackward,
   dropoutForward,
   matmul,
@@ -147,6 +149,8 @@ const imageRules: { [K in Exclude<OpName, SequenceOp>]: OpRule<K> } = {
           ctx.scratch(node.id, key, shape),
         );
       if (inputScratch) ctx.note(`${name}: ${inputGradPathNote(perChunk, inputScratch)}`);
+      const runsShape = weightGradRunsShape(perChunk, features);
+      if (runsShape) ctx.note(`${name}: ${weightGradNote(perChunk, features) ?? ''}`);
       const chunked =
         chunk < g.N
           ? {
@@ -161,6 +165,7 @@ const imageRules: { [K in Exclude<OpName, SequenceOp>]: OpRule<K> } = {
         dWeight: ctx.paramGrad(`${name}.weight`),
         ...(node.attrs.bias ? { dBias: ctx.paramGrad(`${name}.bias`) } : {}),
         ...chunked,
+        ...(runsShape ? { dWeightRuns: ctx.scratch(node.id, 'dWeightRuns', runsShape) } : {}),
         geometry: g,
         O: features,
         batchChunk: chunk,

@@ -62,6 +62,11 @@ export interface Conv2dGpuBackwardArgs extends Conv2dBackwardArgs<GpuTensor> {
   batchChunk?: number;
   /** Scratch [O, R] for one chunk's share of dWeight, when the batch goes in chunks. */
   dWeightPart?: GpuTensor;
+  /**
+   * Scratch [runs, O, R] (weightGradRunsShape, for a chunk's samples) for dWeight's partial sums,
+   * computed side by side and then added in order. Absent: one sum over the batch.
+   */
+  dWeightRuns?: GpuTensor;
   /** Scratch [N, R, S] for dCols, when dX is wanted and takes matmul + col2im. */
   dCols?: GpuTensor;
   /**
@@ -212,7 +217,11 @@ export function conv2dBackward(args: Conv2dGpuBackwardArgs, policy?: MatmulPolic
   if (args.dBias) calls.push(biasBackward({ dOut: args.dOut, dBias: args.dBias, N: g.N, C: O, S }));
   if (args.dX && args.implicit) calls.push(weightsTransposeCall(args, args.implicit));
   if (chunk >= g.N)
-    return [weightGradCall(args, args.dWeight, policy), ...calls, ...inputGradCalls(args, policy)];
+    return [
+      ...weightGradCalls(args, args.dWeight, policy),
+      ...calls,
+      ...inputGradCalls(args, policy),
+    ];
   const dWeightPart = args.dWeightPart;
   if (!dWeightPart)
     throw new ShadergradError(
@@ -223,7 +232,7 @@ export function conv2dBackward(args: Conv2dGpuBackwardArgs, policy?: MatmulPolic
     // cols is refilled per chunk: the forward's chunks did not outlive it
     calls.push(im2col({ x: part.x, cols: part.cols, geometry: part.geometry }));
     // dWeight is the sum over chunks, first to last (a fixed order: reruns are bit-identical)
-    calls.push(weightGradCall(part, k === 0 ? args.dWeight : dWeightPart, policy));
+    calls.push(...weightGradCalls(part, k === 0 ? args.dWeight : dWeightPart, policy));
     if (k > 0)
       calls.push(addAccumulate({ source: dWeightPart, target: args.dWeight, count: O * R }));
     calls.push(...inputGradCalls(part, policy));
@@ -252,19 +261,54 @@ function chunkOfBackward(
   };
 }
 
-/** dWeight[O, R] = Σ_n dOut_n[O, S] · cols_n[R, S]ᵀ over the args' samples, written to `out`. */
-function weightGradCall(
+/**
+ * Outputs a weight gradient's product should have in all, counting partial sums. Σ_n dOut_n ·
+ * cols_nᵀ has only O·R outputs (800 for the reference CNN's conv1, 51 200 for conv2), so one sum
+ * over the batch keeps a handful of workgroups busy (one for conv1), however wide the GPU: on
+ * lavapipe conv2's took 77-94 ms as one sum and 56-68 ms in 8 to 32 runs (2026-12-04).
+ */
+const WEIGHT_GRAD_OUTPUTS = 2 ** 20;
+
+/** Samples per partial sum of dWeight over g.N samples: g.N is one sum, needing no scratch. */
+export function weightGradRun(g: Conv2dGeometry, O: number): number {
+  const { R } = dims(g, O);
+  const runs = Math.min(g.N, Math.ceil(WEIGHT_GRAD_OUTPUTS / (O * R)));
+  return Math.ceil(g.N / runs);
+}
+
+/** The dWeightRuns scratch [runs, O, R] for g.N samples, or undefined when one sum is taken. */
+export function weightGradRunsShape(g: Conv2dGeometry, O: number): number[] | undefined {
+  const runs = Math.ceil(g.N / weightGradRun(g, O));
+  return runs > 1 ? [runs, O, dims(g, O).R] : undefined;
+}
+
+/** The plan's note on a weight gradient taken in runs; undefined for one sum. */
+export function weightGradNote(g: Conv2dGeometry, O: number): string | undefined {
+  const shape = weightGradRunsShape(g, O);
+  if (!shape) return undefined;
+  const run = weightGradRun(g, O);
+  return `weight gradient as ${shape[0]} partial sums of ${run} sample${run > 1 ? 's' : ''} side by side, then added in order`;
+}
+
+/**
+ * dWeight[O, R] = Σ_n dOut_n[O, S] · cols_n[R, S]ᵀ over the args' samples, written to `out`: in
+ * runs of weightGradRun samples into dWeightRuns, then added in run order, when it is given.
+ */
+function weightGradCalls(
   args: Conv2dGpuBackwardArgs,
   out: GpuTensor,
   policy?: MatmulPolicy,
-): KernelCall {
+): KernelCall[] {
   const g = args.geometry;
   const { R, S, O } = dims(g, args.O);
-  return matmul(
+  const run = weightGradRun(g, O);
+  const runs = Math.ceil(g.N / run);
+  const partials = runs > 1 && args.dWeightRuns ? sliceBatch(args.dWeightRuns, 0, runs) : undefined;
+  const product = matmul(
     {
       a: args.dOut,
       b: args.cols,
-      out,
+      out: partials ?? out,
       M: O,
       K: S,
       N: R,
@@ -273,9 +317,14 @@ function weightGradCall(
       aBatchStride: O * S,
       bBatchStride: R * S,
       sumBatches: true,
+      ...(partials ? { productsPerSum: run } : {}),
     },
     policy,
   );
+  if (!partials) return [product];
+  // dWeight[i] = Σ_run partials[run, i]: biasBackward's serial sum over its batch axis
+  const sum = biasBackward({ dOut: partials, dBias: out, N: runs, C: O * R, S: 1 });
+  return [product, { ...sum, label: `${sum.label}: dWeight from ${runs} partial sums` }];
 }
 
 function weightsTransposeCall(

@@ -249,7 +249,11 @@ describe('plans past the device limits', () => {
         ),
       ),
       expect.stringMatching(/^conv2: input gradient by /),
+      // Each chunk's weight gradient: runs of samples summed side by side (one sample for conv1).
+      expect.stringMatching(/^conv2: weight gradient as \d+ partial sums of \d+ samples side/),
+      expect.stringMatching(/^conv1: weight gradient as \d+ partial sums of 1 sample side/),
     ]);
+    expect(bound).toContain('conv2 (node 4) scratch dWeightRuns');
     trainer.destroy();
   });
 
@@ -263,12 +267,19 @@ describe('plans past the device limits', () => {
       trainer.destroy();
       return notes;
     };
+    // At batch 2 both weight gradients sum each sample apart (see weightGradRun).
+    const runs = ['conv2', 'conv1'].map(
+      (conv) =>
+        `${conv}: weight gradient as 2 partial sums of 1 sample side by side, then added in order`,
+    );
     expect(await pathOf('registerTile')).toEqual([
       'conv2: input gradient by matmul + col2im, through dCols [2, 800, 196]',
+      ...runs,
     ]);
     if (gpu().hasSubgroups)
       expect(await pathOf('subgroupTile')).toEqual([
         'conv2: input gradient by the implicit product, straight from the output gradient (no [2, 800, 196] dCols)',
+        ...runs,
       ]);
   });
 });

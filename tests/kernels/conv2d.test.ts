@@ -7,6 +7,8 @@ import {
   conv2dForward,
   conv2dInputGradScratch,
   usesImplicitBackwardData,
+  weightGradRun,
+  weightGradRunsShape,
 } from '../../src/kernels/conv2d';
 import { conv2dBackwardCpu, conv2dForwardCpu } from '../../src/kernels/conv2d.cpu';
 import { conv2dGeometry } from '../../src/kernels/geometry';
@@ -58,6 +60,10 @@ describe.each(variants)(
       const scratch = conv2dInputGradScratch(g, c.O, usable, (_, shape) =>
         createTensor(gpu(), shape),
       );
+      // dWeight as partial sums of runs of samples, added in order (each sample apart here).
+      const runsShape = weightGradRunsShape(g, c.O);
+      expect(runsShape?.[0]).toBe(c.N > 1 ? c.N : undefined);
+      const runs = runsShape ? { dWeightRuns: createTensor(gpu(), runsShape) } : {};
       const implicit = usesImplicitBackwardData(g, c.O, usable);
       expect('implicit' in scratch).toBe(implicit);
       if (usable === 'subgroupTile') expect(implicit).toBe(c.stride === 1 && c.O % 4 === 0);
@@ -73,6 +79,7 @@ describe.each(variants)(
             dBias: dBias.tensor,
             cols,
             ...scratch,
+            ...runs,
             geometry: g,
             O: c.O,
           },
@@ -116,3 +123,18 @@ describe.each(variants)(
     });
   },
 );
+
+describe('weightGradRun', () => {
+  it('splits a weight gradient with few outputs into runs of samples, one sum when batch is 1', () => {
+    const at = (N: number, C: number, H: number) => conv2dGeometry({ N, C, H, W: H }, 5, 1, 2);
+    // The reference CNN at batch 64: conv2's 64 x 800 outputs in 16 runs of 4 samples, conv1's
+    // 32 x 25 in one run per sample; about 2^20 outputs in all, at most one run per sample.
+    expect([weightGradRun(at(64, 32, 14), 64), weightGradRunsShape(at(64, 32, 14), 64)]).toEqual([
+      4,
+      [16, 64, 800],
+    ]);
+    expect(weightGradRunsShape(at(64, 1, 28), 32)).toEqual([64, 32, 25]);
+    expect(weightGradRun(at(1, 1, 28), 32)).toBe(1);
+    expect(weightGradRunsShape(at(1, 1, 28), 32)).toBeUndefined();
+  });
+});
