@@ -264,8 +264,9 @@ function chunkOfBackward(
 /**
  * Outputs a weight gradient's product should have in all, counting partial sums. Σ_n dOut_n ·
  * cols_nᵀ has only O·R outputs (800 for the reference CNN's conv1, 51 200 for conv2), so one sum
- * over the batch keeps a handful of workgroups busy (one for conv1), however wide the GPU: on
- * lavapipe conv2's took 77-94 ms as one sum and 56-68 ms in 8 to 32 runs (2026-12-04).
+ * over the batch keeps a handful of workgroups busy (one for conv1), however wide the GPU. On
+ * lavapipe conv2's took 99 ms as one sum and 56-62 ms in 16 runs of 4 samples, plus 1.5 ms to add
+ * them (docs/measurements.md, "A weight gradient in partial sums").
  */
 const WEIGHT_GRAD_OUTPUTS = 2 ** 20;
 
