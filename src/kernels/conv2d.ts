@@ -63,8 +63,9 @@ export interface Conv2dGpuBackwardArgs extends Conv2dBackwardArgs<GpuTensor> {
   /** Scratch [O, R] for one chunk's share of dWeight, when the batch goes in chunks. */
   dWeightPart?: GpuTensor;
   /**
-   * Scratch [runs, O, R] (weightGradRunsShape, for a chunk's samples) for dWeight's partial sums,
-   * computed side by side and then added in order. Absent: one sum over the batch.
+   * Scratch [runs, O, R] (weightGradRunsShape, for a chunk's samples) for dWeight's partial sums:
+   * the samples go in up to `runs` runs, summed side by side, then added in order. Absent: one
+   * sum over the batch.
    */
   dWeightRuns?: GpuTensor;
   /** Scratch [N, R, S] for dCols, when dX is wanted and takes matmul + col2im. */
@@ -292,8 +293,9 @@ export function weightGradNote(g: Conv2dGeometry, O: number): string | undefined
 }
 
 /**
- * dWeight[O, R] = Σ_n dOut_n[O, S] · cols_n[R, S]ᵀ over the args' samples, written to `out`: in
- * runs of weightGradRun samples into dWeightRuns, then added in run order, when it is given.
+ * dWeight[O, R] = Σ_n dOut_n[O, S] · cols_n[R, S]ᵀ over the args' samples, written to `out`; with
+ * a dWeightRuns scratch [runs, O, R], as up to `runs` partial sums of consecutive samples, then
+ * added in run order.
  */
 function weightGradCalls(
   args: Conv2dGpuBackwardArgs,
@@ -302,7 +304,8 @@ function weightGradCalls(
 ): KernelCall[] {
   const g = args.geometry;
   const { R, S, O } = dims(g, args.O);
-  const run = weightGradRun(g, O);
+  // As many runs as the scratch holds, at most: a batch's last, shorter chunk takes fewer.
+  const run = Math.ceil(g.N / (args.dWeightRuns?.shape[0] ?? 1));
   const runs = Math.ceil(g.N / run);
   const partials = runs > 1 && args.dWeightRuns ? sliceBatch(args.dWeightRuns, 0, runs) : undefined;
   const product = matmul(

@@ -22,8 +22,8 @@ const gpu = useTestGpu();
 
 // A batch whose unfolded input passes the largest binding goes through a convolution in chunks
 // (conv2dBatchChunk). Per sample, the chunked forward and dX are the same calls on views, so they
-// equal the whole-batch ones bit for bit; dWeight adds the chunks' sums in order, so it matches
-// within the usual dot-product tolerance.
+// equal the whole-batch ones bit for bit; dWeight adds the chunks' sums in order (each chunk's
+// itself in runs of samples here), so it matches within the usual dot-product tolerance.
 const cases = [
   // 768 bytes per input sample, 1 KiB per output sample: any chunk starts aligned; 5 = 2 + 2 + 1
   { N: 5, C: 3, H: 8, W: 8, O: 4, k: 3, stride: 1, padding: 'same' as const, chunk: 2 },
@@ -45,6 +45,7 @@ async function runConv(
   host: { x: Float32Array; w: Float32Array; b: Float32Array; dOut: Float32Array },
   variant: MatmulVariant,
   chunk: number,
+  weightGradRuns = 1,
 ): Promise<Run> {
   const x = upload(gpu(), host.x, [g.N, g.C, g.H, g.W]);
   const weight = upload(gpu(), host.w, [O, g.C, g.KH, g.KW]);
@@ -70,6 +71,9 @@ async function runConv(
         dBias: dBias.tensor,
         cols,
         dWeightPart: make([O, g.C * g.KH * g.KW]),
+        ...(weightGradRuns > 1
+          ? { dWeightRuns: make([weightGradRuns, O, g.C * g.KH * g.KW]) }
+          : {}),
         ...conv2dInputGradScratch(perChunk, O, variant, (_, shape) => make(shape)),
         ...geometry,
       },
@@ -96,7 +100,9 @@ describe.each(variants)('conv2d in batch chunks (%s matmul)', (variant) => {
       // large values: a chunk's partial dWeight must not lose the rest's scale
       dOut: randomFloats(c.N * c.O * S, 14, -1000, 1000),
     };
-    const chunked = await runConv(g, c.O, host, usable, c.chunk);
+    // Chunks with dWeight in up to 3 runs each: 2 + 2 + 1 samples in runs of 1, 1 and one sum;
+    // 64 + 64 + 2 in runs of 22, 22, 20 and then of 1, 1. The whole batch: one sum.
+    const chunked = await runConv(g, c.O, host, usable, c.chunk, 3);
     const whole = await runConv(g, c.O, host, usable, c.N);
     expect(chunked.out).toEqual(whole.out);
     expect(chunked.dX).toEqual(whole.dX);
