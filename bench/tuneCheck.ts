@@ -2,10 +2,10 @@
  * Is the autotuner's choice as fast as the best fixed variant, product by product? Compiles the
  * training plan the flags describe (the CLI's; default the reference CNN at batch 64) once tuned
  * from scratch (`full`, choices kept in memory only) and once per fixed variant (tuning off),
- * then times every product's dispatch in each plan (median of 7, the plans in turn, twice: the
- * lower median counts) and prints,
- * per product, the tuned choice against each variant and the best of them. The tuning time is
- * the first line.
+ * then times every dispatch of each plan (median of 7, the plans in turn, twice: the lower median
+ * counts) and prints, per product, the tuned choice against each variant and the best of them;
+ * then each plan's whole step (every dispatch summed) with the path each convolution's input
+ * gradient takes, which the products alone do not show. The tuning time is the first line.
  *
  *   npm run bench:tune -- [--batch 64 --features 32,64 ...]
  *   SHADERGRAD_ADAPTER=swiftshader npm run bench:tune -- --batch 16
@@ -48,16 +48,30 @@ function productOf(label: string): string | undefined {
   return /\((.*)\)$/.exec(label)?.[1];
 }
 
-async function productTimes(gpu: Gpu, plan: StepPlan): Promise<Map<string, number>> {
-  const products = plan.prepared.filter((p) => productOf(p.call.label) !== undefined);
-  const rows = await profileCalls(gpu, products, SAMPLES);
-  const out = new Map<string, number>();
+/** Every dispatch of the plan timed alone: the products by shape, and the step's sum. */
+async function planTimes(gpu: Gpu, plan: StepPlan): Promise<Map<string, number>> {
+  const rows = await profileCalls(gpu, plan.prepared, SAMPLES);
+  const out = new Map<string, number>([[STEP, rows.reduce((sum, r) => sum + r.medianMs, 0)]]);
   // A product that occurs twice (chunks) is counted with all its dispatches.
   for (const r of rows) {
-    const key = productOf(r.label) ?? '';
-    out.set(key, (out.get(key) ?? 0) + r.medianMs);
+    const key = productOf(r.label);
+    if (key !== undefined) out.set(key, (out.get(key) ?? 0) + r.medianMs);
   }
   return out;
+}
+
+/** The key of the whole step's time in planTimes' map (no product label looks like it). */
+const STEP = 'the whole step';
+
+/** "conv2: implicit" per convolution whose dX the plan computes, from its notes. */
+function inputGradPaths(plan: StepPlan): string {
+  const paths = plan.notes
+    .filter((note) => note.includes(': input gradient by '))
+    .map((note) => {
+      const conv = note.slice(0, note.indexOf(':'));
+      return `${conv}: ${note.includes('implicit product') ? 'implicit' : 'matmul + col2im'}`;
+    });
+  return paths.join(', ') || 'none';
 }
 
 async function main(): Promise<void> {
@@ -77,7 +91,7 @@ async function main(): Promise<void> {
   const times = plans.map(() => new Map<string, number>());
   for (let round = 0; round < 2; round++)
     for (const [i, plan] of plans.entries())
-      for (const [key, ms] of await productTimes(gpu, plan))
+      for (const [key, ms] of await planTimes(gpu, plan))
         times[i]?.set(key, Math.min(ms, times[i]?.get(key) ?? Infinity));
   const [tunedMs = new Map<string, number>(), ...fixedMs] = times;
   const choiceOf = new Map(
@@ -86,6 +100,7 @@ async function main(): Promise<void> {
   const rows: Row[] = [];
   const totals = { tuned: 0, best: 0 };
   for (const [product, ms] of tunedMs) {
+    if (product === STEP) continue;
     const each = fixedMs.map((m) => m.get(product) ?? NaN);
     const best = Math.min(...each.filter(Number.isFinite));
     totals.tuned += ms;
@@ -105,6 +120,19 @@ async function main(): Promise<void> {
     'best fixed / tuned': (totals.best / totals.tuned).toFixed(2),
   });
   printTable(`per product, ${cmd.config.batchSize} samples, ${gpu.adapter.kind}`, rows);
+  const tunedStep = tunedMs.get(STEP) ?? NaN;
+  printTable(
+    'the whole step: every dispatch timed alone, summed',
+    plans.map((plan, i) => {
+      const stepMs = times[i]?.get(STEP) ?? NaN;
+      return {
+        plan: i === 0 ? 'tuned' : (variants[i - 1] ?? '?'),
+        'input-gradient paths': inputGradPaths(plan),
+        'step ms': stepMs.toFixed(2),
+        'this / tuned': (stepMs / tunedStep).toFixed(2),
+      };
+    }),
+  );
   for (const p of [tuned, ...fixed]) p.trainer.destroy();
   gpu.destroy();
 }
