@@ -13,7 +13,8 @@ import { launchChromium } from '../../scripts/chrome';
 import { openPage, waitUntil, type OpenedPage } from './pages';
 
 const STEPS = 3;
-const QUERY = `model=resnet&width=4&limit=256&steps=${STEPS}&autostart=1&compare=skip&test=64`;
+// Untuned: the tuner is tested in demo.test.ts; here it would time each run's kernels first.
+const QUERY = `model=resnet&width=4&limit=256&steps=${STEPS}&autostart=1&compare=skip&test=64&tune=off`;
 
 let browser: Browser;
 let demo: OpenedPage;

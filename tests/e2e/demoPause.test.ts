@@ -14,8 +14,11 @@ import { launchChromium } from '../../scripts/chrome';
 import { mulberry32, writeSafetensors } from '../../src/index';
 import { catchDownloads, downloaded, openPage, waitUntil, type OpenedPage } from './pages';
 
-/** Tiny, so a step takes milliseconds; 500 test images make the pause's evaluation last. */
-const TINY = 'features=4,8&dense=32&batch=32&limit=2048&lr=0.003&test=500';
+/**
+ * Tiny, so a step takes milliseconds; 500 test images make the pause's evaluation last. Untuned:
+ * the tuner is tested in demo.test.ts, and here it would only add seconds before the first step.
+ */
+const TINY = 'features=4,8&dense=32&batch=32&limit=2048&lr=0.003&test=500&tune=off';
 /** How long a paused page is watched for steps that should not come. */
 const STILL_MS = 2000;
 
