@@ -8,8 +8,8 @@
 //   b order (deterministic, no atomics); or, with productsPerSum = p < batch, ceil(batch / p)
 //   outputs C_g (at g * outBatchStride), each the sum of products g*p .. min(batch, g*p + p) - 1,
 //   so that a long batch sum over few output tiles still spreads over many workgroups (the caller
-//   adds the C_g in order). biasMode 1 adds bias[m] to row m (conv, per output
-//   channel), 2 adds bias[n] to column n (dense); activation is applied after the bias.
+//   adds the C_g in order). biasMode 1 adds bias[m] to row m (conv, per output channel), 2 adds
+//   bias[n] to column n (dense); activation is applied after the bias.
 //
 // Algorithm: every variant accumulates dot products over k in f32 registers and stores
 // act(sum + bias) once; batches run in workgroup z, folded (b += numWorkgroups.z) past 65535.

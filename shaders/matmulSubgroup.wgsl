@@ -1,7 +1,7 @@
 // matmulSubgroup.wgsl: the contract of shaders/matmul.wgsl (per batch b, C_b = act(op(A_b) · op(B_b)
 // + bias), M,K,N legend, row-major f32, transA/transB read in place, batch strides with 0 as
-// broadcast, sumBatches in runs of productsPerSum, bias per row or column, activation epilogue), with op(A) shared across
-// the lanes of a subgroup instead of loaded by each.
+// broadcast, sumBatches in runs of productsPerSum, bias per row or column, activation epilogue),
+// with op(A) shared across the lanes of a subgroup instead of loaded by each.
 //
 // Needs the `subgroups` feature, hence its own module (matmul.wgsl must compile everywhere); the
 // wrapper puts `enable subgroups;` ahead of common.wgsl since a directive precedes all declarations.
