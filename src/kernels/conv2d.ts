@@ -271,16 +271,26 @@ function chunkOfBackward(
  */
 const WEIGHT_GRAD_OUTPUTS = 2 ** 20;
 
+/** Samples per run when `count` samples go in at most `runs` runs (the calls and the plan agree). */
+function runLength(count: number, runs: number): number {
+  return Math.ceil(count / runs);
+}
+
+/** Runs of dWeight's partial sums for g.N samples: 1 is one sum, needing no scratch. */
+function plannedRuns(g: Conv2dGeometry, O: number): number {
+  const { R } = dims(g, O);
+  const most = Math.min(g.N, Math.ceil(WEIGHT_GRAD_OUTPUTS / (O * R)));
+  return Math.ceil(g.N / runLength(g.N, most));
+}
+
 /** Samples per partial sum of dWeight over g.N samples: g.N is one sum, needing no scratch. */
 export function weightGradRun(g: Conv2dGeometry, O: number): number {
-  const { R } = dims(g, O);
-  const runs = Math.min(g.N, Math.ceil(WEIGHT_GRAD_OUTPUTS / (O * R)));
-  return Math.ceil(g.N / runs);
+  return runLength(g.N, plannedRuns(g, O));
 }
 
 /** The dWeightRuns scratch [runs, O, R] for g.N samples, or undefined when one sum is taken. */
 export function weightGradRunsShape(g: Conv2dGeometry, O: number): number[] | undefined {
-  const runs = Math.ceil(g.N / weightGradRun(g, O));
+  const runs = plannedRuns(g, O);
   return runs > 1 ? [runs, O, dims(g, O).R] : undefined;
 }
 
@@ -305,7 +315,7 @@ function weightGradCalls(
   const g = args.geometry;
   const { R, S, O } = dims(g, args.O);
   // As many runs as the scratch holds, at most: a batch's last, shorter chunk takes fewer.
-  const run = Math.ceil(g.N / (args.dWeightRuns?.shape[0] ?? 1));
+  const run = runLength(g.N, args.dWeightRuns?.shape[0] ?? 1);
   const runs = Math.ceil(g.N / run);
   const partials = runs > 1 && args.dWeightRuns ? sliceBatch(args.dWeightRuns, 0, runs) : undefined;
   const product = matmul(
