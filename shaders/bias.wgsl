@@ -6,9 +6,10 @@
 // Layout [N, C, S] row-major, S the spatial size (H*W after a convolution, 1 after a dense layer).
 // Forward: one invocation per element, channel c = (i / S) % C; the grid spills into y past 65535
 // workgroups. Backward: one workgroup per channel (grid spills into y the same way); each
-// invocation sums a strided part of the channel's N*S values, then a tree reduction in
-// workgroup memory halves the partial sums log2(workgroupSize) times with a barrier between
-// steps. The order of additions is fixed, so the result is deterministic without atomics.
+// invocation sums a strided part of the channel's N*S values (biasBackwardQuads: 4 at a time),
+// then a tree reduction in workgroup memory halves the partial sums log2(workgroupSize) times
+// with a barrier between steps. The order of additions is fixed, so the result is deterministic
+// without atomics. How many lanes share a channel is the wrapper's choice per adapter.
 // biasBackwardSerial: one invocation per channel, for channels of at most a few hundred terms.
 // Overrides: workgroupSize (biasBackward: a power of two <= maxWorkgroupSize, for the tree),
 // activation.
@@ -48,6 +49,21 @@ fn biasAddForward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nw
 
 var<workgroup> partialSums: array<f32, maxWorkgroupSize>; // one partial sum per invocation
 
+// The workgroup's sum of every lane's `value`, complete in lane 0. Tree: each step folds the
+// upper half of the live slots onto the lower half; the barrier orders each step's reads after
+// the last writes. Call in uniform control flow.
+fn workgroupSum(lid: u32, value: f32) -> f32 {
+  partialSums[lid] = value;
+  workgroupBarrier();
+  for (var stride = workgroupSize / 2u; stride > 0u; stride /= 2u) {
+    if (lid < stride) {
+      partialSums[lid] += partialSums[lid + stride];
+    }
+    workgroupBarrier();
+  }
+  return partialSums[0];
+}
+
 @compute @workgroup_size(workgroupSize)
 fn biasBackward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
                 @builtin(local_invocation_index) lid: u32) {
@@ -74,18 +90,44 @@ fn biasBackward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg:
       }
     }
   }
-  partialSums[lid] = acc;
-  workgroupBarrier();
-  // Tree: each step folds the upper half of the live slots onto the lower half; after the last
-  // step slot 0 holds the channel's sum. The barrier orders each step's reads after the last writes.
-  for (var stride = workgroupSize / 2u; stride > 0u; stride /= 2u) {
-    if (lid < stride) {
-      partialSums[lid] += partialSums[lid + stride];
-    }
-    workgroupBarrier();
-  }
+  let total = workgroupSum(lid, acc);
   if (lid == 0u) {
-    dBias[c] = partialSums[0];
+    dBias[c] = total;
+  }
+}
+
+// ---- backward, vec4 reads
+@group(0) @binding(0) var<storage, read> dOutQuads: array<vec4f>; // [N, C, S / 4] (S % 4 == 0)
+@group(0) @binding(1) var<storage, read_write> dBiasQuads: array<f32>; // [C]
+@group(0) @binding(2) var<uniform> quadsParams: Params;
+
+// biasBackward reading 4 terms per load (S % 4 == 0): the lanes tile the channel's [N, S / 4]
+// vec4s as biasBackward tiles its [N, S] values, and each folds its vec4 before the tree. A CPU "GPU" pays per load (lavapipe
+// splits each into per-lane scalar loads with bounds checks), a GPU per 16-byte transaction.
+@compute @workgroup_size(workgroupSize)
+fn biasBackwardQuads(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
+                     @builtin(local_invocation_index) lid: u32) {
+  let c = linearWorkgroup(wid, nwg);
+  if (c >= quadsParams.C) {
+    return;
+  }
+  let quads = quadsParams.S / 4u;
+  let lanesPerRow = min(quads, workgroupSize);
+  let rowsPerStep = workgroupSize / lanesPerRow;
+  let laneRow = lid / lanesPerRow;
+  let laneCol = lid % lanesPerRow;
+  var acc = vec4f(0.0);
+  if (laneRow < rowsPerStep) {
+    for (var n = laneRow; n < quadsParams.N; n += rowsPerStep) {
+      let rowStart = (n * quadsParams.C + c) * quads;
+      for (var q = laneCol; q < quads; q += lanesPerRow) {
+        acc += dOutQuads[rowStart + q];
+      }
+    }
+  }
+  let total = workgroupSum(lid, (acc.x + acc.y) + (acc.z + acc.w));
+  if (lid == 0u) {
+    dBiasQuads[c] = total;
   }
 }
 

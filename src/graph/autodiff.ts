@@ -169,6 +169,7 @@ const imageRules: { [K in Exclude<OpName, SequenceOp>]: OpRule<K> } = {
         geometry: g,
         O: features,
         batchChunk: chunk,
+        biasLanes: ctx.channelSumLanes,
         ...(dX && inputScratch ? { dX, ...inputScratch } : {}),
       };
       return [...calls, ...conv2dBackward(args, ctx.matmulPolicy)];

@@ -24,6 +24,7 @@ import { elementCount, tensorByteLength, type DType, type GpuTensor } from '../g
 import {
   addAccumulate,
   preferredMatmulVariant,
+  channelSumLanes,
   type InputGradPath,
   type MatmulPolicy,
   type MatmulVariant,
@@ -82,6 +83,7 @@ class Tracer implements RuleContext {
   private readonly kept: ReadonlySet<number>;
   readonly matmulPolicy: MatmulPolicy;
   readonly maxBindingBytes: number;
+  readonly channelSumLanes: number;
   readonly notes: string[] = [];
   /** The node whose backward is being traced (paramGrad answers per node). */
   private backwardNode: GraphNode | undefined;
@@ -92,12 +94,13 @@ class Tracer implements RuleContext {
     readonly graph: Graph,
     readonly store: ParameterStore,
     readonly training: boolean,
-    device: { matmulPolicy: MatmulPolicy; maxBindingBytes: number },
+    device: { matmulPolicy: MatmulPolicy; maxBindingBytes: number; channelSumLanes: number },
     private readonly requiresGrad: ReadonlySet<number>,
     gradientsFor: readonly number[] = [],
   ) {
     this.matmulPolicy = device.matmulPolicy;
     this.maxBindingBytes = device.maxBindingBytes;
+    this.channelSumLanes = device.channelSumLanes;
     this.uses = graph.gradientUses(requiresGrad);
     this.kept = new Set(gradientsFor);
   }
@@ -309,7 +312,7 @@ export async function compilePlan(
       graph,
       store,
       options.training,
-      { matmulPolicy, maxBindingBytes },
+      { matmulPolicy, maxBindingBytes, channelSumLanes: channelSumLanes(gpu.adapter.kind) },
       options.training ? graph.gradientNodes(options.gradientsFor) : new Set(),
       options.gradientsFor,
     );

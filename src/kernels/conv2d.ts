@@ -75,6 +75,8 @@ export interface Conv2dGpuBackwardArgs extends Conv2dBackwardArgs<GpuTensor> {
    * paddedGradientShape), when usesImplicitBackwardData says so; replaces dCols.
    */
   implicit?: { weightCko: GpuTensor; dOutPadded: GpuTensor };
+  /** Threads that share one channel of dBias (biasBackward's `lanes`; default a GPU's 256). */
+  biasLanes?: number;
 }
 
 /** How a convolution's dX runs: conv2dImplicit's product, or matmul into dCols + col2im. */
@@ -215,7 +217,10 @@ export function conv2dBackward(args: Conv2dGpuBackwardArgs, policy?: MatmulPolic
   const chunk = batchChunkOf(args);
   expectCount('conv2d.backward', 'cols', args.cols, chunk * R * S);
   const calls: KernelCall[] = [];
-  if (args.dBias) calls.push(biasBackward({ dOut: args.dOut, dBias: args.dBias, N: g.N, C: O, S }));
+  if (args.dBias)
+    calls.push(
+      biasBackward({ dOut: args.dOut, dBias: args.dBias, N: g.N, C: O, S }, args.biasLanes),
+    );
   if (args.dX && args.implicit) calls.push(weightsTransposeCall(args, args.implicit));
   if (chunk >= g.N)
     return [

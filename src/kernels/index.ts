@@ -19,7 +19,7 @@ export {
   type GeluForwardArgs,
   type GeluBackwardArgs,
 } from './gelu.cpu';
-export { biasAddForward, biasBackward } from './bias';
+export { biasAddForward, biasBackward, channelSumLanes } from './bias';
 export { biasAddForwardCpu, biasBackwardCpu } from './bias.cpu';
 export {
   batchNormStats,

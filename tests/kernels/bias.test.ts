@@ -80,6 +80,8 @@ const shapes: [number, number, number][] = [
   [9, 2, 196], // rows narrower than the workgroup: 60 idle lanes, one row per step
   [5, 3, 100], // two rows per step, 56 idle lanes, an odd row count
   [300, 5, 2], // the tree with S = 2: 128 rows per step
+  [1, 2, 1000], // batch 1, vec4 reads: 250 per row
+  [3, 4, 299], // scalar reads (S % 4 != 0) past the serial limit
 ];
 
 describe('bias on the GPU', () => {
@@ -100,25 +102,37 @@ describe('bias on the GPU', () => {
     }
   });
 
-  it.each(shapes)('backward matches the twin, N = %i, C = %i, S = %i', async (N, C, S) => {
-    const dOutHost = randomFloats(N * C * S, 7 * N + S, -1, 1);
-    const dBias = guardedOutput(gpu(), [C]);
-    const call = biasBackward({
-      dOut: upload(gpu(), dOutHost, [N, C, S]),
-      dBias: dBias.tensor,
-      N,
-      C,
-      S,
-    });
-    // Channels of up to 256 terms, and dense rows (S = 1) of any count, take biasBackwardSerial;
-    // larger feature maps the workgroup tree.
-    expect(call.entryPoint).toBe(N * S > 256 && S > 1 ? 'biasBackward' : 'biasBackwardSerial');
-    const got = await runAndRead(gpu(), call, dBias.tensor);
-    const want = new Float32Array(C);
-    biasBackwardCpu({ dOut: dOutHost, dBias: want, N, C, S });
-    // A sum of N*S float32 terms in a different order than the twin's float64 loop.
-    expectAllClose(got, want, dotTolerance(N * S, maxChannelAbsSum(dOutHost, C, S)));
-    await dBias.check();
+  // Each shape at a GPU's 256 lanes per channel and a CPU "GPU"'s 8 (channelSumLanes).
+  const backwardCases = shapes.flatMap(([N, C, S]) => [256, 8].map((lanes) => [N, C, S, lanes]));
+  it.each(backwardCases)(
+    'backward matches the twin, N = %i, C = %i, S = %i, %i lanes',
+    async (N, C, S, lanes) => {
+      const dOutHost = randomFloats(N * C * S, 7 * N + S, -1, 1);
+      const dBias = guardedOutput(gpu(), [C]);
+      const dOut = upload(gpu(), dOutHost, [N, C, S]);
+      const call = biasBackward({ dOut, dBias: dBias.tensor, N, C, S }, lanes);
+      // Channels of up to 256 terms, and dense rows (S = 1) of any count, take biasBackwardSerial;
+      // larger feature maps the workgroup tree, reading vec4s when rows split into them.
+      const tree = S % 4 === 0 ? 'biasBackwardQuads' : 'biasBackward';
+      expect(call.entryPoint).toBe(N * S > 256 && S > 1 ? tree : 'biasBackwardSerial');
+      if (call.entryPoint !== 'biasBackwardSerial')
+        expect(call.constants?.workgroupSize).toBeLessThanOrEqual(lanes);
+      const got = await runAndRead(gpu(), call, dBias.tensor);
+      const want = new Float32Array(C);
+      biasBackwardCpu({ dOut: dOutHost, dBias: want, N, C, S });
+      // A sum of N*S float32 terms in a different order than the twin's float64 loop.
+      expectAllClose(got, want, dotTolerance(N * S, maxChannelAbsSum(dOutHost, C, S)));
+      await dBias.check();
+    },
+  );
+
+  it('refuses lanes that are not a power of two from 8 to 256', () => {
+    const dOut = upload(gpu(), new Float32Array(2 * 3 * 400), [2, 3, 400]);
+    const dBias = upload(gpu(), new Float32Array(3), [3]);
+    for (const lanes of [4, 12, 512])
+      expect(() => biasBackward({ dOut, dBias, N: 2, C: 3, S: 400 }, lanes)).toThrow(
+        `lanes must be a power of two from 8 to 256, got ${lanes}`,
+      );
   });
 
   it('stays finite and matches for values of +-1e4', async () => {
@@ -193,25 +207,33 @@ describe('bias on the GPU', () => {
 });
 
 describe('bias race detector', () => {
-  const [N, C, S] = [3, 2, 5]; // 15 values per channel over 8 invocations: every tree level used
-  /** Runs wgsl_reflect's lockstep interpreter over biasBackward with 8 invocations per workgroup. */
+  // biasBackward: 15 values per channel over 8 invocations, every tree level used.
+  // biasBackwardQuads: S = 8 is 2 vec4s per row, 4 rows per step, 2 idle lanes.
+  const cases = [
+    { entryPoint: 'biasBackward', N: 3, C: 2, S: 5 },
+    { entryPoint: 'biasBackwardQuads', N: 3, C: 2, S: 8 },
+  ];
+  type Case = (typeof cases)[number];
+  /** Runs wgsl_reflect's lockstep interpreter over the entry with 8 invocations per workgroup. */
   function detect(
     code: string,
+    { entryPoint, N, C, S }: Case,
     dOut: Float32Array,
     dBias: Float32Array,
   ): ReturnType<typeof detectRaces> {
     const bindGroups = {
       0: { 0: dOut.buffer, 1: dBias.buffer, 2: { uniform: biasParams.pack({ N, C, S }) } },
     };
-    return detectRaces(code, 'biasBackward', [C, 1, 1], bindGroups, {
+    return detectRaces(code, entryPoint, [C, 1, 1], bindGroups, {
       constants: { workgroupSize: 8 },
     });
   }
 
-  it('biasBackward has no races and computes the sums', () => {
+  it.each(cases)('$entryPoint has no races and computes the sums', (c) => {
+    const { N, C, S } = c;
     const dOut = randomFloats(N * C * S, 21);
     const dBias = new Float32Array(C).fill(NaN);
-    const result = detect(biasShader.code, dOut, dBias);
+    const result = detect(biasShader.code, c, dOut, dBias);
     expect(result.errors).toEqual([]);
     expect(result.races).toEqual([]);
     // The interpreter wrote into our buffer: proof that it ran the reduction on these bindings.
@@ -220,11 +242,14 @@ describe('bias race detector', () => {
     expectAllClose(dBias, want, dotTolerance(N * S, N * S));
   });
 
-  it('reports races once the tree loop loses its barrier (the detector sees these bindings)', () => {
-    const code = biasShader.code;
-    const at = code.lastIndexOf('workgroupBarrier();');
-    const racy = code.slice(0, at) + code.slice(at + 'workgroupBarrier();'.length);
-    const result = detect(racy, randomFloats(N * C * S, 22), new Float32Array(C));
-    expect(result.races.length).toBeGreaterThan(0);
-  });
+  it.each(cases)(
+    '$entryPoint reports races once the tree loses a barrier (the detector sees these bindings)',
+    (c) => {
+      const code = biasShader.code;
+      const at = code.lastIndexOf('workgroupBarrier();');
+      const racy = code.slice(0, at) + code.slice(at + 'workgroupBarrier();'.length);
+      const result = detect(racy, c, randomFloats(c.N * c.C * c.S, 22), new Float32Array(c.C));
+      expect(result.races.length).toBeGreaterThan(0);
+    },
+  );
 });
