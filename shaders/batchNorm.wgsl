@@ -191,6 +191,33 @@ fn batchNormForward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) 
   y[i] = activate((x[i] - normMean[chan]) * scale + bias[chan], activation);
 }
 
+// ---- forward by rows (S % 4 == 0)
+// One workgroup per row (n, c) of S values, its lanes striding over the row's S / 4 vec4s. The
+// row, and so the channel and its four values, is the same for the whole workgroup: no lane
+// divides (batchNormForward pays `(i / S) % C` per element, a scalar loop per lane on a CPU
+// "GPU") and every load moves 4 values. Same arithmetic as batchNormForward, so the same bits.
+@group(0) @binding(0) var<storage, read> xQuads: array<vec4f>; // x [N, C, S] as vec4s
+@group(0) @binding(5) var<storage, read_write> yQuads: array<vec4f>; // y [N, C, S] as vec4s
+
+@compute @workgroup_size(workgroupSize)
+fn batchNormForwardRows(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
+                        @builtin(local_invocation_index) lid: u32) {
+  let row = linearWorkgroup(wid, nwg); // n * C + c
+  if (row >= params.N * params.C) {
+    return;
+  }
+  let chan = row % params.C;
+  let scale = weight[chan] * inverseSqrt(normVariance[chan] + params.eps);
+  let centre = normMean[chan];
+  let shift = bias[chan];
+  let quads = params.S / 4u;
+  for (var q = lid; q < quads; q += workgroupSize) {
+    let pre = (xQuads[row * quads + q] - centre) * scale + shift;
+    yQuads[row * quads + q] = vec4f(activate(pre.x, activation), activate(pre.y, activation),
+                                    activate(pre.z, activation), activate(pre.w, activation));
+  }
+}
+
 // ---- running statistics
 @group(0) @binding(0) var<storage, read> batchMean: array<f32>; // [C] from batchNormStats
 @group(0) @binding(1) var<storage, read> batchVariance: array<f32>; // [C] biased, from Stats
@@ -300,4 +327,33 @@ fn batchNormBackwardData(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgro
   let xhat = (x[i] - savedMean[chan]) * invStd;
   let meanTerms = dBiasSum[chan] / m + xhat * (dWeightSum[chan] / m);
   dX[i] = dataWeight[chan] * invStd * (dY[i] - meanTerms);
+}
+
+// batchNormBackwardData by rows (S % 4 == 0), as batchNormForwardRows: one workgroup per row.
+@group(0) @binding(1) var<storage, read> dYQuads: array<vec4f>; // dY [N, C, S] as vec4s
+@group(0) @binding(7) var<storage, read_write> dXQuads: array<vec4f>; // dX [N, C, S] as vec4s
+
+@compute @workgroup_size(workgroupSize)
+fn batchNormBackwardDataRows(@builtin(workgroup_id) wid: vec3u,
+                             @builtin(num_workgroups) nwg: vec3u,
+                             @builtin(local_invocation_index) lid: u32) {
+  let row = linearWorkgroup(wid, nwg); // n * C + c
+  let p = dataParams;
+  if (row >= p.N * p.C) {
+    return;
+  }
+  let chan = row % p.C;
+  let m = f32(p.N * p.S);
+  let invStd = inverseSqrt(savedVariance[chan] + p.eps);
+  let centre = savedMean[chan];
+  let meanDY = dBiasSum[chan] / m;
+  let meanDYXhat = dWeightSum[chan] / m;
+  let gain = dataWeight[chan] * invStd;
+  let quads = p.S / 4u;
+  for (var q = lid; q < quads; q += workgroupSize) {
+    let at = row * quads + q;
+    let xhat = (xQuads[at] - centre) * invStd;
+    let meanTerms = meanDY + xhat * meanDYXhat;
+    dXQuads[at] = gain * (dYQuads[at] - meanTerms);
+  }
 }

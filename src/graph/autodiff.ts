@@ -374,7 +374,7 @@ const imageRules: { [K in Exclude<OpName, SequenceOp>]: OpRule<K> } = {
       if (!ctx.training) return [normalize(t.runningMean, t.runningVar)];
       const { x, N, C, S } = t.common;
       return [
-        batchNormStats({ x, mean: t.mean, variance: t.variance, N, C, S }),
+        batchNormStats({ x, mean: t.mean, variance: t.variance, N, C, S }, ctx.channelSumLanes),
         normalize(t.mean, t.variance),
         batchNormRunningUpdate({
           mean: t.mean,
@@ -401,7 +401,7 @@ const imageRules: { [K in Exclude<OpName, SequenceOp>]: OpRule<K> } = {
         dBias: ctx.paramGrad(`${node.attrs.name}.bias`),
         ...(dX ? { dX } : {}),
       };
-      return [...calls, ...batchNormBackward(args)];
+      return [...calls, ...batchNormBackward(args, ctx.channelSumLanes)];
     },
   },
 

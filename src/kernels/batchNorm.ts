@@ -19,6 +19,7 @@ import {
   type BatchNormRunningUpdateArgs,
   type BatchNormStatsArgs,
 } from './batchNorm.cpu';
+import { checkChannelLanes, channelTreeSize, MAX_CHANNEL_LANES } from './channelSum';
 import { expectCount, expectWhole } from './checks';
 import { activationCode } from './common.cpu';
 import type { KernelFamily } from './family';
@@ -36,8 +37,6 @@ export const batchNormRunningParams = defineParams('RunningParams', {
 
 /** Elementwise and per-channel-serial entry points: 64 per workgroup. */
 const ELEMENTWISE_WORKGROUP_SIZE = 64;
-/** Tree reductions: one workgroup per channel; a power of two, at most the shader's 256. */
-const REDUCE_WORKGROUP_SIZE = 256;
 /**
  * Values per channel up to which one invocation per channel beats a workgroup tree (BatchNorm1d:
  * M = the batch). Above it a channel fills at least one value per lane of the 256-lane tree.
@@ -66,10 +65,35 @@ function checkEps(label: string, eps: number): void {
     throw new ShadergradError(`${label}: eps = ${eps}, expected a small positive number`);
 }
 
-/** A channel reduction: the tree entry point (one workgroup per channel) or its serial sibling. */
-function reduction(entryPoint: string, { N, C, S }: Shape) {
+/** Vec4s per row from which a workgroup per row beats one invocation per element. */
+const ROW_MIN_QUADS = 8;
+
+/**
+ * How an elementwise pass (Forward, BackwardData) runs: by rows (`${entryPoint}Rows`, one
+ * workgroup per row (n, c) striding over its S / 4 vec4s) when S % 4 == 0 and rows have at least
+ * ROW_MIN_QUADS vec4s, else one invocation per element.
+ */
+function elementwise(entryPoint: string, { N, C, S }: Shape) {
+  const quads = S / 4;
+  if (S % 4 !== 0 || quads < ROW_MIN_QUADS)
+    return {
+      entryPoint,
+      size: ELEMENTWISE_WORKGROUP_SIZE,
+      workgroups: dispatchFor(N * C * S, ELEMENTWISE_WORKGROUP_SIZE),
+    };
+  // Lanes in multiples of 8 (lavapipe's SIMD width) up to 64: a row of 49 vec4s leaves 7 idle.
+  const size = Math.min(ELEMENTWISE_WORKGROUP_SIZE, Math.ceil(quads / 8) * 8);
+  return { entryPoint: `${entryPoint}Rows`, size, workgroups: grid1d(N * C) };
+}
+
+/**
+ * A channel reduction: the tree entry point (one workgroup per channel, of at most `lanes`
+ * threads: channelSumLanes of the adapter) or its serial sibling.
+ */
+function reduction(entryPoint: string, { N, C, S }: Shape, lanes: number) {
+  checkChannelLanes(`batchNorm.${entryPoint}`, lanes);
   const serial = N * S <= SERIAL_MAX_TERMS;
-  const size = serial ? ELEMENTWISE_WORKGROUP_SIZE : REDUCE_WORKGROUP_SIZE;
+  const size = serial ? ELEMENTWISE_WORKGROUP_SIZE : channelTreeSize(N * S, lanes);
   return {
     suffix: serial ? ', serial' : '',
     entryPoint: serial ? `${entryPoint}Serial` : entryPoint,
@@ -78,13 +102,19 @@ function reduction(entryPoint: string, { N, C, S }: Shape) {
   };
 }
 
-/** mean[c] and the biased variance[c] of x over n and s (see the file header). */
-export function batchNormStats(args: BatchNormStatsArgs<GpuTensor>): KernelCall {
+/**
+ * mean[c] and the biased variance[c] of x over n and s (see the file header); `lanes` as in
+ * biasBackward (channelSumLanes).
+ */
+export function batchNormStats(
+  args: BatchNormStatsArgs<GpuTensor>,
+  lanes = MAX_CHANNEL_LANES,
+): KernelCall {
   const { x, mean, variance, N, C, S } = args;
   const label = 'batchNorm.batchNormStats';
   checkShape(label, args, { x });
   checkChannels(label, C, { mean, variance });
-  const { suffix, ...call } = reduction('batchNormStats', args);
+  const { suffix, ...call } = reduction('batchNormStats', args, lanes);
   return {
     label: `${label}(${N}x${C}x${S}${suffix})`,
     shader: batchNormShader,
@@ -102,17 +132,15 @@ export function batchNormForward(args: BatchNormForwardArgs<GpuTensor>): KernelC
   checkShape(label, args, { x, y });
   checkChannels(label, C, { mean, variance, weight, bias });
   checkEps(label, eps);
+  const { entryPoint, size, workgroups } = elementwise('batchNormForward', args);
   return {
     label: `${label}(${N}x${C}x${S}, ${activation})`,
     shader: batchNormShader,
-    entryPoint: 'batchNormForward',
-    constants: {
-      workgroupSize: ELEMENTWISE_WORKGROUP_SIZE,
-      activation: activationCode[activation],
-    },
+    entryPoint,
+    constants: { workgroupSize: size, activation: activationCode[activation] },
     tensors: [x, mean, variance, weight, bias, y],
     params: batchNormParams.pack({ N, C, S, eps }),
-    workgroups: dispatchFor(N * C * S, ELEMENTWISE_WORKGROUP_SIZE),
+    workgroups,
   };
 }
 
@@ -138,15 +166,19 @@ export function batchNormRunningUpdate(args: BatchNormRunningUpdateArgs<GpuTenso
  * The training-mode gradient: dBias[c] = sum dY and dWeight[c] = sum dY * xhat (one reduction),
  * then, when dX is given, dX = weight invStd / M (M dY - dBias - xhat dWeight) (elementwise, reads
  * the reduction's outputs). dY is the gradient before the activation. Overwrites dWeight, dBias.
+ * `lanes`: the reduction's threads per channel, as in batchNormStats.
  */
-export function batchNormBackward(args: BatchNormBackwardArgs<GpuTensor>): KernelCall[] {
+export function batchNormBackward(
+  args: BatchNormBackwardArgs<GpuTensor>,
+  lanes = MAX_CHANNEL_LANES,
+): KernelCall[] {
   const { x, dY, mean, variance, weight, dWeight, dBias, dX, N, C, S, eps } = args;
   const label = 'batchNorm.batchNormBackward';
   checkShape(label, args, dX ? { x, dY, dX } : { x, dY });
   checkChannels(label, C, { mean, variance, weight, dWeight, dBias });
   checkEps(label, eps);
   const params = batchNormParams.pack({ N, C, S, eps });
-  const { suffix, ...call } = reduction('batchNormBackwardReduce', args);
+  const { suffix, ...call } = reduction('batchNormBackwardReduce', args, lanes);
   const reduce: KernelCall = {
     label: `batchNorm.batchNormBackwardReduce(${N}x${C}x${S}${suffix})`,
     shader: batchNormShader,
@@ -155,14 +187,15 @@ export function batchNormBackward(args: BatchNormBackwardArgs<GpuTensor>): Kerne
     params,
   };
   if (!dX) return [reduce];
+  const { entryPoint, size, workgroups } = elementwise('batchNormBackwardData', args);
   const data: KernelCall = {
     label: `batchNorm.batchNormBackwardData(${N}x${C}x${S})`,
     shader: batchNormShader,
-    entryPoint: 'batchNormBackwardData',
-    constants: { workgroupSize: ELEMENTWISE_WORKGROUP_SIZE },
+    entryPoint,
+    constants: { workgroupSize: size },
     tensors: [x, dY, mean, variance, weight, dWeight, dBias, dX],
     params,
-    workgroups: dispatchFor(N * C * S, ELEMENTWISE_WORKGROUP_SIZE),
+    workgroups,
   };
   return [reduce, data];
 }
@@ -174,10 +207,12 @@ export const batchNormFamily: KernelFamily = {
     batchNormStats: batchNormStatsParams,
     batchNormStatsSerial: batchNormStatsParams,
     batchNormForward: batchNormParams,
+    batchNormForwardRows: batchNormParams,
     batchNormRunningUpdate: batchNormRunningParams,
     batchNormBackwardReduce: batchNormParams,
     batchNormBackwardReduceSerial: batchNormParams,
     batchNormBackwardData: batchNormParams,
+    batchNormBackwardDataRows: batchNormParams,
   },
   workgroupMemory: ['batchNormStats', 'batchNormBackwardReduce'],
 };

@@ -3,13 +3,13 @@
  * dense layer): an in-place x = f(x + bias[c]) with the activation fused in, and dBias[c] as the
  * sum of dOut over batch and space, one workgroup per channel with a tree reduction in workgroup
  * memory (deterministic, no atomics), as many lanes per channel as the adapter runs best
- * (channelSumLanes).
+ * (channelSumLanes, ./channelSum).
  */
-import { ShadergradError, type AdapterKind } from '../base/errors';
 import { dispatchFor, grid1d, type KernelCall } from '../gpu/dispatch';
 import { defineParams } from '../gpu/uniforms';
 import type { GpuTensor } from '../gpu/tensor';
 import type { BiasAddForwardArgs, BiasBackwardArgs } from './bias.cpu';
+import { checkChannelLanes, channelTreeSize, MAX_CHANNEL_LANES } from './channelSum';
 import { expectCount, expectWhole } from './checks';
 import { activationCode } from './common.cpu';
 import type { KernelFamily } from './family';
@@ -21,22 +21,6 @@ export const biasParams = defineParams('Params', { N: 'u32', C: 'u32', S: 'u32' 
 
 /** Elementwise forward: 64 per workgroup, so a grid past 65535 workgroups is only ~4M elements. */
 const FORWARD_WORKGROUP_SIZE = 64;
-/** Reduction: one workgroup per channel; a power of two for the tree, at most the shader's 256. */
-const BACKWARD_WORKGROUP_SIZE = 256;
-/** The fewest lanes per channel: one SIMD group of lavapipe (8 lanes with AVX2). */
-const MIN_CHANNEL_LANES = 8;
-
-/**
- * Lanes that share one channel's sum in biasBackward on this kind of adapter. A GPU wants many
- * (coalesced reads, latency hidden across warps); a CPU "GPU" runs a workgroup as SIMD groups
- * and switches between them at every barrier of the tree, so few lanes win there. Measured
- * 2026-12-04, vec4 reads, median of 11 (ms for 256 / 32 / 8 lanes): lavapipe [64, 32, 784]
- * 2.36 / 1.11 / 0.85, [64, 64, 196] 2.75 / 0.79 / 0.59; SwiftShader 28.1 / 7.2 / 5.7 and
- * 39.1 / 6.7 / 3.5.
- */
-export function channelSumLanes(kind: AdapterKind): number {
-  return kind === 'hardware' || kind === 'unknown' ? BACKWARD_WORKGROUP_SIZE : MIN_CHANNEL_LANES;
-}
 
 function checkSizes(label: string, N: number, C: number, S: number): void {
   expectWhole(label, 'N', N);
@@ -63,17 +47,6 @@ export function biasAddForward(args: BiasAddForwardArgs<GpuTensor>): KernelCall 
 }
 
 /**
- * Threads per channel: enough for the loads each channel makes (a power of two for the tree), at
- * most `lanes`. A small channel needs fewer than 256, and idle threads still cost time on a CPU
- * "GPU".
- */
-function backwardWorkgroupSize(loadsPerChannel: number, lanes: number): number {
-  let size = MIN_CHANNEL_LANES;
-  while (size < loadsPerChannel && size < lanes) size *= 2;
-  return size;
-}
-
-/**
  * Terms per channel up to which one invocation per channel beats a workgroup tree. Past it the
  * tree wins for feature maps (S > 1); for dense rows (S = 1) the serial loop's lanes read adjacent
  * channels of one row together, and on lavapipe it stays ~10x faster at any batch (2026-12-04,
@@ -87,17 +60,17 @@ const SERIAL_MAX_TERMS = 256;
  */
 export function biasBackward(
   args: BiasBackwardArgs<GpuTensor>,
-  lanes = BACKWARD_WORKGROUP_SIZE,
+  lanes = MAX_CHANNEL_LANES,
 ): KernelCall {
   const { dOut, dBias, N, C, S } = args;
   const label = 'bias.biasBackward';
   checkSizes(label, N, C, S);
   expectCount(label, 'dOut', dOut, N * C * S);
   expectCount(label, 'dBias', dBias, C);
-  checkLanes(label, lanes);
+  checkChannelLanes(label, lanes);
   if (N * S <= SERIAL_MAX_TERMS || S === 1) return serialBackward(args);
   const quads = S % 4 === 0;
-  const workgroupSize = backwardWorkgroupSize((N * S) / (quads ? 4 : 1), lanes);
+  const workgroupSize = channelTreeSize((N * S) / (quads ? 4 : 1), lanes);
   return {
     label: `${label}(${N}x${C}x${S}${quads ? ', vec4' : ''}, ${workgroupSize} lanes)`,
     shader: biasShader,
@@ -107,14 +80,6 @@ export function biasBackward(
     params: biasParams.pack({ N, C, S }),
     workgroups: grid1d(C),
   };
-}
-
-function checkLanes(label: string, lanes: number): void {
-  const powerOfTwo = Number.isInteger(Math.log2(lanes));
-  if (!powerOfTwo || lanes < MIN_CHANNEL_LANES || lanes > BACKWARD_WORKGROUP_SIZE)
-    throw new ShadergradError(
-      `${label}: lanes must be a power of two from ${MIN_CHANNEL_LANES} to ${BACKWARD_WORKGROUP_SIZE}, got ${lanes}`,
-    );
 }
 
 /** One invocation per channel (biasBackwardSerial): the args are checked. */

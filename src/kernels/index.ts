@@ -19,7 +19,8 @@ export {
   type GeluForwardArgs,
   type GeluBackwardArgs,
 } from './gelu.cpu';
-export { biasAddForward, biasBackward, channelSumLanes } from './bias';
+export { biasAddForward, biasBackward } from './bias';
+export { channelSumLanes } from './channelSum';
 export { biasAddForwardCpu, biasBackwardCpu } from './bias.cpu';
 export {
   batchNormStats,

@@ -43,9 +43,14 @@ function channelAbsSums(N: number, C: number, S: number, f: (i: number) => numbe
  * channel in the serial variant; a lane's strided share, then the 256-lane tree's 8 levels. A sum
  * errs by at most chain * EPS * sum|terms| (each addition rounds by EPS/2 of a partial sum).
  */
-function additionChain(M: number): number {
-  return M <= SERIAL_MAX_TERMS ? M : Math.ceil(M / 256) + 8;
+function additionChain(M: number, lanes = 256): number {
+  return M <= SERIAL_MAX_TERMS ? M : Math.ceil(M / lanes) + Math.log2(lanes);
 }
+
+/** Each tree runs at a GPU's 256 lanes per channel and a CPU "GPU"'s 8 (channelSumLanes). */
+const LANES = [256, 8];
+const withLanes = <T extends unknown[]>(cases: T[]): [...T, number][] =>
+  cases.flatMap((c) => LANES.map((lanes): [...T, number] => [...c, lanes]));
 
 const at = (a: ArrayLike<number>, i: number): number => a[i] ?? NaN;
 const channelGrads = (C: number) => ({ dWeight: new Float64Array(C), dBias: new Float64Array(C) });
@@ -130,17 +135,27 @@ const shapes: [number, number, number][] = [
   [130, 3, 1], // BatchNorm1d, M = N = 130, serial
   [7, 2, 97], // M = 679 > 256, not a multiple of 256: tree, 97-lane rows, 62 idle lanes
   [300, 2, 1], // BatchNorm1d through the tree: one lane per row, 256 rows per step
-  [2, 3, 300], // rows wider than the workgroup: 256 lanes per row
+  [2, 3, 300], // rows wider than the workgroup: 256 lanes per row; elementwise by rows of 75 vec4s
+  [1, 2, 32], // batch 1; elementwise by rows of 8 vec4s, the fewest that take rows
+  [3, 4, 196], // rows of 49 vec4s: 56 lanes, 7 idle
 ];
 
+/** The elementwise passes run a workgroup per row when rows split into at least 8 vec4s. */
+function elementwiseEntry(entryPoint: string, S: number): string {
+  return S % 4 === 0 && S / 4 >= 8 ? `${entryPoint}Rows` : entryPoint;
+}
+
 /** Uploads x and runs batchNormStats into guarded outputs; returns what the GPU wrote. */
-async function gpuStats(xHost: Float32Array, N: number, C: number, S: number) {
+async function gpuStats(xHost: Float32Array, N: number, C: number, S: number, lanes: number) {
   const [mean, variance] = [guardedOutput(gpu(), [C]), guardedOutput(gpu(), [C])];
   const x = upload(gpu(), xHost, [N, C, S]);
-  const call = batchNormStats({ x, mean: mean.tensor, variance: variance.tensor, N, C, S });
+  const args = { x, mean: mean.tensor, variance: variance.tensor, N, C, S };
+  const call = batchNormStats(args, lanes);
   expect(call.entryPoint).toBe(
     N * S > SERIAL_MAX_TERMS ? 'batchNormStats' : 'batchNormStatsSerial',
   );
+  if (call.entryPoint === 'batchNormStats')
+    expect(call.constants?.workgroupSize).toBeLessThanOrEqual(lanes);
   const gotVariance = await runAndRead(gpu(), call, variance.tensor);
   const gotMean = await readFloat32(gpu(), mean.tensor);
   await Promise.all([mean.check(), variance.check()]);
@@ -152,8 +167,8 @@ async function gpuStats(xHost: Float32Array, N: number, C: number, S: number) {
  * its own rounding; the variance, a sum of positive terms each rounded ~3 times (subtract,
  * square, add), by (chain + 3) * EPS relative, times 2 for the final division and margin.
  */
-function statsTolerances(M: number, maxDeviation: number) {
-  const chain = additionChain(M);
+function statsTolerances(M: number, maxDeviation: number, lanes = 256) {
+  const chain = additionChain(M, lanes);
   return {
     mean: { atol: 2 * chain * EPS * maxDeviation, rtol: 2 * EPS },
     variance: { atol: 1e-30, rtol: 2 * (chain + 3) * EPS },
@@ -167,25 +182,30 @@ function twinStats(xHost: Float32Array, N: number, C: number, S: number) {
 }
 
 describe('batchNormStats on the GPU', () => {
-  it.each(shapes)('matches the float64 twin, N = %i, C = %i, S = %i', async (N, C, S) => {
-    const xHost = randomFloats(N * C * S, N + 10 * C + S, -3, 3);
-    const got = await gpuStats(xHost, N, C, S);
-    const want = twinStats(xHost, N, C, S);
-    const tol = statsTolerances(N * S, 6);
-    expectAllClose(got.mean, want.mean, tol.mean, 'mean');
-    expectAllClose(got.variance, want.variance, tol.variance, 'variance');
-  });
-
-  it.each([
-    [7, 2, 97],
-    [130, 3, 1],
-  ])(
-    'keeps the variance of x ~ 1000 + U(-1, 1), where E[x^2] - E[x]^2 fails, N = %i, C = %i, S = %i',
-    async (N, C, S) => {
-      const xHost = randomFloats(N * C * S, 77, -1, 1).map((v) => 1000 + v);
-      const got = await gpuStats(xHost, N, C, S);
+  it.each(withLanes(shapes))(
+    'matches the float64 twin, N = %i, C = %i, S = %i, %i lanes',
+    async (N, C, S, lanes) => {
+      const xHost = randomFloats(N * C * S, N + 10 * C + S, -3, 3);
+      const got = await gpuStats(xHost, N, C, S, lanes);
       const want = twinStats(xHost, N, C, S);
-      const tol = statsTolerances(N * S, 2);
+      const tol = statsTolerances(N * S, 6, lanes);
+      expectAllClose(got.mean, want.mean, tol.mean, 'mean');
+      expectAllClose(got.variance, want.variance, tol.variance, 'variance');
+    },
+  );
+
+  it.each(
+    withLanes<[number, number, number]>([
+      [7, 2, 97],
+      [130, 3, 1],
+    ]),
+  )(
+    'keeps the variance of x ~ 1000 + U(-1, 1), where E[x^2] - E[x]^2 fails, N = %i, C = %i, S = %i, %i lanes',
+    async (N, C, S, lanes) => {
+      const xHost = randomFloats(N * C * S, 77, -1, 1).map((v) => 1000 + v);
+      const got = await gpuStats(xHost, N, C, S, lanes);
+      const want = twinStats(xHost, N, C, S);
+      const tol = statsTolerances(N * S, 2, lanes);
       expectAllClose(got.variance, want.variance, tol.variance, 'variance');
       expectAllClose(got.mean, want.mean, tol.mean, 'mean');
       // The same tolerance rejects the one-pass formula in float32: E[x^2] ~ 1e6 carries an
@@ -286,6 +306,7 @@ describe('batchNormForward on the GPU', () => {
         bias: upload(gpu(), host.bias, [C]),
       };
       const call = batchNormForward({ ...tensors, y: y.tensor, N, C, S, eps, activation });
+      expect(call.entryPoint).toBe(elementwiseEntry('batchNormForward', S));
       const got = await runAndRead(gpu(), call, y.tensor);
       const want = new Float64Array(N * C * S);
       batchNormForwardCpu({ ...host, x: xHost, y: want, N, C, S, eps, activation });
@@ -347,10 +368,10 @@ function backwardInputs(N: number, C: number, S: number) {
  * dX = w invStd (dY - dBias/M - xhat dWeight/M) adds those errors divided by M and a few
  * roundings of each term. Twice that, maxed over channels.
  */
-function backwardTolerances(host: ReturnType<typeof backwardInputs>, s: ShapeEps) {
+function backwardTolerances(host: ReturnType<typeof backwardInputs>, s: ShapeEps, lanes: number) {
   const { N, C, S, eps } = s;
   const M = N * S;
-  const chain = additionChain(M);
+  const chain = additionChain(M, lanes);
   const invStd = (c: number): number => 1 / Math.sqrt(at(host.variance, c) + eps);
   const xhat = (i: number): number => {
     const c = Math.floor(i / S) % C;
@@ -372,41 +393,48 @@ function backwardTolerances(host: ReturnType<typeof backwardInputs>, s: ShapeEps
 }
 
 describe('batchNormBackward on the GPU', () => {
-  it.each(shapes)('matches the twin, N = %i, C = %i, S = %i', async (N, C, S) => {
-    const host = backwardInputs(N, C, S);
-    const eps = 1e-5;
-    const out = {
-      dWeight: guardedOutput(gpu(), [C]),
-      dBias: guardedOutput(gpu(), [C]),
-      dX: guardedOutput(gpu(), [N, C, S]),
-    };
-    const [data, channel] = [
-      (a: Float32Array) => upload(gpu(), a, [N, C, S]),
-      (a: Float32Array) => upload(gpu(), a, [C]),
-    ];
-    const calls = batchNormBackward({
-      ...{ x: data(host.xHost), dY: data(host.dYHost), weight: channel(host.weight) },
-      ...{ mean: channel(host.mean), variance: channel(host.variance) },
-      ...{ dWeight: out.dWeight.tensor, dBias: out.dBias.tensor, dX: out.dX.tensor },
-      ...{ N, C, S, eps },
-    });
-    const reduce =
-      N * S > SERIAL_MAX_TERMS ? 'batchNormBackwardReduce' : 'batchNormBackwardReduceSerial';
-    expect(calls.map((c) => c.entryPoint)).toEqual([reduce, 'batchNormBackwardData']);
-    const got = {
-      dX: await runAndRead(gpu(), calls, out.dX.tensor),
-      dWeight: await readFloat32(gpu(), out.dWeight.tensor),
-      dBias: await readFloat32(gpu(), out.dBias.tensor),
-    };
-    const want = { dX: new Float64Array(N * C * S), ...channelGrads(C) };
-    const { xHost, dYHost, ...channels } = host;
-    batchNormBackwardCpu({ x: xHost, dY: dYHost, ...channels, ...want, N, C, S, eps });
-    const tol = backwardTolerances(host, { N, C, S, eps });
-    for (const name of ['dX', 'dWeight', 'dBias'] as const) {
-      expectAllClose(got[name], want[name], tol[name], name);
-      await out[name].check();
-    }
-  });
+  it.each(withLanes(shapes))(
+    'matches the twin, N = %i, C = %i, S = %i, %i lanes',
+    async (N, C, S, lanes) => {
+      const host = backwardInputs(N, C, S);
+      const eps = 1e-5;
+      const out = {
+        dWeight: guardedOutput(gpu(), [C]),
+        dBias: guardedOutput(gpu(), [C]),
+        dX: guardedOutput(gpu(), [N, C, S]),
+      };
+      const [data, channel] = [
+        (a: Float32Array) => upload(gpu(), a, [N, C, S]),
+        (a: Float32Array) => upload(gpu(), a, [C]),
+      ];
+      const calls = batchNormBackward(
+        {
+          ...{ x: data(host.xHost), dY: data(host.dYHost), weight: channel(host.weight) },
+          ...{ mean: channel(host.mean), variance: channel(host.variance) },
+          ...{ dWeight: out.dWeight.tensor, dBias: out.dBias.tensor, dX: out.dX.tensor },
+          ...{ N, C, S, eps },
+        },
+        lanes,
+      );
+      const reduce =
+        N * S > SERIAL_MAX_TERMS ? 'batchNormBackwardReduce' : 'batchNormBackwardReduceSerial';
+      const dataEntry = elementwiseEntry('batchNormBackwardData', S);
+      expect(calls.map((c) => c.entryPoint)).toEqual([reduce, dataEntry]);
+      const got = {
+        dX: await runAndRead(gpu(), calls, out.dX.tensor),
+        dWeight: await readFloat32(gpu(), out.dWeight.tensor),
+        dBias: await readFloat32(gpu(), out.dBias.tensor),
+      };
+      const want = { dX: new Float64Array(N * C * S), ...channelGrads(C) };
+      const { xHost, dYHost, ...channels } = host;
+      batchNormBackwardCpu({ x: xHost, dY: dYHost, ...channels, ...want, N, C, S, eps });
+      const tol = backwardTolerances(host, { N, C, S, eps }, lanes);
+      for (const name of ['dX', 'dWeight', 'dBias'] as const) {
+        expectAllClose(got[name], want[name], tol[name], name);
+        await out[name].check();
+      }
+    },
+  );
 });
 
 describe('batchNorm argument checks', () => {
