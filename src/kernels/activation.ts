@@ -1,7 +1,8 @@
 /**
  * Activation kernels (shaders/activation.wgsl): y = f(x) and dx = dy * f'(x) from y, for ReLU,
  * sigmoid and tanh, on flat tensors of any shape. The activation is an override constant, so each
- * function is its own pipeline with no per-element branch.
+ * function is its own pipeline with no per-element branch. Counts divisible by 4 take the *Quads
+ * entry points: one vec4 per tensor and invocation.
  */
 import { dispatchFor, type KernelCall } from '../gpu/dispatch';
 import { defineParams } from '../gpu/uniforms';
@@ -18,16 +19,24 @@ export const activationParams = defineParams('Params', { count: 'u32' });
 
 const WORKGROUP_SIZE = 256;
 
+/** The entry point and grid for `count` elements: 4 per invocation when count % 4 == 0. */
+function elementwise(entryPoint: string, count: number) {
+  const quads = count % 4 === 0;
+  return {
+    entryPoint: quads ? `${entryPoint}Quads` : entryPoint,
+    workgroups: dispatchFor(quads ? count / 4 : count, WORKGROUP_SIZE),
+  };
+}
+
 export function activationForward(args: ActivationForwardArgs<GpuTensor>): KernelCall {
   const count = sameCount('activation.activationForward', args.x, args.y);
   return {
     label: `activation.activationForward(${args.activation}, ${count})`,
     shader: activationShader,
-    entryPoint: 'activationForward',
+    ...elementwise('activationForward', count),
     constants: { workgroupSize: WORKGROUP_SIZE, activation: activationCode[args.activation] },
     tensors: [args.x, args.y],
     params: activationParams.pack({ count }),
-    workgroups: dispatchFor(count, WORKGROUP_SIZE),
   };
 }
 
@@ -36,16 +45,20 @@ export function activationBackward(args: ActivationBackwardArgs<GpuTensor>): Ker
   return {
     label: `activation.activationBackward(${args.activation}, ${count})`,
     shader: activationShader,
-    entryPoint: 'activationBackward',
+    ...elementwise('activationBackward', count),
     constants: { workgroupSize: WORKGROUP_SIZE, activation: activationCode[args.activation] },
     tensors: [args.y, args.dY, args.dX],
     params: activationParams.pack({ count }),
-    workgroups: dispatchFor(count, WORKGROUP_SIZE),
   };
 }
 
 export const activationFamily: KernelFamily = {
   name: 'activation',
   shader: activationShader,
-  entryPoints: { activationForward: activationParams, activationBackward: activationParams },
+  entryPoints: {
+    activationForward: activationParams,
+    activationForwardQuads: activationParams,
+    activationBackward: activationParams,
+    activationBackwardQuads: activationParams,
+  },
 };
