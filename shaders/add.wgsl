@@ -15,6 +15,7 @@
 // elements, 2026-12-04); addSpatialSum: one invocation per (n, c), summing its S values in
 // order (S is at most a few thousand: 28*28), so the result is deterministic without atomics.
 // The grid spills into y past 65535 workgroups (linearWorkgroup).
+// The *Quads entry points (count % 4 == 0) move each run as one vec4 per tensor.
 // Overrides: workgroupSize, activation (addForward).
 
 override workgroupSize: u32 = 64u; // invocations per workgroup
@@ -102,6 +103,69 @@ fn addAccumulate(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg
   let first = runStart(wid, nwg, lid);
   for (var i = first; i < min(first + RUN, accParams.count); i++) {
     accTarget[i] = accTarget[i] + accSource[i];
+  }
+}
+
+// ---- the same, a vec4 per tensor and invocation (count % 4 == 0; addForward: broadcast 0)
+// The elementwise entry points above with their run of 4 as one vec4 load or store per tensor: a
+// quarter of the accesses, each of which lavapipe splits into per-lane scalar accesses with bounds
+// checks. The same arithmetic per element, so the same bits.
+@group(0) @binding(0) var<storage, read> aQuads: array<vec4f>; // [N, C, S] as vec4s
+@group(0) @binding(1) var<storage, read> bQuads: array<vec4f>; // [N, C, S] as vec4s
+@group(0) @binding(2) var<storage, read_write> outQuads: array<vec4f>; // [N, C, S] as vec4s
+
+// The vec4 this invocation owns (the grid's spare invocations get one past count / 4).
+fn quadIndex(wid: vec3u, nwg: vec3u, lid: u32) -> u32 {
+  return linearWorkgroup(wid, nwg) * workgroupSize + lid;
+}
+
+@compute @workgroup_size(workgroupSize)
+fn addForwardQuads(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
+                   @builtin(local_invocation_index) lid: u32) {
+  let q = quadIndex(wid, nwg, lid);
+  if (q < params.count / 4u) {
+    let sum = aQuads[q] + bQuads[q];
+    outQuads[q] = vec4f(activate(sum.x, activation), activate(sum.y, activation),
+                        activate(sum.z, activation), activate(sum.w, activation));
+  }
+}
+
+@group(0) @binding(0) var<storage, read> dOutQuads: array<vec4f>; // [count / 4]
+@group(0) @binding(1) var<storage, read_write> dAQuads: array<vec4f>; // [count / 4]
+@group(0) @binding(2) var<storage, read_write> dBQuads: array<vec4f>; // [count / 4]
+
+@compute @workgroup_size(workgroupSize)
+fn addBackwardQuads(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
+                    @builtin(local_invocation_index) lid: u32) {
+  let q = quadIndex(wid, nwg, lid);
+  if (q < backwardParams.count / 4u) {
+    let g = dOutQuads[q];
+    dAQuads[q] = g;
+    dBQuads[q] = g;
+  }
+}
+
+@group(0) @binding(0) var<storage, read> copySourceQuads: array<vec4f>; // [count / 4]
+@group(0) @binding(1) var<storage, read_write> copyTargetQuads: array<vec4f>; // [count / 4]
+
+@compute @workgroup_size(workgroupSize)
+fn addCopyQuads(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
+                @builtin(local_invocation_index) lid: u32) {
+  let q = quadIndex(wid, nwg, lid);
+  if (q < copyParams.count / 4u) {
+    copyTargetQuads[q] = copySourceQuads[q];
+  }
+}
+
+@group(0) @binding(0) var<storage, read> accSourceQuads: array<vec4f>; // [count / 4]
+@group(0) @binding(1) var<storage, read_write> accTargetQuads: array<vec4f>; // [count / 4]
+
+@compute @workgroup_size(workgroupSize)
+fn addAccumulateQuads(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
+                      @builtin(local_invocation_index) lid: u32) {
+  let q = quadIndex(wid, nwg, lid);
+  if (q < accParams.count / 4u) {
+    accTargetQuads[q] = accTargetQuads[q] + accSourceQuads[q];
   }
 }
 

@@ -27,8 +27,13 @@ export const addSumParams = defineParams('SumParams', { rows: 'u32', S: 'u32' })
 
 /** Elementwise: 64 per workgroup (a CPU "GPU" gains nothing from more). */
 const WORKGROUP_SIZE = 64;
-/** Elementwise: consecutive elements per invocation, the shader's RUN. */
+/** Elementwise: consecutive elements per invocation, the shader's RUN (one vec4 when whole). */
 const RUN = 4;
+
+/** The entry point: its vec4 sibling when count % 4 == 0 (and `quadsAllowed`). */
+function entryFor(entryPoint: string, count: number, quadsAllowed = true): string {
+  return quadsAllowed && count % RUN === 0 ? `${entryPoint}Quads` : entryPoint;
+}
 
 export function addForward(args: AddForwardArgs<GpuTensor>): KernelCall {
   const { a, b, out, N, C, S } = args;
@@ -43,7 +48,7 @@ export function addForward(args: AddForwardArgs<GpuTensor>): KernelCall {
   return {
     label: `${label}(${N}x${C}x${S}, ${broadcast}, ${activation})`,
     shader: addShader,
-    entryPoint: 'addForward',
+    entryPoint: entryFor('addForward', count, broadcast === 'none'),
     constants: { workgroupSize: WORKGROUP_SIZE, activation: activationCode[activation] },
     tensors: [a, b, out],
     params: addParams.pack({ count, S, broadcast: broadcast === 'spatial' ? 1 : 0 }),
@@ -62,7 +67,7 @@ function elementwise(
   return {
     label: `${label}(${count})`,
     shader: addShader,
-    entryPoint,
+    entryPoint: entryFor(entryPoint, count),
     constants: { workgroupSize: WORKGROUP_SIZE },
     tensors: Object.values(tensors),
     params: addCopyParams.pack({ count }),
@@ -103,9 +108,13 @@ export const addFamily: KernelFamily = {
   shader: addShader,
   entryPoints: {
     addForward: addParams,
+    addForwardQuads: addParams,
     addBackward: addCopyParams,
+    addBackwardQuads: addCopyParams,
     addCopy: addCopyParams,
+    addCopyQuads: addCopyParams,
     addAccumulate: addCopyParams,
+    addAccumulateQuads: addCopyParams,
     addSpatialSum: addSumParams,
   },
 };

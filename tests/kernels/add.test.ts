@@ -123,6 +123,9 @@ describe('add on the GPU vs the twin', () => {
     [2, 7, 13, 'spatial', 'tanh'],
     [1, 70, 1, 'spatial', 'none'],
     [5, 3, 67, 'none', 'sigmoid'],
+    [4, 3, 16, 'none', 'relu'], // 192 elements: addForwardQuads, 48 of a workgroup's 64 lanes
+    [1, 1, 4, 'none', 'tanh'], // one vec4
+    [2, 2, 4, 'spatial', 'none'], // a multiple of 4, but broadcast: one element per lane in a run
   ])('N=%i C=%i S=%i broadcast %s, %s', async (N, C, S, broadcast, activation) => {
     const count = N * C * S;
     const a = randomFloats(count, N + C, -1e3, 1e3);
@@ -131,46 +134,65 @@ describe('add on the GPU vs the twin', () => {
     addForwardCpu({ a, b, out: want, N, C, S, broadcast, activation });
     const out = createTensor(gpu(), [count]);
     const args = { a: upload(gpu(), a, [count]), b: upload(gpu(), b, [b.length]), out, N, C, S };
-    const got = await runAndRead(gpu(), addForward({ ...args, broadcast, activation }), out);
+    const call = addForward({ ...args, broadcast, activation });
+    const quads = count % 4 === 0 && broadcast === 'none';
+    expect(call.entryPoint).toBe(quads ? 'addForwardQuads' : 'addForward');
+    const got = await runAndRead(gpu(), call, out);
     if (activation === 'none' || activation === 'relu') expect(got).toEqual(want);
     else expectAllClose(got, want, activationTol, 'out');
   });
 
-  it('copies exactly, accumulates in place, and sums over S like the twin', async () => {
-    const [N, C, S] = [3, 5, 41]; // 615 elements: not a multiple of 64 or of 4
-    const count = N * C * S;
-    const dOutData = randomFloats(count, 9, -1e3, 1e3);
-    const dOut = upload(gpu(), dOutData, [count]);
-    const [dA, dB] = [createTensor(gpu(), [count]), createTensor(gpu(), [count])];
-    expect(await runAndRead(gpu(), addBackward({ dOut, dA, dB, count }), dA)).toEqual(dOutData);
-    expect(await runAndRead(gpu(), [], dB)).toEqual(dOutData);
-    const copy = createTensor(gpu(), [count]);
-    expect(await runAndRead(gpu(), addCopy({ source: dOut, target: copy, count }), copy)).toEqual(
-      dOutData,
-    );
-    const start = randomFloats(count, 10);
-    const target = upload(gpu(), start, [count]);
-    const want = Float32Array.from(start);
-    addAccumulateCpu({ source: dOutData, target: want, count });
-    // one f32 add, as the twin's store into a Float32Array rounds it: bit-identical
-    expect(await runAndRead(gpu(), addAccumulate({ source: dOut, target, count }), target)).toEqual(
-      want,
-    );
-    const sums = createTensor(gpu(), [N * C]);
-    const sumWant = new Float32Array(N * C);
-    addSpatialSumCpu({ dOut: dOutData, dB: sumWant, N, C, S });
-    // S = 41 terms of up to 1e3 summed in order in f32 on the GPU, in float64 by the twin: the
-    // recursive-summation bound (S - 1)·2^-24·sum|dOut| (~0.1 here) covers the GPU's rounding, and
-    // the twin's final store into f32 rounds by half an ulp of the sum, within rtol 2^-23. A missing
-    // or doubled term moves a sum by ~500.
-    const sumTol = { atol: inOrderSumAtol(dOutData, N * C, S), rtol: 2 ** -23 };
-    expectAllClose(
-      await runAndRead(gpu(), addSpatialSum({ dOut, dB: sums, N, C, S }), sums),
-      sumWant,
-      sumTol,
-      'dB',
-    );
-  });
+  // 615 elements: not a multiple of 64 or of 4; 820: the vec4 entry points, with spare lanes.
+  it.each([
+    [3, 5, 41],
+    [4, 5, 41],
+  ])(
+    'copies exactly, accumulates in place, and sums over S like the twin, %i x %i x %i',
+    async (N, C, S) => {
+      const count = N * C * S;
+      const suffix = count % 4 === 0 ? 'Quads' : '';
+      for (const entryPoint of ['addBackward', 'addCopy', 'addAccumulate'] as const) {
+        const t = createTensor(gpu(), [count]);
+        const calls = {
+          addBackward: () => addBackward({ dOut: t, dA: t, dB: t, count }),
+          addCopy: () => addCopy({ source: t, target: t, count }),
+          addAccumulate: () => addAccumulate({ source: t, target: t, count }),
+        };
+        expect(calls[entryPoint]().entryPoint).toBe(`${entryPoint}${suffix}`);
+      }
+      const dOutData = randomFloats(count, 9, -1e3, 1e3);
+      const dOut = upload(gpu(), dOutData, [count]);
+      const [dA, dB] = [createTensor(gpu(), [count]), createTensor(gpu(), [count])];
+      expect(await runAndRead(gpu(), addBackward({ dOut, dA, dB, count }), dA)).toEqual(dOutData);
+      expect(await runAndRead(gpu(), [], dB)).toEqual(dOutData);
+      const copy = createTensor(gpu(), [count]);
+      expect(await runAndRead(gpu(), addCopy({ source: dOut, target: copy, count }), copy)).toEqual(
+        dOutData,
+      );
+      const start = randomFloats(count, 10);
+      const target = upload(gpu(), start, [count]);
+      const want = Float32Array.from(start);
+      addAccumulateCpu({ source: dOutData, target: want, count });
+      // one f32 add, as the twin's store into a Float32Array rounds it: bit-identical
+      expect(
+        await runAndRead(gpu(), addAccumulate({ source: dOut, target, count }), target),
+      ).toEqual(want);
+      const sums = createTensor(gpu(), [N * C]);
+      const sumWant = new Float32Array(N * C);
+      addSpatialSumCpu({ dOut: dOutData, dB: sumWant, N, C, S });
+      // S = 41 terms of up to 1e3 summed in order in f32 on the GPU, in float64 by the twin: the
+      // recursive-summation bound (S - 1)·2^-24·sum|dOut| (~0.1 here) covers the GPU's rounding, and
+      // the twin's final store into f32 rounds by half an ulp of the sum, within rtol 2^-23. A missing
+      // or doubled term moves a sum by ~500.
+      const sumTol = { atol: inOrderSumAtol(dOutData, N * C, S), rtol: 2 ** -23 };
+      expectAllClose(
+        await runAndRead(gpu(), addSpatialSum({ dOut, dB: sums, N, C, S }), sums),
+        sumWant,
+        sumTol,
+        'dB',
+      );
+    },
+  );
 
   it('refuses tensors of the wrong size, naming them', () => {
     const t = createTensor(gpu(), [6]);
