@@ -23,6 +23,9 @@
 // activationBackward(maxPoolBackward(...)) bit for bit: the same sum, then the same one multiply.
 // maxPoolBackwardDisjoint: the same result when windows cannot overlap (stride >= kernel), one
 // invocation per output row visiting each window once (the wrapper picks it).
+// maxPoolForwardPairs / maxPoolBackwardPairs: the same results for the CNN's 2x2 windows of
+// stride 2 over an even width, reading and writing input rows as vec2 pairs (a window's row is
+// one pair): half the input loads and dX stores, each of which a CPU "GPU" pays per lane.
 // Overrides: workgroupSize (threads per workgroup), activation (backward only).
 
 override workgroupSize: u32 = 256u; // invocations per workgroup
@@ -171,6 +174,93 @@ fn maxPoolBackwardDisjoint(@builtin(workgroup_id) wid: vec3u, @builtin(num_workg
         dXDisjoint[planeStart + index] = select(0.0, grad, inWindow && index == chosen);
         w++;
       }
+    }
+  }
+}
+
+// ---- 2x2 windows of stride 2, W even: input rows as pairs
+@group(0) @binding(0) var<storage, read> xPairs: array<vec2f>; // x [N, C, H, W / 2] as vec2s
+
+// Whether `value` replaces `best` as a window's maximum: strictly larger, or NaN (see the header).
+fn replacesMax(value: f32, best: f32) -> bool {
+  return value > best || isNanF32(value);
+}
+
+// maxPoolForward for 2x2 windows of stride 2 over an even W: one invocation per output row, each
+// window two vec2 loads (its upper and lower pair), visited in the same order (kh outer, kw
+// inner) with the same rule, so the same maxima and argmax.
+@compute @workgroup_size(workgroupSize)
+fn maxPoolForwardPairs(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
+                       @builtin(local_invocation_index) lid: u32) {
+  let row = linearWorkgroup(wid, nwg) * workgroupSize + lid; // n * C * OH + c * OH + oh
+  if (row >= params.N * params.C * params.OH) {
+    return;
+  }
+  let plane = row / params.OH;
+  let oh = row % params.OH;
+  let pairsPerRow = params.W / 2u;
+  let upperRow = (plane * params.H + 2u * oh) * pairsPerRow; // pair index of input row 2 oh
+  for (var ow = 0u; ow < params.OW; ow++) {
+    let upper = xPairs[upperRow + ow];
+    let lower = xPairs[upperRow + pairsPerRow + ow];
+    let first = 2u * oh * params.W + 2u * ow; // h*W + w of the window's first element
+    var best = upper.x; // the window's first element, as in maxPoolForward
+    var bestIndex = first;
+    if (replacesMax(upper.y, best)) {
+      best = upper.y;
+      bestIndex = first + 1u;
+    }
+    if (replacesMax(lower.x, best)) {
+      best = lower.x;
+      bestIndex = first + params.W;
+    }
+    if (replacesMax(lower.y, best)) {
+      best = lower.y;
+      bestIndex = first + params.W + 1u;
+    }
+    out[row * params.OW + ow] = best;
+    argmax[row * params.OW + ow] = bestIndex;
+  }
+}
+
+@group(0) @binding(3) var<storage, read_write> dXPairs: array<vec2f>; // dX [N, C, H, W / 2]
+
+// The gradient a window sends to its pair starting at h*W + w (index): grad to the element it
+// chose, 0 to the other.
+fn pairGrad(chosen: u32, index: u32, grad: f32) -> vec2f {
+  return vec2f(select(0.0, grad, chosen == index), select(0.0, grad, chosen == index + 1u));
+}
+
+// maxPoolBackwardDisjoint for the same windows: one invocation per output row writes its two
+// input rows window by window, one vec2 per window and row (argmax, dOut and f' read once per
+// window); with an odd H the last output row also zeroes the input row no window covers.
+@compute @workgroup_size(workgroupSize)
+fn maxPoolBackwardPairs(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
+                        @builtin(local_invocation_index) lid: u32) {
+  let row = linearWorkgroup(wid, nwg) * workgroupSize + lid; // n * C * OH + c * OH + oh
+  let p = disjointParams;
+  if (row >= p.N * p.C * p.OH) {
+    return;
+  }
+  let plane = row / p.OH;
+  let oh = row % p.OH;
+  let pairsPerRow = p.W / 2u;
+  let upperRow = (plane * p.H + 2u * oh) * pairsPerRow;
+  for (var ow = 0u; ow < p.OW; ow++) {
+    let o = row * p.OW + ow;
+    let chosen = argmaxDisjoint[o];
+    var grad = dOutDisjoint[o];
+    if (activation != ACT_NONE) {
+      grad = activationGrad(pooledDisjoint[o], grad, activation);
+    }
+    let first = 2u * oh * p.W + 2u * ow;
+    dXPairs[upperRow + ow] = pairGrad(chosen, first, grad);
+    dXPairs[upperRow + pairsPerRow + ow] = pairGrad(chosen, first + p.W, grad);
+  }
+  if (oh + 1u == p.OH && p.H % 2u == 1u) {
+    let lastRow = (plane * p.H + p.H - 1u) * pairsPerRow;
+    for (var ow = 0u; ow < pairsPerRow; ow++) {
+      dXPairs[lastRow + ow] = vec2f(0.0);
     }
   }
 }

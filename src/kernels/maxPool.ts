@@ -4,7 +4,8 @@
  * argmax. Shapes: x, dX [N, C, H, W]; out, argmax, dOut [N, C, OH, OW], from a PoolGeometry
  * (geometry.ts: no padding, floor mode). First maximum wins ties; NaN propagates.
  * Entry points maxPoolForward (one thread per output row), maxPoolBackward (one per input row,
- * optionally times the preceding activation's derivative); overrides workgroupSize, activation.
+ * optionally times the preceding activation's derivative), and for 2x2 windows of stride 2 over
+ * an even width the *Pairs variants (input rows as vec2s); overrides workgroupSize, activation.
  */
 import { dispatchFor, type KernelCall } from '../gpu/dispatch';
 import { ShadergradError } from '../base/errors';
@@ -13,7 +14,7 @@ import type { GpuTensor } from '../gpu/tensor';
 import type { KernelFamily } from './family';
 import type { MaxPoolBackwardArgs, MaxPoolForwardArgs } from './maxPool.cpu';
 import { poolArgsProblem } from './checks';
-import { poolLabel, poolParamsFields } from './geometry';
+import { poolLabel, poolParamsFields, type PoolGeometry } from './geometry';
 import { activationCode } from './common.cpu';
 import { familyShader } from './shader';
 import source from '../../shaders/maxPool.wgsl?raw';
@@ -23,8 +24,25 @@ export const maxPoolParams = defineParams('Params', poolParamsFields);
 
 const WORKGROUP_SIZE = 256;
 
-export function maxPoolForward(args: MaxPoolForwardArgs<GpuTensor, GpuTensor>): KernelCall {
+/** 2x2 windows of stride 2 over an even width: each window row is one vec2 of the input. */
+function takesPairs(g: PoolGeometry): boolean {
+  return g.KH === 2 && g.KW === 2 && g.strideH === 2 && g.strideW === 2 && g.W % 2 === 0;
+}
+
+const PAIRS_ONLY = (entry: string): string =>
+  `maxPool.${entry}: only for 2x2 windows of stride 2 over an even width`;
+
+export type MaxPoolForwardEntry = 'maxPoolForward' | 'maxPoolForwardPairs';
+
+/** Window maxima and their argmax; `entryPoint` forces one (maxPoolForward always works). */
+export function maxPoolForward(
+  args: MaxPoolForwardArgs<GpuTensor, GpuTensor>,
+  entryPoint?: MaxPoolForwardEntry,
+): KernelCall {
   const g = args.geometry;
+  const chosen = entryPoint ?? (takesPairs(g) ? 'maxPoolForwardPairs' : 'maxPoolForward');
+  if (chosen === 'maxPoolForwardPairs' && !takesPairs(g))
+    throw new ShadergradError(PAIRS_ONLY('maxPoolForwardPairs'));
   const problem = poolArgsProblem(g, [
     ['x', args.x, 'in', 'f32'],
     ['out', args.out, 'out', 'f32'],
@@ -34,7 +52,7 @@ export function maxPoolForward(args: MaxPoolForwardArgs<GpuTensor, GpuTensor>): 
   return {
     label: `maxPool.maxPoolForward(${poolLabel(g)})`,
     shader: maxPoolShader,
-    entryPoint: 'maxPoolForward',
+    entryPoint: chosen,
     constants: { workgroupSize: WORKGROUP_SIZE },
     tensors: [args.x, args.out, args.argmax],
     params: maxPoolParams.pack(g),
@@ -42,7 +60,8 @@ export function maxPoolForward(args: MaxPoolForwardArgs<GpuTensor, GpuTensor>): 
   };
 }
 
-export type MaxPoolBackwardEntry = 'maxPoolBackward' | 'maxPoolBackwardDisjoint';
+export type MaxPoolBackwardEntry =
+  'maxPoolBackward' | 'maxPoolBackwardDisjoint' | 'maxPoolBackwardPairs';
 
 /**
  * Gather: one invocation per input row sums dOut over the windows that chose each element; with
@@ -70,10 +89,17 @@ export function maxPoolBackward(
   if (problem !== undefined) throw new ShadergradError(`maxPool.maxPoolBackward: ${problem}`);
   // Windows that cannot overlap let each output row write its input rows window by window.
   const canBeDisjoint = g.strideH >= g.KH && g.strideW >= g.KW;
-  const chosen = entryPoint ?? (canBeDisjoint ? 'maxPoolBackwardDisjoint' : 'maxPoolBackward');
+  const byDefault = takesPairs(g)
+    ? 'maxPoolBackwardPairs'
+    : canBeDisjoint
+      ? 'maxPoolBackwardDisjoint'
+      : 'maxPoolBackward';
+  const chosen = entryPoint ?? byDefault;
   if (chosen === 'maxPoolBackwardDisjoint' && !canBeDisjoint)
     throw new ShadergradError('maxPool.maxPoolBackwardDisjoint: windows overlap (stride < kernel)');
-  const disjoint = chosen === 'maxPoolBackwardDisjoint';
+  if (chosen === 'maxPoolBackwardPairs' && !takesPairs(g))
+    throw new ShadergradError(PAIRS_ONLY('maxPoolBackwardPairs'));
+  const disjoint = chosen !== 'maxPoolBackward'; // one invocation per output row
   return {
     label: `maxPool.maxPoolBackward(${poolLabel(g)}${fused ? `, ${activation}'` : ''})`,
     shader: maxPoolShader,
@@ -91,7 +117,9 @@ export const maxPoolFamily: KernelFamily = {
   shader: maxPoolShader,
   entryPoints: {
     maxPoolForward: maxPoolParams,
+    maxPoolForwardPairs: maxPoolParams,
     maxPoolBackward: maxPoolParams,
     maxPoolBackwardDisjoint: maxPoolParams,
+    maxPoolBackwardPairs: maxPoolParams,
   },
 };

@@ -6,6 +6,7 @@ import {
   maxPoolBackward,
   maxPoolForward,
   type MaxPoolBackwardEntry,
+  type MaxPoolForwardEntry,
 } from '../../src/kernels/maxPool';
 import { maxPoolBackwardCpu, maxPoolForwardCpu } from '../../src/kernels/maxPool.cpu';
 import { activationBackwardCpu, activationForwardCpu } from '../../src/kernels/activation.cpu';
@@ -57,20 +58,24 @@ async function runGpu(
   dOutHost: Float32Array,
   workgroupSize?: number,
   entry?: MaxPoolBackwardEntry,
+  forwardEntry?: MaxPoolForwardEntry,
 ): Promise<Pooled> {
   const out = guardedOutput(gpu(), poolShape(g, 'out'));
   const argmax = guardedOutput(gpu(), poolShape(g, 'out'), 'u32');
   const dX = guardedOutput(gpu(), poolShape(g, 'in'));
   const x = upload(gpu(), xHost, poolShape(g, 'in'));
   const dOut = upload(gpu(), dOutHost, poolShape(g, 'out'));
-  let forward = maxPoolForward({ x, out: out.tensor, argmax: argmax.tensor, geometry: g });
+  let forward = maxPoolForward(
+    { x, out: out.tensor, argmax: argmax.tensor, geometry: g },
+    forwardEntry,
+  );
   let backward = maxPoolBackward(
     { dOut, argmax: argmax.tensor, dX: dX.tensor, geometry: g },
     entry,
   );
   if (workgroupSize !== undefined) {
     // One invocation per output row (forward, disjoint backward) or input row (backward).
-    const disjoint = backward.entryPoint === 'maxPoolBackwardDisjoint';
+    const disjoint = backward.entryPoint !== 'maxPoolBackward';
     forward = withWorkgroupSize(forward, workgroupSize, g.N * g.C * g.OH);
     backward = withWorkgroupSize(backward, workgroupSize, g.N * g.C * (disjoint ? g.OH : g.H));
   }
@@ -250,6 +255,61 @@ describe('maxPool on the GPU', () => {
         runGpu(g, xHost, dOutHost, undefined, 'maxPoolBackwardDisjoint'),
       ).rejects.toThrow(/windows overlap/);
     }
+  });
+
+  // 2x2 windows of stride 2 over an even width take the *Pairs entry points by default.
+  it.each([
+    ["the CNN's 28x28, batch 1", { N: 1, C: 3, H: 28, W: 28 }],
+    ['14x14 (an odd number of windows per row)', { N: 3, C: 2, H: 14, W: 14 }],
+    ['9x10: an odd height, the last row in no window', { N: 2, C: 2, H: 9, W: 10 }],
+    ['one 2x2 window', { N: 1, C: 1, H: 2, W: 2 }],
+  ])('the pairs entry points equal the general ones, bit for bit: %s', async (_name, input) => {
+    const g = poolGeometry(input, 2);
+    const xHost = randomFloats(count(poolShape(g, 'in')), g.H + g.W, -3, 3);
+    xHost[1] = xHost[0] ?? 0; // a tie in the first window
+    const dOutHost = randomFloats(count(poolShape(g, 'out')), g.H * g.W);
+    const forward = maxPoolForward({
+      x: upload(gpu(), xHost, poolShape(g, 'in')),
+      out: upload(gpu(), new Float32Array(count(poolShape(g, 'out'))), poolShape(g, 'out')),
+      argmax: guardedOutput(gpu(), poolShape(g, 'out'), 'u32').tensor,
+      geometry: g,
+    });
+    expect(forward.entryPoint).toBe('maxPoolForwardPairs');
+    const general = await runGpu(
+      g,
+      xHost,
+      dOutHost,
+      undefined,
+      'maxPoolBackwardDisjoint',
+      'maxPoolForward',
+    );
+    const pairs = await runGpu(
+      g,
+      xHost,
+      dOutHost,
+      undefined,
+      'maxPoolBackwardPairs',
+      'maxPoolForwardPairs',
+    );
+    expectMatchesTwin(g, pairs, twin(g, xHost, dOutHost), 1);
+    expect(pairs).toEqual(general);
+  });
+
+  it('refuses the pairs entry points for other windows', () => {
+    const g = poolGeometry({ N: 1, C: 1, H: 4, W: 5 }, 2);
+    const t = (shape: readonly number[], dtype?: 'u32') =>
+      guardedOutput(gpu(), shape, dtype).tensor;
+    const [x, out, argmax] = [
+      t(poolShape(g, 'in')),
+      t(poolShape(g, 'out')),
+      t(poolShape(g, 'out'), 'u32'),
+    ];
+    expect(() => maxPoolForward({ x, out, argmax, geometry: g }, 'maxPoolForwardPairs')).toThrow(
+      'maxPool.maxPoolForwardPairs: only for 2x2 windows of stride 2 over an even width',
+    );
+    expect(() =>
+      maxPoolBackward({ dOut: out, argmax, dX: x, geometry: g }, 'maxPoolBackwardPairs'),
+    ).toThrow('maxPool.maxPoolBackwardPairs: only for 2x2 windows of stride 2 over an even width');
   });
 
   it('is exact for values of +-1e4 with overlapping windows', async () => {
