@@ -12,6 +12,9 @@
 // ceil(KW/strideW)) windows that cover it, so overlapping windows (stride < kernel) need no
 // atomics and the sum order is fixed. The grid spills into y past 65535 workgroups
 // (linearWorkgroup in common.wgsl).
+// avgPoolForwardPairs / avgPoolBackwardPairs: the same results for 2x2 windows of stride 2 over an
+// even width (the reference CNN's pools), one invocation per output row, input rows read and
+// written as vec2 pairs (a window's row is one pair) and no division per element.
 // Overrides: workgroupSize (threads per workgroup).
 
 override workgroupSize: u32 = 256u; // invocations per workgroup
@@ -69,4 +72,63 @@ fn avgPoolBackward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) n
     }
   }
   dX[i] = sum / f32(p.KH * p.KW);
+}
+
+// ---- 2x2 windows of stride 2, W even: one invocation per output row, input rows as pairs
+@group(0) @binding(0) var<storage, read> xPairs: array<vec2f>; // x [N, C, H, W / 2] as vec2s
+
+// avgPoolForward's sums in its order (kh outer, kw inner) and its division, so the same bits.
+@compute @workgroup_size(workgroupSize)
+fn avgPoolForwardPairs(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
+                       @builtin(local_invocation_index) lid: u32) {
+  let row = linearWorkgroup(wid, nwg) * workgroupSize + lid; // n * C * OH + c * OH + oh
+  if (row >= params.N * params.C * params.OH) {
+    return;
+  }
+  let plane = row / params.OH;
+  let oh = row % params.OH;
+  let pairsPerRow = params.W / 2u;
+  let upperRow = (plane * params.H + 2u * oh) * pairsPerRow; // pair index of input row 2 oh
+  for (var ow = 0u; ow < params.OW; ow++) {
+    let upper = xPairs[upperRow + ow];
+    let lower = xPairs[upperRow + pairsPerRow + ow];
+    var sum = 0.0;
+    sum += upper.x;
+    sum += upper.y;
+    sum += lower.x;
+    sum += lower.y;
+    out[row * params.OW + ow] = sum / f32(params.KH * params.KW);
+  }
+}
+
+@group(0) @binding(1) var<storage, read_write> dXPairs: array<vec2f>; // dX [N, C, H, W / 2]
+
+// avgPoolBackward's value for every element of a window (its one covering window: 0 + dOut, then
+// the division), written as one pair per window row; with an odd H the last output row also
+// zeroes the input row no window covers (avgPoolBackward's 0 / 4).
+@compute @workgroup_size(workgroupSize)
+fn avgPoolBackwardPairs(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
+                        @builtin(local_invocation_index) lid: u32) {
+  let row = linearWorkgroup(wid, nwg) * workgroupSize + lid; // n * C * OH + c * OH + oh
+  let p = backwardParams;
+  if (row >= p.N * p.C * p.OH) {
+    return;
+  }
+  let plane = row / p.OH;
+  let oh = row % p.OH;
+  let pairsPerRow = p.W / 2u;
+  let upperRow = (plane * p.H + 2u * oh) * pairsPerRow;
+  for (var ow = 0u; ow < p.OW; ow++) {
+    var sum = 0.0;
+    sum += dOut[row * p.OW + ow];
+    let share = vec2f(sum / f32(p.KH * p.KW));
+    dXPairs[upperRow + ow] = share;
+    dXPairs[upperRow + pairsPerRow + ow] = share;
+  }
+  if (oh + 1u == p.OH && p.H % 2u == 1u) {
+    let lastRow = (plane * p.H + p.H - 1u) * pairsPerRow;
+    for (var ow = 0u; ow < pairsPerRow; ow++) {
+      dXPairs[lastRow + ow] = vec2f(0.0);
+    }
+  }
 }

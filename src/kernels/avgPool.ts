@@ -3,8 +3,9 @@
  * dX = (sum of dOut over the windows covering each element) / (KH * KW), gathered per input
  * element so overlapping windows need no atomics. Shapes: x, dX [N, C, H, W]; out, dOut
  * [N, C, OH, OW], from a PoolGeometry (geometry.ts: no padding, floor mode).
- * Entry points avgPoolForward (one thread per output), avgPoolBackward (one per input element);
- * override workgroupSize.
+ * Entry points avgPoolForward (one thread per output), avgPoolBackward (one per input element),
+ * and for 2x2 windows of stride 2 over an even width the *Pairs variants (one thread per output
+ * row, input rows as vec2s); override workgroupSize.
  */
 import { dispatchFor, type KernelCall } from '../gpu/dispatch';
 import { ShadergradError } from '../base/errors';
@@ -13,7 +14,13 @@ import type { GpuTensor } from '../gpu/tensor';
 import type { AvgPoolBackwardArgs, AvgPoolForwardArgs } from './avgPool.cpu';
 import type { KernelFamily } from './family';
 import { poolArgsProblem } from './checks';
-import { poolLabel, poolParamsFields } from './geometry';
+import {
+  pairsOnlyMessage,
+  poolLabel,
+  poolParamsFields,
+  poolTakesPairs,
+  type PoolGeometry,
+} from './geometry';
 import { familyShader } from './shader';
 import source from '../../shaders/avgPool.wgsl?raw';
 
@@ -22,45 +29,74 @@ export const avgPoolParams = defineParams('Params', poolParamsFields);
 
 const WORKGROUP_SIZE = 256;
 
-export function avgPoolForward(args: AvgPoolForwardArgs<GpuTensor>): KernelCall {
+export type AvgPoolForwardEntry = 'avgPoolForward' | 'avgPoolForwardPairs';
+export type AvgPoolBackwardEntry = 'avgPoolBackward' | 'avgPoolBackwardPairs';
+
+/** The entry point: `forced`, else the pairs variant where it applies; checks a forced one. */
+function pick<E extends string>(g: PoolGeometry, general: E, pairs: E, forced?: E): E {
+  if (forced === pairs && !poolTakesPairs(g))
+    throw new ShadergradError(pairsOnlyMessage(`avgPool.${pairs}`));
+  return forced ?? (poolTakesPairs(g) ? pairs : general);
+}
+
+/** Window means; `entryPoint` forces one (avgPoolForward always works). */
+export function avgPoolForward(
+  args: AvgPoolForwardArgs<GpuTensor>,
+  entryPoint?: AvgPoolForwardEntry,
+): KernelCall {
   const g = args.geometry;
   const problem = poolArgsProblem(g, [
     ['x', args.x, 'in', 'f32'],
     ['out', args.out, 'out', 'f32'],
   ]);
   if (problem !== undefined) throw new ShadergradError(`avgPool.avgPoolForward: ${problem}`);
+  const chosen = pick(g, 'avgPoolForward', 'avgPoolForwardPairs', entryPoint);
+  const threads = chosen === 'avgPoolForwardPairs' ? g.OH : g.OH * g.OW; // per plane
   return {
     label: `avgPool.avgPoolForward(${poolLabel(g)})`,
     shader: avgPoolShader,
-    entryPoint: 'avgPoolForward',
+    entryPoint: chosen,
     constants: { workgroupSize: WORKGROUP_SIZE },
     tensors: [args.x, args.out],
     params: avgPoolParams.pack(g),
-    workgroups: dispatchFor(g.N * g.C * g.OH * g.OW, WORKGROUP_SIZE),
+    workgroups: dispatchFor(g.N * g.C * threads, WORKGROUP_SIZE),
   };
 }
 
-/** Gather: one invocation per input element sums dOut over the windows that cover it. */
-export function avgPoolBackward(args: AvgPoolBackwardArgs<GpuTensor>): KernelCall {
+/**
+ * Gather: one invocation per input element sums dOut over the windows that cover it (the pairs
+ * variant: one per output row); `entryPoint` forces one (avgPoolBackward always works).
+ */
+export function avgPoolBackward(
+  args: AvgPoolBackwardArgs<GpuTensor>,
+  entryPoint?: AvgPoolBackwardEntry,
+): KernelCall {
   const g = args.geometry;
   const problem = poolArgsProblem(g, [
     ['dOut', args.dOut, 'out', 'f32'],
     ['dX', args.dX, 'in', 'f32'],
   ]);
   if (problem !== undefined) throw new ShadergradError(`avgPool.avgPoolBackward: ${problem}`);
+  const chosen = pick(g, 'avgPoolBackward', 'avgPoolBackwardPairs', entryPoint);
+  const threads = chosen === 'avgPoolBackwardPairs' ? g.OH : g.H * g.W; // per plane
   return {
     label: `avgPool.avgPoolBackward(${poolLabel(g)})`,
     shader: avgPoolShader,
-    entryPoint: 'avgPoolBackward',
+    entryPoint: chosen,
     constants: { workgroupSize: WORKGROUP_SIZE },
     tensors: [args.dOut, args.dX],
     params: avgPoolParams.pack(g),
-    workgroups: dispatchFor(g.N * g.C * g.H * g.W, WORKGROUP_SIZE),
+    workgroups: dispatchFor(g.N * g.C * threads, WORKGROUP_SIZE),
   };
 }
 
 export const avgPoolFamily: KernelFamily = {
   name: 'avgPool',
   shader: avgPoolShader,
-  entryPoints: { avgPoolForward: avgPoolParams, avgPoolBackward: avgPoolParams },
+  entryPoints: {
+    avgPoolForward: avgPoolParams,
+    avgPoolForwardPairs: avgPoolParams,
+    avgPoolBackward: avgPoolParams,
+    avgPoolBackwardPairs: avgPoolParams,
+  },
 };

@@ -14,7 +14,7 @@ import type { GpuTensor } from '../gpu/tensor';
 import type { KernelFamily } from './family';
 import type { MaxPoolBackwardArgs, MaxPoolForwardArgs } from './maxPool.cpu';
 import { poolArgsProblem } from './checks';
-import { poolLabel, poolParamsFields, type PoolGeometry } from './geometry';
+import { pairsOnlyMessage, poolLabel, poolParamsFields, poolTakesPairs } from './geometry';
 import { activationCode } from './common.cpu';
 import { familyShader } from './shader';
 import source from '../../shaders/maxPool.wgsl?raw';
@@ -24,14 +24,6 @@ export const maxPoolParams = defineParams('Params', poolParamsFields);
 
 const WORKGROUP_SIZE = 256;
 
-/** 2x2 windows of stride 2 over an even width: each window row is one vec2 of the input. */
-function takesPairs(g: PoolGeometry): boolean {
-  return g.KH === 2 && g.KW === 2 && g.strideH === 2 && g.strideW === 2 && g.W % 2 === 0;
-}
-
-const PAIRS_ONLY = (entry: string): string =>
-  `maxPool.${entry}: only for 2x2 windows of stride 2 over an even width`;
-
 export type MaxPoolForwardEntry = 'maxPoolForward' | 'maxPoolForwardPairs';
 
 /** Window maxima and their argmax; `entryPoint` forces one (maxPoolForward always works). */
@@ -40,9 +32,9 @@ export function maxPoolForward(
   entryPoint?: MaxPoolForwardEntry,
 ): KernelCall {
   const g = args.geometry;
-  const chosen = entryPoint ?? (takesPairs(g) ? 'maxPoolForwardPairs' : 'maxPoolForward');
-  if (chosen === 'maxPoolForwardPairs' && !takesPairs(g))
-    throw new ShadergradError(PAIRS_ONLY('maxPoolForwardPairs'));
+  const chosen = entryPoint ?? (poolTakesPairs(g) ? 'maxPoolForwardPairs' : 'maxPoolForward');
+  if (chosen === 'maxPoolForwardPairs' && !poolTakesPairs(g))
+    throw new ShadergradError(pairsOnlyMessage('maxPool.maxPoolForwardPairs'));
   const problem = poolArgsProblem(g, [
     ['x', args.x, 'in', 'f32'],
     ['out', args.out, 'out', 'f32'],
@@ -89,7 +81,7 @@ export function maxPoolBackward(
   if (problem !== undefined) throw new ShadergradError(`maxPool.maxPoolBackward: ${problem}`);
   // Windows that cannot overlap let each output row write its input rows window by window.
   const canBeDisjoint = g.strideH >= g.KH && g.strideW >= g.KW;
-  const byDefault = takesPairs(g)
+  const byDefault = poolTakesPairs(g)
     ? 'maxPoolBackwardPairs'
     : canBeDisjoint
       ? 'maxPoolBackwardDisjoint'
@@ -97,8 +89,8 @@ export function maxPoolBackward(
   const chosen = entryPoint ?? byDefault;
   if (chosen === 'maxPoolBackwardDisjoint' && !canBeDisjoint)
     throw new ShadergradError('maxPool.maxPoolBackwardDisjoint: windows overlap (stride < kernel)');
-  if (chosen === 'maxPoolBackwardPairs' && !takesPairs(g))
-    throw new ShadergradError(PAIRS_ONLY('maxPoolBackwardPairs'));
+  if (chosen === 'maxPoolBackwardPairs' && !poolTakesPairs(g))
+    throw new ShadergradError(pairsOnlyMessage('maxPool.maxPoolBackwardPairs'));
   const disjoint = chosen !== 'maxPoolBackward'; // one invocation per output row
   return {
     label: `maxPool.maxPoolBackward(${poolLabel(g)}${fused ? `, ${activation}'` : ''})`,

@@ -2,7 +2,12 @@ import { describe, expect, it } from 'vitest';
 import { readFloat32 } from '../../src/gpu/buffers';
 import { dispatchFor, runCalls, type KernelCall } from '../../src/gpu/dispatch';
 import { ShadergradError } from '../../src/base/errors';
-import { avgPoolBackward, avgPoolForward } from '../../src/kernels/avgPool';
+import {
+  avgPoolBackward,
+  avgPoolForward,
+  type AvgPoolBackwardEntry,
+  type AvgPoolForwardEntry,
+} from '../../src/kernels/avgPool';
 import { avgPoolBackwardCpu, avgPoolForwardCpu } from '../../src/kernels/avgPool.cpu';
 import {
   maxWindowsPerElement,
@@ -50,19 +55,18 @@ async function runGpu(
   xHost: Float32Array,
   dOutHost: Float32Array,
   workgroupSize?: number,
+  entries: { forward?: AvgPoolForwardEntry; backward?: AvgPoolBackwardEntry } = {},
 ): Promise<Pooled> {
   const out = guardedOutput(gpu(), poolShape(g, 'out'));
   const dX = guardedOutput(gpu(), poolShape(g, 'in'));
-  let forward = avgPoolForward({
-    x: upload(gpu(), xHost, poolShape(g, 'in')),
-    out: out.tensor,
-    geometry: g,
-  });
-  let backward = avgPoolBackward({
-    dOut: upload(gpu(), dOutHost, poolShape(g, 'out')),
-    dX: dX.tensor,
-    geometry: g,
-  });
+  let forward = avgPoolForward(
+    { x: upload(gpu(), xHost, poolShape(g, 'in')), out: out.tensor, geometry: g },
+    entries.forward,
+  );
+  let backward = avgPoolBackward(
+    { dOut: upload(gpu(), dOutHost, poolShape(g, 'out')), dX: dX.tensor, geometry: g },
+    entries.backward,
+  );
   if (workgroupSize !== undefined) {
     forward = withWorkgroupSize(forward, workgroupSize, count(poolShape(g, 'out')));
     backward = withWorkgroupSize(backward, workgroupSize, count(poolShape(g, 'in')));
@@ -193,6 +197,42 @@ describe('avgPool on the GPU', () => {
     const xHost = randomFloats(count(poolShape(g, 'in')), seed, -3, 3);
     const dOutHost = randomFloats(count(poolShape(g, 'out')), seed + 1);
     expectMatchesTwin(g, await runGpu(g, xHost, dOutHost), twin(g, xHost, dOutHost), 3, 1);
+  });
+
+  // 2x2 windows of stride 2 over an even width take the *Pairs entry points by default.
+  it.each([
+    ["the CNN's 28x28, batch 1", { N: 1, C: 3, H: 28, W: 28 }],
+    ['14x14 (an odd number of windows per row)', { N: 3, C: 2, H: 14, W: 14 }],
+    ['9x10: an odd height, the last row in no window', { N: 2, C: 2, H: 9, W: 10 }],
+    ['one 2x2 window', { N: 1, C: 1, H: 2, W: 2 }],
+  ])('the pairs entry points equal the general ones, bit for bit: %s', async (_name, input) => {
+    const g = poolGeometry(input, 2);
+    const xHost = randomFloats(count(poolShape(g, 'in')), g.H + g.W, -1e4, 1e4);
+    const dOutHost = randomFloats(count(poolShape(g, 'out')), g.H * g.W);
+    const t = (shape: readonly number[]) => guardedOutput(gpu(), shape).tensor;
+    const [x, out] = [t(poolShape(g, 'in')), t(poolShape(g, 'out'))];
+    expect(avgPoolForward({ x, out, geometry: g }).entryPoint).toBe('avgPoolForwardPairs');
+    expect(avgPoolBackward({ dOut: out, dX: x, geometry: g }).entryPoint).toBe(
+      'avgPoolBackwardPairs',
+    );
+    const general = { forward: 'avgPoolForward', backward: 'avgPoolBackward' } as const;
+    const pairs = { forward: 'avgPoolForwardPairs', backward: 'avgPoolBackwardPairs' } as const;
+    const want = await runGpu(g, xHost, dOutHost, undefined, general);
+    const got = await runGpu(g, xHost, dOutHost, undefined, pairs);
+    expectMatchesTwin(g, got, twin(g, xHost, dOutHost), maxAbs(xHost), maxAbs(dOutHost));
+    expect(got).toEqual(want);
+  });
+
+  it('refuses the pairs entry points for other windows', () => {
+    const g = poolGeometry({ N: 1, C: 1, H: 4, W: 5 }, 2);
+    const t = (shape: readonly number[]) => guardedOutput(gpu(), shape).tensor;
+    const [x, out] = [t(poolShape(g, 'in')), t(poolShape(g, 'out'))];
+    expect(() => avgPoolForward({ x, out, geometry: g }, 'avgPoolForwardPairs')).toThrow(
+      'avgPool.avgPoolForwardPairs: only for 2x2 windows of stride 2 over an even width',
+    );
+    expect(() =>
+      avgPoolBackward({ dOut: out, dX: x, geometry: g }, 'avgPoolBackwardPairs'),
+    ).toThrow('avgPool.avgPoolBackwardPairs: only for 2x2 windows of stride 2 over an even width');
   });
 
   it('stays accurate for values of +-1e4 with overlapping windows', async () => {
