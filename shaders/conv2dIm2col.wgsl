@@ -182,23 +182,35 @@ fn col2im(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u
   let nc = i / p.H; // n * C + c
   let hp = h + p.padTop; // this row in the padded input
   let firstRow = nc * p.KH * p.KW; // cols row of (c, kh = 0, kw = 0) in image n
+  // oh*sH + kh == hp has a whole oh >= 0 iff kh <= hp and kh == hp (mod sH): kh steps by sH from
+  // hp % sH, and oh steps down by 1 from hp / sH. The same for kw and ow along the row, where
+  // (wp % sW, wp / sW) is carried from one w to the next: no division inside the loops.
+  let kh0 = hp % p.strideH;
+  let oh0 = hp / p.strideH;
+  var kw0 = p.padLeft % p.strideW;
+  var ow0 = p.padLeft / p.strideW;
   for (var w = 0u; w < p.W; w++) {
     let wp = w + p.padLeft;
     var sum = 0.0;
-    // oh*sH + kh == hp has a whole oh >= 0 iff kh <= hp and kh == hp (mod sH): step kh by sH.
-    for (var kh = hp % p.strideH; kh < p.KH && kh <= hp; kh += p.strideH) {
-      let oh = (hp - kh) / p.strideH;
-      if (oh >= p.OH) {
-        continue; // past the last window (bottom padding or a dropped remainder)
-      }
-      for (var kw = wp % p.strideW; kw < p.KW && kw <= wp; kw += p.strideW) {
-        let ow = (wp - kw) / p.strideW;
-        if (ow < p.OW) {
-          sum += dCols[(firstRow + kh * p.KW + kw) * ohw + oh * p.OW + ow];
+    var oh = oh0;
+    for (var kh = kh0; kh < p.KH && kh <= hp; kh += p.strideH) {
+      if (oh < p.OH) { // else past the last window (bottom padding or a dropped remainder)
+        var ow = ow0;
+        for (var kw = kw0; kw < p.KW && kw <= wp; kw += p.strideW) {
+          if (ow < p.OW) {
+            sum += dCols[(firstRow + kh * p.KW + kw) * ohw + oh * p.OW + ow];
+          }
+          ow--; // wraps past 0 only after the last kw <= wp
         }
       }
+      oh--; // likewise
     }
     dX[i * p.W + w] = sum;
+    kw0++;
+    if (kw0 == p.strideW) {
+      kw0 = 0u;
+      ow0++;
+    }
   }
 }
 
