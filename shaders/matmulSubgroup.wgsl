@@ -27,8 +27,11 @@
 // 2.1x) as far from a float64 run as PyTorch's float32; blocked, 0.94x (0.26x).
 // Needs (the wrapper checks, else runs matmulRegisterTile): K % 4 == 0, batch strides % 4 == 0,
 // M % 4 == 0 with transA, N % 4 == 0 without transB, A and B 16-byte aligned.
+// Smaller tiles: with M < 32 the wrapper sets tileRows to M rounded up to 8, so a product with 16
+// output rows does not pay for 32 (the accumulator arrays keep 32 entries; the loops run to
+// tileRows, a constant once the pipeline is built). The description above is for tileRows 32.
 // Entry point: matmulSubgroupTile. Overrides: transA, transB, sumBatches, biasMode, activation
-// (as in matmul.wgsl), wgSize and kBlock.
+// (as in matmul.wgsl), wgSize, kBlock and tileRows.
 // ZERO INIT: accumulators are zeroed explicitly in the batch loop (see matmul.wgsl's header).
 
 override transA: bool = false; // A_b stored [K, M]
@@ -42,8 +45,7 @@ override kBlock: u32 = 16u; // 4-k steps summed apart before joining the total (
 const BIAS_NONE: u32 = 0u;
 const BIAS_ROW: u32 = 1u;
 const BIAS_COL: u32 = 2u;
-const TILE_ROWS: u32 = 32u; // rows of C per workgroup, shared by all its lanes
-const SLOT_GROUPS: u32 = 4u; // TILE_ROWS / 8: op(A) slots each lane loads per 4 k
+override tileRows: u32 = 32u; // rows of C per workgroup, shared by all its lanes: 8, 16, 24 or 32
 const LANE_COLS: u32 = 4u; // columns of C per lane (one vec4)
 
 struct Params {
@@ -83,7 +85,7 @@ fn endProduct(outB: u32) -> u32 {
   return min(firstProduct(outB) + productsPerOutput(), params.batch);
 }
 
-// vec4 index of op(A) quad `slot` (0 .. TILE_ROWS - 1) at k = 0; a k step (4 k) adds aStep().
+// vec4 index of op(A) quad `slot` (0 .. tileRows - 1) at k = 0; a k step (4 k) adds aStep().
 // Without transA slot s is row row0 + s, k .. k + 3; with transA it is stored row k + s % 4,
 // columns row0 + 4 (s / 4) .. + 3. Either way slots 4g .. 4g + 3 cover rows 4g .. 4g + 3.
 // Rows past M are clamped (read, never stored).
@@ -137,11 +139,11 @@ fn bBlock(at: vec4u, kq: u32) -> mat4x4f {
   return m;
 }
 
-// One 4-k step, op(A) shared: lane l loads slot 8r + l % 8 (aAt[r] at k = 0) for r < SLOT_GROUPS;
+// One 4-k step, op(A) shared: lane l loads slot 8r + l % 8 (aAt[r] at k = 0) for r < tileRows / 8;
 // lanes 0..3 and 4..7 then hand rows 8r .. 8r + 3 and 8r + 4 .. 8r + 7 to every lane.
 fn stepShared(acc: ptr<function, array<vec4f, 32>>, aAt: ptr<function, array<u32, 4>>, kq: u32,
               bTile: mat4x4f) {
-  for (var r = 0u; r < SLOT_GROUPS; r++) {
+  for (var r = 0u; r < tileRows / 8u; r++) {
     let q = aMat4[(*aAt)[r] + kq * aStep()];
     accumulateGroup(acc, 2u * r, aGroupRows(subgroupBroadcast(q, 0u), subgroupBroadcast(q, 1u),
                                              subgroupBroadcast(q, 2u), subgroupBroadcast(q, 3u)), bTile);
@@ -151,10 +153,10 @@ fn stepShared(acc: ptr<function, array<vec4f, 32>>, aAt: ptr<function, array<u32
 }
 
 // The same step where a subgroup cannot share (fewer than 8 lanes, or maybe partial): every lane
-// loads all TILE_ROWS slots itself.
+// loads all tileRows slots itself.
 fn stepDirect(acc: ptr<function, array<vec4f, 32>>, aBase4: u32, row0: u32, kq: u32, bTile: mat4x4f) {
   let at = kq * aStep();
-  for (var g = 0u; g < TILE_ROWS / 4u; g++) {
+  for (var g = 0u; g < tileRows / 4u; g++) {
     accumulateGroup(acc, g, aGroupRows(aMat4[aSlotIndex(aBase4, row0, 4u * g) + at],
                                        aMat4[aSlotIndex(aBase4, row0, 4u * g + 1u) + at],
                                        aMat4[aSlotIndex(aBase4, row0, 4u * g + 2u) + at],
@@ -162,7 +164,7 @@ fn stepDirect(acc: ptr<function, array<vec4f, 32>>, aBase4: u32, row0: u32, kq: 
   }
 }
 
-// Writes act(acc + bias) for the lane's [TILE_ROWS x 4] block at (row0, col0) of output outB,
+// Writes act(acc + bias) for the lane's [tileRows x 4] block at (row0, col0) of output outB,
 // skipping rows and columns past the edge. Bias values are read once per row or per column.
 fn storeBlock(acc: ptr<function, array<vec4f, 32>>, outB: u32, row0: u32, col0: u32) {
   let outBase = outB * params.outBatchStride;
@@ -170,7 +172,7 @@ fn storeBlock(acc: ptr<function, array<vec4f, 32>>, outB: u32, row0: u32, col0: 
   if (biasMode == BIAS_COL) {
     for (var j = 0u; j < LANE_COLS; j++) { colBias[j] = biasIn[min(col0 + j, params.N - 1u)]; }
   }
-  for (var i = 0u; i < TILE_ROWS && row0 + i < params.M; i++) {
+  for (var i = 0u; i < tileRows && row0 + i < params.M; i++) {
     let row = row0 + i;
     var pre = (*acc)[i] + colBias;
     if (biasMode == BIAS_ROW) {
@@ -189,7 +191,7 @@ fn matmulSubgroupTile(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups
                       @builtin(local_invocation_index) lid: u32,
                       @builtin(subgroup_invocation_id) sgLane: u32, @builtin(subgroup_size) sgSize: u32) {
   // Row bands along x run first: the bands sharing a strip of op(B) follow each other in cache.
-  let row0 = wid.x * TILE_ROWS;
+  let row0 = wid.x * tileRows;
   let colBlock = wid.y * wgSize * LANE_COLS;
   // Workgroup-uniform guard: every lane of a subgroup must reach the broadcasts, so lanes past N
   // clamp their reads and skip their stores instead of returning.
@@ -206,7 +208,7 @@ fn matmulSubgroupTile(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups
       let aBase4 = b * (params.aBatchStride / 4u);
       let bAt = bIndexes(b * (params.bBatchStride / 4u), col0);
       var aAt: array<u32, 4>;
-      for (var r = 0u; r < SLOT_GROUPS; r++) {
+      for (var r = 0u; r < tileRows / 8u; r++) {
         aAt[r] = aSlotIndex(aBase4, row0, 8u * r + sgLane % 8u);
       }
       // Blocked sum: kBlock steps into acc, then acc into total (see the header).
@@ -218,7 +220,7 @@ fn matmulSubgroupTile(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups
         } else {
           for (var kq = kq0; kq < kqEnd; kq++) { stepDirect(&acc, aBase4, row0, kq, bBlock(bAt, kq)); }
         }
-        for (var i = 0u; i < TILE_ROWS; i++) { total[i] += acc[i]; }
+        for (var i = 0u; i < tileRows; i++) { total[i] += acc[i]; }
       }
     }
     storeBlock(&total, outB, row0, col0);

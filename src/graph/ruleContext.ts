@@ -11,7 +11,7 @@ export interface RuleContext {
   readonly training: boolean;
   /** How products run: one variant, or the autotuner's choice per product. */
   readonly matmulPolicy: MatmulPolicy;
-  /** Threads that share one channel's sum (a convolution's dBias): channelSumLanes of the adapter. */
+  /** Threads that share one channel's sum (dBias, batch norm's trees): channelSumLanes of the adapter. */
   readonly channelSumLanes: number;
   /** The largest tensor a kernel may bind: scratch past it goes through in batch chunks. */
   readonly maxBindingBytes: number;

@@ -32,9 +32,17 @@ export const matmulSubgroupParams = matmulParams;
 
 /** Default invocations per workgroup (wgSize): llvmpipe's SIMD width; measured faster than 16 or 32. */
 export const SUBGROUP_WG_SIZE = 8;
-/** Block of C per workgroup (x: row bands, y: column blocks): TILE_ROWS, wgSize x LANE_COLS. */
+/** Block of C per workgroup (x: row bands, y: column blocks): tileRows(M) x (wgSize x LANE_COLS). */
 const BLOCK_ROWS = 32;
 const LANE_COLS = 4;
+
+/**
+ * Rows of C per workgroup (the shader's tileRows): 32, or M rounded up to 8 when M < 32, so a
+ * product of 16 rows does not compute 16 rows more. Its op(A) slots are shared 8 per lane round.
+ */
+export function subgroupTileRows(M: number): number {
+  return Math.min(BLOCK_ROWS, Math.ceil(M / 8) * 8);
+}
 
 type Strides = ReturnType<typeof matmulStrides>;
 
@@ -54,7 +62,7 @@ export function subgroupTileHandles(
     multiples.every((x) => x % 4 === 0) &&
     args.a.byteOffset % 16 === 0 &&
     args.b.byteOffset % 16 === 0 &&
-    ceilDiv(args.M, BLOCK_ROWS) <= MAX_WORKGROUPS_PER_DIMENSION &&
+    ceilDiv(args.M, subgroupTileRows(args.M)) <= MAX_WORKGROUPS_PER_DIMENSION &&
     ceilDiv(args.N, wgSize * LANE_COLS) <= MAX_WORKGROUPS_PER_DIMENSION
   );
 }
@@ -80,11 +88,12 @@ export function matmulSubgroupTile(
       biasMode: BIAS_CODE[args.bias ? (args.biasMode ?? 'none') : 'none'],
       activation: activationCode[args.activation ?? 'none'],
       wgSize,
+      tileRows: subgroupTileRows(args.M),
     },
     tensors: [args.a, args.b, args.bias ?? args.a, args.out],
     params: matmulSubgroupParams.pack({ M: args.M, N: args.N, K: args.K, ...s }),
     workgroups: [
-      ceilDiv(args.M, BLOCK_ROWS), // row bands first (x): see the shader's entry point
+      ceilDiv(args.M, subgroupTileRows(args.M)), // row bands first (x): see the shader's entry point
       ceilDiv(args.N, wgSize * LANE_COLS),
       Math.min(s.outputs, MAX_WORKGROUPS_PER_DIMENSION),
     ],

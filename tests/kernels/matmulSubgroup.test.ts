@@ -14,6 +14,7 @@ import {
 import { matmulStrides } from '../../src/kernels/matmul.cpu';
 import {
   matmulSubgroupFamily,
+  subgroupTileRows,
   matmulSubgroupParams,
   matmulSubgroupShader,
 } from '../../src/kernels/matmulSubgroup';
@@ -147,6 +148,8 @@ const cases: Case[] = [
   { name: 'long k 64x1024x40', M: 64, K: 1024, N: 40, subgroup: true },
   { name: 'transA 36x68x132', M: 36, K: 68, N: 132, transA: true, subgroup: true },
   { name: 'transA, M % 8 = 4: 44x20x28', M: 44, K: 20, N: 28, transA: true, subgroup: true },
+  { name: 'transA, a 16-row tile: 12x20x28', M: 12, K: 20, N: 28, transA: true, subgroup: true },
+  { name: 'a 24-row tile: 24x36x16', M: 24, K: 36, N: 16, subgroup: true },
   { name: 'transB, any N: 7x12x5', M: 7, K: 12, N: 5, transB: true, subgroup: true },
   { name: 'transB 33x68x129', M: 33, K: 68, N: 129, transB: true, subgroup: true },
   {
@@ -313,6 +316,23 @@ describe('matmulSubgroup family', () => {
       'read_write',
       'uniform',
     ]);
+  });
+
+  it('sizes its row tile to M below 32 rows: fewer rows computed, one band', () => {
+    const t = (n: number): GpuTensor => upload(gpu(), new Float32Array(n), [n]);
+    for (const [M, rows] of [
+      [1, 8],
+      [16, 16],
+      [17, 24],
+      [32, 32],
+      [100, 32],
+    ] as const) {
+      expect(subgroupTileRows(M)).toBe(rows);
+      if (!gpu().hasSubgroups) continue;
+      const call = matmul({ a: t(M * 4), b: t(16), out: t(M * 4), M, K: 4, N: 4 }, 'subgroupTile');
+      expect(call.constants?.tileRows).toBe(rows);
+      expect(call.workgroups[0]).toBe(Math.ceil(M / rows));
+    }
   });
 
   it('is preferred on software adapters with subgroups only', () => {
