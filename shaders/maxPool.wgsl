@@ -137,6 +137,15 @@ fn maxPoolBackward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) n
 @group(0) @binding(3) var<storage, read_write> dXDisjoint: array<f32>; // [N, C, H, W]
 @group(0) @binding(4) var<uniform> disjointParams: PoolParams;
 
+// The gradient window o sends to the element it chose: dOut, times f' of the pooled value when
+// the activation before the pool is fused (see the header).
+fn windowGrad(o: u32) -> f32 {
+  if (activation != ACT_NONE) {
+    return activationGrad(pooledDisjoint[o], dOutDisjoint[o], activation);
+  }
+  return dOutDisjoint[o];
+}
+
 // maxPoolBackward when no element lies in two windows (the CNN's 2x2 stride 2): each element
 // gets the gradient of the one window that chose it, or 0. One invocation per output row
 // (n, c, oh) writes the input rows oh*strideH .. (oh+1)*strideH - 1 (the last output row also
@@ -162,10 +171,7 @@ fn maxPoolBackwardDisjoint(@builtin(workgroup_id) wid: vec3u, @builtin(num_workg
     for (var ow = 0u; ow < p.OW; ow++) {
       let o = row * p.OW + ow;
       let chosen = argmaxDisjoint[o];
-      var grad = dOutDisjoint[o];
-      if (activation != ACT_NONE) {
-        grad = activationGrad(pooledDisjoint[o], grad, activation);
-      }
+      let grad = windowGrad(o);
       let wEnd = select(w + p.strideW, p.W, ow + 1u == p.OW);
       let w0 = w;
       while (w < wEnd) {
@@ -249,10 +255,7 @@ fn maxPoolBackwardPairs(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgrou
   for (var ow = 0u; ow < p.OW; ow++) {
     let o = row * p.OW + ow;
     let chosen = argmaxDisjoint[o];
-    var grad = dOutDisjoint[o];
-    if (activation != ACT_NONE) {
-      grad = activationGrad(pooledDisjoint[o], grad, activation);
-    }
+    let grad = windowGrad(o);
     let first = 2u * oh * p.W + 2u * ow;
     dXPairs[upperRow + ow] = pairGrad(chosen, first, grad);
     dXPairs[upperRow + pairsPerRow + ow] = pairGrad(chosen, first + p.W, grad);
