@@ -18,6 +18,8 @@
 //   matmulRegisterTile       16x12 outputs per invocation, no workgroup memory, any shape.
 //   matmulRegisterTileVec4   the same, op(B) rows read as vec4s (no transB; N, bBatchStride % 4 == 0).
 //   matmulRegisterTileVec4K  the same for A·Bᵀ, A and B read as vec4s along k (K, strides % 4 == 0).
+//   matmulRegisterTileQuadK  the same for A·B and Aᵀ·B, 4 k per step, A and B read as vec4s (the
+//                            wrapper's quadK option; K, N, strides, and M with transA, % 4 == 0).
 //   matmulWorkgroupTile      shared-memory tiling (Volkov & Demmel, "Benchmarking GPUs to tune
 //                            dense linear algebra", SC 2008): 32x32 outputs per workgroup, 32-deep
 //                            k slices staged in workgroup memory, 4x4 outputs per thread; each
@@ -27,6 +29,8 @@
 // or workgroup load into per-lane scalar loads with a bounds check, while FMAs stay vector ops, so
 // the cost is loads per FMA. A 16x12 block loads 28 values for 192 FMAs per k; loading each row's
 // A value right before its FMAs keeps few values live (bigger blocks, or 4 k per step, spill).
+// SwiftShader (4 lanes) is the other way round: matmulRegisterTileQuadK's 28 vec4 loads per 768
+// FMAs ran 1.5-2x matmulRegisterTileVec4 and subgroupTile there (0.5x on lavapipe).
 // ZERO INIT: accumulators declared inside the batch loop are initialized explicitly: a bare
 // `var acc: array<...>;` in a loop kept the previous pass's value under the `webgpu` package's
 // Dawn (on lavapipe and SwiftShader alike), although WGSL zeroes it at every declaration.
@@ -272,6 +276,69 @@ fn matmulRegisterTileVec4K(@builtin(global_invocation_id) gid: vec3u, @builtin(w
           acc[3u * i] += bt[0] * aik;
           acc[3u * i + 1u] += bt[1] * aik;
           acc[3u * i + 2u] += bt[2] * aik;
+        }
+      }
+    }
+    storeTile(&acc, outB, row0, col0);
+  }
+}
+
+// The same tile for A·B and Aᵀ·B (no transB), 4 k per step with both operands read as vec4s:
+// op(B) rows 4 kq .. 4 kq + 3 give three [4 k x 4 columns] matrices (12 loads); op(A) row i's 4 k
+// are one vec4 (16 loads), or with transA come from 4 rows x 4 k read as 4 vec4s and transposed
+// (16 loads). So 28 vec4 loads per 768 FMAs, against 16 scalar + 3 vec4 loads per 192 in
+// matmulRegisterTileVec4. Needs K, N, the batch strides (and M with transA) multiples of 4.
+@compute @workgroup_size(wgCols, wgRows)
+fn matmulRegisterTileQuadK(@builtin(global_invocation_id) gid: vec3u, @builtin(workgroup_id) wid: vec3u,
+                           @builtin(num_workgroups) nwg: vec3u) {
+  let row0 = gid.y * TILE_ROWS;
+  let col0 = gid.x * TILE_COLS;
+  if (row0 >= params.M || col0 >= params.N) {
+    return;
+  }
+  let k4 = params.K / 4u;
+  let n4 = params.N / 4u;
+  let m4 = params.M / 4u;
+  // vec4 column indexes of op(B), clamped at the right edge like the rows.
+  let c0 = min(col0 / 4u, n4 - 1u);
+  let c1 = min(col0 / 4u + 1u, n4 - 1u);
+  let c2 = min(col0 / 4u + 2u, n4 - 1u);
+  // vec4 index at k = 0: of row i's k run (A stored [M, K]), or with transA of the 4 rows of
+  // group i < 4 (A stored [K, M]); rows clamped to M - 1 (storeTile drops them).
+  var aAt: array<u32, 16>;
+  for (var i = 0u; i < TILE_ROWS; i++) {
+    aAt[i] = select(min(row0 + i, params.M - 1u) * k4, min(row0 / 4u + i, m4 - 1u), transA);
+  }
+  for (var outB = wid.z; outB < outputCount(); outB += nwg.z) {
+    var acc = array<vec4f, 48>(); // zeros written out: see ZERO INIT in the header
+    for (var b = firstProduct(outB); b < endProduct(outB); b++) {
+      let aBase4 = b * (params.aBatchStride / 4u);
+      let bBase4 = b * (params.bBatchStride / 4u);
+      for (var kq = 0u; kq < k4; kq++) {
+        let r0 = bBase4 + 4u * kq * n4;
+        var bt: array<mat4x4f, 3>; // bt[h][kk] = op(B)[4 kq + kk, columns 4h .. 4h + 3]
+        bt[0] = mat4x4f(bMat4[r0 + c0], bMat4[r0 + n4 + c0], bMat4[r0 + 2u * n4 + c0], bMat4[r0 + 3u * n4 + c0]);
+        bt[1] = mat4x4f(bMat4[r0 + c1], bMat4[r0 + n4 + c1], bMat4[r0 + 2u * n4 + c1], bMat4[r0 + 3u * n4 + c1]);
+        bt[2] = mat4x4f(bMat4[r0 + c2], bMat4[r0 + n4 + c2], bMat4[r0 + 2u * n4 + c2], bMat4[r0 + 3u * n4 + c2]);
+        if (transA) {
+          for (var g = 0u; g < TILE_ROWS / 4u; g++) {
+            let at = aBase4 + 4u * kq * m4 + aAt[g];
+            // column kk: rows 4g .. 4g + 3 at k = 4 kq + kk; transposed, column i: row 4g + i's 4 k.
+            let rows = transpose(mat4x4f(aMat4[at], aMat4[at + m4], aMat4[at + 2u * m4], aMat4[at + 3u * m4]));
+            for (var i = 0u; i < 4u; i++) {
+              let r = 4u * g + i;
+              acc[3u * r] += bt[0] * rows[i];
+              acc[3u * r + 1u] += bt[1] * rows[i];
+              acc[3u * r + 2u] += bt[2] * rows[i];
+            }
+          }
+        } else {
+          for (var i = 0u; i < TILE_ROWS; i++) {
+            let aik = aMat4[aBase4 + aAt[i] + kq]; // op(A)[row i, 4 kq .. 4 kq + 3]
+            acc[3u * i] += bt[0] * aik;
+            acc[3u * i + 1u] += bt[1] * aik;
+            acc[3u * i + 2u] += bt[2] * aik;
+          }
         }
       }
     }

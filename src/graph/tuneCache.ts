@@ -140,7 +140,7 @@ const VARIANTS: readonly MatmulVariant[] = [
 
 /** The inverse of choiceName; undefined for anything choiceName does not write. */
 export function parseChoice(name: string): MatmulChoice | undefined {
-  const [variant, size, ...rest] = name.split(' ');
+  const [variant, size, option, ...rest] = name.split(' ');
   const known = VARIANTS.find((v) => v === variant);
   if (!known || rest.length > 0) return undefined;
   let choice: MatmulChoice | undefined;
@@ -148,9 +148,10 @@ export function parseChoice(name: string): MatmulChoice | undefined {
   else if (known === 'subgroupTile') choice = { variant: known, wgSize: Number(size) };
   else {
     const [cols, rows] = (size ?? '').split('x').map(Number);
-    choice = { variant: known, wgCols: cols ?? NaN, wgRows: rows ?? NaN };
+    const quadK = option === 'quadK' ? { quadK: true } : {};
+    choice = { variant: known, wgCols: cols ?? NaN, wgRows: rows ?? NaN, ...quadK };
   }
-  // Round trip: rejects "registerTile 8x", "subgroupTile 1.5", "subgroupTile" and the like.
+  // Round trip: rejects "registerTile 8x", "subgroupTile 1.5", "naive 8x8 quadK" and the like.
   return choice && choiceName(choice) === name && sizesValid(choice) ? choice : undefined;
 }
 

@@ -5,8 +5,8 @@
  * and traces again with the tables this returns (once more in between when a path changed).
  *
  * Per product (largest first, within a time budget; products under MIN_FLOPS keep the default):
- * 1. Candidates: the variants the device can run (registerTile in several workgroup shapes,
- *    workgroupTile on a GPU, subgroupTile in several widths when the device has subgroups; naive
+ * 1. Candidates: the variants the device can run (registerTile in several workgroup shapes, with
+ *    and without quadK, workgroupTile on a GPU, subgroupTile in several widths when the device has subgroups; naive
  *    never wins and is not timed), deduplicated by the kernel they dispatch; first each variant
  *    in its default shape, then the other shapes of the variants within STAGE_FACTOR of the
  *    best. A plan given a fixed matmulVariant only varies that variant's shape.
@@ -236,12 +236,12 @@ async function tuneProduct(
       reference: await readFloat32(gpu, live.out),
       screened: [],
       rows: [{ choice: first.name, ms: defaultMs }],
-      variantMs: new Map([[first.choice.variant, defaultMs]]),
+      variantMs: new Map([[familyOf(first.choice), defaultMs]]),
     };
     const others = candidates.slice(1);
     for (const c of others.filter((c) => !c.shaped)) await screenCandidate(gpu, c, race);
     for (const c of others.filter((c) => c.shaped)) {
-      const variantMs = race.variantMs.get(c.choice.variant) ?? Infinity;
+      const variantMs = race.variantMs.get(familyOf(c.choice)) ?? Infinity;
       if (variantMs <= STAGE_FACTOR * fastestSoFar(race)) await screenCandidate(gpu, c, race);
     }
     let best = { choice: first.choice, ms: defaultMs };
@@ -277,8 +277,13 @@ interface Race {
   /** Candidates that passed their checks, with their screening run. */
   screened: { candidate: Candidate; screen: number }[];
   rows: NonNullable<TunedProduct['candidates']>;
-  /** Each variant's time in its default shape (the default's median, the others' screen). */
-  variantMs: Map<MatmulVariant, number>;
+  /** Each kernel family's time in its default shape (the default's median, the others' screen). */
+  variantMs: Map<string, number>;
+}
+
+/** What the second round's shapes are gated on: the variant, and registerTile's quadK apart. */
+function familyOf(choice: MatmulChoice): string {
+  return choice.quadK === true ? `${choice.variant} quadK` : choice.variant;
 }
 
 /** The best time so far: the default's median or a screen that passed the checks. */
@@ -304,7 +309,7 @@ async function screenCandidate(gpu: Gpu, c: Candidate, race: Race): Promise<void
     race.rows.push({ choice: c.name, rejected: `does not run: ${(e as Error).message}` });
     return;
   }
-  if (!c.shaped) race.variantMs.set(c.choice.variant, screen);
+  if (!c.shaped) race.variantMs.set(familyOf(c.choice), screen);
   if (screen > SCREEN_FACTOR * fastestSoFar(race)) {
     race.rows.push({ choice: c.name, ms: screen, rejected: `over ${SCREEN_FACTOR}x the best` });
     return;
@@ -356,11 +361,12 @@ function candidateChoices(gpu: Gpu, request: TuneRequest): MatmulChoice[] {
     x * y <= limits.maxComputeInvocationsPerWorkgroup &&
     x <= limits.maxComputeWorkgroupSizeX &&
     y <= limits.maxComputeWorkgroupSizeY;
-  const shaped = (variant: 'naive' | 'registerTile'): MatmulChoice[] =>
+  const shaped = (variant: 'naive' | 'registerTile', quadK = false): MatmulChoice[] =>
     REGISTER_SHAPES.filter(([c, r]) => fits(c, r)).map(([wgCols, wgRows]) => ({
       variant,
       wgCols,
       wgRows,
+      ...(quadK ? { quadK } : {}),
     }));
   const subgroup = SUBGROUP_WIDTHS.filter((w) => fits(w, 1)).map((wgSize) => ({
     variant: 'subgroupTile' as const,
@@ -370,9 +376,11 @@ function candidateChoices(gpu: Gpu, request: TuneRequest): MatmulChoice[] {
   const all: MatmulChoice[] = [
     { variant: request.variant },
     { variant: 'registerTile' },
+    { variant: 'registerTile', quadK: true },
     ...(racesWorkgroupTile(gpu) ? [{ variant: 'workgroupTile' as const }] : []),
     ...(gpu.hasSubgroups ? [{ variant: 'subgroupTile' as const }] : []),
     ...shaped('registerTile'),
+    ...shaped('registerTile', true),
     ...(gpu.hasSubgroups ? subgroup : []),
   ];
   if (!request.fixedVariant) return all;

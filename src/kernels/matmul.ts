@@ -8,7 +8,9 @@
  *   naive          one output per invocation, the baseline.
  *   registerTile   16x12 outputs per invocation, no workgroup memory; vec4 loads where rows are
  *                  aligned (matmulEntryPoint). About 10x workgroupTile on lavapipe
- *                  (docs/measurements.md).
+ *                  (docs/measurements.md). Its quadK option reads op(A) as vec4s too, 4 k per
+ *                  step: 1.5-2x subgroupTile for A·B on SwiftShader, 0.5x on lavapipe, so only
+ *                  the tuner picks it.
  *   workgroupTile  32x32 outputs per workgroup through workgroup memory, the classic GPU kernel.
  *   subgroupTile   32x4 outputs per invocation, op(A) shared by subgroupBroadcast (./matmulSubgroup,
  *                  needs the `subgroups` feature); registerTile where its vec4 reads do not align.
@@ -47,6 +49,11 @@ export interface MatmulChoice {
   readonly wgRows?: number;
   /** subgroupTile: invocations per workgroup (at least the subgroup size); block 32 x 4·wgSize. */
   readonly wgSize?: number;
+  /**
+   * registerTile: 4 k per step with op(A) read as vec4s along k (matmulRegisterTileQuadK), where
+   * the product allows it (no transB; K, N, the batch strides and, with transA, M multiples of 4).
+   */
+  readonly quadK?: boolean;
 }
 
 /** Picks a choice per product (the autotuner's table); `variant` decides what is not a product. */
@@ -63,11 +70,12 @@ export function policyVariant(policy: MatmulPolicy | undefined): MatmulVariant |
   return typeof policy === 'object' ? policy.variant : policy;
 }
 
-/** "registerTile 16x4", "subgroupTile 16", "workgroupTile": a choice in the tuner's words. */
+/** "registerTile 16x4", "registerTile 8x8 quadK", "subgroupTile 16": a choice in the tuner's words. */
 export function choiceName(c: MatmulChoice): string {
   if (c.variant === 'subgroupTile') return `subgroupTile ${c.wgSize ?? SUBGROUP_WG_SIZE}`;
   if (c.variant === 'workgroupTile') return 'workgroupTile';
-  return `${c.variant} ${c.wgCols ?? WG_COLS}x${c.wgRows ?? WG_ROWS}`;
+  const quadK = c.variant === 'registerTile' && c.quadK === true ? ' quadK' : '';
+  return `${c.variant} ${c.wgCols ?? WG_COLS}x${c.wgRows ?? WG_ROWS}${quadK}`;
 }
 
 export const matmulShader = familyShader('matmul', source);
@@ -135,9 +143,9 @@ export function matmul(
   if (choice.variant === 'subgroupTile' && subgroupTileHandles(args, s, wgSize))
     return matmulSubgroupTile(args, s, wgSize);
   const variant = choice.variant === 'subgroupTile' ? 'registerTile' : choice.variant;
-  const entryPoint = matmulEntryPoint(args, variant, s);
   // A subgroupTile that fell back keeps registerTile's measured shape, not the sizes it was given.
   const sized = choice.variant === variant;
+  const entryPoint = matmulEntryPoint(args, variant, s, sized && choice.quadK === true);
   const wgCols = (sized ? choice.wgCols : undefined) ?? WG_COLS;
   const wgRows = (sized ? choice.wgRows : undefined) ?? WG_ROWS;
   const [blockRows, blockCols] = blockOf(variant, wgCols, wgRows);
@@ -184,12 +192,14 @@ function resolveChoice(
 
 /**
  * registerTile reads vec4s where the rows it walks are 16-byte aligned runs of 4 floats: A and B
- * along k for A·Bᵀ, else B along n; anything else takes the scalar entry point.
+ * along k for A·Bᵀ; with quadK, A along k (or 4 rows of Aᵀ) and B along n; else B along n;
+ * anything else takes the scalar entry point.
  */
 function matmulEntryPoint(
   args: MatmulArgs<GpuTensor>,
   variant: MatmulBaseVariant,
   s: MatmulStrides,
+  quadK: boolean,
 ): string {
   switch (variant) {
     case 'naive':
@@ -203,6 +213,13 @@ function matmulEntryPoint(
         args.b.byteOffset % 16 === 0;
       if (!args.transA && args.transB && aligned(args.K, s.aBatchStride, s.bBatchStride))
         return 'matmulRegisterTileVec4K';
+      const aRows = args.transA ? [args.M] : [];
+      if (
+        quadK &&
+        !args.transB &&
+        aligned(args.K, args.N, s.aBatchStride, s.bBatchStride, ...aRows)
+      )
+        return 'matmulRegisterTileQuadK';
       if (!args.transB && aligned(args.N, s.bBatchStride)) return 'matmulRegisterTileVec4';
       return 'matmulRegisterTile';
     }
