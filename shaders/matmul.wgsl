@@ -184,6 +184,15 @@ fn tileRows(row0: u32) -> array<u32, 16> {
   return rows;
 }
 
+// The 4-k-per-step tiles' update of row i (acc[3i .. 3i + 2], columns 0..3, 4..7, 8..11):
+// += bt[h] · a, where bt[h][kk] = op(B)[k + kk, columns 4h .. 4h + 3] and a = op(A)[row i, k .. k + 3].
+fn accumulateQuadRow(acc: ptr<function, array<vec4f, 48>>, i: u32, bt: ptr<function, array<mat4x4f, 3>>,
+                     a: vec4f) {
+  (*acc)[3u * i] += (*bt)[0] * a;
+  (*acc)[3u * i + 1u] += (*bt)[1] * a;
+  (*acc)[3u * i + 2u] += (*bt)[2] * a;
+}
+
 @compute @workgroup_size(wgCols, wgRows)
 fn matmulRegisterTile(@builtin(global_invocation_id) gid: vec3u, @builtin(workgroup_id) wid: vec3u,
                       @builtin(num_workgroups) nwg: vec3u) {
@@ -272,10 +281,7 @@ fn matmulRegisterTileVec4K(@builtin(global_invocation_id) gid: vec3u, @builtin(w
                                     bMat4[at + colsK[4u * h + 2u]], bMat4[at + colsK[4u * h + 3u]]));
         }
         for (var i = 0u; i < TILE_ROWS; i++) {
-          let aik = aMat4[aBase4 + rowsK[i] + kq]; // op(A)[row i, 4 kq .. 4 kq + 3]
-          acc[3u * i] += bt[0] * aik;
-          acc[3u * i + 1u] += bt[1] * aik;
-          acc[3u * i + 2u] += bt[2] * aik;
+          accumulateQuadRow(&acc, i, &bt, aMat4[aBase4 + rowsK[i] + kq]); // op(A)[row i, 4 kq ..]
         }
       }
     }
@@ -300,9 +306,7 @@ fn matmulRegisterTileQuadK(@builtin(global_invocation_id) gid: vec3u, @builtin(w
   let n4 = params.N / 4u;
   let m4 = params.M / 4u;
   // vec4 column indexes of op(B), clamped at the right edge like the rows.
-  let c0 = min(col0 / 4u, n4 - 1u);
-  let c1 = min(col0 / 4u + 1u, n4 - 1u);
-  let c2 = min(col0 / 4u + 2u, n4 - 1u);
+  let cols = min(vec3u(col0 / 4u) + vec3u(0u, 1u, 2u), vec3u(n4 - 1u));
   // vec4 index at k = 0: of row i's k run (A stored [M, K]), or with transA of the 4 rows of
   // group i < 4 (A stored [K, M]); rows clamped to M - 1 (storeTile drops them).
   var aAt: array<u32, 16>;
@@ -317,27 +321,20 @@ fn matmulRegisterTileQuadK(@builtin(global_invocation_id) gid: vec3u, @builtin(w
       for (var kq = 0u; kq < k4; kq++) {
         let r0 = bBase4 + 4u * kq * n4;
         var bt: array<mat4x4f, 3>; // bt[h][kk] = op(B)[4 kq + kk, columns 4h .. 4h + 3]
-        bt[0] = mat4x4f(bMat4[r0 + c0], bMat4[r0 + n4 + c0], bMat4[r0 + 2u * n4 + c0], bMat4[r0 + 3u * n4 + c0]);
-        bt[1] = mat4x4f(bMat4[r0 + c1], bMat4[r0 + n4 + c1], bMat4[r0 + 2u * n4 + c1], bMat4[r0 + 3u * n4 + c1]);
-        bt[2] = mat4x4f(bMat4[r0 + c2], bMat4[r0 + n4 + c2], bMat4[r0 + 2u * n4 + c2], bMat4[r0 + 3u * n4 + c2]);
+        for (var h = 0u; h < 3u; h++) {
+          let at = r0 + cols[h];
+          bt[h] = mat4x4f(bMat4[at], bMat4[at + n4], bMat4[at + 2u * n4], bMat4[at + 3u * n4]);
+        }
         if (transA) {
           for (var g = 0u; g < TILE_ROWS / 4u; g++) {
             let at = aBase4 + 4u * kq * m4 + aAt[g];
             // column kk: rows 4g .. 4g + 3 at k = 4 kq + kk; transposed, column i: row 4g + i's 4 k.
             let rows = transpose(mat4x4f(aMat4[at], aMat4[at + m4], aMat4[at + 2u * m4], aMat4[at + 3u * m4]));
-            for (var i = 0u; i < 4u; i++) {
-              let r = 4u * g + i;
-              acc[3u * r] += bt[0] * rows[i];
-              acc[3u * r + 1u] += bt[1] * rows[i];
-              acc[3u * r + 2u] += bt[2] * rows[i];
-            }
+            for (var i = 0u; i < 4u; i++) { accumulateQuadRow(&acc, 4u * g + i, &bt, rows[i]); }
           }
         } else {
           for (var i = 0u; i < TILE_ROWS; i++) {
-            let aik = aMat4[aBase4 + aAt[i] + kq]; // op(A)[row i, 4 kq .. 4 kq + 3]
-            acc[3u * i] += bt[0] * aik;
-            acc[3u * i + 1u] += bt[1] * aik;
-            acc[3u * i + 2u] += bt[2] * aik;
+            accumulateQuadRow(&acc, i, &bt, aMat4[aBase4 + aAt[i] + kq]); // op(A)[row i, 4 kq ..]
           }
         }
       }
