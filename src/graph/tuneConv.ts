@@ -112,6 +112,7 @@ function pathTensors(gpu: Gpu, { g, O }: ConvShape) {
     dOut: make([g.N, O, g.OH, g.OW], DATA_SEED + 1),
     dX: make([g.N, g.C, g.H, g.W], DATA_SEED + 2),
     dCols: make(conv2dColsShape(g), DATA_SEED + 3),
+    weightT: make([g.C * g.KH * g.KW, O], DATA_SEED + 6),
     weightCko: make(weightCkoShape(g, O), DATA_SEED + 4),
     dOutPadded: make(paddedGradientShape(g, O), DATA_SEED + 5),
     destroy: () => made.forEach((t) => t.buffer.destroy()),
@@ -140,7 +141,7 @@ function pathCalls(
   const scratch =
     path === 'implicit'
       ? { implicit: { weightCko: t.weightCko, dOutPadded: t.dOutPadded } }
-      : { dCols: t.dCols };
+      : { dCols: t.dCols, weightT: t.weightT };
   return conv2dInputGrad({ ...base, ...scratch }, variant);
 }
 
