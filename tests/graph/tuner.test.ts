@@ -162,7 +162,12 @@ describe('tuning a plan', () => {
     if (!path) throw new Error('no path entry');
     expect(path.key).toBe('conv dX [4, 14, 14] -> O=8 k5x5 s1x1 p2,2 batch 8');
     const rows = path.candidates ?? [];
-    expect(rows.map((r) => r.choice).sort()).toEqual(['im2col', 'implicit']);
+    // The im2col path runs twice: its dCols product with the default, and with quadK.
+    expect(rows.map((r) => r.choice).sort()).toEqual([
+      'im2col',
+      'im2col, dCols by registerTile 8x8 quadK',
+      'implicit',
+    ]);
     for (const r of rows) expect(r.ms, JSON.stringify(r)).toBeGreaterThan(0);
     expect(first.plan.notes.join('\n')).toMatch(pathNote(path.choice));
     // The other path, as another machine might have stored it: the plan takes it, and its
@@ -173,7 +178,8 @@ describe('tuning a plan', () => {
     try {
       expect(report.products.find(isPath)).toMatchObject({ source: 'cached', choice: other });
       expect(plan.notes.join('\n')).toMatch(pathNote(other));
-      const dCols = /matmul\w*\.\w+( \S+)?\(Aᵀ·B, M=100 K=8 N=196, batch 8\)/;
+      // dCols = weightT · dOut: the weight's transpose is written once (conv2d.ts, weightT).
+      const dCols = /matmul\w*\.\w+( \S+)?\(A·B, M=100 K=8 N=196, batch 8\)/;
       expect(plan.prepared.some((c) => dCols.test(c.call.label))).toBe(other === 'im2col');
       await trainSteps(trainer);
     } finally {
