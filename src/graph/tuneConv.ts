@@ -8,8 +8,7 @@
  *
  * Per convolution: both paths must agree with the CPU twin (conv2dBackwardCpu, float64) on the
  * same shape at batch 2, then with each other on the convolution's own shape; each is timed on
- * fresh random tensors, the default first, the im2col path with two product kernels
- * (challengers); another replaces the best so far only when MARGIN faster.
+ * fresh random tensors, the default first; the other path replaces it only when MARGIN faster.
  */
 import { dotAtol } from '../base/compare';
 import { randomFloats } from '../base/random';
@@ -27,10 +26,7 @@ import {
   paddedGradientShape,
   weightCkoShape,
   type Conv2dGeometry,
-  choiceName,
   type InputGradPath,
-  type MatmulChoice,
-  type MatmulPolicy,
   type MatmulVariant,
 } from '../kernels/index';
 import { median } from '../gpu/timing';
@@ -59,8 +55,9 @@ export async function tuneInputGrad(
   variant: MatmulVariant,
 ): Promise<PathResult> {
   const first = defaultInputGradPath(variant);
+  const other: InputGradPath = first === 'implicit' ? 'im2col' : 'implicit';
   const rows: PathResult['candidates'] = [];
-  for (const path of INPUT_GRAD_PATHS) {
+  for (const path of [first, other]) {
     const problem = await twinProblem(gpu, conv, path, variant);
     if (problem) rows.push({ choice: path, rejected: problem });
   }
@@ -71,48 +68,21 @@ export async function tuneInputGrad(
     const reference = await readFloat32(gpu, t.dX);
     if (rows.length > 0) return { path: first, ms: defaultMs, defaultMs, candidates: rows };
     rows.push({ choice: first, ms: defaultMs });
-    let best = { path: first, ms: defaultMs };
-    for (const c of challengers(first, variant)) {
-      const calls = pathCalls(t, conv, c.path, c.policy);
-      const timed = await timeCandidate(gpu, calls, { warmup: 1, samples: defaultTiming.samples });
-      const differs = differsFrom(await readFloat32(gpu, t.dX), reference, conv);
-      if (differs) {
-        rows.push({ choice: c.name, rejected: differs });
-        continue;
-      }
-      const ms = median(timed.samples);
-      rows.push({ choice: c.name, ms });
-      if (ms < (1 - MARGIN) * best.ms) best = { path: c.path, ms };
+    const calls = pathCalls(t, conv, other, variant);
+    const timed = await timeCandidate(gpu, calls, { warmup: 1, samples: defaultTiming.samples });
+    const differs = differsFrom(await readFloat32(gpu, t.dX), reference, conv);
+    if (differs) {
+      rows.push({ choice: other, rejected: differs });
+      return { path: first, ms: defaultMs, defaultMs, candidates: rows };
     }
-    return { ...best, defaultMs, candidates: rows };
+    const ms = median(timed.samples);
+    rows.push({ choice: other, ms });
+    return ms < (1 - MARGIN) * defaultMs
+      ? { path: other, ms, defaultMs, candidates: rows }
+      : { path: first, ms: defaultMs, defaultMs, candidates: rows };
   } finally {
     t.destroy();
   }
-}
-
-/** A path to time against the default, with the policy its products run with. */
-interface Challenger {
-  path: InputGradPath;
-  name: string;
-  policy: MatmulPolicy;
-}
-
-/**
- * What races the default path: the other path with the plan's variant, and the im2col path with
- * its dCols product in registerTile's quadK (the product tuner's pick on SwiftShader, 1.3-1.4x the
- * default variant there: timed with the default alone, the im2col path lost races it then won).
- */
-function challengers(first: InputGradPath, variant: MatmulVariant): Challenger[] {
-  const other: InputGradPath = first === 'implicit' ? 'im2col' : 'implicit';
-  const quadK: MatmulChoice = { variant: 'registerTile', quadK: true };
-  return [
-    { path: other, name: other, policy: variant },
-    {
-      path: 'im2col',
-      name: `im2col, dCols by ${choiceName(quadK)}`,
-      policy: { variant, choose: () => quadK },
-    },
-  ];
 }
 
 /** Terms per dX element: every output channel at every tap. */
@@ -151,12 +121,12 @@ function pathTensors(gpu: Gpu, { g, O }: ConvShape) {
 
 type PathTensors = ReturnType<typeof pathTensors>;
 
-/** dX's calls by `path`, the im2col path's product as `policy` says. */
+/** dX's calls by `path`, the im2col path's product with the plan's default variant. */
 function pathCalls(
   t: PathTensors,
   { g, O }: ConvShape,
   path: InputGradPath,
-  policy: MatmulPolicy,
+  variant: MatmulVariant,
 ): KernelCall[] {
   const base = {
     x: t.dX,
@@ -172,7 +142,7 @@ function pathCalls(
     path === 'implicit'
       ? { implicit: { weightCko: t.weightCko, dOutPadded: t.dOutPadded } }
       : { dCols: t.dCols, weightT: t.weightT };
-  return conv2dInputGrad({ ...base, ...scratch }, policy);
+  return conv2dInputGrad({ ...base, ...scratch }, variant);
 }
 
 /** `path` against the CPU twin at batch 2; undefined when it agrees. */
