@@ -112,7 +112,6 @@ function pathTensors(gpu: Gpu, { g, O }: ConvShape) {
     dOut: make([g.N, O, g.OH, g.OW], DATA_SEED + 1),
     dX: make([g.N, g.C, g.H, g.W], DATA_SEED + 2),
     dCols: make(conv2dColsShape(g), DATA_SEED + 3),
-    weightT: make([g.C * g.KH * g.KW, O], DATA_SEED + 6),
     weightCko: make(weightCkoShape(g, O), DATA_SEED + 4),
     dOutPadded: make(paddedGradientShape(g, O), DATA_SEED + 5),
     destroy: () => made.forEach((t) => t.buffer.destroy()),
@@ -141,7 +140,7 @@ function pathCalls(
   const scratch =
     path === 'implicit'
       ? { implicit: { weightCko: t.weightCko, dOutPadded: t.dOutPadded } }
-      : { dCols: t.dCols, weightT: t.weightT };
+      : { dCols: t.dCols };
   return conv2dInputGrad({ ...base, ...scratch }, variant);
 }
 

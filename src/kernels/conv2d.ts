@@ -5,7 +5,6 @@
  *   forward:  cols_n = im2col(x_n) [R, S];  out_n = act(weight[O, R] · cols_n + bias)   (N products)
  *   backward: dWeight = Σ_n dOut_n · cols_nᵀ;  dBias[o] = Σ_{n,s} dOut[n,o,s];
  *             dCols_n = weightᵀ · dOut_n;  dX = col2im(dCols)  (a gather: deterministic),
- *             the product reading weightᵀ written out once (weightT) when given,
  *             or dX by conv2dImplicit's product straight from dOut (usesImplicitBackwardData)
  *
  * Backward reuses the forward's `cols` (im2col of x) rather than unfolding x again: on a CPU
@@ -40,7 +39,6 @@ import {
   weightCkoShape,
 } from './conv2dImplicit';
 import type { Conv2dGeometry } from './geometry';
-import { transpose } from './transpose';
 import { matmul, policyVariant, type MatmulPolicy, type MatmulVariant } from './matmul';
 
 export interface Conv2dGpuForwardArgs extends Conv2dForwardArgs<GpuTensor> {
@@ -72,12 +70,6 @@ export interface Conv2dGpuBackwardArgs extends Conv2dBackwardArgs<GpuTensor> {
   dWeightRuns?: GpuTensor;
   /** Scratch [N, R, S] for dCols, when dX is wanted and takes matmul + col2im. */
   dCols?: GpuTensor;
-  /**
-   * Scratch [R, O] for weightᵀ, with dCols: written once per backward, so dCols' product is A·B
-   * rather than Aᵀ·B, the faster of the two on SwiftShader (1.2-1.5x, registerTile's quadK).
-   * Absent: the product reads the weight transposed in place.
-   */
-  weightT?: GpuTensor;
   /**
    * Scratch for dX by the implicit product (conv2dImplicit.ts: weightCkoShape,
    * paddedGradientShape), when usesImplicitBackwardData says so; replaces dCols.
@@ -139,7 +131,7 @@ function dims(g: Conv2dGeometry, O: number): { R: number; S: number; O: number }
 
 /** The scratch a conv's dX needs: dCols for matmul + col2im, or the implicit product's two. */
 export type Conv2dInputGradScratch<T> =
-  { dCols: T; weightT: T } | { implicit: { weightCko: T; dOutPadded: T } };
+  { dCols: T } | { implicit: { weightCko: T; dOutPadded: T } };
 
 /**
  * Makes the scratch dX needs with `policy` (usesImplicitBackwardData decides which kind), one
@@ -149,14 +141,10 @@ export function conv2dInputGradScratch<T>(
   g: Conv2dGeometry,
   O: number,
   policy: MatmulPolicy | undefined,
-  make: (name: 'dCols' | 'weightT' | 'weightCko' | 'dOutPadded', shape: readonly number[]) => T,
+  make: (name: 'dCols' | 'weightCko' | 'dOutPadded', shape: readonly number[]) => T,
 ): Conv2dInputGradScratch<T> {
   if (choosesInputGrad(policy)) policy.computesInputGrad?.(g, O);
-  if (!usesImplicitBackwardData(g, O, policy))
-    return {
-      dCols: make('dCols', conv2dColsShape(g)),
-      weightT: make('weightT', [dims(g, O).R, O]),
-    };
+  if (!usesImplicitBackwardData(g, O, policy)) return { dCols: make('dCols', conv2dColsShape(g)) };
   return {
     implicit: {
       weightCko: make('weightCko', weightCkoShape(g, O)),
@@ -233,7 +221,7 @@ export function conv2dBackward(args: Conv2dGpuBackwardArgs, policy?: MatmulPolic
     calls.push(
       biasBackward({ dOut: args.dOut, dBias: args.dBias, N: g.N, C: O, S }, args.biasLanes),
     );
-  calls.push(...inputGradPrologue(args));
+  if (args.dX && args.implicit) calls.push(weightsTransposeCall(args, args.implicit));
   if (chunk >= g.N)
     return [
       ...weightGradCalls(args, args.dWeight, policy),
@@ -358,35 +346,25 @@ function weightGradCalls(
   return [product, { ...sum, label: `${sum.label}: dWeight from ${runs} partial sums` }];
 }
 
-/**
- * The weight's transpose dX's path reads, written once per backward (before any chunk): weightCko
- * for the implicit product, weightT for dCols' product; none without dX or a weightT.
- */
-function inputGradPrologue(args: Conv2dGpuBackwardArgs): KernelCall[] {
-  const { geometry: g, O } = args;
-  if (!args.dX) return [];
-  if (args.implicit)
-    return [
-      conv2dWeightsTranspose({
-        weight: args.weight,
-        weightCko: args.implicit.weightCko,
-        geometry: g,
-        O,
-      }),
-    ];
-  // weight [O, R] viewed as [1, O, R, 1] -> [1, R, O, 1]: weightᵀ
-  const R = dims(g, O).R;
-  return args.weightT
-    ? [transpose({ x: args.weight, out: args.weightT, A: 1, B: O, C: R, D: 1 })]
-    : [];
+function weightsTransposeCall(
+  args: Conv2dGpuBackwardArgs,
+  implicit: NonNullable<Conv2dGpuBackwardArgs['implicit']>,
+): KernelCall {
+  return conv2dWeightsTranspose({
+    weight: args.weight,
+    weightCko: implicit.weightCko,
+    geometry: args.geometry,
+    O: args.O,
+  });
 }
 
 /**
- * The calls that compute dX alone, with the weight transpose its path reads: what the autotuner
- * times to pick a path (conv2dBackward interleaves them with dWeight's).
+ * The calls that compute dX alone, with the weight transpose the implicit product needs: what the
+ * autotuner times to pick a path (conv2dBackward interleaves them with dWeight's).
  */
 export function conv2dInputGrad(args: Conv2dGpuBackwardArgs, policy?: MatmulPolicy): KernelCall[] {
-  return [...inputGradPrologue(args), ...inputGradCalls(args, policy)];
+  const transpose = args.dX && args.implicit ? [weightsTransposeCall(args, args.implicit)] : [];
+  return [...transpose, ...inputGradCalls(args, policy)];
 }
 
 /** dX for the args' samples: the implicit product (weightCko already written) or matmul + col2im. */
@@ -404,16 +382,16 @@ function inputGradCalls(args: Conv2dGpuBackwardArgs, policy?: MatmulPolicy): Ker
   }
   if (!args.dCols) throw new ShadergradError('conv2d.backward: dX needs a dCols scratch tensor');
   expectCount('conv2d.backward', 'dCols', args.dCols, g.N * R * S);
-  // dCols_n[R, S] = weight[O, R]ᵀ · dOut_n[O, S], weightᵀ read from weightT when given
+  // dCols_n[R, S] = weight[O, R]ᵀ · dOut_n[O, S]
   const product = matmul(
     {
-      a: args.weightT ?? args.weight,
+      a: args.weight,
       b: args.dOut,
       out: args.dCols,
       M: R,
       K: O,
       N: S,
-      transA: args.weightT === undefined,
+      transA: true,
       batch: g.N,
       aBatchStride: 0,
       bBatchStride: O * S,

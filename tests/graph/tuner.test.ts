@@ -173,8 +173,7 @@ describe('tuning a plan', () => {
     try {
       expect(report.products.find(isPath)).toMatchObject({ source: 'cached', choice: other });
       expect(plan.notes.join('\n')).toMatch(pathNote(other));
-      // dCols = weightT · dOut: the weight's transpose is written once (conv2d.ts, weightT).
-      const dCols = /matmul\w*\.\w+( \S+)?\(A·B, M=100 K=8 N=196, batch 8\)/;
+      const dCols = /matmul\w*\.\w+( \S+)?\(Aᵀ·B, M=100 K=8 N=196, batch 8\)/;
       expect(plan.prepared.some((c) => dCols.test(c.call.label))).toBe(other === 'im2col');
       await trainSteps(trainer);
     } finally {

@@ -5,7 +5,6 @@ import {
   conv2dBackward,
   conv2dColsShape,
   conv2dForward,
-  conv2dInputGrad,
   conv2dInputGradScratch,
   usesImplicitBackwardData,
   weightGradRun,
@@ -137,53 +136,5 @@ describe('weightGradRun', () => {
     expect(weightGradRunsShape(at(64, 1, 28), 32)).toEqual([64, 32, 25]);
     expect(weightGradRun(at(1, 1, 28), 32)).toBe(1);
     expect(weightGradRunsShape(at(1, 1, 28), 32)).toBeUndefined();
-  });
-});
-
-describe('dX by matmul + col2im', () => {
-  it('reads weightᵀ from weightT (written once) or transposed in place: both equal the twin', async () => {
-    const g = conv2dGeometry({ N: 2, C: 3, H: 9, W: 9 }, 3, 2, 'same');
-    const O = 5;
-    const R = g.C * g.KH * g.KW;
-    const wHost = randomFloats(O * R, 7, -0.5, 0.5);
-    const dOutHost = randomFloats(g.N * O * g.OH * g.OW, 8);
-    const weight = upload(gpu(), wHost, [O, g.C, g.KH, g.KW]);
-    const dOut = upload(gpu(), dOutHost, [g.N, O, g.OH, g.OW]);
-    const scratch = conv2dInputGradScratch(g, O, 'registerTile', (_, shape) =>
-      createTensor(gpu(), shape),
-    );
-    if (!('weightT' in scratch)) throw new Error('a stride-2 dX takes matmul + col2im');
-    expect(scratch.weightT.shape).toEqual([R, O]);
-    const wantDx = new Float32Array(g.N * g.C * g.H * g.W);
-    conv2dBackwardCpu({
-      x: new Float32Array(wantDx.length),
-      weight: wHost,
-      dOut: dOutHost,
-      dX: wantDx,
-      dWeight: new Float32Array(O * R),
-      geometry: g,
-      O,
-    });
-    for (const withT of [true, false]) {
-      const dX = guardedOutput(gpu(), [g.N, g.C, g.H, g.W]);
-      const base = {
-        x: dX.tensor,
-        weight,
-        dOut,
-        dWeight: weight,
-        cols: scratch.dCols,
-        dX: dX.tensor,
-      };
-      const read = withT ? scratch : { dCols: scratch.dCols };
-      const calls = conv2dInputGrad({ ...base, ...read, geometry: g, O }, 'registerTile');
-      expect(calls.some((c) => c.label.startsWith('transpose.'))).toBe(withT);
-      await runCalls(gpu(), calls);
-      const tol = dotTolerance(O * g.KH * g.KW, O * g.KH * g.KW * 0.5);
-      expectAllClose(await readFloat32(gpu(), dX.tensor), wantDx, tol, `dX, weightT ${withT}`);
-      await dX.check();
-    }
-    // A copy: weightT[r, o] is weight[o, r] exactly.
-    const weightT = await readFloat32(gpu(), scratch.weightT);
-    expect(weightT.every((v, i) => v === wHost[(i % O) * R + Math.floor(i / O)])).toBe(true);
   });
 });
