@@ -30,7 +30,7 @@
 // the cost is loads per FMA. A 16x12 block loads 28 values for 192 FMAs per k; loading each row's
 // A value right before its FMAs keeps few values live (bigger blocks, or 4 k per step, spill).
 // SwiftShader (4 lanes) is the other way round: matmulRegisterTileQuadK's 28 vec4 loads per 768
-// FMAs ran 1.5-2x matmulRegisterTileVec4 and subgroupTile there (0.5x on lavapipe).
+// FMAs ran 2.5-3x matmulRegisterTileVec4 and 1.5-2x subgroupTile on A·B there (0.5x on lavapipe).
 // ZERO INIT: accumulators declared inside the batch loop are initialized explicitly: a bare
 // `var acc: array<...>;` in a loop kept the previous pass's value under the `webgpu` package's
 // Dawn (on lavapipe and SwiftShader alike), although WGSL zeroes it at every declaration.

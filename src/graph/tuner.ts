@@ -6,10 +6,11 @@
  *
  * Per product (largest first, within a time budget; products under MIN_FLOPS keep the default):
  * 1. Candidates: the variants the device can run (registerTile in several workgroup shapes, with
- *    and without quadK, workgroupTile on a GPU, subgroupTile in several widths when the device has subgroups; naive
- *    never wins and is not timed), deduplicated by the kernel they dispatch; first each variant
- *    in its default shape, then the other shapes of the variants within STAGE_FACTOR of the
- *    best. A plan given a fixed matmulVariant only varies that variant's shape.
+ *    and without quadK, workgroupTile on a GPU, subgroupTile in several widths when the device
+ *    has subgroups; naive never wins and is not timed), deduplicated by the kernel they
+ *    dispatch; first each variant in its default shape, then the other shapes of the variants
+ *    within STAGE_FACTOR of the best. A plan given a fixed matmulVariant only varies that
+ *    variant's shape.
  * 2. Each must agree with the CPU twin on a small case that reaches the same kernel (same entry
  *    point and constants), then with the default's output on the product's own shape
  *    (./tuneChecks.ts).

@@ -119,6 +119,7 @@ describe('tuning a plan', () => {
     try {
       const timed = report.products.filter((p) => p.source === 'timed');
       expect(timed.length).toBeGreaterThanOrEqual(5);
+      const quadKRaced: string[] = [];
       for (const p of timed) {
         const rows = p.candidates ?? [];
         // The default is timed first; several kernels competed.
@@ -138,9 +139,13 @@ describe('tuning a plan', () => {
         // workgroupTile races on a GPU only: on a CPU "GPU" it never passed the screen.
         const racedWorkgroupTile = rows.some((r) => r.choice === 'workgroupTile');
         expect(racedWorkgroupTile).toBe(!gpu().adapter.isSoftware);
+        // registerTile's quadK is a kernel of its own only for A·B and Aᵀ·B products.
+        if (rows.some((r) => r.choice === 'registerTile 8x8 quadK')) quadKRaced.push(p.label);
         // The plan dispatches the chosen kernel.
         expect(plan.prepared.map((c) => c.call.label)).toContain(p.label);
       }
+      expect(quadKRaced.length).toBeGreaterThan(0);
+      expect(quadKRaced.filter((label) => label.includes('A·Bᵀ'))).toEqual([]);
       expect(store.writes).toBe(1);
       const file = parseTuneFile(store.text ?? '');
       if (typeof file === 'string') throw new Error(file);
