@@ -85,10 +85,8 @@ fn avgPoolForwardPairs(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroup
   if (row >= params.N * params.C * params.OH) {
     return;
   }
-  let plane = row / params.OH;
-  let oh = row % params.OH;
   let pairsPerRow = params.W / 2u;
-  let upperRow = (plane * params.H + 2u * oh) * pairsPerRow; // pair index of input row 2 oh
+  let upperRow = pairsUpperRow(params, row);
   for (var ow = 0u; ow < params.OW; ow++) {
     let upper = xPairs[upperRow + ow];
     let lower = xPairs[upperRow + pairsPerRow + ow];
@@ -114,10 +112,8 @@ fn avgPoolBackwardPairs(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgrou
   if (row >= p.N * p.C * p.OH) {
     return;
   }
-  let plane = row / p.OH;
-  let oh = row % p.OH;
   let pairsPerRow = p.W / 2u;
-  let upperRow = (plane * p.H + 2u * oh) * pairsPerRow;
+  let upperRow = pairsUpperRow(p, row);
   for (var ow = 0u; ow < p.OW; ow++) {
     var sum = 0.0;
     sum += dOut[row * p.OW + ow];
@@ -125,10 +121,8 @@ fn avgPoolBackwardPairs(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgrou
     dXPairs[upperRow + ow] = share;
     dXPairs[upperRow + pairsPerRow + ow] = share;
   }
-  if (oh + 1u == p.OH && p.H % 2u == 1u) {
-    let lastRow = (plane * p.H + p.H - 1u) * pairsPerRow;
-    for (var ow = 0u; ow < pairsPerRow; ow++) {
-      dXPairs[lastRow + ow] = vec2f(0.0);
-    }
+  let uncovered = uncoveredPairs(p, row);
+  for (var i = uncovered.x; i < uncovered.y; i++) {
+    dXPairs[i] = vec2f(0.0);
   }
 }

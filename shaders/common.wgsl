@@ -66,6 +66,23 @@ struct PoolParams {
   OW: u32, // output width, floor((W - KW) / strideW) + 1
 }
 
+// Pooling's pairs entry points (maxPool, avgPool: 2x2 windows of stride 2 over an even W, input
+// rows as vec2 pairs): output row `row` = (n*C + c)*OH + oh reads input rows 2 oh and 2 oh + 1;
+// the pair index of row 2 oh's first pair (row 2 oh + 1 starts W / 2 pairs later).
+fn pairsUpperRow(p: PoolParams, row: u32) -> u32 {
+  return ((row / p.OH) * p.H + 2u * (row % p.OH)) * (p.W / 2u);
+}
+
+// The pairs [first, end) of the input row no window covers (the last one, with an odd H), which
+// the backward of its plane's last output row zeroes; empty for every other output row.
+fn uncoveredPairs(p: PoolParams, row: u32) -> vec2u {
+  if (row % p.OH + 1u != p.OH || p.H % 2u == 0u) {
+    return vec2u(0u, 0u);
+  }
+  let first = ((row / p.OH) * p.H + p.H - 1u) * (p.W / 2u);
+  return vec2u(first, first + p.W / 2u);
+}
+
 // Pooling: the half-open range [first, end) of the windows along one axis
 // that cover input position winPos: window o covers it when o*winStep <= winPos < o*winStep +
 // winSize, clipped to the winCount windows.
