@@ -13,14 +13,8 @@ import { defineParams } from '../gpu/uniforms';
 import type { GpuTensor } from '../gpu/tensor';
 import type { AvgPoolBackwardArgs, AvgPoolForwardArgs } from './avgPool.cpu';
 import type { KernelFamily } from './family';
-import { poolArgsProblem } from './checks';
-import {
-  pairsOnlyMessage,
-  poolLabel,
-  poolParamsFields,
-  poolTakesPairs,
-  type PoolGeometry,
-} from './geometry';
+import { poolArgsProblem, poolEntryPoint } from './checks';
+import { poolLabel, poolParamsFields } from './geometry';
 import { familyShader } from './shader';
 import source from '../../shaders/avgPool.wgsl?raw';
 
@@ -31,13 +25,6 @@ const WORKGROUP_SIZE = 256;
 
 export type AvgPoolForwardEntry = 'avgPoolForward' | 'avgPoolForwardPairs';
 export type AvgPoolBackwardEntry = 'avgPoolBackward' | 'avgPoolBackwardPairs';
-
-/** The entry point: `forced`, else the pairs variant where it applies; checks a forced one. */
-function pick<E extends string>(g: PoolGeometry, general: E, pairs: E, forced?: E): E {
-  if (forced === pairs && !poolTakesPairs(g))
-    throw new ShadergradError(pairsOnlyMessage(`avgPool.${pairs}`));
-  return forced ?? (poolTakesPairs(g) ? pairs : general);
-}
 
 /** Window means; `entryPoint` forces one (avgPoolForward always works). */
 export function avgPoolForward(
@@ -50,7 +37,7 @@ export function avgPoolForward(
     ['out', args.out, 'out', 'f32'],
   ]);
   if (problem !== undefined) throw new ShadergradError(`avgPool.avgPoolForward: ${problem}`);
-  const chosen = pick(g, 'avgPoolForward', 'avgPoolForwardPairs', entryPoint);
+  const chosen = poolEntryPoint(g, 'avgPool', 'avgPoolForward', 'avgPoolForwardPairs', entryPoint);
   const threads = chosen === 'avgPoolForwardPairs' ? g.OH : g.OH * g.OW; // per plane
   return {
     label: `avgPool.avgPoolForward(${poolLabel(g)})`,
@@ -77,7 +64,13 @@ export function avgPoolBackward(
     ['dX', args.dX, 'in', 'f32'],
   ]);
   if (problem !== undefined) throw new ShadergradError(`avgPool.avgPoolBackward: ${problem}`);
-  const chosen = pick(g, 'avgPoolBackward', 'avgPoolBackwardPairs', entryPoint);
+  const chosen = poolEntryPoint(
+    g,
+    'avgPool',
+    'avgPoolBackward',
+    'avgPoolBackwardPairs',
+    entryPoint,
+  );
   const threads = chosen === 'avgPoolBackwardPairs' ? g.OH : g.H * g.W; // per plane
   return {
     label: `avgPool.avgPoolBackward(${poolLabel(g)})`,

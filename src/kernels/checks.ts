@@ -1,7 +1,7 @@
 /** Shape checks shared by the kernel wrappers: wrong shapes fail before anything is dispatched. */
 import { ShadergradError } from '../base/errors';
 import { elementCount, type DType, type GpuTensor } from '../gpu/tensor';
-import { poolGeometryProblem, poolShape, type PoolGeometry } from './geometry';
+import { poolGeometryProblem, poolShape, poolTakesPairs, type PoolGeometry } from './geometry';
 
 /** Throws unless every tensor has the same element count; returns that count. */
 export function sameCount(label: string, ...tensors: GpuTensor[]): number {
@@ -56,4 +56,22 @@ export function poolArgsProblem(
     if (t.dtype !== dtype) return `${name} is ${t.dtype}, expected ${dtype}`;
   }
   return undefined;
+}
+
+/**
+ * A pooling wrapper's entry point: `forced` when given, else `pairs` where poolTakesPairs holds,
+ * else `general`. A *Pairs entry point forced on other windows is refused (`family` names it).
+ */
+export function poolEntryPoint<E extends string>(
+  g: PoolGeometry,
+  family: string,
+  general: E,
+  pairs: E,
+  forced?: E,
+): E {
+  if (forced === pairs && !poolTakesPairs(g))
+    throw new ShadergradError(
+      `${family}.${pairs}: only for 2x2 windows of stride 2 over an even width`,
+    );
+  return forced ?? (poolTakesPairs(g) ? pairs : general);
 }

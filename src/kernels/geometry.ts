@@ -211,11 +211,6 @@ export function poolTakesPairs(g: PoolGeometry): boolean {
   return g.KH === 2 && g.KW === 2 && g.strideH === 2 && g.strideW === 2 && g.W % 2 === 0;
 }
 
-/** The error for a *Pairs entry point forced on other windows. */
-export function pairsOnlyMessage(entry: string): string {
-  return `${entry}: only for 2x2 windows of stride 2 over an even width`;
-}
-
 /** Number of windows that can cover one input element: ceil(KH/strideH) * ceil(KW/strideW). */
 export function maxWindowsPerElement(g: PoolGeometry): number {
   return Math.ceil(g.KH / g.strideH) * Math.ceil(g.KW / g.strideW);

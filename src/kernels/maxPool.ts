@@ -13,8 +13,8 @@ import { defineParams } from '../gpu/uniforms';
 import type { GpuTensor } from '../gpu/tensor';
 import type { KernelFamily } from './family';
 import type { MaxPoolBackwardArgs, MaxPoolForwardArgs } from './maxPool.cpu';
-import { poolArgsProblem } from './checks';
-import { pairsOnlyMessage, poolLabel, poolParamsFields, poolTakesPairs } from './geometry';
+import { poolArgsProblem, poolEntryPoint } from './checks';
+import { poolLabel, poolParamsFields } from './geometry';
 import { activationCode } from './common.cpu';
 import { familyShader } from './shader';
 import source from '../../shaders/maxPool.wgsl?raw';
@@ -32,9 +32,7 @@ export function maxPoolForward(
   entryPoint?: MaxPoolForwardEntry,
 ): KernelCall {
   const g = args.geometry;
-  const chosen = entryPoint ?? (poolTakesPairs(g) ? 'maxPoolForwardPairs' : 'maxPoolForward');
-  if (chosen === 'maxPoolForwardPairs' && !poolTakesPairs(g))
-    throw new ShadergradError(pairsOnlyMessage('maxPool.maxPoolForwardPairs'));
+  const chosen = poolEntryPoint(g, 'maxPool', 'maxPoolForward', 'maxPoolForwardPairs', entryPoint);
   const problem = poolArgsProblem(g, [
     ['x', args.x, 'in', 'f32'],
     ['out', args.out, 'out', 'f32'],
@@ -81,16 +79,10 @@ export function maxPoolBackward(
   if (problem !== undefined) throw new ShadergradError(`maxPool.maxPoolBackward: ${problem}`);
   // Windows that cannot overlap let each output row write its input rows window by window.
   const canBeDisjoint = g.strideH >= g.KH && g.strideW >= g.KW;
-  const byDefault = poolTakesPairs(g)
-    ? 'maxPoolBackwardPairs'
-    : canBeDisjoint
-      ? 'maxPoolBackwardDisjoint'
-      : 'maxPoolBackward';
-  const chosen = entryPoint ?? byDefault;
+  const general = canBeDisjoint ? 'maxPoolBackwardDisjoint' : 'maxPoolBackward';
+  const chosen = poolEntryPoint(g, 'maxPool', general, 'maxPoolBackwardPairs', entryPoint);
   if (chosen === 'maxPoolBackwardDisjoint' && !canBeDisjoint)
     throw new ShadergradError('maxPool.maxPoolBackwardDisjoint: windows overlap (stride < kernel)');
-  if (chosen === 'maxPoolBackwardPairs' && !poolTakesPairs(g))
-    throw new ShadergradError(pairsOnlyMessage('maxPool.maxPoolBackwardPairs'));
   const disjoint = chosen !== 'maxPoolBackward'; // one invocation per output row
   return {
     label: `maxPool.maxPoolBackward(${poolLabel(g)}${fused ? `, ${activation}'` : ''})`,
