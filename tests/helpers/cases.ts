@@ -36,6 +36,17 @@ export const poolGradCases: [string, Pair, Pair][] = [
 ];
 
 /** A convolution of x [N, C, H, W] by O filters of `k`, for the GPU paths against the twins. */
+/**
+ * Inputs for 2x2 windows of stride 2, which take the pooling kernels' *Pairs entry points: even
+ * widths, an odd number of windows per row, an odd height (a last row in no window), one window.
+ */
+export const pairsPoolInputs: [string, PoolInput][] = [
+  ["the CNN's 28x28, batch 1", { N: 1, C: 3, H: 28, W: 28 }],
+  ['14x14 (an odd number of windows per row)', { N: 3, C: 2, H: 14, W: 14 }],
+  ['9x10: an odd height, the last row in no window', { N: 2, C: 2, H: 9, W: 10 }],
+  ['one 2x2 window', { N: 1, C: 1, H: 2, W: 2 }],
+];
+
 export interface ConvCase {
   N: number;
   C: number;

@@ -16,7 +16,7 @@ import {
   type PoolGeometry,
 } from '../../src/kernels/geometry';
 import { dotTolerance, expectAllClose } from '../helpers/allclose';
-import { poolCases, poolGradCases } from '../helpers/cases';
+import { pairsPoolInputs, poolCases, poolGradCases } from '../helpers/cases';
 import { numericalGradient, toF64, weightedSum } from '../helpers/finiteDiff';
 import { upload, useTestGpu } from '../helpers/gpu';
 import { randomFloats } from '../../src/base/random';
@@ -200,28 +200,26 @@ describe('avgPool on the GPU', () => {
   });
 
   // 2x2 windows of stride 2 over an even width take the *Pairs entry points by default.
-  it.each([
-    ["the CNN's 28x28, batch 1", { N: 1, C: 3, H: 28, W: 28 }],
-    ['14x14 (an odd number of windows per row)', { N: 3, C: 2, H: 14, W: 14 }],
-    ['9x10: an odd height, the last row in no window', { N: 2, C: 2, H: 9, W: 10 }],
-    ['one 2x2 window', { N: 1, C: 1, H: 2, W: 2 }],
-  ])('the pairs entry points equal the general ones, bit for bit: %s', async (_name, input) => {
-    const g = poolGeometry(input, 2);
-    const xHost = randomFloats(count(poolShape(g, 'in')), g.H + g.W, -1e4, 1e4);
-    const dOutHost = randomFloats(count(poolShape(g, 'out')), g.H * g.W);
-    const t = (shape: readonly number[]) => guardedOutput(gpu(), shape).tensor;
-    const [x, out] = [t(poolShape(g, 'in')), t(poolShape(g, 'out'))];
-    expect(avgPoolForward({ x, out, geometry: g }).entryPoint).toBe('avgPoolForwardPairs');
-    expect(avgPoolBackward({ dOut: out, dX: x, geometry: g }).entryPoint).toBe(
-      'avgPoolBackwardPairs',
-    );
-    const general = { forward: 'avgPoolForward', backward: 'avgPoolBackward' } as const;
-    const pairs = { forward: 'avgPoolForwardPairs', backward: 'avgPoolBackwardPairs' } as const;
-    const want = await runGpu(g, xHost, dOutHost, undefined, general);
-    const got = await runGpu(g, xHost, dOutHost, undefined, pairs);
-    expectMatchesTwin(g, got, twin(g, xHost, dOutHost), maxAbs(xHost), maxAbs(dOutHost));
-    expect(got).toEqual(want);
-  });
+  it.each(pairsPoolInputs)(
+    'the pairs entry points equal the general ones, bit for bit: %s',
+    async (_name, input) => {
+      const g = poolGeometry(input, 2);
+      const xHost = randomFloats(count(poolShape(g, 'in')), g.H + g.W, -1e4, 1e4);
+      const dOutHost = randomFloats(count(poolShape(g, 'out')), g.H * g.W);
+      const t = (shape: readonly number[]) => guardedOutput(gpu(), shape).tensor;
+      const [x, out] = [t(poolShape(g, 'in')), t(poolShape(g, 'out'))];
+      expect(avgPoolForward({ x, out, geometry: g }).entryPoint).toBe('avgPoolForwardPairs');
+      expect(avgPoolBackward({ dOut: out, dX: x, geometry: g }).entryPoint).toBe(
+        'avgPoolBackwardPairs',
+      );
+      const general = { forward: 'avgPoolForward', backward: 'avgPoolBackward' } as const;
+      const pairs = { forward: 'avgPoolForwardPairs', backward: 'avgPoolBackwardPairs' } as const;
+      const want = await runGpu(g, xHost, dOutHost, undefined, general);
+      const got = await runGpu(g, xHost, dOutHost, undefined, pairs);
+      expectMatchesTwin(g, got, twin(g, xHost, dOutHost), maxAbs(xHost), maxAbs(dOutHost));
+      expect(got).toEqual(want);
+    },
+  );
 
   it('refuses the pairs entry points for other windows', () => {
     const g = poolGeometry({ N: 1, C: 1, H: 4, W: 5 }, 2);

@@ -18,7 +18,7 @@ import {
   type PoolGeometry,
 } from '../../src/kernels/geometry';
 import { dotTolerance, expectAllClose } from '../helpers/allclose';
-import { poolCases, poolGradCases } from '../helpers/cases';
+import { pairsPoolInputs, poolCases, poolGradCases } from '../helpers/cases';
 import { numericalGradient, toF64, weightedSum } from '../helpers/finiteDiff';
 import { upload, useTestGpu } from '../helpers/gpu';
 import { randomFloats } from '../../src/base/random';
@@ -258,42 +258,40 @@ describe('maxPool on the GPU', () => {
   });
 
   // 2x2 windows of stride 2 over an even width take the *Pairs entry points by default.
-  it.each([
-    ["the CNN's 28x28, batch 1", { N: 1, C: 3, H: 28, W: 28 }],
-    ['14x14 (an odd number of windows per row)', { N: 3, C: 2, H: 14, W: 14 }],
-    ['9x10: an odd height, the last row in no window', { N: 2, C: 2, H: 9, W: 10 }],
-    ['one 2x2 window', { N: 1, C: 1, H: 2, W: 2 }],
-  ])('the pairs entry points equal the general ones, bit for bit: %s', async (_name, input) => {
-    const g = poolGeometry(input, 2);
-    const xHost = randomFloats(count(poolShape(g, 'in')), g.H + g.W, -3, 3);
-    xHost[1] = xHost[0] ?? 0; // a tie in the first window
-    const dOutHost = randomFloats(count(poolShape(g, 'out')), g.H * g.W);
-    const forward = maxPoolForward({
-      x: upload(gpu(), xHost, poolShape(g, 'in')),
-      out: upload(gpu(), new Float32Array(count(poolShape(g, 'out'))), poolShape(g, 'out')),
-      argmax: guardedOutput(gpu(), poolShape(g, 'out'), 'u32').tensor,
-      geometry: g,
-    });
-    expect(forward.entryPoint).toBe('maxPoolForwardPairs');
-    const general = await runGpu(
-      g,
-      xHost,
-      dOutHost,
-      undefined,
-      'maxPoolBackwardDisjoint',
-      'maxPoolForward',
-    );
-    const pairs = await runGpu(
-      g,
-      xHost,
-      dOutHost,
-      undefined,
-      'maxPoolBackwardPairs',
-      'maxPoolForwardPairs',
-    );
-    expectMatchesTwin(g, pairs, twin(g, xHost, dOutHost), 1);
-    expect(pairs).toEqual(general);
-  });
+  it.each(pairsPoolInputs)(
+    'the pairs entry points equal the general ones, bit for bit: %s',
+    async (_name, input) => {
+      const g = poolGeometry(input, 2);
+      const xHost = randomFloats(count(poolShape(g, 'in')), g.H + g.W, -3, 3);
+      xHost[1] = xHost[0] ?? 0; // a tie in the first window
+      const dOutHost = randomFloats(count(poolShape(g, 'out')), g.H * g.W);
+      const forward = maxPoolForward({
+        x: upload(gpu(), xHost, poolShape(g, 'in')),
+        out: upload(gpu(), new Float32Array(count(poolShape(g, 'out'))), poolShape(g, 'out')),
+        argmax: guardedOutput(gpu(), poolShape(g, 'out'), 'u32').tensor,
+        geometry: g,
+      });
+      expect(forward.entryPoint).toBe('maxPoolForwardPairs');
+      const general = await runGpu(
+        g,
+        xHost,
+        dOutHost,
+        undefined,
+        'maxPoolBackwardDisjoint',
+        'maxPoolForward',
+      );
+      const pairs = await runGpu(
+        g,
+        xHost,
+        dOutHost,
+        undefined,
+        'maxPoolBackwardPairs',
+        'maxPoolForwardPairs',
+      );
+      expectMatchesTwin(g, pairs, twin(g, xHost, dOutHost), 1);
+      expect(pairs).toEqual(general);
+    },
+  );
 
   it('refuses the pairs entry points for other windows', () => {
     const g = poolGeometry({ N: 1, C: 1, H: 4, W: 5 }, 2);
