@@ -27,10 +27,12 @@
 // matmulSubgroup.wgsl (lane l loads quad 8r + l % 8, subgroupBroadcast hands it to all) and each
 // lane does 32 mat4x4 · vec4 products: 512 FMAs. Subgroups of fewer than 8 lanes, or larger than
 // the workgroup, take stepDirect (every lane loads every quad).
-// Needs: the `subgroups` feature, O % 4 == 0.
-// Entry points: conv2dImplicitBackwardData, conv2dImplicitWeightsTranspose,
-// conv2dImplicitPadGradient. Overrides: wgSize (lanes per workgroup of the product),
-// workgroupSize (of the other two).
+// conv2dImplicitBackwardDataTile computes the same product with nothing shared: 16 channels x 8
+// positions per lane (see it below), for subgroups too small to share (SwiftShader's 4 lanes).
+// Needs: the `subgroups` feature (the module enables it), O % 4 == 0.
+// Entry points: conv2dImplicitBackwardData, conv2dImplicitBackwardDataTile,
+// conv2dImplicitWeightsTranspose, conv2dImplicitPadGradient. Overrides: wgSize (lanes per
+// workgroup of either product), workgroupSize (of the other two).
 // ZERO INIT: accumulators and windows are set explicitly (Dawn does not re-zero a `var` declared
 // inside a loop; see matmul.wgsl's header).
 
@@ -54,7 +56,7 @@ struct Params {
   padLeft: u32, // zero columns left of the input
   OH: u32, // output height
   OW: u32, // output width
-  padQuads: u32, // vec4s per padded row: ceil(W / 4) + 1 + max(0, floor((KW - 2) / 4))
+  padQuads: u32, // vec4s per padded row: 2 ceil(ceil(W / 4) / 2) + 1 + max(0, floor((KW - 2) / 4))
 }
 
 // ---- transpose of the weights
@@ -230,5 +232,84 @@ fn conv2dImplicitBackwardData(@builtin(workgroup_id) wid: vec3u,
     if (mine < positionQuads) {
       storeBlock(&acc, n, row0, h, 4u * q);
     }
+  }
+}
+
+// ---- the product as a register tile, without subgroups
+const LANE_ROWS: u32 = 16u; // channels per invocation in conv2dImplicitBackwardDataTile
+const LANE_QUADS: u32 = 2u; // position quads per invocation: 8 neighbouring positions of a row
+
+// One step (one tap, output channels o .. o + 3) of the lane's [16 channels x 8 positions] block:
+// weight quad i is channel (row0 + i)'s 4 output channels at this tap, and near / far hold those
+// output channels at the lane's first and second 4 positions (column j = channel o + j).
+fn tileStep(acc: ptr<function, array<vec4f, 32>>, aAt: ptr<function, array<u32, 16>>, kStep: u32,
+            near: mat4x4f, far: mat4x4f) {
+  for (var i = 0u; i < LANE_ROWS; i++) {
+    let a = weightCko[(*aAt)[i] + kStep];
+    (*acc)[LANE_QUADS * i] += near * a;
+    (*acc)[LANE_QUADS * i + 1u] += far * a;
+  }
+}
+
+// Writes the lane's [LANE_ROWS x 8] block of image n (channels row0 .., positions h, w0 .. w0 + 7),
+// skipping channels past C and columns past W.
+fn storeTile(acc: ptr<function, array<vec4f, 32>>, n: u32, row0: u32, h: u32, w0: u32) {
+  for (var i = 0u; i < LANE_ROWS && row0 + i < params.C; i++) {
+    let rowStart = ((n * params.C + row0 + i) * params.H + h) * params.W;
+    for (var j = 0u; j < 4u * LANE_QUADS; j++) {
+      if (w0 + j < params.W) {
+        gradIn[rowStart + w0 + j] = (*acc)[LANE_QUADS * i + j / 4u][j % 4u];
+      }
+    }
+  }
+}
+
+// The same product as conv2dImplicitBackwardData, each invocation on its own: 16 channels x 8
+// positions (two quads of one row), output channels 4 at a time. Per (kh, 4 output channels) a
+// lane loads three quads of each channel's padded row and slides an 8-wide window over them, one
+// column per tap (a quad more every 4 taps); per tap it loads 16 weight quads and does 512 FMAs.
+// So 16 vec4 weight loads per 512 FMAs where stepDirect loads 32, and 128 accumulators, not 128
+// per 4 positions: the shape of matmulRegisterTileQuadK, which SwiftShader's 4-lane subgroups
+// (too few to share) run fastest. Needs no subgroups: no barrier or broadcast, so a lane past
+// the edge returns.
+@compute @workgroup_size(wgSize)
+fn conv2dImplicitBackwardDataTile(@builtin(workgroup_id) wid: vec3u,
+                                  @builtin(num_workgroups) nwg: vec3u,
+                                  @builtin(local_invocation_index) lid: u32) {
+  let row0 = wid.x * LANE_ROWS;
+  let pairsPerRow = ((params.W + 3u) / 4u + 1u) / 2u;
+  let mine = wid.y * wgSize + lid;
+  if (row0 >= params.C || mine >= params.H * pairsPerRow) {
+    return;
+  }
+  let h = mine / pairsPerRow;
+  let q = LANE_QUADS * (mine % pairsPerRow);
+  let o4 = params.O / 4u;
+  let paddedHeight = params.H + params.KH - 1u;
+  var aAt: array<u32, 16>; // weight quad of channel row0 + i (clamped) at tap 0, o = 0
+  for (var i = 0u; i < LANE_ROWS; i++) {
+    aAt[i] = aSlotIndex(row0, i);
+  }
+  for (var n = wid.z; n < params.N; n += nwg.z) {
+    var acc = array<vec4f, 32>(); // acc[2i + j]: channel row0 + i at positions (h, 4(q + j) ..) (ZERO INIT)
+    for (var kh = 0u; kh < params.KH; kh++) {
+      let planeRow = ((n * params.O) * paddedHeight + h + params.KH - 1u - kh) * params.padQuads + q;
+      for (var oq = 0u; oq < o4; oq++) {
+        var near = loadQuads(planeRow, oq, 0u); // columns 4q + s .. + 3 at slide s
+        var far = loadQuads(planeRow, oq, 1u);
+        var ahead = loadQuads(planeRow, oq, 2u);
+        for (var s = 0u; s < params.KW; s++) {
+          // slide s reads column w + s of the padded row, which is tap kw = KW-1 - s
+          tileStep(&acc, &aAt, (kh * params.KW + params.KW - 1u - s) * o4 + oq, near, far);
+          near = slideLeft(near, far);
+          far = slideLeft(far, ahead);
+          ahead = slideLeft(ahead, mat4x4f());
+          if ((s + 1u) % 4u == 0u && s + 2u < params.KW) {
+            ahead = loadQuads(planeRow, oq, 2u + (s + 1u) / 4u);
+          }
+        }
+      }
+    }
+    storeTile(&acc, n, row0, h, 4u * q);
   }
 }

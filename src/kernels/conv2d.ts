@@ -37,6 +37,7 @@ import {
   implicitBackwardDataProblem,
   paddedGradientShape,
   weightCkoShape,
+  type ImplicitProduct,
 } from './conv2dImplicit';
 import type { Conv2dGeometry } from './geometry';
 import { matmul, policyVariant, type MatmulPolicy, type MatmulVariant } from './matmul';
@@ -72,17 +73,38 @@ export interface Conv2dGpuBackwardArgs extends Conv2dBackwardArgs<GpuTensor> {
   dCols?: GpuTensor;
   /**
    * Scratch for dX by the implicit product (conv2dImplicit.ts: weightCkoShape,
-   * paddedGradientShape), when usesImplicitBackwardData says so; replaces dCols.
+   * paddedGradientShape), when usesImplicitBackwardData says so; replaces dCols. `product`: its
+   * kernel (default subgroupTile).
    */
-  implicit?: { weightCko: GpuTensor; dOutPadded: GpuTensor };
+  implicit?: ImplicitScratch<GpuTensor>;
   /** Threads that share one channel of dBias (biasBackward's `lanes`; default a GPU's 256). */
   biasLanes?: number;
 }
 
-/** How a convolution's dX runs: conv2dImplicit's product, or matmul into dCols + col2im. */
-export type InputGradPath = 'implicit' | 'im2col';
+/** The implicit product's scratch tensors, and which of its kernels reads them. */
+export interface ImplicitScratch<T> {
+  weightCko: T;
+  dOutPadded: T;
+  product?: ImplicitProduct;
+}
 
-export const INPUT_GRAD_PATHS: readonly InputGradPath[] = ['implicit', 'im2col'];
+/**
+ * How a convolution's dX runs: conv2dImplicit's product (`implicit` with its subgroupTile kernel,
+ * `implicitRegisterTile` with its registerTile kernel), or matmul into dCols + col2im.
+ */
+export type InputGradPath = 'implicit' | 'implicitRegisterTile' | 'im2col';
+
+export const INPUT_GRAD_PATHS: readonly InputGradPath[] = [
+  'implicit',
+  'implicitRegisterTile',
+  'im2col',
+];
+
+/** The implicit product's kernel on `path`, or undefined for matmul + col2im. */
+export function implicitProductOf(path: InputGradPath): ImplicitProduct | undefined {
+  if (path === 'im2col') return undefined;
+  return path === 'implicit' ? 'subgroupTile' : 'registerTile';
+}
 
 /** A policy that also picks each convolution's dX path (the autotuner's chooser). */
 export interface InputGradChooser {
@@ -120,9 +142,18 @@ export function usesImplicitBackwardData(
   O: number,
   policy?: MatmulPolicy,
 ): boolean {
-  if (!implicitInputGradFits(g, O)) return false;
+  return inputGradPathOf(g, O, policy) !== 'im2col';
+}
+
+/** The path this convolution's dX takes with `policy`: its chooser's, else the default. */
+export function inputGradPathOf(
+  g: Conv2dGeometry,
+  O: number,
+  policy?: MatmulPolicy,
+): InputGradPath {
+  if (!implicitInputGradFits(g, O)) return 'im2col';
   const chosen = choosesInputGrad(policy) ? policy.inputGradPath(g, O) : undefined;
-  return (chosen ?? defaultInputGradPath(policyVariant(policy))) === 'implicit';
+  return chosen ?? defaultInputGradPath(policyVariant(policy));
 }
 
 function dims(g: Conv2dGeometry, O: number): { R: number; S: number; O: number } {
@@ -130,8 +161,7 @@ function dims(g: Conv2dGeometry, O: number): { R: number; S: number; O: number }
 }
 
 /** The scratch a conv's dX needs: dCols for matmul + col2im, or the implicit product's two. */
-export type Conv2dInputGradScratch<T> =
-  { dCols: T } | { implicit: { weightCko: T; dOutPadded: T } };
+export type Conv2dInputGradScratch<T> = { dCols: T } | { implicit: ImplicitScratch<T> };
 
 /**
  * Makes the scratch dX needs with `policy` (usesImplicitBackwardData decides which kind), one
@@ -144,11 +174,13 @@ export function conv2dInputGradScratch<T>(
   make: (name: 'dCols' | 'weightCko' | 'dOutPadded', shape: readonly number[]) => T,
 ): Conv2dInputGradScratch<T> {
   if (choosesInputGrad(policy)) policy.computesInputGrad?.(g, O);
-  if (!usesImplicitBackwardData(g, O, policy)) return { dCols: make('dCols', conv2dColsShape(g)) };
+  const product = implicitProductOf(inputGradPathOf(g, O, policy));
+  if (!product) return { dCols: make('dCols', conv2dColsShape(g)) };
   return {
     implicit: {
       weightCko: make('weightCko', weightCkoShape(g, O)),
       dOutPadded: make('dOutPadded', paddedGradientShape(g, O)),
+      product,
     },
   };
 }
@@ -160,7 +192,7 @@ export function inputGradPathNote<T>(
 ): string {
   const dCols = `[${conv2dColsShape(g).join(', ')}]`;
   return 'implicit' in scratch
-    ? `input gradient by the implicit product, straight from the output gradient (no ${dCols} dCols)`
+    ? `input gradient by the implicit product (${scratch.implicit.product ?? 'subgroupTile'}), straight from the output gradient (no ${dCols} dCols)`
     : `input gradient by matmul + col2im, through dCols ${dCols}`;
 }
 
@@ -373,11 +405,11 @@ function inputGradCalls(args: Conv2dGpuBackwardArgs, policy?: MatmulPolicy): Ker
   const { R, S, O } = dims(g, args.O);
   if (!args.dX) return [];
   if (args.implicit) {
-    const { weightCko, dOutPadded } = args.implicit;
+    const { weightCko, dOutPadded, product } = args.implicit;
     const shape = { geometry: g, O };
     return [
       conv2dPadGradient({ dOut: args.dOut, dOutPadded, ...shape }),
-      conv2dBackwardData({ weightCko, dOutPadded, dX: args.dX, ...shape }),
+      conv2dBackwardData({ weightCko, dOutPadded, dX: args.dX, ...shape }, product),
     ];
   }
   if (!args.dCols) throw new ShadergradError('conv2d.backward: dX needs a dCols scratch tensor');

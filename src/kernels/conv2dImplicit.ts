@@ -6,8 +6,10 @@
  * Layout NCHW, weight OIHW; legend N,C,H,W -> O,OH,OW as in conv2d.ts.
  * Needs the device feature `subgroups` and O % 4 == 0 (`implicitBackwardDataHandles`); conv2d.ts
  * falls back to matmul + col2im otherwise. Entry points conv2dImplicitBackwardData (32 channels x
- * 4 positions per lane, op(A) shared across a subgroup as in matmulSubgroupTile) and
- * conv2dImplicitWeightsTranspose; overrides wgSize, workgroupSize.
+ * 4 positions per lane, op(A) shared across a subgroup as in matmulSubgroupTile),
+ * conv2dImplicitBackwardDataTile (16 channels x 8 positions per lane, nothing shared: SwiftShader's
+ * 4-lane subgroups cannot share), conv2dImplicitWeightsTranspose and conv2dImplicitPadGradient;
+ * overrides wgSize, workgroupSize.
  */
 import {
   MAX_WORKGROUPS_PER_DIMENSION,
@@ -60,10 +62,18 @@ const WG_SIZE = 8;
 const TILE_ROWS = 32;
 const ELEMENTWISE_WORKGROUP = 256;
 
-/** vec4s per row of the padded gradient: the lane's quads plus the KW - 1 columns it slides over. */
+/**
+ * vec4s per row of the padded gradient: the row's quads, rounded up to whole pairs (a register
+ * tile lane reads two), plus the KW - 1 columns a lane slides over.
+ */
 function padQuads(g: Conv2dGeometry): number {
-  return Math.ceil(g.W / 4) + 1 + Math.max(0, Math.floor((g.KW - 2) / 4));
+  const pairs = Math.ceil(Math.ceil(g.W / 4) / 2);
+  return 2 * pairs + 1 + Math.max(0, Math.floor((g.KW - 2) / 4));
 }
+
+/** Channels and position pairs (8 positions of a row) per invocation of the register tile. */
+const LANE_ROWS = 16;
+const TILE_WG_SIZE = 8;
 
 /** Why conv2dImplicitBackwardData cannot run this convolution, or undefined when it can. */
 export function implicitBackwardDataProblem(
@@ -77,7 +87,7 @@ export function implicitBackwardDataProblem(
   if (g.padTop >= g.KH || g.padLeft >= g.KW)
     return `needs padding below the kernel size (${g.padTop},${g.padLeft} for ${g.KH}x${g.KW})`;
   const positionQuads = g.H * Math.ceil(g.W / 4);
-  if (ceilDiv(g.C, TILE_ROWS) > MAX_WORKGROUPS_PER_DIMENSION) return `C = ${g.C} is too many rows`;
+  if (ceilDiv(g.C, LANE_ROWS) > MAX_WORKGROUPS_PER_DIMENSION) return `C = ${g.C} is too many rows`;
   if (ceilDiv(positionQuads, WG_SIZE) > MAX_WORKGROUPS_PER_DIMENSION)
     return `an ${g.H}x${g.W} input is too many positions`;
   return undefined;
@@ -144,7 +154,33 @@ export function conv2dPadGradient(args: Conv2dPadGradientArgs<GpuTensor>): Kerne
   };
 }
 
-export function conv2dBackwardData(args: Conv2dBackwardDataArgs<GpuTensor>): KernelCall {
+/**
+ * The implicit product's two kernels: `subgroupTile` (conv2dImplicitBackwardData, 32 channels x 4
+ * positions per lane, weights shared across a subgroup) and `registerTile`
+ * (conv2dImplicitBackwardDataTile, 16 channels x 8 positions per lane, nothing shared).
+ */
+export type ImplicitProduct = 'subgroupTile' | 'registerTile';
+
+export const IMPLICIT_PRODUCTS: readonly ImplicitProduct[] = ['subgroupTile', 'registerTile'];
+
+function productDispatch(g: Conv2dGeometry, product: ImplicitProduct) {
+  const quads = Math.ceil(g.W / 4);
+  const tiled = product === 'registerTile';
+  const entryPoint = tiled ? 'conv2dImplicitBackwardDataTile' : 'conv2dImplicitBackwardData';
+  const wgSize = tiled ? TILE_WG_SIZE : WG_SIZE;
+  const lanes = g.H * (tiled ? Math.ceil(quads / 2) : quads);
+  const workgroups: [number, number, number] = [
+    ceilDiv(g.C, tiled ? LANE_ROWS : TILE_ROWS),
+    ceilDiv(lanes, wgSize),
+    Math.min(g.N, MAX_WORKGROUPS_PER_DIMENSION),
+  ];
+  return { entryPoint, wgSize, workgroups };
+}
+
+export function conv2dBackwardData(
+  args: Conv2dBackwardDataArgs<GpuTensor>,
+  product: ImplicitProduct = 'subgroupTile',
+): KernelCall {
   const { geometry: g, O } = args;
   const label = 'conv2dImplicit.conv2dImplicitBackwardData';
   const problem = implicitBackwardDataProblem(g, O, true);
@@ -160,18 +196,15 @@ export function conv2dBackwardData(args: Conv2dBackwardDataArgs<GpuTensor>): Ker
     throw new ShadergradError(
       `${label}: weightCko and dOutPadded must start on 16-byte boundaries`,
     );
+  const { entryPoint, wgSize, workgroups } = productDispatch(g, product);
   return {
-    label: `${label}(${geometryLabel(g, O)})`,
+    label: `conv2dImplicit.${entryPoint}(${geometryLabel(g, O)})`,
     shader: conv2dImplicitShader,
-    entryPoint: 'conv2dImplicitBackwardData',
-    constants: { wgSize: WG_SIZE },
+    entryPoint,
+    constants: { wgSize },
     tensors: [args.weightCko, args.dOutPadded, args.dX],
     params: packParams(g, O),
-    workgroups: [
-      ceilDiv(g.C, TILE_ROWS),
-      ceilDiv(g.H * Math.ceil(g.W / 4), WG_SIZE),
-      Math.min(g.N, MAX_WORKGROUPS_PER_DIMENSION),
-    ],
+    workgroups,
   };
 }
 
@@ -182,5 +215,6 @@ export const conv2dImplicitFamily: KernelFamily = {
     conv2dImplicitWeightsTranspose: conv2dImplicitParams,
     conv2dImplicitPadGradient: conv2dImplicitParams,
     conv2dImplicitBackwardData: conv2dImplicitParams,
+    conv2dImplicitBackwardDataTile: conv2dImplicitParams,
   },
 };

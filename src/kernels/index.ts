@@ -84,13 +84,19 @@ export {
   weightGradRunsShape,
   usesImplicitBackwardData,
   implicitInputGradFits,
+  implicitProductOf,
   defaultInputGradPath,
   conv2dInputGrad,
   INPUT_GRAD_PATHS,
   type InputGradPath,
   type InputGradChooser,
 } from './conv2d';
-export { weightCkoShape, paddedGradientShape, conv2dImplicitShader } from './conv2dImplicit';
+export {
+  weightCkoShape,
+  paddedGradientShape,
+  conv2dImplicitShader,
+  type ImplicitProduct,
+} from './conv2dImplicit';
 export { conv2dIm2colShader } from './conv2dIm2col';
 export { conv2dForwardCpu, conv2dBackwardCpu } from './conv2d.cpu';
 export { maxPoolForward, maxPoolBackward } from './maxPool';

@@ -278,7 +278,7 @@ describe('plans past the device limits', () => {
     ]);
     if (gpu().hasSubgroups)
       expect(await pathOf('subgroupTile')).toEqual([
-        'conv2: input gradient by the implicit product, straight from the output gradient (no [2, 800, 196] dCols)',
+        'conv2: input gradient by the implicit product (subgroupTile), straight from the output gradient (no [2, 800, 196] dCols)',
         ...runs,
       ]);
   });

@@ -56,9 +56,9 @@ function isPath(p: TunedProduct): boolean {
 
 /** The plan note of conv2's path (src/kernels/conv2d.ts inputGradPathNote). */
 function pathNote(path: string): RegExp {
-  return path === 'implicit'
-    ? /^conv2: input gradient by the implicit product/
-    : /^conv2: input gradient by matmul \+ col2im/;
+  if (path === 'im2col') return /^conv2: input gradient by matmul \+ col2im/m;
+  const kernel = path === 'implicit' ? 'subgroupTile' : 'registerTile';
+  return new RegExp(`^conv2: input gradient by the implicit product \\(${kernel}\\)`, 'm');
 }
 
 async function tunedPlan(options: TuneOptions) {
@@ -157,7 +157,7 @@ describe('tuning a plan', () => {
     }
   });
 
-  it("races conv2's two input-gradient paths, and the plan takes the winner or a cached path", async () => {
+  it("races conv2's three input-gradient paths, and the plan takes the winner or a cached path", async () => {
     const store = memoryStore();
     const first = await tunedPlan(tune('full', store));
     const [path, ...others] = first.report.products.filter(isPath);
@@ -167,12 +167,16 @@ describe('tuning a plan', () => {
     if (!path) throw new Error('no path entry');
     expect(path.key).toBe('conv dX [4, 14, 14] -> O=8 k5x5 s1x1 p2,2 batch 8');
     const rows = path.candidates ?? [];
-    expect(rows.map((r) => r.choice).sort()).toEqual(['im2col', 'implicit']);
+    expect(rows.map((r) => r.choice).sort()).toEqual([
+      'im2col',
+      'implicit',
+      'implicitRegisterTile',
+    ]);
     for (const r of rows) expect(r.ms, JSON.stringify(r)).toBeGreaterThan(0);
     expect(first.plan.notes.join('\n')).toMatch(pathNote(path.choice));
-    // The other path, as another machine might have stored it: the plan takes it, and its
-    // products (matmul + col2im adds dCols's) are timed.
-    const other = path.choice === 'implicit' ? 'im2col' : 'implicit';
+    // Another path, as another machine might have stored it: the plan takes it, and its
+    // products (matmul + col2im adds dCols's) are timed. The register tile's unless it won here.
+    const other = path.choice === 'implicitRegisterTile' ? 'im2col' : 'implicitRegisterTile';
     store.text = (store.text ?? '').replace(`"choice": "${path.choice}"`, `"choice": "${other}"`);
     const { trainer, plan, report } = await tunedPlan(tune('cached', store));
     try {
@@ -192,7 +196,7 @@ describe('tuning a plan', () => {
     first.trainer.destroy();
     // Force one recognizable choice on every product, as another machine might have stored.
     const forced = (store.text ?? '').replace(
-      /"choice": "(?!implicit"|im2col")[^"]*"/g,
+      /"choice": "(?!implicit|im2col")[^"]*"/g,
       '"choice": "registerTile 4x8"',
     );
     store.text = forced;

@@ -6,9 +6,11 @@ import {
   conv2dBackwardData,
   conv2dPadGradient,
   conv2dWeightsTranspose,
+  IMPLICIT_PRODUCTS,
   implicitBackwardDataProblem,
   paddedGradientShape,
   weightCkoShape,
+  type ImplicitProduct,
 } from '../../src/kernels/conv2dImplicit';
 import {
   conv2dBackwardDataCpu,
@@ -75,6 +77,7 @@ async function runGpu(
   O: number,
   weightHost: Float32Array,
   dOutHost: Float32Array,
+  product: ImplicitProduct,
   tweak: (call: KernelCall) => KernelCall = (call) => call,
 ): Promise<{ weightCko: Float32Array; dOutPadded: Float32Array; dX: Float32Array }> {
   const weight = upload(gpu(), weightHost, [O, g.C, g.KH, g.KW]);
@@ -86,7 +89,12 @@ async function runGpu(
   await runCalls(gpu(), [
     conv2dWeightsTranspose({ weight, weightCko: wT, geometry: g, O }),
     conv2dPadGradient({ dOut, dOutPadded: padded, geometry: g, O }),
-    tweak(conv2dBackwardData({ weightCko: wT, dOutPadded: padded, dX: dX.tensor, geometry: g, O })),
+    tweak(
+      conv2dBackwardData(
+        { weightCko: wT, dOutPadded: padded, dX: dX.tensor, geometry: g, O },
+        product,
+      ),
+    ),
   ]);
   const got = {
     weightCko: await readFloat32(gpu(), wT),
@@ -103,8 +111,15 @@ function tolerance(g: Conv2dGeometry, O: number, wMax: number, dMax: number) {
   return dotTolerance(terms, terms * wMax * dMax);
 }
 
+// Both kernels on every case: registerTile's lanes take 8 positions of a row, so widths of 1-3
+// quads (odd and even) and channel counts on both sides of its 16 matter as much as for the 32 x 4
+// subgroupTile.
+const productCases = IMPLICIT_PRODUCTS.flatMap((product) =>
+  convImplicitCases.map((c) => ({ ...c, product })),
+);
+
 describe('conv2dImplicit on the GPU equals its twins', () => {
-  it.each(convImplicitCases)('N$N C$C $H x $W O$O k$k s$stride p$padding', async (c) => {
+  it.each(productCases)('$product: N$N C$C $H x $W O$O k$k s$stride p$padding', async (c) => {
     const g = geometryOf(c);
     if (!gpu().hasSubgroups) {
       // Without the feature conv2d keeps matmul + col2im; the implicit path must say no.
@@ -113,7 +128,7 @@ describe('conv2dImplicit on the GPU equals its twins', () => {
     }
     const weight = randomFloats(c.O * c.C * g.KH * g.KW, 3, -0.5, 0.5);
     const dOut = randomFloats(c.N * c.O * g.OH * g.OW, 4);
-    const got = await runGpu(g, c.O, weight, dOut);
+    const got = await runGpu(g, c.O, weight, dOut, c.product);
     const want = twinDx(g, c.O, weight, dOut);
     // The transpose and the padding only move values: exact.
     expectAllClose(got.weightCko, want.weightCko, { atol: 0, rtol: 0 }, 'weightCko');
@@ -121,12 +136,12 @@ describe('conv2dImplicit on the GPU equals its twins', () => {
     expectAllClose(got.dX, want.dX, tolerance(g, c.O, 0.5, 1), 'dX');
   });
 
-  it('stays within tolerance for values of +-1e3', async () => {
+  it.each(IMPLICIT_PRODUCTS)('%s stays within tolerance for values of +-1e3', async (product) => {
     if (!gpu().hasSubgroups) return expect(gpu().hasSubgroups).toBe(false);
     const g = geometryOf({ N: 2, C: 6, H: 10, W: 9, O: 8, k: 3, stride: 1, padding: 'same' });
     const weight = randomFloats(8 * 6 * 9, 5, -1e3, 1e3);
     const dOut = randomFloats(2 * 8 * g.OH * g.OW, 6, -1e3, 1e3);
-    const got = await runGpu(g, 8, weight, dOut);
+    const got = await runGpu(g, 8, weight, dOut, product);
     expectAllClose(got.dX, twinDx(g, 8, weight, dOut).dX, tolerance(g, 8, 1e3, 1e3), 'dX');
   });
 
@@ -138,11 +153,26 @@ describe('conv2dImplicit on the GPU equals its twins', () => {
     const g = geometryOf({ N: 2, C: 40, H: 7, W: 9, O: 8, k: 3, stride: 1, padding: 1 });
     const weight = randomFloats(8 * 40 * 9, 7, -0.5, 0.5);
     const dOut = randomFloats(2 * 8 * g.OH * g.OW, 8);
-    const got = await runGpu(g, 8, weight, dOut, (call) => ({
+    const got = await runGpu(g, 8, weight, dOut, 'subgroupTile', (call) => ({
       ...call,
       constants: { ...call.constants, wgSize },
       workgroups: [call.workgroups[0], Math.ceil((g.H * Math.ceil(g.W / 4)) / wgSize), 2],
     }));
+    expectAllClose(got.dX, twinDx(g, 8, weight, dOut).dX, tolerance(g, 8, 0.5, 1), 'dX');
+  });
+
+  // One workgroup along z for 3 images: each lane's loop over n (n += nwg.z) must restart its
+  // accumulators per image; C = 17 leaves the second 16-channel block one channel.
+  it('registerTile folds the images of a batch into one workgroup layer', async () => {
+    if (!gpu().hasSubgroups) return expect(gpu().hasSubgroups).toBe(false);
+    const g = geometryOf({ N: 3, C: 17, H: 5, W: 13, O: 8, k: 3, stride: 1, padding: 1 });
+    const weight = randomFloats(8 * 17 * 9, 9, -0.5, 0.5);
+    const dOut = randomFloats(3 * 8 * g.OH * g.OW, 10);
+    const got = await runGpu(g, 8, weight, dOut, 'registerTile', (call) => {
+      expect(call.entryPoint).toBe('conv2dImplicitBackwardDataTile');
+      expect(call.workgroups).toEqual([2, Math.ceil((5 * 2) / 8), 3]);
+      return { ...call, workgroups: [call.workgroups[0], call.workgroups[1], 1] };
+    });
     expectAllClose(got.dX, twinDx(g, 8, weight, dOut).dX, tolerance(g, 8, 0.5, 1), 'dX');
   });
 
@@ -163,6 +193,7 @@ describe('conv2dImplicit on the GPU equals its twins', () => {
       O: 8,
     };
     expect(() => conv2dBackwardData(args)).not.toThrow();
+    expect(() => conv2dBackwardData({ ...args, dX: t(127) }, 'registerTile')).toThrow(/dX/);
     expect(() => conv2dBackwardData({ ...args, dX: t(127) })).toThrow(/dX/);
     expect(() => conv2dBackwardData({ ...args, O: 6 })).toThrow(/O % 4 == 0/);
   });
