@@ -63,13 +63,14 @@ async function planTimes(gpu: Gpu, plan: StepPlan): Promise<Map<string, number>>
 /** The key of the whole step's time in planTimes' map (no product label looks like it). */
 const STEP = 'the whole step';
 
-/** "conv2: implicit" per convolution whose dX the plan computes, from its notes. */
+/** "conv2: implicit (registerTile)" per convolution whose dX the plan computes, from its notes. */
 function inputGradPaths(plan: StepPlan): string {
   const paths = plan.notes
     .filter((note) => note.includes(': input gradient by '))
     .map((note) => {
       const conv = note.slice(0, note.indexOf(':'));
-      return `${conv}: ${note.includes('implicit product') ? 'implicit' : 'matmul + col2im'}`;
+      const kernel = /implicit product \((\w+)\)/.exec(note)?.[1];
+      return `${conv}: ${kernel ? `implicit (${kernel})` : 'matmul + col2im'}`;
     });
   return paths.join(', ') || 'none';
 }
