@@ -1,7 +1,8 @@
 // conv2dImplicit.wgsl: the input gradient of a stride-1 2-D convolution as an implicit matrix
 // product: dX = col2im(Wᵀ · dOut) computed without the [C*KH*KW, OH*OW] dCols matrix between.
 //
-//   conv2dImplicitBackwardData: dX[n,c,h,w] = Σ over kh, kw, o of
+//   conv2dImplicitBackwardDataTile (and conv2dImplicitSubgroup.wgsl's conv2dImplicitBackwardData):
+//       dX[n,c,h,w] = Σ over kh, kw, o of
 //       weightCko[c, kh*KW + kw, o] · dOutPadded[n, o, h + KH-1 - kh, w + KW-1 - kw]
 //     = Σ W[o,c,kh,kw] · dOut[n, o, h + padTop - kh, w + padLeft - kw] (0 outside dOut): every
 //       output the forward computed from x[n,c,h,w].
@@ -18,29 +19,18 @@
 // Why: per image, the matmul + col2im pair this replaces wrote and read back C*KH*KW*OH*OW floats
 // (40 MB for the reference CNN's conv2 at batch 64) for only O multiply-adds each.
 // Decomposition: per image this is a product with M = C rows (channels), K = KH*KW*O terms and a
-// column per position. Workgroup (x, y, z) owns channels 32x .. 32x + 31 and wgSize lanes, each
-// lane 4 neighbouring positions (h, 4q .. 4q + 3) of image z (and every nwg.z-th after it). For
-// each kernel row kh and 4 output channels o .. o + 3, a lane loads two vec4s of each channel's
-// padded row (8 values) and slides a 4-wide window over them, one column per kw: the KW taps of
-// that row reuse the same loads, so op(B) costs about 8 vec4 loads per KW steps. Per step (one
-// tap, 4 channels) the 32 x 4 op(A) block is shared across the subgroup as in
-// matmulSubgroup.wgsl (lane l loads quad 8r + l % 8, subgroupBroadcast hands it to all) and each
-// lane does 32 mat4x4 · vec4 products: 512 FMAs. Subgroups of fewer than 8 lanes, or larger than
-// the workgroup, take stepDirect (every lane loads every quad).
-// conv2dImplicitBackwardDataTile computes the same product with nothing shared: 16 channels x 8
-// positions per lane (see it below), for subgroups too small to share (SwiftShader's 4 lanes).
-// Needs: the `subgroups` feature (the module enables it), O % 4 == 0.
-// Entry points: conv2dImplicitBackwardData, conv2dImplicitBackwardDataTile,
-// conv2dImplicitWeightsTranspose, conv2dImplicitPadGradient. Overrides: wgSize (lanes per
-// workgroup of either product), workgroupSize (of the other two).
+// column per position; conv2dImplicitBackwardDataTile's comment says how its lanes split it.
+// conv2dImplicitSubgroup.wgsl appends the other kernel of the product, which shares the weights
+// across a subgroup, to this file: this module needs no device feature, that one `subgroups`.
+// Needs: O % 4 == 0.
+// Entry points: conv2dImplicitBackwardDataTile, conv2dImplicitWeightsTranspose,
+// conv2dImplicitPadGradient. Overrides: wgSize (lanes per workgroup of the product),
+// workgroupSize (of the other two).
 // ZERO INIT: accumulators and windows are set explicitly (Dawn does not re-zero a `var` declared
 // inside a loop; see matmul.wgsl's header).
 
 override wgSize: u32 = 8u; // product: invocations per workgroup, all along the positions
 override workgroupSize: u32 = 256u; // transpose: invocations per workgroup
-
-const TILE_ROWS: u32 = 32u; // channels per workgroup, shared by all its lanes
-const SLOT_GROUPS: u32 = 4u; // TILE_ROWS / 8: op(A) quads each lane loads per 4 k
 
 struct Params {
   N: u32, // batch size
@@ -127,29 +117,6 @@ fn aSlotIndex(row0: u32, slot: u32) -> u32 {
 }
 
 // One step, op(A) shared: this lane loaded quad 8r + lane % 8 (index quadAt[r] + kStep) for each
-// r; lanes 0..3 and 4..7 hand rows 8r .. 8r + 3 and 8r + 4 .. 8r + 7 to every lane. bTile column
-// i holds output channel o + i at the lane's 4 positions.
-fn stepShared(acc: ptr<function, array<vec4f, 32>>, quadAt: ptr<function, array<u32, 4>>,
-              kStep: u32, bTile: mat4x4f) {
-  for (var r = 0u; r < SLOT_GROUPS; r++) {
-    let q = weightCko[(*quadAt)[r] + kStep];
-    accumulateGroup(acc, 2u * r, mat4x4f(subgroupBroadcast(q, 0u), subgroupBroadcast(q, 1u),
-                                         subgroupBroadcast(q, 2u), subgroupBroadcast(q, 3u)), bTile);
-    accumulateGroup(acc, 2u * r + 1u, mat4x4f(subgroupBroadcast(q, 4u), subgroupBroadcast(q, 5u),
-                                              subgroupBroadcast(q, 6u), subgroupBroadcast(q, 7u)),
-                    bTile);
-  }
-}
-
-// The same step where a subgroup cannot share: every lane loads all TILE_ROWS quads itself.
-fn stepDirect(acc: ptr<function, array<vec4f, 32>>, row0: u32, kStep: u32, bTile: mat4x4f) {
-  for (var g = 0u; g < TILE_ROWS / 4u; g++) {
-    accumulateGroup(acc, g, mat4x4f(weightCko[aSlotIndex(row0, 4u * g) + kStep],
-                                    weightCko[aSlotIndex(row0, 4u * g + 1u) + kStep],
-                                    weightCko[aSlotIndex(row0, 4u * g + 2u) + kStep],
-                                    weightCko[aSlotIndex(row0, 4u * g + 3u) + kStep]), bTile);
-  }
-}
 
 // Every column of cols4 moves one position left, the first of next4's filling its end.
 fn slideLeft(cols4: mat4x4f, next4: mat4x4f) -> mat4x4f {
@@ -167,75 +134,8 @@ fn loadQuads(planeRow: u32, oq: u32, quad: u32) -> mat4x4f {
                  paddedRows[at + 3u * planeQuads]);
 }
 
-// Writes the lane's [TILE_ROWS x 4] block of image n (channels row0 .., positions h, w0 ..),
-// skipping channels past C and columns past W.
-fn storeBlock(acc: ptr<function, array<vec4f, 32>>, n: u32, row0: u32, h: u32, w0: u32) {
-  for (var i = 0u; i < TILE_ROWS && row0 + i < params.C; i++) {
-    let rowStart = ((n * params.C + row0 + i) * params.H + h) * params.W;
-    for (var j = 0u; j < 4u; j++) {
-      if (w0 + j < params.W) {
-        gradIn[rowStart + w0 + j] = (*acc)[i][j];
-      }
-    }
-  }
-}
 
-@compute @workgroup_size(wgSize)
-fn conv2dImplicitBackwardData(@builtin(workgroup_id) wid: vec3u,
-                              @builtin(num_workgroups) nwg: vec3u,
-                              @builtin(local_invocation_index) lid: u32,
-                              @builtin(subgroup_invocation_id) sgLane: u32,
-                              @builtin(subgroup_size) sgSize: u32) {
-  let row0 = wid.x * TILE_ROWS;
-  let quadsPerRow = (params.W + 3u) / 4u;
-  let positionQuads = params.H * quadsPerRow;
-  // Workgroup-uniform guard: every lane must reach the broadcasts, so lanes past the last
-  // position clamp their reads and skip their stores instead of returning.
-  if (row0 >= params.C || wid.y * wgSize >= positionQuads) {
-    return;
-  }
-  let mine = wid.y * wgSize + lid;
-  let clamped = min(mine, positionQuads - 1u);
-  let h = clamped / quadsPerRow;
-  let q = clamped % quadsPerRow;
-  let shareA = sgSize >= 8u && sgSize <= wgSize; // uniform: lanes 0..7 exist in every subgroup
-  let o4 = params.O / 4u;
-  let paddedHeight = params.H + params.KH - 1u;
-  var quadAt = array<u32, 4>(0u, 0u, 0u, 0u);
-  for (var r = 0u; r < SLOT_GROUPS; r++) {
-    quadAt[r] = aSlotIndex(row0, 8u * r + sgLane % 8u);
-  }
-  for (var n = wid.z; n < params.N; n += nwg.z) {
-    var acc = array<vec4f, 32>(); // acc[i]: channel row0 + i at positions (h, 4q ..) (ZERO INIT)
-    for (var kh = 0u; kh < params.KH; kh++) {
-      // padded row h + KH-1 - kh of channel 0 of image n, in vec4s
-      let planeRow = ((n * params.O) * paddedHeight + h + params.KH - 1u - kh) * params.padQuads + q;
-      for (var oq = 0u; oq < o4; oq++) {
-        var current = loadQuads(planeRow, oq, 0u); // columns 4q + s .. + 3 at slide s
-        var ahead = loadQuads(planeRow, oq, 1u);
-        for (var s = 0u; s < params.KW; s++) {
-          // slide s reads column w + s of the padded row, which is tap kw = KW-1 - s
-          let kStep = (kh * params.KW + params.KW - 1u - s) * o4 + oq;
-          if (shareA) {
-            stepShared(&acc, &quadAt, kStep, current);
-          } else {
-            stepDirect(&acc, row0, kStep, current);
-          }
-          current = slideLeft(current, ahead);
-          ahead = slideLeft(ahead, mat4x4f());
-          if ((s + 1u) % 4u == 0u && s + 2u < params.KW) {
-            ahead = loadQuads(planeRow, oq, 1u + (s + 1u) / 4u);
-          }
-        }
-      }
-    }
-    if (mine < positionQuads) {
-      storeBlock(&acc, n, row0, h, 4u * q);
-    }
-  }
-}
-
-// ---- the product as a register tile, without subgroups
+// ---- the product as a register tile, nothing shared between lanes
 const LANE_ROWS: u32 = 16u; // channels per invocation in conv2dImplicitBackwardDataTile
 const LANE_QUADS: u32 = 2u; // position quads per invocation: 8 neighbouring positions of a row
 
@@ -264,14 +164,15 @@ fn storeTile(acc: ptr<function, array<vec4f, 32>>, n: u32, row0: u32, h: u32, w0
   }
 }
 
-// The same product as conv2dImplicitBackwardData, each invocation on its own: 16 channels x 8
+// The product (see the header), each invocation on its own: 16 channels x 8
 // positions (two quads of one row), output channels 4 at a time. Per (kh, 4 output channels) a
 // lane loads three quads of each channel's padded row and slides an 8-wide window over them, one
 // column per tap (a quad more every 4 taps); per tap it loads 16 weight quads and does 512 FMAs.
-// So 16 vec4 weight loads per 512 FMAs where stepDirect loads 32, and 128 accumulators, not 128
-// per 4 positions: the shape of matmulRegisterTileQuadK, which SwiftShader's 4-lane subgroups
-// (too few to share) run fastest. Needs no subgroups: no barrier or broadcast, so a lane past
-// the edge returns.
+// So 16 vec4 weight loads per 512 FMAs where conv2dImplicitSubgroup.wgsl's stepDirect loads 32,
+// and 128 accumulators for 8 positions where its conv2dImplicitBackwardData keeps 128 for 4: the
+// shape of
+// matmulRegisterTileQuadK, which SwiftShader (4-lane subgroups, too few to share) runs fastest.
+// No subgroup operation and no barrier, so a lane past the edge returns.
 @compute @workgroup_size(wgSize)
 fn conv2dImplicitBackwardDataTile(@builtin(workgroup_id) wid: vec3u,
                                   @builtin(num_workgroups) nwg: vec3u,

@@ -5,7 +5,8 @@
  * adds a product to the plan. Why a race: on lavapipe the subgroupTile kernel is as fast or up
  * to 2x faster than matmul + col2im at every channel count measured, and 1.4-2.5x faster than
  * the register tile; on SwiftShader, whose 4-lane subgroups cannot share, the register tile runs
- * 2-3.6x faster than the subgroupTile kernel (docs/measurements.md).
+ * 2-3.6x faster than the subgroupTile kernel (docs/measurements.md). A device without the
+ * subgroups feature races the register tile and matmul + col2im.
  *
  * Per convolution: every path must agree with the CPU twin (conv2dBackwardCpu, float64) on the
  * same shape at batch 2, then with the default on the convolution's own shape; each is timed on
@@ -19,13 +20,13 @@ import type { Gpu } from '../gpu/device';
 import { runCalls, type KernelCall } from '../gpu/dispatch';
 import { elementCount, type GpuTensor } from '../gpu/tensor';
 import {
-  INPUT_GRAD_PATHS,
   conv2dBackwardCpu,
   conv2dColsShape,
   conv2dInputGrad,
   defaultInputGradPath,
   implicitInputGradFits,
   implicitProductOf,
+  inputGradPathsFor,
   paddedGradientShape,
   weightCkoShape,
   type Conv2dGeometry,
@@ -61,7 +62,7 @@ export async function tuneInputGrad(
   variant: MatmulVariant,
 ): Promise<PathResult> {
   const first = defaultInputGradPath(variant);
-  const order = [first, ...INPUT_GRAD_PATHS.filter((p) => p !== first)];
+  const order = [first, ...inputGradPathsFor(gpu.hasSubgroups).filter((p) => p !== first)];
   const rows: PathResult['candidates'] = [];
   for (const path of order) {
     const problem = await twinProblem(gpu, conv, path, variant);
@@ -204,7 +205,7 @@ export interface PathContext {
 }
 
 /**
- * A path for each convolution whose dX can take either (largest first): the cached one, else
+ * A path for each convolution whose dX can take more than one (largest first): the cached one, else
  * timed (within the budget), else the default. Convolutions with one path get no entry.
  */
 export async function choosePaths(
@@ -213,7 +214,6 @@ export async function choosePaths(
 ): Promise<{ paths: Map<string, InputGradPath>; entries: TunedProduct[] }> {
   const paths = new Map<string, InputGradPath>();
   const entries: TunedProduct[] = [];
-  if (!ctx.gpu.hasSubgroups) return { paths, entries };
   const racing = [...convs]
     .filter(([, c]) => implicitInputGradFits(c.g, c.O))
     .sort(([, a], [, b]) => inputGradFlops(b) - inputGradFlops(a));
@@ -223,7 +223,7 @@ export async function choosePaths(
     const label = (path: InputGradPath): string =>
       `conv2d input gradient by ${PATH_WORDS[path]} (${key}, batch ${conv.g.N})`;
     const stored = ctx.mode === 'cached' ? ctx.stored.get(storeKey) : undefined;
-    const cached = INPUT_GRAD_PATHS.find((p) => p === stored?.choice);
+    const cached = inputGradPathsFor(ctx.gpu.hasSubgroups).find((p) => p === stored?.choice);
     if (stored && cached) {
       paths.set(key, cached);
       entries.push({ ...base, label: label(cached), source: 'cached', ...stored });

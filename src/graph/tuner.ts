@@ -29,6 +29,7 @@ import {
   choiceName,
   conv2dIm2colShader,
   conv2dImplicitShader,
+  conv2dImplicitSubgroupShader,
   defaultInputGradPath,
   matmul,
   matmulFlops,
@@ -103,6 +104,7 @@ export async function tuneProducts(
     matmulShader.code,
     matmulSubgroupShader.code,
     conv2dImplicitShader.code,
+    conv2dImplicitSubgroupShader.code,
     conv2dIm2colShader.code,
   ]);
   // A host's device without adapter information could be any GPU: its choices are not kept.

@@ -100,6 +100,11 @@ export const INPUT_GRAD_PATHS: readonly InputGradPath[] = [
   'im2col',
 ];
 
+/** The paths a device can take: the subgroupTile kernel's needs the `subgroups` feature. */
+export function inputGradPathsFor(hasSubgroups: boolean): readonly InputGradPath[] {
+  return INPUT_GRAD_PATHS.filter((p) => hasSubgroups || implicitProductOf(p) !== 'subgroupTile');
+}
+
 /** The implicit product's kernel on `path`, or undefined for matmul + col2im. */
 export function implicitProductOf(path: InputGradPath): ImplicitProduct | undefined {
   if (path === 'im2col') return undefined;

@@ -4,12 +4,14 @@
  * dOut gathered per tap straight into the product's registers. conv2dWeightsTranspose first lays
  * the weight out as [C, KH*KW, O] so the product reads 4 output channels as one vec4.
  * Layout NCHW, weight OIHW; legend N,C,H,W -> O,OH,OW as in conv2d.ts.
- * Needs the device feature `subgroups` and O % 4 == 0 (`implicitBackwardDataHandles`); conv2d.ts
- * falls back to matmul + col2im otherwise. Entry points conv2dImplicitBackwardData (32 channels x
- * 4 positions per lane, op(A) shared across a subgroup as in matmulSubgroupTile),
+ * Needs O % 4 == 0, and the device feature `subgroups` for the subgroupTile kernel
+ * (`implicitBackwardDataProblem`); conv2d.ts falls back to matmul + col2im otherwise. Two
+ * families: conv2dImplicit (shaders/conv2dImplicit.wgsl, any device) with
  * conv2dImplicitBackwardDataTile (16 channels x 8 positions per lane, nothing shared: SwiftShader's
  * 4-lane subgroups cannot share), conv2dImplicitWeightsTranspose and conv2dImplicitPadGradient;
- * overrides wgSize, workgroupSize.
+ * and conv2dImplicitSubgroup (that file, then shaders/conv2dImplicitSubgroup.wgsl, with
+ * `subgroups` enabled) with conv2dImplicitBackwardData (32 channels x 4 positions per lane, op(A)
+ * shared across a subgroup as in matmulSubgroupTile). Overrides wgSize, workgroupSize.
  */
 import {
   MAX_WORKGROUPS_PER_DIMENSION,
@@ -31,13 +33,16 @@ import type { Conv2dGeometry } from './geometry';
 import type { KernelFamily } from './family';
 import { familyShader } from './shader';
 import source from '../../shaders/conv2dImplicit.wgsl?raw';
+import subgroupSource from '../../shaders/conv2dImplicitSubgroup.wgsl?raw';
 
-const base = familyShader('conv2dImplicit', source);
+export const conv2dImplicitShader = familyShader('conv2dImplicit', source);
+
+const subgroupBase = familyShader('conv2dImplicitSubgroup', subgroupSource, source);
 /** `enable` must precede every declaration, so it goes ahead of common.wgsl. */
-export const conv2dImplicitShader: ShaderSource = {
-  ...base,
-  code: `enable subgroups;\n${base.code}`,
-  prefixLines: base.prefixLines + 1,
+export const conv2dImplicitSubgroupShader: ShaderSource = {
+  ...subgroupBase,
+  code: `enable subgroups;\n${subgroupBase.code}`,
+  prefixLines: subgroupBase.prefixLines + 1,
 };
 
 export const conv2dImplicitParams = defineParams('Params', {
@@ -75,13 +80,18 @@ function padQuads(g: Conv2dGeometry): number {
 const LANE_ROWS = 16;
 const TILE_WG_SIZE = 8;
 
-/** Why conv2dImplicitBackwardData cannot run this convolution, or undefined when it can. */
+/**
+ * Why the implicit product's `product` kernel cannot run this convolution on a device with (or
+ * without) the subgroups feature, or undefined when it can.
+ */
 export function implicitBackwardDataProblem(
   g: Conv2dGeometry,
   O: number,
   hasSubgroups: boolean,
+  product: ImplicitProduct = 'subgroupTile',
 ): string | undefined {
-  if (!hasSubgroups) return 'the device lacks the subgroups feature';
+  if (product === 'subgroupTile' && !hasSubgroups)
+    return 'the device lacks the subgroups feature (the registerTile kernel does without)';
   if (O % 4 !== 0) return `needs O % 4 == 0 (O = ${O})`;
   if (g.strideH !== 1 || g.strideW !== 1) return `needs stride 1 (${g.strideH}x${g.strideW})`;
   if (g.padTop >= g.KH || g.padLeft >= g.KW)
@@ -167,6 +177,7 @@ function productDispatch(g: Conv2dGeometry, product: ImplicitProduct) {
   const quads = Math.ceil(g.W / 4);
   const tiled = product === 'registerTile';
   const entryPoint = tiled ? 'conv2dImplicitBackwardDataTile' : 'conv2dImplicitBackwardData';
+  const shader = tiled ? conv2dImplicitShader : conv2dImplicitSubgroupShader;
   const wgSize = tiled ? TILE_WG_SIZE : WG_SIZE;
   const lanes = g.H * (tiled ? Math.ceil(quads / 2) : quads);
   const workgroups: [number, number, number] = [
@@ -174,7 +185,7 @@ function productDispatch(g: Conv2dGeometry, product: ImplicitProduct) {
     ceilDiv(lanes, wgSize),
     Math.min(g.N, MAX_WORKGROUPS_PER_DIMENSION),
   ];
-  return { entryPoint, wgSize, workgroups };
+  return { shader, entryPoint, wgSize, workgroups };
 }
 
 export function conv2dBackwardData(
@@ -183,7 +194,7 @@ export function conv2dBackwardData(
 ): KernelCall {
   const { geometry: g, O } = args;
   const label = 'conv2dImplicit.conv2dImplicitBackwardData';
-  const problem = implicitBackwardDataProblem(g, O, true);
+  const problem = implicitBackwardDataProblem(g, O, true, product);
   if (problem !== undefined) throw new ShadergradError(`${label}: ${problem}`);
   expectCount(label, 'weightCko', args.weightCko, O * g.C * g.KH * g.KW);
   const padded = paddedGradientShape(g, O).reduce((a, b) => a * b, 1);
@@ -196,10 +207,10 @@ export function conv2dBackwardData(
     throw new ShadergradError(
       `${label}: weightCko and dOutPadded must start on 16-byte boundaries`,
     );
-  const { entryPoint, wgSize, workgroups } = productDispatch(g, product);
+  const { shader, entryPoint, wgSize, workgroups } = productDispatch(g, product);
   return {
-    label: `conv2dImplicit.${entryPoint}(${geometryLabel(g, O)})`,
-    shader: conv2dImplicitShader,
+    label: `${shader.name}.${entryPoint}(${geometryLabel(g, O)})`,
+    shader,
     entryPoint,
     constants: { wgSize },
     tensors: [args.weightCko, args.dOutPadded, args.dX],
@@ -214,7 +225,12 @@ export const conv2dImplicitFamily: KernelFamily = {
   entryPoints: {
     conv2dImplicitWeightsTranspose: conv2dImplicitParams,
     conv2dImplicitPadGradient: conv2dImplicitParams,
-    conv2dImplicitBackwardData: conv2dImplicitParams,
     conv2dImplicitBackwardDataTile: conv2dImplicitParams,
   },
+};
+
+export const conv2dImplicitSubgroupFamily: KernelFamily = {
+  name: 'conv2dImplicitSubgroup',
+  shader: conv2dImplicitSubgroupShader,
+  entryPoints: { conv2dImplicitBackwardData: conv2dImplicitParams },
 };

@@ -85,6 +85,7 @@ export {
   usesImplicitBackwardData,
   implicitInputGradFits,
   implicitProductOf,
+  inputGradPathsFor,
   defaultInputGradPath,
   conv2dInputGrad,
   INPUT_GRAD_PATHS,
@@ -95,6 +96,7 @@ export {
   weightCkoShape,
   paddedGradientShape,
   conv2dImplicitShader,
+  conv2dImplicitSubgroupShader,
   type ImplicitProduct,
 } from './conv2dImplicit';
 export { conv2dIm2colShader } from './conv2dIm2col';

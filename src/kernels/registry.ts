@@ -11,7 +11,7 @@ import { batchGatherFamily } from './batchGather';
 import { biasFamily } from './bias';
 import { concatFamily } from './concat';
 import { conv2dIm2colFamily } from './conv2dIm2col';
-import { conv2dImplicitFamily } from './conv2dImplicit';
+import { conv2dImplicitFamily, conv2dImplicitSubgroupFamily } from './conv2dImplicit';
 import { dropoutFamily } from './dropout';
 import { embeddingFamily } from './embedding';
 import { fmaPeakFamily } from './fmaPeak';
@@ -42,6 +42,7 @@ export const kernelFamilies: readonly KernelFamily[] = [
   avgPoolFamily,
   conv2dIm2colFamily,
   conv2dImplicitFamily,
+  conv2dImplicitSubgroupFamily,
   optimizerFamily,
   batchGatherFamily,
   biasFamily,

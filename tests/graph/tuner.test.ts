@@ -19,7 +19,8 @@ import {
 } from '../../src/graph/tuner';
 import { randomFloats, randomInts } from '../../src/base/random';
 import { smallConfig } from '../helpers/configs';
-import { useTestGpu } from '../helpers/gpu';
+import { plainTestGpu, useTestGpu } from '../helpers/gpu';
+import type { Gpu } from '../../src/gpu/device';
 
 const gpu = useTestGpu();
 
@@ -61,8 +62,8 @@ function pathNote(path: string): RegExp {
   return new RegExp(`^conv2: input gradient by the implicit product \\(${kernel}\\)`, 'm');
 }
 
-async function tunedPlan(options: TuneOptions) {
-  const trainer = createTrainer(gpu(), config, { tune: options });
+async function tunedPlan(options: TuneOptions, on: Gpu = gpu()) {
+  const trainer = createTrainer(on, config, { tune: options });
   const plan = await trainer.plan('train', config.batchSize);
   return { trainer, plan, report: plan.tuning as TuningReport };
 }
@@ -277,13 +278,51 @@ describe('tuning a plan', () => {
   });
 });
 
+// Without the subgroups feature (browsers that lack it) the race has two paths, and a cached
+// subgroupTile path, stored for another device, is timed again rather than compiled.
+describe('tuning on a device without subgroups', () => {
+  it('races the register tile and matmul + col2im, and never takes the subgroupTile kernel', async () => {
+    const plain = await plainTestGpu();
+    try {
+      expect(plain.hasSubgroups).toBe(false);
+      const store = memoryStore();
+      const first = await tunedPlan(tune('full', store), plain);
+      const path = first.report.products.find(isPath);
+      first.trainer.destroy();
+      const raced = (path?.candidates ?? []).map((r) => r.choice).sort();
+      expect(raced).toEqual(['im2col', 'implicitRegisterTile']);
+      store.text = (store.text ?? '').replace(
+        `"choice": "${path?.choice ?? ''}"`,
+        '"choice": "implicit"',
+      );
+      expect(store.text).toContain('"choice": "implicit"');
+      const { trainer, plan, report } = await tunedPlan(tune('cached', store), plain);
+      try {
+        const again = report.products.find(isPath);
+        expect(again?.source).toBe('timed');
+        expect(['im2col', 'implicitRegisterTile']).toContain(again?.choice);
+        expect(plan.notes.join('\n')).toMatch(pathNote(again?.choice ?? ''));
+        const weights = await trainSteps(trainer, plain);
+        expect(weights.every(Number.isFinite)).toBe(true);
+      } finally {
+        trainer.destroy();
+      }
+    } finally {
+      plain.destroy();
+    }
+  });
+});
+
 /** Three training steps on fixed data; the weights after them, all parameters in order. */
-async function trainSteps(trainer: ReturnType<typeof createTrainer>): Promise<number[]> {
+async function trainSteps(
+  trainer: ReturnType<typeof createTrainer>,
+  on: Gpu = gpu(),
+): Promise<number[]> {
   const n = config.batchSize;
   for (let step = 0; step < 3; step++)
     await trainer.trainStep(randomFloats(n * 28 * 28, step, 0, 1), randomInts(n, step, 10));
   const out: number[] = [];
   for (const [, p] of trainer.store.trainableParams())
-    out.push(...(await readFloat32(gpu(), p.value)));
+    out.push(...(await readFloat32(on, p.value)));
   return out;
 }

@@ -4,7 +4,9 @@
  * (scripts/install-software-gpu.sh). SHADERGRAD_ADAPTER=swiftshader runs the suite on SwiftShader.
  */
 import { afterAll, beforeAll } from 'vitest';
+import { platform } from '#gpu-platform';
 import { initDevice, type Gpu } from '../../src/gpu/device';
+import type { AdapterChoice } from '../../src/gpu/platform';
 import { runCalls, type KernelCall } from '../../src/gpu/dispatch';
 import { readFloat32, uploadTensor } from '../../src/gpu/buffers';
 import type { GpuTensor } from '../../src/gpu/tensor';
@@ -36,6 +38,19 @@ export function useTestGpu(setup?: (gpu: Gpu) => Promise<void> | void): () => Gp
       throw new Error('useTestGpu: the device opens in beforeAll; use it in a hook or test');
     return gpu;
   };
+}
+
+/**
+ * A debug-mode device of the same adapter with no optional feature (no subgroups, shader-f16 or
+ * timestamps) and default limits: what a browser without them gives, for the code paths that
+ * must do without. The caller destroys it.
+ */
+export async function plainTestGpu(): Promise<Gpu> {
+  const forced = process.env.SHADERGRAD_ADAPTER;
+  const choice: AdapterChoice = forced === 'lavapipe' || forced === 'swiftshader' ? forced : 'auto';
+  const adapter = await platform.requestAdapter(choice);
+  const device = await adapter.requestDevice({ label: 'shadergrad plain test device' });
+  return initDevice({ device, debug: true });
 }
 
 /** Uploads a Float32Array (or converts a Float64Array) as an f32 tensor. */

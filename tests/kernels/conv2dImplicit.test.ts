@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFloat32 } from '../../src/gpu/buffers';
 import { runCalls, type KernelCall } from '../../src/gpu/dispatch';
 import { conv2dBackwardCpu } from '../../src/kernels/conv2d.cpu';
@@ -20,7 +20,8 @@ import {
 import { conv2dGeometry, type Conv2dGeometry } from '../../src/kernels/geometry';
 import { convImplicitCases, type ConvCase } from '../helpers/cases';
 import { dotTolerance, expectAllClose } from '../helpers/allclose';
-import { upload, useTestGpu } from '../helpers/gpu';
+import { plainTestGpu, upload, useTestGpu } from '../helpers/gpu';
+import type { Gpu } from '../../src/gpu/device';
 import { randomFloats } from '../../src/base/random';
 import { guardedOutput } from '../helpers/sentinel';
 
@@ -79,14 +80,15 @@ async function runGpu(
   dOutHost: Float32Array,
   product: ImplicitProduct,
   tweak: (call: KernelCall) => KernelCall = (call) => call,
+  on: Gpu = gpu(),
 ): Promise<{ weightCko: Float32Array; dOutPadded: Float32Array; dX: Float32Array }> {
-  const weight = upload(gpu(), weightHost, [O, g.C, g.KH, g.KW]);
-  const dOut = upload(gpu(), dOutHost, [g.N, O, g.OH, g.OW]);
-  const weightCko = guardedOutput(gpu(), weightCkoShape(g, O));
-  const dOutPadded = guardedOutput(gpu(), paddedGradientShape(g, O));
-  const dX = guardedOutput(gpu(), [g.N, g.C, g.H, g.W]);
+  const weight = upload(on, weightHost, [O, g.C, g.KH, g.KW]);
+  const dOut = upload(on, dOutHost, [g.N, O, g.OH, g.OW]);
+  const weightCko = guardedOutput(on, weightCkoShape(g, O));
+  const dOutPadded = guardedOutput(on, paddedGradientShape(g, O));
+  const dX = guardedOutput(on, [g.N, g.C, g.H, g.W]);
   const [wT, padded] = [weightCko.tensor, dOutPadded.tensor];
-  await runCalls(gpu(), [
+  await runCalls(on, [
     conv2dWeightsTranspose({ weight, weightCko: wT, geometry: g, O }),
     conv2dPadGradient({ dOut, dOutPadded: padded, geometry: g, O }),
     tweak(
@@ -97,9 +99,9 @@ async function runGpu(
     ),
   ]);
   const got = {
-    weightCko: await readFloat32(gpu(), wT),
-    dOutPadded: await readFloat32(gpu(), padded),
-    dX: await readFloat32(gpu(), dX.tensor),
+    weightCko: await readFloat32(on, wT),
+    dOutPadded: await readFloat32(on, padded),
+    dX: await readFloat32(on, dX.tensor),
   };
   for (const guarded of [weightCko, dOutPadded, dX]) await guarded.check();
   return got;
@@ -121,8 +123,8 @@ const productCases = IMPLICIT_PRODUCTS.flatMap((product) =>
 describe('conv2dImplicit on the GPU equals its twins', () => {
   it.each(productCases)('$product: N$N C$C $H x $W O$O k$k s$stride p$padding', async (c) => {
     const g = geometryOf(c);
-    if (!gpu().hasSubgroups) {
-      // Without the feature conv2d keeps matmul + col2im; the implicit path must say no.
+    if (c.product === 'subgroupTile' && !gpu().hasSubgroups) {
+      // Without the feature this kernel cannot compile; it must say so (registerTile runs).
       expect(implicitBackwardDataProblem(g, c.O, false)).toMatch(/subgroups/);
       return;
     }
@@ -137,7 +139,8 @@ describe('conv2dImplicit on the GPU equals its twins', () => {
   });
 
   it.each(IMPLICIT_PRODUCTS)('%s stays within tolerance for values of +-1e3', async (product) => {
-    if (!gpu().hasSubgroups) return expect(gpu().hasSubgroups).toBe(false);
+    if (product === 'subgroupTile' && !gpu().hasSubgroups)
+      return expect(gpu().hasSubgroups).toBe(false);
     const g = geometryOf({ N: 2, C: 6, H: 10, W: 9, O: 8, k: 3, stride: 1, padding: 'same' });
     const weight = randomFloats(8 * 6 * 9, 5, -1e3, 1e3);
     const dOut = randomFloats(2 * 8 * g.OH * g.OW, 6, -1e3, 1e3);
@@ -164,7 +167,6 @@ describe('conv2dImplicit on the GPU equals its twins', () => {
   // One workgroup along z for 3 images: each lane's loop over n (n += nwg.z) must restart its
   // accumulators per image; C = 17 leaves the second 16-channel block one channel.
   it('registerTile folds the images of a batch into one workgroup layer', async () => {
-    if (!gpu().hasSubgroups) return expect(gpu().hasSubgroups).toBe(false);
     const g = geometryOf({ N: 3, C: 17, H: 5, W: 13, O: 8, k: 3, stride: 1, padding: 1 });
     const weight = randomFloats(8 * 17 * 9, 9, -0.5, 0.5);
     const dOut = randomFloats(3 * 8 * g.OH * g.OW, 10);
@@ -197,4 +199,36 @@ describe('conv2dImplicit on the GPU equals its twins', () => {
     expect(() => conv2dBackwardData({ ...args, dX: t(127) })).toThrow(/dX/);
     expect(() => conv2dBackwardData({ ...args, O: 6 })).toThrow(/O % 4 == 0/);
   });
+});
+
+// Browsers without the subgroups feature (and devices that lack it) get the register tile: its
+// module enables nothing, and the subgroupTile kernel says what is missing.
+describe('conv2dImplicit on a device without subgroups', () => {
+  let plain: Gpu | undefined;
+  beforeAll(async () => {
+    plain = await plainTestGpu();
+  });
+  afterAll(() => plain?.destroy());
+  const device = (): Gpu => {
+    if (!plain) throw new Error('the plain device opens in beforeAll');
+    return plain;
+  };
+
+  it('lacks the feature, and the subgroupTile kernel names it', () => {
+    expect(device().hasSubgroups).toBe(false);
+    const g = geometryOf({ N: 1, C: 4, H: 6, W: 6, O: 8, k: 3, stride: 1, padding: 1 });
+    expect(implicitBackwardDataProblem(g, 8, false)).toMatch(/lacks the subgroups feature/);
+    expect(implicitBackwardDataProblem(g, 8, false, 'registerTile')).toBeUndefined();
+  });
+
+  it.each(convImplicitCases.slice(0, 6))(
+    'registerTile equals the twins: N$N C$C $H x $W O$O k$k p$padding',
+    async (c) => {
+      const g = geometryOf(c);
+      const weight = randomFloats(c.O * c.C * g.KH * g.KW, 11, -0.5, 0.5);
+      const dOut = randomFloats(c.N * c.O * g.OH * g.OW, 12);
+      const got = await runGpu(g, c.O, weight, dOut, 'registerTile', undefined, device());
+      expectAllClose(got.dX, twinDx(g, c.O, weight, dOut).dX, tolerance(g, c.O, 0.5, 1), 'dX');
+    },
+  );
 });
