@@ -21,6 +21,12 @@ const tiny = ['--features', '4,8', '--dense', '32', '--batch', '32'];
 const run = [...tiny, '--limit', '2048', '--epochs', '2'];
 
 const tempDir = (what: string): string => mkdtempSync(join(tmpdir(), `shadergrad-${what}-`));
+
+// Bit-identical weights need the same kernels in every run: each run tunes in `cached` mode, so
+// the first fills a cache the others read. It is this file's own: other test files train the
+// same tiny network at the same time, and one that tuned it alongside the first run would store
+// its own choices over them (its conv2's dX paths are within 6% of each other, so either wins).
+process.env.SHADERGRAD_CACHE_DIR = tempDir('tune-cache');
 const readFile = (dir: string, name: string): SafetensorsFile =>
   readSafetensors(new Uint8Array(readFileSync(join(dir, name))), name);
 /** stderr without Dawn's start-up warnings. */
