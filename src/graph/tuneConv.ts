@@ -1,5 +1,5 @@
 /**
- * The autotuner's race between a convolution's input-gradient paths (src/kernels/conv2d.ts):
+ * The autotuner's race between a convolution's input-gradient paths (src/kernels/conv2dPaths.ts):
  * conv2dImplicit's product with its subgroupTile or its registerTile kernel, and matmul into
  * dCols + col2im. tuneProducts (./tuner.ts) runs it before the products, since the im2col path
  * adds a product to the plan. Why a race: on lavapipe the subgroupTile kernel is as fast or up

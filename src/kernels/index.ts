@@ -77,21 +77,23 @@ export {
   conv2dBackward,
   conv2dBatchChunk,
   conv2dColsShape,
-  conv2dInputGradScratch,
-  inputGradPathNote,
   weightGradNote,
   weightGradRun,
   weightGradRunsShape,
+  conv2dInputGrad,
+} from './conv2d';
+export {
+  conv2dInputGradScratch,
+  inputGradPathNote,
   usesImplicitBackwardData,
   implicitInputGradFits,
   implicitProductOf,
   inputGradPathsFor,
   defaultInputGradPath,
-  conv2dInputGrad,
   INPUT_GRAD_PATHS,
   type InputGradPath,
   type InputGradChooser,
-} from './conv2d';
+} from './conv2dPaths';
 export {
   weightCkoShape,
   paddedGradientShape,

@@ -55,7 +55,7 @@ function isPath(p: TunedProduct): boolean {
   return p.key.startsWith('conv dX');
 }
 
-/** The plan note of conv2's path (src/kernels/conv2d.ts inputGradPathNote). */
+/** The plan note of conv2's path (src/kernels/conv2dPaths.ts inputGradPathNote). */
 function pathNote(path: string): RegExp {
   if (path === 'im2col') return /^conv2: input gradient by matmul \+ col2im/m;
   const kernel = path === 'implicit' ? 'subgroupTile' : 'registerTile';

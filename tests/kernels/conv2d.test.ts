@@ -5,11 +5,10 @@ import {
   conv2dBackward,
   conv2dColsShape,
   conv2dForward,
-  conv2dInputGradScratch,
-  usesImplicitBackwardData,
   weightGradRun,
   weightGradRunsShape,
 } from '../../src/kernels/conv2d';
+import { conv2dInputGradScratch, usesImplicitBackwardData } from '../../src/kernels/conv2dPaths';
 import { conv2dBackwardCpu, conv2dForwardCpu } from '../../src/kernels/conv2d.cpu';
 import { conv2dGeometry } from '../../src/kernels/geometry';
 import type { MatmulVariant } from '../../src/kernels/matmul';

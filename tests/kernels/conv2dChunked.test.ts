@@ -6,9 +6,8 @@ import {
   conv2dBatchChunk,
   conv2dColsShape,
   conv2dForward,
-  conv2dInputGradScratch,
-  usesImplicitBackwardData,
 } from '../../src/kernels/conv2d';
+import { conv2dInputGradScratch, usesImplicitBackwardData } from '../../src/kernels/conv2dPaths';
 import { conv2dBackwardCpu, conv2dForwardCpu } from '../../src/kernels/conv2d.cpu';
 import { conv2dGeometry, type Conv2dGeometry } from '../../src/kernels/geometry';
 import type { MatmulVariant } from '../../src/kernels/matmul';

@@ -1,0 +1,130 @@
+/**
+ * A convolution's input-gradient paths (conv2d.ts computes them): conv2dImplicit's product with
+ * its subgroupTile kernel (`implicit`) or its registerTile kernel (`implicitRegisterTile`), or
+ * matmul into dCols + col2im (`im2col`); which one a convolution takes (the policy's chooser, else
+ * the default by matmul variant), the scratch it needs, and the plan's note that says so.
+ */
+import {
+  implicitBackwardDataProblem,
+  paddedGradientShape,
+  weightCkoShape,
+  type ImplicitProduct,
+} from './conv2dImplicit';
+import { im2colShape, type Conv2dGeometry } from './geometry';
+import { policyVariant, type MatmulPolicy, type MatmulVariant } from './matmul';
+
+/** The implicit product's scratch tensors, and which of its kernels reads them. */
+export interface ImplicitScratch<T> {
+  weightCko: T;
+  dOutPadded: T;
+  product?: ImplicitProduct;
+}
+
+/**
+ * How a convolution's dX runs: conv2dImplicit's product (`implicit` with its subgroupTile kernel,
+ * `implicitRegisterTile` with its registerTile kernel), or matmul into dCols + col2im.
+ */
+export type InputGradPath = 'implicit' | 'implicitRegisterTile' | 'im2col';
+
+export const INPUT_GRAD_PATHS: readonly InputGradPath[] = [
+  'implicit',
+  'implicitRegisterTile',
+  'im2col',
+];
+
+/** The paths a device can take: the subgroupTile kernel's needs the `subgroups` feature. */
+export function inputGradPathsFor(hasSubgroups: boolean): readonly InputGradPath[] {
+  return INPUT_GRAD_PATHS.filter((p) => hasSubgroups || implicitProductOf(p) !== 'subgroupTile');
+}
+
+/** The implicit product's kernel on `path`, or undefined for matmul + col2im. */
+export function implicitProductOf(path: InputGradPath): ImplicitProduct | undefined {
+  if (path === 'im2col') return undefined;
+  return path === 'implicit' ? 'subgroupTile' : 'registerTile';
+}
+
+/** A policy that also picks each convolution's dX path (the autotuner's chooser). */
+export interface InputGradChooser {
+  /** The path for this convolution, or undefined for the rule by variant. */
+  inputGradPath(g: Conv2dGeometry, O: number): InputGradPath | undefined;
+  /** Told of each convolution whose dX a plan computes (the tuner's recorder listens). */
+  computesInputGrad?(g: Conv2dGeometry, O: number): void;
+}
+
+function choosesInputGrad(
+  policy: MatmulPolicy | undefined,
+): policy is MatmulPolicy & InputGradChooser {
+  return typeof policy === 'object' && 'inputGradPath' in policy;
+}
+
+/** The path without a chooser's answer: the implicit product with the subgroupTile variant. */
+export function defaultInputGradPath(variant: MatmulVariant | undefined): InputGradPath {
+  return variant === 'subgroupTile' ? 'implicit' : 'im2col';
+}
+
+/** Whether conv2dImplicit's product can compute this convolution's dX (stride 1, O % 4 == 0). */
+export function implicitInputGradFits(g: Conv2dGeometry, O: number): boolean {
+  return implicitBackwardDataProblem(g, O, true) === undefined;
+}
+
+/**
+ * Whether dX takes conv2dImplicit's product rather than matmul + col2im: where it fits, as the
+ * policy's chooser says, else with the subgroupTile variant. On lavapipe it takes about half the
+ * time for the reference CNN's conv2 and skips the N*R*S dCols scratch; on SwiftShader it is
+ * 1.4-2.3x slower than matmul + col2im for 8-16 input channels (docs/measurements.md), which the
+ * autotuner finds.
+ */
+export function usesImplicitBackwardData(
+  g: Conv2dGeometry,
+  O: number,
+  policy?: MatmulPolicy,
+): boolean {
+  return inputGradPathOf(g, O, policy) !== 'im2col';
+}
+
+/** The path this convolution's dX takes with `policy`: its chooser's, else the default. */
+export function inputGradPathOf(
+  g: Conv2dGeometry,
+  O: number,
+  policy?: MatmulPolicy,
+): InputGradPath {
+  if (!implicitInputGradFits(g, O)) return 'im2col';
+  const chosen = choosesInputGrad(policy) ? policy.inputGradPath(g, O) : undefined;
+  return chosen ?? defaultInputGradPath(policyVariant(policy));
+}
+
+/** The scratch a conv's dX needs: dCols for matmul + col2im, or the implicit product's two. */
+export type Conv2dInputGradScratch<T> = { dCols: T } | { implicit: ImplicitScratch<T> };
+
+/**
+ * Makes the scratch dX needs with `policy` (usesImplicitBackwardData decides which kind), one
+ * `make(name, shape)` per tensor: the autodiff rule asks its planner, benches create buffers.
+ */
+export function conv2dInputGradScratch<T>(
+  g: Conv2dGeometry,
+  O: number,
+  policy: MatmulPolicy | undefined,
+  make: (name: 'dCols' | 'weightCko' | 'dOutPadded', shape: readonly number[]) => T,
+): Conv2dInputGradScratch<T> {
+  if (choosesInputGrad(policy)) policy.computesInputGrad?.(g, O);
+  const product = implicitProductOf(inputGradPathOf(g, O, policy));
+  if (!product) return { dCols: make('dCols', im2colShape(g)) };
+  return {
+    implicit: {
+      weightCko: make('weightCko', weightCkoShape(g, O)),
+      dOutPadded: make('dOutPadded', paddedGradientShape(g, O)),
+      product,
+    },
+  };
+}
+
+/** The path the scratch stands for, in words: the plan's note on each convolution's dX. */
+export function inputGradPathNote<T>(
+  g: Conv2dGeometry,
+  scratch: Conv2dInputGradScratch<T>,
+): string {
+  const dCols = `[${im2colShape(g).join(', ')}]`;
+  return 'implicit' in scratch
+    ? `input gradient by the implicit product (${scratch.implicit.product ?? 'subgroupTile'}), straight from the output gradient (no ${dCols} dCols)`
+    : `input gradient by matmul + col2im, through dCols ${dCols}`;
+}
