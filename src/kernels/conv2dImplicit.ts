@@ -193,7 +193,8 @@ export function conv2dBackwardData(
   product: ImplicitProduct = 'subgroupTile',
 ): KernelCall {
   const { geometry: g, O } = args;
-  const label = 'conv2dImplicit.conv2dImplicitBackwardData';
+  const { shader, entryPoint, wgSize, workgroups } = productDispatch(g, product);
+  const label = `${shader.name}.${entryPoint}`;
   const problem = implicitBackwardDataProblem(g, O, true, product);
   if (problem !== undefined) throw new ShadergradError(`${label}: ${problem}`);
   expectCount(label, 'weightCko', args.weightCko, O * g.C * g.KH * g.KW);
@@ -207,9 +208,8 @@ export function conv2dBackwardData(
     throw new ShadergradError(
       `${label}: weightCko and dOutPadded must start on 16-byte boundaries`,
     );
-  const { shader, entryPoint, wgSize, workgroups } = productDispatch(g, product);
   return {
-    label: `${shader.name}.${entryPoint}(${geometryLabel(g, O)})`,
+    label: `${label}(${geometryLabel(g, O)})`,
     shader,
     entryPoint,
     constants: { wgSize },

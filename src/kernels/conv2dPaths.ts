@@ -69,10 +69,10 @@ export function implicitInputGradFits(g: Conv2dGeometry, O: number): boolean {
 
 /**
  * Whether dX takes conv2dImplicit's product rather than matmul + col2im: where it fits, as the
- * policy's chooser says, else with the subgroupTile variant. On lavapipe it takes about half the
- * time for the reference CNN's conv2 and skips the N*R*S dCols scratch; on SwiftShader it is
- * 1.4-2.3x slower than matmul + col2im for 8-16 input channels (docs/measurements.md), which the
- * autotuner finds.
+ * policy's chooser says, else with the subgroupTile variant. On lavapipe its subgroupTile kernel
+ * takes about half the time for the reference CNN's conv2 and skips the N*R*S dCols scratch; on
+ * SwiftShader that kernel is 1.4-2.3x slower than matmul + col2im for 8-16 input channels, and
+ * the register tile 2-3.6x faster than it (docs/measurements.md): the autotuner finds which.
  */
 export function usesImplicitBackwardData(
   g: Conv2dGeometry,
