@@ -116,16 +116,14 @@ fn aSlotIndex(row0: u32, slot: u32) -> u32 {
   return min(row0 + slot, params.C - 1u) * params.KH * params.KW * (params.O / 4u);
 }
 
-// One step, op(A) shared: this lane loaded quad 8r + lane % 8 (index quadAt[r] + kStep) for each
-
 // Every column of cols4 moves one position left, the first of next4's filling its end.
 fn slideLeft(cols4: mat4x4f, next4: mat4x4f) -> mat4x4f {
   return mat4x4f(vec4f(cols4[0].yzw, next4[0].x), vec4f(cols4[1].yzw, next4[1].x),
                  vec4f(cols4[2].yzw, next4[2].x), vec4f(cols4[3].yzw, next4[3].x));
 }
 
-// Channels o .. o + 3 (o = 4 oq) of padded row `rowFromTop` for this lane, `quad` vec4s in: column
-// i of the result is channel o + i.
+// Channels o .. o + 3 (o = 4 oq) of the lane's padded row (planeRow: its vec4 index in channel 0),
+// `quad` vec4s in: column i of the result is channel o + i.
 fn loadQuads(planeRow: u32, oq: u32, quad: u32) -> mat4x4f {
   let rowQuads = params.padQuads;
   let planeQuads = (params.H + params.KH - 1u) * rowQuads;
@@ -133,7 +131,6 @@ fn loadQuads(planeRow: u32, oq: u32, quad: u32) -> mat4x4f {
   return mat4x4f(paddedRows[at], paddedRows[at + planeQuads], paddedRows[at + 2u * planeQuads],
                  paddedRows[at + 3u * planeQuads]);
 }
-
 
 // ---- the product as a register tile, nothing shared between lanes
 const LANE_ROWS: u32 = 16u; // channels per invocation in conv2dImplicitBackwardDataTile
@@ -164,13 +161,12 @@ fn storeTile(acc: ptr<function, array<vec4f, 32>>, n: u32, row0: u32, h: u32, w0
   }
 }
 
-// The product (see the header), each invocation on its own: 16 channels x 8
-// positions (two quads of one row), output channels 4 at a time. Per (kh, 4 output channels) a
-// lane loads three quads of each channel's padded row and slides an 8-wide window over them, one
-// column per tap (a quad more every 4 taps); per tap it loads 16 weight quads and does 512 FMAs.
-// So 16 vec4 weight loads per 512 FMAs where conv2dImplicitSubgroup.wgsl's stepDirect loads 32,
-// and 128 accumulators for 8 positions where its conv2dImplicitBackwardData keeps 128 for 4: the
-// shape of
+// The product (see the header), each invocation on its own: 16 channels x 8 positions (two quads
+// of one row), output channels 4 at a time. Per (kh, 4 output channels) a lane loads three quads
+// of each channel's padded row and slides an 8-wide window over them, one column per tap (a quad
+// more every 4 taps); per tap it loads 16 weight quads and does 512 FMAs. So 16 vec4 weight loads
+// per 512 FMAs where conv2dImplicitSubgroup.wgsl's stepDirect loads 32, and 128 accumulators for
+// 8 positions where its conv2dImplicitBackwardData keeps 128 for 4: the shape of
 // matmulRegisterTileQuadK, which SwiftShader (4-lane subgroups, too few to share) runs fastest.
 // No subgroup operation and no barrier, so a lane past the edge returns.
 @compute @workgroup_size(wgSize)

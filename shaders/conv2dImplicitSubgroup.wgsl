@@ -18,6 +18,7 @@
 const TILE_ROWS: u32 = 32u; // channels per workgroup, shared by all its lanes
 const SLOT_GROUPS: u32 = 4u; // TILE_ROWS / 8: op(A) quads each lane loads per 4 k
 
+// One step, op(A) shared: this lane loaded quad 8r + lane % 8 (index quadAt[r] + kStep) for each
 // r; lanes 0..3 and 4..7 hand rows 8r .. 8r + 3 and 8r + 4 .. 8r + 7 to every lane. bTile column
 // i holds output channel o + i at the lane's 4 positions.
 fn stepShared(acc: ptr<function, array<vec4f, 32>>, quadAt: ptr<function, array<u32, 4>>,
