@@ -101,7 +101,8 @@ export async function initDevice(options: InitOptions = {}): Promise<Gpu> {
   return gpu;
 }
 
-function readAdapterEnv(): AdapterChoice {
+/** The driver SHADERGRAD_ADAPTER forces (auto when unset); anything else is an error naming it. */
+export function readAdapterEnv(): AdapterChoice {
   const v = platform.env('SHADERGRAD_ADAPTER');
   if (v === undefined || v === '' || v === 'auto') return 'auto';
   if (v === 'lavapipe' || v === 'swiftshader') return v;

@@ -5,8 +5,7 @@
  */
 import { afterAll, beforeAll } from 'vitest';
 import { platform } from '#gpu-platform';
-import { initDevice, type Gpu } from '../../src/gpu/device';
-import type { AdapterChoice } from '../../src/gpu/platform';
+import { initDevice, readAdapterEnv, type Gpu } from '../../src/gpu/device';
 import { runCalls, type KernelCall } from '../../src/gpu/dispatch';
 import { readFloat32, uploadTensor } from '../../src/gpu/buffers';
 import type { GpuTensor } from '../../src/gpu/tensor';
@@ -46,9 +45,7 @@ export function useTestGpu(setup?: (gpu: Gpu) => Promise<void> | void): () => Gp
  * must do without. The caller destroys it.
  */
 export async function plainTestGpu(): Promise<Gpu> {
-  const forced = process.env.SHADERGRAD_ADAPTER;
-  const choice: AdapterChoice = forced === 'lavapipe' || forced === 'swiftshader' ? forced : 'auto';
-  const adapter = await platform.requestAdapter(choice);
+  const adapter = await platform.requestAdapter(readAdapterEnv());
   const device = await adapter.requestDevice({ label: 'shadergrad plain test device' });
   return initDevice({ device, debug: true });
 }
