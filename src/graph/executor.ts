@@ -23,7 +23,8 @@ import { optimizerCalls } from './optimizerCalls';
 import { elementCount, tensorByteLength, type DType, type GpuTensor } from '../gpu/tensor';
 import {
   addAccumulate,
-  preferredMatmulVariant,
+  DefaultPolicy,
+  preferredPolicy,
   channelSumLanes,
   type InputGradPath,
   type MatmulPolicy,
@@ -47,7 +48,10 @@ interface TracedTensor {
 
 export interface PlanOptions {
   training: boolean;
-  /** The products' variant (default: the adapter's, preferredMatmulVariant); with `tune`, fixes the variant and tunes only its shape. */
+  /**
+   * The products' variant (default: the adapter's choice and dX path, preferredPolicy); with
+   * `tune`, fixes the variant and tunes only its shape.
+   */
   matmulVariant?: MatmulVariant;
   /** Times each product's candidates on this device and runs the fastest (./tuner.ts); default off. */
   tune?: TuneOptions;
@@ -301,8 +305,9 @@ export async function compilePlan(
     throw new ShadergradError(
       'training plan needs an optimizer: this parameter store has none (inference only: no gradients or optimizer state)',
     );
-  const variant =
-    options.matmulVariant ?? preferredMatmulVariant(gpu.adapter.kind, gpu.hasSubgroups);
+  const defaults = options.matmulVariant
+    ? new DefaultPolicy({ variant: options.matmulVariant })
+    : preferredPolicy(gpu.adapter.kind, gpu.hasSubgroups);
   const maxBindingBytes =
     options.maxBindingBytes ??
     Math.min(gpu.limits.maxBufferSize, gpu.limits.maxStorageBufferBindingSize);
@@ -318,22 +323,22 @@ export async function compilePlan(
     );
     return { tracer, calls: trace(graph, rules, tracer, options) };
   };
-  let policy: MatmulPolicy = variant;
+  let policy: MatmulPolicy = defaults;
   let tuning: TuningReport | undefined;
   if (options.tune && options.tune.mode !== 'off') {
     // Loaded only here: a page that never tunes does not download the tuner.
     const { ProductRecorder, tuneProducts } = await import('./tuner');
     // A first trace only to learn the products; the plan is traced again with the choices.
-    const recorder = new ProductRecorder(variant);
+    const recorder = new ProductRecorder(defaults);
     traceWith(recorder);
     const request = {
       products: recorder.products,
       convs: recorder.convs,
-      variant,
+      defaults,
       fixedVariant: options.matmulVariant !== undefined,
       // A third trace when a convolution's dX path changed: its products change with it.
       retrace: (paths: ReadonlyMap<string, InputGradPath>) => {
-        const again = new ProductRecorder(variant, paths);
+        const again = new ProductRecorder(defaults, paths);
         traceWith(again);
         return again.products;
       },

@@ -13,6 +13,7 @@ import {
   type MatmulChoice,
   type MatmulChooser,
   type MatmulVariant,
+  type DefaultPolicy,
 } from '../kernels/index';
 
 /** The key of a product: everything that decides the kernel's work (sizes, layout, epilogue). */
@@ -47,17 +48,20 @@ export interface ConvShape {
 export class ProductRecorder implements MatmulChooser, InputGradChooser {
   readonly products = new Map<string, MatmulArgs<GpuTensor>>();
   readonly convs = new Map<string, ConvShape>();
+  readonly variant: MatmulVariant;
   constructor(
-    readonly variant: MatmulVariant,
+    private readonly defaults: DefaultPolicy,
     private readonly paths: ReadonlyMap<string, InputGradPath> = new Map(),
-  ) {}
+  ) {
+    this.variant = defaults.variant;
+  }
   choose(args: MatmulArgs<GpuTensor>): MatmulChoice {
     const key = productKey(args);
     if (!this.products.has(key)) this.products.set(key, args);
-    return { variant: this.variant };
+    return this.defaults.product;
   }
-  inputGradPath(g: Conv2dGeometry, O: number): InputGradPath | undefined {
-    return this.paths.get(inputGradKey(g, O));
+  inputGradPath(g: Conv2dGeometry, O: number): InputGradPath {
+    return this.paths.get(inputGradKey(g, O)) ?? this.defaults.inputGrad;
   }
   computesInputGrad(g: Conv2dGeometry, O: number): void {
     const key = inputGradKey(g, O);
@@ -68,15 +72,18 @@ export class ProductRecorder implements MatmulChooser, InputGradChooser {
 
 /** A chooser answering from the tuner's tables, the default for anything not in them. */
 export class TunedChooser implements MatmulChooser, InputGradChooser {
+  readonly variant: MatmulVariant;
   constructor(
-    readonly variant: MatmulVariant,
+    private readonly defaults: DefaultPolicy,
     private readonly table: ReadonlyMap<string, MatmulChoice>,
     private readonly paths: ReadonlyMap<string, InputGradPath> = new Map(),
-  ) {}
-  choose(args: MatmulArgs<GpuTensor>): MatmulChoice {
-    return this.table.get(productKey(args)) ?? { variant: this.variant };
+  ) {
+    this.variant = defaults.variant;
   }
-  inputGradPath(g: Conv2dGeometry, O: number): InputGradPath | undefined {
-    return this.paths.get(inputGradKey(g, O));
+  choose(args: MatmulArgs<GpuTensor>): MatmulChoice {
+    return this.table.get(productKey(args)) ?? this.defaults.product;
+  }
+  inputGradPath(g: Conv2dGeometry, O: number): InputGradPath {
+    return this.paths.get(inputGradKey(g, O)) ?? this.defaults.inputGrad;
   }
 }

@@ -23,15 +23,14 @@ import {
   conv2dBackwardCpu,
   conv2dColsShape,
   conv2dInputGrad,
-  defaultInputGradPath,
   implicitInputGradFits,
   implicitProductOf,
   inputGradPathsFor,
   paddedGradientShape,
   weightCkoShape,
   type Conv2dGeometry,
+  type DefaultPolicy,
   type InputGradPath,
-  type MatmulVariant,
 } from '../kernels/index';
 import { median } from '../gpu/timing';
 import type { StoredChoice } from './tuneCache';
@@ -59,26 +58,26 @@ export interface PathResult {
 export async function tuneInputGrad(
   gpu: Gpu,
   conv: ConvShape,
-  variant: MatmulVariant,
+  defaults: DefaultPolicy,
 ): Promise<PathResult> {
-  const first = defaultInputGradPath(variant);
+  const first = defaults.inputGrad;
   const order = [first, ...inputGradPathsFor(gpu.hasSubgroups).filter((p) => p !== first)];
   const rows: PathResult['candidates'] = [];
   for (const path of order) {
-    const problem = await twinProblem(gpu, conv, path, variant);
+    const problem = await twinProblem(gpu, conv, path, defaults);
     if (problem) rows.push({ choice: path, rejected: problem });
   }
   const rejected = (path: InputGradPath) => rows.some((r) => r.choice === path);
   const t = pathTensors(gpu, conv);
   try {
-    const defaultTiming = await timeDefault(gpu, pathCalls(t, conv, first, variant));
+    const defaultTiming = await timeDefault(gpu, pathCalls(t, conv, first, defaults));
     const defaultMs = defaultTiming.ms;
     if (rejected(first)) return { path: first, ms: defaultMs, defaultMs, candidates: rows };
     const reference = await readFloat32(gpu, t.dX);
     rows.push({ choice: first, ms: defaultMs });
     let best = { path: first, ms: defaultMs };
     for (const other of order.slice(1).filter((p) => !rejected(p))) {
-      const calls = pathCalls(t, conv, other, variant);
+      const calls = pathCalls(t, conv, other, defaults);
       const timed = await timeCandidate(gpu, calls, { warmup: 1, samples: defaultTiming.samples });
       const differs = differsFrom(await readFloat32(gpu, t.dX), reference, conv);
       if (differs) {
@@ -130,12 +129,12 @@ function pathTensors(gpu: Gpu, { g, O }: ConvShape) {
 
 type PathTensors = ReturnType<typeof pathTensors>;
 
-/** dX's calls by `path`, the im2col path's product with the plan's default variant. */
+/** dX's calls by `path`, the im2col path's product with the plan's default choice. */
 function pathCalls(
   t: PathTensors,
   { g, O }: ConvShape,
   path: InputGradPath,
-  variant: MatmulVariant,
+  defaults: DefaultPolicy,
 ): KernelCall[] {
   const base = {
     x: t.dX,
@@ -151,7 +150,7 @@ function pathCalls(
   const scratch = product
     ? { implicit: { weightCko: t.weightCko, dOutPadded: t.dOutPadded, product } }
     : { dCols: t.dCols };
-  return conv2dInputGrad({ ...base, ...scratch }, variant);
+  return conv2dInputGrad({ ...base, ...scratch }, defaults);
 }
 
 /** `path` against the CPU twin at batch 2; undefined when it agrees. */
@@ -159,12 +158,12 @@ async function twinProblem(
   gpu: Gpu,
   conv: ConvShape,
   path: InputGradPath,
-  variant: MatmulVariant,
+  defaults: DefaultPolicy,
 ): Promise<string | undefined> {
   const small = { g: { ...conv.g, N: 2 }, O: conv.O };
   const t = pathTensors(gpu, small);
   try {
-    await runCalls(gpu, pathCalls(t, small, path, variant));
+    await runCalls(gpu, pathCalls(t, small, path, defaults));
     const got = await readFloat32(gpu, t.dX);
     const want = new Float32Array(got.length);
     const g: Conv2dGeometry = small.g;
@@ -194,7 +193,7 @@ const PATH_WORDS: Record<InputGradPath, string> = {
 /** What choosePaths needs of tuneProducts: the device, the default, the cache, the budget. */
 export interface PathContext {
   gpu: Gpu;
-  variant: MatmulVariant;
+  defaults: DefaultPolicy;
   mode: TuneMode;
   /** Choices read from the cache; fresh ones are added to `fresh`. */
   stored: ReadonlyMap<string, StoredChoice>;
@@ -229,14 +228,14 @@ export async function choosePaths(
       entries.push({ ...base, label: label(cached), source: 'cached', ...stored });
       continue;
     }
-    const fallback = defaultInputGradPath(ctx.variant);
+    const fallback = ctx.defaults.inputGrad;
     const source = base.flops < ctx.minFlops ? 'small' : ctx.overBudget() ? 'budget' : undefined;
     if (source) {
       entries.push({ ...base, label: label(fallback), choice: fallback, source });
       continue;
     }
     ctx.log?.(`tuning ${entries.length + 1}/${racing.length} paths: ${label(fallback)}`);
-    const result = await tuneInputGrad(ctx.gpu, conv, ctx.variant);
+    const result = await tuneInputGrad(ctx.gpu, conv, ctx.defaults);
     paths.set(key, result.path);
     ctx.fresh.set(storeKey, { choice: result.path, ms: result.ms, defaultMs: result.defaultMs });
     entries.push({

@@ -3,10 +3,9 @@
  * a page that never tunes does not load the tuner, which compilePlan imports only when asked.
  */
 import type { StoredText } from '../gpu/platform';
-import type { MatmulVariant } from '../kernels/index';
 
 /**
- * off: the adapter's default variant, nothing timed. cached: stored choices where the cache has
+ * off: the adapter's default (preferredPolicy), nothing timed. cached: stored choices where the cache has
  * them, the other products timed and stored. full: every product timed again and stored.
  */
 export type TuneMode = 'off' | 'cached' | 'full';
@@ -46,8 +45,8 @@ export interface TunedProduct {
 
 export interface TuningReport {
   mode: TuneMode;
-  /** The default variant the table falls back to. */
-  variant: MatmulVariant;
+  /** The default choice the table falls back to, in the tuner's words ("registerTile 8x8 quadK"). */
+  defaults: string;
   /** Where choices are kept, or why they are not. */
   stored: string;
   /** Wall time spent tuning (loading, checking, timing, saving). */
@@ -62,7 +61,7 @@ export interface TuningReport {
 export function tuningLines(report: TuningReport): string[] {
   const counted = (source: TunedProduct['source']): number =>
     report.products.filter((p) => p.source === source).length;
-  const head = `tuning (${report.mode}): ${counted('timed')} products timed, ${counted('cached')} from the cache, ${counted('small') + counted('budget')} left at ${report.variant} (${counted('budget')} past the budget), in ${report.seconds.toFixed(1)} s; choices ${report.stored}`;
+  const head = `tuning (${report.mode}): ${counted('timed')} products timed, ${counted('cached')} from the cache, ${counted('small') + counted('budget')} left at ${report.defaults} (${counted('budget')} past the budget), in ${report.seconds.toFixed(1)} s; choices ${report.stored}`;
   const lines = report.products
     .filter((p) => p.ms !== undefined && p.defaultMs !== undefined)
     .map((p) => {

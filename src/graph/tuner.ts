@@ -30,15 +30,14 @@ import {
   conv2dIm2colShader,
   conv2dImplicitShader,
   conv2dImplicitSubgroupShader,
-  defaultInputGradPath,
   matmul,
   matmulFlops,
   matmulShader,
   matmulSubgroupShader,
   type InputGradPath,
   type MatmulArgs,
+  type DefaultPolicy,
   type MatmulChoice,
-  type MatmulVariant,
 } from '../kernels/index';
 import { agreesWithTwin, differsFromDefault, freshTensors } from './tuneChecks';
 import { TunedChooser, productKey, type ConvShape } from './tuneChoosers';
@@ -81,8 +80,9 @@ const SUBGROUP_WIDTHS = [8, 16, 32];
 /** What the plan's compiler knows about the products and the default. */
 export interface TuneRequest {
   products: ReadonlyMap<string, MatmulArgs<GpuTensor>>;
-  variant: MatmulVariant;
-  /** Only this variant's shapes are tried (the plan was given a matmulVariant). */
+  /** What runs where nothing is timed, and what each race times first. */
+  defaults: DefaultPolicy;
+  /** Only the default's variant's shapes are tried (the plan was given a matmulVariant). */
   fixedVariant: boolean;
   /** Convolutions whose input gradient was asked about (by inputGradKey), for the path race. */
   convs?: ReadonlyMap<string, ConvShape>;
@@ -121,7 +121,7 @@ export async function tuneProducts(
     ? { paths: new Map<string, InputGradPath>(), entries: [] }
     : await choosePaths(request.convs ?? new Map(), {
         gpu,
-        variant: request.variant,
+        defaults: request.defaults,
         mode: options.mode,
         stored: loaded.choices,
         fresh,
@@ -129,7 +129,7 @@ export async function tuneProducts(
         overBudget: () => elapsed(started) > budget,
         ...(options.log ? { log: options.log } : {}),
       });
-  const unchanged = [...paths].every(([, p]) => p === defaultInputGradPath(request.variant));
+  const unchanged = [...paths].every(([, p]) => p === request.defaults.inputGrad);
   const chosen = unchanged || !request.retrace ? request.products : request.retrace(paths);
   const ordered = [...chosen].sort(([, a], [, b]) => matmulFlops(b) - matmulFlops(a));
   const total = products.length + ordered.length;
@@ -137,7 +137,7 @@ export async function tuneProducts(
     const flops = matmulFlops(args);
     const base = { key, flops };
     // A fixed variant's winners are stored apart: they must not stand in for the open race's.
-    const storeKey = request.fixedVariant ? `${request.variant} only; ${key}` : key;
+    const storeKey = request.fixedVariant ? `${request.defaults.variant} only; ${key}` : key;
     const stored = options.mode === 'cached' ? loaded.choices.get(storeKey) : undefined;
     const cached = stored && usableChoice(args, stored.choice, request);
     if (stored && cached) {
@@ -145,13 +145,14 @@ export async function tuneProducts(
       products.push({ ...base, label: cached.label, source: 'cached', ...stored });
       continue;
     }
-    const defaultChoice = { variant: request.variant };
     const source = flops < minFlops ? 'small' : elapsed(started) > budget ? 'budget' : undefined;
     if (source) {
-      products.push({ ...base, ...labelled(args, defaultChoice), source });
+      products.push({ ...base, ...labelled(args, request.defaults.product), source });
       continue;
     }
-    options.log?.(`tuning ${products.length + 1}/${total}: ${matmul(args, request.variant).label}`);
+    options.log?.(
+      `tuning ${products.length + 1}/${total}: ${matmul(args, request.defaults).label}`,
+    );
     const result = await tuneProduct(gpu, args, request);
     table.set(key, result.choice);
     fresh.set(storeKey, {
@@ -175,10 +176,10 @@ export async function tuneProducts(
       (e: unknown) => `not kept: ${e instanceof Error ? e.message : String(e)}`,
     );
   return {
-    chooser: new TunedChooser(request.variant, table, paths),
+    chooser: new TunedChooser(request.defaults, table, paths),
     report: {
       mode: options.mode,
-      variant: request.variant,
+      defaults: request.defaults.name,
       stored: where,
       seconds: elapsed(started) / 1000,
       products,
@@ -192,7 +193,8 @@ export async function tuneProducts(
  */
 function usableChoice(args: MatmulArgs<GpuTensor>, name: string, request: TuneRequest) {
   const choice = parseChoice(name);
-  if (!choice || (request.fixedVariant && choice.variant !== request.variant)) return undefined;
+  if (!choice || (request.fixedVariant && choice.variant !== request.defaults.variant))
+    return undefined;
   try {
     return { choice, label: matmul(args, choice).label };
   } catch {
@@ -377,7 +379,7 @@ function candidateChoices(gpu: Gpu, request: TuneRequest): MatmulChoice[] {
   }));
   // First round: each variant in its default shape (the plan's default first); then the shapes.
   const all: MatmulChoice[] = [
-    { variant: request.variant },
+    request.defaults.product,
     { variant: 'registerTile' },
     { variant: 'registerTile', quadK: true },
     ...(racesWorkgroupTile(gpu) ? [{ variant: 'workgroupTile' as const }] : []),
@@ -387,8 +389,9 @@ function candidateChoices(gpu: Gpu, request: TuneRequest): MatmulChoice[] {
     ...(gpu.hasSubgroups ? subgroup : []),
   ];
   if (!request.fixedVariant) return all;
-  if (request.variant === 'naive') return [{ variant: 'naive' }, ...shaped('naive')];
-  return all.filter((c) => c.variant === request.variant);
+  const fixed = request.defaults.variant;
+  if (fixed === 'naive') return [{ variant: 'naive' }, ...shaped('naive')];
+  return all.filter((c) => c.variant === fixed);
 }
 
 /**

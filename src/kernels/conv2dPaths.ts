@@ -11,7 +11,16 @@ import {
   type ImplicitProduct,
 } from './conv2dImplicit';
 import { im2colShape, type Conv2dGeometry } from './geometry';
-import { policyVariant, type MatmulPolicy, type MatmulVariant } from './matmul';
+import type { AdapterKind } from '../base/errors';
+import {
+  choiceName,
+  policyVariant,
+  preferredMatmulChoice,
+  type MatmulChoice,
+  type MatmulChooser,
+  type MatmulPolicy,
+  type MatmulVariant,
+} from './matmul';
 
 /** The implicit product's scratch tensors, and which of its kernels reads them. */
 export interface ImplicitScratch<T> {
@@ -60,6 +69,44 @@ function choosesInputGrad(
 /** The path without a chooser's answer: the implicit product with the subgroupTile variant. */
 export function defaultInputGradPath(variant: MatmulVariant | undefined): InputGradPath {
   return variant === 'subgroupTile' ? 'implicit' : 'im2col';
+}
+
+/**
+ * What a plan runs where nothing was tuned (tuning off, a product too small to time, the budget
+ * spent): one matmul choice for every product, and one dX path for every convolution that can take
+ * it (inputGradPathOf falls back to matmul + col2im where the implicit product does not fit).
+ */
+export class DefaultPolicy implements MatmulChooser, InputGradChooser {
+  readonly variant: MatmulVariant;
+  constructor(
+    readonly product: MatmulChoice,
+    readonly inputGrad: InputGradPath = defaultInputGradPath(product.variant),
+  ) {
+    this.variant = product.variant;
+  }
+  choose(): MatmulChoice {
+    return this.product;
+  }
+  inputGradPath(): InputGradPath {
+    return this.inputGrad;
+  }
+  /** "registerTile 8x8 quadK": the tuner's words for the product choice. */
+  get name(): string {
+    return choiceName(this.product);
+  }
+}
+
+/**
+ * The adapter's default policy: preferredMatmulChoice, and its dX path. On SwiftShader that is
+ * the implicit product's register tile, 2-3.6x faster there than its subgroupTile kernel, whose
+ * weights SwiftShader's 4-lane subgroups cannot share, and about 1.8x faster than matmul + col2im
+ * for the reference CNN's conv2 (docs/measurements.md); elsewhere it goes with the variant.
+ */
+export function preferredPolicy(adapterKind: AdapterKind, hasSubgroups = false): DefaultPolicy {
+  const product = preferredMatmulChoice(adapterKind, hasSubgroups);
+  return adapterKind === 'swiftshader'
+    ? new DefaultPolicy(product, 'implicitRegisterTile')
+    : new DefaultPolicy(product);
 }
 
 /** Whether conv2dImplicit's product can compute this convolution's dX (stride 1, O % 4 == 0). */

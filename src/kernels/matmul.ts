@@ -104,28 +104,40 @@ export function matmulFlops(args: { M: number; N: number; K: number; batch?: num
 }
 
 /**
- * The variant to use on an adapter, chosen by measurement (bench/kernels.ts): software
- * rasterizers (lavapipe, SwiftShader) run invocations as CPU SIMD lanes where workgroup memory
- * and barriers only cost, so register tiles win there, and with `subgroups` the subgroup tile
- * (op(A) shared by broadcast) wins more: 1.3-2.9x registerTile on the reference CNN's products
- * on lavapipe, about 1.4x in total on SwiftShader (the tables: docs/measurements.md).
- * GPUs favour workgroup tiling.
+ * How to run a product on an adapter where nothing was tuned, chosen by measurement
+ * (docs/measurements.md): software rasterizers run invocations as CPU SIMD lanes where workgroup
+ * memory and barriers only cost, so register tiles win there. With `subgroups`, lavapipe shares
+ * op(A) across its 8-lane subgroups by broadcast (subgroupTile: 1.3-2.9x registerTile on the
+ * reference CNN's products); SwiftShader's subgroups have 4 lanes, too few to share, and there
+ * registerTile reading both operands as vec4s along k (quadK; A·Bᵀ takes its Vec4K form anyway)
+ * ran the reference CNN's products 1.1-2.6x faster than subgroupTile (only matmul + col2im's
+ * dCols product, which SwiftShader's default dX path skips, as fast). GPUs favour workgroup
+ * tiling.
  */
+export function preferredMatmulChoice(
+  adapterKind: AdapterKind,
+  hasSubgroups = false,
+): MatmulChoice {
+  switch (adapterKind) {
+    case 'swiftshader':
+      return { variant: 'registerTile', quadK: true };
+    case 'lavapipe':
+    case 'other-software':
+      return { variant: hasSubgroups ? 'subgroupTile' : 'registerTile' };
+    case 'hardware':
+    case 'unknown':
+      return { variant: 'workgroupTile' };
+    default:
+      return adapterKind satisfies never;
+  }
+}
+
+/** preferredMatmulChoice's variant; pass the choice itself where its quadK matters (SwiftShader). */
 export function preferredMatmulVariant(
   adapterKind: AdapterKind,
   hasSubgroups = false,
 ): MatmulVariant {
-  switch (adapterKind) {
-    case 'lavapipe':
-    case 'swiftshader':
-    case 'other-software':
-      return hasSubgroups ? 'subgroupTile' : 'registerTile';
-    case 'hardware':
-    case 'unknown':
-      return 'workgroupTile';
-    default:
-      return adapterKind satisfies never;
-  }
+  return preferredMatmulChoice(adapterKind, hasSubgroups).variant;
 }
 
 /**

@@ -9,7 +9,13 @@ function product(source: TunedProduct['source'], ms?: number, defaultMs?: number
 }
 
 function report(products: TunedProduct[]): TuningReport {
-  return { mode: 'cached', variant: 'subgroupTile', stored: 'IndexedDB', seconds: 11.94, products };
+  return {
+    mode: 'cached',
+    defaults: 'subgroupTile 8',
+    stored: 'IndexedDB',
+    seconds: 11.94,
+    products,
+  };
 }
 
 describe('tuningSummary', () => {

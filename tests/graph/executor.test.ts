@@ -8,7 +8,7 @@ import { readFloat32 } from '../../src/gpu/buffers';
 import { compilePlan, type PlanOptions } from '../../src/graph/executor';
 import { Graph } from '../../src/graph/graph';
 import { ParameterStore } from '../../src/graph/parameterStore';
-import type { OptimizerConfig } from '../../src/kernels/index';
+import { implicitProductOf, preferredPolicy, type OptimizerConfig } from '../../src/kernels/index';
 import { defaultTrainConfig } from '../../src/models/config';
 import { createTrainer } from '../../src/models/network';
 import { smallConfig } from '../helpers/configs';
@@ -261,8 +261,8 @@ describe('plans past the device limits', () => {
     // conv1 reads the images, so it has no input gradient; conv2's takes the implicit product
     // with subgroupTile (where the device has subgroups), matmul + col2im with another variant.
     const config = { ...defaultTrainConfig(), batchSize: 2 };
-    const pathOf = async (matmulVariant: 'registerTile' | 'subgroupTile') => {
-      const trainer = createTrainer(gpu(), config, { matmulVariant });
+    const pathOf = async (matmulVariant: 'registerTile' | 'subgroupTile' | undefined) => {
+      const trainer = createTrainer(gpu(), config, matmulVariant ? { matmulVariant } : {});
       const notes = (await trainer.plan('train', 2)).notes;
       trainer.destroy();
       return notes;
@@ -281,5 +281,13 @@ describe('plans past the device limits', () => {
         'conv2: input gradient by the implicit product (subgroupTile), straight from the output gradient (no [2, 800, 196] dCols)',
         ...runs,
       ]);
+    // Without a variant, untuned: the adapter's default policy (SwiftShader: the register tile).
+    const untuned = preferredPolicy(gpu().adapter.kind, gpu().hasSubgroups);
+    const product = implicitProductOf(untuned.inputGrad);
+    expect((await pathOf(undefined))[0]).toBe(
+      product
+        ? `conv2: input gradient by the implicit product (${product}), straight from the output gradient (no [2, 800, 196] dCols)`
+        : 'conv2: input gradient by matmul + col2im, through dCols [2, 800, 196]',
+    );
   });
 });

@@ -8,10 +8,14 @@ import {
   weightGradRun,
   weightGradRunsShape,
 } from '../../src/kernels/conv2d';
-import { conv2dInputGradScratch, usesImplicitBackwardData } from '../../src/kernels/conv2dPaths';
+import {
+  conv2dInputGradScratch,
+  preferredPolicy,
+  usesImplicitBackwardData,
+} from '../../src/kernels/conv2dPaths';
 import { conv2dBackwardCpu, conv2dForwardCpu } from '../../src/kernels/conv2d.cpu';
 import { conv2dGeometry } from '../../src/kernels/geometry';
-import type { MatmulVariant } from '../../src/kernels/matmul';
+import { policyVariant, type MatmulPolicy } from '../../src/kernels/matmul';
 import { convCases } from '../helpers/cases';
 import { dotTolerance, expectAllClose } from '../helpers/allclose';
 import { upload, useTestGpu } from '../helpers/gpu';
@@ -21,12 +25,18 @@ import { guardedOutput } from '../helpers/sentinel';
 const gpu = useTestGpu();
 
 // subgroupTile runs its own matmul where the device has subgroups (else registerTile), and takes
-// conv2dImplicit's dX for the stride-1, O % 4 == 0 cases.
-const variants: MatmulVariant[] = ['naive', 'registerTile', 'workgroupTile', 'subgroupTile'];
+// conv2dImplicit's dX for the stride-1, O % 4 == 0 cases; so does SwiftShader's default policy,
+// with registerTile quadK products and the implicit product's register tile.
+const policies: [string, MatmulPolicy][] = [
+  ...(['naive', 'registerTile', 'workgroupTile', 'subgroupTile'] as const).map(
+    (v): [string, MatmulPolicy] => [`${v} matmul`, v],
+  ),
+  ["SwiftShader's default policy", preferredPolicy('swiftshader', true)],
+];
 
-describe.each(variants)(
-  'conv2d on the GPU (%s matmul) equals the direct-convolution twin',
-  (variant) => {
+describe.each(policies)(
+  'conv2d on the GPU (%s) equals the direct-convolution twin',
+  (_, variant) => {
     it.each(convCases)('N$N C$C H$H W$W O$O k$k s$stride p$padding', async (c) => {
       const g = conv2dGeometry({ N: c.N, C: c.C, H: c.H, W: c.W }, c.k, c.stride, c.padding);
       const R = c.C * g.KH * g.KW;
@@ -55,7 +65,8 @@ describe.each(variants)(
       const dBias = guardedOutput(gpu(), [c.O]);
       const dOut = upload(gpu(), dOutHost, [c.N, c.O, g.OH, g.OW]);
       // With subgroupTile (where the device has subgroups) dX takes conv2dImplicit's product.
-      const usable = gpu().hasSubgroups ? variant : 'registerTile';
+      const usable =
+        gpu().hasSubgroups || policyVariant(variant) !== 'subgroupTile' ? variant : 'registerTile';
       const scratch = conv2dInputGradScratch(g, c.O, usable, (_, shape) =>
         createTensor(gpu(), shape),
       );
@@ -65,7 +76,12 @@ describe.each(variants)(
       const runs = runsShape ? { dWeightRuns: createTensor(gpu(), runsShape) } : {};
       const implicit = usesImplicitBackwardData(g, c.O, usable);
       expect('implicit' in scratch).toBe(implicit);
-      if (usable === 'subgroupTile') expect(implicit).toBe(c.stride === 1 && c.O % 4 === 0);
+      if (usable === 'subgroupTile' || typeof usable === 'object')
+        expect(implicit).toBe(c.stride === 1 && c.O % 4 === 0);
+      if ('implicit' in scratch)
+        expect(scratch.implicit.product).toBe(
+          usable === 'subgroupTile' ? 'subgroupTile' : 'registerTile',
+        );
       await runCalls(
         gpu(),
         conv2dBackward(
@@ -135,5 +151,34 @@ describe('weightGradRun', () => {
     expect(weightGradRunsShape(at(64, 1, 28), 32)).toEqual([64, 32, 25]);
     expect(weightGradRun(at(1, 1, 28), 32)).toBe(1);
     expect(weightGradRunsShape(at(1, 1, 28), 32)).toBeUndefined();
+  });
+});
+
+describe('preferredPolicy', () => {
+  it('names each adapter kind its untuned products and dX path', () => {
+    const untuned = (kind: Parameters<typeof preferredPolicy>[0], subgroups: boolean) => {
+      const p = preferredPolicy(kind, subgroups);
+      return [p.name, p.inputGrad, p.variant];
+    };
+    // SwiftShader's 4-lane subgroups cannot share: register tiles with or without the feature.
+    expect(untuned('swiftshader', true)).toEqual([
+      'registerTile 8x8 quadK',
+      'implicitRegisterTile',
+      'registerTile',
+    ]);
+    expect(untuned('swiftshader', false)).toEqual(untuned('swiftshader', true));
+    expect(untuned('lavapipe', true)).toEqual(['subgroupTile 8', 'implicit', 'subgroupTile']);
+    expect(untuned('lavapipe', false)).toEqual(['registerTile 8x8', 'im2col', 'registerTile']);
+    expect(untuned('hardware', true)).toEqual(['workgroupTile', 'im2col', 'workgroupTile']);
+  });
+
+  it('answers the same choice for every product, and its path only where the implicit product fits', () => {
+    const policy = preferredPolicy('swiftshader');
+    const strided = conv2dGeometry({ N: 2, C: 8, H: 9, W: 9 }, 3, 2, 1);
+    const plain = conv2dGeometry({ N: 2, C: 8, H: 9, W: 9 }, 3, 1, 1);
+    expect(usesImplicitBackwardData(plain, 8, policy)).toBe(true);
+    expect(usesImplicitBackwardData(strided, 8, policy)).toBe(false);
+    expect(usesImplicitBackwardData(plain, 6, policy)).toBe(false);
+    expect(policy.choose()).toEqual({ variant: 'registerTile', quadK: true });
   });
 });
