@@ -10,8 +10,9 @@
  *
  * Per convolution: every path must agree with the CPU twin (conv2dBackwardCpu, float64) on the
  * same shape at batch 2, then with the default on the convolution's own shape; each is timed on
- * fresh random tensors, the default first; another replaces the fastest so far only when MARGIN
- * faster.
+ * fresh random tensors, the default first. Another path gets one screening run first, and the
+ * full median only within SCREEN_FACTOR of the best so far (on SwiftShader a run of the slowest
+ * path takes over a second); it replaces the fastest so far only when MARGIN faster.
  */
 import { dotAtol } from '../base/compare';
 import { randomFloats } from '../base/random';
@@ -36,7 +37,7 @@ import { median } from '../gpu/timing';
 import type { StoredChoice } from './tuneCache';
 import { closenessProblem } from './tuneChecks';
 import type { ConvShape } from './tuneChoosers';
-import { MARGIN, timeCandidate, timeDefault } from './tuneTiming';
+import { MARGIN, SCREEN_FACTOR, timeCandidate, timeDefault } from './tuneTiming';
 import type { TuneMode, TunedProduct } from './tuneReport';
 
 /** Floating-point operations of dX: 2 per tap and output channel of every input position. */
@@ -78,13 +79,22 @@ export async function tuneInputGrad(
     let best = { path: first, ms: defaultMs };
     for (const other of order.slice(1).filter((p) => !rejected(p))) {
       const calls = pathCalls(t, conv, other, defaults);
-      const timed = await timeCandidate(gpu, calls, { warmup: 1, samples: defaultTiming.samples });
+      // No warm-up: the twin check compiled and ran these pipelines.
+      const screen = (await timeCandidate(gpu, calls, { warmup: 0, samples: 1 })).ms;
       const differs = differsFrom(await readFloat32(gpu, t.dX), reference, conv);
       if (differs) {
         rows.push({ choice: other, rejected: differs });
         continue;
       }
-      const ms = median(timed.samples);
+      if (screen > SCREEN_FACTOR * best.ms) {
+        rows.push({ choice: other, ms: screen, rejected: `over ${SCREEN_FACTOR}x the best` });
+        continue;
+      }
+      const rest = await timeCandidate(gpu, calls, {
+        warmup: 0,
+        samples: defaultTiming.samples - 1,
+      });
+      const ms = median([screen, ...rest.samples]);
       rows.push({ choice: other, ms });
       if (ms < (1 - MARGIN) * best.ms) best = { path: other, ms };
     }

@@ -16,6 +16,8 @@ const LONG_SAMPLES = 3;
  * kernel's median moves by a few percent between runs, and the default was chosen by measurement.
  */
 export const MARGIN = 0.03;
+/** A screen (one timed run) over this multiple of the best so far ends a candidate. */
+export const SCREEN_FACTOR = 1.5;
 
 /** Median ms and the samples of `calls`, submitted together. */
 export async function timeCandidate(

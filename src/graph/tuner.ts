@@ -42,7 +42,7 @@ import {
 import { agreesWithTwin, differsFromDefault, freshTensors } from './tuneChecks';
 import { TunedChooser, productKey, type ConvShape } from './tuneChoosers';
 import { choosePaths } from './tuneConv';
-import { MARGIN, timeCandidate, timeDefault } from './tuneTiming';
+import { MARGIN, SCREEN_FACTOR, timeCandidate, timeDefault } from './tuneTiming';
 import type { TuneOptions, TunedProduct, TuningReport } from './tuneReport';
 import {
   TUNE_CACHE_NAME,
@@ -53,7 +53,7 @@ import {
   type StoredChoice,
 } from './tuneCache';
 
-export { MARGIN } from './tuneTiming';
+export { MARGIN, SCREEN_FACTOR } from './tuneTiming';
 export { TUNE_MODES, tuningLines } from './tuneReport';
 export type { TuneMode, TuneOptions, TunedProduct, TuningReport } from './tuneReport';
 export { ProductRecorder, TunedChooser, productKey } from './tuneChoosers';
@@ -61,8 +61,6 @@ export { ProductRecorder, TunedChooser, productKey } from './tuneChoosers';
 /** Products below this many flops keep the default: timing them costs more than it can win. */
 export const MIN_FLOPS = 2 ** 22;
 const DEFAULT_BUDGET_MS = 20_000;
-/** A screen over this multiple of the best so far ends a candidate. */
-const SCREEN_FACTOR = 1.5;
 /** Second round: the shapes of variants whose first round came within this of the best. */
 const STAGE_FACTOR = 1.25;
 /** registerTile's workgroup shapes [wgCols, wgRows] the tuner tries (tested in matmul.test.ts). */
@@ -207,7 +205,8 @@ function elapsed(since: number): number {
 }
 
 function labelled(args: MatmulArgs<GpuTensor>, choice: MatmulChoice) {
-  return { label: matmul(args, choice).label, choice: choiceName(choice) };
+  const call = matmul(args, choice);
+  return { label: call.label, choice: choiceName(dispatched(choice, call)) };
 }
 
 interface ProductResult {
@@ -404,11 +403,17 @@ function racesWorkgroupTile(gpu: Gpu): boolean {
   return !gpu.adapter.isSoftware;
 }
 
-/** The choice as it runs: a subgroupTile that fell back to registerTile is named registerTile. */
+/**
+ * The choice as it runs: a subgroupTile that fell back to registerTile is named registerTile, and
+ * a quadK that the product does not allow (K = 25, A·Bᵀ) is named without it, so that its time
+ * gates the second round of the form it ran.
+ */
 function dispatched(choice: MatmulChoice, call: KernelCall): MatmulChoice {
-  return choice.variant === 'subgroupTile' && call.entryPoint !== 'matmulSubgroupTile'
-    ? { variant: 'registerTile' }
-    : choice;
+  if (choice.variant === 'subgroupTile' && call.entryPoint !== 'matmulSubgroupTile')
+    return { variant: 'registerTile' };
+  if (choice.quadK === true && call.entryPoint !== 'matmulRegisterTileQuadK')
+    return { ...choice, quadK: false };
+  return choice;
 }
 
 /** Entry point, constants and grid: two choices with the same identity are the same dispatch. */

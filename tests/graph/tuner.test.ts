@@ -12,6 +12,7 @@ import { TUNE_CACHE_NAME, parseChoice, parseTuneFile } from '../../src/graph/tun
 import {
   FINALISTS,
   MARGIN,
+  SCREEN_FACTOR,
   tuningLines,
   type TuneOptions,
   type TunedProduct,
@@ -125,7 +126,7 @@ describe('tuning a plan', () => {
         const rows = p.candidates ?? [];
         // The default is timed first; several kernels competed.
         expect(rows[0]?.ms).toBe(p.defaultMs);
-        expect(rows.length).toBeGreaterThanOrEqual(2);
+        expect(rows.length, JSON.stringify(p)).toBeGreaterThanOrEqual(2);
         const finalists = rows.filter((r) => r.rejected === undefined && r.ms !== undefined);
         // Besides the default, only the FINALISTS fastest screens get the full median.
         expect(finalists.length).toBeLessThanOrEqual(1 + FINALISTS);
@@ -174,6 +175,13 @@ describe('tuning a plan', () => {
       'implicitRegisterTile',
     ]);
     for (const r of rows) expect(r.ms, JSON.stringify(r)).toBeGreaterThan(0);
+    // A path whose one screening run was over SCREEN_FACTOR x the best so far (never below the
+    // winner's median) got no more runs and is not the choice.
+    for (const r of rows.filter((r) => r.rejected?.startsWith('over'))) {
+      expect(r.rejected).toBe(`over ${SCREEN_FACTOR}x the best`);
+      expect(r.ms ?? 0).toBeGreaterThan(SCREEN_FACTOR * (path.ms ?? Infinity));
+      expect(r.choice).not.toBe(path.choice);
+    }
     expect(first.plan.notes.join('\n')).toMatch(pathNote(path.choice));
     // Another path, as another machine might have stored it: the plan takes it, and its
     // products (matmul + col2im adds dCols's) are timed. The register tile's unless it won here.
