@@ -2,7 +2,8 @@
  * The run's resumable checkpoint, `checkpoint.safetensors`: one file, written atomically from an
  * in-memory snapshot, holding the parameters (PyTorch's names), the optimizer state (torch.optim's
  * names, `<param>.exp_avg`, ...) and in its metadata the config and the exact position (epoch,
- * batch, global step, shuffle seed and the epoch's running metrics). A single file, so a process
+ * batch, global step, shuffle seed and the epoch's running metrics) and the autotuner's choices
+ * (so the resumed run takes the same kernels). A single file, so a process
  * killed at any moment leaves either the previous checkpoint or the new one, never a mix of two
  * steps. `--resume DIR` prefers it; runs without it resume from model.safetensors +
  * optimizer.safetensors at an epoch boundary.
@@ -16,6 +17,7 @@ import {
   type Snapshot,
   type TrainPosition,
   type Trainer,
+  type TunedProduct,
 } from '../core';
 import type { TrainConfig } from '../models/config';
 import { parameterShapes } from '../models/network';
@@ -41,8 +43,19 @@ export function dataMetadata(dataDir: string | undefined): Record<string, string
 
 type Place = Omit<Snapshot, 'params' | 'state' | 'optimizerStep'>;
 
-/** The snapshot as checkpoint.safetensors bytes; `dataDir` is the run's --data folder, if any. */
-export function snapshotBytes(s: Snapshot, config: TrainConfig, dataDir?: string): Uint8Array {
+/** Metadata key of the autotuner's choices for the run's plans (Trainer.tunedChoices). */
+export const TUNING_METADATA_KEY = 'shadergrad.tuning';
+
+/**
+ * The snapshot as checkpoint.safetensors bytes; `dataDir` is the run's --data folder, if any,
+ * and `tuning` the kernels its plans run (none when tuning is off).
+ */
+export function snapshotBytes(
+  s: Snapshot,
+  config: TrainConfig,
+  dataDir?: string,
+  tuning: readonly TunedProduct[] = [],
+): Uint8Array {
   const shapes = parameterShapes(config.model);
   const stateNames = optimizerStateNames(config.optimizer.kind);
   const tensors: Record<string, SafetensorsTensor> = {};
@@ -68,6 +81,7 @@ export function snapshotBytes(s: Snapshot, config: TrainConfig, dataDir?: string
     step: String(s.optimizerStep),
     epoch: String(s.position.epoch - 1),
     ...dataMetadata(dataDir),
+    ...(tuning.length > 0 ? { [TUNING_METADATA_KEY]: JSON.stringify(tuning) } : {}),
   });
 }
 
@@ -131,10 +145,41 @@ function readPlace(text: string | undefined, source: string): Place {
   return place as Place;
 }
 
+const SOURCES: readonly TunedProduct['source'][] = ['timed', 'cached', 'small', 'budget'];
+
+/** The tuning metadata's choices, checked field by field; undefined when there is none. */
+function readTuning(text: string | undefined, source: string): TunedProduct[] | undefined {
+  if (text === undefined) return undefined;
+  const bad = (why: string): never => {
+    throw new ShadergradError(`${source}: metadata ${TUNING_METADATA_KEY} ${why}`);
+  };
+  let list: unknown;
+  try {
+    list = JSON.parse(text);
+  } catch {
+    return bad('is not JSON');
+  }
+  if (!Array.isArray(list)) return bad('is not a list of kernel choices');
+  return list.map((entry: unknown, i) => {
+    const p = entry as Partial<Record<keyof TunedProduct, unknown>>;
+    const times = [p.ms, p.defaultMs].every((t) => t === undefined || typeof t === 'number');
+    const ok =
+      typeof p.key === 'string' &&
+      typeof p.choice === 'string' &&
+      typeof p.label === 'string' &&
+      typeof p.flops === 'number' &&
+      SOURCES.some((s) => s === p.source) &&
+      times;
+    return ok ? (p as TunedProduct) : bad(`entry ${i} is not a kernel choice (key, choice, ...)`);
+  });
+}
+
 /** Where `--resume DIR` continues and how to load the saved state into a trainer. */
 export interface ResumePoint {
   position: TrainPosition;
   restore(trainer: Trainer): void;
+  /** The kernels the saved run's plans ran, for TuneOptions.replay; absent when untuned. */
+  tuning?: TunedProduct[];
 }
 
 /** A run saved in a folder: its config, and its state read for the config it resumes with. */
@@ -160,7 +205,12 @@ export async function readSavedRun(dir: string): Promise<SavedRun> {
       dataDir: readSafetensors(bytes, path).metadata[DATA_DIR_METADATA_KEY],
       resumeAt(config) {
         const snapshot = snapshotFromBytes(bytes, path, config);
-        return { position: snapshot.position, restore: (t) => t.restore(snapshot) };
+        const tuning = readTuning(readSafetensors(bytes, path).metadata[TUNING_METADATA_KEY], path);
+        return {
+          position: snapshot.position,
+          restore: (t) => t.restore(snapshot),
+          ...(tuning ? { tuning } : {}),
+        };
       },
     };
   }

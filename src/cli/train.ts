@@ -67,7 +67,9 @@ export async function train(cmd: TrainCommand): Promise<number> {
     );
     if (resolved.config.dataset === 'fashion' && !dataDir) console.log(`data: ${FASHION_SPLIT}`);
     console.log(describeModel(config.model));
-    trainer = createTrainer(gpu, config, { tune: cliTune(cmd.tune) });
+    // A resumed run takes the kernels of the run it continues, whatever the cache holds now.
+    const tune = { ...cliTune(cmd.tune), ...(resume?.tuning ? { replay: resume.tuning } : {}) };
+    trainer = createTrainer(gpu, config, { tune });
     stop = new SigintStop(trainer);
     if (cmd.init) loadModel(trainer, await readBytes(cmd.init, '--init'), cmd.init);
     await prepareOutDir('--out', cmd.out);
@@ -232,7 +234,8 @@ class CliRun {
 
   private writeCheckpoint(s: Snapshot): Promise<void> {
     const path = join(this.out, CHECKPOINT_FILE);
-    const bytes = snapshotBytes(s, this.config, this.place.dataDir);
+    const tuning = this.trainer.tunedChoices();
+    const bytes = snapshotBytes(s, this.config, this.place.dataDir, tuning);
     this.writes = this.writes.then(() => writeOut(path, bytes));
     this.saved.add(CHECKPOINT_FILE);
     return this.writes;

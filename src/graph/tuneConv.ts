@@ -38,7 +38,7 @@ import type { StoredChoice } from './tuneCache';
 import { closenessProblem } from './tuneChecks';
 import type { ConvShape } from './tuneChoosers';
 import { MARGIN, SCREEN_FACTOR, timeCandidate, timeDefault } from './tuneTiming';
-import type { TuneMode, TunedProduct } from './tuneReport';
+import { replayedEntry, type TuneMode, type TunedProduct } from './tuneReport';
 
 /** Floating-point operations of dX: 2 per tap and output channel of every input position. */
 export function inputGradFlops({ g, O }: ConvShape): number {
@@ -208,6 +208,8 @@ export interface PathContext {
   /** Choices read from the cache; fresh ones are added to `fresh`. */
   stored: ReadonlyMap<string, StoredChoice>;
   fresh: Map<string, StoredChoice>;
+  /** An earlier compile's report, by key: replayed as it is (TuneOptions.replay). */
+  earlier: ReadonlyMap<string, TunedProduct>;
   minFlops: number;
   overBudget: () => boolean;
   log?: (line: string) => void;
@@ -231,8 +233,16 @@ export async function choosePaths(
     const base = { key: storeKey, flops: inputGradFlops(conv) };
     const label = (path: InputGradPath): string =>
       `conv2d input gradient by ${PATH_WORDS[path]} (${key}, batch ${conv.g.N})`;
+    const takes = inputGradPathsFor(ctx.gpu.hasSubgroups);
+    const again = ctx.earlier.get(storeKey);
+    const replayed = takes.find((p) => p === again?.choice);
+    if (again && replayed) {
+      paths.set(key, replayed);
+      entries.push(replayedEntry(again, label(replayed)));
+      continue;
+    }
     const stored = ctx.mode === 'cached' ? ctx.stored.get(storeKey) : undefined;
-    const cached = inputGradPathsFor(ctx.gpu.hasSubgroups).find((p) => p === stored?.choice);
+    const cached = takes.find((p) => p === stored?.choice);
     if (stored && cached) {
       paths.set(key, cached);
       entries.push({ ...base, label: label(cached), source: 'cached', ...stored });

@@ -25,6 +25,13 @@ export interface TuneOptions {
   minFlops?: number;
   /** Progress, one line per product timed. */
   log?: (line: string) => void;
+  /**
+   * The choices of an earlier compile (its report's products): a product or convolution found
+   * here takes the same choice, nothing timed and nothing stored, whatever the cache holds now
+   * (reported as it was then, a timed one as cached); anything else is tuned as `mode` says. How a resumed run gets
+   * the kernels of the run it continues, so that its weights stay bit-identical.
+   */
+  replay?: readonly TunedProduct[];
 }
 
 /** What the tuner did for one product. */
@@ -52,6 +59,19 @@ export interface TuningReport {
   /** Wall time spent tuning (loading, checking, timing, saving). */
   seconds: number;
   products: TunedProduct[];
+}
+
+/** The entry without its candidates' times: the choice alone, as a checkpoint keeps it. */
+export function choiceOnly(p: TunedProduct): TunedProduct {
+  const entry = { ...p };
+  delete entry.candidates;
+  return entry;
+}
+
+/** An earlier compile's entry as this one reports it: what was timed then is cached now. */
+export function replayedEntry(earlier: TunedProduct, label: string): TunedProduct {
+  const source = earlier.source === 'timed' ? 'cached' : earlier.source;
+  return { ...choiceOnly(earlier), label, source };
 }
 
 /**

@@ -43,7 +43,12 @@ import { agreesWithTwin, differsFromDefault, freshTensors } from './tuneChecks';
 import { TunedChooser, productKey, type ConvShape } from './tuneChoosers';
 import { choosePaths } from './tuneConv';
 import { MARGIN, SCREEN_FACTOR, timeCandidate, timeDefault } from './tuneTiming';
-import type { TuneOptions, TunedProduct, TuningReport } from './tuneReport';
+import {
+  replayedEntry,
+  type TuneOptions,
+  type TunedProduct,
+  type TuningReport,
+} from './tuneReport';
 import {
   TUNE_CACHE_NAME,
   deviceKey,
@@ -114,6 +119,7 @@ export async function tuneProducts(
   const fresh = new Map<string, StoredChoice>();
   const budget = options.budgetMs ?? DEFAULT_BUDGET_MS;
   const minFlops = options.minFlops ?? MIN_FLOPS;
+  const earlier = new Map((options.replay ?? []).map((p) => [p.key, p]));
   // Paths first: a convolution whose dX takes matmul + col2im adds a product to the plan.
   const { paths, entries: products } = request.fixedVariant
     ? { paths: new Map<string, InputGradPath>(), entries: [] }
@@ -123,6 +129,7 @@ export async function tuneProducts(
         mode: options.mode,
         stored: loaded.choices,
         fresh,
+        earlier,
         minFlops,
         overBudget: () => elapsed(started) > budget,
         ...(options.log ? { log: options.log } : {}),
@@ -136,6 +143,13 @@ export async function tuneProducts(
     const base = { key, flops };
     // A fixed variant's winners are stored apart: they must not stand in for the open race's.
     const storeKey = request.fixedVariant ? `${request.defaults.variant} only; ${key}` : key;
+    const again = earlier.get(key);
+    const replayed = again && usableChoice(args, again.choice, request);
+    if (again && replayed) {
+      table.set(key, replayed.choice);
+      products.push(replayedEntry(again, replayed.label));
+      continue;
+    }
     const stored = options.mode === 'cached' ? loaded.choices.get(storeKey) : undefined;
     const cached = stored && usableChoice(args, stored.choice, request);
     if (stored && cached) {

@@ -23,7 +23,7 @@ import {
   type GpuDataset,
 } from './epoch';
 import type { MatmulVariant, OptimizerConfig } from '../kernels/index';
-import type { TuneOptions } from '../graph/tuneReport';
+import { choiceOnly, type TuneOptions, type TunedProduct } from '../graph/tuneReport';
 import {
   checkDatasetLabels,
   compileRetrying,
@@ -90,6 +90,8 @@ export class Trainer {
   private destroyed = false;
   /** Every N steps (and at each epoch's end) a copy of the run's state; see snapshot.ts. */
   readonly snapshots: Snapshots;
+  /** Every kernel choice the autotuner made for this trainer's plans, by key (tunedChoices). */
+  private readonly tuned: Map<string, TunedProduct>;
 
   private constructor(
     gpu: Gpu,
@@ -97,6 +99,7 @@ export class Trainer {
     readonly options: TrainerOptions,
   ) {
     this.snapshots = new Snapshots(options.snapshotEvery ?? 0);
+    this.tuned = new Map((options.tune?.replay ?? []).map((p) => [p.key, p]));
     this.state = deviceState(gpu, buildGraph(options.batchSize), options);
     this.snapshots.attach(gpu, this.state);
   }
@@ -139,19 +142,33 @@ export class Trainer {
     return plan;
   }
 
+  /**
+   * Every kernel choice the autotuner made for this trainer's plans so far (their reports'
+   * products, without the candidates' times): what a checkpoint keeps so that the run it resumes
+   * takes the same kernels (TuneOptions.replay). Empty when tuning is off.
+   */
+  tunedChoices(): TunedProduct[] {
+    return [...this.tuned.values()].map(choiceOnly);
+  }
+
   private async compile(kind: 'train' | 'eval', batch: number, data?: GpuDataset) {
+    // A plan compiled again (after a device loss) or anew takes the choices already made: the
+    // cache may have changed since, and the run must go on with the same kernels.
+    const tune = this.options.tune && { ...this.options.tune, replay: [...this.tuned.values()] };
     const options = stepPlanOptions({
       training: kind === 'train',
       batch,
       data,
       metrics: this.state,
       matmulVariant: this.options.matmulVariant,
-      tune: this.options.tune,
+      tune,
       keepIntermediates: this.options.keepIntermediates,
     });
-    return compileRetrying(this.gpu, `${kind} step at batch ${batch}`, () =>
+    const plan = await compileRetrying(this.gpu, `${kind} step at batch ${batch}`, () =>
       compilePlan(this.gpu, this.buildGraph(batch), this.store, options),
     );
+    for (const p of plan.tuning?.products ?? []) this.tuned.set(p.key, p);
+    return plan;
   }
 
   /**

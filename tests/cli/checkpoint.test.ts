@@ -2,18 +2,25 @@
  * checkpoint.safetensors, the CLI's resumable checkpoint: a snapshot round-trips through it bit
  * for bit (metrics and position included); a file that does not fit the model or lacks its
  * position is refused with the file named; `--resume` prefers it and falls back to
- * model + optimizer files at an epoch boundary; metrics.jsonl loses the unfinished epochs' lines.
+ * model + optimizer files at an epoch boundary; the autotuner's choices ride along for the resumed
+ * run to replay; metrics.jsonl loses the unfinished epochs' lines.
  */
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Snapshot } from '../../src/train/snapshot';
-import { writeSafetensors, type SafetensorsTensor } from '../../src/formats/safetensors';
+import {
+  readSafetensors,
+  writeSafetensors,
+  type SafetensorsTensor,
+} from '../../src/formats/safetensors';
+import type { TunedProduct } from '../../src/graph/tuneReport';
 import { cnnFromKnobs, defaultTrainConfig, type TrainConfig } from '../../src/models/config';
 import { parameterShapes } from '../../src/models/network';
 import {
   CHECKPOINT_FILE,
+  TUNING_METADATA_KEY,
   readSavedRun,
   snapshotBytes,
   snapshotFromBytes,
@@ -109,6 +116,50 @@ describe('checkpoint.safetensors', () => {
     });
     await expect(readResume(dir(), { knobs: {} })).rejects.toThrow(
       /^--resume .*model\.safetensors: cannot read the file: no such file or folder \(ENOENT\)$/,
+    );
+  });
+});
+
+describe("the autotuner's choices", () => {
+  const chosen: TunedProduct[] = [
+    {
+      key: 'NN M8 K9',
+      label: 'matmul.x',
+      flops: 144,
+      choice: 'registerTile 16x4',
+      source: 'timed',
+      ms: 1.5,
+      defaultMs: 2,
+    },
+    { key: 'conv dX [3] batch 8', label: 'conv', flops: 99, choice: 'im2col', source: 'budget' },
+  ];
+  const resumeOf = async (bytes: Uint8Array) => {
+    const run = dir();
+    writeFileSync(join(run, CHECKPOINT_FILE), bytes);
+    return (await resolveTrainConfig({ resume: run, flags: { knobs: {} } })).resume;
+  };
+
+  it('ride in the checkpoint, so --resume replays them; none when the run was not tuned', async () => {
+    expect(
+      (await resumeOf(snapshotBytes(fakeSnapshot(), config, undefined, chosen)))?.tuning,
+    ).toEqual(chosen);
+    expect(await resumeOf(snapshotBytes(fakeSnapshot(), config))).not.toHaveProperty('tuning');
+  });
+
+  it('refuses metadata that is not a list of choices, naming the file and the entry', async () => {
+    const withTuning = (text: string): Uint8Array => {
+      const good = readSafetensors(snapshotBytes(fakeSnapshot(), config), 'c');
+      return writeSafetensors(good.tensors, { ...good.metadata, [TUNING_METADATA_KEY]: text });
+    };
+    await expect(resumeOf(withTuning('{'))).rejects.toThrow(
+      /checkpoint\.safetensors: metadata shadergrad\.tuning is not JSON$/,
+    );
+    await expect(resumeOf(withTuning('{"a": 1}'))).rejects.toThrow(
+      /shadergrad\.tuning is not a list of kernel choices$/,
+    );
+    const noSource = JSON.stringify([chosen[0], { ...chosen[1], source: 'guessed' }]);
+    await expect(resumeOf(withTuning(noSource))).rejects.toThrow(
+      /shadergrad\.tuning entry 1 is not a kernel choice/,
     );
   });
 });

@@ -1,7 +1,8 @@
 /**
  * The CLI keeps long runs alive, as a user runs it (child processes through vite-node):
  * - SIGKILLed mid-run, it leaves a readable checkpoint folder, and `--resume` finishes the run
- *   with the weights of a run never stopped;
+ *   with the weights of a run never stopped, with the kernels its checkpoint names even when the
+ *   tune cache changed in between;
  * - Ctrl-C (SIGINT) mid-epoch saves the exact position and prints the --resume command, which
  *   finishes the run with the same weights;
  * - a device lost mid-run (a real destroy(), through the drill variable) is recovered on a new
@@ -9,12 +10,13 @@
  * - under `ulimit -v`, a model too big for the memory exits 1 with one line naming the tensor and
  *   the sizes (never a segfault or a hang), while a small one trains.
  */
-import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { readSafetensors, type SafetensorsFile } from '../../src/formats/safetensors';
 import { startCli, viteNodeBaseKb, type Finished } from '../helpers/child';
+import { forceChoices } from '../helpers/tuneStore';
 
 /** 2048 samples / batch 32 = 64 steps per epoch, two epochs: a few seconds of training. */
 const tiny = ['--features', '4,8', '--dense', '32', '--batch', '32'];
@@ -27,6 +29,7 @@ const tempDir = (what: string): string => mkdtempSync(join(tmpdir(), `shadergrad
 // same tiny network at the same time, and one that tuned it alongside the first run would store
 // its own choices over them (its conv2's dX paths are within 6% of each other, so either wins).
 process.env.SHADERGRAD_CACHE_DIR = tempDir('tune-cache');
+const CACHE_FILE = join(process.env.SHADERGRAD_CACHE_DIR, 'tune.json');
 const readFile = (dir: string, name: string): SafetensorsFile =>
   readSafetensors(new Uint8Array(readFileSync(join(dir, name))), name);
 /** stderr without Dawn's start-up warnings. */
@@ -79,9 +82,18 @@ describe('a killed run', () => {
     for (const name of readdirSync(out).filter((n) => n.endsWith('.safetensors')))
       expect(() => readFile(out, name)).not.toThrow();
 
+    // The cache changes meanwhile (another run stored naive kernels): the resumed run replays the
+    // choices its checkpoint keeps, so its weights are still those of the uninterrupted run.
+    expect(readFile(out, 'checkpoint.safetensors').metadata['shadergrad.tuning']).toBeDefined();
+    const cache = { text: readFileSync(CACHE_FILE, 'utf8') };
+    const kept = cache.text;
+    writeFileSync(CACHE_FILE, forceChoices(cache, 'naive 8x8'));
     const resumed = await startCli(['--resume', out, '--out', out]).finished;
+    writeFileSync(CACHE_FILE, kept);
     expect(resumed.code, resumed.stderr).toBe(0);
     expect(resumed.stdout).toMatch(/resuming (in epoch \d after batch \d+|after epoch 1)\n/);
+    expect(resumed.stdout).toMatch(/^tuning \(cached\): 0 products timed, \d+ from the cache/m);
+    expect(resumed.stdout).not.toMatch(/naive/);
     const epochs = readFileSync(join(out, 'metrics.jsonl'), 'utf8')
       .trim()
       .split('\n')

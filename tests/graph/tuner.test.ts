@@ -8,7 +8,7 @@ import type { StoredText } from '../../src/gpu/platform';
 import { readFloat32 } from '../../src/gpu/buffers';
 import { choiceName } from '../../src/kernels/matmul';
 import { createTrainer } from '../../src/models/network';
-import { TUNE_CACHE_NAME, parseChoice, parseTuneFile } from '../../src/graph/tuneCache';
+import { parseChoice, parseTuneFile } from '../../src/graph/tuneCache';
 import {
   FINALISTS,
   MARGIN,
@@ -21,25 +21,10 @@ import {
 import { randomFloats, randomInts } from '../../src/base/random';
 import { smallConfig } from '../helpers/configs';
 import { plainTestGpu, useTestGpu } from '../helpers/gpu';
+import { forceChoices, memoryStore } from '../helpers/tuneStore';
 import type { Gpu } from '../../src/gpu/device';
 
 const gpu = useTestGpu();
-
-/** A store in memory that counts its writes; `text` is what it holds. */
-function memoryStore(text?: string): StoredText & { text?: string; writes: number } {
-  const store = {
-    text,
-    writes: 0,
-    read: (name: string) => Promise.resolve(name === TUNE_CACHE_NAME ? store.text : undefined),
-    write: (_name: string, value: string) => {
-      store.text = value;
-      store.writes++;
-      return Promise.resolve();
-    },
-    where: (name: string) => `memory:${name}`,
-  };
-  return store;
-}
 
 // Small enough to tune in seconds on a software adapter; every product of it is timed.
 const config = smallConfig({ batchSize: 8 });
@@ -204,11 +189,7 @@ describe('tuning a plan', () => {
     const first = await tunedPlan(tune('full', store));
     first.trainer.destroy();
     // Force one recognizable choice on every product, as another machine might have stored.
-    const forced = (store.text ?? '').replace(
-      /"choice": "(?!implicit|im2col")[^"]*"/g,
-      '"choice": "registerTile 4x8"',
-    );
-    store.text = forced;
+    const forced = forceChoices(store, 'registerTile 4x8');
     const runs = [];
     for (let i = 0; i < 2; i++) {
       const started = performance.now();
@@ -229,6 +210,34 @@ describe('tuning a plan', () => {
     expect(store.text).toBe(forced); // nothing was timed, so nothing was written
     const [a, b] = runs;
     expect(a && b && a.length === b.length && a.every((x, i) => Object.is(x, b[i]))).toBe(true);
+  });
+
+  it("replays an earlier compile's choices, whatever the cache holds now, and trains the same", async () => {
+    const store = memoryStore();
+    const first = await tunedPlan(tune('full', store));
+    const labels = (plan: typeof first.plan) => plan.prepared.map((c) => c.call.label);
+    // The cache changes (another run stored naive kernels): a plain cached compile follows it...
+    const forced = forceChoices(store, 'naive 8x8');
+    const follows = await tunedPlan(tune('cached', store));
+    expect(labels(follows.plan)).not.toEqual(labels(first.plan));
+    follows.trainer.destroy();
+    // ...a replay of the first report does not: the same entries, nothing timed or stored.
+    const earlier = first.report.products;
+    const again = await tunedPlan({ ...tune('cached', store), replay: earlier });
+    try {
+      expect(labels(again.plan)).toEqual(labels(first.plan));
+      // Reported as they were, what was timed then as cached now.
+      const cachedNow = (source: string) => (source === 'timed' ? 'cached' : source);
+      expect(again.report.products.map((p) => [p.key, p.choice, p.source])).toEqual(
+        earlier.map((p) => [p.key, p.choice, cachedNow(p.source)]),
+      );
+      expect(store.text).toBe(forced);
+      const [a, b] = [await trainSteps(first.trainer), await trainSteps(again.trainer)];
+      expect(a.every((x, i) => Object.is(x, b[i]))).toBe(true);
+    } finally {
+      first.trainer.destroy();
+      again.trainer.destroy();
+    }
   });
 
   it('keeps a fixed matmulVariant: other variants in the cache are not used', async () => {

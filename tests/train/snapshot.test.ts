@@ -15,6 +15,7 @@ import { loadMnist } from '../../src/data/datasetsNode';
 import { cnnFromKnobs, defaultTrainConfig, type TrainConfig } from '../../src/models/config';
 import { createTrainer } from '../../src/models/network';
 import { useTestGpu } from '../helpers/gpu';
+import { forceChoices, memoryStore } from '../helpers/tuneStore';
 
 const EPOCHS = 2;
 const SNAPSHOT_EVERY = 4;
@@ -184,6 +185,36 @@ describe('resume after device loss', () => {
     expect(trainer.position).toEqual({ epoch: 2, batch: 0 });
     trainer.destroy();
     trainer.gpu.destroy();
+  });
+
+  it("rebuilds a tuned run's plans with its own kernels, whatever the cache holds by then", async () => {
+    const store = memoryStore();
+    const tune = { mode: 'cached' as const, store, minFlops: 0, budgetMs: 600_000 };
+    const own = await initDevice();
+    const trainer = createTrainer(own, config, { tune });
+    const labels = async (t: Trainer) =>
+      (await t.plan('train', config.batchSize)).prepared.map((c) => c.call.label);
+    const before = await labels(trainer);
+    const chosen = trainer.tunedChoices();
+    expect(chosen.length).toBeGreaterThan(0);
+    expect(chosen.every((c) => c.candidates === undefined)).toBe(true);
+    await trainer.snapshot();
+    own.simulateLoss('drill');
+    // Meanwhile the cache changed: a new trainer would take what it holds now.
+    forceChoices(store, 'naive 8x8');
+    const fresh = await initDevice();
+    const other = createTrainer(fresh, config, { tune });
+    const others = await labels(other).finally(() => other.destroy());
+    expect(others).not.toEqual(before);
+    trainer.resume(fresh);
+    try {
+      expect(await labels(trainer)).toEqual(before);
+      expect(trainer.tunedChoices().map((c) => c.choice)).toEqual(chosen.map((c) => c.choice));
+    } finally {
+      trainer.destroy();
+      own.destroy();
+      fresh.destroy();
+    }
   });
 
   it('gives up after maxRecoveries and rethrows the loss', async () => {
