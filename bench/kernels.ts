@@ -122,9 +122,9 @@ async function benchConv(
   const inputGradient = layer !== 'conv1';
   const results: ConvResult[] = [];
   for (const direction of ['forward', 'backward'] as const) {
-    const checked = convCase(gpu, small, O, direction, { variant });
+    const checked = convCase(gpu, small, O, direction, { policy: variant });
     await validateCase(gpu, `${layer} ${direction}`, checked);
-    const options = { variant, activation: 'relu', inputGradient, seed: 3 } as const;
+    const options = { policy: variant, activation: 'relu', inputGradient, seed: 3 } as const;
     const timed = convCase(gpu, g, O, direction, options);
     const t = await time(gpu, timed);
     timed.destroy();

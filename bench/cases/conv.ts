@@ -4,7 +4,7 @@
  *   conv:  2·N·O·S·R flops per product (S = OH·OW, R = C·KH·KW); forward is one product,
  *          backward two (dWeight, dX), one without dX (the first layer's input needs none).
  */
-import { type Activation, type Gpu, type MatmulVariant } from '../../src/index';
+import { type Activation, type Gpu } from '../../src/index';
 import {
   col2im,
   col2imCpu,
@@ -20,6 +20,7 @@ import {
   randomFloats,
   readFloat32,
   type Conv2dGeometry,
+  type MatmulPolicy,
 } from '../../src/kernelApi';
 import { activateCpu } from '../../src/kernels/common.cpu';
 import { maxWindowsPerElement } from '../../src/kernels/geometry';
@@ -40,7 +41,8 @@ export const REFERENCE_CONV_LAYERS = [
 ] as const;
 
 export interface ConvCaseOptions {
-  variant: MatmulVariant;
+  /** How the products (and dX's path) run: a variant, or a policy such as preferredPolicy's. */
+  policy: MatmulPolicy;
   /** Fused into the forward's matmul epilogue (the twin applies it after the sum). */
   activation?: Activation;
   /** Backward also computes dX (default true; the first layer's input needs none). */
@@ -107,7 +109,7 @@ function convForward(
     const got = await readFloat32(gpu, out);
     return [{ output: 'out', got, want, atol: dotAtol(R + 1), rtol: 1e-5 }];
   };
-  return { shape, setup: [], calls: conv2dForward(args, options.variant), check };
+  return { shape, setup: [], calls: conv2dForward(args, options.policy), check };
 }
 
 function convBackward(
@@ -126,7 +128,7 @@ function convBackward(
     dX: withDx ? t.zeros(tensors.x.shape) : undefined,
   };
   // The scratch the engine would plan for dX: dCols, or the implicit product's two tensors.
-  const scratch = withDx ? conv2dInputGradScratch(g, O, options.variant, (_, s) => t.zeros(s)) : {};
+  const scratch = withDx ? conv2dInputGradScratch(g, O, options.policy, (_, s) => t.zeros(s)) : {};
   const check = async (): Promise<TwinCheck[]> => {
     const want = {
       dWeight: new Float64Array(host.weight.length),
@@ -147,7 +149,7 @@ function convBackward(
   };
   const calls = conv2dBackward(
     { ...tensors, ...grads, ...scratch, geometry: g, O },
-    options.variant,
+    options.policy,
   );
   return { shape, setup: [im2col({ ...tensors, geometry: g })], calls, check };
 }

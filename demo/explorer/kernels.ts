@@ -39,7 +39,11 @@ const MATMUL_ENTRY: Record<MatmulVariant, string> = {
   subgroupTile: 'matmulSubgroupTile',
 };
 
-/** What conv2d runs its products with: the engine's choice for the adapter. */
+/**
+ * What conv2d runs its products with here: the variant of the engine's choice for the adapter
+ * (on SwiftShader the engine adds quadK and the implicit dX, which this page's list of entry
+ * points does not show).
+ */
 function convVariant(gpu: Gpu | undefined): MatmulVariant {
   return gpu ? preferredMatmulVariant(gpu.adapter.kind, gpu.hasSubgroups) : 'registerTile';
 }
@@ -125,7 +129,7 @@ function convKernel(direction: Direction): ExplorerKernel {
         buffers,
         twinCost: work / 2,
         work,
-        build: (gpu) => convCase(gpu, g, O, direction, { variant: convVariant(gpu) }),
+        build: (gpu) => convCase(gpu, g, O, direction, { policy: convVariant(gpu) }),
       };
     },
   });

@@ -87,6 +87,7 @@ export {
   conv2dInputGradScratch,
   inputGradPathNote,
   usesImplicitBackwardData,
+  inputGradPathOf,
   implicitInputGradFits,
   implicitProductOf,
   inputGradPathsFor,

@@ -71,7 +71,16 @@ describe('bench page', () => {
     ]);
     const likeTfjs = matmulRows.filter((x) => x.kernel.endsWith('(wall clock, as tfjs)'));
     expect(likeTfjs.map((x) => x.timing)).toEqual(['wall-clock', 'wall-clock']);
-    expect(r.rows.filter((x) => x.suite === 'conv')).toHaveLength(4);
+    // The conv rows run and name the adapter's default policy, and conv2's backward its dX path.
+    const conv = r.rows.filter((x) => x.suite === 'conv').map((x) => x.kernel);
+    expect(conv).toEqual([
+      expect.stringMatching(/^conv1 forward \((registerTile|subgroupTile|workgroupTile)[^,]*\)$/),
+      expect.stringMatching(/^conv1 backward \([^,]+\)$/),
+      expect.stringMatching(/^conv2 forward \([^,]+\)$/),
+      expect.stringMatching(
+        /^conv2 backward \([^,]+, dX (implicit|implicitRegisterTile|im2col)\)$/,
+      ),
+    ]);
     expect(r.rows.filter((x) => x.suite === 'pool')).toHaveLength(8);
     for (const row of r.rows) {
       expect(row.medianMs, row.kernel).toBeGreaterThan(0);
