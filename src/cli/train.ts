@@ -39,7 +39,7 @@ import { onDisk, prepareOutDir, writeOut } from './files';
 import { resolveTrainConfig, withRunLength } from './config';
 import { SIGINT_EXIT_CODE, SigintStop, unlessInterrupted } from './interrupt';
 import { printProfile } from './profile';
-import { cliTune } from './tune';
+import { trainTune } from './tune';
 import { ProgressLine } from './progress';
 import { clearRun, runFilesToReplace, shellWord } from './runFolder';
 
@@ -68,8 +68,7 @@ export async function train(cmd: TrainCommand): Promise<number> {
     if (resolved.config.dataset === 'fashion' && !dataDir) console.log(`data: ${FASHION_SPLIT}`);
     console.log(describeModel(config.model));
     // A resumed run takes the kernels of the run it continues, whatever the cache holds now.
-    const tune = { ...cliTune(cmd.tune), ...(resume?.tuning ? { replay: resume.tuning } : {}) };
-    trainer = createTrainer(gpu, config, { tune });
+    trainer = createTrainer(gpu, config, { tune: trainTune(cmd.tune, resume?.tuning) });
     stop = new SigintStop(trainer);
     if (cmd.init) loadModel(trainer, await readBytes(cmd.init, '--init'), cmd.init);
     await prepareOutDir('--out', cmd.out);

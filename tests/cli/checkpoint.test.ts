@@ -27,6 +27,7 @@ import {
   trimMetrics,
 } from '../../src/cli/checkpoint';
 import { resolveTrainConfig, type TrainFlags } from '../../src/cli/config';
+import { trainTune } from '../../src/cli/tune';
 
 const config: TrainConfig = {
   ...defaultTrainConfig(),
@@ -144,6 +145,20 @@ describe("the autotuner's choices", () => {
       (await resumeOf(snapshotBytes(fakeSnapshot(), config, undefined, chosen)))?.tuning,
     ).toEqual(chosen);
     expect(await resumeOf(snapshotBytes(fakeSnapshot(), config))).not.toHaveProperty('tuning');
+  });
+
+  it('are replayed by the resumed run, which says so when --tune off drops them', () => {
+    const lines: string[] = [];
+    const print = (line: string) => lines.push(line);
+    expect(trainTune('cached', chosen, print)).toMatchObject({ mode: 'cached', replay: chosen });
+    expect(trainTune('cached', undefined, print)).not.toHaveProperty('replay');
+    expect(lines).toEqual([]);
+    trainTune('off', chosen, print);
+    expect(lines).toEqual([
+      expect.stringMatching(
+        /^--tune off: the checkpoint names the kernels the run was tuned to \(2 choices\); .* will not match an uninterrupted run's bit for bit$/,
+      ),
+    ]);
   });
 
   it('refuses metadata that is not a list of choices, naming the file and the entry', async () => {
