@@ -144,14 +144,14 @@ export async function tuneProducts(
     // A fixed variant's winners are stored apart: they must not stand in for the open race's.
     const storeKey = request.fixedVariant ? `${request.defaults.variant} only; ${key}` : key;
     const again = earlier.get(key);
-    const replayed = again && usableChoice(args, again.choice, request);
+    const replayed = again && usableChoice(gpu, args, again.choice, request);
     if (again && replayed) {
       table.set(key, replayed.choice);
       products.push(replayedEntry(again, replayed.label));
       continue;
     }
     const stored = options.mode === 'cached' ? loaded.choices.get(storeKey) : undefined;
-    const cached = stored && usableChoice(args, stored.choice, request);
+    const cached = stored && usableChoice(gpu, args, stored.choice, request);
     if (stored && cached) {
       table.set(key, cached.choice);
       products.push({ ...base, label: cached.label, source: 'cached', ...stored });
@@ -200,13 +200,16 @@ export async function tuneProducts(
 }
 
 /**
- * A stored choice this plan may use, labelled: one of this variant's shapes when the variant is
- * fixed, and one that can dispatch this product (an edited cache may hold a grid too large).
+ * A stored or replayed choice this plan may use, labelled: one of this variant's shapes when the
+ * variant is fixed, one the device can run (subgroupTile needs `subgroups`: a checkpoint may come
+ * from another machine, and a device opened without the feature shares its adapter's cache), and
+ * one that can dispatch this product (an edited cache may hold a grid too large).
  */
-function usableChoice(args: MatmulArgs<GpuTensor>, name: string, request: TuneRequest) {
+function usableChoice(gpu: Gpu, args: MatmulArgs<GpuTensor>, name: string, request: TuneRequest) {
   const choice = parseChoice(name);
   if (!choice || (request.fixedVariant && choice.variant !== request.defaults.variant))
     return undefined;
+  if (choice.variant === 'subgroupTile' && !gpu.hasSubgroups) return undefined;
   try {
     return { choice, label: matmul(args, choice).label };
   } catch {

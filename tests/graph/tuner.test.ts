@@ -324,6 +324,24 @@ describe('tuning on a device without subgroups', () => {
       } finally {
         trainer.destroy();
       }
+      // subgroupTile choices, cached by a device with the feature or replayed from another
+      // machine's checkpoint, are timed again here rather than compiled.
+      forceChoices(store, 'subgroupTile 8');
+      const replay = first.report.products.map((p) => ({ ...p, choice: 'subgroupTile 8' }));
+      const foreign = await tunedPlan({ ...tune('cached', store), replay }, plain);
+      try {
+        const products = foreign.report.products.filter((p) => !isPath(p));
+        expect(products.length).toBeGreaterThan(0);
+        for (const p of products) {
+          expect(p.source).toBe('timed');
+          expect(p.choice).not.toMatch(/subgroupTile/);
+        }
+        expect(foreign.plan.prepared.some((c) => c.call.entryPoint.includes('Subgroup'))).toBe(
+          false,
+        );
+      } finally {
+        foreign.trainer.destroy();
+      }
     } finally {
       plain.destroy();
     }
