@@ -200,12 +200,13 @@ export async function readSavedRun(dir: string): Promise<SavedRun> {
   const path = join(dir, CHECKPOINT_FILE);
   if (existsSync(path)) {
     const bytes = await readBytes(path, '--resume');
+    const { metadata } = readSafetensors(bytes, path);
     return {
       config: configOf(bytes, path),
-      dataDir: readSafetensors(bytes, path).metadata[DATA_DIR_METADATA_KEY],
+      dataDir: metadata[DATA_DIR_METADATA_KEY],
       resumeAt(config) {
         const snapshot = snapshotFromBytes(bytes, path, config);
-        const tuning = readTuning(readSafetensors(bytes, path).metadata[TUNING_METADATA_KEY], path);
+        const tuning = readTuning(metadata[TUNING_METADATA_KEY], path);
         return {
           position: snapshot.position,
           restore: (t) => t.restore(snapshot),
