@@ -18,6 +18,8 @@
 //   col2imUnitStride: col2im for stride 1, the same sums in the same order without divisions.
 //
 // The grid spills into y past 65535 workgroups (linearWorkgroup in common.wgsl).
+// Storage: the im2col entry points write cols through the alias ColsStored: f32 here, f16 in the
+// module the wrapper builds for an f16 cols tensor (half the bytes; values rounded to nearest).
 // Overrides: workgroupSize (invocations per workgroup).
 
 override workgroupSize: u32 = 256u; // invocations per workgroup
@@ -57,8 +59,10 @@ fn colsRowSource(rowIndex: u32, geo: Params) -> ColsRowSource {
 }
 
 // ---- im2col
+alias ColsStored = f32; // cols' element type in memory (f16 in the wrapper's f16 module)
+
 @group(0) @binding(0) var<storage, read> x: array<f32>; // input [N, C, H, W]
-@group(0) @binding(1) var<storage, read_write> cols: array<f32>; // output [N, C*KH*KW, OH*OW]
+@group(0) @binding(1) var<storage, read_write> cols: array<ColsStored>; // output [N, C*KH*KW, OH*OW]
 @group(0) @binding(2) var<uniform> params: Params;
 
 @compute @workgroup_size(workgroupSize)
@@ -79,7 +83,7 @@ fn im2col(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u
   let hp = oh * p.strideH + kh;
   if (hp < p.padTop || hp - p.padTop >= p.H) {
     for (var ow = 0u; ow < p.OW; ow++) {
-      cols[outBase + ow] = 0.0;
+      cols[outBase + ow] = ColsStored(0.0);
     }
     return;
   }
@@ -90,14 +94,14 @@ fn im2col(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u
     if (wp >= p.padLeft && wp - p.padLeft < p.W) {
       value = x[inBase + wp - p.padLeft];
     }
-    cols[outBase + ow] = value;
+    cols[outBase + ow] = ColsStored(value);
   }
 }
 
 // im2col with one invocation per cols row (n, r): its OH*OW columns in one pass, so the
 // divisions are paid once per OH*OW elements instead of once per OW. Same values as im2col.
 @group(0) @binding(0) var<storage, read> planeX: array<f32>; // input [N, C, H, W]
-@group(0) @binding(1) var<storage, read_write> planeCols: array<f32>; // [N, C*KH*KW, OH*OW]
+@group(0) @binding(1) var<storage, read_write> planeCols: array<ColsStored>; // [N, C*KH*KW, OH*OW]
 @group(0) @binding(2) var<uniform> planeParams: Params;
 
 @compute @workgroup_size(workgroupSize)
@@ -122,7 +126,7 @@ fn im2colPlane(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: 
       if (rowInside && w < p.W) {
         value = planeX[rowStart + w];
       }
-      planeCols[out] = value;
+      planeCols[out] = ColsStored(value);
       out++;
     }
   }
@@ -131,7 +135,7 @@ fn im2colPlane(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: 
 // im2colPlane writing vec4s: the same values, a quarter of the store instructions. Needs
 // OH*OW % 4 == 0 (so every cols row starts on a vec4); the wrapper checks.
 @group(0) @binding(0) var<storage, read> quadX: array<f32>; // input [N, C, H, W]
-@group(0) @binding(1) var<storage, read_write> quadCols: array<vec4f>; // [N, C*KH*KW, OH*OW/4]
+@group(0) @binding(1) var<storage, read_write> quadCols: array<vec4<ColsStored>>; // [N, C*KH*KW, OH*OW/4]
 @group(0) @binding(2) var<uniform> quadParams: Params;
 
 @compute @workgroup_size(workgroupSize)
@@ -161,7 +165,7 @@ fn im2colPlaneVec4(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) n
         oh++;
       }
     }
-    quadCols[nr * quads + q] = values;
+    quadCols[nr * quads + q] = vec4<ColsStored>(values);
   }
 }
 

@@ -36,6 +36,9 @@
 // Dawn (on lavapipe and SwiftShader alike), although WGSL zeroes it at every declaration.
 // Overrides: transA, transB, sumBatches, biasMode, activation; wgCols x wgRows invocations per
 // workgroup for every entry point except matmulWorkgroupTile, whose 8x8 shape fixes its tiles.
+// Storage: A and B are read through the aliases AStored and BStored, f32 here; the wrapper builds
+// a module with either as f16 (`enable f16`) when its tensor is f16, so the same entry points
+// read half-precision operands and still accumulate in f32 (C and the bias are always f32).
 
 override transA: bool = false; // A_b stored [K, M]
 override transB: bool = false; // B_b stored [N, K]
@@ -65,14 +68,17 @@ struct Params {
   productsPerSum: u32, // with sumBatches: consecutive products per output (batch: one output)
 }
 
-@group(0) @binding(0) var<storage, read> aMat: array<f32>; // A_b, [M, K] or [K, M] (transA)
-@group(0) @binding(1) var<storage, read> bMat: array<f32>; // B_b, [K, N] or [N, K] (transB)
+alias AStored = f32; // A's element type in memory (f16 in the wrapper's f16 modules)
+alias BStored = f32; // B's element type in memory
+
+@group(0) @binding(0) var<storage, read> aMat: array<AStored>; // A_b, [M, K] or [K, M] (transA)
+@group(0) @binding(1) var<storage, read> bMat: array<BStored>; // B_b, [K, N] or [N, K] (transB)
 @group(0) @binding(2) var<storage, read> biasIn: array<f32>; // [M] or [N]; unread when BIAS_NONE
 @group(0) @binding(3) var<storage, read_write> cMat: array<f32>; // C_b, [M, N]
 @group(0) @binding(4) var<uniform> params: Params;
-// The vec4 register tiles read the same tensors as vec4s (4 consecutive floats).
-@group(0) @binding(0) var<storage, read> aMat4: array<vec4f>;
-@group(0) @binding(1) var<storage, read> bMat4: array<vec4f>;
+// The vec4 register tiles read the same tensors as vec4s (4 consecutive elements).
+@group(0) @binding(0) var<storage, read> aMat4: array<vec4<AStored>>;
+@group(0) @binding(1) var<storage, read> bMat4: array<vec4<BStored>>;
 
 // ---- shared helpers
 
@@ -99,17 +105,26 @@ fn endProduct(outB: u32) -> u32 {
 // Element (row, kIdx) of op(A_b); `aBase` = b * aBatchStride.
 fn loadA(aBase: u32, row: u32, kIdx: u32) -> f32 {
   if (transA) {
-    return aMat[aBase + kIdx * params.M + row];
+    return f32(aMat[aBase + kIdx * params.M + row]);
   }
-  return aMat[aBase + row * params.K + kIdx];
+  return f32(aMat[aBase + row * params.K + kIdx]);
 }
 
 // Element (kIdx, col) of op(B_b); `bBase` = b * bBatchStride.
 fn loadB(bBase: u32, kIdx: u32, col: u32) -> f32 {
   if (transB) {
-    return bMat[bBase + col * params.K + kIdx];
+    return f32(bMat[bBase + col * params.K + kIdx]);
   }
-  return bMat[bBase + kIdx * params.N + col];
+  return f32(bMat[bBase + kIdx * params.N + col]);
+}
+
+// Quad i of A and of B (elements 4i .. 4i + 3), as f32 whatever the storage type.
+fn aQuad(i: u32) -> vec4f {
+  return vec4f(aMat4[i]);
+}
+
+fn bQuad(i: u32) -> vec4f {
+  return vec4f(bMat4[i]);
 }
 
 // The fused epilogue: act(sum + bias) for output (row, col).
@@ -245,7 +260,7 @@ fn matmulRegisterTileVec4(@builtin(global_invocation_id) gid: vec3u, @builtin(wo
       let bBase4 = b * (params.bBatchStride / 4u);
       for (var k = 0u; k < params.K; k++) {
         let rowK = bBase4 + k * n4;
-        tileStep(&acc, &rows, aBase, k, bMat4[rowK + c0], bMat4[rowK + c1], bMat4[rowK + c2]);
+        tileStep(&acc, &rows, aBase, k, bQuad(rowK + c0), bQuad(rowK + c1), bQuad(rowK + c2));
       }
     }
     storeTile(&acc, outB, row0, col0);
@@ -277,11 +292,11 @@ fn matmulRegisterTileVec4K(@builtin(global_invocation_id) gid: vec3u, @builtin(w
         var bt: array<mat4x4f, 3>; // bt[h][kk] = op(B)[4 kq + kk, columns 4h .. 4h + 3]
         for (var h = 0u; h < 3u; h++) {
           let at = bBase4 + kq;
-          bt[h] = transpose(mat4x4f(bMat4[at + colsK[4u * h]], bMat4[at + colsK[4u * h + 1u]],
-                                    bMat4[at + colsK[4u * h + 2u]], bMat4[at + colsK[4u * h + 3u]]));
+          bt[h] = transpose(mat4x4f(bQuad(at + colsK[4u * h]), bQuad(at + colsK[4u * h + 1u]),
+                                    bQuad(at + colsK[4u * h + 2u]), bQuad(at + colsK[4u * h + 3u])));
         }
         for (var i = 0u; i < TILE_ROWS; i++) {
-          accumulateQuadRow(&acc, i, &bt, aMat4[aBase4 + rowsK[i] + kq]); // op(A)[row i, 4 kq ..]
+          accumulateQuadRow(&acc, i, &bt, aQuad(aBase4 + rowsK[i] + kq)); // op(A)[row i, 4 kq ..]
         }
       }
     }
@@ -323,18 +338,18 @@ fn matmulRegisterTileQuadK(@builtin(global_invocation_id) gid: vec3u, @builtin(w
         var bt: array<mat4x4f, 3>; // bt[h][kk] = op(B)[4 kq + kk, columns 4h .. 4h + 3]
         for (var h = 0u; h < 3u; h++) {
           let at = r0 + cols[h];
-          bt[h] = mat4x4f(bMat4[at], bMat4[at + n4], bMat4[at + 2u * n4], bMat4[at + 3u * n4]);
+          bt[h] = mat4x4f(bQuad(at), bQuad(at + n4), bQuad(at + 2u * n4), bQuad(at + 3u * n4));
         }
         if (transA) {
           for (var g = 0u; g < TILE_ROWS / 4u; g++) {
             let at = aBase4 + 4u * kq * m4 + aAt[g];
             // column kk: rows 4g .. 4g + 3 at k = 4 kq + kk; transposed, column i: row 4g + i's 4 k.
-            let rows = transpose(mat4x4f(aMat4[at], aMat4[at + m4], aMat4[at + 2u * m4], aMat4[at + 3u * m4]));
+            let rows = transpose(mat4x4f(aQuad(at), aQuad(at + m4), aQuad(at + 2u * m4), aQuad(at + 3u * m4)));
             for (var i = 0u; i < 4u; i++) { accumulateQuadRow(&acc, 4u * g + i, &bt, rows[i]); }
           }
         } else {
           for (var i = 0u; i < TILE_ROWS; i++) {
-            accumulateQuadRow(&acc, i, &bt, aMat4[aBase4 + aAt[i] + kq]); // op(A)[row i, 4 kq ..]
+            accumulateQuadRow(&acc, i, &bt, aQuad(aBase4 + aAt[i] + kq)); // op(A)[row i, 4 kq ..]
           }
         }
       }

@@ -33,6 +33,7 @@
 // Entry point: matmulSubgroupTile. Overrides: transA, transB, sumBatches, biasMode, activation
 // (as in matmul.wgsl), wgSize, kBlock and tileRows.
 // ZERO INIT: accumulators are zeroed explicitly in the batch loop (see matmul.wgsl's header).
+// Storage: A and B through the aliases AStored and BStored, as in matmul.wgsl (f16 modules).
 
 override transA: bool = false; // A_b stored [K, M]
 override transB: bool = false; // B_b stored [N, K]
@@ -59,11 +60,23 @@ struct Params {
   productsPerSum: u32, // with sumBatches: consecutive products per output (batch: one output)
 }
 
-@group(0) @binding(0) var<storage, read> aMat4: array<vec4f>; // A_b as vec4s, [M, K] or [K, M] (transA)
-@group(0) @binding(1) var<storage, read> bMat4: array<vec4f>; // B_b as vec4s, [K, N] or [N, K] (transB)
+alias AStored = f32; // A's element type in memory (f16 in the wrapper's f16 modules)
+alias BStored = f32; // B's element type in memory
+
+@group(0) @binding(0) var<storage, read> aMat4: array<vec4<AStored>>; // A_b as vec4s, [M, K] or [K, M] (transA)
+@group(0) @binding(1) var<storage, read> bMat4: array<vec4<BStored>>; // B_b as vec4s, [K, N] or [N, K] (transB)
 @group(0) @binding(2) var<storage, read> biasIn: array<f32>; // [M] or [N]; unread when BIAS_NONE
 @group(0) @binding(3) var<storage, read_write> cMat: array<f32>; // C_b, [M, N]
 @group(0) @binding(4) var<uniform> params: Params;
+
+// Quad i of A and of B (elements 4i .. 4i + 3), as f32 whatever the storage type.
+fn aQuad(i: u32) -> vec4f {
+  return vec4f(aMat4[i]);
+}
+
+fn bQuad(i: u32) -> vec4f {
+  return vec4f(bMat4[i]);
+}
 
 // Products summed into one output each: productsPerSum with sumBatches, else 1.
 fn productsPerOutput() -> u32 {
@@ -132,7 +145,7 @@ fn bStep() -> u32 {
 // block * a = sum_kk op(B)[k + kk, cols] a[kk].
 fn bBlock(at: vec4u, kq: u32) -> mat4x4f {
   let off = kq * bStep();
-  let m = mat4x4f(bMat4[at.x + off], bMat4[at.y + off], bMat4[at.z + off], bMat4[at.w + off]);
+  let m = mat4x4f(bQuad(at.x + off), bQuad(at.y + off), bQuad(at.z + off), bQuad(at.w + off));
   if (transB) {
     return transpose(m); // each read is one column's 4 k
   }
@@ -144,7 +157,7 @@ fn bBlock(at: vec4u, kq: u32) -> mat4x4f {
 fn stepShared(acc: ptr<function, array<vec4f, 32>>, aAt: ptr<function, array<u32, 4>>, kq: u32,
               bTile: mat4x4f) {
   for (var r = 0u; r < tileRows / 8u; r++) {
-    let q = aMat4[(*aAt)[r] + kq * aStep()];
+    let q = aQuad((*aAt)[r] + kq * aStep());
     accumulateGroup(acc, 2u * r, aGroupRows(subgroupBroadcast(q, 0u), subgroupBroadcast(q, 1u),
                                              subgroupBroadcast(q, 2u), subgroupBroadcast(q, 3u)), bTile);
     accumulateGroup(acc, 2u * r + 1u, aGroupRows(subgroupBroadcast(q, 4u), subgroupBroadcast(q, 5u),
@@ -157,10 +170,10 @@ fn stepShared(acc: ptr<function, array<vec4f, 32>>, aAt: ptr<function, array<u32
 fn stepDirect(acc: ptr<function, array<vec4f, 32>>, aBase4: u32, row0: u32, kq: u32, bTile: mat4x4f) {
   let at = kq * aStep();
   for (var g = 0u; g < tileRows / 4u; g++) {
-    accumulateGroup(acc, g, aGroupRows(aMat4[aSlotIndex(aBase4, row0, 4u * g) + at],
-                                       aMat4[aSlotIndex(aBase4, row0, 4u * g + 1u) + at],
-                                       aMat4[aSlotIndex(aBase4, row0, 4u * g + 2u) + at],
-                                       aMat4[aSlotIndex(aBase4, row0, 4u * g + 3u) + at]), bTile);
+    accumulateGroup(acc, g, aGroupRows(aQuad(aSlotIndex(aBase4, row0, 4u * g) + at),
+                                       aQuad(aSlotIndex(aBase4, row0, 4u * g + 1u) + at),
+                                       aQuad(aSlotIndex(aBase4, row0, 4u * g + 2u) + at),
+                                       aQuad(aSlotIndex(aBase4, row0, 4u * g + 3u) + at)), bTile);
   }
 }
 

@@ -18,10 +18,12 @@ import {
 /** STORAGE | COPY_SRC | COPY_DST, as numbers: GPUBufferUsage is a global only after initDevice in Node. */
 export const STORAGE_USAGE = 0x0080 | 0x0004 | 0x0008;
 
-export type HostArray = Float32Array | Int32Array | Uint32Array | Uint8Array;
+/** Host data of a tensor; an f16 tensor's is a Uint16Array of bit patterns (base/f16.ts). */
+export type HostArray = Float32Array | Uint16Array | Int32Array | Uint32Array | Uint8Array;
 
 const arrayTypes: Record<DType, new (b: ArrayBuffer, o: number, n: number) => HostArray> = {
   f32: Float32Array,
+  f16: Uint16Array,
   i32: Int32Array,
   u32: Uint32Array,
   u8: Uint8Array,
@@ -112,6 +114,7 @@ function dtypeOf(a: HostArray): DType {
   if (a instanceof Float32Array) return 'f32';
   if (a instanceof Int32Array) return 'i32';
   if (a instanceof Uint32Array) return 'u32';
+  if (a instanceof Uint16Array) return 'f16';
   return 'u8';
 }
 

@@ -134,6 +134,12 @@ export class PipelineCache {
   private async compile(request: PipelineRequest): Promise<CachedPipeline> {
     const { shader, entryPoint } = request;
     const label = `${shader.name}.${entryPoint}`;
+    const missing = missingFeatures(shader, this.device);
+    if (missing.length > 0)
+      throw new KernelError(
+        label,
+        `needs the device feature${missing.length > 1 ? 's' : ''} ${missing.join(', ')}, which this device lacks`,
+      );
     const bindings = await this.reflectOrReport(shader, entryPoint);
     const layout = this.device.createBindGroupLayout({
       label,
@@ -182,6 +188,27 @@ export class PipelineCache {
       );
     }
   }
+}
+
+/** The device feature each WGSL extension (`enable` directive) needs. */
+const EXTENSION_FEATURES: Readonly<Record<string, string>> = {
+  f16: 'shader-f16',
+  subgroups: 'subgroups',
+};
+
+/**
+ * Features the shader's leading `enable` directives need that the device lacks: named before the
+ * compiler's own message, which does not say what to do.
+ */
+export function missingFeatures(shader: ShaderSource, device: GPUDevice): string[] {
+  const missing: string[] = [];
+  for (const match of shader.code.matchAll(/^enable\s+([\w\s,]+);/gm)) {
+    for (const extension of (match[1] ?? '').split(',').map((e) => e.trim())) {
+      const feature = EXTENSION_FEATURES[extension];
+      if (feature && !device.features.has(feature)) missing.push(feature);
+    }
+  }
+  return missing;
 }
 
 /** A number per distinct shader code, so the key stays short however long the code is. */

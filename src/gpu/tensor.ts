@@ -5,7 +5,8 @@
  */
 import { ShadergradError } from '../base/errors';
 
-export type DType = 'f32' | 'i32' | 'u32' | 'u8';
+/** Element types; f16 (IEEE binary16) needs the device's `shader-f16` feature to be read. */
+export type DType = 'f32' | 'f16' | 'i32' | 'u32' | 'u8';
 
 export interface GpuTensor {
   readonly buffer: GPUBuffer;
@@ -38,7 +39,7 @@ export function checkOwner(buffer: GPUBuffer, device: GPUDevice, what: string): 
     );
 }
 
-export const bytesPerElement: Record<DType, number> = { f32: 4, i32: 4, u32: 4, u8: 1 };
+export const bytesPerElement: Record<DType, number> = { f32: 4, f16: 2, i32: 4, u32: 4, u8: 1 };
 
 export function elementCount(shape: readonly number[]): number {
   let n = 1;

@@ -9,11 +9,11 @@ import { dispatchFor, type KernelCall } from '../gpu/dispatch';
 import { ShadergradError } from '../base/errors';
 import { defineParams } from '../gpu/uniforms';
 import type { GpuTensor } from '../gpu/tensor';
-import { expectCount, expectWhole } from './checks';
+import { expectCount, expectDtype, expectWhole } from './checks';
 import type { Col2imArgs, Im2colArgs } from './conv2dIm2col.cpu';
 import type { Conv2dGeometry } from './geometry';
 import type { KernelFamily } from './family';
-import { familyShader } from './shader';
+import { familyShader, withF16Storage } from './shader';
 import source from '../../shaders/conv2dIm2col.wgsl?raw';
 
 export const conv2dIm2colShader = familyShader('conv2dIm2col', source);
@@ -75,12 +75,13 @@ function call(
   tensors: GpuTensor[],
   count: number,
   tuning: Conv2dIm2colTuning,
+  halfCols = false,
 ): KernelCall {
   const workgroupSize = tuning.workgroupSize ?? WORKGROUP_SIZE;
   expectWhole(`conv2dIm2col.${entryPoint}`, 'workgroupSize', workgroupSize);
   return {
-    label: `conv2dIm2col.${entryPoint}(${describe(g)})`,
-    shader: conv2dIm2colShader,
+    label: `conv2dIm2col.${entryPoint}(${describe(g)}${halfCols ? ', cols f16' : ''})`,
+    shader: halfCols ? withF16Storage(conv2dIm2colShader, ['ColsStored']) : conv2dIm2colShader,
     entryPoint,
     constants: { workgroupSize },
     tensors,
@@ -89,12 +90,18 @@ function call(
   };
 }
 
-/** cols [N, C*KH*KW, OH*OW] from x [N, C, H, W]; one invocation per cols row (or OW segment). */
+/**
+ * cols [N, C*KH*KW, OH*OW] from x [N, C, H, W]; one invocation per cols row (or OW segment). An
+ * f16 cols tensor gets each value rounded to the nearest f16 (needs `shader-f16`).
+ */
 export function im2col(args: Im2colArgs<GpuTensor>, tuning: Conv2dIm2colTuning = {}): KernelCall {
   const label = 'conv2dIm2col.im2col';
   const { xCount, colsCount } = checkGeometry(label, args.geometry);
   expectCount(label, 'x', args.x, xCount);
   expectCount(label, 'cols', args.cols, colsCount);
+  expectDtype(label, 'x', args.x, 'f32');
+  if (args.cols.dtype !== 'f32' && args.cols.dtype !== 'f16')
+    throw new ShadergradError(`${label}: cols is ${args.cols.dtype}, expected f32 or f16`);
   const g = args.geometry;
   const rows = g.N * g.C * g.KH * g.KW;
   const quadsFit = (g.OH * g.OW) % 4 === 0 && args.cols.byteOffset % 16 === 0;
@@ -102,7 +109,7 @@ export function im2col(args: Im2colArgs<GpuTensor>, tuning: Conv2dIm2colTuning =
   if (entryPoint === 'im2colPlaneVec4' && !quadsFit)
     throw new ShadergradError(`${label}: im2colPlaneVec4 needs OH*OW % 4 == 0 and aligned cols`);
   const count = entryPoint === 'im2col' ? rows * g.OH : rows;
-  return call(entryPoint, g, [args.x, args.cols], count, tuning);
+  return call(entryPoint, g, [args.x, args.cols], count, tuning, args.cols.dtype === 'f16');
 }
 
 /** dX [N, C, H, W] from dCols [N, C*KH*KW, OH*OW]; one invocation per dX row of W. */

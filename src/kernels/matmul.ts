@@ -28,7 +28,7 @@ import { activationCode } from './common.cpu';
 import type { KernelFamily } from './family';
 import { matmulStrides, type MatmulArgs } from './matmul.cpu';
 import { SUBGROUP_WG_SIZE, matmulSubgroupTile, subgroupTileHandles } from './matmulSubgroup';
-import { BIAS_CODE, describeProduct, matmulParams } from './matmulParams';
+import { BIAS_CODE, describeProduct, matmulParams, operandModule } from './matmulParams';
 import { familyShader } from './shader';
 import source from '../../shaders/matmul.wgsl?raw';
 
@@ -185,7 +185,7 @@ export function matmul(
   const shape = wgCols === WG_COLS && wgRows === WG_ROWS ? '' : ` ${wgCols}x${wgRows}`;
   return {
     label: `matmul.${entryPoint}${shape}(${describeProduct(args, s)})`,
-    shader: matmulShader,
+    shader: operandModule(matmulShader, args),
     entryPoint,
     constants,
     tensors: [args.a, args.b, args.bias ?? args.a, args.out],
@@ -296,12 +296,17 @@ export function checkMatmulArgs(args: MatmulArgs<GpuTensor>): MatmulStrides {
       args.biasMode === 'row' ? M : N,
     );
   for (const [name, t] of [
-    ['a', args.a],
-    ['b', args.b],
     ['out', args.out],
     ['bias', args.bias],
   ] as const) {
     if (t) expectDtype(label, name, t, 'f32');
+  }
+  for (const [name, t] of [
+    ['a', args.a],
+    ['b', args.b],
+  ] as const) {
+    if (t.dtype !== 'f32' && t.dtype !== 'f16')
+      throw new ShadergradError(`${label}: ${name} is ${t.dtype}, expected f32 or f16`);
   }
   return s;
 }

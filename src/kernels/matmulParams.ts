@@ -1,9 +1,12 @@
 /**
  * What shaders/matmul.wgsl and shaders/matmulSubgroup.wgsl share on the host side: the Params
- * layout, the biasMode codes and the products' labels.
+ * layout, the biasMode codes, the products' labels and the module for the operands' storage types.
  */
+import type { ShaderSource } from '../gpu/pipelines';
+import type { DType } from '../gpu/tensor';
 import { defineParams } from '../gpu/uniforms';
 import type { MatmulArgs, matmulStrides } from './matmul.cpu';
+import { withF16Storage } from './shader';
 
 export const matmulParams = defineParams('Params', {
   M: 'u32',
@@ -19,9 +22,23 @@ export const matmulParams = defineParams('Params', {
 /** The biasMode override's values (BIAS_NONE, BIAS_ROW, BIAS_COL in both shaders). */
 export const BIAS_CODE = { none: 0, row: 1, col: 2 } as const;
 
-/** "A·Bᵀ, M=64 K=196 N=800, batch 64 summed (in 8), bias row, relu": a product's kernel label. */
+/** The operands' element types as far as the shaders care: A and B may be f16, the rest f32. */
+type Typed = { readonly dtype: DType };
+
+/** The module that reads A and B in their tensors' storage types (AStored, BStored: f32 or f16). */
+export function operandModule(shader: ShaderSource, args: MatmulArgs<Typed>): ShaderSource {
+  const aliases: string[] = [];
+  if (args.a.dtype === 'f16') aliases.push('AStored');
+  if (args.b.dtype === 'f16') aliases.push('BStored');
+  return withF16Storage(shader, aliases);
+}
+
+/**
+ * "A·Bᵀ, M=64 K=196 N=800, batch 64 summed (in 8), bias row, relu", with ", B f16" where an
+ * operand is stored in half precision: a product's kernel label (the tuner's key too).
+ */
 export function describeProduct(
-  args: MatmulArgs<unknown>,
+  args: MatmulArgs<Typed>,
   s: ReturnType<typeof matmulStrides>,
 ): string {
   const ops = `${args.transA ? 'Aᵀ' : 'A'}·${args.transB ? 'Bᵀ' : 'B'}`;
@@ -30,5 +47,7 @@ export function describeProduct(
   const batched = s.batch > 1 ? `, batch ${s.batch}${summed}` : '';
   const bias = args.bias ? `, bias ${args.biasMode ?? '?'}` : '';
   const act = args.activation && args.activation !== 'none' ? `, ${args.activation}` : '';
-  return `${ops}, M=${args.M} K=${args.K} N=${args.N}${batched}${bias}${act}`;
+  const half = (['a', 'b'] as const).filter((x) => args[x].dtype === 'f16');
+  const storage = half.map((x) => `, ${x.toUpperCase()} f16`).join('');
+  return `${ops}, M=${args.M} K=${args.K} N=${args.N}${batched}${storage}${bias}${act}`;
 }

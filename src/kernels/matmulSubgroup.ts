@@ -16,7 +16,7 @@ import type { GpuTensor } from '../gpu/tensor';
 import { activationCode } from './common.cpu';
 import type { KernelFamily } from './family';
 import type { MatmulArgs, matmulStrides } from './matmul.cpu';
-import { BIAS_CODE, describeProduct, matmulParams } from './matmulParams';
+import { BIAS_CODE, describeProduct, matmulParams, operandModule } from './matmulParams';
 import { familyShader } from './shader';
 import source from '../../shaders/matmulSubgroup.wgsl?raw';
 
@@ -79,7 +79,7 @@ export function matmulSubgroupTile(
   const size = wgSize === SUBGROUP_WG_SIZE ? '' : ` ${wgSize}`;
   return {
     label: `matmulSubgroup.matmulSubgroupTile${size}(${describeProduct(args, s)})`,
-    shader: matmulSubgroupShader,
+    shader: operandModule(matmulSubgroupShader, args),
     entryPoint: 'matmulSubgroupTile',
     constants: {
       transA: args.transA ? 1 : 0,

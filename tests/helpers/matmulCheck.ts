@@ -9,6 +9,8 @@ import type { GpuTensor } from '../../src/gpu/tensor';
 import { matmul, type MatmulChoice, type MatmulVariant } from '../../src/kernels/matmul';
 import { matmulCpu, matmulStrides, type MatmulArgs } from '../../src/kernels/matmul.cpu';
 import { randomFloats } from '../../src/base/random';
+import { roundToF16, toF16 } from '../../src/base/f16';
+import { uploadTensor } from '../../src/gpu/buffers';
 import { dotTolerance, expectAllClose } from './allclose';
 import { runAndRead, upload } from './gpu';
 import { guardedOutput } from './sentinel';
@@ -19,6 +21,8 @@ export interface Case extends Omit<MatmulArgs<never>, 'a' | 'b' | 'out' | 'bias'
   tileEntry?: string;
   /** Inputs are uniform in [-scale, scale). */
   scale?: number;
+  /** Operands stored as f16 (the twin gets the same values, rounded to f16 on the host). */
+  half?: readonly ('a' | 'b')[];
 }
 
 /** Runs one case on the GPU and checks it against the twin, the guards and the tolerance. */
@@ -31,8 +35,14 @@ export async function checkCase(
   const s = matmulStrides(c);
   const extent = (stride: number, size: number): number => (s.batch - 1) * stride + size;
   const scale = c.scale ?? 1;
-  const aHost = randomFloats(extent(s.aBatchStride, M * K), M * 31 + K, -scale, scale);
-  const bHost = randomFloats(extent(s.bBatchStride, K * N), N * 17 + K, -scale, scale);
+  const half = (x: 'a' | 'b', values: Float32Array): Float32Array =>
+    c.half?.includes(x) ? roundToF16(values) : values;
+  const aHost = half('a', randomFloats(extent(s.aBatchStride, M * K), M * 31 + K, -scale, scale));
+  const bHost = half('b', randomFloats(extent(s.bBatchStride, K * N), N * 17 + K, -scale, scale));
+  const operand = (x: 'a' | 'b', values: Float32Array): GpuTensor =>
+    c.half?.includes(x)
+      ? uploadTensor(gpu, toF16(values), [values.length], { label: `test-${x}-f16` })
+      : upload(gpu, values, [values.length]);
   const biasHost = c.biasMode
     ? randomFloats(c.biasMode === 'row' ? M : N, 5, -scale, scale)
     : undefined;
@@ -40,8 +50,8 @@ export async function checkCase(
   const out = guardedOutput(gpu, [outCount]);
   const gpuArgs: MatmulArgs<GpuTensor> = {
     ...c,
-    a: upload(gpu, aHost, [aHost.length]),
-    b: upload(gpu, bHost, [bHost.length]),
+    a: operand('a', aHost),
+    b: operand('b', bHost),
     out: out.tensor,
   };
   if (biasHost) gpuArgs.bias = upload(gpu, biasHost, [biasHost.length]);

@@ -1,0 +1,148 @@
+/**
+ * Half-precision storage (mixed precision): the host's f16 conversion, matmul reading f16 operands
+ * and im2col writing f16 cols, each against the CPU twin given the same f16-rounded values.
+ *
+ * Tolerances: the GPU and the twin multiply the same f16 values (exact in f32), so an f16 product
+ * is held to the f32 dot-product tolerance of tests/helpers/matmulCheck.ts. f16 cols are one
+ * rounding of an exact copy: WGSL lets the conversion pick either f16 neighbour of a value it
+ * cannot represent, so each must be within one f16 step (ulp) of the twin's value. On a device
+ * without `shader-f16` (SwiftShader, the plain device) the same calls must be refused by name.
+ */
+import { describe, expect, it } from 'vitest';
+import { f16Bits, f16Value, fromF16, roundToF16, toF16 } from '../../src/base/f16';
+import { createTensor, readTensor, uploadTensor } from '../../src/gpu/buffers';
+import type { Gpu } from '../../src/gpu/device';
+import { runCalls } from '../../src/gpu/dispatch';
+import { matmul, type MatmulChoice, type MatmulVariant } from '../../src/kernels/matmul';
+import { im2col, type Im2colEntry } from '../../src/kernels/conv2dIm2col';
+import { im2colCpu } from '../../src/kernels/conv2dIm2col.cpu';
+import { conv2dGeometry } from '../../src/kernels/geometry';
+import { randomFloats } from '../../src/base/random';
+import { checkCase, type Case } from '../helpers/matmulCheck';
+import { plainTestGpu, upload, useTestGpu } from '../helpers/gpu';
+
+const gpu = useTestGpu();
+
+describe('f16 on the host', () => {
+  it('rounds to nearest, ties to even, like an f16 store', () => {
+    expect(f16Bits(1)).toBe(0x3c00);
+    expect(f16Bits(-2)).toBe(0xc000);
+    expect(f16Bits(65504)).toBe(0x7bff); // the largest finite f16
+    expect(f16Bits(65519)).toBe(0x7bff); // below the tie with 65536
+    expect(f16Bits(65520)).toBe(0x7c00); // the tie rounds to even: infinity
+    expect(f16Bits(1 + 2 ** -11)).toBe(0x3c00); // tie between 1 and 1 + 2^-10: even is 1
+    expect(f16Bits(1 + 3 * 2 ** -11)).toBe(0x3c02); // tie between odd and even: even above
+    expect(f16Bits(2 ** -24)).toBe(0x0001); // the smallest subnormal
+    expect(f16Bits(2 ** -25)).toBe(0x0000); // half of it: the tie rounds to even zero
+    expect(f16Bits(1.5 * 2 ** -25)).toBe(0x0001);
+    expect(f16Bits(2 ** -14 - 2 ** -25)).toBe(0x0400); // the top subnormal rounds up to a normal
+    expect(f16Bits(-0)).toBe(0x8000);
+    expect(f16Bits(Infinity)).toBe(0x7c00);
+    expect(f16Value(f16Bits(NaN))).toBeNaN();
+  });
+
+  it('maps every finite f16 back to itself', () => {
+    for (let bits = 0; bits < 0x10000; bits++) {
+      if ((bits & 0x7c00) === 0x7c00) continue; // infinities and NaNs: checked above
+      const value = f16Value(bits);
+      if (f16Bits(value) !== bits) throw new Error(`0x${bits.toString(16)} -> ${value}`);
+    }
+    expect(fromF16(toF16([0.1, -3.75, 1e-6]))).toEqual(roundToF16([0.1, -3.75, 1e-6]));
+  });
+});
+
+// Products of the graph's f16 uses (B = cols: conv forward and weight gradient; A = dense input)
+// and awkward shapes, on every variant; each new module costs a compile, so the list stays short.
+const halfCases: Case[] = [
+  { name: 'B f16, 7x3x5', M: 7, K: 3, N: 5, half: ['b'] },
+  { name: 'B f16 as vec4, conv forward, batch 3', M: 9, K: 27, N: 36, batch: 3, aBatchStride: 0, biasMode: 'row', activation: 'relu', half: ['b'] }, // prettier-ignore
+  { name: 'Bᵀ f16, summed (weight gradient) in runs of 2', M: 8, K: 52, N: 25, batch: 5, transB: true, sumBatches: true, productsPerSum: 2, half: ['b'] }, // prettier-ignore
+  { name: 'A f16, A·Bᵀ (dense) 33x70x129', M: 33, K: 70, N: 129, transB: true, biasMode: 'col', half: ['a'] }, // prettier-ignore
+  { name: 'A and B f16, transA 20x8x36', M: 20, K: 8, N: 36, transA: true, half: ['a', 'b'] },
+  { name: 'B f16, entries ~1e3', M: 21, K: 300, N: 20, scale: 1e3, biasMode: 'row', half: ['b'] },
+];
+
+const choices: (MatmulVariant | MatmulChoice)[] = [
+  'naive',
+  'registerTile',
+  'workgroupTile',
+  'subgroupTile',
+  { variant: 'registerTile', quadK: true },
+];
+
+/** The distance between the f16 values on either side of `x` (f16's ulp at x; normal range). */
+function f16Step(x: number): number {
+  return Math.max(2 ** -24, 2 ** (Math.floor(Math.log2(Math.abs(x))) - 10));
+}
+
+/** Runs `check`, or on a device without shader-f16, asserts that it is refused by that name. */
+async function onF16Device(g: Gpu, check: () => Promise<unknown>): Promise<void> {
+  if (g.hasShaderF16) await check();
+  else await expect(check()).rejects.toThrow(/needs the device feature shader-f16/);
+}
+
+describe.each(choices)('matmul %j with f16 operands', (choice) => {
+  it.each(halfCases)('$name matches the twin', async (c) => {
+    const variant = typeof choice === 'string' ? choice : choice.variant;
+    if (variant === 'subgroupTile' && !gpu().hasSubgroups) return; // matmulSubgroup.test.ts
+    await onF16Device(gpu(), () => checkCase(gpu(), c, choice));
+  });
+});
+
+describe('matmul f16 labels and refusals', () => {
+  it('names the f16 operands in the label, and refuses other dtypes', () => {
+    const g = gpu();
+    const a = uploadTensor(g, toF16([1, 2, 3, 4]), [4]);
+    const b = upload(g, [1, 2, 3, 4], [4]);
+    const out = createTensor(g, [4]);
+    expect(matmul({ a, b, out, M: 2, K: 2, N: 2 }).label).toContain('A·B, M=2 K=2 N=2, A f16');
+    const ints = createTensor(g, [4], { dtype: 'i32' });
+    expect(() => matmul({ a: ints, b, out, M: 2, K: 2, N: 2 })).toThrow(
+      /a is i32, expected f32 or f16/,
+    );
+    const halfOut = createTensor(g, [4], { dtype: 'f16' });
+    expect(() => matmul({ a, b, out: halfOut, M: 2, K: 2, N: 2 })).toThrow(
+      /out is f16, expected f32/,
+    );
+  });
+
+  it('is refused on a device without shader-f16, naming the feature', async () => {
+    const plain = await plainTestGpu();
+    try {
+      const c: Case = { name: 'plain', M: 3, K: 4, N: 5, half: ['b'] };
+      await expect(checkCase(plain, c, 'registerTile')).rejects.toThrow(
+        /matmul\.matmulRegisterTile.*needs the device feature shader-f16, which this device lacks/,
+      );
+    } finally {
+      plain.destroy();
+    }
+  });
+});
+
+describe('im2col writing f16 cols', () => {
+  const entries: Im2colEntry[] = ['im2colPlaneVec4', 'im2colPlane', 'im2col'];
+  const geometries = [
+    { name: 'reference conv2, batch 1', g: conv2dGeometry({ N: 1, C: 3, H: 14, W: 14 }, 5, 1, 'same') }, // prettier-ignore
+    { name: 'odd 7x9 input, stride 2, valid', g: conv2dGeometry({ N: 2, C: 2, H: 7, W: 9 }, 3, 2, 'valid') }, // prettier-ignore
+  ];
+  it.each(geometries)('$name: cols are the twin rounded to f16', async ({ g }) => {
+    await onF16Device(gpu(), async () => {
+      // up to 6e4: near the top of f16's range (65504), where a step is 32
+      const x = randomFloats(g.N * g.C * g.H * g.W, 11, -6e4, 6e4);
+      const want = new Float32Array(g.N * g.C * g.KH * g.KW * g.OH * g.OW);
+      im2colCpu({ x, cols: want, geometry: g });
+      const xTensor = upload(gpu(), x, [x.length]);
+      for (const im2colEntry of entries) {
+        const cols = createTensor(gpu(), [want.length], { dtype: 'f16' });
+        const call = im2col({ x: xTensor, cols, geometry: g }, { im2colEntry });
+        expect(call.label).toContain('cols f16');
+        await runCalls(gpu(), [call]);
+        const got = fromF16((await readTensor(gpu(), cols)));
+        const far = [...got.keys()].filter(
+          (i) => !(Math.abs((got[i] ?? NaN) - (want[i] ?? NaN)) <= f16Step(want[i] ?? NaN)),
+        );
+        expect(far.slice(0, 3), `${im2colEntry}: cols more than one f16 step off`).toEqual([]);
+      }
+    });
+  });
+});
