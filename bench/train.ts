@@ -19,7 +19,8 @@
  * table, then one JSON line (the last line of stdout); progress goes to stderr.
  *
  *   npm run bench:train [-- --model cnn|resnet|vit|gpt --width 16 --blocks 1 --context 64
- *                          --heads 4 --steps 20 --warmup 3 --batch 64 --only shadergrad,tfjs,jaxjs]
+ *                          --heads 4 --steps 20 --warmup 3 --batch 64 --only shadergrad,tfjs,jaxjs
+ *                          --precision f32|f16]
  *
  * `--batch 16,64,256,1024` runs every framework at each batch size in turn (one table each, then
  * a summary: samples/s, or the GPT's tokens/s, and shadergrad's planned GPU bytes per batch); the JSON line then holds
@@ -122,7 +123,11 @@ async function benchShadergrad(
 async function imageSuite(flags: Flags & { model: BenchModel['kind'] }): Promise<BenchSuite> {
   const model = benchModel(flags);
   // Only the model changes: the same Adam, batch size and seed for every model.
-  const config: TrainConfig = { ...defaultTrainConfig(), model: model.config };
+  const config: TrainConfig = {
+    ...defaultTrainConfig(),
+    model: model.config,
+    precision: flags.precision,
+  };
   const { train } = await loadMnist();
   const order: MnistOrder = {
     images: train.images,
@@ -133,7 +138,10 @@ async function imageSuite(flags: Flags & { model: BenchModel['kind'] }): Promise
   };
   return {
     kind: model.kind,
-    description: model.description,
+    description:
+      flags.precision === 'f16'
+        ? `${model.description}; shadergrad's im2col matrices in f16`
+        : model.description,
     dataset: 'MNIST',
     datasetDetail: 'MNIST train, seeded order, same batches for every framework',
     options: benchOptions(flags, config.batchSize),

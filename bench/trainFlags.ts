@@ -6,7 +6,7 @@
 import { DEFAULT_TUNE } from '../src/cli/args';
 import { TUNE_MODES, type TuneMode } from '../src/graph/tuneReport';
 import { resolveOptimizerConfig } from '../src/kernels/index';
-import { defaultTrainConfig } from '../src/models/config';
+import { PRECISIONS, defaultTrainConfig, type Precision } from '../src/models/config';
 import { GPT_DEFAULTS, type GptConfig } from '../src/models/gpt';
 import { resnetModel, RESNET_DEFAULTS } from '../src/models/resnet';
 import { vitModel, VIT_DEFAULTS } from '../src/models/vit';
@@ -19,7 +19,7 @@ export type ModelKind = (typeof MODELS)[number];
 const USAGE =
   'usage: npm run bench:train -- [--model cnn|resnet|vit|gpt] [--width N] [--blocks N] ' +
   '[--context N] [--heads N] [--steps N] [--warmup N] [--batch N[,N...]] ' +
-  '[--only shadergrad,tfjs,jaxjs] [--tune off|cached|full]';
+  '[--only shadergrad,tfjs,jaxjs] [--tune off|cached|full] [--precision f32|f16]';
 
 /** A bad command line: printed without a stack trace. */
 export class UsageError extends Error {}
@@ -39,6 +39,8 @@ export interface Flags {
   heads?: number;
   /** shadergrad's autotuner (image models): the CLI's default, cached. */
   tune: TuneMode;
+  /** shadergrad's storage precision (image models; TrainConfig.precision): default f32. */
+  precision: Precision;
 }
 
 /** The numeric flags: the Flags field each sets and its least value. */
@@ -68,6 +70,7 @@ export function parseFlags(argv: readonly string[]): Flags {
     only: [...FRAMEWORKS],
     model: 'cnn',
     tune: DEFAULT_TUNE,
+    precision: 'f32',
   };
   const args = argv.filter((a) => a !== '--');
   for (let i = 0; i < args.length; i += 2) {
@@ -86,6 +89,11 @@ export function parseFlags(argv: readonly string[]): Flags {
       const mode = TUNE_MODES.find((m) => m === value);
       if (!mode) throw new UsageError(`--tune ${value}: expected one of ${TUNE_MODES.join(', ')}`);
       flags.tune = mode;
+    } else if (flag === '--precision') {
+      const precision = PRECISIONS.find((p) => p === value);
+      if (!precision)
+        throw new UsageError(`--precision ${value}: expected one of ${PRECISIONS.join(', ')}`);
+      flags.precision = precision;
     } else if (flag === '--only') {
       const names = value.split(',').filter((s) => s !== '');
       const unknown = names.filter((s) => !(FRAMEWORKS as readonly string[]).includes(s));
@@ -106,6 +114,8 @@ function refuseMissingKnobs(flags: Flags): void {
     );
   if (flags.model !== 'gpt' && (flags.context !== undefined || flags.heads !== undefined))
     throw new UsageError('--context and --heads are the GPT knobs: add --model gpt');
+  if (flags.model === 'gpt' && flags.precision !== 'f32')
+    throw new UsageError('--precision f16 applies to the image models (their convolutions)');
 }
 
 /**

@@ -21,7 +21,7 @@ export type { KernelCall, PreparedCall } from './gpu/dispatch';
 export { Graph } from './graph/graph';
 export type { GraphNode, OpName, ParamSpec, Conv2dOptions } from './graph/graph';
 export { compilePlan, StepPlan } from './graph/executor';
-export type { MemoryReport, PlanOptions } from './graph/executor';
+export type { MemoryReport, PlanOptions, Precision } from './graph/executor';
 export { TUNE_MODES, tuningLines } from './graph/tuneReport';
 export type { TuneMode, TuneOptions, TunedProduct, TuningReport } from './graph/tuneReport';
 export { ParameterStore } from './graph/parameterStore';

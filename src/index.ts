@@ -24,7 +24,7 @@ export type {
   GradientUse,
 } from './graph/graph';
 export { compilePlan, StepPlan } from './graph/executor';
-export type { MemoryReport, PlanOptions } from './graph/executor';
+export type { MemoryReport, PlanOptions, Precision } from './graph/executor';
 export { TUNE_MODES, tuningLines } from './graph/tuneReport';
 export type { TuneMode, TuneOptions, TunedProduct, TuningReport } from './graph/tuneReport';
 export type { StoredText } from './gpu/platform';

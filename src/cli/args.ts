@@ -17,6 +17,7 @@ import {
 import {
   ACTIVATIONS,
   DATASET_NAMES,
+  PRECISIONS,
   defaultTrainConfig,
   referenceKnobs,
   type DatasetName,
@@ -113,6 +114,7 @@ const SETTERS = {
   'test-limit': (p, v, f) => (p.testLimit = wholeArg(f, v, 1)),
   'snapshot-every': (p, v, f) => (p.flags.snapshotEvery = wholeArg(f, v, 0)),
   'checkpoint-every': (p, v, f) => (p.flags.checkpointEvery = wholeArg(f, v, 0)),
+  precision: (p, v, f) => (p.flags.precision = choiceArg(f, v, PRECISIONS)),
   features: (p, v, f) => (p.flags.knobs.features = featuresArg(f, v)),
   kernel: (p, v, f) => (p.flags.knobs.kernel = wholeArg(f, v, 1)),
   stride: (p, v, f) => (p.flags.knobs.stride = wholeArg(f, v, 1)),
@@ -188,6 +190,11 @@ function flagHelp(): Record<FlagName, [string, string, string]> {
       'N',
       'also write the checkpoint every N training steps (0 = at epoch ends only)',
       `${d.checkpointEvery ?? 0}`,
+    ],
+    precision: [
+      'P',
+      "f32 | f16: f16 keeps each convolution's unfolded input in half precision (needs the adapter's shader-f16; sums stay f32)",
+      'f32',
     ],
     features: ['A,B', 'output channels of the two conv layers', k.features.join(',')],
     kernel: ['K', 'conv kernel size (K x K)', `${k.kernel}`],

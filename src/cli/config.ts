@@ -25,6 +25,7 @@ import {
   validateModel,
   type CnnKnobs,
   type DatasetName,
+  type Precision,
   type ModelConfig,
   type TrainConfig,
 } from '../models/config';
@@ -53,6 +54,7 @@ export interface TrainFlags {
   clipGradNorm?: number;
   decayBiasAndNorm?: boolean;
   snapshotEvery?: number;
+  precision?: Precision;
   checkpointEvery?: number;
   /** Architecture knobs; each flag is named like its knob (--features, --kernel, ...). */
   knobs: CnnKnobs;
@@ -217,6 +219,7 @@ function mergeFlags(config: TrainConfig, f: TrainFlags): TrainConfig {
     limit: f.limit ?? config.limit,
     snapshotEvery: f.snapshotEvery ?? config.snapshotEvery,
     checkpointEvery: f.checkpointEvery ?? config.checkpointEvery,
+    ...((f.precision ?? config.precision) ? { precision: f.precision ?? config.precision } : {}),
   };
 }
 

@@ -10,7 +10,7 @@
  */
 import { mib } from '../base/units';
 import type { KernelCall } from '../gpu/dispatch';
-import type { GpuTensor } from '../gpu/tensor';
+import { bytesPerElement, elementCount, type GpuTensor } from '../gpu/tensor';
 import type { Graph, GraphNode, OpName } from './graph';
 import { SEQUENCE_OPS, type SequenceOp } from './ops';
 import { need, none, type OpRule, type RuleContext } from './ruleContext';
@@ -51,6 +51,7 @@ import {
   softmaxCrossEntropyForward,
   softmaxCrossEntropyForwardBackward,
   type Activation,
+  type Conv2dGeometry,
 } from '../kernels/index';
 
 /**
@@ -105,6 +106,12 @@ function batchNormTensors(node: GraphNode<'batchNorm'>, ctx: RuleContext) {
   };
 }
 
+/** Samples per im2col pass of a convolution (conv2dBatchChunk), with the plan's cols storage. */
+function convChunk(g: Conv2dGeometry, features: number, ctx: RuleContext): number {
+  const colsBytes = bytesPerElement[ctx.colsDtype];
+  return conv2dBatchChunk(g, features, ctx.matmulPolicy, ctx.maxBindingBytes, colsBytes);
+}
+
 const imageRules: { [K in Exclude<OpName, SequenceOp>]: OpRule<K> } = {
   input: { forward: none, backward: none },
   labels: { forward: none, backward: none },
@@ -114,19 +121,25 @@ const imageRules: { [K in Exclude<OpName, SequenceOp>]: OpRule<K> } = {
     forward: (node, ctx) => {
       const g = node.attrs.geometry;
       const { name, features, activation } = node.attrs;
-      const chunk = conv2dBatchChunk(g, features, ctx.matmulPolicy, ctx.maxBindingBytes);
+      const chunk = convChunk(g, features, ctx);
       // whole-batch cols live on to the backward; a chunk's cols only through the forward
       const colsKey = chunk < g.N ? 'colsChunk' : 'cols';
       if (chunk < g.N)
         ctx.note(
           `${name}: im2col in chunks of ${chunk} samples (the batch's [${conv2dColsShape(g).join(', ')}] would pass the ${mib(ctx.maxBindingBytes)} binding)`,
         );
+      if (ctx.colsDtype === 'f16') {
+        const shape = conv2dColsShape({ ...g, N: chunk });
+        ctx.note(
+          `${name}: im2col matrix [${shape.join(', ')}] stored as f16 (${mib(2 * elementCount(shape))} instead of ${mib(4 * elementCount(shape))}), products summed in f32`,
+        );
+      }
       const args = {
         x: ctx.value(inputOf(node)),
         weight: ctx.param(`${name}.weight`),
         ...(node.attrs.bias ? { bias: ctx.param(`${name}.bias`) } : {}),
         out: ctx.value(node.id),
-        cols: ctx.scratch(node.id, colsKey, conv2dColsShape({ ...g, N: chunk })),
+        cols: ctx.scratch(node.id, colsKey, conv2dColsShape({ ...g, N: chunk }), ctx.colsDtype),
         geometry: g,
         O: features,
         activation,
@@ -141,7 +154,7 @@ const imageRules: { [K in Exclude<OpName, SequenceOp>]: OpRule<K> } = {
       const { name, features, activation } = node.attrs;
       const { calls, dPre } = preActivationGrad(node, activation, ctx);
       const dX = ctx.inputGrad(node);
-      const chunk = conv2dBatchChunk(g, features, ctx.matmulPolicy, ctx.maxBindingBytes);
+      const chunk = convChunk(g, features, ctx);
       const perChunk = { ...g, N: chunk };
       const inputScratch =
         dX &&
@@ -154,10 +167,15 @@ const imageRules: { [K in Exclude<OpName, SequenceOp>]: OpRule<K> } = {
       const chunked =
         chunk < g.N
           ? {
-              cols: ctx.scratch(node.id, 'colsChunkBackward', conv2dColsShape(perChunk)),
+              cols: ctx.scratch(
+                node.id,
+                'colsChunkBackward',
+                conv2dColsShape(perChunk),
+                ctx.colsDtype,
+              ),
               dWeightPart: ctx.scratch(node.id, 'dWeightPart', [features, g.C * g.KH * g.KW]),
             }
-          : { cols: ctx.scratch(node.id, 'cols', conv2dColsShape(g)) }; // im2col(x) from the forward
+          : { cols: ctx.scratch(node.id, 'cols', conv2dColsShape(g), ctx.colsDtype) }; // from the forward
       const args = {
         x: ctx.value(inputOf(node)),
         weight: ctx.param(`${name}.weight`),

@@ -12,7 +12,8 @@
  * gives them (Graph.gradientNodes); a node feeding several uses gets the sum of their gradients,
  * added in the executor's order (Graph.gradientUses). Precision 'f32' stores every intermediate in
  * a Float32Array, rounding where the GPU rounds; 'f64' uses Float64Array, a smooth function of the
- * parameters for finite differences.
+ * parameters for finite differences; 'mixed' is 'f32' with convolutions reading their input
+ * rounded to f16, as a plan compiled with precision 'f16' does.
  */
 import { ShadergradError } from '../base/errors';
 import type { Graph, GraphNode, OpName } from './graph';
@@ -106,7 +107,7 @@ const cpuImageRules: { [K in Exclude<OpName, SequenceOp>]: CpuRule<K> } = {
   conv2d: {
     forward: (node, run) => {
       const { name, features, geometry, activation } = node.attrs;
-      const [out, x] = [run.out(node), run.x(node)];
+      const [out, x] = [run.out(node), run.colsSource(node)];
       const weight = run.param(`${name}.weight`);
       const bias = node.attrs.bias ? { bias: run.param(`${name}.bias`) } : {};
       conv2dForwardCpu({ x, weight, ...bias, out, geometry, O: features });
@@ -118,7 +119,7 @@ const cpuImageRules: { [K in Exclude<OpName, SequenceOp>]: CpuRule<K> } = {
       const { name, features, geometry, activation } = node.attrs;
       const [dOut, dX] = [preActivationGrad(node, activation, run), run.inputGrad(node)];
       const [weight, dWeight] = [run.param(`${name}.weight`), run.paramGrad(`${name}.weight`)];
-      const x = run.x(node);
+      const x = run.colsSource(node); // dWeight's factor; dX does not read x
       const dBias = node.attrs.bias ? { dBias: run.paramGrad(`${name}.bias`) } : {};
       const args = { x, weight, dOut, dWeight, ...dBias, geometry, O: features };
       conv2dBackwardCpu(dX ? { ...args, dX } : args);

@@ -4,12 +4,18 @@
  * uses gets its gradient from parts added in the executor's order (Graph.gradientUses).
  */
 import { ShadergradError } from '../base/errors';
+import { roundToF16 } from '../base/f16';
 import { elementCount } from '../gpu/tensor';
 import type { GradientUse, Graph, GraphNode, OpName } from './graph';
 import { inputOf } from './nodeShapes';
 import { addAccumulateCpu, type FloatArray } from '../kernels/index';
 
-export type ReferencePrecision = 'f32' | 'f64';
+/**
+ * 'f32' and 'f64': the arrays every intermediate is stored in. 'mixed': f32, with each
+ * convolution's input rounded to f16 where the GPU reads it from its f16 im2col matrix (the
+ * forward product and the weight gradient under PlanOptions.precision 'f16').
+ */
+export type ReferencePrecision = 'f32' | 'f64' | 'mixed';
 
 /** One batch, by input node name: 'images', 'labels' (class ids) and, for mse, 'targets'. */
 export interface ReferenceInputs {
@@ -94,6 +100,12 @@ class Run {
   /** The value of the node's first input. */
   x(node: GraphNode): FloatArray {
     return this.value(inputOf(node));
+  }
+
+  /** A convolution's input as its im2col matrix holds it: rounded to f16 under 'mixed'. */
+  colsSource(node: GraphNode): FloatArray {
+    const x = this.x(node);
+    return this.precision === 'mixed' ? roundToF16(x) : x;
   }
 
   /** The shape of the node's first input. */

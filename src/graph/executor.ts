@@ -37,6 +37,9 @@ export { StepPlan, type MemoryReport } from './stepPlan';
 
 export type TensorKind = 'input' | 'activation' | 'gradient' | 'scratch' | 'output';
 
+/** Storage precision of a plan's activations for the products: see PlanOptions.precision. */
+export type Precision = 'f32' | 'f16';
+
 interface TracedTensor {
   readonly id: number;
   readonly label: string;
@@ -57,6 +60,13 @@ export interface PlanOptions {
   tune?: TuneOptions;
   /** Give every intermediate its own buffer, so tests can read activations after a step. */
   keepIntermediates?: boolean;
+  /**
+   * Mixed precision (needs the device's `shader-f16` feature): 'f16' stores what the products
+   * read of each convolution's input, its im2col matrix (the largest tensor of a CNN's step), in
+   * half precision; the products still accumulate in f32, and weights, gradients, optimizer state
+   * and every other activation stay f32. Default 'f32', the reference.
+   */
+  precision?: Precision;
   /**
    * Training plans: node ids (inputs or activations) whose gradient dLoss/d(output) the step
    * keeps in a buffer of its own, readable after it with `tensorOf(id, 'grad')` (saliency maps,
@@ -88,6 +98,7 @@ class Tracer implements RuleContext {
   readonly matmulPolicy: MatmulPolicy;
   readonly maxBindingBytes: number;
   readonly channelSumLanes: number;
+  readonly colsDtype: 'f32' | 'f16';
   readonly notes: string[] = [];
   /** The node whose backward is being traced (paramGrad answers per node). */
   private backwardNode: GraphNode | undefined;
@@ -98,13 +109,19 @@ class Tracer implements RuleContext {
     readonly graph: Graph,
     readonly store: ParameterStore,
     readonly training: boolean,
-    device: { matmulPolicy: MatmulPolicy; maxBindingBytes: number; channelSumLanes: number },
+    device: {
+      matmulPolicy: MatmulPolicy;
+      maxBindingBytes: number;
+      channelSumLanes: number;
+      colsDtype: 'f32' | 'f16';
+    },
     private readonly requiresGrad: ReadonlySet<number>,
     gradientsFor: readonly number[] = [],
   ) {
     this.matmulPolicy = device.matmulPolicy;
     this.maxBindingBytes = device.maxBindingBytes;
     this.channelSumLanes = device.channelSumLanes;
+    this.colsDtype = device.colsDtype;
     this.uses = graph.gradientUses(requiresGrad);
     this.kept = new Set(gradientsFor);
   }
@@ -237,7 +254,7 @@ class Tracer implements RuleContext {
     node: number,
     key: string,
     shape: readonly number[],
-    dtype: 'f32' | 'u32' = 'f32',
+    dtype: 'f32' | 'f16' | 'u32' = 'f32',
   ): GpuTensor {
     return this.make(`scratch:${node}:${key}`, 'scratch', shape, dtype);
   }
@@ -311,13 +328,19 @@ export async function compilePlan(
   const maxBindingBytes =
     options.maxBindingBytes ??
     Math.min(gpu.limits.maxBufferSize, gpu.limits.maxStorageBufferBindingSize);
+  const colsDtype = planPrecision(gpu, options.precision);
   const rules = await loadOpRules(graph);
   const traceWith = (matmulPolicy: MatmulPolicy) => {
     const tracer = new Tracer(
       graph,
       store,
       options.training,
-      { matmulPolicy, maxBindingBytes, channelSumLanes: channelSumLanes(gpu.adapter.kind) },
+      {
+        matmulPolicy,
+        maxBindingBytes,
+        channelSumLanes: channelSumLanes(gpu.adapter.kind),
+        colsDtype,
+      },
       options.training ? graph.gradientNodes(options.gradientsFor) : new Set(),
       options.gradientsFor,
     );
@@ -470,6 +493,15 @@ function allocate(
     total: s.parameters + s.gradients + s.optimizerState + persistent + plan.plannedBytes,
   };
   return { realOf, buffers: own, memory };
+}
+
+/** The cols' storage type for `precision`; refuses f16 on a device without `shader-f16`. */
+function planPrecision(gpu: Gpu, precision: Precision = 'f32'): 'f32' | 'f16' {
+  if (precision === 'f16' && !gpu.hasShaderF16)
+    throw new ShadergradError(
+      `precision 'f16' needs the device feature shader-f16, which this adapter (${gpu.adapter.description || gpu.adapter.kind}) lacks; train in 'f32'`,
+    );
+  return precision;
 }
 
 /** "conv2 (node 5) scratch cols [64, 800, 196]": what a tensor is, for size errors. */

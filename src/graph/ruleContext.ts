@@ -15,6 +15,8 @@ export interface RuleContext {
   readonly channelSumLanes: number;
   /** The largest tensor a kernel may bind: scratch past it goes through in batch chunks. */
   readonly maxBindingBytes: number;
+  /** Storage of a convolution's im2col matrix: f16 under the plan's mixed precision. */
+  readonly colsDtype: 'f32' | 'f16';
   /** Records a line about how the plan runs a node (printed with the plan's memory). */
   note(text: string): void;
   /** u32 [1]: optimizer steps completed; constant through a step's forward and backward. */
@@ -38,7 +40,12 @@ export interface RuleContext {
   param(name: string): GpuTensor;
   paramGrad(name: string): GpuTensor;
   /** A scratch tensor private to one node (planned like any other intermediate). */
-  scratch(node: number, key: string, shape: readonly number[], dtype?: 'f32' | 'u32'): GpuTensor;
+  scratch(
+    node: number,
+    key: string,
+    shape: readonly number[],
+    dtype?: 'f32' | 'f16' | 'u32',
+  ): GpuTensor;
 }
 
 export interface OpRule<K extends OpName> {

@@ -8,7 +8,8 @@ import { randomFloats } from '../base/random';
 import { createTensor, readFloat32, writeTensor } from '../gpu/buffers';
 import type { Gpu } from '../gpu/device';
 import { runCalls, type KernelCall } from '../gpu/dispatch';
-import type { GpuTensor } from '../gpu/tensor';
+import { bytesPerElement, type DType, type GpuTensor } from '../gpu/tensor';
+import { roundToF16, toF16 } from '../base/f16';
 import {
   matmul,
   matmulCpu,
@@ -23,9 +24,18 @@ export interface CheckedCandidate {
   call: KernelCall;
 }
 
-/** Entry point and constants: the compiled kernel, whatever the grid. */
+/** Entry point, constants and the tensors' types (f16 operands): the compiled kernel, whatever the grid. */
 export function kernelOnly(call: KernelCall): string {
-  return `${call.shader.name}.${call.entryPoint} ${JSON.stringify(call.constants ?? {})}`;
+  const types = call.tensors.map((t) => t.dtype).join(',');
+  return `${call.shader.name}.${call.entryPoint} ${types} ${JSON.stringify(call.constants ?? {})}`;
+}
+
+/**
+ * `values` as the data of a tensor of `dtype`: f16 bit patterns for f16 (half-precision
+ * operands), else the floats themselves.
+ */
+function hostData(values: Float32Array, dtype: DType): Float32Array | Uint16Array {
+  return dtype === 'f16' ? toF16(values) : values;
 }
 
 /** Values of a product's inputs: uniform in [-1, 1], so dotAtol bounds float32 rounding. */
@@ -39,9 +49,10 @@ const DATA_SEED = 20261204;
 export function freshTensors(gpu: Gpu, args: MatmulArgs<GpuTensor>) {
   const made: GpuTensor[] = [];
   const move = (t: GpuTensor, seed: number): GpuTensor => {
-    const elements = (t.byteOffset + t.byteLength) / 4;
-    const fresh = createTensor(gpu, [elements], { label: 'tuner' });
-    writeTensor(gpu, fresh, randomFloats(elements, seed));
+    const words = (t.byteOffset + t.byteLength) / 4;
+    const fresh = createTensor(gpu, [words], { label: 'tuner' });
+    const values = randomFloats((words * 4) / bytesPerElement[t.dtype], seed);
+    writeTensor(gpu, fresh, hostData(values, t.dtype));
     made.push(fresh);
     return { ...t, buffer: fresh.buffer };
   };
@@ -139,18 +150,21 @@ async function smallTwinCheck(
     ...runs,
   };
   const count = (stride: number, size: number): number => (batch - 1) * stride + size;
-  const a = randomFloats(count(host.aBatchStride, M * K), DATA_SEED + 4);
-  const b = randomFloats(count(host.bBatchStride, K * N), DATA_SEED + 5);
+  // f16 operands: the twin multiplies the values the GPU reads, rounded to f16 on the host
+  const operand = (n: number, seed: number, dtype: DType): Float32Array =>
+    dtype === 'f16' ? roundToF16(randomFloats(n, seed)) : randomFloats(n, seed);
+  const a = operand(count(host.aBatchStride, M * K), DATA_SEED + 4, args.a.dtype);
+  const b = operand(count(host.bBatchStride, K * N), DATA_SEED + 5, args.b.dtype);
   const bias = args.bias ? randomFloats(args.biasMode === 'row' ? M : N, DATA_SEED + 6) : undefined;
   const outCount = matmulStrides(host).outputs * M * N;
-  const upload = (data: Float32Array): GpuTensor => {
-    const t = createTensor(gpu, [data.length], { label: 'tuner check' });
-    writeTensor(gpu, t, data);
+  const upload = (data: Float32Array, dtype: DType = 'f32'): GpuTensor => {
+    const t = createTensor(gpu, [data.length], { label: 'tuner check', dtype });
+    writeTensor(gpu, t, hostData(data, dtype));
     return t;
   };
   const tensors = {
-    a: upload(a),
-    b: upload(b),
+    a: upload(a, args.a.dtype),
+    b: upload(b, args.b.dtype),
     out: upload(new Float32Array(outCount).fill(NaN)),
     ...(bias ? { bias: upload(bias) } : {}),
   };

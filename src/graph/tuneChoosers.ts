@@ -16,7 +16,10 @@ import {
   type DefaultPolicy,
 } from '../kernels/index';
 
-/** The key of a product: everything that decides the kernel's work (sizes, layout, epilogue). */
+/**
+ * The key of a product: everything that decides the kernel's work (sizes, layout, epilogue, and
+ * f16 operands, named only when present so f32 keys stay as they were).
+ */
 export function productKey(args: MatmulArgs<GpuTensor>): string {
   const s = matmulStrides(args);
   const ops = `${args.transA ? 'T' : 'N'}${args.transB ? 'T' : 'N'}`;
@@ -24,7 +27,9 @@ export function productKey(args: MatmulArgs<GpuTensor>): string {
   const sum = args.sumBatches ? ` summed${runs}` : '';
   const epilogue = `${args.bias ? `bias ${args.biasMode ?? '?'}` : 'no bias'}, ${args.activation ?? 'none'}`;
   const aligned = `${args.a.byteOffset % 16},${args.b.byteOffset % 16}`;
-  return `${ops} M${args.M} K${args.K} N${args.N} batch ${s.batch}${sum} strides ${s.aBatchStride},${s.bBatchStride},${s.outBatchStride}; ${epilogue}; offsets ${aligned}`;
+  const half = (['a', 'b'] as const).filter((x) => args[x].dtype === 'f16');
+  const storage = half.length > 0 ? `; ${half.join(',')} f16` : '';
+  return `${ops} M${args.M} K${args.K} N${args.N} batch ${s.batch}${sum} strides ${s.aBatchStride},${s.bBatchStride},${s.outBatchStride}; ${epilogue}; offsets ${aligned}${storage}`;
 }
 
 /**

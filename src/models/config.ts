@@ -9,6 +9,7 @@ import {
   type AxisPadding,
   type OptimizerConfig,
   type OptimizerKind,
+  type Precision,
 } from '../core';
 import { fail } from './fields';
 import { validateModel, type LayerSpec, type ModelConfig } from './layers';
@@ -34,7 +35,16 @@ export interface TrainConfig {
   snapshotEvery: number;
   /** Training steps between checkpoint files of the CLI; 0 or absent = only at epoch ends. */
   checkpointEvery?: number;
+  /**
+   * Mixed precision: 'f16' stores each convolution's im2col matrix in half precision (needs the
+   * adapter's `shader-f16`; sums stay f32); absent or 'f32', everything f32 (the reference).
+   */
+  precision?: Precision;
 }
+
+export type { Precision };
+/** A run's storage precisions (TrainConfig.precision). */
+export const PRECISIONS: readonly Precision[] = ['f32', 'f16'];
 /**
  * The "architecture knobs" the course varies, applied to the reference template (or any layer
  * list, see applyKnobs): features are per conv layer in order; kernel, stride, padding to every

@@ -12,6 +12,7 @@ import {
 } from '../core';
 import {
   DATASET_NAMES,
+  PRECISIONS,
   LAYER_FIELDS,
   LAYER_TYPES,
   LINK_FIELDS,
@@ -153,6 +154,7 @@ const trainSpec: Spec<TrainConfig> = {
   limit: size,
   snapshotEvery: whole(0),
   checkpointEvery: whole(0),
+  precision: oneOf(PRECISIONS),
 };
 
 /** Largest config text read (a real config is a few kB; a bigger one is not a config). */

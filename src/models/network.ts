@@ -125,6 +125,7 @@ export function createTrainer(
     optimizer: config.optimizer,
     seed: config.seed,
     snapshotEvery: config.snapshotEvery,
+    ...(config.precision ? { precision: config.precision } : {}),
     ...options,
   });
 }

@@ -7,7 +7,7 @@
 import type { Gpu } from '../gpu/device';
 import { readFloat32, readTensor, writeTensor } from '../gpu/buffers';
 import { ShadergradError } from '../base/errors';
-import type { PlanOptions, StepPlan } from '../graph/executor';
+import type { PlanOptions, Precision, StepPlan } from '../graph/executor';
 import { OutOfMemoryError } from '../gpu/memory';
 import { elementCount, type GpuTensor } from '../gpu/tensor';
 import type { MatmulVariant } from '../kernels/index';
@@ -176,6 +176,7 @@ export interface StepPlanSetup {
   matmulVariant?: MatmulVariant | undefined;
   tune?: TuneOptions | undefined;
   keepIntermediates?: boolean | undefined;
+  precision?: Precision | undefined;
 }
 
 export function stepPlanOptions(s: StepPlanSetup): PlanOptions {
@@ -185,6 +186,7 @@ export function stepPlanOptions(s: StepPlanSetup): PlanOptions {
     ...(s.matmulVariant ? { matmulVariant: s.matmulVariant } : {}),
     ...(s.tune ? { tune: s.tune } : {}),
     keepIntermediates: s.keepIntermediates ?? false,
+    ...(s.precision ? { precision: s.precision } : {}),
     ...(data
       ? {
           prelude: (inputs: ReadonlyMap<string, GpuTensor>) => gatherCalls(data, inputs, 0, batch),

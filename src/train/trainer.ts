@@ -8,7 +8,7 @@ import type { Gpu } from '../gpu/device';
 import { createTensor, readFloat32, writeTensor } from '../gpu/buffers';
 import { DeviceLostError, ShadergradError } from '../base/errors';
 import type { Graph } from '../graph/graph';
-import { compilePlan, type StepPlan } from '../graph/executor';
+import { compilePlan, type Precision, type StepPlan } from '../graph/executor';
 import { ParameterStore } from '../graph/parameterStore';
 import { Snapshots, restoreStore, type Snapshot, type TrainPosition } from './snapshot';
 import type { GpuTensor } from '../gpu/tensor';
@@ -57,6 +57,8 @@ export interface TrainerOptions {
    */
   tune?: TuneOptions;
   keepIntermediates?: boolean;
+  /** Storage precision of the plans (PlanOptions.precision); default 'f32'. */
+  precision?: Precision;
   /** Snapshot weights + optimizer state to CPU memory every N training steps; 0 (default) = off. */
   snapshotEvery?: number;
 }
@@ -163,6 +165,7 @@ export class Trainer {
       matmulVariant: this.options.matmulVariant,
       tune,
       keepIntermediates: this.options.keepIntermediates,
+      precision: this.options.precision,
     });
     const plan = await compileRetrying(this.gpu, `${kind} step at batch ${batch}`, () =>
       compilePlan(this.gpu, this.buildGraph(batch), this.store, options),

@@ -33,6 +33,17 @@ describe('bench:train --model gpt flags', () => {
     );
   });
 
+  it('takes --precision for the image models and refuses it for the GPT or an unknown one', () => {
+    expect(parseFlags([]).precision).toBe('f32');
+    expect(parseFlags(['--precision', 'f16']).precision).toBe('f16');
+    expect(() => parseFlags(['--precision', 'f8'])).toThrow(
+      '--precision f8: expected one of f32, f16',
+    );
+    expect(() => parseFlags(['--model', 'gpt', '--precision', 'f16'])).toThrow(
+      /applies to the image models/,
+    );
+  });
+
   it("shares the image models' Adam and seed, at the batch size it is given", () => {
     const o = benchOptions(parseFlags(['--model', 'gpt', '--steps', '2', '--warmup', '1']), 32);
     expect(o).toEqual({

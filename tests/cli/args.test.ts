@@ -68,6 +68,7 @@ describe('parseArgs', () => {
       ['--optimizer', 'rmsprop', (c) => c.config.optimizer, { ...d.optimizer, kind: 'rmsprop' }],
       ['--snapshot-every', '25', (c) => c.config.snapshotEvery, 25],
       ['--checkpoint-every', '50', (c) => c.config.checkpointEvery, 50],
+      ['--precision', 'f16', (c) => c.config.precision, 'f16'],
       [
         '--features',
         '16,48',
@@ -226,6 +227,7 @@ describe('parseArgs', () => {
     [['--features', '1,2,3'], '--features: expected two whole numbers like 32,64'],
     [['--features', '32,x'], "--features: expected a whole number >= 1, got 'x'"],
     [['--kernel', '0'], "--kernel: expected a whole number >= 1, got '0'"],
+    [['--precision', 'f64'], "--precision: expected one of f32, f16, got 'f64'"],
     [['--profile=yes'], "--profile: takes no value, got 'yes'"],
     [['--epochs', '1', '--epochs', '2'], '--epochs: given twice'],
     [['--eval', 'c', '--epochs', '2'], '--eval: cannot be combined with --epochs'],
@@ -329,6 +331,7 @@ describe('usage', () => {
       'dense',
       'snapshot-every',
       'checkpoint-every',
+      'precision',
       'help',
     ];
     for (const flag of flags) expect(text).toMatch(new RegExp(`^  --${flag}\\b`, 'm'));
@@ -349,6 +352,7 @@ describe('usage', () => {
       ['dense', '1024'],
       ['snapshot-every', '100'],
       ['checkpoint-every', '0'],
+      ['precision', 'f32'],
     ];
     for (const [flag, value] of defaults)
       expect(text).toMatch(new RegExp(`^  --${flag} .*\\[default: ${value}\\]$`, 'm'));

@@ -3,7 +3,7 @@
  * never a skip: every machine that runs the tests has at least lavapipe or SwiftShader
  * (scripts/install-software-gpu.sh). SHADERGRAD_ADAPTER=swiftshader runs the suite on SwiftShader.
  */
-import { afterAll, beforeAll } from 'vitest';
+import { afterAll, beforeAll, expect } from 'vitest';
 import { platform } from '#gpu-platform';
 import { initDevice, readAdapterEnv, type Gpu } from '../../src/gpu/device';
 import { runCalls, type KernelCall } from '../../src/gpu/dispatch';
@@ -48,6 +48,15 @@ export async function plainTestGpu(): Promise<Gpu> {
   const adapter = await platform.requestAdapter(readAdapterEnv());
   const device = await adapter.requestDevice({ label: 'shadergrad plain test device' });
   return initDevice({ device, debug: true });
+}
+
+/**
+ * Runs `check` on a device with `shader-f16`; on one without (SwiftShader), asserts instead that
+ * the same work is refused by the feature's name: each adapter checks what it can.
+ */
+export async function onF16Device(gpu: Gpu, check: () => Promise<unknown>): Promise<void> {
+  if (gpu.hasShaderF16) await check();
+  else await expect(check()).rejects.toThrow(/shader-f16/);
 }
 
 /** Uploads a Float32Array (or converts a Float64Array) as an f32 tensor. */

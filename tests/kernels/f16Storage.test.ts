@@ -11,7 +11,6 @@
 import { describe, expect, it } from 'vitest';
 import { f16Bits, f16Value, fromF16, roundToF16, toF16 } from '../../src/base/f16';
 import { createTensor, readTensor, uploadTensor } from '../../src/gpu/buffers';
-import type { Gpu } from '../../src/gpu/device';
 import { runCalls } from '../../src/gpu/dispatch';
 import { matmul, type MatmulChoice, type MatmulVariant } from '../../src/kernels/matmul';
 import { im2col, type Im2colEntry } from '../../src/kernels/conv2dIm2col';
@@ -19,7 +18,7 @@ import { im2colCpu } from '../../src/kernels/conv2dIm2col.cpu';
 import { conv2dGeometry } from '../../src/kernels/geometry';
 import { randomFloats } from '../../src/base/random';
 import { checkCase, type Case } from '../helpers/matmulCheck';
-import { plainTestGpu, upload, useTestGpu } from '../helpers/gpu';
+import { onF16Device, plainTestGpu, upload, useTestGpu } from '../helpers/gpu';
 
 const gpu = useTestGpu();
 
@@ -73,12 +72,6 @@ const choices: (MatmulVariant | MatmulChoice)[] = [
 /** The distance between the f16 values on either side of `x` (f16's ulp at x; normal range). */
 function f16Step(x: number): number {
   return Math.max(2 ** -24, 2 ** (Math.floor(Math.log2(Math.abs(x))) - 10));
-}
-
-/** Runs `check`, or on a device without shader-f16, asserts that it is refused by that name. */
-async function onF16Device(g: Gpu, check: () => Promise<unknown>): Promise<void> {
-  if (g.hasShaderF16) await check();
-  else await expect(check()).rejects.toThrow(/needs the device feature shader-f16/);
 }
 
 describe.each(choices)('matmul %j with f16 operands', (choice) => {
@@ -137,7 +130,7 @@ describe('im2col writing f16 cols', () => {
         const call = im2col({ x: xTensor, cols, geometry: g }, { im2colEntry });
         expect(call.label).toContain('cols f16');
         await runCalls(gpu(), [call]);
-        const got = fromF16((await readTensor(gpu(), cols)));
+        const got = fromF16(await readTensor(gpu(), cols));
         const far = [...got.keys()].filter(
           (i) => !(Math.abs((got[i] ?? NaN) - (want[i] ?? NaN)) <= f16Step(want[i] ?? NaN)),
         );

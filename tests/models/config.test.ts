@@ -278,6 +278,7 @@ describe('parseTrainConfig', () => {
       snapshotEvery: 7,
       checkpointEvery: 50,
       limit: 5,
+      precision: 'f16',
     };
     expect(parseTrainConfig(JSON.parse(JSON.stringify(full)), 'c.json')).toEqual(full);
   });
@@ -323,6 +324,7 @@ describe('parseTrainConfig', () => {
     [{ seed: 2 ** 32 }, 'seed: expected a whole number in [0, 2^32)'],
     [{ snapshotEvery: -5 }, 'snapshotEvery: expected a whole number >= 0'],
     [{ checkpointEvery: 1.5 }, 'checkpointEvery: expected a whole number >= 0'],
+    [{ precision: 'bf16' }, 'precision: expected one of f32, f16'],
     [
       { optimizer: { kind: 'adamx' } },
       'optimizer.kind: expected one of adam, adamw, sgd, momentum, rmsprop',
