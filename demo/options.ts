@@ -11,6 +11,7 @@ import {
   OPTIMIZER_KINDS,
   RESNET_DEFAULTS,
   TUNE_MODES,
+  PRECISIONS,
   ShadergradError,
   VIT_DEFAULTS,
   cnnFromKnobs,
@@ -24,6 +25,7 @@ import {
   type CnnKnobs,
   type DatasetName,
   type OptimizerKind,
+  type Precision,
   type ResnetKnobs,
   type TrainConfig,
   type TuneMode,
@@ -67,6 +69,8 @@ export interface DemoOptions {
    * on this device those the browser has no choice stored for, 'full' all of them, 'off' none.
    */
   tune: TuneMode;
+  /** Storage of the convolutions' im2col matrices (URL `precision`): 'f32' (default) or 'f16'. */
+  precision: Precision;
 }
 
 /** The settings a form or URL can hold, by parameter name. */
@@ -98,6 +102,7 @@ export const OPTION_NAMES = [
   'autostart',
   'seed',
   'tune',
+  'precision',
 ] as const;
 
 function fail(name: string, problem: string): never {
@@ -216,6 +221,7 @@ export function parseOptions(p: URLSearchParams): DemoOptions {
     autostart: p.get('autostart') === '1' || p.get('autostart') === 'true',
     seed: whole(p, 'seed', 1, 0),
     tune: choice(p, 'tune', TUNE_MODES, 'cached'),
+    precision: choice(p, 'precision', PRECISIONS, 'f32'),
   };
 }
 
@@ -249,6 +255,7 @@ export function optionsToParams(o: DemoOptions): URLSearchParams {
     steps: String(o.stopAfter),
     seed: String(o.seed),
     tune: o.tune,
+    precision: o.precision,
   });
   if (o.limit !== undefined) p.set('limit', String(o.limit));
   if (o.autostart) p.set('autostart', '1');
@@ -266,6 +273,7 @@ export function trainConfigOf(o: DemoOptions): TrainConfig {
     seed: o.seed,
     dataset: o.dataset,
     ...(o.limit !== undefined ? { limit: o.limit } : {}),
+    ...(o.precision === 'f16' ? { precision: o.precision } : {}),
   };
 }
 

@@ -70,6 +70,7 @@ export {
 export {
   ACTIVATIONS,
   DATASET_NAMES,
+  PRECISIONS,
   LOSSES,
   LAYER_TYPES,
   referenceKnobs,

@@ -14,3 +14,4 @@ export { timeCalls, profileCalls, median, timestampResolutionNs } from './gpu/ti
 export type { TimingResult, KernelProfileRow } from './gpu/timing';
 export * from './base/compare';
 export { mulberry32, randomFloats, randomInts } from './base/random';
+export { f16Bits, f16Value, fromF16, roundToF16, toF16 } from './base/f16';

@@ -168,6 +168,11 @@ function checkShape(shape: readonly number[], label = 'tensor'): void {
   }
 }
 
+/** The largest tensor a kernel can bind on this device: its largest buffer and storage binding. */
+export function largestBinding(gpu: Gpu): number {
+  return Math.min(gpu.limits.maxBufferSize, gpu.limits.maxStorageBufferBindingSize);
+}
+
 /** Refuses, before allocating, a buffer the device cannot hold, with the number that does not fit. */
 export function checkSize(
   gpu: Gpu,
@@ -175,7 +180,7 @@ export function checkSize(
   label = 'tensor',
   contents: BufferContents = 'batch',
 ): void {
-  const max = Math.min(gpu.limits.maxBufferSize, gpu.limits.maxStorageBufferBindingSize);
+  const max = largestBinding(gpu);
   if (byteLength > max) {
     throw new ShadergradError(
       `${label}: ${byteLength} bytes exceeds this device's largest storage buffer (${max} bytes); ${shrinkAdvice(contents)}`,

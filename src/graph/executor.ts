@@ -14,7 +14,7 @@ import type { Gpu } from '../gpu/device';
 import { loadOpRules, ruleOf, type OpRules } from './autodiff';
 import type { RuleContext } from './ruleContext';
 import { prepareCall, type KernelCall } from '../gpu/dispatch';
-import { STORAGE_USAGE, checkSize } from '../gpu/buffers';
+import { STORAGE_USAGE, checkSize, largestBinding } from '../gpu/buffers';
 import { ShadergradError } from '../base/errors';
 import type { GradientUse, Graph, GraphNode } from './graph';
 import type { ParameterStore } from './parameterStore';
@@ -325,9 +325,7 @@ export async function compilePlan(
   const defaults = options.matmulVariant
     ? new DefaultPolicy({ variant: options.matmulVariant })
     : preferredPolicy(gpu.adapter.kind, gpu.hasSubgroups);
-  const maxBindingBytes =
-    options.maxBindingBytes ??
-    Math.min(gpu.limits.maxBufferSize, gpu.limits.maxStorageBufferBindingSize);
+  const maxBindingBytes = options.maxBindingBytes ?? largestBinding(gpu);
   const colsDtype = planPrecision(gpu, options.precision);
   const rules = await loadOpRules(graph);
   const traceWith = (matmulPolicy: MatmulPolicy) => {
@@ -358,6 +356,7 @@ export async function compilePlan(
       products: recorder.products,
       convs: recorder.convs,
       defaults,
+      maxBindingBytes,
       fixedVariant: options.matmulVariant !== undefined,
       // A third trace when a convolution's dX path changed: its products change with it.
       retrace: (paths: ReadonlyMap<string, InputGradPath>) => {

@@ -16,7 +16,7 @@
  */
 import { dotAtol } from '../base/compare';
 import { randomFloats } from '../base/random';
-import { createTensor, readFloat32, writeTensor } from '../gpu/buffers';
+import { createTensor, largestBinding, readFloat32, writeTensor } from '../gpu/buffers';
 import type { Gpu } from '../gpu/device';
 import { runCalls, type KernelCall } from '../gpu/dispatch';
 import { elementCount, type GpuTensor } from '../gpu/tensor';
@@ -60,16 +60,18 @@ export async function tuneInputGrad(
   gpu: Gpu,
   conv: ConvShape,
   defaults: DefaultPolicy,
+  maxBindingBytes = largestBinding(gpu),
 ): Promise<PathResult> {
   const first = defaults.inputGrad;
   const order = [first, ...inputGradPathsFor(gpu.hasSubgroups).filter((p) => p !== first)];
   const rows: PathResult['candidates'] = [];
   for (const path of order) {
-    const problem = await twinProblem(gpu, conv, path, defaults);
+    const problem =
+      tooLarge(conv, path, maxBindingBytes) ?? (await twinProblem(gpu, conv, path, defaults));
     if (problem) rows.push({ choice: path, rejected: problem });
   }
   const rejected = (path: InputGradPath) => rows.some((r) => r.choice === path);
-  const t = pathTensors(gpu, conv);
+  const t = pathTensors(gpu, conv, !rejected('im2col'));
   try {
     const defaultTiming = await timeDefault(gpu, pathCalls(t, conv, first, defaults));
     const defaultMs = defaultTiming.ms;
@@ -117,8 +119,24 @@ function differsFrom(got: Float32Array, want: Float32Array, conv: ConvShape): st
 /** Values of the inputs: uniform in [-1, 1], so dotAtol bounds float32 rounding. */
 const DATA_SEED = 20261205;
 
-/** Fresh random tensors for every path of `conv`; x and dWeight are not read by dX's calls. */
-function pathTensors(gpu: Gpu, { g, O }: ConvShape) {
+/**
+ * Why `path` cannot run on `conv`'s samples at once, or undefined. The samples per pass were
+ * chosen for the default path (conv2dBatchChunk); matmul + col2im's dCols (f32) may not fit
+ * where the default's scratch does, for instance beside an f16 cols (mixed precision). A plan
+ * that takes that path chunks the batch for it; the race does not time it at this size.
+ */
+function tooLarge({ g }: ConvShape, path: InputGradPath, most: number): string | undefined {
+  if (implicitProductOf(path)) return undefined;
+  const bytes = elementCount(conv2dColsShape(g)) * 4;
+  if (bytes <= most) return undefined;
+  return `its dCols for ${g.N} samples (${bytes} bytes) would pass the largest binding (${most})`;
+}
+
+/**
+ * Fresh random tensors for every path of `conv`; x and dWeight are not read by dX's calls. dCols
+ * only `withDCols` (else one float: only matmul + col2im reads it).
+ */
+function pathTensors(gpu: Gpu, { g, O }: ConvShape, withDCols = true) {
   const made: GpuTensor[] = [];
   const make = (shape: readonly number[], seed: number): GpuTensor => {
     const t = createTensor(gpu, shape, { label: 'tuner' });
@@ -130,7 +148,7 @@ function pathTensors(gpu: Gpu, { g, O }: ConvShape) {
     weight: make([O, g.C, g.KH, g.KW], DATA_SEED),
     dOut: make([g.N, O, g.OH, g.OW], DATA_SEED + 1),
     dX: make([g.N, g.C, g.H, g.W], DATA_SEED + 2),
-    dCols: make(conv2dColsShape(g), DATA_SEED + 3),
+    dCols: make(withDCols ? conv2dColsShape(g) : [1], DATA_SEED + 3),
     weightCko: make(weightCkoShape(g, O), DATA_SEED + 4),
     dOutPadded: make(paddedGradientShape(g, O), DATA_SEED + 5),
     destroy: () => made.forEach((t) => t.buffer.destroy()),
@@ -204,6 +222,8 @@ const PATH_WORDS: Record<InputGradPath, string> = {
 export interface PathContext {
   gpu: Gpu;
   defaults: DefaultPolicy;
+  /** The plan's largest binding: a path whose scratch passes it is not raced (tooLarge). */
+  maxBindingBytes: number;
   mode: TuneMode;
   /** Choices read from the cache; fresh ones are added to `fresh`. */
   stored: ReadonlyMap<string, StoredChoice>;
@@ -255,7 +275,7 @@ export async function choosePaths(
       continue;
     }
     ctx.log?.(`tuning ${entries.length + 1}/${racing.length} paths: ${label(fallback)}`);
-    const result = await tuneInputGrad(ctx.gpu, conv, ctx.defaults);
+    const result = await tuneInputGrad(ctx.gpu, conv, ctx.defaults, ctx.maxBindingBytes);
     paths.set(key, result.path);
     ctx.fresh.set(storeKey, { choice: result.path, ms: result.ms, defaultMs: result.defaultMs });
     entries.push({

@@ -19,7 +19,7 @@
  * Timing runs on fresh random tensors of the product's sizes and offsets, never on the plan's
  * (which do not exist yet), so tuning changes no parameter.
  */
-import { readFloat32 } from '../gpu/buffers';
+import { largestBinding, readFloat32 } from '../gpu/buffers';
 import type { Gpu } from '../gpu/device';
 import { platformStore } from '../gpu/device';
 import type { KernelCall } from '../gpu/dispatch';
@@ -89,6 +89,8 @@ export interface TuneRequest {
   fixedVariant: boolean;
   /** Convolutions whose input gradient was asked about (by inputGradKey), for the path race. */
   convs?: ReadonlyMap<string, ConvShape>;
+  /** The plan's largest binding (PlanOptions.maxBindingBytes); default the device's. */
+  maxBindingBytes?: number;
   /** The products again once paths are chosen: the im2col path adds one. */
   retrace?: (
     paths: ReadonlyMap<string, InputGradPath>,
@@ -126,6 +128,7 @@ export async function tuneProducts(
     : await choosePaths(request.convs ?? new Map(), {
         gpu,
         defaults: request.defaults,
+        maxBindingBytes: request.maxBindingBytes ?? largestBinding(gpu),
         mode: options.mode,
         stored: loaded.choices,
         fresh,

@@ -94,6 +94,25 @@ describe('npm start', () => {
     expect(weights(resumed).equals(weights(straight))).toBe(true);
   }, 180_000);
 
+  it('--precision f16 trains with f16 im2col matrices, saves it in config.json, and --resume keeps it', async () => {
+    const tiny = ['--features', '4,8', '--dense', '32', '--batch', '32', '--limit', '256'];
+    const out = mkdtempSync(join(tmpdir(), 'shadergrad-f16-'));
+    const first = await cli([...tiny, '--precision', 'f16', '--tune', 'off', '--out', out]);
+    if (first.code !== 0) {
+      // an adapter without shader-f16 (not lavapipe): refused in one line naming the feature
+      expect(first.stderr.trim()).toMatch(/^shadergrad: .*needs the device feature shader-f16/);
+      return;
+    }
+    const f16Notes = (stdout: string): string[] =>
+      stdout.split('\n').filter((l) => /^plan: conv\d: im2col matrix .* stored as f16/.test(l));
+    expect(f16Notes(first.stdout)).toHaveLength(2);
+    const config = JSON.parse(readFileSync(join(out, 'config.json'), 'utf8')) as object;
+    expect(config).toMatchObject({ precision: 'f16' });
+    const resumed = await cli(['--resume', out, '--epochs', '2', '--tune', 'off']);
+    expect(resumed.code, resumed.stderr).toBe(0);
+    expect(f16Notes(resumed.stdout)).toHaveLength(2);
+  }, 180_000);
+
   it.each([
     [['--batch', 'abc'], /^shadergrad: --batch: expected a whole number >= 1, got 'abc'$/],
     [['--frobnicate'], /^shadergrad: .*--frobnicate/],

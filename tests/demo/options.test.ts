@@ -36,6 +36,15 @@ describe('demo options', () => {
     );
   });
 
+  it('reads the precision into the training config, f32 unless asked', () => {
+    expect(parse('').precision).toBe('f32');
+    expect(trainConfigOf(parse('')).precision).toBeUndefined();
+    expect(trainConfigOf(parse('precision=f16')).precision).toBe('f16');
+    expect(() => parse('precision=f8')).toThrow(
+      "setting 'precision': expected one of f32, f16, got 'f8'",
+    );
+  });
+
   it('reads the resnet knobs and builds the preset with torchvision names', () => {
     const o = parse('model=resnet&width=4&blocks=2&skip=0&bn=1');
     expect(o.model).toBe('resnet');

@@ -20,7 +20,10 @@ import {
 } from '../../src/graph/tuner';
 import { randomFloats, randomInts } from '../../src/base/random';
 import { smallConfig } from '../helpers/configs';
-import { plainTestGpu, useTestGpu } from '../helpers/gpu';
+import { onF16Device, plainTestGpu, useTestGpu } from '../helpers/gpu';
+import { compilePlan } from '../../src/graph/executor';
+import { ParameterStore } from '../../src/graph/parameterStore';
+import { buildGraph } from '../../src/models/network';
 import { forceChoices, memoryStore } from '../helpers/tuneStore';
 import type { Gpu } from '../../src/gpu/device';
 
@@ -182,6 +185,34 @@ describe('tuning a plan', () => {
     } finally {
       trainer.destroy();
     }
+  });
+
+  it('does not race matmul + col2im where its dCols would pass a binding the f16 cols fit', async () => {
+    await onF16Device(gpu(), async () => {
+      const g = buildGraph(config.model, config.batchSize);
+      const store = new ParameterStore(gpu(), g.parameters(), config.optimizer, config.seed);
+      try {
+        // conv2's cols: 8 x 100 x 196 in f16, 313,600 bytes; its dCols in f32, twice that
+        const plan = await compilePlan(gpu(), g, store, {
+          training: true,
+          precision: 'f16',
+          maxBindingBytes: 313_600,
+          tune: tune('full', memoryStore()),
+        });
+        const path = plan.tuning?.products.find(isPath);
+        expect(path?.key).toBe('conv dX [4, 14, 14] -> O=8 k5x5 s1x1 p2,2 batch 8');
+        expect(path?.candidates?.find((r) => r.choice === 'im2col')?.rejected).toBe(
+          'its dCols for 8 samples (627200 bytes) would pass the largest binding (313600)',
+        );
+        expect(path?.choice).not.toBe('im2col');
+        expect(plan.notes.join('\n')).toMatch(
+          /^conv2: im2col matrix \[8, 100, 196\] stored as f16/m,
+        );
+        plan.destroy();
+      } finally {
+        store.destroy();
+      }
+    });
   });
 
   it('uses cached choices as stored, times nothing, and trains bit-identically with them', async () => {
