@@ -10,10 +10,11 @@
  */
 import { mib } from '../base/units';
 import type { KernelCall } from '../gpu/dispatch';
-import { bytesPerElement, elementCount, type GpuTensor } from '../gpu/tensor';
+import type { GpuTensor } from '../gpu/tensor';
 import type { Graph, GraphNode, OpName } from './graph';
 import { SEQUENCE_OPS, type SequenceOp } from './ops';
 import { need, none, type OpRule, type RuleContext } from './ruleContext';
+import { activationFoldedIntoPool, preActivationGrad } from './activationGrad';
 import { concatSlices, denseWeight, inputOf, lastAxis, spatialSize } from './nodeShapes';
 import {
   activationBackward,
@@ -38,6 +39,7 @@ import {
   conv2dColsShape,
   conv2dForward,
   conv2dInputGradScratch,
+  halfColsNote,
   inputGradPathNote,
   weightGradNote,
   weightGradRunsShape,
@@ -50,37 +52,8 @@ import {
   mseForward,
   softmaxCrossEntropyForward,
   softmaxCrossEntropyForwardBackward,
-  type Activation,
   type Conv2dGeometry,
 } from '../kernels/index';
-
-/**
- * The activation of a layer whose gradient the maxPool after it computes (fused into the pool's
- * backward, saving a pass over the layer's output): the layer's fused activation when the pool is
- * the layer's only consumer, so the gradient the pool writes is all of it; otherwise 'none'.
- */
-function activationFoldedIntoPool(layer: GraphNode, ctx: RuleContext): Activation {
-  if (layer.op !== 'conv2d' && layer.op !== 'dense') return 'none';
-  const users = ctx.consumers(layer.id);
-  if (users.length !== 1 || users[0]?.op !== 'maxPool') return 'none';
-  return (layer as GraphNode<'conv2d' | 'dense'>).attrs.activation;
-}
-
-/**
- * dL/d(pre-activation): y' = f'(pre) * dY, written from the output y; identity when f = none, and
- * when a maxPool after the layer has written dPre in place of dY already.
- */
-function preActivationGrad(
-  node: GraphNode,
-  activation: Activation,
-  ctx: RuleContext,
-): { calls: KernelCall[]; dPre: GpuTensor } {
-  const dY = need(ctx.grad(node.id), `gradient of node ${node.id}`);
-  if (activation === 'none' || activationFoldedIntoPool(node, ctx) !== 'none')
-    return { calls: [], dPre: dY };
-  const dPre = ctx.scratch(node.id, 'dPre', node.shape);
-  return { calls: [activationBackward({ y: ctx.value(node.id), dY, dX: dPre, activation })], dPre };
-}
 
 /** The tensors a batch norm's rules bind: input, output, parameters, statistics. */
 function batchNormTensors(node: GraphNode<'batchNorm'>, ctx: RuleContext) {
@@ -106,11 +79,9 @@ function batchNormTensors(node: GraphNode<'batchNorm'>, ctx: RuleContext) {
   };
 }
 
-/** Samples per im2col pass of a convolution (conv2dBatchChunk), with the plan's cols storage. */
-function convChunk(g: Conv2dGeometry, features: number, ctx: RuleContext): number {
-  const colsBytes = bytesPerElement[ctx.colsDtype];
-  return conv2dBatchChunk(g, features, ctx.matmulPolicy, ctx.maxBindingBytes, colsBytes);
-}
+/** Samples per im2col pass of a convolution, for the plan's binding limit and cols storage. */
+const convChunk = (g: Conv2dGeometry, O: number, ctx: RuleContext): number =>
+  conv2dBatchChunk(g, O, ctx.matmulPolicy, ctx.maxBindingBytes, ctx.colsDtype);
 
 const imageRules: { [K in Exclude<OpName, SequenceOp>]: OpRule<K> } = {
   input: { forward: none, backward: none },
@@ -128,18 +99,14 @@ const imageRules: { [K in Exclude<OpName, SequenceOp>]: OpRule<K> } = {
         ctx.note(
           `${name}: im2col in chunks of ${chunk} samples (the batch's [${conv2dColsShape(g).join(', ')}] would pass the ${mib(ctx.maxBindingBytes)} binding)`,
         );
-      if (ctx.colsDtype === 'f16') {
-        const shape = conv2dColsShape({ ...g, N: chunk });
-        ctx.note(
-          `${name}: im2col matrix [${shape.join(', ')}] stored as f16 (${mib(2 * elementCount(shape))} instead of ${mib(4 * elementCount(shape))}), products summed in f32`,
-        );
-      }
+      const colsShape = conv2dColsShape({ ...g, N: chunk });
+      if (ctx.colsDtype === 'f16') ctx.note(`${name}: ${halfColsNote(colsShape)}`);
       const args = {
         x: ctx.value(inputOf(node)),
         weight: ctx.param(`${name}.weight`),
         ...(node.attrs.bias ? { bias: ctx.param(`${name}.bias`) } : {}),
         out: ctx.value(node.id),
-        cols: ctx.scratch(node.id, colsKey, conv2dColsShape({ ...g, N: chunk }), ctx.colsDtype),
+        cols: ctx.scratch(node.id, colsKey, colsShape, ctx.colsDtype),
         geometry: g,
         O: features,
         activation,
@@ -156,6 +123,8 @@ const imageRules: { [K in Exclude<OpName, SequenceOp>]: OpRule<K> } = {
       const dX = ctx.inputGrad(node);
       const chunk = convChunk(g, features, ctx);
       const perChunk = { ...g, N: chunk };
+      const cols = (key: string, geometry: typeof g): GpuTensor =>
+        ctx.scratch(node.id, key, conv2dColsShape(geometry), ctx.colsDtype);
       const inputScratch =
         dX &&
         conv2dInputGradScratch(perChunk, features, ctx.matmulPolicy, (key, shape) =>
@@ -167,15 +136,10 @@ const imageRules: { [K in Exclude<OpName, SequenceOp>]: OpRule<K> } = {
       const chunked =
         chunk < g.N
           ? {
-              cols: ctx.scratch(
-                node.id,
-                'colsChunkBackward',
-                conv2dColsShape(perChunk),
-                ctx.colsDtype,
-              ),
+              cols: cols('colsChunkBackward', perChunk),
               dWeightPart: ctx.scratch(node.id, 'dWeightPart', [features, g.C * g.KH * g.KW]),
             }
-          : { cols: ctx.scratch(node.id, 'cols', conv2dColsShape(g), ctx.colsDtype) }; // from the forward
+          : { cols: cols('cols', g) }; // im2col(x) from the forward
       const args = {
         x: ctx.value(inputOf(node)),
         weight: ctx.param(`${name}.weight`),

@@ -13,6 +13,7 @@
 import type { Gpu } from '../gpu/device';
 import { loadOpRules, ruleOf, type OpRules } from './autodiff';
 import type { RuleContext } from './ruleContext';
+import { planPrecision, type Precision } from './precision';
 import { prepareCall, type KernelCall } from '../gpu/dispatch';
 import { STORAGE_USAGE, checkSize, largestBinding } from '../gpu/buffers';
 import { ShadergradError } from '../base/errors';
@@ -35,10 +36,9 @@ import { StepPlan, type MemoryReport } from './stepPlan';
 
 export { StepPlan, type MemoryReport } from './stepPlan';
 
-export type TensorKind = 'input' | 'activation' | 'gradient' | 'scratch' | 'output';
+export type { Precision } from './precision';
 
-/** Storage precision of a plan's activations for the products: see PlanOptions.precision. */
-export type Precision = 'f32' | 'f16';
+export type TensorKind = 'input' | 'activation' | 'gradient' | 'scratch' | 'output';
 
 interface TracedTensor {
   readonly id: number;
@@ -109,12 +109,7 @@ class Tracer implements RuleContext {
     readonly graph: Graph,
     readonly store: ParameterStore,
     readonly training: boolean,
-    device: {
-      matmulPolicy: MatmulPolicy;
-      maxBindingBytes: number;
-      channelSumLanes: number;
-      colsDtype: 'f32' | 'f16';
-    },
+    device: Pick<Tracer, 'matmulPolicy' | 'maxBindingBytes' | 'channelSumLanes' | 'colsDtype'>,
     private readonly requiresGrad: ReadonlySet<number>,
     gradientsFor: readonly number[] = [],
   ) {
@@ -492,15 +487,6 @@ function allocate(
     total: s.parameters + s.gradients + s.optimizerState + persistent + plan.plannedBytes,
   };
   return { realOf, buffers: own, memory };
-}
-
-/** The cols' storage type for `precision`; refuses f16 on a device without `shader-f16`. */
-function planPrecision(gpu: Gpu, precision: Precision = 'f32'): 'f32' | 'f16' {
-  if (precision === 'f16' && !gpu.hasShaderF16)
-    throw new ShadergradError(
-      `precision 'f16' needs the device feature shader-f16, which this adapter (${gpu.adapter.description || gpu.adapter.kind}) lacks; train in 'f32'`,
-    );
-  return precision;
 }
 
 /** "conv2 (node 5) scratch cols [64, 800, 196]": what a tensor is, for size errors. */

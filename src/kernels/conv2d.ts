@@ -21,6 +21,7 @@ import { ShadergradError } from '../base/errors';
 import {
   PORTABLE_OFFSET_ALIGNMENT,
   batchAlignment,
+  bytesPerElement,
   elementCount,
   sliceBatch,
   type GpuTensor,
@@ -338,21 +339,21 @@ function batchChunks(N: number, chunk: number): [number, number][] {
  * Samples per pass of a convolution's per-sample scratch (cols, and dCols or the padded gradient),
  * so that none exceeds `maxBindingBytes`: the whole batch when it fits (the forward's cols then
  * serve the backward), else the largest count that fits and starts every chunk's views of x, out,
- * dOut and dX on a bindable offset; the backward then unfolds x again, chunk by chunk. `colsBytes`:
- * bytes per element of cols (2 when stored as f16; dCols and the padded gradient are f32).
+ * dOut and dX on a bindable offset; the backward then unfolds x again, chunk by chunk. `colsDtype`:
+ * cols' storage (f16 under mixed precision; dCols and the padded gradient are f32).
  */
 export function conv2dBatchChunk(
   g: Conv2dGeometry,
   O: number,
   policy: MatmulPolicy | undefined,
   maxBindingBytes: number,
-  colsBytes = 4,
+  colsDtype: 'f32' | 'f16' = 'f32',
 ): number {
   const { R, S } = dims(g, O);
   const inputGradBytes = usesImplicitBackwardData(g, O, policy)
     ? (elementCount(paddedGradientShape(g, O)) / g.N) * 4
     : R * S * 4; // dCols
-  const perSample = Math.max(R * S * colsBytes, inputGradBytes);
+  const perSample = Math.max(R * S * bytesPerElement[colsDtype], inputGradBytes);
   if (g.N * perSample <= maxBindingBytes) return g.N;
   const align = lcm(batchAlignment(g.C * g.H * g.W * 4), batchAlignment(O * S * 4));
   const chunk = Math.floor(maxBindingBytes / perSample / align) * align;

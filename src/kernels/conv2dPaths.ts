@@ -165,6 +165,13 @@ export function conv2dInputGradScratch<T>(
   };
 }
 
+/** The plan's note on a convolution's im2col matrix kept in f16 (mixed precision). */
+export function halfColsNote(colsShape: readonly number[]): string {
+  const count = colsShape.reduce((a, b) => a * b, 1);
+  const mib = (bytes: number): string => `${(bytes / 2 ** 20).toFixed(1)} MiB`;
+  return `im2col matrix [${colsShape.join(', ')}] stored as f16 (${mib(2 * count)} instead of ${mib(4 * count)}), products summed in f32`;
+}
+
 /** The path the scratch stands for, in words: the plan's note on each convolution's dX. */
 export function inputGradPathNote<T>(
   g: Conv2dGeometry,

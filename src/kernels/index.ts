@@ -85,6 +85,7 @@ export {
 } from './conv2d';
 export {
   conv2dInputGradScratch,
+  halfColsNote,
   inputGradPathNote,
   usesImplicitBackwardData,
   inputGradPathOf,
