@@ -5,6 +5,7 @@
  */
 import type { GpuTensor } from '../gpu/tensor';
 import {
+  halfOperands,
   matmulStrides,
   type Conv2dGeometry,
   type InputGradChooser,
@@ -27,7 +28,7 @@ export function productKey(args: MatmulArgs<GpuTensor>): string {
   const sum = args.sumBatches ? ` summed${runs}` : '';
   const epilogue = `${args.bias ? `bias ${args.biasMode ?? '?'}` : 'no bias'}, ${args.activation ?? 'none'}`;
   const aligned = `${args.a.byteOffset % 16},${args.b.byteOffset % 16}`;
-  const half = (['a', 'b'] as const).filter((x) => args[x].dtype === 'f16');
+  const half = halfOperands(args);
   const storage = half.length > 0 ? `; ${half.join(',')} f16` : '';
   return `${ops} M${args.M} K${args.K} N${args.N} batch ${s.batch}${sum} strides ${s.aBatchStride},${s.bBatchStride},${s.outBatchStride}; ${epilogue}; offsets ${aligned}${storage}`;
 }

@@ -34,6 +34,12 @@ export function expectDtype(label: string, name: string, t: GpuTensor, dtype: DT
     throw new ShadergradError(`${label}: ${name} is ${t.dtype}, expected ${dtype}`);
 }
 
+/** Throws unless the tensor holds floats a kernel can read as f32 or f16 (half-precision storage). */
+export function expectFloat(label: string, name: string, t: GpuTensor): void {
+  if (t.dtype !== 'f32' && t.dtype !== 'f16')
+    throw new ShadergradError(`${label}: ${name} is ${t.dtype}, expected f32 or f16`);
+}
+
 /** One pooled tensor to check: its name, the tensor, which side of the pool it is on, its dtype. */
 export type PoolTensorCheck = readonly [
   name: string,

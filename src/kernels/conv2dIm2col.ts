@@ -9,7 +9,7 @@ import { dispatchFor, type KernelCall } from '../gpu/dispatch';
 import { ShadergradError } from '../base/errors';
 import { defineParams } from '../gpu/uniforms';
 import type { GpuTensor } from '../gpu/tensor';
-import { expectCount, expectDtype, expectWhole } from './checks';
+import { expectCount, expectDtype, expectFloat, expectWhole } from './checks';
 import type { Col2imArgs, Im2colArgs } from './conv2dIm2col.cpu';
 import type { Conv2dGeometry } from './geometry';
 import type { KernelFamily } from './family';
@@ -100,8 +100,7 @@ export function im2col(args: Im2colArgs<GpuTensor>, tuning: Conv2dIm2colTuning =
   expectCount(label, 'x', args.x, xCount);
   expectCount(label, 'cols', args.cols, colsCount);
   expectDtype(label, 'x', args.x, 'f32');
-  if (args.cols.dtype !== 'f32' && args.cols.dtype !== 'f16')
-    throw new ShadergradError(`${label}: cols is ${args.cols.dtype}, expected f32 or f16`);
+  expectFloat(label, 'cols', args.cols);
   const g = args.geometry;
   const rows = g.N * g.C * g.KH * g.KW;
   const quadsFit = (g.OH * g.OW) % 4 === 0 && args.cols.byteOffset % 16 === 0;

@@ -11,7 +11,9 @@ import {
   type ImplicitProduct,
 } from './conv2dImplicit';
 import { im2colShape, type Conv2dGeometry } from './geometry';
+import { elementCount } from '../gpu/tensor';
 import type { AdapterKind } from '../base/errors';
+import { mib } from '../base/units';
 import {
   choiceName,
   policyVariant,
@@ -167,8 +169,7 @@ export function conv2dInputGradScratch<T>(
 
 /** The plan's note on a convolution's im2col matrix kept in f16 (mixed precision). */
 export function halfColsNote(colsShape: readonly number[]): string {
-  const count = colsShape.reduce((a, b) => a * b, 1);
-  const mib = (bytes: number): string => `${(bytes / 2 ** 20).toFixed(1)} MiB`;
+  const count = elementCount(colsShape);
   return `im2col matrix [${colsShape.join(', ')}] stored as f16 (${mib(2 * count)} instead of ${mib(4 * count)}), products summed in f32`;
 }
 

@@ -45,6 +45,7 @@ export {
   type LayerNormForwardArgs,
   type LayerNormBackwardArgs,
 } from './layerNorm.cpu';
+export { halfOperands } from './matmulParams';
 export {
   checkMatmulArgs,
   choiceName,

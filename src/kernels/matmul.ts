@@ -23,7 +23,7 @@ import {
 } from '../gpu/dispatch';
 import { ShadergradError, type AdapterKind } from '../base/errors';
 import type { GpuTensor } from '../gpu/tensor';
-import { expectCount, expectDtype, expectWhole } from './checks';
+import { expectCount, expectDtype, expectFloat, expectWhole } from './checks';
 import { activationCode } from './common.cpu';
 import type { KernelFamily } from './family';
 import { matmulStrides, type MatmulArgs } from './matmul.cpu';
@@ -301,13 +301,8 @@ export function checkMatmulArgs(args: MatmulArgs<GpuTensor>): MatmulStrides {
   ] as const) {
     if (t) expectDtype(label, name, t, 'f32');
   }
-  for (const [name, t] of [
-    ['a', args.a],
-    ['b', args.b],
-  ] as const) {
-    if (t.dtype !== 'f32' && t.dtype !== 'f16')
-      throw new ShadergradError(`${label}: ${name} is ${t.dtype}, expected f32 or f16`);
-  }
+  expectFloat(label, 'a', args.a);
+  expectFloat(label, 'b', args.b);
   return s;
 }
 

@@ -33,6 +33,11 @@ export function operandModule(shader: ShaderSource, args: MatmulArgs<Typed>): Sh
   return withF16Storage(shader, aliases);
 }
 
+/** The operands stored in half precision, 'a' before 'b': what labels and tuner keys name. */
+export function halfOperands(args: MatmulArgs<Typed>): ('a' | 'b')[] {
+  return (['a', 'b'] as const).filter((x) => args[x].dtype === 'f16');
+}
+
 /**
  * "A·Bᵀ, M=64 K=196 N=800, batch 64 summed (in 8), bias row, relu", with ", B f16" where an
  * operand is stored in half precision: a product's kernel label (the tuner's key too).
@@ -47,7 +52,8 @@ export function describeProduct(
   const batched = s.batch > 1 ? `, batch ${s.batch}${summed}` : '';
   const bias = args.bias ? `, bias ${args.biasMode ?? '?'}` : '';
   const act = args.activation && args.activation !== 'none' ? `, ${args.activation}` : '';
-  const half = (['a', 'b'] as const).filter((x) => args[x].dtype === 'f16');
-  const storage = half.map((x) => `, ${x.toUpperCase()} f16`).join('');
+  const storage = halfOperands(args)
+    .map((x) => `, ${x.toUpperCase()} f16`)
+    .join('');
   return `${ops}, M=${args.M} K=${args.K} N=${args.N}${batched}${storage}${bias}${act}`;
 }
