@@ -91,6 +91,7 @@ export async function initDevice(options: InitOptions = {}): Promise<Gpu> {
   if (options.device) return wrapDevice(options.device, hostSummary(options.device), debug);
   const adapter = await platform.requestAdapter(options.adapter ?? readAdapterEnv());
   const summary = summarize(adapter.info);
+  platform.adapterChosen(summary.isSoftware);
   const device = await requestDevice(adapter);
   // In Node, software adapters take GPU memory from this process: under ulimit -v, budget it.
   const budget = summary.isSoftware ? await platform.softwareMemoryBudget() : undefined;

@@ -8,6 +8,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { ShadergradError } from '../base/errors';
 import { addressSpaceBudget } from './memory';
+import { readDawnPollingEnv, throttleDawnPolling } from './dawnPolling';
 import type { AdapterChoice, GpuPlatform } from './platform';
 import { storedText } from './stored.node';
 
@@ -23,6 +24,7 @@ export const platform: GpuPlatform = {
   name: 'node',
   requestAdapter: findNodeAdapter,
   softwareMemoryBudget: () => Promise.resolve(readBudget()),
+  adapterChosen: choosePolling,
   env: (name) => process.env[name],
   stored: storedText,
 };
@@ -66,6 +68,12 @@ async function findNodeAdapter(choice: AdapterChoice): Promise<GPUAdapter> {
     'No WebGPU adapter found. Without a GPU, install the software one: `npm run install:software-gpu` ' +
       '(Mesa 25 lavapipe from Debian backports, and chromium for SwiftShader).',
   );
+}
+
+/** A software adapter's workers need the core Dawn's poll loop would spin on (dawnPolling.ts). */
+function choosePolling(isSoftware: boolean): void {
+  const polling = readDawnPollingEnv(process.env.SHADERGRAD_DAWN_POLL);
+  if (polling === 'throttled' || (polling === undefined && isSoftware)) throttleDawnPolling();
 }
 
 function requireFile(paths: string[], what: string): string {

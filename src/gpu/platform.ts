@@ -18,6 +18,11 @@ export interface GpuPlatform {
    * under an address-space limit (`ulimit -v`); undefined when there is no such limit.
    */
   softwareMemoryBudget(): Promise<number | undefined>;
+  /**
+   * Called once initDevice has its adapter. Node throttles Dawn's poll loop for a software one
+   * (dawnPolling.ts); a browser does nothing.
+   */
+  adapterChosen(isSoftware: boolean): void;
   /** An environment variable; always undefined in a browser. */
   env(name: string): string | undefined;
   /** Text kept between runs: the autotuner's choices. */

@@ -1,0 +1,91 @@
+/**
+ * Dawn's event loop in Node, made to sleep while a software adapter works.
+ *
+ * While any WebGPU promise is pending (`onSubmittedWorkDone`, `mapAsync`, `requestDevice`...),
+ * dawn.node polls: a native callback runs `ProcessEvents` and schedules itself again with the
+ * global `setImmediate`, so the JS thread spins at 100% of a core until the promise settles. On a
+ * software adapter (lavapipe, SwiftShader) the GPU's workers are CPU threads too, and on a 2-core
+ * machine the spin takes about half of the machine from them: the same matmul ran 1.4-1.5x faster
+ * with the spin throttled (docs/measurements.md, "Dawn's poll loop").
+ *
+ * The throttle replaces `globalThis.setImmediate` with a function that passes every call through
+ * unchanged except Dawn's polls (native, unnamed callbacks). A chain of polls (one scheduled from
+ * inside the previous) spins as before for its first `SPIN_MS`, so short waits keep their latency,
+ * then polls once per timer tick (about 1 ms). Node only; a browser's WebGPU does not poll in JS.
+ */
+
+import { ShadergradError } from '../base/errors';
+
+/** How long a wait keeps Dawn's own back-to-back polling before it drops to timer ticks. */
+export const SPIN_MS = 1;
+
+type Scheduler = (callback: (...args: unknown[]) => void, ...args: unknown[]) => unknown;
+
+/** How Dawn's polls are scheduled: its own spin, or the throttle above. */
+export type DawnPolling = 'spin' | 'throttled';
+
+/** `SHADERGRAD_DAWN_POLL=spin` keeps Dawn's own loop (to measure it); undefined: the default. */
+export function readDawnPollingEnv(value: string | undefined): DawnPolling | undefined {
+  if (value === undefined || value === '') return undefined;
+  if (value === 'spin' || value === 'throttled') return value;
+  throw new ShadergradError(`SHADERGRAD_DAWN_POLL=${value}: expected spin or throttled`);
+}
+
+const NATIVE_CODE = /\{\s*\[native code\]\s*\}\s*$/;
+
+/** Dawn's poll callback: a native function with no name (bound functions are named "bound f"). */
+export function isDawnPoll(callback: unknown): boolean {
+  return (
+    typeof callback === 'function' &&
+    callback.name === '' &&
+    NATIVE_CODE.test(Function.prototype.toString.call(callback))
+  );
+}
+
+/**
+ * A setImmediate that delays Dawn's polls once their chain is older than `spinMs`; `now` and
+ * `later` are injectable for tests. Everything else goes to `immediate` untouched.
+ */
+export function throttledImmediate(
+  immediate: Scheduler,
+  later: (run: () => void) => unknown,
+  now: () => number,
+  spinMs = SPIN_MS,
+): Scheduler {
+  let chainStart = 0;
+  let insidePoll = false;
+  return (callback, ...args) => {
+    if (!isDawnPoll(callback)) return immediate(callback, ...args);
+    const time = now();
+    // Dawn schedules the next poll from inside the current one; any other call starts a wait.
+    if (!insidePoll) chainStart = time;
+    const run = (): void => {
+      insidePoll = true;
+      try {
+        callback(...args);
+      } finally {
+        insidePoll = false;
+      }
+    };
+    return time - chainStart < spinMs ? immediate(run) : later(run);
+  };
+}
+
+let installed = false;
+
+/** Installs the throttle on this process's `setImmediate` (once; later calls do nothing). */
+export function throttleDawnPolling(): void {
+  if (installed) return;
+  installed = true;
+  const host = globalThis as unknown as Record<string | symbol, unknown>;
+  const original = host.setImmediate as Scheduler & object;
+  const throttled = throttledImmediate(
+    original,
+    (run) => setTimeout(run, 1),
+    () => performance.now(),
+  );
+  // Keep what hangs off the original: util.promisify.custom.
+  for (const key of Object.getOwnPropertySymbols(original))
+    Reflect.set(throttled, key, Reflect.get(original, key));
+  host.setImmediate = throttled;
+}
