@@ -4,6 +4,7 @@
  */
 import type { FrameworkResult, FrameworkSlot, BenchOptions } from './peers/common';
 import { printTable, progress, type Row } from './report';
+import { dawnPolling } from '../src/gpu/dawnPolling';
 import type { BenchSuite } from './suite';
 import { FRAMEWORKS, type Framework } from './trainFlags';
 
@@ -72,6 +73,7 @@ export function printReport(slots: Slots, suite: BenchSuite, o: BenchOptions): v
     const s = slots[name];
     if (ok(s)) console.log(`${name}: ${s.backend} on ${s.adapter}, ${s.parameters} parameters`);
   }
+  console.log(`Dawn's poll loop: ${dawnPolling()} (SHADERGRAD_DAWN_POLL, src/gpu/dawnPolling.ts)`);
 }
 
 /** Each framework's tokens/s (null where it did not run), for a sequence model's JSON. */
@@ -100,6 +102,7 @@ export function jsonReport(slots: Slots, suite: BenchSuite, o: BenchOptions): ob
     optimizer: { kind: 'adam', lr: o.lr, beta1: o.beta1, beta2: o.beta2, eps: o.eps },
     warmup: o.warmup,
     timing: 'per step: launch, then await GPU completion; median over timed steps',
+    dawnPolling: dawnPolling(),
     adapter: adapters.join(' | ') || 'none',
     sameAdapter: adapters.length === 1,
     sameParameterCount: parameterCounts.length <= 1,

@@ -11,6 +11,8 @@
 import { availableParallelism } from 'node:os';
 import { mulberry32 } from '../../src/base/random';
 import { median } from '../../src/gpu/timing';
+import { summarizeAdapter } from '../../src/gpu/device';
+import { platform } from '../../src/gpu/platform.node';
 import type { ModelConfig } from '../../src/models/config';
 import { progress } from '../report';
 
@@ -231,7 +233,8 @@ let dawnGpu: GPU | undefined;
 /**
  * Gives Node a browser-like `navigator.gpu` from the `webgpu` package (Dawn), for the peers that
  * look for it. Node 21+ has a `navigator` without `gpu`; Node 20 has none. Also installs
- * GPUBufferUsage and friends. Idempotent.
+ * GPUBufferUsage and friends, and on a software adapter throttles Dawn's poll loop as
+ * initDevice does (src/gpu/dawnPolling.ts). Idempotent.
  */
 export async function installNavigatorGpu(): Promise<void> {
   if (dawnGpu) return;
@@ -240,6 +243,9 @@ export async function installNavigatorGpu(): Promise<void> {
     if (!(name in globalThis))
       Object.defineProperty(globalThis, name, { value, configurable: true, writable: true });
   dawnGpu = create([]);
+  // The same poll policy as shadergrad's initDevice, whichever framework runs first.
+  const adapter = await dawnGpu.requestAdapter();
+  if (adapter) platform.adapterChosen(summarizeAdapter(adapter.info).isSoftware);
   const host = globalThis as { navigator?: object };
   if (host.navigator === undefined) {
     const navigatorShim = {

@@ -73,6 +73,11 @@ export function throttledImmediate(
 
 let installed = false;
 
+/** How this process schedules Dawn's polls now. */
+export function dawnPolling(): DawnPolling {
+  return installed ? 'throttled' : 'spin';
+}
+
 /** Installs the throttle on this process's `setImmediate` (once; later calls do nothing). */
 export function throttleDawnPolling(): void {
   if (installed) return;

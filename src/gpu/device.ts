@@ -90,7 +90,7 @@ export async function initDevice(options: InitOptions = {}): Promise<Gpu> {
   const debug = options.debug ?? platform.env('SHADERGRAD_DEBUG') !== undefined;
   if (options.device) return wrapDevice(options.device, hostSummary(options.device), debug);
   const adapter = await platform.requestAdapter(options.adapter ?? readAdapterEnv());
-  const summary = summarize(adapter.info);
+  const summary = summarizeAdapter(adapter.info);
   platform.adapterChosen(summary.isSoftware);
   const device = await requestDevice(adapter);
   // In Node, software adapters take GPU memory from this process: under ulimit -v, budget it.
@@ -110,7 +110,8 @@ export function readAdapterEnv(): AdapterChoice {
   throw new ShadergradError(`SHADERGRAD_ADAPTER=${v}: expected auto, lavapipe or swiftshader`);
 }
 
-function summarize(info: GPUAdapterInfo): AdapterSummary {
+/** What kind of adapter the info describes (hardware, lavapipe, swiftshader...). */
+export function summarizeAdapter(info: GPUAdapterInfo): AdapterSummary {
   const text =
     `${info.vendor} ${info.architecture} ${info.description} ${info.device}`.toLowerCase();
   let kind: AdapterKind = 'hardware';
@@ -134,7 +135,7 @@ function summarize(info: GPUAdapterInfo): AdapterSummary {
  */
 function hostSummary(device: GPUDevice): AdapterSummary {
   const info = (device as GPUDevice & { adapterInfo?: GPUAdapterInfo }).adapterInfo;
-  if (info) return summarize(info);
+  if (info) return summarizeAdapter(info);
   return {
     vendor: '',
     architecture: '',
