@@ -43,6 +43,11 @@ export interface Gpu {
   readonly pipelines: PipelineCache;
   /** Debug mode wraps each submit in validation and out-of-memory error scopes. */
   readonly debug: boolean;
+  /**
+   * In Node, how Dawn's poll loop runs (src/gpu/dawnPolling.ts): on a software adapter it decides
+   * how much CPU the GPU gets, so tuned choices are kept per mode. Undefined in a browser.
+   */
+  readonly dawnPolling: 'spin' | 'throttled' | undefined;
   /** Resolves when the device is lost; never rejects. */
   readonly lost: Promise<DeviceLostError>;
   /** Set once the device is lost; later work throws it instead of hanging. */
@@ -175,6 +180,7 @@ function wrapDevice(
     hasSubgroups: device.features.has('subgroups'),
     pipelines: new PipelineCache(device),
     debug,
+    dawnPolling: platform.dawnPolling(),
     lostError: undefined,
     lost: Promise.race([real, injected]).then((err) => (gpu.lostError ??= err)),
     memory: memory ?? new MemoryTracker(undefined),

@@ -20,6 +20,7 @@ export const platform: GpuPlatform = {
   // A browser's GPU memory is not this page's address space: there is nothing to budget.
   softwareMemoryBudget: () => Promise.resolve(undefined),
   adapterChosen: () => undefined,
+  dawnPolling: () => undefined,
   env: () => undefined,
   stored: storedText,
 };

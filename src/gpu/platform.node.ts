@@ -8,7 +8,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { ShadergradError } from '../base/errors';
 import { addressSpaceBudget } from './memory';
-import { readDawnPollingEnv, throttleDawnPolling } from './dawnPolling';
+import { dawnPolling, readDawnPollingEnv, throttleDawnPolling } from './dawnPolling';
 import type { AdapterChoice, GpuPlatform } from './platform';
 import { storedText } from './stored.node';
 
@@ -25,6 +25,7 @@ export const platform: GpuPlatform = {
   requestAdapter: findNodeAdapter,
   softwareMemoryBudget: () => Promise.resolve(readBudget()),
   adapterChosen: choosePolling,
+  dawnPolling,
   env: (name) => process.env[name],
   stored: storedText,
 };

@@ -23,6 +23,8 @@ export interface GpuPlatform {
    * (dawnPolling.ts); a browser does nothing.
    */
   adapterChosen(isSoftware: boolean): void;
+  /** How Dawn's polls run in this process (Node); undefined in a browser. */
+  dawnPolling(): 'spin' | 'throttled' | undefined;
   /** An environment variable; always undefined in a browser. */
   env(name: string): string | undefined;
   /** Text kept between runs: the autotuner's choices. */

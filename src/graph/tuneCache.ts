@@ -48,10 +48,20 @@ export interface LoadedChoices {
   readOnlyBecause?: string;
 }
 
-/** "vendor | architecture | device | description | kernels <hash>": one key per driver + kernels. */
-export function deviceKey(adapter: AdapterSummary, kernelCode: readonly string[]): string {
+/**
+ * "vendor | architecture | device | description | kernels <hash>": one key per driver + kernels,
+ * and " | dawn poll throttled" where Node throttles Dawn's poll loop (src/gpu/dawnPolling.ts): a
+ * software adapter's kernels then run with a core more, so choices timed under Dawn's spin (the
+ * keys without it, as before the throttle) are not reused.
+ */
+export function deviceKey(
+  adapter: AdapterSummary,
+  kernelCode: readonly string[],
+  dawnPolling?: 'spin' | 'throttled',
+): string {
   const parts = [adapter.vendor, adapter.architecture, adapter.device, adapter.description];
-  return `${parts.join(' | ')} | kernels ${fnv1a(kernelCode.join('\n'))}`;
+  const polling = dawnPolling === 'throttled' ? ' | dawn poll throttled' : '';
+  return `${parts.join(' | ')} | kernels ${fnv1a(kernelCode.join('\n'))}${polling}`;
 }
 
 /** 32-bit FNV-1a of the text's UTF-16 code units, as 8 hex digits: a change detector, not a MAC. */

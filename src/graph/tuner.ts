@@ -105,13 +105,17 @@ export async function tuneProducts(
 ): Promise<{ chooser: TunedChooser; report: TuningReport }> {
   const started = performance.now();
   const store = options.store ?? platformStore;
-  const device = deviceKey(gpu.adapter, [
-    matmulShader.code,
-    matmulSubgroupShader.code,
-    conv2dImplicitShader.code,
-    conv2dImplicitSubgroupShader.code,
-    conv2dIm2colShader.code,
-  ]);
+  const device = deviceKey(
+    gpu.adapter,
+    [
+      matmulShader.code,
+      matmulSubgroupShader.code,
+      conv2dImplicitShader.code,
+      conv2dImplicitSubgroupShader.code,
+      conv2dIm2colShader.code,
+    ],
+    gpu.dawnPolling,
+  );
   // A host's device without adapter information could be any GPU: its choices are not kept.
   const known = gpu.adapter.kind !== 'unknown';
   const loaded = known

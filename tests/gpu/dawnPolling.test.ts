@@ -12,7 +12,7 @@ const gpu = useTestGpu();
 
 /** An unnamed native function, as dawn.node hands to setImmediate. */
 function nativePoll(onRun: () => void): () => void {
-  return new Proxy(function () {}, { apply: onRun }) as () => void;
+  return new Proxy(function () {}, { apply: onRun });
 }
 
 /** A scheduler that records where each callback went and runs them when asked. */

@@ -8,7 +8,7 @@ import type { StoredText } from '../../src/gpu/platform';
 import { readFloat32 } from '../../src/gpu/buffers';
 import { choiceName } from '../../src/kernels/matmul';
 import { createTrainer } from '../../src/models/network';
-import { parseChoice, parseTuneFile } from '../../src/graph/tuneCache';
+import { deviceKey, parseChoice, parseTuneFile } from '../../src/graph/tuneCache';
 import {
   FINALISTS,
   MARGIN,
@@ -99,6 +99,15 @@ describe('choice names and the cache file', () => {
       }),
     );
     expect(typeof file === 'object' && Object.keys(file.devices.d ?? {})).toEqual(['good', 'path']);
+  });
+
+  it("keeps choices timed under Dawn's throttled poll loop apart from those timed under its spin", () => {
+    const adapter = gpu().adapter;
+    const spin = deviceKey(adapter, ['code'], 'spin');
+    // Spin keys are the keys written before the throttle existed: those entries stay usable.
+    expect(spin).toBe(deviceKey(adapter, ['code']));
+    expect(deviceKey(adapter, ['code'], 'throttled')).toBe(`${spin} | dawn poll throttled`);
+    expect(deviceKey(adapter, ['other code'])).not.toBe(spin);
   });
 });
 
