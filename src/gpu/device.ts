@@ -103,7 +103,8 @@ export async function initDevice(options: InitOptions = {}): Promise<Gpu> {
   const memory = new MemoryTracker(budget);
   memory.install(device);
   const gpu = wrapDevice(device, summary, debug, memory);
-  options.log?.(describeAdapter(summary, gpu.limits));
+  const polling = gpu.dawnPolling === 'throttled' ? "; Dawn's poll loop throttled" : '';
+  options.log?.(describeAdapter(summary, gpu.limits) + polling);
   return gpu;
 }
 

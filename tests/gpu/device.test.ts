@@ -34,6 +34,10 @@ describe('initDevice', () => {
     expect(lines[0]).toMatch(
       /^WebGPU adapter: .+ \[(hardware|software \(\w[\w-]*\))\]; max storage binding \d+ MiB/,
     );
+    // Node says when it throttles Dawn's poll loop (src/gpu/dawnPolling.ts), and only then.
+    expect(lines[0]?.endsWith("; Dawn's poll loop throttled")).toBe(
+      own.dawnPolling === 'throttled',
+    );
   });
 
   it('wraps a host-provided device without taking ownership', async () => {
