@@ -5,8 +5,8 @@
  * dawn.node polls: a native callback runs `ProcessEvents` and schedules itself again with the
  * global `setImmediate`, so the JS thread spins at 100% of a core until the promise settles. On a
  * software adapter (lavapipe, SwiftShader) the GPU's workers are CPU threads too, and on a 2-core
- * machine the spin takes about half of the machine from them: the same matmul ran 1.4-1.5x faster
- * with the spin throttled (docs/measurements.md, "Dawn's poll loop").
+ * machine the spin takes about half of the machine from them: the reference CNN trained 1.9x
+ * faster on lavapipe with the spin throttled (docs/measurements.md, "Dawn's poll loop").
  *
  * The throttle replaces `globalThis.setImmediate` with a function that passes every call through
  * unchanged except Dawn's polls (native, unnamed callbacks). A chain of polls (one scheduled from

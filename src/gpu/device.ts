@@ -6,6 +6,7 @@
  */
 import { platform } from '#gpu-platform';
 import type { AdapterChoice, StoredText } from './platform';
+import type { DawnPolling } from './dawnPolling';
 import { PipelineCache } from './pipelines';
 import {
   ShadergradError,
@@ -47,7 +48,7 @@ export interface Gpu {
    * In Node, how Dawn's poll loop runs (src/gpu/dawnPolling.ts): on a software adapter it decides
    * how much CPU the GPU gets, so tuned choices are kept per mode. Undefined in a browser.
    */
-  readonly dawnPolling: 'spin' | 'throttled' | undefined;
+  readonly dawnPolling: DawnPolling | undefined;
   /** Resolves when the device is lost; never rejects. */
   readonly lost: Promise<DeviceLostError>;
   /** Set once the device is lost; later work throws it instead of hanging. */

@@ -5,6 +5,7 @@
  * package export condition ("node" or the default; package.json "imports"), so a browser bundle
  * never contains the Node one and Node never needs `navigator`.
  */
+import type { DawnPolling } from './dawnPolling';
 
 /** Which driver to ask for in Node (`SHADERGRAD_ADAPTER`); a browser picks its own. */
 export type AdapterChoice = 'auto' | 'lavapipe' | 'swiftshader';
@@ -24,7 +25,7 @@ export interface GpuPlatform {
    */
   adapterChosen(isSoftware: boolean): void;
   /** How Dawn's polls run in this process (Node); undefined in a browser. */
-  dawnPolling(): 'spin' | 'throttled' | undefined;
+  dawnPolling(): DawnPolling | undefined;
   /** An environment variable; always undefined in a browser. */
   env(name: string): string | undefined;
   /** Text kept between runs: the autotuner's choices. */

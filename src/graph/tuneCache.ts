@@ -14,6 +14,7 @@
 import { isRecord } from '../base/json';
 import type { StoredText } from '../gpu/platform';
 import type { AdapterSummary } from '../gpu/device';
+import type { DawnPolling } from '../gpu/dawnPolling';
 import {
   INPUT_GRAD_PATHS,
   choiceName,
@@ -57,7 +58,7 @@ export interface LoadedChoices {
 export function deviceKey(
   adapter: AdapterSummary,
   kernelCode: readonly string[],
-  dawnPolling?: 'spin' | 'throttled',
+  dawnPolling?: DawnPolling,
 ): string {
   const parts = [adapter.vendor, adapter.architecture, adapter.device, adapter.description];
   const polling = dawnPolling === 'throttled' ? ' | dawn poll throttled' : '';
