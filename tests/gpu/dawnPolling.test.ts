@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   dawnPolling,
   isDawnPoll,
+  pauseMs,
   readDawnPollingEnv,
   throttledImmediate,
 } from '../../src/gpu/dawnPolling';
@@ -19,14 +20,20 @@ function nativePoll(onRun: () => void): () => void {
 function fakeScheduling(spinMs: number) {
   let time = 0;
   const queued: Array<{ via: 'immediate' | 'later'; run: () => void }> = [];
+  const waits: number[] = [];
   const schedule = throttledImmediate(
     (callback, ...args) => queued.push({ via: 'immediate', run: () => callback(...args) }),
-    (run) => queued.push({ via: 'later', run }),
+    (run, waitedMs) => {
+      waits.push(waitedMs);
+      return queued.push({ via: 'later', run });
+    },
     () => time,
     spinMs,
   );
   return {
     schedule,
+    /** The time waited that each poll handed to `later` was told. */
+    waits,
     advance: (ms: number) => (time += ms),
     /** Runs the oldest queued callback; returns how it had been scheduled. */
     runNext: () => {
@@ -62,8 +69,16 @@ describe("Dawn's poll loop", () => {
     const via: string[] = [];
     while (s.queued() > 0) via.push(s.runNext());
     expect(polls).toBe(5);
-    // Scheduled at 0, 0.4, 0.8 (under 1 ms: immediate), then 1.2 and 1.6 (timer).
+    // Scheduled at 0, 0.4, 0.8 (under 1 ms: immediate), then 1.2 and 1.6 (after a pause).
     expect(via).toEqual(['immediate', 'immediate', 'immediate', 'later', 'later']);
+    expect(s.waits.map((w) => w.toFixed(1))).toEqual(['1.2', '1.6']);
+  });
+
+  it('pauses an eighth of the time waited, from 50 µs to 1 ms', () => {
+    expect(pauseMs(0)).toBe(0.05);
+    expect(pauseMs(2)).toBe(0.25);
+    expect(pauseMs(8)).toBe(1);
+    expect(pauseMs(150)).toBe(1);
   });
 
   it('starts a new chain, spinning again, when a poll is scheduled from outside a poll', () => {
