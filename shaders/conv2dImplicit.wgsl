@@ -8,6 +8,8 @@
 //       output the forward computed from x[n,c,h,w].
 //   conv2dImplicitWeightsTranspose: weightCko[c, kh*KW + kw, o] = W[o, c, kh, kw], so the
 //       product reads 4 output channels as one vec4.
+//       With flipForForward, the same layout for the forward, which runs this product with the
+//       roles swapped (conv2dImplicitSubgroup.wgsl): weightCko[c, t, o] = W[c, o, KH*KW-1 - t].
 //   conv2dImplicitPadGradient: dOutPadded[n, o, r, s] = dOut[n, o, r - (KH-1 - padTop),
 //       s - (KW-1 - padLeft)], 0 outside: every read of the product lands inside, rows are
 //       whole vec4s, and no bounds test is left in its inner loop.
@@ -24,13 +26,17 @@
 // across a subgroup, to this file: this module needs no device feature, that one `subgroups`.
 // Needs: O % 4 == 0.
 // Entry points: conv2dImplicitBackwardDataTile, conv2dImplicitWeightsTranspose,
-// conv2dImplicitPadGradient. Overrides: wgSize (lanes per workgroup of the product),
-// workgroupSize (of the other two).
+// conv2dImplicitPadGradient (also pads x for the forward, and dOut's rows for the weight
+// gradient). Overrides: wgSize (lanes per workgroup of the product), workgroupSize (of the
+// other two), flipForForward (the transpose's layout for the forward).
 // ZERO INIT: accumulators and windows are set explicitly (Dawn does not re-zero a `var` declared
 // inside a loop; see matmul.wgsl's header).
 
 override wgSize: u32 = 8u; // product: invocations per workgroup, all along the positions
 override workgroupSize: u32 = 256u; // transpose: invocations per workgroup
+// The transpose for the forward: weightIn is the forward's weight [C, O, KH, KW] in this file's
+// names, read with its taps reversed.
+override flipForForward: bool = false;
 
 struct Params {
   N: u32, // batch size
@@ -67,7 +73,10 @@ fn conv2dImplicitWeightsTranspose(@builtin(workgroup_id) wid: vec3u,
   let o = dst % p.O;
   let t = (dst / p.O) % taps;
   let c = dst / (p.O * taps);
-  weightOut[dst] = weightIn[(o * p.C + c) * taps + t];
+  // The forward runs this product with the roles swapped (conv2dImplicitSubgroup.wgsl): its
+  // output channel is c here, its input channel o, and tap t of the product is its tap taps-1 - t.
+  let source = select((o * p.C + c) * taps + t, (c * p.O + o) * taps + taps - 1u - t, flipForForward);
+  weightOut[dst] = weightIn[source];
 }
 
 // ---- padding of the output gradient
@@ -107,8 +116,9 @@ fn conv2dImplicitPadGradient(@builtin(workgroup_id) wid: vec3u, @builtin(num_wor
 // ---- the product
 @group(0) @binding(0) var<storage, read> weightCko: array<vec4f>; // [C, KH*KW, O] as vec4s of o
 @group(0) @binding(1) var<storage, read> paddedRows: array<vec4f>; // dOutPadded as vec4s
-@group(0) @binding(2) var<storage, read_write> gradIn: array<f32>; // dX [N, C, H, W]
-@group(0) @binding(3) var<uniform> params: Params;
+@group(0) @binding(2) var<storage, read> biasIn: array<f32>; // [C]: the forward's bias only
+@group(0) @binding(3) var<storage, read_write> productOut: array<f32>; // dX [N, C, H, W]
+@group(0) @binding(4) var<uniform> params: Params;
 
 // vec4 index of op(A) quad `slot` (channel row0 + slot, clamped to C - 1) at tap 0, o = 0; tap t
 // adds t * O/4 and the o-quad oq adds oq.
@@ -155,7 +165,7 @@ fn storeTile(acc: ptr<function, array<vec4f, 32>>, n: u32, row0: u32, h: u32, w0
     let rowStart = ((n * params.C + row0 + i) * params.H + h) * params.W;
     for (var j = 0u; j < 4u * LANE_QUADS; j++) {
       if (w0 + j < params.W) {
-        gradIn[rowStart + w0 + j] = (*acc)[LANE_QUADS * i + j / 4u][j % 4u];
+        productOut[rowStart + w0 + j] = (*acc)[LANE_QUADS * i + j / 4u][j % 4u];
       }
     }
   }

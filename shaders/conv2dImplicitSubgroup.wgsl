@@ -13,7 +13,14 @@
 // products: 512 FMAs. Subgroups of fewer than 8 lanes, or larger than the workgroup, take
 // stepDirect (every lane loads every quad).
 // Needs: the `subgroups` feature, O % 4 == 0.
-// Entry point: conv2dImplicitBackwardData. Override: wgSize (conv2dImplicit.wgsl's).
+// The forward convolution is the same product with the roles swapped (conv2dImplicitForward, with
+// a bias + activation epilogue), and the weight gradient reads the forward's padded input the same
+// way (conv2dImplicitWeightGrad, below): together they replace im2col + matmul (conv2d.ts).
+// Entry points: conv2dImplicitBackwardData, conv2dImplicitForward, conv2dImplicitWeightGrad.
+// Overrides: wgSize (conv2dImplicit.wgsl's), hasBias and activation (conv2dImplicitForward).
+
+override hasBias: bool = false; // conv2dImplicitForward: add biasIn[channel] (else biasIn is unread)
+override activation: u32 = ACT_NONE; // conv2dImplicitForward's epilogue: ACT_* in common.wgsl
 
 const TILE_ROWS: u32 = 32u; // channels per workgroup, shared by all its lanes
 const SLOT_GROUPS: u32 = 4u; // TILE_ROWS / 8: op(A) quads each lane loads per 4 k
@@ -44,24 +51,55 @@ fn stepDirect(acc: ptr<function, array<vec4f, 32>>, row0: u32, kStep: u32, bTile
 }
 
 // Writes the lane's [TILE_ROWS x 4] block of image n (channels row0 .., positions h, w0 ..),
-// skipping channels past C and columns past W.
-fn storeBlock(acc: ptr<function, array<vec4f, 32>>, n: u32, row0: u32, h: u32, w0: u32) {
+// skipping channels past C and columns past W; with `epilogue`, act(value + bias[channel]).
+fn storeBlock(acc: ptr<function, array<vec4f, 32>>, n: u32, row0: u32, h: u32, w0: u32,
+              epilogue: bool) {
   for (var i = 0u; i < TILE_ROWS && row0 + i < params.C; i++) {
     let rowStart = ((n * params.C + row0 + i) * params.H + h) * params.W;
+    var value = (*acc)[i];
+    if (epilogue) {
+      value += select(0.0, biasIn[row0 + i], hasBias);
+    }
     for (var j = 0u; j < 4u; j++) {
       if (w0 + j < params.W) {
-        gradIn[rowStart + w0 + j] = (*acc)[i][j];
+        productOut[rowStart + w0 + j] = select(value[j], activate(value[j], activation), epilogue);
       }
     }
   }
 }
 
-@compute @workgroup_size(wgSize)
-fn conv2dImplicitBackwardData(@builtin(workgroup_id) wid: vec3u,
-                              @builtin(num_workgroups) nwg: vec3u,
-                              @builtin(local_invocation_index) lid: u32,
-                              @builtin(subgroup_invocation_id) sgLane: u32,
-                              @builtin(subgroup_size) sgSize: u32) {
+// The lane's [TILE_ROWS x 4] block of image n: the sum over taps and 4-channel groups of the
+// padded rows (see the header).
+fn productBlock(acc: ptr<function, array<vec4f, 32>>, quadAt: ptr<function, array<u32, 4>>,
+                n: u32, row0: u32, h: u32, q: u32, shareA: bool) {
+  let o4 = params.O / 4u;
+  let paddedHeight = params.H + params.KH - 1u;
+  for (var kh = 0u; kh < params.KH; kh++) {
+    // padded row h + KH-1 - kh of channel 0 of image n, in vec4s
+    let planeRow = ((n * params.O) * paddedHeight + h + params.KH - 1u - kh) * params.padQuads + q;
+    for (var oq = 0u; oq < o4; oq++) {
+      var current = loadQuads(planeRow, oq, 0u); // columns 4q + s .. + 3 at slide s
+      var ahead = loadQuads(planeRow, oq, 1u);
+      for (var s = 0u; s < params.KW; s++) {
+        // slide s reads column w + s of the padded row, which is tap kw = KW-1 - s
+        let kStep = (kh * params.KW + params.KW - 1u - s) * o4 + oq;
+        if (shareA) {
+          stepShared(acc, quadAt, kStep, current);
+        } else {
+          stepDirect(acc, row0, kStep, current);
+        }
+        current = slideLeft(current, ahead);
+        ahead = slideLeft(ahead, mat4x4f());
+        if ((s + 1u) % 4u == 0u && s + 2u < params.KW) {
+          ahead = loadQuads(planeRow, oq, 1u + (s + 1u) / 4u);
+        }
+      }
+    }
+  }
+}
+
+// The product for every image of the workgroup's z (see the header), written by storeBlock.
+fn productAll(wid: vec3u, nwg: vec3u, lid: u32, sgLane: u32, sgSize: u32, epilogue: bool) {
   let row0 = wid.x * TILE_ROWS;
   let quadsPerRow = (params.W + 3u) / 4u;
   let positionQuads = params.H * quadsPerRow;
@@ -75,38 +113,193 @@ fn conv2dImplicitBackwardData(@builtin(workgroup_id) wid: vec3u,
   let h = clamped / quadsPerRow;
   let q = clamped % quadsPerRow;
   let shareA = sgSize >= 8u && sgSize <= wgSize; // uniform: lanes 0..7 exist in every subgroup
-  let o4 = params.O / 4u;
-  let paddedHeight = params.H + params.KH - 1u;
   var quadAt = array<u32, 4>(0u, 0u, 0u, 0u);
   for (var r = 0u; r < SLOT_GROUPS; r++) {
     quadAt[r] = aSlotIndex(row0, 8u * r + sgLane % 8u);
   }
   for (var n = wid.z; n < params.N; n += nwg.z) {
     var acc = array<vec4f, 32>(); // acc[i]: channel row0 + i at positions (h, 4q ..) (ZERO INIT)
-    for (var kh = 0u; kh < params.KH; kh++) {
-      // padded row h + KH-1 - kh of channel 0 of image n, in vec4s
-      let planeRow = ((n * params.O) * paddedHeight + h + params.KH - 1u - kh) * params.padQuads + q;
-      for (var oq = 0u; oq < o4; oq++) {
-        var current = loadQuads(planeRow, oq, 0u); // columns 4q + s .. + 3 at slide s
-        var ahead = loadQuads(planeRow, oq, 1u);
-        for (var s = 0u; s < params.KW; s++) {
-          // slide s reads column w + s of the padded row, which is tap kw = KW-1 - s
-          let kStep = (kh * params.KW + params.KW - 1u - s) * o4 + oq;
-          if (shareA) {
-            stepShared(&acc, &quadAt, kStep, current);
-          } else {
-            stepDirect(&acc, row0, kStep, current);
-          }
-          current = slideLeft(current, ahead);
-          ahead = slideLeft(ahead, mat4x4f());
-          if ((s + 1u) % 4u == 0u && s + 2u < params.KW) {
-            ahead = loadQuads(planeRow, oq, 1u + (s + 1u) / 4u);
-          }
-        }
+    productBlock(&acc, &quadAt, n, row0, h, q, shareA);
+    if (mine < positionQuads) {
+      storeBlock(&acc, n, row0, h, 4u * q, epilogue);
+    }
+  }
+}
+
+@compute @workgroup_size(wgSize)
+fn conv2dImplicitBackwardData(@builtin(workgroup_id) wid: vec3u,
+                              @builtin(num_workgroups) nwg: vec3u,
+                              @builtin(local_invocation_index) lid: u32,
+                              @builtin(subgroup_invocation_id) sgLane: u32,
+                              @builtin(subgroup_size) sgSize: u32) {
+  productAll(wid, nwg, lid, sgLane, sgSize, false);
+}
+
+// The forward convolution out = act(conv(x, W) + bias) as the same product: rows are the
+// forward's output channels (C here), the reduction runs over its input channels (O here) and
+// taps, weightCko holds the forward's weight flipped (the transpose with flipForForward) and paddedRows
+// its input shifted by its padding (conv2dImplicitPadGradient with padTop = KH-1 - the forward's).
+@compute @workgroup_size(wgSize)
+fn conv2dImplicitForward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
+                         @builtin(local_invocation_index) lid: u32,
+                         @builtin(subgroup_invocation_id) sgLane: u32,
+                         @builtin(subgroup_size) sgSize: u32) {
+  productAll(wid, nwg, lid, sgLane, sgSize, true);
+}
+
+// ---- the weight gradient, straight from the padded input
+// dWeight[o, c, kh, kw] = Σ over n, oh, ow of dOutRows[n, o, oh, ow] · xPadded[n, c, oh + kh, ow + kw]
+// (stride 1), summed over the samples of run z (`run` per run) into dWeightRuns[z, o, c, kh, kw].
+// xPadded is the forward's padded input (conv2dImplicitPadGradient: x shifted by the padding,
+// zeros around, rows of xRowQuads vec4s); dOutRows is dOut with its rows zero-filled to dyRowQuads
+// vec4s, so a row's positions come as whole vec4s and the zeros past OW add nothing.
+// Decomposition: workgroup (x, y, z) owns output channels 32x .. 32x + 31 and wgSize lanes, lane
+// l the pair (c, kh) = pair y wgSize + l, all KW taps, of run z. Per 4 positions (oh, 4q .. 4q + 3)
+// a lane loads two vec4s of its input row (near = columns 4q .., far = 4q + 4 ..; a third for KW > 5)
+// and builds the [4 positions x 4 taps] window block: column j is the row from 4q + j, so
+// block · dOut quad = taps 0..3 of the output channel; taps 4.. come from a second block (KW > 5)
+// or one dot (KW = 5). The dOut quads of the 32 output channels are shared across the subgroup as
+// in conv2dImplicitBackwardData. So 2-3 input loads per 32 x 4 x KW FMAs, where the im2col path
+// wrote and read back a KW x KH x C column per position.
+// Blocked summation: each sample's sum goes into a fresh acc, then into the total, so no chain is
+// longer than one sample's OH * ceil(OW / 4) steps.
+// Needs: the `subgroups` feature (subgroups of fewer than 8 lanes take stepDirect), KW <= 8.
+
+struct WeightGradParams {
+  N: u32, // samples
+  C: u32, // input channels
+  O: u32, // output channels: rows of the product
+  OH: u32, // output height
+  OWq: u32, // vec4s of an output row the sum reads: ceil(OW / 4)
+  dyRowQuads: u32, // vec4s per row of dOutRows
+  PH: u32, // rows per channel of xPadded: OH + KH - 1
+  xRowQuads: u32, // vec4s per row of xPadded
+  KH: u32, // kernel height
+  KW: u32, // kernel width, at most 8
+  run: u32, // samples per partial sum (run z sums samples z run .. z run + run - 1)
+}
+
+@group(0) @binding(0) var<storage, read> dOutRows: array<vec4f>; // [N, O, OH, 4 dyRowQuads]
+@group(0) @binding(1) var<storage, read> xPadded: array<vec4f>; // [N, C, PH, 4 xRowQuads]
+@group(0) @binding(2) var<storage, read_write> dWeightRuns: array<f32>; // [runs, O, C, KH, KW]
+@group(0) @binding(3) var<uniform> gradParams: WeightGradParams;
+
+// The [4 positions x 4 taps] block of a row from 8 consecutive values: column j is lo|hi from j.
+fn windowBlock(lo: vec4f, hi: vec4f) -> mat4x4f {
+  return mat4x4f(lo, vec4f(lo.yzw, hi.x), vec4f(lo.zw, hi.xy), vec4f(lo.w, hi.xyz));
+}
+
+// One 4-position step for output channel slot i: taps 0..3 by block, taps 4.. by tailBlock (KW > 5)
+// or one dot with far (KW = 5).
+fn gradStep(acc: ptr<function, array<vec4f, 32>>, tail: ptr<function, array<vec4f, 32>>, i: u32,
+            dOutQuad: vec4f, windows: mat4x4f, tailBlock: mat4x4f, far: vec4f) {
+  (*acc)[i] += windows * dOutQuad;
+  if (gradParams.KW > 5u) {
+    (*tail)[i] += tailBlock * dOutQuad;
+  } else if (gradParams.KW == 5u) {
+    (*tail)[i].x += dot(far, dOutQuad);
+  }
+}
+
+// The step with dOut shared: this lane loaded quad slot 8r + lane % 8 of every r; lanes 0..7 hand
+// all 32 output channels to every lane.
+fn gradStepShared(acc: ptr<function, array<vec4f, 32>>, tail: ptr<function, array<vec4f, 32>>,
+                  slotAt: ptr<function, array<u32, 4>>, kq: u32, windows: mat4x4f,
+                  tailBlock: mat4x4f, far: vec4f) {
+  for (var r = 0u; r < 4u; r++) {
+    let q = dOutRows[(*slotAt)[r] + kq];
+    gradStep(acc, tail, 8u * r, subgroupBroadcast(q, 0u), windows, tailBlock, far);
+    gradStep(acc, tail, 8u * r + 1u, subgroupBroadcast(q, 1u), windows, tailBlock, far);
+    gradStep(acc, tail, 8u * r + 2u, subgroupBroadcast(q, 2u), windows, tailBlock, far);
+    gradStep(acc, tail, 8u * r + 3u, subgroupBroadcast(q, 3u), windows, tailBlock, far);
+    gradStep(acc, tail, 8u * r + 4u, subgroupBroadcast(q, 4u), windows, tailBlock, far);
+    gradStep(acc, tail, 8u * r + 5u, subgroupBroadcast(q, 5u), windows, tailBlock, far);
+    gradStep(acc, tail, 8u * r + 6u, subgroupBroadcast(q, 6u), windows, tailBlock, far);
+    gradStep(acc, tail, 8u * r + 7u, subgroupBroadcast(q, 7u), windows, tailBlock, far);
+  }
+}
+
+// vec4 index of output channel row0 + slot's dOut row 0 in sample n (channels past O clamped).
+fn gradSlotIndex(n: u32, row0: u32, slot: u32) -> u32 {
+  let p = gradParams;
+  return (n * p.O + min(row0 + slot, p.O - 1u)) * p.OH * p.dyRowQuads;
+}
+
+// The same step where a subgroup cannot share: every lane loads all 32 quads itself.
+fn gradStepDirect(acc: ptr<function, array<vec4f, 32>>, tail: ptr<function, array<vec4f, 32>>,
+                  n: u32, row0: u32, kq: u32, windows: mat4x4f, tailBlock: mat4x4f, far: vec4f) {
+  for (var i = 0u; i < TILE_ROWS; i++) {
+    gradStep(acc, tail, i, dOutRows[gradSlotIndex(n, row0, i) + kq], windows, tailBlock, far);
+  }
+}
+
+// One sample's sums for the lane's (c, kh) and the workgroup's 32 output channels.
+fn gradSample(acc: ptr<function, array<vec4f, 32>>, tail: ptr<function, array<vec4f, 32>>,
+              n: u32, row0: u32, c: u32, kh: u32, sgLane: u32, shareA: bool) {
+  let p = gradParams;
+  var slotAt: array<u32, 4>;
+  for (var r = 0u; r < 4u; r++) {
+    slotAt[r] = gradSlotIndex(n, row0, 8u * r + sgLane % 8u);
+  }
+  for (var oh = 0u; oh < p.OH; oh++) {
+    let xRow = ((n * p.C + c) * p.PH + oh + kh) * p.xRowQuads;
+    for (var q = 0u; q < p.OWq; q++) {
+      let near = xPadded[xRow + q];
+      let far = xPadded[xRow + q + 1u];
+      var tailBlock = mat4x4f();
+      if (p.KW > 5u) {
+        tailBlock = windowBlock(far, xPadded[xRow + q + 2u]);
+      }
+      let windows = windowBlock(near, far);
+      let kq = oh * p.dyRowQuads + q;
+      if (shareA) {
+        gradStepShared(acc, tail, &slotAt, kq, windows, tailBlock, far);
+      } else {
+        gradStepDirect(acc, tail, n, row0, kq, windows, tailBlock, far);
       }
     }
-    if (mine < positionQuads) {
-      storeBlock(&acc, n, row0, h, 4u * q);
+  }
+}
+
+@compute @workgroup_size(wgSize)
+fn conv2dImplicitWeightGrad(@builtin(workgroup_id) wid: vec3u,
+                            @builtin(local_invocation_index) lid: u32,
+                            @builtin(subgroup_invocation_id) sgLane: u32,
+                            @builtin(subgroup_size) sgSize: u32) {
+  let p = gradParams;
+  let row0 = wid.x * TILE_ROWS;
+  let pairs = p.C * p.KH;
+  // Workgroup-uniform guard (the broadcasts need every lane): lanes past the last pair clamp.
+  if (row0 >= p.O || wid.y * wgSize >= pairs) {
+    return;
+  }
+  let mine = wid.y * wgSize + lid;
+  let pair = min(mine, pairs - 1u);
+  let c = pair / p.KH;
+  let kh = pair % p.KH;
+  let shareA = sgSize >= 8u && sgSize <= wgSize; // uniform: lanes 0..7 exist in every subgroup
+  var total = array<vec4f, 32>(); // total[i]: taps 0..3 of output channel row0 + i (ZERO INIT)
+  var totalTail = array<vec4f, 32>(); // taps 4..7
+  let first = wid.z * p.run;
+  for (var n = first; n < min(first + p.run, p.N); n++) {
+    var acc = array<vec4f, 32>(); // this sample's sums (ZERO INIT)
+    var tail = array<vec4f, 32>();
+    gradSample(&acc, &tail, n, row0, c, kh, sgLane, shareA);
+    for (var i = 0u; i < TILE_ROWS; i++) {
+      total[i] += acc[i];
+      totalTail[i] += tail[i];
+    }
+  }
+  if (mine >= pairs) {
+    return;
+  }
+  for (var i = 0u; i < TILE_ROWS && row0 + i < p.O; i++) {
+    let base = (((wid.z * p.O + row0 + i) * p.C + c) * p.KH + kh) * p.KW;
+    for (var t = 0u; t < min(p.KW, 4u); t++) {
+      dWeightRuns[base + t] = total[i][t];
+    }
+    for (var t = 4u; t < p.KW; t++) {
+      dWeightRuns[base + t] = totalTail[i][t - 4u];
     }
   }
 }

@@ -35,9 +35,12 @@ import {
   avgPoolForward,
   biasBackward,
   conv2dBackward,
-  conv2dBatchChunk,
   conv2dColsShape,
   conv2dForward,
+  conv2dPlan,
+  inputPaddedShape,
+  outputRowsShape,
+  weightFlippedShape,
   conv2dInputGradScratch,
   halfColsNote,
   inputGradPathNote,
@@ -53,6 +56,7 @@ import {
   softmaxCrossEntropyForward,
   softmaxCrossEntropyForwardBackward,
   type Conv2dGeometry,
+  type ConvPlan,
 } from '../kernels/index';
 
 /** The tensors a batch norm's rules bind: input, output, parameters, statistics. */
@@ -79,9 +83,14 @@ function batchNormTensors(node: GraphNode<'batchNorm'>, ctx: RuleContext) {
   };
 }
 
-/** Samples per im2col pass of a convolution, for the plan's binding limit and cols storage. */
-const convChunk = (g: Conv2dGeometry, O: number, ctx: RuleContext): number =>
-  conv2dBatchChunk(g, O, ctx.matmulPolicy, ctx.maxBindingBytes, ctx.colsDtype);
+/** A convolution's path and samples per pass, for the plan's policy, binding limit and cols. */
+const convPlan = (g: Conv2dGeometry, O: number, ctx: RuleContext): ConvPlan =>
+  conv2dPlan(g, O, ctx.matmulPolicy, ctx.maxBindingBytes, ctx.colsDtype);
+
+/** The plan's note on a convolution that takes the implicit path. */
+function implicitConvNote(name: string, g: Conv2dGeometry, O: number): string {
+  return `${name}: forward and weight gradient by the implicit product, straight from x padded to [${inputPaddedShape(g, O).join(', ')}] (no [${conv2dColsShape(g).join(', ')}] cols)`;
+}
 
 const imageRules: { [K in Exclude<OpName, SequenceOp>]: OpRule<K> } = {
   input: { forward: none, backward: none },
@@ -92,7 +101,25 @@ const imageRules: { [K in Exclude<OpName, SequenceOp>]: OpRule<K> } = {
     forward: (node, ctx) => {
       const g = node.attrs.geometry;
       const { name, features, activation } = node.attrs;
-      const chunk = convChunk(g, features, ctx);
+      const plan = convPlan(g, features, ctx);
+      const common = {
+        x: ctx.value(inputOf(node)),
+        weight: ctx.param(`${name}.weight`),
+        ...(node.attrs.bias ? { bias: ctx.param(`${name}.bias`) } : {}),
+        out: ctx.value(node.id),
+        geometry: g,
+        O: features,
+        activation,
+      };
+      if (plan.path === 'implicit') {
+        ctx.note(implicitConvNote(name, g, features));
+        const implicit = {
+          xPadded: ctx.scratch(node.id, 'xPadded', inputPaddedShape(g, features)),
+          weightFlipped: ctx.scratch(node.id, 'weightFlipped', weightFlippedShape(g, features)),
+        };
+        return conv2dForward({ ...common, implicit }, ctx.matmulPolicy);
+      }
+      const chunk = plan.chunk;
       // whole-batch cols live on to the backward; a chunk's cols only through the forward
       const colsKey = chunk < g.N ? 'colsChunk' : 'cols';
       if (chunk < g.N)
@@ -101,27 +128,19 @@ const imageRules: { [K in Exclude<OpName, SequenceOp>]: OpRule<K> } = {
         );
       const colsShape = conv2dColsShape({ ...g, N: chunk });
       if (ctx.colsDtype === 'f16') ctx.note(`${name}: ${halfColsNote(colsShape)}`);
-      const args = {
-        x: ctx.value(inputOf(node)),
-        weight: ctx.param(`${name}.weight`),
-        ...(node.attrs.bias ? { bias: ctx.param(`${name}.bias`) } : {}),
-        out: ctx.value(node.id),
-        cols: ctx.scratch(node.id, colsKey, colsShape, ctx.colsDtype),
-        geometry: g,
-        O: features,
-        activation,
-        batchChunk: chunk,
-      };
-      return conv2dForward(args, ctx.matmulPolicy);
+      const cols = ctx.scratch(node.id, colsKey, colsShape, ctx.colsDtype);
+      return conv2dForward({ ...common, cols, batchChunk: chunk }, ctx.matmulPolicy);
     },
     // dW = Σ dPre·colsᵀ, dB = Σ dPre, dX = col2im(Wᵀ·dPre); cols kept from the forward, or
-    // unfolded again chunk by chunk when the whole batch's would not fit one binding
+    // unfolded again chunk by chunk when the whole batch's would not fit one binding; on the
+    // implicit path dW comes from the forward's padded x instead of cols
     backward: (node, ctx) => {
       const g = node.attrs.geometry;
       const { name, features, activation } = node.attrs;
       const { calls, dPre } = preActivationGrad(node, activation, ctx);
       const dX = ctx.inputGrad(node);
-      const chunk = convChunk(g, features, ctx);
+      const plan = convPlan(g, features, ctx);
+      const chunk = plan.chunk;
       const perChunk = { ...g, N: chunk };
       const cols = (key: string, geometry: typeof g): GpuTensor =>
         ctx.scratch(node.id, key, conv2dColsShape(geometry), ctx.colsDtype);
@@ -133,13 +152,19 @@ const imageRules: { [K in Exclude<OpName, SequenceOp>]: OpRule<K> } = {
       if (inputScratch) ctx.note(`${name}: ${inputGradPathNote(perChunk, inputScratch)}`);
       const runsShape = weightGradRunsShape(perChunk, features);
       if (runsShape) ctx.note(`${name}: ${weightGradNote(perChunk, features) ?? ''}`);
+      const implicitWeightGrad = () => ({
+        xPadded: ctx.scratch(node.id, 'xPadded', inputPaddedShape(g, features)), // the forward's
+        dOutRows: ctx.scratch(node.id, 'dOutRows', outputRowsShape(g, features)),
+      });
       const chunked =
-        chunk < g.N
-          ? {
-              cols: cols('colsChunkBackward', perChunk),
-              dWeightPart: ctx.scratch(node.id, 'dWeightPart', [features, g.C * g.KH * g.KW]),
-            }
-          : { cols: cols('cols', g) }; // im2col(x) from the forward
+        plan.path === 'implicit'
+          ? { implicitWeightGrad: implicitWeightGrad() }
+          : chunk < g.N
+            ? {
+                cols: cols('colsChunkBackward', perChunk),
+                dWeightPart: ctx.scratch(node.id, 'dWeightPart', [features, g.C * g.KH * g.KW]),
+              }
+            : { cols: cols('cols', g) }; // im2col(x) from the forward
       const args = {
         x: ctx.value(inputOf(node)),
         weight: ctx.param(`${name}.weight`),

@@ -1,5 +1,6 @@
 /**
- * 2-D convolution on the GPU, composed from im2col, matmul and col2im (no shader of its own).
+ * 2-D convolution on the GPU, composed from im2col, matmul and col2im, or from conv2dImplicit's
+ * products (no shader of its own).
  * Layout NCHW, weight OIHW (PyTorch); legend N,C,H,W -> O,OH,OW; S = OH*OW, R = C*KH*KW.
  *
  *   forward:  cols_n = im2col(x_n) [R, S];  out_n = act(weight[O, R] · cols_n + bias)   (N products)
@@ -7,6 +8,8 @@
  *             dCols_n = weightᵀ · dOut_n;  dX = col2im(dCols)  (a gather: deterministic),
  *             or dX by conv2dImplicit's product straight from dOut (usesImplicitBackwardData;
  *             ./conv2dPaths.ts says which path a convolution takes and what scratch it needs)
+ * or, on the implicit path (conv2dPlan), forward and dWeight by conv2dImplicit's products straight
+ * from a padded copy of x (conv2dImplicitForward, conv2dImplicitWeightGrad): no cols at all.
  *
  * Backward reuses the forward's `cols` (im2col of x) rather than unfolding x again: on a CPU
  * "GPU" im2col costs as much as a matrix product, and cols is N*R*S floats (40 MB for the
@@ -34,17 +37,30 @@ import type { Conv2dBackwardArgs, Conv2dForwardArgs } from './conv2d.cpu';
 import { col2im, im2col } from './conv2dIm2col';
 import {
   conv2dBackwardData,
+  conv2dImplicitForward,
+  conv2dImplicitWeightGrad,
   conv2dPadGradient,
   conv2dWeightsTranspose,
+  implicitConvProblem,
+  inputPaddedShape,
+  outputRowsShape,
   paddedGradientShape,
 } from './conv2dImplicit';
 import { usesImplicitBackwardData, type ImplicitScratch } from './conv2dPaths';
 import { im2colShape, type Conv2dGeometry } from './geometry';
-import { matmul, type MatmulPolicy } from './matmul';
+import { matmul, policyVariant, type MatmulPolicy } from './matmul';
 
 export interface Conv2dGpuForwardArgs extends Conv2dForwardArgs<GpuTensor> {
-  /** Scratch [N, R, S] for the unfolded input ([batchChunk, R, S] when the batch goes in chunks). */
-  cols: GpuTensor;
+  /**
+   * Scratch [N, R, S] for the unfolded input ([batchChunk, R, S] when the batch goes in chunks);
+   * unused with `implicit`.
+   */
+  cols?: GpuTensor;
+  /**
+   * On the implicit path (conv2dPlan): the scratch of conv2dImplicitForward, which then replaces
+   * im2col + matmul. xPadded lives on to the backward, whose weight gradient reads it.
+   */
+  implicit?: { xPadded: GpuTensor; weightFlipped: GpuTensor };
   activation?: Activation;
   /**
    * Samples per im2col pass (conv2dBatchChunk): the batch goes through in chunks when its cols
@@ -56,9 +72,14 @@ export interface Conv2dGpuForwardArgs extends Conv2dForwardArgs<GpuTensor> {
 export interface Conv2dGpuBackwardArgs extends Conv2dBackwardArgs<GpuTensor> {
   /**
    * [N, R, S], im2col(x) as the forward left it; with batchChunk < N, a [batchChunk, R, S]
-   * scratch the backward fills again chunk by chunk.
+   * scratch the backward fills again chunk by chunk. Unused with `implicitWeightGrad`.
    */
-  cols: GpuTensor;
+  cols?: GpuTensor;
+  /**
+   * On the implicit path: the forward's xPadded (still holding x) and a dOutRows scratch
+   * (outputRowsShape); dWeight then comes from conv2dImplicitWeightGrad instead of cols.
+   */
+  implicitWeightGrad?: { xPadded: GpuTensor; dOutRows: GpuTensor };
   /** As the forward's; dCols and dOutPadded then hold batchChunk samples too. */
   batchChunk?: number;
   /** Scratch [O, R] for one chunk's share of dWeight, when the batch goes in chunks. */
@@ -91,8 +112,9 @@ export const conv2dColsShape = im2colShape;
 export function conv2dForward(args: Conv2dGpuForwardArgs, policy?: MatmulPolicy): KernelCall[] {
   const g = args.geometry;
   const { R, S } = dims(g, args.O);
+  if (args.implicit) return conv2dImplicitForward({ ...args, ...args.implicit });
   const chunk = batchChunkOf(args);
-  expectCount('conv2d.forward', 'cols', args.cols, chunk * R * S);
+  expectCount('conv2d.forward', 'cols', colsOf(args), chunk * R * S);
   if (chunk >= g.N) return forwardCalls(args, policy);
   return batchChunks(g.N, chunk).flatMap(([first, n]) =>
     forwardCalls(
@@ -100,12 +122,18 @@ export function conv2dForward(args: Conv2dGpuForwardArgs, policy?: MatmulPolicy)
         ...args,
         x: sliceBatch(args.x, first, n),
         out: sliceBatch(args.out, first, n),
-        cols: sliceBatch(args.cols, 0, n),
+        cols: sliceBatch(colsOf(args), 0, n),
         geometry: { ...g, N: n },
       },
       policy,
     ),
   );
+}
+
+/** The im2col path's cols scratch, which that path cannot do without. */
+function colsOf(args: { cols?: GpuTensor }): GpuTensor {
+  if (!args.cols) throw new ShadergradError('conv2d: the im2col path needs a cols scratch tensor');
+  return args.cols;
 }
 
 function forwardCalls(args: Conv2dGpuForwardArgs, policy?: MatmulPolicy): KernelCall[] {
@@ -114,7 +142,7 @@ function forwardCalls(args: Conv2dGpuForwardArgs, policy?: MatmulPolicy): Kernel
   const product = matmul(
     {
       a: args.weight,
-      b: args.cols,
+      b: colsOf(args),
       out: args.out,
       M: O,
       K: R,
@@ -128,14 +156,14 @@ function forwardCalls(args: Conv2dGpuForwardArgs, policy?: MatmulPolicy): Kernel
     },
     policy,
   );
-  return [im2col({ x: args.x, cols: args.cols, geometry: g }), product];
+  return [im2col({ x: args.x, cols: colsOf(args), geometry: g }), product];
 }
 
 export function conv2dBackward(args: Conv2dGpuBackwardArgs, policy?: MatmulPolicy): KernelCall[] {
   const g = args.geometry;
   const { R, S, O } = dims(g, args.O);
   const chunk = batchChunkOf(args);
-  expectCount('conv2d.backward', 'cols', args.cols, chunk * R * S);
+  if (!args.implicitWeightGrad) expectCount('conv2d.backward', 'cols', colsOf(args), chunk * R * S);
   const calls: KernelCall[] = [];
   if (args.dBias)
     calls.push(
@@ -153,10 +181,12 @@ export function conv2dBackward(args: Conv2dGpuBackwardArgs, policy?: MatmulPolic
     throw new ShadergradError(
       'conv2d.backward: a batch in chunks needs a dWeightPart scratch tensor',
     );
+  if (args.implicitWeightGrad)
+    throw new ShadergradError('conv2d.backward: the implicit path takes the batch whole');
   batchChunks(g.N, chunk).forEach(([first, n], k) => {
     const part = chunkOfBackward(args, first, n);
     // cols is refilled per chunk: the forward's chunks did not outlive it
-    calls.push(im2col({ x: part.x, cols: part.cols, geometry: part.geometry }));
+    calls.push(im2col({ x: part.x, cols: colsOf(part), geometry: part.geometry }));
     // dWeight is the sum over chunks, first to last (a fixed order: reruns are bit-identical)
     calls.push(...weightGradCalls(part, k === 0 ? args.dWeight : dWeightPart, policy));
     if (k > 0)
@@ -177,7 +207,7 @@ function chunkOfBackward(
     ...args,
     x: sliceBatch(args.x, first, n),
     dOut: sliceBatch(args.dOut, first, n),
-    cols: sliceBatch(args.cols, 0, n),
+    cols: sliceBatch(colsOf(args), 0, n),
     geometry: { ...args.geometry, N: n },
     ...(dX ? { dX: sliceBatch(dX, first, n) } : {}),
     ...(dCols ? { dCols: sliceBatch(dCols, 0, n) } : {}),
@@ -228,9 +258,9 @@ export function weightGradNote(g: Conv2dGeometry, O: number): string | undefined
 }
 
 /**
- * dWeight[O, R] = Σ_n dOut_n[O, S] · cols_n[R, S]ᵀ over the args' samples, written to `out`; with
- * a dWeightRuns scratch [runs, O, R], as up to `runs` partial sums of consecutive samples, then
- * added in run order.
+ * dWeight[O, R] = Σ_n dOut_n[O, S] · cols_n[R, S]ᵀ over the args' samples (or the same sums from
+ * the padded input, with implicitWeightGrad), written to `out`; with a dWeightRuns scratch
+ * [runs, O, R], as up to `runs` partial sums of consecutive samples, then added in run order.
  */
 function weightGradCalls(
   args: Conv2dGpuBackwardArgs,
@@ -238,16 +268,41 @@ function weightGradCalls(
   policy?: MatmulPolicy,
 ): KernelCall[] {
   const g = args.geometry;
-  const { R, S, O } = dims(g, args.O);
+  const { R, O } = dims(g, args.O);
   // As many runs as the scratch holds, at most: a batch's last, shorter chunk takes fewer.
   const run = runLength(g.N, args.dWeightRuns?.shape[0] ?? 1);
   const runs = Math.ceil(g.N / run);
   const partials = runs > 1 && args.dWeightRuns ? sliceBatch(args.dWeightRuns, 0, runs) : undefined;
-  const product = matmul(
+  const product = args.implicitWeightGrad
+    ? conv2dImplicitWeightGrad({
+        ...args.implicitWeightGrad,
+        dOut: args.dOut,
+        dWeightRuns: partials ?? out,
+        geometry: g,
+        O,
+        run: partials ? run : g.N,
+      })
+    : [weightGradProduct(args, partials ?? out, partials ? run : undefined, policy)];
+  if (!partials) return product;
+  // dWeight[i] = Σ_run partials[run, i]: biasBackward's serial sum over its batch axis
+  const sum = biasBackward({ dOut: partials, dBias: out, N: runs, C: O * R, S: 1 });
+  return [...product, { ...sum, label: `${sum.label}: dWeight from ${runs} partial sums` }];
+}
+
+/** The im2col path's Σ_n dOut_n · cols_nᵀ into `out`, in partial sums of `run` samples if given. */
+function weightGradProduct(
+  args: Conv2dGpuBackwardArgs,
+  out: GpuTensor,
+  run: number | undefined,
+  policy?: MatmulPolicy,
+): KernelCall {
+  const g = args.geometry;
+  const { R, S, O } = dims(g, args.O);
+  return matmul(
     {
       a: args.dOut,
-      b: args.cols,
-      out: partials ?? out,
+      b: colsOf(args),
+      out,
       M: O,
       K: S,
       N: R,
@@ -256,14 +311,10 @@ function weightGradCalls(
       aBatchStride: O * S,
       bBatchStride: R * S,
       sumBatches: true,
-      ...(partials ? { productsPerSum: run } : {}),
+      ...(run !== undefined ? { productsPerSum: run } : {}),
     },
     policy,
   );
-  if (!partials) return [product];
-  // dWeight[i] = Σ_run partials[run, i]: biasBackward's serial sum over its batch axis
-  const sum = biasBackward({ dOut: partials, dBias: out, N: runs, C: O * R, S: 1 });
-  return [product, { ...sum, label: `${sum.label}: dWeight from ${runs} partial sums` }];
 }
 
 function weightsTransposeCall(
@@ -362,6 +413,52 @@ export function conv2dBatchChunk(
       `conv2d: ${align} sample(s) (the smallest group whose tensors start on a ${PORTABLE_OFFSET_ALIGNMENT}-byte boundary) need ${align * perSample} bytes of scratch, past this device's largest storage binding (${maxBindingBytes} bytes); use a smaller kernel or fewer features`,
     );
   return chunk;
+}
+
+/**
+ * How a convolution's forward and weight gradient run: `implicit` (conv2dImplicitForward and
+ * conv2dImplicitWeightGrad, straight from a padded copy of x) or `im2col` (im2col + matmul, the
+ * cols kept from forward to backward).
+ */
+export type ConvPath = 'implicit' | 'im2col';
+
+export interface ConvPlan {
+  path: ConvPath;
+  /** Samples per pass (conv2dBatchChunk); the implicit path takes the whole batch. */
+  chunk: number;
+}
+
+/**
+ * The implicit path where its kernels can run this convolution, the products take subgroupTile (on
+ * lavapipe it ran the reference CNN's conv2 forward 1.45x and its weight gradient 1.2x faster than
+ * im2col + matmul, docs/measurements.md), cols are f32 (mixed precision keeps its f16 cols) and the
+ * whole batch's scratch fits one binding; else im2col + matmul, in chunks if need be.
+ */
+export function conv2dPlan(
+  g: Conv2dGeometry,
+  O: number,
+  policy: MatmulPolicy | undefined,
+  maxBindingBytes: number,
+  colsDtype: 'f32' | 'f16' = 'f32',
+): ConvPlan {
+  const implicit =
+    colsDtype === 'f32' &&
+    policyVariant(policy) === 'subgroupTile' &&
+    implicitConvProblem(g, O, true) === undefined &&
+    implicitScratchBytes(g, O, policy) <= maxBindingBytes;
+  if (implicit) return { path: 'implicit', chunk: g.N };
+  return { path: 'im2col', chunk: conv2dBatchChunk(g, O, policy, maxBindingBytes, colsDtype) };
+}
+
+/** The largest scratch tensor of the implicit path for the whole batch, dX's included. */
+function implicitScratchBytes(
+  g: Conv2dGeometry,
+  O: number,
+  policy: MatmulPolicy | undefined,
+): number {
+  const dX = usesImplicitBackwardData(g, O, policy) ? paddedGradientShape(g, O) : im2colShape(g);
+  const shapes = [inputPaddedShape(g, O), outputRowsShape(g, O), dX];
+  return Math.max(...shapes.map((s) => 4 * elementCount(s)));
 }
 
 function lcm(a: number, b: number): number {

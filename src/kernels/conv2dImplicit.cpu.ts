@@ -93,3 +93,56 @@ export function conv2dBackwardDataCpu(args: Conv2dBackwardDataArgs<FloatArray>):
           dX[i] = sum;
         }
 }
+
+/**
+ * The forward's weight [O, C, KH, KW] as the implicit product reads it (conv2dImplicitForward):
+ * weightFlipped[o, t, c] = weight[o, c, KH*KW-1 - t], taps reversed, input channels last.
+ */
+export function conv2dWeightsFlipCpu(args: Conv2dWeightsTransposeArgs<FloatArray>): void {
+  const { weight, weightCko: flipped, geometry: g, O } = args;
+  const taps = g.KH * g.KW;
+  for (let o = 0; o < O; o++)
+    for (let t = 0; t < taps; t++)
+      for (let c = 0; c < g.C; c++)
+        flipped[(o * taps + t) * g.C + c] = weight[(o * g.C + c) * taps + taps - 1 - t] ?? 0;
+}
+
+export interface Conv2dWeightGradArgs<T> {
+  /** dL/dout with rows zero-filled to a whole number of vec4s, [N, O, OH, RW] (RW >= OW). */
+  dOutRows: T;
+  /** x shifted by the padding, zeros around, [N, C, OH + KH - 1, PW] (inputPaddedShape). */
+  xPadded: T;
+  /** Output [runs, O, C, KH, KW]: run z sums samples z*run .. z*run + run - 1. */
+  dWeightRuns: T;
+  geometry: Conv2dGeometry;
+  O: number;
+  /** Samples per partial sum. */
+  run: number;
+}
+
+/**
+ * dWeightRuns[z, o, c, kh, kw] = Σ over the run's n, oh, ow < RW of
+ * dOutRows[n, o, oh, ow] · xPadded[n, c, oh + kh, ow + kw] (stride 1), float64 sums.
+ */
+export function conv2dWeightGradCpu(args: Conv2dWeightGradArgs<FloatArray>): void {
+  const { dOutRows, xPadded, dWeightRuns, geometry: g, O, run } = args;
+  const rowWidth = dOutRows.length / (g.N * O * g.OH);
+  const rows = g.OH + g.KH - 1;
+  const width = xPadded.length / (g.N * g.C * rows);
+  const runs = Math.ceil(g.N / run);
+  let i = 0; // dWeightRuns index, row-major over (z, o, c, kh, kw)
+  for (let z = 0; z < runs; z++)
+    for (let o = 0; o < O; o++)
+      for (let c = 0; c < g.C; c++)
+        for (let kh = 0; kh < g.KH; kh++)
+          for (let kw = 0; kw < g.KW; kw++, i++) {
+            let sum = 0;
+            for (let n = z * run; n < Math.min(g.N, (z + 1) * run); n++)
+              for (let oh = 0; oh < g.OH; oh++)
+                for (let ow = 0; ow < rowWidth && ow + kw < width; ow++)
+                  sum +=
+                    (dOutRows[((n * O + o) * g.OH + oh) * rowWidth + ow] ?? 0) *
+                    (xPadded[((n * g.C + c) * rows + oh + kh) * width + ow + kw] ?? 0);
+            dWeightRuns[i] = sum;
+          }
+}

@@ -12,6 +12,9 @@
  * and conv2dImplicitSubgroup (that file, then shaders/conv2dImplicitSubgroup.wgsl, with
  * `subgroups` enabled) with conv2dImplicitBackwardData (32 channels x 4 positions per lane, op(A)
  * shared across a subgroup as in matmulSubgroupTile). Overrides wgSize, workgroupSize.
+ * The same module also runs the forward (conv2dImplicitForward: the product with the roles
+ * swapped, on x padded and the weight flipped) and the weight gradient (conv2dImplicitWeightGrad,
+ * from the forward's padded x): conv2d.ts's implicit path, which needs no im2col matrix.
  */
 import {
   MAX_WORKGROUPS_PER_DIMENSION,
@@ -22,13 +25,14 @@ import {
 import { ShadergradError } from '../base/errors';
 import { defineParams } from '../gpu/uniforms';
 import type { ShaderSource } from '../gpu/pipelines';
-import type { GpuTensor } from '../gpu/tensor';
+import { elementCount, type GpuTensor } from '../gpu/tensor';
 import { expectCount, expectDtype } from './checks';
 import type {
   Conv2dBackwardDataArgs,
   Conv2dPadGradientArgs,
   Conv2dWeightsTransposeArgs,
 } from './conv2dImplicit.cpu';
+import { activationCode, type Activation } from './common.cpu';
 import type { Conv2dGeometry } from './geometry';
 import type { KernelFamily } from './family';
 import { familyShader } from './shader';
@@ -213,10 +217,215 @@ export function conv2dBackwardData(
     shader,
     entryPoint,
     constants: { wgSize },
-    tensors: [args.weightCko, args.dOutPadded, args.dX],
+    // The subgroupTile module's product reads biasIn only for the forward: the weight stands in.
+    tensors:
+      product === 'subgroupTile'
+        ? [args.weightCko, args.dOutPadded, args.weightCko, args.dX]
+        : [args.weightCko, args.dOutPadded, args.dX],
     params: packParams(g, O),
     workgroups,
   };
+}
+
+// ---- the forward and the weight gradient by the implicit product (subgroupTile module)
+
+/**
+ * The forward as the implicit product sees it: rows are the forward's output channels, the sum
+ * runs over its input channels (the product's O) and taps, positions are its output's, and the
+ * padded rows are x shifted by the forward's padding (the product's KH-1 - padTop).
+ */
+export function forwardProductGeometry(g: Conv2dGeometry, O: number): Conv2dGeometry {
+  return {
+    N: g.N,
+    C: O,
+    H: g.OH,
+    W: g.OW,
+    KH: g.KH,
+    KW: g.KW,
+    strideH: 1,
+    strideW: 1,
+    padTop: g.KH - 1 - g.padTop,
+    padLeft: g.KW - 1 - g.padLeft,
+    OH: g.H,
+    OW: g.W,
+  };
+}
+
+/** Widest kernel the weight-gradient kernel takes: two blocks of 4 taps per row. */
+const MAX_IMPLICIT_KW = 8;
+
+/**
+ * Why the forward and weight gradient cannot take the implicit product here, or undefined when
+ * they can: they need the subgroups feature, stride 1, padding below the kernel size, C % 4 == 0
+ * (the sum runs over 4 input channels at a time) and KW <= 8.
+ */
+export function implicitConvProblem(
+  g: Conv2dGeometry,
+  O: number,
+  hasSubgroups: boolean,
+): string | undefined {
+  if (!hasSubgroups) return 'the device lacks the subgroups feature';
+  if (g.strideH !== 1 || g.strideW !== 1) return `needs stride 1 (${g.strideH}x${g.strideW})`;
+  if (g.padTop >= g.KH || g.padLeft >= g.KW)
+    return `needs padding below the kernel size (${g.padTop},${g.padLeft} for ${g.KH}x${g.KW})`;
+  if (g.C % 4 !== 0) return `needs C % 4 == 0 (C = ${g.C})`;
+  if (g.KW > MAX_IMPLICIT_KW) return `needs KW <= ${MAX_IMPLICIT_KW} (KW = ${g.KW})`;
+  if (ceilDiv(g.C * g.KH, WG_SIZE) > MAX_WORKGROUPS_PER_DIMENSION)
+    return `C * KH = ${g.C * g.KH} is too many rows`;
+  return implicitBackwardDataProblem(forwardProductGeometry(g, O), g.C, true);
+}
+
+/** Shape [N, C, OH + KH - 1, PW]: x shifted by the padding, zeros around, for both products. */
+export function inputPaddedShape(g: Conv2dGeometry, O: number): [number, number, number, number] {
+  return paddedGradientShape(forwardProductGeometry(g, O), g.C);
+}
+
+/** Shape [O, KH*KW, C]: the forward's weight flipped, as the forward product reads it. */
+export function weightFlippedShape(g: Conv2dGeometry, O: number): [number, number, number] {
+  return weightCkoShape(forwardProductGeometry(g, O), g.C);
+}
+
+/** dOut's rows zero-filled to whole vec4s, as conv2dPadGradient writes them with a 1x1 kernel. */
+function outputRowsGeometry(g: Conv2dGeometry): Conv2dGeometry {
+  const { N, C, OH, OW } = g;
+  const unit = { KH: 1, KW: 1, strideH: 1, strideW: 1, padTop: 0, padLeft: 0 };
+  return { N, C, H: OH, W: OW, OH, OW, ...unit };
+}
+
+/** Shape [N, O, OH, RW]: dOut with its rows zero-filled to RW columns, a multiple of 4. */
+export function outputRowsShape(g: Conv2dGeometry, O: number): [number, number, number, number] {
+  return paddedGradientShape(outputRowsGeometry(g), O);
+}
+
+export interface Conv2dImplicitForwardArgs {
+  x: GpuTensor;
+  weight: GpuTensor;
+  bias?: GpuTensor;
+  out: GpuTensor;
+  /** Scratch inputPaddedShape: the weight gradient reads it again, so it lives to the backward. */
+  xPadded: GpuTensor;
+  /** Scratch weightFlippedShape. */
+  weightFlipped: GpuTensor;
+  geometry: Conv2dGeometry;
+  O: number;
+  activation?: Activation;
+}
+
+/**
+ * out = act(conv(x, weight) + bias) by the implicit product: the weight flipped, x padded, then
+ * conv2dImplicitForward (the dX product with the forward's roles, and a bias + activation
+ * epilogue).
+ */
+export function conv2dImplicitForward(args: Conv2dImplicitForwardArgs): KernelCall[] {
+  const { geometry: g, O } = args;
+  const label = 'conv2dImplicitSubgroup.conv2dImplicitForward';
+  const problem = implicitConvProblem(g, O, true);
+  if (problem !== undefined) throw new ShadergradError(`${label}: ${problem}`);
+  const pg = forwardProductGeometry(g, O);
+  expectCount(label, 'out', args.out, g.N * O * g.OH * g.OW);
+  if (args.bias) expectCount(label, 'bias', args.bias, O);
+  const flip = conv2dWeightsTranspose({
+    weight: args.weight,
+    weightCko: args.weightFlipped,
+    geometry: pg,
+    O: g.C,
+  });
+  const pad = conv2dPadGradient({ dOut: args.x, dOutPadded: args.xPadded, geometry: pg, O: g.C });
+  const { workgroups } = productDispatch(pg, 'subgroupTile');
+  const product: KernelCall = {
+    label: `${label}(${geometryLabel(g, O)}${args.bias ? ', bias' : ''}, ${args.activation ?? 'none'})`,
+    shader: conv2dImplicitSubgroupShader,
+    entryPoint: 'conv2dImplicitForward',
+    constants: {
+      wgSize: WG_SIZE,
+      hasBias: args.bias ? 1 : 0,
+      activation: activationCode[args.activation ?? 'none'],
+    },
+    tensors: [args.weightFlipped, args.xPadded, args.bias ?? args.weightFlipped, args.out],
+    params: packParams(pg, g.C),
+    workgroups,
+  };
+  return [
+    {
+      ...flip,
+      label: `conv2dImplicit.conv2dImplicitWeightsTranspose(flipped for the forward, ${geometryLabel(g, O)})`,
+      constants: { ...flip.constants, flipForForward: 1 },
+    },
+    { ...pad, label: `conv2dImplicit.conv2dImplicitPadGradient(x of ${geometryLabel(g, O)})` },
+    product,
+  ];
+}
+
+export const weightGradParams = defineParams('WeightGradParams', {
+  N: 'u32',
+  C: 'u32',
+  O: 'u32',
+  OH: 'u32',
+  OWq: 'u32',
+  dyRowQuads: 'u32',
+  PH: 'u32',
+  xRowQuads: 'u32',
+  KH: 'u32',
+  KW: 'u32',
+  run: 'u32',
+});
+
+export interface Conv2dImplicitWeightGradArgs {
+  dOut: GpuTensor;
+  /** The forward's padded input (conv2dImplicitForward's xPadded), still holding x. */
+  xPadded: GpuTensor;
+  /** Scratch outputRowsShape. */
+  dOutRows: GpuTensor;
+  /** Output [runs, O, C*KH*KW] (one run: dWeight itself). */
+  dWeightRuns: GpuTensor;
+  geometry: Conv2dGeometry;
+  O: number;
+  /** Samples per partial sum: runs = ceil(N / run). */
+  run: number;
+}
+
+/**
+ * dWeight's partial sums straight from the padded input: dOut's rows zero-filled to whole vec4s,
+ * then conv2dImplicitWeightGrad (shaders/conv2dImplicitSubgroup.wgsl).
+ */
+export function conv2dImplicitWeightGrad(args: Conv2dImplicitWeightGradArgs): KernelCall[] {
+  const { geometry: g, O, run } = args;
+  const label = 'conv2dImplicitSubgroup.conv2dImplicitWeightGrad';
+  const problem = implicitConvProblem(g, O, true);
+  if (problem !== undefined) throw new ShadergradError(`${label}: ${problem}`);
+  const runs = Math.ceil(g.N / run);
+  if (runs > MAX_WORKGROUPS_PER_DIMENSION)
+    throw new ShadergradError(`${label}: ${runs} partial sums are too many`);
+  expectCount(label, 'dWeightRuns', args.dWeightRuns, runs * O * g.C * g.KH * g.KW);
+  expectCount(label, 'xPadded', args.xPadded, elementCount(inputPaddedShape(g, O)));
+  const rows = outputRowsGeometry(g);
+  const rowsShape = outputRowsShape(g, O);
+  const xShape = inputPaddedShape(g, O);
+  const pad = conv2dPadGradient({ dOut: args.dOut, dOutPadded: args.dOutRows, geometry: rows, O });
+  const params = weightGradParams.pack({
+    N: g.N,
+    C: g.C,
+    O,
+    OH: g.OH,
+    OWq: Math.ceil(g.OW / 4),
+    dyRowQuads: rowsShape[3] / 4,
+    PH: xShape[2],
+    xRowQuads: xShape[3] / 4,
+    KH: g.KH,
+    KW: g.KW,
+    run,
+  });
+  const product: KernelCall = {
+    label: `${label}(${geometryLabel(g, O)}, ${runs} run${runs > 1 ? 's' : ''} of ${run})`,
+    shader: conv2dImplicitSubgroupShader,
+    entryPoint: 'conv2dImplicitWeightGrad',
+    constants: { wgSize: WG_SIZE },
+    tensors: [args.dOutRows, args.xPadded, args.dWeightRuns],
+    params,
+    workgroups: [ceilDiv(O, TILE_ROWS), ceilDiv(g.C * g.KH, WG_SIZE), runs],
+  };
+  const padLabel = `conv2dImplicit.conv2dImplicitPadGradient(dOut rows of ${geometryLabel(g, O)})`;
+  return [{ ...pad, label: padLabel }, product];
 }
 
 export const conv2dImplicitFamily: KernelFamily = {
@@ -232,5 +441,9 @@ export const conv2dImplicitFamily: KernelFamily = {
 export const conv2dImplicitSubgroupFamily: KernelFamily = {
   name: 'conv2dImplicitSubgroup',
   shader: conv2dImplicitSubgroupShader,
-  entryPoints: { conv2dImplicitBackwardData: conv2dImplicitParams },
+  entryPoints: {
+    conv2dImplicitBackwardData: conv2dImplicitParams,
+    conv2dImplicitForward: conv2dImplicitParams,
+    conv2dImplicitWeightGrad: weightGradParams,
+  },
 };

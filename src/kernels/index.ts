@@ -79,6 +79,9 @@ export {
   conv2dBackward,
   conv2dBatchChunk,
   conv2dColsShape,
+  conv2dPlan,
+  type ConvPath,
+  type ConvPlan,
   weightGradNote,
   weightGradRun,
   weightGradRunsShape,
@@ -105,6 +108,9 @@ export {
   paddedGradientShape,
   conv2dImplicitShader,
   conv2dImplicitSubgroupShader,
+  inputPaddedShape,
+  outputRowsShape,
+  weightFlippedShape,
   type ImplicitProduct,
 } from './conv2dImplicit';
 export { conv2dIm2colShader } from './conv2dIm2col';

@@ -235,8 +235,10 @@ describe('plans past the device limits', () => {
   it('take a convolution whose unfolded batch outgrows a binding in chunks', async () => {
     // The smallest batch whose conv2 im2col (batch * 800 * 196 floats) outgrows a binding: it
     // was refused before chunking; now conv2 unfolds a chunk of the batch at a time.
+    // The im2col path (registerTile): subgroupTile would take conv2 by the implicit path, whole.
     const batch = Math.floor(limit() / (800 * 196 * 4)) + 1;
-    const trainer = createTrainer(gpu(), { ...defaultTrainConfig(), batchSize: batch });
+    const config = { ...defaultTrainConfig(), batchSize: batch };
+    const trainer = createTrainer(gpu(), config, { matmulVariant: 'registerTile' });
     const plan = await trainer.plan('train', batch);
     const bound = new Set(plan.tensorLabels.flat());
     expect(bound).toContain('conv2 (node 4) scratch colsChunk');
@@ -254,6 +256,25 @@ describe('plans past the device limits', () => {
       expect.stringMatching(/^conv1: weight gradient as \d+ partial sums of \d+ samples? side/),
     ]);
     expect(bound).toContain('conv2 (node 4) scratch dWeightRuns');
+    trainer.destroy();
+  });
+
+  it('take that batch whole on the implicit path, which unfolds nothing', async () => {
+    if (!gpu().hasSubgroups) return expect(gpu().hasSubgroups).toBe(false);
+    const batch = Math.floor(limit() / (800 * 196 * 4)) + 1;
+    const config = { ...defaultTrainConfig(), batchSize: batch };
+    const trainer = createTrainer(gpu(), config, { matmulVariant: 'subgroupTile' });
+    const plan = await trainer.plan('train', batch);
+    const bound = new Set(plan.tensorLabels.flat());
+    expect(bound).toContain('conv2 (node 4) scratch xPadded');
+    expect(bound).toContain('conv2 (node 4) scratch dOutRows');
+    expect([...bound].filter((label) => label.startsWith('conv2 (node 4) scratch cols'))).toEqual(
+      [],
+    );
+    expect(plan.notes[0]).toBe(
+      `conv2: forward and weight gradient by the implicit product, straight from x padded to [${batch}, 32, 18, 20] (no [${batch}, 800, 196] cols)`,
+    );
+    expect(plan.notes.some((note) => note.includes('chunks'))).toBe(false);
     trainer.destroy();
   });
 
@@ -278,13 +299,15 @@ describe('plans past the device limits', () => {
     ]);
     if (gpu().hasSubgroups)
       expect(await pathOf('subgroupTile')).toEqual([
+        'conv2: forward and weight gradient by the implicit product, straight from x padded to [2, 32, 18, 20] (no [2, 800, 196] cols)',
         'conv2: input gradient by the implicit product (subgroupTile), straight from the output gradient (no [2, 800, 196] dCols)',
         ...runs,
       ]);
     // Without a variant, untuned: the adapter's default policy (SwiftShader: the register tile).
     const untuned = preferredPolicy(gpu().adapter.kind, gpu().hasSubgroups);
     const product = implicitProductOf(untuned.inputGrad);
-    expect((await pathOf(undefined))[0]).toBe(
+    const untunedNotes = await pathOf(undefined);
+    expect(untunedNotes.find((note) => note.includes('input gradient'))).toBe(
       product
         ? `conv2: input gradient by the implicit product (${product}), straight from the output gradient (no [2, 800, 196] dCols)`
         : 'conv2: input gradient by matmul + col2im, through dCols [2, 800, 196]',
