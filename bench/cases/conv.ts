@@ -13,7 +13,13 @@ import {
   conv2dColsShape,
   conv2dForward,
   conv2dForwardCpu,
+  conv2dImplicitForward,
   conv2dInputGradScratch,
+  conv2dPlan,
+  inputPaddedShape,
+  outputRowsShape,
+  weightFlippedShape,
+  weightGradRunsShape,
   dotAtol,
   im2col,
   im2colCpu,
@@ -70,10 +76,28 @@ function convInputs(t: CaseTensors, g: Conv2dGeometry, O: number, seed: number) 
 
 type ConvInputs = ReturnType<typeof convInputs>;
 
+/** The implicit path's scratch (conv2dPlan), or undefined where the layer takes im2col + matmul. */
+function implicitScratch(
+  gpu: Gpu,
+  t: CaseTensors,
+  g: Conv2dGeometry,
+  O: number,
+  policy: MatmulPolicy,
+) {
+  const plan = conv2dPlan(g, O, policy, gpu.limits.maxStorageBufferBindingSize);
+  if (plan.path !== 'implicit') return undefined;
+  return {
+    xPadded: t.zeros(inputPaddedShape(g, O)),
+    weightFlipped: t.zeros(weightFlippedShape(g, O)),
+    dOutRows: t.zeros(outputRowsShape(g, O)),
+  };
+}
+
 /**
  * Forward (out = act(weight · im2col(x) + bias)) or backward (dWeight, dBias and dX from dOut) of
- * one conv layer against conv2dForwardCpu / conv2dBackwardCpu. Backward reads the forward's cols,
- * so its setup runs im2col. Tolerances: dotAtol of the length of each output's sum.
+ * one conv layer against conv2dForwardCpu / conv2dBackwardCpu, by the path the engine would take
+ * (conv2dPlan: im2col + matmul, or the implicit products). Backward reads the forward's cols (or
+ * padded x), so its setup makes them. Tolerances: dotAtol of the length of each output's sum.
  */
 export function convCase(
   gpu: Gpu,
@@ -101,7 +125,16 @@ function convForward(
   const bias = t.upload(host.bias, [O]);
   const out = t.zeros([g.N, O, g.OH, g.OW]);
   const activation = options.activation ?? 'none';
-  const args = { ...tensors, bias, out, geometry: g, O, activation };
+  const implicit = implicitScratch(gpu, t, g, O, options.policy);
+  const args = {
+    ...tensors,
+    bias,
+    out,
+    geometry: g,
+    O,
+    activation,
+    ...(implicit ? { implicit } : {}),
+  };
   const check = async (): Promise<TwinCheck[]> => {
     const want = new Float64Array(g.N * O * g.OH * g.OW);
     conv2dForwardCpu({ ...host, out: want, geometry: g, O });
@@ -147,11 +180,21 @@ function convBackward(
     }
     return checks;
   };
-  const calls = conv2dBackward(
-    { ...tensors, ...grads, ...scratch, geometry: g, O },
-    options.policy,
-  );
-  return { shape, setup: [im2col({ ...tensors, geometry: g })], calls, check };
+  // The engine's partial sums of dWeight, and on the implicit path the forward's padded x.
+  const runsShape = weightGradRunsShape(g, O);
+  const runs = runsShape ? { dWeightRuns: t.zeros(runsShape) } : {};
+  const implicit = implicitScratch(gpu, t, g, O, options.policy);
+  const args = { ...tensors, ...grads, ...scratch, ...runs, geometry: g, O };
+  if (!implicit) {
+    const calls = conv2dBackward(args, options.policy);
+    return { shape, setup: [im2col({ ...tensors, geometry: g })], calls, check };
+  }
+  const { xPadded, weightFlipped, dOutRows } = implicit;
+  const out = t.zeros([g.N, O, g.OH, g.OW]);
+  const forward = { ...tensors, out, xPadded, weightFlipped, geometry: g, O };
+  const implicitWeightGrad = { xPadded, dOutRows };
+  const calls = conv2dBackward({ ...args, implicitWeightGrad }, options.policy);
+  return { shape, setup: conv2dImplicitForward(forward), calls, check };
 }
 
 /** Flops of one pass (see the header): forward one product, backward two, or one without dX. */
