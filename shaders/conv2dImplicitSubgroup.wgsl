@@ -3,7 +3,8 @@
 // bindings, Params and helpers (aSlotIndex, slideLeft, loadQuads) it uses, in a module of its own
 // that enables `subgroups` (the wrapper puts the `enable` ahead of common.wgsl).
 //
-// Decomposition: workgroup (x, y, z) owns channels 32x .. 32x + 31 and wgSize lanes, each lane 4
+// Decomposition (tileRows = 32; fewer for fewer channels): workgroup (x, y, z) owns channels
+// 32x .. 32x + 31 and wgSize lanes, each lane 4
 // neighbouring positions (h, 4q .. 4q + 3) of image z (and every nwg.z-th after it). For each
 // kernel row kh and 4 output channels o .. o + 3, a lane loads two vec4s of each channel's padded
 // row (8 values) and slides a 4-wide window over them, one column per kw: the KW taps of that row
@@ -22,15 +23,17 @@
 override hasBias: bool = false; // conv2dImplicitForward: add biasIn[channel] (else biasIn is unread)
 override activation: u32 = ACT_NONE; // conv2dImplicitForward's epilogue: ACT_* in common.wgsl
 
-const TILE_ROWS: u32 = 32u; // channels per workgroup, shared by all its lanes
-const SLOT_GROUPS: u32 = 4u; // TILE_ROWS / 8: op(A) quads each lane loads per 4 k
+// Rows (channels) per workgroup, shared by all its lanes: 8, 16, 24 or 32. The wrapper sets the
+// row count rounded up to 8 when it is below 32, so 16 channels do not pay for 32 (accumulator
+// arrays keep 32 entries; the loops run to tileRows, a constant once the pipeline is built).
+override tileRows: u32 = 32u;
 
 // One step, op(A) shared: this lane loaded quad 8r + lane % 8 (index quadAt[r] + kStep) for each
 // r; lanes 0..3 and 4..7 hand rows 8r .. 8r + 3 and 8r + 4 .. 8r + 7 to every lane. bTile column
 // i holds output channel o + i at the lane's 4 positions.
 fn stepShared(acc: ptr<function, array<vec4f, 32>>, quadAt: ptr<function, array<u32, 4>>,
               kStep: u32, bTile: mat4x4f) {
-  for (var r = 0u; r < SLOT_GROUPS; r++) {
+  for (var r = 0u; r < tileRows / 8u; r++) {
     let q = weightCko[(*quadAt)[r] + kStep];
     accumulateGroup(acc, 2u * r, mat4x4f(subgroupBroadcast(q, 0u), subgroupBroadcast(q, 1u),
                                          subgroupBroadcast(q, 2u), subgroupBroadcast(q, 3u)), bTile);
@@ -40,9 +43,9 @@ fn stepShared(acc: ptr<function, array<vec4f, 32>>, quadAt: ptr<function, array<
   }
 }
 
-// The same step where a subgroup cannot share: every lane loads all TILE_ROWS quads itself.
+// The same step where a subgroup cannot share: every lane loads all tileRows quads itself.
 fn stepDirect(acc: ptr<function, array<vec4f, 32>>, row0: u32, kStep: u32, bTile: mat4x4f) {
-  for (var g = 0u; g < TILE_ROWS / 4u; g++) {
+  for (var g = 0u; g < tileRows / 4u; g++) {
     accumulateGroup(acc, g, mat4x4f(weightCko[aSlotIndex(row0, 4u * g) + kStep],
                                     weightCko[aSlotIndex(row0, 4u * g + 1u) + kStep],
                                     weightCko[aSlotIndex(row0, 4u * g + 2u) + kStep],
@@ -50,11 +53,11 @@ fn stepDirect(acc: ptr<function, array<vec4f, 32>>, row0: u32, kStep: u32, bTile
   }
 }
 
-// Writes the lane's [TILE_ROWS x 4] block of image n (channels row0 .., positions h, w0 ..),
+// Writes the lane's [tileRows x 4] block of image n (channels row0 .., positions h, w0 ..),
 // skipping channels past C and columns past W; with `epilogue`, act(value + bias[channel]).
 fn storeBlock(acc: ptr<function, array<vec4f, 32>>, n: u32, row0: u32, h: u32, w0: u32,
               epilogue: bool) {
-  for (var i = 0u; i < TILE_ROWS && row0 + i < params.C; i++) {
+  for (var i = 0u; i < tileRows && row0 + i < params.C; i++) {
     let rowStart = ((n * params.C + row0 + i) * params.H + h) * params.W;
     var value = (*acc)[i];
     if (epilogue) {
@@ -68,7 +71,7 @@ fn storeBlock(acc: ptr<function, array<vec4f, 32>>, n: u32, row0: u32, h: u32, w
   }
 }
 
-// The lane's [TILE_ROWS x 4] block of image n: the sum over taps and 4-channel groups of the
+// The lane's [tileRows x 4] block of image n: the sum over taps and 4-channel groups of the
 // padded rows (see the header).
 fn productBlock(acc: ptr<function, array<vec4f, 32>>, quadAt: ptr<function, array<u32, 4>>,
                 n: u32, row0: u32, h: u32, q: u32, shareA: bool) {
@@ -100,7 +103,7 @@ fn productBlock(acc: ptr<function, array<vec4f, 32>>, quadAt: ptr<function, arra
 
 // The product for every image of the workgroup's z (see the header), written by storeBlock.
 fn productAll(wid: vec3u, nwg: vec3u, lid: u32, sgLane: u32, sgSize: u32, epilogue: bool) {
-  let row0 = wid.x * TILE_ROWS;
+  let row0 = wid.x * tileRows;
   let quadsPerRow = (params.W + 3u) / 4u;
   let positionQuads = params.H * quadsPerRow;
   // Workgroup-uniform guard: every lane must reach the broadcasts, so lanes past the last
@@ -114,7 +117,7 @@ fn productAll(wid: vec3u, nwg: vec3u, lid: u32, sgLane: u32, sgSize: u32, epilog
   let q = clamped % quadsPerRow;
   let shareA = sgSize >= 8u && sgSize <= wgSize; // uniform: lanes 0..7 exist in every subgroup
   var quadAt = array<u32, 4>(0u, 0u, 0u, 0u);
-  for (var r = 0u; r < SLOT_GROUPS; r++) {
+  for (var r = 0u; r < tileRows / 8u; r++) {
     quadAt[r] = aSlotIndex(row0, 8u * r + sgLane % 8u);
   }
   for (var n = wid.z; n < params.N; n += nwg.z) {
@@ -153,7 +156,7 @@ fn conv2dImplicitForward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgro
 // xPadded is the forward's padded input (conv2dImplicitPadGradient: x shifted by the padding,
 // zeros around, rows of xRowQuads vec4s); dOutRows is dOut with its rows zero-filled to dyRowQuads
 // vec4s, so a row's positions come as whole vec4s and the zeros past OW add nothing.
-// Decomposition: workgroup (x, y, z) owns output channels 32x .. 32x + 31 and wgSize lanes, lane
+// Decomposition (tileRows = 32): workgroup (x, y, z) owns output channels 32x .. 32x + 31 and wgSize lanes, lane
 // l the pair (c, kh) = pair y wgSize + l, all KW taps, of run z. Per 4 positions (oh, 4q .. 4q + 3)
 // a lane loads two vec4s of its input row (near = columns 4q .., far = 4q + 4 ..; a third for KW > 5)
 // and builds the [4 positions x 4 taps] window block: column j is the row from 4q + j, so
@@ -202,11 +205,11 @@ fn gradStep(acc: ptr<function, array<vec4f, 32>>, tail: ptr<function, array<vec4
 }
 
 // The step with dOut shared: this lane loaded quad slot 8r + lane % 8 of every r; lanes 0..7 hand
-// all 32 output channels to every lane.
+// the workgroup's tileRows output channels to every lane.
 fn gradStepShared(acc: ptr<function, array<vec4f, 32>>, tail: ptr<function, array<vec4f, 32>>,
                   slotAt: ptr<function, array<u32, 4>>, kq: u32, windows: mat4x4f,
                   tailBlock: mat4x4f, far: vec4f) {
-  for (var r = 0u; r < 4u; r++) {
+  for (var r = 0u; r < tileRows / 8u; r++) {
     let q = dOutRows[(*slotAt)[r] + kq];
     gradStep(acc, tail, 8u * r, subgroupBroadcast(q, 0u), windows, tailBlock, far);
     gradStep(acc, tail, 8u * r + 1u, subgroupBroadcast(q, 1u), windows, tailBlock, far);
@@ -228,17 +231,17 @@ fn gradSlotIndex(n: u32, row0: u32, slot: u32) -> u32 {
 // The same step where a subgroup cannot share: every lane loads all 32 quads itself.
 fn gradStepDirect(acc: ptr<function, array<vec4f, 32>>, tail: ptr<function, array<vec4f, 32>>,
                   n: u32, row0: u32, kq: u32, windows: mat4x4f, tailBlock: mat4x4f, far: vec4f) {
-  for (var i = 0u; i < TILE_ROWS; i++) {
+  for (var i = 0u; i < tileRows; i++) {
     gradStep(acc, tail, i, dOutRows[gradSlotIndex(n, row0, i) + kq], windows, tailBlock, far);
   }
 }
 
-// One sample's sums for the lane's (c, kh) and the workgroup's 32 output channels.
+// One sample's sums for the lane's (c, kh) and the workgroup's tileRows output channels.
 fn gradSample(acc: ptr<function, array<vec4f, 32>>, tail: ptr<function, array<vec4f, 32>>,
               n: u32, row0: u32, c: u32, kh: u32, sgLane: u32, shareA: bool) {
   let p = gradParams;
   var slotAt: array<u32, 4>;
-  for (var r = 0u; r < 4u; r++) {
+  for (var r = 0u; r < tileRows / 8u; r++) {
     slotAt[r] = gradSlotIndex(n, row0, 8u * r + sgLane % 8u);
   }
   for (var oh = 0u; oh < p.OH; oh++) {
@@ -267,7 +270,7 @@ fn conv2dImplicitWeightGrad(@builtin(workgroup_id) wid: vec3u,
                             @builtin(subgroup_invocation_id) sgLane: u32,
                             @builtin(subgroup_size) sgSize: u32) {
   let p = gradParams;
-  let row0 = wid.x * TILE_ROWS;
+  let row0 = wid.x * tileRows;
   let pairs = p.C * p.KH;
   // Workgroup-uniform guard (the broadcasts need every lane): lanes past the last pair clamp.
   if (row0 >= p.O || wid.y * wgSize >= pairs) {
@@ -285,7 +288,7 @@ fn conv2dImplicitWeightGrad(@builtin(workgroup_id) wid: vec3u,
     var acc = array<vec4f, 32>(); // this sample's sums (ZERO INIT)
     var tail = array<vec4f, 32>();
     gradSample(&acc, &tail, n, row0, c, kh, sgLane, shareA);
-    for (var i = 0u; i < TILE_ROWS; i++) {
+    for (var i = 0u; i < tileRows; i++) {
       total[i] += acc[i];
       totalTail[i] += tail[i];
     }
@@ -293,7 +296,7 @@ fn conv2dImplicitWeightGrad(@builtin(workgroup_id) wid: vec3u,
   if (mine >= pairs) {
     return;
   }
-  for (var i = 0u; i < TILE_ROWS && row0 + i < p.O; i++) {
+  for (var i = 0u; i < tileRows && row0 + i < p.O; i++) {
     let base = (((wid.z * p.O + row0 + i) * p.C + c) * p.KH + kh) * p.KW;
     for (var t = 0u; t < min(p.KW, 4u); t++) {
       dWeightRuns[base + t] = total[i][t];

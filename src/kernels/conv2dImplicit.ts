@@ -69,6 +69,11 @@ export const conv2dImplicitParams = defineParams('Params', {
 /** Lanes per workgroup of the product: llvmpipe's SIMD width, as for matmulSubgroupTile. */
 const WG_SIZE = 8;
 const TILE_ROWS = 32;
+
+/** The subgroup kernels' `tileRows` for `rows` channels: 32, or fewer rounded up to 8. */
+function tileRowsFor(rows: number): number {
+  return Math.min(TILE_ROWS, Math.ceil(rows / 8) * 8);
+}
 const ELEMENTWISE_WORKGROUP = 256;
 
 /**
@@ -185,11 +190,14 @@ function productDispatch(g: Conv2dGeometry, product: ImplicitProduct) {
   const wgSize = tiled ? TILE_WG_SIZE : WG_SIZE;
   const lanes = g.H * (tiled ? Math.ceil(quads / 2) : quads);
   const workgroups: [number, number, number] = [
-    ceilDiv(g.C, tiled ? LANE_ROWS : TILE_ROWS),
+    ceilDiv(g.C, tiled ? LANE_ROWS : tileRowsFor(g.C)),
     ceilDiv(lanes, wgSize),
     Math.min(g.N, MAX_WORKGROUPS_PER_DIMENSION),
   ];
-  return { shader, entryPoint, wgSize, workgroups };
+  const constants: Record<string, number> = tiled
+    ? { wgSize }
+    : { wgSize, tileRows: tileRowsFor(g.C) };
+  return { shader, entryPoint, constants, workgroups };
 }
 
 export function conv2dBackwardData(
@@ -197,7 +205,7 @@ export function conv2dBackwardData(
   product: ImplicitProduct = 'subgroupTile',
 ): KernelCall {
   const { geometry: g, O } = args;
-  const { shader, entryPoint, wgSize, workgroups } = productDispatch(g, product);
+  const { shader, entryPoint, constants, workgroups } = productDispatch(g, product);
   const label = `${shader.name}.${entryPoint}`;
   const problem = implicitBackwardDataProblem(g, O, true, product);
   if (problem !== undefined) throw new ShadergradError(`${label}: ${problem}`);
@@ -216,7 +224,7 @@ export function conv2dBackwardData(
     label: `${label}(${geometryLabel(g, O)})`,
     shader,
     entryPoint,
-    constants: { wgSize },
+    constants,
     // The subgroupTile module's product reads biasIn only for the forward: the weight stands in.
     tensors:
       product === 'subgroupTile'
@@ -331,13 +339,13 @@ export function conv2dImplicitForward(args: Conv2dImplicitForwardArgs): KernelCa
     O: g.C,
   });
   const pad = conv2dPadGradient({ dOut: args.x, dOutPadded: args.xPadded, geometry: pg, O: g.C });
-  const { workgroups } = productDispatch(pg, 'subgroupTile');
+  const { constants, workgroups } = productDispatch(pg, 'subgroupTile');
   const product: KernelCall = {
     label: `${label}(${geometryLabel(g, O)}${args.bias ? ', bias' : ''}, ${args.activation ?? 'none'})`,
     shader: conv2dImplicitSubgroupShader,
     entryPoint: 'conv2dImplicitForward',
     constants: {
-      wgSize: WG_SIZE,
+      ...constants,
       hasBias: args.bias ? 1 : 0,
       activation: activationCode[args.activation ?? 'none'],
     },
@@ -419,10 +427,10 @@ export function conv2dImplicitWeightGrad(args: Conv2dImplicitWeightGradArgs): Ke
     label: `${label}(${geometryLabel(g, O)}, ${runs} run${runs > 1 ? 's' : ''} of ${run})`,
     shader: conv2dImplicitSubgroupShader,
     entryPoint: 'conv2dImplicitWeightGrad',
-    constants: { wgSize: WG_SIZE },
+    constants: { wgSize: WG_SIZE, tileRows: tileRowsFor(O) },
     tensors: [args.dOutRows, args.xPadded, args.dWeightRuns],
     params,
-    workgroups: [ceilDiv(O, TILE_ROWS), ceilDiv(g.C * g.KH, WG_SIZE), runs],
+    workgroups: [ceilDiv(O, tileRowsFor(O)), ceilDiv(g.C * g.KH, WG_SIZE), runs],
   };
   const padLabel = `conv2dImplicit.conv2dImplicitPadGradient(dOut rows of ${geometryLabel(g, O)})`;
   return [{ ...pad, label: padLabel }, product];

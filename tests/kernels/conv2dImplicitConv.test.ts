@@ -258,6 +258,41 @@ describe('the implicit weight gradient equals the direct convolution', () => {
     expectAllClose(grad.dWeightRuns, dWeight, dotTolerance(n, n), 'dWeight');
   });
 
+  it('gives fewer than 32 channels a smaller row tile (tileRows), rounded up to 8', () => {
+    const shapes = [
+      [12, 16, 1],
+      [33, 32, 2],
+      [4, 8, 1],
+    ] as const;
+    for (const [O, tileRows, bands] of shapes) {
+      const g = geometryOf({ N: 1, C: 8, H: 6, W: 6, O, k: 3, stride: 1, padding: 1 });
+      const t = (shape: readonly number[]) => upload(gpu(), new Float32Array(count(shape)), shape);
+      const x = t([1, 8, 6, 6]);
+      const forward = conv2dImplicitForward({
+        x,
+        weight: t([O, 8, 3, 3]),
+        out: t([1, O, 6, 6]),
+        xPadded: t(inputPaddedShape(g, O)),
+        weightFlipped: t(weightFlippedShape(g, O)),
+        geometry: g,
+        O,
+      }).find((call) => call.entryPoint === 'conv2dImplicitForward');
+      const grad = conv2dImplicitWeightGrad({
+        dOut: t([1, O, 6, 6]),
+        xPadded: t(inputPaddedShape(g, O)),
+        dOutRows: t(outputRowsShape(g, O)),
+        dWeightRuns: t([1, O, 72]),
+        geometry: g,
+        O,
+        run: 1,
+      }).find((call) => call.entryPoint === 'conv2dImplicitWeightGrad');
+      for (const call of [forward, grad]) {
+        expect(call?.constants?.tileRows).toBe(tileRows);
+        expect(call?.workgroups[0]).toBe(bands);
+      }
+    }
+  });
+
   it('names what it cannot run', () => {
     const geometry = (c: Partial<ConvCase>) =>
       geometryOf({ N: 1, C: 8, H: 8, W: 8, O: 8, k: 3, stride: 1, padding: 1, ...c });
