@@ -83,13 +83,40 @@ function batchNormTensors(node: GraphNode<'batchNorm'>, ctx: RuleContext) {
   };
 }
 
-/** A convolution's path and samples per pass, for the plan's policy, binding limit and cols. */
-const convPlan = (g: Conv2dGeometry, O: number, ctx: RuleContext): ConvPlan =>
-  conv2dPlan(g, O, ctx.matmulPolicy, ctx.maxBindingBytes, ctx.colsDtype);
+/**
+ * A convolution's path and samples per pass, for the plan's policy, binding limit and cols; dX's
+ * scratch counts only where the backward computes dX (not for a first layer's images).
+ */
+function convPlan(node: GraphNode<'conv2d'>, ctx: RuleContext): ConvPlan {
+  const { geometry, features } = node.attrs;
+  const { matmulPolicy, maxBindingBytes, colsDtype } = ctx;
+  const withInputGrad = ctx.needsInputGrad(node);
+  return conv2dPlan(geometry, features, matmulPolicy, maxBindingBytes, colsDtype, withInputGrad);
+}
 
 /** The plan's note on a convolution that takes the implicit path. */
 function implicitConvNote(name: string, g: Conv2dGeometry, O: number): string {
   return `${name}: forward and weight gradient by the implicit product, straight from x padded to [${inputPaddedShape(g, O).join(', ')}] (no [${conv2dColsShape(g).join(', ')}] cols)`;
+}
+
+/**
+ * What a conv's weight gradient reads: the forward's padded x (implicit path), the forward's cols
+ * (the whole batch's), or cols unfolded again chunk by chunk with a part of dWeight per chunk.
+ */
+function weightGradSource(node: GraphNode<'conv2d'>, ctx: RuleContext, plan: ConvPlan) {
+  const { geometry: g, features } = node.attrs;
+  const scratch = (key: string, shape: readonly number[], dtype = ctx.colsDtype): GpuTensor =>
+    ctx.scratch(node.id, key, shape, dtype);
+  if (plan.path === 'implicit') {
+    const xPadded = scratch('xPadded', inputPaddedShape(g, features), 'f32'); // the forward's
+    const dOutRows = scratch('dOutRows', outputRowsShape(g, features), 'f32');
+    return { implicitWeightGrad: { xPadded, dOutRows } };
+  }
+  if (plan.chunk >= g.N) return { cols: scratch('cols', conv2dColsShape(g)) }; // the forward's
+  return {
+    cols: scratch('colsChunkBackward', conv2dColsShape({ ...g, N: plan.chunk })),
+    dWeightPart: scratch('dWeightPart', [features, g.C * g.KH * g.KW], 'f32'),
+  };
 }
 
 const imageRules: { [K in Exclude<OpName, SequenceOp>]: OpRule<K> } = {
@@ -101,7 +128,7 @@ const imageRules: { [K in Exclude<OpName, SequenceOp>]: OpRule<K> } = {
     forward: (node, ctx) => {
       const g = node.attrs.geometry;
       const { name, features, activation } = node.attrs;
-      const plan = convPlan(g, features, ctx);
+      const plan = convPlan(node, ctx);
       const common = {
         x: ctx.value(inputOf(node)),
         weight: ctx.param(`${name}.weight`),
@@ -139,11 +166,9 @@ const imageRules: { [K in Exclude<OpName, SequenceOp>]: OpRule<K> } = {
       const { name, features, activation } = node.attrs;
       const { calls, dPre } = preActivationGrad(node, activation, ctx);
       const dX = ctx.inputGrad(node);
-      const plan = convPlan(g, features, ctx);
+      const plan = convPlan(node, ctx);
       const chunk = plan.chunk;
       const perChunk = { ...g, N: chunk };
-      const cols = (key: string, geometry: typeof g): GpuTensor =>
-        ctx.scratch(node.id, key, conv2dColsShape(geometry), ctx.colsDtype);
       const inputScratch =
         dX &&
         conv2dInputGradScratch(perChunk, features, ctx.matmulPolicy, (key, shape) =>
@@ -152,19 +177,7 @@ const imageRules: { [K in Exclude<OpName, SequenceOp>]: OpRule<K> } = {
       if (inputScratch) ctx.note(`${name}: ${inputGradPathNote(perChunk, inputScratch)}`);
       const runsShape = weightGradRunsShape(perChunk, features);
       if (runsShape) ctx.note(`${name}: ${weightGradNote(perChunk, features) ?? ''}`);
-      const implicitWeightGrad = () => ({
-        xPadded: ctx.scratch(node.id, 'xPadded', inputPaddedShape(g, features)), // the forward's
-        dOutRows: ctx.scratch(node.id, 'dOutRows', outputRowsShape(g, features)),
-      });
-      const chunked =
-        plan.path === 'implicit'
-          ? { implicitWeightGrad: implicitWeightGrad() }
-          : chunk < g.N
-            ? {
-                cols: cols('colsChunkBackward', perChunk),
-                dWeightPart: ctx.scratch(node.id, 'dWeightPart', [features, g.C * g.KH * g.KW]),
-              }
-            : { cols: cols('cols', g) }; // im2col(x) from the forward
+      const chunked = weightGradSource(node, ctx, plan);
       const args = {
         x: ctx.value(inputOf(node)),
         weight: ctx.param(`${name}.weight`),

@@ -175,9 +175,14 @@ class Tracer implements RuleContext {
     return this.make(`grad:${id}`, this.kept.has(id) ? 'output' : 'gradient', node.shape);
   }
 
+  needsInputGrad(node: GraphNode, i = 0): boolean {
+    const id = node.inputs[i];
+    return id !== undefined && this.training && this.requiresGrad.has(id);
+  }
+
   inputGrad(node: GraphNode, i = 0): GpuTensor | undefined {
     const id = node.inputs[i];
-    if (id === undefined || !this.training || !this.requiresGrad.has(id)) return undefined;
+    if (id === undefined || !this.needsInputGrad(node, i)) return undefined;
     if (this.isLastUse(id, node.id, i)) return this.grad(id);
     return this.make(`gradPart:${id}:${node.id}:${i}`, 'gradient', this.graph.get(id).shape);
   }

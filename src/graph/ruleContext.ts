@@ -37,6 +37,12 @@ export interface RuleContext {
    * Undefined when the input needs no gradient. Rules overwrite it, never accumulate.
    */
   inputGrad(node: GraphNode, i?: number): GpuTensor | undefined;
+  /**
+   * Whether the node's backward computes dLoss/d(input i) (false in inference, and for an input
+   * that needs no gradient, such as the images): what inputGrad will answer, asked without
+   * planning the tensor, so a forward rule can size its scratch for the backward it will have.
+   */
+  needsInputGrad(node: GraphNode, i?: number): boolean;
   param(name: string): GpuTensor;
   paramGrad(name: string): GpuTensor;
   /** A scratch tensor private to one node (planned like any other intermediate). */

@@ -399,11 +399,10 @@ export function conv2dBatchChunk(
   policy: MatmulPolicy | undefined,
   maxBindingBytes: number,
   colsDtype: 'f32' | 'f16' = 'f32',
+  withInputGrad = true,
 ): number {
   const { R, S } = dims(g, O);
-  const inputGradBytes = usesImplicitBackwardData(g, O, policy)
-    ? (elementCount(paddedGradientShape(g, O)) / g.N) * 4
-    : R * S * 4; // dCols
+  const inputGradBytes = withInputGrad ? inputGradSampleBytes(g, O, policy) : 0;
   const perSample = Math.max(R * S * bytesPerElement[colsDtype], inputGradBytes);
   if (g.N * perSample <= maxBindingBytes) return g.N;
   const align = lcm(batchAlignment(g.C * g.H * g.W * 4), batchAlignment(O * S * 4));
@@ -440,25 +439,42 @@ export function conv2dPlan(
   policy: MatmulPolicy | undefined,
   maxBindingBytes: number,
   colsDtype: 'f32' | 'f16' = 'f32',
+  withInputGrad = true,
 ): ConvPlan {
   const implicit =
     colsDtype === 'f32' &&
     policyVariant(policy) === 'subgroupTile' &&
     implicitConvProblem(g, O, true) === undefined &&
-    implicitScratchBytes(g, O, policy) <= maxBindingBytes;
+    implicitScratchBytes(g, O, policy, withInputGrad) <= maxBindingBytes;
   if (implicit) return { path: 'implicit', chunk: g.N };
-  return { path: 'im2col', chunk: conv2dBatchChunk(g, O, policy, maxBindingBytes, colsDtype) };
+  const chunk = conv2dBatchChunk(g, O, policy, maxBindingBytes, colsDtype, withInputGrad);
+  return { path: 'im2col', chunk };
 }
 
-/** The largest scratch tensor of the implicit path for the whole batch, dX's included. */
+/** The largest scratch tensor of the implicit path for the whole batch, dX's if it is wanted. */
 function implicitScratchBytes(
   g: Conv2dGeometry,
   O: number,
   policy: MatmulPolicy | undefined,
+  withInputGrad: boolean,
 ): number {
-  const dX = usesImplicitBackwardData(g, O, policy) ? paddedGradientShape(g, O) : im2colShape(g);
-  const shapes = [inputPaddedShape(g, O), outputRowsShape(g, O), dX];
-  return Math.max(...shapes.map((s) => 4 * elementCount(s)));
+  const padded = Math.max(
+    elementCount(inputPaddedShape(g, O)),
+    elementCount(outputRowsShape(g, O)),
+  );
+  return Math.max(4 * padded, withInputGrad ? g.N * inputGradSampleBytes(g, O, policy) : 0);
+}
+
+/** Bytes per sample of dX's scratch: the implicit product's padded dOut, or dCols. */
+function inputGradSampleBytes(
+  g: Conv2dGeometry,
+  O: number,
+  policy: MatmulPolicy | undefined,
+): number {
+  const { R, S } = dims(g, O);
+  return usesImplicitBackwardData(g, O, policy)
+    ? (elementCount(paddedGradientShape(g, O)) / g.N) * 4
+    : R * S * 4; // dCols
 }
 
 function lcm(a: number, b: number): number {

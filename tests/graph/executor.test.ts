@@ -10,7 +10,7 @@ import { Graph } from '../../src/graph/graph';
 import { ParameterStore } from '../../src/graph/parameterStore';
 import { implicitProductOf, preferredPolicy, type OptimizerConfig } from '../../src/kernels/index';
 import { defaultTrainConfig } from '../../src/models/config';
-import { createTrainer } from '../../src/models/network';
+import { buildGraph, createTrainer } from '../../src/models/network';
 import { smallConfig } from '../helpers/configs';
 import { useTestGpu } from '../helpers/gpu';
 
@@ -257,6 +257,23 @@ describe('plans past the device limits', () => {
     ]);
     expect(bound).toContain('conv2 (node 4) scratch dWeightRuns');
     trainer.destroy();
+  });
+
+  it("size a first convolution's passes without the input gradient it never computes", async () => {
+    // conv1 (1 -> 32 channels, 28x28, 5x5) at batch 16 under a 2 MiB binding: its cols take
+    // 78,400 bytes a sample (1.25 MB in all, they fit), the padded output gradient an input
+    // gradient would need 147,456 (2.36 MB, it would not); conv1 reads the images, which need none.
+    const config = { ...defaultTrainConfig(), batchSize: 16 };
+    const graph = buildGraph(config.model, 16);
+    const store = new ParameterStore(gpu(), graph.parameters(), config.optimizer, config.seed);
+    const plan = await compilePlan(gpu(), graph, store, {
+      training: true,
+      maxBindingBytes: 2 ** 21,
+    });
+    expect(plan.notes.filter((note) => note.startsWith('conv1: im2col in chunks'))).toEqual([]);
+    expect(new Set(plan.tensorLabels.flat())).toContain('conv1 (node 2) scratch cols');
+    plan.destroy();
+    store.destroy();
   });
 
   it('take that batch whole on the implicit path, which unfolds nothing', async () => {
