@@ -15,6 +15,12 @@ import type { Graph, GraphNode, OpName } from './graph';
 import { SEQUENCE_OPS, type SequenceOp } from './ops';
 import { need, none, type OpRule, type RuleContext } from './ruleContext';
 import { activationFoldedIntoPool, preActivationGrad } from './activationGrad';
+import {
+  convPlan,
+  implicitConvNote,
+  implicitForwardScratch,
+  weightGradSource,
+} from './convPlanning';
 import { concatSlices, denseWeight, inputOf, lastAxis, spatialSize } from './nodeShapes';
 import {
   activationBackward,
@@ -37,10 +43,6 @@ import {
   conv2dBackward,
   conv2dColsShape,
   conv2dForward,
-  conv2dPlan,
-  inputPaddedShape,
-  outputRowsShape,
-  weightFlippedShape,
   conv2dInputGradScratch,
   halfColsNote,
   inputGradPathNote,
@@ -55,8 +57,6 @@ import {
   mseForward,
   softmaxCrossEntropyForward,
   softmaxCrossEntropyForwardBackward,
-  type Conv2dGeometry,
-  type ConvPlan,
 } from '../kernels/index';
 
 /** The tensors a batch norm's rules bind: input, output, parameters, statistics. */
@@ -83,42 +83,6 @@ function batchNormTensors(node: GraphNode<'batchNorm'>, ctx: RuleContext) {
   };
 }
 
-/**
- * A convolution's path and samples per pass, for the plan's policy, binding limit and cols; dX's
- * scratch counts only where the backward computes dX (not for a first layer's images).
- */
-function convPlan(node: GraphNode<'conv2d'>, ctx: RuleContext): ConvPlan {
-  const { geometry, features } = node.attrs;
-  const { matmulPolicy, maxBindingBytes, colsDtype } = ctx;
-  const withInputGrad = ctx.needsInputGrad(node);
-  return conv2dPlan(geometry, features, matmulPolicy, maxBindingBytes, colsDtype, withInputGrad);
-}
-
-/** The plan's note on a convolution that takes the implicit path. */
-function implicitConvNote(name: string, g: Conv2dGeometry, O: number): string {
-  return `${name}: forward and weight gradient by the implicit product, straight from x padded to [${inputPaddedShape(g, O).join(', ')}] (no [${conv2dColsShape(g).join(', ')}] cols)`;
-}
-
-/**
- * What a conv's weight gradient reads: the forward's padded x (implicit path), the forward's cols
- * (the whole batch's), or cols unfolded again chunk by chunk with a part of dWeight per chunk.
- */
-function weightGradSource(node: GraphNode<'conv2d'>, ctx: RuleContext, plan: ConvPlan) {
-  const { geometry: g, features } = node.attrs;
-  const scratch = (key: string, shape: readonly number[], dtype = ctx.colsDtype): GpuTensor =>
-    ctx.scratch(node.id, key, shape, dtype);
-  if (plan.path === 'implicit') {
-    const xPadded = scratch('xPadded', inputPaddedShape(g, features), 'f32'); // the forward's
-    const dOutRows = scratch('dOutRows', outputRowsShape(g, features), 'f32');
-    return { implicitWeightGrad: { xPadded, dOutRows } };
-  }
-  if (plan.chunk >= g.N) return { cols: scratch('cols', conv2dColsShape(g)) }; // the forward's
-  return {
-    cols: scratch('colsChunkBackward', conv2dColsShape({ ...g, N: plan.chunk })),
-    dWeightPart: scratch('dWeightPart', [features, g.C * g.KH * g.KW], 'f32'),
-  };
-}
-
 const imageRules: { [K in Exclude<OpName, SequenceOp>]: OpRule<K> } = {
   input: { forward: none, backward: none },
   labels: { forward: none, backward: none },
@@ -140,10 +104,7 @@ const imageRules: { [K in Exclude<OpName, SequenceOp>]: OpRule<K> } = {
       };
       if (plan.path === 'implicit') {
         ctx.note(implicitConvNote(name, g, features));
-        const implicit = {
-          xPadded: ctx.scratch(node.id, 'xPadded', inputPaddedShape(g, features)),
-          weightFlipped: ctx.scratch(node.id, 'weightFlipped', weightFlippedShape(g, features)),
-        };
+        const implicit = implicitForwardScratch(node, ctx);
         return conv2dForward({ ...common, implicit }, ctx.matmulPolicy);
       }
       const chunk = plan.chunk;

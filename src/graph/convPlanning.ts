@@ -1,0 +1,69 @@
+/**
+ * What a convolution's rules (autodiff.ts) plan before they emit calls: its path and samples per
+ * pass (conv2dPlan), the plan's note on the implicit path, and the scratch its weight gradient
+ * reads. Kept apart so the forward and backward rules, which must agree, ask one place.
+ */
+import type { GpuTensor } from '../gpu/tensor';
+import type { GraphNode } from './graph';
+import type { RuleContext } from './ruleContext';
+import {
+  conv2dColsShape,
+  conv2dPlan,
+  inputPaddedShape,
+  outputRowsShape,
+  weightFlippedShape,
+  type Conv2dGeometry,
+  type ConvPlan,
+} from '../kernels/index';
+
+/**
+ * A convolution's path and samples per pass, for the plan's policy, binding limit and cols; dX's
+ * scratch counts only where the backward computes dX (not for a first layer's images).
+ */
+export function convPlan(node: GraphNode<'conv2d'>, ctx: RuleContext): ConvPlan {
+  const { geometry, features } = node.attrs;
+  const { matmulPolicy, maxBindingBytes, colsDtype } = ctx;
+  const withInputGrad = ctx.needsInputGrad(node);
+  return conv2dPlan(geometry, features, matmulPolicy, maxBindingBytes, colsDtype, withInputGrad);
+}
+
+/** The plan's note on a convolution that takes the implicit path. */
+export function implicitConvNote(name: string, g: Conv2dGeometry, O: number): string {
+  return `${name}: forward and weight gradient by the implicit product, straight from x padded to [${inputPaddedShape(g, O).join(', ')}] (no [${conv2dColsShape(g).join(', ')}] cols)`;
+}
+
+/** The forward's padded x: one scratch key in both rules, so it lives from forward to backward. */
+function paddedInput(node: GraphNode<'conv2d'>, ctx: RuleContext): GpuTensor {
+  const { geometry, features } = node.attrs;
+  return ctx.scratch(node.id, 'xPadded', inputPaddedShape(geometry, features));
+}
+
+/** The implicit forward's scratch: x padded, and the weight flipped. */
+export function implicitForwardScratch(node: GraphNode<'conv2d'>, ctx: RuleContext) {
+  const { geometry, features } = node.attrs;
+  const weightFlipped = ctx.scratch(
+    node.id,
+    'weightFlipped',
+    weightFlippedShape(geometry, features),
+  );
+  return { xPadded: paddedInput(node, ctx), weightFlipped };
+}
+
+/**
+ * What a conv's weight gradient reads: the forward's padded x (implicit path), the forward's cols
+ * (the whole batch's), or cols unfolded again chunk by chunk with a part of dWeight per chunk.
+ */
+export function weightGradSource(node: GraphNode<'conv2d'>, ctx: RuleContext, plan: ConvPlan) {
+  const { geometry: g, features } = node.attrs;
+  const scratch = (key: string, shape: readonly number[], dtype = ctx.colsDtype): GpuTensor =>
+    ctx.scratch(node.id, key, shape, dtype);
+  if (plan.path === 'implicit') {
+    const dOutRows = scratch('dOutRows', outputRowsShape(g, features), 'f32');
+    return { implicitWeightGrad: { xPadded: paddedInput(node, ctx), dOutRows } };
+  }
+  if (plan.chunk >= g.N) return { cols: scratch('cols', conv2dColsShape(g)) }; // the forward's
+  return {
+    cols: scratch('colsChunkBackward', conv2dColsShape({ ...g, N: plan.chunk })),
+    dWeightPart: scratch('dWeightPart', [features, g.C * g.KH * g.KW], 'f32'),
+  };
+}
