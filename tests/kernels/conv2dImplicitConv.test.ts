@@ -26,7 +26,7 @@ import { convCases, type ConvCase } from '../helpers/cases';
 import { dotTolerance, expectAllClose } from '../helpers/allclose';
 import { upload, useTestGpu } from '../helpers/gpu';
 import { randomFloats } from '../../src/base/random';
-import { guardedOutput } from '../helpers/sentinel';
+import { guardedOutput, type GuardedTensor } from '../helpers/sentinel';
 
 const gpu = useTestGpu();
 
@@ -101,13 +101,19 @@ async function runForward(
     activation,
   });
   await runCalls(on, calls.map(tweak));
-  const got = {
-    out: await readFloat32(on, out.tensor),
-    xPadded: await readFloat32(on, xPadded.tensor),
-    weightFlipped: await readFloat32(on, weightFlipped.tensor),
-  };
-  for (const guarded of [out, xPadded, weightFlipped]) await guarded.check();
-  return got;
+  return readChecked({ out, xPadded, weightFlipped });
+}
+
+/** Each output read back, once its guard words are checked. */
+async function readChecked<K extends string>(
+  outputs: Record<K, GuardedTensor>,
+): Promise<Record<K, Float32Array>> {
+  const read = {} as Record<K, Float32Array>;
+  for (const [name, guarded] of Object.entries(outputs) as [K, GuardedTensor][]) {
+    read[name] = await readFloat32(gpu(), guarded.tensor);
+    await guarded.check();
+  }
+  return read;
 }
 
 async function runWeightGrad(
@@ -135,13 +141,7 @@ async function runWeightGrad(
     run,
   });
   await runCalls(on, calls.map(tweak));
-  const got = {
-    dOutRows: await readFloat32(on, dOutRows.tensor),
-    dWeightRuns: await readFloat32(on, dWeightRuns.tensor),
-    xPadded: forward.xPadded,
-  };
-  for (const guarded of [dOutRows, dWeightRuns]) await guarded.check();
-  return got;
+  return { ...(await readChecked({ dOutRows, dWeightRuns })), xPadded: forward.xPadded };
 }
 
 /** Σ over runs of the GPU's partial sums, in run order. */
