@@ -89,7 +89,6 @@ function implicitScratch(
   return {
     xPadded: t.zeros(inputPaddedShape(g, O)),
     weightFlipped: t.zeros(weightFlippedShape(g, O)),
-    dOutRows: t.zeros(outputRowsShape(g, O)),
   };
 }
 
@@ -189,7 +188,8 @@ function convBackward(
     const calls = conv2dBackward(args, options.policy);
     return { shape, setup: [im2col({ ...tensors, geometry: g })], calls, check };
   }
-  const { xPadded, weightFlipped, dOutRows } = implicit;
+  const { xPadded, weightFlipped } = implicit;
+  const dOutRows = t.zeros(outputRowsShape(g, O));
   const out = t.zeros([g.N, O, g.OH, g.OW]);
   const forward = { ...tensors, out, xPadded, weightFlipped, geometry: g, O };
   const implicitWeightGrad = { xPadded, dOutRows };

@@ -135,7 +135,14 @@ function geometryLabel(g: Conv2dGeometry, O: number): string {
   return `[${g.N}, ${g.C}, ${g.H}, ${g.W}] -> O=${O} k${g.KH}x${g.KW} s${g.strideH}x${g.strideW} p${g.padTop},${g.padLeft}`;
 }
 
-export function conv2dWeightsTranspose(args: Conv2dWeightsTransposeArgs<GpuTensor>): KernelCall {
+/**
+ * weightCko = the weight as [C, KH*KW, O]; with `flipForForward`, the forward's weight laid out
+ * for conv2dImplicitForward (geometry and O in the product's terms: forwardProductGeometry).
+ */
+export function conv2dWeightsTranspose(
+  args: Conv2dWeightsTransposeArgs<GpuTensor>,
+  flipForForward = false,
+): KernelCall {
   const { geometry: g, O } = args;
   const label = 'conv2dImplicit.conv2dWeightsTranspose';
   const count = O * g.C * g.KH * g.KW;
@@ -143,11 +150,12 @@ export function conv2dWeightsTranspose(args: Conv2dWeightsTransposeArgs<GpuTenso
   expectCount(label, 'weightCko', args.weightCko, count);
   expectDtype(label, 'weight', args.weight, 'f32');
   expectDtype(label, 'weightCko', args.weightCko, 'f32');
+  const what = flipForForward ? 'flipped for the forward, ' : '';
   return {
-    label: `conv2dImplicit.conv2dImplicitWeightsTranspose(${geometryLabel(g, O)})`,
+    label: `conv2dImplicit.conv2dImplicitWeightsTranspose(${what}${geometryLabel(g, O)})`,
     shader: conv2dImplicitShader,
     entryPoint: 'conv2dImplicitWeightsTranspose',
-    constants: { workgroupSize: ELEMENTWISE_WORKGROUP },
+    constants: { workgroupSize: ELEMENTWISE_WORKGROUP, flipForForward: flipForForward ? 1 : 0 },
     tensors: [args.weight, args.weightCko],
     params: packParams(g, O),
     workgroups: dispatchFor(count, ELEMENTWISE_WORKGROUP),
@@ -332,12 +340,10 @@ export function conv2dImplicitForward(args: Conv2dImplicitForwardArgs): KernelCa
   const pg = forwardProductGeometry(g, O);
   expectCount(label, 'out', args.out, g.N * O * g.OH * g.OW);
   if (args.bias) expectCount(label, 'bias', args.bias, O);
-  const flip = conv2dWeightsTranspose({
-    weight: args.weight,
-    weightCko: args.weightFlipped,
-    geometry: pg,
-    O: g.C,
-  });
+  const flip = conv2dWeightsTranspose(
+    { weight: args.weight, weightCko: args.weightFlipped, geometry: pg, O: g.C },
+    true,
+  );
   const pad = conv2dPadGradient({ dOut: args.x, dOutPadded: args.xPadded, geometry: pg, O: g.C });
   const { constants, workgroups } = productDispatch(pg, 'subgroupTile');
   const product: KernelCall = {
@@ -354,11 +360,7 @@ export function conv2dImplicitForward(args: Conv2dImplicitForwardArgs): KernelCa
     workgroups,
   };
   return [
-    {
-      ...flip,
-      label: `conv2dImplicit.conv2dImplicitWeightsTranspose(flipped for the forward, ${geometryLabel(g, O)})`,
-      constants: { ...flip.constants, flipForForward: 1 },
-    },
+    flip,
     { ...pad, label: `conv2dImplicit.conv2dImplicitPadGradient(x of ${geometryLabel(g, O)})` },
     product,
   ];
@@ -404,11 +406,12 @@ export function conv2dImplicitWeightGrad(args: Conv2dImplicitWeightGradArgs): Ke
   const runs = Math.ceil(g.N / run);
   if (runs > MAX_WORKGROUPS_PER_DIMENSION)
     throw new ShadergradError(`${label}: ${runs} partial sums are too many`);
+  const xShape = inputPaddedShape(g, O);
   expectCount(label, 'dWeightRuns', args.dWeightRuns, runs * O * g.C * g.KH * g.KW);
-  expectCount(label, 'xPadded', args.xPadded, elementCount(inputPaddedShape(g, O)));
+  expectCount(label, 'xPadded', args.xPadded, elementCount(xShape));
   const rows = outputRowsGeometry(g);
   const rowsShape = outputRowsShape(g, O);
-  const xShape = inputPaddedShape(g, O);
+  const tileRows = tileRowsFor(O);
   const pad = conv2dPadGradient({ dOut: args.dOut, dOutPadded: args.dOutRows, geometry: rows, O });
   const params = weightGradParams.pack({
     N: g.N,
@@ -427,10 +430,10 @@ export function conv2dImplicitWeightGrad(args: Conv2dImplicitWeightGradArgs): Ke
     label: `${label}(${geometryLabel(g, O)}, ${runs} run${runs > 1 ? 's' : ''} of ${run})`,
     shader: conv2dImplicitSubgroupShader,
     entryPoint: 'conv2dImplicitWeightGrad',
-    constants: { wgSize: WG_SIZE, tileRows: tileRowsFor(O) },
+    constants: { wgSize: WG_SIZE, tileRows },
     tensors: [args.dOutRows, args.xPadded, args.dWeightRuns],
     params,
-    workgroups: [ceilDiv(O, tileRowsFor(O)), ceilDiv(g.C * g.KH, WG_SIZE), runs],
+    workgroups: [ceilDiv(O, tileRows), ceilDiv(g.C * g.KH, WG_SIZE), runs],
   };
   const padLabel = `conv2dImplicit.conv2dImplicitPadGradient(dOut rows of ${geometryLabel(g, O)})`;
   return [{ ...pad, label: padLabel }, product];
