@@ -4,8 +4,9 @@
  * from scratch (`full`, choices kept in memory only) and once per fixed variant (tuning off),
  * then times every dispatch of each plan (median of 7, the plans in turn, twice: the lower median
  * counts) and prints, per product, the tuned choice against each variant and the best of them;
- * then each plan's whole step (every dispatch summed) with the path each convolution's input
- * gradient takes, which the products alone do not show. The tuning time is the first line.
+ * then each plan's whole step (every dispatch summed) with the paths each convolution takes
+ * (forward and weight gradient, input gradient), which the products alone do not show. The tuning
+ * time is the first line.
  *
  *   npm run bench:tune -- [--batch 64 --features 32,64 ...]
  *   SHADERGRAD_ADAPTER=swiftshader npm run bench:tune -- --batch 16
@@ -63,16 +64,24 @@ async function planTimes(gpu: Gpu, plan: StepPlan): Promise<Map<string, number>>
 /** The key of the whole step's time in planTimes' map (no product label looks like it). */
 const STEP = 'the whole step';
 
-/** "conv2: implicit (registerTile)" per convolution whose dX the plan computes, from its notes. */
-function inputGradPaths(plan: StepPlan): string {
-  const paths = plan.notes
-    .filter((note) => note.includes(': input gradient by '))
-    .map((note) => {
-      const conv = note.slice(0, note.indexOf(':'));
-      const kernel = /implicit product \((\w+)\)/.exec(note)?.[1];
-      return `${conv}: ${kernel ? `implicit (${kernel})` : 'matmul + col2im'}`;
-    });
-  return paths.join(', ') || 'none';
+/** "conv2: forward implicit, dX implicit (subgroupTile)" per convolution, from the plan's notes. */
+function convPaths(plan: StepPlan): string {
+  const byConv = new Map<string, string[]>();
+  for (const note of plan.notes) {
+    const words = pathWords(note);
+    const conv = note.slice(0, note.indexOf(':'));
+    if (words) byConv.set(conv, [...(byConv.get(conv) ?? []), words]);
+  }
+  return [...byConv].map(([conv, words]) => `${conv}: ${words.join(', ')}`).join('; ') || 'none';
+}
+
+/** A path note in a word or two, or undefined for another note. */
+function pathWords(note: string): string | undefined {
+  if (note.includes(': forward and weight gradient by the implicit')) return 'forward implicit';
+  if (note.includes(': forward and weight gradient by im2col')) return 'forward im2col';
+  if (!note.includes(': input gradient by ')) return undefined;
+  const kernel = /implicit product \((\w+)\)/.exec(note)?.[1];
+  return `dX ${kernel ? `implicit (${kernel})` : 'matmul + col2im'}`;
 }
 
 async function main(): Promise<void> {
@@ -128,7 +137,7 @@ async function main(): Promise<void> {
       const stepMs = times[i]?.get(STEP) ?? NaN;
       return {
         plan: i === 0 ? 'tuned' : (variants[i - 1] ?? '?'),
-        'input-gradient paths': inputGradPaths(plan),
+        'convolution paths': convPaths(plan),
         'step ms': stepMs.toFixed(2),
         'this / tuned': (stepMs / tunedStep).toFixed(2),
       };

@@ -8,19 +8,13 @@
  * several uses gets the sum of their gradients: the executor adds the parts (see
  * Graph.gradientUses), so no rule needs to know.
  */
-import { mib } from '../base/units';
 import type { KernelCall } from '../gpu/dispatch';
 import type { GpuTensor } from '../gpu/tensor';
 import type { Graph, GraphNode, OpName } from './graph';
 import { SEQUENCE_OPS, type SequenceOp } from './ops';
 import { need, none, type OpRule, type RuleContext } from './ruleContext';
 import { activationFoldedIntoPool, preActivationGrad } from './activationGrad';
-import {
-  convPlan,
-  implicitConvNote,
-  implicitForwardScratch,
-  weightGradSource,
-} from './convPlanning';
+import { convPlan, convPathNote, implicitForwardScratch, weightGradSource } from './convPlanning';
 import { concatSlices, denseWeight, inputOf, lastAxis, spatialSize } from './nodeShapes';
 import {
   activationBackward,
@@ -102,18 +96,14 @@ const imageRules: { [K in Exclude<OpName, SequenceOp>]: OpRule<K> } = {
         O: features,
         activation,
       };
+      ctx.note(convPathNote(name, g, features, plan, ctx.maxBindingBytes));
       if (plan.path === 'implicit') {
-        ctx.note(implicitConvNote(name, g, features));
         const implicit = implicitForwardScratch(node, ctx);
         return conv2dForward({ ...common, implicit }, ctx.matmulPolicy);
       }
       const chunk = plan.chunk;
       // whole-batch cols live on to the backward; a chunk's cols only through the forward
       const colsKey = chunk < g.N ? 'colsChunk' : 'cols';
-      if (chunk < g.N)
-        ctx.note(
-          `${name}: im2col in chunks of ${chunk} samples (the batch's [${conv2dColsShape(g).join(', ')}] would pass the ${mib(ctx.maxBindingBytes)} binding)`,
-        );
       const colsShape = conv2dColsShape({ ...g, N: chunk });
       if (ctx.colsDtype === 'f16') ctx.note(`${name}: ${halfColsNote(colsShape)}`);
       const cols = ctx.scratch(node.id, colsKey, colsShape, ctx.colsDtype);

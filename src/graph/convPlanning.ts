@@ -3,6 +3,7 @@
  * pass (conv2dPlan), the plan's note on the implicit path, and the scratch its weight gradient
  * reads. Kept apart so the forward and backward rules, which must agree, ask one place.
  */
+import { mib } from '../base/units';
 import type { GpuTensor } from '../gpu/tensor';
 import type { GraphNode } from './graph';
 import type { RuleContext } from './ruleContext';
@@ -27,9 +28,23 @@ export function convPlan(node: GraphNode<'conv2d'>, ctx: RuleContext): ConvPlan 
   return conv2dPlan(geometry, features, matmulPolicy, maxBindingBytes, colsDtype, withInputGrad);
 }
 
-/** The plan's note on a convolution that takes the implicit path. */
-export function implicitConvNote(name: string, g: Conv2dGeometry, O: number): string {
-  return `${name}: forward and weight gradient by the implicit product, straight from x padded to [${inputPaddedShape(g, O).join(', ')}] (no [${conv2dColsShape(g).join(', ')}] cols)`;
+/**
+ * The plan's note on the path a convolution's forward and weight gradient take: the implicit
+ * product, or im2col + matmul through the batch's cols or in chunks (`maxBindingBytes`: why).
+ */
+export function convPathNote(
+  name: string,
+  g: Conv2dGeometry,
+  O: number,
+  plan: ConvPlan,
+  maxBindingBytes: number,
+): string {
+  const cols = `[${conv2dColsShape(g).join(', ')}]`;
+  if (plan.path === 'implicit')
+    return `${name}: forward and weight gradient by the implicit product, straight from x padded to [${inputPaddedShape(g, O).join(', ')}] (no ${cols} cols)`;
+  if (plan.chunk >= g.N)
+    return `${name}: forward and weight gradient by im2col + matmul, through cols ${cols}`;
+  return `${name}: forward and weight gradient by im2col + matmul, in chunks of ${plan.chunk} samples (the batch's ${cols} would pass the ${mib(maxBindingBytes)} binding)`;
 }
 
 /** The forward's padded x: one scratch key in both rules, so it lives from forward to backward. */

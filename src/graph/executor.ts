@@ -27,11 +27,11 @@ import {
   DefaultPolicy,
   preferredPolicy,
   channelSumLanes,
-  type InputGradPath,
   type MatmulPolicy,
   type MatmulVariant,
 } from '../kernels/index';
 import type { TuneOptions, TuningReport } from './tuneReport';
+import type { ChosenPaths } from './tuneChoosers';
 import { StepPlan, type MemoryReport } from './stepPlan';
 
 export { StepPlan, type MemoryReport } from './stepPlan';
@@ -355,11 +355,12 @@ export async function compilePlan(
     const request = {
       products: recorder.products,
       convs: recorder.convs,
+      eitherPathConvs: recorder.eitherPathConvs,
       defaults,
       maxBindingBytes,
       fixedVariant: options.matmulVariant !== undefined,
-      // A third trace when a convolution's dX path changed: its products change with it.
-      retrace: (paths: ReadonlyMap<string, InputGradPath>) => {
+      // A third trace when a convolution's path changed: its products change with it.
+      retrace: (paths: ChosenPaths) => {
         const again = new ProductRecorder(defaults, paths);
         traceWith(again);
         return again.products;

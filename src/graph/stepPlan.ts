@@ -34,7 +34,10 @@ export class StepPlan {
     private readonly nodeTensors: ReadonlyMap<string, GpuTensor>,
     /** Per prepared call, what each bound tensor is ("conv2 (node 3) value", "fc1.weight"). */
     readonly tensorLabels: readonly (readonly string[])[] = [],
-    /** How the plan runs nodes where it differs from the usual ("conv2: im2col in chunks ..."). */
+    /**
+     * How the plan runs nodes, where there is a choice ("conv2: forward and weight gradient by the
+     * implicit product ...", "conv2: input gradient by ...").
+     */
     readonly notes: readonly string[] = [],
     /** What the autotuner chose for each product, when the plan was tuned. */
     readonly tuning?: TuningReport,

@@ -8,6 +8,8 @@ import {
   halfOperands,
   matmulStrides,
   type Conv2dGeometry,
+  type ConvPath,
+  type ConvPathChooser,
   type InputGradChooser,
   type InputGradPath,
   type MatmulArgs,
@@ -41,24 +43,68 @@ export function inputGradKey(g: Conv2dGeometry, O: number): string {
   return `conv dX [${g.C}, ${g.H}, ${g.W}] -> O=${O} k${g.KH}x${g.KW} s${g.strideH}x${g.strideW} p${g.padTop},${g.padLeft}`;
 }
 
-/** A convolution whose input gradient was asked about, at the smallest batch asked for. */
+/**
+ * The key of a convolution's forward and weight-gradient path: its shape per sample, as
+ * inputGradKey's (the implicit path takes the batch whole, but the key reads the same either way).
+ */
+export function convPathKey(g: Conv2dGeometry, O: number): string {
+  return `conv forward [${g.C}, ${g.H}, ${g.W}] -> O=${O} k${g.KH}x${g.KW} s${g.strideH}x${g.strideW} p${g.padTop},${g.padLeft}`;
+}
+
+/** A convolution whose path was asked about, at the smallest batch asked for. */
 export interface ConvShape {
   g: Conv2dGeometry;
   O: number;
 }
 
+/** The convolutions' paths the tuner chose, by inputGradKey and by convPathKey. */
+export interface ChosenPaths {
+  inputGrad: ReadonlyMap<string, InputGradPath>;
+  conv: ReadonlyMap<string, ConvPath>;
+}
+
+export const NO_PATHS: ChosenPaths = { inputGrad: new Map(), conv: new Map() };
+
+/** Whether `paths` chose only what `defaults` would run anyway. */
+export function choosesDefaults(paths: ChosenPaths, defaults: DefaultPolicy): boolean {
+  return (
+    [...paths.inputGrad.values()].every((p) => p === defaults.inputGrad) &&
+    [...paths.conv.values()].every((p) => p === defaults.conv)
+  );
+}
+
+/** A chooser answering the given paths, else the default's. */
+class PathChooser implements InputGradChooser, ConvPathChooser {
+  constructor(
+    protected readonly defaults: DefaultPolicy,
+    private readonly paths: ChosenPaths,
+  ) {}
+  inputGradPath(g: Conv2dGeometry, O: number): InputGradPath {
+    return this.paths.inputGrad.get(inputGradKey(g, O)) ?? this.defaults.inputGrad;
+  }
+  convPath(g: Conv2dGeometry, O: number): ConvPath {
+    return this.paths.conv.get(convPathKey(g, O)) ?? this.defaults.conv;
+  }
+}
+
+/** Keeps the smallest batch asked about per key: a batch in chunks is timed as a chunk. */
+function remember(seen: Map<string, ConvShape>, key: string, g: Conv2dGeometry, O: number): void {
+  const earlier = seen.get(key);
+  if (!earlier || g.N < earlier.g.N) seen.set(key, { g, O });
+}
+
 /**
  * A chooser that answers the default (or the given paths) and remembers every distinct product
- * it was asked about and every convolution whose input gradient the plan computes.
+ * it was asked about, every convolution whose input gradient the plan computes, and every
+ * convolution whose forward and weight gradient could take either path.
  */
-export class ProductRecorder implements MatmulChooser, InputGradChooser {
+export class ProductRecorder extends PathChooser implements MatmulChooser {
   readonly products = new Map<string, MatmulArgs<GpuTensor>>();
   readonly convs = new Map<string, ConvShape>();
+  readonly eitherPathConvs = new Map<string, ConvShape>();
   readonly variant: MatmulVariant;
-  constructor(
-    private readonly defaults: DefaultPolicy,
-    private readonly paths: ReadonlyMap<string, InputGradPath> = new Map(),
-  ) {
+  constructor(defaults: DefaultPolicy, paths: ChosenPaths = NO_PATHS) {
+    super(defaults, paths);
     this.variant = defaults.variant;
   }
   choose(args: MatmulArgs<GpuTensor>): MatmulChoice {
@@ -66,30 +112,26 @@ export class ProductRecorder implements MatmulChooser, InputGradChooser {
     if (!this.products.has(key)) this.products.set(key, args);
     return this.defaults.product;
   }
-  inputGradPath(g: Conv2dGeometry, O: number): InputGradPath {
-    return this.paths.get(inputGradKey(g, O)) ?? this.defaults.inputGrad;
-  }
   computesInputGrad(g: Conv2dGeometry, O: number): void {
-    const key = inputGradKey(g, O);
-    const seen = this.convs.get(key);
-    if (!seen || g.N < seen.g.N) this.convs.set(key, { g, O });
+    remember(this.convs, inputGradKey(g, O), g, O);
+  }
+  mayTakeEitherPath(g: Conv2dGeometry, O: number): void {
+    remember(this.eitherPathConvs, convPathKey(g, O), g, O);
   }
 }
 
 /** A chooser answering from the tuner's tables, the default for anything not in them. */
-export class TunedChooser implements MatmulChooser, InputGradChooser {
+export class TunedChooser extends PathChooser implements MatmulChooser {
   readonly variant: MatmulVariant;
   constructor(
-    private readonly defaults: DefaultPolicy,
+    defaults: DefaultPolicy,
     private readonly table: ReadonlyMap<string, MatmulChoice>,
-    private readonly paths: ReadonlyMap<string, InputGradPath> = new Map(),
+    paths: ChosenPaths = NO_PATHS,
   ) {
+    super(defaults, paths);
     this.variant = defaults.variant;
   }
   choose(args: MatmulArgs<GpuTensor>): MatmulChoice {
     return this.table.get(productKey(args)) ?? this.defaults.product;
-  }
-  inputGradPath(g: Conv2dGeometry, O: number): InputGradPath {
-    return this.paths.get(inputGradKey(g, O)) ?? this.defaults.inputGrad;
   }
 }

@@ -1,18 +1,13 @@
 /**
  * The autotuner's race between a convolution's input-gradient paths (src/kernels/conv2dPaths.ts):
  * conv2dImplicit's product with its subgroupTile or its registerTile kernel, and matmul into
- * dCols + col2im. tuneProducts (./tuner.ts) runs it before the products, since the im2col path
- * adds a product to the plan. Why a race: on lavapipe the subgroupTile kernel is as fast or up
- * to 2x faster than matmul + col2im at every channel count measured, and 1.4-2.5x faster than
- * the register tile; on SwiftShader, whose 4-lane subgroups cannot share, the register tile runs
- * 2-3.6x faster than the subgroupTile kernel (docs/measurements.md). A device without the
- * subgroups feature races the register tile and matmul + col2im.
- *
- * Per convolution: every path must agree with the CPU twin (conv2dBackwardCpu, float64) on the
- * same shape at batch 2, then with the default on the convolution's own shape; each is timed on
- * fresh random tensors, the default first. Another path gets one screening run first, and the
- * full median only within SCREEN_FACTOR of the best so far (on SwiftShader a run of the slowest
- * path takes over a second); it replaces the fastest so far only when MARGIN faster.
+ * dCols + col2im, run as ./tuneRace.ts says. tuneProducts (./tuner.ts) runs it before the
+ * products, since the im2col path adds a product to the plan. Why a race: on lavapipe the
+ * subgroupTile kernel is as fast or up to 2x faster than matmul + col2im at every channel count
+ * measured, and 1.4-2.5x faster than the register tile; on SwiftShader, whose 4-lane subgroups
+ * cannot share, the register tile runs 2-3.6x faster than the subgroupTile kernel
+ * (docs/measurements.md). A device without the subgroups feature races the register tile and
+ * matmul + col2im.
  */
 import { dotAtol } from '../base/compare';
 import { randomFloats } from '../base/random';
@@ -33,74 +28,35 @@ import {
   type DefaultPolicy,
   type InputGradPath,
 } from '../kernels/index';
-import { median } from '../gpu/timing';
-import type { StoredChoice } from './tuneCache';
 import { closenessProblem } from './tuneChecks';
 import type { ConvShape } from './tuneChoosers';
-import { MARGIN, SCREEN_FACTOR, timeCandidate, timeDefault } from './tuneTiming';
-import { replayedEntry, type TuneMode, type TunedProduct } from './tuneReport';
+import { choosePaths, racePaths, type PathContext, type PathResult } from './tuneRace';
+import type { TunedProduct } from './tuneReport';
 
 /** Floating-point operations of dX: 2 per tap and output channel of every input position. */
 export function inputGradFlops({ g, O }: ConvShape): number {
   return 2 * g.N * g.OH * g.OW * O * g.C * g.KH * g.KW;
 }
 
-export interface PathResult {
-  path: InputGradPath;
-  ms: number;
-  defaultMs: number;
-  candidates: { choice: string; ms?: number; rejected?: string }[];
-}
-
-/**
- * Times every path of `conv` (see the header), the default first; a path that fails a check is
- * not chosen, and none is when the default fails its own (nothing to compare the others with).
- */
+/** Races the input-gradient paths of `conv` (./tuneRace.ts), the default first. */
 export async function tuneInputGrad(
   gpu: Gpu,
   conv: ConvShape,
   defaults: DefaultPolicy,
   maxBindingBytes = largestBinding(gpu),
-): Promise<PathResult> {
+): Promise<PathResult<InputGradPath>> {
   const first = defaults.inputGrad;
   const order = [first, ...inputGradPathsFor(gpu.hasSubgroups).filter((p) => p !== first)];
-  const rows: PathResult['candidates'] = [];
-  for (const path of order) {
-    const problem =
-      tooLarge(conv, path, maxBindingBytes) ?? (await twinProblem(gpu, conv, path, defaults));
-    if (problem) rows.push({ choice: path, rejected: problem });
-  }
-  const rejected = (path: InputGradPath) => rows.some((r) => r.choice === path);
-  const t = pathTensors(gpu, conv, !rejected('im2col'));
+  const t = pathTensors(gpu, conv, tooLarge(conv, 'im2col', maxBindingBytes) === undefined);
   try {
-    const defaultTiming = await timeDefault(gpu, pathCalls(t, conv, first, defaults));
-    const defaultMs = defaultTiming.ms;
-    if (rejected(first)) return { path: first, ms: defaultMs, defaultMs, candidates: rows };
-    const reference = await readFloat32(gpu, t.dX);
-    rows.push({ choice: first, ms: defaultMs });
-    let best = { path: first, ms: defaultMs };
-    for (const other of order.slice(1).filter((p) => !rejected(p))) {
-      const calls = pathCalls(t, conv, other, defaults);
-      // No warm-up: the twin check compiled and ran these pipelines.
-      const screen = (await timeCandidate(gpu, calls, { warmup: 0, samples: 1 })).ms;
-      const differs = differsFrom(await readFloat32(gpu, t.dX), reference, conv);
-      if (differs) {
-        rows.push({ choice: other, rejected: differs });
-        continue;
-      }
-      if (screen > SCREEN_FACTOR * best.ms) {
-        rows.push({ choice: other, ms: screen, rejected: `over ${SCREEN_FACTOR}x the best` });
-        continue;
-      }
-      const rest = await timeCandidate(gpu, calls, {
-        warmup: 0,
-        samples: defaultTiming.samples - 1,
-      });
-      const ms = median([screen, ...rest.samples]);
-      rows.push({ choice: other, ms });
-      if (ms < (1 - MARGIN) * best.ms) best = { path: other, ms };
-    }
-    return { ...best, defaultMs, candidates: rows };
+    return await racePaths(gpu, {
+      order,
+      problem: async (path) =>
+        tooLarge(conv, path, maxBindingBytes) ?? (await twinProblem(gpu, conv, path, defaults)),
+      calls: (path) => pathCalls(t, conv, path, defaults),
+      outputs: () => readFloat32(gpu, t.dX),
+      differs: (got, want) => differsFrom(got, want, conv),
+    });
   } finally {
     t.destroy();
   }
@@ -218,75 +174,22 @@ const PATH_WORDS: Record<InputGradPath, string> = {
   im2col: 'matmul + col2im',
 };
 
-/** What choosePaths needs of tuneProducts: the device, the default, the cache, the budget. */
-export interface PathContext {
-  gpu: Gpu;
-  defaults: DefaultPolicy;
-  /** The plan's largest binding: a path whose scratch passes it is not raced (tooLarge). */
-  maxBindingBytes: number;
-  mode: TuneMode;
-  /** Choices read from the cache; fresh ones are added to `fresh`. */
-  stored: ReadonlyMap<string, StoredChoice>;
-  fresh: Map<string, StoredChoice>;
-  /** An earlier compile's report, by key: replayed as it is (TuneOptions.replay). */
-  earlier: ReadonlyMap<string, TunedProduct>;
-  minFlops: number;
-  overBudget: () => boolean;
-  log?: (line: string) => void;
-}
-
 /**
- * A path for each convolution whose dX can take more than one (largest first): the cached one, else
- * timed (within the budget), else the default. Convolutions with one path get no entry.
+ * A path for each convolution whose dX can take more than one (./tuneRace.ts choosePaths);
+ * convolutions with one path get no entry.
  */
-export async function choosePaths(
+export function chooseInputGradPaths(
   convs: ReadonlyMap<string, ConvShape>,
   ctx: PathContext,
+  defaults: DefaultPolicy,
 ): Promise<{ paths: Map<string, InputGradPath>; entries: TunedProduct[] }> {
-  const paths = new Map<string, InputGradPath>();
-  const entries: TunedProduct[] = [];
-  const racing = [...convs]
-    .filter(([, c]) => implicitInputGradFits(c.g, c.O))
-    .sort(([, a], [, b]) => inputGradFlops(b) - inputGradFlops(a));
-  for (const [key, conv] of racing) {
-    const storeKey = `${key} batch ${conv.g.N}`;
-    const base = { key: storeKey, flops: inputGradFlops(conv) };
-    const label = (path: InputGradPath): string =>
-      `conv2d input gradient by ${PATH_WORDS[path]} (${key}, batch ${conv.g.N})`;
-    const takes = inputGradPathsFor(ctx.gpu.hasSubgroups);
-    const again = ctx.earlier.get(storeKey);
-    const replayed = takes.find((p) => p === again?.choice);
-    if (again && replayed) {
-      paths.set(key, replayed);
-      entries.push(replayedEntry(again, label(replayed)));
-      continue;
-    }
-    const stored = ctx.mode === 'cached' ? ctx.stored.get(storeKey) : undefined;
-    const cached = takes.find((p) => p === stored?.choice);
-    if (stored && cached) {
-      paths.set(key, cached);
-      entries.push({ ...base, label: label(cached), source: 'cached', ...stored });
-      continue;
-    }
-    const fallback = ctx.defaults.inputGrad;
-    const source = base.flops < ctx.minFlops ? 'small' : ctx.overBudget() ? 'budget' : undefined;
-    if (source) {
-      entries.push({ ...base, label: label(fallback), choice: fallback, source });
-      continue;
-    }
-    ctx.log?.(`tuning ${entries.length + 1}/${racing.length} paths: ${label(fallback)}`);
-    const result = await tuneInputGrad(ctx.gpu, conv, ctx.defaults, ctx.maxBindingBytes);
-    paths.set(key, result.path);
-    ctx.fresh.set(storeKey, { choice: result.path, ms: result.ms, defaultMs: result.defaultMs });
-    entries.push({
-      ...base,
-      label: label(result.path),
-      choice: result.path,
-      source: 'timed',
-      ms: result.ms,
-      defaultMs: result.defaultMs,
-      candidates: result.candidates,
-    });
-  }
-  return { paths, entries };
+  const racing = new Map([...convs].filter(([, c]) => implicitInputGradFits(c.g, c.O)));
+  return choosePaths(racing, ctx, {
+    label: (path, key, { g }) =>
+      `conv2d input gradient by ${PATH_WORDS[path]} (${key}, batch ${g.N})`,
+    flops: inputGradFlops,
+    takes: inputGradPathsFor(ctx.gpu.hasSubgroups),
+    fallback: defaults.inputGrad,
+    race: (conv) => tuneInputGrad(ctx.gpu, conv, defaults, ctx.maxBindingBytes),
+  });
 }

@@ -1,6 +1,7 @@
 /**
  * The autotuner: picks how each matrix product of a plan runs, and which path each convolution's
- * input gradient takes (./tuneConv.ts, first), by timing them on the device the plan will run
+ * path takes (./tuneConvForward.ts for its forward and weight gradient, ./tuneConv.ts for its
+ * input gradient; first), by timing them on the device the plan will run
  * on. compilePlan traces the step once with a recording chooser, hands what it recorded here,
  * and traces again with the tables this returns (once more in between when a path changed).
  *
@@ -34,14 +35,22 @@ import {
   matmulFlops,
   matmulShader,
   matmulSubgroupShader,
-  type InputGradPath,
   type MatmulArgs,
   type DefaultPolicy,
   type MatmulChoice,
 } from '../kernels/index';
 import { agreesWithTwin, differsFromDefault, freshTensors } from './tuneChecks';
-import { TunedChooser, productKey, type ConvShape } from './tuneChoosers';
-import { choosePaths } from './tuneConv';
+import {
+  NO_PATHS,
+  TunedChooser,
+  choosesDefaults,
+  productKey,
+  type ChosenPaths,
+  type ConvShape,
+} from './tuneChoosers';
+import { chooseInputGradPaths } from './tuneConv';
+import { chooseConvPaths } from './tuneConvForward';
+import type { PathContext } from './tuneRace';
 import { MARGIN, SCREEN_FACTOR, timeCandidate, timeDefault } from './tuneTiming';
 import {
   replayedEntry,
@@ -89,12 +98,15 @@ export interface TuneRequest {
   fixedVariant: boolean;
   /** Convolutions whose input gradient was asked about (by inputGradKey), for the path race. */
   convs?: ReadonlyMap<string, ConvShape>;
+  /**
+   * Convolutions whose forward and weight gradient could take either path (by convPathKey), for
+   * their race.
+   */
+  eitherPathConvs?: ReadonlyMap<string, ConvShape>;
   /** The plan's largest binding (PlanOptions.maxBindingBytes); default the device's. */
   maxBindingBytes?: number;
-  /** The products again once paths are chosen: the im2col path adds one. */
-  retrace?: (
-    paths: ReadonlyMap<string, InputGradPath>,
-  ) => ReadonlyMap<string, MatmulArgs<GpuTensor>>;
+  /** The products again once paths are chosen: the im2col paths add products. */
+  retrace?: (paths: ChosenPaths) => ReadonlyMap<string, MatmulArgs<GpuTensor>>;
 }
 
 /** Tunes the products (see the header) and returns the chooser for the plan and the report. */
@@ -126,12 +138,11 @@ export async function tuneProducts(
   const budget = options.budgetMs ?? DEFAULT_BUDGET_MS;
   const minFlops = options.minFlops ?? MIN_FLOPS;
   const earlier = new Map((options.replay ?? []).map((p) => [p.key, p]));
-  // Paths first: a convolution whose dX takes matmul + col2im adds a product to the plan.
+  // Paths first: a convolution that takes an im2col path adds products to the plan.
   const { paths, entries: products } = request.fixedVariant
-    ? { paths: new Map<string, InputGradPath>(), entries: [] }
-    : await choosePaths(request.convs ?? new Map(), {
+    ? { paths: NO_PATHS, entries: [] }
+    : await choosePathsOf(request, {
         gpu,
-        defaults: request.defaults,
         maxBindingBytes: request.maxBindingBytes ?? largestBinding(gpu),
         mode: options.mode,
         stored: loaded.choices,
@@ -141,7 +152,7 @@ export async function tuneProducts(
         overBudget: () => elapsed(started) > budget,
         ...(options.log ? { log: options.log } : {}),
       });
-  const unchanged = [...paths].every(([, p]) => p === request.defaults.inputGrad);
+  const unchanged = choosesDefaults(paths, request.defaults);
   const chosen = unchanged || !request.retrace ? request.products : request.retrace(paths);
   const ordered = [...chosen].sort(([, a], [, b]) => matmulFlops(b) - matmulFlops(a));
   const total = products.length + ordered.length;
@@ -222,6 +233,20 @@ function usableChoice(gpu: Gpu, args: MatmulArgs<GpuTensor>, name: string, reque
   } catch {
     return undefined;
   }
+}
+
+/** The forward and weight-gradient paths, then the input-gradient paths, of the request's convs. */
+async function choosePathsOf(
+  request: TuneRequest,
+  ctx: PathContext,
+): Promise<{ paths: ChosenPaths; entries: TunedProduct[] }> {
+  const none = new Map<string, ConvShape>();
+  const conv = await chooseConvPaths(request.eitherPathConvs ?? none, ctx, request.defaults);
+  const dX = await chooseInputGradPaths(request.convs ?? none, ctx, request.defaults);
+  return {
+    paths: { conv: conv.paths, inputGrad: dX.paths },
+    entries: [...conv.entries, ...dX.entries],
+  };
 }
 
 function elapsed(since: number): number {

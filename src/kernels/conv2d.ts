@@ -46,9 +46,14 @@ import {
   outputRowsShape,
   paddedGradientShape,
 } from './conv2dImplicit';
-import { usesImplicitBackwardData, type ImplicitScratch } from './conv2dPaths';
+import {
+  convPathOf,
+  usesImplicitBackwardData,
+  type ConvPath,
+  type ImplicitScratch,
+} from './conv2dPaths';
 import { im2colShape, type Conv2dGeometry } from './geometry';
-import { matmul, policyVariant, type MatmulPolicy } from './matmul';
+import { matmul, type MatmulPolicy } from './matmul';
 
 export interface Conv2dGpuForwardArgs extends Conv2dForwardArgs<GpuTensor> {
   /**
@@ -414,13 +419,6 @@ export function conv2dBatchChunk(
   return chunk;
 }
 
-/**
- * How a convolution's forward and weight gradient run: `implicit` (conv2dImplicitForward and
- * conv2dImplicitWeightGrad, straight from a padded copy of x) or `im2col` (im2col + matmul, the
- * cols kept from forward to backward).
- */
-export type ConvPath = 'implicit' | 'im2col';
-
 export interface ConvPlan {
   path: ConvPath;
   /** Samples per pass (conv2dBatchChunk); the implicit path takes the whole batch. */
@@ -428,10 +426,10 @@ export interface ConvPlan {
 }
 
 /**
- * The implicit path where its kernels can run this convolution, the products take subgroupTile (on
- * lavapipe it ran the reference CNN's conv2 forward 1.45x and its weight gradient 1.2x faster than
- * im2col + matmul, docs/measurements.md), cols are f32 (mixed precision keeps its f16 cols) and the
- * whole batch's scratch fits one binding; else im2col + matmul, in chunks if need be.
+ * The implicit path where its kernels can run this convolution, cols are f32 (mixed precision
+ * keeps its f16 cols), the whole batch's scratch fits one binding, and the policy takes it
+ * (convPathOf: the tuner's choice, else the subgroupTile variant's default); else im2col + matmul,
+ * in chunks if need be.
  */
 export function conv2dPlan(
   g: Conv2dGeometry,
@@ -441,12 +439,12 @@ export function conv2dPlan(
   colsDtype: 'f32' | 'f16' = 'f32',
   withInputGrad = true,
 ): ConvPlan {
-  const implicit =
+  const eitherPath =
     colsDtype === 'f32' &&
-    policyVariant(policy) === 'subgroupTile' &&
     implicitConvProblem(g, O, true) === undefined &&
     implicitScratchBytes(g, O, policy, withInputGrad) <= maxBindingBytes;
-  if (implicit) return { path: 'implicit', chunk: g.N };
+  if (eitherPath && convPathOf(g, O, policy) === 'implicit')
+    return { path: 'implicit', chunk: g.N };
   const chunk = conv2dBatchChunk(g, O, policy, maxBindingBytes, colsDtype, withInputGrad);
   return { path: 'im2col', chunk };
 }

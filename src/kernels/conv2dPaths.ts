@@ -1,8 +1,10 @@
 /**
- * A convolution's input-gradient paths (conv2d.ts computes them): conv2dImplicit's product with
- * its subgroupTile kernel (`implicit`) or its registerTile kernel (`implicitRegisterTile`), or
- * matmul into dCols + col2im (`im2col`); which one a convolution takes (the policy's chooser, else
- * the default by matmul variant), the scratch it needs, and the plan's note that says so.
+ * A convolution's paths (conv2d.ts computes them). Its input gradient: conv2dImplicit's product
+ * with its subgroupTile kernel (`implicit`) or its registerTile kernel (`implicitRegisterTile`), or
+ * matmul into dCols + col2im (`im2col`). Its forward and weight gradient: conv2dImplicit's
+ * products straight from a padded x (`implicit`), or im2col + matmul (`im2col`). Which one a
+ * convolution takes (the policy's chooser, else the default by matmul variant), the scratch dX's
+ * needs, and the plan's note that says so.
  */
 import {
   implicitBackwardDataProblem,
@@ -54,6 +56,49 @@ export function implicitProductOf(path: InputGradPath): ImplicitProduct | undefi
   return path === 'implicit' ? 'subgroupTile' : 'registerTile';
 }
 
+/**
+ * How a convolution's forward and weight gradient run: `implicit` (conv2dImplicitForward and
+ * conv2dImplicitWeightGrad, straight from a padded copy of x) or `im2col` (im2col + matmul, the
+ * cols kept from forward to backward). conv2dPlan decides, where the implicit kernels can run.
+ */
+export type ConvPath = 'implicit' | 'im2col';
+
+export const CONV_PATHS: readonly ConvPath[] = ['implicit', 'im2col'];
+
+/**
+ * The forward and weight-gradient path without a chooser's answer: the implicit products with the
+ * subgroupTile variant (on lavapipe they ran the reference CNN's conv2 forward 1.45x and its weight
+ * gradient 1.2x faster than im2col + matmul, docs/measurements.md); elsewhere im2col, which the
+ * autotuner races against them where the device has subgroups.
+ */
+export function defaultConvPath(variant: MatmulVariant | undefined): ConvPath {
+  return variant === 'subgroupTile' ? 'implicit' : 'im2col';
+}
+
+/** A policy that also picks each convolution's forward and weight-gradient path (the tuner's). */
+export interface ConvPathChooser {
+  /** The path for this convolution, or undefined for the rule by variant. */
+  convPath(g: Conv2dGeometry, O: number): ConvPath | undefined;
+  /** Told of each convolution that could take either path (the tuner's recorder listens). */
+  mayTakeEitherPath?(g: Conv2dGeometry, O: number): void;
+}
+
+function choosesConvPath(
+  policy: MatmulPolicy | undefined,
+): policy is MatmulPolicy & ConvPathChooser {
+  return typeof policy === 'object' && 'convPath' in policy;
+}
+
+/**
+ * The forward and weight-gradient path of a convolution that can take either: the policy's
+ * chooser's (told of the convolution first), else the default by variant.
+ */
+export function convPathOf(g: Conv2dGeometry, O: number, policy?: MatmulPolicy): ConvPath {
+  if (!choosesConvPath(policy)) return defaultConvPath(policyVariant(policy));
+  policy.mayTakeEitherPath?.(g, O);
+  return policy.convPath(g, O) ?? defaultConvPath(policyVariant(policy));
+}
+
 /** A policy that also picks each convolution's dX path (the autotuner's chooser). */
 export interface InputGradChooser {
   /** The path for this convolution, or undefined for the rule by variant. */
@@ -75,22 +120,28 @@ export function defaultInputGradPath(variant: MatmulVariant | undefined): InputG
 
 /**
  * What a plan runs where nothing was tuned (tuning off, a product too small to time, the budget
- * spent): one matmul choice for every product, and one dX path for every convolution that can take
- * it (inputGradPathOf falls back to matmul + col2im where the implicit product does not fit).
+ * spent): one matmul choice for every product, one dX path for every convolution that can take it
+ * (inputGradPathOf falls back to matmul + col2im where the implicit product does not fit), and
+ * one forward and weight-gradient path (conv2dPlan falls back to im2col likewise).
  */
-export class DefaultPolicy implements MatmulChooser, InputGradChooser {
+export class DefaultPolicy implements MatmulChooser, InputGradChooser, ConvPathChooser {
   readonly variant: MatmulVariant;
+  readonly conv: ConvPath;
   constructor(
     readonly product: MatmulChoice,
     readonly inputGrad: InputGradPath = defaultInputGradPath(product.variant),
   ) {
     this.variant = product.variant;
+    this.conv = defaultConvPath(product.variant);
   }
   choose(): MatmulChoice {
     return this.product;
   }
   inputGradPath(): InputGradPath {
     return this.inputGrad;
+  }
+  convPath(): ConvPath {
+    return this.conv;
   }
   /** "registerTile 8x8 quadK": the tuner's words for the product choice. */
   get name(): string {

@@ -245,9 +245,10 @@ describe('plans past the device limits', () => {
     expect(bound).toContain('conv2 (node 4) scratch colsChunkBackward');
     expect(bound).toContain('conv1 (node 2) scratch cols'); // conv1's still fits whole
     expect(plan.notes).toEqual([
+      `conv1: forward and weight gradient by im2col + matmul, through cols [${batch}, 25, 784]`,
       expect.stringMatching(
         new RegExp(
-          `^conv2: im2col in chunks of \\d+ samples \\(the batch's \\[${batch}, 800, 196\\] would pass`,
+          `^conv2: forward and weight gradient by im2col \\+ matmul, in chunks of \\d+ samples \\(the batch's \\[${batch}, 800, 196\\] would pass`,
         ),
       ),
       expect.stringMatching(/^conv2: input gradient by /),
@@ -270,7 +271,12 @@ describe('plans past the device limits', () => {
       training: true,
       maxBindingBytes: 2 ** 21,
     });
-    expect(plan.notes.filter((note) => note.startsWith('conv1: im2col in chunks'))).toEqual([]);
+    expect(
+      plan.notes.filter((note) => note.startsWith('conv1') && note.includes('chunks')),
+    ).toEqual([]);
+    expect(plan.notes).toContain(
+      'conv1: forward and weight gradient by im2col + matmul, through cols [16, 25, 784]',
+    );
     expect(new Set(plan.tensorLabels.flat())).toContain('conv1 (node 2) scratch cols');
     plan.destroy();
     store.destroy();
@@ -288,16 +294,17 @@ describe('plans past the device limits', () => {
     expect([...bound].filter((label) => label.startsWith('conv2 (node 4) scratch cols'))).toEqual(
       [],
     );
-    expect(plan.notes[0]).toBe(
+    expect(plan.notes[1]).toBe(
       `conv2: forward and weight gradient by the implicit product, straight from x padded to [${batch}, 32, 18, 20] (no [${batch}, 800, 196] cols)`,
     );
     expect(plan.notes.some((note) => note.includes('chunks'))).toBe(false);
     trainer.destroy();
   });
 
-  it('say which path the input gradient of each convolution takes', async () => {
-    // conv1 reads the images, so it has no input gradient; conv2's takes the implicit product
-    // with subgroupTile (where the device has subgroups), matmul + col2im with another variant.
+  it('say which paths the forward, weight gradient and input gradient of each convolution take', async () => {
+    // conv1 reads one channel, which the implicit products cannot (they sum 4 at a time), and the
+    // images, so it has no input gradient; conv2 takes the implicit products with subgroupTile
+    // (where the device has subgroups), im2col + matmul and matmul + col2im with another variant.
     const config = { ...defaultTrainConfig(), batchSize: 2 };
     const pathOf = async (matmulVariant: 'registerTile' | 'subgroupTile' | undefined) => {
       const trainer = createTrainer(gpu(), config, matmulVariant ? { matmulVariant } : {});
@@ -310,12 +317,17 @@ describe('plans past the device limits', () => {
       (conv) =>
         `${conv}: weight gradient as 2 partial sums of 1 sample side by side, then added in order`,
     );
+    const conv1 =
+      'conv1: forward and weight gradient by im2col + matmul, through cols [2, 25, 784]';
     expect(await pathOf('registerTile')).toEqual([
+      conv1,
+      'conv2: forward and weight gradient by im2col + matmul, through cols [2, 800, 196]',
       'conv2: input gradient by matmul + col2im, through dCols [2, 800, 196]',
       ...runs,
     ]);
     if (gpu().hasSubgroups)
       expect(await pathOf('subgroupTile')).toEqual([
+        conv1,
         'conv2: forward and weight gradient by the implicit product, straight from x padded to [2, 32, 18, 20] (no [2, 800, 196] cols)',
         'conv2: input gradient by the implicit product (subgroupTile), straight from the output gradient (no [2, 800, 196] dCols)',
         ...runs,

@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import type { StoredText } from '../../src/gpu/platform';
 import { readFloat32 } from '../../src/gpu/buffers';
 import { choiceName } from '../../src/kernels/matmul';
+import { preferredPolicy } from '../../src/kernels/conv2dPaths';
 import { createTrainer } from '../../src/models/network';
 import { deviceKey, parseChoice, parseTuneFile } from '../../src/graph/tuneCache';
 import {
@@ -22,9 +23,11 @@ import { randomFloats, randomInts } from '../../src/base/random';
 import { smallConfig } from '../helpers/configs';
 import { onF16Device, plainTestGpu, useTestGpu } from '../helpers/gpu';
 import { compilePlan } from '../../src/graph/executor';
+import { convPathsFor } from '../../src/graph/tuneConvForward';
+import type { StepPlan } from '../../src/graph/stepPlan';
 import { ParameterStore } from '../../src/graph/parameterStore';
 import { buildGraph } from '../../src/models/network';
-import { forceChoices, memoryStore } from '../helpers/tuneStore';
+import { forceChoices, memoryStore, setStoredChoice } from '../helpers/tuneStore';
 import type { Gpu } from '../../src/gpu/device';
 
 const gpu = useTestGpu();
@@ -39,9 +42,19 @@ const tune = (mode: TuneOptions['mode'], store: StoredText): TuneOptions => ({
   budgetMs: 600_000,
 });
 
-/** A report entry for a convolution's input-gradient path rather than a product. */
+/** A report entry for a convolution's path rather than a product. */
 function isPath(p: TunedProduct): boolean {
+  return isInputGradPath(p) || isConvPath(p);
+}
+
+/** A report entry for a convolution's input-gradient path. */
+function isInputGradPath(p: TunedProduct): boolean {
   return p.key.startsWith('conv dX');
+}
+
+/** A report entry for a convolution's forward and weight-gradient path. */
+function isConvPath(p: TunedProduct): boolean {
+  return p.key.startsWith('conv forward');
 }
 
 /** The plan note of conv2's path (src/kernels/conv2dPaths.ts inputGradPathNote). */
@@ -49,6 +62,18 @@ function pathNote(path: string): RegExp {
   if (path === 'im2col') return /^conv2: input gradient by matmul \+ col2im/m;
   const kernel = path === 'implicit' ? 'subgroupTile' : 'registerTile';
   return new RegExp(`^conv2: input gradient by the implicit product \\(${kernel}\\)`, 'm');
+}
+
+/** conv2's forward and weight-gradient path in a plan: its note and its dispatches agree. */
+function takesPath(plan: StepPlan): 'implicit' | 'im2col' {
+  const noted = /^conv2: forward and weight gradient by the implicit product/m.test(
+    plan.notes.join('\n'),
+  );
+  const unfolds = plan.prepared.some((c) =>
+    /^conv2dIm2col\.im2col\w*\(\[8, 4, 14, 14\]/.test(c.call.label),
+  );
+  if (noted === unfolds) throw new Error('conv2 both noted implicit and unfolded, or neither');
+  return noted ? 'implicit' : 'im2col';
 }
 
 async function tunedPlan(options: TuneOptions, on: Gpu = gpu()) {
@@ -159,7 +184,7 @@ describe('tuning a plan', () => {
   it("races conv2's three input-gradient paths, and the plan takes the winner or a cached path", async () => {
     const store = memoryStore();
     const first = await tunedPlan(tune('full', store));
-    const [path, ...others] = first.report.products.filter(isPath);
+    const [path, ...others] = first.report.products.filter(isInputGradPath);
     first.trainer.destroy();
     // conv1 reads the images and has no input gradient: only conv2 (4 -> 8 channels) races.
     expect(others).toEqual([]);
@@ -183,14 +208,60 @@ describe('tuning a plan', () => {
     // Another path, as another machine might have stored it: the plan takes it, and its
     // products (matmul + col2im adds dCols's) are timed. The register tile's unless it won here.
     const other = path.choice === 'implicitRegisterTile' ? 'im2col' : 'implicitRegisterTile';
-    store.text = (store.text ?? '').replace(`"choice": "${path.choice}"`, `"choice": "${other}"`);
+    setStoredChoice(store, 'conv dX', other);
     const { trainer, plan, report } = await tunedPlan(tune('cached', store));
     try {
-      expect(report.products.find(isPath)).toMatchObject({ source: 'cached', choice: other });
+      expect(report.products.find(isInputGradPath)).toMatchObject({
+        source: 'cached',
+        choice: other,
+      });
       expect(plan.notes.join('\n')).toMatch(pathNote(other));
       const dCols = /matmul\w*\.\w+( \S+)?\(Aᵀ·B, M=100 K=8 N=196, batch 8\)/;
       expect(plan.prepared.some((c) => dCols.test(c.call.label))).toBe(other === 'im2col');
       await trainSteps(trainer);
+    } finally {
+      trainer.destroy();
+    }
+  });
+
+  it("races conv2's forward and weight-gradient paths, and the plan takes the winner or a cached one", async () => {
+    const store = memoryStore();
+    const first = await tunedPlan(tune('full', store));
+    const [path, ...others] = first.report.products.filter(isConvPath);
+    first.trainer.destroy();
+    if (convPathsFor(gpu()).length < 2) {
+      // SwiftShader, or no subgroups: the race would offer im2col alone, so there is none.
+      expect(path).toBeUndefined();
+      expect(takesPath(first.plan)).toBe('im2col');
+      return;
+    }
+    // conv1 reads one channel, which the implicit kernels cannot take (4 at a time): conv2 races.
+    expect(others).toEqual([]);
+    if (!path) throw new Error('no forward path entry');
+    expect(path.key).toBe('conv forward [4, 14, 14] -> O=8 k5x5 s1x1 p2,2 batch 8');
+    expect(path.label).toMatch(/^conv2d forward and weight gradient by /);
+    const rows = path.candidates ?? [];
+    expect(rows.map((r) => r.choice).sort()).toEqual(['im2col', 'implicit']);
+    // Both agreed with the CPU twin and with each other, and both were timed.
+    for (const r of rows) {
+      expect(r.rejected ?? '').not.toMatch(/differs|does not run/);
+      expect(r.ms, JSON.stringify(r)).toBeGreaterThan(0);
+    }
+    // The default first: the implicit products with the subgroupTile variant, else im2col.
+    expect(rows[0]?.choice).toBe(preferredPolicy(gpu().adapter.kind, gpu().hasSubgroups).conv);
+    expect(takesPath(first.plan)).toBe(path.choice);
+    // The other path, as another machine might have stored it: the plan takes it, and the im2col
+    // path's forward product is timed with the other products.
+    const other = path.choice === 'implicit' ? 'im2col' : 'implicit';
+    setStoredChoice(store, 'conv forward', other);
+    const { trainer, plan, report } = await tunedPlan(tune('cached', store));
+    try {
+      expect(report.products.find(isConvPath)).toMatchObject({ source: 'cached', choice: other });
+      expect(takesPath(plan)).toBe(other);
+      const forwardProduct = report.products.find((p) => /M=8 K=100 N=196, batch 8/.test(p.label));
+      expect(forwardProduct !== undefined).toBe(other === 'im2col');
+      const weights = await trainSteps(trainer);
+      expect(weights.every(Number.isFinite)).toBe(true);
     } finally {
       trainer.destroy();
     }
@@ -208,7 +279,7 @@ describe('tuning a plan', () => {
           maxBindingBytes: 313_600,
           tune: tune('full', memoryStore()),
         });
-        const path = plan.tuning?.products.find(isPath);
+        const path = plan.tuning?.products.find(isInputGradPath);
         expect(path?.key).toBe('conv dX [4, 14, 14] -> O=8 k5x5 s1x1 p2,2 batch 8');
         expect(path?.candidates?.find((r) => r.choice === 'im2col')?.rejected).toBe(
           'its dCols for 8 samples (627200 bytes) would pass the largest binding (313600)',
@@ -344,18 +415,17 @@ describe('tuning on a device without subgroups', () => {
       expect(plain.hasSubgroups).toBe(false);
       const store = memoryStore();
       const first = await tunedPlan(tune('full', store), plain);
-      const path = first.report.products.find(isPath);
+      const path = first.report.products.find(isInputGradPath);
       first.trainer.destroy();
       const raced = (path?.candidates ?? []).map((r) => r.choice).sort();
       expect(raced).toEqual(['im2col', 'implicitRegisterTile']);
-      store.text = (store.text ?? '').replace(
-        `"choice": "${path?.choice ?? ''}"`,
-        '"choice": "implicit"',
-      );
-      expect(store.text).toContain('"choice": "implicit"');
+      // The forward and weight gradient have one path here (the implicit products need subgroups).
+      expect(first.report.products.filter(isConvPath)).toEqual([]);
+      expect(first.plan.notes.join('\n')).not.toMatch(/by the implicit product, straight from x/);
+      setStoredChoice(store, 'conv dX', 'implicit');
       const { trainer, plan, report } = await tunedPlan(tune('cached', store), plain);
       try {
-        const again = report.products.find(isPath);
+        const again = report.products.find(isInputGradPath);
         expect(again?.source).toBe('timed');
         expect(['im2col', 'implicitRegisterTile']).toContain(again?.choice);
         expect(plan.notes.join('\n')).toMatch(pathNote(again?.choice ?? ''));

@@ -26,3 +26,19 @@ export function forceChoices(store: { text?: string }, choice: string): string {
   );
   return store.text;
 }
+
+/** The stored choice of every entry whose key starts with `keyStart` set to `choice`. */
+export function setStoredChoice(store: { text?: string }, keyStart: string, choice: string): void {
+  const file = JSON.parse(store.text ?? '{}') as {
+    devices?: Record<string, Record<string, { choice: string }>>;
+  };
+  let found = 0;
+  for (const entries of Object.values(file.devices ?? {}))
+    for (const [key, entry] of Object.entries(entries))
+      if (key.startsWith(keyStart)) {
+        entry.choice = choice;
+        found++;
+      }
+  if (found === 0) throw new Error(`no stored choice for ${keyStart}`);
+  store.text = JSON.stringify(file, null, 1);
+}

@@ -1,0 +1,232 @@
+/**
+ * The autotuner's race between a convolution's forward and weight-gradient paths
+ * (src/kernels/conv2dPaths.ts ConvPath): conv2dImplicit's products straight from a padded x, and
+ * im2col + matmul, run as ./tuneRace.ts says, the two passes timed together since the path decides
+ * both (the weight gradient reads what the forward left: the padded x, or cols). tuneProducts
+ * (./tuner.ts) runs it before the products, since the im2col path adds two to the plan. Why a
+ * race: on lavapipe the implicit products ran the reference CNN's conv2 forward 1.45x and its
+ * weight gradient 1.2x faster than im2col + matmul (docs/measurements.md); a hardware GPU's
+ * workgroup-tiled matmul is untried against them, and the default there is im2col.
+ */
+import { dotAtol } from '../base/compare';
+import { randomFloats } from '../base/random';
+import { createTensor, readFloat32, writeTensor } from '../gpu/buffers';
+import type { Gpu } from '../gpu/device';
+import { runCalls, type KernelCall } from '../gpu/dispatch';
+import { elementCount, type GpuTensor } from '../gpu/tensor';
+import {
+  CONV_PATHS,
+  conv2dBackward,
+  conv2dBackwardCpu,
+  conv2dColsShape,
+  conv2dForward,
+  conv2dForwardCpu,
+  inputPaddedShape,
+  outputRowsShape,
+  weightFlippedShape,
+  weightGradRunsShape,
+  type ConvPath,
+  type DefaultPolicy,
+} from '../kernels/index';
+import { closenessProblem } from './tuneChecks';
+import type { ConvShape } from './tuneChoosers';
+import { choosePaths, racePaths, type PathContext, type PathResult } from './tuneRace';
+import type { TunedProduct } from './tuneReport';
+
+/** Floating-point operations of the forward and the weight gradient: two products of one size. */
+export function forwardAndWeightGradFlops({ g, O }: ConvShape): number {
+  return 2 * (2 * g.N * g.OH * g.OW * O * g.C * g.KH * g.KW);
+}
+
+/**
+ * The paths the race offers on `gpu`. The implicit products need the `subgroups` feature, and are
+ * not offered on SwiftShader: its 4-lane subgroups cannot share the weights, and there they took
+ * 1.9-2.0x as long as im2col + matmul for the reference CNN's conv2 at batch 64, and racing them
+ * spent seconds of the tuning budget (one screening run alone took 2 s) that the products then
+ * lacked (docs/measurements.md).
+ */
+export function convPathsFor(gpu: Gpu): readonly ConvPath[] {
+  const implicit = gpu.hasSubgroups && gpu.adapter.kind !== 'swiftshader';
+  return CONV_PATHS.filter((p) => implicit || p !== 'implicit');
+}
+
+/** What the race compares: the forward's output and the weight gradient. */
+interface Outputs {
+  out: ArrayLike<number>;
+  dWeight: ArrayLike<number>;
+}
+
+/** Races the forward and weight-gradient paths of `conv` (./tuneRace.ts), the default first. */
+export async function tuneConvPath(
+  gpu: Gpu,
+  conv: ConvShape,
+  defaults: DefaultPolicy,
+  maxBindingBytes: number,
+): Promise<PathResult<ConvPath>> {
+  const first = defaults.conv;
+  const order = [first, ...convPathsFor(gpu).filter((p) => p !== first)];
+  const colsFit = tooLarge(conv, 'im2col', maxBindingBytes) === undefined;
+  const t = pathTensors(gpu, conv, colsFit);
+  try {
+    return await racePaths(gpu, {
+      order,
+      problem: async (path) =>
+        tooLarge(conv, path, maxBindingBytes) ?? (await twinProblem(gpu, conv, path, defaults)),
+      calls: (path) => pathCalls(t, conv, path, defaults),
+      outputs: async () => ({
+        out: await readFloat32(gpu, t.out),
+        dWeight: await readFloat32(gpu, t.dWeight),
+      }),
+      // Each path is within the twin's tolerance of the exact sums: within twice of each other.
+      differs: (got, want) => outputsProblem(got, want, conv, 2, 'the default'),
+    });
+  } finally {
+    t.destroy();
+  }
+}
+
+/** Why `got` is not within `scale` times float32's rounding bound of `want`, or undefined. */
+function outputsProblem(
+  got: Outputs,
+  want: Outputs,
+  { g }: ConvShape,
+  scale: number,
+  against: string,
+): string | undefined {
+  // Inputs uniform in [-1, 1]: dotAtol bounds the rounding of a sum of that many terms.
+  const outTerms = g.C * g.KH * g.KW + 1; // the bias too
+  const weightTerms = g.N * g.OH * g.OW;
+  const out = closenessProblem(got.out, want.out, scale * dotAtol(outTerms), against);
+  const dW = closenessProblem(got.dWeight, want.dWeight, scale * dotAtol(weightTerms), against);
+  return out ? `out ${out}` : dW && `dWeight ${dW}`;
+}
+
+/** Why `path`'s scratch cannot hold the race's samples at once, or undefined. */
+function tooLarge({ g }: ConvShape, path: ConvPath, most: number): string | undefined {
+  if (path === 'implicit') return undefined; // conv2dPlan offered the race only where it fits
+  const bytes = elementCount(conv2dColsShape(g)) * 4;
+  if (bytes <= most) return undefined;
+  return `its cols for ${g.N} samples (${bytes} bytes) would pass the largest binding (${most})`;
+}
+
+/** Values of the inputs: uniform in [-1, 1], so dotAtol bounds float32 rounding. */
+const DATA_SEED = 20261206;
+
+/** Fresh random tensors for both paths of `conv`; cols only `withCols` (else one float). */
+function pathTensors(gpu: Gpu, { g, O }: ConvShape, withCols = true) {
+  const made: GpuTensor[] = [];
+  const make = (shape: readonly number[], seed: number): GpuTensor => {
+    const t = createTensor(gpu, shape, { label: 'tuner' });
+    writeTensor(gpu, t, randomFloats(elementCount(t.shape), seed));
+    made.push(t);
+    return t;
+  };
+  const runs = weightGradRunsShape(g, O);
+  return {
+    x: make([g.N, g.C, g.H, g.W], DATA_SEED),
+    weight: make([O, g.C, g.KH, g.KW], DATA_SEED + 1),
+    bias: make([O], DATA_SEED + 2),
+    out: make([g.N, O, g.OH, g.OW], DATA_SEED + 3),
+    dOut: make([g.N, O, g.OH, g.OW], DATA_SEED + 4),
+    dWeight: make([O, g.C, g.KH, g.KW], DATA_SEED + 5),
+    ...(runs ? { dWeightRuns: make(runs, DATA_SEED + 6) } : {}),
+    cols: make(withCols ? conv2dColsShape(g) : [1], DATA_SEED + 7),
+    xPadded: make(inputPaddedShape(g, O), DATA_SEED + 8),
+    weightFlipped: make(weightFlippedShape(g, O), DATA_SEED + 9),
+    dOutRows: make(outputRowsShape(g, O), DATA_SEED + 10),
+    destroy: () => made.forEach((t) => t.buffer.destroy()),
+  };
+}
+
+type PathTensors = ReturnType<typeof pathTensors>;
+
+/** The forward's and the weight gradient's calls by `path`, the products by the default. */
+function pathCalls(
+  t: PathTensors,
+  { g, O }: ConvShape,
+  path: ConvPath,
+  defaults: DefaultPolicy,
+): KernelCall[] {
+  const { x, weight, dWeightRuns } = t;
+  const shape = { geometry: g, O };
+  const forward = { x, weight, bias: t.bias, out: t.out, ...shape };
+  const backward = {
+    x,
+    weight,
+    dOut: t.dOut,
+    dWeight: t.dWeight,
+    ...(dWeightRuns ? { dWeightRuns } : {}),
+    ...shape,
+  };
+  if (path === 'implicit') {
+    const { xPadded, weightFlipped, dOutRows } = t;
+    return [
+      ...conv2dForward({ ...forward, implicit: { xPadded, weightFlipped } }, defaults),
+      ...conv2dBackward({ ...backward, implicitWeightGrad: { xPadded, dOutRows } }, defaults),
+    ];
+  }
+  return [
+    ...conv2dForward({ ...forward, cols: t.cols }, defaults),
+    ...conv2dBackward({ ...backward, cols: t.cols }, defaults),
+  ];
+}
+
+/** `path` against the CPU twins at batch 2; undefined when it agrees. */
+async function twinProblem(
+  gpu: Gpu,
+  conv: ConvShape,
+  path: ConvPath,
+  defaults: DefaultPolicy,
+): Promise<string | undefined> {
+  const small = { g: { ...conv.g, N: 2 }, O: conv.O };
+  const t = pathTensors(gpu, small);
+  try {
+    await runCalls(gpu, pathCalls(t, small, path, defaults));
+    const host = {
+      x: await readFloat32(gpu, t.x),
+      weight: await readFloat32(gpu, t.weight),
+      geometry: small.g,
+      O: small.O,
+    };
+    const want = {
+      out: new Float64Array(elementCount(t.out.shape)),
+      dWeight: new Float64Array(elementCount(t.dWeight.shape)),
+    };
+    const bias = await readFloat32(gpu, t.bias);
+    conv2dForwardCpu({ ...host, bias, out: want.out });
+    const dOut = await readFloat32(gpu, t.dOut);
+    conv2dBackwardCpu({ ...host, dOut, dWeight: want.dWeight });
+    const got = { out: await readFloat32(gpu, t.out), dWeight: await readFloat32(gpu, t.dWeight) };
+    return outputsProblem(got, want, small, 1, 'the CPU twin');
+  } catch (e) {
+    return `does not run: ${(e as Error).message}`;
+  } finally {
+    t.destroy();
+  }
+}
+
+const PATH_WORDS: Record<ConvPath, string> = {
+  implicit: 'the implicit products',
+  im2col: 'im2col + matmul',
+};
+
+/**
+ * A forward and weight-gradient path for each convolution that can take either (conv2dPlan told
+ * the recorder): ./tuneRace.ts choosePaths. Where the race offers one path, no entries.
+ */
+export async function chooseConvPaths(
+  convs: ReadonlyMap<string, ConvShape>,
+  ctx: PathContext,
+  defaults: DefaultPolicy,
+): Promise<{ paths: Map<string, ConvPath>; entries: TunedProduct[] }> {
+  const takes = convPathsFor(ctx.gpu);
+  if (takes.length < 2) return { paths: new Map(), entries: [] };
+  return choosePaths(convs, ctx, {
+    label: (path, key, { g }) =>
+      `conv2d forward and weight gradient by ${PATH_WORDS[path]} (${key}, batch ${g.N})`,
+    flops: forwardAndWeightGradFlops,
+    takes,
+    fallback: defaults.conv,
+    race: (conv) => tuneConvPath(ctx.gpu, conv, defaults, ctx.maxBindingBytes),
+  });
+}

@@ -1,0 +1,166 @@
+/**
+ * How the autotuner races a convolution's paths (./tuneConv.ts for its input gradient,
+ * ./tuneConvForward.ts for its forward and weight gradient), and how it picks a path for each
+ * convolution of a plan: the cached one, else timed within the budget, else the default.
+ *
+ * A race: every path must agree with the CPU twin on the same shape at batch 2 (the race's
+ * `problem`), then with the default on the convolution's own shape; each is timed on fresh random
+ * tensors, the default first. Another path gets one screening run first, and the full median only
+ * within SCREEN_FACTOR of the best so far (on SwiftShader a run of the slowest path takes over a
+ * second); it replaces the fastest so far only when MARGIN faster.
+ */
+import type { Gpu } from '../gpu/device';
+import type { KernelCall } from '../gpu/dispatch';
+import { median } from '../gpu/timing';
+import type { StoredChoice } from './tuneCache';
+import type { ConvShape } from './tuneChoosers';
+import { MARGIN, SCREEN_FACTOR, timeCandidate, timeDefault } from './tuneTiming';
+import { replayedEntry, type TuneMode, type TunedProduct } from './tuneReport';
+
+/** A race's outcome: the path, its median and the default's, and every candidate's row. */
+export interface PathResult<P extends string> {
+  path: P;
+  ms: number;
+  defaultMs: number;
+  candidates: { choice: string; ms?: number; rejected?: string }[];
+}
+
+/** One convolution's race, on tensors its caller made (and destroys); `Out`: what it compares. */
+export interface Race<P extends string, Out> {
+  /** The candidates, the default first. */
+  order: readonly P[];
+  /** Why `path` may not be timed (its scratch too large, disagreeing with the CPU twin). */
+  problem(path: P): Promise<string | undefined>;
+  /** The calls that compute the race's outputs by `path`. */
+  calls(path: P): KernelCall[];
+  /** The outputs after a run, compared between paths. */
+  outputs(): Promise<Out>;
+  /** Why a path's outputs `got` are not the default's `want`, or undefined. */
+  differs(got: Out, want: Out): string | undefined;
+}
+
+/**
+ * Times every path of `race` (see the header), the default first; a path that fails a check is
+ * not chosen, and none is when the default fails its own (nothing to compare the others with).
+ */
+export async function racePaths<P extends string, Out>(
+  gpu: Gpu,
+  race: Race<P, Out>,
+): Promise<PathResult<P>> {
+  const [first, ...others] = race.order;
+  if (first === undefined) throw new Error('tuner: a race without paths');
+  const rows: PathResult<P>['candidates'] = [];
+  for (const path of race.order) {
+    const problem = await race.problem(path);
+    if (problem) rows.push({ choice: path, rejected: problem });
+  }
+  const rejected = (path: P) => rows.some((r) => r.choice === path);
+  const defaultTiming = await timeDefault(gpu, race.calls(first));
+  const defaultMs = defaultTiming.ms;
+  if (rejected(first)) return { path: first, ms: defaultMs, defaultMs, candidates: rows };
+  const reference = await race.outputs();
+  rows.push({ choice: first, ms: defaultMs });
+  let best = { path: first, ms: defaultMs };
+  for (const other of others.filter((p) => !rejected(p))) {
+    const calls = race.calls(other);
+    // No warm-up: the twin check compiled and ran these pipelines.
+    const screen = (await timeCandidate(gpu, calls, { warmup: 0, samples: 1 })).ms;
+    const differs = race.differs(await race.outputs(), reference);
+    if (differs) {
+      rows.push({ choice: other, rejected: differs });
+      continue;
+    }
+    if (screen > SCREEN_FACTOR * best.ms) {
+      rows.push({ choice: other, ms: screen, rejected: `over ${SCREEN_FACTOR}x the best` });
+      continue;
+    }
+    const rest = await timeCandidate(gpu, calls, {
+      warmup: 0,
+      samples: defaultTiming.samples - 1,
+    });
+    const ms = median([screen, ...rest.samples]);
+    rows.push({ choice: other, ms });
+    if (ms < (1 - MARGIN) * best.ms) best = { path: other, ms };
+  }
+  return { ...best, defaultMs, candidates: rows };
+}
+
+/** What choosePaths needs of tuneProducts: the device, the cache, the budget. */
+export interface PathContext {
+  gpu: Gpu;
+  /** The plan's largest binding: a path whose scratch passes it is not raced. */
+  maxBindingBytes: number;
+  mode: TuneMode;
+  /** Choices read from the cache; fresh ones are added to `fresh`. */
+  stored: ReadonlyMap<string, StoredChoice>;
+  fresh: Map<string, StoredChoice>;
+  /** An earlier compile's report, by key: replayed as it is (TuneOptions.replay). */
+  earlier: ReadonlyMap<string, TunedProduct>;
+  minFlops: number;
+  overBudget: () => boolean;
+  log?: (line: string) => void;
+}
+
+/** One kind of path a convolution races: its words, its paths on this device, and its race. */
+export interface PathKind<P extends string> {
+  /** "conv2d input gradient by the implicit product (conv dX ..., batch 64)". */
+  label(path: P, key: string, conv: ConvShape): string;
+  flops(conv: ConvShape): number;
+  /** The paths this device can take: a cached or replayed one outside them is timed again. */
+  takes: readonly P[];
+  /** What runs where nothing is timed. */
+  fallback: P;
+  race(conv: ConvShape): Promise<PathResult<P>>;
+}
+
+/**
+ * A path for each of `convs` (largest first): the replayed or cached one, else timed (within the
+ * budget), else the default.
+ */
+export async function choosePaths<P extends string>(
+  convs: ReadonlyMap<string, ConvShape>,
+  ctx: PathContext,
+  kind: PathKind<P>,
+): Promise<{ paths: Map<string, P>; entries: TunedProduct[] }> {
+  const paths = new Map<string, P>();
+  const entries: TunedProduct[] = [];
+  const racing = [...convs].sort(([, a], [, b]) => kind.flops(b) - kind.flops(a));
+  for (const [key, conv] of racing) {
+    const storeKey = `${key} batch ${conv.g.N}`;
+    const base = { key: storeKey, flops: kind.flops(conv) };
+    const label = (path: P): string => kind.label(path, key, conv);
+    const again = ctx.earlier.get(storeKey);
+    const replayed = kind.takes.find((p) => p === again?.choice);
+    if (again && replayed) {
+      paths.set(key, replayed);
+      entries.push(replayedEntry(again, label(replayed)));
+      continue;
+    }
+    const stored = ctx.mode === 'cached' ? ctx.stored.get(storeKey) : undefined;
+    const cached = kind.takes.find((p) => p === stored?.choice);
+    if (stored && cached) {
+      paths.set(key, cached);
+      entries.push({ ...base, label: label(cached), source: 'cached', ...stored });
+      continue;
+    }
+    const source = base.flops < ctx.minFlops ? 'small' : ctx.overBudget() ? 'budget' : undefined;
+    if (source) {
+      entries.push({ ...base, label: label(kind.fallback), choice: kind.fallback, source });
+      continue;
+    }
+    ctx.log?.(`tuning ${entries.length + 1}/${racing.length} paths: ${label(kind.fallback)}`);
+    const result = await kind.race(conv);
+    paths.set(key, result.path);
+    ctx.fresh.set(storeKey, { choice: result.path, ms: result.ms, defaultMs: result.defaultMs });
+    entries.push({
+      ...base,
+      label: label(result.path),
+      choice: result.path,
+      source: 'timed',
+      ms: result.ms,
+      defaultMs: result.defaultMs,
+      candidates: result.candidates,
+    });
+  }
+  return { paths, entries };
+}
