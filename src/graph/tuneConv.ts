@@ -10,11 +10,10 @@
  * matmul + col2im.
  */
 import { dotAtol } from '../base/compare';
-import { randomFloats } from '../base/random';
-import { createTensor, largestBinding, readFloat32, writeTensor } from '../gpu/buffers';
+import { largestBinding, readFloat32 } from '../gpu/buffers';
 import type { Gpu } from '../gpu/device';
-import { runCalls, type KernelCall } from '../gpu/dispatch';
-import { elementCount, type GpuTensor } from '../gpu/tensor';
+import type { KernelCall } from '../gpu/dispatch';
+import { elementCount } from '../gpu/tensor';
 import {
   conv2dBackwardCpu,
   conv2dColsShape,
@@ -30,7 +29,14 @@ import {
 } from '../kernels/index';
 import { closenessProblem } from './tuneChecks';
 import type { ConvShape } from './tuneChoosers';
-import { choosePaths, racePaths, type PathContext, type PathResult } from './tuneRace';
+import {
+  choosePaths,
+  racePaths,
+  raceTensors,
+  smallCaseProblem,
+  type PathContext,
+  type PathResult,
+} from './tuneRace';
 import type { TunedProduct } from './tuneReport';
 
 /** Floating-point operations of dX: 2 per tap and output channel of every input position. */
@@ -93,21 +99,15 @@ function tooLarge({ g }: ConvShape, path: InputGradPath, most: number): string |
  * only `withDCols` (else one float: only matmul + col2im reads it).
  */
 function pathTensors(gpu: Gpu, { g, O }: ConvShape, withDCols = true) {
-  const made: GpuTensor[] = [];
-  const make = (shape: readonly number[], seed: number): GpuTensor => {
-    const t = createTensor(gpu, shape, { label: 'tuner' });
-    writeTensor(gpu, t, randomFloats(elementCount(t.shape), seed));
-    made.push(t);
-    return t;
-  };
+  const { make, destroy } = raceTensors(gpu, DATA_SEED);
   return {
-    weight: make([O, g.C, g.KH, g.KW], DATA_SEED),
-    dOut: make([g.N, O, g.OH, g.OW], DATA_SEED + 1),
-    dX: make([g.N, g.C, g.H, g.W], DATA_SEED + 2),
-    dCols: make(withDCols ? conv2dColsShape(g) : [1], DATA_SEED + 3),
-    weightCko: make(weightCkoShape(g, O), DATA_SEED + 4),
-    dOutPadded: make(paddedGradientShape(g, O), DATA_SEED + 5),
-    destroy: () => made.forEach((t) => t.buffer.destroy()),
+    weight: make([O, g.C, g.KH, g.KW]),
+    dOut: make([g.N, O, g.OH, g.OW]),
+    dX: make([g.N, g.C, g.H, g.W]),
+    dCols: make(withDCols ? conv2dColsShape(g) : [1]),
+    weightCko: make(weightCkoShape(g, O)),
+    dOutPadded: make(paddedGradientShape(g, O)),
+    destroy,
   };
 }
 
@@ -146,26 +146,26 @@ async function twinProblem(
 ): Promise<string | undefined> {
   const small = { g: { ...conv.g, N: 2 }, O: conv.O };
   const t = pathTensors(gpu, small);
-  try {
-    await runCalls(gpu, pathCalls(t, small, path, defaults));
-    const got = await readFloat32(gpu, t.dX);
-    const want = new Float32Array(got.length);
-    const g: Conv2dGeometry = small.g;
-    conv2dBackwardCpu({
-      x: new Float32Array(got.length),
-      weight: await readFloat32(gpu, t.weight),
-      dOut: await readFloat32(gpu, t.dOut),
-      dX: want,
-      dWeight: new Float32Array(conv.O * g.C * g.KH * g.KW),
-      geometry: g,
-      O: conv.O,
-    });
-    return closenessProblem(got, want, dotAtol(termsOf(small)), 'the CPU twin');
-  } catch (e) {
-    return `does not run: ${(e as Error).message}`;
-  } finally {
-    t.destroy();
-  }
+  return smallCaseProblem(
+    gpu,
+    t,
+    () => pathCalls(t, small, path, defaults),
+    async () => {
+      const got = await readFloat32(gpu, t.dX);
+      const want = new Float32Array(got.length);
+      const g: Conv2dGeometry = small.g;
+      conv2dBackwardCpu({
+        x: new Float32Array(got.length),
+        weight: await readFloat32(gpu, t.weight),
+        dOut: await readFloat32(gpu, t.dOut),
+        dX: want,
+        dWeight: new Float32Array(conv.O * g.C * g.KH * g.KW),
+        geometry: g,
+        O: conv.O,
+      });
+      return closenessProblem(got, want, dotAtol(termsOf(small)), 'the CPU twin');
+    },
+  );
 }
 
 const PATH_WORDS: Record<InputGradPath, string> = {

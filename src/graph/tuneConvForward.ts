@@ -9,11 +9,10 @@
  * workgroup-tiled matmul is untried against them, and the default there is im2col.
  */
 import { dotAtol } from '../base/compare';
-import { randomFloats } from '../base/random';
-import { createTensor, readFloat32, writeTensor } from '../gpu/buffers';
+import { readFloat32 } from '../gpu/buffers';
 import type { Gpu } from '../gpu/device';
-import { runCalls, type KernelCall } from '../gpu/dispatch';
-import { elementCount, type GpuTensor } from '../gpu/tensor';
+import type { KernelCall } from '../gpu/dispatch';
+import { elementCount } from '../gpu/tensor';
 import {
   CONV_PATHS,
   conv2dBackward,
@@ -30,7 +29,14 @@ import {
 } from '../kernels/index';
 import { closenessProblem } from './tuneChecks';
 import type { ConvShape } from './tuneChoosers';
-import { choosePaths, racePaths, type PathContext, type PathResult } from './tuneRace';
+import {
+  choosePaths,
+  racePaths,
+  raceTensors,
+  smallCaseProblem,
+  type PathContext,
+  type PathResult,
+} from './tuneRace';
 import type { TunedProduct } from './tuneReport';
 
 /** Floating-point operations of the forward and the weight gradient: two products of one size. */
@@ -73,10 +79,7 @@ export async function tuneConvPath(
       problem: async (path) =>
         tooLarge(conv, path, maxBindingBytes) ?? (await twinProblem(gpu, conv, path, defaults)),
       calls: (path) => pathCalls(t, conv, path, defaults),
-      outputs: async () => ({
-        out: await readFloat32(gpu, t.out),
-        dWeight: await readFloat32(gpu, t.dWeight),
-      }),
+      outputs: () => outputsOf(gpu, t),
       // Each path is within the twin's tolerance of the exact sums: within twice of each other.
       differs: (got, want) => outputsProblem(got, want, conv, 2, 'the default'),
     });
@@ -114,27 +117,21 @@ const DATA_SEED = 20261206;
 
 /** Fresh random tensors for both paths of `conv`; cols only `withCols` (else one float). */
 function pathTensors(gpu: Gpu, { g, O }: ConvShape, withCols = true) {
-  const made: GpuTensor[] = [];
-  const make = (shape: readonly number[], seed: number): GpuTensor => {
-    const t = createTensor(gpu, shape, { label: 'tuner' });
-    writeTensor(gpu, t, randomFloats(elementCount(t.shape), seed));
-    made.push(t);
-    return t;
-  };
+  const { make, destroy } = raceTensors(gpu, DATA_SEED);
   const runs = weightGradRunsShape(g, O);
   return {
-    x: make([g.N, g.C, g.H, g.W], DATA_SEED),
-    weight: make([O, g.C, g.KH, g.KW], DATA_SEED + 1),
-    bias: make([O], DATA_SEED + 2),
-    out: make([g.N, O, g.OH, g.OW], DATA_SEED + 3),
-    dOut: make([g.N, O, g.OH, g.OW], DATA_SEED + 4),
-    dWeight: make([O, g.C, g.KH, g.KW], DATA_SEED + 5),
-    ...(runs ? { dWeightRuns: make(runs, DATA_SEED + 6) } : {}),
-    cols: make(withCols ? conv2dColsShape(g) : [1], DATA_SEED + 7),
-    xPadded: make(inputPaddedShape(g, O), DATA_SEED + 8),
-    weightFlipped: make(weightFlippedShape(g, O), DATA_SEED + 9),
-    dOutRows: make(outputRowsShape(g, O), DATA_SEED + 10),
-    destroy: () => made.forEach((t) => t.buffer.destroy()),
+    x: make([g.N, g.C, g.H, g.W]),
+    weight: make([O, g.C, g.KH, g.KW]),
+    bias: make([O]),
+    out: make([g.N, O, g.OH, g.OW]),
+    dOut: make([g.N, O, g.OH, g.OW]),
+    dWeight: make([O, g.C, g.KH, g.KW]),
+    cols: make(withCols ? conv2dColsShape(g) : [1]),
+    xPadded: make(inputPaddedShape(g, O)),
+    weightFlipped: make(weightFlippedShape(g, O)),
+    dOutRows: make(outputRowsShape(g, O)),
+    ...(runs ? { dWeightRuns: make(runs) } : {}),
+    destroy,
   };
 }
 
@@ -180,29 +177,32 @@ async function twinProblem(
 ): Promise<string | undefined> {
   const small = { g: { ...conv.g, N: 2 }, O: conv.O };
   const t = pathTensors(gpu, small);
-  try {
-    await runCalls(gpu, pathCalls(t, small, path, defaults));
-    const host = {
-      x: await readFloat32(gpu, t.x),
-      weight: await readFloat32(gpu, t.weight),
-      geometry: small.g,
-      O: small.O,
-    };
-    const want = {
-      out: new Float64Array(elementCount(t.out.shape)),
-      dWeight: new Float64Array(elementCount(t.dWeight.shape)),
-    };
-    const bias = await readFloat32(gpu, t.bias);
-    conv2dForwardCpu({ ...host, bias, out: want.out });
-    const dOut = await readFloat32(gpu, t.dOut);
-    conv2dBackwardCpu({ ...host, dOut, dWeight: want.dWeight });
-    const got = { out: await readFloat32(gpu, t.out), dWeight: await readFloat32(gpu, t.dWeight) };
-    return outputsProblem(got, want, small, 1, 'the CPU twin');
-  } catch (e) {
-    return `does not run: ${(e as Error).message}`;
-  } finally {
-    t.destroy();
-  }
+  return smallCaseProblem(
+    gpu,
+    t,
+    () => pathCalls(t, small, path, defaults),
+    async () => {
+      const host = {
+        x: await readFloat32(gpu, t.x),
+        weight: await readFloat32(gpu, t.weight),
+        geometry: small.g,
+        O: small.O,
+      };
+      const want = {
+        out: new Float64Array(elementCount(t.out.shape)),
+        dWeight: new Float64Array(elementCount(t.dWeight.shape)),
+      };
+      conv2dForwardCpu({ ...host, bias: await readFloat32(gpu, t.bias), out: want.out });
+      conv2dBackwardCpu({ ...host, dOut: await readFloat32(gpu, t.dOut), dWeight: want.dWeight });
+      const got = await outputsOf(gpu, t);
+      return outputsProblem(got, want, small, 1, 'the CPU twin');
+    },
+  );
+}
+
+/** The forward's output and the weight gradient, read back. */
+async function outputsOf(gpu: Gpu, t: PathTensors): Promise<Outputs> {
+  return { out: await readFloat32(gpu, t.out), dWeight: await readFloat32(gpu, t.dWeight) };
 }
 
 const PATH_WORDS: Record<ConvPath, string> = {

@@ -9,8 +9,11 @@
  * within SCREEN_FACTOR of the best so far (on SwiftShader a run of the slowest path takes over a
  * second); it replaces the fastest so far only when MARGIN faster.
  */
+import { randomFloats } from '../base/random';
+import { createTensor, writeTensor } from '../gpu/buffers';
 import type { Gpu } from '../gpu/device';
-import type { KernelCall } from '../gpu/dispatch';
+import { runCalls, type KernelCall } from '../gpu/dispatch';
+import { elementCount, type GpuTensor } from '../gpu/tensor';
 import { median } from '../gpu/timing';
 import type { StoredChoice } from './tuneCache';
 import type { ConvShape } from './tuneChoosers';
@@ -37,6 +40,43 @@ export interface Race<P extends string, Out> {
   outputs(): Promise<Out>;
   /** Why a path's outputs `got` are not the default's `want`, or undefined. */
   differs(got: Out, want: Out): string | undefined;
+}
+
+/**
+ * A race's tensors, destroyed together: each filled with values uniform in [-1, 1] (so dotAtol
+ * bounds float32 rounding) from its own seed, `firstSeed` and on in the order they are made.
+ */
+export function raceTensors(gpu: Gpu, firstSeed: number) {
+  const made: GpuTensor[] = [];
+  return {
+    make: (shape: readonly number[]): GpuTensor => {
+      const t = createTensor(gpu, shape, { label: 'tuner' });
+      writeTensor(gpu, t, randomFloats(elementCount(t.shape), firstSeed + made.length));
+      made.push(t);
+      return t;
+    },
+    destroy: () => made.forEach((t) => t.buffer.destroy()),
+  };
+}
+
+/**
+ * Runs a path's `calls` on a small case's `tensors` and returns `compare`'s verdict against the
+ * CPU twin (undefined when it agrees), or why the calls do not run; destroys the tensors.
+ */
+export async function smallCaseProblem(
+  gpu: Gpu,
+  tensors: { destroy(): void },
+  calls: () => KernelCall[],
+  compare: () => Promise<string | undefined>,
+): Promise<string | undefined> {
+  try {
+    await runCalls(gpu, calls());
+    return await compare();
+  } catch (e) {
+    return `does not run: ${(e as Error).message}`;
+  } finally {
+    tensors.destroy();
+  }
 }
 
 /**
