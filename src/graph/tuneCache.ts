@@ -9,13 +9,15 @@
  *   { "format": "shadergrad-tune", "version": 1,
  *     "devices": { "<device key>": { "<product key>": { "choice": "registerTile 8x4",
  *                                                        "ms": 12.1, "defaultMs": 15.3 },
- *                                    "conv dX [...] batch 64": { "choice": "im2col", ... } } } }
+ *                                    "conv dX [...] batch 64": { "choice": "im2col", ... },
+ *                                    "conv forward [...] batch 64": { "choice": "implicit", ... } } } }
  */
 import { isRecord } from '../base/json';
 import type { StoredText } from '../gpu/platform';
 import type { AdapterSummary } from '../gpu/device';
 import type { DawnPolling } from '../gpu/dawnPolling';
 import {
+  CONV_PATHS,
   INPUT_GRAD_PATHS,
   choiceName,
   type MatmulChoice,
@@ -136,10 +138,15 @@ function isStoredChoice(x: unknown): x is StoredChoice {
   return (
     isRecord(x) &&
     typeof x.choice === 'string' &&
-    (parseChoice(x.choice) !== undefined || INPUT_GRAD_PATHS.some((p) => p === x.choice)) &&
+    (parseChoice(x.choice) !== undefined || isPathName(x.choice)) &&
     typeof x.ms === 'number' &&
     typeof x.defaultMs === 'number'
   );
+}
+
+/** A convolution path's name, as the path races store it. */
+function isPathName(name: string): boolean {
+  return [...INPUT_GRAD_PATHS, ...CONV_PATHS].some((p) => p === name);
 }
 
 const VARIANTS: readonly MatmulVariant[] = [
