@@ -62,19 +62,24 @@ interface Outputs {
   dWeight: ArrayLike<number>;
 }
 
-/** Races the forward and weight-gradient paths of `conv` (./tuneRace.ts), the default first. */
+/**
+ * Races the forward and weight-gradient paths of `conv` (./tuneRace.ts), the default first, on as
+ * many of its samples as im2col's cols can hold in one binding (racedBatch).
+ */
 export async function tuneConvPath(
   gpu: Gpu,
-  conv: ConvShape,
+  whole: ConvShape,
   defaults: DefaultPolicy,
   maxBindingBytes: number,
 ): Promise<PathResult<ConvPath>> {
+  const conv = { ...whole, g: { ...whole.g, N: racedBatch(whole, maxBindingBytes) } };
   const first = defaults.conv;
   const order = [first, ...convPathsFor(gpu).filter((p) => p !== first)];
   const colsFit = tooLarge(conv, 'im2col', maxBindingBytes) === undefined;
   const t = pathTensors(gpu, conv, colsFit);
+  const part = conv.g.N < whole.g.N ? { timedSamples: conv.g.N } : {};
   try {
-    return await racePaths(gpu, {
+    const result = await racePaths(gpu, {
       order,
       problem: async (path) =>
         tooLarge(conv, path, maxBindingBytes) ?? (await twinProblem(gpu, conv, path, defaults)),
@@ -83,6 +88,7 @@ export async function tuneConvPath(
       // Each path is within the twin's tolerance of the exact sums: within twice of each other.
       differs: (got, want) => outputsProblem(got, want, conv, 2, 'the default'),
     });
+    return { ...result, ...part };
   } finally {
     t.destroy();
   }
@@ -102,6 +108,16 @@ function outputsProblem(
   const out = closenessProblem(got.out, want.out, scale * dotAtol(outTerms), against);
   const dW = closenessProblem(got.dWeight, want.dWeight, scale * dotAtol(weightTerms), against);
   return out ? `out ${out}` : dW && `dWeight ${dW}`;
+}
+
+/**
+ * Samples the race times: the batch, or where the batch's cols would pass the largest binding as
+ * many as fit (the plan's im2col path then goes in chunks of about that many; the implicit path
+ * takes the batch whole, so per sample they compare alike). At least one.
+ */
+function racedBatch({ g }: ConvShape, most: number): number {
+  const perSample = elementCount(conv2dColsShape({ ...g, N: 1 })) * 4;
+  return Math.max(1, Math.min(g.N, Math.floor(most / perSample)));
 }
 
 /** Why `path`'s scratch cannot hold the race's samples at once, or undefined. */

@@ -20,12 +20,17 @@ import type { ConvShape } from './tuneChoosers';
 import { MARGIN, SCREEN_FACTOR, timeCandidate, timeDefault } from './tuneTiming';
 import { replayedEntry, type TuneMode, type TunedProduct } from './tuneReport';
 
-/** A race's outcome: the path, its median and the default's, and every candidate's row. */
+/**
+ * A race's outcome: the path, its median and the default's (absent when no path could be timed),
+ * and every candidate's row.
+ */
 export interface PathResult<P extends string> {
   path: P;
-  ms: number;
-  defaultMs: number;
+  ms?: number;
+  defaultMs?: number;
   candidates: { choice: string; ms?: number; rejected?: string }[];
+  /** Samples timed, where fewer than the convolution's batch (its scratch would not fit). */
+  timedSamples?: number;
 }
 
 /** One convolution's race, on tensors its caller made (and destroys); `Out`: what it compares. */
@@ -80,28 +85,29 @@ export async function smallCaseProblem(
 }
 
 /**
- * Times every path of `race` (see the header), the default first; a path that fails a check is
- * not chosen, and none is when the default fails its own (nothing to compare the others with).
+ * Times every path of `race` (see the header), the default first. A path that fails a check is not
+ * chosen. Where the default fails its own (a scratch too large to run at all, disagreeing with the
+ * twin), the first path that passed stands in for it, as the reference and as the time the others
+ * must beat; where none passed, the default is kept untimed (no `ms`).
  */
 export async function racePaths<P extends string, Out>(
   gpu: Gpu,
   race: Race<P, Out>,
 ): Promise<PathResult<P>> {
-  const [first, ...others] = race.order;
+  const [first] = race.order;
   if (first === undefined) throw new Error('tuner: a race without paths');
   const rows: PathResult<P>['candidates'] = [];
   for (const path of race.order) {
     const problem = await race.problem(path);
     if (problem) rows.push({ choice: path, rejected: problem });
   }
-  const rejected = (path: P) => rows.some((r) => r.choice === path);
-  const defaultTiming = await timeDefault(gpu, race.calls(first));
-  const defaultMs = defaultTiming.ms;
-  if (rejected(first)) return { path: first, ms: defaultMs, defaultMs, candidates: rows };
+  const [lead, ...others] = race.order.filter((p) => !rows.some((r) => r.choice === p));
+  if (lead === undefined) return { path: first, candidates: rows };
+  const leadTiming = await timeDefault(gpu, race.calls(lead));
   const reference = await race.outputs();
-  rows.push({ choice: first, ms: defaultMs });
-  let best = { path: first, ms: defaultMs };
-  for (const other of others.filter((p) => !rejected(p))) {
+  rows.push({ choice: lead, ms: leadTiming.ms });
+  let best = { path: lead, ms: leadTiming.ms };
+  for (const other of others) {
     const calls = race.calls(other);
     // No warm-up: the twin check compiled and ran these pipelines.
     const screen = (await timeCandidate(gpu, calls, { warmup: 0, samples: 1 })).ms;
@@ -116,13 +122,13 @@ export async function racePaths<P extends string, Out>(
     }
     const rest = await timeCandidate(gpu, calls, {
       warmup: 0,
-      samples: defaultTiming.samples - 1,
+      samples: leadTiming.samples - 1,
     });
     const ms = median([screen, ...rest.samples]);
     rows.push({ choice: other, ms });
     if (ms < (1 - MARGIN) * best.ms) best = { path: other, ms };
   }
-  return { ...best, defaultMs, candidates: rows };
+  return { ...best, defaultMs: leadTiming.ms, candidates: rows };
 }
 
 /** What choosePaths needs of tuneProducts: the device, the cache, the budget. */
@@ -189,17 +195,19 @@ export async function choosePaths<P extends string>(
       continue;
     }
     ctx.log?.(`tuning ${entries.length + 1}/${racing.length} paths: ${label(kind.fallback)}`);
-    const result = await kind.race(conv);
-    paths.set(key, result.path);
-    ctx.fresh.set(storeKey, { choice: result.path, ms: result.ms, defaultMs: result.defaultMs });
+    const { path, ms, defaultMs, candidates, timedSamples } = await kind.race(conv);
+    paths.set(key, path);
+    const part = timedSamples === undefined ? '' : ` (timed on ${timedSamples} samples)`;
+    const times = ms !== undefined && defaultMs !== undefined ? { ms, defaultMs } : undefined;
+    // Untimed (no path passed its checks): not kept, so that the next compile tries again.
+    if (times) ctx.fresh.set(storeKey, { choice: path, ...times });
     entries.push({
       ...base,
-      label: label(result.path),
-      choice: result.path,
+      label: `${label(path)}${part}`,
+      choice: path,
       source: 'timed',
-      ms: result.ms,
-      defaultMs: result.defaultMs,
-      candidates: result.candidates,
+      ...times,
+      candidates,
     });
   }
   return { paths, entries };

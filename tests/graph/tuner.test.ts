@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import type { StoredText } from '../../src/gpu/platform';
 import { readFloat32 } from '../../src/gpu/buffers';
 import { choiceName } from '../../src/kernels/matmul';
-import { preferredPolicy } from '../../src/kernels/conv2dPaths';
+import { DefaultPolicy, preferredPolicy } from '../../src/kernels/conv2dPaths';
 import { createTrainer } from '../../src/models/network';
 import { deviceKey, parseChoice, parseTuneFile } from '../../src/graph/tuneCache';
 import {
@@ -23,7 +23,8 @@ import { randomFloats, randomInts } from '../../src/base/random';
 import { smallConfig } from '../helpers/configs';
 import { onF16Device, plainTestGpu, useTestGpu } from '../helpers/gpu';
 import { compilePlan } from '../../src/graph/executor';
-import { convPathsFor } from '../../src/graph/tuneConvForward';
+import { convPathsFor, tuneConvPath } from '../../src/graph/tuneConvForward';
+import { conv2dGeometry } from '../../src/kernels/geometry';
 import type { StepPlan } from '../../src/graph/stepPlan';
 import { ParameterStore } from '../../src/graph/parameterStore';
 import { buildGraph } from '../../src/models/network';
@@ -408,6 +409,39 @@ describe('tuning a plan', () => {
 
 // Without the subgroups feature (browsers that lack it) the race has two paths, and a cached
 // subgroupTile path, stored for another device, is timed again rather than compiled.
+describe("the race of a convolution's forward and weight-gradient paths", () => {
+  // conv2 of the small config: its cols take 100 x 196 floats (78,400 bytes) a sample.
+  const conv = { g: conv2dGeometry({ N: 8, C: 4, H: 14, W: 14 }, 5, 1, 'same'), O: 8 };
+  const hardwareLike = new DefaultPolicy({ variant: 'registerTile' }); // im2col by default
+  const offered = () => convPathsFor(gpu());
+
+  it("times as many samples as im2col's cols fit in a binding, the default first", async () => {
+    const result = await tuneConvPath(gpu(), conv, hardwareLike, 200_000);
+    expect(result.timedSamples).toBe(2);
+    expect(result.candidates[0]).toMatchObject({ choice: 'im2col' });
+    expect(result.candidates.map((r) => r.choice).sort()).toEqual([...offered()].sort());
+    for (const r of result.candidates) expect(r.rejected ?? '').not.toMatch(/differs|not run/);
+    expect(result.defaultMs).toBe(result.candidates[0]?.ms);
+  });
+
+  it('takes the implicit path where one sample of cols would pass the binding', async () => {
+    const result = await tuneConvPath(gpu(), conv, hardwareLike, 50_000);
+    expect(result.candidates[0]).toEqual({
+      choice: 'im2col',
+      rejected: 'its cols for 1 samples (78400 bytes) would pass the largest binding (50000)',
+    });
+    if (!offered().includes('implicit')) {
+      // Nothing else to time: the default stays, untimed.
+      expect(result).toMatchObject({ path: 'im2col', candidates: [result.candidates[0]] });
+      return expect(result.ms).toBeUndefined();
+    }
+    // The implicit path stands in for the default it could not be compared with.
+    expect(result.path).toBe('implicit');
+    expect(result.ms).toBeGreaterThan(0);
+    expect(result.defaultMs).toBe(result.ms);
+  });
+});
+
 describe('tuning on a device without subgroups', () => {
   it('races the register tile and matmul + col2im, and never takes the subgroupTile kernel', async () => {
     const plain = await plainTestGpu();
