@@ -10,7 +10,8 @@
 // then a tree reduction in workgroup memory halves the partial sums log2(workgroupSize) times
 // with a barrier between steps. The order of additions is fixed, so the result is deterministic
 // without atomics. How many lanes share a channel is the wrapper's choice per adapter.
-// biasBackwardSerial: one invocation per channel, for channels of at most a few hundred terms.
+// biasBackwardSerial: one invocation per channel, for channels of at most a few hundred terms;
+// biasBackwardRowQuads: the same for dense rows (S = 1), 4 adjacent channels per invocation.
 // Overrides: workgroupSize (biasBackward: a power of two <= maxWorkgroupSize, for the tree),
 // activation.
 
@@ -155,4 +156,29 @@ fn biasBackwardSerial(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups
     }
   }
   dBiasSmall[c] = acc;
+}
+
+// ---- backward, one invocation per 4 channels of dense rows (S = 1, C % 4 == 0)
+@group(0) @binding(0) var<storage, read> dOutRowQuads: array<vec4f>; // [N, C / 4]
+@group(0) @binding(1) var<storage, read_write> dBiasRowQuads: array<vec4f>; // [C / 4]
+@group(0) @binding(2) var<uniform> rowQuadsParams: Params;
+
+// biasBackwardSerial for dense rows of a multiple of 4 channels: each invocation sums 4 adjacent
+// channels, one vec4 load per row where the serial loop makes 4 scalar ones (lavapipe splits every
+// load into per-lane scalar code). Each channel's terms are added in the same order (n from 0),
+// so the sums are the serial loop's, bit for bit.
+@compute @workgroup_size(workgroupSize)
+fn biasBackwardRowQuads(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
+                        @builtin(local_invocation_index) lid: u32) {
+  let q = linearWorkgroup(wid, nwg) * workgroupSize + lid;
+  let p = rowQuadsParams;
+  let quads = p.C / 4u;
+  if (q >= quads) {
+    return;
+  }
+  var acc = vec4f(0.0);
+  for (var n = 0u; n < p.N; n++) {
+    acc += dOutRowQuads[n * quads + q];
+  }
+  dBiasRowQuads[q] = acc;
 }

@@ -82,7 +82,16 @@ const shapes: [number, number, number][] = [
   [300, 5, 2], // the tree with S = 2: 128 rows per step
   [1, 2, 1000], // batch 1, vec4 reads: 250 per row
   [3, 4, 299], // scalar reads (S % 4 != 0) past the serial limit
+  [1, 8, 1], // dense rows of a multiple of 4 channels: vec4 rows, batch 1
+  [17, 2052, 1], // 513 quads: past a workgroup of 64, not a multiple of it
 ];
+
+/** The entry point biasBackward takes for a shape (the rule the wrapper's comments give). */
+function backwardEntryPoint(N: number, C: number, S: number): string {
+  if (S === 1 && C % 4 === 0) return 'biasBackwardRowQuads'; // dense rows, 4 channels a lane
+  if (N * S <= 256 || S === 1) return 'biasBackwardSerial'; // few terms, or dense rows
+  return S % 4 === 0 ? 'biasBackwardQuads' : 'biasBackward'; // the tree, vec4 reads if it can
+}
 
 describe('bias on the GPU', () => {
   it.each(shapes)('forward matches the twin, N = %i, C = %i, S = %i', async (N, C, S) => {
@@ -111,12 +120,9 @@ describe('bias on the GPU', () => {
       const dBias = guardedOutput(gpu(), [C]);
       const dOut = upload(gpu(), dOutHost, [N, C, S]);
       const call = biasBackward({ dOut, dBias: dBias.tensor, N, C, S }, lanes);
-      // Channels of up to 256 terms, and dense rows (S = 1) of any count, take biasBackwardSerial;
-      // larger feature maps the workgroup tree, reading vec4s when rows split into them.
-      const tree = S % 4 === 0 ? 'biasBackwardQuads' : 'biasBackward';
-      expect(call.entryPoint).toBe(N * S > 256 && S > 1 ? tree : 'biasBackwardSerial');
-      if (call.entryPoint !== 'biasBackwardSerial')
-        expect(call.constants?.workgroupSize).toBeLessThanOrEqual(lanes);
+      expect(call.entryPoint).toBe(backwardEntryPoint(N, C, S));
+      const tree = call.entryPoint === 'biasBackward' || call.entryPoint === 'biasBackwardQuads';
+      if (tree) expect(call.constants?.workgroupSize).toBeLessThanOrEqual(lanes);
       const got = await runAndRead(gpu(), call, dBias.tensor);
       const want = new Float32Array(C);
       biasBackwardCpu({ dOut: dOutHost, dBias: want, N, C, S });
@@ -125,6 +131,28 @@ describe('bias on the GPU', () => {
       await dBias.check();
     },
   );
+
+  it('sums dense rows 4 channels a lane exactly as the serial loop does, at +-1e4', async () => {
+    const [N, C, S] = [37, 516, 1];
+    // Terms of +-1e4 and small ones, so that the order of the adds shows in the last bits.
+    const dOutHost = randomFloats(N * C, 13, -1, 1).map((v, i) => (i % 3 === 0 ? v * 1e4 : v));
+    const dOut = upload(gpu(), dOutHost, [N, C, S]);
+    const quads = guardedOutput(gpu(), [C]);
+    const call = biasBackward({ dOut, dBias: quads.tensor, N, C, S });
+    expect(call.entryPoint).toBe('biasBackwardRowQuads');
+    const got = await runAndRead(gpu(), call, quads.tensor);
+    await quads.check();
+    const serial = upload(gpu(), new Float32Array(C), [C]);
+    const serialCall = {
+      ...call,
+      tensors: [dOut, serial],
+      entryPoint: 'biasBackwardSerial',
+      workgroups: grid1d(Math.ceil(C / 64)),
+    };
+    const want = await runAndRead(gpu(), serialCall, serial);
+    expect(got.every(Number.isFinite)).toBe(true);
+    expect(Array.from(got)).toEqual(Array.from(want));
+  });
 
   it('refuses lanes that are not a power of two from 8 to 256', () => {
     const dOut = upload(gpu(), new Float32Array(2 * 3 * 400), [2, 3, 400]);
