@@ -27,7 +27,7 @@
 // Needs: O % 4 == 0.
 // Entry points: conv2dImplicitBackwardDataTile, conv2dImplicitWeightsTranspose,
 // conv2dImplicitPadGradient (also pads x for the forward, and dOut's rows for the weight
-// gradient). Overrides: wgSize (lanes per workgroup of the product), workgroupSize (of the
+// gradient), conv2dImplicitWeightTaps (the weight as the forward by taps reads it). Overrides: wgSize (lanes per workgroup of the product), workgroupSize (of the
 // other two), flipForForward (the transpose's layout for the forward).
 // ZERO INIT: accumulators and windows are set explicitly (Dawn does not re-zero a `var` declared
 // inside a loop; see matmul.wgsl's header).
@@ -111,6 +111,25 @@ fn conv2dImplicitPadGradient(@builtin(workgroup_id) wid: vec3u, @builtin(num_wor
     }
     gradPadded[row * p.padQuads + quad] = values;
   }
+}
+
+// ---- the forward's weight by taps (for conv2dImplicitSubgroup.wgsl's conv2dImplicitForwardTaps)
+// weightOut[(c*KH + kh) * O + o, t] = W[o, c, kh, t] for t < KW, 0 for KW <= t < 8: per row of
+// the kernel, two vec4s of taps per output channel. transposeParams holds the forward's own
+// geometry here (C input channels, O output channels).
+@compute @workgroup_size(workgroupSize)
+fn conv2dImplicitWeightTaps(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
+                            @builtin(local_invocation_index) lid: u32) {
+  let dst = linearWorkgroup(wid, nwg) * workgroupSize + lid;
+  let p = transposeParams;
+  if (dst >= p.C * p.KH * p.O * 8u) {
+    return;
+  }
+  let t = dst % 8u;
+  let o = (dst / 8u) % p.O;
+  let ck = dst / (8u * p.O); // c * KH + kh
+  let source = ((o * p.C + ck / p.KH) * p.KH + ck % p.KH) * p.KW + min(t, p.KW - 1u);
+  weightOut[dst] = select(0.0, weightIn[source], t < p.KW);
 }
 
 // ---- the product

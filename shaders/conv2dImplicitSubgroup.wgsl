@@ -17,8 +17,11 @@
 // The forward convolution is the same product with the roles swapped (conv2dImplicitForward, with
 // a bias + activation epilogue), and the weight gradient reads the forward's padded input the same
 // way (conv2dImplicitWeightGrad, below): together they replace im2col + matmul (conv2d.ts).
-// Entry points: conv2dImplicitBackwardData, conv2dImplicitForward, conv2dImplicitWeightGrad.
-// Overrides: wgSize (conv2dImplicit.wgsl's), hasBias and activation (conv2dImplicitForward).
+// For input channels that are not a multiple of 4, the forward sums 4 taps at a time instead
+// (conv2dImplicitForwardTaps, at the end of this file).
+// Entry points: conv2dImplicitBackwardData, conv2dImplicitForward, conv2dImplicitWeightGrad,
+// conv2dImplicitForwardTaps. Overrides: wgSize (conv2dImplicit.wgsl's), hasBias and activation
+// (the two forwards), tileRows.
 
 override hasBias: bool = false; // conv2dImplicitForward: add biasIn[channel] (else biasIn is unread)
 override activation: u32 = ACT_NONE; // conv2dImplicitForward's epilogue: ACT_* in common.wgsl
@@ -303,6 +306,119 @@ fn conv2dImplicitWeightGrad(@builtin(workgroup_id) wid: vec3u,
     }
     for (var t = 4u; t < p.KW; t++) {
       dWeightRuns[base + t] = totalTail[i][t - 4u];
+    }
+  }
+}
+
+// ---- the forward with the taps in the vec4 (conv2dImplicitForwardTaps)
+//   out[n,o,h,w] = act(bias[o] + sum over c, kh, kw of W[o,c,kh,kw] * xPadded[n, c, h + kh, w + kw])
+// For input channels that are not a multiple of 4 (a first layer's 1 or 3), which
+// conv2dImplicitForward sums 4 at a time. `params` and the dispatch are conv2dImplicitForward's
+// (the product's terms: C output channels, O input channels, H x W the output); weightCko holds
+// the weight by taps, [C_in*KH, O_out, 8] (conv2dImplicitWeightTaps), paddedRows x padded.
+// Each lane owns 4 positions of an output row and tileRows output channels, as in productAll. Per
+// input channel and kernel row it loads two vec4s of the padded row (three for KW > 5), builds the
+// [4 positions x 4 taps] window block (windowBlock) and adds block * W[o, c, kh, 0..3] to each
+// output channel's sums, tap 4 by one more vec4 (KW = 5) or taps 4..7 by a second block; the
+// weight quads are shared across the subgroup as in the other kernels (stepDirect without).
+
+// One (input channel, kernel row) step for output channel slot i, its taps in w0 (0..3), w1 (4..7).
+fn tapsStep(acc: ptr<function, array<vec4f, 32>>, i: u32, windows: mat4x4f, tailBlock: mat4x4f,
+            far: vec4f, w0: vec4f, w1: vec4f) {
+  (*acc)[i] += windows * w0;
+  if (params.KW > 5u) {
+    (*acc)[i] += tailBlock * w1;
+  } else if (params.KW == 5u) {
+    (*acc)[i] += far * w1.x;
+  }
+}
+
+// The step with the weights shared: this lane loaded output channel slot 8r + lane % 8's two
+// quads (index slotAt[r] + step); lanes 0..7 hand all tileRows channels to every lane.
+fn tapsStepShared(acc: ptr<function, array<vec4f, 32>>, slotAt: ptr<function, array<u32, 4>>,
+                  step: u32, windows: mat4x4f, tailBlock: mat4x4f, far: vec4f) {
+  for (var r = 0u; r < tileRows / 8u; r++) {
+    let at = (*slotAt)[r] + step;
+    let w0 = weightCko[at];
+    let w1 = weightCko[at + 1u];
+    let i = 8u * r;
+    tapsStep(acc, i, windows, tailBlock, far, subgroupBroadcast(w0, 0u), subgroupBroadcast(w1, 0u));
+    tapsStep(acc, i + 1u, windows, tailBlock, far, subgroupBroadcast(w0, 1u), subgroupBroadcast(w1, 1u));
+    tapsStep(acc, i + 2u, windows, tailBlock, far, subgroupBroadcast(w0, 2u), subgroupBroadcast(w1, 2u));
+    tapsStep(acc, i + 3u, windows, tailBlock, far, subgroupBroadcast(w0, 3u), subgroupBroadcast(w1, 3u));
+    tapsStep(acc, i + 4u, windows, tailBlock, far, subgroupBroadcast(w0, 4u), subgroupBroadcast(w1, 4u));
+    tapsStep(acc, i + 5u, windows, tailBlock, far, subgroupBroadcast(w0, 5u), subgroupBroadcast(w1, 5u));
+    tapsStep(acc, i + 6u, windows, tailBlock, far, subgroupBroadcast(w0, 6u), subgroupBroadcast(w1, 6u));
+    tapsStep(acc, i + 7u, windows, tailBlock, far, subgroupBroadcast(w0, 7u), subgroupBroadcast(w1, 7u));
+  }
+}
+
+// vec4 index of output channel row0 + slot's taps 0..3 at step 0 (channels past the last clamped).
+fn tapsSlotIndex(row0: u32, slot: u32) -> u32 {
+  return 2u * min(row0 + slot, params.C - 1u);
+}
+
+// The same step where a subgroup cannot share: every lane loads all tileRows channels' quads.
+fn tapsStepDirect(acc: ptr<function, array<vec4f, 32>>, row0: u32, step: u32, windows: mat4x4f,
+                  tailBlock: mat4x4f, far: vec4f) {
+  for (var i = 0u; i < tileRows; i++) {
+    let at = tapsSlotIndex(row0, i) + step;
+    tapsStep(acc, i, windows, tailBlock, far, weightCko[at], weightCko[at + 1u]);
+  }
+}
+
+// The lane's [tileRows x 4] block of image n: the sum over input channels and kernel rows.
+fn tapsBlock(acc: ptr<function, array<vec4f, 32>>, slotAt: ptr<function, array<u32, 4>>, n: u32,
+             row0: u32, h: u32, q: u32, shareA: bool) {
+  let p = params;
+  let paddedHeight = p.H + p.KH - 1u;
+  for (var c = 0u; c < p.O; c++) {
+    for (var kh = 0u; kh < p.KH; kh++) {
+      let xRow = ((n * p.O + c) * paddedHeight + h + kh) * p.padQuads + q;
+      let near = paddedRows[xRow];
+      let far = paddedRows[xRow + 1u];
+      var tailBlock = mat4x4f();
+      if (p.KW > 5u) {
+        tailBlock = windowBlock(far, paddedRows[xRow + 2u]);
+      }
+      let windows = windowBlock(near, far);
+      let step = (c * p.KH + kh) * p.C * 2u;
+      if (shareA) {
+        tapsStepShared(acc, slotAt, step, windows, tailBlock, far);
+      } else {
+        tapsStepDirect(acc, row0, step, windows, tailBlock, far);
+      }
+    }
+  }
+}
+
+@compute @workgroup_size(wgSize)
+fn conv2dImplicitForwardTaps(@builtin(workgroup_id) wid: vec3u,
+                             @builtin(num_workgroups) nwg: vec3u,
+                             @builtin(local_invocation_index) lid: u32,
+                             @builtin(subgroup_invocation_id) sgLane: u32,
+                             @builtin(subgroup_size) sgSize: u32) {
+  let row0 = wid.x * tileRows;
+  let quadsPerRow = (params.W + 3u) / 4u;
+  let positionQuads = params.H * quadsPerRow;
+  // Workgroup-uniform guard, as in productAll: every lane must reach the broadcasts.
+  if (row0 >= params.C || wid.y * wgSize >= positionQuads) {
+    return;
+  }
+  let mine = wid.y * wgSize + lid;
+  let clamped = min(mine, positionQuads - 1u);
+  let h = clamped / quadsPerRow;
+  let q = clamped % quadsPerRow;
+  let shareA = sgSize >= 8u && sgSize <= wgSize; // uniform: lanes 0..7 exist in every subgroup
+  var slotAt = array<u32, 4>(0u, 0u, 0u, 0u);
+  for (var r = 0u; r < tileRows / 8u; r++) {
+    slotAt[r] = tapsSlotIndex(row0, 8u * r + sgLane % 8u);
+  }
+  for (var n = wid.z; n < params.N; n += nwg.z) {
+    var acc = array<vec4f, 32>(); // acc[i]: output channel row0 + i at (h, 4q ..) (ZERO INIT)
+    tapsBlock(&acc, &slotAt, n, row0, h, q, shareA);
+    if (mine < positionQuads) {
+      storeBlock(&acc, n, row0, h, 4u * q, true);
     }
   }
 }

@@ -18,7 +18,7 @@ import {
   conv2dPlan,
   inputPaddedShape,
   outputRowsShape,
-  weightFlippedShape,
+  weightForwardShape,
   weightGradRunsShape,
   dotAtol,
   im2col,
@@ -88,7 +88,7 @@ function implicitScratch(
   if (plan.path !== 'implicit') return undefined;
   return {
     xPadded: t.zeros(inputPaddedShape(g, O)),
-    weightFlipped: t.zeros(weightFlippedShape(g, O)),
+    weightForward: t.zeros(weightForwardShape(g, O)),
   };
 }
 
@@ -188,10 +188,10 @@ function convBackward(
     const calls = conv2dBackward(args, options.policy);
     return { shape, setup: [im2col({ ...tensors, geometry: g })], calls, check };
   }
-  const { xPadded, weightFlipped } = implicit;
+  const { xPadded, weightForward } = implicit;
   const dOutRows = t.zeros(outputRowsShape(g, O));
   const out = t.zeros([g.N, O, g.OH, g.OW]);
-  const forward = { ...tensors, out, xPadded, weightFlipped, geometry: g, O };
+  const forward = { ...tensors, out, xPadded, weightForward, geometry: g, O };
   const implicitWeightGrad = { xPadded, dOutRows };
   const calls = conv2dBackward({ ...args, implicitWeightGrad }, options.policy);
   return { shape, setup: conv2dImplicitForward(forward), calls, check };

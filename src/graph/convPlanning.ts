@@ -12,7 +12,7 @@ import {
   conv2dPlan,
   inputPaddedShape,
   outputRowsShape,
-  weightFlippedShape,
+  weightForwardShape,
   type Conv2dGeometry,
   type ConvPlan,
 } from '../kernels/index';
@@ -56,12 +56,12 @@ function paddedInput(node: GraphNode<'conv2d'>, ctx: RuleContext): GpuTensor {
 /** The implicit forward's scratch: x padded, and the weight flipped. */
 export function implicitForwardScratch(node: GraphNode<'conv2d'>, ctx: RuleContext) {
   const { geometry, features } = node.attrs;
-  const weightFlipped = ctx.scratch(
+  const weightForward = ctx.scratch(
     node.id,
-    'weightFlipped',
-    weightFlippedShape(geometry, features),
+    'weightForward',
+    weightForwardShape(geometry, features),
   );
-  return { xPadded: paddedInput(node, ctx), weightFlipped };
+  return { xPadded: paddedInput(node, ctx), weightForward };
 }
 
 /**

@@ -65,12 +65,12 @@ export interface ChosenPaths {
 
 export const NO_PATHS: ChosenPaths = { inputGrad: new Map(), conv: new Map() };
 
-/** Whether `paths` chose only what `defaults` would run anyway. */
+/**
+ * Whether `paths` surely chose only what `defaults` would run anyway: every dX path the default,
+ * and no forward path (whose default depends on the convolution's shape) chosen at all.
+ */
 export function choosesDefaults(paths: ChosenPaths, defaults: DefaultPolicy): boolean {
-  return (
-    [...paths.inputGrad.values()].every((p) => p === defaults.inputGrad) &&
-    [...paths.conv.values()].every((p) => p === defaults.conv)
-  );
+  return [...paths.inputGrad.values()].every((p) => p === defaults.inputGrad) && !paths.conv.size;
 }
 
 /** A chooser answering the given paths, else the default's. */
@@ -83,7 +83,7 @@ class PathChooser implements InputGradChooser, ConvPathChooser {
     return this.paths.inputGrad.get(inputGradKey(g, O)) ?? this.defaults.inputGrad;
   }
   convPath(g: Conv2dGeometry, O: number): ConvPath {
-    return this.paths.conv.get(convPathKey(g, O)) ?? this.defaults.conv;
+    return this.paths.conv.get(convPathKey(g, O)) ?? this.defaults.convPath(g);
   }
 }
 

@@ -189,7 +189,7 @@ export function chooseInputGradPaths(
       `conv2d input gradient by ${PATH_WORDS[path]} (${key}, batch ${g.N})`,
     flops: inputGradFlops,
     takes: inputGradPathsFor(ctx.gpu.hasSubgroups),
-    fallback: defaults.inputGrad,
+    fallback: () => defaults.inputGrad,
     race: (conv) => tuneInputGrad(ctx.gpu, conv, defaults, ctx.maxBindingBytes),
   });
 }

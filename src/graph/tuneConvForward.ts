@@ -22,7 +22,7 @@ import {
   conv2dForwardCpu,
   inputPaddedShape,
   outputRowsShape,
-  weightFlippedShape,
+  weightForwardShape,
   weightGradRunsShape,
   type ConvPath,
   type DefaultPolicy,
@@ -73,7 +73,7 @@ export async function tuneConvPath(
   maxBindingBytes: number,
 ): Promise<PathResult<ConvPath>> {
   const conv = { ...whole, g: { ...whole.g, N: racedBatch(whole, maxBindingBytes) } };
-  const first = defaults.conv;
+  const first = defaults.convPath(conv.g);
   const order = [first, ...convPathsFor(gpu).filter((p) => p !== first)];
   const colsFit = tooLarge(conv, 'im2col', maxBindingBytes) === undefined;
   const t = pathTensors(gpu, conv, colsFit);
@@ -144,7 +144,7 @@ function pathTensors(gpu: Gpu, { g, O }: ConvShape, withCols = true) {
     dWeight: make([O, g.C, g.KH, g.KW]),
     cols: make(withCols ? conv2dColsShape(g) : [1]),
     xPadded: make(inputPaddedShape(g, O)),
-    weightFlipped: make(weightFlippedShape(g, O)),
+    weightForward: make(weightForwardShape(g, O)),
     dOutRows: make(outputRowsShape(g, O)),
     ...(runs ? { dWeightRuns: make(runs) } : {}),
     destroy,
@@ -172,9 +172,9 @@ function pathCalls(
     ...shape,
   };
   if (path === 'implicit') {
-    const { xPadded, weightFlipped, dOutRows } = t;
+    const { xPadded, weightForward, dOutRows } = t;
     return [
-      ...conv2dForward({ ...forward, implicit: { xPadded, weightFlipped } }, defaults),
+      ...conv2dForward({ ...forward, implicit: { xPadded, weightForward } }, defaults),
       ...conv2dBackward({ ...backward, implicitWeightGrad: { xPadded, dOutRows } }, defaults),
     ];
   }
@@ -242,7 +242,7 @@ export async function chooseConvPaths(
       `conv2d forward and weight gradient by ${PATH_WORDS[path]} (${key}, batch ${g.N})`,
     flops: forwardAndWeightGradFlops,
     takes,
-    fallback: defaults.conv,
+    fallback: ({ g }) => defaults.convPath(g),
     race: (conv) => tuneConvPath(ctx.gpu, conv, defaults, ctx.maxBindingBytes),
   });
 }

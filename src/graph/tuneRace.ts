@@ -155,7 +155,7 @@ export interface PathKind<P extends string> {
   /** The paths this device can take: a cached or replayed one outside them is timed again. */
   takes: readonly P[];
   /** What runs where nothing is timed. */
-  fallback: P;
+  fallback(conv: ConvShape): P;
   race(conv: ConvShape): Promise<PathResult<P>>;
 }
 
@@ -191,10 +191,11 @@ export async function choosePaths<P extends string>(
     }
     const source = base.flops < ctx.minFlops ? 'small' : ctx.overBudget() ? 'budget' : undefined;
     if (source) {
-      entries.push({ ...base, label: label(kind.fallback), choice: kind.fallback, source });
+      const fallback = kind.fallback(conv);
+      entries.push({ ...base, label: label(fallback), choice: fallback, source });
       continue;
     }
-    ctx.log?.(`tuning ${entries.length + 1}/${racing.length} paths: ${label(kind.fallback)}`);
+    ctx.log?.(`tuning ${entries.length + 1}/${racing.length} paths: ${label(kind.fallback(conv))}`);
     const { path, ms, defaultMs, candidates, timedSamples } = await kind.race(conv);
     paths.set(key, path);
     const part = timedSamples === undefined ? '' : ` (timed on ${timedSamples} samples)`;

@@ -65,7 +65,7 @@ export interface Conv2dGpuForwardArgs extends Conv2dForwardArgs<GpuTensor> {
    * On the implicit path (conv2dPlan): the scratch of conv2dImplicitForward, which then replaces
    * im2col + matmul. xPadded lives on to the backward, whose weight gradient reads it.
    */
-  implicit?: { xPadded: GpuTensor; weightFlipped: GpuTensor };
+  implicit?: { xPadded: GpuTensor; weightForward: GpuTensor };
   activation?: Activation;
   /**
    * Samples per im2col pass (conv2dBatchChunk): the batch goes through in chunks when its cols

@@ -96,7 +96,7 @@ export function conv2dBackwardDataCpu(args: Conv2dBackwardDataArgs<FloatArray>):
 
 /**
  * The forward's weight [O, C, KH, KW] as the implicit product reads it (conv2dImplicitForward):
- * weightFlipped[o, t, c] = weight[o, c, KH*KW-1 - t], taps reversed, input channels last.
+ * flipped[o, t, c] = weight[o, c, KH*KW-1 - t], taps reversed, input channels last.
  */
 export function conv2dWeightsFlipCpu(args: Conv2dWeightsTransposeArgs<FloatArray>): void {
   const { weight, weightCko: flipped, geometry: g, O } = args;
@@ -105,6 +105,24 @@ export function conv2dWeightsFlipCpu(args: Conv2dWeightsTransposeArgs<FloatArray
     for (let t = 0; t < taps; t++)
       for (let c = 0; c < g.C; c++)
         flipped[(o * taps + t) * g.C + c] = weight[(o * g.C + c) * taps + taps - 1 - t] ?? 0;
+}
+
+/**
+ * The forward's weight by taps (conv2dImplicitForwardTaps, for C % 4 != 0):
+ * weightTaps[(c*KH + kh) * O + o, t] = weight[o, c, kh, t] for t < KW, 0 up to 8.
+ */
+export function conv2dWeightTapsCpu(
+  weight: FloatArray,
+  weightTaps: FloatArray,
+  g: Conv2dGeometry,
+  O: number,
+): void {
+  for (let c = 0; c < g.C; c++)
+    for (let kh = 0; kh < g.KH; kh++)
+      for (let o = 0; o < O; o++)
+        for (let t = 0; t < 8; t++)
+          weightTaps[((c * g.KH + kh) * O + o) * 8 + t] =
+            t < g.KW ? (weight[((o * g.C + c) * g.KH + kh) * g.KW + t] ?? 0) : 0;
 }
 
 export interface Conv2dWeightGradArgs<T> {

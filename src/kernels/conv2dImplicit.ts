@@ -105,6 +105,11 @@ export function implicitBackwardDataProblem(
   if (g.strideH !== 1 || g.strideW !== 1) return `needs stride 1 (${g.strideH}x${g.strideW})`;
   if (g.padTop >= g.KH || g.padLeft >= g.KW)
     return `needs padding below the kernel size (${g.padTop},${g.padLeft} for ${g.KH}x${g.KW})`;
+  return dispatchProblem(g);
+}
+
+/** Why the product's grid (rows of channels, quads of positions) cannot hold `g`, or undefined. */
+function dispatchProblem(g: Conv2dGeometry): string | undefined {
   const positionQuads = g.H * Math.ceil(g.W / 4);
   if (ceilDiv(g.C, LANE_ROWS) > MAX_WORKGROUPS_PER_DIMENSION) return `C = ${g.C} is too many rows`;
   if (ceilDiv(positionQuads, WG_SIZE) > MAX_WORKGROUPS_PER_DIMENSION)
@@ -157,6 +162,33 @@ export function conv2dWeightsTranspose(
     entryPoint: 'conv2dImplicitWeightsTranspose',
     constants: { workgroupSize: ELEMENTWISE_WORKGROUP, flipForForward: flipForForward ? 1 : 0 },
     tensors: [args.weight, args.weightCko],
+    params: packParams(g, O),
+    workgroups: dispatchFor(count, ELEMENTWISE_WORKGROUP),
+  };
+}
+
+/**
+ * The forward's weight by taps for conv2dImplicitForwardTaps: [C*KH, O, 8], row (c, kh) holding
+ * each output channel's KW taps, zero-filled to 8 (geometry and O the forward's own).
+ */
+export function conv2dWeightTaps(
+  weight: GpuTensor,
+  weightTaps: GpuTensor,
+  g: Conv2dGeometry,
+  O: number,
+): KernelCall {
+  const label = 'conv2dImplicit.conv2dImplicitWeightTaps';
+  const count = g.C * g.KH * O * 8;
+  expectCount(label, 'weight', weight, O * g.C * g.KH * g.KW);
+  expectCount(label, 'weightTaps', weightTaps, count);
+  expectDtype(label, 'weight', weight, 'f32');
+  expectDtype(label, 'weightTaps', weightTaps, 'f32');
+  return {
+    label: `${label}(${geometryLabel(g, O)})`,
+    shader: conv2dImplicitShader,
+    entryPoint: 'conv2dImplicitWeightTaps',
+    constants: { workgroupSize: ELEMENTWISE_WORKGROUP },
+    tensors: [weight, weightTaps],
     params: packParams(g, O),
     workgroups: dispatchFor(count, ELEMENTWISE_WORKGROUP),
   };
@@ -272,8 +304,9 @@ const MAX_IMPLICIT_KW = 8;
 
 /**
  * Why the forward and weight gradient cannot take the implicit product here, or undefined when
- * they can: they need the subgroups feature, stride 1, padding below the kernel size, C % 4 == 0
- * (the sum runs over 4 input channels at a time) and KW <= 8.
+ * they can: they need the subgroups feature, stride 1, padding below the kernel size and KW <= 8.
+ * With C % 4 == 0 the forward sums 4 input channels at a time (conv2dImplicitForward's product),
+ * else 4 taps at a time (conv2dImplicitForwardTaps, a first layer's 1 or 3 channels).
  */
 export function implicitConvProblem(
   g: Conv2dGeometry,
@@ -284,11 +317,17 @@ export function implicitConvProblem(
   if (g.strideH !== 1 || g.strideW !== 1) return `needs stride 1 (${g.strideH}x${g.strideW})`;
   if (g.padTop >= g.KH || g.padLeft >= g.KW)
     return `needs padding below the kernel size (${g.padTop},${g.padLeft} for ${g.KH}x${g.KW})`;
-  if (g.C % 4 !== 0) return `needs C % 4 == 0 (C = ${g.C})`;
   if (g.KW > MAX_IMPLICIT_KW) return `needs KW <= ${MAX_IMPLICIT_KW} (KW = ${g.KW})`;
   if (ceilDiv(g.C * g.KH, WG_SIZE) > MAX_WORKGROUPS_PER_DIMENSION)
     return `C * KH = ${g.C * g.KH} is too many rows`;
-  return implicitBackwardDataProblem(forwardProductGeometry(g, O), g.C, true);
+  // Both forms dispatch as the product does: its rows are the output channels, its positions the
+  // output's (stride and padding, checked above, are the product's only other needs).
+  return dispatchProblem(forwardProductGeometry(g, O));
+}
+
+/** Whether the forward sums 4 taps at a time (conv2dImplicitForwardTaps): C % 4 != 0. */
+export function forwardByTaps(g: Conv2dGeometry): boolean {
+  return g.C % 4 !== 0;
 }
 
 /** Shape [N, C, OH + KH - 1, PW]: x shifted by the padding, zeros around, for both products. */
@@ -296,8 +335,12 @@ export function inputPaddedShape(g: Conv2dGeometry, O: number): [number, number,
   return paddedGradientShape(forwardProductGeometry(g, O), g.C);
 }
 
-/** Shape [O, KH*KW, C]: the forward's weight flipped, as the forward product reads it. */
-export function weightFlippedShape(g: Conv2dGeometry, O: number): [number, number, number] {
+/**
+ * Shape of the forward's weight as its kernel reads it: flipped, [O, KH*KW, C]
+ * (conv2dImplicitForward), or by taps, [C*KH, O, 8] (conv2dImplicitForwardTaps, forwardByTaps).
+ */
+export function weightForwardShape(g: Conv2dGeometry, O: number): [number, number, number] {
+  if (forwardByTaps(g)) return [g.C * g.KH, O, 8];
   return weightCkoShape(forwardProductGeometry(g, O), g.C);
 }
 
@@ -320,8 +363,8 @@ export interface Conv2dImplicitForwardArgs {
   out: GpuTensor;
   /** Scratch inputPaddedShape: the weight gradient reads it again, so it lives to the backward. */
   xPadded: GpuTensor;
-  /** Scratch weightFlippedShape. */
-  weightFlipped: GpuTensor;
+  /** Scratch weightForwardShape. */
+  weightForward: GpuTensor;
   geometry: Conv2dGeometry;
   O: number;
   activation?: Activation;
@@ -340,27 +383,31 @@ export function conv2dImplicitForward(args: Conv2dImplicitForwardArgs): KernelCa
   const pg = forwardProductGeometry(g, O);
   expectCount(label, 'out', args.out, g.N * O * g.OH * g.OW);
   if (args.bias) expectCount(label, 'bias', args.bias, O);
-  const flip = conv2dWeightsTranspose(
-    { weight: args.weight, weightCko: args.weightFlipped, geometry: pg, O: g.C },
-    true,
-  );
+  const taps = forwardByTaps(g);
+  const layout = taps
+    ? conv2dWeightTaps(args.weight, args.weightForward, g, O)
+    : conv2dWeightsTranspose(
+        { weight: args.weight, weightCko: args.weightForward, geometry: pg, O: g.C },
+        true,
+      );
   const pad = conv2dPadGradient({ dOut: args.x, dOutPadded: args.xPadded, geometry: pg, O: g.C });
   const { constants, workgroups } = productDispatch(pg, 'subgroupTile');
+  const entryPoint = taps ? 'conv2dImplicitForwardTaps' : 'conv2dImplicitForward';
   const product: KernelCall = {
-    label: `${label}(${geometryLabel(g, O)}${args.bias ? ', bias' : ''}, ${args.activation ?? 'none'})`,
+    label: `conv2dImplicitSubgroup.${entryPoint}(${geometryLabel(g, O)}${args.bias ? ', bias' : ''}, ${args.activation ?? 'none'})`,
     shader: conv2dImplicitSubgroupShader,
-    entryPoint: 'conv2dImplicitForward',
+    entryPoint,
     constants: {
       ...constants,
       hasBias: args.bias ? 1 : 0,
       activation: activationCode[args.activation ?? 'none'],
     },
-    tensors: [args.weightFlipped, args.xPadded, args.bias ?? args.weightFlipped, args.out],
+    tensors: [args.weightForward, args.xPadded, args.bias ?? args.weightForward, args.out],
     params: packParams(pg, g.C),
     workgroups,
   };
   return [
-    flip,
+    layout,
     { ...pad, label: `conv2dImplicit.conv2dImplicitPadGradient(x of ${geometryLabel(g, O)})` },
     product,
   ];
@@ -444,6 +491,7 @@ export const conv2dImplicitFamily: KernelFamily = {
   shader: conv2dImplicitShader,
   entryPoints: {
     conv2dImplicitWeightsTranspose: conv2dImplicitParams,
+    conv2dImplicitWeightTaps: conv2dImplicitParams,
     conv2dImplicitPadGradient: conv2dImplicitParams,
     conv2dImplicitBackwardDataTile: conv2dImplicitParams,
   },
@@ -455,6 +503,7 @@ export const conv2dImplicitSubgroupFamily: KernelFamily = {
   entryPoints: {
     conv2dImplicitBackwardData: conv2dImplicitParams,
     conv2dImplicitForward: conv2dImplicitParams,
+    conv2dImplicitForwardTaps: conv2dImplicitParams,
     conv2dImplicitWeightGrad: weightGradParams,
   },
 };

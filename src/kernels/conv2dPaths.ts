@@ -7,6 +7,7 @@
  * needs, and the plan's note that says so.
  */
 import {
+  forwardByTaps,
   implicitBackwardDataProblem,
   paddedGradientShape,
   weightCkoShape,
@@ -68,11 +69,12 @@ export const CONV_PATHS: readonly ConvPath[] = ['implicit', 'im2col'];
 /**
  * The forward and weight-gradient path without a chooser's answer: the implicit products with the
  * subgroupTile variant (on lavapipe they ran the reference CNN's conv2 forward 1.45x and its weight
- * gradient 1.2x faster than im2col + matmul, docs/measurements.md); elsewhere im2col, which the
- * autotuner races against them where the device has subgroups.
+ * gradient 1.2x faster than im2col + matmul, docs/measurements.md), except where the forward sums
+ * taps rather than channels (C % 4 != 0: there the two paths tied for the reference CNN's conv1);
+ * elsewhere im2col. The autotuner races them where the device has subgroups.
  */
-export function defaultConvPath(variant: MatmulVariant | undefined): ConvPath {
-  return variant === 'subgroupTile' ? 'implicit' : 'im2col';
+export function defaultConvPath(variant: MatmulVariant | undefined, g: Conv2dGeometry): ConvPath {
+  return variant === 'subgroupTile' && !forwardByTaps(g) ? 'implicit' : 'im2col';
 }
 
 /** A policy that also picks each convolution's forward and weight-gradient path (the tuner's). */
@@ -94,9 +96,9 @@ function choosesConvPath(
  * chooser's (told of the convolution first), else the default by variant.
  */
 export function convPathOf(g: Conv2dGeometry, O: number, policy?: MatmulPolicy): ConvPath {
-  if (!choosesConvPath(policy)) return defaultConvPath(policyVariant(policy));
+  if (!choosesConvPath(policy)) return defaultConvPath(policyVariant(policy), g);
   policy.mayTakeEitherPath?.(g, O);
-  return policy.convPath(g, O) ?? defaultConvPath(policyVariant(policy));
+  return policy.convPath(g, O) ?? defaultConvPath(policyVariant(policy), g);
 }
 
 /** A policy that also picks each convolution's dX path (the autotuner's chooser). */
@@ -126,13 +128,11 @@ export function defaultInputGradPath(variant: MatmulVariant | undefined): InputG
  */
 export class DefaultPolicy implements MatmulChooser, InputGradChooser, ConvPathChooser {
   readonly variant: MatmulVariant;
-  readonly conv: ConvPath;
   constructor(
     readonly product: MatmulChoice,
     readonly inputGrad: InputGradPath = defaultInputGradPath(product.variant),
   ) {
     this.variant = product.variant;
-    this.conv = defaultConvPath(product.variant);
   }
   choose(): MatmulChoice {
     return this.product;
@@ -140,8 +140,8 @@ export class DefaultPolicy implements MatmulChooser, InputGradChooser, ConvPathC
   inputGradPath(): InputGradPath {
     return this.inputGrad;
   }
-  convPath(): ConvPath {
-    return this.conv;
+  convPath(g: Conv2dGeometry): ConvPath {
+    return defaultConvPath(this.variant, g);
   }
   /** "registerTile 8x8 quadK": the tuner's words for the product choice. */
   get name(): string {

@@ -118,7 +118,7 @@ export {
   implicitConvProblem,
   inputPaddedShape,
   outputRowsShape,
-  weightFlippedShape,
+  weightForwardShape,
   type ImplicitProduct,
 } from './conv2dImplicit';
 export { conv2dIm2colShader } from './conv2dIm2col';

@@ -225,39 +225,50 @@ describe('tuning a plan', () => {
     }
   });
 
-  it("races conv2's forward and weight-gradient paths, and the plan takes the winner or a cached one", async () => {
+  it("races each convolution's forward and weight-gradient paths, and the plan takes the winner or a cached one", async () => {
     const store = memoryStore();
     const first = await tunedPlan(tune('full', store));
-    const [path, ...others] = first.report.products.filter(isConvPath);
+    const paths = first.report.products.filter(isConvPath);
     first.trainer.destroy();
     if (convPathsFor(gpu()).length < 2) {
       // SwiftShader, or no subgroups: the race would offer im2col alone, so there is none.
-      expect(path).toBeUndefined();
+      expect(paths).toEqual([]);
       expect(takesPath(first.plan)).toBe('im2col');
       return;
     }
-    // conv1 reads one channel, which the implicit kernels cannot take (4 at a time): conv2 races.
-    expect(others).toEqual([]);
-    if (!path) throw new Error('no forward path entry');
-    expect(path.key).toBe('conv forward [4, 14, 14] -> O=8 k5x5 s1x1 p2,2 batch 8');
-    expect(path.label).toMatch(/^conv2d forward and weight gradient by /);
-    const rows = path.candidates ?? [];
-    expect(rows.map((r) => r.choice).sort()).toEqual(['im2col', 'implicit']);
-    // Both agreed with the CPU twin and with each other, and both were timed.
-    for (const r of rows) {
-      expect(r.rejected ?? '').not.toMatch(/differs|does not run/);
-      expect(r.ms, JSON.stringify(r)).toBeGreaterThan(0);
+    // Both convolutions race: conv2 (4 channels in) and conv1, whose one channel the forward
+    // sums by taps.
+    expect(paths.map((p) => p.key).sort()).toEqual([
+      'conv forward [1, 28, 28] -> O=4 k5x5 s1x1 p2,2 batch 8',
+      'conv forward [4, 14, 14] -> O=8 k5x5 s1x1 p2,2 batch 8',
+    ]);
+    const defaults = preferredPolicy(gpu().adapter.kind, gpu().hasSubgroups);
+    for (const entry of paths) {
+      expect(entry.label).toMatch(/^conv2d forward and weight gradient by /);
+      const rows = entry.candidates ?? [];
+      expect(rows.map((r) => r.choice).sort()).toEqual(['im2col', 'implicit']);
+      // Both agreed with the CPU twin and with each other, and both were timed.
+      for (const r of rows) {
+        expect(r.rejected ?? '').not.toMatch(/differs|does not run/);
+        expect(r.ms, JSON.stringify(r)).toBeGreaterThan(0);
+      }
+      // The default first: the implicit products with the subgroupTile variant (im2col for a
+      // forward by taps), else im2col.
+      const [, C = 0, H = 0] = /\[(\d+), (\d+)/.exec(entry.key)?.map(Number) ?? [];
+      const g = conv2dGeometry({ N: 8, C, H, W: H }, 5, 1, 'same');
+      expect(rows[0]?.choice).toBe(defaults.convPath(g));
     }
-    // The default first: the implicit products with the subgroupTile variant, else im2col.
-    expect(rows[0]?.choice).toBe(preferredPolicy(gpu().adapter.kind, gpu().hasSubgroups).conv);
+    const path = paths.find((p) => p.key.startsWith('conv forward [4,'));
+    if (!path) throw new Error('no forward path entry for conv2');
     expect(takesPath(first.plan)).toBe(path.choice);
     // The other path, as another machine might have stored it: the plan takes it, and the im2col
     // path's forward product is timed with the other products.
     const other = path.choice === 'implicit' ? 'im2col' : 'implicit';
-    setStoredChoice(store, 'conv forward', other);
+    setStoredChoice(store, 'conv forward [4,', other);
     const { trainer, plan, report } = await tunedPlan(tune('cached', store));
     try {
-      expect(report.products.find(isConvPath)).toMatchObject({ source: 'cached', choice: other });
+      const cached = report.products.find((p) => p.key === path.key);
+      expect(cached).toMatchObject({ source: 'cached', choice: other });
       expect(takesPath(plan)).toBe(other);
       const forwardProduct = report.products.find((p) => /M=8 K=100 N=196, batch 8/.test(p.label));
       expect(forwardProduct !== undefined).toBe(other === 'im2col');

@@ -1,7 +1,8 @@
 /**
- * The forward and the weight gradient by the implicit product (conv2dImplicitForward,
- * conv2dImplicitWeightGrad) against the direct convolution's twin (conv2d.cpu.ts) and their own
- * twins (the flip and the weight-gradient formula over the padded tensors).
+ * The forward and the weight gradient by the implicit product (conv2dImplicitForward, or
+ * conv2dImplicitForwardTaps where C % 4 != 0, and conv2dImplicitWeightGrad) against the direct
+ * convolution's twin (conv2d.cpu.ts) and their own twins (the flip or the taps layout of the
+ * weight, and the weight-gradient formula over the padded tensors).
  */
 import { describe, expect, it } from 'vitest';
 import { readFloat32 } from '../../src/gpu/buffers';
@@ -10,14 +11,16 @@ import { conv2dBackwardCpu, conv2dForwardCpu } from '../../src/kernels/conv2d.cp
 import {
   conv2dImplicitForward,
   conv2dImplicitWeightGrad,
+  forwardByTaps,
   implicitConvProblem,
   inputPaddedShape,
   outputRowsShape,
-  weightFlippedShape,
+  weightForwardShape,
 } from '../../src/kernels/conv2dImplicit';
 import {
   conv2dPadGradientCpu,
   conv2dWeightGradCpu,
+  conv2dWeightTapsCpu,
   conv2dWeightsFlipCpu,
 } from '../../src/kernels/conv2dImplicit.cpu';
 import { activateCpu, type Activation } from '../../src/kernels/common.cpu';
@@ -37,13 +40,18 @@ function geometryOf(c: ConvCase): Conv2dGeometry {
 const count = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);
 
 /**
- * The shared table's cases these kernels take (stride 1, C % 4 == 0, KW <= 8), chosen by shape so
- * that a kernel refusing one by mistake fails, and shapes that reach their corners: output channels
- * past one 32-row tile and short of 4, kernel widths with no tail (3), one dot (5), a second block
- * (6, 7), widths 1-3 quads wide and odd, batch 1, no padding, and C * KH lanes short of a workgroup.
+ * The shared table's cases these kernels take (stride 1, KW <= 8), chosen by shape so that a kernel
+ * refusing one by mistake fails, and shapes that reach their corners: output channels past one
+ * 32-row tile and short of 4, kernel widths with no tail (3), one dot (5), a second block (6, 7),
+ * widths 1-3 quads wide and odd, batch 1, no padding, C * KH lanes short of a workgroup, and input
+ * channels that are not a multiple of 4 (1, 2, 3, 5, 7: the forward by taps).
  */
 const cases: ConvCase[] = [
-  ...convCases.filter((c) => c.stride === 1 && c.C % 4 === 0 && geometryOf(c).KW <= 8),
+  ...convCases.filter((c) => c.stride === 1 && geometryOf(c).KW <= 8),
+  { N: 2, C: 1, H: 13, W: 14, O: 32, k: 5, stride: 1, padding: 2 }, // the CNN's conv1, smaller
+  { N: 1, C: 3, H: 9, W: 11, O: 33, k: 3, stride: 1, padding: 1 }, // RGB, past one tile
+  { N: 3, C: 2, H: 7, W: 6, O: 4, k: 7, stride: 1, padding: 3 }, // taps 4..6 by a second block
+  { N: 1, C: 1, H: 5, W: 5, O: 8, k: [1, 8], stride: 1, padding: [0, 3] },
   { N: 1, C: 8, H: 9, W: 11, O: 36, k: 3, stride: 1, padding: 1 },
   { N: 3, C: 4, H: 7, W: 6, O: 4, k: 7, stride: 1, padding: 3 },
   { N: 2, C: 12, H: 6, W: 13, O: 6, k: [3, 6], stride: 1, padding: [1, 2] },
@@ -88,20 +96,20 @@ async function runForward(
   const bias = upload(on, host.bias, [O]);
   const out = guardedOutput(on, [g.N, O, g.OH, g.OW]);
   const xPadded = guardedOutput(on, inputPaddedShape(g, O));
-  const weightFlipped = guardedOutput(on, weightFlippedShape(g, O));
+  const weightForward = guardedOutput(on, weightForwardShape(g, O));
   const calls = conv2dImplicitForward({
     x,
     weight,
     bias,
     out: out.tensor,
     xPadded: xPadded.tensor,
-    weightFlipped: weightFlipped.tensor,
+    weightForward: weightForward.tensor,
     geometry: g,
     O,
     activation,
   });
   await runCalls(on, calls.map(tweak));
-  return readChecked({ out, xPadded, weightFlipped });
+  return readChecked({ out, xPadded, weightForward });
 }
 
 /** Each output read back, once its guard words are checked. */
@@ -165,31 +173,35 @@ describe('the implicit forward equals the direct convolution', () => {
     const g = geometryOf(c);
     const host = hostData(g, c.O, 31);
     const got = await runForward(g, c.O, host, 'relu');
-    // The flip only moves values: exact against its twin.
-    const flipped = new Float32Array(host.weight.length);
-    conv2dWeightsFlipCpu({ weight: host.weight, weightCko: flipped, geometry: g, O: c.O });
-    expectAllClose(got.weightFlipped, flipped, { atol: 0, rtol: 0 }, 'weightFlipped');
+    // The weight's layout only moves values: exact against its twin.
+    const layout = new Float32Array(count(weightForwardShape(g, c.O)));
+    if (forwardByTaps(g)) conv2dWeightTapsCpu(host.weight, layout, g, c.O);
+    else conv2dWeightsFlipCpu({ weight: host.weight, weightCko: layout, geometry: g, O: c.O });
+    expectAllClose(got.weightForward, layout, { atol: 0, rtol: 0 }, 'weightForward');
     // Sums of C * KH * KW products of values in [-1, 1], plus the bias.
     const terms = g.C * g.KH * g.KW + 1;
     expectAllClose(got.out, twinForward(g, c.O, host, 'relu'), dotTolerance(terms, terms), 'out');
   });
 
-  it('stays within tolerance for values of +-1e3, with tanh and without a bias', async () => {
-    if (skipWithoutSubgroups()) return;
-    const g = geometryOf({ N: 2, C: 8, H: 6, W: 7, O: 12, k: 3, stride: 1, padding: 1 });
-    const host = hostData(g, 12, 41, 1e3);
-    const noBias = { ...host, bias: new Float32Array(12) };
-    const got = await runForward(g, 12, noBias, 'none', (call) =>
-      call.entryPoint === 'conv2dImplicitForward'
-        ? { ...call, constants: { ...call.constants, hasBias: 0 } }
-        : call,
-    );
-    const terms = g.C * g.KH * g.KW;
-    const tol = dotTolerance(terms, terms * 1e6);
-    expectAllClose(got.out, twinForward(g, 12, noBias, 'none'), tol, 'out');
-    const tanh = await runForward(g, 12, host, 'tanh');
-    expectAllClose(tanh.out, twinForward(g, 12, host, 'tanh'), tol, 'tanh out');
-  });
+  it.each([8, 3])(
+    'stays within tolerance for values of +-1e3, with tanh and without a bias (C = %i)',
+    async (C) => {
+      if (skipWithoutSubgroups()) return;
+      const g = geometryOf({ N: 2, C, H: 6, W: 7, O: 12, k: 3, stride: 1, padding: 1 });
+      const host = hostData(g, 12, 41, 1e3);
+      const noBias = { ...host, bias: new Float32Array(12) };
+      const got = await runForward(g, 12, noBias, 'none', (call) =>
+        call.entryPoint.startsWith('conv2dImplicitForward')
+          ? { ...call, constants: { ...call.constants, hasBias: 0 } }
+          : call,
+      );
+      const terms = g.C * g.KH * g.KW;
+      const tol = dotTolerance(terms, terms * 1e6);
+      expectAllClose(got.out, twinForward(g, 12, noBias, 'none'), tol, 'out');
+      const tanh = await runForward(g, 12, host, 'tanh');
+      expectAllClose(tanh.out, twinForward(g, 12, host, 'tanh'), tol, 'tanh out');
+    },
+  );
 });
 
 describe('the implicit weight gradient equals the direct convolution', () => {
@@ -228,35 +240,38 @@ describe('the implicit weight gradient equals the direct convolution', () => {
 
   // wgSize 4 is below lavapipe's 8-lane subgroups: both kernels then take their stepDirect path
   // (every lane loads every quad), as on SwiftShader's 4-lane subgroups.
-  it('both kernels match with subgroups they cannot share (wgSize 4)', async () => {
-    if (skipWithoutSubgroups()) return;
-    const c: ConvCase = { N: 2, C: 8, H: 7, W: 9, O: 12, k: 5, stride: 1, padding: 2 };
-    const g = geometryOf(c);
-    const host = hostData(g, c.O, 71);
-    const narrow = (call: KernelCall): KernelCall => {
-      if (call.entryPoint === 'conv2dImplicitForward')
-        return {
-          ...call,
-          constants: { ...call.constants, wgSize: 4 },
-          workgroups: [call.workgroups[0], Math.ceil((g.OH * Math.ceil(g.OW / 4)) / 4), g.N],
-        };
-      if (call.entryPoint === 'conv2dImplicitWeightGrad')
-        return {
-          ...call,
-          constants: { ...call.constants, wgSize: 4 },
-          workgroups: [call.workgroups[0], Math.ceil((g.C * g.KH) / 4), call.workgroups[2]],
-        };
-      return call;
-    };
-    const forward = await runForward(g, c.O, host, 'relu', narrow);
-    const terms = g.C * g.KH * g.KW + 1;
-    expectAllClose(forward.out, twinForward(g, c.O, host, 'relu'), dotTolerance(terms, terms));
-    const grad = await runWeightGrad(g, c.O, host, 2, narrow);
-    const dWeight = new Float64Array(host.weight.length);
-    conv2dBackwardCpu({ ...host, dWeight, geometry: g, O: c.O });
-    const n = g.N * g.OH * g.OW;
-    expectAllClose(grad.dWeightRuns, dWeight, dotTolerance(n, n), 'dWeight');
-  });
+  it.each([8, 1])(
+    'the kernels match with subgroups they cannot share (wgSize 4, C = %i)',
+    async (C) => {
+      if (skipWithoutSubgroups()) return;
+      const c: ConvCase = { N: 2, C, H: 7, W: 9, O: 12, k: 5, stride: 1, padding: 2 };
+      const g = geometryOf(c);
+      const host = hostData(g, c.O, 71);
+      const narrow = (call: KernelCall): KernelCall => {
+        if (call.entryPoint.startsWith('conv2dImplicitForward'))
+          return {
+            ...call,
+            constants: { ...call.constants, wgSize: 4 },
+            workgroups: [call.workgroups[0], Math.ceil((g.OH * Math.ceil(g.OW / 4)) / 4), g.N],
+          };
+        if (call.entryPoint === 'conv2dImplicitWeightGrad')
+          return {
+            ...call,
+            constants: { ...call.constants, wgSize: 4 },
+            workgroups: [call.workgroups[0], Math.ceil((g.C * g.KH) / 4), call.workgroups[2]],
+          };
+        return call;
+      };
+      const forward = await runForward(g, c.O, host, 'relu', narrow);
+      const terms = g.C * g.KH * g.KW + 1;
+      expectAllClose(forward.out, twinForward(g, c.O, host, 'relu'), dotTolerance(terms, terms));
+      const grad = await runWeightGrad(g, c.O, host, 2, narrow);
+      const dWeight = new Float64Array(host.weight.length);
+      conv2dBackwardCpu({ ...host, dWeight, geometry: g, O: c.O });
+      const n = g.N * g.OH * g.OW;
+      expectAllClose(grad.dWeightRuns, dWeight, dotTolerance(n, n), 'dWeight');
+    },
+  );
 
   it('gives fewer than 32 channels a smaller row tile (tileRows), rounded up to 8', () => {
     const shapes = [
@@ -273,7 +288,7 @@ describe('the implicit weight gradient equals the direct convolution', () => {
         weight: t([O, 8, 3, 3]),
         out: t([1, O, 6, 6]),
         xPadded: t(inputPaddedShape(g, O)),
-        weightFlipped: t(weightFlippedShape(g, O)),
+        weightForward: t(weightForwardShape(g, O)),
         geometry: g,
         O,
       }).find((call) => call.entryPoint === 'conv2dImplicitForward');
@@ -299,7 +314,10 @@ describe('the implicit weight gradient equals the direct convolution', () => {
     expect(implicitConvProblem(geometry({}), 8, true)).toBeUndefined();
     expect(implicitConvProblem(geometry({}), 8, false)).toMatch(/subgroups/);
     expect(implicitConvProblem(geometry({ stride: 2 }), 8, true)).toMatch(/stride 1/);
-    expect(implicitConvProblem(geometry({ C: 6 }), 8, true)).toMatch(/C % 4 == 0 \(C = 6\)/);
+    // Input channels that are not a multiple of 4 take the forward by taps.
+    expect(implicitConvProblem(geometry({ C: 6 }), 8, true)).toBeUndefined();
+    expect(forwardByTaps(geometry({ C: 6 }))).toBe(true);
+    expect(forwardByTaps(geometry({}))).toBe(false);
     expect(implicitConvProblem(geometry({ k: 9, padding: 4 }), 8, true)).toMatch(/KW <= 8/);
     expect(implicitConvProblem(geometry({ padding: 3 }), 8, true)).toMatch(/padding below/);
   });
