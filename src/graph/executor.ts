@@ -31,7 +31,6 @@ import {
   type MatmulVariant,
 } from '../kernels/index';
 import type { TuneOptions, TuningReport } from './tuneReport';
-import type { ChosenPaths } from './tuneChoosers';
 import { StepPlan, type MemoryReport } from './stepPlan';
 
 export { StepPlan, type MemoryReport } from './stepPlan';
@@ -348,25 +347,10 @@ export async function compilePlan(
   let tuning: TuningReport | undefined;
   if (options.tune && options.tune.mode !== 'off') {
     // Loaded only here: a page that never tunes does not download the tuner.
-    const { ProductRecorder, tuneProducts } = await import('./tuner');
-    // A first trace only to learn the products; the plan is traced again with the choices.
-    const recorder = new ProductRecorder(defaults);
-    traceWith(recorder);
-    const request = {
-      products: recorder.products,
-      convs: recorder.convs,
-      eitherPathConvs: recorder.eitherPathConvs,
-      defaults,
-      maxBindingBytes,
-      fixedVariant: options.matmulVariant !== undefined,
-      // A third trace when a convolution's path changed: its products change with it.
-      retrace: (paths: ChosenPaths) => {
-        const again = new ProductRecorder(defaults, paths);
-        traceWith(again);
-        return again.products;
-      },
-    };
-    ({ chooser: policy, report: tuning } = await tuneProducts(gpu, request, options.tune));
+    const { tunePlan } = await import('./tunePlan');
+    const fixedVariant = options.matmulVariant !== undefined;
+    const tracing = { defaults, maxBindingBytes, fixedVariant, trace: traceWith };
+    ({ chooser: policy, report: tuning } = await tunePlan(gpu, tracing, options.tune));
   }
   const { tracer, calls } = traceWith(policy);
   const { realOf, buffers, memory } = allocate(

@@ -1,9 +1,9 @@
 /**
- * The autotuner: picks how each matrix product of a plan runs, and which path each convolution's
- * path takes (./tuneConvForward.ts for its forward and weight gradient, ./tuneConv.ts for its
- * input gradient; first), by timing them on the device the plan will run
- * on. compilePlan traces the step once with a recording chooser, hands what it recorded here,
- * and traces again with the tables this returns (once more in between when a path changed).
+ * The autotuner: picks how each matrix product of a plan runs, and which paths each convolution
+ * takes (./tuneConvForward.ts for its forward and weight gradient, ./tuneConv.ts for its input
+ * gradient; first), by timing them on the device the plan will run on. compilePlan (through
+ * ./tunePlan.ts) traces the step once with a recording chooser, hands what it recorded here, and
+ * traces again with the tables this returns (once more in between when a path changed).
  *
  * Per product (largest first, within a time budget; products under MIN_FLOPS keep the default):
  * 1. Candidates: the variants the device can run (registerTile in several workgroup shapes, with

@@ -37,15 +37,17 @@ import type { Conv2dBackwardArgs, Conv2dForwardArgs } from './conv2d.cpu';
 import { col2im, im2col } from './conv2dIm2col';
 import {
   conv2dBackwardData,
-  conv2dImplicitForward,
-  conv2dImplicitWeightGrad,
   conv2dPadGradient,
   conv2dWeightsTranspose,
+  paddedGradientShape,
+} from './conv2dImplicit';
+import {
+  conv2dImplicitForward,
+  conv2dImplicitWeightGrad,
   implicitConvProblem,
   inputPaddedShape,
   outputRowsShape,
-  paddedGradientShape,
-} from './conv2dImplicit';
+} from './conv2dImplicitConv';
 import {
   convPathOf,
   usesImplicitBackwardData,

@@ -7,12 +7,12 @@
  * needs, and the plan's note that says so.
  */
 import {
-  forwardByTaps,
   implicitBackwardDataProblem,
   paddedGradientShape,
   weightCkoShape,
   type ImplicitProduct,
 } from './conv2dImplicit';
+import { forwardByTaps } from './conv2dImplicitConv';
 import { im2colShape, type Conv2dGeometry } from './geometry';
 import { elementCount } from '../gpu/tensor';
 import type { AdapterKind } from '../base/errors';

@@ -112,6 +112,9 @@ export {
   paddedGradientShape,
   conv2dImplicitShader,
   conv2dImplicitSubgroupShader,
+  type ImplicitProduct,
+} from './conv2dImplicit';
+export {
   conv2dImplicitForward,
   conv2dImplicitWeightGrad,
   forwardProductGeometry,
@@ -119,8 +122,7 @@ export {
   inputPaddedShape,
   outputRowsShape,
   weightForwardShape,
-  type ImplicitProduct,
-} from './conv2dImplicit';
+} from './conv2dImplicitConv';
 export { conv2dIm2colShader } from './conv2dIm2col';
 export { conv2dForwardCpu, conv2dBackwardCpu } from './conv2d.cpu';
 export { maxPoolForward, maxPoolBackward } from './maxPool';

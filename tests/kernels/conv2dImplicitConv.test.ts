@@ -16,7 +16,7 @@ import {
   inputPaddedShape,
   outputRowsShape,
   weightForwardShape,
-} from '../../src/kernels/conv2dImplicit';
+} from '../../src/kernels/conv2dImplicitConv';
 import {
   conv2dPadGradientCpu,
   conv2dWeightGradCpu,
