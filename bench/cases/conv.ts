@@ -84,7 +84,10 @@ function implicitScratch(
   O: number,
   policy: MatmulPolicy,
 ) {
-  const plan = conv2dPlan(g, O, policy, gpu.limits.maxStorageBufferBindingSize);
+  const plan = conv2dPlan(g, O, {
+    policy,
+    maxBindingBytes: gpu.limits.maxStorageBufferBindingSize,
+  });
   if (plan.path !== 'implicit') return undefined;
   return {
     xPadded: t.zeros(inputPaddedShape(g, O)),

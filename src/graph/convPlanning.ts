@@ -23,9 +23,9 @@ import {
  */
 export function convPlan(node: GraphNode<'conv2d'>, ctx: RuleContext): ConvPlan {
   const { geometry, features } = node.attrs;
-  const { matmulPolicy, maxBindingBytes, colsDtype } = ctx;
+  const { matmulPolicy: policy, maxBindingBytes, colsDtype } = ctx;
   const withInputGrad = ctx.needsInputGrad(node);
-  return conv2dPlan(geometry, features, matmulPolicy, maxBindingBytes, colsDtype, withInputGrad);
+  return conv2dPlan(geometry, features, { policy, maxBindingBytes, colsDtype, withInputGrad });
 }
 
 /**

@@ -393,21 +393,26 @@ function batchChunks(N: number, chunk: number): [number, number][] {
   return out;
 }
 
+/** What a convolution's plan depends on beside its shape. */
+export interface ConvPlanOptions {
+  /** How the products run, and which paths the convolution takes (conv2dPaths.ts). */
+  policy?: MatmulPolicy;
+  /** The device's (or the plan's) largest storage binding. */
+  maxBindingBytes: number;
+  /** cols' storage: f16 under mixed precision (dCols and the padded gradient are f32). */
+  colsDtype?: 'f32' | 'f16';
+  /** Whether the backward computes dX (default true; a first layer's images need none). */
+  withInputGrad?: boolean;
+}
+
 /**
  * Samples per pass of a convolution's per-sample scratch (cols, and dCols or the padded gradient),
  * so that none exceeds `maxBindingBytes`: the whole batch when it fits (the forward's cols then
  * serve the backward), else the largest count that fits and starts every chunk's views of x, out,
- * dOut and dX on a bindable offset; the backward then unfolds x again, chunk by chunk. `colsDtype`:
- * cols' storage (f16 under mixed precision; dCols and the padded gradient are f32).
+ * dOut and dX on a bindable offset; the backward then unfolds x again, chunk by chunk.
  */
-export function conv2dBatchChunk(
-  g: Conv2dGeometry,
-  O: number,
-  policy: MatmulPolicy | undefined,
-  maxBindingBytes: number,
-  colsDtype: 'f32' | 'f16' = 'f32',
-  withInputGrad = true,
-): number {
+export function conv2dBatchChunk(g: Conv2dGeometry, O: number, options: ConvPlanOptions): number {
+  const { policy, maxBindingBytes, colsDtype = 'f32', withInputGrad = true } = options;
   const { R, S } = dims(g, O);
   const inputGradBytes = withInputGrad ? inputGradSampleBytes(g, O, policy) : 0;
   const perSample = Math.max(R * S * bytesPerElement[colsDtype], inputGradBytes);
@@ -433,22 +438,15 @@ export interface ConvPlan {
  * (convPathOf: the tuner's choice, else the subgroupTile variant's default); else im2col + matmul,
  * in chunks if need be.
  */
-export function conv2dPlan(
-  g: Conv2dGeometry,
-  O: number,
-  policy: MatmulPolicy | undefined,
-  maxBindingBytes: number,
-  colsDtype: 'f32' | 'f16' = 'f32',
-  withInputGrad = true,
-): ConvPlan {
+export function conv2dPlan(g: Conv2dGeometry, O: number, options: ConvPlanOptions): ConvPlan {
+  const { policy, maxBindingBytes, colsDtype = 'f32', withInputGrad = true } = options;
   const eitherPath =
     colsDtype === 'f32' &&
     implicitConvProblem(g, O, true) === undefined &&
     implicitScratchBytes(g, O, policy, withInputGrad) <= maxBindingBytes;
   if (eitherPath && convPathOf(g, O, policy) === 'implicit')
     return { path: 'implicit', chunk: g.N };
-  const chunk = conv2dBatchChunk(g, O, policy, maxBindingBytes, colsDtype, withInputGrad);
-  return { path: 'im2col', chunk };
+  return { path: 'im2col', chunk: conv2dBatchChunk(g, O, options) };
 }
 
 /** The largest scratch tensor of the implicit path for the whole batch, dX's if it is wanted. */

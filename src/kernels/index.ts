@@ -81,6 +81,7 @@ export {
   conv2dColsShape,
   conv2dPlan,
   type ConvPlan,
+  type ConvPlanOptions,
   weightGradNote,
   weightGradRun,
   weightGradRunsShape,

@@ -146,24 +146,29 @@ describe('conv2dBatchChunk', () => {
   const limit = 128 * 2 ** 20;
 
   it('keeps the whole batch when its scratch fits one binding', () => {
-    expect(conv2dBatchChunk({ ...g, N: 64 }, 64, 'registerTile', limit)).toBe(64);
+    expect(
+      conv2dBatchChunk({ ...g, N: 64 }, 64, { policy: 'registerTile', maxBindingBytes: limit }),
+    ).toBe(64);
   });
 
   it('otherwise takes the largest chunk that fits, on bindable offsets', () => {
-    const chunk = conv2dBatchChunk(g, 64, 'registerTile', limit);
+    const chunk = conv2dBatchChunk(g, 64, { policy: 'registerTile', maxBindingBytes: limit });
     expect(chunk).toBeLessThan(512);
     expect(chunk * 800 * 196 * 4).toBeLessThanOrEqual(limit);
     expect((chunk + 1) * 800 * 196 * 4).toBeGreaterThan(limit);
     // 14*14*32 and 14*14*64 floats per sample are multiples of 256 bytes: any chunk aligns
     const odd = conv2dGeometry({ N: 512, C: 3, H: 9, W: 9 }, 3, 2, 'valid');
-    const oddChunk = conv2dBatchChunk(odd, 5, 'registerTile', 1_000_000);
+    const oddChunk = conv2dBatchChunk(odd, 5, {
+      policy: 'registerTile',
+      maxBindingBytes: 1_000_000,
+    });
     expect(oddChunk % 64).toBe(0);
     expect(oddChunk).toBeGreaterThan(0);
   });
 
   it('refuses, with the numbers, when even the smallest aligned group does not fit', () => {
-    expect(() => conv2dBatchChunk(g, 64, 'registerTile', 100_000)).toThrow(
-      /1 sample\(s\).*627200 bytes of scratch.*100000 bytes/,
-    );
+    expect(() =>
+      conv2dBatchChunk(g, 64, { policy: 'registerTile', maxBindingBytes: 100_000 }),
+    ).toThrow(/1 sample\(s\).*627200 bytes of scratch.*100000 bytes/);
   });
 });
