@@ -104,8 +104,10 @@ fn productBlock(acc: ptr<function, array<vec4f, 32>>, quadAt: ptr<function, arra
   }
 }
 
-// The product for every image of the workgroup's z (see the header), written by storeBlock.
-fn productAll(wid: vec3u, nwg: vec3u, lid: u32, sgLane: u32, sgSize: u32, epilogue: bool) {
+// The product for every image of the workgroup's z (see the header), written by storeBlock; with
+// byTaps, the forward by taps (conv2dImplicitForwardTaps, below) on the same lanes.
+fn productAll(wid: vec3u, nwg: vec3u, lid: u32, sgLane: u32, sgSize: u32, epilogue: bool,
+              byTaps: bool) {
   let row0 = wid.x * tileRows;
   let quadsPerRow = (params.W + 3u) / 4u;
   let positionQuads = params.H * quadsPerRow;
@@ -121,11 +123,16 @@ fn productAll(wid: vec3u, nwg: vec3u, lid: u32, sgLane: u32, sgSize: u32, epilog
   let shareA = sgSize >= 8u && sgSize <= wgSize; // uniform: lanes 0..7 exist in every subgroup
   var quadAt = array<u32, 4>(0u, 0u, 0u, 0u);
   for (var r = 0u; r < tileRows / 8u; r++) {
-    quadAt[r] = aSlotIndex(row0, 8u * r + sgLane % 8u);
+    let slot = 8u * r + sgLane % 8u;
+    quadAt[r] = select(aSlotIndex(row0, slot), tapsSlotIndex(row0, slot), byTaps);
   }
   for (var n = wid.z; n < params.N; n += nwg.z) {
     var acc = array<vec4f, 32>(); // acc[i]: channel row0 + i at positions (h, 4q ..) (ZERO INIT)
-    productBlock(&acc, &quadAt, n, row0, h, q, shareA);
+    if (byTaps) {
+      tapsBlock(&acc, &quadAt, n, row0, h, q, shareA);
+    } else {
+      productBlock(&acc, &quadAt, n, row0, h, q, shareA);
+    }
     if (mine < positionQuads) {
       storeBlock(&acc, n, row0, h, 4u * q, epilogue);
     }
@@ -138,7 +145,7 @@ fn conv2dImplicitBackwardData(@builtin(workgroup_id) wid: vec3u,
                               @builtin(local_invocation_index) lid: u32,
                               @builtin(subgroup_invocation_id) sgLane: u32,
                               @builtin(subgroup_size) sgSize: u32) {
-  productAll(wid, nwg, lid, sgLane, sgSize, false);
+  productAll(wid, nwg, lid, sgLane, sgSize, false, false);
 }
 
 // The forward convolution out = act(conv(x, W) + bias) as the same product: rows are the
@@ -150,7 +157,7 @@ fn conv2dImplicitForward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgro
                          @builtin(local_invocation_index) lid: u32,
                          @builtin(subgroup_invocation_id) sgLane: u32,
                          @builtin(subgroup_size) sgSize: u32) {
-  productAll(wid, nwg, lid, sgLane, sgSize, true);
+  productAll(wid, nwg, lid, sgLane, sgSize, true, false);
 }
 
 // ---- the weight gradient, straight from the padded input
@@ -398,27 +405,5 @@ fn conv2dImplicitForwardTaps(@builtin(workgroup_id) wid: vec3u,
                              @builtin(local_invocation_index) lid: u32,
                              @builtin(subgroup_invocation_id) sgLane: u32,
                              @builtin(subgroup_size) sgSize: u32) {
-  let row0 = wid.x * tileRows;
-  let quadsPerRow = (params.W + 3u) / 4u;
-  let positionQuads = params.H * quadsPerRow;
-  // Workgroup-uniform guard, as in productAll: every lane must reach the broadcasts.
-  if (row0 >= params.C || wid.y * wgSize >= positionQuads) {
-    return;
-  }
-  let mine = wid.y * wgSize + lid;
-  let clamped = min(mine, positionQuads - 1u);
-  let h = clamped / quadsPerRow;
-  let q = clamped % quadsPerRow;
-  let shareA = sgSize >= 8u && sgSize <= wgSize; // uniform: lanes 0..7 exist in every subgroup
-  var slotAt = array<u32, 4>(0u, 0u, 0u, 0u);
-  for (var r = 0u; r < tileRows / 8u; r++) {
-    slotAt[r] = tapsSlotIndex(row0, 8u * r + sgLane % 8u);
-  }
-  for (var n = wid.z; n < params.N; n += nwg.z) {
-    var acc = array<vec4f, 32>(); // acc[i]: output channel row0 + i at (h, 4q ..) (ZERO INIT)
-    tapsBlock(&acc, &slotAt, n, row0, h, q, shareA);
-    if (mine < positionQuads) {
-      storeBlock(&acc, n, row0, h, 4u * q, true);
-    }
-  }
+  productAll(wid, nwg, lid, sgLane, sgSize, true, true);
 }
