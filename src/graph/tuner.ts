@@ -155,7 +155,8 @@ export async function tuneProducts(
   const unchanged = choosesDefaults(paths, request.defaults);
   const chosen = unchanged || !request.retrace ? request.products : request.retrace(paths);
   const ordered = [...chosen].sort(([, a], [, b]) => matmulFlops(b) - matmulFlops(a));
-  const total = products.length + ordered.length;
+  // Products are numbered among themselves: the path races number their own lines.
+  const pathEntries = products.length;
   for (const [key, args] of ordered) {
     const flops = matmulFlops(args);
     const base = { key, flops };
@@ -181,7 +182,7 @@ export async function tuneProducts(
       continue;
     }
     options.log?.(
-      `tuning ${products.length + 1}/${total}: ${matmul(args, request.defaults).label}`,
+      `tuning ${products.length - pathEntries + 1}/${ordered.length}: ${matmul(args, request.defaults).label}`,
     );
     const result = await tuneProduct(gpu, args, request);
     table.set(key, result.choice);
