@@ -18,6 +18,7 @@ import {
   conv2dPlan,
   inputPaddedShape,
   outputRowsShape,
+  weightGradPadsRows,
   weightForwardShape,
   weightGradRunsShape,
   dotAtol,
@@ -192,10 +193,10 @@ function convBackward(
     return { shape, setup: [im2col({ ...tensors, geometry: g })], calls, check };
   }
   const { xPadded, weightForward } = implicit;
-  const dOutRows = t.zeros(outputRowsShape(g, O));
   const out = t.zeros([g.N, O, g.OH, g.OW]);
   const forward = { ...tensors, out, xPadded, weightForward, geometry: g, O };
-  const implicitWeightGrad = { xPadded, dOutRows };
+  const rows = weightGradPadsRows(g) ? { dOutRows: t.zeros(outputRowsShape(g, O)) } : {};
+  const implicitWeightGrad = { xPadded, ...rows };
   const calls = conv2dBackward({ ...args, implicitWeightGrad }, options.policy);
   return { shape, setup: conv2dImplicitForward(forward), calls, check };
 }

@@ -12,6 +12,7 @@ import {
   conv2dPlan,
   inputPaddedShape,
   outputRowsShape,
+  weightGradPadsRows,
   weightForwardShape,
   type Conv2dGeometry,
   type ConvPlan,
@@ -73,8 +74,10 @@ export function weightGradSource(node: GraphNode<'conv2d'>, ctx: RuleContext, pl
   const scratch = (key: string, shape: readonly number[], dtype = ctx.colsDtype): GpuTensor =>
     ctx.scratch(node.id, key, shape, dtype);
   if (plan.path === 'implicit') {
+    const xPadded = paddedInput(node, ctx);
+    if (!weightGradPadsRows(g)) return { implicitWeightGrad: { xPadded } }; // dOut read in place
     const dOutRows = scratch('dOutRows', outputRowsShape(g, features), 'f32');
-    return { implicitWeightGrad: { xPadded: paddedInput(node, ctx), dOutRows } };
+    return { implicitWeightGrad: { xPadded, dOutRows } };
   }
   if (plan.chunk >= g.N) return { cols: scratch('cols', conv2dColsShape(g)) }; // the forward's
   return {

@@ -22,6 +22,7 @@ import {
   conv2dForwardCpu,
   inputPaddedShape,
   outputRowsShape,
+  weightGradPadsRows,
   weightForwardShape,
   weightGradRunsShape,
   type ConvPath,
@@ -145,7 +146,7 @@ function pathTensors(gpu: Gpu, { g, O }: ConvShape, withCols = true) {
     cols: make(withCols ? conv2dColsShape(g) : [1]),
     xPadded: make(inputPaddedShape(g, O)),
     weightForward: make(weightForwardShape(g, O)),
-    dOutRows: make(outputRowsShape(g, O)),
+    dOutRows: make(weightGradPadsRows(g) ? outputRowsShape(g, O) : [1]),
     ...(runs ? { dWeightRuns: make(runs) } : {}),
     destroy,
   };

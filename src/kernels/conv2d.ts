@@ -47,6 +47,7 @@ import {
   implicitConvProblem,
   inputPaddedShape,
   outputRowsShape,
+  weightGradPadsRows,
 } from './conv2dImplicitConv';
 import {
   convPathOf,
@@ -83,10 +84,11 @@ export interface Conv2dGpuBackwardArgs extends Conv2dBackwardArgs<GpuTensor> {
    */
   cols?: GpuTensor;
   /**
-   * On the implicit path: the forward's xPadded (still holding x) and a dOutRows scratch
-   * (outputRowsShape); dWeight then comes from conv2dImplicitWeightGrad instead of cols.
+   * On the implicit path: the forward's xPadded (still holding x) and, where weightGradPadsRows,
+   * a dOutRows scratch (outputRowsShape); dWeight then comes from conv2dImplicitWeightGrad
+   * instead of cols.
    */
-  implicitWeightGrad?: { xPadded: GpuTensor; dOutRows: GpuTensor };
+  implicitWeightGrad?: { xPadded: GpuTensor; dOutRows?: GpuTensor };
   /** As the forward's; dCols and dOutPadded then hold batchChunk samples too. */
   batchChunk?: number;
   /** Scratch [O, R] for one chunk's share of dWeight, when the batch goes in chunks. */
@@ -458,7 +460,7 @@ function implicitScratchBytes(
 ): number {
   const padded = Math.max(
     elementCount(inputPaddedShape(g, O)),
-    elementCount(outputRowsShape(g, O)),
+    weightGradPadsRows(g) ? elementCount(outputRowsShape(g, O)) : 0,
   );
   return Math.max(4 * padded, withInputGrad ? g.N * inputGradSampleBytes(g, O, policy) : 0);
 }

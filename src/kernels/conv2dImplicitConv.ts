@@ -117,6 +117,15 @@ export function outputRowsShape(g: Conv2dGeometry, O: number): [number, number, 
   return paddedGradientShape(outputRowsGeometry(g), O);
 }
 
+/**
+ * Whether the weight gradient zero-fills dOut's rows into a dOutRows scratch first: where OW % 4
+ * != 0. Rows of whole vec4s are read from dOut in place (the reference CNN's conv1, 28 wide: a
+ * 7.3 MB copy at batch 64, 2.4 ms on lavapipe, saved).
+ */
+export function weightGradPadsRows(g: Conv2dGeometry): boolean {
+  return g.OW % 4 !== 0;
+}
+
 export interface Conv2dImplicitForwardArgs {
   x: GpuTensor;
   weight: GpuTensor;
@@ -192,8 +201,8 @@ export interface Conv2dImplicitWeightGradArgs {
   dOut: GpuTensor;
   /** The forward's padded input (conv2dImplicitForward's xPadded), still holding x. */
   xPadded: GpuTensor;
-  /** Scratch outputRowsShape. */
-  dOutRows: GpuTensor;
+  /** Scratch outputRowsShape, where weightGradPadsRows (else unused: dOut is read in place). */
+  dOutRows?: GpuTensor;
   /** Output [runs, O, C*KH*KW] (one run: dWeight itself). */
   dWeightRuns: GpuTensor;
   geometry: Conv2dGeometry;
@@ -203,8 +212,9 @@ export interface Conv2dImplicitWeightGradArgs {
 }
 
 /**
- * dWeight's partial sums straight from the padded input: dOut's rows zero-filled to whole vec4s,
- * then conv2dImplicitWeightGrad (shaders/conv2dImplicitSubgroup.wgsl).
+ * dWeight's partial sums straight from the padded input: dOut's rows zero-filled to whole vec4s
+ * (where they are not already: weightGradPadsRows), then conv2dImplicitWeightGrad
+ * (shaders/conv2dImplicitSubgroup.wgsl).
  */
 export function conv2dImplicitWeightGrad(args: Conv2dImplicitWeightGradArgs): KernelCall[] {
   const { geometry: g, O, run } = args;
@@ -217,17 +227,15 @@ export function conv2dImplicitWeightGrad(args: Conv2dImplicitWeightGradArgs): Ke
   const xShape = inputPaddedShape(g, O);
   expectCount(label, 'dWeightRuns', args.dWeightRuns, runs * O * g.C * g.KH * g.KW);
   expectCount(label, 'xPadded', args.xPadded, elementCount(xShape));
-  const rows = outputRowsGeometry(g);
-  const rowsShape = outputRowsShape(g, O);
+  const rows = readRows(args, label);
   const tileRows = tileRowsFor(O);
-  const pad = conv2dPadGradient({ dOut: args.dOut, dOutPadded: args.dOutRows, geometry: rows, O });
   const params = weightGradParams.pack({
     N: g.N,
     C: g.C,
     O,
     OH: g.OH,
     OWq: Math.ceil(g.OW / 4),
-    dyRowQuads: rowsShape[3] / 4,
+    dyRowQuads: rows.rowQuads,
     PH: xShape[2],
     xRowQuads: xShape[3] / 4,
     KH: g.KH,
@@ -239,12 +247,23 @@ export function conv2dImplicitWeightGrad(args: Conv2dImplicitWeightGradArgs): Ke
     shader: conv2dImplicitSubgroupShader,
     entryPoint: 'conv2dImplicitWeightGrad',
     constants: { wgSize: WG_SIZE, tileRows },
-    tensors: [args.dOutRows, args.xPadded, args.dWeightRuns],
+    tensors: [rows.tensor, args.xPadded, args.dWeightRuns],
     params,
     workgroups: [ceilDiv(O, tileRows), ceilDiv(g.C * g.KH, WG_SIZE), runs],
   };
+  return [...rows.calls, product];
+}
+
+/** The rows the weight gradient reads (dOut itself, or dOutRows once padded) and their vec4s. */
+function readRows(args: Conv2dImplicitWeightGradArgs, label: string) {
+  const { geometry: g, O, dOut, dOutRows } = args;
+  if (!weightGradPadsRows(g)) return { tensor: dOut, rowQuads: g.OW / 4, calls: [] };
+  if (!dOutRows)
+    throw new ShadergradError(`${label}: rows of ${g.OW} columns need a dOutRows scratch`);
+  const pad = conv2dPadGradient({ dOut, dOutPadded: dOutRows, geometry: outputRowsGeometry(g), O });
   const padLabel = `conv2dImplicit.conv2dImplicitPadGradient(dOut rows of ${geometryLabel(g, O)})`;
-  return [{ ...pad, label: padLabel }, product];
+  const rowQuads = outputRowsShape(g, O)[3] / 4;
+  return { tensor: dOutRows, rowQuads, calls: [{ ...pad, label: padLabel }] };
 }
 
 /**

@@ -122,6 +122,7 @@ export {
   implicitConvProblem,
   inputPaddedShape,
   outputRowsShape,
+  weightGradPadsRows,
   weightForwardShape,
 } from './conv2dImplicitConv';
 export { conv2dIm2colShader } from './conv2dIm2col';
