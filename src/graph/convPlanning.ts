@@ -1,7 +1,7 @@
 /**
  * What a convolution's rules (autodiff.ts) plan before they emit calls: its path and samples per
- * pass (conv2dPlan), the plan's note on the implicit path, and the scratch its weight gradient
- * reads. Kept apart so the forward and backward rules, which must agree, ask one place.
+ * pass (conv2dPlan), the plan's note on that path, and the scratch its weight gradient reads.
+ * Kept apart so the forward and backward rules, which must agree, ask one place.
  */
 import { mib } from '../base/units';
 import type { GpuTensor } from '../gpu/tensor';

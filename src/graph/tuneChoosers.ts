@@ -35,12 +35,17 @@ export function productKey(args: MatmulArgs<GpuTensor>): string {
   return `${ops} M${args.M} K${args.K} N${args.N} batch ${s.batch}${sum} strides ${s.aBatchStride},${s.bBatchStride},${s.outBatchStride}; ${epilogue}; offsets ${aligned}${storage}`;
 }
 
+/** A convolution's shape per sample, without the batch: "[C, H, W] -> O=.. k.. s.. p..". */
+function convShapeKey(g: Conv2dGeometry, O: number): string {
+  return `[${g.C}, ${g.H}, ${g.W}] -> O=${O} k${g.KH}x${g.KW} s${g.strideH}x${g.strideW} p${g.padTop},${g.padLeft}`;
+}
+
 /**
  * The key of a convolution's input gradient: its shape per sample, without the batch, so that a
  * batch taken in chunks asks about the same key for the whole batch and for a chunk.
  */
 export function inputGradKey(g: Conv2dGeometry, O: number): string {
-  return `conv dX [${g.C}, ${g.H}, ${g.W}] -> O=${O} k${g.KH}x${g.KW} s${g.strideH}x${g.strideW} p${g.padTop},${g.padLeft}`;
+  return `conv dX ${convShapeKey(g, O)}`;
 }
 
 /**
@@ -48,7 +53,7 @@ export function inputGradKey(g: Conv2dGeometry, O: number): string {
  * inputGradKey's (the implicit path takes the batch whole, but the key reads the same either way).
  */
 export function convPathKey(g: Conv2dGeometry, O: number): string {
-  return `conv forward [${g.C}, ${g.H}, ${g.W}] -> O=${O} k${g.KH}x${g.KW} s${g.strideH}x${g.strideW} p${g.padTop},${g.padLeft}`;
+  return `conv forward ${convShapeKey(g, O)}`;
 }
 
 /** A convolution whose path was asked about, at the smallest batch asked for. */

@@ -141,9 +141,9 @@ export interface Conv2dImplicitForwardArgs {
 }
 
 /**
- * out = act(conv(x, weight) + bias) by the implicit product: the weight flipped, x padded, then
- * conv2dImplicitForward (the dX product with the forward's roles, and a bias + activation
- * epilogue).
+ * out = act(conv(x, weight) + bias) by the implicit product: the weight laid out (flipped, or by
+ * taps where forwardByTaps), x padded, then conv2dImplicitForward (the dX product with the
+ * forward's roles) or conv2dImplicitForwardTaps, with a bias + activation epilogue.
  */
 export function conv2dImplicitForward(args: Conv2dImplicitForwardArgs): KernelCall[] {
   const { geometry: g, O } = args;
