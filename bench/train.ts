@@ -1,8 +1,11 @@
 /**
  * Training benchmark (Node): samples/s of a model (softmax cross-entropy, Adam 1e-3, batch 64) on
- * real MNIST, or tokens/s of the character GPT on a text, for shadergrad and, one after another in
- * this same process and on the same WebGPU adapter, TensorFlow.js (tfjs-backend-webgpu) and jax-js
- * (WebGPU, under jit). The model:
+ * real MNIST, or tokens/s of the character GPT on a text, for shadergrad and, in this same process
+ * and on the same WebGPU adapter, TensorFlow.js (tfjs-backend-webgpu) and jax-js (WebGPU, under
+ * jit). The frameworks take the adapter in turns, never at once: each sets up and warms up in its
+ * first turn, then times one block of steps per turn, round after round (`--rounds`, default 5;
+ * bench/turns.ts), so all are timed over the same minutes of a machine whose speed may drift.
+ * The model:
  *   --model cnn (default): the reference CNN (conv 5x5x32 same ReLU, max-pool 2, conv 5x5x64
  *     same ReLU, max-pool 2, dense 1024 ReLU, dense 10);
  *   --model resnet: the ResNet preset (src/models/resnet.ts: conv3x3-bn-relu, 3 stages of basic
@@ -19,8 +22,10 @@
  * table, then one JSON line (the last line of stdout); progress goes to stderr.
  *
  *   npm run bench:train [-- --model cnn|resnet|vit|gpt --width 16 --blocks 1 --context 64
- *                          --heads 4 --steps 20 --warmup 3 --batch 64 --only shadergrad,tfjs,jaxjs
- *                          --precision f32|f16]
+ *                          --heads 4 --steps 20 --warmup 3 --rounds 5 --batch 64
+ *                          --only shadergrad,tfjs,jaxjs --precision f32|f16]
+ *
+ * `--rounds 1` times each framework's steps in one block, one framework after the other.
  *
  * `--batch 16,64,256,1024` runs every framework at each batch size in turn (one table each, then
  * a summary: samples/s, or the GPT's tokens/s, and shadergrad's planned GPU bytes per batch); the JSON line then holds
@@ -30,8 +35,9 @@
  * StepPlan.submit() (one command buffer), then await queue.onSubmittedWorkDone() — per step, as
  * the peers wait for theirs. Submits, buffers and bind groups created during the timed steps are
  * counted by wrapping the device (for the peers too, on their own devices). Timing and samples/s:
- * see bench/peers/common.ts. Ratios are shadergrad's samples/s over the peer's (> 1: faster); for
- * the GPT they are the tokens/s ratios too (both frameworks read the same context).
+ * see bench/peers/common.ts. Ratios are shadergrad's samples/s over the peer's (> 1: faster),
+ * from the medians over all timed steps, and per round from each round's medians; for the GPT they
+ * are the tokens/s ratios too (both frameworks read the same context).
  */
 import { initDevice } from '../src/gpu/device';
 import { readFloat32, writeTensor } from '../src/gpu/buffers';
@@ -51,14 +57,15 @@ import {
   type BenchModel,
   type BenchOptions,
   type FrameworkResult,
+  type FrameworkSlot,
   type MnistOrder,
 } from './peers/common';
+import { Turns, inTurns } from './turns';
 import { benchTfjs } from './peers/tfjs';
 import { benchJaxjs } from './peers/jaxjs';
 import { gptSuite } from './gptBench';
 import type { BenchSuite } from './suite';
 import {
-  FRAMEWORKS,
   UsageError,
   benchModel,
   benchOptions,
@@ -153,27 +160,36 @@ async function imageSuite(flags: Flags & { model: BenchModel['kind'] }): Promise
   };
 }
 
+/**
+ * Every framework of `only`, set up together and timed in turns: each sets up and warms up in its
+ * first turn, then runs one block of timed steps per turn (o.rounds of them), so all of them are
+ * timed over the same minutes. One at a time, never concurrently.
+ */
 async function runAll(
   only: readonly Framework[],
   suite: BenchSuite,
   o: BenchOptions,
 ): Promise<Slots> {
-  const slots = {} as Slots;
-  for (const name of FRAMEWORKS) {
-    if (!only.includes(name)) {
-      slots[name] = { skipped: 'not in --only' };
-      continue;
-    }
-    progress(`-- ${name}`);
-    try {
-      // one at a time, never concurrently
-      slots[name] = withTokens(await suite.runners[name](o), suite.tokensPerSample);
-    } catch (e) {
-      progress(`${name} failed: ${e instanceof Error && e.stack ? e.stack : errorMessage(e)}`);
-      slots[name] = { error: errorMessage(e) };
-    }
-  }
-  return slots;
+  const turns = new Turns();
+  const run = (name: Framework): Promise<FrameworkSlot> => {
+    if (!only.includes(name)) return Promise.resolve({ skipped: 'not in --only' });
+    return inTurns(turns, async (turn) => {
+      progress(`-- ${name}`);
+      try {
+        return withTokens(await suite.runners[name]({ ...o, turn }), suite.tokensPerSample);
+      } catch (e) {
+        progress(`${name} failed: ${e instanceof Error && e.stack ? e.stack : errorMessage(e)}`);
+        return { error: errorMessage(e) };
+      }
+    });
+  };
+  // Turns are taken in this order, round after round.
+  const [shadergrad, tfjs, jaxjs] = await Promise.all([
+    run('shadergrad'),
+    run('tfjs'),
+    run('jaxjs'),
+  ]);
+  return { shadergrad, tfjs, jaxjs };
 }
 
 async function main(): Promise<void> {

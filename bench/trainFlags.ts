@@ -18,15 +18,20 @@ const MODELS = ['cnn', 'resnet', 'vit', 'gpt'] as const;
 export type ModelKind = (typeof MODELS)[number];
 const USAGE =
   'usage: npm run bench:train -- [--model cnn|resnet|vit|gpt] [--width N] [--blocks N] ' +
-  '[--context N] [--heads N] [--steps N] [--warmup N] [--batch N[,N...]] ' +
+  '[--context N] [--heads N] [--steps N] [--warmup N] [--rounds N] [--batch N[,N...]] ' +
   '[--only shadergrad,tfjs,jaxjs] [--tune off|cached|full] [--precision f32|f16]';
 
 /** A bad command line: printed without a stack trace. */
 export class UsageError extends Error {}
 
+/** Rounds of interleaved timing unless --rounds says otherwise (fewer if there are fewer steps). */
+export const DEFAULT_ROUNDS = 5;
+
 export interface Flags {
   steps: number;
   warmup: number;
+  /** The timed steps in this many blocks, the frameworks taking turns (bench/turns.ts). */
+  rounds?: number;
   only: Framework[];
   model: ModelKind;
   /** Batch sizes, each benchmarked in turn (default: 64; the GPT's 32, as `shadergrad gpt`). */
@@ -47,6 +52,7 @@ export interface Flags {
 const NUMBER_FLAGS = {
   '--steps': { key: 'steps', least: 1 },
   '--warmup': { key: 'warmup', least: 0 },
+  '--rounds': { key: 'rounds', least: 1 },
   '--width': { key: 'width', least: 1 },
   '--blocks': { key: 'blocks', least: 1 },
   '--context': { key: 'context', least: 1 },
@@ -102,12 +108,19 @@ export function parseFlags(argv: readonly string[]): Flags {
       flags.only = names as Framework[];
     } else throw new UsageError(`unknown flag ${flag}\n${USAGE}`);
   }
-  refuseMissingKnobs(flags);
+  refuseInconsistentFlags(flags);
   return flags;
 }
 
-/** A knob the model does not have would silently do nothing: refuse it instead. */
-function refuseMissingKnobs(flags: Flags): void {
+/**
+ * Flags that cannot hold together: more rounds than timed steps, or a knob the model does not
+ * have (it would silently do nothing).
+ */
+function refuseInconsistentFlags(flags: Flags): void {
+  if (flags.rounds !== undefined && flags.rounds > flags.steps)
+    throw new UsageError(
+      `--rounds ${flags.rounds}: each round times at least one step (--steps ${flags.steps})`,
+    );
   if (flags.model === 'cnn' && (flags.width !== undefined || flags.blocks !== undefined))
     throw new UsageError(
       '--width and --blocks are the ResNet, ViT and GPT knobs: add --model resnet, vit or gpt',
@@ -128,6 +141,7 @@ export function benchOptions(flags: Flags, batch: number): BenchOptions {
   return {
     steps: flags.steps,
     warmup: flags.warmup,
+    rounds: flags.rounds ?? Math.min(DEFAULT_ROUNDS, flags.steps),
     batch,
     lr: opt.lr,
     beta1: opt.beta1,

@@ -5,8 +5,10 @@
 import type { FrameworkResult, FrameworkSlot, BenchOptions } from './peers/common';
 import { printTable, progress, type Row } from './report';
 import { dawnPolling } from '../src/gpu/dawnPolling';
+import { median } from '../src/gpu/timing';
 import type { BenchSuite } from './suite';
 import { FRAMEWORKS, type Framework } from './trainFlags';
+import { roundRatios } from './turns';
 
 export type Slots = Record<Framework, FrameworkSlot>;
 
@@ -43,32 +45,57 @@ function tableRow(name: Framework, s: FrameworkSlot): Row {
   };
 }
 
-/** shadergrad's samples/s over each peer's (> 1: shadergrad is faster); null if one is missing. */
-function ratios(slots: Slots): Record<'shadergrad/tfjs' | 'shadergrad/jaxjs', number | null> {
+type RatioName = 'shadergrad/tfjs' | 'shadergrad/jaxjs';
+
+/** `of(shadergrad, peer)` for each peer, null where either did not run. */
+function perPeer<T>(
+  slots: Slots,
+  of: (base: FrameworkResult, peer: FrameworkResult) => T,
+): Record<RatioName, T | null> {
   const base = slots.shadergrad;
-  const ratio = (peer: Framework): number | null => {
-    const s = slots[peer];
-    return ok(base) && ok(s) ? base.samplesPerS / s.samplesPerS : null;
-  };
-  return { 'shadergrad/tfjs': ratio('tfjs'), 'shadergrad/jaxjs': ratio('jaxjs') };
+  const against = (peer: FrameworkSlot): T | null => (ok(base) && ok(peer) ? of(base, peer) : null);
+  return { 'shadergrad/tfjs': against(slots.tfjs), 'shadergrad/jaxjs': against(slots.jaxjs) };
 }
+
+/** shadergrad's samples/s over each peer's (> 1: shadergrad is faster); null if one is missing. */
+const ratios = (slots: Slots): Record<RatioName, number | null> =>
+  perPeer(slots, (base, peer) => base.samplesPerS / peer.samplesPerS);
+
+/** The same ratio from each round's medians, in round order. */
+const perRoundRatios = (slots: Slots): Record<RatioName, number[] | null> =>
+  perPeer(slots, (base, peer) => roundRatios(base.roundMsMedians, peer.roundMsMedians));
 
 /** What the ratios compare: tokens/s for a sequence model (the same ratio), else samples/s. */
 const rateName = (suite: BenchSuite): string =>
   suite.tokensPerSample === undefined ? 'samples/s' : 'tokens/s';
 
+const times = (v: number | null): string => (v === null ? 'n/a' : `${v.toFixed(2)}x`);
+
+/** "lowest-highest (median m)" of one peer's round ratios. */
+function roundSpread(r: readonly number[] | null): string {
+  if (r === null || r.length === 0) return 'n/a';
+  return `${times(Math.min(...r))}-${times(Math.max(...r))} (median ${times(median(r))})`;
+}
+
 export function printReport(slots: Slots, suite: BenchSuite, o: BenchOptions): void {
   printTable(
     `Training throughput, ${suite.description}, ${suite.dataset}, batch ${o.batch}, ` +
-      `Adam ${o.lr} (median of ${o.steps} steps after ${o.warmup} warm-up; each step awaited)`,
+      `Adam ${o.lr} (median of ${o.steps} steps after ${o.warmup} warm-up, timed in ` +
+      `${o.rounds} round(s) taken in turns; each step awaited)`,
     FRAMEWORKS.map((name) => tableRow(name, slots[name])),
   );
   const r = ratios(slots);
-  const times = (v: number | null): string => (v === null ? 'n/a' : `${v.toFixed(2)}x`);
   console.log(
     `\n${rateName(suite)} ratios: shadergrad/tfjs ${times(r['shadergrad/tfjs'])}, ` +
       `shadergrad/jaxjs ${times(r['shadergrad/jaxjs'])}`,
   );
+  if (o.rounds > 1) {
+    const byRound = perRoundRatios(slots);
+    console.log(
+      `per round (${o.rounds}): shadergrad/tfjs ${roundSpread(byRound['shadergrad/tfjs'])}, ` +
+        `shadergrad/jaxjs ${roundSpread(byRound['shadergrad/jaxjs'])}`,
+    );
+  }
   for (const name of FRAMEWORKS) {
     const s = slots[name];
     if (ok(s)) console.log(`${name}: ${s.backend} on ${s.adapter}, ${s.parameters} parameters`);
@@ -101,7 +128,10 @@ export function jsonReport(slots: Slots, suite: BenchSuite, o: BenchOptions): ob
     ...(tokens === undefined ? {} : { context: tokens, tokensPerS: tokenRates(slots) }),
     optimizer: { kind: 'adam', lr: o.lr, beta1: o.beta1, beta2: o.beta2, eps: o.eps },
     warmup: o.warmup,
-    timing: 'per step: launch, then await GPU completion; median over timed steps',
+    rounds: o.rounds,
+    timing:
+      'per step: launch, then await GPU completion; median over timed steps; the frameworks ' +
+      'take turns, one block of steps per round',
     dawnPolling: dawnPolling(),
     adapter: adapters.join(' | ') || 'none',
     sameAdapter: adapters.length === 1,
@@ -111,6 +141,7 @@ export function jsonReport(slots: Slots, suite: BenchSuite, o: BenchOptions): ob
     bindGroupsPerStep: ok(base) ? base.bindGroupsPerStep : null,
     ...slots,
     ratios: ratios(slots),
+    roundRatios: perRoundRatios(slots),
   };
 }
 

@@ -15,12 +15,17 @@ import { summarizeAdapter } from '../../src/gpu/device';
 import { platform } from '../../src/gpu/platform.node';
 import type { ModelConfig } from '../../src/models/config';
 import { progress } from '../report';
+import { stepBlocks, type Turn } from '../turns';
 
 export interface BenchOptions {
   /** Timed steps per framework. */
   steps: number;
   /** Untimed steps first (pipeline compiles, jit tracing, buffer pools filling up). */
   warmup: number;
+  /** The timed steps in this many blocks, one per round (bench/turns.ts). */
+  rounds: number;
+  /** Where frameworks run in turns: passed between blocks so the others run theirs. */
+  turn?: Turn;
   batch: number;
   /** Adam, as torch.optim.Adam: lr, beta1, beta2, eps. */
   lr: number;
@@ -36,6 +41,8 @@ export interface FrameworkResult {
   steps: number;
   stepMsMin: number;
   stepMsMax: number;
+  /** The median step of each round's block, in round order. */
+  roundMsMedians: number[];
   /** Mean training loss over the timed steps: a check that real training happened. */
   lossMean: number;
   /** Compute backend the framework really used, e.g. 'webgpu'. */
@@ -181,7 +188,10 @@ function countGpuCalls(device: GPUDevice): { counts: CallCounts; restore(): void
   };
 }
 
-/** Warm-up steps, then timed steps with the GPU calls they make counted. */
+/**
+ * Warm-up steps, then the timed steps with the GPU calls they make counted, in `o.rounds` blocks;
+ * with `o.turn`, the other frameworks run a block of theirs before each of these.
+ */
 export async function measure(
   name: string,
   runner: StepRunner,
@@ -194,13 +204,25 @@ export async function measure(
   }
   runner.resetLoss();
   const times: number[] = [];
+  const roundMsMedians: number[] = [];
+  const blocks = stepBlocks(o.steps, o.rounds);
   const counter = countGpuCalls(runner.device);
   try {
-    for (let i = 0; i < o.steps; i++) {
-      const start = performance.now();
-      await runner.step(o.warmup + i);
-      times.push(performance.now() - start);
-      progress(`${name}: step ${i + 1}/${o.steps} ${(times[i] ?? 0).toFixed(0)} ms`);
+    for (const [round, size] of blocks.entries()) {
+      // The others count on their own devices, so this one's counters may stay on meanwhile.
+      if (o.turn) await o.turn.pass();
+      const block: number[] = [];
+      for (let i = 0; i < size; i++) {
+        const start = performance.now();
+        await runner.step(o.warmup + times.length);
+        const ms = performance.now() - start;
+        times.push(ms);
+        block.push(ms);
+        progress(
+          `${name}: round ${round + 1}/${blocks.length}, step ${times.length}/${o.steps} ${ms.toFixed(0)} ms`,
+        );
+      }
+      roundMsMedians.push(median(block));
     }
   } finally {
     counter.restore();
@@ -214,6 +236,7 @@ export async function measure(
     steps: o.steps,
     stepMsMin: Math.min(...times),
     stepMsMax: Math.max(...times),
+    roundMsMedians,
     lossMean,
     submitsPerStep: counter.counts.submits / o.steps,
     buffersPerStep: counter.counts.buffers / o.steps,

@@ -1,6 +1,6 @@
 /**
- * bench:train's command line for --model gpt (bench/trainFlags.ts) and the jax-js GPT peer's
- * parameter list (bench/peers/jaxjsGpt.ts) against shadergrad's graph. No GPU: flags and specs.
+ * bench:train's command line for --model gpt and --rounds (bench/trainFlags.ts) and the jax-js
+ * GPT peer's parameter list (bench/peers/jaxjsGpt.ts) against shadergrad's graph. No GPU: flags and specs.
  */
 import { describe, expect, it } from 'vitest';
 import { GPT_DEFAULTS, gptGraph } from '../../src/models/gpt';
@@ -49,6 +49,7 @@ describe('bench:train --model gpt flags', () => {
     expect(o).toEqual({
       steps: 2,
       warmup: 1,
+      rounds: 2,
       batch: 32,
       lr: 1e-3,
       beta1: 0.9,
@@ -56,6 +57,21 @@ describe('bench:train --model gpt flags', () => {
       eps: 1e-8,
       seed: 1,
     });
+  });
+});
+
+describe('bench:train --rounds', () => {
+  it('defaults to 5 rounds, or one per step when there are fewer steps', () => {
+    expect(benchOptions(parseFlags([]), 64).rounds).toBe(5);
+    expect(benchOptions(parseFlags(['--steps', '3']), 64).rounds).toBe(3);
+    expect(benchOptions(parseFlags(['--rounds', '1']), 64).rounds).toBe(1);
+  });
+
+  it('refuses more rounds than timed steps, and zero rounds', () => {
+    expect(() => parseFlags(['--steps', '4', '--rounds', '5'])).toThrow(
+      '--rounds 5: each round times at least one step (--steps 4)',
+    );
+    expect(() => parseFlags(['--rounds', '0'])).toThrow(/integer >= 1/);
   });
 });
 
