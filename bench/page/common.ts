@@ -8,6 +8,7 @@
 import { type Gpu } from '../../src/index';
 import { timeCalls, type KernelCall, type TimingResult } from '../../src/kernelApi';
 import type { Validation } from '../cases';
+import type { TfjsTiming } from './tfjsSuite';
 
 export const SUITES = ['fma', 'matmul', 'conv', 'pool', 'softmax', 'adam', 'train'] as const;
 export type SuiteName = (typeof SUITES)[number];
@@ -77,6 +78,8 @@ export interface BenchRow {
   validation: Validation;
   /** The autotuner's report on the timed plan (tuningLines), for rows of a tuned step. */
   tuning?: string[];
+  /** tfjs on the same work, timed in turns with this row (Trainer.trainStep's row). */
+  tfjs?: TfjsTiming;
 }
 
 export interface BenchContext {

@@ -2,9 +2,10 @@
  * The Chrome benchmark page: FMA peak, matmul variants, the reference CNN's conv and pooling
  * layers, softmax cross-entropy, Adam and a full training step, each validated against its CPU
  * twin and then timed (see common.ts). Results appear as a table, can be downloaded as JSON, and
- * sit on `window.shadergradBench` for `npm run bench:chrome` and the end-to-end tests. Then
- * TensorFlow.js (webgpu backend, its own device on the same adapter) runs the same matmuls and
- * training step (tfjsSuite.ts); a table of shadergrad/tfjs ratios and a chart show both.
+ * sit on `window.shadergradBench` for `npm run bench:chrome` and the end-to-end tests.
+ * TensorFlow.js (webgpu backend, its own device on the same adapter) runs the same training step
+ * in turns with shadergrad's, one step each, and then the same matmuls (tfjsSuite.ts); a table of
+ * shadergrad/tfjs ratios and a chart show both.
  */
 import '../../demo/style.css';
 import './bench.css';
@@ -172,8 +173,9 @@ async function runAll(gpu: Gpu): Promise<void> {
 async function compareTfjs(ctx: BenchContext, report: BenchReport): Promise<void> {
   const ran = (suite: SuiteName) => report.rows.some((r) => r.suite === suite);
   if (!ran('matmul') && !ran('train')) return;
+  const timed = report.rows.find((r) => r.suite === 'train' && r.tfjs !== undefined)?.tfjs;
   const train = ran('train')
-    ? { config: trainConfig(ctx, ctx.options.batch), shape: trainShape(ctx) }
+    ? { config: trainConfig(ctx, ctx.options.batch), shape: trainShape(ctx), timed }
     : undefined;
   ui.tfjsNote.textContent = 'Running TensorFlow.js...';
   try {
@@ -186,8 +188,8 @@ async function compareTfjs(ctx: BenchContext, report: BenchReport): Promise<void
     'error' in t
       ? `TensorFlow.js could not run here, so there are no ratios: ${t.error}`
       : `TensorFlow.js ${t.version}, backend ${t.backend}, on its own GPUDevice from navigator.gpu ` +
-        `(adapter: ${t.adapter || 'not disclosed'}), the same adapter as shadergrad's, run after ` +
-        `shadergrad, never at the same time. tfjs timing: ${t.method}. Ratio = shadergrad / tfjs ` +
+        `(adapter: ${t.adapter || 'not disclosed'}), the same adapter as shadergrad's, never at ` +
+        `the same time. tfjs timing: ${t.method}. Ratio = shadergrad / tfjs ` +
         'throughput (above 1: shadergrad is faster). Both sides are timed the same way, wall ' +
         `clock: the matmul ratios use shadergrad's "(wall clock, as tfjs)" rows (${MATMUL_WALL_REPEAT} ` +
         'matmuls, one submit each, then a 1-element read-back), not the GPU-time rows, and the ' +

@@ -1,7 +1,9 @@
 /**
  * TensorFlow.js (tfjs-backend-webgpu) on the same shapes as the page's matmul and training-step
  * rows, for shadergrad/tfjs ratios. tfjs asks navigator.gpu for its own adapter and device, so
- * both run on the same GPU but on separate devices, one after the other (never at once).
+ * both run on the same GPU but on separate devices, never at once: the matmuls after shadergrad's,
+ * the training step in turns with shadergrad's, one step each (the train suite drives it through
+ * openTfjsTrainStep), so a machine whose speed drifts slows both sides alike.
  *
  * Timing is wall clock, since tfjs queues work and submits it lazily:
  *   matmul:     per sample, REPEAT tf.matMul calls on [N, N] inputs, then await a 1-element
@@ -109,13 +111,25 @@ async function timeMatmul(tf: Tf, ctx: BenchContext, n: number): Promise<TfjsTim
   return timing(base)(ms, 2 * n ** 3);
 }
 
-async function timeTrainStep(
-  tf: Tf,
-  backend: WebGPUBackend,
+/** tfjs's training step, set up once and timed step by step: by itself or in turns. */
+export interface TfjsTrainStep {
+  /** One step: upload, minimize, loss read-back, queue drained; resolves to its wall-clock ms. */
+  step(): Promise<number>;
+  /** The timing row for `ms`, the timed steps. */
+  timing(ms: number[]): TfjsTiming;
+  dispose(): void;
+}
+
+/**
+ * Loads tfjs and builds the page's training-step model in it (the shapes of `config`, random
+ * inputs): the peer of the page's Trainer.trainStep row, labelled `shape` to pair with it.
+ */
+export async function openTfjsTrainStep(
   ctx: BenchContext,
   config: TrainConfig,
   shape: string,
-): Promise<TfjsTiming> {
+): Promise<TfjsTrainStep> {
+  const { tf, backend } = await loadTfjs();
   const { model, optimizer: o, batchSize: B } = config;
   const { input } = model;
   // Uniform(-1, 1) / sqrt(fanIn), one seed per parameter: only the scale matters for timing.
@@ -132,29 +146,46 @@ async function timeTrainStep(
   const images = randomFloats(B * input.height * input.width * input.channels, 91);
   const labels = randomInts(B, 92, 10);
   ctx.log(`tfjs training step, ${shape}`);
-  const ms = await samples(ctx, async () => {
-    const start = performance.now();
-    const cost = tf.tidy((): Scalar => {
-      const x = tf.tensor4d(images, [B, input.height, input.width, input.channels]);
-      const y = tf.oneHot(tf.tensor1d(labels, 'int32'), model.classes);
-      const c = adam.minimize(
-        () => tf.losses.softmaxCrossEntropy<Tensor, Scalar>(y, tfjsForward(tf, model, params, x)),
-        true,
-        varList,
-      );
-      if (!c) throw new Error('tfjs: minimize returned no loss');
-      return c;
-    });
-    const [loss] = await cost.data();
-    cost.dispose();
-    await backend.device.queue.onSubmittedWorkDone();
-    if (!Number.isFinite(loss)) throw new Error(`tfjs training step: loss ${loss}`);
-    return performance.now() - start;
-  });
-  adam.dispose();
-  params.forEach((v) => v.dispose());
   const base = { kernel: 'tfjs minimize + loss read-back', shape, unit: 'samples/s' } as const;
-  return timing(base)(ms, B);
+  return {
+    async step() {
+      const start = performance.now();
+      const cost = tf.tidy((): Scalar => {
+        const x = tf.tensor4d(images, [B, input.height, input.width, input.channels]);
+        const y = tf.oneHot(tf.tensor1d(labels, 'int32'), model.classes);
+        const c = adam.minimize(
+          () => tf.losses.softmaxCrossEntropy<Tensor, Scalar>(y, tfjsForward(tf, model, params, x)),
+          true,
+          varList,
+        );
+        if (!c) throw new Error('tfjs: minimize returned no loss');
+        return c;
+      });
+      const [loss] = await cost.data();
+      cost.dispose();
+      await backend.device.queue.onSubmittedWorkDone();
+      if (!Number.isFinite(loss)) throw new Error(`tfjs training step: loss ${loss}`);
+      return performance.now() - start;
+    },
+    timing: (ms) => timing(base)(ms, B),
+    dispose() {
+      adam.dispose();
+      params.forEach((v) => v.dispose());
+    },
+  };
+}
+
+async function timeTrainStep(
+  ctx: BenchContext,
+  config: TrainConfig,
+  shape: string,
+): Promise<TfjsTiming> {
+  const peer = await openTfjsTrainStep(ctx, config, shape);
+  try {
+    return peer.timing(await samples(ctx, () => peer.step()));
+  } finally {
+    peer.dispose();
+  }
 }
 
 /** Pairs each shadergrad matmul / Trainer.trainStep row with the tfjs timing of its shape. */
@@ -175,11 +206,19 @@ function ratios(rows: readonly BenchRow[], tfjs: readonly TfjsTiming[]): TfjsRat
   });
 }
 
+/** The page's training step for tfjs: its config and label, and tfjs's timing if already taken. */
+export interface TfjsTrainCase {
+  config: TrainConfig;
+  shape: string;
+  /** Taken in turns with shadergrad's steps by the train suite; else timed here, after it. */
+  timed?: TfjsTiming;
+}
+
 /** Times tfjs on the matmul sizes and the training step the page ran; `rows` are shadergrad's. */
 export async function benchTfjs(
   ctx: BenchContext,
   rows: readonly BenchRow[],
-  train: { config: TrainConfig; shape: string } | undefined,
+  train: TfjsTrainCase | undefined,
 ): Promise<TfjsReport> {
   let tf: Tf;
   let backend: WebGPUBackend;
@@ -191,13 +230,17 @@ export async function benchTfjs(
   const matmul: TfjsTiming[] = [];
   if (rows.some((r) => r.suite === 'matmul'))
     for (const n of ctx.options.sizes) matmul.push(await timeMatmul(tf, ctx, n));
-  const step = train ? [await timeTrainStep(tf, backend, ctx, train.config, train.shape)] : [];
+  const step = train ? [train.timed ?? (await timeTrainStep(ctx, train.config, train.shape))] : [];
   const info = backend.device.adapterInfo;
   return {
     version: tf.version.tfjs,
     backend: tf.getBackend(),
     adapter: [info.vendor, info.architecture, info.description].filter(Boolean).join(' '),
-    method: `wall clock; matmul: ${MATMUL_WALL_REPEAT} tf.matMul then await a 1-element read-back; train: minimize + loss read-back`,
+    method:
+      `wall clock; matmul: ${MATMUL_WALL_REPEAT} tf.matMul then await a 1-element read-back, ` +
+      `after shadergrad's; train: minimize + loss read-back, ${
+        train?.timed ? "one step in turn with each of shadergrad's" : "after shadergrad's"
+      }`,
     matmul,
     train: step,
     ratios: ratios(rows, [...matmul, ...step]),

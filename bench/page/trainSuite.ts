@@ -8,7 +8,9 @@
  *               autotuned (`cached`: the choices this browser kept, else timed now and kept)
  *               with no time budget, so the page times the engine as a returning visitor's
  *               cache would run it, even on a first visit; the log lists each product's choice
- *               and how long tuning took.
+ *               and how long tuning took. With tfjs on (the default), tfjs's step on the
+ *               same model (tfjsSuite.ts) is warmed up too and then timed in turns with
+ *               Trainer.trainStep, one step each, never at once.
  */
 import {
   buildGraph,
@@ -40,6 +42,7 @@ import {
   type Validation,
 } from '../cases';
 import { row, type BenchContext, type BenchRow } from './common';
+import { openTfjsTrainStep, type TfjsTrainStep } from './tfjsSuite';
 
 export async function benchSoftmax(ctx: BenchContext): Promise<BenchRow[]> {
   const K = 10;
@@ -128,6 +131,45 @@ export function trainShape(ctx: BenchContext): string {
   return `batch ${ctx.options.batch}, ${ctx.options.quick ? 'small CNN 4,8 / 32' : 'reference CNN'}`;
 }
 
+/** tfjs's side of the training step, or undefined (and a log line) if tfjs cannot run here. */
+async function tfjsPeer(
+  ctx: BenchContext,
+  config: TrainConfig,
+  shape: string,
+): Promise<TfjsTrainStep | undefined> {
+  if (!ctx.options.tfjs) return undefined;
+  try {
+    return await openTfjsTrainStep(ctx, config, shape);
+  } catch (e) {
+    // The comparison after the suites tries again and reports the error.
+    ctx.log(`tfjs training step not set up: ${e instanceof Error ? e.message : String(e)}`);
+    return undefined;
+  }
+}
+
+/**
+ * `reps` timed Trainer.trainStep calls after `warmup` untimed ones, with tfjs's step (if `peer`)
+ * warmed up as well and then timed in turns, one step each, so both sides see the same machine.
+ */
+async function timeSteps(
+  ctx: BenchContext,
+  step: () => Promise<unknown>,
+  peer: TfjsTrainStep | undefined,
+): Promise<{ ours: number[]; peers: number[] }> {
+  const { warmup, reps } = ctx.options;
+  for (let i = 0; i < warmup; i++) await step();
+  for (let i = 0; i < warmup && peer; i++) await peer.step();
+  const ours: number[] = [];
+  const peers: number[] = [];
+  for (let i = 0; i < reps; i++) {
+    const start = performance.now();
+    await step();
+    ours.push(performance.now() - start);
+    if (peer) peers.push(await peer.step());
+  }
+  return { ours, peers };
+}
+
 export async function benchTrainStep(ctx: BenchContext): Promise<BenchRow[]> {
   const validation = await validateStep(ctx);
   const B = ctx.options.batch;
@@ -140,27 +182,32 @@ export async function benchTrainStep(ctx: BenchContext): Promise<BenchRow[]> {
   const report = (await trainer.plan('train', B)).tuning;
   const tuning = report ? tuningLines(report) : [];
   tuning.forEach((line) => ctx.log(line));
-  ctx.log(`training step, ${shape}`);
-  for (let i = 0; i < ctx.options.warmup; i++) await trainer.trainStep(images, labels);
-  const samplesMs: number[] = [];
-  for (let i = 0; i < ctx.options.reps; i++) {
-    const start = performance.now();
-    await trainer.trainStep(images, labels);
-    samplesMs.push(performance.now() - start);
+  const peer = await tfjsPeer(ctx, config, shape);
+  ctx.log(`training step, ${shape}${peer ? ", in turns with tfjs's" : ''}`);
+  let times: { ours: number[]; peers: number[] };
+  try {
+    times = await timeSteps(ctx, () => trainer.trainStep(images, labels), peer);
+  } finally {
+    peer?.dispose();
   }
   const wall = {
-    medianMs: median(samplesMs),
-    minMs: Math.min(...samplesMs),
-    maxMs: Math.max(...samplesMs),
-    samplesMs,
+    medianMs: median(times.ours),
+    minMs: Math.min(...times.ours),
+    maxMs: Math.max(...times.ours),
+    samplesMs: times.ours,
     source: 'wall-clock' as const,
   };
   const plan = await trainer.plan('train', B);
   const gpuOnly = await ctx.time(plan.prepared.map((p) => p.call));
   trainer.destroy();
   const base = { suite: 'train', shape, unit: 'samples/s', validation } as const;
+  const stepRow = row(
+    { ...base, kernel: 'Trainer.trainStep (upload + step + read-back)' },
+    wall,
+    B,
+  );
   return [
-    row({ ...base, kernel: 'Trainer.trainStep (upload + step + read-back)' }, wall, B),
+    peer ? { ...stepRow, tfjs: peer.timing(times.peers) } : stepRow,
     row({ ...base, kernel: `training step dispatches (${plan.prepared.length})` }, gpuOnly, B),
   ].map((r) => ({ ...r, tuning }));
 }

@@ -2,8 +2,9 @@
  * The benchmark page in headless Chromium (WebGPU on SwiftShader) with a small configuration:
  * every suite validates against its CPU twin and reports timings, the table shows every row, the
  * downloaded JSON is the report on `window.shadergradBench`, and nothing is logged as an error.
- * TensorFlow.js (webgpu backend) runs the same matmuls and training step: the report has its
- * timings and the shadergrad/tfjs ratios, the comparison table shows them and the chart is drawn.
+ * TensorFlow.js (webgpu backend) runs the same matmuls, and the training step in turns with
+ * shadergrad's: the report has its timings and the shadergrad/tfjs ratios, the comparison table
+ * shows them and the chart is drawn.
  */
 import { readFileSync } from 'node:fs';
 import type { Browser } from 'puppeteer-core';
@@ -115,6 +116,12 @@ describe('bench page', () => {
     expect(tfjs.train.map((t) => [t.shape, t.unit])).toEqual([
       ['batch 4, small CNN 4,8 / 32', 'samples/s'],
     ]);
+    // The training step was timed in turns with shadergrad's: the row carries tfjs's timing.
+    const stepRow = report.rows.find((x) => x.kernel.startsWith('Trainer.trainStep'));
+    expect(stepRow?.tfjs).toEqual(tfjs.train[0]);
+    expect(tfjs.method).toContain(
+      "train: minimize + loss read-back, one step in turn with each of shadergrad's",
+    );
     for (const t of [...tfjs.matmul, ...tfjs.train]) {
       expect(t.samples, t.kernel).toBe(2);
       expect(t.minMs).toBeGreaterThan(0);
