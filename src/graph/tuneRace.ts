@@ -5,19 +5,19 @@
  *
  * A race: every path must agree with the CPU twin on the same shape at batch 2 (the race's
  * `problem`), then with the default on the convolution's own shape; each is timed on fresh random
- * tensors, the default first. Another path gets one screening run first, and the full median only
- * within SCREEN_FACTOR of the best so far (on SwiftShader a run of the slowest path takes over a
- * second); it replaces the fastest so far only when MARGIN faster.
+ * tensors, the default first. Every path gets one screening run, and a median only within
+ * SCREEN_FACTOR of the default's screen (on SwiftShader a run of the slowest path takes over a
+ * second): those medians come from a final round in turns with the default (timeInTurns). A path
+ * replaces the fastest so far only when MARGIN faster.
  */
 import { randomFloats } from '../base/random';
 import { createTensor, writeTensor } from '../gpu/buffers';
 import type { Gpu } from '../gpu/device';
 import { runCalls, type KernelCall } from '../gpu/dispatch';
 import { elementCount, type GpuTensor } from '../gpu/tensor';
-import { median } from '../gpu/timing';
 import type { StoredChoice } from './tuneCache';
 import type { ConvShape } from './tuneChoosers';
-import { MARGIN, SCREEN_FACTOR, timeCandidate, timeDefault } from './tuneTiming';
+import { MARGIN, SCREEN_FACTOR, screenDefault, timeCandidate, timeInTurns } from './tuneTiming';
 import { replayedEntry, type TuneMode, type TunedProduct } from './tuneReport';
 
 /**
@@ -103,32 +103,34 @@ export async function racePaths<P extends string, Out>(
   }
   const [lead, ...others] = race.order.filter((p) => !rows.some((r) => r.choice === p));
   if (lead === undefined) return { path: first, candidates: rows };
-  const leadTiming = await timeDefault(gpu, race.calls(lead));
+  const leadScreen = await screenDefault(gpu, race.calls(lead));
   const reference = await race.outputs();
-  rows.push({ choice: lead, ms: leadTiming.ms });
-  let best = { path: lead, ms: leadTiming.ms };
+  const finalists: P[] = [];
+  const screenedOut: typeof rows = [];
   for (const other of others) {
     const calls = race.calls(other);
     // No warm-up: the twin check compiled and ran these pipelines.
     const screen = (await timeCandidate(gpu, calls, { warmup: 0, samples: 1 })).ms;
     const differs = race.differs(await race.outputs(), reference);
-    if (differs) {
-      rows.push({ choice: other, rejected: differs });
-      continue;
-    }
-    if (screen > SCREEN_FACTOR * best.ms) {
-      rows.push({ choice: other, ms: screen, rejected: `over ${SCREEN_FACTOR}x the best` });
-      continue;
-    }
-    const rest = await timeCandidate(gpu, calls, {
-      warmup: 0,
-      samples: leadTiming.samples - 1,
-    });
-    const ms = median([screen, ...rest.samples]);
-    rows.push({ choice: other, ms });
-    if (ms < (1 - MARGIN) * best.ms) best = { path: other, ms };
+    if (differs) screenedOut.push({ choice: other, rejected: differs });
+    else if (screen > SCREEN_FACTOR * leadScreen.screen)
+      screenedOut.push({ choice: other, ms: screen, rejected: `over ${SCREEN_FACTOR}x the best` });
+    else finalists.push(other);
   }
-  return { ...best, defaultMs: leadTiming.ms, candidates: rows };
+  // The lead and the paths still in the race in turns (timeInTurns), the lead first.
+  const [leadMs = leadScreen.screen, ...finalMs] = await timeInTurns(
+    gpu,
+    [lead, ...finalists].map((p) => race.calls(p)),
+    leadScreen.samples,
+  );
+  rows.push({ choice: lead, ms: leadMs }, ...screenedOut);
+  let best = { path: lead, ms: leadMs };
+  for (const [i, path] of finalists.entries()) {
+    const ms = finalMs[i] ?? Infinity;
+    rows.push({ choice: path, ms });
+    if (ms < (1 - MARGIN) * best.ms) best = { path, ms };
+  }
+  return { ...best, defaultMs: leadMs, candidates: rows };
 }
 
 /** What choosePaths needs of tuneProducts: the device, the cache, the budget. */

@@ -25,7 +25,6 @@ import type { Gpu } from '../gpu/device';
 import { platformStore } from '../gpu/device';
 import type { KernelCall } from '../gpu/dispatch';
 import type { GpuTensor } from '../gpu/tensor';
-import { median } from '../gpu/timing';
 import {
   choiceName,
   conv2dIm2colShader,
@@ -51,7 +50,7 @@ import {
 import { chooseInputGradPaths } from './tuneConv';
 import { chooseConvPaths } from './tuneConvForward';
 import type { PathContext } from './tuneRace';
-import { MARGIN, SCREEN_FACTOR, timeCandidate, timeDefault } from './tuneTiming';
+import { MARGIN, SCREEN_FACTOR, screenDefault, timeCandidate, timeInTurns } from './tuneTiming';
 import {
   replayedEntry,
   type TuneOptions,
@@ -269,8 +268,9 @@ interface ProductResult {
 /**
  * Checks and times the candidates of one product on fresh tensors. Each candidate of the first
  * round (each variant in its default shape) and then of the second (the other shapes of the
- * variants within STAGE_FACTOR of the best) gets one screening run; the FINALISTS fastest screens
- * within SCREEN_FACTOR of the best then get the full median, as the default did.
+ * variants within STAGE_FACTOR of the best) gets one screening run against the default's; the
+ * FINALISTS fastest screens within SCREEN_FACTOR of the best then get their medians in the final
+ * round, in turns with the default (timeInTurns).
  */
 async function tuneProduct(
   gpu: Gpu,
@@ -283,14 +283,14 @@ async function tuneProduct(
     const candidates = distinctCandidates(gpu, live, request);
     const [first] = candidates;
     if (!first) throw new Error(`tuner: no candidate for ${productKey(args)}`);
-    const { ms: defaultMs, samples } = await timeDefault(gpu, [first.call]);
+    const { screen: defaultScreen, samples } = await screenDefault(gpu, [first.call]);
     const race: Race = {
-      defaultMs,
+      defaultScreen,
       live,
       reference: await readFloat32(gpu, live.out),
       screened: [],
-      rows: [{ choice: first.name, ms: defaultMs }],
-      variantMs: new Map([[familyOf(first.choice), defaultMs]]),
+      rows: [],
+      variantMs: new Map([[familyOf(first.choice), defaultScreen]]),
     };
     const others = candidates.slice(1);
     for (const c of others.filter((c) => !c.shaped)) await screenCandidate(gpu, c, race);
@@ -298,21 +298,26 @@ async function tuneProduct(
       const variantMs = race.variantMs.get(familyOf(c.choice)) ?? Infinity;
       if (variantMs <= STAGE_FACTOR * fastestSoFar(race)) await screenCandidate(gpu, c, race);
     }
-    let best = { choice: first.choice, ms: defaultMs };
     const ranked = race.screened
       .filter((x) => x.screen <= SCREEN_FACTOR * fastestSoFar(race))
       .sort((a, b) => a.screen - b.screen);
-    for (const [i, { candidate, screen }] of ranked.entries()) {
-      if (i >= FINALISTS) {
-        race.rows.push({
-          choice: candidate.name,
-          ms: screen,
-          rejected: `not among the ${FINALISTS} fastest screens`,
-        });
-        continue;
-      }
-      const more = await timeCandidate(gpu, [candidate.call], { warmup: 0, samples: samples - 1 });
-      const ms = median([screen, ...more.samples]);
+    const finalists = ranked.slice(0, FINALISTS).map((x) => x.candidate);
+    for (const { candidate, screen } of ranked.slice(FINALISTS))
+      race.rows.push({
+        choice: candidate.name,
+        ms: screen,
+        rejected: `not among the ${FINALISTS} fastest screens`,
+      });
+    // The default and the finalists in turns (timeInTurns), the default first.
+    const [defaultMs = defaultScreen, ...finalMs] = await timeInTurns(
+      gpu,
+      [[first.call], ...finalists.map((c) => [c.call])],
+      samples,
+    );
+    race.rows.unshift({ choice: first.name, ms: defaultMs });
+    let best = { choice: first.choice, ms: defaultMs };
+    for (const [i, candidate] of finalists.entries()) {
+      const ms = finalMs[i] ?? Infinity;
       race.rows.push({ choice: candidate.name, ms });
       if (ms < (1 - MARGIN) * best.ms) best = { choice: candidate.choice, ms };
     }
@@ -324,14 +329,14 @@ async function tuneProduct(
 
 /** A product's race so far: the default's output, each candidate's screen, the report's rows. */
 interface Race {
-  /** The default's median. */
-  defaultMs: number;
+  /** The default's screen (its median comes from the final round). */
+  defaultScreen: number;
   live: MatmulArgs<GpuTensor>;
   reference: Float32Array;
   /** Candidates that passed their checks, with their screening run. */
   screened: { candidate: Candidate; screen: number }[];
   rows: NonNullable<TunedProduct['candidates']>;
-  /** Each kernel family's time in its default shape (the default's median, the others' screen). */
+  /** Each kernel family's screen in its default shape. */
   variantMs: Map<string, number>;
 }
 
@@ -340,9 +345,9 @@ function familyOf(choice: MatmulChoice): string {
   return choice.quadK === true ? `${choice.variant} quadK` : choice.variant;
 }
 
-/** The best time so far: the default's median or a screen that passed the checks. */
+/** The best screen so far: the default's or one that passed the checks. */
 function fastestSoFar(race: Race): number {
-  return Math.min(race.defaultMs, ...race.screened.map((x) => x.screen));
+  return Math.min(race.defaultScreen, ...race.screened.map((x) => x.screen));
 }
 
 /**
