@@ -6,7 +6,7 @@
  * when the device has them, else wall clock.
  */
 import { type Gpu } from '../../src/index';
-import { timeCalls, type KernelCall, type TimingResult } from '../../src/kernelApi';
+import { median, timeCalls, type KernelCall, type TimingResult } from '../../src/kernelApi';
 import type { Validation } from '../cases';
 import type { TfjsTiming } from './tfjsSuite';
 
@@ -102,6 +102,18 @@ export function makeContext(
     log,
     time: (calls, repeat = 1) =>
       timeCalls(gpu, calls, { warmup: options.warmup, samples: options.reps, repeat }),
+  };
+}
+
+/** A wall-clock timing from samples taken by hand (median, extremes). */
+export function wallClock(samplesMs: number[]): TimingResult {
+  const medianMs = median(samplesMs);
+  return {
+    medianMs,
+    minMs: Math.min(...samplesMs),
+    maxMs: Math.max(...samplesMs),
+    samplesMs,
+    source: 'wall-clock',
   };
 }
 

@@ -3,8 +3,8 @@
  * layers, softmax cross-entropy, Adam and a full training step, each validated against its CPU
  * twin and then timed (see common.ts). Results appear as a table, can be downloaded as JSON, and
  * sit on `window.shadergradBench` for `npm run bench:chrome` and the end-to-end tests.
- * TensorFlow.js (webgpu backend, its own device on the same adapter) runs the same training step
- * in turns with shadergrad's, one step each, and then the same matmuls (tfjsSuite.ts); a table of
+ * TensorFlow.js (webgpu backend, its own device on the same adapter) runs the same matmuls and
+ * training step in turns with shadergrad's, one sample each (tfjsSuite.ts); a table of
  * shadergrad/tfjs ratios and a chart show both.
  */
 import '../../demo/style.css';
@@ -173,9 +173,8 @@ async function runAll(gpu: Gpu): Promise<void> {
 async function compareTfjs(ctx: BenchContext, report: BenchReport): Promise<void> {
   const ran = (suite: SuiteName) => report.rows.some((r) => r.suite === suite);
   if (!ran('matmul') && !ran('train')) return;
-  const timed = report.rows.find((r) => r.suite === 'train' && r.tfjs !== undefined)?.tfjs;
   const train = ran('train')
-    ? { config: trainConfig(ctx, ctx.options.batch), shape: trainShape(ctx), timed }
+    ? { config: trainConfig(ctx, ctx.options.batch), shape: trainShape(ctx) }
     : undefined;
   ui.tfjsNote.textContent = 'Running TensorFlow.js...';
   try {

@@ -6,13 +6,11 @@ import { type MatmulVariant } from '../../src/index';
 import {
   fmaPeakFlops,
   matmulFlops,
-  median,
   preferredMatmulVariant,
   readTensor,
   runCalls,
   type GpuTensor,
   type KernelCall,
-  type TimingResult,
 } from '../../src/kernelApi';
 import {
   fmaPeakCase,
@@ -22,7 +20,8 @@ import {
   validateCase,
   type Validation,
 } from '../cases';
-import { MATMUL_WALL_REPEAT, row, type BenchContext, type BenchRow } from './common';
+import { MATMUL_WALL_REPEAT, row, wallClock, type BenchContext, type BenchRow } from './common';
+import { openTfjsMatmul, samplesInTurns, tfjsPeer, type TfjsTiming } from './tfjsSuite';
 
 export const MATMUL_VARIANTS: readonly MatmulVariant[] = ['naive', 'registerTile', 'workgroupTile'];
 
@@ -70,7 +69,8 @@ export async function benchMatmul(ctx: BenchContext): Promise<BenchRow[]> {
  * The library's matmul timed exactly as the page times tf.matMul: MATMUL_WALL_REPEAT calls (each
  * its own submit, as each tf op records its own dispatch), then a 1-element read-back, wall
  * clock, per call. This row, not the GPU-time rows above, is the one set against tfjs, so both
- * sides pay the same submit and read-back latency.
+ * sides pay the same submit and read-back latency; with tfjs on, its samples alternate with
+ * tf.matMul's.
  */
 async function matmulTimedLikeTfjs(
   ctx: BenchContext,
@@ -80,36 +80,37 @@ async function matmulTimedLikeTfjs(
   const variant = preferredMatmulVariant(ctx.gpu.adapter.kind);
   const validation = checks.get(variant);
   if (!validation) throw new Error(`matmul ${variant}: not validated`);
-  ctx.log(`matmul ${sizes.N}x${sizes.N}x${sizes.N} ${variant}, timed like tf.matMul`);
+  const n = sizes.N;
+  const peer = await tfjsPeer(ctx, () => openTfjsMatmul(ctx, n));
+  ctx.log(
+    `matmul ${n}x${n}x${n} ${variant}, timed like tf.matMul${peer ? ', in turns with it' : ''}`,
+  );
   const timed = matmulCase(ctx.gpu, variant, sizes, 1);
-  const t = await wallClockLikeTfjs(ctx, timed.calls);
-  timed.destroy();
+  let times: { ours: number[]; peer?: TfjsTiming };
+  try {
+    times = await samplesInTurns(ctx, wallClockLikeTfjs(ctx, timed.calls), peer);
+  } finally {
+    timed.destroy();
+  }
   const kernel = `matmul ${variant} (wall clock, as tfjs)`;
   const shape = `${sizes.M}x${sizes.N}x${sizes.K}`;
-  return row(
+  const ours = row(
     { suite: 'matmul', kernel, shape, unit: 'GFLOP/s', validation },
-    t,
+    wallClock(times.ours),
     matmulFlops(sizes),
   );
+  return times.peer ? { ...ours, tfjs: times.peer } : ours;
 }
 
-async function wallClockLikeTfjs(
-  ctx: BenchContext,
-  calls: readonly KernelCall[],
-): Promise<TimingResult> {
+/** One sample as tf.matMul's: MATMUL_WALL_REPEAT runs of `calls`, a 1-element read-back; ms each. */
+function wallClockLikeTfjs(ctx: BenchContext, calls: readonly KernelCall[]): () => Promise<number> {
   const out = calls.at(-1)?.tensors.at(-1);
   if (!out) throw new Error('matmul case: no output tensor');
   const first: GpuTensor = { ...out, shape: [1], byteLength: 4 };
-  const once = async (): Promise<number> => {
+  return async () => {
     const start = performance.now();
     for (let k = 0; k < MATMUL_WALL_REPEAT; k++) await runCalls(ctx.gpu, calls);
     await readTensor(ctx.gpu, first);
     return (performance.now() - start) / MATMUL_WALL_REPEAT;
   };
-  for (let i = 0; i < ctx.options.warmup; i++) await once();
-  const samplesMs: number[] = [];
-  for (let i = 0; i < ctx.options.reps; i++) samplesMs.push(await once());
-  const medianMs = median(samplesMs);
-  const [minMs = medianMs, maxMs = medianMs] = [Math.min(...samplesMs), Math.max(...samplesMs)];
-  return { medianMs, minMs, maxMs, samplesMs, source: 'wall-clock' };
 }

@@ -36,6 +36,8 @@ export interface TfjsTiming {
   samples: number;
   value: number;
   unit: 'GFLOP/s' | 'samples/s';
+  /** Timed in turns with shadergrad's row, one sample each (else after shadergrad's suites). */
+  inTurns: boolean;
 }
 
 /** One shadergrad row against the tfjs timing of the same work; ratio = shadergrad / tfjs. */
@@ -76,8 +78,10 @@ async function samples(ctx: BenchContext, run: () => Promise<number>): Promise<n
   return ms;
 }
 
-function timing(base: Omit<TfjsTiming, 'medianMs' | 'minMs' | 'maxMs' | 'samples' | 'value'>) {
-  return (ms: number[], work: number): TfjsTiming => {
+function timing(
+  base: Omit<TfjsTiming, 'medianMs' | 'minMs' | 'maxMs' | 'samples' | 'value' | 'inTurns'>,
+) {
+  return (ms: number[], work: number): Omit<TfjsTiming, 'inTurns'> => {
     const medianMs = median(ms);
     const perSecond = (work * 1000) / medianMs;
     return {
@@ -91,33 +95,37 @@ function timing(base: Omit<TfjsTiming, 'medianMs' | 'minMs' | 'maxMs' | 'samples
   };
 }
 
-async function timeMatmul(tf: Tf, ctx: BenchContext, n: number): Promise<TfjsTiming> {
+/** tfjs's side of one timed row, set up once and then run sample by sample. */
+export interface TfjsPeer {
+  /** One sample of the work; resolves to its wall-clock ms (per matmul for matmuls). */
+  run(): Promise<number>;
+  /** The timing row for `ms`, the timed samples. */
+  timing(ms: number[]): Omit<TfjsTiming, 'inTurns'>;
+  dispose(): void;
+}
+
+/** tf.matMul on random [n, n] inputs, timed as the header says (the "(wall clock, as tfjs)" peer). */
+export async function openTfjsMatmul(ctx: BenchContext, n: number): Promise<TfjsPeer> {
+  const { tf } = await loadTfjs();
   const a = tf.tensor2d(randomFloats(n * n, 1), [n, n]);
   const b = tf.tensor2d(randomFloats(n * n, 2), [n, n]);
   ctx.log(`tfjs matMul ${n}x${n}x${n}`);
-  const ms = await samples(ctx, async () => {
-    const start = performance.now();
-    const outs: Tensor[] = [];
-    for (let k = 0; k < MATMUL_WALL_REPEAT; k++) outs.push(tf.matMul(a, b));
-    const last = outs[outs.length - 1] ?? a;
-    const probe = tf.slice(last, [0, 0], [1, 1]);
-    await probe.data();
-    const elapsed = performance.now() - start;
-    [probe, ...outs].forEach((t) => t.dispose());
-    return elapsed / MATMUL_WALL_REPEAT;
-  });
-  [a, b].forEach((t) => t.dispose());
   const base = { kernel: 'tf.matMul', shape: `${n}x${n}x${n}`, unit: 'GFLOP/s' } as const;
-  return timing(base)(ms, 2 * n ** 3);
-}
-
-/** tfjs's training step, set up once and timed step by step: by itself or in turns. */
-export interface TfjsTrainStep {
-  /** One step: upload, minimize, loss read-back, queue drained; resolves to its wall-clock ms. */
-  step(): Promise<number>;
-  /** The timing row for `ms`, the timed steps. */
-  timing(ms: number[]): TfjsTiming;
-  dispose(): void;
+  return {
+    async run() {
+      const start = performance.now();
+      const outs: Tensor[] = [];
+      for (let k = 0; k < MATMUL_WALL_REPEAT; k++) outs.push(tf.matMul(a, b));
+      const last = outs[outs.length - 1] ?? a;
+      const probe = tf.slice(last, [0, 0], [1, 1]);
+      await probe.data();
+      const elapsed = performance.now() - start;
+      [probe, ...outs].forEach((t) => t.dispose());
+      return elapsed / MATMUL_WALL_REPEAT;
+    },
+    timing: (ms) => timing(base)(ms, 2 * n ** 3),
+    dispose: () => [a, b].forEach((t) => t.dispose()),
+  };
 }
 
 /**
@@ -128,7 +136,7 @@ export async function openTfjsTrainStep(
   ctx: BenchContext,
   config: TrainConfig,
   shape: string,
-): Promise<TfjsTrainStep> {
+): Promise<TfjsPeer> {
   const { tf, backend } = await loadTfjs();
   const { model, optimizer: o, batchSize: B } = config;
   const { input } = model;
@@ -148,7 +156,7 @@ export async function openTfjsTrainStep(
   ctx.log(`tfjs training step, ${shape}`);
   const base = { kernel: 'tfjs minimize + loss read-back', shape, unit: 'samples/s' } as const;
   return {
-    async step() {
+    async run() {
       const start = performance.now();
       const cost = tf.tidy((): Scalar => {
         const x = tf.tensor4d(images, [B, input.height, input.width, input.channels]);
@@ -175,16 +183,55 @@ export async function openTfjsTrainStep(
   };
 }
 
-async function timeTrainStep(
-  ctx: BenchContext,
-  config: TrainConfig,
-  shape: string,
-): Promise<TfjsTiming> {
-  const peer = await openTfjsTrainStep(ctx, config, shape);
+/** A peer timed on its own: `warmup` untimed samples, then `reps` timed ones. */
+async function timeAlone(ctx: BenchContext, open: () => Promise<TfjsPeer>): Promise<TfjsTiming> {
+  const peer = await open();
   try {
-    return peer.timing(await samples(ctx, () => peer.step()));
+    return { ...peer.timing(await samples(ctx, () => peer.run())), inTurns: false };
   } finally {
     peer.dispose();
+  }
+}
+
+/**
+ * tfjs's side of a row that is timed in turns with it, or undefined if the page skips tfjs or tfjs
+ * cannot be set up (logged; the comparison after the suites tries again and reports the error).
+ */
+export async function tfjsPeer(
+  ctx: BenchContext,
+  open: () => Promise<TfjsPeer>,
+): Promise<TfjsPeer | undefined> {
+  if (!ctx.options.tfjs) return undefined;
+  try {
+    return await open();
+  } catch (e) {
+    ctx.log(`tfjs not set up: ${e instanceof Error ? e.message : String(e)}`);
+    return undefined;
+  }
+}
+
+/**
+ * `reps` samples of `ours` after `warmup` untimed ones, with `peer` (if any) warmed up as well and
+ * then run in turns, one sample each, so both sides see the same machine; disposes the peer.
+ */
+export async function samplesInTurns(
+  ctx: BenchContext,
+  ours: () => Promise<number>,
+  peer: TfjsPeer | undefined,
+): Promise<{ ours: number[]; peer?: TfjsTiming }> {
+  const { warmup, reps } = ctx.options;
+  try {
+    for (let i = 0; i < warmup; i++) await ours();
+    for (let i = 0; i < warmup && peer; i++) await peer.run();
+    const mine: number[] = [];
+    const theirs: number[] = [];
+    for (let i = 0; i < reps; i++) {
+      mine.push(await ours());
+      if (peer) theirs.push(await peer.run());
+    }
+    return peer ? { ours: mine, peer: { ...peer.timing(theirs), inTurns: true } } : { ours: mine };
+  } finally {
+    peer?.dispose();
   }
 }
 
@@ -210,11 +257,12 @@ function ratios(rows: readonly BenchRow[], tfjs: readonly TfjsTiming[]): TfjsRat
 export interface TfjsTrainCase {
   config: TrainConfig;
   shape: string;
-  /** Taken in turns with shadergrad's steps by the train suite; else timed here, after it. */
-  timed?: TfjsTiming;
 }
 
-/** Times tfjs on the matmul sizes and the training step the page ran; `rows` are shadergrad's. */
+/**
+ * tfjs's timings of the matmul sizes and the training step the page ran (`rows`, shadergrad's):
+ * those the suites took in turns with shadergrad's rows, the others timed now.
+ */
 export async function benchTfjs(
   ctx: BenchContext,
   rows: readonly BenchRow[],
@@ -227,20 +275,33 @@ export async function benchTfjs(
   } catch (e) {
     return { error: `TensorFlow.js did not load: ${e instanceof Error ? e.message : String(e)}` };
   }
+  const timedInTurns = (suite: BenchRow['suite'], shape: string): TfjsTiming | undefined =>
+    rows.find((r) => r.suite === suite && r.shape === shape && r.tfjs)?.tfjs;
   const matmul: TfjsTiming[] = [];
   if (rows.some((r) => r.suite === 'matmul'))
-    for (const n of ctx.options.sizes) matmul.push(await timeMatmul(tf, ctx, n));
-  const step = train ? [train.timed ?? (await timeTrainStep(ctx, train.config, train.shape))] : [];
+    for (const n of ctx.options.sizes)
+      matmul.push(
+        timedInTurns('matmul', `${n}x${n}x${n}`) ??
+          (await timeAlone(ctx, () => openTfjsMatmul(ctx, n))),
+      );
+  const step = train
+    ? [
+        timedInTurns('train', train.shape) ??
+          (await timeAlone(ctx, () => openTfjsTrainStep(ctx, train.config, train.shape))),
+      ]
+    : [];
+  const inTurns = [...matmul, ...step].every((t) => t.inTurns);
   const info = backend.device.adapterInfo;
   return {
     version: tf.version.tfjs,
     backend: tf.getBackend(),
     adapter: [info.vendor, info.architecture, info.description].filter(Boolean).join(' '),
     method:
-      `wall clock; matmul: ${MATMUL_WALL_REPEAT} tf.matMul then await a 1-element read-back, ` +
-      `after shadergrad's; train: minimize + loss read-back, ${
-        train?.timed ? "one step in turn with each of shadergrad's" : "after shadergrad's"
-      }`,
+      `wall clock; matmul: ${MATMUL_WALL_REPEAT} tf.matMul then await a 1-element read-back; ` +
+      'train: minimize + loss read-back; ' +
+      (inTurns
+        ? "each sample in turn with one of shadergrad's"
+        : "timed after shadergrad's where a timing's inTurns is false"),
     matmul,
     train: step,
     ratios: ratios(rows, [...matmul, ...step]),

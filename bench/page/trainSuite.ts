@@ -23,7 +23,6 @@ import {
   type TrainConfig,
 } from '../../src/index';
 import {
-  median,
   randomFloats,
   randomInts,
   softmaxCrossEntropyForwardCpu,
@@ -41,8 +40,8 @@ import {
   validation,
   type Validation,
 } from '../cases';
-import { row, type BenchContext, type BenchRow } from './common';
-import { openTfjsTrainStep, type TfjsTrainStep } from './tfjsSuite';
+import { row, wallClock, type BenchContext, type BenchRow } from './common';
+import { openTfjsTrainStep, samplesInTurns, tfjsPeer } from './tfjsSuite';
 
 export async function benchSoftmax(ctx: BenchContext): Promise<BenchRow[]> {
   const K = 10;
@@ -131,45 +130,6 @@ export function trainShape(ctx: BenchContext): string {
   return `batch ${ctx.options.batch}, ${ctx.options.quick ? 'small CNN 4,8 / 32' : 'reference CNN'}`;
 }
 
-/** tfjs's side of the training step, or undefined (and a log line) if tfjs cannot run here. */
-async function tfjsPeer(
-  ctx: BenchContext,
-  config: TrainConfig,
-  shape: string,
-): Promise<TfjsTrainStep | undefined> {
-  if (!ctx.options.tfjs) return undefined;
-  try {
-    return await openTfjsTrainStep(ctx, config, shape);
-  } catch (e) {
-    // The comparison after the suites tries again and reports the error.
-    ctx.log(`tfjs training step not set up: ${e instanceof Error ? e.message : String(e)}`);
-    return undefined;
-  }
-}
-
-/**
- * `reps` timed Trainer.trainStep calls after `warmup` untimed ones, with tfjs's step (if `peer`)
- * warmed up as well and then timed in turns, one step each, so both sides see the same machine.
- */
-async function timeSteps(
-  ctx: BenchContext,
-  step: () => Promise<unknown>,
-  peer: TfjsTrainStep | undefined,
-): Promise<{ ours: number[]; peers: number[] }> {
-  const { warmup, reps } = ctx.options;
-  for (let i = 0; i < warmup; i++) await step();
-  for (let i = 0; i < warmup && peer; i++) await peer.step();
-  const ours: number[] = [];
-  const peers: number[] = [];
-  for (let i = 0; i < reps; i++) {
-    const start = performance.now();
-    await step();
-    ours.push(performance.now() - start);
-    if (peer) peers.push(await peer.step());
-  }
-  return { ours, peers };
-}
-
 export async function benchTrainStep(ctx: BenchContext): Promise<BenchRow[]> {
   const validation = await validateStep(ctx);
   const B = ctx.options.batch;
@@ -182,21 +142,15 @@ export async function benchTrainStep(ctx: BenchContext): Promise<BenchRow[]> {
   const report = (await trainer.plan('train', B)).tuning;
   const tuning = report ? tuningLines(report) : [];
   tuning.forEach((line) => ctx.log(line));
-  const peer = await tfjsPeer(ctx, config, shape);
+  const peer = await tfjsPeer(ctx, () => openTfjsTrainStep(ctx, config, shape));
   ctx.log(`training step, ${shape}${peer ? ", in turns with tfjs's" : ''}`);
-  let times: { ours: number[]; peers: number[] };
-  try {
-    times = await timeSteps(ctx, () => trainer.trainStep(images, labels), peer);
-  } finally {
-    peer?.dispose();
-  }
-  const wall = {
-    medianMs: median(times.ours),
-    minMs: Math.min(...times.ours),
-    maxMs: Math.max(...times.ours),
-    samplesMs: times.ours,
-    source: 'wall-clock' as const,
+  const step = async (): Promise<number> => {
+    const start = performance.now();
+    await trainer.trainStep(images, labels);
+    return performance.now() - start;
   };
+  const times = await samplesInTurns(ctx, step, peer);
+  const wall = wallClock(times.ours);
   const plan = await trainer.plan('train', B);
   const gpuOnly = await ctx.time(plan.prepared.map((p) => p.call));
   trainer.destroy();
@@ -207,7 +161,7 @@ export async function benchTrainStep(ctx: BenchContext): Promise<BenchRow[]> {
     B,
   );
   return [
-    peer ? { ...stepRow, tfjs: peer.timing(times.peers) } : stepRow,
+    times.peer ? { ...stepRow, tfjs: times.peer } : stepRow,
     row({ ...base, kernel: `training step dispatches (${plan.prepared.length})` }, gpuOnly, B),
   ].map((r) => ({ ...r, tuning }));
 }

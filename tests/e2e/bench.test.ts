@@ -2,7 +2,7 @@
  * The benchmark page in headless Chromium (WebGPU on SwiftShader) with a small configuration:
  * every suite validates against its CPU twin and reports timings, the table shows every row, the
  * downloaded JSON is the report on `window.shadergradBench`, and nothing is logged as an error.
- * TensorFlow.js (webgpu backend) runs the same matmuls, and the training step in turns with
+ * TensorFlow.js (webgpu backend) runs the same matmuls and training step in turns with
  * shadergrad's: the report has its timings and the shadergrad/tfjs ratios, the comparison table
  * shows them and the chart is drawn.
  */
@@ -116,12 +116,13 @@ describe('bench page', () => {
     expect(tfjs.train.map((t) => [t.shape, t.unit])).toEqual([
       ['batch 4, small CNN 4,8 / 32', 'samples/s'],
     ]);
-    // The training step was timed in turns with shadergrad's: the row carries tfjs's timing.
+    // Both were timed in turns with shadergrad's rows, one sample each: each row carries its peer.
     const stepRow = report.rows.find((x) => x.kernel.startsWith('Trainer.trainStep'));
     expect(stepRow?.tfjs).toEqual(tfjs.train[0]);
-    expect(tfjs.method).toContain(
-      "train: minimize + loss read-back, one step in turn with each of shadergrad's",
-    );
+    const likeTfjs = report.rows.filter((x) => x.kernel.endsWith('(wall clock, as tfjs)'));
+    expect(likeTfjs.map((x) => x.tfjs)).toEqual(tfjs.matmul);
+    expect([...tfjs.matmul, ...tfjs.train].every((t) => t.inTurns)).toBe(true);
+    expect(tfjs.method).toContain("each sample in turn with one of shadergrad's");
     for (const t of [...tfjs.matmul, ...tfjs.train]) {
       expect(t.samples, t.kernel).toBe(2);
       expect(t.minMs).toBeGreaterThan(0);
@@ -206,6 +207,8 @@ describe('bench page without TensorFlow.js', () => {
     expect(aborted.length).toBeGreaterThan(0);
     expect(s.status).toBe('done');
     expect(s.report?.rows.filter((x) => x.suite === 'matmul')).toHaveLength(4);
+    // The matmul row that tf.matMul would have been timed beside went on alone.
+    expect(s.report?.rows.every((x) => x.tfjs === undefined)).toBe(true);
     const tfjs = s.report?.tfjs;
     expect(tfjs && Object.keys(tfjs)).toEqual(['error']);
     expect(tfjs && 'error' in tfjs ? tfjs.error : '').toContain('TensorFlow.js did not load');
