@@ -105,7 +105,7 @@ export async function racePaths<P extends string, Out>(
   if (lead === undefined) return { path: first, candidates: rows };
   const leadScreen = await screenDefault(gpu, race.calls(lead));
   const reference = await race.outputs();
-  const finalists: P[] = [];
+  const finalists: { path: P; screen: number }[] = [];
   const screenedOut: typeof rows = [];
   for (const other of others) {
     const calls = race.calls(other);
@@ -115,17 +115,20 @@ export async function racePaths<P extends string, Out>(
     if (differs) screenedOut.push({ choice: other, rejected: differs });
     else if (screen > SCREEN_FACTOR * leadScreen.screen)
       screenedOut.push({ choice: other, ms: screen, rejected: `over ${SCREEN_FACTOR}x the best` });
-    else finalists.push(other);
+    else finalists.push({ path: other, screen });
   }
   // The lead and the paths still in the race in turns (timeInTurns), the lead first.
   const [leadMs = leadScreen.screen, ...finalMs] = await timeInTurns(
     gpu,
-    [lead, ...finalists].map((p) => race.calls(p)),
+    [{ path: lead, screen: leadScreen.screen }, ...finalists].map(({ path, screen }) => ({
+      calls: race.calls(path),
+      screen,
+    })),
     leadScreen.samples,
   );
   rows.push({ choice: lead, ms: leadMs }, ...screenedOut);
   let best = { path: lead, ms: leadMs };
-  for (const [i, path] of finalists.entries()) {
+  for (const [i, { path }] of finalists.entries()) {
     const ms = finalMs[i] ?? Infinity;
     rows.push({ choice: path, ms });
     if (ms < (1 - MARGIN) * best.ms) best = { path, ms };

@@ -1,8 +1,8 @@
 /**
  * How the autotuner times (./tuner.ts for products, ./tuneRace.ts for convolution paths): the
  * default screened first, each other candidate screened against the best screen so far, then the
- * default and the candidates that stayed in the race timed in turns to a median each; another
- * replaces the default only by a margin.
+ * default and the candidates that stayed in the race timed in turns to a median each (their
+ * screens included); another replaces the default only by a margin.
  */
 import type { Gpu } from '../gpu/device';
 import type { KernelCall } from '../gpu/dispatch';
@@ -32,8 +32,8 @@ export async function timeCandidate(
 }
 
 /**
- * A first look at the default: one warm-up and one timed run (the screen the others are held to
- * until the final round), and how many samples the final round takes, by its length.
+ * A first look at the default: one warm-up and one timed run (the screen the others are held to,
+ * and its first sample), and how many samples each finalist's median takes, by its length.
  */
 export async function screenDefault(
   gpu: Gpu,
@@ -43,32 +43,47 @@ export async function screenDefault(
   return { screen, samples: screen < LONG_MS ? SAMPLES : LONG_SAMPLES };
 }
 
+/** A candidate of the final round: its calls and its screen (its first sample). */
+export interface Finalist {
+  calls: readonly KernelCall[];
+  screen: number;
+}
+
 /**
- * The final round: `samples` rounds of one run of each candidate's calls, in turns, and each
- * candidate's median, in the order given. In turns, a machine whose speed drifts while they are
- * timed (this project's VM moved by 1.5x within minutes) slows each candidate alike; timed one
- * after the other, a candidate timed in a slow minute can lose to a slower one (fc1's input
- * gradient had kept a shape that, timed beside the default later, ran 10% slower).
+ * The final round: each candidate's screen and `samples - 1` more runs, one run of each candidate
+ * per round, in turns; each candidate's median, in the order given. In turns, a machine whose
+ * speed drifts while they are timed (this project's VM moved by 1.5x within minutes) slows each
+ * candidate alike; timed one after the other, a candidate timed in a slow minute can lose to a
+ * slower one (fc1's input gradient had kept a shape that, timed beside the default later, ran 10%
+ * slower). The screens count as samples, so the round costs no more runs than timing each
+ * candidate apart did (on SwiftShader a run can take half a second).
  */
 export async function timeInTurns(
   gpu: Gpu,
-  candidates: readonly (readonly KernelCall[])[],
+  candidates: readonly Finalist[],
   samples: number,
 ): Promise<number[]> {
-  return mediansInTurns(candidates.length, samples, async (i) => {
-    const calls = candidates[i] ?? [];
-    return (await timeCandidate(gpu, calls, { warmup: 0, samples: 1 })).ms;
-  });
+  return mediansInTurns(
+    candidates.map((c) => c.screen),
+    samples - 1,
+    async (i) => {
+      const calls = candidates[i]?.calls ?? [];
+      return (await timeCandidate(gpu, calls, { warmup: 0, samples: 1 })).ms;
+    },
+  );
 }
 
-/** `samples` rounds of `run(0)`, `run(1)`, ... `run(count - 1)`; the median of each one's times. */
+/**
+ * `rounds` rounds of `run(0)`, `run(1)`, ... one per candidate, after each candidate's `first`
+ * sample; the median of each one's samples.
+ */
 export async function mediansInTurns(
-  count: number,
-  samples: number,
+  first: readonly number[],
+  rounds: number,
   run: (candidate: number) => Promise<number>,
 ): Promise<number[]> {
-  const times = Array.from({ length: count }, (): number[] => []);
-  for (let round = 0; round < samples; round++)
+  const times = first.map((ms) => [ms]);
+  for (let round = 0; round < rounds; round++)
     for (const [i, mine] of times.entries()) mine.push(await run(i));
   return times.map(median);
 }

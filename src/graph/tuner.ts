@@ -301,7 +301,7 @@ async function tuneProduct(
     const ranked = race.screened
       .filter((x) => x.screen <= SCREEN_FACTOR * fastestSoFar(race))
       .sort((a, b) => a.screen - b.screen);
-    const finalists = ranked.slice(0, FINALISTS).map((x) => x.candidate);
+    const finalists = ranked.slice(0, FINALISTS);
     for (const { candidate, screen } of ranked.slice(FINALISTS))
       race.rows.push({
         choice: candidate.name,
@@ -311,12 +311,15 @@ async function tuneProduct(
     // The default and the finalists in turns (timeInTurns), the default first.
     const [defaultMs = defaultScreen, ...finalMs] = await timeInTurns(
       gpu,
-      [[first.call], ...finalists.map((c) => [c.call])],
+      [
+        { calls: [first.call], screen: defaultScreen },
+        ...finalists.map((x) => ({ calls: [x.candidate.call], screen: x.screen })),
+      ],
       samples,
     );
     race.rows.unshift({ choice: first.name, ms: defaultMs });
     let best = { choice: first.choice, ms: defaultMs };
-    for (const [i, candidate] of finalists.entries()) {
+    for (const [i, { candidate }] of finalists.entries()) {
       const ms = finalMs[i] ?? Infinity;
       race.rows.push({ choice: candidate.name, ms });
       if (ms < (1 - MARGIN) * best.ms) best = { choice: candidate.choice, ms };
