@@ -12,7 +12,7 @@
  * shadergrad do. Dropout is on too: tfjsForward is always the training forward.
  */
 import type * as TfModule from '@tensorflow/tfjs';
-import type { Tensor, Tensor4D, Variable } from '@tensorflow/tfjs';
+import type { Optimizer, Scalar, Tensor, Tensor4D, Variable } from '@tensorflow/tfjs';
 import {
   layerOutputShapes,
   resolveLayers,
@@ -202,4 +202,42 @@ export function tfjsForward(
   const logits = outs[outs.length - 1];
   if (!logits) throw new Error('tfjs model: no layers');
   return logits;
+}
+
+/** One training step's inputs: images [N, H, W, C] (channels-last), labels [N]. */
+export interface TfjsBatch {
+  images: Float32Array;
+  labels: Int32Array;
+  shape: [number, number, number, number];
+  classes: number;
+}
+
+/**
+ * One tfjs training step as its users write it: `optimizer.minimize` of the batch's mean softmax
+ * cross-entropy of `forward(x)` over `varList`, then the loss read back (which flushes tfjs's
+ * queued commands) and the device's queue drained. Resolves to the loss.
+ */
+export async function tfjsTrainStep(
+  tf: Tf,
+  device: GPUDevice,
+  optimizer: Optimizer,
+  varList: Variable[],
+  forward: (x: Tensor) => Tensor,
+  batch: TfjsBatch,
+): Promise<number> {
+  const cost = tf.tidy((): Scalar => {
+    const x = tf.tensor4d(batch.images, batch.shape);
+    const y = tf.oneHot(tf.tensor1d(batch.labels, 'int32'), batch.classes);
+    const c = optimizer.minimize(
+      () => tf.losses.softmaxCrossEntropy<Tensor, Scalar>(y, forward(x)),
+      true,
+      varList,
+    );
+    if (!c) throw new Error('tfjs: minimize returned no loss');
+    return c;
+  });
+  const [loss] = await cost.data();
+  cost.dispose();
+  await device.queue.onSubmittedWorkDone();
+  return loss ?? NaN;
 }

@@ -16,12 +16,12 @@
  * import, so a failure to load it only adds `{ error }` to the report.
  */
 import type * as TfModule from '@tensorflow/tfjs';
-import type { Scalar, Tensor } from '@tensorflow/tfjs';
+import type { Tensor } from '@tensorflow/tfjs';
 import type { WebGPUBackend } from '@tensorflow/tfjs-backend-webgpu';
 import { type TrainConfig } from '../../src/index';
 import { median, randomFloats, randomInts } from '../../src/kernelApi';
 import { MATMUL_WALL_REPEAT, type BenchContext, type BenchRow } from './common';
-import { tfjsForward, tfjsParameters } from './tfjsModel';
+import { tfjsForward, tfjsParameters, tfjsTrainStep, type TfjsBatch } from './tfjsModel';
 
 type Tf = typeof TfModule;
 
@@ -151,27 +151,19 @@ export async function openTfjsTrainStep(
   // Batch norm's running statistics are variables too, but no optimizer's to update.
   const varList = [...params.values()].filter((v) => v.trainable);
   const adam = tf.train.adam(o.lr, o.beta1, o.beta2, o.eps);
-  const images = randomFloats(B * input.height * input.width * input.channels, 91);
-  const labels = randomInts(B, 92, 10);
   ctx.log(`tfjs training step, ${shape}`);
   const base = { kernel: 'tfjs minimize + loss read-back', shape, unit: 'samples/s' } as const;
+  const batch: TfjsBatch = {
+    images: randomFloats(B * input.height * input.width * input.channels, 91),
+    labels: randomInts(B, 92, 10),
+    shape: [B, input.height, input.width, input.channels],
+    classes: model.classes,
+  };
+  const forward = (x: Tensor): Tensor => tfjsForward(tf, model, params, x);
   return {
     async run() {
       const start = performance.now();
-      const cost = tf.tidy((): Scalar => {
-        const x = tf.tensor4d(images, [B, input.height, input.width, input.channels]);
-        const y = tf.oneHot(tf.tensor1d(labels, 'int32'), model.classes);
-        const c = adam.minimize(
-          () => tf.losses.softmaxCrossEntropy<Tensor, Scalar>(y, tfjsForward(tf, model, params, x)),
-          true,
-          varList,
-        );
-        if (!c) throw new Error('tfjs: minimize returned no loss');
-        return c;
-      });
-      const [loss] = await cost.data();
-      cost.dispose();
-      await backend.device.queue.onSubmittedWorkDone();
+      const loss = await tfjsTrainStep(tf, backend.device, adam, varList, forward, batch);
       if (!Number.isFinite(loss)) throw new Error(`tfjs training step: loss ${loss}`);
       return performance.now() - start;
     },

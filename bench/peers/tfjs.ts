@@ -19,7 +19,7 @@
  * gradients; the backend registers itself only if navigator.gpu exists at import time.
  */
 import type * as TfModule from '@tensorflow/tfjs';
-import type { Scalar, Tensor, Tensor4D, Variable } from '@tensorflow/tfjs';
+import type { Tensor, Tensor4D, Variable } from '@tensorflow/tfjs';
 import type { WebGPUBackend } from '@tensorflow/tfjs-backend-webgpu';
 import {
   describeDevice,
@@ -35,7 +35,7 @@ import {
   type MnistOrder,
   type StepRunner,
 } from './common';
-import { tfjsForward, tfjsParameters } from '../page/tfjsModel';
+import { tfjsForward, tfjsParameters, tfjsTrainStep, type TfjsBatch } from '../page/tfjsModel';
 import { progress } from '../report';
 
 type Tf = typeof TfModule;
@@ -142,23 +142,13 @@ function tfjsRunner(
   return {
     device: backend.device,
     async step(index) {
-      const batch = hostBatch(data, o.batch, index);
-      const cost = tf.tidy((): Scalar => {
-        // One channel, so the host's [N, C·H·W] batch is also [N, H, W, C].
-        const x = tf.tensor4d(batch.images, [o.batch, input.height, input.width, input.channels]);
-        const y = tf.oneHot(tf.tensor1d(batch.labels, 'int32'), classes);
-        const c = optimizer.minimize(
-          () => tf.losses.softmaxCrossEntropy<Tensor, Scalar>(y, net.forward(x)),
-          true,
-          varList,
-        );
-        if (!c) throw new Error('tfjs: minimize returned no cost');
-        return c;
-      });
-      const [loss] = await cost.data();
-      cost.dispose();
-      await backend.device.queue.onSubmittedWorkDone();
-      meter.add(loss ?? NaN);
+      const { images, labels } = hostBatch(data, o.batch, index);
+      // One channel, so the host's [N, C·H·W] batch is also [N, H, W, C].
+      const shape: TfjsBatch['shape'] = [o.batch, input.height, input.width, input.channels];
+      const batch = { images, labels, shape, classes };
+      meter.add(
+        await tfjsTrainStep(tf, backend.device, optimizer, varList, (x) => net.forward(x), batch),
+      );
     },
     lossMean: meter.lossMean,
     resetLoss: meter.resetLoss,
