@@ -6,7 +6,7 @@
  * A race: every path must agree with the CPU twin on the same shape at batch 2 (the race's
  * `problem`), then with the default on the convolution's own shape; each is timed on fresh random
  * tensors, the default first. Every path gets one screening run, and a median only within
- * SCREEN_FACTOR of the default's screen (on SwiftShader a run of the slowest path takes over a
+ * SCREEN_FACTOR of the best screen so far (on SwiftShader a run of the slowest path takes over a
  * second): those medians come from a final round in turns with the default (timeInTurns). A path
  * replaces the fastest so far only when MARGIN faster.
  */
@@ -112,8 +112,9 @@ export async function racePaths<P extends string, Out>(
     // No warm-up: the twin check compiled and ran these pipelines.
     const screen = (await timeCandidate(gpu, calls, { warmup: 0, samples: 1 })).ms;
     const differs = race.differs(await race.outputs(), reference);
+    const bestScreen = Math.min(leadScreen.screen, ...finalists.map((f) => f.screen));
     if (differs) screenedOut.push({ choice: other, rejected: differs });
-    else if (screen > SCREEN_FACTOR * leadScreen.screen)
+    else if (screen > SCREEN_FACTOR * bestScreen)
       screenedOut.push({ choice: other, ms: screen, rejected: `over ${SCREEN_FACTOR}x the best` });
     else finalists.push({ path: other, screen });
   }

@@ -198,8 +198,8 @@ describe('tuning a plan', () => {
       'implicitRegisterTile',
     ]);
     for (const r of rows) expect(r.ms, JSON.stringify(r)).toBeGreaterThan(0);
-    // A path whose one screening run was over SCREEN_FACTOR x the default's screen got no final
-    // round (its row has that screen) and is not the choice; the default's row comes first.
+    // A path whose one screening run was over SCREEN_FACTOR x the best screen got no final round
+    // (its row has that screen) and is not the choice; the default's row comes first.
     const lead = rows.find((r) => r.rejected === undefined);
     expect(lead?.ms).toBe(path.defaultMs);
     for (const r of rows.filter((r) => r.rejected?.startsWith('over'))) {
