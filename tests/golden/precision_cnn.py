@@ -5,8 +5,9 @@ The reference CNN (conv 5x5x32 'same' ReLU, max-pool 2, conv 5x5x64 'same' ReLU,
 dense 3136 -> 1024 ReLU, dense 1024 -> 10, mean softmax cross-entropy) takes 3 Adam steps
 (lr 1e-3, torch defaults) on MNIST training images 0..7 (/255), once in float32 and once in
 float64 from the same float32 initial values. The JSON written next to this file holds, per
-parameter, max |f32 - f64| after the 3 steps, and checksums that let the test confirm it built the
-same initial weights and that its own float64 step agrees with PyTorch's.
+parameter, max |f32 - f64| after the 3 steps and of the first step's gradient (at the initial
+weights, before Adam touches anything), and checksums that let the test confirm it built the same
+initial weights and that its own float64 step and gradient agree with PyTorch's.
 
 The 3.3M initial weights are not committed: both sides draw them from mulberry32
 (src/base/randomFloats) with PyTorch's default bounds, U(-1/sqrt(fan_in), 1/sqrt(fan_in)) for
@@ -66,6 +67,13 @@ def read_idx(name, header, count, item):
         return np.frombuffer(f.read(count * item), dtype=np.uint8)
 
 
+def first_gradients(model, images, labels):
+    """dL/dp at the model's current weights, the mean cross-entropy of the batch."""
+    model.zero_grad()
+    F.cross_entropy(model(images), labels).backward()
+    return {name: p.grad.detach().clone() for name, p in model.named_parameters()}
+
+
 def train(model, images, labels):
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
     losses = []
@@ -93,6 +101,8 @@ def main():
     m32, m64 = Cnn(), Cnn().double()
     m32.load_state_dict(init)
     m64.load_state_dict({k: v.double() for k, v in init.items()})
+    grads32 = first_gradients(m32, images, labels)
+    grads64 = first_gradients(m64, images.double(), labels)
     losses32 = train(m32, images, labels)
     losses64 = train(m64, images.double(), labels)
     s32, s64 = m32.state_dict(), m64.state_dict()
@@ -104,6 +114,9 @@ def main():
             'maxAbsF32MinusF64': (s32[name].double() - s64[name]).abs().max().item(),
             'f64Sum': final.sum().item(),
             'f64First': final[:4].tolist(),
+            'gradMaxAbsF32MinusF64': (grads32[name].double() - grads64[name]).abs().max().item(),
+            'gradF64Sum': grads64[name].sum().item(),
+            'gradF64MaxAbs': grads64[name].abs().max().item(),
         }
     out = {
         'torch': torch.__version__,

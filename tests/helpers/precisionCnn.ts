@@ -1,7 +1,8 @@
 /**
  * The float64 comparison case of tests/golden/precision_cnn.py: the full reference CNN, its
  * initial weights drawn by mulberry32 as the script draws them, MNIST training images 0..7, and
- * the script's per-parameter max |PyTorch f32 - PyTorch f64| after 3 Adam steps.
+ * the script's per-parameter max |PyTorch f32 - PyTorch f64| after 3 Adam steps and of the first
+ * step's gradient.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -17,6 +18,11 @@ export interface PrecisionParam {
   /** Sum and first values of PyTorch's float64 parameters after 3 steps. */
   f64Sum: number;
   f64First: number[];
+  /** The first step's gradient (at the initial weights): max |PyTorch f32 - PyTorch f64|. */
+  gradMaxAbsF32MinusF64: number;
+  /** Sum and largest magnitude of PyTorch's float64 first-step gradient. */
+  gradF64Sum: number;
+  gradF64MaxAbs: number;
 }
 
 export interface PrecisionCase {

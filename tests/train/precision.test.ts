@@ -7,7 +7,8 @@
  * (checksums in the JSON). The maxima sit where Adam's step is sensitive (m near 0, or |g| near
  * eps), so they measure gradient accuracy; on lavapipe the ratios reach 1.62 at most (the table
  * is printed), so RATIO = 2, the issue's bound, is met with some room. naive is the teaching
- * baseline, one chain over k: not held to it (2.2x on conv2.weight).
+ * baseline, one chain over k: not held to it (2.2x on conv2.weight). The gradients themselves,
+ * before Adam, on every convolution path: gradPrecision.test.ts.
  */
 import { describe, expect, it } from 'vitest';
 import { referenceTrainStep, type ReferenceState } from '../../src/graph/cpuReference';
