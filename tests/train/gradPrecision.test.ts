@@ -18,33 +18,20 @@ import { buildGraph } from '../../src/models/network';
 import { Trainer } from '../../src/train/trainer';
 import { useTestGpu } from '../helpers/gpu';
 import {
-  loadPrecisionCase,
-  precisionImages,
-  precisionInit,
+  PRECISION_RATIO as RATIO,
+  maxAbsDiff,
   precisionModel,
+  precisionSetup,
 } from '../helpers/precisionCnn';
 import { memoryStore } from '../helpers/tuneStore';
 
-/** The bound of precision.test.ts: at most 2x PyTorch's float32 error on every parameter. */
-const RATIO = 2;
-
 const gpu = useTestGpu();
-const pc = loadPrecisionCase();
-const init = precisionInit(pc.seed);
-const images = precisionImages(pc.batch);
-const labels = Int32Array.from(pc.labels);
-const graph = buildGraph(precisionModel, pc.batch);
+const { pc, init, images, labels, graph } = precisionSetup();
 
 /** The tuner's keys for the reference CNN's convolutions at the case's batch. */
 const CONV1 = `conv forward [1, 28, 28] -> O=32 k5x5 s1x1 p2,2 batch ${pc.batch}`;
 const CONV2 = `conv forward [32, 14, 14] -> O=64 k5x5 s1x1 p2,2 batch ${pc.batch}`;
 const CONV2_DX = `conv dX [32, 14, 14] -> O=64 k5x5 s1x1 p2,2 batch ${pc.batch}`;
-
-function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs((a[i] ?? NaN) - (b[i] ?? NaN)));
-  return m;
-}
 
 let f64Grads: ReadonlyMap<string, ArrayLike<number>> | undefined;
 /** The f64 gradient at the initial weights, computed once. */

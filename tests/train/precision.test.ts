@@ -16,34 +16,22 @@ import { buildGraph } from '../../src/models/network';
 import { Trainer } from '../../src/train/trainer';
 import { useTestGpu } from '../helpers/gpu';
 import {
-  loadPrecisionCase,
-  precisionImages,
-  precisionInit,
+  PRECISION_RATIO as RATIO,
+  maxAbsDiff,
   precisionModel,
+  precisionSetup,
 } from '../helpers/precisionCnn';
 
-/** The bound: at most 2x PyTorch's float32 error on every parameter. */
-const RATIO = 2;
 /** Our f64 step vs PyTorch's f64 step: different summation orders, both float64. */
 const f64Tol = 1e-9;
 
 const gpu = useTestGpu();
-const pc = loadPrecisionCase();
-const init = precisionInit(pc.seed);
-const images = precisionImages(pc.batch);
-const labels = Int32Array.from(pc.labels);
-const graph = buildGraph(precisionModel, pc.batch);
+const { pc, init, images, labels, graph } = precisionSetup();
 
 function total(a: ArrayLike<number>): number {
   let sum = 0;
   for (let i = 0; i < a.length; i++) sum += a[i] ?? NaN;
   return sum;
-}
-
-function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let m = 0;
-  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs((a[i] ?? NaN) - (b[i] ?? NaN)));
-  return m;
 }
 
 function referenceF64(): Map<string, Float64Array | Float32Array> {
