@@ -1,9 +1,10 @@
 /**
  * TensorFlow.js (tfjs-backend-webgpu) on the same shapes as the page's matmul and training-step
  * rows, for shadergrad/tfjs ratios. tfjs asks navigator.gpu for its own adapter and device, so
- * both run on the same GPU but on separate devices, never at once: the matmuls after shadergrad's,
- * the training step in turns with shadergrad's, one step each (the train suite drives it through
- * openTfjsTrainStep), so a machine whose speed drifts slows both sides alike.
+ * both run on the same GPU but on separate devices, never at once: in turns with shadergrad's
+ * rows, one sample each (the matmul and train suites drive them through openTfjsMatmul and
+ * openTfjsTrainStep), so a machine whose speed drifts slows both sides alike; after shadergrad's
+ * suites only where tfjs could not be set up beside them (`inTurns` false).
  *
  * Timing is wall clock, since tfjs queues work and submits it lazily:
  *   matmul:     per sample, REPEAT tf.matMul calls on [N, N] inputs, then await a 1-element
