@@ -33,6 +33,7 @@ import {
   choosePaths,
   racePaths,
   raceTensors,
+  smallCaseOf,
   smallCaseProblem,
   type PathContext,
   type PathResult,
@@ -144,7 +145,7 @@ async function twinProblem(
   path: InputGradPath,
   defaults: DefaultPolicy,
 ): Promise<string | undefined> {
-  const small = { g: { ...conv.g, N: 2 }, O: conv.O };
+  const small = smallCaseOf(conv);
   const t = pathTensors(gpu, small);
   return smallCaseProblem(
     gpu,

@@ -34,6 +34,7 @@ import {
   choosePaths,
   racePaths,
   raceTensors,
+  smallCaseOf,
   smallCaseProblem,
   type PathContext,
   type PathResult,
@@ -192,7 +193,7 @@ async function twinProblem(
   path: ConvPath,
   defaults: DefaultPolicy,
 ): Promise<string | undefined> {
-  const small = { g: { ...conv.g, N: 2 }, O: conv.O };
+  const small = smallCaseOf(conv);
   const t = pathTensors(gpu, small);
   return smallCaseProblem(
     gpu,

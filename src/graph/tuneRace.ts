@@ -64,6 +64,11 @@ export function raceTensors(gpu: Gpu, firstSeed: number) {
   };
 }
 
+/** The race's small case, checked against the CPU twin: the convolution's shape at batch 2. */
+export function smallCaseOf(conv: ConvShape): ConvShape {
+  return { g: { ...conv.g, N: 2 }, O: conv.O };
+}
+
 /**
  * Runs a path's `calls` on a small case's `tensors` and returns `compare`'s verdict against the
  * CPU twin (undefined when it agrees), or why the calls do not run; destroys the tensors.
