@@ -147,7 +147,7 @@ async function imageSuite(flags: Flags & { model: BenchModel['kind'] }): Promise
     kind: model.kind,
     description:
       flags.precision === 'f16'
-        ? `${model.description}; shadergrad's im2col matrices in f16`
+        ? `${model.description}; shadergrad's convolution inputs (im2col matrices or padded x) in f16`
         : model.description,
     dataset: 'MNIST',
     datasetDetail: 'MNIST train, seeded order, same batches for every framework',

@@ -69,7 +69,10 @@ export interface DemoOptions {
    * on this device those the browser has no choice stored for, 'full' all of them, 'off' none.
    */
   tune: TuneMode;
-  /** Storage of the convolutions' im2col matrices (URL `precision`): 'f32' (default) or 'f16'. */
+  /**
+   * Storage of what the convolutions' products read (im2col matrices or padded x; URL
+   * `precision`): 'f32' (default) or 'f16'.
+   */
   precision: Precision;
 }
 

@@ -29,8 +29,13 @@
 // conv2dImplicitPadGradient (also pads x for the forward, and dOut's rows for the weight
 // gradient), conv2dImplicitWeightTaps (the weight as the forward by taps reads it). Overrides: wgSize (lanes per workgroup of the product), workgroupSize (of the
 // other two), flipForForward (the transpose's layout for the forward).
+// Storage: the padded rows (conv2dImplicitPadGradient's output, the products' paddedRows, the
+// weight gradient's xPadded) go through the alias PaddedStored: f32 here, f16 in the module the
+// wrapper builds for an f16 padded x (mixed precision: x rounded to nearest once, sums in f32).
 // ZERO INIT: accumulators and windows are set explicitly (Dawn does not re-zero a `var` declared
 // inside a loop; see matmul.wgsl's header).
+
+alias PaddedStored = f32; // padded rows' element type in memory (f16 in the wrapper's f16 module)
 
 override wgSize: u32 = 8u; // product: invocations per workgroup, all along the positions
 override workgroupSize: u32 = 256u; // transpose: invocations per workgroup
@@ -81,7 +86,7 @@ fn conv2dImplicitWeightsTranspose(@builtin(workgroup_id) wid: vec3u,
 
 // ---- padding of the output gradient
 @group(0) @binding(0) var<storage, read> gradOut: array<f32>; // dOut [N, O, OH, OW]
-@group(0) @binding(1) var<storage, read_write> gradPadded: array<vec4f>; // [N, O, PH, PW]
+@group(0) @binding(1) var<storage, read_write> gradPadded: array<vec4<PaddedStored>>; // [N, O, PH, PW]
 @group(0) @binding(2) var<uniform> padParams: Params;
 
 // One invocation per padded row (n, o, r), written as vec4s: integer division is slow on a CPU
@@ -109,7 +114,7 @@ fn conv2dImplicitPadGradient(@builtin(workgroup_id) wid: vec3u, @builtin(num_wor
         values[j] = gradOut[rowStart + ow];
       }
     }
-    gradPadded[row * p.padQuads + quad] = values;
+    gradPadded[row * p.padQuads + quad] = vec4<PaddedStored>(values);
   }
 }
 
@@ -134,7 +139,7 @@ fn conv2dImplicitWeightTaps(@builtin(workgroup_id) wid: vec3u, @builtin(num_work
 
 // ---- the product
 @group(0) @binding(0) var<storage, read> weightCko: array<vec4f>; // [C, KH*KW, O] as vec4s of o
-@group(0) @binding(1) var<storage, read> paddedRows: array<vec4f>; // dOutPadded as vec4s
+@group(0) @binding(1) var<storage, read> paddedRows: array<vec4<PaddedStored>>; // dOutPadded (or x padded) as vec4s
 @group(0) @binding(2) var<storage, read> biasIn: array<f32>; // [C]: the forward's bias only
 @group(0) @binding(3) var<storage, read_write> productOut: array<f32>; // dX [N, C, H, W]
 @group(0) @binding(4) var<uniform> params: Params;
@@ -157,8 +162,8 @@ fn loadQuads(planeRow: u32, oq: u32, quad: u32) -> mat4x4f {
   let rowQuads = params.padQuads;
   let planeQuads = (params.H + params.KH - 1u) * rowQuads;
   let at = planeRow + 4u * oq * planeQuads + quad;
-  return mat4x4f(paddedRows[at], paddedRows[at + planeQuads], paddedRows[at + 2u * planeQuads],
-                 paddedRows[at + 3u * planeQuads]);
+  return mat4x4f(vec4f(paddedRows[at]), vec4f(paddedRows[at + planeQuads]),
+                 vec4f(paddedRows[at + 2u * planeQuads]), vec4f(paddedRows[at + 3u * planeQuads]));
 }
 
 // ---- the product as a register tile, nothing shared between lanes

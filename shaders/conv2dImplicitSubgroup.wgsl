@@ -19,6 +19,8 @@
 // way (conv2dImplicitWeightGrad, below): together they replace im2col + matmul (conv2d.ts).
 // For input channels that are not a multiple of 4, the forward sums 4 taps at a time instead
 // (conv2dImplicitForwardTaps, at the end of this file).
+// Storage: xPadded and paddedRows are read through conv2dImplicit.wgsl's PaddedStored alias (f16 in
+// the wrapper's module for an f16 padded x, mixed precision) and widened to vec4f on load.
 // Entry points: conv2dImplicitBackwardData, conv2dImplicitForward, conv2dImplicitWeightGrad,
 // conv2dImplicitForwardTaps. Overrides: wgSize (conv2dImplicit.wgsl's), hasBias and activation
 // (the two forwards), tileRows.
@@ -193,7 +195,7 @@ struct WeightGradParams {
 }
 
 @group(0) @binding(0) var<storage, read> dOutRows: array<vec4f>; // [N, O, OH, 4 dyRowQuads]
-@group(0) @binding(1) var<storage, read> xPadded: array<vec4f>; // [N, C, PH, 4 xRowQuads]
+@group(0) @binding(1) var<storage, read> xPadded: array<vec4<PaddedStored>>; // [N, C, PH, 4 xRowQuads]
 @group(0) @binding(2) var<storage, read_write> dWeightRuns: array<f32>; // [runs, O, C, KH, KW]
 @group(0) @binding(3) var<uniform> gradParams: WeightGradParams;
 
@@ -257,11 +259,11 @@ fn gradSample(acc: ptr<function, array<vec4f, 32>>, tail: ptr<function, array<ve
   for (var oh = 0u; oh < p.OH; oh++) {
     let xRow = ((n * p.C + c) * p.PH + oh + kh) * p.xRowQuads;
     for (var q = 0u; q < p.OWq; q++) {
-      let near = xPadded[xRow + q];
-      let far = xPadded[xRow + q + 1u];
+      let near = vec4f(xPadded[xRow + q]);
+      let far = vec4f(xPadded[xRow + q + 1u]);
       var tailBlock = mat4x4f();
       if (p.KW > 5u) {
-        tailBlock = windowBlock(far, xPadded[xRow + q + 2u]);
+        tailBlock = windowBlock(far, vec4f(xPadded[xRow + q + 2u]));
       }
       let windows = windowBlock(near, far);
       let kq = oh * p.dyRowQuads + q;
@@ -382,11 +384,11 @@ fn tapsBlock(acc: ptr<function, array<vec4f, 32>>, slotAt: ptr<function, array<u
   for (var c = 0u; c < p.O; c++) {
     for (var kh = 0u; kh < p.KH; kh++) {
       let xRow = ((n * p.O + c) * paddedHeight + h + kh) * p.padQuads + q;
-      let near = paddedRows[xRow];
-      let far = paddedRows[xRow + 1u];
+      let near = vec4f(paddedRows[xRow]);
+      let far = vec4f(paddedRows[xRow + 1u]);
       var tailBlock = mat4x4f();
       if (p.KW > 5u) {
-        tailBlock = windowBlock(far, paddedRows[xRow + 2u]);
+        tailBlock = windowBlock(far, vec4f(paddedRows[xRow + 2u]));
       }
       let windows = windowBlock(near, far);
       let step = (c * p.KH + kh) * p.C * 2u;

@@ -38,7 +38,7 @@ import {
   conv2dColsShape,
   conv2dForward,
   conv2dInputGradScratch,
-  halfColsNote,
+  halfStorageNote,
   inputGradPathNote,
   weightGradNote,
   weightGradRunsShape,
@@ -99,13 +99,16 @@ const imageRules: { [K in Exclude<OpName, SequenceOp>]: OpRule<K> } = {
       ctx.note(convPathNote(name, g, features, plan, ctx.maxBindingBytes));
       if (plan.path === 'implicit') {
         const implicit = implicitForwardScratch(node, ctx);
+        if (ctx.colsDtype === 'f16')
+          ctx.note(`${name}: ${halfStorageNote('padded x', implicit.xPadded.shape)}`);
         return conv2dForward({ ...common, implicit }, ctx.matmulPolicy);
       }
       const chunk = plan.chunk;
       // whole-batch cols live on to the backward; a chunk's cols only through the forward
       const colsKey = chunk < g.N ? 'colsChunk' : 'cols';
       const colsShape = conv2dColsShape({ ...g, N: chunk });
-      if (ctx.colsDtype === 'f16') ctx.note(`${name}: ${halfColsNote(colsShape)}`);
+      if (ctx.colsDtype === 'f16')
+        ctx.note(`${name}: ${halfStorageNote('im2col matrix', colsShape)}`);
       const cols = ctx.scratch(node.id, colsKey, colsShape, ctx.colsDtype);
       return conv2dForward({ ...common, cols, batchChunk: chunk }, ctx.matmulPolicy);
     },

@@ -48,10 +48,13 @@ export function convPathNote(
   return `${name}: forward and weight gradient by im2col + matmul, in chunks of ${plan.chunk} samples (the batch's ${cols} would pass the ${mib(maxBindingBytes)} binding)`;
 }
 
-/** The forward's padded x: one scratch key in both rules, so it lives from forward to backward. */
+/**
+ * The forward's padded x: one scratch key in both rules, so it lives from forward to backward; in
+ * f16 under mixed precision, as cols are on the im2col path.
+ */
 function paddedInput(node: GraphNode<'conv2d'>, ctx: RuleContext): GpuTensor {
   const { geometry, features } = node.attrs;
-  return ctx.scratch(node.id, 'xPadded', inputPaddedShape(geometry, features));
+  return ctx.scratch(node.id, 'xPadded', inputPaddedShape(geometry, features), ctx.colsDtype);
 }
 
 /** The implicit forward's scratch: x padded, and the weight flipped. */

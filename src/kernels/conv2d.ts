@@ -401,7 +401,10 @@ export interface ConvPlanOptions {
   policy?: MatmulPolicy;
   /** The device's (or the plan's) largest storage binding. */
   maxBindingBytes: number;
-  /** cols' storage: f16 under mixed precision (dCols and the padded gradient are f32). */
+  /**
+   * cols' storage, or on the implicit path the padded x's: f16 under mixed precision (dCols and
+   * the padded gradient are f32).
+   */
   colsDtype?: 'f32' | 'f16';
   /** Whether the backward computes dX (default true; a first layer's images need none). */
   withInputGrad?: boolean;
@@ -435,34 +438,38 @@ export interface ConvPlan {
 }
 
 /**
- * The implicit path where its kernels can run this convolution, cols are f32 (mixed precision
- * keeps its f16 cols), the whole batch's scratch fits one binding, and the policy takes it
- * (convPathOf: the tuner's choice, else the subgroupTile variant's default); else im2col + matmul,
- * in chunks if need be.
+ * The implicit path where its kernels can run this convolution, the whole batch's scratch fits
+ * one binding, and the policy takes it (convPathOf: the tuner's choice, else the subgroupTile
+ * variant's default); else im2col + matmul, in chunks if need be. Under mixed precision the
+ * implicit path keeps its padded x in f16 where im2col would keep cols: the products read the
+ * same rounded values either way.
  */
 export function conv2dPlan(g: Conv2dGeometry, O: number, options: ConvPlanOptions): ConvPlan {
   const { policy, maxBindingBytes, colsDtype = 'f32', withInputGrad = true } = options;
   const eitherPath =
-    colsDtype === 'f32' &&
     implicitConvProblem(g, O, true) === undefined &&
-    implicitScratchBytes(g, O, policy, withInputGrad) <= maxBindingBytes;
+    implicitScratchBytes(g, O, policy, withInputGrad, colsDtype) <= maxBindingBytes;
   if (eitherPath && convPathOf(g, O, policy) === 'implicit')
     return { path: 'implicit', chunk: g.N };
   return { path: 'im2col', chunk: conv2dBatchChunk(g, O, options) };
 }
 
-/** The largest scratch tensor of the implicit path for the whole batch, dX's if it is wanted. */
+/**
+ * The largest scratch tensor of the implicit path for the whole batch, dX's if it is wanted; the
+ * padded x in `xDtype`.
+ */
 function implicitScratchBytes(
   g: Conv2dGeometry,
   O: number,
   policy: MatmulPolicy | undefined,
   withInputGrad: boolean,
+  xDtype: 'f32' | 'f16',
 ): number {
   const padded = Math.max(
-    elementCount(inputPaddedShape(g, O)),
-    weightGradPadsRows(g) ? elementCount(outputRowsShape(g, O)) : 0,
+    bytesPerElement[xDtype] * elementCount(inputPaddedShape(g, O)),
+    weightGradPadsRows(g) ? 4 * elementCount(outputRowsShape(g, O)) : 0,
   );
-  return Math.max(4 * padded, withInputGrad ? g.N * inputGradSampleBytes(g, O, policy) : 0);
+  return Math.max(padded, withInputGrad ? g.N * inputGradSampleBytes(g, O, policy) : 0);
 }
 
 /** Bytes per sample of dX's scratch: the implicit product's padded dOut, or dCols. */

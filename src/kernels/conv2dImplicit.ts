@@ -26,7 +26,7 @@ import { ShadergradError } from '../base/errors';
 import { defineParams } from '../gpu/uniforms';
 import type { ShaderSource } from '../gpu/pipelines';
 import type { GpuTensor } from '../gpu/tensor';
-import { expectCount, expectDtype } from './checks';
+import { expectCount, expectDtype, expectFloat } from './checks';
 import type {
   Conv2dBackwardDataArgs,
   Conv2dPadGradientArgs,
@@ -34,7 +34,7 @@ import type {
 } from './conv2dImplicit.cpu';
 import type { Conv2dGeometry } from './geometry';
 import type { KernelFamily } from './family';
-import { familyShader } from './shader';
+import { familyShader, withF16Storage } from './shader';
 import source from '../../shaders/conv2dImplicit.wgsl?raw';
 import subgroupSource from '../../shaders/conv2dImplicitSubgroup.wgsl?raw';
 
@@ -47,6 +47,14 @@ export const conv2dImplicitSubgroupShader: ShaderSource = {
   code: `enable subgroups;\n${subgroupBase.code}`,
   prefixLines: subgroupBase.prefixLines + 1,
 };
+
+/**
+ * `shader` (either family's module) as it reads and writes `padded`, the padded rows: as is for
+ * f32, with the PaddedStored alias switched to f16 for an f16 padded x (mixed precision).
+ */
+export function paddedRowsModule(shader: ShaderSource, padded: GpuTensor): ShaderSource {
+  return padded.dtype === 'f16' ? withF16Storage(shader, ['PaddedStored']) : shader;
+}
 
 export const conv2dImplicitParams = defineParams('Params', {
   N: 'u32',
@@ -166,6 +174,10 @@ export function conv2dWeightsTranspose(
   };
 }
 
+/**
+ * dOutPadded = dOut shifted and zero-padded (paddedGradientShape); also pads x for the forward,
+ * into an f16 tensor under mixed precision (values rounded to nearest).
+ */
 export function conv2dPadGradient(args: Conv2dPadGradientArgs<GpuTensor>): KernelCall {
   const { geometry: g, O } = args;
   const label = 'conv2dImplicit.conv2dImplicitPadGradient';
@@ -173,10 +185,10 @@ export function conv2dPadGradient(args: Conv2dPadGradientArgs<GpuTensor>): Kerne
   expectCount(label, 'dOut', args.dOut, g.N * O * g.OH * g.OW);
   expectCount(label, 'dOutPadded', args.dOutPadded, count);
   expectDtype(label, 'dOut', args.dOut, 'f32');
-  expectDtype(label, 'dOutPadded', args.dOutPadded, 'f32');
+  expectFloat(label, 'dOutPadded', args.dOutPadded);
   return {
     label: `${label}(${geometryLabel(g, O)})`,
-    shader: conv2dImplicitShader,
+    shader: paddedRowsModule(conv2dImplicitShader, args.dOutPadded),
     entryPoint: 'conv2dImplicitPadGradient',
     constants: { workgroupSize: ELEMENTWISE_WORKGROUP },
     tensors: [args.dOut, args.dOutPadded],

@@ -17,7 +17,7 @@ import {
 import { ShadergradError } from '../base/errors';
 import { defineParams } from '../gpu/uniforms';
 import { elementCount, type GpuTensor } from '../gpu/tensor';
-import { expectCount, expectDtype } from './checks';
+import { expectCount, expectDtype, expectFloat } from './checks';
 import { activationCode, type Activation } from './common.cpu';
 import type { Conv2dGeometry } from './geometry';
 import type { KernelFamily } from './family';
@@ -33,6 +33,7 @@ import {
   geometryLabel,
   packParams,
   paddedGradientShape,
+  paddedRowsModule,
   productDispatch,
   tileRowsFor,
   weightCkoShape,
@@ -58,6 +59,11 @@ export function forwardProductGeometry(g: Conv2dGeometry, O: number): Conv2dGeom
     OH: g.H,
     OW: g.W,
   };
+}
+
+/** The labels' mention of an f16 padded x (mixed precision). */
+function halfLabel(xPadded: GpuTensor): string {
+  return xPadded.dtype === 'f16' ? ', x stored as f16' : '';
 }
 
 /** Widest kernel the weight-gradient kernel takes: two blocks of 4 taps per row. */
@@ -164,8 +170,8 @@ export function conv2dImplicitForward(args: Conv2dImplicitForwardArgs): KernelCa
   const { constants, workgroups } = productDispatch(pg, 'subgroupTile');
   const entryPoint = taps ? 'conv2dImplicitForwardTaps' : 'conv2dImplicitForward';
   const product: KernelCall = {
-    label: `conv2dImplicitSubgroup.${entryPoint}(${geometryLabel(g, O)}${args.bias ? ', bias' : ''}, ${args.activation ?? 'none'})`,
-    shader: conv2dImplicitSubgroupShader,
+    label: `conv2dImplicitSubgroup.${entryPoint}(${geometryLabel(g, O)}${args.bias ? ', bias' : ''}, ${args.activation ?? 'none'}${halfLabel(args.xPadded)})`,
+    shader: paddedRowsModule(conv2dImplicitSubgroupShader, args.xPadded),
     entryPoint,
     constants: {
       ...constants,
@@ -227,6 +233,7 @@ export function conv2dImplicitWeightGrad(args: Conv2dImplicitWeightGradArgs): Ke
   const xShape = inputPaddedShape(g, O);
   expectCount(label, 'dWeightRuns', args.dWeightRuns, runs * O * g.C * g.KH * g.KW);
   expectCount(label, 'xPadded', args.xPadded, elementCount(xShape));
+  expectFloat(label, 'xPadded', args.xPadded);
   const rows = readRows(args, label);
   const tileRows = tileRowsFor(O);
   const params = weightGradParams.pack({
@@ -243,8 +250,8 @@ export function conv2dImplicitWeightGrad(args: Conv2dImplicitWeightGradArgs): Ke
     run,
   });
   const product: KernelCall = {
-    label: `${label}(${geometryLabel(g, O)}, ${runs} run${runs > 1 ? 's' : ''} of ${run})`,
-    shader: conv2dImplicitSubgroupShader,
+    label: `${label}(${geometryLabel(g, O)}, ${runs} run${runs > 1 ? 's' : ''} of ${run}${halfLabel(args.xPadded)})`,
+    shader: paddedRowsModule(conv2dImplicitSubgroupShader, args.xPadded),
     entryPoint: 'conv2dImplicitWeightGrad',
     constants: { wgSize: WG_SIZE, tileRows },
     tensors: [rows.tensor, args.xPadded, args.dWeightRuns],

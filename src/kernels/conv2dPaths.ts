@@ -218,10 +218,16 @@ export function conv2dInputGradScratch<T>(
   };
 }
 
-/** The plan's note on a convolution's im2col matrix kept in f16 (mixed precision). */
-export function halfColsNote(colsShape: readonly number[]): string {
-  const count = elementCount(colsShape);
-  return `im2col matrix [${colsShape.join(', ')}] stored as f16 (${mib(2 * count)} instead of ${mib(4 * count)}), products summed in f32`;
+/**
+ * The plan's note on what a convolution's products read kept in f16 (mixed precision): its im2col
+ * matrix, or on the implicit path its padded x.
+ */
+export function halfStorageNote(
+  what: 'im2col matrix' | 'padded x',
+  shape: readonly number[],
+): string {
+  const count = elementCount(shape);
+  return `${what} [${shape.join(', ')}] stored as f16 (${mib(2 * count)} instead of ${mib(4 * count)}), products summed in f32`;
 }
 
 /** The path the scratch stands for, in words: the plan's note on each convolution's dX. */

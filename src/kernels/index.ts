@@ -89,7 +89,7 @@ export {
 } from './conv2d';
 export {
   conv2dInputGradScratch,
-  halfColsNote,
+  halfStorageNote,
   inputGradPathNote,
   usesImplicitBackwardData,
   inputGradPathOf,

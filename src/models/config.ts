@@ -36,8 +36,9 @@ export interface TrainConfig {
   /** Training steps between checkpoint files of the CLI; 0 or absent = only at epoch ends. */
   checkpointEvery?: number;
   /**
-   * Mixed precision: 'f16' stores each convolution's im2col matrix in half precision (needs the
-   * adapter's `shader-f16`; sums stay f32); absent or 'f32', everything f32 (the reference).
+   * Mixed precision: 'f16' stores what each convolution's products read of its input (its im2col
+   * matrix, or its padded x on the implicit path) in half precision (needs the adapter's
+   * `shader-f16`; sums stay f32); absent or 'f32', everything f32 (the reference).
    */
   precision?: Precision;
 }

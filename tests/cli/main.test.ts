@@ -94,7 +94,7 @@ describe('npm start', () => {
     expect(weights(resumed).equals(weights(straight))).toBe(true);
   }, 180_000);
 
-  it('--precision f16 trains with f16 im2col matrices, saves it in config.json, and --resume keeps it', async () => {
+  it("--precision f16 trains with its convolutions' inputs in f16, saves it in config.json, and --resume keeps it", async () => {
     const tiny = ['--features', '4,8', '--dense', '32', '--batch', '32', '--limit', '256'];
     const out = mkdtempSync(join(tmpdir(), 'shadergrad-f16-'));
     const first = await cli([...tiny, '--precision', 'f16', '--tune', 'off', '--out', out]);
@@ -104,7 +104,9 @@ describe('npm start', () => {
       return;
     }
     const f16Notes = (stdout: string): string[] =>
-      stdout.split('\n').filter((l) => /^plan: conv\d: im2col matrix .* stored as f16/.test(l));
+      stdout
+        .split('\n')
+        .filter((l) => /^plan: conv\d: (im2col matrix|padded x) .* stored as f16/.test(l));
     expect(f16Notes(first.stdout)).toHaveLength(2);
     const config = JSON.parse(readFileSync(join(out, 'config.json'), 'utf8')) as object;
     expect(config).toMatchObject({ precision: 'f16' });

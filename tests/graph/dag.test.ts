@@ -272,7 +272,7 @@ describe('a DAG step on the GPU vs the reference (float32)', () => {
     s.destroy();
   });
 
-  it("mixed precision (f16 im2col matrices) gives the reference's 'mixed' step", async () => {
+  it("mixed precision (the convolutions' inputs in f16) gives the reference's 'mixed' step", async () => {
     await onF16Device(gpu(), async () => {
       const adam: OptimizerConfig = { kind: 'adam', lr: 1e-2 };
       const s = await gpuStep(adam, 170, N, { precision: 'f16' }, 'mixed');

@@ -300,8 +300,9 @@ describe('tuning a plan', () => {
           'its dCols for 8 samples (627200 bytes) would pass the largest binding (313600)',
         );
         expect(path?.choice).not.toBe('im2col');
+        // Either forward path keeps what its products read in f16 (the race picks one).
         expect(plan.notes.join('\n')).toMatch(
-          /^conv2: im2col matrix \[8, 100, 196\] stored as f16/m,
+          /^conv2: (im2col matrix \[8, 100, 196\]|padded x \[8, 4, 18, 20\]) stored as f16/m,
         );
         plan.destroy();
       } finally {

@@ -1,21 +1,37 @@
 /**
- * Half-precision storage (mixed precision): the host's f16 conversion, matmul reading f16 operands
- * and im2col writing f16 cols, each against the CPU twin given the same f16-rounded values.
+ * Half-precision storage (mixed precision): the host's f16 conversion, matmul reading f16 operands,
+ * im2col writing f16 cols, and the implicit convolution padding x into f16 and reading it back,
+ * each against the CPU twin given the same f16-rounded values.
  *
  * Tolerances: the GPU and the twin multiply the same f16 values (exact in f32), so an f16 product
  * is held to the f32 dot-product tolerance of tests/helpers/matmulCheck.ts. f16 cols are one
  * rounding of an exact copy: WGSL lets the conversion pick either f16 neighbour of a value it
- * cannot represent, so each must be within one f16 step (ulp) of the twin's value. On a device
+ * cannot represent, so each must be within one f16 step (ulp) of the twin's value. The implicit
+ * convolution's sums are held to the f32 tolerance against the twin run on the f16 values the GPU
+ * stored (read back), which separates the one rounding from the sums. On a device
  * without `shader-f16` (SwiftShader, the plain device) the same calls must be refused by name.
  */
 import { describe, expect, it } from 'vitest';
 import { f16Bits, f16Value, fromF16, roundToF16, toF16 } from '../../src/base/f16';
-import { createTensor, readTensor, uploadTensor } from '../../src/gpu/buffers';
+import { createTensor, readFloat32, readTensor, uploadTensor } from '../../src/gpu/buffers';
 import { runCalls } from '../../src/gpu/dispatch';
 import { matmul, type MatmulChoice, type MatmulVariant } from '../../src/kernels/matmul';
 import { im2col, type Im2colEntry } from '../../src/kernels/conv2dIm2col';
 import { im2colCpu } from '../../src/kernels/conv2dIm2col.cpu';
-import { conv2dGeometry } from '../../src/kernels/geometry';
+import { conv2dGeometry, type Conv2dGeometry } from '../../src/kernels/geometry';
+import { conv2dForwardCpu } from '../../src/kernels/conv2d.cpu';
+import {
+  conv2dImplicitForward,
+  conv2dImplicitWeightGrad,
+  forwardProductGeometry,
+  implicitConvProblem,
+  inputPaddedShape,
+  outputRowsShape,
+  weightForwardShape,
+  weightGradPadsRows,
+} from '../../src/kernels/conv2dImplicitConv';
+import { conv2dPadGradientCpu, conv2dWeightGradCpu } from '../../src/kernels/conv2dImplicit.cpu';
+import { dotTolerance, expectAllClose } from '../helpers/allclose';
 import { randomFloats } from '../../src/base/random';
 import { checkCase, type Case } from '../helpers/matmulCheck';
 import { onF16Device, plainTestGpu, upload, useTestGpu } from '../helpers/gpu';
@@ -139,3 +155,94 @@ describe('im2col writing f16 cols', () => {
     });
   });
 });
+
+describe('the implicit forward and weight gradient reading an f16 padded x', () => {
+  const geometries = [
+    { name: 'conv2 of the CNN, smaller (4 channels per vec4)', g: conv2dGeometry({ N: 2, C: 8, H: 14, W: 14 }, 5, 1, 2), O: 16 }, // prettier-ignore
+    { name: 'one channel by taps (conv1), odd width 13', g: conv2dGeometry({ N: 2, C: 1, H: 9, W: 13 }, 5, 1, 2), O: 8 }, // prettier-ignore
+    { name: 'batch 1, k3, dOut rows padded (OW 7)', g: conv2dGeometry({ N: 1, C: 4, H: 6, W: 7 }, 3, 1, 1), O: 12 }, // prettier-ignore
+  ];
+  it.each(geometries)('$name: the twin on the values stored', async ({ g, O }) => {
+    if (!gpu().hasSubgroups) {
+      expect(implicitConvProblem(g, O, false)).toMatch(/subgroups/);
+      return;
+    }
+    await onF16Device(gpu(), async () => {
+      const on = gpu();
+      const x = randomFloats(g.N * g.C * g.H * g.W, 71, -1, 1);
+      const weight = randomFloats(O * g.C * g.KH * g.KW, 72, -1, 1);
+      const bias = randomFloats(O, 73, -1, 1);
+      const dOut = randomFloats(g.N * O * g.OH * g.OW, 74, -1, 1);
+      const xPadded = createTensor(on, inputPaddedShape(g, O), { dtype: 'f16' });
+      const out = createTensor(on, [g.N, O, g.OH, g.OW]);
+      const forward = conv2dImplicitForward({
+        x: upload(on, x, [g.N, g.C, g.H, g.W]),
+        weight: upload(on, weight, [O, g.C, g.KH, g.KW]),
+        bias: upload(on, bias, [O]),
+        out,
+        xPadded,
+        weightForward: createTensor(on, weightForwardShape(g, O)),
+        geometry: g,
+        O,
+        activation: 'relu',
+      });
+      expect(forward.at(-1)?.label).toContain('x stored as f16');
+      await runCalls(on, forward);
+
+      // x padded: the twin's padding rounded to f16, within one f16 step (either neighbour)
+      const stored = fromF16(await readTensor(on, xPadded));
+      const padded = new Float32Array(stored.length);
+      const pg = forwardProductGeometry(g, O);
+      conv2dPadGradientCpu({ dOut: x, dOutPadded: padded, geometry: pg, O: g.C });
+      const far = [...stored.keys()].filter(
+        (i) => !(Math.abs((stored[i] ?? NaN) - (padded[i] ?? NaN)) <= f16Step(padded[i] ?? 1)),
+      );
+      expect(far.slice(0, 3), 'padded x more than one f16 step off').toEqual([]);
+
+      // out: the direct twin on the f16 values the GPU stored, summed in f32
+      const xStored = unpadded(stored, g, O);
+      const want = new Float64Array(out.shape.reduce((a, b) => a * b, 1));
+      conv2dForwardCpu({ x: xStored, weight, bias, out: want, geometry: g, O });
+      const terms = g.C * g.KH * g.KW + 1;
+      const outTol = dotTolerance(terms, terms);
+      expectAllClose(
+        await readFloat32(on, out),
+        want.map((v) => Math.max(v, 0)),
+        outTol,
+        'out',
+      );
+
+      // dWeight: the twin over the same stored values (one run of the whole batch)
+      const rows = weightGradPadsRows(g) ? createTensor(on, outputRowsShape(g, O)) : undefined;
+      const dWeight = createTensor(on, [1, O, g.C * g.KH * g.KW]);
+      const backward = conv2dImplicitWeightGrad({
+        dOut: upload(on, dOut, [g.N, O, g.OH, g.OW]),
+        xPadded,
+        ...(rows ? { dOutRows: rows } : {}),
+        dWeightRuns: dWeight,
+        geometry: g,
+        O,
+        run: g.N,
+      });
+      expect(backward.at(-1)?.label).toContain('x stored as f16');
+      await runCalls(on, backward);
+      const dOutRows = rows ? await readFloat32(on, rows) : dOut; // rows: an exact copy
+      const twin = new Float64Array(O * g.C * g.KH * g.KW);
+      conv2dWeightGradCpu({ dOutRows, xPadded: stored, dWeightRuns: twin, geometry: g, O, run: g.N }); // prettier-ignore
+      const sums = g.N * g.OH * g.OW;
+      expectAllClose(await readFloat32(on, dWeight), twin, dotTolerance(sums, sums), 'dWeight');
+    });
+  });
+});
+
+/** x[n, c, h, w] as the padded x holds it: shifted by the padding (inputPaddedShape's layout). */
+function unpadded(stored: Float32Array, g: Conv2dGeometry, O: number): Float32Array {
+  const [, , rows = 0, width = 0] = inputPaddedShape(g, O);
+  const x = new Float32Array(g.N * g.C * g.H * g.W);
+  let i = 0;
+  for (let plane = 0; plane < g.N * g.C; plane++)
+    for (let h = 0; h < g.H; h++)
+      for (let w = 0; w < g.W; w++)
+        x[i++] = stored[(plane * rows + h + g.padTop) * width + w + g.padLeft] ?? NaN;
+  return x;
+}
