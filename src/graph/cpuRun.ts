@@ -12,8 +12,8 @@ import { addAccumulateCpu, type FloatArray } from '../kernels/index';
 
 /**
  * 'f32' and 'f64': the arrays every intermediate is stored in. 'mixed': f32, with each
- * convolution's input rounded to f16 where the GPU reads it from its f16 im2col matrix (the
- * forward product and the weight gradient under PlanOptions.precision 'f16').
+ * convolution's input rounded to f16 where the GPU reads it from its f16 im2col matrix or padded
+ * x (the forward product and the weight gradient under PlanOptions.precision 'f16').
  */
 export type ReferencePrecision = 'f32' | 'f64' | 'mixed';
 
@@ -102,7 +102,7 @@ class Run {
     return this.value(inputOf(node));
   }
 
-  /** A convolution's input as its im2col matrix holds it: rounded to f16 under 'mixed'. */
+  /** A convolution's input as its products read it: rounded to f16 under 'mixed'. */
   colsSource(node: GraphNode): FloatArray {
     const x = this.x(node);
     return this.precision === 'mixed' ? roundToF16(x) : x;

@@ -61,9 +61,10 @@ export interface PlanOptions {
   keepIntermediates?: boolean;
   /**
    * Mixed precision (needs the device's `shader-f16` feature): 'f16' stores what the products
-   * read of each convolution's input, its im2col matrix (the largest tensor of a CNN's step), in
-   * half precision; the products still accumulate in f32, and weights, gradients, optimizer state
-   * and every other activation stay f32. Default 'f32', the reference.
+   * read of each convolution's input, its im2col matrix (the largest tensor of a CNN's step) or
+   * on the implicit path its padded x, in half precision; the products still accumulate in f32,
+   * and weights, gradients, optimizer state and every other activation stay f32. Default 'f32',
+   * the reference.
    */
   precision?: Precision;
   /**
