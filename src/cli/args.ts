@@ -193,7 +193,7 @@ function flagHelp(): Record<FlagName, [string, string, string]> {
     ],
     precision: [
       'P',
-      "f32 | f16: f16 keeps each convolution's unfolded input in half precision (needs the adapter's shader-f16; sums stay f32)",
+      "f32 | f16: f16 keeps what each convolution's products read of its input (im2col matrix or padded x) in half precision (needs the adapter's shader-f16; sums stay f32)",
       'f32',
     ],
     features: ['A,B', 'output channels of the two conv layers', k.features.join(',')],
