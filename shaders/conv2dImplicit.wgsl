@@ -31,7 +31,8 @@
 // other two), flipForForward (the transpose's layout for the forward).
 // Storage: the padded rows (conv2dImplicitPadGradient's output, the products' paddedRows, the
 // weight gradient's xPadded) go through the alias PaddedStored: f32 here, f16 in the module the
-// wrapper builds for an f16 padded x (mixed precision: x rounded to nearest once, sums in f32).
+// wrapper builds for an f16 padded x (mixed precision: x rounded once, to either f16 neighbour as
+// WGSL allows, sums in f32).
 // ZERO INIT: accumulators and windows are set explicitly (Dawn does not re-zero a `var` declared
 // inside a loop; see matmul.wgsl's header).
 

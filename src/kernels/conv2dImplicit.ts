@@ -176,7 +176,7 @@ export function conv2dWeightsTranspose(
 
 /**
  * dOutPadded = dOut shifted and zero-padded (paddedGradientShape); also pads x for the forward,
- * into an f16 tensor under mixed precision (values rounded to nearest).
+ * into an f16 tensor under mixed precision (each value rounded once).
  */
 export function conv2dPadGradient(args: Conv2dPadGradientArgs<GpuTensor>): KernelCall {
   const { geometry: g, O } = args;
