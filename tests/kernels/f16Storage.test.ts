@@ -15,6 +15,7 @@ import { describe, expect, it } from 'vitest';
 import { f16Bits, f16Value, fromF16, roundToF16, toF16 } from '../../src/base/f16';
 import { createTensor, readFloat32, readTensor, uploadTensor } from '../../src/gpu/buffers';
 import { runCalls } from '../../src/gpu/dispatch';
+import { elementCount } from '../../src/gpu/tensor';
 import { matmul, type MatmulChoice, type MatmulVariant } from '../../src/kernels/matmul';
 import { im2col, type Im2colEntry } from '../../src/kernels/conv2dIm2col';
 import { im2colCpu } from '../../src/kernels/conv2dIm2col.cpu';
@@ -90,6 +91,16 @@ function f16Step(x: number): number {
   return Math.max(2 ** -24, 2 ** (Math.floor(Math.log2(Math.abs(x))) - 10));
 }
 
+/**
+ * Indices where `got` (values read back from an f16 tensor) is more than one f16 step from the
+ * twin's `want`: a conversion may take either f16 neighbour of a value it cannot represent.
+ */
+function beyondOneF16Step(got: Float32Array, want: Float32Array): number[] {
+  return [...got.keys()].filter(
+    (i) => !(Math.abs((got[i] ?? NaN) - (want[i] ?? NaN)) <= f16Step(want[i] ?? NaN)),
+  );
+}
+
 describe.each(choices)('matmul %j with f16 operands', (choice) => {
   it.each(halfCases)('$name matches the twin', async (c) => {
     const variant = typeof choice === 'string' ? choice : choice.variant;
@@ -147,9 +158,7 @@ describe('im2col writing f16 cols', () => {
         expect(call.label).toContain('cols f16');
         await runCalls(gpu(), [call]);
         const got = fromF16(await readTensor(gpu(), cols));
-        const far = [...got.keys()].filter(
-          (i) => !(Math.abs((got[i] ?? NaN) - (want[i] ?? NaN)) <= f16Step(want[i] ?? NaN)),
-        );
+        const far = beyondOneF16Step(got, want);
         expect(far.slice(0, 3), `${im2colEntry}: cols more than one f16 step off`).toEqual([]);
       }
     });
@@ -194,14 +203,12 @@ describe('the implicit forward and weight gradient reading an f16 padded x', () 
       const padded = new Float32Array(stored.length);
       const pg = forwardProductGeometry(g, O);
       conv2dPadGradientCpu({ dOut: x, dOutPadded: padded, geometry: pg, O: g.C });
-      const far = [...stored.keys()].filter(
-        (i) => !(Math.abs((stored[i] ?? NaN) - (padded[i] ?? NaN)) <= f16Step(padded[i] ?? 1)),
-      );
+      const far = beyondOneF16Step(stored, padded);
       expect(far.slice(0, 3), 'padded x more than one f16 step off').toEqual([]);
 
       // out: the direct twin on the f16 values the GPU stored, summed in f32
       const xStored = unpadded(stored, g, O);
-      const want = new Float64Array(out.shape.reduce((a, b) => a * b, 1));
+      const want = new Float64Array(elementCount(out.shape));
       conv2dForwardCpu({ x: xStored, weight, bias, out: want, geometry: g, O });
       const terms = g.C * g.KH * g.KW + 1;
       const outTol = dotTolerance(terms, terms);
