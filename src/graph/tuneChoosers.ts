@@ -17,6 +17,7 @@ import {
   type MatmulChooser,
   type MatmulVariant,
   type DefaultPolicy,
+  type ScratchDtype,
 } from '../kernels/index';
 
 /**
@@ -50,16 +51,23 @@ export function inputGradKey(g: Conv2dGeometry, O: number): string {
 
 /**
  * The key of a convolution's forward and weight-gradient path: its shape per sample, as
- * inputGradKey's (the implicit path takes the batch whole, but the key reads the same either way).
+ * inputGradKey's (the implicit path takes the batch whole, but the key reads the same either way),
+ * and under mixed precision the scratch's storage: the race times the f16 kernels there, which a
+ * GPU may run at another speed than the f32 ones.
  */
-export function convPathKey(g: Conv2dGeometry, O: number): string {
-  return `conv forward ${convShapeKey(g, O)}`;
+export function convPathKey(g: Conv2dGeometry, O: number, stored: ScratchDtype): string {
+  const storage = stored === 'f16' ? ', x stored as f16' : '';
+  return `conv forward ${convShapeKey(g, O)}${storage}`;
 }
 
-/** A convolution whose path was asked about, at the smallest batch asked for. */
+/**
+ * A convolution whose path was asked about, at the smallest batch asked for; `stored`: its
+ * forward path's scratch (cols or the padded x), where a race needs it (absent: f32).
+ */
 export interface ConvShape {
   g: Conv2dGeometry;
   O: number;
+  stored?: ScratchDtype;
 }
 
 /** The convolutions' paths the tuner chose, by inputGradKey and by convPathKey. */
@@ -87,15 +95,15 @@ class PathChooser implements InputGradChooser, ConvPathChooser {
   inputGradPath(g: Conv2dGeometry, O: number): InputGradPath {
     return this.paths.inputGrad.get(inputGradKey(g, O)) ?? this.defaults.inputGrad;
   }
-  convPath(g: Conv2dGeometry, O: number): ConvPath {
-    return this.paths.conv.get(convPathKey(g, O)) ?? this.defaults.convPath(g);
+  convPath(g: Conv2dGeometry, O: number, stored: ScratchDtype): ConvPath {
+    return this.paths.conv.get(convPathKey(g, O, stored)) ?? this.defaults.convPath(g);
   }
 }
 
 /** Keeps the smallest batch asked about per key: a batch in chunks is timed as a chunk. */
-function remember(seen: Map<string, ConvShape>, key: string, g: Conv2dGeometry, O: number): void {
+function remember(seen: Map<string, ConvShape>, key: string, conv: ConvShape): void {
   const earlier = seen.get(key);
-  if (!earlier || g.N < earlier.g.N) seen.set(key, { g, O });
+  if (!earlier || conv.g.N < earlier.g.N) seen.set(key, conv);
 }
 
 /**
@@ -118,10 +126,10 @@ export class ProductRecorder extends PathChooser implements MatmulChooser {
     return this.defaults.product;
   }
   computesInputGrad(g: Conv2dGeometry, O: number): void {
-    remember(this.convs, inputGradKey(g, O), g, O);
+    remember(this.convs, inputGradKey(g, O), { g, O });
   }
-  mayTakeEitherPath(g: Conv2dGeometry, O: number): void {
-    remember(this.eitherPathConvs, convPathKey(g, O), g, O);
+  mayTakeEitherPath(g: Conv2dGeometry, O: number, stored: ScratchDtype): void {
+    remember(this.eitherPathConvs, convPathKey(g, O, stored), { g, O, stored });
   }
 }
 

@@ -9,10 +9,11 @@
  * workgroup-tiled matmul is untried against them, and the default there is im2col.
  */
 import { dotAtol } from '../base/compare';
+import { roundToF16 } from '../base/f16';
 import { readFloat32 } from '../gpu/buffers';
 import type { Gpu } from '../gpu/device';
 import type { KernelCall } from '../gpu/dispatch';
-import { elementCount } from '../gpu/tensor';
+import { bytesPerElement, elementCount } from '../gpu/tensor';
 import {
   CONV_PATHS,
   conv2dBackward,
@@ -25,8 +26,10 @@ import {
   weightGradPadsRows,
   weightForwardShape,
   weightGradRunsShape,
+  type Conv2dGeometry,
   type ConvPath,
   type DefaultPolicy,
+  type ScratchDtype,
 } from '../kernels/index';
 import { closenessProblem } from './tuneChecks';
 import type { ConvShape } from './tuneChoosers';
@@ -112,20 +115,25 @@ function outputsProblem(
   return out ? `out ${out}` : dW && `dWeight ${dW}`;
 }
 
+/** Bytes of `g`'s cols, stored as the plan stores them. */
+function colsBytes(g: Conv2dGeometry, stored: ScratchDtype = 'f32'): number {
+  return elementCount(conv2dColsShape(g)) * bytesPerElement[stored];
+}
+
 /**
  * Samples the race times: the batch, or where the batch's cols would pass the largest binding as
  * many as fit (the plan's im2col path then goes in chunks of about that many; the implicit path
  * takes the batch whole, so per sample they compare alike). At least one.
  */
-function racedBatch({ g }: ConvShape, most: number): number {
-  const perSample = elementCount(conv2dColsShape({ ...g, N: 1 })) * 4;
+function racedBatch({ g, stored }: ConvShape, most: number): number {
+  const perSample = colsBytes({ ...g, N: 1 }, stored);
   return Math.max(1, Math.min(g.N, Math.floor(most / perSample)));
 }
 
 /** Why `path`'s scratch cannot hold the race's samples at once, or undefined. */
-function tooLarge({ g }: ConvShape, path: ConvPath, most: number): string | undefined {
+function tooLarge({ g, stored }: ConvShape, path: ConvPath, most: number): string | undefined {
   if (path === 'implicit') return undefined; // conv2dPlan offered the race only where it fits
-  const bytes = elementCount(conv2dColsShape(g)) * 4;
+  const bytes = colsBytes(g, stored);
   if (bytes <= most) return undefined;
   return `its cols for ${g.N} samples (${bytes} bytes) would pass the largest binding (${most})`;
 }
@@ -133,8 +141,12 @@ function tooLarge({ g }: ConvShape, path: ConvPath, most: number): string | unde
 /** Values of the inputs: uniform in [-1, 1], so dotAtol bounds float32 rounding. */
 const DATA_SEED = 20261206;
 
-/** Fresh random tensors for both paths of `conv`; cols only `withCols` (else one float). */
-function pathTensors(gpu: Gpu, { g, O }: ConvShape, withCols = true) {
+/**
+ * Fresh random tensors for both paths of `conv`; cols only `withCols` (else one float). cols and
+ * the padded x are stored as the plan stores them, so that under mixed precision the race times
+ * the kernels the plan runs.
+ */
+function pathTensors(gpu: Gpu, { g, O, stored }: ConvShape, withCols = true) {
   const { make, destroy } = raceTensors(gpu, DATA_SEED);
   const runs = weightGradRunsShape(g, O);
   return {
@@ -144,8 +156,8 @@ function pathTensors(gpu: Gpu, { g, O }: ConvShape, withCols = true) {
     out: make([g.N, O, g.OH, g.OW]),
     dOut: make([g.N, O, g.OH, g.OW]),
     dWeight: make([O, g.C, g.KH, g.KW]),
-    cols: make(withCols ? conv2dColsShape(g) : [1]),
-    xPadded: make(inputPaddedShape(g, O)),
+    cols: make(withCols ? conv2dColsShape(g) : [1], stored),
+    xPadded: make(inputPaddedShape(g, O), stored),
     weightForward: make(weightForwardShape(g, O)),
     dOutRows: make(weightGradPadsRows(g) ? outputRowsShape(g, O) : [1]),
     ...(runs ? { dWeightRuns: make(runs) } : {}),
@@ -200,8 +212,10 @@ async function twinProblem(
     t,
     () => pathCalls(t, small, path, defaults),
     async () => {
+      // Under mixed precision both paths multiply x rounded to f16 (cols or the padded x).
+      const x = await readFloat32(gpu, t.x);
       const host = {
-        x: await readFloat32(gpu, t.x),
+        x: small.stored === 'f16' ? roundToF16(x) : x,
         weight: await readFloat32(gpu, t.weight),
         geometry: small.g,
         O: small.O,

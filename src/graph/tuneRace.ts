@@ -10,6 +10,7 @@
  * second): those medians come from a final round in turns with the default (timeInTurns). A path
  * replaces the fastest so far only when MARGIN faster.
  */
+import { toF16 } from '../base/f16';
 import { randomFloats } from '../base/random';
 import { createTensor, writeTensor } from '../gpu/buffers';
 import type { Gpu } from '../gpu/device';
@@ -49,14 +50,16 @@ export interface Race<P extends string, Out> {
 
 /**
  * A race's tensors, destroyed together: each filled with values uniform in [-1, 1] (so dotAtol
- * bounds float32 rounding) from its own seed, `firstSeed` and on in the order they are made.
+ * bounds float32 rounding) from its own seed, `firstSeed` and on in the order they are made; an
+ * f16 tensor holds those values rounded to f16.
  */
 export function raceTensors(gpu: Gpu, firstSeed: number) {
   const made: GpuTensor[] = [];
   return {
-    make: (shape: readonly number[]): GpuTensor => {
-      const t = createTensor(gpu, shape, { label: 'tuner' });
-      writeTensor(gpu, t, randomFloats(elementCount(t.shape), firstSeed + made.length));
+    make: (shape: readonly number[], dtype: 'f32' | 'f16' = 'f32'): GpuTensor => {
+      const t = createTensor(gpu, shape, { label: 'tuner', dtype });
+      const values = randomFloats(elementCount(t.shape), firstSeed + made.length);
+      writeTensor(gpu, t, dtype === 'f16' ? toF16(values) : values);
       made.push(t);
       return t;
     },
@@ -66,7 +69,7 @@ export function raceTensors(gpu: Gpu, firstSeed: number) {
 
 /** The race's small case, checked against the CPU twin: the convolution's shape at batch 2. */
 export function smallCaseOf(conv: ConvShape): ConvShape {
-  return { g: { ...conv.g, N: 2 }, O: conv.O };
+  return { ...conv, g: { ...conv.g, N: 2 } };
 }
 
 /**

@@ -54,6 +54,7 @@ import {
   usesImplicitBackwardData,
   type ConvPath,
   type ImplicitScratch,
+  type ScratchDtype,
 } from './conv2dPaths';
 import { im2colShape, type Conv2dGeometry } from './geometry';
 import { matmul, type MatmulPolicy } from './matmul';
@@ -405,7 +406,7 @@ export interface ConvPlanOptions {
    * cols' storage, or on the implicit path the padded x's: f16 under mixed precision (dCols and
    * the padded gradient are f32).
    */
-  colsDtype?: 'f32' | 'f16';
+  colsDtype?: ScratchDtype;
   /** Whether the backward computes dX (default true; a first layer's images need none). */
   withInputGrad?: boolean;
 }
@@ -449,7 +450,7 @@ export function conv2dPlan(g: Conv2dGeometry, O: number, options: ConvPlanOption
   const eitherPath =
     implicitConvProblem(g, O, true) === undefined &&
     implicitScratchBytes(g, O, policy, withInputGrad, colsDtype) <= maxBindingBytes;
-  if (eitherPath && convPathOf(g, O, policy) === 'implicit')
+  if (eitherPath && convPathOf(g, O, colsDtype, policy) === 'implicit')
     return { path: 'implicit', chunk: g.N };
   return { path: 'im2col', chunk: conv2dBatchChunk(g, O, options) };
 }
@@ -463,7 +464,7 @@ function implicitScratchBytes(
   O: number,
   policy: MatmulPolicy | undefined,
   withInputGrad: boolean,
-  xDtype: 'f32' | 'f16',
+  xDtype: ScratchDtype,
 ): number {
   const padded = Math.max(
     bytesPerElement[xDtype] * elementCount(inputPaddedShape(g, O)),

@@ -40,6 +40,9 @@ export interface ImplicitScratch<T> {
  */
 export type InputGradPath = 'implicit' | 'implicitRegisterTile' | 'im2col';
 
+/** How a convolution's f16-capable scratch (cols, or the padded x) is stored: f16 under mixed precision. */
+export type ScratchDtype = 'f32' | 'f16';
+
 export const INPUT_GRAD_PATHS: readonly InputGradPath[] = [
   'implicit',
   'implicitRegisterTile',
@@ -79,10 +82,13 @@ export function defaultConvPath(variant: MatmulVariant | undefined, g: Conv2dGeo
 
 /** A policy that also picks each convolution's forward and weight-gradient path (the tuner's). */
 export interface ConvPathChooser {
-  /** The path for this convolution, or undefined for the rule by variant. */
-  convPath(g: Conv2dGeometry, O: number): ConvPath | undefined;
+  /**
+   * The path for this convolution, or undefined for the rule by variant; `stored`: what its
+   * scratch (cols, or the padded x) is stored as, f16 under mixed precision.
+   */
+  convPath(g: Conv2dGeometry, O: number, stored: ScratchDtype): ConvPath | undefined;
   /** Told of each convolution that could take either path (the tuner's recorder listens). */
-  mayTakeEitherPath?(g: Conv2dGeometry, O: number): void;
+  mayTakeEitherPath?(g: Conv2dGeometry, O: number, stored: ScratchDtype): void;
 }
 
 function choosesConvPath(
@@ -95,10 +101,15 @@ function choosesConvPath(
  * The forward and weight-gradient path of a convolution that can take either: the policy's
  * chooser's (told of the convolution first), else the default by variant.
  */
-export function convPathOf(g: Conv2dGeometry, O: number, policy?: MatmulPolicy): ConvPath {
+export function convPathOf(
+  g: Conv2dGeometry,
+  O: number,
+  stored: ScratchDtype,
+  policy?: MatmulPolicy,
+): ConvPath {
   if (!choosesConvPath(policy)) return defaultConvPath(policyVariant(policy), g);
-  policy.mayTakeEitherPath?.(g, O);
-  return policy.convPath(g, O) ?? defaultConvPath(policyVariant(policy), g);
+  policy.mayTakeEitherPath?.(g, O, stored);
+  return policy.convPath(g, O, stored) ?? defaultConvPath(policyVariant(policy), g);
 }
 
 /** A policy that also picks each convolution's dX path (the autotuner's chooser). */

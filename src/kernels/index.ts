@@ -107,6 +107,7 @@ export {
   type ConvPathChooser,
   type InputGradPath,
   type InputGradChooser,
+  type ScratchDtype,
 } from './conv2dPaths';
 export {
   weightCkoShape,

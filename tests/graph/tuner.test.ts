@@ -282,29 +282,51 @@ describe('tuning a plan', () => {
     }
   });
 
-  it('does not race matmul + col2im where its dCols would pass a binding the f16 cols fit', async () => {
+  it('under mixed precision, races the forward paths on their f16 scratch (keyed apart from f32), and no dCols past the binding the f16 cols fit', async () => {
     await onF16Device(gpu(), async () => {
       const g = buildGraph(config.model, config.batchSize);
       const store = new ParameterStore(gpu(), g.parameters(), config.optimizer, config.seed);
       try {
-        // conv2's cols: 8 x 100 x 196 in f16, 313,600 bytes; its dCols in f32, twice that
+        // conv2's cols: 8 x 100 x 196 in f16, 313,600 bytes, filling the binding; its dCols in
+        // f32, twice that.
         const plan = await compilePlan(gpu(), g, store, {
           training: true,
           precision: 'f16',
           maxBindingBytes: 313_600,
           tune: tune('full', memoryStore()),
         });
-        const path = plan.tuning?.products.find(isInputGradPath);
-        expect(path?.key).toBe('conv dX [4, 14, 14] -> O=8 k5x5 s1x1 p2,2 batch 8');
-        expect(path?.candidates?.find((r) => r.choice === 'im2col')?.rejected).toBe(
+        const products = plan.tuning?.products ?? [];
+        const notes = plan.notes.join('\n');
+        plan.destroy();
+        const dX = products.find(isInputGradPath);
+        expect(dX?.key).toBe('conv dX [4, 14, 14] -> O=8 k5x5 s1x1 p2,2 batch 8');
+        expect(dX?.candidates?.find((r) => r.choice === 'im2col')?.rejected).toBe(
           'its dCols for 8 samples (627200 bytes) would pass the largest binding (313600)',
         );
-        expect(path?.choice).not.toBe('im2col');
+        expect(dX?.choice).not.toBe('im2col');
         // Either forward path keeps what its products read in f16 (the race picks one).
-        expect(plan.notes.join('\n')).toMatch(
+        expect(notes).toMatch(
           /^conv2: (im2col matrix \[8, 100, 196\]|padded x \[8, 4, 18, 20\]) stored as f16/m,
         );
-        plan.destroy();
+        const paths = products.filter(isConvPath);
+        if (convPathsFor(gpu()).length < 2) {
+          expect(paths).toEqual([]);
+          return;
+        }
+        expect(paths.map((p) => p.key).sort()).toEqual([
+          'conv forward [1, 28, 28] -> O=4 k5x5 s1x1 p2,2, x stored as f16 batch 8',
+          'conv forward [4, 14, 14] -> O=8 k5x5 s1x1 p2,2, x stored as f16 batch 8',
+        ]);
+        for (const entry of paths) {
+          // The whole batch: the race counts the f16 cols' 2 bytes per element, as the plan does.
+          expect(entry.label).not.toMatch(/timed on/);
+          // The twin check multiplies x rounded to f16: a path that read f32 scratch would differ
+          // from it by more than float32's rounding bound, and one that failed to run would say so.
+          for (const r of entry.candidates ?? []) {
+            expect(r.rejected ?? '').not.toMatch(/differs|does not run/);
+            expect(r.ms, JSON.stringify(r)).toBeGreaterThan(0);
+          }
+        }
       } finally {
         store.destroy();
       }
