@@ -16,10 +16,12 @@
 // the speed: the 16x12 register tile of matmul.wgsl loads 28 values per 192 FMAs, this one 8 per
 // 128 (per lane and k). stepDirect (no broadcasts), forced by wgSize 4, ran 0.2-0.4x registerTile.
 // Any subgroup size is correct: a lane's slot depends only on its subgroup lane id and the
-// workgroup's rows, so lanes 0..7 of any subgroup hold the whole block. Subgroups of fewer than 8
-// lanes (SwiftShader: 4) or larger than the workgroup (which could be partial, lacking lane 7)
-// take stepDirect, where every lane loads every slot. Subgroups are assumed full when their size
-// divides wgSize (as on llvmpipe, SwiftShader and GPU drivers).
+// workgroup's rows, so lanes 0..7 of any subgroup hold the whole block. Subgroups of exactly 4
+// lanes (SwiftShader) take stepShared4: lane l loads slots 4g + l % 4 (g < 8), 8 loads per step
+// instead of 32, 1.1-1.2x stepDirect on SwiftShader (docs/measurements.md). Smaller subgroups, or
+// larger than the workgroup (which could be partial, lacking lane 7), take stepDirect, where every
+// lane loads every slot. Subgroups are assumed full when their size divides wgSize (as on
+// llvmpipe, SwiftShader and GPU drivers).
 // Blocked summation: each lane sums kBlock 4-k steps into a fresh acc, then adds it to total, so an
 // output is a chain of K/(4 kBlock) blocks (per product, times `batch` with sumBatches) of kBlock
 // steps, not one chain of K/4 (times batch): float32 rounding grows with the longest chain. With
@@ -165,7 +167,19 @@ fn stepShared(acc: ptr<function, array<vec4f, 32>>, aAt: ptr<function, array<u32
   }
 }
 
-// The same step where a subgroup cannot share (fewer than 8 lanes, or maybe partial): every lane
+// The step for 4-lane subgroups (SwiftShader): lane l loads slot 4g + l % 4 (aAt4[g] at k = 0) for
+// g < tileRows / 4, and lanes 0..3 hand rows 4g .. 4g + 3 to every lane: 8 loads of op(A) per lane
+// and step where stepDirect makes 32.
+fn stepShared4(acc: ptr<function, array<vec4f, 32>>, aAt4: ptr<function, array<u32, 8>>, kq: u32,
+               bTile: mat4x4f) {
+  for (var g = 0u; g < tileRows / 4u; g++) {
+    let q = aQuad((*aAt4)[g] + kq * aStep());
+    accumulateGroup(acc, g, aGroupRows(subgroupBroadcast(q, 0u), subgroupBroadcast(q, 1u),
+                                       subgroupBroadcast(q, 2u), subgroupBroadcast(q, 3u)), bTile);
+  }
+}
+
+// The same step where a subgroup cannot share (fewer than 4 lanes, or maybe partial): every lane
 // loads all tileRows slots itself.
 fn stepDirect(acc: ptr<function, array<vec4f, 32>>, aBase4: u32, row0: u32, kq: u32, bTile: mat4x4f) {
   let at = kq * aStep();
@@ -212,8 +226,9 @@ fn matmulSubgroupTile(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups
     return;
   }
   let col0 = colBlock + lid * LANE_COLS;
-  // Uniform (subgroup size and an override): lanes 0..7 exist in every subgroup.
+  // Uniform (subgroup size and an override): lanes 0..7 (or 0..3) exist in every subgroup.
   let shareA = sgSize >= 8u && sgSize <= wgSize;
+  let shareA4 = sgSize == 4u && sgSize <= wgSize;
   let k4 = params.K / 4u;
   for (var outB = wid.z; outB < outputCount(); outB += nwg.z) {
     var total = array<vec4f, 32>(); // total[i]: row row0 + i, columns col0 .. col0 + 3 (ZERO INIT)
@@ -224,12 +239,18 @@ fn matmulSubgroupTile(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups
       for (var r = 0u; r < tileRows / 8u; r++) {
         aAt[r] = aSlotIndex(aBase4, row0, 8u * r + sgLane % 8u);
       }
+      var aAt4: array<u32, 8>;
+      for (var g = 0u; g < tileRows / 4u; g++) {
+        aAt4[g] = aSlotIndex(aBase4, row0, 4u * g + sgLane % 4u);
+      }
       // Blocked sum: kBlock steps into acc, then acc into total (see the header).
       for (var kq0 = 0u; kq0 < k4; kq0 += kBlock) {
         var acc = array<vec4f, 32>(); // this block's partial sums (ZERO INIT)
         let kqEnd = min(kq0 + kBlock, k4);
         if (shareA) {
           for (var kq = kq0; kq < kqEnd; kq++) { stepShared(&acc, &aAt, kq, bBlock(bAt, kq)); }
+        } else if (shareA4) {
+          for (var kq = kq0; kq < kqEnd; kq++) { stepShared4(&acc, &aAt4, kq, bBlock(bAt, kq)); }
         } else {
           for (var kq = kq0; kq < kqEnd; kq++) { stepDirect(&acc, aBase4, row0, kq, bBlock(bAt, kq)); }
         }

@@ -280,7 +280,8 @@ describe('matmul subgroupTile on the GPU', () => {
 });
 
 // wgSize decides which subgroups exist: 32 puts several in a workgroup (the broadcast path must not
-// care which lanes land in which); below the subgroup size (8 on lavapipe) it runs stepDirect.
+// care which lanes land in which); below the subgroup size (8 on lavapipe) it runs stepDirect, and
+// at SwiftShader's 4 the 4-lane broadcast path (stepShared4).
 describe.each([4, 16, 32])('matmulSubgroupTile with wgSize %i', (wgSize) => {
   const picked = cases.filter((c) =>
     ['edge rows and lanes 63x68x20', 'sumBatches A·Bᵀ, strided (conv dW)'].includes(c.name),
@@ -294,8 +295,8 @@ describe.each([4, 16, 32])('matmulSubgroupTile with wgSize %i', (wgSize) => {
 describe('matmulSubgroup family', () => {
   it('takes the broadcast path on lavapipe at the default wgSize', () => {
     // The broadcast path needs 8 <= subgroup size <= wgSize (8): lavapipe's 8 lanes qualify, so the
-    // cases above test it there; SwiftShader's 4 run stepDirect (as wgSize 4 does on lavapipe). A
-    // wider llvmpipe would silently lose the speedup: then WG_SIZE needs revisiting.
+    // cases above test it there; SwiftShader's 4 run stepShared4, and wgSize 4 on lavapipe runs
+    // stepDirect. A wider llvmpipe would silently lose the speedup: then WG_SIZE needs revisiting.
     if (gpu().hasSubgroups) expect(subgroupSize).toBeGreaterThanOrEqual(4);
     if (gpu().adapter.kind === 'lavapipe' && gpu().hasSubgroups) expect(subgroupSize).toBe(8);
   });
