@@ -34,7 +34,7 @@ export function kernelOnly(call: KernelCall): string {
  * `values` as the data of a tensor of `dtype`: f16 bit patterns for f16 (half-precision
  * operands), else the floats themselves.
  */
-function hostData(values: Float32Array, dtype: DType): Float32Array | Uint16Array {
+export function hostData(values: Float32Array, dtype: DType): Float32Array | Uint16Array {
   return dtype === 'f16' ? toF16(values) : values;
 }
 

@@ -10,13 +10,14 @@
  * second): those medians come from a final round in turns with the default (timeInTurns). A path
  * replaces the fastest so far only when MARGIN faster.
  */
-import { toF16 } from '../base/f16';
 import { randomFloats } from '../base/random';
 import { createTensor, writeTensor } from '../gpu/buffers';
 import type { Gpu } from '../gpu/device';
 import { runCalls, type KernelCall } from '../gpu/dispatch';
 import { elementCount, type GpuTensor } from '../gpu/tensor';
+import type { ScratchDtype } from '../kernels/index';
 import type { StoredChoice } from './tuneCache';
+import { hostData } from './tuneChecks';
 import type { ConvShape } from './tuneChoosers';
 import { MARGIN, SCREEN_FACTOR, screenDefault, timeCandidate, timeInTurns } from './tuneTiming';
 import { replayedEntry, type TuneMode, type TunedProduct } from './tuneReport';
@@ -56,10 +57,10 @@ export interface Race<P extends string, Out> {
 export function raceTensors(gpu: Gpu, firstSeed: number) {
   const made: GpuTensor[] = [];
   return {
-    make: (shape: readonly number[], dtype: 'f32' | 'f16' = 'f32'): GpuTensor => {
+    make: (shape: readonly number[], dtype: ScratchDtype = 'f32'): GpuTensor => {
       const t = createTensor(gpu, shape, { label: 'tuner', dtype });
       const values = randomFloats(elementCount(t.shape), firstSeed + made.length);
-      writeTensor(gpu, t, dtype === 'f16' ? toF16(values) : values);
+      writeTensor(gpu, t, hostData(values, dtype));
       made.push(t);
       return t;
     },
