@@ -1,5 +1,6 @@
 /**
- * Kernel benchmark (Node): the adapter's FMA peak and copy bandwidth, matmul naive vs tiled at N = 256/512/1024, and
+ * Kernel benchmark (Node): the adapter's FMA peak and copy bandwidth, matmul naive vs tiled at N =
+ * 256/512/1024 (and with B in f16 where the adapter has shader-f16), and
  * the reference CNN's conv layers at batch 64, forward and backward. Every kernel is validated
  * against its CPU twin before it is timed (the kernel cases of bench/cases, shared with the
  * Chrome bench page and the kernel explorer; matmul on an odd shape, conv on a batch of 2); each
@@ -68,34 +69,61 @@ async function measureBandwidth(gpu: Gpu): Promise<number> {
 interface MatmulResult {
   n: number;
   variant: MatmulVariant;
+  /** B's storage: f16 as under mixed precision (A and the sums stay f32). */
+  bDtype: 'f32' | 'f16';
   gflops: number;
   medianMs: number;
 }
 
-/** Each variant against matmulCpu on an odd shape (no dimension a multiple of any tile). */
-async function validateMatmul(gpu: Gpu, variants: readonly MatmulVariant[]): Promise<void> {
-  for (const variant of variants)
-    await validateCase(gpu, `matmul ${variant}`, matmulCase(gpu, variant, MATMUL_ODD_SHAPE));
+/** What is timed: each variant with f32 operands, then the fastest two with B in f16. */
+interface MatmulRun {
+  variant: MatmulVariant;
+  bDtype: 'f32' | 'f16';
+}
+
+/**
+ * The runs on `gpu`: every variant in f32; with `shader-f16`, registerTile and subgroupTile (where
+ * the device has subgroups) again with B in f16, the operand each lane loads for itself.
+ */
+function matmulRuns(gpu: Gpu, variants: readonly MatmulVariant[]): MatmulRun[] {
+  const f32 = variants.map((variant) => ({ variant, bDtype: 'f32' as const }));
+  if (!gpu.hasShaderF16) return f32;
+  const half = variants.filter((v) => v === 'registerTile' || v === 'subgroupTile');
+  return [...f32, ...half.map((variant) => ({ variant, bDtype: 'f16' as const }))];
+}
+
+function runName({ variant, bDtype }: MatmulRun): string {
+  return bDtype === 'f16' ? `${variant}, B f16` : variant;
+}
+
+/** Each run against matmulCpu on an odd shape (no dimension a multiple of any tile). */
+async function validateMatmul(gpu: Gpu, runs: readonly MatmulRun[]): Promise<void> {
+  for (const run of runs) {
+    const c = matmulCase(gpu, run.variant, MATMUL_ODD_SHAPE, 11, run.bDtype);
+    await validateCase(gpu, `matmul ${runName(run)}`, c);
+  }
 }
 
 async function benchMatmul(
   gpu: Gpu,
   n: number,
-  variants: readonly MatmulVariant[],
+  runs: readonly MatmulRun[],
 ): Promise<MatmulResult[]> {
   const results: MatmulResult[] = [];
   const sizes = { M: n, N: n, K: n };
-  for (const variant of variants) {
-    const timed = matmulCase(gpu, variant, sizes, 1);
+  for (const run of runs) {
+    const { variant, bDtype } = run;
+    const timed = matmulCase(gpu, variant, sizes, 1, bDtype);
     const t = await time(gpu, timed, variant === 'naive' ? Math.min(samples, 3) : samples);
     timed.destroy();
     results.push({
       n,
       variant,
+      bDtype,
       gflops: gflops(matmulFlops(sizes), t.medianMs),
       medianMs: t.medianMs,
     });
-    progress(`matmul ${n} ${variant}: ${t.medianMs.toFixed(2)} ms`);
+    progress(`matmul ${n} ${runName(run)}: ${t.medianMs.toFixed(2)} ms`);
   }
   return results;
 }
@@ -141,10 +169,11 @@ async function main(): Promise<void> {
   progress('measuring the copy bandwidth...');
   const peakGBps = await measureBandwidth(gpu);
   const variants = gpu.hasSubgroups ? [...baseVariants, 'subgroupTile' as const] : baseVariants;
-  await validateMatmul(gpu, variants);
+  const runs = matmulRuns(gpu, variants);
+  await validateMatmul(gpu, runs);
   const matmulResults: MatmulResult[] = [];
   for (const n of quick ? [256, 512] : [256, 512, 1024])
-    matmulResults.push(...(await benchMatmul(gpu, n, variants)));
+    matmulResults.push(...(await benchMatmul(gpu, n, runs)));
   const fast = bestVariant(matmulResults);
   const convResults: ConvResult[] = [];
   const batch = 64;
@@ -156,9 +185,12 @@ async function main(): Promise<void> {
   gpu.destroy();
 }
 
+/** The fastest f32 variant at the largest size: the conv layers' (which run in f32). */
 function bestVariant(results: readonly MatmulResult[]): MatmulVariant {
   const largest = Math.max(...results.map((r) => r.n));
-  const atLargest = results.filter((r) => r.n === largest).sort((a, b) => b.gflops - a.gflops);
+  const atLargest = results
+    .filter((r) => r.n === largest && r.bDtype === 'f32')
+    .sort((a, b) => b.gflops - a.gflops);
   return atLargest[0]?.variant ?? 'registerTile';
 }
 
@@ -181,7 +213,7 @@ function report(
       const naive = mm.find((x) => x.n === r.n && x.variant === 'naive');
       return {
         n: r.n,
-        variant: r.variant,
+        variant: runName(r),
         ms: r.medianMs,
         gflops: r.gflops,
         'of peak': `${((100 * r.gflops) / peakGflops).toFixed(0)}%`,

@@ -42,8 +42,11 @@ export interface KernelCase {
 
 /** Makes the tensors of a case; all are destroyed together. */
 export interface CaseTensors {
-  /** The dtype follows the array: f32, i32 or u32 (a packed draw, say). */
-  upload(data: Float32Array | Int32Array | Uint32Array, shape: readonly number[]): GpuTensor;
+  /** The dtype follows the array: f32, i32, u32 (a packed draw, say) or f16 (its bit patterns). */
+  upload(
+    data: Float32Array | Int32Array | Uint32Array | Uint16Array,
+    shape: readonly number[],
+  ): GpuTensor;
   zeros(shape: readonly number[], dtype?: 'f32' | 'u32'): GpuTensor;
 }
 
