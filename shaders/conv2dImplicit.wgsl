@@ -171,16 +171,34 @@ fn loadQuads(planeRow: u32, oq: u32, quad: u32) -> mat4x4f {
 const LANE_ROWS: u32 = 16u; // channels per invocation in conv2dImplicitBackwardDataTile
 const LANE_QUADS: u32 = 2u; // position quads per invocation: 8 neighbouring positions of a row
 
-// One step (one tap, output channels o .. o + 3) of the lane's [16 channels x 8 positions] block:
-// weight quad i is channel (row0 + i)'s 4 output channels at this tap, and near / far hold those
-// output channels at the lane's first and second 4 positions (column j = channel o + j).
+// One step (one tap, output channels o .. o + 3) of channel row0 + i in the lane's block: weight
+// quad i is that channel's 4 output channels at this tap, and near / far hold those output
+// channels at the lane's first and second 4 positions (column j = channel o + j).
+fn tileStepRow(acc: ptr<function, array<vec4f, 32>>, aAt: ptr<function, array<u32, 16>>, i: u32,
+               kStep: u32, near: mat4x4f, far: mat4x4f) {
+  let a = weightCko[(*aAt)[i] + kStep];
+  (*acc)[LANE_QUADS * i] += near * a;
+  (*acc)[LANE_QUADS * i + 1u] += far * a;
+}
+
+// The same for channels row0 + 4g .. + 3 (g a constant at every call).
+fn tileStepGroup(acc: ptr<function, array<vec4f, 32>>, aAt: ptr<function, array<u32, 16>>, g: u32,
+                 kStep: u32, near: mat4x4f, far: mat4x4f) {
+  tileStepRow(acc, aAt, 4u * g, kStep, near, far);
+  tileStepRow(acc, aAt, 4u * g + 1u, kStep, near, far);
+  tileStepRow(acc, aAt, 4u * g + 2u, kStep, near, far);
+  tileStepRow(acc, aAt, 4u * g + 3u, kStep, near, far);
+}
+
+// One step of the lane's [16 channels x 8 positions] block. The 16 channels are written out as
+// four groups with constant indexes, not looped: SwiftShader does not unroll loops and serves a
+// run-time index into acc lane by lane (matmul.wgsl's ROWS WRITTEN OUT; docs/measurements.md).
 fn tileStep(acc: ptr<function, array<vec4f, 32>>, aAt: ptr<function, array<u32, 16>>, kStep: u32,
             near: mat4x4f, far: mat4x4f) {
-  for (var i = 0u; i < LANE_ROWS; i++) {
-    let a = weightCko[(*aAt)[i] + kStep];
-    (*acc)[LANE_QUADS * i] += near * a;
-    (*acc)[LANE_QUADS * i + 1u] += far * a;
-  }
+  tileStepGroup(acc, aAt, 0u, kStep, near, far);
+  tileStepGroup(acc, aAt, 1u, kStep, near, far);
+  tileStepGroup(acc, aAt, 2u, kStep, near, far);
+  tileStepGroup(acc, aAt, 3u, kStep, near, far);
 }
 
 // Writes the lane's [LANE_ROWS x 8] block of image n (channels row0 .., positions h, w0 .. w0 + 7),
