@@ -97,7 +97,9 @@ fn coveringWindows(winPos: u32, winSize: u32, winStep: u32, winCount: u32) -> ve
 // op(A)) for the 4 rows of group g, the rows given as the columns of groupRows.
 fn accumulateGroup(accRows: ptr<function, array<vec4f, 32>>, groupIndex: u32, groupRows: mat4x4f,
                    tile: mat4x4f) {
-  for (var row = 0u; row < 4u; row++) {
-    (*accRows)[4u * groupIndex + row] += tile * groupRows[row];
-  }
+  // Written out, not looped: SwiftShader does not unroll loops (matmul.wgsl's ROWS WRITTEN OUT).
+  (*accRows)[4u * groupIndex] += tile * groupRows[0];
+  (*accRows)[4u * groupIndex + 1u] += tile * groupRows[1];
+  (*accRows)[4u * groupIndex + 2u] += tile * groupRows[2];
+  (*accRows)[4u * groupIndex + 3u] += tile * groupRows[3];
 }

@@ -167,15 +167,34 @@ fn stepShared(acc: ptr<function, array<vec4f, 32>>, aAt: ptr<function, array<u32
   }
 }
 
-// The step for 4-lane subgroups (SwiftShader): lane l loads slot 4g + l % 4 (aAt4[g] at k = 0) for
-// g < tileRows / 4, and lanes 0..3 hand rows 4g .. 4g + 3 to every lane: 8 loads of op(A) per lane
-// and step where stepDirect makes 32.
+// Group g of a 4-lane step: lane l loaded slot 4g + l % 4 (aAt4[g] at k = 0), and lanes 0..3 hand
+// rows 4g .. 4g + 3 to every lane.
+fn shareGroup4(acc: ptr<function, array<vec4f, 32>>, aAt4: ptr<function, array<u32, 8>>, g: u32,
+               kq: u32, bTile: mat4x4f) {
+  let q = aQuad((*aAt4)[g] + kq * aStep());
+  accumulateGroup(acc, g, aGroupRows(subgroupBroadcast(q, 0u), subgroupBroadcast(q, 1u),
+                                     subgroupBroadcast(q, 2u), subgroupBroadcast(q, 3u)), bTile);
+}
+
+// The step for 4-lane subgroups (SwiftShader): groups g < tileRows / 4, so 8 loads of op(A) per
+// lane and step where stepDirect makes 32. The groups are written out with constant indexes, each
+// past the first two kept by an override-constant test, not looped: SwiftShader does not unroll
+// loops (matmul.wgsl's ROWS WRITTEN OUT).
 fn stepShared4(acc: ptr<function, array<vec4f, 32>>, aAt4: ptr<function, array<u32, 8>>, kq: u32,
                bTile: mat4x4f) {
-  for (var g = 0u; g < tileRows / 4u; g++) {
-    let q = aQuad((*aAt4)[g] + kq * aStep());
-    accumulateGroup(acc, g, aGroupRows(subgroupBroadcast(q, 0u), subgroupBroadcast(q, 1u),
-                                       subgroupBroadcast(q, 2u), subgroupBroadcast(q, 3u)), bTile);
+  shareGroup4(acc, aAt4, 0u, kq, bTile);
+  shareGroup4(acc, aAt4, 1u, kq, bTile);
+  if (tileRows > 8u) {
+    shareGroup4(acc, aAt4, 2u, kq, bTile);
+    shareGroup4(acc, aAt4, 3u, kq, bTile);
+  }
+  if (tileRows > 16u) {
+    shareGroup4(acc, aAt4, 4u, kq, bTile);
+    shareGroup4(acc, aAt4, 5u, kq, bTile);
+  }
+  if (tileRows > 24u) {
+    shareGroup4(acc, aAt4, 6u, kq, bTile);
+    shareGroup4(acc, aAt4, 7u, kq, bTile);
   }
 }
 
