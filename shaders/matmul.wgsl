@@ -34,7 +34,7 @@
 // ROWS WRITTEN OUT: the register tiles' per-step work over their 16 rows is written as four calls
 // on groups of 4 rows with constant indexes, not as a loop: SwiftShader does not unroll loops, so
 // a loop index into the accumulator array becomes a run-time index, which it serves lane by lane.
-// Written out, the products ran 1.7-2.1x faster there (llvmpipe unrolls either form alike).
+// Written out, the products ran 1.4-1.9x faster there (llvmpipe unrolls either form alike).
 // ZERO INIT: accumulators declared inside the batch loop are initialized explicitly: a bare
 // `var acc: array<...>;` in a loop kept the previous pass's value under the `webgpu` package's
 // Dawn (on lavapipe and SwiftShader alike), although WGSL zeroes it at every declaration.
@@ -238,7 +238,7 @@ fn accumulateQuadGroup(acc: ptr<function, array<vec4f, 48>>, g: u32, bt: ptr<fun
   accumulateQuadRow(acc, 4u * g + 3u, bt, rows[3]);
 }
 
-// All 16 rows of a 4-k step: `group(g)` gives rows 4g .. 4g + 3's 4 k as columns. The four
+// All 16 rows of a 4-k step: gN holds rows 4N .. 4N + 3's 4 k as columns (aQuadGroup). The four
 // groups are written out (ROWS WRITTEN OUT in the header).
 fn accumulateQuadRows(acc: ptr<function, array<vec4f, 48>>, bt: ptr<function, array<mat4x4f, 3>>,
                       g0: mat4x4f, g1: mat4x4f, g2: mat4x4f, g3: mat4x4f) {
