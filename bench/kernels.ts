@@ -66,19 +66,17 @@ async function measureBandwidth(gpu: Gpu): Promise<number> {
   return streamCopyBytes(count) / (t.medianMs * 1e6);
 }
 
-interface MatmulResult {
-  n: number;
+/** What is timed: a variant, with B stored in f32 or f16. */
+interface MatmulRun {
   variant: MatmulVariant;
   /** B's storage: f16 as under mixed precision (A and the sums stay f32). */
   bDtype: 'f32' | 'f16';
-  gflops: number;
-  medianMs: number;
 }
 
-/** What is timed: each variant with f32 operands, then the fastest two with B in f16. */
-interface MatmulRun {
-  variant: MatmulVariant;
-  bDtype: 'f32' | 'f16';
+interface MatmulResult extends MatmulRun {
+  n: number;
+  gflops: number;
+  medianMs: number;
 }
 
 /**
@@ -112,14 +110,12 @@ async function benchMatmul(
   const results: MatmulResult[] = [];
   const sizes = { M: n, N: n, K: n };
   for (const run of runs) {
-    const { variant, bDtype } = run;
-    const timed = matmulCase(gpu, variant, sizes, 1, bDtype);
-    const t = await time(gpu, timed, variant === 'naive' ? Math.min(samples, 3) : samples);
+    const timed = matmulCase(gpu, run.variant, sizes, 1, run.bDtype);
+    const t = await time(gpu, timed, run.variant === 'naive' ? Math.min(samples, 3) : samples);
     timed.destroy();
     results.push({
       n,
-      variant,
-      bDtype,
+      ...run,
       gflops: gflops(matmulFlops(sizes), t.medianMs),
       medianMs: t.medianMs,
     });

@@ -19,10 +19,9 @@
 // workgroup's rows, so lanes 0..7 of any subgroup hold the whole block. Subgroups of exactly 4
 // lanes (SwiftShader) take stepShared4: lane l loads slots 4g + l % 4 (g < 8), 8 loads per step
 // instead of 32, 1.1-1.2x stepDirect on SwiftShader, and 2.1-2.2x more with its groups written
-// out (docs/measurements.md). Smaller subgroups, or
-// larger than the workgroup (which could be partial, lacking lane 7), take stepDirect, where every
-// lane loads every slot. Subgroups are assumed full when their size divides wgSize (as on
-// llvmpipe, SwiftShader and GPU drivers).
+// out (docs/measurements.md). Smaller subgroups, or larger than the workgroup (which could be
+// partial, lacking lane 7), take stepDirect, where every lane loads every slot. Subgroups are
+// assumed full when their size divides wgSize (as on llvmpipe, SwiftShader and GPU drivers).
 // Blocked summation: each lane sums kBlock 4-k steps into a fresh acc, then adds it to total, so an
 // output is a chain of K/(4 kBlock) blocks (per product, times `batch` with sumBatches) of kBlock
 // steps, not one chain of K/4 (times batch): float32 rounding grows with the longest chain. With
