@@ -5,9 +5,10 @@
  *
  * A race: every path must agree with the CPU twin on the same shape at batch 2 (the race's
  * `problem`), then with the default on the convolution's own shape; each is timed on fresh random
- * tensors, the default first. Every path gets one screening run, and a median only within
- * SCREEN_FACTOR of the best screen so far (on SwiftShader a run of the slowest path takes over a
- * second): those medians come from a final round in turns with the default (timeInTurns). A path
+ * tensors, the default first. Every path gets one screening run (two where the first is just out:
+ * screenWithSecondLook), and a median only within SCREEN_FACTOR of the best screen so far (on
+ * SwiftShader a run of the slowest path takes over a second): those medians come from a final
+ * round in turns with the default (timeInTurns). A path
  * replaces the fastest so far only when MARGIN faster.
  */
 import { randomFloats } from '../base/random';
@@ -19,7 +20,14 @@ import type { ScratchDtype } from '../kernels/index';
 import type { StoredChoice } from './tuneCache';
 import { hostData } from './tuneChecks';
 import type { ConvShape } from './tuneChoosers';
-import { MARGIN, SCREEN_FACTOR, screenDefault, timeCandidate, timeInTurns } from './tuneTiming';
+import {
+  MARGIN,
+  SCREEN_FACTOR,
+  screenDefault,
+  screenWithSecondLook,
+  timeInTurns,
+  timeOnce,
+} from './tuneTiming';
 import { replayedEntry, type TuneMode, type TunedProduct } from './tuneReport';
 
 /**
@@ -118,10 +126,10 @@ export async function racePaths<P extends string, Out>(
   const screenedOut: typeof rows = [];
   for (const other of others) {
     const calls = race.calls(other);
-    // No warm-up: the twin check compiled and ran these pipelines.
-    const screen = (await timeCandidate(gpu, calls, { warmup: 0, samples: 1 })).ms;
-    const differs = race.differs(await race.outputs(), reference);
     const bestScreen = Math.min(leadScreen.screen, ...finalists.map((f) => f.screen));
+    // No warm-up: the twin check compiled and ran these pipelines.
+    const screen = await screenWithSecondLook(() => timeOnce(gpu, calls), bestScreen);
+    const differs = race.differs(await race.outputs(), reference);
     if (differs) screenedOut.push({ choice: other, rejected: differs });
     else if (screen > SCREEN_FACTOR * bestScreen)
       screenedOut.push({ choice: other, ms: screen, rejected: `over ${SCREEN_FACTOR}x the best` });

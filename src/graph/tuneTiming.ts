@@ -20,6 +20,11 @@ const LONG_SAMPLES = 3;
 export const MARGIN = 0.03;
 /** A screen (one timed run) over this multiple of the best so far ends a candidate. */
 export const SCREEN_FACTOR = 1.5;
+/**
+ * A screen over SCREEN_FACTOR but not over this multiple of the best gets a second run first, and
+ * the faster of the two stands (screenWithSecondLook). Past it a candidate is slow, not unlucky.
+ */
+export const SECOND_LOOK_FACTOR = 3;
 
 /** Median ms and the samples of `calls`, submitted together. */
 export async function timeCandidate(
@@ -29,6 +34,28 @@ export async function timeCandidate(
 ): Promise<{ ms: number; samples: number[] }> {
   const r = await timeCalls(gpu, calls, how);
   return { ms: r.medianMs, samples: r.samplesMs };
+}
+
+/** One timed run of `calls` (no warm-up: the caller's checks compiled and ran them), in ms. */
+export async function timeOnce(gpu: Gpu, calls: readonly KernelCall[]): Promise<number> {
+  return (await timeCandidate(gpu, calls, { warmup: 0, samples: 1 })).ms;
+}
+
+/**
+ * A candidate's screen against `best`, the best screen so far: one run, and where that run is over
+ * SCREEN_FACTOR of `best` but within SECOND_LOOK_FACTOR, a second, the faster of the two standing.
+ * One run can land in a stall of the machine (this project's VM has doubled a run's time for a
+ * moment: a screen threw out conv1's implicit path at 26.7 ms against 14.0, and the plan ran the
+ * slower path), and a candidate screened out is gone for the whole tuning. A candidate far past
+ * the best is slow, not unlucky: it gets no second run (on SwiftShader a run can take a second).
+ */
+export async function screenWithSecondLook(
+  run: () => Promise<number>,
+  best: number,
+): Promise<number> {
+  const first = await run();
+  if (first <= SCREEN_FACTOR * best || first > SECOND_LOOK_FACTOR * best) return first;
+  return Math.min(first, await run());
 }
 
 /**
@@ -66,10 +93,7 @@ export async function timeInTurns(
   return mediansInTurns(
     candidates.map((c) => c.screen),
     samples - 1,
-    async (i) => {
-      const calls = candidates[i]?.calls ?? [];
-      return (await timeCandidate(gpu, calls, { warmup: 0, samples: 1 })).ms;
-    },
+    async (i) => timeOnce(gpu, candidates[i]?.calls ?? []),
   );
 }
 

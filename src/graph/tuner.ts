@@ -15,8 +15,9 @@
  * 2. Each must agree with the CPU twin on a small case that reaches the same kernel (same entry
  *    point and constants), then with the default's output on the product's own shape
  *    (./tuneChecks.ts).
- * 3. Timing: one sample screens out candidates over 1.5x the best so far; the FINALISTS fastest
- *    screens get the median of SAMPLES, and must beat the best by MARGIN to replace it.
+ * 3. Timing: one sample screens out candidates over 1.5x the best so far (a second sample first
+ *    for one within 3x: screenWithSecondLook); the FINALISTS fastest screens get the median of
+ *    SAMPLES, and must beat the best by MARGIN to replace it.
  * Timing runs on fresh random tensors of the product's sizes and offsets, never on the plan's
  * (which do not exist yet), so tuning changes no parameter.
  */
@@ -50,7 +51,14 @@ import {
 import { chooseInputGradPaths } from './tuneConv';
 import { chooseConvPaths } from './tuneConvForward';
 import type { PathContext } from './tuneRace';
-import { MARGIN, SCREEN_FACTOR, screenDefault, timeCandidate, timeInTurns } from './tuneTiming';
+import {
+  MARGIN,
+  SCREEN_FACTOR,
+  screenDefault,
+  screenWithSecondLook,
+  timeInTurns,
+  timeOnce,
+} from './tuneTiming';
 import {
   replayedEntry,
   type TuneOptions,
@@ -366,7 +374,7 @@ async function screenCandidate(gpu: Gpu, c: Candidate, race: Race): Promise<void
   let screen: number;
   try {
     // No warm-up: the twin check already compiled and ran this pipeline.
-    screen = (await timeCandidate(gpu, [c.call], { warmup: 0, samples: 1 })).ms;
+    screen = await screenWithSecondLook(() => timeOnce(gpu, [c.call]), fastestSoFar(race));
   } catch (e) {
     race.rows.push({ choice: c.name, rejected: `does not run: ${(e as Error).message}` });
     return;
