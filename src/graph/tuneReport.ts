@@ -17,8 +17,8 @@ export interface TuneOptions {
   /** Where choices are kept between runs; default the platform's (Node: a file, browser: IndexedDB). */
   store?: StoredText;
   /**
-   * Milliseconds of timing per plan (default 20 000): later products keep the default, and in
-   * `cached` mode are timed by the next compile.
+   * Milliseconds of timing per plan: later products keep the default, and in `cached` mode are
+   * timed by the next compile. Default 20 000 in `cached` mode, none in `full` mode.
    */
   budgetMs?: number;
   /** Products under this many flops keep the default (default MIN_FLOPS). */

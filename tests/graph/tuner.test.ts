@@ -14,6 +14,7 @@ import {
   FINALISTS,
   MARGIN,
   SCREEN_FACTOR,
+  tuningBudgetMs,
   tuningLines,
   type TuneOptions,
   type TunedProduct,
@@ -134,6 +135,15 @@ describe('choice names and the cache file', () => {
     expect(spin).toBe(deviceKey(adapter, ['code']));
     expect(deviceKey(adapter, ['code'], 'throttled')).toBe(`${spin} | dawn poll throttled`);
     expect(deviceKey(adapter, ['other code'])).not.toBe(spin);
+  });
+});
+
+describe("a compile's time budget", () => {
+  it('is 20 s in cached mode, none in full mode, and what the options say in either', () => {
+    expect(tuningBudgetMs({ mode: 'cached' })).toBe(20_000);
+    expect(tuningBudgetMs({ mode: 'full' })).toBe(Number.POSITIVE_INFINITY);
+    expect(tuningBudgetMs({ mode: 'full', budgetMs: 5_000 })).toBe(5_000);
+    expect(tuningBudgetMs({ mode: 'cached', budgetMs: 0 })).toBe(0);
   });
 });
 
