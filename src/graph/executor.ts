@@ -23,6 +23,7 @@ import { planMemory } from './memoryPlanner';
 import { optimizerCalls } from './optimizerCalls';
 import { elementCount, tensorByteLength, type DType, type GpuTensor } from '../gpu/tensor';
 import {
+  adamPerInvocation,
   addAccumulate,
   DefaultPolicy,
   preferredPolicy,
@@ -98,6 +99,8 @@ class Tracer implements RuleContext {
   readonly matmulPolicy: MatmulPolicy;
   readonly maxBindingBytes: number;
   readonly channelSumLanes: number;
+  /** Elements per Adam invocation: adamPerInvocation of the adapter. */
+  readonly adamPerInvocation: number;
   readonly colsDtype: 'f32' | 'f16';
   readonly notes: string[] = [];
   /** The node whose backward is being traced (paramGrad answers per node). */
@@ -109,13 +112,17 @@ class Tracer implements RuleContext {
     readonly graph: Graph,
     readonly store: ParameterStore,
     readonly training: boolean,
-    device: Pick<Tracer, 'matmulPolicy' | 'maxBindingBytes' | 'channelSumLanes' | 'colsDtype'>,
+    device: Pick<
+      Tracer,
+      'matmulPolicy' | 'maxBindingBytes' | 'channelSumLanes' | 'adamPerInvocation' | 'colsDtype'
+    >,
     private readonly requiresGrad: ReadonlySet<number>,
     gradientsFor: readonly number[] = [],
   ) {
     this.matmulPolicy = device.matmulPolicy;
     this.maxBindingBytes = device.maxBindingBytes;
     this.channelSumLanes = device.channelSumLanes;
+    this.adamPerInvocation = device.adamPerInvocation;
     this.colsDtype = device.colsDtype;
     this.uses = graph.gradientUses(requiresGrad);
     this.kept = new Set(gradientsFor);
@@ -299,7 +306,7 @@ function trace(graph: Graph, rules: OpRules, tracer: Tracer, options: PlanOption
     calls.push(...ruleOf(rules, n).backward(n, tracer), ...tracer.accumulations(n));
   }
   tracer.beginBackward(undefined);
-  calls.push(...optimizerCalls(tracer.store));
+  calls.push(...optimizerCalls(tracer.store, tracer.adamPerInvocation));
   return calls;
 }
 
@@ -337,6 +344,7 @@ export async function compilePlan(
         matmulPolicy,
         maxBindingBytes,
         channelSumLanes: channelSumLanes(gpu.adapter.kind),
+        adamPerInvocation: adamPerInvocation(gpu.adapter.kind),
         colsDtype,
       },
       options.training ? graph.gradientNodes(options.gradientsFor) : new Set(),

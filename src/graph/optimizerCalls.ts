@@ -14,8 +14,11 @@ import {
 } from '../kernels/index';
 import type { ParameterStore } from './parameterStore';
 
-/** [optimizerStepBegin, clipping calls (if on), optimizerUpdate per trainable parameter]. */
-export function optimizerCalls(store: ParameterStore): KernelCall[] {
+/**
+ * [optimizerStepBegin, clipping calls (if on), optimizerUpdate per trainable parameter], Adam's
+ * taking `adamPerInvocation` elements per invocation (the adapter's).
+ */
+export function optimizerCalls(store: ParameterStore, adamPerInvocation?: number): KernelCall[] {
   const config = store.optimizer;
   if (!config) throw new ShadergradError('training plan needs an optimizer');
   const params = store.trainableParams();
@@ -28,14 +31,17 @@ export function optimizerCalls(store: ParameterStore): KernelCall[] {
   }
   for (const [name, p] of params)
     calls.push(
-      optimizerUpdate({
-        param: p.value,
-        grad: store.gradOf(name),
-        state: [...p.state],
-        step: store.step,
-        // per parameter: no weight decay on rank-1 tensors when decayBiasAndNorm is false
-        config: optimizerConfigFor(config, p.spec.shape),
-      }),
+      optimizerUpdate(
+        {
+          param: p.value,
+          grad: store.gradOf(name),
+          state: [...p.state],
+          step: store.step,
+          // per parameter: no weight decay on rank-1 tensors when decayBiasAndNorm is false
+          config: optimizerConfigFor(config, p.spec.shape),
+        },
+        adamPerInvocation,
+      ),
     );
   return calls;
 }

@@ -177,7 +177,7 @@ export { lossMean } from './reduce';
 export { lossMeanCpu } from './reduce.cpu';
 export { accuracyCount, accuracyArgmax } from './accuracy';
 export { accuracyCountCpu, accuracyArgmaxCpu } from './accuracy.cpu';
-export { optimizerStepBegin, optimizerUpdate, clipGradNorm } from './optimizer';
+export { adamPerInvocation, optimizerStepBegin, optimizerUpdate, clipGradNorm } from './optimizer';
 export {
   optimizerStepBeginCpu,
   optimizerUpdateCpu,

@@ -11,7 +11,7 @@
  * the backward pass and the updates.
  */
 import { dispatchFor, type KernelCall } from '../gpu/dispatch';
-import { ShadergradError } from '../base/errors';
+import { ShadergradError, type AdapterKind } from '../base/errors';
 import { defineParams } from '../gpu/uniforms';
 import { elementCount, type DType, type GpuTensor } from '../gpu/tensor';
 import { sameCount } from './checks';
@@ -60,12 +60,26 @@ export const optimizerStepBeginParams = defineParams('Params', {});
 
 const WORKGROUP_SIZE = 256;
 /**
- * Elements (vec4s on the vec4 path) per Adam invocation, grid-strided. The timing is not monotonic
- * in it (the stride between an invocation's elements interacts with the caches; measured on
- * lavapipe in docs/measurements.md); 2 ties the fastest and keeps the grid large for small
- * tensors too.
+ * Elements (vec4s on the vec4 path) per Adam invocation, grid-strided, where nothing else is said.
+ * The timing is not monotonic in it (the stride between an invocation's elements interacts with
+ * the caches; measured on lavapipe in docs/measurements.md); 2 ties the fastest and keeps the grid
+ * large for small tensors too.
  */
 const ADAM_PER_INVOCATION = 2;
+/**
+ * SwiftShader's: there an invocation's fixed cost (its set-up, and Adam's bias corrections, which
+ * every invocation computes from t) outweighs its elements' work. fc1.weight of the reference CNN
+ * (3.2M elements, vec4 path), ms per update in Node, median of 7 in turns: 106 at 1, 67 at 2, 27
+ * at 64, 24 at 128; on lavapipe 64 took 11.6 against 7.7 at 2 (docs/measurements.md). Sharing the
+ * corrections across the workgroup instead (one invocation computes them, a barrier) took 2.7x as
+ * long on SwiftShader.
+ */
+const SWIFTSHADER_ADAM_PER_INVOCATION = 64;
+
+/** Elements per Adam invocation on this kind of adapter (optimizerUpdate's adamPerInvocation). */
+export function adamPerInvocation(kind: AdapterKind): number {
+  return kind === 'swiftshader' ? SWIFTSHADER_ADAM_PER_INVOCATION : ADAM_PER_INVOCATION;
+}
 
 const updateEntryPoints: Record<OptimizerKind, string> = {
   adam: 'adamUpdate',
@@ -90,12 +104,20 @@ export function optimizerStepBegin(args: OptimizerStepBeginArgs<GpuTensor>): Ker
   };
 }
 
-/** One update of `param` and its `state` (optimizerStateSlots(kind) tensors, zero-initialized). */
-export function optimizerUpdate(args: OptimizerUpdateArgs<GpuTensor>): KernelCall {
+/**
+ * One update of `param` and its `state` (optimizerStateSlots(kind) tensors, zero-initialized);
+ * Adam's invocations take `perInvocation` elements each (adamPerInvocation of the adapter).
+ */
+export function optimizerUpdate(
+  args: OptimizerUpdateArgs<GpuTensor>,
+  perInvocation = ADAM_PER_INVOCATION,
+): KernelCall {
   const config = resolveOptimizerConfig(args.config);
   const entryPoint = updateEntryPoints[config.kind];
   const label = `optimizer.${entryPoint}`;
   checkConfig(label, config);
+  if (!Number.isInteger(perInvocation) || perInvocation < 1)
+    throw new ShadergradError(`${label}: elements per invocation must be a whole number >= 1`);
   const slots = optimizerStateSlots(config.kind);
   if (args.state.length !== slots) {
     throw new ShadergradError(
@@ -110,7 +132,7 @@ export function optimizerUpdate(args: OptimizerUpdateArgs<GpuTensor>): KernelCal
   // Adam amortizes its bias corrections over several elements per invocation (see the shader),
   // 4 at a time (vec4) when every tensor allows it.
   const adam = entryPoint === 'adamUpdate';
-  const perInvocation = adam ? ADAM_PER_INVOCATION : 1;
+  const elementsPerInvocation = adam ? perInvocation : 1;
   const vec4 =
     adam &&
     count % 4 === 0 &&
@@ -122,11 +144,11 @@ export function optimizerUpdate(args: OptimizerUpdateArgs<GpuTensor>): KernelCal
     entryPoint: vec4 ? 'adamUpdateVec4' : entryPoint,
     constants: {
       workgroupSize: WORKGROUP_SIZE,
-      ...(adam ? { adamPerInvocation: perInvocation } : {}),
+      ...(adam ? { adamPerInvocation: elementsPerInvocation } : {}),
     },
     tensors: [...inputs, args.param, ...args.state],
     params: packOptimizerParams(config, elements),
-    workgroups: dispatchFor(elements, WORKGROUP_SIZE * perInvocation),
+    workgroups: dispatchFor(elements, WORKGROUP_SIZE * elementsPerInvocation),
   };
 }
 

@@ -3,6 +3,7 @@ import { readTensor, uploadTensor, writeTensor } from '../../src/gpu/buffers';
 import type { GpuTensor } from '../../src/gpu/tensor';
 import { dispatchFor, runCalls, type KernelCall } from '../../src/gpu/dispatch';
 import {
+  adamPerInvocation,
   packOptimizerParams,
   optimizerStepBegin,
   optimizerUpdate,
@@ -52,6 +53,7 @@ async function gpuSteps(
   p0: Float32Array,
   grads: Float32Array[],
   tweak = (c: KernelCall) => c,
+  perInvocation?: number,
 ) {
   const n = p0.length;
   const param = guardedOutput(gpu(), [n]);
@@ -66,13 +68,16 @@ async function gpuSteps(
   }
   const step = guardedOutput(gpu(), [1], 'u32', 0);
   const grad = upload(gpu(), new Float32Array(n), [n]);
-  const update = optimizerUpdate({
-    grad,
-    step: step.tensor,
-    param: param.tensor,
-    state: state.map((s) => s.tensor),
-    config,
-  });
+  const update = optimizerUpdate(
+    {
+      grad,
+      step: step.tensor,
+      param: param.tensor,
+      state: state.map((s) => s.tensor),
+      config,
+    },
+    perInvocation,
+  );
   const calls = [optimizerStepBegin({ step: step.tensor }), tweak(update)];
   for (const g of grads) {
     writeTensor(gpu(), grad, g);
@@ -272,6 +277,35 @@ describe('optimizer GPU', () => {
     );
   });
 
+  it("gives the same bits with SwiftShader's elements per invocation, scalar and vec4", async () => {
+    const config: OptimizerConfig = { kind: 'adam', lr: 1e-2, weightDecay: 0.01 };
+    const wide = adamPerInvocation('swiftshader');
+    expect(wide).toBeGreaterThan(adamPerInvocation('lavapipe'));
+    // 65 floats (scalar path, one invocation's run cut short), 1000 (vec4) and 2 workgroups'
+    // worth of vec4s plus 3 (the grid's last run partial).
+    for (const n of [65, 1000, 2 * 256 * wide * 4 + 12]) {
+      const p0 = randomFloats(n, n + 1, -1, 1);
+      const grads = [1, 1e-6, 1e4].map((scale, k) =>
+        randomFloats(n, n + 2 + k).map((g) => g * scale),
+      );
+      const perInvocation: unknown[] = [];
+      const spy = (c: KernelCall): KernelCall => {
+        perInvocation.push(c.constants?.adamPerInvocation);
+        return c;
+      };
+      const many = await gpuSteps(config, p0, grads, spy, wide);
+      const few = await gpuSteps(config, p0, grads, spy);
+      expect(perInvocation).toEqual([wide, 2]);
+      // Each element's arithmetic is the same whichever invocation does it.
+      expectAllClose(many.param, few.param, { atol: 0, rtol: 0 }, `param, n = ${n}`);
+      many.state.forEach((s, k) =>
+        expectAllClose(s, few.state[k] ?? [], { atol: 0, rtol: 0 }, `state ${k}, n = ${n}`),
+      );
+      const want = twinSteps(config, p0, grads);
+      expectAllClose(many.param, want.param, paramTolerance(3, want.maxUpdate), `twin, n = ${n}`);
+    }
+  });
+
   it('covers every element of a grid past 65535 workgroups', async () => {
     // workgroupSize is an override: 16 threads per workgroup reach 65537 workgroups with 1M elements.
     const n = 65537 * 16 + 3;
@@ -314,5 +348,13 @@ describe('optimizer wrappers', () => {
     const nesterov: OptimizerConfig = { kind: 'momentum', lr: 1, momentum: 0, nesterov: true };
     expect(update({ state: [t(4)], config: nesterov })).toThrow(/nesterov/);
     expect(() => optimizerStepBegin({ step: t(1) })).toThrow(/u32/);
+  });
+
+  it('refuse a number of elements per Adam invocation that is not a whole number >= 1', () => {
+    const adam = { state: [t(4), t(4)], config: { kind: 'adam', lr: 1 } as const };
+    const call = (perInvocation: number) => () =>
+      optimizerUpdate({ grad: t(4), step: step(), param: t(4), ...adam }, perInvocation);
+    expect(call(64)).not.toThrow();
+    for (const bad of [0, 1.5, -2]) expect(call(bad)).toThrow(/elements per invocation/);
   });
 });
