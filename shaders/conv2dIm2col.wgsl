@@ -148,25 +148,30 @@ fn im2colPlaneVec4(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) n
   }
   let src = colsRowSource(nr, p);
   let quads = p.OH * p.OW / 4u;
-  var oh = 0u; // the position of the next value, advanced without division
-  var ow = 0u;
+  var at = vec2u(0u, 0u); // (oh, ow) of the next value, advanced without division
   for (var q = 0u; q < quads; q++) {
-    var values = vec4f(0.0);
-    for (var j = 0u; j < 4u; j++) {
-      // Rows and columns left of or above the input wrap around as u32 and fail the < tests.
-      let h = oh * p.strideH + src.kh - p.padTop;
-      let w = ow * p.strideW + src.kw - p.padLeft;
-      if (h < p.H && w < p.W) {
-        values[j] = quadX[src.planeStart + h * p.W + w];
-      }
-      ow++;
-      if (ow == p.OW) {
-        ow = 0u;
-        oh++;
-      }
-    }
-    quadCols[nr * quads + q] = vec4<ColsStored>(values);
+    // Written out, not looped over the vec4's components: SwiftShader does not unroll loops, and
+    // a looped component index runs lane by lane there (matmul.wgsl's ROWS WRITTEN OUT).
+    let v0 = quadValue(src, p, &at);
+    let v1 = quadValue(src, p, &at);
+    let v2 = quadValue(src, p, &at);
+    let v3 = quadValue(src, p, &at);
+    quadCols[nr * quads + q] = vec4<ColsStored>(vec4f(v0, v1, v2, v3));
   }
+}
+
+// The cols value at position `at` = (oh, ow) of src's row, 0 in the padding; then `at` moves to the
+// next position (row-major).
+fn quadValue(src: ColsRowSource, p: Params, at: ptr<function, vec2u>) -> f32 {
+  // Rows and columns left of or above the input wrap around as u32 and fail the < tests.
+  let h = (*at).x * p.strideH + src.kh - p.padTop;
+  let w = (*at).y * p.strideW + src.kw - p.padLeft;
+  var value = 0.0;
+  if (h < p.H && w < p.W) {
+    value = quadX[src.planeStart + h * p.W + w];
+  }
+  *at = select(vec2u((*at).x, (*at).y + 1u), vec2u((*at).x + 1u, 0u), (*at).y + 1u == p.OW);
+  return value;
 }
 
 @group(0) @binding(0) var<storage, read> dCols: array<f32>; // dL/dcols [N, C*KH*KW, OH*OW]
