@@ -8,7 +8,12 @@ import { readFloat32 } from '../../src/gpu/buffers';
 import { compilePlan, type PlanOptions } from '../../src/graph/executor';
 import { Graph } from '../../src/graph/graph';
 import { ParameterStore } from '../../src/graph/parameterStore';
-import { implicitProductOf, preferredPolicy, type OptimizerConfig } from '../../src/kernels/index';
+import {
+  adamPerInvocation,
+  implicitProductOf,
+  preferredPolicy,
+  type OptimizerConfig,
+} from '../../src/kernels/index';
 import { defaultTrainConfig } from '../../src/models/config';
 import { buildGraph, createTrainer } from '../../src/models/network';
 import { smallConfig } from '../helpers/configs';
@@ -16,18 +21,20 @@ import { useTestGpu } from '../helpers/gpu';
 
 const gpu = useTestGpu();
 
-/** A 6-5-3 MLP at batch 4 (nodes: images 0, labels 1, fc1 2, fc2 3, loss 4), compiled directly. */
-async function mlpPlan(options: PlanOptions, withOptimizer = true) {
+const SGD: OptimizerConfig = { kind: 'sgd', lr: 0.1 };
+
+/**
+ * A 6-5-3 MLP at batch 4 (nodes: images 0, labels 1, fc1 2, fc2 3, loss 4), compiled directly;
+ * `optimizer` null for none.
+ */
+async function mlpPlan(options: PlanOptions, optimizer: OptimizerConfig | null = SGD) {
   const g = new Graph();
   const images = g.input('images', [4, 6]);
   const labels = g.labels('labels', 4);
   const fc1 = g.dense(images, { name: 'fc1', units: 5, activation: 'relu' });
   const fc2 = g.dense(fc1, { name: 'fc2', units: 3 });
   g.softmaxCrossEntropy(fc2, labels);
-  const optimizer: OptimizerConfig | undefined = withOptimizer
-    ? { kind: 'sgd', lr: 0.1 }
-    : undefined;
-  const store = new ParameterStore(gpu(), g.parameters(), optimizer, 3);
+  const store = new ParameterStore(gpu(), g.parameters(), optimizer ?? undefined, 3);
   try {
     const plan = await compilePlan(gpu(), g, store, options);
     const destroy = (): void => {
@@ -70,6 +77,15 @@ describe('the schedule of a compiled step', () => {
     destroy();
   });
 
+  it("gives Adam's updates the adapter's elements per invocation", async () => {
+    const { plan, destroy } = await mlpPlan({ training: true }, { kind: 'adam', lr: 1e-3 });
+    const updates = plan.prepared.filter((p) => p.call.entryPoint.startsWith('adamUpdate'));
+    expect(updates).toHaveLength(4);
+    for (const { call } of updates)
+      expect(call.constants?.adamPerInvocation).toBe(adamPerInvocation(gpu().adapter.kind));
+    destroy();
+  });
+
   it('names each bound tensor by layer, node and role, or by its buffer label', async () => {
     const { plan, destroy } = await mlpPlan({ training: true });
     expect(plan.tensorLabels).toHaveLength(plan.prepared.length);
@@ -97,10 +113,10 @@ describe('the schedule of a compiled step', () => {
   });
 
   it('refuses a training plan without an optimizer; evaluation needs none', async () => {
-    await expect(mlpPlan({ training: true }, false)).rejects.toThrow(
+    await expect(mlpPlan({ training: true }, null)).rejects.toThrow(
       /training plan needs an optimizer/,
     );
-    const { destroy } = await mlpPlan({ training: false }, false);
+    const { destroy } = await mlpPlan({ training: false }, null);
     destroy();
   });
 });
