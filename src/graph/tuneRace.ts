@@ -8,8 +8,8 @@
  * tensors, the default first. Every path gets one screening run (two where the first is just out:
  * screenWithSecondLook), and a median only within SCREEN_FACTOR of the best screen so far (on
  * SwiftShader a run of the slowest path takes over a second): those medians come from a final
- * round in turns with the default (timeInTurns). A path
- * replaces the fastest so far only when MARGIN faster.
+ * round in turns with the default (timeInTurns). A path replaces the fastest so far only when
+ * MARGIN faster.
  */
 import { randomFloats } from '../base/random';
 import { createTensor, writeTensor } from '../gpu/buffers';

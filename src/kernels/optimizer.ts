@@ -76,7 +76,7 @@ const ADAM_PER_INVOCATION = 2;
  */
 const SWIFTSHADER_ADAM_PER_INVOCATION = 64;
 
-/** Elements per Adam invocation on this kind of adapter (optimizerUpdate's adamPerInvocation). */
+/** Elements per Adam invocation on this kind of adapter (optimizerUpdate's perInvocation). */
 export function adamPerInvocation(kind: AdapterKind): number {
   return kind === 'swiftshader' ? SWIFTSHADER_ADAM_PER_INVOCATION : ADAM_PER_INVOCATION;
 }
