@@ -61,6 +61,11 @@ export function createTensor(
   shape: readonly number[],
   options: TensorOptions = {},
 ): GpuTensor {
+  // From plain JavaScript `createTensor(gpu, shape, 'f16')` would make an f32 tensor unnoticed.
+  if (typeof options !== 'object' || options === null)
+    throw new ShadergradError(
+      `createTensor: options must be an object such as { dtype: 'f16' }, got ${JSON.stringify(options)}`,
+    );
   const dtype = options.dtype ?? 'f32';
   checkShape(shape, options.label);
   const byteLength = tensorByteLength(shape, dtype);

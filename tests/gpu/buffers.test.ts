@@ -22,6 +22,13 @@ describe('size errors', () => {
     expect(() => createTensor(tiny, [100], { label: 'y' })).toThrow(/; use a smaller batch$/);
   });
 
+  it('refuse options that are not an object, before the size check (plain JavaScript)', () => {
+    const call = createTensor as (gpu: Gpu, shape: number[], options: unknown) => unknown;
+    expect(() => call(tiny, [2], 'f16')).toThrow(
+      `createTensor: options must be an object such as { dtype: 'f16' }, got "f16"`,
+    );
+  });
+
   it('advise a smaller model for parameters', () => {
     const specs = [{ name: 'fc1.weight', shape: [10, 100], fanIn: 100 }];
     expect(() => new ParameterStore(tiny, specs, undefined, 1)).toThrow(
