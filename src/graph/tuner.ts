@@ -61,6 +61,7 @@ import {
 } from './tuneTiming';
 import {
   replayedEntry,
+  tuningBudgetMs,
   type TuneOptions,
   type TunedProduct,
   type TuningReport,
@@ -75,26 +76,12 @@ import {
 } from './tuneCache';
 
 export { MARGIN, SCREEN_FACTOR } from './tuneTiming';
-export { TUNE_MODES, tuningLines } from './tuneReport';
+export { TUNE_MODES, tuningBudgetMs, tuningLines } from './tuneReport';
 export type { TuneMode, TuneOptions, TunedProduct, TuningReport } from './tuneReport';
 export { ProductRecorder, TunedChooser, productKey } from './tuneChoosers';
 
 /** Products below this many flops keep the default: timing them costs more than it can win. */
 export const MIN_FLOPS = 2 ** 22;
-/** A `cached` compile's time budget: the next compile times what is left (TuneOptions.budgetMs). */
-const CACHED_BUDGET_MS = 20_000;
-
-/**
- * Milliseconds of timing a compile may spend: the options' budget, else CACHED_BUDGET_MS in
- * `cached` mode, whose next compiles time what is left, and none in `full` mode, which was asked to
- * time everything (with a budget, the products after it were never timed in that mode: on
- * SwiftShader in Node the reference CNN's five smaller products, 1.0-1.3x faster tuned).
- */
-export function tuningBudgetMs(options: Pick<TuneOptions, 'mode' | 'budgetMs'>): number {
-  return (
-    options.budgetMs ?? (options.mode === 'full' ? Number.POSITIVE_INFINITY : CACHED_BUDGET_MS)
-  );
-}
 /** Second round: the shapes of variants whose first round came within this of the best. */
 const STAGE_FACTOR = 1.25;
 /** registerTile's workgroup shapes [wgCols, wgRows] the tuner tries (tested in matmul.test.ts). */
